@@ -1,0 +1,88 @@
+// recurrent/core/tensor.h — float32 n-d tensor: shape + strides over shared, 64-byte aligned storage.
+//
+// A Tensor is a view: (storage, offset, shape, strides). Copying a Tensor shares storage (like
+// torch.Tensor); clone() copies the data. Views (slice, select, transpose, view) share storage.
+// Kernels take raw pointers and need contiguous row-major data: call contiguous() first.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace recurrent {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_str(const Shape& s);           // "[2, 3]"
+int64_t shape_numel(const Shape& s);
+
+// 64-byte aligned float buffer; memory is zero-initialised.
+class Storage {
+ public:
+  explicit Storage(size_t n);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  size_t size() const { return n_; }
+
+ private:
+  float* data_ = nullptr;
+  size_t n_ = 0;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;                              // undefined tensor (defined() == false)
+  explicit Tensor(Shape shape);                    // zeros
+
+  static Tensor zeros(Shape shape) { return Tensor(std::move(shape)); }
+  static Tensor ones(Shape shape) { return full(std::move(shape), 1.0f); }
+  static Tensor full(Shape shape, float value);
+  static Tensor from(std::vector<float> values, Shape shape);  // values.size() == numel
+  static Tensor scalar(float v) { return from({v}, {}); }
+
+  bool defined() const { return storage_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  const Shape& strides() const { return strides_; }
+  int64_t dim() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t size(int64_t d) const;                   // negative d counts from the end
+  int64_t numel() const { return shape_numel(shape_); }
+  bool is_contiguous() const;
+  bool same_shape(const Tensor& o) const { return shape_ == o.shape_; }
+
+  float* data();                                   // pointer to element 0 of this view
+  const float* data() const;
+  float& at(std::initializer_list<int64_t> idx);   // bounds-checked element access
+  float at(std::initializer_list<int64_t> idx) const;
+  float item() const;                              // numel() == 1
+
+  // --- views (share storage) ---
+  Tensor view(Shape shape) const;                  // contiguous only; one dim may be -1
+  Tensor slice(int64_t d, int64_t start, int64_t end) const;  // [start, end) along d
+  Tensor select(int64_t d, int64_t i) const;       // removes dim d
+  Tensor transpose(int64_t a, int64_t b) const;
+  Tensor unsqueeze(int64_t d) const;
+
+  // --- copies ---
+  Tensor contiguous() const;                       // self if already contiguous
+  Tensor clone() const;                            // always a fresh contiguous copy
+  void copy_(const Tensor& src);                   // same shape; any strides
+  Tensor& fill_(float v);
+  Tensor& zero_() { return fill_(0.0f); }
+  std::vector<float> to_vector() const;
+
+ private:
+  std::shared_ptr<Storage> storage_;
+  int64_t offset_ = 0;
+  Shape shape_;
+  Shape strides_;
+};
+
+Shape contiguous_strides(const Shape& s);
+
+}  // namespace recurrent

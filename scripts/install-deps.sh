@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages recurrent needs to build and test (idempotent; root or sudo).
+#   --dev : also the Python oracle (PyTorch, NumPy, Matplotlib) for fixtures, plots and comparisons.
+set -euo pipefail
+pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+      libbenchmark-dev npm)
+if [[ "${1:-}" == "--dev" ]]; then
+  pkgs+=(python3-torch python3-numpy python3-matplotlib libopenblas-dev libopenblas0-openmp)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

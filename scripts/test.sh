@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's test command: installs dependencies, builds, runs every test (Release), then the
+# sanitizer build (ASan + UBSan) of the same tests. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh build
+(cd build && ctest --output-on-failure -j "$(nproc)")
+scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECURRENT_SANITIZE=ON -DRECURRENT_BUILD_BENCH=OFF
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure -j "$(nproc)" -E "${RECURRENT_ASAN_EXCLUDE:-^$}")

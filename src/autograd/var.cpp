@@ -1,0 +1,102 @@
+// The tape: Var handles, make_op, topological backward. See include/recurrent/autograd/var.h.
+#include "recurrent/autograd/var.h"
+
+#include <unordered_set>
+
+#include "recurrent/core/error.h"
+
+namespace recurrent {
+
+namespace {
+thread_local bool t_grad_enabled = true;
+}
+
+bool grad_enabled() { return t_grad_enabled; }
+NoGradGuard::NoGradGuard() : prev_(t_grad_enabled) { t_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { t_grad_enabled = prev_; }
+
+Var::Var(Tensor value, bool requires_grad) : node_(std::make_shared<Node>()) {
+  node_->value = std::move(value);
+  node_->requires_grad = requires_grad;
+}
+
+Tensor& grad_buffer(Node& n) {
+  if (!n.grad.defined()) n.grad = Tensor(n.value.shape());
+  return n.grad;
+}
+
+Tensor& Var::grad() { return grad_buffer(*node_); }
+
+void Var::zero_grad() {
+  if (node_->grad.defined()) node_->grad.zero_();
+}
+
+void accumulate_grad(Node& n, const Tensor& g) {
+  RC_CHECK(g.shape() == n.value.shape(), n.op, "gradient of shape ", shape_str(g.shape()), " for a value of shape ",
+           shape_str(n.value.shape()));
+  if (!n.grad.defined()) {
+    n.grad = g.clone();
+    return;
+  }
+  Tensor src = g.contiguous();
+  float* d = n.grad.data();
+  const float* s = src.data();
+  for (int64_t i = 0, m = src.numel(); i < m; ++i) d[i] += s[i];
+}
+
+Var make_op(const char* op, Tensor value, const std::vector<Var>& inputs, std::function<void(Node& out)> backward) {
+  auto node = std::make_shared<Node>();
+  node->value = std::move(value);
+  node->op = op;
+  if (t_grad_enabled) {
+    bool any = false;
+    for (const Var& v : inputs) any = any || v.requires_grad();
+    if (any) {
+      node->requires_grad = true;
+      node->inputs.reserve(inputs.size());
+      for (const Var& v : inputs) node->inputs.push_back(v.requires_grad() ? v.node_ptr() : nullptr);
+      node->backward = std::move(backward);
+    }
+  }
+  return Var(std::move(node));
+}
+
+void Var::backward() {
+  RC_CHECK(node_->value.numel() == 1, "backward", "needs a scalar (one element) value, got shape ",
+           shape_str(node_->value.shape()), "; pass a seed gradient instead");
+  backward(Tensor::ones(node_->value.shape()));
+}
+
+void Var::backward(const Tensor& seed) {
+  RC_CHECK(node_->requires_grad, "backward", "the value does not depend on anything that requires grad");
+  // Iterative post-order DFS: order holds each node after all of its inputs.
+  std::vector<Node*> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<Node*, size_t>> stack{{node_.get(), 0}};
+  seen.insert(node_.get());
+  while (!stack.empty()) {
+    auto& [n, i] = stack.back();
+    if (i < n->inputs.size()) {
+      Node* in = n->inputs[i++].get();
+      if (in && in->requires_grad && !seen.count(in)) {
+        seen.insert(in);
+        stack.push_back({in, 0});
+      }
+    } else {
+      order.push_back(n);
+      stack.pop_back();
+    }
+  }
+  accumulate_grad(*node_, seed);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* n = *it;
+    if (n->backward && n->grad.defined()) n->backward(*n);
+    if (n->backward) {  // release the graph: saved tensors and inputs of intermediate nodes
+      n->backward = nullptr;
+      n->inputs.clear();
+      if (n != node_.get()) n->grad = Tensor();  // intermediate grads are not kept
+    }
+  }
+}
+
+}  // namespace recurrent

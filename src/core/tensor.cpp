@@ -1,0 +1,232 @@
+// Tensor: views over aligned storage. See include/recurrent/core/tensor.h.
+#include "recurrent/core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <sstream>
+
+#include "recurrent/core/error.h"
+
+namespace recurrent {
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << ']';
+  return os.str();
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& s) {
+  Shape st(s.size());
+  int64_t acc = 1;
+  for (size_t i = s.size(); i-- > 0;) {
+    st[i] = acc;
+    acc *= s[i];
+  }
+  return st;
+}
+
+Storage::Storage(size_t n) : n_(n) {
+  size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+  if (bytes == 0) bytes = 64;
+  data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (!data_) throw std::bad_alloc();
+  std::memset(data_, 0, bytes);
+}
+
+Storage::~Storage() { std::free(data_); }
+
+Tensor::Tensor(Shape shape) : shape_(std::move(shape)) {
+  for (int64_t d : shape_) RC_CHECK(d >= 0, "Tensor", "negative dimension in shape ", shape_str(shape_));
+  strides_ = contiguous_strides(shape_);
+  storage_ = std::make_shared<Storage>(static_cast<size_t>(numel()));
+}
+
+Tensor Tensor::full(Shape shape, float value) {
+  Tensor t(std::move(shape));
+  t.fill_(value);
+  return t;
+}
+
+Tensor Tensor::from(std::vector<float> values, Shape shape) {
+  RC_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "Tensor::from", "got ", values.size(),
+           " values for shape ", shape_str(shape));
+  Tensor t(std::move(shape));
+  if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+int64_t Tensor::size(int64_t d) const {
+  int64_t n = dim();
+  if (d < 0) d += n;
+  RC_CHECK(d >= 0 && d < n, "Tensor::size", "dimension ", d, " out of range for shape ", shape_str(shape_));
+  return shape_[d];
+}
+
+bool Tensor::is_contiguous() const {
+  int64_t acc = 1;
+  for (size_t i = shape_.size(); i-- > 0;) {
+    if (shape_[i] != 1 && strides_[i] != acc) return false;
+    acc *= shape_[i];
+  }
+  return true;
+}
+
+float* Tensor::data() { return storage_ ? storage_->data() + offset_ : nullptr; }
+const float* Tensor::data() const { return storage_ ? storage_->data() + offset_ : nullptr; }
+
+static int64_t flat_index(const Shape& shape, const Shape& strides, std::initializer_list<int64_t> idx) {
+  RC_CHECK(idx.size() == shape.size(), "Tensor::at", "expected ", shape.size(), " indices, got ", idx.size());
+  int64_t off = 0, d = 0;
+  for (int64_t i : idx) {
+    RC_CHECK(i >= 0 && i < shape[d], "Tensor::at", "index ", i, " out of range for dim ", d, " of ", shape_str(shape));
+    off += i * strides[d++];
+  }
+  return off;
+}
+
+float& Tensor::at(std::initializer_list<int64_t> idx) { return data()[flat_index(shape_, strides_, idx)]; }
+float Tensor::at(std::initializer_list<int64_t> idx) const { return data()[flat_index(shape_, strides_, idx)]; }
+
+float Tensor::item() const {
+  RC_CHECK(numel() == 1, "Tensor::item", "expected one element, shape is ", shape_str(shape_));
+  return *data();
+}
+
+Tensor Tensor::view(Shape shape) const {
+  RC_CHECK(is_contiguous(), "Tensor::view", "needs a contiguous tensor");
+  int64_t infer = -1, known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      RC_CHECK(infer < 0, "Tensor::view", "only one dimension may be -1");
+      infer = static_cast<int64_t>(i);
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    RC_CHECK(known > 0 && numel() % known == 0, "Tensor::view", "cannot view ", shape_str(shape_), " as ", shape_str(shape));
+    shape[infer] = numel() / known;
+  }
+  RC_CHECK(shape_numel(shape) == numel(), "Tensor::view", "cannot view ", shape_str(shape_), " as ", shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  t.strides_ = contiguous_strides(t.shape_);
+  return t;
+}
+
+Tensor Tensor::slice(int64_t d, int64_t start, int64_t end) const {
+  if (d < 0) d += dim();
+  RC_CHECK(d >= 0 && d < dim(), "Tensor::slice", "dimension ", d, " out of range for ", shape_str(shape_));
+  RC_CHECK(0 <= start && start <= end && end <= shape_[d], "Tensor::slice", "range [", start, ", ", end,
+           ") out of bounds for dim ", d, " of ", shape_str(shape_));
+  Tensor t = *this;
+  t.offset_ += start * strides_[d];
+  t.shape_[d] = end - start;
+  return t;
+}
+
+Tensor Tensor::select(int64_t d, int64_t i) const {
+  if (d < 0) d += dim();
+  RC_CHECK(d >= 0 && d < dim(), "Tensor::select", "dimension ", d, " out of range for ", shape_str(shape_));
+  RC_CHECK(i >= 0 && i < shape_[d], "Tensor::select", "index ", i, " out of range for dim ", d, " of ", shape_str(shape_));
+  Tensor t = *this;
+  t.offset_ += i * strides_[d];
+  t.shape_.erase(t.shape_.begin() + d);
+  t.strides_.erase(t.strides_.begin() + d);
+  return t;
+}
+
+Tensor Tensor::transpose(int64_t a, int64_t b) const {
+  if (a < 0) a += dim();
+  if (b < 0) b += dim();
+  RC_CHECK(a >= 0 && a < dim() && b >= 0 && b < dim(), "Tensor::transpose", "dims out of range for ", shape_str(shape_));
+  Tensor t = *this;
+  std::swap(t.shape_[a], t.shape_[b]);
+  std::swap(t.strides_[a], t.strides_[b]);
+  return t;
+}
+
+Tensor Tensor::unsqueeze(int64_t d) const {
+  if (d < 0) d += dim() + 1;
+  RC_CHECK(d >= 0 && d <= dim(), "Tensor::unsqueeze", "dimension out of range");
+  Tensor t = *this;
+  int64_t st = d < dim() ? shape_[d] * strides_[d] : 1;
+  t.shape_.insert(t.shape_.begin() + d, 1);
+  t.strides_.insert(t.strides_.begin() + d, st);
+  return t;
+}
+
+// Visit every element of a strided view in row-major order.
+template <typename F>
+static void for_each_offset(const Shape& shape, const Shape& strides, F&& f) {
+  int64_t n = shape_numel(shape);
+  if (n == 0) return;
+  std::vector<int64_t> idx(shape.size(), 0);
+  int64_t off = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    f(k, off);
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++idx[d] < shape[d]) {
+        off += strides[d];
+        break;
+      }
+      off -= (shape[d] - 1) * strides[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+void Tensor::copy_(const Tensor& src) {
+  RC_CHECK(src.shape_ == shape_, "Tensor::copy_", "shape ", shape_str(src.shape_), " into ", shape_str(shape_));
+  if (is_contiguous() && src.is_contiguous()) {
+    if (numel()) std::memmove(data(), src.data(), numel() * sizeof(float));
+    return;
+  }
+  Tensor s = src.contiguous();
+  const float* sp = s.data();
+  float* dp = data();
+  for_each_offset(shape_, strides_, [&](int64_t k, int64_t off) { dp[off] = sp[k]; });
+}
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  return clone();
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(shape_);
+  float* dp = t.data();
+  const float* sp = data();
+  if (is_contiguous()) {
+    if (numel()) std::memcpy(dp, sp, numel() * sizeof(float));
+  } else {
+    for_each_offset(shape_, strides_, [&](int64_t k, int64_t off) { dp[k] = sp[off]; });
+  }
+  return t;
+}
+
+Tensor& Tensor::fill_(float v) {
+  float* dp = data();
+  if (is_contiguous()) {
+    for (int64_t i = 0, n = numel(); i < n; ++i) dp[i] = v;
+  } else {
+    for_each_offset(shape_, strides_, [&](int64_t, int64_t off) { dp[off] = v; });
+  }
+  return *this;
+}
+
+std::vector<float> Tensor::to_vector() const {
+  Tensor c = contiguous();
+  return std::vector<float>(c.data(), c.data() + c.numel());
+}
+
+}  // namespace recurrent

@@ -1,0 +1,58 @@
+#include "recurrent/nn/module.h"
+
+#include "recurrent/core/error.h"
+
+namespace recurrent {
+
+Var Module::register_parameter(std::string name, Tensor init) {
+  for (auto& [n, v] : params_) RC_CHECK(n != name, "Module", "parameter '", name, "' registered twice");
+  Var v(std::move(init), true);
+  params_.emplace_back(std::move(name), v);
+  return v;
+}
+
+void Module::collect(const std::string& prefix, std::vector<std::pair<std::string, Var>>& out) const {
+  for (auto& [n, v] : params_) out.emplace_back(prefix + n, v);
+  for (auto& [n, m] : children_) m->collect(prefix + n + ".", out);
+}
+
+std::vector<std::pair<std::string, Var>> Module::named_parameters() const {
+  std::vector<std::pair<std::string, Var>> out;
+  collect("", out);
+  return out;
+}
+
+std::vector<Var> Module::parameters() const {
+  std::vector<Var> out;
+  for (auto& [n, v] : named_parameters()) out.push_back(v);
+  return out;
+}
+
+bool Module::has_parameter(const std::string& name) const {
+  for (auto& [n, v] : named_parameters())
+    if (n == name) return true;
+  return false;
+}
+
+Var Module::parameter(const std::string& name) const {
+  for (auto& [n, v] : named_parameters())
+    if (n == name) return v;
+  throw Error(name, "no such parameter in the model");
+}
+
+int64_t Module::num_parameters() const {
+  int64_t total = 0;
+  for (auto& [n, v] : named_parameters()) total += v.value().numel();
+  return total;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [n, m] : children_) m->train(on);
+}
+
+void Module::zero_grad() {
+  for (auto& [n, v] : named_parameters()) v.zero_grad();
+}
+
+}  // namespace recurrent
