@@ -1,0 +1,53 @@
+// recurrent/nn/rnn.h — a stack of recurrent layers: any cell per layer, bidirectional, dropout
+// between layers, variable lengths, carried state. Equations and names: docs/cells.md.
+//
+//   input  [T, B, I] (or [B, T, I] with batch_first)      lengths: B values in [1, T] (or empty)
+//   output [T, B, D·R_last] (concat) or [T, B, R_last] (sum); zero past each sequence's length
+//   h_n[l] [D, B, R_l], c_n[l] [D, B, H_l] (LSTM layers): the state at each sequence's own last
+//          step (for the reverse direction, after its first step)
+//
+// Each layer (both directions) joins the tape as ONE op whose backward is the hand-written BPTT of
+// src/nn/rnn_direction.cpp. Parameters follow PyTorch: weight_ih_l{k}[_reverse], weight_hh_l{k},
+// bias_ih_l{k}, bias_hh_l{k}, weight_hr_l{k} (projection), weight_ch_l{k} (peephole).
+#pragma once
+
+#include <vector>
+
+#include "recurrent/core/rng.h"
+#include "recurrent/nn/module.h"
+#include "recurrent/nn/rnn_types.h"
+
+namespace recurrent {
+
+struct RNNState {
+  std::vector<Var> h;  // per layer [D, B, R_l]; empty: zeros
+  std::vector<Var> c;  // per layer [D, B, H_l] (LSTM layers; others: undefined Var); empty: zeros
+};
+
+struct RNNOutput {
+  Var output;
+  RNNState final_state;  // h_n / c_n per layer
+  int64_t tape_bytes = 0;  // activations kept for backward by this call
+};
+
+class RNN : public Module {
+ public:
+  RNN(RNNOptions opts, Rng& rng);  // PyTorch default init: every parameter U(-1/√H, 1/√H)
+
+  RNNOutput forward(const Var& input, const std::vector<int64_t>& lengths = {}, const RNNState& init = {});
+
+  const RNNOptions& options() const { return opts_; }
+  // Parameter name of (layer, direction, kind), kind ∈ {weight_ih, weight_hh, bias_ih, bias_hh, weight_hr, weight_ch}.
+  static std::string param_name(const char* kind, size_t layer, int dir);
+  Var param(const char* kind, size_t layer, int dir) const;  // undefined Var if the layer has none
+  Rng& dropout_rng() { return dropout_rng_; }
+
+ private:
+  RNNOptions opts_;
+  Rng dropout_rng_;
+};
+
+// PyTorch's stacked layout of per-layer states: [L*D, B, R]. Throws if layer sizes differ.
+Tensor stack_states(const std::vector<Var>& per_layer);
+
+}  // namespace recurrent

@@ -1,0 +1,60 @@
+// recurrent/nn/rnn_types.h — cell kinds, per-layer specs and options of a recurrent network.
+//
+// Every cell follows PyTorch's parameter layout (docs/cells.md has all equations):
+//   weight_ih_l{k}[_reverse] [G*H, I]   weight_hh_l{k} [G*H, R]   bias_ih_l{k}, bias_hh_l{k} [G*H]
+//   weight_hr_l{k} [P, H] (LSTM projection, R = P)   weight_ch_l{k} [3, H] (peephole i, f, o)
+// with R = P if proj_size > 0 else H, and G gates per cell:
+//   rnn_tanh, rnn_relu   G = 1
+//   lstm, lstm_peephole  G = 4  (i, f, g, o)
+//   gru (PyTorch/cuDNN linear-before-reset), gru_cho (Cho et al. 2014, reset before the matmul)
+//                        G = 3  (r, z, n)
+//   gru_simple           G = 2  (u, c̃): the update-gate-only GRU of sequence-model courses
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace recurrent {
+
+enum class CellType { rnn_tanh, rnn_relu, lstm, lstm_peephole, gru, gru_cho, gru_simple };
+
+const char* cell_name(CellType c);
+CellType parse_cell(const std::string& name);  // throws Error("--cell", ...) listing valid names
+std::vector<std::string> cell_names();
+int gate_count(CellType c);
+inline bool is_lstm(CellType c) { return c == CellType::lstm || c == CellType::lstm_peephole; }
+inline bool has_cell_state(CellType c) { return is_lstm(c); }
+
+// One layer of a stack: its cell, hidden size and (LSTM only) projection size.
+struct LayerSpec {
+  CellType cell = CellType::lstm;
+  int64_t hidden = 0;
+  int64_t proj = 0;  // 0: no projection
+  int64_t out_size() const { return proj > 0 ? proj : hidden; }  // R: size of h_t
+};
+
+enum class BidirMerge { concat, sum };
+
+struct RNNOptions {
+  int64_t input_size = 0;
+  std::vector<LayerSpec> layers;   // one per layer; cells and sizes may differ per layer
+  bool bidirectional = false;
+  BidirMerge merge = BidirMerge::concat;
+  float dropout = 0.0f;            // between layers (not after the last), training only
+  bool batch_first = false;
+  bool bias = true;
+
+  // PyTorch-style uniform stack: num_layers layers of one cell.
+  static RNNOptions uniform(CellType cell, int64_t input_size, int64_t hidden, int64_t num_layers,
+                            bool bidirectional = false, int64_t proj = 0);
+  int directions() const { return bidirectional ? 2 : 1; }
+  // Feature size a layer emits (the next layer's input size).
+  int64_t layer_output_size(size_t l) const {
+    int64_t r = layers[l].out_size();
+    return bidirectional && merge == BidirMerge::concat ? 2 * r : r;
+  }
+  void validate() const;  // throws Error on nonsense (non-positive sizes, proj on non-LSTM, ...)
+};
+
+}  // namespace recurrent

@@ -1,0 +1,230 @@
+// RNN stack module: parameters, per-layer tape ops, bidirectional merge, dropout, batch-first.
+// Contract: include/recurrent/nn/rnn.h. The per-direction math is in rnn_direction.cpp.
+#include "recurrent/nn/rnn.h"
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "nn/rnn_direction.h"
+#include "recurrent/autograd/multi_output.h"
+#include "recurrent/core/error.h"
+
+namespace recurrent {
+
+namespace {
+
+constexpr const char* kKinds[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "weight_ch"};
+
+// [A, B, F] → [B, A, F] as a tape op (batch-first ⇄ time-major); backward swaps back.
+Tensor swap01(const Tensor& t) { return t.transpose(0, 1).contiguous(); }
+Var swap01(const Var& v) {
+  return make_op("swap01", swap01(v.value()), {v}, [](Node& out) {
+    if (needs_grad(out, 0)) accumulate_grad(*out.inputs[0], swap01(out.grad));
+  });
+}
+
+// Inverted dropout between layers: y = x ⊙ mask / (1-p), mask ~ Bernoulli(1-p) from the module's stream.
+Var layer_dropout(const Var& x, float p, Rng& rng) {
+  Tensor mask(x.shape());
+  float* m = mask.data();
+  const float keep = 1.0f - p;
+  for (int64_t i = 0, n = mask.numel(); i < n; ++i) m[i] = rng.bernoulli(keep) ? 1.0f / keep : 0.0f;
+  Tensor y = x.value().clone();
+  float* yv = y.data();
+  for (int64_t i = 0, n = y.numel(); i < n; ++i) yv[i] *= m[i];
+  return make_op("rnn_dropout", std::move(y), {x}, [mask](Node& out) {
+    if (!needs_grad(out, 0)) return;
+    Tensor g = out.grad.clone();
+    for (int64_t i = 0, n = g.numel(); i < n; ++i) g.data()[i] *= mask.data()[i];
+    accumulate_grad(*out.inputs[0], g);
+  });
+}
+
+// Everything one layer's op needs, captured by its backward closure.
+struct LayerCall {
+  rnn::DirShape shape[2];
+  rnn::DirParams params[2];
+  std::vector<Tensor> param_values;    // keeps the weights alive; order matches param_index
+  int param_index[2][6];               // input index of each kind per direction, -1 when absent
+  int h0_index = -1, c0_index = -1;
+  int D = 1;
+  bool sum = false;
+  Tensor x;                            // [T, B, I] contiguous
+  std::vector<uint8_t> valid;
+  std::vector<rnn::DirTape> tapes;
+};
+
+}  // namespace
+
+std::string RNN::param_name(const char* kind, size_t layer, int dir) {
+  return std::string(kind) + "_l" + std::to_string(layer) + (dir ? "_reverse" : "");
+}
+
+RNN::RNN(RNNOptions opts, Rng& rng) : opts_(std::move(opts)), dropout_rng_(rng.fork(0x64726f70)) {
+  opts_.validate();
+  int64_t in = opts_.input_size;
+  for (size_t l = 0; l < opts_.layers.size(); ++l) {
+    const LayerSpec& s = opts_.layers[l];
+    const int64_t G = gate_count(s.cell), H = s.hidden, R = s.out_size();
+    const float k = 1.0f / std::sqrt(static_cast<float>(H));  // PyTorch: U(-1/√H, 1/√H)
+    for (int d = 0; d < opts_.directions(); ++d) {
+      auto add = [&](const char* kind, Shape shape) {
+        Tensor t(std::move(shape));
+        rng.fill_uniform(t, -k, k);
+        register_parameter(param_name(kind, l, d), t);
+      };
+      add("weight_ih", {G * H, in});
+      add("weight_hh", {G * H, R});
+      if (opts_.bias) {
+        add("bias_ih", {G * H});
+        add("bias_hh", {G * H});
+      }
+      if (s.proj > 0) add("weight_hr", {s.proj, H});
+      if (s.cell == CellType::lstm_peephole) add("weight_ch", {3, H});
+    }
+    in = opts_.layer_output_size(l);
+  }
+}
+
+Var RNN::param(const char* kind, size_t layer, int dir) const {
+  std::string name = param_name(kind, layer, dir);
+  return has_parameter(name) ? parameter(name) : Var();
+}
+
+// One layer, both directions, as one tape op with outputs (y, h_n, c_n).
+static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const std::vector<uint8_t>& valid,
+                                  const Var& h0, const Var& c0, int64_t& tape_bytes) {
+  const RNNOptions& o = rnn.options();
+  const LayerSpec& spec = o.layers[l];
+  auto call = std::make_shared<LayerCall>();
+  const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = spec.hidden, R = spec.out_size();
+  const bool lstm = is_lstm(spec.cell);
+  call->D = o.directions();
+  call->sum = o.bidirectional && o.merge == BidirMerge::sum;
+  call->x = x.value();
+  call->valid = valid;
+  std::vector<Var> inputs{x};
+  for (int d = 0; d < call->D; ++d) {
+    call->shape[d] = {spec.cell, T, B, I, H, R, d == 1};
+    const float* ptrs[6] = {};
+    for (int k = 0; k < 6; ++k) {
+      Var p = rnn.param(kKinds[k], l, d);
+      call->param_index[d][k] = -1;
+      if (!p.defined()) continue;
+      call->param_index[d][k] = static_cast<int>(inputs.size());
+      inputs.push_back(p);
+      call->param_values.push_back(p.value());
+      ptrs[k] = p.value().data();
+    }
+    call->params[d] = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5]};
+  }
+  if (h0.defined()) {
+    call->h0_index = static_cast<int>(inputs.size());
+    inputs.push_back(h0);
+  }
+  if (c0.defined() && lstm) {
+    call->c0_index = static_cast<int>(inputs.size());
+    inputs.push_back(c0);
+  }
+  const int64_t ycols = call->sum ? R : call->D * R;
+  Tensor y({T, B, ycols}), hn({call->D, B, R}), cn = lstm ? Tensor({call->D, B, H}) : Tensor({0});
+  Tensor h0v = h0.defined() ? h0.value().contiguous() : Tensor();
+  Tensor c0v = c0.defined() && lstm ? c0.value().contiguous() : Tensor();
+  call->tapes.resize(call->D);
+  for (int d = 0; d < call->D; ++d) {
+    rnn::forward(call->shape[d], call->params[d], call->x.data(), valid.empty() ? nullptr : valid.data(),
+                 h0v.defined() ? h0v.data() + d * B * R : nullptr, c0v.defined() ? c0v.data() + d * B * H : nullptr,
+                 y.data() + (call->sum ? 0 : d * R), ycols, call->sum && d == 1, hn.data() + d * B * R,
+                 lstm ? cn.data() + d * B * H : nullptr, call->tapes[d]);
+    tape_bytes += call->tapes[d].bytes();
+  }
+  std::vector<Tensor> outs{y, hn};
+  if (lstm) outs.push_back(cn);
+  auto backward = [call, ycols, lstm](const std::vector<Tensor>& g, Node& hub) {
+    const int64_t B = call->shape[0].B, R = call->shape[0].R, H = call->shape[0].H;
+    float* dx = needs_grad(hub, 0) ? grad_buffer(*hub.inputs[0]).data() : nullptr;
+    Tensor dh0 = call->h0_index >= 0 && needs_grad(hub, call->h0_index) ? Tensor({call->D, B, R}) : Tensor();
+    Tensor dc0 = call->c0_index >= 0 && needs_grad(hub, call->c0_index) ? Tensor({call->D, B, H}) : Tensor();
+    for (int d = 0; d < call->D; ++d) {
+      float* gp[6] = {};
+      for (int k = 0; k < 6; ++k) {
+        int idx = call->param_index[d][k];
+        if (idx >= 0 && needs_grad(hub, idx)) gp[k] = grad_buffer(*hub.inputs[idx]).data();
+      }
+      rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
+      rnn::backward(call->shape[d], call->params[d], call->x.data(), call->tapes[d],
+                    g[0].data() + (call->sum ? 0 : d * R), ycols, g[1].data() + d * B * R,
+                    lstm ? g[2].data() + d * B * H : nullptr, dx, dh0.defined() ? dh0.data() + d * B * R : nullptr,
+                    dc0.defined() ? dc0.data() + d * B * H : nullptr, grads);
+    }
+    if (dh0.defined()) accumulate_grad(*hub.inputs[call->h0_index], dh0);
+    if (dc0.defined()) accumulate_grad(*hub.inputs[call->c0_index], dc0);
+    call->tapes.clear();
+  };
+  return make_multi_op("rnn_layer", std::move(outs), inputs, backward);
+}
+
+static void check_state(const Var& v, const char* what, size_t l, Shape expected) {
+  RC_CHECK(v.shape() == expected, what, "layer ", l, ": expected shape ", shape_str(expected), ", got ",
+           shape_str(v.shape()));
+}
+
+RNNOutput RNN::forward(const Var& input, const std::vector<int64_t>& lengths, const RNNState& init) {
+  RC_CHECK(input.defined() && input.value().dim() == 3, "input", "expected a 3-d tensor ",
+           opts_.batch_first ? "[B, T, I]" : "[T, B, I]", ", got ", input.defined() ? shape_str(input.shape()) : "none");
+  Var x = opts_.batch_first ? swap01(input) : input;
+  if (!x.value().is_contiguous()) x = swap01(swap01(x));
+  const int64_t T = x.size(0), B = x.size(1);
+  RC_CHECK(x.size(2) == opts_.input_size, "input", "expected feature size ", opts_.input_size, ", got shape ",
+           shape_str(input.shape()));
+  RC_CHECK(T > 0 && B > 0, "input", "expected a non-empty sequence batch, got shape ", shape_str(input.shape()));
+  std::vector<uint8_t> valid;
+  if (!lengths.empty()) {
+    RC_CHECK(static_cast<int64_t>(lengths.size()) == B, "lengths", "expected ", B, " lengths (one per sequence), got ",
+             lengths.size());
+    for (size_t b = 0; b < lengths.size(); ++b)
+      RC_CHECK(lengths[b] >= 1 && lengths[b] <= T, "lengths", "length ", lengths[b], " of sequence ", b,
+               " is outside [1, ", T, "]");
+    valid = rnn::valid_mask(T, lengths);
+  }
+  const size_t L = opts_.layers.size();
+  RC_CHECK(init.h.empty() || init.h.size() == L, "h0", "expected ", L, " per-layer states, got ", init.h.size());
+  RC_CHECK(init.c.empty() || init.c.size() == L, "c0", "expected ", L, " per-layer states, got ", init.c.size());
+  RNNOutput out;
+  for (size_t l = 0; l < L; ++l) {
+    const LayerSpec& s = opts_.layers[l];
+    Var h0 = init.h.empty() ? Var() : init.h[l];
+    Var c0 = init.c.empty() || !is_lstm(s.cell) ? Var() : init.c[l];
+    if (h0.defined()) check_state(h0, "h0", l, {opts_.directions(), B, s.out_size()});
+    if (c0.defined()) check_state(c0, "c0", l, {opts_.directions(), B, s.hidden});
+    std::vector<Var> r = run_layer(*this, l, x, valid, h0, c0, out.tape_bytes);
+    x = r[0];
+    out.final_state.h.push_back(r[1]);
+    out.final_state.c.push_back(is_lstm(s.cell) ? r[2] : Var());
+    if (l + 1 < L && opts_.dropout > 0.0f && is_training()) x = layer_dropout(x, opts_.dropout, dropout_rng_);
+  }
+  out.output = opts_.batch_first ? swap01(x) : x;
+  return out;
+}
+
+Tensor stack_states(const std::vector<Var>& per_layer) {
+  RC_CHECK(!per_layer.empty(), "stack_states", "no layers");
+  Shape s = per_layer[0].shape();
+  int64_t rows = 0;
+  for (const Var& v : per_layer) {
+    RC_CHECK(v.defined() && v.value().dim() == 3 && v.size(1) == s[1] && v.size(2) == s[2], "stack_states",
+             "layers have different state shapes; PyTorch's [L*D, B, R] layout needs equal sizes");
+    rows += v.size(0);
+  }
+  Tensor out({rows, s[1], s[2]});
+  int64_t off = 0;
+  for (const Var& v : per_layer) {
+    Tensor c = v.value().contiguous();
+    std::memcpy(out.data() + off, c.data(), c.numel() * sizeof(float));
+    off += c.numel();
+  }
+  return out;
+}
+
+}  // namespace recurrent

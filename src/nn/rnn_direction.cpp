@@ -1,0 +1,254 @@
+// One direction of one recurrent layer: fast forward and explicit BPTT. Contract: rnn_direction.h.
+#include "nn/rnn_direction.h"
+
+#include <cstring>
+#include <utility>
+
+#include "nn/cell_kernels.h"
+#include "recurrent/kernels/gemm.h"
+
+namespace recurrent::rnn {
+
+namespace {
+
+// C[M, N] += A[M, K] · B[N, K]ᵀ   (the "x W_ᵀ" shape of every forward product)
+void gemm_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+             float* C, int64_t ldc) {
+  gemm(Trans::N, Trans::T, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+// C[M, N] += A[M, K] · B[K, N]      (the "dA W" shape of every backward product)
+void gemm_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+             float* C, int64_t ldc) {
+  gemm(Trans::N, Trans::N, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+// C[M, N] += A[K, M]ᵀ · B[K, N]     (weight gradients summed over K = T*B rows)
+void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+             int64_t ldc) {
+  gemm(Trans::T, Trans::N, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
+}
+
+// out[j] += Σ_rows m[row, j] (double accumulation: T*B rows can be many)
+void add_colsum(int64_t rows, int64_t cols, const float* m, int64_t ld, float* out) {
+  std::vector<double> acc(cols, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) acc[j] += m[r * ld + j];
+  for (int64_t j = 0; j < cols; ++j) out[j] += static_cast<float>(acc[j]);
+}
+
+// Rows of padded steps keep the previous state: dst[b] = src[b] where !valid[b].
+void carry_rows(int64_t B, int64_t n, const uint8_t* valid, const float* src, float* dst) {
+  if (!valid) return;
+  for (int64_t b = 0; b < B; ++b)
+    if (!valid[b]) std::memcpy(dst + b * n, src + b * n, n * sizeof(float));
+}
+
+// A[T*B, GH] = broadcast bias (b_ih, plus b_hh where the cell adds it before any product with r).
+void init_gates_with_bias(const DirShape& s, const DirParams& p, float* a) {
+  const int64_t GH = s.G() * s.H, rows = s.T * s.B;
+  std::vector<float> bias(GH, 0.0f);
+  bool hh_inside = s.cell == CellType::gru;  // linear-before-reset adds b_hh inside r ⊙ (W_hn h + b_hn)
+  for (int64_t j = 0; j < GH; ++j) {
+    if (p.b_ih) bias[j] += p.b_ih[j];
+    if (p.b_hh && !hh_inside) bias[j] += p.b_hh[j];
+  }
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(a + r * GH, bias.data(), GH * sizeof(float));
+}
+
+}  // namespace
+
+std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths) {
+  bool full = true;
+  for (int64_t l : lengths) full = full && l == T;
+  if (full) return {};
+  const int64_t B = static_cast<int64_t>(lengths.size());
+  std::vector<uint8_t> v(T * B);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b) v[t * B + b] = t < lengths[b];
+  return v;
+}
+
+int64_t DirTape::bytes() const {
+  int64_t n = a.numel() + hs.numel() + (cs.defined() ? cs.numel() : 0) + (extra.defined() ? extra.numel() : 0);
+  return n * 4 + static_cast<int64_t>(valid.size());
+}
+
+// ---- forward -----------------------------------------------------------------------------------
+
+void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
+             const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape) {
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
+  const bool lstm = is_lstm(s.cell), proj = lstm && R != H;
+  const int rev = s.reverse ? 1 : 0;
+  tape.a = Tensor({T, B, GH});
+  tape.hs = Tensor({T + 1, B, R});
+  if (lstm) tape.cs = Tensor({T + 1, B, H});
+  if (s.cell == CellType::gru || s.cell == CellType::gru_cho || proj) tape.extra = Tensor({T, B, H});
+  float* A = tape.a.data();
+  float* HS = tape.hs.data();
+  float* CS = lstm ? tape.cs.data() : nullptr;
+  float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
+
+  init_gates_with_bias(s, p, A);
+  gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 1.0f, A, GH);  // A += X W_ihᵀ: all steps at once
+  if (h0) std::memcpy(HS + rev * T * B * R, h0, B * R * sizeof(float));
+  if (lstm && c0) std::memcpy(CS + rev * T * B * H, c0, B * H * sizeof(float));
+  Tensor gh_buf = s.cell == CellType::gru ? Tensor({B, GH}) : Tensor();
+
+  for (int64_t step = 0; step < T; ++step) {
+    const int64_t t = s.reverse ? T - 1 - step : step;
+    float* at = A + t * B * GH;
+    const float* hp = HS + (t + rev) * B * R;
+    float* hn = HS + (t + 1 - rev) * B * R;
+    const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
+    float* ex = EX ? EX + t * B * H : nullptr;
+    switch (s.cell) {
+      case CellType::rnn_tanh:
+      case CellType::rnn_relu:
+        gemm_nt(B, GH, R, hp, R, p.w_hh, R, 1.0f, at, GH);
+        cells::rnn_forward(B, H, s.cell == CellType::rnn_relu, at, hp, hn, valid);
+        break;
+      case CellType::lstm:
+      case CellType::lstm_peephole: {
+        const float* cp = CS + (t + rev) * B * H;
+        float* cn = CS + (t + 1 - rev) * B * H;
+        gemm_nt(B, GH, R, hp, R, p.w_hh, R, 1.0f, at, GH);
+        cells::lstm_forward(B, H, at, p.w_ch, cp, cn, proj ? ex : hn, H, valid);
+        if (proj) gemm_nt(B, R, H, ex, H, p.w_hr, H, 0.0f, hn, R);  // h = W_hr m
+        carry_rows(B, R, valid, hp, hn);
+        break;
+      }
+      case CellType::gru:
+        gemm_nt(B, GH, R, hp, R, p.w_hh, R, 0.0f, gh_buf.data(), GH);
+        cells::gru_forward(B, H, at, gh_buf.data(), p.b_hh, hp, hn, ex, valid);
+        break;
+      case CellType::gru_cho:
+        gemm_nt(B, 2 * H, H, hp, H, p.w_hh, H, 1.0f, at, GH);  // r, z gates
+        cells::gru_cho_forward_gates(B, H, at, hp, ex);
+        gemm_nt(B, H, H, ex, H, p.w_hh + 2 * H * H, H, 1.0f, at + 2 * H, GH);  // n += W_hn (r ⊙ h)
+        cells::gru_cho_forward_state(B, H, at, hp, hn, valid);
+        break;
+      case CellType::gru_simple:
+        gemm_nt(B, GH, R, hp, R, p.w_hh, R, 1.0f, at, GH);
+        cells::gru_simple_forward(B, H, at, hp, hn, valid);
+        break;
+    }
+    for (int64_t b = 0; b < B; ++b) {  // y_t: h_t on valid steps, 0 on padding
+      float* yr = y + (t * B + b) * ldy;
+      bool ok = !valid || valid[b];
+      if (accumulate) {
+        if (ok)
+          for (int64_t j = 0; j < R; ++j) yr[j] += hn[b * R + j];
+      } else if (ok) {
+        std::memcpy(yr, hn + b * R, R * sizeof(float));
+      } else {
+        std::memset(yr, 0, R * sizeof(float));
+      }
+    }
+  }
+  const int64_t last = s.reverse ? 0 : T;
+  if (h_n) std::memcpy(h_n, HS + last * B * R, B * R * sizeof(float));
+  if (c_n && lstm) std::memcpy(c_n, CS + last * B * H, B * H * sizeof(float));
+  if (valid_all) tape.valid.assign(valid_all, valid_all + T * B);
+}
+
+// ---- backward through time -----------------------------------------------------------------------
+
+void backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+              int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
+              const DirGrads& g) {
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
+  const bool lstm = is_lstm(s.cell), proj = lstm && R != H;
+  const int rev = s.reverse ? 1 : 0;
+  const float* A = tape.a.data();
+  const float* HS = tape.hs.data();
+  const float* CS = lstm ? tape.cs.data() : nullptr;
+  const float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
+  const uint8_t* valid_all = tape.valid.empty() ? nullptr : tape.valid.data();
+
+  Tensor dA({T, B, GH});                                               // pre-activation grads, all steps
+  Tensor dGh = s.cell == CellType::gru ? Tensor({T, B, GH}) : Tensor();  // h-side grads (differ in n)
+  Tensor dHs = proj ? Tensor({T, B, R}) : Tensor();                    // dL/dh_t, for dW_hr
+  Tensor dh({B, R}), dhp({B, R}), dc({B, H}), dm = proj ? Tensor({B, H}) : Tensor(), drh;
+  if (s.cell == CellType::gru_cho) drh = Tensor({B, H});
+  Tensor peep_sink = (p.w_ch && !g.w_ch) ? Tensor({3, H}) : Tensor();  // peephole grads nobody asked for
+  float* dpeep = p.w_ch ? (g.w_ch ? g.w_ch : peep_sink.data()) : nullptr;
+  if (dh_n) std::memcpy(dh.data(), dh_n, B * R * sizeof(float));
+  if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
+
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = s.reverse ? T - 1 - step : step;
+    const float* at = A + t * B * GH;
+    const float* hp = HS + (t + rev) * B * R;
+    float* dat = dA.data() + t * B * GH;
+    const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
+    const float* ex = EX ? EX + t * B * H : nullptr;
+    float* dhv = dh.data();
+    if (dy)  // dL/dh_t += dL/dy_t on valid steps (padding outputs are constants)
+      for (int64_t b = 0; b < B; ++b)
+        if (!valid || valid[b])
+          for (int64_t j = 0; j < R; ++j) dhv[b * R + j] += dy[(t * B + b) * ldy + j];
+    switch (s.cell) {
+      case CellType::rnn_tanh:
+      case CellType::rnn_relu:
+        cells::rnn_backward(B, H, s.cell == CellType::rnn_relu, at, dhv, dat, dhp.data(), valid);
+        gemm_nn(B, R, GH, dat, GH, p.w_hh, R, 1.0f, dhp.data(), R);
+        break;
+      case CellType::lstm:
+      case CellType::lstm_peephole: {
+        const float* cp = CS + (t + rev) * B * H;
+        const float* cn = CS + (t + 1 - rev) * B * H;
+        const float* dmv = dhv;
+        if (proj) {  // h = W_hr m: dm = dh W_hr; keep dh_t for dW_hr
+          std::memcpy(dHs.data() + t * B * R, dhv, B * R * sizeof(float));
+          gemm_nn(B, H, R, dhv, R, p.w_hr, H, 0.0f, dm.data(), H);
+          dmv = dm.data();
+        }
+        cells::lstm_backward(B, H, at, p.w_ch, cp, cn, dmv, dc.data(), dat, dpeep, valid);
+        for (int64_t b = 0; b < B; ++b)  // elementwise part of dh_{t-1}: dh itself on padded rows
+          for (int64_t j = 0; j < R; ++j) dhp.data()[b * R + j] = (!valid || valid[b]) ? 0.0f : dhv[b * R + j];
+        gemm_nn(B, R, GH, dat, GH, p.w_hh, R, 1.0f, dhp.data(), R);
+        break;
+      }
+      case CellType::gru: {
+        float* dgt = dGh.data() + t * B * GH;
+        cells::gru_backward(B, H, at, ex, hp, dhv, dat, dgt, dhp.data(), valid);
+        gemm_nn(B, R, GH, dgt, GH, p.w_hh, R, 1.0f, dhp.data(), R);
+        break;
+      }
+      case CellType::gru_cho:
+        cells::gru_cho_backward_nz(B, H, at, hp, dhv, dat, dhp.data(), valid);
+        gemm_nn(B, H, H, dat + 2 * H, GH, p.w_hh + 2 * H * H, H, 0.0f, drh.data(), H);  // d(r⊙h) = dn W_hn
+        cells::gru_cho_backward_r(B, H, at, hp, drh.data(), dat, dhp.data(), valid);
+        gemm_nn(B, H, 2 * H, dat, GH, p.w_hh, H, 1.0f, dhp.data(), H);
+        break;
+      case CellType::gru_simple:
+        cells::gru_simple_backward(B, H, at, hp, dhv, dat, dhp.data(), valid);
+        gemm_nn(B, R, GH, dat, GH, p.w_hh, R, 1.0f, dhp.data(), R);
+        break;
+    }
+    std::swap(dh, dhp);
+  }
+  if (dh0) std::memcpy(dh0, dh.data(), B * R * sizeof(float));
+  if (dc0 && lstm) std::memcpy(dc0, dc.data(), B * H * sizeof(float));
+
+  // Weight and input gradients for all steps at once.
+  const int64_t TB = T * B;
+  const float* da = dA.data();
+  const float* hprev = HS + rev * B * R;  // slots [rev, T + rev): the previous state of every step
+  if (dx) gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
+  if (g.w_ih) gemm_tn(GH, s.I, TB, da, GH, x, s.I, g.w_ih, s.I);
+  if (g.b_ih) add_colsum(TB, GH, da, GH, g.b_ih);
+  const float* dgh = s.cell == CellType::gru ? dGh.data() : da;
+  if (g.b_hh) add_colsum(TB, GH, dgh, GH, g.b_hh);
+  if (g.w_hh) {
+    if (s.cell == CellType::gru_cho) {
+      gemm_tn(2 * H, H, TB, da, GH, hprev, H, g.w_hh, H);                     // W_h[r,z] sees h_prev
+      gemm_tn(H, H, TB, da + 2 * H, GH, EX, H, g.w_hh + 2 * H * H, H);        // W_hn sees r ⊙ h_prev
+    } else {
+      gemm_tn(GH, R, TB, dgh, GH, hprev, R, g.w_hh, R);
+    }
+  }
+  if (proj && g.w_hr) gemm_tn(R, H, TB, dHs.data(), R, EX, H, g.w_hr, H);
+}
+
+}  // namespace recurrent::rnn

@@ -1,0 +1,79 @@
+// One direction of one recurrent layer over a whole sequence: the fast forward and the explicit
+// backpropagation through time (BPTT). Internal to src/nn; the RNN module builds on it.
+//
+// Dimension legend: T steps, B batch, I input size, H hidden, R = size of h (P with projection,
+// else H), G gates (rnn 1, gru_simple 2, gru* 3, lstm* 4). All buffers are row-major float32.
+//   x: [T, B, I]   y: [T*B rows, ldy] (this direction's columns)   h0, h_n: [B, R]   c0, c_n: [B, H]
+//
+// Structure (what cuDNN and oneDNN do):
+//   forward  1 GEMM  A[T*B, GH] = X W_ihᵀ + biases             (input projection for all steps)
+//            per step: 1 GEMM A_t += h_{t-1} W_hhᵀ (all gates at once), 1 fused gate/state pass
+//   backward per step: 1 fused pass → dA_t, 1 GEMM dh_{t-1} = dA_t W_hh (+ elementwise part)
+//            at the end: dW_ih = dAᵀ X, dX = dA W_ih, dW_hh = dAᵀ H_prev: 1 GEMM each, all steps.
+// Cells with extra products (projection W_hr, Cho's reset-before-matmul W_hn) add one GEMM each.
+//
+// State slots: hs holds T+1 states. Forward direction: slot 0 = h0, slot t+1 = state after step t.
+// Reverse direction: slot T = h0, slot t = state after step t. So for time t, prev = t + rev,
+// new = t + 1 - rev, and the T "previous" states of all steps are the contiguous slots
+// [rev, T + rev): the weight-gradient GEMM reads them in place.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "recurrent/core/tensor.h"
+#include "recurrent/nn/rnn_types.h"
+
+namespace recurrent::rnn {
+
+struct DirShape {
+  CellType cell;
+  int64_t T, B, I, H, R;
+  bool reverse;
+  int64_t G() const { return gate_count(cell); }
+};
+
+// Contiguous parameters of one (layer, direction); biases/w_hr/w_ch may be null.
+struct DirParams {
+  const float* w_ih;  // [G*H, I]
+  const float* w_hh;  // [G*H, R]
+  const float* b_ih;  // [G*H]
+  const float* b_hh;  // [G*H]
+  const float* w_hr;  // [P, H]   LSTM projection
+  const float* w_ch;  // [3, H]   LSTM peephole (i, f, o)
+};
+
+// Gradients to add into; null where not wanted.
+struct DirGrads {
+  float* w_ih = nullptr;
+  float* w_hh = nullptr;
+  float* b_ih = nullptr;
+  float* b_hh = nullptr;
+  float* w_hr = nullptr;
+  float* w_ch = nullptr;
+};
+
+// What forward keeps for backward. Bytes per token: 4·(G·H + R + [H: LSTM c] + [H: gru nh, cho r⊙h, proj m]).
+struct DirTape {
+  Tensor a;      // [T, B, G*H] gate activations (what every cell's derivative is a function of)
+  Tensor hs;     // [T+1, B, R] states (slots as above)
+  Tensor cs;     // [T+1, B, H] LSTM cell states
+  Tensor extra;  // [T, B, H]   gru: W_hn h + b_hn; gru_cho: r ⊙ h_prev; LSTM with projection: o ⊙ tanh c
+  std::vector<uint8_t> valid;  // [T, B] 1 where t < length[b]; empty when all lengths are T
+  int64_t bytes() const;
+};
+
+// y receives h_t of valid steps and 0 on padded steps (accumulate: y += instead, for sum-merge).
+void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null, const float* h0,
+             const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
+
+// dy: [T*B, ldy] (may be null); dh_n [B,R], dc_n [B,H] may be null. dx [T,B,I] is ADDED into
+// (may be null); dh0/dc0 are SET (may be null); weight gradients are ADDED into g.
+void backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+              int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
+              const DirGrads& g);
+
+// valid[t*B + b] = t < lengths[b]; empty if every length equals T.
+std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths);
+
+}  // namespace recurrent::rnn

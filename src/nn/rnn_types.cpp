@@ -1,0 +1,67 @@
+#include "recurrent/nn/rnn_types.h"
+
+#include "recurrent/core/error.h"
+
+namespace recurrent {
+
+namespace {
+struct CellInfo {
+  CellType type;
+  const char* name;
+  int gates;
+};
+constexpr CellInfo kCells[] = {
+    {CellType::rnn_tanh, "rnn_tanh", 1},     {CellType::rnn_relu, "rnn_relu", 1},
+    {CellType::lstm, "lstm", 4},             {CellType::lstm_peephole, "lstm_peephole", 4},
+    {CellType::gru, "gru", 3},               {CellType::gru_cho, "gru_cho", 3},
+    {CellType::gru_simple, "gru_simple", 2},
+};
+const CellInfo& info(CellType c) {
+  for (const auto& i : kCells)
+    if (i.type == c) return i;
+  throw Error("cell", "unknown cell type");
+}
+}  // namespace
+
+const char* cell_name(CellType c) { return info(c).name; }
+int gate_count(CellType c) { return info(c).gates; }
+
+std::vector<std::string> cell_names() {
+  std::vector<std::string> out;
+  for (const auto& i : kCells) out.push_back(i.name);
+  return out;
+}
+
+CellType parse_cell(const std::string& name) {
+  for (const auto& i : kCells)
+    if (name == i.name) return i.type;
+  std::string valid;
+  for (const auto& i : kCells) valid += std::string(valid.empty() ? "" : ", ") + i.name;
+  throw Error("--cell", "unknown cell '" + name + "'; expected one of: " + valid);
+}
+
+RNNOptions RNNOptions::uniform(CellType cell, int64_t input_size, int64_t hidden, int64_t num_layers,
+                               bool bidirectional, int64_t proj) {
+  RNNOptions o;
+  o.input_size = input_size;
+  o.bidirectional = bidirectional;
+  for (int64_t l = 0; l < num_layers; ++l) o.layers.push_back({cell, hidden, proj});
+  return o;
+}
+
+void RNNOptions::validate() const {
+  RC_CHECK(input_size > 0, "input_size", "expected a positive input size, got ", input_size);
+  RC_CHECK(!layers.empty(), "layers", "expected at least one layer");
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const LayerSpec& s = layers[l];
+    RC_CHECK(s.hidden > 0, "hidden", "layer ", l, ": expected a positive hidden size, got ", s.hidden);
+    RC_CHECK(s.proj >= 0, "proj_size", "layer ", l, ": expected proj_size >= 0, got ", s.proj);
+    RC_CHECK(s.proj == 0 || is_lstm(s.cell), "proj_size", "layer ", l, ": projection is only defined for LSTM cells, not ",
+             cell_name(s.cell));
+    RC_CHECK(s.proj < s.hidden, "proj_size", "layer ", l, ": proj_size (", s.proj, ") must be smaller than hidden (",
+             s.hidden, "), as in PyTorch");
+  }
+  RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "dropout", "expected a probability in [0, 1), got ", dropout);
+}
+
+}  // namespace recurrent
