@@ -1,10 +1,13 @@
-// GEMM dispatch: oneDNN sgemm (fast) or the naive reference. See include/recurrent/kernels/gemm.h.
+// GEMM dispatch: chooses between oneDNN's sgemm and its matmul primitive (src/kernels/
+// onednn_matmul.cpp), or runs the naive reference. See include/recurrent/kernels/gemm.h.
 #include "recurrent/kernels/gemm.h"
 
 #include <dnnl.h>
 
+#include <algorithm>
 #include <atomic>
 
+#include "kernels/onednn_matmul.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 
@@ -12,11 +15,45 @@ namespace recurrent {
 
 namespace {
 std::atomic<GemmBackend> g_backend{GemmBackend::onednn};
+
+void check_args(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc) {
+  RC_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm", "expected M, N, K >= 0, got M=", M, " N=", N, " K=", K);
+  // Row length of each stored operand: A is [M, K] (N) or [K, M] (T); B is [K, N] or [N, K].
+  const int64_t a_row = ta == Trans::N ? K : M, b_row = tb == Trans::N ? N : K;
+  RC_CHECK(lda >= std::max<int64_t>(1, a_row), "gemm", "lda=", lda, " is smaller than A's row length ", a_row);
+  RC_CHECK(ldb >= std::max<int64_t>(1, b_row), "gemm", "ldb=", ldb, " is smaller than B's row length ", b_row);
+  RC_CHECK(ldc >= std::max<int64_t>(1, N), "gemm", "ldc=", ldc, " is smaller than C's row length ", N);
 }
+
+void sgemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  dnnl_status_t st = dnnl_sgemm(ta == Trans::N ? 'N' : 'T', tb == Trans::N ? 'N' : 'T', M, N, K, alpha, A, lda,
+                                B, ldb, beta, C, ldc);
+  RC_CHECK(st == dnnl_success, "gemm", "dnnl_sgemm failed (status ", static_cast<int>(st), ") for M=", M,
+           " N=", N, " K=", K);
+}
+
+// The measured rule (bench/bench_gemm.cpp, docs/gemm.md; Zen 5, 2 threads): dnnl_sgemm is as fast
+// as the matmul primitive when both operands have the same orientation (N·N, T·T) and for
+// gemv-like shapes, where the primitive is 3-4× slower; with exactly one operand transposed
+// (x·Wᵀ, dYᵀ·X) sgemm drops to ~200 GFLOP/s and the primitive keeps ~400.
+GemmBackend choose_path(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K) {
+  if (M == 1 || N == 1 || K < 16) return GemmBackend::onednn_sgemm;
+  return ta != tb ? GemmBackend::onednn_matmul : GemmBackend::onednn_sgemm;
+}
+}  // namespace
 
 void set_gemm_backend(GemmBackend b) { g_backend = b; }
 GemmBackend gemm_backend() { return g_backend; }
-const char* gemm_backend_name(GemmBackend b) { return b == GemmBackend::onednn ? "onednn" : "reference"; }
+const char* gemm_backend_name(GemmBackend b) {
+  switch (b) {
+    case GemmBackend::onednn: return "onednn";
+    case GemmBackend::onednn_sgemm: return "onednn_sgemm";
+    case GemmBackend::onednn_matmul: return "onednn_matmul";
+    case GemmBackend::reference: return "reference";
+  }
+  return "?";
+}
 
 void gemm_reference(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -37,21 +74,21 @@ void gemm_reference(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float a
 
 void gemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  check_args(ta, tb, M, N, K, lda, ldb, ldc);
   if (M == 0 || N == 0) return;
   if (K == 0) {  // C = beta·C
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  if (g_backend == GemmBackend::reference) {
-    gemm_reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
+  GemmBackend b = g_backend;
+  if (b == GemmBackend::reference) return gemm_reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   num_threads();  // make sure the OpenMP thread count oneDNN uses is the configured one
-  dnnl_status_t st = dnnl_sgemm(ta == Trans::N ? 'N' : 'T', tb == Trans::N ? 'N' : 'T', M, N, K, alpha, A, lda,
-                                B, ldb, beta, C, ldc);
-  RC_CHECK(st == dnnl_success, "gemm", "dnnl_sgemm failed (status ", static_cast<int>(st), ") for M=", M,
-           " N=", N, " K=", K);
+  if (b == GemmBackend::onednn) b = choose_path(ta, tb, M, N, K);
+  if (b == GemmBackend::onednn_matmul &&
+      detail::matmul_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+    return;
+  sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace recurrent
