@@ -69,27 +69,28 @@ void Var::backward() {
 
 void Var::backward(const Tensor& seed) {
   RC_CHECK(node_->requires_grad, "backward", "the value does not depend on anything that requires grad");
-  // Iterative post-order DFS: order holds each node after all of its inputs.
-  std::vector<Node*> order;
+  // Iterative post-order DFS: order holds each node after all of its inputs. It owns the nodes
+  // (shared_ptr): releasing a node's inputs below must not free producers still to be visited.
+  std::vector<std::shared_ptr<Node>> order;
   std::unordered_set<Node*> seen;
-  std::vector<std::pair<Node*, size_t>> stack{{node_.get(), 0}};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{node_, 0}};
   seen.insert(node_.get());
   while (!stack.empty()) {
     auto& [n, i] = stack.back();
     if (i < n->inputs.size()) {
-      Node* in = n->inputs[i++].get();
-      if (in && in->requires_grad && !seen.count(in)) {
-        seen.insert(in);
+      const std::shared_ptr<Node>& in = n->inputs[i++];
+      if (in && in->requires_grad && !seen.count(in.get())) {
+        seen.insert(in.get());
         stack.push_back({in, 0});
       }
     } else {
-      order.push_back(n);
+      order.push_back(std::move(n));
       stack.pop_back();
     }
   }
   accumulate_grad(*node_, seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* n = *it;
+    Node* n = it->get();
     if (n->backward && n->grad.defined()) n->backward(*n);
     if (n->backward) {  // release the graph: saved tensors and inputs of intermediate nodes
       n->backward = nullptr;

@@ -46,6 +46,17 @@ int64_t Module::num_parameters() const {
   return total;
 }
 
+void Module::replace_parameter(const std::string& name, Var v) {
+  for (auto& [n, p] : params_) {
+    if (n != name) continue;
+    RC_CHECK(v.defined() && v.shape() == p.shape(), name, "expected shape ", shape_str(p.shape()), ", got ",
+             v.defined() ? shape_str(v.shape()) : "none");
+    p = std::move(v);
+    return;
+  }
+  throw Error(name, "no such parameter in this module");
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [n, m] : children_) m->train(on);

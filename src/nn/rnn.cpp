@@ -2,12 +2,14 @@
 // Contract: include/recurrent/nn/rnn.h. The per-direction math is in rnn_direction.cpp.
 #include "recurrent/nn/rnn.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
 
 #include "nn/rnn_direction.h"
 #include "recurrent/autograd/multi_output.h"
+#include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 
 namespace recurrent {
@@ -15,31 +17,6 @@ namespace recurrent {
 namespace {
 
 constexpr const char* kKinds[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "weight_ch"};
-
-// [A, B, F] → [B, A, F] as a tape op (batch-first ⇄ time-major); backward swaps back.
-Tensor swap01(const Tensor& t) { return t.transpose(0, 1).contiguous(); }
-Var swap01(const Var& v) {
-  return make_op("swap01", swap01(v.value()), {v}, [](Node& out) {
-    if (needs_grad(out, 0)) accumulate_grad(*out.inputs[0], swap01(out.grad));
-  });
-}
-
-// Inverted dropout between layers: y = x ⊙ mask / (1-p), mask ~ Bernoulli(1-p) from the module's stream.
-Var layer_dropout(const Var& x, float p, Rng& rng) {
-  Tensor mask(x.shape());
-  float* m = mask.data();
-  const float keep = 1.0f - p;
-  for (int64_t i = 0, n = mask.numel(); i < n; ++i) m[i] = rng.bernoulli(keep) ? 1.0f / keep : 0.0f;
-  Tensor y = x.value().clone();
-  float* yv = y.data();
-  for (int64_t i = 0, n = y.numel(); i < n; ++i) yv[i] *= m[i];
-  return make_op("rnn_dropout", std::move(y), {x}, [mask](Node& out) {
-    if (!needs_grad(out, 0)) return;
-    Tensor g = out.grad.clone();
-    for (int64_t i = 0, n = g.numel(); i < n; ++i) g.data()[i] *= mask.data()[i];
-    accumulate_grad(*out.inputs[0], g);
-  });
-}
 
 // Everything one layer's op needs, captured by its backward closure.
 struct LayerCall {
@@ -50,12 +27,18 @@ struct LayerCall {
   int h0_index = -1, c0_index = -1;
   int D = 1;
   bool sum = false;
+  bool reference = false;              // which engine ran forward (backward must match)
   Tensor x;                            // [T, B, I] contiguous
   std::vector<uint8_t> valid;
   std::vector<rnn::DirTape> tapes;
 };
 
+std::atomic<RnnEngine> g_engine{RnnEngine::fast};
+
 }  // namespace
+
+void set_rnn_engine(RnnEngine e) { g_engine = e; }
+RnnEngine rnn_engine() { return g_engine; }
 
 std::string RNN::param_name(const char* kind, size_t layer, int dir) {
   return std::string(kind) + "_l" + std::to_string(layer) + (dir ? "_reverse" : "");
@@ -132,8 +115,9 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   Tensor h0v = h0.defined() ? h0.value().contiguous() : Tensor();
   Tensor c0v = c0.defined() && lstm ? c0.value().contiguous() : Tensor();
   call->tapes.resize(call->D);
+  call->reference = g_engine == RnnEngine::reference;
   for (int d = 0; d < call->D; ++d) {
-    rnn::forward(call->shape[d], call->params[d], call->x.data(), valid.empty() ? nullptr : valid.data(),
+    (call->reference ? rnn::reference_forward : rnn::forward)(call->shape[d], call->params[d], call->x.data(), valid.empty() ? nullptr : valid.data(),
                  h0v.defined() ? h0v.data() + d * B * R : nullptr, c0v.defined() ? c0v.data() + d * B * H : nullptr,
                  y.data() + (call->sum ? 0 : d * R), ycols, call->sum && d == 1, hn.data() + d * B * R,
                  lstm ? cn.data() + d * B * H : nullptr, call->tapes[d]);
@@ -153,7 +137,7 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
         if (idx >= 0 && needs_grad(hub, idx)) gp[k] = grad_buffer(*hub.inputs[idx]).data();
       }
       rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
-      rnn::backward(call->shape[d], call->params[d], call->x.data(), call->tapes[d],
+      (call->reference ? rnn::reference_backward : rnn::backward)(call->shape[d], call->params[d], call->x.data(), call->tapes[d],
                     g[0].data() + (call->sum ? 0 : d * R), ycols, g[1].data() + d * B * R,
                     lstm ? g[2].data() + d * B * H : nullptr, dx, dh0.defined() ? dh0.data() + d * B * R : nullptr,
                     dc0.defined() ? dc0.data() + d * B * H : nullptr, grads);
@@ -173,8 +157,9 @@ static void check_state(const Var& v, const char* what, size_t l, Shape expected
 RNNOutput RNN::forward(const Var& input, const std::vector<int64_t>& lengths, const RNNState& init) {
   RC_CHECK(input.defined() && input.value().dim() == 3, "input", "expected a 3-d tensor ",
            opts_.batch_first ? "[B, T, I]" : "[T, B, I]", ", got ", input.defined() ? shape_str(input.shape()) : "none");
-  Var x = opts_.batch_first ? swap01(input) : input;
-  if (!x.value().is_contiguous()) x = swap01(swap01(x));
+  // Time-major and contiguous inside (the transpose op materialises its result).
+  Var x = opts_.batch_first ? transpose(input, 0, 1) : input;
+  if (!x.value().is_contiguous()) x = transpose(transpose(x, 0, 1), 0, 1);
   const int64_t T = x.size(0), B = x.size(1);
   RC_CHECK(x.size(2) == opts_.input_size, "input", "expected feature size ", opts_.input_size, ", got shape ",
            shape_str(input.shape()));
@@ -202,9 +187,9 @@ RNNOutput RNN::forward(const Var& input, const std::vector<int64_t>& lengths, co
     x = r[0];
     out.final_state.h.push_back(r[1]);
     out.final_state.c.push_back(is_lstm(s.cell) ? r[2] : Var());
-    if (l + 1 < L && opts_.dropout > 0.0f && is_training()) x = layer_dropout(x, opts_.dropout, dropout_rng_);
+    if (l + 1 < L && opts_.dropout > 0.0f && is_training()) x = dropout(x, opts_.dropout, true, dropout_rng_);
   }
-  out.output = opts_.batch_first ? swap01(x) : x;
+  out.output = opts_.batch_first ? transpose(x, 0, 1) : x;
   return out;
 }
 

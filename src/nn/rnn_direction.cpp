@@ -68,7 +68,9 @@ std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths) 
 }
 
 int64_t DirTape::bytes() const {
-  int64_t n = a.numel() + hs.numel() + (cs.defined() ? cs.numel() : 0) + (extra.defined() ? extra.numel() : 0);
+  int64_t n = 0;
+  for (const Tensor* t : {&a, &hs, &cs, &extra})
+    if (t->defined()) n += t->numel();
   return n * 4 + static_cast<int64_t>(valid.size());
 }
 

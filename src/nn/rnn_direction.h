@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "recurrent/core/tensor.h"
@@ -53,6 +54,8 @@ struct DirGrads {
   float* w_ch = nullptr;
 };
 
+struct RefTape;  // the reference implementation's own record (rnn_reference.cpp)
+
 // What forward keeps for backward. Bytes per token: 4·(G·H + R + [H: LSTM c] + [H: gru nh, cho r⊙h, proj m]).
 struct DirTape {
   Tensor a;      // [T, B, G*H] gate activations (what every cell's derivative is a function of)
@@ -60,6 +63,7 @@ struct DirTape {
   Tensor cs;     // [T+1, B, H] LSTM cell states
   Tensor extra;  // [T, B, H]   gru: W_hn h + b_hn; gru_cho: r ⊙ h_prev; LSTM with projection: o ⊙ tanh c
   std::vector<uint8_t> valid;  // [T, B] 1 where t < length[b]; empty when all lengths are T
+  std::shared_ptr<RefTape> ref;  // reference engine only
   int64_t bytes() const;
 };
 
@@ -72,6 +76,14 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
 void backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
               int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
               const DirGrads& g);
+
+// The plain step-by-step reference: same contract as forward/backward, scalar loops in double.
+void reference_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null,
+                       const float* h0, const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n,
+                       float* c_n, DirTape& tape);
+void reference_backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+                        int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
+                        const DirGrads& g);
 
 // valid[t*B + b] = t < lengths[b]; empty if every length equals T.
 std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths);

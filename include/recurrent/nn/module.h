@@ -24,6 +24,10 @@ class Module {
   bool has_parameter(const std::string& name) const;
   int64_t num_parameters() const;                // total element count
 
+  // Point this module's own parameter `name` at another Var of the same shape (weight tying,
+  // or a test that differentiates with respect to given tensors).
+  void replace_parameter(const std::string& name, Var v);
+
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }

@@ -47,6 +47,12 @@ class RNN : public Module {
   Rng dropout_rng_;
 };
 
+// Which implementation runs the layers: the fused fast path (default) or the plain step-by-step
+// reference (scalar, double precision; for tests and as a fallback). Process-wide.
+enum class RnnEngine { fast, reference };
+void set_rnn_engine(RnnEngine e);
+RnnEngine rnn_engine();
+
 // PyTorch's stacked layout of per-layer states: [L*D, B, R]. Throws if layer sizes differ.
 Tensor stack_states(const std::vector<Var>& per_layer);
 

@@ -1,0 +1,67 @@
+// Shared helpers for the recurrent-layer tests: build a stack, run it with given tensors as
+// parameters and states, and flatten everything it returns into one tensor for gradcheck.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "autograd/gradcheck.h"
+#include "recurrent/autograd/ops.h"
+#include "recurrent/nn/rnn.h"
+
+namespace recurrent::testing {
+
+struct RnnCase {
+  RNNOptions opts;
+  int64_t T = 4, B = 3;
+  std::vector<int64_t> lengths;  // empty: all T
+  bool with_h0 = false;
+  std::string label;
+};
+
+// Inputs in order: x, every parameter (named_parameters order), then h0 per layer, c0 per LSTM layer.
+struct RnnHarness {
+  RnnCase c;
+  Rng rng{123};
+  RNN rnn;
+  std::vector<std::string> names;
+  explicit RnnHarness(RnnCase rc) : c(std::move(rc)), rnn(c.opts, rng) {
+    for (auto& [n, v] : rnn.named_parameters()) names.push_back(n);
+  }
+  std::vector<Tensor> inputs() {
+    Rng r(7);
+    std::vector<Tensor> in;
+    Shape xs = c.opts.batch_first ? Shape{c.B, c.T, c.opts.input_size} : Shape{c.T, c.B, c.opts.input_size};
+    in.push_back(random_tensor(xs, r));
+    for (auto& [n, v] : rnn.named_parameters()) in.push_back(random_tensor(v.shape(), r, -0.6f, 0.6f));
+    if (c.with_h0) {
+      for (auto& s : c.opts.layers) in.push_back(random_tensor({c.opts.directions(), c.B, s.out_size()}, r));
+      for (auto& s : c.opts.layers)
+        if (is_lstm(s.cell)) in.push_back(random_tensor({c.opts.directions(), c.B, s.hidden}, r));
+    }
+    return in;
+  }
+  // Runs the stack on vars; returns [output..., h_n..., c_n...] flattened (all of it is differentiated).
+  Var run(const std::vector<Var>& v, RNNOutput* full = nullptr) {
+    for (size_t k = 0; k < names.size(); ++k) rnn.replace_parameter(names[k], v[1 + k]);
+    RNNState init;
+    size_t k = 1 + names.size();
+    if (c.with_h0) {
+      for (size_t l = 0; l < c.opts.layers.size(); ++l) init.h.push_back(v[k++]);
+      for (auto& s : c.opts.layers) init.c.push_back(is_lstm(s.cell) ? v[k++] : Var());
+    }
+    RNNOutput out = rnn.forward(v[0], c.lengths, init);
+    std::vector<Var> parts{reshape(out.output, {-1})};
+    for (auto& h : out.final_state.h) parts.push_back(reshape(h, {-1}));
+    for (auto& cc : out.final_state.c)
+      if (cc.defined()) parts.push_back(reshape(cc, {-1}));
+    if (full) *full = out;
+    return concat(parts, 0);
+  }
+};
+
+inline RNNOptions one_layer(CellType cell, int64_t I = 3, int64_t H = 4, int64_t proj = 0) {
+  return RNNOptions::uniform(cell, I, H, 1, false, proj);
+}
+
+}  // namespace recurrent::testing

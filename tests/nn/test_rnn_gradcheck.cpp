@@ -1,0 +1,74 @@
+// Finite-difference gradient checks of the recurrent layers (fast path, explicit BPTT) for every
+// cell and option. Tolerances: gradcheck.h's defaults (h = 1e-2), argued there; a recurrent layer's
+// fan-out is T steps deep but T ≤ 5 here, so the same bound holds.
+#include <gtest/gtest.h>
+
+#include "nn/rnn_test_util.h"
+
+using namespace recurrent;
+using namespace recurrent::testing;
+
+namespace {
+
+void check(RnnCase c) {
+  RnnHarness h(std::move(c));
+  auto f = [&](const std::vector<Var>& v) { return h.run(v); };
+  GradCheckOptions o;
+  bool relu = false;
+  for (auto& s : h.c.opts.layers) relu = relu || s.cell == CellType::rnn_relu;
+  if (relu) {
+    // ReLU has a kink at 0: with h = 1e-2 some of the ~100 pre-activations a perturbation moves
+    // cross it and the central difference straddles the kink. h = 1e-3 makes that 10× rarer; the
+    // rounding term δ/h grows 10× (≈ 1e-3 typical), hence atol 1e-2.
+    o.eps = 1e-3;
+    o.atol = 1e-2;
+  }
+  EXPECT_TRUE(gradcheck_ok(f, h.inputs(), o)) << h.c.label;
+}
+
+const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu, CellType::lstm, CellType::lstm_peephole,
+                              CellType::gru,      CellType::gru_cho,  CellType::gru_simple};
+
+class EveryCell : public ::testing::TestWithParam<CellType> {};
+
+TEST_P(EveryCell, SingleLayer) { check({one_layer(GetParam()), 4, 3, {}, false, "single"}); }
+
+TEST_P(EveryCell, GivenInitialStateAndVariableLengths) {
+  check({one_layer(GetParam()), 5, 3, {3, 5, 1}, true, "h0 + lengths"});
+}
+
+TEST_P(EveryCell, StackedBidirectionalBatchFirst) {
+  RNNOptions o = RNNOptions::uniform(GetParam(), 3, 4, 2, true);
+  o.batch_first = true;
+  check({o, 4, 2, {4, 2}, true, "2 layers, bidirectional, batch_first, lengths"});
+}
+
+TEST_P(EveryCell, BidirectionalSumMerge) {
+  RNNOptions o = RNNOptions::uniform(GetParam(), 3, 4, 2, true);
+  o.merge = BidirMerge::sum;
+  check({o, 4, 2, {}, false, "bidirectional sum"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, EveryCell, ::testing::ValuesIn(kAllCells),
+                         [](const auto& info) { return std::string(cell_name(info.param)); });
+
+TEST(RnnGradcheck, LstmProjection) {
+  check({one_layer(CellType::lstm, 3, 5, 3), 4, 2, {}, true, "proj"});
+  RNNOptions o = RNNOptions::uniform(CellType::lstm, 3, 5, 2, true, 2);
+  check({o, 4, 3, {2, 4, 1}, true, "proj, 2 layers, bidirectional, lengths"});
+}
+
+TEST(RnnGradcheck, PeepholeWithProjection) {
+  check({one_layer(CellType::lstm_peephole, 3, 5, 2), 4, 2, {3, 4}, true, "peephole + proj"});
+}
+
+TEST(RnnGradcheck, MixedCellsPerLayer) {
+  RNNOptions o;
+  o.input_size = 3;
+  o.layers = {{CellType::gru, 5, 0}, {CellType::lstm, 4, 3}, {CellType::rnn_tanh, 3, 0}, {CellType::gru_simple, 4, 0}};
+  check({o, 4, 2, {4, 2}, true, "gru → lstm(proj) → tanh rnn → simplified gru"});
+  o.bidirectional = true;
+  check({o, 3, 2, {}, false, "mixed, bidirectional"});
+}
+
+}  // namespace
