@@ -1,0 +1,63 @@
+// AVX-512 sigmoid / tanh / exp on one __m512 (16 floats): the same algorithm and constants as the
+// scalar forms in include/recurrent/kernels/activations.h (error bounds stated there). For use
+// inside fused kernels in src/kernels/avx512/ (and any file compiled with the AVX-512 flags, called
+// only after a run-time CPU check). NaN lanes return their input; no lane can overflow.
+#pragma once
+
+// GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps, GCC PR105593): a false
+// positive, silenced for every file including this header (the warning fires at inlining time, at
+// the end of the including function, so a push/pop here would not cover it).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "recurrent/kernels/activations.h"
+
+namespace recurrent::avx512 {
+
+// e^x lane-wise (x not NaN: NaN lanes are fixed up by the callers); clamped to [e^-87, e^88].
+inline __m512 exp512(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act::kExpMin)), _mm512_set1_ps(act::kExpMax));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(act::kLog2e)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(act::kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(act::kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(act::kExpP[0]);
+  for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(act::kExpP[i]));
+  const __m512 e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(e, n);  // e · 2^n
+}
+
+inline __m512 keep_nan(__m512 result, __m512 x) {
+  return _mm512_mask_mov_ps(result, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+}
+
+inline __m512 sigmoid512(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), x));
+  return keep_nan(_mm512_div_ps(one, _mm512_add_ps(one, e)), x);
+}
+
+inline __m512 tanh512(__m512 x) {
+  const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MIN));
+  const __m512 ax = _mm512_andnot_ps(sign, x);
+  // |x| < 0.625: |x| + |x|³·Q(x²)
+  const __m512 z = _mm512_mul_ps(ax, ax);
+  __m512 q = _mm512_set1_ps(act::kTanhQ[0]);
+  for (int i = 1; i < 5; ++i) q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(act::kTanhQ[i]));
+  const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(q, z), ax, ax);
+  // otherwise 1 - 2/(e^{2|x|} + 1), |x| clamped to 10
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 cx = _mm512_min_ps(ax, _mm512_set1_ps(act::kTanhClamp));
+  const __m512 e = exp512(_mm512_add_ps(cx, cx));
+  const __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+  const __mmask16 is_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(act::kTanhSmall), _CMP_LT_OQ);
+  const __m512 t = _mm512_mask_mov_ps(big, is_small, small);
+  return keep_nan(_mm512_or_ps(t, _mm512_and_ps(sign, x)), x);  // tanh is odd: sign of x
+}
+
+}  // namespace recurrent::avx512

@@ -1,0 +1,166 @@
+// sigmoid / tanh (generic and AVX-512 paths) against double precision over every 256th float bit
+// pattern (all binades, both signs), a dense linear grid on [-20, 20] and the special values.
+// Bounds asserted are the ones stated in include/recurrent/kernels/activations.h; the float
+// result itself can be off by half an ulp (up to 6e-8 near 1), so these are a few ulps.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "recurrent/kernels/activations.h"
+#include "recurrent/kernels/cpu.h"
+
+namespace recurrent {
+namespace {
+
+constexpr double kTanhAbs = 1e-7, kTanhRel = 2e-7;
+constexpr double kSigmoidAbs = 1e-7, kSigmoidRel = 2e-7, kSigmoidRelFloor = 1e-37;
+
+using ArrayFn = void (*)(const float*, float*, int64_t);
+
+std::vector<float> test_inputs() {
+  std::vector<float> xs;
+  for (uint64_t b = 0; b < (uint64_t{1} << 32); b += 256) {  // every 256th bit pattern, finite only
+    uint32_t bits = static_cast<uint32_t>(b) | 0x5Au;           // vary the low mantissa bits too
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    if (std::isfinite(f)) xs.push_back(f);
+  }
+  for (int i = -20 * 4096; i <= 20 * 4096; ++i) xs.push_back(static_cast<float>(i) / 4096.0f);
+  const float lim[] = {0.625f, 9.0f, 87.0f, 88.0f, 1e-4f, 0.5f, 1.0f};
+  for (float l : lim)
+    for (float f = l, g = l; f < l * 1.001f; f = std::nextafter(f, 1e30f), g = std::nextafter(g, 0.0f)) {
+      xs.insert(xs.end(), {f, -f, g, -g});
+    }
+  return xs;
+}
+
+struct Worst {
+  double abs = 0, rel = 0;
+  float abs_x = 0, rel_x = 0;
+};
+
+Worst measure(ArrayFn f, double (*ref)(double), const std::vector<float>& xs, double rel_floor) {
+  std::vector<float> ys(xs.size());
+  f(xs.data(), ys.data(), static_cast<int64_t>(xs.size()));
+  Worst w;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double r = ref(xs[i]), e = std::fabs(ys[i] - r);
+    if (!(e <= w.abs)) w.abs = e, w.abs_x = xs[i];  // also catches NaN results
+    if (std::fabs(r) >= rel_floor && !(e / std::fabs(r) <= w.rel)) w.rel = e / std::fabs(r), w.rel_x = xs[i];
+  }
+  return w;
+}
+
+double sigmoid_ref(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double tanh_ref(double x) { return std::tanh(x); }
+
+void check_bounds(const char* what, ArrayFn sig, ArrayFn tnh) {
+  static const std::vector<float> xs = test_inputs();
+  Worst t = measure(tnh, tanh_ref, xs, std::numeric_limits<float>::min());
+  EXPECT_LE(t.abs, kTanhAbs) << what << " tanh: worst abs error at x = " << t.abs_x;
+  EXPECT_LE(t.rel, kTanhRel) << what << " tanh: worst rel error at x = " << t.rel_x;
+  Worst s = measure(sig, sigmoid_ref, xs, kSigmoidRelFloor);
+  EXPECT_LE(s.abs, kSigmoidAbs) << what << " sigmoid: worst abs error at x = " << s.abs_x;
+  EXPECT_LE(s.rel, kSigmoidRel) << what << " sigmoid: worst rel error at x = " << s.rel_x;
+  std::printf("[ measured ] %s over %zu inputs: tanh abs %.3g (x=%g) rel %.3g (x=%g); "
+              "sigmoid abs %.3g (x=%g) rel %.3g (x=%g)\n",
+              what, xs.size(), t.abs, t.abs_x, t.rel, t.rel_x, s.abs, s.abs_x, s.rel, s.rel_x);
+}
+
+void check_specials(const char* what, ArrayFn sig, ArrayFn tnh) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float fmax = std::numeric_limits<float>::max(), den = std::numeric_limits<float>::denorm_min();
+  const std::vector<float> x = {inf, -inf, nan, -nan, fmax, -fmax, 0.0f, -0.0f, den, -den, 1e30f, -1e30f};
+  std::vector<float> t(x.size()), s(x.size());
+  tnh(x.data(), t.data(), static_cast<int64_t>(x.size()));
+  sig(x.data(), s.data(), static_cast<int64_t>(x.size()));
+  const std::string w = what;
+  EXPECT_EQ(t[0], 1.0f) << w;
+  EXPECT_EQ(t[1], -1.0f) << w;
+  EXPECT_TRUE(std::isnan(t[2]) && std::isnan(t[3])) << w << " tanh must propagate NaN";
+  EXPECT_TRUE(std::isnan(s[2]) && std::isnan(s[3])) << w << " sigmoid must propagate NaN";
+  EXPECT_EQ(t[4], 1.0f) << w;
+  EXPECT_EQ(t[5], -1.0f) << w;
+  EXPECT_TRUE(t[6] == 0.0f && !std::signbit(t[6]) && t[7] == 0.0f && std::signbit(t[7])) << w << " tanh(±0)";
+  EXPECT_EQ(t[8], den) << w;  // tanh(x) = x for tiny x
+  EXPECT_EQ(t[9], -den) << w;
+  EXPECT_EQ(s[0], 1.0f) << w;
+  EXPECT_TRUE(s[1] >= 0.0f && s[1] < 1e-37f) << w << " sigmoid(-inf) = " << s[1];
+  EXPECT_EQ(s[4], 1.0f) << w;
+  EXPECT_TRUE(s[5] >= 0.0f && s[5] < 1e-37f) << w;
+  EXPECT_EQ(s[6], 0.5f) << w;
+  EXPECT_EQ(s[7], 0.5f) << w;
+  EXPECT_EQ(s[10], 1.0f) << w;
+  EXPECT_TRUE(s[11] >= 0.0f && s[11] < 1e-37f) << w;
+}
+
+// In place equals out of place, and every length (tails of the 16/32-lane loops) matches the
+// whole-array result element for element.
+void check_lengths_and_aliasing(const char* what, ArrayFn f) {
+  std::vector<float> x(70);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7f * static_cast<float>(i)) * 6.0f;
+  std::vector<float> full(x.size());
+  f(x.data(), full.data(), static_cast<int64_t>(x.size()));
+  for (int64_t n = 0; n <= static_cast<int64_t>(x.size()); ++n) {
+    std::vector<float> y(x.size() + 1, -7.0f), in(x.begin(), x.end());
+    f(x.data(), y.data(), n);
+    f(in.data(), in.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(y[i], full[i]) << what << " n=" << n << " i=" << i;
+      ASSERT_EQ(in[i], full[i]) << what << " in place, n=" << n << " i=" << i;
+    }
+    ASSERT_EQ(y[n], -7.0f) << what << " wrote past the end, n=" << n;
+  }
+}
+
+TEST(Activations, GenericPathWithinStatedError) {
+  check_bounds("generic", sigmoid_vec_generic, tanh_vec_generic);
+  check_specials("generic", sigmoid_vec_generic, tanh_vec_generic);
+  check_lengths_and_aliasing("generic sigmoid", sigmoid_vec_generic);
+  check_lengths_and_aliasing("generic tanh", tanh_vec_generic);
+}
+
+TEST(Activations, Avx512PathWithinStatedError) {
+  if (!cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const Isa saved = active_isa();
+  set_isa(Isa::avx512);
+  check_bounds("avx512", sigmoid_vec, tanh_vec);
+  check_specials("avx512", sigmoid_vec, tanh_vec);
+  check_lengths_and_aliasing("avx512 sigmoid", sigmoid_vec);
+  check_lengths_and_aliasing("avx512 tanh", tanh_vec);
+  set_isa(saved);
+}
+
+TEST(Activations, ForcedGenericIsaUsesTheGenericPath) {
+  // With set_isa(generic) the dispatching functions must give the generic results bit for bit.
+  const Isa saved = active_isa();
+  set_isa(Isa::generic);
+  std::vector<float> x(1000);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = (static_cast<float>(i) - 500.0f) / 37.0f;
+  std::vector<float> a(x.size()), b(x.size());
+  for (auto [dispatch, generic] : {std::pair<ArrayFn, ArrayFn>{sigmoid_vec, sigmoid_vec_generic},
+                                   std::pair<ArrayFn, ArrayFn>{tanh_vec, tanh_vec_generic}}) {
+    dispatch(x.data(), a.data(), static_cast<int64_t>(x.size()));
+    generic(x.data(), b.data(), static_cast<int64_t>(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(std::memcmp(&a[i], &b[i], 4), 0) << "x = " << x[i];
+  }
+  set_isa(saved);
+}
+
+TEST(Activations, ScalarHelpersMatchGenericArrays) {
+  const float xs[] = {-30.0f, -3.0f, -0.6f, -1e-3f, 0.0f, 0.3f, 0.7f, 2.0f, 12.0f};
+  for (float x : xs) {
+    float s, t;
+    sigmoid_vec_generic(&x, &s, 1);
+    tanh_vec_generic(&x, &t, 1);
+    EXPECT_EQ(sigmoid_scalar(x), s) << x;
+    EXPECT_EQ(tanh_scalar(x), t) << x;
+  }
+}
+
+}  // namespace
+}  // namespace recurrent
