@@ -3,7 +3,7 @@
 #   --dev : also the Python oracle (PyTorch, NumPy, Matplotlib) for fixtures, plots and comparisons.
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-      libbenchmark-dev npm)
+      libbenchmark-dev npm python3)
 if [[ "${1:-}" == "--dev" ]]; then
   pkgs+=(python3-torch python3-numpy python3-matplotlib libopenblas-dev libopenblas0-openmp)
 fi
