@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   CLI::App app{"recurrent: recurrent neural networks and sequence models on CPUs", "recurrent"};
   app.set_version_flag("--version", std::string("recurrent ") + RECURRENT_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--threads) may also follow the subcommand
   int threads = 0;
   app.add_option("--threads", threads, "threads to use (default: $RECURRENT_NUM_THREADS, else all cores)")
       ->check(CLI::Range(1, 1024));
@@ -20,11 +21,15 @@ int main(int argc, char** argv) {
   });
 
   recurrent::cli::add_inspect(app);
+  recurrent::cli::add_forward(app);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // One line: what was wrong, then where to look (CLI11's default adds a second line).
+    std::fprintf(stderr, "recurrent: error: %s (see --help)\n", e.what());
+    return e.get_exit_code();
   } catch (const recurrent::Error& e) {
     std::fprintf(stderr, "recurrent: error: %s\n", e.what());
     return 1;
