@@ -8,6 +8,15 @@ using namespace recurrent;
 
 namespace {
 
+RnnInit make(RnnInit::Weights w, RnnInit::Recurrent r = RnnInit::Recurrent::same, std::optional<float> fb = {}) {
+  RnnInit i;
+  i.weights = w;
+  i.recurrent = r;
+  i.forget_bias = fb;
+  return i;
+}
+constexpr auto kPt = RnnInit::Weights::pytorch;
+
 // Max |(Q Qᵀ − I)_ij| over a [rows, cols] block with rows ≤ cols (orthonormal rows).
 double orthogonality_error(const float* q, int64_t rows, int64_t cols, int64_t ld) {
   double worst = 0;
@@ -23,7 +32,7 @@ double orthogonality_error(const float* q, int64_t rows, int64_t cols, int64_t l
 TEST(RnnInit, OrthogonalRecurrentBlocks) {
   Rng rng(3);
   RNN rnn(RNNOptions::uniform(CellType::lstm, 5, 8, 1), rng);
-  init_rnn(rnn, {.recurrent = RnnInit::Recurrent::orthogonal}, rng);
+  init_rnn(rnn, make(kPt, RnnInit::Recurrent::orthogonal), rng);
   const float* w = rnn.param("weight_hh", 0, 0).value().data();
   for (int g = 0; g < 4; ++g) EXPECT_LT(orthogonality_error(w + g * 64, 8, 8, 8), 1e-6) << "gate " << g;
   // Tall and wide blocks: orthonormal columns / rows.
@@ -35,14 +44,14 @@ TEST(RnnInit, OrthogonalRecurrentBlocks) {
 TEST(RnnInit, IdentityIrnnAndForgetBias) {
   Rng rng(4);
   RNN irnn(RNNOptions::uniform(CellType::rnn_relu, 3, 4, 1), rng);
-  init_rnn(irnn, {.weights = RnnInit::Weights::kaiming, .recurrent = RnnInit::Recurrent::identity}, rng);
+  init_rnn(irnn, make(RnnInit::Weights::kaiming, RnnInit::Recurrent::identity), rng);
   Tensor w = irnn.param("weight_hh", 0, 0).value();
   for (int64_t r = 0; r < 4; ++r)
     for (int64_t c = 0; c < 4; ++c) EXPECT_EQ(w.at({r, c}), r == c ? 1.0f : 0.0f);
   for (float b : irnn.param("bias_ih", 0, 0).value().to_vector()) EXPECT_EQ(b, 0.0f);
 
   RNN lstm(RNNOptions::uniform(CellType::lstm, 3, 4, 1, true), rng);
-  init_rnn(lstm, {.weights = RnnInit::Weights::xavier, .forget_bias = 1.0f}, rng);
+  init_rnn(lstm, make(RnnInit::Weights::xavier, RnnInit::Recurrent::same, 1.0f), rng);
   for (int d = 0; d < 2; ++d) {
     Tensor bi = lstm.param("bias_ih", 0, d).value(), bh = lstm.param("bias_hh", 0, d).value();
     for (int64_t j = 4; j < 8; ++j) EXPECT_EQ(bi.at({j}) + bh.at({j}), 1.0f);
@@ -52,7 +61,7 @@ TEST(RnnInit, IdentityIrnnAndForgetBias) {
 TEST(RnnInit, XavierBoundAndKaimingScale) {
   Rng rng(5);
   RNN rnn(RNNOptions::uniform(CellType::gru, 200, 300, 1), rng);
-  init_rnn(rnn, {.weights = RnnInit::Weights::xavier}, rng);
+  init_rnn(rnn, make(RnnInit::Weights::xavier), rng);
   const float bound = std::sqrt(6.0f / 500.0f);
   double ss = 0;
   auto v = rnn.param("weight_ih", 0, 0).value().to_vector();
@@ -62,7 +71,7 @@ TEST(RnnInit, XavierBoundAndKaimingScale) {
   }
   // Var of U(-b, b) = b²/3; 180k samples: relative standard error ≈ 0.3%, allow 3%.
   EXPECT_NEAR(ss / v.size(), bound * bound / 3, 0.03 * bound * bound / 3);
-  init_rnn(rnn, {.weights = RnnInit::Weights::kaiming}, rng);
+  init_rnn(rnn, make(RnnInit::Weights::kaiming), rng);
   ss = 0;
   v = rnn.param("weight_ih", 0, 0).value().to_vector();
   for (float x : v) ss += double(x) * x;
@@ -72,8 +81,8 @@ TEST(RnnInit, XavierBoundAndKaimingScale) {
 TEST(RnnInit, SameSeedSameWeights) {
   Rng a(9), b(9);
   RNN r1(RNNOptions::uniform(CellType::lstm, 3, 4, 2), a), r2(RNNOptions::uniform(CellType::lstm, 3, 4, 2), b);
-  init_rnn(r1, {.recurrent = RnnInit::Recurrent::orthogonal, .forget_bias = 1.0f}, a);
-  init_rnn(r2, {.recurrent = RnnInit::Recurrent::orthogonal, .forget_bias = 1.0f}, b);
+  init_rnn(r1, make(kPt, RnnInit::Recurrent::orthogonal, 1.0f), a);
+  init_rnn(r2, make(kPt, RnnInit::Recurrent::orthogonal, 1.0f), b);
   auto p1 = r1.named_parameters(), p2 = r2.named_parameters();
   for (size_t i = 0; i < p1.size(); ++i) EXPECT_EQ(p1[i].second.value().to_vector(), p2[i].second.value().to_vector());
 }
