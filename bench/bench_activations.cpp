@@ -1,6 +1,6 @@
 // Throughput of the array sigmoid / tanh (include/recurrent/kernels/activations.h), generic and
-// AVX-512 paths, in elements per nanosecond (items_per_second, printed as G/s), on an L1-resident array (4096 floats) and a
-// memory-streaming one (4 Mi floats, 16 MiB), single thread, out of place.
+// AVX-512 paths, in elements per nanosecond (items_per_second, printed as G/s), on an L1-resident
+// array (4096 floats) and a memory-streaming one (4 Mi floats, 16 MiB), single thread, out of place.
 //
 // Before timing, every path is checked against double precision on every 4096th float bit pattern
 // with the bounds stated in the header (the run aborts on a violation). With --exhaustive, all 2^32

@@ -33,13 +33,16 @@ void sgemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, con
            " N=", N, " K=", K);
 }
 
-// The measured rule (bench/bench_gemm.cpp, docs/gemm.md; Zen 5, 2 threads): dnnl_sgemm is as fast
-// as the matmul primitive when both operands have the same orientation (N·N, T·T) and for
-// gemv-like shapes, where the primitive is 3-4× slower; with exactly one operand transposed
-// (x·Wᵀ, dYᵀ·X) sgemm drops to ~200 GFLOP/s and the primitive keeps ~400.
-GemmBackend choose_path(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K) {
-  if (M == 1 || N == 1 || K < 16) return GemmBackend::onednn_sgemm;
-  return ta != tb ? GemmBackend::onednn_matmul : GemmBackend::onednn_sgemm;
+// The measured rule (bench/bench_gemm.cpp, docs/gemm.md; Zen 5, 2 threads). With B transposed
+// (x·Wᵀ, the layout of PyTorch weights) dnnl_sgemm falls to 130-260 GFLOP/s on some shapes
+// (64×512×2048: 134-195; 6400×2048×512: 261) where the matmul primitive keeps 280-400, and it loses
+// at most ~5% elsewhere (6400×512×2048). With B plain, sgemm is as fast or faster (64×256×1024 N·N:
+// 366 vs 268). gemv-like shapes (M or N = 1) run 3-4× faster in sgemm (60 vs 15 GFLOP/s).
+// A static rule rather than run-time auto-tuning: the two paths round differently, and results
+// must not depend on timing (same seed and thread count, same result).
+GemmBackend choose_path(Trans /*ta*/, Trans tb, int64_t M, int64_t N, int64_t K) {
+  if (M == 1 || N == 1) return GemmBackend::onednn_sgemm;
+  return tb == Trans::T ? GemmBackend::onednn_matmul : GemmBackend::onednn_sgemm;
 }
 }  // namespace
 

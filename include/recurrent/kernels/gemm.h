@@ -8,10 +8,10 @@
 // Backends (chosen by measurement on the project machine, see docs/gemm.md):
 //   onednn          the default: per call, the faster of the two oneDNN paths below (rule in
 //                   src/kernels/gemm.cpp, choose_path()).
-//   onednn_sgemm    dnnl_sgemm: best for N·N / T·T operands and for gemv-like shapes (M or N = 1).
+//   onednn_sgemm    dnnl_sgemm: best with B not transposed and for gemv-like shapes (M or N = 1).
 //   onednn_matmul   oneDNN matmul primitive on the plain strided operands, one primitive per
 //                   (shape, transposes, leading dims, alpha, beta, threads), created once and cached;
-//                   about 2× dnnl_sgemm when exactly one operand is transposed.
+//                   up to 2× dnnl_sgemm with B transposed (x·Wᵀ) on 2 threads.
 //   reference       triple loop with double accumulation: slow, obviously correct; the test oracle.
 // The backend is switched in one place, set_gemm_backend(); everything in the library calls gemm().
 //
