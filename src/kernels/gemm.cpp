@@ -40,7 +40,7 @@ void sgemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, con
 // 366 vs 268). gemv-like shapes (M or N = 1) run 3-4× faster in sgemm (60 vs 15 GFLOP/s).
 // A static rule rather than run-time auto-tuning: the two paths round differently, and results
 // must not depend on timing (same seed and thread count, same result).
-GemmBackend choose_path(Trans /*ta*/, Trans tb, int64_t M, int64_t N, int64_t K) {
+GemmBackend choose_path(Trans tb, int64_t M, int64_t N) {
   if (M == 1 || N == 1) return GemmBackend::onednn_sgemm;
   return tb == Trans::T ? GemmBackend::onednn_matmul : GemmBackend::onednn_sgemm;
 }
@@ -87,7 +87,7 @@ void gemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, cons
   GemmBackend b = g_backend;
   if (b == GemmBackend::reference) return gemm_reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   num_threads();  // make sure the OpenMP thread count oneDNN uses is the configured one
-  if (b == GemmBackend::onednn) b = choose_path(ta, tb, M, N, K);
+  if (b == GemmBackend::onednn) b = choose_path(tb, M, N);
   if (b == GemmBackend::onednn_matmul &&
       detail::matmul_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
     return;
