@@ -1,0 +1,66 @@
+// Gradient clipping and finiteness checks. Contract in include/recurrent/optim/clip.h.
+#include "recurrent/optim/clip.h"
+
+#include <cmath>
+
+#include "recurrent/core/error.h"
+
+namespace recurrent {
+
+namespace {
+// Calls fn(data, n) for every existing gradient, after checking it is contiguous.
+template <typename Fn>
+void for_each_grad(const std::vector<Var>& params, const char* where, Fn&& fn) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Var& p = params[i];
+    RC_CHECK(p.defined(), where, "parameter ", i, " is an undefined Var");
+    if (!p.has_grad()) continue;
+    Tensor& g = const_cast<Var&>(p).grad();
+    RC_CHECK(g.is_contiguous(), where, "gradient of parameter ", i, " is not contiguous");
+    fn(g.data(), g.numel());
+  }
+}
+}  // namespace
+
+double grad_norm(const std::vector<Var>& params) {
+  double sum_sq = 0.0;
+  for_each_grad(params, "grad_norm", [&](const float* g, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) sum_sq += static_cast<double>(g[i]) * g[i];
+  });
+  return std::sqrt(sum_sq);
+}
+
+float clip_grad_norm(const std::vector<Var>& params, double max_norm) {
+  RC_CHECK(std::isfinite(max_norm) && max_norm > 0.0, "clip_grad_norm max_norm", "expected a finite value > 0, got ",
+           max_norm);
+  const double norm = grad_norm(params);
+  if (!std::isfinite(norm)) return static_cast<float>(norm);  // NaN or Inf: the caller decides
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef < 1.0) {
+    const float c = static_cast<float>(coef);
+    for_each_grad(params, "clip_grad_norm", [&](float* g, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) g[i] *= c;
+    });
+  }
+  return static_cast<float>(norm);
+}
+
+void clip_grad_value(const std::vector<Var>& params, float clip) {
+  RC_CHECK(std::isfinite(clip) && clip >= 0.0f, "clip_grad_value clip", "expected a finite value >= 0, got ", clip);
+  for_each_grad(params, "clip_grad_value", [&](float* g, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (g[i] > clip) g[i] = clip;
+      else if (g[i] < -clip) g[i] = -clip;  // NaN compares false both ways and stays NaN
+    }
+  });
+}
+
+bool all_finite(const std::vector<Var>& params) {
+  bool ok = true;
+  for_each_grad(params, "all_finite", [&](const float* g, int64_t n) {
+    for (int64_t i = 0; i < n && ok; ++i) ok = std::isfinite(g[i]);
+  });
+  return ok;
+}
+
+}  // namespace recurrent
