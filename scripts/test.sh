@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# ctest runs tests in parallel and each uses OpenMP: passive waiting keeps idle threads from
+# spinning on the cores the other test needs.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 scripts/build.sh build
 (cd build && ctest --output-on-failure -j "$(nproc)")
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECURRENT_SANITIZE=ON -DRECURRENT_BUILD_BENCH=OFF
