@@ -3,7 +3,10 @@
 #   --dev : also the Python oracle (PyTorch, NumPy, Matplotlib) for fixtures, plots and comparisons.
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-      libbenchmark-dev npm python3)
+      libbenchmark-dev python3)
+# Data sets come from the npm registry (shared/data.md); these machines ship Node.js with npm, and
+# Debian's npm package conflicts with that Node.js, so apt provides npm only where none exists.
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [[ "${1:-}" == "--dev" ]]; then
   pkgs+=(python3-torch python3-numpy python3-matplotlib libopenblas-dev libopenblas0-openmp)
 fi
