@@ -49,6 +49,30 @@ TEST_P(EveryCell, BidirectionalSumMerge) {
   check({o, 4, 2, {}, false, "bidirectional sum"});
 }
 
+// Carried state: two chunks, the first chunk's final state fed (not detached) into the second, so the
+// gradient of the second chunk's outputs flows back through the carried h (and c) into chunk one.
+TEST_P(EveryCell, CarriedStateAcrossTwoChunks) {
+  RnnHarness h({RNNOptions::uniform(GetParam(), 3, 4, 2), 5, 2, {}, true, "two chunks, carried state"});
+  auto f = [&](const std::vector<Var>& v) {
+    std::vector<Var> first(v), second(v);
+    first[0] = slice(v[0], 0, 0, 2);   // steps 0-1
+    second[0] = slice(v[0], 0, 2, 5);  // steps 2-4
+    RNNOutput a;
+    Var ya = h.run(first, &a);
+    // Second chunk: same parameters, initial state = the first chunk's final state.
+    const size_t k0 = 1 + h.names.size();
+    size_t k = k0;
+    for (auto& s : a.final_state.h) second[k++] = s;
+    for (auto& c : a.final_state.c)
+      if (c.defined()) second[k++] = c;
+    Var yb = h.run(second);
+    return concat({ya, yb}, 0);
+  };
+  GradCheckOptions o;
+  if (GetParam() == CellType::rnn_relu) o.eps = 1e-3, o.atol = 1e-2;  // kink at 0, as in check()
+  EXPECT_TRUE(gradcheck_ok(f, h.inputs(), o));
+}
+
 INSTANTIATE_TEST_SUITE_P(Cells, EveryCell, ::testing::ValuesIn(kAllCells),
                          [](const auto& info) { return std::string(cell_name(info.param)); });
 
