@@ -16,6 +16,14 @@ int64_t norm_dim(int64_t d, int64_t nd, const char* where) {
 
 // out = x viewed as `shape`;   ∂x = g viewed as x's shape
 Var reshape(const Var& x, Shape shape) {
+  int64_t known = 1, infer = 0;
+  for (int64_t s : shape) {
+    if (s == -1) ++infer;
+    else known *= s;
+  }
+  const int64_t n = x.value().numel();
+  RC_CHECK(infer <= 1 && (infer ? known > 0 && n % known == 0 : known == n), "reshape", "cannot view ",
+           shape_str(x.shape()), " as ", shape_str(shape));
   Tensor out = prims::contig(x.value()).view(std::move(shape));
   return make_op("reshape", out, {x}, [](Node& o) {
     accumulate_grad(*o.inputs[0], o.grad.view(o.inputs[0]->value.shape()));
@@ -66,6 +74,8 @@ Var concat(const std::vector<Var>& xs, int64_t dim) {
 // out = x[..., start:end, ...] along dim;   ∂x = g placed in the slice, 0 elsewhere
 Var slice(const Var& x, int64_t dim, int64_t start, int64_t end) {
   const int64_t d = norm_dim(dim, x.value().dim(), "slice");
+  RC_CHECK(0 <= start && start <= end && end <= x.shape()[d], "slice", "range [", start, ", ", end,
+           ") out of bounds for dim ", d, " of ", shape_str(x.shape()));
   Tensor out = x.value().slice(d, start, end).clone();
   return make_op("slice", out, {x}, [d, start, end](Node& o) {
     Tensor& gx = grad_buffer(*o.inputs[0]);
