@@ -5,6 +5,8 @@
 // would prove nothing.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "autograd/op_test_util.h"
 
 using namespace recurrent;
@@ -113,6 +115,51 @@ TEST(GradcheckHarness, NamesTheInputWithTheWrongGradient) {
   GradCheckResult r = gradcheck(f, in);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.worst_input, 1u) << r.message;
+}
+
+// y = tanh(x) whose backward is scaled by `factor` (1 = correct): a small multiplicative error in
+// a formula, the kind of bug a sign or transpose test does not cover.
+GradFn scaled_tanh_fn(float factor) {
+  return [factor](const std::vector<Var>& v) {
+    Tensor xv = v[0].value().contiguous();
+    Tensor y(xv.shape());
+    for (int64_t i = 0; i < y.numel(); ++i) y.data()[i] = std::tanh(xv.data()[i]);
+    return make_op("test_scaled_tanh", y, {v[0]}, [y, factor](Node& o) {
+      Tensor d(y.shape());
+      for (int64_t i = 0; i < d.numel(); ++i)
+        d.data()[i] = factor * (1.0f - y.data()[i] * y.data()[i]) * o.grad.data()[i];
+      accumulate_grad(*o.inputs[0], d);
+    });
+  };
+}
+
+TEST(GradcheckHarness, FailsOnABackwardScaledByFivePercent) {
+  // Default tolerance atol 2e-3 + rtol 1e-2·|numeric|: a 5 % error exceeds it wherever
+  // 0.04·|∂| > 2e-3, i.e. |∂| > 0.05 — most of the 12 elements (tanh' ≥ 0.42 on [-1, 1], |w| ≤ 1.5).
+  Rng rng(5);
+  Tensor x = random_tensor({3, 4}, rng);
+  EXPECT_TRUE(gradcheck_ok(scaled_tanh_fn(1.0f), {x}));
+  GradCheckResult r = gradcheck(scaled_tanh_fn(1.05f), {x});
+  EXPECT_FALSE(r.ok) << r.message;
+  EXPECT_GT(r.worst_ratio, 1.5) << r.message;
+}
+
+TEST(GradcheckHarness, ATightToleranceResolvesAOnePercentError) {
+  // The default rtol (1e-2) is, by construction, blind to a 1 % error; an op test that wants to
+  // resolve it declares a tighter tolerance, justified here: tanh has fan-out 1 and |tanh'''| ≤ 2,
+  // so with h = 1e-2 the truncation error is ≤ h²/6·2·|w| ≈ 5e-5 (|w| ≤ 1.5) and the rounding
+  // error ≈ u·|w·out|/h ≈ 1e-5. atol 1e-4, rtol 1e-3 is then ~2× over the worst case, while the
+  // 1.01 scale is off by 0.01·|∂| ≥ 0.01·0.42·|w|, above atol + rtol·|∂| unless |w| is tiny.
+  GradCheckOptions tight;
+  tight.atol = 1e-4;
+  tight.rtol = 1e-3;
+  Rng rng(6);
+  Tensor x = random_tensor({3, 4}, rng);
+  EXPECT_TRUE(gradcheck_ok(scaled_tanh_fn(1.0f), {x}, tight));
+  GradCheckResult r = gradcheck(scaled_tanh_fn(1.01f), {x}, tight);
+  EXPECT_FALSE(r.ok) << r.message;
+  // With the default tolerance the same 1 % error passes: rtol sets the resolution of the check.
+  EXPECT_TRUE(gradcheck(scaled_tanh_fn(1.01f), {x}).ok);
 }
 
 TEST(GradcheckHarness, FailsWhenTheOpRecordsNoTape) {
