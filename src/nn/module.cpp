@@ -1,11 +1,20 @@
 #include "recurrent/nn/module.h"
 
+#include <unordered_set>
+
 #include "recurrent/core/error.h"
 
 namespace recurrent {
 
+void Module::check_new_name(const std::string& name, bool non_null) const {
+  RC_CHECK(!name.empty(), "Module", "a parameter or child module needs a non-empty name");
+  RC_CHECK(non_null, "Module", "child module '", name, "' is null");
+  for (auto& [n, v] : params_) RC_CHECK(n != name, "Module", "'", name, "' is already a parameter of this module");
+  for (auto& [n, m] : children_) RC_CHECK(n != name, "Module", "'", name, "' is already a child module of this module");
+}
+
 Var Module::register_parameter(std::string name, Tensor init) {
-  for (auto& [n, v] : params_) RC_CHECK(n != name, "Module", "parameter '", name, "' registered twice");
+  check_new_name(name, true);
   Var v(std::move(init), true);
   params_.emplace_back(std::move(name), v);
   return v;
@@ -16,9 +25,14 @@ void Module::collect(const std::string& prefix, std::vector<std::pair<std::strin
   for (auto& [n, m] : children_) m->collect(prefix + n + ".", out);
 }
 
-std::vector<std::pair<std::string, Var>> Module::named_parameters() const {
+std::vector<std::pair<std::string, Var>> Module::named_parameters(bool remove_duplicate) const {
+  std::vector<std::pair<std::string, Var>> all;
+  collect("", all);
+  if (!remove_duplicate) return all;
   std::vector<std::pair<std::string, Var>> out;
-  collect("", out);
+  std::unordered_set<const Node*> seen;
+  for (auto& nv : all)
+    if (seen.insert(nv.second.node()).second) out.push_back(std::move(nv));
   return out;
 }
 
@@ -29,13 +43,13 @@ std::vector<Var> Module::parameters() const {
 }
 
 bool Module::has_parameter(const std::string& name) const {
-  for (auto& [n, v] : named_parameters())
+  for (auto& [n, v] : named_parameters(false))
     if (n == name) return true;
   return false;
 }
 
 Var Module::parameter(const std::string& name) const {
-  for (auto& [n, v] : named_parameters())
+  for (auto& [n, v] : named_parameters(false))
     if (n == name) return v;
   throw Error(name, "no such parameter in the model");
 }
@@ -60,6 +74,11 @@ void Module::replace_parameter(const std::string& name, Var v) {
 void Module::train(bool on) {
   training_ = on;
   for (auto& [n, m] : children_) m->train(on);
+}
+
+const std::shared_ptr<Module>& ModuleList::operator[](size_t i) const {
+  RC_CHECK(i < size(), "ModuleList", "index ", i, " out of range for ", size(), " modules");
+  return named_children()[i].second;
 }
 
 void Module::zero_grad() {
