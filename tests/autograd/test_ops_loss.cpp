@@ -209,8 +209,11 @@ TEST_P(PointwiseLoss, ForwardMatchesDoubleLoop) {
     total += l[i];
   }
   Tensor out = pointwise_fn(c, target)({Var(x)}).value();
-  if (c.red == Reduction::none) EXPECT_TRUE(tensor_near(out, tensor_of(l, s), 1e-6, 1e-6));
-  else EXPECT_NEAR(out.item(), c.red == Reduction::sum ? total : total / 12.0, 1e-5 * std::fabs(total));
+  if (c.red == Reduction::none) {
+    EXPECT_TRUE(tensor_near(out, tensor_of(l, s), 1e-6, 1e-6));
+  } else {
+    EXPECT_NEAR(out.item(), c.red == Reduction::sum ? total : total / 12.0, 1e-5 * std::fabs(total));
+  }
 }
 
 TEST_P(PointwiseLoss, StridedInputs) {
