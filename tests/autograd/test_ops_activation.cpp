@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <ostream>
 
 #include "autograd/op_test_util.h"
 
@@ -22,6 +23,9 @@ struct UnaryCase {
   std::function<double(double)> ref;
   std::function<Tensor(Rng&)> input;  // a domain away from kinks and poles
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const UnaryCase& c, std::ostream* os) { *os << c.label; }
 
 const Shape kShape{3, 4};
 

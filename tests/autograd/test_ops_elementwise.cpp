@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 
 #include "autograd/op_test_util.h"
 
@@ -100,6 +101,9 @@ struct ElementwiseCase {
   BroadcastCase shapes;
 };
 
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const ElementwiseCase& c, std::ostream* os) { *os << name(c.op) << "_" << c.shapes.label; }
+
 std::vector<Tensor> inputs_for(const ElementwiseCase& c, Rng& rng) {
   Tensor a = random_tensor(c.shapes.a, rng);
   Tensor b = c.op == BinOp::div ? random_away_from_zero(c.shapes.b, rng, 0.5f, 1.5f) : random_tensor(c.shapes.b, rng);
@@ -175,6 +179,9 @@ struct ScalarCase {
   std::function<Var(const Var&)> op;
   std::function<double(double)> ref;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const ScalarCase& c, std::ostream* os) { *os << c.label; }
 
 const ScalarCase kScalar[] = {
     {"scale", [](const Var& x) { return scale(x, -2.5f); }, [](double x) { return -2.5 * x; }},

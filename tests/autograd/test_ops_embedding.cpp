@@ -8,6 +8,8 @@
 // overwrites instead of adding is off by a whole |w_i| ~ 0.5.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "autograd/op_test_util.h"
 
 using namespace recurrent;
@@ -22,6 +24,9 @@ struct EmbCase {
   std::vector<int64_t> idx;
   Shape idx_shape;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const EmbCase& c, std::ostream* os) { *os << c.label; }
 
 const EmbCase kCases[] = {
     {"distinct_1d", {4, 0, 2}, {3}},

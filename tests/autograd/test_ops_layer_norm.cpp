@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 
 #include "autograd/op_test_util.h"
 
@@ -25,6 +26,9 @@ struct LnCase {
   Shape x_shape;
   bool weight, bias;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const LnCase& c, std::ostream* os) { *os << c.label; }
 
 const LnCase kCases[] = {
     {"affine_2d", {3, 5}, true, true},     {"affine_3d", {2, 3, 5}, true, true}, {"affine_1d", {5}, true, true},

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 
 #include "autograd/op_test_util.h"
 
@@ -30,6 +31,9 @@ struct CeCase {
   std::vector<int64_t> targets;
   CrossEntropyOptions opt;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const CeCase& c, std::ostream* os) { *os << c.label; }
 
 CrossEntropyOptions ce_opt(Reduction red, int64_t ignore = -100, std::vector<float> w = {}) {
   CrossEntropyOptions o;
@@ -166,6 +170,9 @@ struct PointwiseLossCase {
   bool bce;
   Reduction red;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const PointwiseLossCase& c, std::ostream* os) { *os << c.label; }
 
 const PointwiseLossCase kPointwise[] = {
     {"mse_mean", false, Reduction::mean}, {"mse_sum", false, Reduction::sum}, {"mse_none", false, Reduction::none},

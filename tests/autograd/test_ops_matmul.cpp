@@ -7,6 +7,8 @@
 // with a fan-out of one element ≤ N·B ≤ 10 outputs of magnitude ≤ K = 4.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "autograd/op_test_util.h"
 
 using namespace recurrent;
@@ -20,6 +22,11 @@ struct MatmulCase {
   int rank_a, rank_b;
   bool ta, tb;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const MatmulCase& c, std::ostream* os) {
+  *os << c.rank_a << "-D x " << c.rank_b << "-D, trans_a " << c.ta << ", trans_b " << c.tb;
+}
 
 Shape shape_a(const MatmulCase& c) {
   Shape s = c.ta ? Shape{kK, kM} : Shape{kM, kK};
@@ -137,6 +144,11 @@ struct LinearCase {
   Shape x_shape;
   bool bias;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const LinearCase& c, std::ostream* os) {
+  *os << "x " << shape_str(c.x_shape) << (c.bias ? " with bias" : " without bias");
+}
 
 class LinearEveryMode : public ::testing::TestWithParam<LinearCase> {};
 

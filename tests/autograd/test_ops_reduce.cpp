@@ -8,6 +8,8 @@
 // ≲ 2e-4 at h = 1e-2 — below atol 2e-3, while a missing 1/n in mean is off by (1 − 1/n)·|w| ≫ atol.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "autograd/op_test_util.h"
 
 using namespace recurrent;
@@ -51,6 +53,11 @@ struct DimCase {
   bool keepdim;
   bool average;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const DimCase& c, std::ostream* os) {
+  *os << (c.average ? "mean" : "sum") << " over dim " << c.dim << (c.keepdim ? ", keepdim" : "");
+}
 
 class ReduceDim : public ::testing::TestWithParam<DimCase> {};
 

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 
 #include "autograd/op_test_util.h"
 
@@ -23,6 +24,9 @@ struct SoftmaxCase {
   bool log;
   Shape shape;
 };
+
+// gtest prints this instead of the raw bytes of the parameter when a case fails.
+void PrintTo(const SoftmaxCase& c, std::ostream* os) { *os << c.label; }
 
 Var apply(bool log_out, const Var& x) { return log_out ? log_softmax(x) : softmax(x); }
 
