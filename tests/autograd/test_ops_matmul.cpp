@@ -112,6 +112,16 @@ TEST(Matmul, SharedOperandGradientSumsOverBatch) {
   EXPECT_TRUE(tensor_near(vb.grad(), Tensor::full({kK, kN}, 3.0f * kM), 1e-6));
 }
 
+TEST(Matmul, SameOperandTwice) {
+  // X·Xᵀ and Xᵀ·X: both gradient terms land in one buffer (GEMMs accumulating with beta = 1 must
+  // not overwrite each other): ∂X = (G + Gᵀ)·X resp. X·(G + Gᵀ).
+  Rng rng(7);
+  for (bool first_t : {false, true}) {
+    auto f = [first_t](const std::vector<Var>& v) { return matmul(v[0], v[0], first_t, !first_t); };
+    EXPECT_TRUE(gradcheck_ok(f, {random_tensor({kM, kK}, rng)})) << (first_t ? "XtX" : "XXt");
+  }
+}
+
 TEST(Matmul, ShapeErrors) {
   Var a(Tensor({3, 4})), b(Tensor({5, 2}));
   EXPECT_TRUE(throws_error([&] { matmul(a, b); }, "matmul", "inner dims differ"));
