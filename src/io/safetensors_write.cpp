@@ -48,7 +48,13 @@ Plan plan_file(const NamedTensors& f32, const Metadata& metadata, const NamedI64
   }
   for (const auto& [name, t] : i64) {
     check_name(name);
-    RC_CHECK(static_cast<int64_t>(t.values.size()) == shape_numel(t.shape), where, "tensor '", name,
+    int64_t numel = 1;  // checked: the shape is the caller's, unlike a Tensor's
+    for (int64_t d : t.shape) {
+      RC_CHECK(d >= 0, where, "tensor '", name, "': shape ", shape_str(t.shape), " has a negative dimension");
+      RC_CHECK(!__builtin_mul_overflow(numel, d, &numel), where, "tensor '", name, "': shape ", shape_str(t.shape),
+               " has more elements than fit in 64 bits");
+    }
+    RC_CHECK(static_cast<int64_t>(t.values.size()) == numel, where, "tensor '", name,
              "': ", t.values.size(), " values for shape ", shape_str(t.shape));
     p.items.push_back({name, DType::I64, t.shape, t.values.data(), uint64_t(t.values.size()) * 8});
   }

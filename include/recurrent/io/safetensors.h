@@ -8,7 +8,8 @@
 //   - header length <= 100,000,000 bytes and within the file; the header is one JSON object,
 //     optionally padded with trailing spaces; duplicate keys at any level are rejected;
 //   - each entry has exactly the fields dtype, shape, data_offsets; shape dims are non-negative
-//     integers whose product (and byte size) does not overflow; end - begin == numel * dtype size;
+//     integers whose product (and byte size) does not overflow, nor does the product of the non-zero
+//     dims (so an empty tensor's strides fit in int64 too); end - begin == numel * dtype size;
 //   - the tensors tile the data section exactly: sorted by offset, no overlap, no gap, and no
 //     trailing bytes after the last tensor (a truncated or padded file is an error);
 //   - "__metadata__" must be an object of string values.
