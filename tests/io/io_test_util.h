@@ -56,8 +56,10 @@ class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("recurrent-" + std::string(info->test_suite_name()) + "-" + info->name() + "-" + std::to_string(::getpid()));
+    // Parameterised tests have '/' in their names ("Kinds/Malformed.Rejects/EmptyFile").
+    std::string id = std::string(info->test_suite_name()) + "-" + info->name();
+    std::replace(id.begin(), id.end(), '/', '_');
+    dir_ = std::filesystem::temp_directory_path() / ("recurrent-" + id + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }

@@ -4,11 +4,14 @@
 // reader policy in include/recurrent/io/safetensors.h.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <functional>
 #include <iostream>
+#include <set>
 
 #include "io/io_test_util.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/rng.h"
 #include "recurrent/io/safetensors.h"
 
 using namespace recurrent;
@@ -27,6 +30,14 @@ const std::vector<uint8_t> k8(8, 0);  // 8 data bytes: two F32 zeros
 
 std::string entry(const std::string& dtype, const std::string& shape, const std::string& offsets) {
   return R"({"dtype":")" + dtype + R"(","shape":)" + shape + R"(,"data_offsets":)" + offsets + "}";
+}
+
+// n bytes from a fixed-seed stream (the project's RNG, so the case is the same on every run).
+std::vector<uint8_t> garbage(uint64_t seed, size_t n) {
+  Rng rng(seed);
+  std::vector<uint8_t> out(n);
+  for (uint8_t& b : out) b = static_cast<uint8_t>(rng.next_u32());
+  return out;
 }
 
 std::vector<Malformed> cases() {
@@ -105,6 +116,19 @@ std::vector<Malformed> cases() {
       {"__metadata__ not an object", st_bytes(R"({"__metadata__":"x"})"), "'__metadata__' must be an object of string values, got string"},
       {"__metadata__ value not a string", st_bytes(R"({"__metadata__":{"epoch":3}})"),
        "'__metadata__' must map strings to strings, but key 'epoch' holds 3"},
+      {"random garbage bytes", garbage(1, 4096), "is larger than the limit of 100000000 bytes"},
+      {"random garbage header with a plausible length", [] {
+         auto g = garbage(2, 200);
+         auto b = u64_le(g.size());
+         b.insert(b.end(), g.begin(), g.end());
+         return b;
+       }(), "header is not valid JSON"},
+      {"text file instead of safetensors", [] {
+         const std::string t = "Call me Ishmael. Some years ago - never mind how long precisely - having little money";
+         return std::vector<uint8_t>(t.begin(), t.end());
+       }(), "is larger than the limit of 100000000 bytes"},
+      {"header is a JSON string", st_bytes(R"("abc")"), "header must be a JSON object"},
+      {"header length zero", u64_le(0), "header is not valid JSON"},
       {"duplicate __metadata__ key", st_bytes(R"({"__metadata__":{"k":"1","k":"2"}})"), "duplicate key 'k' inside '__metadata__'"},
   };
 }
@@ -126,23 +150,51 @@ void expect_error(const std::function<void()>& f, const std::string& where, cons
 
 class Malformed_ : public TempDirTest {};
 
-TEST_F(Malformed_, EveryKindRejectedWithAClearMessageNamingTheFile) {
+// One test per kind of damage (ctest lists them: Kinds/MalformedKind.*), each through the three
+// entry points; the message must name the file (Error::where) and say what was expected.
+class MalformedKind : public TempDirTest, public ::testing::WithParamInterface<Malformed> {};
+
+TEST_P(MalformedKind, RejectedWithAClearMessageNamingTheFile) {
+  const Malformed& c = GetParam();
+  expect_error([&] { parse_safetensors(c.bytes, "mem.safetensors"); }, "mem.safetensors", c.expect, c.kind,
+               "parse_safetensors");
+  const std::string p = path("bad.safetensors");
+  write_bytes(p, c.bytes);
+  expect_error([&] { read_safetensors(p); }, p, c.expect, c.kind, "read_safetensors");
+  expect_error([&] { read_safetensors_header(p); }, p, c.expect, c.kind, "read_safetensors_header");
+  // The message as the CLI prints it ("<file>: <what>"), for the catalogue (ctest --verbose).
+  try {
+    parse_safetensors(c.bytes, "bad.safetensors");
+  } catch (const Error& e) {
+    std::cout << "  " << c.kind << " -> " << e.what() << "\n";
+    EXPECT_EQ(std::string(e.what()).rfind("bad.safetensors", 0), 0u) << "what() starts with the file: " << e.what();
+  }
+}
+
+// "file shorter than 8 bytes" -> "FileShorterThan8Bytes"
+std::string test_name(const ::testing::TestParamInfo<Malformed>& info) {
+  std::string out;
+  bool up = true;
+  for (const char ch : std::string(info.param.kind)) {
+    if (std::isalnum(static_cast<unsigned char>(ch))) {
+      out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch;
+      up = false;
+    } else {
+      up = true;
+    }
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, MalformedKind, ::testing::ValuesIn(cases()), test_name);
+
+TEST(MalformedCatalogue, AtLeastTwelveDistinctKinds) {
   const auto all = cases();
   EXPECT_GE(all.size(), 12u);
+  std::set<std::string> kinds, names;
   for (const Malformed& c : all) {
-    SCOPED_TRACE(c.kind);
-    expect_error([&] { parse_safetensors(c.bytes, "mem.safetensors"); }, "mem.safetensors", c.expect, c.kind,
-                 "parse_safetensors");
-    const std::string p = path("bad.safetensors");
-    write_bytes(p, c.bytes);
-    expect_error([&] { read_safetensors(p); }, p, c.expect, c.kind, "read_safetensors");
-    expect_error([&] { read_safetensors_header(p); }, p, c.expect, c.kind, "read_safetensors_header");
-    // The catalogue, for the docs (ctest --verbose shows it).
-    try {
-      parse_safetensors(c.bytes, "bad.safetensors");
-    } catch (const Error& e) {
-      std::cout << "  " << c.kind << " -> " << e.what() << "\n";
-    }
+    EXPECT_TRUE(kinds.insert(c.kind).second) << "duplicate kind: " << c.kind;
+    EXPECT_TRUE(names.insert(test_name({c, 0})).second) << "duplicate test name for: " << c.kind;
   }
 }
 
