@@ -323,6 +323,12 @@ std::span<const uint8_t> SafeTensors::raw(const std::string& name) const {
   return std::span<const uint8_t>(file_.data() + 8 + header_bytes_ + t.begin, t.nbytes());
 }
 
+RawTensor SafeTensors::raw_tensor(const std::string& name) const {
+  const std::span<const uint8_t> bytes = raw(name);
+  const TensorInfo& t = info(name);
+  return {t.dtype, t.shape, std::vector<uint8_t>(bytes.begin(), bytes.end())};
+}
+
 namespace {
 template <typename T>
 T load(const uint8_t* p) {

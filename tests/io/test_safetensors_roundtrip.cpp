@@ -4,10 +4,12 @@
 // read or throw recurrent::Error, never anything else (this binary also runs under ASan + UBSan).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <set>
 
 #include "io/io_test_util.h"
 #include "recurrent/core/error.h"
@@ -175,6 +177,63 @@ TEST_F(RoundTrip, WriterRejectsBadNamesAndSizes) {
   } catch (const Error& e) {
     EXPECT_EQ(e.where(), p) << "write errors name the file";
   }
+}
+
+// Every dtype, bit for bit: the PyTorch-made fixture (F16, BF16, F32, F64, I64, I32, a 0-d F64)
+// plus hand-made BOOL, U8, I8, I16 tensors are copied through raw_tensor() into a file of ours,
+// read back (same dtype, shape, bytes, and the same float32 conversion), and written again
+// byte-identically.
+TEST_F(RoundTrip, EveryDtypeBitIdenticalThroughRawTensors) {
+  const SafeTensors torch_file = read_safetensors(std::string(RECURRENT_TEST_DATA) + "/io/dtypes.safetensors");
+  NamedRawTensors raw;
+  for (const std::string& n : torch_file.names()) raw.push_back({n, torch_file.raw_tensor(n)});
+  raw.push_back({"bool", {DType::BOOL, {2, 2}, {0, 1, 1, 0}}});
+  raw.push_back({"u8", {DType::U8, {3}, {0, 128, 255}}});
+  raw.push_back({"i8", {DType::I8, {3}, {0x80, 0xFF, 0x7F}}});
+  raw.push_back({"i16", {DType::I16, {2}, {0x00, 0x80, 0xFF, 0x7F}}});  // -32768, 32767
+  raw.push_back({"empty_f16", {DType::F16, {0, 3}, {}}});
+  std::set<DType> dtypes;
+  for (const auto& [n, t] : raw) dtypes.insert(t.dtype);
+  EXPECT_EQ(dtypes.size(), 10u) << "all ten dtypes";
+
+  const std::string p1 = path("all.safetensors"), p2 = path("again.safetensors");
+  write_safetensors(p1, {}, {{"from", "dtypes.safetensors"}}, {}, raw);
+  const SafeTensors back = read_safetensors(p1);
+  ASSERT_EQ(back.tensors().size(), raw.size());
+  for (const auto& [n, t] : raw) {
+    EXPECT_EQ(back.info(n).dtype, t.dtype) << n;
+    EXPECT_EQ(back.info(n).shape, t.shape) << n;
+    const auto bytes = back.raw(n);
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), t.bytes.begin(), t.bytes.end())) << n;
+    EXPECT_EQ(back.info(n).begin % dtype_size(t.dtype), 0u) << n << " aligned to its element size";
+    if (torch_file.contains(n)) expect_same_bits(back.get_f32(n), torch_file.get_f32(n), n);
+  }
+  EXPECT_EQ(back.get_i64("i8"), (std::vector<int64_t>{-128, -1, 127}));
+  EXPECT_EQ(back.get_i64("i16"), (std::vector<int64_t>{-32768, 32767}));
+  EXPECT_EQ(back.get_i64("u8"), (std::vector<int64_t>{0, 128, 255}));
+  EXPECT_EQ(back.get_i64("bool"), (std::vector<int64_t>{0, 1, 1, 0}));
+  NamedRawTensors again;
+  for (const std::string& n : back.names()) again.push_back({n, back.raw_tensor(n)});
+  write_safetensors(p2, {}, back.metadata(), {}, again);
+  EXPECT_EQ(read_bytes(p1), read_bytes(p2));
+}
+
+TEST_F(RoundTrip, RawTensorsWithWrongByteCountsOrNamesAreRejected) {
+  auto err = [](const NamedRawTensors& raw, const NamedTensors& f32 = {}) {
+    try {
+      serialize_safetensors(f32, {}, {}, raw);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_EQ(err({{"h", {DType::F16, {3}, std::vector<uint8_t>(5)}}}),
+            "serialize_safetensors: tensor 'h': 5 bytes for shape [3] of F16 (2 bytes per element)");
+  EXPECT_NE(err({{"h", {DType::F64, {-1}, {}}}}).find("negative dimension"), std::string::npos);
+  EXPECT_NE(err({{"w", {DType::F32, {1}, std::vector<uint8_t>(4)}}}, {{"w", Tensor::zeros({1})}}).find("given twice"),
+            std::string::npos);
+  EXPECT_NE(err({{"big", {DType::F64, {int64_t{1} << 61}, {}}}}).find("bytes for shape"), std::string::npos)
+      << "byte size overflow";
 }
 
 // ---- robustness --------------------------------------------------------------------------------
