@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "cli/commands.h"
 #include "recurrent/core/error.h"
@@ -17,7 +18,13 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads to use (default: $RECURRENT_NUM_THREADS, else all cores)")
       ->check(CLI::Range(1, 1024));
   app.parse_complete_callback([&] {
-    if (threads > 0) recurrent::set_num_threads(threads);
+    // --threads overrides RECURRENT_NUM_THREADS; otherwise read (and validate) the variable now, so a
+    // bad value is a one-line error up front, not a surprise in the middle of a run.
+    if (threads > 0) {
+      recurrent::set_num_threads(threads);
+    } else {
+      recurrent::num_threads();
+    }
   });
 
   recurrent::cli::add_inspect(app);
@@ -27,6 +34,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // `recurrent frobnicate`: CLI11 reports only "A subcommand is required"; name the culprit.
+    if (app.get_subcommands().empty() && !app.remaining().empty()) {
+      std::string known;
+      for (const CLI::App* sub : app.get_subcommands({})) known += (known.empty() ? "" : ", ") + sub->get_name();
+      std::fprintf(stderr, "recurrent: error: unknown command '%s' (commands: %s; see --help)\n",
+                   app.remaining().front().c_str(), known.c_str());
+      return e.get_exit_code();
+    }
     // One line: what was wrong, then where to look (CLI11's default adds a second line).
     std::fprintf(stderr, "recurrent: error: %s (see --help)\n", e.what());
     return e.get_exit_code();

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +12,10 @@
 namespace recurrent::data {
 
 std::string read_file(const std::string& path) {
+  // ifstream "opens" a directory on Linux and then reads nothing: without this check a directory
+  // given by mistake would read as an empty corpus.
+  std::error_code ec;
+  RC_CHECK(!std::filesystem::is_directory(path, ec), path, "is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   RC_CHECK(in.good(), path, "cannot open for reading: ", std::strerror(errno));
   std::ostringstream ss;

@@ -67,9 +67,11 @@ std::u32string utf8_decode(std::string_view bytes, const std::string& where) {
       bad(where, i, (b >= 0x80 && b < 0xC0) ? "unexpected continuation byte " + hex_byte(b)
                                             : "byte " + hex_byte(b) + " cannot start a sequence");
     }
-    if (i + L.len > n) bad(where, i, "truncated " + std::to_string(L.len) + "-byte sequence at end of input");
     char32_t cp = b & (0xFF >> (L.len + 1));
     for (int k = 1; k < L.len; ++k) {
+      // Bytes that are present are checked first, so "E2 41" at the end reports the bad 0x41 at
+      // its own offset, and only a sequence cut by the end of input is called truncated.
+      if (i + k >= n) bad(where, i, "truncated " + std::to_string(L.len) + "-byte sequence at end of input");
       const unsigned char c = s[i + k];
       const unsigned char lo = k == 1 ? L.lo : 0x80, hi = k == 1 ? L.hi : 0xBF;
       if (c < lo || c > hi) {

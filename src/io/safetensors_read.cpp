@@ -101,13 +101,16 @@ std::string tensor_where(const std::string& name) { return "tensor '" + name + "
 Shape parse_shape(const json& s, const std::string& name, const std::string& where) {
   RC_CHECK(s.is_array(), where, tensor_where(name), "'shape' must be a list of non-negative integers, got ",
            s.dump());
+  // The product of the NON-ZERO dims must fit in int64, not only numel: a shape like [0, 2^40, 2^40]
+  // has numel 0 but its row-major strides (and a dim above 2^63, cast to int64) would overflow.
   Shape shape;
-  uint64_t numel = 1;
+  uint64_t nonzero_product = 1;
   for (const json& d : s) {
     RC_CHECK(d.is_number_unsigned(), where, tensor_where(name),
              "'shape' must be a list of non-negative integers, got ", s.dump());
     uint64_t v = d.get<uint64_t>();
-    RC_CHECK(!__builtin_mul_overflow(numel, v, &numel) && numel <= uint64_t(std::numeric_limits<int64_t>::max()),
+    RC_CHECK(!__builtin_mul_overflow(nonzero_product, v == 0 ? 1 : v, &nonzero_product) &&
+                 nonzero_product <= uint64_t(std::numeric_limits<int64_t>::max()),
              where, tensor_where(name), "shape ", s.dump(), " has more elements than fit in 64 bits");
     shape.push_back(static_cast<int64_t>(v));
   }
@@ -318,6 +321,12 @@ std::span<const uint8_t> SafeTensors::raw(const std::string& name) const {
   RC_CHECK(has_data_, path_, "tensor '", name, "': only the header was read");
   // Offsets were validated against the data section by check_tiling().
   return std::span<const uint8_t>(file_.data() + 8 + header_bytes_ + t.begin, t.nbytes());
+}
+
+RawTensor SafeTensors::raw_tensor(const std::string& name) const {
+  const std::span<const uint8_t> bytes = raw(name);
+  const TensorInfo& t = info(name);
+  return {t.dtype, t.shape, std::vector<uint8_t>(bytes.begin(), bytes.end())};
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// safetensors writer: F32 and I64 tensors + string metadata, written atomically.
+// safetensors writer: F32, I64 and raw tensors of any dtype + string metadata, written atomically.
 // Layout (as the reference writer does): tensors sorted by decreasing element size, then by name,
 // packed back to back, so each tensor starts at a multiple of its element size; the JSON header is
 // padded with spaces so the data section starts at a multiple of 8 bytes in the file.
@@ -30,8 +30,19 @@ struct Plan {
   std::vector<Tensor> keep_alive;  // contiguous copies of strided inputs
 };
 
+// numel of a caller-given shape (unlike a Tensor's, not validated yet): dims >= 0, no overflow.
+int64_t checked_numel(const Shape& shape, const std::string& name, const std::string& where) {
+  int64_t numel = 1;
+  for (int64_t d : shape) {
+    RC_CHECK(d >= 0, where, "tensor '", name, "': shape ", shape_str(shape), " has a negative dimension");
+    RC_CHECK(!__builtin_mul_overflow(numel, d, &numel), where, "tensor '", name, "': shape ", shape_str(shape),
+             " has more elements than fit in 64 bits");
+  }
+  return numel;
+}
+
 Plan plan_file(const NamedTensors& f32, const Metadata& metadata, const NamedI64Tensors& i64,
-               const std::string& where) {
+               const NamedRawTensors& raw, const std::string& where) {
   Plan p;
   std::set<std::string> seen;
   auto check_name = [&](const std::string& name) {
@@ -48,9 +59,20 @@ Plan plan_file(const NamedTensors& f32, const Metadata& metadata, const NamedI64
   }
   for (const auto& [name, t] : i64) {
     check_name(name);
-    RC_CHECK(static_cast<int64_t>(t.values.size()) == shape_numel(t.shape), where, "tensor '", name,
+    const int64_t numel = checked_numel(t.shape, name, where);
+    RC_CHECK(static_cast<int64_t>(t.values.size()) == numel, where, "tensor '", name,
              "': ", t.values.size(), " values for shape ", shape_str(t.shape));
     p.items.push_back({name, DType::I64, t.shape, t.values.data(), uint64_t(t.values.size()) * 8});
+  }
+  for (const auto& [name, t] : raw) {
+    check_name(name);
+    const int64_t numel = checked_numel(t.shape, name, where);
+    uint64_t nbytes = 0;
+    RC_CHECK(!__builtin_mul_overflow(uint64_t(numel), uint64_t(dtype_size(t.dtype)), &nbytes) &&
+                 nbytes == t.bytes.size(),
+             where, "tensor '", name, "': ", t.bytes.size(), " bytes for shape ", shape_str(t.shape), " of ",
+             dtype_name(t.dtype), " (", dtype_size(t.dtype), " bytes per element)");
+    p.items.push_back({name, t.dtype, t.shape, t.bytes.data(), nbytes});
   }
   std::sort(p.items.begin(), p.items.end(), [](const Item& a, const Item& b) {
     size_t sa = dtype_size(a.dtype), sb = dtype_size(b.dtype);
@@ -82,8 +104,8 @@ Plan plan_file(const NamedTensors& f32, const Metadata& metadata, const NamedI64
 }  // namespace
 
 std::vector<uint8_t> serialize_safetensors(const NamedTensors& f32, const Metadata& metadata,
-                                           const NamedI64Tensors& i64) {
-  Plan p = plan_file(f32, metadata, i64, "serialize_safetensors");
+                                           const NamedI64Tensors& i64, const NamedRawTensors& raw) {
+  Plan p = plan_file(f32, metadata, i64, raw, "serialize_safetensors");
   std::vector<uint8_t> out(p.header.begin(), p.header.end());
   for (const Item& it : p.items) {
     const uint8_t* b = static_cast<const uint8_t*>(it.data);
@@ -93,8 +115,8 @@ std::vector<uint8_t> serialize_safetensors(const NamedTensors& f32, const Metada
 }
 
 void write_safetensors(const std::string& path, const NamedTensors& f32, const Metadata& metadata,
-                       const NamedI64Tensors& i64) {
-  Plan p = plan_file(f32, metadata, i64, path);
+                       const NamedI64Tensors& i64, const NamedRawTensors& raw) {
+  Plan p = plan_file(f32, metadata, i64, raw, path);
   AtomicFile f(path);
   f.write(p.header);
   for (const Item& it : p.items) f.write(it.data, it.nbytes);

@@ -2,6 +2,7 @@
 #include "recurrent/optim/clip.h"
 
 #include <cmath>
+#include <limits>
 
 #include "recurrent/core/error.h"
 
@@ -42,6 +43,9 @@ float clip_grad_norm(const std::vector<Var>& params, double max_norm) {
       for (int64_t i = 0; i < n; ++i) g[i] *= c;
     });
   }
+  // A finite double norm above FLT_MAX (huge finite gradients) becomes +inf explicitly: converting an
+  // out-of-range double to float is undefined behaviour in C++.
+  if (norm > std::numeric_limits<float>::max()) return std::numeric_limits<float>::infinity();
   return static_cast<float>(norm);
 }
 

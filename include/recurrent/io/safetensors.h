@@ -8,14 +8,15 @@
 //   - header length <= 100,000,000 bytes and within the file; the header is one JSON object,
 //     optionally padded with trailing spaces; duplicate keys at any level are rejected;
 //   - each entry has exactly the fields dtype, shape, data_offsets; shape dims are non-negative
-//     integers whose product (and byte size) does not overflow; end - begin == numel * dtype size;
+//     integers whose product (and byte size) does not overflow, nor does the product of the non-zero
+//     dims (so an empty tensor's strides fit in int64 too); end - begin == numel * dtype size;
 //   - the tensors tile the data section exactly: sorted by offset, no overlap, no gap, and no
 //     trailing bytes after the last tensor (a truncated or padded file is an error);
 //   - "__metadata__" must be an object of string values.
 // Every violation throws recurrent::Error(path, message naming the tensor and what was expected).
 // All arithmetic on untrusted sizes is overflow-checked, so any input is handled memory-safely.
 //
-// Writer: F32 and I64 tensors + metadata. Like the reference writer, tensors are laid out by
+// Writer: F32 and I64 tensors, raw tensors of any dtype (copied bit for bit), and metadata. Like the reference writer, tensors are laid out by
 // decreasing dtype size then name (so every tensor is aligned to its element size) and the header
 // is padded with spaces to a multiple of 8 bytes. The write is atomic (io/atomic_file.h).
 #pragma once
@@ -43,6 +44,14 @@ struct TensorInfo {
   uint64_t nbytes() const { return end - begin; }
 };
 
+// A tensor of any dtype as little-endian bytes (bytes.size() == numel(shape) * dtype_size), written
+// unchanged: copies tensors between files without conversion (e.g. SafeTensors::raw_tensor()).
+struct RawTensor {
+  DType dtype = DType::F32;
+  Shape shape;
+  std::vector<uint8_t> bytes;
+};
+
 class SafeTensors {
  public:
   const std::string& path() const { return path_; }
@@ -60,6 +69,7 @@ class SafeTensors {
   Tensor get_f32(const std::string& name) const;             // any dtype, converted (see dtype.h)
   std::vector<int64_t> get_i64(const std::string& name) const;  // integer dtypes only
   std::span<const uint8_t> raw(const std::string& name) const;  // little-endian bytes as stored
+  RawTensor raw_tensor(const std::string& name) const;          // dtype, shape and a copy of the bytes
 
  private:
   friend SafeTensors parse_safetensors_header(std::span<const uint8_t>, uint64_t, const std::string&);
@@ -93,13 +103,15 @@ struct I64Tensor {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 using NamedI64Tensors = std::vector<std::pair<std::string, I64Tensor>>;
+using NamedRawTensors = std::vector<std::pair<std::string, RawTensor>>;
 using Metadata = std::map<std::string, std::string>;
 
-// Serialises to bytes (the exact file content). Names must be unique, non-empty, not "__metadata__".
+// Serialises to bytes (the exact file content). Names must be unique (across all three lists),
+// non-empty, not "__metadata__".
 std::vector<uint8_t> serialize_safetensors(const NamedTensors& f32, const Metadata& metadata = {},
-                                           const NamedI64Tensors& i64 = {});
+                                           const NamedI64Tensors& i64 = {}, const NamedRawTensors& raw = {});
 // Writes atomically: a temp file next to `path`, fsync, rename over `path`, fsync the directory.
 void write_safetensors(const std::string& path, const NamedTensors& f32, const Metadata& metadata = {},
-                       const NamedI64Tensors& i64 = {});
+                       const NamedI64Tensors& i64 = {}, const NamedRawTensors& raw = {});
 
 }  // namespace recurrent::io
