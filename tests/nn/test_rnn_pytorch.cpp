@@ -71,10 +71,10 @@ void check_fixture(const std::string& path) {
   const double atol = 1e-6, rtol = 1e-5;
   EXPECT_TRUE(tensor_near(out.output.value(), f.get_f32("output"), atol, rtol)) << "output";
   EXPECT_TRUE(tensor_near(h_n.value(), f.get_f32("h_n"), atol, rtol)) << "h_n";
-  if (is_lstm(cell)) EXPECT_TRUE(tensor_near(c_n.value(), f.get_f32("c_n"), atol, rtol)) << "c_n";
+  if (is_lstm(cell)) { EXPECT_TRUE(tensor_near(c_n.value(), f.get_f32("c_n"), atol, rtol)) << "c_n"; }
   EXPECT_TRUE(tensor_near(x.grad(), f.get_f32("input.grad"), atol, rtol)) << "input.grad";
-  if (h0.defined()) EXPECT_TRUE(tensor_near(h0.grad(), f.get_f32("h0.grad"), atol, rtol)) << "h0.grad";
-  if (c0.defined()) EXPECT_TRUE(tensor_near(c0.grad(), f.get_f32("c0.grad"), atol, rtol)) << "c0.grad";
+  if (h0.defined()) { EXPECT_TRUE(tensor_near(h0.grad(), f.get_f32("h0.grad"), atol, rtol)) << "h0.grad"; }
+  if (c0.defined()) { EXPECT_TRUE(tensor_near(c0.grad(), f.get_f32("c0.grad"), atol, rtol)) << "c0.grad"; }
   int checked = 0;
   for (auto& [name, p] : rnn.named_parameters()) {
     EXPECT_TRUE(tensor_near(p.grad(), f.get_f32(name + ".grad"), atol, rtol)) << name << ".grad";
