@@ -11,7 +11,7 @@
 // `reps` repetitions of n back-to-back calls, n chosen so one repetition lasts >= --min-time; the
 // median and the best repetition are reported per call.
 // Peak: measured once at start (recurrent/kernels/peak.h: widest FMA loop, the run's thread count,
-// best of 5) unless --peak-gflops gives it; the output says which.
+// best of 10) unless --peak-gflops gives it; the output says which.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -96,8 +96,8 @@ void run_bench(const BenchArgs& a) {
     peak = {a.peak_gflops, threads, "given"};
     peak_source = "given by --peak-gflops";
   } else {
-    peak = measure_fma_peak(threads);
-    peak_source = "measured: " + peak.kind + " loop, " + std::to_string(threads) + " thread(s), best of 5";
+    peak = measure_fma_peak(threads, 10);
+    peak_source = "measured: " + peak.kind + " loop, " + std::to_string(threads) + " thread(s), best of 10";
   }
 
   bench::RnnRunner runner(w, a.seed);
