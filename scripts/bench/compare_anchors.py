@@ -263,9 +263,47 @@ def git_rev():
     return r.stdout.strip() or "unknown"
 
 
+def report(args, rows, peaks, started, elapsed, torch_info, n_cfgs, loads):
+    mode = "quick" if args.quick else "full"
+    errors = sorted({"%s: %s" % (tool, rec["error"]) for c, *recs in rows
+                     for tool, rec in zip(("ours", "oneDNN", "PyTorch"), recs) if rec and "error" in rec})
+    impls = sorted({"%s %s %s: fwd %s, bwd %s" % (c["cell"], c["dtype"], c["mode"], d.get("fwd_impl"), d.get("bwd_impl") or "–")
+                    for c, o, d, t in rows if d and "error" not in d and c["H"] == 256 and c["B"] == 64})
+    cmd = " ".join(["scripts/bench/compare_anchors.py"] + sys.argv[1:])
+    lscpu = run(["lscpu"]).stdout
+    model = next((l.split(":", 1)[1].strip() for l in lscpu.splitlines() if l.startswith("Model name")), "?")
+    torch_version = next(iter(torch_info.values()), {}).get("torch", "?") if torch_info else "?"
+    partial = "" if len(rows) == n_cfgs else " — PARTIAL: %d of %d configurations so far" % (len(rows), n_cfgs)
+    doc = ["# recurrent vs oneDNN vs PyTorch: RNN layers (%s%s)" % (mode, partial), "",
+           "Measured %s UTC on %s (%d CPUs), recurrent %s, in one invocation of `%s` (%.0f s; load average "
+           "%s at the start, %.1f now: the machine is shared). T = %d, one layer, input = hidden = H; tools "
+           "interleaved per configuration; median of %d repetitions of ≥ %.1f s each." % (
+               started.strftime("%Y-%m-%d %H:%M"), model, os.cpu_count(), git_rev(), cmd, elapsed,
+               "%.1f" % loads[0], os.getloadavg()[0], args.T, args.reps, args.min_time), "",
+           "- FLOPs per token: forward 2·G·H·(I+H) (G = 1 RNN, 3 GRU, 4 LSTM), training = 3× forward; "
+           "training = forward + backward with weight gradients of sum(output), input without gradient.",
+           "- % peak: of the fp32 AVX-512 FMA peak measured at the start by the anchors' `fma_peak` (best of 5; "
+           "N threads: max(measured, N × 1-thread)): " +
+           ", ".join("%d thread(s) %.1f GFLOP/s" % (k, v) for k, v in sorted(peaks.items())) + ".",
+           "- oneDNN: `rnn_dnnl` (Debian libdnnl 2.6) with OMP_NUM_THREADS = thr. PyTorch %s: `bench_torch.py` in "
+           "its best setting (LD_LIBRARY_PATH=%s, OMP_NUM_THREADS = thr); fp32 only." % (torch_version, OPENBLAS_OMP),
+           "- ours: `recurrent bench --json` (same warm-up, repetitions and repetition length as the anchors).",
+           "- Each tool cell: tokens/s · GFLOP/s · % of peak; ratios are tokens/s of ours over the anchor's.", ""]
+    acc = acceptance(rows)
+    if acc:
+        doc += ["## Issue 4 acceptance checks (this run)", "", acc, ""]
+    doc += ["## Table", "", table(rows, peaks), ""]
+    if impls:
+        doc += ["oneDNN implementations (H=256, B=64): " + "; ".join(impls), ""]
+    if errors:
+        doc += ["Not measured (n/a): " + "; ".join(errors), ""]
+    return "\n".join(doc)
+
+
 def main():
     args = parse_args()
     args.anchors = os.path.abspath(args.anchors)
+    loads = os.getloadavg()
     anchors_bin = build(args)
     peaks, peak_text = measure_peaks(anchors_bin)
     print("fp32 FMA peak (anchors' fma_peak, best of 5): %s" % peaks, file=sys.stderr)
@@ -299,43 +337,12 @@ def main():
         rows.append(row)
         print("[%d/%d %.0fs] %s" % (i + 1, len(cfgs), time.time() - t0, table([row], peaks).splitlines()[-1]),
               file=sys.stderr)
+        with open(out_md, "w") as f:  # rewritten after every configuration: an interrupted sweep still has a table
+            f.write(report(args, rows, peaks, started, time.time() - t0, torch_info, len(cfgs), loads))
     if worker:
         worker.close()
     raw.close()
-
-    errors = sorted({"%s: %s" % (tool, rec["error"]) for c, *recs in rows
-                     for tool, rec in zip(("ours", "oneDNN", "PyTorch"), recs) if rec and "error" in rec})
-    impls = sorted({"%s %s %s: fwd %s, bwd %s" % (c["cell"], c["dtype"], c["mode"], d.get("fwd_impl"), d.get("bwd_impl") or "–")
-                    for c, o, d, t in rows if d and "error" not in d and c["H"] == 256 and c["B"] == 64})
-    cmd = " ".join(["scripts/bench/compare_anchors.py"] + [a for a in sys.argv[1:]])
-    lscpu = run(["lscpu"]).stdout
-    model = next((l.split(":", 1)[1].strip() for l in lscpu.splitlines() if l.startswith("Model name")), "?")
-    doc = ["# recurrent vs oneDNN vs PyTorch: RNN layers (%s)" % mode, "",
-           "Measured %s UTC on %s (%d CPUs), recurrent %s, in one invocation of `%s` (%.0f s). "
-           "T = %d, one layer, input = hidden = H; tools interleaved per configuration; median of %d repetitions "
-           "of ≥ %.1f s each." % (started.strftime("%Y-%m-%d %H:%M"), model, os.cpu_count(), git_rev(), cmd,
-                                  time.time() - t0, args.T, args.reps, args.min_time), "",
-           "- FLOPs per token: forward 2·G·H·(I+H) (G = 1 RNN, 3 GRU, 4 LSTM), training = 3× forward; "
-           "training = forward + backward with weight gradients of sum(output), input without gradient.",
-           "- % peak: of the fp32 AVX-512 FMA peak measured at the start by the anchors' `fma_peak` (best of 5; "
-           "N threads: max(measured, N × 1-thread)): " +
-           ", ".join("%d thread(s) %.1f GFLOP/s" % (k, v) for k, v in sorted(peaks.items())) + ".",
-           "- oneDNN: `rnn_dnnl` (libdnnl %s) with OMP_NUM_THREADS = thr. PyTorch %s: `bench_torch.py` in its best "
-           "setting (LD_LIBRARY_PATH=%s, OMP_NUM_THREADS = thr); fp32 only." % (
-               "2.6", next(iter(torch_info.values()), {}).get("torch", "?") if torch_info else "?", OPENBLAS_OMP),
-           "- ours: `recurrent bench --json` (its own timing loop, same reps and repetition length).", ""]
-    acc = acceptance(rows)
-    if acc:
-        doc += ["## Issue 4 acceptance checks (this run)", "", acc, ""]
-    doc += ["## Table", "", table(rows, peaks), ""]
-    if impls:
-        doc += ["oneDNN implementations (H=256, B=64): " + "; ".join(impls), ""]
-    if errors:
-        doc += ["Not measured (n/a): " + "; ".join(errors), ""]
-    text = "\n".join(doc)
-    with open(out_md, "w") as f:
-        f.write(text)
-    print(text)
+    print(report(args, rows, peaks, started, time.time() - t0, torch_info, len(cfgs), loads))
     print("\nwritten: %s (+ .jsonl raw records)" % out_md, file=sys.stderr)
 
 
