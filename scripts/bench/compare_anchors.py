@@ -134,7 +134,7 @@ def configs(args):
                     out.append(dict(cell=cell, H=H, B=64, mode="train", threads=2, dtype="bf16"))
         return out
     out = []
-    for threads in lst(args.threads, int) or [1, 2]:
+    for threads in lst(args.threads, int) or [2, 1]:  # 2 threads first: an interrupted sweep has the main figures
         for dtype in lst(args.dtypes) or ["f32", "bf16"]:
             for cell in lst(args.cells) or ["LSTM", "GRU", "RNN"]:
                 for H in lst(args.hidden, int) or [128, 256, 512]:
