@@ -224,7 +224,7 @@ def table(rows, peaks):
     lines = [head, "|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for c, o, d, t in rows:
         pk = peaks.get(c["threads"])
-        us = "%.4g" % o["us_per_step_med"] if o and "error" not in o else "–"
+        us = ("%.0f" if o["us_per_step_med"] >= 100 else "%.3g") % o["us_per_step_med"] if o and "error" not in o else "–"
         lines.append("| %s | %d | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
             c["cell"], c["H"], c["B"], c["mode"], c["threads"], c["dtype"], cell_text(o, pk), us,
             cell_text(d, pk), cell_text(t, pk), ratio(o, d), ratio(o, t)))
@@ -252,7 +252,7 @@ def acceptance(rows):
             lim = 12 if c["H"] == 256 else 60
             if ok:
                 us = o["us_per_step_med"]
-                out.append("| %s | ≤ %d µs/step | %.4g µs | %s |" % (key, lim, us, "yes" if us <= lim else "no"))
+                out.append("| %s | ≤ %d µs/step | %.3g µs | %s |" % (key, lim, us, "yes" if us <= lim else "no"))
     if not out:
         return ""
     return "| configuration | target | measured | met |\n|---|---|---:|---|\n" + "\n".join(out)
