@@ -1,0 +1,193 @@
+// recurrent bench — time one configuration of a recurrent stack, like oneDNN's benchdnn.
+//
+//   recurrent bench --cell lstm --hidden 256 [--input-size I] --batch 64 --seq-len 100 --layers 1
+//     [--bidirectional] --mode train|infer [--threads 2] [--precision fp32|bf16] [--json]
+//     [--reps 7] [--warmup 1] [--min-time 0.2] [--peak-gflops G] [--seed S]
+//
+// Prints the median time per call, tokens/s (B·T per call), GFLOP/s and % of the fp32 FMA peak.
+// Workload and FLOP model: src/cli/bench_workload.h (train = forward + BPTT with weight gradients,
+// counted as 3× forward; infer = forward without tape).
+// Timing as in the anchors (../shared/anchors/rnn_dnnl.cpp, bench_torch.py): warm-up calls, then
+// `reps` repetitions of n back-to-back calls, n chosen so one repetition lasts >= --min-time; the
+// median and the best repetition are reported per call.
+// Peak: measured once at start (recurrent/kernels/peak.h: widest FMA loop, the run's thread count,
+// best of 10) unless --peak-gflops gives it; the output says which.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/bench_workload.h"
+#include "cli/commands.h"
+#include "recurrent/core/error.h"
+#include "recurrent/core/threads.h"
+#include "recurrent/kernels/cpu.h"
+#include "recurrent/kernels/peak.h"
+
+namespace recurrent::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string cell = "lstm", mode = "train", precision = "fp32";
+  int64_t hidden = 256, input = 0, batch = 64, seq_len = 100, layers = 1;
+  bool bidirectional = false, json = false;
+  int reps = 7, warmup = 1;
+  double min_time = 0.2, peak_gflops = 0;
+  uint64_t seed = 1;
+};
+
+struct Timing {
+  double median_s = 0, min_s = 0;
+  int calls_per_rep = 1;
+};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+Timing time_calls(bench::RnnRunner& r, const BenchArgs& a) {
+  for (int i = 0; i < a.warmup; ++i) r.call();
+  double t0 = now_s();
+  r.call();  // sizes the repetitions
+  const double one = now_s() - t0;
+  Timing t;
+  t.calls_per_rep = std::max(1, static_cast<int>(a.min_time / std::max(one, 1e-9)));
+  std::vector<double> per_call;
+  for (int rep = 0; rep < a.reps; ++rep) {
+    t0 = now_s();
+    for (int i = 0; i < t.calls_per_rep; ++i) r.call();
+    per_call.push_back((now_s() - t0) / t.calls_per_rep);
+  }
+  std::sort(per_call.begin(), per_call.end());
+  t.median_s = per_call[per_call.size() / 2];
+  t.min_s = per_call.front();
+  return t;
+}
+
+// Only fp32 runs today; bf16 needs the engine's bf16 path (issue 4).
+void check_precision(const std::string& p) {
+  RC_CHECK(p == "fp32", "--precision", "bf16 is not supported yet by the RNN engine; use fp32");
+}
+
+void run_bench(const BenchArgs& a) {
+  check_precision(a.precision);
+  bench::RnnWorkload w;
+  w.cell = parse_cell(a.cell);
+  w.hidden = a.hidden;
+  w.input = a.input;
+  w.batch = a.batch;
+  w.seq_len = a.seq_len;
+  w.layers = a.layers;
+  w.bidirectional = a.bidirectional;
+  w.train = a.mode == "train";
+  w.options().validate();
+  const int threads = num_threads();
+
+  FmaPeak peak;
+  std::string peak_source;
+  if (a.peak_gflops > 0) {
+    peak = {a.peak_gflops, threads, "given"};
+    peak_source = "given by --peak-gflops";
+  } else {
+    peak = measure_fma_peak(threads, 10);
+    peak_source = "measured: " + peak.kind + " loop, " + std::to_string(threads) + " thread(s), best of 10";
+  }
+
+  bench::RnnRunner runner(w, a.seed);
+  const Timing t = time_calls(runner, a);
+  const double flops = w.flops_per_call(), tokens = static_cast<double>(w.tokens());
+  const double gflops = flops / t.median_s / 1e9;
+  nlohmann::ordered_json j = {
+      {"lib", "recurrent"}, {"cell", a.cell}, {"H", w.hidden}, {"I", w.input_size()}, {"B", w.batch},
+      {"T", w.seq_len}, {"layers", w.layers}, {"bidir", w.bidirectional}, {"mode", a.mode},
+      {"precision", a.precision}, {"threads", threads}, {"isa", isa_name(active_isa())},
+      {"reps", a.reps}, {"warmup", a.warmup}, {"calls_per_rep", t.calls_per_rep},
+      {"min_s", t.min_s}, {"median_s", t.median_s}, {"tokens_s", tokens / t.median_s},
+      {"us_per_step_med", t.median_s / static_cast<double>(w.seq_len) * 1e6},
+      {"gflop_per_call", flops / 1e9}, {"gflops_med", gflops}, {"gflops_max", flops / t.min_s / 1e9},
+      {"peak_gflops", peak.gflops}, {"peak_source", peak_source}, {"pct_peak", 100.0 * gflops / peak.gflops}};
+  if (w.train) {
+    j["tape_bytes"] = runner.tape_bytes();
+    j["tape_bytes_per_token"] = static_cast<double>(runner.tape_bytes()) / tokens;
+  }
+  if (a.json) {
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("recurrent bench: %s H=%lld I=%lld B=%lld T=%lld layers=%lld%s mode=%s precision=%s threads=%d isa=%s\n",
+              a.cell.c_str(), (long long)w.hidden, (long long)w.input_size(), (long long)w.batch,
+              (long long)w.seq_len, (long long)w.layers, w.bidirectional ? " bidirectional" : "", a.mode.c_str(),
+              a.precision.c_str(), threads, isa_name(active_isa()));
+  std::printf("  time      median %.6g s, best %.6g s per call (%d reps x %d calls); %.4g us per time step\n",
+              t.median_s, t.min_s, a.reps, t.calls_per_rep, t.median_s / static_cast<double>(w.seq_len) * 1e6);
+  std::printf("  speed     %.4g tokens/s, %.4g GFLOP/s (%.4g GFLOP per call%s)\n", tokens / t.median_s, gflops,
+              flops / 1e9, w.train ? ", 3x forward" : "");
+  std::printf("  peak      %.4g GFLOP/s fp32 FMA (%s): %.1f%% of peak\n", peak.gflops, peak_source.c_str(),
+              100.0 * gflops / peak.gflops);
+  if (w.train)
+    std::printf("  memory    %lld bytes of activations kept for backward (%.1f per token)\n",
+                (long long)runner.tape_bytes(), static_cast<double>(runner.tape_bytes()) / tokens);
+}
+
+// CLI11's PositiveNumber prints the whole double range in its message; say it plainly instead.
+CLI::Validator positive_int() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const long long n = std::strtoll(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || errno == ERANGE || n < 1) return "expected a positive integer, got '" + v + "'";
+        return "";
+      },
+      "POSITIVE");
+}
+
+CLI::Validator positive_real() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(x > 0) || !std::isfinite(x)) return "expected a positive number, got '" + v + "'";
+        return "";
+      },
+      "POSITIVE");
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app) {
+  auto a = std::make_shared<BenchArgs>();
+  CLI::App* c = app.add_subcommand("bench", "time one recurrent-layer configuration (median, tokens/s, GFLOP/s, % of peak)");
+  std::string cells;
+  for (const std::string& n : cell_names()) cells += (cells.empty() ? "" : " | ") + n;
+  c->add_option("--cell", a->cell, cells)->capture_default_str();
+  c->add_option("--hidden", a->hidden, "hidden size H")->check(positive_int())->capture_default_str();
+  c->add_option("--input-size", a->input, "input size I (default: H)")->check(positive_int());
+  c->add_option("--batch", a->batch, "batch size B")->check(positive_int())->capture_default_str();
+  c->add_option("--seq-len", a->seq_len, "sequence length T")->check(positive_int())->capture_default_str();
+  c->add_option("--layers", a->layers, "stacked layers")->check(positive_int())->capture_default_str();
+  c->add_flag("--bidirectional", a->bidirectional, "two directions per layer, outputs concatenated");
+  c->add_option("--mode", a->mode, "train (forward + BPTT with weight gradients) | infer (forward, no tape)")
+      ->check(CLI::IsMember({"train", "infer"}))->capture_default_str();
+  c->add_option("--precision", a->precision, "fp32 | bf16")->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
+  c->add_flag("--json", a->json, "print one JSON line (fields as the anchors' rnn_dnnl / bench_torch.py)");
+  c->add_option("--reps", a->reps, "timed repetitions (median reported)")->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  c->add_option("--warmup", a->warmup, "untimed calls first")->check(CLI::Range(0, 1000))->capture_default_str();
+  c->add_option("--min-time", a->min_time, "seconds per repetition at least (0: one call per repetition)")
+      ->check(CLI::Range(0.0, 60.0))->capture_default_str();
+  c->add_option("--peak-gflops", a->peak_gflops, "fp32 peak GFLOP/s for % of peak (default: measure it)")
+      ->check(positive_real());
+  c->add_option("--seed", a->seed, "seed of the weights and input")->capture_default_str();
+  c->callback([a] { run_bench(*a); });
+}
+
+}  // namespace recurrent::cli
