@@ -8,6 +8,14 @@ namespace recurrent::cli {
 
 void add_inspect(CLI::App& app);
 void add_forward(CLI::App& app);
+void add_train(CLI::App& app);   // `train` and its tasks (cmd_train.cpp); `train lm` in cmd_train_lm.cpp
+void add_eval(CLI::App& app);
+void add_score(CLI::App& app);
+void add_sample(CLI::App& app);
+
+// The `train` subcommand group (created on first use) and its tasks.
+CLI::App* train_group(CLI::App& app);
+void add_train_lm(CLI::App& train);
 void add_bench(CLI::App& app);
 
 }  // namespace recurrent::cli

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
 
   recurrent::cli::add_inspect(app);
   recurrent::cli::add_forward(app);
+  recurrent::cli::add_train(app);
+  recurrent::cli::add_eval(app);
+  recurrent::cli::add_score(app);
+  recurrent::cli::add_sample(app);
   recurrent::cli::add_bench(app);
 
   try {

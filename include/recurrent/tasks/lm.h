@@ -1,0 +1,132 @@
+// recurrent/tasks/lm.h — recurrent language models: model, evaluation, scoring, sampling, training.
+//
+//   ids [T, B] → embedding [V, E] → dropout → RNN stack (any cell per layer, dropout between
+//   layers) → dropout → linear [V, R] (optionally tied to the embedding: E == R) → logits [T, B, V]
+//   loss = mean over tokens of −log softmax(logits)[target]   (nats; bits = nats / ln 2)
+// Dropout p on the embedding output, between layers and before the decoder follows Zaremba et al.
+// 2014 ("dropout on the non-recurrent connections"). Legend: T time, B batch, V vocabulary,
+// E embedding size, R last layer's output size.
+//
+// A model file is a train/checkpoint.h checkpoint whose recurrent.config JSON is LmConfig::to_json()
+// (task "lm", vocabulary tokens, layer specs), so eval / score / sample need only that file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recurrent/core/rng.h"
+#include "recurrent/data/vocab.h"
+#include "recurrent/nn/module.h"
+#include "recurrent/nn/rnn.h"
+
+namespace recurrent::tasks {
+
+struct LmConfig {
+  data::Vocab vocab;
+  int64_t embed = 0;
+  std::vector<LayerSpec> layers;
+  float dropout = 0.0f;
+  bool tie_weights = false;
+
+  RNNOptions rnn_options() const;
+  std::string to_json() const;
+  static LmConfig from_json(const std::string& json, const std::string& where);
+  void validate() const;  // throws Error naming the option (--embed, --tie-weights, ...)
+};
+
+class LanguageModel : public Module {
+ public:
+  LanguageModel(LmConfig cfg, Rng& rng);  // PyTorch defaults: embedding N(0,1), RNN and decoder U(±1/√fan)
+  const LmConfig& config() const { return cfg_; }
+  int64_t vocab_size() const { return cfg_.vocab.size(); }
+
+  // ids [T*B] time-major -> logits [T, B, V]. `state`: initial state on entry (empty = zeros), the
+  // final state on exit, detached from the tape (truncated BPTT carries it to the next chunk).
+  Var forward(const std::vector<int64_t>& ids, int64_t T, int64_t B, RNNState& state);
+
+  void init_uniform(float a, Rng& rng);  // every parameter U(−a, a) (Zaremba et al.: a = 0.1)
+  RNN& rnn() { return *rnn_; }
+  Rng& dropout_rng() { return dropout_rng_; }
+
+ private:
+  LmConfig cfg_;
+  Var emb_, dec_w_, dec_b_;
+  std::shared_ptr<RNN> rnn_;
+  Rng dropout_rng_;
+};
+
+// ---- evaluation ------------------------------------------------------------------------------
+struct LmEval {
+  int64_t tokens = 0;
+  double loss_nats = 0.0;  // mean per token
+  double bits() const;     // loss / ln 2
+  double perplexity() const;
+};
+// The stream in `batch` contiguous rows, chunks of seq_len, state carried (offset 0, eval mode).
+LmEval evaluate_lm(LanguageModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len);
+
+// ---- loading -------------------------------------------------------------------------------------
+// A directory → DIR/best.safetensors if present, else DIR/last.safetensors; a file → itself.
+std::string resolve_model_path(const std::string& p);
+std::unique_ptr<LanguageModel> load_lm(const std::string& model_path);
+
+// ---- scoring ---------------------------------------------------------------------------------------
+struct TokenProb {
+  std::string token;  // as written in the text ("<eos>" for the sentence end)
+  double prob = 0.0;  // P(token | everything before it)
+  bool unk = false;   // scored as <unk> (not in the vocabulary)
+};
+struct TextScore {
+  double log_prob = 0.0;  // natural log of P(tokens | start)
+  std::vector<TokenProb> tokens;
+};
+// Context: the model starts from a zero state after a start token (words: <eos>, i.e. a sentence
+// start; chars: "\n" if the vocabulary has it, else " "), then scores every token of the text;
+// word level also scores the final <eos> (the end of the sentence).
+TextScore score_text(LanguageModel& m, const std::string& text_utf8);
+
+// ---- sampling --------------------------------------------------------------------------------------
+struct SampleOptions {
+  std::string prime;
+  int64_t length = 500;        // tokens to generate after the prime
+  double temperature = 1.0;    // > 0
+  int64_t top_k = 0;           // 0: all
+  double top_p = 1.0;          // nucleus mass in (0, 1]
+  uint64_t seed = 1;
+  int64_t beam = 0;            // > 0: beam search of that width (deterministic; no sampling)
+};
+// Emits the prime then each generated token as text (streamed). Never emits <unk>.
+void sample_lm(LanguageModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit);
+
+// ---- training ----------------------------------------------------------------------------------------
+struct LmTrainOptions {
+  std::string data, valid, test, out, resume;
+  std::string level = "char";
+  bool lower = false;
+  int64_t min_count = 1, max_vocab = 0;
+  std::string cells = "lstm", hidden = "512";  // comma lists: one value, or one per layer
+  int64_t embed = 0, layers = 2;               // embed 0: same as the first hidden size
+  double dropout = 0.0;
+  bool tie_weights = false;
+  double init_range = 0.0;                     // > 0: every parameter U(±init_range)
+  int64_t seq_len = 100, batch = 32;
+  int64_t epochs = 0;                          // 0 with a time budget: until the budget ends
+  double time_budget = 0.0;                    // seconds; 0: none
+  int64_t max_steps = 0;                       // 0: no limit (stops like an interrupt: saves last)
+  std::string optimizer = "adam";
+  double lr = 2e-3, clip = 5.0;
+  double lr_decay = 0.5;                       // factor on plateau (or per epoch from decay_start)
+  int64_t patience = 0, decay_start = 0;       // decay_start > 0: lr·decay^max(0, epoch+1−decay_start)
+  int64_t eval_batch = 16;
+  int64_t log_interval = 50;                   // metrics rows every N steps
+  double log_every = 10.0;                     // seconds between plain progress lines
+  uint64_t seed = 1;
+  bool quiet = false;
+};
+enum class TrainOutcome { finished, stopped };  // stopped: Ctrl-C or --max-steps; last checkpoint saved
+TrainOutcome train_lm(const LmTrainOptions& o);
+
+}  // namespace recurrent::tasks

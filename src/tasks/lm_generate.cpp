@@ -1,0 +1,184 @@
+// Using a trained language model: scoring a text and generating (sampling, beam search).
+// Contract in include/recurrent/tasks/lm.h.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "recurrent/autograd/ops.h"
+#include "recurrent/core/error.h"
+#include "recurrent/data/utf8.h"
+#include "recurrent/tasks/lm.h"
+
+namespace recurrent::tasks {
+
+namespace {
+
+using data::TokenLevel;
+using data::Vocab;
+
+int64_t start_token(const Vocab& v) {
+  if (v.level() == TokenLevel::words) return Vocab::kEos;
+  const int64_t nl = v.id("\n");
+  return nl != Vocab::kUnk ? nl : v.id(" ");
+}
+
+// Runs ids through the model (B = 1) and returns log-probabilities [T, V] as doubles.
+std::vector<std::vector<double>> log_probs(LanguageModel& m, const std::vector<int64_t>& ids, RNNState& st) {
+  NoGradGuard ng;
+  const int64_t T = static_cast<int64_t>(ids.size()), V = m.vocab_size();
+  Tensor lp = log_softmax(m.forward(ids, T, 1, st)).value().contiguous();  // [T, 1, V]
+  std::vector<std::vector<double>> out(static_cast<size_t>(T), std::vector<double>(static_cast<size_t>(V)));
+  const float* p = lp.data();
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t v = 0; v < V; ++v) out[t][v] = p[t * V + v];
+  return out;
+}
+
+// The distribution to draw from: softmax(logp / temperature) without <unk>, then top-k, then
+// top-p (the smallest set of most likely tokens whose mass reaches p), renormalised.
+std::vector<double> sampling_dist(const std::vector<double>& logp, const SampleOptions& o) {
+  const size_t V = logp.size();
+  std::vector<double> q(V, 0.0);
+  double mx = -INFINITY;
+  for (size_t v = 1; v < V; ++v) mx = std::max(mx, logp[v] / o.temperature);
+  double z = 0.0;
+  for (size_t v = 1; v < V; ++v) z += q[v] = std::exp(logp[v] / o.temperature - mx);
+  for (double& x : q) x /= z;
+  if ((o.top_k > 0 && o.top_k < static_cast<int64_t>(V)) || o.top_p < 1.0) {
+    std::vector<size_t> idx(V);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return q[a] > q[b]; });
+    double mass = 0.0;
+    size_t keep = 0;
+    while (keep < V && (o.top_k <= 0 || keep < static_cast<size_t>(o.top_k)) && (keep == 0 || mass < o.top_p))
+      mass += q[idx[keep++]];
+    for (size_t i = keep; i < V; ++i) q[idx[i]] = 0.0;
+    for (double& x : q) x /= mass;
+  }
+  return q;
+}
+
+int64_t draw(const std::vector<double>& q, Rng& rng) {
+  double u = static_cast<double>(rng.next_u64() >> 11) * 0x1.0p-53;  // [0, 1), 53 bits
+  int64_t last = 0;
+  for (size_t v = 0; v < q.size(); ++v) {
+    if (q[v] <= 0.0) continue;
+    last = static_cast<int64_t>(v);
+    if ((u -= q[v]) < 0.0) return last;
+  }
+  return last;  // rounding left u ≥ 0: the last possible token
+}
+
+std::vector<int64_t> prime_ids(const Vocab& v, const std::string& prime) {
+  std::vector<int64_t> ids{start_token(v)};
+  std::vector<int64_t> p = v.encode_line(data::utf8_decode(prime, "--prime"));
+  ids.insert(ids.end(), p.begin(), p.end());
+  return ids;
+}
+
+// Rows `from` of every state tensor [D, B, R] → a new state [D, K, R] (beam reordering).
+RNNState gather_state(const RNNState& s, const std::vector<int64_t>& from) {
+  auto gather = [&](const Var& v) {
+    if (!v.defined()) return Var();
+    const Tensor& t = v.value();
+    const int64_t D = t.size(0), B = t.size(1), R = t.size(2), K = static_cast<int64_t>(from.size());
+    Tensor src = t.contiguous(), out({D, K, R});
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t k = 0; k < K; ++k)
+        std::copy_n(src.data() + (d * B + from[k]) * R, R, out.data() + (d * K + k) * R);
+    return Var(out);
+  };
+  RNNState r;
+  for (auto& h : s.h) r.h.push_back(gather(h));
+  for (auto& c : s.c) r.c.push_back(gather(c));
+  return r;
+}
+
+void beam_search(LanguageModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
+  NoGradGuard ng;
+  const Vocab& vocab = m.config().vocab;
+  const int64_t V = m.vocab_size();
+  RNNState st;
+  std::vector<std::vector<double>> lp = log_probs(m, prime_ids(vocab, o.prime), st);
+  std::vector<double> cur = lp.back();                  // [V] for the single initial beam
+  std::vector<double> score{0.0};
+  std::vector<std::vector<int64_t>> seqs{{}};
+  for (int64_t step = 0; step < o.length; ++step) {
+    const int64_t B = static_cast<int64_t>(score.size());
+    // candidates (beam b, token v) with score[b] + log p(v | beam b); <unk> excluded
+    std::vector<std::pair<double, int64_t>> cand;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t v = 1; v < V; ++v) cand.push_back({score[b] + cur[b * V + v], b * V + v});
+    const size_t K = std::min<size_t>(static_cast<size_t>(o.beam), cand.size());
+    std::partial_sort(cand.begin(), cand.begin() + K, cand.end(), [](auto& a, auto& c) {
+      return a.first > c.first || (a.first == c.first && a.second < c.second);
+    });
+    std::vector<int64_t> from(K), next(K);
+    std::vector<double> nscore(K);
+    std::vector<std::vector<int64_t>> nseqs(K);
+    for (size_t k = 0; k < K; ++k) {
+      from[k] = cand[k].second / V, next[k] = cand[k].second % V, nscore[k] = cand[k].first;
+      nseqs[k] = seqs[from[k]];
+      nseqs[k].push_back(next[k]);
+    }
+    st = gather_state(st, from);
+    score = nscore, seqs = std::move(nseqs);
+    if (step + 1 == o.length) break;
+    Tensor l = log_softmax(m.forward(next, 1, static_cast<int64_t>(K), st)).value().contiguous();  // [1, K, V]
+    cur.assign(l.data(), l.data() + l.numel());
+  }
+  emit(o.prime);
+  for (int64_t id : seqs[0]) emit(vocab.render(id));
+}
+
+}  // namespace
+
+TextScore score_text(LanguageModel& m, const std::string& text_utf8) {
+  const Vocab& v = m.config().vocab;
+  const std::u32string text = data::utf8_decode(text_utf8, "text");
+  std::vector<std::string> shown;
+  if (v.level() == TokenLevel::words) {
+    shown = data::split_words(text, v.lower());
+    shown.push_back("<eos>");
+  } else {
+    for (char32_t c : text) shown.push_back(data::utf8_encode(std::u32string(1, c)));
+  }
+  std::vector<int64_t> ids{start_token(v)};
+  for (int64_t id : v.encode_line(text)) ids.push_back(id);
+  if (v.level() == TokenLevel::words) ids.push_back(Vocab::kEos);
+  RC_CHECK(ids.size() >= 2, "text", "nothing to score (empty text)");
+  RNNState st;
+  std::vector<int64_t> inputs(ids.begin(), ids.end() - 1);
+  std::vector<std::vector<double>> lp = log_probs(m, inputs, st);
+  TextScore s;
+  for (size_t t = 0; t + 1 < ids.size(); ++t) {
+    const double l = lp[t][ids[t + 1]];
+    s.log_prob += l;
+    s.tokens.push_back({shown[t], std::exp(l), ids[t + 1] == Vocab::kUnk});
+  }
+  return s;
+}
+
+void sample_lm(LanguageModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
+  RC_CHECK(o.length >= 0, "--length", "expected >= 0, got ", o.length);
+  RC_CHECK(o.temperature > 0 && std::isfinite(o.temperature), "--temperature", "expected > 0, got ", o.temperature);
+  RC_CHECK(o.top_k >= 0, "--top-k", "expected >= 0 (0: all tokens), got ", o.top_k);
+  RC_CHECK(o.top_p > 0 && o.top_p <= 1, "--top-p", "expected a value in (0, 1], got ", o.top_p);
+  RC_CHECK(o.beam >= 0, "--beam", "expected >= 0, got ", o.beam);
+  m.eval();
+  if (o.beam > 0) return beam_search(m, o, emit);
+  NoGradGuard ng;
+  const Vocab& vocab = m.config().vocab;
+  Rng rng(o.seed, 0x73616d70);
+  RNNState st;
+  std::vector<std::vector<double>> lp = log_probs(m, prime_ids(vocab, o.prime), st);
+  std::vector<double> cur = lp.back();
+  emit(o.prime);
+  for (int64_t i = 0; i < o.length; ++i) {
+    const int64_t id = draw(sampling_dist(cur, o), rng);
+    emit(vocab.render(id));
+    if (i + 1 < o.length) cur = log_probs(m, {id}, st)[0];
+  }
+}
+
+}  // namespace recurrent::tasks

@@ -1,0 +1,146 @@
+// The language model: configuration (JSON), module, evaluation and loading (contract in tasks/lm.h).
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "recurrent/autograd/ops.h"
+#include "recurrent/core/error.h"
+#include "recurrent/data/lm_batches.h"
+#include "recurrent/tasks/lm.h"
+#include "recurrent/train/checkpoint.h"
+
+namespace recurrent::tasks {
+
+using nlohmann::json;
+
+RNNOptions LmConfig::rnn_options() const {
+  RNNOptions o;
+  o.input_size = embed;
+  o.layers = layers;
+  o.dropout = dropout;
+  return o;
+}
+
+void LmConfig::validate() const {
+  RC_CHECK(embed >= 1, "--embed", "expected >= 1, got ", embed);
+  RC_CHECK(!layers.empty(), "--layers", "expected at least one layer");
+  RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "--dropout", "expected a value in [0, 1), got ", dropout);
+  rnn_options().validate();
+  RC_CHECK(!tie_weights || layers.back().out_size() == embed, "--tie-weights",
+           "needs the embedding size (", embed, ") equal to the last layer's output size (", layers.back().out_size(), ")");
+}
+
+std::string LmConfig::to_json() const {
+  json ls = json::array();
+  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
+  json j = {{"task", "lm"},       {"level", data::level_name(vocab.level())}, {"lower", vocab.lower()},
+            {"embed", embed},     {"layers", ls},
+            {"dropout", dropout}, {"tie_weights", tie_weights},
+            {"vocab", vocab.tokens()}};
+  return j.dump();
+}
+
+LmConfig LmConfig::from_json(const std::string& text, const std::string& where) {
+  try {
+    json j = json::parse(text);
+    RC_CHECK(j.value("task", "") == "lm", where, "not a language model (task '", j.value("task", ""), "')");
+    LmConfig c;
+    c.vocab = data::Vocab(data::parse_level(j.at("level").get<std::string>()),
+                          j.at("vocab").get<std::vector<std::string>>(), j.at("lower").get<bool>());
+    c.embed = j.at("embed").get<int64_t>();
+    for (const json& l : j.at("layers"))
+      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(),
+                          l.value("proj", int64_t{0})});
+    c.dropout = j.at("dropout").get<float>();
+    c.tie_weights = j.at("tie_weights").get<bool>();
+    c.validate();
+    return c;
+  } catch (const json::exception& e) {
+    throw Error(where, std::string("bad model configuration: ") + e.what());
+  } catch (const Error& e) {
+    throw Error(where, "bad model configuration: " + std::string(e.what()));
+  }
+}
+
+LanguageModel::LanguageModel(LmConfig cfg, Rng& rng) : cfg_(std::move(cfg)), dropout_rng_(rng.fork(0x6c6d64)) {
+  cfg_.validate();
+  const int64_t V = cfg_.vocab.size(), E = cfg_.embed;
+  Tensor e({V, E});
+  rng.fill_normal(e, 0.0f, 1.0f);  // torch.nn.Embedding default
+  if (cfg_.tie_weights) rng.fill_uniform(e, -0.1f, 0.1f);  // shared with the decoder: PyTorch's word LM example
+  emb_ = register_parameter("embedding.weight", e);
+  rnn_ = register_module("rnn", std::make_shared<RNN>(cfg_.rnn_options(), rng));
+  const int64_t R = cfg_.layers.back().out_size();
+  const float k = 1.0f / std::sqrt(static_cast<float>(R));  // torch.nn.Linear default
+  if (!cfg_.tie_weights) {
+    Tensor w({V, R});
+    rng.fill_uniform(w, -k, k);
+    dec_w_ = register_parameter("decoder.weight", w);
+  }
+  Tensor b({V});
+  rng.fill_uniform(b, -k, k);
+  dec_b_ = register_parameter("decoder.bias", b);
+}
+
+void LanguageModel::init_uniform(float a, Rng& rng) {
+  for (auto& [name, p] : named_parameters()) rng.fill_uniform(p.value(), -a, a);
+}
+
+Var LanguageModel::forward(const std::vector<int64_t>& ids, int64_t T, int64_t B, RNNState& state) {
+  // ids [T*B] → x [T, B, E] → y [T, B, R] → logits [T, B, V]
+  const float p = cfg_.dropout;
+  Var x = dropout(embedding(emb_, ids, {T, B}), p, is_training(), dropout_rng_);
+  RNNOutput out = rnn_->forward(x, {}, state);
+  state = {};
+  for (auto& h : out.final_state.h) state.h.push_back(h.detach());
+  for (auto& c : out.final_state.c) state.c.push_back(c.defined() ? c.detach() : Var());
+  Var y = dropout(out.output, p, is_training(), dropout_rng_);
+  return linear(y, cfg_.tie_weights ? emb_ : dec_w_, dec_b_);
+}
+
+double LmEval::bits() const { return loss_nats / std::log(2.0); }
+double LmEval::perplexity() const { return std::exp(loss_nats); }
+
+LmEval evaluate_lm(LanguageModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len) {
+  NoGradGuard ng;
+  const bool was_training = m.is_training();
+  m.eval();
+  // Fewer tokens than rows: shrink the batch so short held-out texts still evaluate.
+  batch = std::max<int64_t>(1, std::min<int64_t>(batch, (static_cast<int64_t>(ids.size()) - 1)));
+  RC_CHECK(ids.size() >= 2, "evaluation", "need at least 2 tokens, got ", ids.size());
+  data::LmBatcher b(ids, batch, seq_len, 0, "evaluation data");
+  RNNState st;
+  double nats = 0.0;
+  for (int64_t k = 0; k < b.num_chunks(); ++k) {
+    data::LmChunk c = b.chunk(k);
+    Var logits = m.forward(c.inputs, c.T, c.B, st);
+    CrossEntropyOptions co;
+    co.reduction = Reduction::sum;
+    nats += cross_entropy(logits, c.targets, co).value().item();
+  }
+  m.train(was_training);
+  return {b.tokens(), nats / static_cast<double>(b.tokens())};
+}
+
+std::string resolve_model_path(const std::string& p) {
+  namespace fs = std::filesystem;
+  if (fs::is_directory(p)) {
+    for (const char* f : {"best.safetensors", "last.safetensors"})
+      if (fs::exists(fs::path(p) / f)) return (fs::path(p) / f).string();
+    throw Error(p, "no best.safetensors or last.safetensors in this directory (train with --out DIR first)");
+  }
+  RC_CHECK(fs::exists(p), p, "no such model file or directory");
+  return p;
+}
+
+std::unique_ptr<LanguageModel> load_lm(const std::string& model_path) {
+  const std::string path = resolve_model_path(model_path);
+  train::LoadedCheckpoint ck = train::read_checkpoint(path);
+  Rng rng(0);
+  auto m = std::make_unique<LanguageModel>(LmConfig::from_json(ck.config_json, path), rng);
+  train::load_model_weights(ck, *m);
+  m->eval();
+  return m;
+}
+
+}  // namespace recurrent::tasks

@@ -1,0 +1,412 @@
+// `recurrent train lm`: data → vocabulary → model → truncated-BPTT training with validation each
+// epoch, learning-rate decay, best/last checkpoints, metrics CSV, Ctrl-C and resume.
+//
+// Resume is exact: the last checkpoint holds the weights, the optimizer state, the carried hidden
+// state (extra.h.<l>, extra.c.<l>), the position (epoch, chunk, this epoch's offset), every RNG
+// state (offsets, dropout), the lr and the plateau scheduler, so a resumed run takes the same steps
+// as an uninterrupted one and ends with the same weights (same seed and thread count).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "recurrent/autograd/ops.h"
+#include "recurrent/core/error.h"
+#include "recurrent/core/threads.h"
+#include "recurrent/data/lm_batches.h"
+#include "recurrent/data/text_file.h"
+#include "recurrent/io/atomic_file.h"
+#include "recurrent/optim/plateau.h"
+#include "recurrent/tasks/lm.h"
+#include "recurrent/train/checkpoint.h"
+#include "recurrent/train/loop.h"
+
+namespace recurrent::tasks {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string dstr(double v) { return train::fmt_num(v, 17); }
+double dval(const json& j, const char* k) { return std::stod(j.at(k).get<std::string>()); }
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t a = 0;
+  while (a <= s.size()) {
+    size_t b = s.find(',', a);
+    if (b == std::string::npos) b = s.size();
+    out.push_back(s.substr(a, b - a));
+    a = b + 1;
+  }
+  return out;
+}
+
+std::vector<LayerSpec> layer_specs(const LmTrainOptions& o) {
+  RC_CHECK(o.layers >= 1, "--layers", "expected >= 1, got ", o.layers);
+  const std::vector<std::string> cells = split_list(o.cells), hidden = split_list(o.hidden);
+  auto pick = [&](const std::vector<std::string>& v, size_t l, const char* opt) {
+    RC_CHECK(v.size() == 1 || v.size() == static_cast<size_t>(o.layers), opt, "expected one value or one per layer (",
+             o.layers, "), got ", v.size());
+    return v.size() == 1 ? v[0] : v[l];
+  };
+  std::vector<LayerSpec> specs;
+  for (size_t l = 0; l < static_cast<size_t>(o.layers); ++l) {
+    LayerSpec s;
+    s.cell = parse_cell(pick(cells, l, "--cell"));
+    const std::string h = pick(hidden, l, "--hidden");
+    try {
+      s.hidden = std::stoll(h);
+    } catch (const std::exception&) {
+      throw Error("--hidden", "expected a positive integer, got '" + h + "'");
+    }
+    RC_CHECK(s.hidden >= 1, "--hidden", "expected a positive integer, got ", s.hidden);
+    specs.push_back(s);
+  }
+  return specs;
+}
+
+struct Streams {
+  std::vector<int64_t> train, valid, test;
+  int64_t unk_valid = 0;
+};
+
+// Everything that changes during training and must survive a resume.
+struct Position {
+  int64_t step = 0, epoch = 0, chunk = 0, offset = 0, tokens = 0;
+  double elapsed = 0.0, best_valid = INFINITY;
+  bool best_saved = false;
+};
+
+class LmRun {
+ public:
+  explicit LmRun(const LmTrainOptions& o) : o_(o), rng_(o.seed, 0x747261696e) {}
+  TrainOutcome run();
+
+ private:
+  void load_text(std::u32string& train, std::u32string& valid, std::u32string& test);
+  void setup_fresh();
+  void setup_resume();
+  void make_streams(const std::u32string& tr, const std::u32string& va, const std::u32string& te);
+  bool should_stop(Clock::time_point t0) const;
+  void train_chunk(const data::LmChunk& c);
+  void end_epoch(bool partial);
+  void save(const std::string& file, bool with_state);
+  void log_row(const std::string& valid);
+  void show_progress(const data::LmBatcher& b);
+  void finish();
+  std::string unit_str(double nats) const;
+  std::string path(const char* f) const { return (fs::path(o_.out) / f).string(); }
+
+  LmTrainOptions o_;
+  Rng rng_;  // epoch offsets
+  std::unique_ptr<LmConfig> cfg_;
+  std::unique_ptr<LanguageModel> model_;
+  std::unique_ptr<Optimizer> opt_;
+  std::unique_ptr<ReduceLROnPlateau> plateau_;
+  std::unique_ptr<train::MetricsCsv> csv_;
+  train::Progress progress_{10.0};
+  Streams s_;
+  Position pos_;
+  RNNState state_;
+  double base_lr_ = 0.0;
+  // since the last metrics row: summed loss, grad norm, steps, tokens, training seconds
+  double acc_loss_ = 0, acc_norm_ = 0, acc_secs_ = 0, ema_loss_ = NAN;
+  int64_t acc_steps_ = 0, acc_tokens_ = 0;
+  double run_train_secs_ = 0;
+  int64_t run_tokens_ = 0;
+  Clock::time_point t0_;
+  double elapsed0_ = 0;
+};
+
+void LmRun::load_text(std::u32string& train, std::u32string& valid, std::u32string& test) {
+  const std::u32string text = data::read_utf8_file(o_.data);
+  const bool words = data::parse_level(o_.level) == data::TokenLevel::words;
+  if (o_.valid.empty()) {
+    RC_CHECK(o_.test.empty(), "--test", "give --valid too (or neither, to split --data 90/5/5)");
+    data::TextSplit sp = data::split_text(text, 0.9, 0.05, words, o_.data);
+    train = std::move(sp.train), valid = std::move(sp.valid), test = std::move(sp.test);
+  } else {
+    train = text;
+    valid = data::read_utf8_file(o_.valid);
+    if (!o_.test.empty()) test = data::read_utf8_file(o_.test);
+  }
+}
+
+void LmRun::make_streams(const std::u32string& tr, const std::u32string& va, const std::u32string& te) {
+  const data::Vocab& v = cfg_->vocab;
+  s_.train = v.encode(tr);
+  s_.valid = v.encode(va);
+  s_.test = v.encode(te);
+  for (int64_t id : s_.valid) s_.unk_valid += id == data::Vocab::kUnk;
+  RC_CHECK(s_.valid.size() >= 2, o_.valid.empty() ? o_.data : o_.valid, "validation text has fewer than 2 tokens");
+}
+
+void LmRun::setup_fresh() {
+  const data::TokenLevel level = data::parse_level(o_.level);
+  std::u32string tr, va, te;
+  load_text(tr, va, te);
+  cfg_ = std::make_unique<LmConfig>();
+  if (level == data::TokenLevel::chars) {
+    cfg_->vocab = data::Vocab::build_chars(tr);
+  } else {
+    data::WordVocabOptions wo;
+    wo.min_count = o_.min_count, wo.max_size = o_.max_vocab, wo.lower = o_.lower;
+    cfg_->vocab = data::Vocab::build_words(tr, wo);
+  }
+  cfg_->layers = layer_specs(o_);
+  cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
+  cfg_->dropout = static_cast<float>(o_.dropout);
+  cfg_->tie_weights = o_.tie_weights;
+  cfg_->validate();
+  make_streams(tr, va, te);
+  Rng init(o_.seed);
+  model_ = std::make_unique<LanguageModel>(*cfg_, init);
+  if (o_.init_range > 0) model_->init_uniform(static_cast<float>(o_.init_range), init);
+  opt_ = train::make_optimizer(o_.optimizer, model_->named_parameters(), o_.lr);
+  base_lr_ = o_.lr;
+  PlateauOptions po;
+  po.factor = o_.lr_decay, po.patience = o_.patience;
+  plateau_ = std::make_unique<ReduceLROnPlateau>(o_.lr, po);
+}
+
+void LmRun::setup_resume() {
+  const std::string file = (fs::path(o_.resume) / "last.safetensors").string();
+  RC_CHECK(fs::exists(file), "--resume", "no last.safetensors in ", o_.resume);
+  train::LoadedCheckpoint ck = train::read_checkpoint(file);
+  RC_CHECK(!ck.train_json.empty(), file, "weights-only file: cannot resume training from it");
+  cfg_ = std::make_unique<LmConfig>(LmConfig::from_json(ck.config_json, file));
+  std::u32string tr, va, te;
+  load_text(tr, va, te);
+  make_streams(tr, va, te);
+  Rng init(o_.seed);
+  model_ = std::make_unique<LanguageModel>(*cfg_, init);
+  train::load_model_weights(ck, *model_);
+  try {
+    json t = json::parse(ck.train_json);
+    opt_ = train::make_optimizer(t.at("optimizer").get<std::string>(), model_->named_parameters(), dval(t, "lr"));
+    opt_->load_state(ck.optim);
+    base_lr_ = dval(t, "base_lr");
+    PlateauOptions po;
+    po.factor = o_.lr_decay, po.patience = o_.patience;
+    plateau_ = std::make_unique<ReduceLROnPlateau>(base_lr_, po);
+    const json& p = t.at("plateau");
+    plateau_->load_state({dval(p, "lr"), dval(p, "best"), p.at("bad").get<int64_t>(), p.at("cooldown").get<int64_t>(),
+                          p.at("last_epoch").get<int64_t>()});
+    pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("chunk").get<int64_t>(),
+            t.at("offset").get<int64_t>(), t.at("tokens").get<int64_t>(), dval(t, "elapsed"), dval(t, "best_valid"),
+            t.at("best_saved").get<bool>()};
+    train::rng_state_from_json(rng_, t.at("rng").dump(), file);
+    train::rng_state_from_json(model_->dropout_rng(), t.at("dropout_rng").dump(), file);
+    train::rng_state_from_json(model_->rnn().dropout_rng(), t.at("rnn_dropout_rng").dump(), file);
+  } catch (const json::exception& e) {
+    throw Error(file, std::string("bad training state: ") + e.what());
+  }
+  // Carried state "h.<layer>" / "c.<layer>" (c only for LSTM layers); none at an epoch start.
+  const size_t L = cfg_->layers.size();
+  for (auto& [name, t] : ck.extra) {
+    const bool h = name.rfind("h.", 0) == 0, c = name.rfind("c.", 0) == 0;
+    RC_CHECK(h || c, file, "unexpected tensor 'extra.", name, "'");
+    const size_t l = std::stoul(name.substr(2));
+    RC_CHECK(l < L, file, "tensor 'extra.", name, "' for a layer the model does not have");
+    std::vector<Var>& v = h ? state_.h : state_.c;
+    v.resize(L);
+    v[l] = Var(t);
+  }
+  RC_CHECK(state_.h.empty() || std::all_of(state_.h.begin(), state_.h.end(), [](const Var& v) { return v.defined(); }),
+           file, "carried hidden state incomplete");
+}
+
+
+void LmRun::save(const std::string& file, bool with_state) {
+  train::CheckpointData d;
+  d.config_json = cfg_->to_json();
+  if (with_state) {
+    const PlateauState& ps = plateau_->state();
+    json t = {{"optimizer", opt_->kind()}, {"lr", dstr(opt_->lr())}, {"base_lr", dstr(base_lr_)},
+              {"plateau", {{"lr", dstr(ps.lr)}, {"best", dstr(ps.best)}, {"bad", ps.num_bad_epochs},
+                           {"cooldown", ps.cooldown_counter}, {"last_epoch", ps.last_epoch}}},
+              {"step", pos_.step}, {"epoch", pos_.epoch}, {"chunk", pos_.chunk}, {"offset", pos_.offset},
+              {"tokens", pos_.tokens}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_valid)},
+              {"best_saved", pos_.best_saved}, {"seed", o_.seed}, {"threads", num_threads()},
+              {"rng", json::parse(train::rng_state_to_json(rng_))},
+              {"dropout_rng", json::parse(train::rng_state_to_json(model_->dropout_rng()))},
+              {"rnn_dropout_rng", json::parse(train::rng_state_to_json(model_->rnn().dropout_rng()))}};
+    d.train_json = t.dump();
+    for (size_t l = 0; l < state_.h.size(); ++l) {
+      d.extra.push_back({"h." + std::to_string(l), state_.h[l].value()});
+      if (l < state_.c.size() && state_.c[l].defined()) d.extra.push_back({"c." + std::to_string(l), state_.c[l].value()});
+    }
+  }
+  train::save_checkpoint(file, *model_, with_state ? opt_.get() : nullptr, d);
+}
+
+std::string LmRun::unit_str(double nats) const {
+  char buf[64];
+  if (cfg_->vocab.level() == data::TokenLevel::chars) std::snprintf(buf, sizeof buf, "%.3f bits/char", nats / std::log(2.0));
+  else std::snprintf(buf, sizeof buf, "ppl %.2f", std::exp(nats));
+  return buf;
+}
+
+bool LmRun::should_stop(Clock::time_point t0) const {
+  if (train::interrupted()) return true;
+  if (o_.max_steps > 0 && pos_.step >= o_.max_steps) return true;
+  const double el = elapsed0_ + std::chrono::duration<double>(Clock::now() - t0).count();
+  return o_.time_budget > 0 && el >= o_.time_budget;
+}
+
+void LmRun::train_chunk(const data::LmChunk& c) {
+  const auto a = Clock::now();
+  train::StepStats st = train::train_step(
+      [&] { return cross_entropy(model_->forward(c.inputs, c.T, c.B, state_), c.targets); }, *opt_, o_.clip,
+      pos_.step + 1);
+  const double secs = std::chrono::duration<double>(Clock::now() - a).count();
+  ++pos_.step;
+  pos_.tokens += c.T * c.B;
+  acc_loss_ += st.loss, acc_norm_ += st.grad_norm, acc_secs_ += secs, ++acc_steps_, acc_tokens_ += c.T * c.B;
+  run_train_secs_ += secs, run_tokens_ += c.T * c.B;
+  ema_loss_ = std::isnan(ema_loss_) ? st.loss : 0.98 * ema_loss_ + 0.02 * st.loss;
+  if (o_.log_interval > 0 && pos_.step % o_.log_interval == 0) log_row("");
+}
+
+void LmRun::log_row(const std::string& valid) {
+  if (acc_steps_ == 0 && valid.empty()) return;
+  const double n = std::max<int64_t>(acc_steps_, 1);
+  csv_->row({std::to_string(pos_.step), std::to_string(pos_.epoch), acc_steps_ ? train::fmt_num(acc_loss_ / n) : "",
+             valid, acc_steps_ ? train::fmt_num(acc_norm_ / n) : "", train::fmt_num(opt_->lr()),
+             acc_secs_ > 0 ? train::fmt_num(acc_tokens_ / acc_secs_, 4) : "", train::fmt_num(pos_.elapsed, 5)});
+  acc_loss_ = acc_norm_ = acc_secs_ = 0, acc_steps_ = acc_tokens_ = 0;
+}
+
+void LmRun::show_progress(const data::LmBatcher& b) {
+  if (o_.quiet) return;
+  const double tps = run_train_secs_ > 0 ? run_tokens_ / run_train_secs_ : 0;
+  double eta = 0;
+  if (o_.time_budget > 0) eta = o_.time_budget - pos_.elapsed;
+  else if (o_.epochs > 0 && tps > 0)
+    eta = ((o_.epochs - pos_.epoch) * b.tokens() - pos_.chunk * o_.seq_len * o_.batch) / tps;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "epoch %lld %3.0f%%  step %lld  loss %.3f (%s)  %.0f tok/s  lr %.3g  ETA %s",
+                static_cast<long long>(pos_.epoch + 1), 100.0 * pos_.chunk / b.num_chunks(),
+                static_cast<long long>(pos_.step), ema_loss_, unit_str(ema_loss_).c_str(), tps, opt_->lr(),
+                train::format_duration(eta).c_str());
+  progress_.update(buf);
+}
+
+void LmRun::end_epoch(bool partial) {
+  const LmEval v = evaluate_lm(*model_, s_.valid, o_.eval_batch, o_.seq_len);
+  RC_CHECK(std::isfinite(v.loss_nats), "validation", "the validation loss is ", v.loss_nats, " after step ", pos_.step);
+  log_row(train::fmt_num(v.loss_nats));
+  const bool better = v.loss_nats < pos_.best_valid;
+  if (better) pos_.best_valid = v.loss_nats;
+  if (!partial) {  // the lr for the next epoch
+    if (o_.decay_start > 0) opt_->set_lr(base_lr_ * std::pow(o_.lr_decay, std::max<int64_t>(0, pos_.epoch + 2 - o_.decay_start)));
+    else opt_->set_lr(plateau_->step(v.loss_nats));
+  }
+  if (!o_.quiet) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "epoch %lld%s  step %lld  train %s  valid %s%s  lr %.3g  %.0f tok/s  %s",
+                  static_cast<long long>(pos_.epoch + 1), partial ? " (partial)" : "", static_cast<long long>(pos_.step),
+                  unit_str(ema_loss_).c_str(), unit_str(v.loss_nats).c_str(), better ? " *" : "", opt_->lr(),
+                  run_train_secs_ > 0 ? run_tokens_ / run_train_secs_ : 0.0, train::format_duration(pos_.elapsed).c_str());
+    progress_.line(buf);
+  }
+  if (better) {
+    save(path("best.safetensors"), false);
+    pos_.best_saved = true;
+  }
+}
+
+void LmRun::finish() {
+  const bool chars = cfg_->vocab.level() == data::TokenLevel::chars;
+  const char* tok = chars ? "chars" : "tokens";
+  if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
+  const LmEval v = evaluate_lm(*model_, s_.valid, o_.eval_batch, o_.seq_len);
+  json r = {{"level", data::level_name(cfg_->vocab.level())}, {"steps", pos_.step}, {"epochs_completed", pos_.epoch},
+            {"train_seconds", pos_.elapsed}, {"tokens_per_s", run_train_secs_ > 0 ? run_tokens_ / run_train_secs_ : 0.0},
+            {"parameters", model_->num_parameters()}, {"threads", num_threads()},
+            {"valid", {{"tokens", v.tokens}, {"loss_nats", v.loss_nats}, {"bits_per_token", v.bits()}, {"perplexity", v.perplexity()}}}};
+  std::printf("valid: %s on %lld held-out %s\n", unit_str(v.loss_nats).c_str(), static_cast<long long>(v.tokens), tok);
+  if (s_.test.size() >= 2) {
+    const LmEval t = evaluate_lm(*model_, s_.test, o_.eval_batch, o_.seq_len);
+    r["test"] = {{"tokens", t.tokens}, {"loss_nats", t.loss_nats}, {"bits_per_token", t.bits()}, {"perplexity", t.perplexity()}};
+    std::printf("test: %s on %lld held-out %s\n", unit_str(t.loss_nats).c_str(), static_cast<long long>(t.tokens), tok);
+  }
+  std::fflush(stdout);
+  io::write_file_atomic(path("results.json"), r.dump(2) + "\n");
+}
+
+TrainOutcome LmRun::run() {
+  if (o_.out.empty()) o_.out = o_.resume;
+  RC_CHECK(!o_.out.empty(), "--out", "give an output directory for checkpoints and metrics");
+  RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
+  RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
+  RC_CHECK(o_.lr_decay > 0 && o_.lr_decay < 1, "--lr-decay", "expected a factor in (0, 1), got ", o_.lr_decay);
+  const bool resume = !o_.resume.empty();
+  if (resume) setup_resume(); else setup_fresh();
+  if (!resume) pos_.offset = rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, std::min<int64_t>(o_.seq_len,
+                                        static_cast<int64_t>(s_.train.size()) - o_.batch))));
+  data::LmBatcher check(s_.train, o_.batch, o_.seq_len, pos_.offset, o_.data);  // too short: error now
+  fs::create_directories(o_.out);
+  csv_ = std::make_unique<train::MetricsCsv>(
+      path("metrics.csv"),
+      std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "grad_norm", "lr", "tokens_per_s", "elapsed_s"},
+      resume, pos_.step);
+  if (!o_.quiet) {
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "%s %s level: vocabulary %lld, train %zu / valid %zu / test %zu tokens; %zu layers, %lld parameters, %d threads",
+                  resume ? "resuming" : "training", data::level_name(cfg_->vocab.level()),
+                  static_cast<long long>(cfg_->vocab.size()), s_.train.size(), s_.valid.size(), s_.test.size(),
+                  cfg_->layers.size(), static_cast<long long>(model_->num_parameters()), num_threads());
+    progress_ = train::Progress(o_.log_every);
+    progress_.line(buf);
+  }
+  train::clear_interrupt();
+  train::install_interrupt_handler();
+  model_->train();
+  const auto t0 = Clock::now();
+  elapsed0_ = pos_.elapsed;
+  auto tick = [&] { pos_.elapsed = elapsed0_ + std::chrono::duration<double>(Clock::now() - t0).count(); };
+  while (o_.epochs == 0 || pos_.epoch < o_.epochs) {
+    data::LmBatcher b(s_.train, o_.batch, o_.seq_len, pos_.offset, o_.data);
+    bool stop = false;
+    while (pos_.chunk < b.num_chunks()) {
+      tick();
+      if ((stop = should_stop(t0))) break;
+      train_chunk(b.chunk(pos_.chunk));
+      ++pos_.chunk;
+      show_progress(b);
+    }
+    tick();
+    if (stop && (train::interrupted() || (o_.max_steps > 0 && pos_.step >= o_.max_steps))) {
+      log_row("");
+      save(path("last.safetensors"), true);
+      progress_.line(std::string(train::interrupted() ? "interrupted" : "stopped at --max-steps") + " at step " +
+                     std::to_string(pos_.step) + "; saved " + path("last.safetensors") + " (continue with --resume " + o_.out + ")");
+      return TrainOutcome::stopped;
+    }
+    end_epoch(stop);  // stop here: the time budget ended mid-epoch
+    if (stop) {
+      save(path("last.safetensors"), true);
+      break;
+    }
+    ++pos_.epoch;
+    pos_.chunk = 0;
+    state_ = {};
+    pos_.offset = rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, std::min<int64_t>(o_.seq_len,
+                             static_cast<int64_t>(s_.train.size()) - o_.batch))));
+    save(path("last.safetensors"), true);
+  }
+  finish();
+  return TrainOutcome::finished;
+}
+
+}  // namespace
+
+TrainOutcome train_lm(const LmTrainOptions& o) { return LmRun(o).run(); }
+
+}  // namespace recurrent::tasks
