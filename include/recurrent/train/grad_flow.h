@@ -13,7 +13,9 @@
 //   state_jacobian   J = ∂s'/∂s of one step of a one-layer, one-direction network at state s and input x,
 //                    s = h (R values) or (h, c) for LSTM (R + H); by S reverse passes of the stack itself.
 //   jacobian_profile the Jacobians along a trajectory: per step ‖J_t‖₂, and the growth rate of their product
-//                    (1/T) log ‖J_T ⋯ J_1‖₂ (the finite-time top Lyapunov exponent).
+//                    (1/T) log ‖J_T ⋯ J_1‖₂ (the finite-time top Lyapunov exponent). Norms by power iteration
+//                    on JᵀJ (converges unless the top two singular values nearly coincide); O(T·S³) for the
+//                    product, a few seconds for S = 256 (LSTM, H = 128) and T = 200.
 #pragma once
 
 #include <cstdint>
