@@ -8,5 +8,6 @@ namespace recurrent::cli {
 
 void add_inspect(CLI::App& app);
 void add_forward(CLI::App& app);
+void add_gradlab(CLI::App& app);
 
 }  // namespace recurrent::cli

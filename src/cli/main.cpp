@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
 
   recurrent::cli::add_inspect(app);
   recurrent::cli::add_forward(app);
+  recurrent::cli::add_gradlab(app);
 
   try {
     app.parse(argc, argv);

@@ -146,10 +146,10 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
       rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
       if (probe) {  // the probe's buffers for this backward: [T, B] per direction
         GradProbe::Dir& pd = probe->layers[l][d];
-        pd.dh_sq = Tensor({call->shape[d].T, B});
-        pd.dc_sq = lstm ? Tensor({call->shape[d].T, B}) : Tensor();
-        grads.dh_sq = pd.dh_sq.data();
-        grads.dc_sq = lstm ? pd.dc_sq.data() : nullptr;
+        pd.dh = Tensor({call->shape[d].T, B});
+        pd.dc = lstm ? Tensor({call->shape[d].T, B}) : Tensor();
+        grads.dh_norm = pd.dh.data();
+        grads.dc_norm = lstm ? pd.dc.data() : nullptr;
       }
       (call->reference ? rnn::reference_backward : rnn::backward)(call->shape[d], call->params[d], call->x.data(), call->tapes[d],
                     g[0].data() + (call->sum ? 0 : d * R), ycols, g[1].data() + d * B * R,

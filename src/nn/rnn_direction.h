@@ -54,12 +54,13 @@ struct DirGrads {
   float* w_hr = nullptr;
   float* w_ch = nullptr;
   // Gradient lab (GradProbe in rnn.h), SET when non-null, indexed by time t (not by step order):
-  //   dh_sq [T, B]: ‖dL/dh_t‖², the whole gradient reaching h_t (from y_t and from step t+1),
+  //   dh_norm [T, B]: ‖dL/dh_t‖, the whole gradient reaching h_t (from y_t and from step t+1),
   //                 taken after dy_t is added and before step t is differentiated;
-  //   dc_sq [T, B]: ‖dL/dc_t‖² carried into step t from step t+1 (LSTM; the part along the cell path).
+  //   dc_norm [T, B]: ‖dL/dc_t‖ carried into step t from step t+1 (LSTM; the part along the cell path).
+  // Norms, not squares: a float square would underflow below 1e-19, long before the gradient does.
   // Padded rows record the gradient they carry through unchanged. Null: no cost but one branch per step.
-  float* dh_sq = nullptr;
-  float* dc_sq = nullptr;
+  float* dh_norm = nullptr;
+  float* dc_norm = nullptr;
 };
 
 struct RefTape;  // the reference implementation's own record (rnn_reference.cpp)

@@ -35,14 +35,14 @@ bool saturated(Act a, float v) {
   return false;
 }
 
-std::vector<double> batch_norms(const Tensor& sq) {
+std::vector<double> batch_norms(const Tensor& rows) {  // sqrt(Σ_b n_b²) per t, in double
   std::vector<double> out;
-  if (!sq.defined()) return out;
-  const int64_t T = sq.size(0), B = sq.size(1);
-  const float* p = sq.data();
+  if (!rows.defined()) return out;
+  const int64_t T = rows.size(0), B = rows.size(1);
+  const float* p = rows.data();
   for (int64_t t = 0; t < T; ++t) {
     double acc = 0.0;
-    for (int64_t b = 0; b < B; ++b) acc += p[t * B + b];
+    for (int64_t b = 0; b < B; ++b) acc += static_cast<double>(p[t * B + b]) * p[t * B + b];
     out.push_back(std::sqrt(acc));
   }
   return out;
@@ -56,8 +56,8 @@ const GradProbe::Dir& dir_of(const GradProbe& p, size_t layer, int dir) {
 
 }  // namespace
 
-std::vector<double> GradProbe::dh_norm(size_t layer, int dir) const { return batch_norms(dir_of(*this, layer, dir).dh_sq); }
-std::vector<double> GradProbe::dc_norm(size_t layer, int dir) const { return batch_norms(dir_of(*this, layer, dir).dc_sq); }
+std::vector<double> GradProbe::dh_norm(size_t layer, int dir) const { return batch_norms(dir_of(*this, layer, dir).dh); }
+std::vector<double> GradProbe::dc_norm(size_t layer, int dir) const { return batch_norms(dir_of(*this, layer, dir).dc); }
 
 namespace rnn {
 

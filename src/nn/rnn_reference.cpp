@@ -33,10 +33,10 @@ void affine(const float* W, const float* bias, const double* v, int64_t K, int64
   }
 }
 
-double sq_norm(const std::vector<double>& v) {
+double norm2(const std::vector<double>& v) {
   double acc = 0.0;
   for (double e : v) acc += e * e;
-  return acc;
+  return std::sqrt(acc);
 }
 
 }  // namespace
@@ -279,8 +279,8 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, c
       const int64_t t = s.reverse ? T - 1 - step : step;
       const StepCache& c = tape.ref->steps[t * B + b];
       if (c.valid && dy) for (int64_t j = 0; j < R; ++j) dh[j] += dy[(t * B + b) * ldy + j];
-      if (g.dh_sq) g.dh_sq[t * B + b] = static_cast<float>(sq_norm(dh));
-      if (g.dc_sq && is_lstm(s.cell)) g.dc_sq[t * B + b] = static_cast<float>(sq_norm(dc));
+      if (g.dh_norm) g.dh_norm[t * B + b] = static_cast<float>(norm2(dh));
+      if (g.dc_norm && is_lstm(s.cell)) g.dc_norm[t * B + b] = static_cast<float>(norm2(dc));
       if (!c.valid) continue;  // padding: the state passed through unchanged, so does its gradient
       ref_step_backward(s, p, c, dh, dc, dxa, dha, gr);
       const float* xr = x + (t * B + b) * I;

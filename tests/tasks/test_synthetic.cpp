@@ -63,8 +63,11 @@ TEST(CopyTask, LayoutAndMemorylessBaseline) {
       } else {
         EXPECT_EQ(tok, t == T + 9 ? 9 : 0);
       }
-      if (t < T + 10) EXPECT_EQ(y, 0);
-      else EXPECT_TRUE(y >= 1 && y <= 8);
+      if (t < T + 10) {
+        EXPECT_EQ(y, 0);
+      } else {
+        EXPECT_TRUE(y >= 1 && y <= 8);
+      }
     }
   // Memoryless predictor: blank with certainty for T+10 steps, uniform over 8 symbols after.
   double ce = 0.0;
