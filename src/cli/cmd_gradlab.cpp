@@ -109,8 +109,10 @@ void run_profile(const LabArgs& a) {
                        {"jacobian_rate", std::exp(p.jacobian.rate())}, {"steps", 0}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("%-24s %9.4f %9.4f %9.4f %11.4f %11.4f %14.3e\n", m.label.c_str(), max_of(p.block_rho),
-                  max_of(p.block_norm), mean_j, std::exp(p.jacobian.rate()), std::exp(p.decay_rate), ratio);
+      char mj[16] = "-", jr[16] = "-";
+      if (!a.no_jacobian) std::snprintf(mj, sizeof mj, "%.4f", mean_j), std::snprintf(jr, sizeof jr, "%.4f", std::exp(p.jacobian.rate()));
+      std::printf("%-24s %9.4f %9.4f %9s %11s %11.4f %14.3e\n", m.label.c_str(), max_of(p.block_rho),
+                  max_of(p.block_norm), mj, jr, std::exp(p.decay_rate), ratio);
     }
     std::fflush(stdout);
   }
@@ -142,7 +144,7 @@ struct TrainCsv {
 
 void print_progress(const std::string& model, double clip, const tasks::LabRecord& r) {
   if (r.test_metric < 0) return;
-  std::printf("  %-20s clip %-4g step %6lld  %6.0f s  loss %.4f  test %.4f", model.c_str(), clip, (long long)r.step,
+  std::printf("  %-28s clip %-4g step %6lld  %6.0f s  loss %.4f  test %.4f", model.c_str(), clip, (long long)r.step,
               r.seconds, r.loss, r.test_metric);
   if (r.test_accuracy >= 0) std::printf("  acc %.3f", r.test_accuracy);
   std::printf("  |g| %.3g\n", r.grad_norm);
@@ -180,7 +182,7 @@ void run_train(const LabArgs& a) {
         std::printf("%s\n", j.dump().c_str());
         std::fflush(stdout);
       } else if (r.diverged) {
-        std::printf("  %-20s clip %-4g DIVERGED: %s\n", m.label.c_str(), clip, r.diverged_what.c_str());
+        std::printf("  %-28s clip %-4g DIVERGED: %s\n", m.label.c_str(), clip, r.diverged_what.c_str());
       }
       rows.push_back({m.label, clip, std::move(r)});
     }
@@ -188,10 +190,11 @@ void run_train(const LabArgs& a) {
   std::printf("\n%s, T = %lld, hidden %lld, batch %lld, %s lr %g (baseline %s = %.4f)\n", a.task.c_str(),
               (long long)cfg.T, (long long)cfg.hidden, (long long)cfg.batch, cfg.optimizer.c_str(), cfg.lr,
               rows.empty() ? "" : rows[0].r.metric.c_str(), rows.empty() ? 0.0 : rows[0].r.baseline);
-  std::printf("%-22s %5s %10s %9s %7s %8s %14s %s\n", "model", "clip", "test", "accuracy", "steps", "solved@",
+  std::printf("%-28s %5s %10s %9s %7s %8s %14s %s\n", "model", "clip", "test", "accuracy", "steps", "solved@",
               "|dh_1|/|dh_T|", "note");
   for (const Row& w : rows)
-    std::printf("%-22s %5g %10.4f %9s %7lld %8s %14.3e %s\n", w.model.c_str(), w.clip, w.r.final_metric,
+    std::printf("%-28s %5g %10s %9s %7lld %8s %14.3e %s\n", w.model.c_str(), w.clip,
+                w.r.final_metric < 0 ? "-" : std::to_string(w.r.final_metric).substr(0, 6).c_str(),
                 w.r.final_accuracy < 0 ? "-" : std::to_string(w.r.final_accuracy).substr(0, 5).c_str(),
                 (long long)w.r.steps_done, w.r.steps_to_solve < 0 ? "-" : std::to_string(w.r.steps_to_solve).c_str(),
                 w.r.ratio, w.r.diverged ? w.r.diverged_what.c_str() : "");

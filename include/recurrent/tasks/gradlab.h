@@ -65,7 +65,7 @@ struct LabRecord {
 struct LabResult {
   std::string metric;            // "mse" (adding) or "ce" (copy, agreement)
   double baseline = 0.0;         // the memoryless / chance value of the metric
-  double final_metric = 0.0, final_accuracy = -1.0;
+  double final_metric = -1.0, final_accuracy = -1.0;  // last evaluation; -1: never evaluated
   int64_t steps_done = 0, steps_to_solve = -1;  // first evaluated step that met the solve criterion
   bool diverged = false;
   std::string diverged_what;     // e.g. "non-finite gradient norm (nan) at step 37"
