@@ -192,10 +192,14 @@ void run_train(const LabArgs& a) {
               rows.empty() ? "" : rows[0].r.metric.c_str(), rows.empty() ? 0.0 : rows[0].r.baseline);
   std::printf("%-28s %5s %10s %9s %7s %8s %14s %s\n", "model", "clip", "test", "accuracy", "steps", "solved@",
               "|dh_1|/|dh_T|", "note");
+  auto fmt = [](double v, const char* f) {
+    char b[32] = "-";
+    if (v >= 0) std::snprintf(b, sizeof b, f, v);
+    return std::string(b);
+  };
   for (const Row& w : rows)
     std::printf("%-28s %5g %10s %9s %7lld %8s %14.3e %s\n", w.model.c_str(), w.clip,
-                w.r.final_metric < 0 ? "-" : std::to_string(w.r.final_metric).substr(0, 6).c_str(),
-                w.r.final_accuracy < 0 ? "-" : std::to_string(w.r.final_accuracy).substr(0, 5).c_str(),
+                fmt(w.r.final_metric, "%.4g").c_str(), fmt(w.r.final_accuracy, "%.3f").c_str(),
                 (long long)w.r.steps_done, w.r.steps_to_solve < 0 ? "-" : std::to_string(w.r.steps_to_solve).c_str(),
                 w.r.ratio, w.r.diverged ? w.r.diverged_what.c_str() : "");
 }
