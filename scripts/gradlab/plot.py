@@ -33,7 +33,7 @@ def rows(path):
 def num(x):
     try:
         v = float(x)
-    except ValueError:
+    except (TypeError, ValueError):  # a row still being written
         return float("nan")
     return v
 
@@ -184,7 +184,8 @@ def plot_training(name):
             a3.plot([s for s, _ in pts], [v for _, v in pts], label=f"{model} {gate}", lw=0.8)
         a3.set_ylabel("fraction saturated")
         a3.set_title("gate saturation (σ < 0.05 or > 0.95; tanh |h| > 0.9)", fontsize=9)
-        a3.legend(fontsize=7, ncol=2)
+        if by:
+            a3.legend(fontsize=7, ncol=2)
     for a in (a1, a2, a3):
         a.set_xlabel("training step")
         a.grid(True, alpha=0.3)

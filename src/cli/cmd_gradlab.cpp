@@ -139,6 +139,7 @@ struct TrainCsv {
     const int64_t Tp = static_cast<int64_t>(r.dh_norm.size());
     for (int64_t t = 0; t < Tp; ++t)
       dh << model << "," << clip << "," << r.step << "," << t << "," << Tp - 1 - t << "," << r.dh_norm[t] << "\n";
+    train.flush(), gates.flush(), dh.flush();  // long runs: partial results readable (and plottable) as they come
   }
 };
 
