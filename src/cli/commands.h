@@ -17,5 +17,6 @@ void add_sample(CLI::App& app);
 CLI::App* train_group(CLI::App& app);
 void add_train_lm(CLI::App& train);
 void add_bench(CLI::App& app);
+void add_gradlab(CLI::App& app);
 
 }  // namespace recurrent::cli

@@ -123,9 +123,16 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
                  lstm ? cn.data() + d * B * H : nullptr, call->tapes[d]);
     tape_bytes += call->tapes[d].bytes();
   }
+  std::shared_ptr<GradProbe> probe = rnn.grad_probe();
+  if (probe) {
+    probe->layers.resize(o.layers.size());
+    probe->layers[l].resize(call->D);
+    if (!call->reference)
+      for (int d = 0; d < call->D; ++d) rnn::record_forward_stats(call->shape[d], call->tapes[d], probe->layers[l][d]);
+  }
   std::vector<Tensor> outs{y, hn};
   if (lstm) outs.push_back(cn);
-  auto backward = [call, ycols, lstm](const std::vector<Tensor>& g, Node& hub) {
+  auto backward = [call, ycols, lstm, probe, l](const std::vector<Tensor>& g, Node& hub) {
     const int64_t B = call->shape[0].B, R = call->shape[0].R, H = call->shape[0].H;
     float* dx = needs_grad(hub, 0) ? grad_buffer(*hub.inputs[0]).data() : nullptr;
     Tensor dh0 = call->h0_index >= 0 && needs_grad(hub, call->h0_index) ? Tensor({call->D, B, R}) : Tensor();
@@ -137,6 +144,13 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
         if (idx >= 0 && needs_grad(hub, idx)) gp[k] = grad_buffer(*hub.inputs[idx]).data();
       }
       rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
+      if (probe) {  // the probe's buffers for this backward: [T, B] per direction
+        GradProbe::Dir& pd = probe->layers[l][d];
+        pd.dh = Tensor({call->shape[d].T, B});
+        pd.dc = lstm ? Tensor({call->shape[d].T, B}) : Tensor();
+        grads.dh_norm = pd.dh.data();
+        grads.dc_norm = lstm ? pd.dc.data() : nullptr;
+      }
       (call->reference ? rnn::reference_backward : rnn::backward)(call->shape[d], call->params[d], call->x.data(), call->tapes[d],
                     g[0].data() + (call->sum ? 0 : d * R), ycols, g[1].data() + d * B * R,
                     lstm ? g[2].data() + d * B * H : nullptr, dx, dh0.defined() ? dh0.data() + d * B * R : nullptr,

@@ -1,6 +1,7 @@
 // One direction of one recurrent layer: fast forward and explicit BPTT. Contract: rnn_direction.h.
 #include "nn/rnn_direction.h"
 
+#include <cmath>
 #include <cstring>
 #include <utility>
 
@@ -33,6 +34,15 @@ void add_colsum(int64_t rows, int64_t cols, const float* m, int64_t ld, float* o
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; ++j) acc[j] += m[r * ld + j];
   for (int64_t j = 0; j < cols; ++j) out[j] += static_cast<float>(acc[j]);
+}
+
+// out[b] = ‖v[b, :]‖, summed in double (the gradient lab's per-row norms).
+void row_norms(int64_t B, int64_t n, const float* v, float* out) {
+  for (int64_t b = 0; b < B; ++b) {
+    double acc = 0.0;
+    for (int64_t j = 0; j < n; ++j) acc += static_cast<double>(v[b * n + j]) * v[b * n + j];
+    out[b] = static_cast<float>(std::sqrt(acc));
+  }
 }
 
 // Rows of padded steps keep the previous state: dst[b] = src[b] where !valid[b].
@@ -189,6 +199,8 @@ void backward(const DirShape& s, const DirParams& p, const float* x, const DirTa
       for (int64_t b = 0; b < B; ++b)
         if (!valid || valid[b])
           for (int64_t j = 0; j < R; ++j) dhv[b * R + j] += dy[(t * B + b) * ldy + j];
+    if (g.dh_norm) row_norms(B, R, dhv, g.dh_norm + t * B);
+    if (g.dc_norm && lstm) row_norms(B, H, dc.data(), g.dc_norm + t * B);
     switch (s.cell) {
       case CellType::rnn_tanh:
       case CellType::rnn_relu:

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "recurrent/core/tensor.h"
+#include "recurrent/nn/rnn_probe.h"
 #include "recurrent/nn/rnn_types.h"
 
 namespace recurrent::rnn {
@@ -52,6 +53,14 @@ struct DirGrads {
   float* b_hh = nullptr;
   float* w_hr = nullptr;
   float* w_ch = nullptr;
+  // Gradient lab (GradProbe in rnn.h), SET when non-null, indexed by time t (not by step order):
+  //   dh_norm [T, B]: ‖dL/dh_t‖, the whole gradient reaching h_t (from y_t and from step t+1),
+  //                 taken after dy_t is added and before step t is differentiated;
+  //   dc_norm [T, B]: ‖dL/dc_t‖ carried into step t from step t+1 (LSTM; the part along the cell path).
+  // Norms, not squares: a float square would underflow below 1e-19, long before the gradient does.
+  // Padded rows record the gradient they carry through unchanged. Null: no cost but one branch per step.
+  float* dh_norm = nullptr;
+  float* dc_norm = nullptr;
 };
 
 struct RefTape;  // the reference implementation's own record (rnn_reference.cpp)
@@ -84,6 +93,9 @@ void reference_forward(const DirShape& s, const DirParams& p, const float* x, co
 void reference_backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
                         int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
                         const DirGrads& g);
+
+// Gradient lab: gate means/saturation and state norms of a fast-engine forward (rnn_probe.cpp).
+void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out);
 
 // valid[t*B + b] = t < lengths[b]; empty if every length equals T.
 std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths);

@@ -33,6 +33,12 @@ void affine(const float* W, const float* bias, const double* v, int64_t K, int64
   }
 }
 
+double norm2(const std::vector<double>& v) {
+  double acc = 0.0;
+  for (double e : v) acc += e * e;
+  return std::sqrt(acc);
+}
+
 }  // namespace
 
 struct RefTape {
@@ -272,8 +278,10 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, c
     for (int64_t step = T - 1; step >= 0; --step) {
       const int64_t t = s.reverse ? T - 1 - step : step;
       const StepCache& c = tape.ref->steps[t * B + b];
+      if (c.valid && dy) for (int64_t j = 0; j < R; ++j) dh[j] += dy[(t * B + b) * ldy + j];
+      if (g.dh_norm) g.dh_norm[t * B + b] = static_cast<float>(norm2(dh));
+      if (g.dc_norm && is_lstm(s.cell)) g.dc_norm[t * B + b] = static_cast<float>(norm2(dc));
       if (!c.valid) continue;  // padding: the state passed through unchanged, so does its gradient
-      if (dy) for (int64_t j = 0; j < R; ++j) dh[j] += dy[(t * B + b) * ldy + j];
       ref_step_backward(s, p, c, dh, dc, dxa, dha, gr);
       const float* xr = x + (t * B + b) * I;
       for (int64_t gi = 0; gi < GH; ++gi) {

@@ -11,10 +11,12 @@
 // bias_ih_l{k}, bias_hh_l{k}, weight_hr_l{k} (projection), weight_ch_l{k} (peephole).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "recurrent/core/rng.h"
 #include "recurrent/nn/module.h"
+#include "recurrent/nn/rnn_probe.h"
 #include "recurrent/nn/rnn_types.h"
 
 namespace recurrent {
@@ -42,9 +44,14 @@ class RNN : public Module {
   Var param(const char* kind, size_t layer, int dir) const;  // undefined Var if the layer has none
   Rng& dropout_rng() { return dropout_rng_; }
 
+  // Gradient lab: record per-step gradient norms and gate statistics (rnn_probe.h); null detaches.
+  void set_grad_probe(std::shared_ptr<GradProbe> probe) { probe_ = std::move(probe); }
+  const std::shared_ptr<GradProbe>& grad_probe() const { return probe_; }
+
  private:
   RNNOptions opts_;
   Rng dropout_rng_;
+  std::shared_ptr<GradProbe> probe_;
 };
 
 // Which implementation runs the layers: the fused fast path (default) or the plain step-by-step

@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""Plots of the gradient lab's CSV files (scripts/gradlab/run_experiments.sh) as small PNGs.
+
+Usage: /usr/bin/python3 scripts/gradlab/plot.py [RESULTS=runs/gradlab] [OUT=docs/gradlab]
+Makes, for each experiment folder that exists:
+  vanishing.png   ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ against distance back, per cell, at initialisation (profile/)
+  jacobian.png    per-step ‖J_t‖₂ and the growth of log ‖J_t⋯J_1‖₂ (profile/jacobian.csv)
+  init_rho.png    the same gradient profile for initialisations and spectral radii (profile_init/, profile_rho/)
+  explode.png     raw gradient norm and training loss with and without clipping (explode/)
+  <name>.png      test metric, gradient ratio and gate saturation during training (adding*/, copy/)
+"""
+import csv
+import math
+import os
+import sys
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+RES = sys.argv[1] if len(sys.argv) > 1 else "runs/gradlab"
+OUT = sys.argv[2] if len(sys.argv) > 2 else "docs/gradlab"
+DPI = 80
+
+
+def rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def num(x):
+    try:
+        v = float(x)
+    except (TypeError, ValueError):  # a row still being written
+        return float("nan")
+    return v
+
+
+def save(fig, name):
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    print("wrote", path)
+
+
+def profile_lines(ax, path, title):
+    by = defaultdict(list)
+    for r in rows(path):
+        by[r["model"]].append((int(r["distance"]), num(r["dh_rel"])))
+    for model, pts in by.items():
+        pts = sorted(p for p in pts if p[1] > 0 and math.isfinite(p[1]))  # float32 underflow gives exact 0
+        ax.semilogy([p[0] for p in pts], [p[1] for p in pts], label=model)
+    ax.set_xlabel("distance back in time k = T - t (steps)")
+    ax.set_ylabel("‖∂L/∂h_t‖ / ‖∂L/∂h_T‖")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def plot_profile():
+    p = os.path.join(RES, "profile", "profile.csv")
+    if not os.path.exists(p):
+        return
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    profile_lines(ax, p, "Vanishing gradients at initialisation\nadding problem T = 200, hidden 64, batch 50 (4 batches)")
+    save(fig, "vanishing.png")
+    j = os.path.join(RES, "profile", "jacobian.csv")
+    if os.path.exists(j):
+        by = defaultdict(list)
+        for r in rows(j):
+            by[r["model"]].append((int(r["t"]), num(r["step_norm"]), num(r["log_product"])))
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+        for model, pts in by.items():
+            a1.plot([p[0] for p in pts], [p[1] for p in pts], label=model, lw=0.8)
+            a2.plot([p[0] + 1 for p in pts], [p[2] / math.log(10) for p in pts], label=model)
+        a1.set_xlabel("step t")
+        a1.set_ylabel("‖J_t‖₂ = ‖∂s_t/∂s_{t-1}‖₂")
+        a1.set_title("one-step state Jacobian norm", fontsize=10)
+        a2.set_xlabel("steps t")
+        a2.set_ylabel("log10 ‖J_t ⋯ J_1‖₂")
+        a2.set_title("product of Jacobians (one sequence)", fontsize=10)
+        for a in (a1, a2):
+            a.grid(True, alpha=0.3)
+        a2.legend(fontsize=8)
+        save(fig, "jacobian.png")
+
+
+def plot_init_rho():
+    pi = os.path.join(RES, "profile_init", "profile.csv")
+    pr = os.path.join(RES, "profile_rho")
+    if not os.path.exists(pi):
+        return
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    profile_lines(a1, pi, "tanh RNN, initialisations (T = 200, hidden 64)")
+    if os.path.isdir(pr):
+        merged = []
+        for root, _, files in sorted(os.walk(pr)):
+            if "profile.csv" in files:
+                merged += rows(os.path.join(root, "profile.csv"))
+        tmp = os.path.join(pr, "merged.csv")
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["model", "t", "distance", "dh_norm", "dh_rel"])
+            w.writeheader()
+            w.writerows(merged)
+        profile_lines(a2, tmp, "tanh RNN, orthogonal W_hh scaled to spectral radius ρ")
+    save(fig, "init_rho.png")
+
+
+def series(path, key, filt=None):
+    by = defaultdict(list)
+    for r in rows(path):
+        if filt and not filt(r):
+            continue
+        by[(r["model"], r["clip"])].append((int(r["step"]), num(r[key])))
+    return by
+
+
+def label(model, clip):
+    return f"{model}, " + ("no clipping" if float(clip) == 0 else f"clip {clip}")
+
+
+def plot_explode():
+    p = os.path.join(RES, "explode", "train.csv")
+    if not os.path.exists(p):
+        return
+    summ = {(r["model"], r["clip"]): r for r in rows(os.path.join(RES, "explode", "summary.csv"))}
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, pts in series(p, "grad_norm").items():
+        a1.semilogy([s for s, _ in pts], [v for _, v in pts], lw=0.7, label=label(*key))
+    for key, pts in series(p, "loss").items():
+        (line,) = a2.semilogy([s for s, _ in pts], [v for _, v in pts], lw=0.7, label=label(*key))
+        div = summ.get(key, {}).get("diverged", "")
+        if div:  # the step whose loss or gradient was non-finite: marked, not plotted
+            a2.plot([pts[-1][0]], [max(v for _, v in pts if math.isfinite(v))], "x", ms=9, color=line.get_color())
+            a2.annotate("NaN", (pts[-1][0], max(v for _, v in pts if math.isfinite(v))), fontsize=8,
+                        color=line.get_color(), xytext=(4, 0), textcoords="offset points")
+    a1.set_title("raw gradient norm (before clipping)", fontsize=10)
+    a2.set_title("training loss (MSE); x = non-finite, run stopped", fontsize=10)
+    for a in (a1, a2):
+        a.set_xlabel("training step")
+        a.grid(True, alpha=0.3)
+    a1.set_ylabel("‖∇θ L‖")
+    a2.set_ylabel("batch MSE")
+    a2.axhline(1 / 6, color="gray", ls="--", lw=0.8)
+    a2.legend(fontsize=7)
+    fig.suptitle("Exploding gradients: adding problem T = 30, W_hh orthogonal with ρ = 1.5, SGD lr 0.05", fontsize=10)
+    save(fig, "explode.png")
+
+
+def plot_training(name):
+    d = os.path.join(RES, name)
+    p = os.path.join(d, "train.csv")
+    if not os.path.exists(p):
+        return
+    summ = rows(os.path.join(d, "summary.csv"))
+    task, T = (summ[0]["task"], summ[0]["T"]) if summ else (name, "?")
+    base = num(summ[0]["baseline"]) if summ else None
+    metric = summ[0]["metric"] if summ else "metric"
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(13, 3.8))
+    for key, pts in series(p, "test_metric", lambda r: num(r["test_metric"]) >= 0).items():
+        a1.semilogy([s for s, _ in pts], [v for _, v in pts], marker=".", label=key[0])
+    if base:
+        a1.axhline(base, color="gray", ls="--", lw=0.8, label=f"baseline {base:.3f}")
+    if task == "adding":
+        a1.axhline(0.01, color="green", ls=":", lw=0.8, label="solved (0.01)")
+    a1.set_ylabel(f"test {metric}")
+    a1.set_title(f"{task}, T = {T}: test {metric}", fontsize=10)
+    for key, pts in series(p, "ratio", lambda r: num(r["ratio"]) >= 0).items():
+        pts = [(s, v) for s, v in pts if v > 0]
+        a2.semilogy([s for s, _ in pts], [v for _, v in pts], label=key[0])
+    a2.set_ylabel("‖∂L/∂h_1‖ / ‖∂L/∂h_T‖")
+    a2.set_title("gradient reaching the first step", fontsize=10)
+    g = os.path.join(d, "gates.csv")
+    if os.path.exists(g):
+        by = defaultdict(list)
+        for r in rows(g):
+            if r["gate"] in ("f", "z", "u", "h", "i", "r"):
+                by[(r["model"], r["gate"])].append((int(r["step"]), num(r["saturated"])))
+        for (model, gate), pts in by.items():
+            a3.plot([s for s, _ in pts], [v for _, v in pts], label=f"{model} {gate}", lw=0.8)
+        a3.set_ylabel("fraction saturated")
+        a3.set_title("gate saturation (σ < 0.05 or > 0.95; tanh |h| > 0.9)", fontsize=9)
+        if by:
+            a3.legend(fontsize=7, ncol=2)
+    for a in (a1, a2, a3):
+        a.set_xlabel("training step")
+        a.grid(True, alpha=0.3)
+    a1.legend(fontsize=7)
+    a2.legend(fontsize=7)
+    save(fig, f"{name}.png")
+
+
+if __name__ == "__main__":
+    plot_profile()
+    plot_init_rho()
+    plot_explode()
+    for n in sorted(os.listdir(RES)) if os.path.isdir(RES) else []:
+        if n.startswith(("adding", "copy", "agreement")):
+            plot_training(n)

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The gradient lab's experiments (docs/gradlab.md): each writes CSV into OUT/<name>/ and its table into
+# OUT/<name>/table.txt; scripts/gradlab/plot.py turns them into PNGs. Long: minutes per run, so this is a
+# script, not a test. Usage: scripts/gradlab/run_experiments.sh [OUT=runs/gradlab] [BIN=build/recurrent] [names...]
+# names: profile explode adding200 copy adding400 adding750 (default: all, in that order).
+# One thread and passive OpenMP waiting: the runs are small GEMMs, where extra threads only spin.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${1:-runs/gradlab}
+bin=${2:-build/recurrent}
+shift $(( $# > 2 ? 2 : $# )) || true
+names=("$@")
+[ ${#names[@]} -eq 0 ] && names=(profile explode adding200 copy adding400 adding750)
+export OMP_WAIT_POLICY=passive
+lab() { "$bin" --threads 1 gradlab "$@"; }
+run() {  # run NAME ARGS...: tee the table, keep the CSV
+  local name=$1; shift
+  mkdir -p "$out/$name"
+  echo "== $name: recurrent gradlab $*" | tee "$out/$name/table.txt"
+  lab "$@" --out "$out/$name" | tee -a "$out/$name/table.txt"
+}
+for n in "${names[@]}"; do
+  case $n in
+    profile)    # the vanishing-gradient picture: ‖∂L/∂h_t‖ against distance, at initialisation
+      run profile profile --task adding --T 200 --cells rnn_tanh,irnn,lstm,gru,gru_simple --hidden 64 --batch 50 --batches 4
+      run profile_init profile --task adding --T 200 --cells rnn_tanh --inits pytorch,uniform,xavier,orthogonal,identity \
+        --hidden 64 --batch 50 --batches 4 --no-jacobian
+      run profile_rho profile --task adding --T 200 --cells rnn_tanh --inits orthogonal --hidden 64 --batch 50 --batches 4 \
+        --no-jacobian --rho 0.9 && for r in 1.0 1.1 1.5 2.0; do
+        lab profile --task adding --T 200 --cells rnn_tanh --inits orthogonal --hidden 64 --batch 50 --batches 4 \
+          --no-jacobian --rho $r --out "$out/profile_rho/rho$r" | tail -1 | tee -a "$out/profile_rho/table.txt"; done ;;
+    explode)    # spectral radius 1.5, plain SGD: without clipping the loss blows up; clipped by norm it trains
+      run explode train --task adding --T 30 --cells rnn_tanh,rnn_relu --inits orthogonal --rho 1.5 --hidden 64 \
+        --batch 50 --optimizer sgd --lr 0.05 --clip 0,0.1 --steps 1500 --eval-every 100 --eval-size 500 --probe-every 25 ;;
+    adding200)
+      run adding200 train --task adding --T 200 --cells rnn_tanh,lstm,gru --hidden 64 --batch 50 --lr 1e-3 --clip 1 \
+        --steps 4000 --time-budget 660 --eval-every 200 --eval-size 500 --probe-every 100 ;;
+    copy)
+      run copy train --task copy --T 50 --cells rnn_tanh,lstm,gru --hidden 64 --batch 50 --lr 1e-3 --clip 1 \
+        --steps 3000 --time-budget 240 --eval-every 200 --eval-size 500 --probe-every 100 ;;
+    adding400)
+      run adding400 train --task adding --T 400 --cells gru,lstm --hidden 64 --batch 50 --lr 1e-3 --clip 1 \
+        --steps 4000 --time-budget 600 --eval-every 200 --eval-size 500 --probe-every 100 ;;
+    adding750)
+      run adding750 train --task adding --T 750 --cells gru,lstm --hidden 64 --batch 50 --lr 1e-3 --clip 1 \
+        --steps 4000 --time-budget 900 --eval-every 200 --eval-size 500 --probe-every 100 ;;
+    *) echo "unknown experiment $n" >&2; exit 2 ;;
+  esac
+done
