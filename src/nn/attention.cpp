@@ -37,7 +37,9 @@ Var Norm::forward(const Var& x) const { return layer_norm(x, parameter("weight")
 }  // namespace nn_detail
 
 MultiheadAttention::MultiheadAttention(int64_t embed_dim, int64_t num_heads, float dropout, bool batch_first, Rng& rng)
-    : D_(embed_dim), H_(num_heads), dropout_(dropout), batch_first_(batch_first), rng_(rng.fork(0xA77E)) {
+    // The dropout stream is seeded by a draw from rng (fork() alone depends only on rng's seed and
+    // stream, so every layer built from one Rng would share the same attention-dropout masks).
+    : D_(embed_dim), H_(num_heads), dropout_(dropout), batch_first_(batch_first), rng_(rng.next_u64(), 0xA77E) {
   RC_CHECK(D_ > 0 && H_ > 0 && D_ % H_ == 0, "MultiheadAttention", "embed_dim ", D_,
            " must be a positive multiple of num_heads ", H_);
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "MultiheadAttention", "dropout must be in [0, 1), got ", dropout);

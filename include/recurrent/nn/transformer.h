@@ -15,12 +15,14 @@
 //     x = x + drop1(self_attn(norm1(x)));  x = x + drop2(multihead_attn(norm2(x), memory, memory));
 //     x = x + drop3(ff(norm3(x)))                         (pre-LN; post-LN as for the encoder)
 //   names: self_attn.*, multihead_attn.*, linear1.*, linear2.*, norm1.*, norm2.*, norm3.*
-// Positional encodings: sinusoidal (Vaswani et al. §3.5, PE[p, 2i] = sin(p / 10000^{2i/D}),
+// Positional encodings (added to the token embeddings, no √D scaling): sinusoidal (Vaswani et al. §3.5, PE[p, 2i] = sin(p / 10000^{2i/D}),
 //   PE[p, 2i+1] = cos(·)), a constant; or learned, a parameter [C, D] initialised N(0, 0.02²) (GPT-2).
 // TransformerLM (GPT-style; Radford et al. 2019): tokens [B, T] ->
 //     h = drop(tok_emb[tokens] + pos(0..T−1));  h = layer_n(h, causal) for n < N;  logits = head(norm(h))
-//   names: tok_emb.weight [V, D], pos_emb.weight [C, D] (learned only), layers.{n}.* (encoder-layer
-//   names above), norm.{weight, bias}, head.weight [V, D] (absent when tied to tok_emb.weight).
+//   names: tok_emb.weight [V, D] ~ N(0, 0.02²), pos_emb.weight [C, D] (learned only), layers.{n}.*
+//   (encoder-layer names above), norm.{weight, bias}, head.weight [V, D] (absent when tied to
+//   tok_emb.weight; no bias either way). GPT-2 also scales the init of the residual output
+//   projections by 1/√(2N); we keep PyTorch's layer defaults so a layer matches nn.* as constructed.
 //   Causal self-attention layers are encoder layers with the causal mask (a decoder without
 //   cross-attention). Generation: forward_cached() runs only the new steps against a KV cache.
 #pragma once
@@ -35,6 +37,26 @@
 namespace recurrent {
 
 enum class Activation { gelu, relu };
+
+namespace nn_detail {
+// A lookup table with one parameter "weight" [N, D] (token or learned position embeddings).
+class Table : public Module {
+ public:
+  Table(int64_t rows, int64_t dim, float stddev, Rng& rng);
+  Var weight() const { return parameter("weight"); }
+};
+// Numbered children "0", "1", … (PyTorch's nn.ModuleList naming).
+class ModuleList : public Module {
+ public:
+  template <typename M>
+  std::shared_ptr<M> add(std::shared_ptr<M> m) {
+    return register_module(std::to_string(size_++), std::move(m));
+  }
+
+ private:
+  int64_t size_ = 0;
+};
+}  // namespace nn_detail
 enum class PositionalKind { learned, sinusoidal };
 
 // [T, D] sinusoidal table for positions offset .. offset + T − 1 (computed in double).
@@ -113,8 +135,10 @@ class TransformerLM : public Module {
   Var embed(const std::vector<int64_t>& tokens, int64_t B, int64_t T, int64_t offset);
   Var logits(const Var& h);
   TransformerLMOptions o_;
+  std::shared_ptr<nn_detail::Table> tok_emb_, pos_emb_;  // pos_emb_ only when learned
   std::vector<std::shared_ptr<TransformerEncoderLayer>> layers_;
   std::shared_ptr<nn_detail::Norm> norm_;
+  std::shared_ptr<nn_detail::Affine> head_;  // only when not tied
   Rng rng_;
 };
 
