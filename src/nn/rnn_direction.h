@@ -85,6 +85,17 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, c
                         int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
                         const DirGrads& g);
 
+// The fused AVX-512 time loops (rnn_fused.cpp), used by forward/backward when fused_supported():
+// LSTM (peephole or not, no projection) and GRU linear-before-reset, with active_isa() == avx512.
+bool fused_supported(const DirShape& s);
+// A [T,B,GH] holds bias + X W_ihᵀ; HS/CS hold h0/c0 in their slot; EX: gru nh. Fills the rest and y.
+void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
+                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate);
+// dh [B,H] holds dL/dh_T (dh_n), dhp [B,H] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),
+// accumulates dpeep. Returns the buffer (dh or dhp) that holds dL/dh0 at the end; dc then holds dL/dc0.
+float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
+                           float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep);
+
 // valid[t*B + b] = t < lengths[b]; empty if every length equals T.
 std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths);
 
