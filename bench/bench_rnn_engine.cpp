@@ -8,7 +8,7 @@
 //
 // FLOPs per token per layer and direction: forward 2·G·H·(I+H); training counted as 3× forward.
 // input = hidden = H. Training = forward + backward of sum(output ⊙ seed) (one tape op per layer).
-// Also reports DirTape bytes per token kept for backward (RNNOutput::tape_bytes / (T·B)).
+// Also reports the peak resident memory of the process and DirTape bytes per token kept for backward (RNNOutput::tape_bytes / (T·B)).
 // cpu_s_med: median process CPU time per run (all threads; on a shared, oversubscribed machine the
 // 1-thread CPU time is the steadier figure). Before timing, the outputs are checked to be finite (a broken build must not report a speed).
 #include <algorithm>
@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+
+#include <sys/resource.h>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,12 @@ double cpu_seconds() {  // this process, all threads (spin-waiting included)
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+double peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;  // KiB on Linux
 }
 
 double median(std::vector<double> v) {
@@ -108,10 +116,10 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"engine\":\"recurrent\",\"cell\":\"%s\",\"H\":%lld,\"B\":%lld,\"T\":%lld,\"layers\":%lld,\"bidir\":%d,"
         "\"mode\":\"%s\",\"threads\":%d,\"min_s\":%.6f,\"median_s\":%.6f,\"us_per_step\":%.2f,\"tokens_s\":%.0f,\"gflops\":%.1f,"
-        "\"tape_bytes_per_token\":%.0f,\"cpu_s_med\":%.6f}\n",
+        "\"tape_bytes_per_token\":%.0f,\"cpu_s_med\":%.6f,\"peak_rss_mib\":%.0f}\n",
         argv[1], (long long)H, (long long)B, (long long)T, (long long)L, bidir ? 1 : 0, m, num_threads(),
         *std::min_element(times.begin(), times.end()), sec,
-        sec / T * 1e6, T * B / sec, flops / sec * 1e-9, train ? double(tape_bytes) / (T * B) : 0.0, median(cpu));
+        sec / T * 1e6, T * B / sec, flops / sec * 1e-9, train ? double(tape_bytes) / (T * B) : 0.0, median(cpu), peak_rss_mib());
     std::fflush(stdout);
   }
   return 0;

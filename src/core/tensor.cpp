@@ -1,6 +1,8 @@
 // Tensor: views over aligned storage. See include/recurrent/core/tensor.h.
 #include "recurrent/core/tensor.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -34,11 +36,21 @@ Shape contiguous_strides(const Shape& s) {
   return st;
 }
 
+// Large buffers (the RNN tapes: tens of MiB per call) are 2 MiB-aligned and marked for transparent
+// huge pages: glibc returns them to the kernel on free, so every call faults its pages in again;
+// with 2 MiB pages that is 512× fewer faults (measured: page faults and page clearing were ~20% of
+// an LSTM training step at H=256, B=64, T=100). Only a hint: without THP nothing changes.
 Storage::Storage(size_t n) : n_(n) {
+  constexpr size_t kHuge = size_t(2) << 20;
   size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
   if (bytes == 0) bytes = 64;
-  data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+  const bool huge = bytes >= 2 * kHuge;
+  if (huge) bytes = (bytes + kHuge - 1) / kHuge * kHuge;
+  data_ = static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, bytes));
   if (!data_) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (huge) madvise(data_, bytes, MADV_HUGEPAGE);
+#endif
   std::memset(data_, 0, bytes);
 }
 

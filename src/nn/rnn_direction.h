@@ -71,9 +71,10 @@ struct DirTape {
 void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null, const float* h0,
              const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
 
-// dy: [T*B, ldy] (may be null); dh_n [B,R], dc_n [B,H] may be null. dx [T,B,I] is ADDED into
+// dy: [T*B, ldy] (may be null); dh_n [B,R], dc_n [B,H] may be null. Consumes the tape: tape.a is
+// overwritten with the pre-activation gradients (call once per forward). dx [T,B,I] is ADDED into
 // (may be null); dh0/dc0 are SET (may be null); weight gradients are ADDED into g.
-void backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
               int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
               const DirGrads& g);
 
@@ -81,7 +82,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, const DirTa
 void reference_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null,
                        const float* h0, const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n,
                        float* c_n, DirTape& tape);
-void reference_backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+void reference_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
                         int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
                         const DirGrads& g);
 
