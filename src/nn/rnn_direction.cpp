@@ -29,21 +29,26 @@ void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
 }
 
 // out[j] += Σ_rows m[row, j]. T*B rows can be many: float partial sums over chunks of 64 rows (a
-// contiguous, vectorised inner loop), chunk sums accumulated in double.
+// contiguous, vectorised inner loop), chunk sums accumulated in double. Threads split the columns
+// (blocks of 256), so every column's summation order is the same for any thread count.
 void add_colsum(int64_t rows, int64_t cols, const float* m, int64_t ld, float* out) {
-  constexpr int64_t kChunk = 64;
-  std::vector<double> acc(cols, 0.0);
-  std::vector<float> part(cols);
-  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
-    std::fill(part.begin(), part.end(), 0.0f);
-    float* pp = part.data();
-    for (int64_t r = r0; r < std::min(rows, r0 + kChunk); ++r) {
-      const float* row = m + r * ld;
-      for (int64_t j = 0; j < cols; ++j) pp[j] += row[j];
+  constexpr int64_t kChunk = 64, kCols = 256;
+  const int64_t nblk = (cols + kCols - 1) / kCols;
+#pragma omp parallel for schedule(static) if (rows * cols >= (1 << 20))
+  for (int64_t blk = 0; blk < nblk; ++blk) {
+    const int64_t j0 = blk * kCols, nj = std::min(kCols, cols - j0);
+    double acc[kCols] = {};
+    float part[kCols];
+    for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+      std::fill(part, part + nj, 0.0f);
+      for (int64_t r = r0; r < std::min(rows, r0 + kChunk); ++r) {
+        const float* row = m + r * ld + j0;
+        for (int64_t j = 0; j < nj; ++j) part[j] += row[j];
+      }
+      for (int64_t j = 0; j < nj; ++j) acc[j] += part[j];
     }
-    for (int64_t j = 0; j < cols; ++j) acc[j] += pp[j];
+    for (int64_t j = 0; j < nj; ++j) out[j0 + j] += static_cast<float>(acc[j]);
   }
-  for (int64_t j = 0; j < cols; ++j) out[j] += static_cast<float>(acc[j]);
 }
 
 // Rows of padded steps keep the previous state: dst[b] = src[b] where !valid[b].
@@ -62,6 +67,7 @@ void init_gates_with_bias(const DirShape& s, const DirParams& p, float* a) {
     if (p.b_ih) bias[j] += p.b_ih[j];
     if (p.b_hh && !hh_inside) bias[j] += p.b_hh[j];
   }
+#pragma omp parallel for schedule(static) if (rows * GH >= (1 << 20))
   for (int64_t r = 0; r < rows; ++r) std::memcpy(a + r * GH, bias.data(), GH * sizeof(float));
 }
 
