@@ -31,7 +31,8 @@ void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
 // out[j] += Σ_rows m[row, j]. T*B rows can be many: float partial sums over chunks of 64 rows (a
 // contiguous, vectorised inner loop), chunk sums accumulated in double. Threads split the columns
 // (blocks of 256), so every column's summation order is the same for any thread count.
-void add_colsum(int64_t rows, int64_t cols, const float* m, int64_t ld, float* out) {
+// out2 (may be null) receives the same sums (b_ih and b_hh see the same gradient in most cells).
+void add_colsum(int64_t rows, int64_t cols, const float* m, int64_t ld, float* out, float* out2 = nullptr) {
   constexpr int64_t kChunk = 64, kCols = 256;
   const int64_t nblk = (cols + kCols - 1) / kCols;
 #pragma omp parallel for schedule(static) if (rows * cols >= (1 << 20))
@@ -48,6 +49,8 @@ void add_colsum(int64_t rows, int64_t cols, const float* m, int64_t ld, float* o
       for (int64_t j = 0; j < nj; ++j) acc[j] += part[j];
     }
     for (int64_t j = 0; j < nj; ++j) out[j0 + j] += static_cast<float>(acc[j]);
+    if (out2)
+      for (int64_t j = 0; j < nj; ++j) out2[j0 + j] += static_cast<float>(acc[j]);
   }
 }
 
@@ -316,9 +319,13 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   const float* hprev = HS + rev * B * R;  // slots [rev, T + rev): the previous state of every step
   if (dx) gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
   if (g.w_ih) gemm_tn(GH, s.I, TB, da, GH, x, s.I, g.w_ih, s.I);
-  if (g.b_ih) add_colsum(TB, GH, da, GH, g.b_ih);
   const float* dgh = s.cell == CellType::gru ? dGh.data() : da;
-  if (g.b_hh) add_colsum(TB, GH, dgh, GH, g.b_hh);
+  if (dgh == da && g.b_ih && g.b_hh) {  // one pass over dA for both bias gradients
+    add_colsum(TB, GH, da, GH, g.b_ih, g.b_hh);
+  } else {
+    if (g.b_ih) add_colsum(TB, GH, da, GH, g.b_ih);
+    if (g.b_hh) add_colsum(TB, GH, dgh, GH, g.b_hh);
+  }
   if (g.w_hh) {
     if (s.cell == CellType::gru_cho) {
       gemm_tn(2 * H, H, TB, da, GH, hprev, H, g.w_hh, H);                     // W_h[r,z] sees h_prev
