@@ -41,7 +41,7 @@ void gru_forward(int64_t B, int64_t H, float* a, const float* gh, const float* b
       continue;
     }
     if (simd)
-      avx512::gru_forward_row(H, H, a + b * 3 * H, gh + b * 3 * H, b_hh, h_prev + b * H, h + b * H, nh + b * H);
+      avx512::gru_forward_row(H, H, a + b * 3 * H, nullptr, gh + b * 3 * H, b_hh, h_prev + b * H, h + b * H, nh + b * H);
     else
       gru_forward_row(H, a + b * 3 * H, gh + b * 3 * H, b_hh, h_prev + b * H, h + b * H, nh + b * H);
   }

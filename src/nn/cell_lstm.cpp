@@ -44,7 +44,7 @@ void lstm_forward(int64_t B, int64_t H, float* a, const float* peep, const float
       continue;
     }
     if (simd)
-      avx512::lstm_forward_row(H, H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, m + b * ldm);
+      avx512::lstm_forward_row(H, H, a + b * 4 * H, nullptr, peep, c_prev + b * H, c + b * H, m + b * ldm);
     else
       lstm_forward_row(H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, m + b * ldm);
   }

@@ -207,11 +207,16 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   float* CS = lstm ? tape.cs.data() : nullptr;
   float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
 
-  init_gates_with_bias(s, p, A);
-  gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 1.0f, A, GH);  // A += X W_ihᵀ: all steps at once
+  const bool fused = fused_supported(s);
+  if (fused) {  // A = X W_ihᵀ: all steps at once; the fused gate pass adds the biases
+    gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 0.0f, A, GH);
+  } else {  // A = bias + X W_ihᵀ
+    init_gates_with_bias(s, p, A);
+    gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 1.0f, A, GH);
+  }
   if (h0) std::memcpy(HS + rev * T * B * R, h0, B * R * sizeof(float));
   if (lstm && c0) std::memcpy(CS + rev * T * B * H, c0, B * H * sizeof(float));
-  if (fused_supported(s)) {
+  if (fused) {
     fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);
   } else {
     step_loop_forward(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);

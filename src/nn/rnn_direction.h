@@ -89,7 +89,8 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
 // The fused AVX-512 time loops (rnn_fused.cpp), used by forward/backward when fused_supported():
 // LSTM (peephole or not, no projection) and GRU linear-before-reset, with active_isa() == avx512.
 bool fused_supported(const DirShape& s);
-// A [T,B,GH] holds bias + X W_ihᵀ; HS/CS hold h0/c0 in their slot; EX: gru nh. Fills the rest and y.
+// A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
+// EX: gru nh. Fills the rest of A (activations), HS, CS, EX and y.
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate);
 // dh [B,H] holds dL/dh_T (dh_n), dhp [B,H] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),

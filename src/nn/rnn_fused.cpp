@@ -87,6 +87,11 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
   const int rev = s.reverse ? 1 : 0;
   const bool gru = s.cell == CellType::gru;
   const Tensor wf = pack_forward_panels(p.w_hh, G, H);
+  // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
+  // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
+  Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
+  float* bias = bias_t.defined() ? bias_t.data() : nullptr;
+  for (int64_t j = 0; bias && j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (p.b_hh && !gru ? p.b_hh[j] : 0.0f);
   Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();  // gru: W_hh h_{t-1} without bias, [B, GH]
   float* GHB = gru ? gh_buf.data() : nullptr;
 #pragma omp parallel num_threads(team_size(H))
@@ -112,10 +117,10 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
             std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
             if (cn) std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
           } else if (gru) {
-            avx512::gru_forward_row(nj, H, at + b * GH + j0, GHB + b * GH + j0, p.b_hh ? p.b_hh + j0 : nullptr,
+            avx512::gru_forward_row(nj, H, at + b * GH + j0, bias ? bias + j0 : nullptr, GHB + b * GH + j0, p.b_hh ? p.b_hh + j0 : nullptr,
                                     hp + b * H + j0, hb, EX + (t * B + b) * H + j0);
           } else {
-            avx512::lstm_forward_row(nj, H, at + b * GH + j0, p.w_ch ? p.w_ch + j0 : nullptr, cp + b * H + j0,
+            avx512::lstm_forward_row(nj, H, at + b * GH + j0, bias ? bias + j0 : nullptr, p.w_ch ? p.w_ch + j0 : nullptr, cp + b * H + j0,
                                      cn + b * H + j0, hb);
           }
           float* yr = y + (t * B + b) * ldy + j0;  // y_t: h_t on valid steps, 0 on padding

@@ -9,13 +9,16 @@
 
 namespace recurrent::avx512 {
 
-// a [4H] (i, f, g, o), peep [3H] or null, cp / c / m [H]
-void lstm_forward_row(int64_t n, int64_t H, float* a, const float* peep, const float* cp, float* c, float* m);
+// a [4H] (i, f, g, o), bias [4H] (added to a first) or null, peep [3H] or null, cp / c / m [H]
+void lstm_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* peep, const float* cp, float* c,
+                      float* m);
 // a [4H] activations, cp / cb / dm [H], dc [H] in dL/dc_t out dL/dc_{t-1}, da [4H], dpeep [3H] (+=, if peep)
 void lstm_backward_row(int64_t n, int64_t H, const float* a, const float* peep, const float* cp, const float* cb,
                        const float* dm, float* dc, float* da, float* dpeep);
-// GRU linear-before-reset: a [3H] (x-part in, r, z, n out), gh [3H], b_hh [3H] or null, hp / h / nh [H]
-void gru_forward_row(int64_t n, int64_t H, float* a, const float* gh, const float* b_hh, const float* hp, float* h, float* nh);
+// GRU linear-before-reset: a [3H] (x-part in, r, z, n out), bias [3H] (b_ih, added to a) or null, gh [3H],
+// b_hh [3H] or null, hp / h / nh [H]
+void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* gh, const float* b_hh,
+                     const float* hp, float* h, float* nh);
 // dx, dg [3H] (x-side and h-side pre-activation grads), dp [H] = dh ⊙ z
 void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, const float* hp, const float* dh, float* dx,
                       float* dg, float* dp);

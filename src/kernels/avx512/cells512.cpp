@@ -19,18 +19,26 @@ inline __m512 sig_grad(__m512 s) { return _mm512_mul_ps(s, _mm512_sub_ps(one(), 
 inline __m512 one_minus_sq(__m512 t) { return _mm512_fnmadd_ps(t, t, one()); }
 }  // namespace
 
-// a [4H] pre-activations in, activations out; peep [3H] or null; cp, c [H]; m [H].
-void lstm_forward_row(int64_t n, int64_t H, float* a, const float* peep, const float* cp, float* c, float* m) {
+// a [4H] pre-activations in, activations out; bias [4H] added to a first (the fused loops fold the
+// biases in here instead of a pass over all of A) or null; peep [3H] or null; cp, c [H]; m [H].
+void lstm_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* peep, const float* cp, float* c,
+                      float* m) {
   float *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 k = tail_mask(n - j);
     const __m512 cprev = ld(cp + j, k);
-    __m512 pi = ld(ai + j, k), pf = ld(af + j, k), po = ld(ao + j, k);
+    __m512 pi = ld(ai + j, k), pf = ld(af + j, k), pg = ld(ag + j, k), po = ld(ao + j, k);
+    if (bias) {
+      pi = _mm512_add_ps(pi, ld(bias + j, k));
+      pf = _mm512_add_ps(pf, ld(bias + H + j, k));
+      pg = _mm512_add_ps(pg, ld(bias + 2 * H + j, k));
+      po = _mm512_add_ps(po, ld(bias + 3 * H + j, k));
+    }
     if (peep) {
       pi = _mm512_fmadd_ps(ld(peep + j, k), cprev, pi);
       pf = _mm512_fmadd_ps(ld(peep + H + j, k), cprev, pf);
     }
-    const __m512 i = sigmoid512(pi), f = sigmoid512(pf), g = tanh512(ld(ag + j, k));
+    const __m512 i = sigmoid512(pi), f = sigmoid512(pf), g = tanh512(pg);
     const __m512 cn = _mm512_fmadd_ps(f, cprev, _mm512_mul_ps(i, g));
     if (peep) po = _mm512_fmadd_ps(ld(peep + 2 * H + j, k), cn, po);
     const __m512 o = sigmoid512(po);
@@ -76,13 +84,20 @@ void lstm_backward_row(int64_t n, int64_t H, const float* a, const float* peep, 
   }
 }
 
-// a [3H] x-part in, activations out; gh [3H] = W_hh h_prev (no bias); b_hh [3H] or null; hp, h, nh [H].
-void gru_forward_row(int64_t n, int64_t H, float* a, const float* gh, const float* b_hh, const float* hp, float* h, float* nh) {
+// a [3H] x-part in, activations out; bias [3H] added to the x-part (b_ih) or null; gh [3H] = W_hh h_prev (no bias); b_hh [3H] or null; hp, h, nh [H].
+void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* gh, const float* b_hh,
+                     const float* hp, float* h, float* nh) {
   float *ar = a, *az = a + H, *an = a + 2 * H;
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 k = tail_mask(n - j);
     __m512 pr = _mm512_add_ps(ld(ar + j, k), ld(gh + j, k));
     __m512 pz = _mm512_add_ps(ld(az + j, k), ld(gh + H + j, k));
+    __m512 px = ld(an + j, k);
+    if (bias) {
+      pr = _mm512_add_ps(pr, ld(bias + j, k));
+      pz = _mm512_add_ps(pz, ld(bias + H + j, k));
+      px = _mm512_add_ps(px, ld(bias + 2 * H + j, k));
+    }
     __m512 nhv = ld(gh + 2 * H + j, k);
     if (b_hh) {
       pr = _mm512_add_ps(pr, ld(b_hh + j, k));
@@ -90,7 +105,7 @@ void gru_forward_row(int64_t n, int64_t H, float* a, const float* gh, const floa
       nhv = _mm512_add_ps(nhv, ld(b_hh + 2 * H + j, k));
     }
     const __m512 r = sigmoid512(pr), z = sigmoid512(pz);
-    const __m512 n = tanh512(_mm512_fmadd_ps(r, nhv, ld(an + j, k)));
+    const __m512 n = tanh512(_mm512_fmadd_ps(r, nhv, px));
     const __m512 hprev = ld(hp + j, k);
     st(ar + j, k, r);
     st(az + j, k, z);
