@@ -15,6 +15,7 @@
 //   forward panel (jb, g) = W_hh[g·H + 32·jb + c, k]ᵀ, K = H     backward panel jb = W_hh[k, 32·jb + c], K = G·H
 // No allocation inside the time loop; the big GEMMs before and after stay in rnn_direction.cpp.
 #include <omp.h>
+#include <xmmintrin.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -110,6 +111,12 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
         for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
           avx512::panel_gemm(B, H, hp, H, wf.data() + (jb * G + g) * H * kP, nj, (gru ? GHB : at) + g * H + j0,
                              GH, !gru);
+        if (step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
+          const float* an = A + (s.reverse ? t - 1 : t + 1) * B * GH + j0;
+          for (int64_t b = 0; b < B; ++b)
+            for (int64_t g = 0; g < G; ++g)
+              for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
+        }
         for (int64_t b = 0; b < B; ++b) {
           const bool ok = !valid || valid[b];
           float* hb = hn + b * H + j0;
