@@ -1,10 +1,15 @@
 // Tensor: views over aligned storage. See include/recurrent/core/tensor.h.
 #include "recurrent/core/tensor.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "recurrent/core/error.h"
 
@@ -34,15 +39,76 @@ Shape contiguous_strides(const Shape& s) {
   return st;
 }
 
-Storage::Storage(size_t n) : n_(n) {
+// Large buffers (the RNN tapes: tens of MiB per call) are 2 MiB-aligned and marked for transparent
+// huge pages: glibc returns them to the kernel on free, so every call faults its pages in again;
+// with 2 MiB pages that is 512× fewer faults (measured: page faults and page clearing were ~20% of
+// an LSTM training step at H=256, B=64, T=100). Only a hint: without THP nothing changes.
+// Freed large blocks are also kept (exact size, at most kCacheBytes in all) and handed to the next
+// request of the same size: a training loop allocates the same tape shapes every step, and then
+// neither faults pages in nor has the kernel clear them again (~7% of that step, 1 thread).
+namespace {
+constexpr size_t kHuge = size_t(2) << 20;
+constexpr size_t kCacheBytes = size_t(256) << 20;
+
+size_t storage_bytes(size_t n) {
   size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
   if (bytes == 0) bytes = 64;
-  data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (!data_) throw std::bad_alloc();
+  if (bytes >= 2 * kHuge) bytes = (bytes + kHuge - 1) / kHuge * kHuge;
+  return bytes;
+}
+
+struct BlockCache {
+  std::mutex mu;
+  std::vector<std::pair<size_t, void*>> blocks;  // (bytes, pointer)
+  size_t total = 0;
+};
+BlockCache& block_cache() {
+  static BlockCache* c = new BlockCache;  // never destroyed: Storage may die during static destruction
+  return *c;
+}
+
+void* take_cached(size_t bytes) {
+  BlockCache& c = block_cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  for (size_t i = 0; i < c.blocks.size(); ++i)
+    if (c.blocks[i].first == bytes) {
+      void* p = c.blocks[i].second;
+      c.blocks.erase(c.blocks.begin() + static_cast<std::ptrdiff_t>(i));
+      c.total -= bytes;
+      return p;
+    }
+  return nullptr;
+}
+
+bool give_cached(void* p, size_t bytes) {
+  BlockCache& c = block_cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  if (c.total + bytes > kCacheBytes) return false;
+  c.blocks.emplace_back(bytes, p);
+  c.total += bytes;
+  return true;
+}
+}  // namespace
+
+Storage::Storage(size_t n) : n_(n) {
+  const size_t bytes = storage_bytes(n);
+  const bool huge = bytes >= 2 * kHuge;
+  data_ = huge ? static_cast<float*>(take_cached(bytes)) : nullptr;
+  if (!data_) {
+    data_ = static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, bytes));
+    if (!data_) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    if (huge) madvise(data_, bytes, MADV_HUGEPAGE);
+#endif
+  }
   std::memset(data_, 0, bytes);
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() {
+  const size_t bytes = storage_bytes(n_);
+  if (bytes >= 2 * kHuge && give_cached(data_, bytes)) return;
+  std::free(data_);
+}
 
 Tensor::Tensor(Shape shape) : shape_(std::move(shape)) {
   for (int64_t d : shape_) RC_CHECK(d >= 0, "Tensor", "negative dimension in shape ", shape_str(shape_));

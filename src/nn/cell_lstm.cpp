@@ -2,42 +2,51 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/avx512/cells.h"
 #include "nn/cell_kernels.h"
+#include "recurrent/kernels/activations.h"
+#include "recurrent/kernels/cpu.h"
 
 namespace recurrent::cells {
+
+// Generic row kernel (one batch row); sigmoid_scalar / tanh_scalar are branch-free, so GCC
+// vectorises the loop. The AVX-512 twin is avx512::lstm_forward_row (src/kernels/avx512/cells512.cpp).
+static void lstm_forward_row(int64_t H, float* ai, const float* peep, const float* cp, float* cb, float* mb) {
+  float* af = ai + H;
+  float* ag = ai + 2 * H;
+  float* ao = ai + 3 * H;
+  for (int64_t j = 0; j < H; ++j) {
+    float pi = peep ? peep[j] * cp[j] : 0.0f;
+    float pf = peep ? peep[H + j] * cp[j] : 0.0f;
+    float i = sigmoid_scalar(ai[j] + pi);
+    float f = sigmoid_scalar(af[j] + pf);
+    float g = tanh_scalar(ag[j]);
+    float cn = f * cp[j] + i * g;
+    float po = peep ? peep[2 * H + j] * cn : 0.0f;
+    float o = sigmoid_scalar(ao[j] + po);
+    ai[j] = i;
+    af[j] = f;
+    ag[j] = g;
+    ao[j] = o;
+    cb[j] = cn;
+    mb[j] = o * tanh_scalar(cn);
+  }
+}
 
 // Shapes: a [B,4H] (i,f,g,o blocks of H), peep [3,H] or null, c_prev/c [B,H], m [B, ldm].
 void lstm_forward(int64_t B, int64_t H, float* a, const float* peep, const float* c_prev, float* c, float* m,
                   int64_t ldm, const uint8_t* valid) {
+  const bool simd = active_isa() == Isa::avx512;
 #pragma omp parallel for schedule(static) if (B * H >= 8192)
   for (int64_t b = 0; b < B; ++b) {
-    float* ai = a + b * 4 * H;
-    float* af = ai + H;
-    float* ag = ai + 2 * H;
-    float* ao = ai + 3 * H;
-    const float* cp = c_prev + b * H;
-    float* cb = c + b * H;
-    float* mb = m + b * ldm;
     if (valid && !valid[b]) {  // padded step: state carried; m is not used by the caller
-      std::memcpy(cb, cp, H * sizeof(float));
+      std::memcpy(c + b * H, c_prev + b * H, H * sizeof(float));
       continue;
     }
-    for (int64_t j = 0; j < H; ++j) {
-      float pi = peep ? peep[j] * cp[j] : 0.0f;
-      float pf = peep ? peep[H + j] * cp[j] : 0.0f;
-      float i = sigmoidf(ai[j] + pi);
-      float f = sigmoidf(af[j] + pf);
-      float g = std::tanh(ag[j]);
-      float cn = f * cp[j] + i * g;
-      float po = peep ? peep[2 * H + j] * cn : 0.0f;
-      float o = sigmoidf(ao[j] + po);
-      ai[j] = i;
-      af[j] = f;
-      ag[j] = g;
-      ao[j] = o;
-      cb[j] = cn;
-      mb[j] = o * std::tanh(cn);
-    }
+    if (simd)
+      avx512::lstm_forward_row(H, H, a + b * 4 * H, nullptr, peep, c_prev + b * H, c + b * H, m + b * ldm);
+    else
+      lstm_forward_row(H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, m + b * ldm);
   }
 }
 
@@ -53,7 +62,7 @@ static void lstm_backward_row(int64_t H, const float* a, const float* peep, cons
   float *dai = da, *daf = da + H, *dag = da + 2 * H, *dao = da + 3 * H;
   for (int64_t j = 0; j < H; ++j) {
     float i = ai[j], f = af[j], g = ag[j], o = ao[j];
-    float tc = std::tanh(cb[j]);
+    float tc = tanh_scalar(cb[j]);
     float d_o = dm[j] * tc * o * (1.0f - o);
     float dct = dc[j] + dm[j] * o * (1.0f - tc * tc) + (peep ? d_o * peep[2 * H + j] : 0.0f);
     float d_i = dct * g * i * (1.0f - i);
@@ -76,6 +85,7 @@ static void lstm_backward_row(int64_t H, const float* a, const float* peep, cons
 
 void lstm_backward(int64_t B, int64_t H, const float* a, const float* peep, const float* c_prev, const float* c,
                    const float* dm, float* dc, float* da, float* dpeep, const uint8_t* valid) {
+  const bool simd = active_isa() == Isa::avx512;
   // With peephole the rows add into the shared dpeep: run rows in order (deterministic sum).
 #pragma omp parallel for schedule(static) if (!peep && B * H >= 8192)
   for (int64_t b = 0; b < B; ++b) {
@@ -83,8 +93,12 @@ void lstm_backward(int64_t B, int64_t H, const float* a, const float* peep, cons
       std::memset(da + b * 4 * H, 0, 4 * H * sizeof(float));
       continue;
     }
-    lstm_backward_row(H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, dm + b * H, dc + b * H, da + b * 4 * H,
-                      dpeep);
+    if (simd)
+      avx512::lstm_backward_row(H, H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, dm + b * H, dc + b * H,
+                                da + b * 4 * H, dpeep);
+    else
+      lstm_backward_row(H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, dm + b * H, dc + b * H, da + b * 4 * H,
+                        dpeep);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "nn/cell_kernels.h"
+#include "recurrent/kernels/activations.h"
 
 namespace recurrent::cells {
 
@@ -17,7 +18,7 @@ void rnn_forward(int64_t B, int64_t H, bool relu, float* a, const float* h_prev,
       continue;
     }
     for (int64_t j = 0; j < H; ++j) {
-      float v = relu ? (ab[j] > 0.0f ? ab[j] : 0.0f) : std::tanh(ab[j]);
+      float v = relu ? (ab[j] > 0.0f ? ab[j] : 0.0f) : tanh_scalar(ab[j]);
       ab[j] = v;
       hb[j] = v;
     }

@@ -2,6 +2,7 @@
 #include "nn/rnn_direction.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -28,12 +29,30 @@ void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
   gemm(Trans::T, Trans::N, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
 }
 
-// out[j] += Σ_rows m[row, j] (double accumulation: T*B rows can be many)
-void add_colsum(int64_t rows, int64_t cols, const float* m, int64_t ld, float* out) {
-  std::vector<double> acc(cols, 0.0);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j) acc[j] += m[r * ld + j];
-  for (int64_t j = 0; j < cols; ++j) out[j] += static_cast<float>(acc[j]);
+// out[j] += Σ_rows m[row, j]. T*B rows can be many: float partial sums over chunks of 64 rows (a
+// contiguous, vectorised inner loop), chunk sums accumulated in double. Threads split the columns
+// (blocks of 256), so every column's summation order is the same for any thread count.
+// out2 (may be null) receives the same sums (b_ih and b_hh see the same gradient in most cells).
+void add_colsum(int64_t rows, int64_t cols, const float* m, int64_t ld, float* out, float* out2 = nullptr) {
+  constexpr int64_t kChunk = 64, kCols = 256;
+  const int64_t nblk = (cols + kCols - 1) / kCols;
+#pragma omp parallel for schedule(static) if (rows * cols >= (1 << 20))
+  for (int64_t blk = 0; blk < nblk; ++blk) {
+    const int64_t j0 = blk * kCols, nj = std::min(kCols, cols - j0);
+    double acc[kCols] = {};
+    float part[kCols];
+    for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+      std::fill(part, part + nj, 0.0f);
+      for (int64_t r = r0; r < std::min(rows, r0 + kChunk); ++r) {
+        const float* row = m + r * ld + j0;
+        for (int64_t j = 0; j < nj; ++j) part[j] += row[j];
+      }
+      for (int64_t j = 0; j < nj; ++j) acc[j] += part[j];
+    }
+    for (int64_t j = 0; j < nj; ++j) out[j0 + j] += static_cast<float>(acc[j]);
+    if (out2)
+      for (int64_t j = 0; j < nj; ++j) out2[j0 + j] += static_cast<float>(acc[j]);
+  }
 }
 
 // out[b] = ‖v[b, :]‖, summed in double (the gradient lab's per-row norms).
@@ -61,7 +80,105 @@ void init_gates_with_bias(const DirShape& s, const DirParams& p, float* a) {
     if (p.b_ih) bias[j] += p.b_ih[j];
     if (p.b_hh && !hh_inside) bias[j] += p.b_hh[j];
   }
+#pragma omp parallel for schedule(static) if (rows * GH >= (1 << 20))
   for (int64_t r = 0; r < rows; ++r) std::memcpy(a + r * GH, bias.data(), GH * sizeof(float));
+}
+
+// The recurrent weights of one direction, packed once per call (pack_b) for the per-step
+// products; every step of the sequence then multiplies by the same packed matrix.
+//   forward:  main [R, G'H] = W_hhᵀ (G' = 2 for gru_cho: its r, z rows), n [H, H] = W_hnᵀ (gru_cho),
+//             hr [H, R] = W_hrᵀ (projection)
+//   backward: main [G'H, R] = W_hh, n [H, H] = W_hn, hr [R, H] = W_hr
+struct PackedStep {
+  PackedMatrix main, n, hr;
+};
+
+PackedStep pack_forward(const DirShape& s, const DirParams& p) {
+  const int64_t H = s.H, R = s.R, GH = s.G() * H;
+  PackedStep w;
+  if (s.cell == CellType::gru_cho) {
+    w.main = pack_b(p.w_hh, H, 2 * H, Trans::T, H);
+    w.n = pack_b(p.w_hh + 2 * H * H, H, H, Trans::T, H);
+  } else {
+    w.main = pack_b(p.w_hh, R, GH, Trans::T, R);
+  }
+  if (is_lstm(s.cell) && R != H) w.hr = pack_b(p.w_hr, H, R, Trans::T, H);
+  return w;
+}
+
+PackedStep pack_backward(const DirShape& s, const DirParams& p) {
+  const int64_t H = s.H, R = s.R, GH = s.G() * H;
+  PackedStep w;
+  if (s.cell == CellType::gru_cho) {
+    w.main = pack_b(p.w_hh, 2 * H, H, Trans::N, H);
+    w.n = pack_b(p.w_hh + 2 * H * H, H, H, Trans::N, H);
+  } else {
+    w.main = pack_b(p.w_hh, GH, R, Trans::N, R);
+  }
+  if (is_lstm(s.cell) && R != H) w.hr = pack_b(p.w_hr, R, H, Trans::N, H);
+  return w;
+}
+
+// The per-step loop on oneDNN (packed W_hh) and the dispatching cell kernels: every cell and option,
+// on any CPU. Buffers as in fused_forward_loop (rnn_direction.h).
+void step_loop_forward(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS, float* CS,
+                       float* EX, float* y, int64_t ldy, bool accumulate) {
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = s.G() * H;
+  const bool proj = is_lstm(s.cell) && R != H;
+  const int rev = s.reverse ? 1 : 0;
+  Tensor gh_buf = s.cell == CellType::gru ? Tensor({B, GH}) : Tensor();
+  const PackedStep w = pack_forward(s, p);
+  for (int64_t step = 0; step < T; ++step) {
+    const int64_t t = s.reverse ? T - 1 - step : step;
+    float* at = A + t * B * GH;
+    const float* hp = HS + (t + rev) * B * R;
+    float* hn = HS + (t + 1 - rev) * B * R;
+    const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
+    float* ex = EX ? EX + t * B * H : nullptr;
+    switch (s.cell) {
+      case CellType::rnn_tanh:
+      case CellType::rnn_relu:
+        gemm_packed(B, hp, R, w.main, 1.0f, at, GH);
+        cells::rnn_forward(B, H, s.cell == CellType::rnn_relu, at, hp, hn, valid);
+        break;
+      case CellType::lstm:
+      case CellType::lstm_peephole: {
+        const float* cp = CS + (t + rev) * B * H;
+        float* cn = CS + (t + 1 - rev) * B * H;
+        gemm_packed(B, hp, R, w.main, 1.0f, at, GH);
+        cells::lstm_forward(B, H, at, p.w_ch, cp, cn, proj ? ex : hn, H, valid);
+        if (proj) gemm_packed(B, ex, H, w.hr, 0.0f, hn, R);  // h = W_hr m
+        carry_rows(B, R, valid, hp, hn);
+        break;
+      }
+      case CellType::gru:
+        gemm_packed(B, hp, R, w.main, 0.0f, gh_buf.data(), GH);
+        cells::gru_forward(B, H, at, gh_buf.data(), p.b_hh, hp, hn, ex, valid);
+        break;
+      case CellType::gru_cho:
+        gemm_packed(B, hp, H, w.main, 1.0f, at, GH);  // r, z gates
+        cells::gru_cho_forward_gates(B, H, at, hp, ex);
+        gemm_packed(B, ex, H, w.n, 1.0f, at + 2 * H, GH);  // n += W_hn (r ⊙ h)
+        cells::gru_cho_forward_state(B, H, at, hp, hn, valid);
+        break;
+      case CellType::gru_simple:
+        gemm_packed(B, hp, R, w.main, 1.0f, at, GH);
+        cells::gru_simple_forward(B, H, at, hp, hn, valid);
+        break;
+    }
+    for (int64_t b = 0; b < B; ++b) {  // y_t: h_t on valid steps, 0 on padding
+      float* yr = y + (t * B + b) * ldy;
+      bool ok = !valid || valid[b];
+      if (accumulate) {
+        if (ok)
+          for (int64_t j = 0; j < R; ++j) yr[j] += hn[b * R + j];
+      } else if (ok) {
+        std::memcpy(yr, hn + b * R, R * sizeof(float));
+      } else {
+        std::memset(yr, 0, R * sizeof(float));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -100,63 +217,21 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   float* CS = lstm ? tape.cs.data() : nullptr;
   float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
 
-  init_gates_with_bias(s, p, A);
-  gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 1.0f, A, GH);  // A += X W_ihᵀ: all steps at once
+  const bool fused = fused_supported(s);
+  if (fused) {  // A = X W_ihᵀ: all steps at once; the fused gate pass adds the biases
+    gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 0.0f, A, GH);
+  } else {  // A = bias + X W_ihᵀ
+    init_gates_with_bias(s, p, A);
+    gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 1.0f, A, GH);
+  }
   if (h0) std::memcpy(HS + rev * T * B * R, h0, B * R * sizeof(float));
   if (lstm && c0) std::memcpy(CS + rev * T * B * H, c0, B * H * sizeof(float));
-  Tensor gh_buf = s.cell == CellType::gru ? Tensor({B, GH}) : Tensor();
-
-  for (int64_t step = 0; step < T; ++step) {
-    const int64_t t = s.reverse ? T - 1 - step : step;
-    float* at = A + t * B * GH;
-    const float* hp = HS + (t + rev) * B * R;
-    float* hn = HS + (t + 1 - rev) * B * R;
-    const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
-    float* ex = EX ? EX + t * B * H : nullptr;
-    switch (s.cell) {
-      case CellType::rnn_tanh:
-      case CellType::rnn_relu:
-        gemm_nt(B, GH, R, hp, R, p.w_hh, R, 1.0f, at, GH);
-        cells::rnn_forward(B, H, s.cell == CellType::rnn_relu, at, hp, hn, valid);
-        break;
-      case CellType::lstm:
-      case CellType::lstm_peephole: {
-        const float* cp = CS + (t + rev) * B * H;
-        float* cn = CS + (t + 1 - rev) * B * H;
-        gemm_nt(B, GH, R, hp, R, p.w_hh, R, 1.0f, at, GH);
-        cells::lstm_forward(B, H, at, p.w_ch, cp, cn, proj ? ex : hn, H, valid);
-        if (proj) gemm_nt(B, R, H, ex, H, p.w_hr, H, 0.0f, hn, R);  // h = W_hr m
-        carry_rows(B, R, valid, hp, hn);
-        break;
-      }
-      case CellType::gru:
-        gemm_nt(B, GH, R, hp, R, p.w_hh, R, 0.0f, gh_buf.data(), GH);
-        cells::gru_forward(B, H, at, gh_buf.data(), p.b_hh, hp, hn, ex, valid);
-        break;
-      case CellType::gru_cho:
-        gemm_nt(B, 2 * H, H, hp, H, p.w_hh, H, 1.0f, at, GH);  // r, z gates
-        cells::gru_cho_forward_gates(B, H, at, hp, ex);
-        gemm_nt(B, H, H, ex, H, p.w_hh + 2 * H * H, H, 1.0f, at + 2 * H, GH);  // n += W_hn (r ⊙ h)
-        cells::gru_cho_forward_state(B, H, at, hp, hn, valid);
-        break;
-      case CellType::gru_simple:
-        gemm_nt(B, GH, R, hp, R, p.w_hh, R, 1.0f, at, GH);
-        cells::gru_simple_forward(B, H, at, hp, hn, valid);
-        break;
-    }
-    for (int64_t b = 0; b < B; ++b) {  // y_t: h_t on valid steps, 0 on padding
-      float* yr = y + (t * B + b) * ldy;
-      bool ok = !valid || valid[b];
-      if (accumulate) {
-        if (ok)
-          for (int64_t j = 0; j < R; ++j) yr[j] += hn[b * R + j];
-      } else if (ok) {
-        std::memcpy(yr, hn + b * R, R * sizeof(float));
-      } else {
-        std::memset(yr, 0, R * sizeof(float));
-      }
-    }
+  if (fused) {
+    fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);
+  } else {
+    step_loop_forward(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);
   }
+
   const int64_t last = s.reverse ? 0 : T;
   if (h_n) std::memcpy(h_n, HS + last * B * R, B * R * sizeof(float));
   if (c_n && lstm) std::memcpy(c_n, CS + last * B * H, B * H * sizeof(float));
@@ -165,29 +240,40 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
 
 // ---- backward through time -----------------------------------------------------------------------
 
-void backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
               int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
               const DirGrads& g) {
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool lstm = is_lstm(s.cell), proj = lstm && R != H;
   const int rev = s.reverse ? 1 : 0;
-  const float* A = tape.a.data();
+  const float* A = tape.a.data();  // activations in, overwritten by dA step by step (below)
   const float* HS = tape.hs.data();
   const float* CS = lstm ? tape.cs.data() : nullptr;
   const float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
   const uint8_t* valid_all = tape.valid.empty() ? nullptr : tape.valid.data();
 
-  Tensor dA({T, B, GH});                                               // pre-activation grads, all steps
+  // Pre-activation grads of all steps, [T, B, GH], written over the activations A in the tape: step
+  // t's kernels read a_t before writing da_t element by element, and no later step reads a_t again.
+  // Saves 4·G·H bytes per token at the peak of backward (the tape is spent after this call).
+  Tensor& dA = tape.a;
   Tensor dGh = s.cell == CellType::gru ? Tensor({T, B, GH}) : Tensor();  // h-side grads (differ in n)
   Tensor dHs = proj ? Tensor({T, B, R}) : Tensor();                    // dL/dh_t, for dW_hr
   Tensor dh({B, R}), dhp({B, R}), dc({B, H}), dm = proj ? Tensor({B, H}) : Tensor(), drh;
   if (s.cell == CellType::gru_cho) drh = Tensor({B, H});
   Tensor peep_sink = (p.w_ch && !g.w_ch) ? Tensor({3, H}) : Tensor();  // peephole grads nobody asked for
   float* dpeep = p.w_ch ? (g.w_ch ? g.w_ch : peep_sink.data()) : nullptr;
+  // The gradient lab's per-step norms are recorded by the per-step loop only.
+  const bool fused = fused_supported(s) && !g.dh_norm && !g.dc_norm;
+  const PackedStep w = fused ? PackedStep{} : pack_backward(s, p);
   if (dh_n) std::memcpy(dh.data(), dh_n, B * R * sizeof(float));
   if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
 
-  for (int64_t step = T - 1; step >= 0; --step) {
+  const float* dh_final = dh.data();
+  if (fused) {
+    dh_final = fused_backward_loop(s, p, tape, dy, ldy, dA.data(), s.cell == CellType::gru ? dGh.data() : nullptr,
+                                   dh.data(), dhp.data(), dc.data(), dpeep);
+  }
+  for (int64_t step = T - 1; step >= 0 && !fused; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
     const float* at = A + t * B * GH;
     const float* hp = HS + (t + rev) * B * R;
@@ -205,7 +291,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, const DirTa
       case CellType::rnn_tanh:
       case CellType::rnn_relu:
         cells::rnn_backward(B, H, s.cell == CellType::rnn_relu, at, dhv, dat, dhp.data(), valid);
-        gemm_nn(B, R, GH, dat, GH, p.w_hh, R, 1.0f, dhp.data(), R);
+        gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), R);
         break;
       case CellType::lstm:
       case CellType::lstm_peephole: {
@@ -214,35 +300,36 @@ void backward(const DirShape& s, const DirParams& p, const float* x, const DirTa
         const float* dmv = dhv;
         if (proj) {  // h = W_hr m: dm = dh W_hr; keep dh_t for dW_hr
           std::memcpy(dHs.data() + t * B * R, dhv, B * R * sizeof(float));
-          gemm_nn(B, H, R, dhv, R, p.w_hr, H, 0.0f, dm.data(), H);
+          gemm_packed(B, dhv, R, w.hr, 0.0f, dm.data(), H);
           dmv = dm.data();
         }
         cells::lstm_backward(B, H, at, p.w_ch, cp, cn, dmv, dc.data(), dat, dpeep, valid);
         for (int64_t b = 0; b < B; ++b)  // elementwise part of dh_{t-1}: dh itself on padded rows
           for (int64_t j = 0; j < R; ++j) dhp.data()[b * R + j] = (!valid || valid[b]) ? 0.0f : dhv[b * R + j];
-        gemm_nn(B, R, GH, dat, GH, p.w_hh, R, 1.0f, dhp.data(), R);
+        gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), R);
         break;
       }
       case CellType::gru: {
         float* dgt = dGh.data() + t * B * GH;
         cells::gru_backward(B, H, at, ex, hp, dhv, dat, dgt, dhp.data(), valid);
-        gemm_nn(B, R, GH, dgt, GH, p.w_hh, R, 1.0f, dhp.data(), R);
+        gemm_packed(B, dgt, GH, w.main, 1.0f, dhp.data(), R);
         break;
       }
       case CellType::gru_cho:
         cells::gru_cho_backward_nz(B, H, at, hp, dhv, dat, dhp.data(), valid);
-        gemm_nn(B, H, H, dat + 2 * H, GH, p.w_hh + 2 * H * H, H, 0.0f, drh.data(), H);  // d(r⊙h) = dn W_hn
+        gemm_packed(B, dat + 2 * H, GH, w.n, 0.0f, drh.data(), H);  // d(r⊙h) = dn W_hn
         cells::gru_cho_backward_r(B, H, at, hp, drh.data(), dat, dhp.data(), valid);
-        gemm_nn(B, H, 2 * H, dat, GH, p.w_hh, H, 1.0f, dhp.data(), H);
+        gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), H);
         break;
       case CellType::gru_simple:
         cells::gru_simple_backward(B, H, at, hp, dhv, dat, dhp.data(), valid);
-        gemm_nn(B, R, GH, dat, GH, p.w_hh, R, 1.0f, dhp.data(), R);
+        gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), R);
         break;
     }
     std::swap(dh, dhp);
+    dh_final = dh.data();
   }
-  if (dh0) std::memcpy(dh0, dh.data(), B * R * sizeof(float));
+  if (dh0) std::memcpy(dh0, dh_final, B * R * sizeof(float));
   if (dc0 && lstm) std::memcpy(dc0, dc.data(), B * H * sizeof(float));
 
   // Weight and input gradients for all steps at once.
@@ -251,9 +338,13 @@ void backward(const DirShape& s, const DirParams& p, const float* x, const DirTa
   const float* hprev = HS + rev * B * R;  // slots [rev, T + rev): the previous state of every step
   if (dx) gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
   if (g.w_ih) gemm_tn(GH, s.I, TB, da, GH, x, s.I, g.w_ih, s.I);
-  if (g.b_ih) add_colsum(TB, GH, da, GH, g.b_ih);
   const float* dgh = s.cell == CellType::gru ? dGh.data() : da;
-  if (g.b_hh) add_colsum(TB, GH, dgh, GH, g.b_hh);
+  if (dgh == da && g.b_ih && g.b_hh) {  // one pass over dA for both bias gradients
+    add_colsum(TB, GH, da, GH, g.b_ih, g.b_hh);
+  } else {
+    if (g.b_ih) add_colsum(TB, GH, da, GH, g.b_ih);
+    if (g.b_hh) add_colsum(TB, GH, dgh, GH, g.b_hh);
+  }
   if (g.w_hh) {
     if (s.cell == CellType::gru_cho) {
       gemm_tn(2 * H, H, TB, da, GH, hprev, H, g.w_hh, H);                     // W_h[r,z] sees h_prev

@@ -80,9 +80,10 @@ struct DirTape {
 void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null, const float* h0,
              const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
 
-// dy: [T*B, ldy] (may be null); dh_n [B,R], dc_n [B,H] may be null. dx [T,B,I] is ADDED into
+// dy: [T*B, ldy] (may be null); dh_n [B,R], dc_n [B,H] may be null. Consumes the tape: tape.a is
+// overwritten with the pre-activation gradients (call once per forward). dx [T,B,I] is ADDED into
 // (may be null); dh0/dc0 are SET (may be null); weight gradients are ADDED into g.
-void backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
               int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
               const DirGrads& g);
 
@@ -90,12 +91,23 @@ void backward(const DirShape& s, const DirParams& p, const float* x, const DirTa
 void reference_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null,
                        const float* h0, const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n,
                        float* c_n, DirTape& tape);
-void reference_backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+void reference_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
                         int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
                         const DirGrads& g);
 
 // Gradient lab: gate means/saturation and state norms of a fast-engine forward (rnn_probe.cpp).
 void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out);
+// The fused AVX-512 time loops (rnn_fused.cpp), used by forward/backward when fused_supported():
+// LSTM (peephole or not, no projection) and GRU linear-before-reset, with active_isa() == avx512.
+bool fused_supported(const DirShape& s);
+// A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
+// EX: gru nh. Fills the rest of A (activations), HS, CS, EX and y.
+void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
+                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate);
+// dh [B,H] holds dL/dh_T (dh_n), dhp [B,H] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),
+// accumulates dpeep. Returns the buffer (dh or dhp) that holds dL/dh0 at the end; dc then holds dL/dc0.
+float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
+                           float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep);
 
 // valid[t*B + b] = t < lengths[b]; empty if every length equals T.
 std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths);

@@ -265,7 +265,7 @@ void ref_step_backward(const DirShape& s, const DirParams& p, const StepCache& c
 }
 }  // namespace
 
-void reference_backward(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* dy,
+void reference_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
                         int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
                         const DirGrads& g) {
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, I = s.I, GH = s.G() * s.H;

@@ -1,0 +1,36 @@
+// Entry points of the AVX-512 row kernels of the LSTM and GRU gate/state passes
+// (src/kernels/avx512/cells512.cpp). Baseline-compiled callers (src/nn/cell_*.cpp) call them only
+// when active_isa() == Isa::avx512. One call = one batch row, hidden units [j0, j0 + n) of H: every
+// pointer arrives offset by j0 and gate blocks are H apart (n = H, j0 = 0: the whole row). Shapes
+// and equations as the generic row kernels they replace (src/nn/cell_kernels.h); n ≥ 1 any size.
+#pragma once
+
+#include <cstdint>
+
+namespace recurrent::avx512 {
+
+// a [4H] (i, f, g, o), bias [4H] (added to a first) or null, peep [3H] or null, cp / c / m [H]
+void lstm_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* peep, const float* cp, float* c,
+                      float* m);
+// a [4H] activations, cp / cb / dm [H], dc [H] in dL/dc_t out dL/dc_{t-1}, da [4H], dpeep [3H] (+=, if peep)
+void lstm_backward_row(int64_t n, int64_t H, const float* a, const float* peep, const float* cp, const float* cb,
+                       const float* dm, float* dc, float* da, float* dpeep);
+// GRU linear-before-reset: a [3H] (x-part in, r, z, n out), bias [3H] (b_ih, added to a) or null, gh [3H],
+// b_hh [3H] or null, hp / h / nh [H]
+void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* gh, const float* b_hh,
+                     const float* hp, float* h, float* nh);
+// dx, dg [3H] (x-side and h-side pre-activation grads), dp [H] = dh ⊙ z
+void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, const float* hp, const float* dh, float* dx,
+                      float* dg, float* dp);
+
+}  // namespace recurrent::avx512
+
+namespace recurrent::avx512 {
+
+// Panel GEMM (src/kernels/avx512/panel_gemm512.cpp): C[M, 0:ncols] (+)= A[M, K] · P[K, 32], with P
+// one 64-byte aligned panel of 32 columns (zero-padded past ncols ≤ 32); accumulate: C += instead of =.
+constexpr int64_t kPanel = 32;
+void panel_gemm(int64_t M, int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols, float* C,
+                int64_t ldc, bool accumulate);
+
+}  // namespace recurrent::avx512

@@ -1,0 +1,138 @@
+// AVX-512 row kernels of the LSTM and GRU (linear-before-reset) gate/state passes: one batch row,
+// n hidden units (a slice [j0, j0+n) of H: pointers arrive offset by j0, gate blocks H apart),
+// 16 units per vector, masked tail. Same equations, operand order and shapes as the generic
+// row kernels in src/nn/cell_lstm.cpp / cell_gru.cpp (contract: src/nn/cell_kernels.h); the only
+// numerical difference is FMA contraction (a·b + c rounded once), a few ulp.
+// Activations: sigmoid512 / tanh512 (activations512.h; |error| ≤ 1e-7 abs, 2e-7 rel).
+#include "kernels/avx512/activations512.h"
+#include "kernels/avx512/cells.h"
+
+namespace recurrent::avx512 {
+
+namespace {
+inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1); }
+inline __m512 ld(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+inline void st(float* p, __mmask16 m, __m512 v) { _mm512_mask_storeu_ps(p, m, v); }
+inline __m512 one() { return _mm512_set1_ps(1.0f); }
+// s(1-s): the derivative of σ (or of 1 - tanh² when called as 1 - t²) from the activation
+inline __m512 sig_grad(__m512 s) { return _mm512_mul_ps(s, _mm512_sub_ps(one(), s)); }
+inline __m512 one_minus_sq(__m512 t) { return _mm512_fnmadd_ps(t, t, one()); }
+}  // namespace
+
+// a [4H] pre-activations in, activations out; bias [4H] added to a first (the fused loops fold the
+// biases in here instead of a pass over all of A) or null; peep [3H] or null; cp, c [H]; m [H].
+void lstm_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* peep, const float* cp, float* c,
+                      float* m) {
+  float *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 cprev = ld(cp + j, k);
+    __m512 pi = ld(ai + j, k), pf = ld(af + j, k), pg = ld(ag + j, k), po = ld(ao + j, k);
+    if (bias) {
+      pi = _mm512_add_ps(pi, ld(bias + j, k));
+      pf = _mm512_add_ps(pf, ld(bias + H + j, k));
+      pg = _mm512_add_ps(pg, ld(bias + 2 * H + j, k));
+      po = _mm512_add_ps(po, ld(bias + 3 * H + j, k));
+    }
+    if (peep) {
+      pi = _mm512_fmadd_ps(ld(peep + j, k), cprev, pi);
+      pf = _mm512_fmadd_ps(ld(peep + H + j, k), cprev, pf);
+    }
+    const __m512 i = sigmoid512(pi), f = sigmoid512(pf), g = tanh512(pg);
+    const __m512 cn = _mm512_fmadd_ps(f, cprev, _mm512_mul_ps(i, g));
+    if (peep) po = _mm512_fmadd_ps(ld(peep + 2 * H + j, k), cn, po);
+    const __m512 o = sigmoid512(po);
+    st(ai + j, k, i);
+    st(af + j, k, f);
+    st(ag + j, k, g);
+    st(ao + j, k, o);
+    st(c + j, k, cn);
+    st(m + j, k, _mm512_mul_ps(o, tanh512(cn)));
+  }
+}
+
+// Equations: lstm_backward_row in src/nn/cell_lstm.cpp. dc is read (dL/dc_t) and overwritten
+// (dL/dc_{t-1}); dpeep [3H] accumulated when peep.
+void lstm_backward_row(int64_t n, int64_t H, const float* a, const float* peep, const float* cp, const float* cb,
+                       const float* dm, float* dc, float* da, float* dpeep) {
+  const float *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
+  float *dai = da, *daf = da + H, *dag = da + 2 * H, *dao = da + 3 * H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 i = ld(ai + j, k), f = ld(af + j, k), g = ld(ag + j, k), o = ld(ao + j, k);
+    const __m512 c = ld(cb + j, k), cprev = ld(cp + j, k), dmv = ld(dm + j, k);
+    const __m512 tc = tanh512(c);
+    const __m512 d_o = _mm512_mul_ps(_mm512_mul_ps(dmv, tc), sig_grad(o));
+    __m512 dct = _mm512_fmadd_ps(_mm512_mul_ps(dmv, o), one_minus_sq(tc), ld(dc + j, k));
+    if (peep) dct = _mm512_fmadd_ps(d_o, ld(peep + 2 * H + j, k), dct);
+    const __m512 d_i = _mm512_mul_ps(_mm512_mul_ps(dct, g), sig_grad(i));
+    const __m512 d_f = _mm512_mul_ps(_mm512_mul_ps(dct, cprev), sig_grad(f));
+    const __m512 d_g = _mm512_mul_ps(_mm512_mul_ps(dct, i), one_minus_sq(g));
+    st(dai + j, k, d_i);
+    st(daf + j, k, d_f);
+    st(dag + j, k, d_g);
+    st(dao + j, k, d_o);
+    __m512 dcp = _mm512_mul_ps(dct, f);
+    if (peep) {
+      dcp = _mm512_fmadd_ps(d_i, ld(peep + j, k), dcp);
+      dcp = _mm512_fmadd_ps(d_f, ld(peep + H + j, k), dcp);
+      st(dpeep + j, k, _mm512_fmadd_ps(d_i, cprev, ld(dpeep + j, k)));
+      st(dpeep + H + j, k, _mm512_fmadd_ps(d_f, cprev, ld(dpeep + H + j, k)));
+      st(dpeep + 2 * H + j, k, _mm512_fmadd_ps(d_o, c, ld(dpeep + 2 * H + j, k)));
+    }
+    st(dc + j, k, dcp);
+  }
+}
+
+// a [3H] x-part in, activations out; bias [3H] added to the x-part (b_ih) or null; gh [3H] = W_hh h_prev (no bias); b_hh [3H] or null; hp, h, nh [H].
+void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* gh, const float* b_hh,
+                     const float* hp, float* h, float* nh) {
+  float *ar = a, *az = a + H, *an = a + 2 * H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 pr = _mm512_add_ps(ld(ar + j, k), ld(gh + j, k));
+    __m512 pz = _mm512_add_ps(ld(az + j, k), ld(gh + H + j, k));
+    __m512 px = ld(an + j, k);
+    if (bias) {
+      pr = _mm512_add_ps(pr, ld(bias + j, k));
+      pz = _mm512_add_ps(pz, ld(bias + H + j, k));
+      px = _mm512_add_ps(px, ld(bias + 2 * H + j, k));
+    }
+    __m512 nhv = ld(gh + 2 * H + j, k);
+    if (b_hh) {
+      pr = _mm512_add_ps(pr, ld(b_hh + j, k));
+      pz = _mm512_add_ps(pz, ld(b_hh + H + j, k));
+      nhv = _mm512_add_ps(nhv, ld(b_hh + 2 * H + j, k));
+    }
+    const __m512 r = sigmoid512(pr), z = sigmoid512(pz);
+    const __m512 n = tanh512(_mm512_fmadd_ps(r, nhv, px));
+    const __m512 hprev = ld(hp + j, k);
+    st(ar + j, k, r);
+    st(az + j, k, z);
+    st(an + j, k, n);
+    st(nh + j, k, nhv);
+    st(h + j, k, _mm512_fmadd_ps(z, _mm512_sub_ps(hprev, n), n));  // (1-z) n + z h_prev
+  }
+}
+
+// Equations: gru_backward in src/nn/cell_gru.cpp. dx, dg [3H]; dp [H] = dh ⊙ z.
+void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, const float* hp, const float* dh, float* dx,
+                      float* dg, float* dp) {
+  const float *ar = a, *az = a + H, *an = a + 2 * H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 r = ld(ar + j, k), z = ld(az + j, k), n = ld(an + j, k), d = ld(dh + j, k);
+    const __m512 dn = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(one(), z)), one_minus_sq(n));
+    const __m512 dz = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(ld(hp + j, k), n)), sig_grad(z));
+    const __m512 dr = _mm512_mul_ps(_mm512_mul_ps(dn, ld(nh + j, k)), sig_grad(r));
+    st(dx + j, k, dr);
+    st(dx + H + j, k, dz);
+    st(dx + 2 * H + j, k, dn);
+    st(dg + j, k, dr);
+    st(dg + H + j, k, dz);
+    st(dg + 2 * H + j, k, _mm512_mul_ps(dn, r));
+    st(dp + j, k, _mm512_mul_ps(d, z));
+  }
+}
+
+}  // namespace recurrent::avx512
