@@ -129,6 +129,8 @@ std::vector<Malformed> cases() {
        }(), "is larger than the limit of 100000000 bytes"},
       {"header is a JSON string", st_bytes(R"("abc")"), "header must be a JSON object"},
       {"header length zero", u64_le(0), "header is not valid JSON"},
+      {"tensor name with a newline and a bad dtype", st_bytes(R"({"a\nb":)" + entry("F99", "[2]", "[0,8]") + "}", k8),
+       "tensor 'a\\x0ab': unsupported dtype \"F99\""},
       {"duplicate __metadata__ key", st_bytes(R"({"__metadata__":{"k":"1","k":"2"}})"), "duplicate key 'k' inside '__metadata__'"},
   };
 }
