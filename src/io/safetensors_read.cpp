@@ -109,8 +109,9 @@ json parse_header_json(std::string_view text, const std::string& where) {
   bool ok = json::sax_parse(text.begin(), text.end(), &scan);
   RC_CHECK(ok && scan.error.empty(), where, scan.error.empty() ? "header is not valid JSON" : scan.error);
   json j = json::parse(text.begin(), text.end());  // cannot fail: the SAX pass accepted it
-  RC_CHECK(j.is_object(), where, "header must be a JSON object {name: {dtype, shape, data_offsets}}, got a ",
-           j.type_name());
+  const std::string type = j.type_name();
+  RC_CHECK(j.is_object(), where, "header must be a JSON object {name: {dtype, shape, data_offsets}}, got ",
+           type == "array" ? "an " : "a ", type);
   return j;
 }
 
@@ -336,7 +337,7 @@ std::string SafeTensors::metadata_or(const std::string& key, const std::string& 
 
 std::span<const uint8_t> SafeTensors::raw(const std::string& name) const {
   const TensorInfo& t = info(name);
-  RC_CHECK(has_data_, path_, "tensor '", name, "': only the header was read");
+  RC_CHECK(has_data_, path_, "tensor '", shown(name), "': only the header was read");
   // Offsets were validated against the data section by check_tiling().
   return std::span<const uint8_t>(file_.data() + 8 + header_bytes_ + t.begin, t.nbytes());
 }
@@ -395,7 +396,7 @@ Tensor SafeTensors::get_f32(const std::string& name) const {
 
 std::vector<int64_t> SafeTensors::get_i64(const std::string& name) const {
   const TensorInfo& t = info(name);
-  RC_CHECK(!dtype_is_float(t.dtype), path_, "tensor '", name, "': has dtype ", dtype_name(t.dtype),
+  RC_CHECK(!dtype_is_float(t.dtype), path_, "tensor '", shown(name), "': has dtype ", dtype_name(t.dtype),
            ", expected an integer dtype (I64, I32, I16, I8, U8, BOOL)");
   std::span<const uint8_t> bytes = raw(name);
   const size_t es = dtype_size(t.dtype);

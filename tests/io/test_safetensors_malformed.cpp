@@ -55,7 +55,7 @@ std::vector<Malformed> cases() {
       {"invalid JSON", st_bytes(R"({"a": {"dtype": "F32",)"), "header is not valid JSON (at byte"},
       {"JSON followed by garbage", st_bytes(R"({}  x)"), "header is not valid JSON"},
       {"header with invalid UTF-8", st_bytes("{\"\xff\":1}"), "header is not valid JSON"},
-      {"header is an array", st_bytes("[1, 2]"), "header must be a JSON object"},
+      {"header is an array", st_bytes("[1, 2]"), "header must be a JSON object {name: {dtype, shape, data_offsets}}, got an array"},
       {"header is a number", st_bytes("12345678"), "header must be a JSON object {name: {dtype, shape, data_offsets}}, got a number"},
       {"header nested too deep", st_bytes(R"({"a":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]})"), "nested deeper than 16 levels"},
       {"entry is not an object", st_bytes(R"({"a":[1,2]})"), "tensor 'a': expected an object {dtype, shape, data_offsets}, got array"},
