@@ -4,7 +4,7 @@
 // read (include/recurrent/io/safetensors.h), so a damaged file gives the reader's one-line error
 // naming the file, and a non-zero exit (main.cpp).
 //
-// Text output (tensors in name order; metadata values with control characters escaped so each
+// Text output (tensors in name order; names and metadata with control characters escaped so each
 // entry stays on one line):
 //   model.safetensors: 3 tensors, 1,234 elements, 4,936 data bytes, header 216 bytes
 //   name            dtype  shape    bytes
@@ -43,7 +43,7 @@ std::string grouped(uint64_t v) {
   return out;
 }
 
-// Keeps a metadata value on one line: \n, \t, \r, \\ and other control bytes escaped.
+// Keeps a name or metadata value on one line: \n, \t, \r, \\ and other control bytes escaped.
 std::string one_line(const std::string& v) {
   std::string out;
   for (const char ch : v) {
@@ -86,7 +86,7 @@ void print_text(const io::SafeTensors& st) {
   size_t name_w = 4, shape_w = 5, bytes_w = 5;
   for (const auto& [name, t] : st.tensors()) {
     elements += static_cast<uint64_t>(t.numel());
-    name_w = std::max(name_w, name.size());
+    name_w = std::max(name_w, one_line(name).size());
     shape_w = std::max(shape_w, shape_str(t.shape).size());
     bytes_w = std::max(bytes_w, grouped(t.nbytes()).size());
   }
@@ -98,8 +98,8 @@ void print_text(const io::SafeTensors& st) {
     const int nw = static_cast<int>(name_w), sw = static_cast<int>(shape_w), bw = static_cast<int>(bytes_w);
     std::printf("%-*s  %-5s  %-*s  %*s\n", nw, "name", "dtype", sw, "shape", bw, "bytes");
     for (const auto& [name, t] : st.tensors())
-      std::printf("%-*s  %-5s  %-*s  %*s\n", nw, name.c_str(), io::dtype_name(t.dtype), sw, shape_str(t.shape).c_str(),
-                  bw, grouped(t.nbytes()).c_str());
+      std::printf("%-*s  %-5s  %-*s  %*s\n", nw, one_line(name).c_str(), io::dtype_name(t.dtype), sw,
+                  shape_str(t.shape).c_str(), bw, grouped(t.nbytes()).c_str());
   }
   std::printf("metadata (%zu)%s\n", st.metadata().size(), st.metadata().empty() ? "" : ":");
   for (const auto& [k, v] : st.metadata()) std::printf("  %s: %s\n", one_line(k).c_str(), one_line(v).c_str());

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,23 @@ uint64_t read_u64_le(const uint8_t* p) {
   return v;
 }
 
+// A name from the file as it goes into an error message: control characters escaped, so a name
+// holding "\n" cannot split the one-line error the CLI prints (nor forge a second line).
+std::string shown(const std::string& name) {
+  std::string out;
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 // A first SAX pass over the header: nlohmann's DOM parser silently keeps the last of duplicate
 // keys, which would let two different "weight" entries hide one another. This pass rejects
 // duplicates at every level and bounds the nesting depth before any DOM is built.
@@ -54,8 +72,8 @@ class HeaderScan : public nlohmann::json_sax<json> {
   bool key(string_t& k) override {
     auto& keys = frames_.back();
     if (!keys.insert(k).second) {
-      error = frames_.size() == 1 ? "duplicate tensor name '" + k + "' in the header"
-                                  : "duplicate key '" + k + "' inside '" + top_key_ + "'";
+      error = frames_.size() == 1 ? "duplicate tensor name '" + shown(k) + "' in the header"
+                                  : "duplicate key '" + shown(k) + "' inside '" + shown(top_key_) + "'";
       return false;
     }
     if (frames_.size() == 1) top_key_ = k;
@@ -91,12 +109,13 @@ json parse_header_json(std::string_view text, const std::string& where) {
   bool ok = json::sax_parse(text.begin(), text.end(), &scan);
   RC_CHECK(ok && scan.error.empty(), where, scan.error.empty() ? "header is not valid JSON" : scan.error);
   json j = json::parse(text.begin(), text.end());  // cannot fail: the SAX pass accepted it
-  RC_CHECK(j.is_object(), where, "header must be a JSON object {name: {dtype, shape, data_offsets}}, got a ",
-           j.type_name());
+  const std::string type = j.type_name();
+  RC_CHECK(j.is_object(), where, "header must be a JSON object {name: {dtype, shape, data_offsets}}, got ",
+           type == "array" ? "an " : "a ", type);
   return j;
 }
 
-std::string tensor_where(const std::string& name) { return "tensor '" + name + "': "; }
+std::string tensor_where(const std::string& name) { return "tensor '" + shown(name) + "': "; }
 
 Shape parse_shape(const json& s, const std::string& name, const std::string& where) {
   RC_CHECK(s.is_array(), where, tensor_where(name), "'shape' must be a list of non-negative integers, got ",
@@ -156,7 +175,7 @@ Metadata parse_metadata(const json& m, const std::string& where) {
   RC_CHECK(m.is_object(), where, "'__metadata__' must be an object of string values, got ", m.type_name());
   Metadata out;
   for (const auto& [k, v] : m.items()) {
-    RC_CHECK(v.is_string(), where, "'__metadata__' must map strings to strings, but key '", k, "' holds ",
+    RC_CHECK(v.is_string(), where, "'__metadata__' must map strings to strings, but key '", shown(k), "' holds ",
              v.dump());
     out.emplace(k, v.get<std::string>());
   }
@@ -176,9 +195,9 @@ void check_tiling(const std::map<std::string, TensorInfo>& tensors, uint64_t dat
     RC_CHECK(t->end <= data_bytes, where, tensor_where(*name), "data_offsets [", t->begin, ", ", t->end,
              "] extend beyond the data section (", data_bytes, " bytes); the file is truncated or corrupt");
     RC_CHECK(t->begin >= pos, where, tensor_where(*name), "data_offsets [", t->begin, ", ", t->end,
-             "] overlap tensor '", prev ? *prev : "", "' (which ends at ", pos, ")");
+             "] overlap tensor '", prev ? shown(*prev) : "", "' (which ends at ", pos, ")");
     RC_CHECK(t->begin == pos, where, "bytes [", pos, ", ", t->begin,
-             ") of the data section belong to no tensor (gap before tensor '", *name, "')");
+             ") of the data section belong to no tensor (gap before tensor '", shown(*name), "')");
     pos = t->end;
     prev = name;
   }
@@ -300,9 +319,9 @@ const TensorInfo& SafeTensors::info(const std::string& name) const {
       have += ", ...";
       break;
     }
-    have += (have.empty() ? "" : ", ") + n;
+    have += (have.empty() ? "" : ", ") + shown(n);
   }
-  throw Error(path_, "no tensor '" + name + "' in the file (it has: " + (have.empty() ? "none" : have) + ")");
+  throw Error(path_, "no tensor '" + shown(name) + "' in the file (it has: " + (have.empty() ? "none" : have) + ")");
 }
 
 std::vector<std::string> SafeTensors::names() const {
@@ -318,7 +337,7 @@ std::string SafeTensors::metadata_or(const std::string& key, const std::string& 
 
 std::span<const uint8_t> SafeTensors::raw(const std::string& name) const {
   const TensorInfo& t = info(name);
-  RC_CHECK(has_data_, path_, "tensor '", name, "': only the header was read");
+  RC_CHECK(has_data_, path_, "tensor '", shown(name), "': only the header was read");
   // Offsets were validated against the data section by check_tiling().
   return std::span<const uint8_t>(file_.data() + 8 + header_bytes_ + t.begin, t.nbytes());
 }
@@ -377,7 +396,7 @@ Tensor SafeTensors::get_f32(const std::string& name) const {
 
 std::vector<int64_t> SafeTensors::get_i64(const std::string& name) const {
   const TensorInfo& t = info(name);
-  RC_CHECK(!dtype_is_float(t.dtype), path_, "tensor '", name, "': has dtype ", dtype_name(t.dtype),
+  RC_CHECK(!dtype_is_float(t.dtype), path_, "tensor '", shown(name), "': has dtype ", dtype_name(t.dtype),
            ", expected an integer dtype (I64, I32, I16, I8, U8, BOOL)");
   std::span<const uint8_t> bytes = raw(name);
   const size_t es = dtype_size(t.dtype);

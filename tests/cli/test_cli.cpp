@@ -208,6 +208,16 @@ TEST_F(Cli, InspectAFileWrittenByTheLibraryKeepsMetadataOnOneLine) {
   EXPECT_EQ(re.out, e + ": 0 tensors, 0 elements, 0 data bytes, header 8 bytes\nmetadata (0)\n");
 }
 
+TEST_F(Cli, InspectEscapesControlCharactersInNames) {
+  const std::string f = path("odd.safetensors");
+  io::write_safetensors(f, {{"odd\nname", Tensor::zeros({2})}}, {{"k\tey", "v"}});
+  const Result r = run("inspect " + f);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines(r.out).size(), 5u) << "summary, column names, one tensor, metadata title, one entry:\n" << r.out;
+  EXPECT_NE(r.out.find("\nodd\\nname  F32"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  k\\tey: v\n"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, InspectBadFilesGiveOneLineErrorsNamingTheFile) {
   const std::string good = path("good.safetensors");
   io::write_safetensors(good, {{"w", Tensor::zeros({4, 4})}});

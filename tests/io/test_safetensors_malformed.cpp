@@ -55,7 +55,7 @@ std::vector<Malformed> cases() {
       {"invalid JSON", st_bytes(R"({"a": {"dtype": "F32",)"), "header is not valid JSON (at byte"},
       {"JSON followed by garbage", st_bytes(R"({}  x)"), "header is not valid JSON"},
       {"header with invalid UTF-8", st_bytes("{\"\xff\":1}"), "header is not valid JSON"},
-      {"header is an array", st_bytes("[1, 2]"), "header must be a JSON object"},
+      {"header is an array", st_bytes("[1, 2]"), "header must be a JSON object {name: {dtype, shape, data_offsets}}, got an array"},
       {"header is a number", st_bytes("12345678"), "header must be a JSON object {name: {dtype, shape, data_offsets}}, got a number"},
       {"header nested too deep", st_bytes(R"({"a":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]})"), "nested deeper than 16 levels"},
       {"entry is not an object", st_bytes(R"({"a":[1,2]})"), "tensor 'a': expected an object {dtype, shape, data_offsets}, got array"},
@@ -129,6 +129,8 @@ std::vector<Malformed> cases() {
        }(), "is larger than the limit of 100000000 bytes"},
       {"header is a JSON string", st_bytes(R"("abc")"), "header must be a JSON object"},
       {"header length zero", u64_le(0), "header is not valid JSON"},
+      {"tensor name with a newline and a bad dtype", st_bytes(R"({"a\nb":)" + entry("F99", "[2]", "[0,8]") + "}", k8),
+       "tensor 'a\\x0ab': unsupported dtype \"F99\""},
       {"duplicate __metadata__ key", st_bytes(R"({"__metadata__":{"k":"1","k":"2"}})"), "duplicate key 'k' inside '__metadata__'"},
   };
 }
