@@ -170,8 +170,9 @@ def plot_training(name):
     a1.set_ylabel(f"test {metric}")
     a1.set_title(f"{task}, T = {T}: test {metric}", fontsize=10)
     for key, pts in series(p, "ratio", lambda r: num(r["ratio"]) >= 0).items():
-        pts = [(s, v) for s, v in pts if v > 0]
-        a2.semilogy([s for s, _ in pts], [v for _, v in pts], label=key[0])
+        zero = all(v == 0 for _, v in pts)  # float32 underflow: BPTT returned exact zeros
+        pts = [(s, max(v, 1e-45)) for s, v in pts]
+        a2.semilogy([s for s, _ in pts], [v for _, v in pts], label=key[0] + (" (0: underflow, drawn at 1e-45)" if zero else ""))
     a2.set_ylabel("‖∂L/∂h_1‖ / ‖∂L/∂h_T‖")
     a2.set_title("gradient reaching the first step", fontsize=10)
     g = os.path.join(d, "gates.csv")

@@ -40,10 +40,10 @@ for n in "${names[@]}"; do
         --steps 3000 --time-budget 240 --eval-every 200 --eval-size 500 --probe-every 100 ;;
     adding200_lr1e-2)  # lr 1e-3 leaves the LSTM on the plateau for the 660 s budget; 1e-2 (clipped) is faster
       run adding200_lr1e-2 train --task adding --T 200 --cells lstm --hidden 64 --batch 50 --lr 1e-2 --clip 1 \
-        --steps 4000 --time-budget 600 --eval-every 200 --eval-size 500 --probe-every 100 ;;
+        --steps 3000 --time-budget 1500 --stop-when-solved --eval-every 200 --eval-size 500 --probe-every 100 ;;
     adding400)
       run adding400 train --task adding --T 400 --cells gru --hidden 64 --batch 50 --lr 1e-2 --clip 1 \
-        --steps 4000 --time-budget 600 --eval-every 200 --eval-size 500 --probe-every 100 ;;
+        --steps 3000 --time-budget 900 --stop-when-solved --eval-every 200 --eval-size 500 --probe-every 100 ;;
     adding750)
       run adding750 train --task adding --T 750 --cells gru,lstm --hidden 64 --batch 50 --lr 1e-2 --clip 1 \
         --steps 4000 --time-budget 900 --eval-every 200 --eval-size 500 --probe-every 100 ;;
