@@ -45,8 +45,8 @@ for n in "${names[@]}"; do
       run adding400 train --task adding --T 400 --cells gru --hidden 64 --batch 50 --lr 1e-2 --clip 1 \
         --steps 3000 --time-budget 900 --stop-when-solved --eval-every 200 --eval-size 500 --probe-every 100 ;;
     adding750)
-      run adding750 train --task adding --T 750 --cells gru,lstm --hidden 64 --batch 50 --lr 1e-2 --clip 1 \
-        --steps 4000 --time-budget 900 --eval-every 200 --eval-size 500 --probe-every 100 ;;
+      run adding750 train --task adding --T 750 --cells gru --hidden 64 --batch 50 --lr 1e-2 --clip 1 \
+        --steps 3000 --time-budget 1200 --stop-when-solved --eval-every 200 --eval-size 500 --probe-every 100 ;;
     *) echo "unknown experiment $n" >&2; exit 2 ;;
   esac
 done
