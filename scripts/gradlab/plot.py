@@ -110,9 +110,23 @@ def plot_init_rho():
     save(fig, "init_rho.png")
 
 
+def merged(paths):
+    """Rows of several runs' CSVs; runs from a folder named <base>_<variant> get " (<variant>)" on the model."""
+    out = []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        folder = os.path.basename(os.path.dirname(path))
+        suffix = f" ({folder.split('_', 1)[1]})" if "_" in folder else ""
+        for r in rows(path):
+            r["model"] += suffix
+            out.append(r)
+    return out
+
+
 def series(path, key, filt=None):
     by = defaultdict(list)
-    for r in rows(path):
+    for r in merged(path if isinstance(path, list) else [path]):
         if filt and not filt(r):
             continue
         by[(r["model"], r["clip"])].append((int(r["step"]), num(r[key])))
@@ -151,10 +165,11 @@ def plot_explode():
     save(fig, "explode.png")
 
 
-def plot_training(name):
+def plot_training(name, variants=()):
     d = os.path.join(RES, name)
-    p = os.path.join(d, "train.csv")
-    if not os.path.exists(p):
+    dirs = [d] + [os.path.join(RES, v) for v in variants]
+    p = [os.path.join(x, "train.csv") for x in dirs]
+    if not os.path.exists(p[0]):
         return
     summ = rows(os.path.join(d, "summary.csv"))
     task, T = (summ[0]["task"], summ[0]["T"]) if summ else (name, "?")
@@ -170,14 +185,15 @@ def plot_training(name):
     a1.set_ylabel(f"test {metric}")
     a1.set_title(f"{task}, T = {T}: test {metric}", fontsize=10)
     for key, pts in series(p, "ratio", lambda r: num(r["ratio"]) >= 0).items():
-        pts = [(s, v) for s, v in pts if v > 0]
-        a2.semilogy([s for s, _ in pts], [v for _, v in pts], label=key[0])
+        zero = all(v == 0 for _, v in pts)  # float32 underflow: BPTT returned exact zeros
+        pts = [(s, max(v, 1e-45)) for s, v in pts]
+        a2.semilogy([s for s, _ in pts], [v for _, v in pts], label=key[0] + (" (0: underflow, drawn at 1e-45)" if zero else ""))
     a2.set_ylabel("‖∂L/∂h_1‖ / ‖∂L/∂h_T‖")
     a2.set_title("gradient reaching the first step", fontsize=10)
-    g = os.path.join(d, "gates.csv")
-    if os.path.exists(g):
+    g = [os.path.join(x, "gates.csv") for x in dirs]
+    if os.path.exists(g[0]):
         by = defaultdict(list)
-        for r in rows(g):
+        for r in merged(g):
             if r["gate"] in ("f", "z", "u", "h", "i", "r"):
                 by[(r["model"], r["gate"])].append((int(r["step"]), num(r["saturated"])))
         for (model, gate), pts in by.items():
@@ -198,6 +214,7 @@ if __name__ == "__main__":
     plot_profile()
     plot_init_rho()
     plot_explode()
-    for n in sorted(os.listdir(RES)) if os.path.isdir(RES) else []:
-        if n.startswith(("adding", "copy", "agreement")):
-            plot_training(n)
+    names = sorted(os.listdir(RES)) if os.path.isdir(RES) else []
+    for n in names:  # adding200_lr1e-2 is drawn into adding200.png, labelled "(lr1e-2)"
+        if n.startswith(("adding", "copy", "agreement")) and "_" not in n:
+            plot_training(n, [v for v in names if v.startswith(n + "_")])

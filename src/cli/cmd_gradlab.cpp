@@ -244,6 +244,7 @@ void add_gradlab(CLI::App& app) {
   t->add_option("--eval-every", ta->cfg.eval_every, "steps between test evaluations")->check(CLI::PositiveNumber);
   t->add_option("--eval-size", ta->cfg.eval_size, "test sequences")->check(CLI::PositiveNumber);
   t->add_option("--probe-every", ta->cfg.probe_every, "steps between gradient probes")->check(CLI::PositiveNumber);
+  t->add_flag("--stop-when-solved", ta->cfg.stop_when_solved, "end each run at its first solved evaluation");
   t->callback([ta] { run_train(*ta); });
 }
 

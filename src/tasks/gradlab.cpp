@@ -247,11 +247,12 @@ LabResult run_lab(const LabConfig& cfg, const LabModel& model, const std::functi
       res.final_metric = rec.test_metric, res.final_accuracy = rec.test_accuracy;
       if (res.steps_to_solve < 0 && solved(cfg, rec.test_metric, rec.test_accuracy)) res.steps_to_solve = step;
     }
+    const bool stop = last || (cfg.stop_when_solved && res.steps_to_solve > 0);
     if (rec.probed) res.ratio = rec.ratio;
     rec.seconds = elapsed();
     if (on_record) on_record(rec);
     res.records.push_back(std::move(rec));
-    if (last) break;
+    if (stop) break;
   }
   res.seconds = elapsed();
   return res;

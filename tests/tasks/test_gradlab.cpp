@@ -51,6 +51,19 @@ TEST(GradLab, RecordsProbesAndEvaluationsWherePromised) {
 
 // relu RNN with W_hh = 8·I (after rescaling the identity): the state grows 8^t and overflows float
 // within T = 60 steps, so the very first loss is non-finite; the run stops there without a step.
+TEST(GradLab, StopsWhenSolvedIfAsked) {
+  LabConfig c = tiny(LabTask::agreement);  // D = 8, 2 classes: solved at ≥ 95% accuracy
+  c.T = 2;
+  c.steps = 400;
+  c.eval_every = 20;
+  c.stop_when_solved = true;
+  c.lr = 3e-2;
+  LabResult r = run_lab(c, lab_model("gru"));
+  ASSERT_GT(r.steps_to_solve, 0) << "final accuracy " << r.final_accuracy;
+  EXPECT_EQ(r.steps_done, r.steps_to_solve);
+  EXPECT_GE(r.final_accuracy, 0.95);
+}
+
 TEST(GradLab, ExplosionIsDetectedAndNotTrainedOn) {
   LabConfig c = tiny(LabTask::adding);
   c.T = 60;

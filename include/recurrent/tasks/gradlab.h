@@ -48,6 +48,7 @@ struct LabConfig {
   uint64_t seed = 1;
   int64_t eval_every = 100, eval_size = 1000;
   int64_t probe_every = 50;
+  bool stop_when_solved = false;  // end the run at the first evaluation that meets the criterion
 };
 
 struct LabRecord {
