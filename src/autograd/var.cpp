@@ -15,7 +15,30 @@ bool grad_enabled() { return t_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = prev_; }
 
-Var::Var(Tensor value, bool requires_grad) : node_(std::make_shared<Node>()) {
+namespace {
+
+// Nodes are freed through this deleter. With the default one, dropping the last Var of an
+// undifferentiated graph frees node -> inputs -> node ... recursively, one stack frame per node (a
+// 200k-node chain overflowed the 8 MB stack). Here a node whose last owner we are hands its inputs
+// to an explicit stack before it is deleted, so every node dies with an empty input list.
+void delete_node(Node* node) {
+  std::vector<std::shared_ptr<Node>> pending = std::move(node->inputs);
+  delete node;
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    if (n && n.use_count() == 1) {
+      for (auto& in : n->inputs) pending.push_back(std::move(in));
+      n->inputs.clear();
+    }
+  }  // each n is released here with no inputs left: no recursion
+}
+
+std::shared_ptr<Node> new_node() { return std::shared_ptr<Node>(new Node(), delete_node); }
+
+}  // namespace
+
+Var::Var(Tensor value, bool requires_grad) : node_(new_node()) {
   node_->value = std::move(value);
   node_->requires_grad = requires_grad;
 }
@@ -45,7 +68,7 @@ void accumulate_grad(Node& n, const Tensor& g) {
 }
 
 Var make_op(const char* op, Tensor value, const std::vector<Var>& inputs, std::function<void(Node& out)> backward) {
-  auto node = std::make_shared<Node>();
+  auto node = new_node();
   node->value = std::move(value);
   node->op = op;
   if (t_grad_enabled) {

@@ -106,6 +106,18 @@ TEST(Tape, DeepChainNeedsNoRecursion) {
   EXPECT_NEAR(y.value().item(), 2.5f, 1e-3);
 }
 
+TEST(Tape, DroppingADeepGraphWithoutBackwardNeedsNoRecursion) {
+  // A graph that is never differentiated (e.g. a long generation loop run with grad mode on) is
+  // freed when its last Var goes: freeing node by node recursively would take one stack frame per
+  // node. 200000 nodes overflow an 8 MB stack at ≥ 40 bytes a frame.
+  Var x(Tensor::from({0.5f}, {1}), true);
+  Var y = x;
+  for (int i = 0; i < 200000; ++i) y = add_scalar(y, 1e-6f);
+  EXPECT_TRUE(y.requires_grad());
+  y = Var();  // frees the chain
+  EXPECT_FALSE(x.has_grad());
+}
+
 // ---- multi-output ops ---------------------------------------------------------------------------
 
 // (s, p) = (a + b, a ⊙ b):  ∂a = g_s + g_p ⊙ b,  ∂b = g_s + g_p ⊙ a
