@@ -229,6 +229,59 @@ TEST(TransformerLM, DropoutIsSeededAndGradientsCheck) {
   EXPECT_TRUE(params_gradcheck(lm, [&] { return lm.forward(tok, 2, 5); }, 4));
 }
 
+// The RNN-LM layout adapter is a transpose of the batch-first forward.
+TEST(TransformerLM, TimeMajorForwardIsTheTransposedForward) {
+  Rng rng(8);
+  TransformerLM lm(small_lm(PositionalKind::learned, true), rng);
+  lm.eval();
+  const int64_t T = 5, B = 3;
+  std::vector<int64_t> tm = random_tokens(T * B, 11, rng), bf(tm.size());
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b) bf[static_cast<size_t>(b * T + t)] = tm[static_cast<size_t>(t * B + b)];
+  Tensor a = lm.forward_time_major(tm, T, B).value(), b = lm.forward(bf, B, T).value();
+  ASSERT_EQ(a.shape(), (Shape{T, B, 11}));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < B; ++j)
+      for (int64_t v = 0; v < 11; ++v) ASSERT_EQ(a.at({t, j, v}), b.at({j, t, v}));
+}
+
+// The stream: up to the context it is the cached forward; past it, the window restarts from the
+// last C/2 tokens; a clone continues independently of its original (no shared cache rows).
+TEST(TransformerStream, SlidesTheWindowAndClones) {
+  Rng rng(9);
+  TransformerLM lm(small_lm(PositionalKind::learned, true), rng);  // context 12
+  lm.eval();
+  const std::vector<int64_t> tok = random_tokens(20, 11, rng);
+  auto last_logits = [&](const std::vector<int64_t>& w) {  // full forward over w, last position
+    NoGradGuard ng;
+    const int64_t n = static_cast<int64_t>(w.size());
+    return lm.forward(w, 1, n).value().select(0, 0).select(0, n - 1).contiguous();
+  };
+  auto span = [&](int64_t from, int64_t to) { return std::vector<int64_t>(tok.begin() + from, tok.begin() + to); };
+  TransformerStream s(lm);
+  EXPECT_TRUE(tensor_near(s.feed(span(0, 3)), last_logits(span(0, 3)), 2e-6, 1e-5));
+  std::unique_ptr<TransformerStream> fork;
+  for (int64_t i = 3; i < 12; ++i) {
+    if (i == 6) {  // fork at position 6 and feed the fork a different token first
+      fork = std::make_unique<TransformerStream>(s.clone());
+      std::vector<int64_t> other = span(0, 6);
+      other.push_back((tok[6] + 1) % 11);
+      EXPECT_TRUE(tensor_near(fork->feed({other.back()}), last_logits(other), 2e-6, 1e-5));
+      s.feed({tok[6]});  // writes its own row 6
+      other.push_back(tok[7]);
+      EXPECT_TRUE(tensor_near(fork->feed({tok[7]}), last_logits(other), 2e-6, 1e-5)) << "the fork saw the original's row";
+      continue;
+    }
+    EXPECT_TRUE(tensor_near(s.feed({tok[i]}), last_logits(span(0, i + 1)), 2e-6, 1e-5)) << i;
+  }
+  EXPECT_EQ(s.position(), 12);
+  // token 12 does not fit: the window becomes tokens 7..12 (the last C/2 = 6)
+  EXPECT_TRUE(tensor_near(s.feed({tok[12]}), last_logits(span(7, 13)), 2e-6, 1e-5));
+  EXPECT_EQ(s.position(), 6);
+  EXPECT_TRUE(tensor_near(s.feed({tok[13]}), last_logits(span(7, 14)), 2e-6, 1e-5));
+  EXPECT_THROW(s.feed({}), Error);
+}
+
 TEST(Transformer, ErrorsNameTheProblem) {
   Rng rng(1);
   TransformerLayerOptions o = small_layer(true, Activation::gelu, true);
