@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 
 #include "autograd/gradcheck.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/nn/transformer.h"
+#include "recurrent/optim/adam.h"
 
 using namespace recurrent;
 using namespace recurrent::testing;
@@ -280,6 +282,53 @@ TEST(TransformerStream, SlidesTheWindowAndClones) {
   EXPECT_EQ(s.position(), 6);
   EXPECT_TRUE(tensor_near(s.feed({tok[13]}), last_logits(span(7, 14)), 2e-6, 1e-5));
   EXPECT_THROW(s.feed({}), Error);
+}
+
+// End to end: the model learns to use its context. Each sequence repeats a random pattern of
+// P = 5 tokens (V = 10), so after the first period the next token is a copy from P − 1 steps back;
+// without attention the best loss is ≈ ln 10 = 2.30 nats on every step, with it ((P − 1)/T)·ln 10
+// ≈ 0.46 on T = 20 (only the first P − 1 targets are unpredictable). A tiny 1-layer model trained
+// 200 Adam steps must get below 1.0 (measured: 0.47).
+TEST(TransformerLM, LearnsToCopyFromContext) {
+  Rng rng(10);
+  TransformerLMOptions o;
+  o.vocab = 10;
+  o.context = 20;
+  o.layers = 1;
+  o.d_model = 32;
+  o.heads = 2;
+  o.ff = 64;
+  o.dropout = 0.0f;
+  TransformerLM lm(o, rng);
+  AdamOptions ao;
+  ao.lr = 1e-2;
+  Adam opt(lm.parameters(), ao);
+  const int64_t B = 16, T = 20, P = 5;
+  auto batch = [&](std::vector<int64_t>& in, std::vector<int64_t>& tgt) {
+    in.assign(B * T, 0);
+    tgt.assign(B * T, 0);
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t pat[P];
+      for (auto& x : pat) x = static_cast<int64_t>(rng.below(10));
+      for (int64_t t = 0; t < T; ++t) {
+        in[static_cast<size_t>(b * T + t)] = pat[t % P];
+        tgt[static_cast<size_t>(b * T + t)] = pat[(t + 1) % P];
+      }
+    }
+  };
+  std::vector<int64_t> in, tgt;
+  float first = 0.0f, last = 0.0f;
+  for (int step = 0; step < 200; ++step) {
+    batch(in, tgt);
+    Var loss = cross_entropy(lm.forward(in, B, T), tgt);
+    lm.zero_grad();
+    loss.backward();
+    opt.step();
+    (step == 0 ? first : last) = loss.value().item();
+  }
+  EXPECT_GT(first, 2.0f);
+  EXPECT_LT(last, 1.0f) << "first loss " << first;
+  std::printf("[ measured ] copy task loss: first %.3f, after 200 steps %.3f nats\n", first, last);
 }
 
 TEST(Transformer, ErrorsNameTheProblem) {
