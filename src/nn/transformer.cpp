@@ -186,4 +186,43 @@ Tensor TransformerLM::forward_cached(const std::vector<int64_t>& tokens, int64_t
   return out;
 }
 
+Var TransformerLM::forward_time_major(const std::vector<int64_t>& ids, int64_t T, int64_t B) {
+  RC_CHECK(static_cast<int64_t>(ids.size()) == T * B, "TransformerLM", "expected T·B = ", T * B, " ids, got ",
+           ids.size());
+  std::vector<int64_t> bt(ids.size());  // [T, B] -> [B, T]
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b) bt[static_cast<size_t>(b * T + t)] = ids[static_cast<size_t>(t * B + b)];
+  return transpose(forward(bt, B, T), 0, 1);
+}
+
+LMCache LMCache::clone() const {
+  LMCache c;
+  for (const KVCache& l : layers) c.layers.push_back({l.k.defined() ? l.k.clone() : Tensor(), l.v.defined() ? l.v.clone() : Tensor(), l.len});
+  return c;
+}
+
+Tensor TransformerStream::feed(const std::vector<int64_t>& tokens) {
+  RC_CHECK(!tokens.empty(), "TransformerStream", "feed() needs at least one token");
+  const int64_t C = lm_->options().context;
+  std::vector<int64_t> todo = tokens;
+  if (position() + static_cast<int64_t>(todo.size()) > C) {  // slide: restart from the last C/2 tokens
+    window_.insert(window_.end(), todo.begin(), todo.end());
+    const int64_t keep = std::min<int64_t>(C / 2 > 0 ? C / 2 : 1, static_cast<int64_t>(window_.size()));
+    window_.erase(window_.begin(), window_.end() - keep);
+    todo = window_;
+    window_.clear();
+    cache_.clear();
+  }
+  Tensor logits = lm_->forward_cached(todo, 1, static_cast<int64_t>(todo.size()), cache_);  // [1, t, V]
+  window_.insert(window_.end(), todo.begin(), todo.end());
+  return logits.select(0, 0).select(0, logits.size(1) - 1).contiguous();
+}
+
+TransformerStream TransformerStream::clone() const {
+  TransformerStream s(*lm_);
+  s.cache_ = cache_.clone();
+  s.window_ = window_;
+  return s;
+}
+
 }  // namespace recurrent

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 
 #include "autograd/gradcheck.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/nn/transformer.h"
+#include "recurrent/optim/adam.h"
 
 using namespace recurrent;
 using namespace recurrent::testing;
@@ -227,6 +229,106 @@ TEST(TransformerLM, DropoutIsSeededAndGradientsCheck) {
   TransformerLM lm(o, rng);
   std::vector<int64_t> tok = random_tokens(2 * 5, 11, rng);
   EXPECT_TRUE(params_gradcheck(lm, [&] { return lm.forward(tok, 2, 5); }, 4));
+}
+
+// The RNN-LM layout adapter is a transpose of the batch-first forward.
+TEST(TransformerLM, TimeMajorForwardIsTheTransposedForward) {
+  Rng rng(8);
+  TransformerLM lm(small_lm(PositionalKind::learned, true), rng);
+  lm.eval();
+  const int64_t T = 5, B = 3;
+  std::vector<int64_t> tm = random_tokens(T * B, 11, rng), bf(tm.size());
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b) bf[static_cast<size_t>(b * T + t)] = tm[static_cast<size_t>(t * B + b)];
+  Tensor a = lm.forward_time_major(tm, T, B).value(), b = lm.forward(bf, B, T).value();
+  ASSERT_EQ(a.shape(), (Shape{T, B, 11}));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < B; ++j)
+      for (int64_t v = 0; v < 11; ++v) ASSERT_EQ(a.at({t, j, v}), b.at({j, t, v}));
+}
+
+// The stream: up to the context it is the cached forward; past it, the window restarts from the
+// last C/2 tokens; a clone continues independently of its original (no shared cache rows).
+TEST(TransformerStream, SlidesTheWindowAndClones) {
+  Rng rng(9);
+  TransformerLM lm(small_lm(PositionalKind::learned, true), rng);  // context 12
+  lm.eval();
+  const std::vector<int64_t> tok = random_tokens(20, 11, rng);
+  auto last_logits = [&](const std::vector<int64_t>& w) {  // full forward over w, last position
+    NoGradGuard ng;
+    const int64_t n = static_cast<int64_t>(w.size());
+    return lm.forward(w, 1, n).value().select(0, 0).select(0, n - 1).contiguous();
+  };
+  auto span = [&](int64_t from, int64_t to) { return std::vector<int64_t>(tok.begin() + from, tok.begin() + to); };
+  TransformerStream s(lm);
+  EXPECT_TRUE(tensor_near(s.feed(span(0, 3)), last_logits(span(0, 3)), 2e-6, 1e-5));
+  std::unique_ptr<TransformerStream> fork;
+  for (int64_t i = 3; i < 12; ++i) {
+    if (i == 6) {  // fork at position 6 and feed the fork a different token first
+      fork = std::make_unique<TransformerStream>(s.clone());
+      std::vector<int64_t> other = span(0, 6);
+      other.push_back((tok[6] + 1) % 11);
+      EXPECT_TRUE(tensor_near(fork->feed({other.back()}), last_logits(other), 2e-6, 1e-5));
+      s.feed({tok[6]});  // writes its own row 6
+      other.push_back(tok[7]);
+      EXPECT_TRUE(tensor_near(fork->feed({tok[7]}), last_logits(other), 2e-6, 1e-5)) << "the fork saw the original's row";
+      continue;
+    }
+    EXPECT_TRUE(tensor_near(s.feed({tok[i]}), last_logits(span(0, i + 1)), 2e-6, 1e-5)) << i;
+  }
+  EXPECT_EQ(s.position(), 12);
+  // token 12 does not fit: the window becomes tokens 7..12 (the last C/2 = 6)
+  EXPECT_TRUE(tensor_near(s.feed({tok[12]}), last_logits(span(7, 13)), 2e-6, 1e-5));
+  EXPECT_EQ(s.position(), 6);
+  EXPECT_TRUE(tensor_near(s.feed({tok[13]}), last_logits(span(7, 14)), 2e-6, 1e-5));
+  EXPECT_THROW(s.feed({}), Error);
+}
+
+// End to end: the model learns to use its context. Each sequence repeats a random pattern of
+// P = 5 tokens (V = 10), so after the first period the next token is a copy from P − 1 steps back;
+// without attention the best loss is ≈ ln 10 = 2.30 nats on every step, with it ((P − 1)/T)·ln 10
+// ≈ 0.46 on T = 20 (only the first P − 1 targets are unpredictable). A tiny 1-layer model trained
+// 200 Adam steps must get below 1.0 (measured: 0.47).
+TEST(TransformerLM, LearnsToCopyFromContext) {
+  Rng rng(10);
+  TransformerLMOptions o;
+  o.vocab = 10;
+  o.context = 20;
+  o.layers = 1;
+  o.d_model = 32;
+  o.heads = 2;
+  o.ff = 64;
+  o.dropout = 0.0f;
+  TransformerLM lm(o, rng);
+  AdamOptions ao;
+  ao.lr = 1e-2;
+  Adam opt(lm.parameters(), ao);
+  const int64_t B = 16, T = 20, P = 5;
+  auto batch = [&](std::vector<int64_t>& in, std::vector<int64_t>& tgt) {
+    in.assign(B * T, 0);
+    tgt.assign(B * T, 0);
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t pat[P];
+      for (auto& x : pat) x = static_cast<int64_t>(rng.below(10));
+      for (int64_t t = 0; t < T; ++t) {
+        in[static_cast<size_t>(b * T + t)] = pat[t % P];
+        tgt[static_cast<size_t>(b * T + t)] = pat[(t + 1) % P];
+      }
+    }
+  };
+  std::vector<int64_t> in, tgt;
+  float first = 0.0f, last = 0.0f;
+  for (int step = 0; step < 200; ++step) {
+    batch(in, tgt);
+    Var loss = cross_entropy(lm.forward(in, B, T), tgt);
+    lm.zero_grad();
+    loss.backward();
+    opt.step();
+    (step == 0 ? first : last) = loss.value().item();
+  }
+  EXPECT_GT(first, 2.0f);
+  EXPECT_LT(last, 1.0f) << "first loss " << first;
+  std::printf("[ measured ] copy task loss: first %.3f, after 200 steps %.3f nats\n", first, last);
 }
 
 TEST(Transformer, ErrorsNameTheProblem) {

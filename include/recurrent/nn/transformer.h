@@ -114,11 +114,13 @@ struct TransformerLMOptions {
   Activation activation = Activation::gelu;
 };
 
-// Per-layer caches of one generation stream (all layers share len).
+// Per-layer caches of one generation stream (all layers share len). Copies share storage (Tensor
+// semantics); clone() gives an independent cache (e.g. one per beam).
 struct LMCache {
   std::vector<KVCache> layers;
   int64_t len() const { return layers.empty() ? 0 : layers[0].len; }
   void clear() { layers.clear(); }
+  LMCache clone() const;
 };
 
 class TransformerLM : public Module {
@@ -129,6 +131,9 @@ class TransformerLM : public Module {
   // Inference: appends B·t new tokens ([B, t]) to the cache; returns logits [B, t, V] of the new
   // steps. cache.len() + t ≤ context (the caller slides the window by re-running a suffix).
   Tensor forward_cached(const std::vector<int64_t>& tokens, int64_t B, int64_t t, LMCache& cache);
+  // The RNN language model's layout: ids [T, B] time-major -> logits [T, B, V] (T ≤ context).
+  // Each column is an independent window starting at position 0 (no state crosses calls).
+  Var forward_time_major(const std::vector<int64_t>& ids, int64_t T, int64_t B);
   const TransformerLMOptions& options() const { return o_; }
 
  private:
@@ -140,6 +145,24 @@ class TransformerLM : public Module {
   std::shared_ptr<nn_detail::Norm> norm_;
   std::shared_ptr<nn_detail::Affine> head_;  // only when not tied
   Rng rng_;
+};
+
+// One generation stream of batch 1 over an unbounded token sequence, for samplers written against
+// a step-by-step model (an RNN's "feed a token, get the next distribution"): feed() appends tokens
+// and returns the logits [V] after the last one, through the KV cache; when the context is full, the
+// window slides by re-running the last context/2 tokens (so a token costs O(t) amortised, t ≤ C).
+// clone() forks the stream (beam search).
+class TransformerStream {
+ public:
+  explicit TransformerStream(TransformerLM& lm) : lm_(&lm) {}
+  Tensor feed(const std::vector<int64_t>& tokens);  // tokens non-empty -> logits [V]
+  int64_t position() const { return static_cast<int64_t>(window_.size()); }
+  TransformerStream clone() const;
+
+ private:
+  TransformerLM* lm_;
+  LMCache cache_;
+  std::vector<int64_t> window_;  // the tokens the cache holds
 };
 
 }  // namespace recurrent
