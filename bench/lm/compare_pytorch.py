@@ -189,7 +189,7 @@ def run_torch(task, a):
         for k in range(0, L, t):
             n = min(t, L - k)
             pos = base[None, :] + k + torch.arange(n)[:, None]  # [n, b]
-            yield flat[pos + off * 0], flat[pos + 1]
+            yield flat[pos], flat[pos + 1]
 
     def evaluate(s):
         model.eval()

@@ -200,6 +200,12 @@ void LmRun::setup_resume() {
     pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("chunk").get<int64_t>(),
             t.at("offset").get<int64_t>(), t.at("tokens").get<int64_t>(), dval(t, "elapsed"), dval(t, "best_valid"),
             t.at("best_saved").get<bool>()};
+    // The position (chunk, offset) only means the same thing for the same data, batch and seq-len.
+    RC_CHECK(t.at("seq_len").get<int64_t>() == o_.seq_len && t.at("batch").get<int64_t>() == o_.batch, "--resume",
+             "the run was trained with --seq-len ", t.at("seq_len").get<int64_t>(), " --batch ",
+             t.at("batch").get<int64_t>(), "; resume with the same values");
+    RC_CHECK(t.at("train_tokens").get<size_t>() == s_.train.size(), "--resume", "the training text has ",
+             s_.train.size(), " tokens, the run had ", t.at("train_tokens").get<size_t>(), " (resume with the same --data)");
     train::rng_state_from_json(rng_, t.at("rng").dump(), file);
     train::rng_state_from_json(model_->dropout_rng(), t.at("dropout_rng").dump(), file);
     train::rng_state_from_json(model_->rnn().dropout_rng(), t.at("rnn_dropout_rng").dump(), file);
@@ -233,6 +239,7 @@ void LmRun::save(const std::string& file, bool with_state) {
               {"step", pos_.step}, {"epoch", pos_.epoch}, {"chunk", pos_.chunk}, {"offset", pos_.offset},
               {"tokens", pos_.tokens}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_valid)},
               {"best_saved", pos_.best_saved}, {"seed", o_.seed}, {"threads", num_threads()},
+              {"seq_len", o_.seq_len}, {"batch", o_.batch}, {"train_tokens", s_.train.size()},
               {"rng", json::parse(train::rng_state_to_json(rng_))},
               {"dropout_rng", json::parse(train::rng_state_to_json(model_->dropout_rng()))},
               {"rnn_dropout_rng", json::parse(train::rng_state_to_json(model_->rnn().dropout_rng()))}};
