@@ -99,6 +99,7 @@ class LmRun {
   void log_row(const std::string& valid);
   void show_progress(const data::LmBatcher& b);
   void finish();
+  int64_t draw_offset();
   std::string unit_str(double nats) const;
   std::string path(const char* f) const { return (fs::path(o_.out) / f).string(); }
 
@@ -328,6 +329,12 @@ void LmRun::end_epoch(bool partial) {
   }
 }
 
+// This epoch's start offset in [0, min(seq_len, N − batch)): rows keep at least one step.
+int64_t LmRun::draw_offset() {
+  const int64_t range = std::min<int64_t>(o_.seq_len, static_cast<int64_t>(s_.train.size()) - o_.batch);
+  return static_cast<int64_t>(rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, range))));
+}
+
 void LmRun::finish() {
   const bool chars = cfg_->vocab.level() == data::TokenLevel::chars;
   const char* tok = chars ? "chars" : "tokens";
@@ -355,8 +362,7 @@ TrainOutcome LmRun::run() {
   RC_CHECK(o_.lr_decay > 0 && o_.lr_decay < 1, "--lr-decay", "expected a factor in (0, 1), got ", o_.lr_decay);
   const bool resume = !o_.resume.empty();
   if (resume) setup_resume(); else setup_fresh();
-  if (!resume) pos_.offset = rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, std::min<int64_t>(o_.seq_len,
-                                        static_cast<int64_t>(s_.train.size()) - o_.batch))));
+  if (!resume) pos_.offset = draw_offset();
   data::LmBatcher check(s_.train, o_.batch, o_.seq_len, pos_.offset, o_.data);  // too short: error now
   fs::create_directories(o_.out);
   csv_ = std::make_unique<train::MetricsCsv>(
@@ -404,8 +410,7 @@ TrainOutcome LmRun::run() {
     ++pos_.epoch;
     pos_.chunk = 0;
     state_ = {};
-    pos_.offset = rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, std::min<int64_t>(o_.seq_len,
-                             static_cast<int64_t>(s_.train.size()) - o_.batch))));
+    pos_.offset = draw_offset();
     save(path("last.safetensors"), true);
   }
   finish();
