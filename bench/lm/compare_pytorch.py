@@ -189,7 +189,7 @@ def run_torch(task, a):
         for k in range(0, L, t):
             n = min(t, L - k)
             pos = base[None, :] + k + torch.arange(n)[:, None]  # [n, b]
-            yield flat[pos + off * 0], flat[pos + 1]
+            yield flat[pos], flat[pos + 1]
 
     def evaluate(s):
         model.eval()
@@ -218,7 +218,7 @@ def run_torch(task, a):
         state = None
         for x, y in chunks(train, B, T, offset):
             if time.monotonic() - t0 >= budget:
-                done = True
+                done, elapsed = True, time.monotonic() - t0  # as recurrent: before the final validation
                 break
             s0 = time.monotonic()
             if state is not None:
@@ -249,7 +249,8 @@ def run_torch(task, a):
             plateau.step(vloss)
         epoch += 1
         offset = rnd.randrange(max(1, min(T, len(train) - B)))
-    elapsed = time.monotonic() - t0
+    if not done:
+        elapsed = time.monotonic() - t0
     model.load_state_dict(best_state)
     vloss, _ = evaluate(valid)
     tloss, tn = evaluate(test)

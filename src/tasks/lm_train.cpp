@@ -99,6 +99,7 @@ class LmRun {
   void log_row(const std::string& valid);
   void show_progress(const data::LmBatcher& b);
   void finish();
+  int64_t draw_offset();
   std::string unit_str(double nats) const;
   std::string path(const char* f) const { return (fs::path(o_.out) / f).string(); }
 
@@ -200,6 +201,12 @@ void LmRun::setup_resume() {
     pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("chunk").get<int64_t>(),
             t.at("offset").get<int64_t>(), t.at("tokens").get<int64_t>(), dval(t, "elapsed"), dval(t, "best_valid"),
             t.at("best_saved").get<bool>()};
+    // The position (chunk, offset) only means the same thing for the same data, batch and seq-len.
+    RC_CHECK(t.at("seq_len").get<int64_t>() == o_.seq_len && t.at("batch").get<int64_t>() == o_.batch, "--resume",
+             "the run was trained with --seq-len ", t.at("seq_len").get<int64_t>(), " --batch ",
+             t.at("batch").get<int64_t>(), "; resume with the same values");
+    RC_CHECK(t.at("train_tokens").get<size_t>() == s_.train.size(), "--resume", "the training text has ",
+             s_.train.size(), " tokens, the run had ", t.at("train_tokens").get<size_t>(), " (resume with the same --data)");
     train::rng_state_from_json(rng_, t.at("rng").dump(), file);
     train::rng_state_from_json(model_->dropout_rng(), t.at("dropout_rng").dump(), file);
     train::rng_state_from_json(model_->rnn().dropout_rng(), t.at("rnn_dropout_rng").dump(), file);
@@ -233,6 +240,7 @@ void LmRun::save(const std::string& file, bool with_state) {
               {"step", pos_.step}, {"epoch", pos_.epoch}, {"chunk", pos_.chunk}, {"offset", pos_.offset},
               {"tokens", pos_.tokens}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_valid)},
               {"best_saved", pos_.best_saved}, {"seed", o_.seed}, {"threads", num_threads()},
+              {"seq_len", o_.seq_len}, {"batch", o_.batch}, {"train_tokens", s_.train.size()},
               {"rng", json::parse(train::rng_state_to_json(rng_))},
               {"dropout_rng", json::parse(train::rng_state_to_json(model_->dropout_rng()))},
               {"rnn_dropout_rng", json::parse(train::rng_state_to_json(model_->rnn().dropout_rng()))}};
@@ -321,6 +329,12 @@ void LmRun::end_epoch(bool partial) {
   }
 }
 
+// This epoch's start offset in [0, min(seq_len, N − batch)): rows keep at least one step.
+int64_t LmRun::draw_offset() {
+  const int64_t range = std::min<int64_t>(o_.seq_len, static_cast<int64_t>(s_.train.size()) - o_.batch);
+  return static_cast<int64_t>(rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, range))));
+}
+
 void LmRun::finish() {
   const bool chars = cfg_->vocab.level() == data::TokenLevel::chars;
   const char* tok = chars ? "chars" : "tokens";
@@ -348,8 +362,7 @@ TrainOutcome LmRun::run() {
   RC_CHECK(o_.lr_decay > 0 && o_.lr_decay < 1, "--lr-decay", "expected a factor in (0, 1), got ", o_.lr_decay);
   const bool resume = !o_.resume.empty();
   if (resume) setup_resume(); else setup_fresh();
-  if (!resume) pos_.offset = rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, std::min<int64_t>(o_.seq_len,
-                                        static_cast<int64_t>(s_.train.size()) - o_.batch))));
+  if (!resume) pos_.offset = draw_offset();
   data::LmBatcher check(s_.train, o_.batch, o_.seq_len, pos_.offset, o_.data);  // too short: error now
   fs::create_directories(o_.out);
   csv_ = std::make_unique<train::MetricsCsv>(
@@ -397,8 +410,7 @@ TrainOutcome LmRun::run() {
     ++pos_.epoch;
     pos_.chunk = 0;
     state_ = {};
-    pos_.offset = rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, std::min<int64_t>(o_.seq_len,
-                             static_cast<int64_t>(s_.train.size()) - o_.batch))));
+    pos_.offset = draw_offset();
     save(path("last.safetensors"), true);
   }
   finish();

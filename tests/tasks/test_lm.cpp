@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -258,6 +259,10 @@ TEST(LmCli, TrainEvalScoreEndToEndAndErrors) {
   CmdResult s = run("score --model " + m + " 'the sea'");
   ASSERT_EQ(s.status, 0) << s.out;
   EXPECT_NE(s.out.find("log P = -"), std::string::npos) << s.out;
+  CmdResult js = run("score --model " + m + " --json < " + kFix + "moby_heldout.txt");  // lines on stdin
+  ASSERT_EQ(js.status, 0) << js.out;
+  EXPECT_EQ(std::count(js.out.begin(), js.out.end(), '\n'), 200) << js.out.substr(0, 300);
+  EXPECT_EQ(js.out.rfind("{\"log2_prob\":", 0), 0u) << js.out.substr(0, 300);
 
   const std::string bin = (d / "bad.txt").string();
   data::write_file(bin, std::string("ok\xC3\x28", 4));
@@ -275,6 +280,8 @@ TEST(LmCli, TrainEvalScoreEndToEndAndErrors) {
       {"train lm --data " + text + " --resume " + d.string(), "no last.safetensors"},
       {"train lm --data " + text + " --hidden 16 --layers 1 --optimizer sgd --lr 1e38 --clip 0 --out " + m + "x",
        " step "},  // a NaN/Inf loss (training or validation) is reported with the step
+      {"train lm --data " + text + " --resume " + m + " --batch 4", "resume with the same values"},
+      {"train lm --data " + kFix + "moby_heldout.txt --seq-len 16 --batch 8 --resume " + m, "resume with the same --data"},
       {"eval --model " + d.string() + " --data " + text, "no best.safetensors or last.safetensors"},
       {"eval --model " + bin + " --data " + text, bin},
       {"sample --model " + m + " --temperature 0", "--temperature"},
