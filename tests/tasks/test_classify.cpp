@@ -48,13 +48,13 @@ CmdResult run(const std::string& args) {
   return {WEXITSTATUS(st), out};
 }
 
-// n sentences of 4..10 filler words w0..w19; half (alternating) hold "great" at a random position
-// and are labelled pos, the others neg.
+// n sentences of 4..10 filler words w0..w19; a random half hold "great" at a random position and
+// are labelled pos, the others neg (random, so every positional split holds both classes).
 std::string keyword_tsv(const fs::path& file, int n, uint64_t seed) {
   Rng r(seed);
   std::string s;
   for (int i = 0; i < n; ++i) {
-    const bool pos = i % 2 == 0;
+    const bool pos = r.below(2) == 0;
     const int len = 4 + static_cast<int>(r.below(7));
     const int at = static_cast<int>(r.below(static_cast<uint64_t>(len)));
     std::string t;
@@ -120,10 +120,14 @@ TEST(Classify, BiLstmLearnsTheKeywordTaskAndUntrainedDoesNot) {
   std::vector<std::vector<int64_t>> seqs;
   std::vector<int64_t> labels;
   const data::LabeledSet all = data::read_labeled(data);
+  int64_t npos = 0;
   for (size_t i = 9; i < all.items.size(); i += 10) {
+    npos += all.items[i].label == "pos";
     seqs.push_back(trained->encode(all.items[i].text, "kw"));
     labels.push_back(all.items[i].label == "pos" ? 1 : 0);
   }
+  ASSERT_GT(npos, 15);  // both classes well represented: a constant prediction cannot pass
+  ASSERT_LT(npos, 45);
   EXPECT_GE(evaluate_classifier(*trained, seqs, labels).accuracy, 0.95);
   EXPECT_LT(evaluate_classifier(untrained, seqs, labels).accuracy, 0.8);
   fs::remove_all(d);
