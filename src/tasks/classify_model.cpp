@@ -1,6 +1,7 @@
 // The text classifier: tokens, configuration (JSON), module, metrics, evaluation and loading
 // (contract in tasks/classify.h).
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <nlohmann/json.hpp>
 

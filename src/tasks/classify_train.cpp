@@ -86,7 +86,8 @@ class ClassifyRun {
   void setup_resume();
   void encode_sets();
   std::vector<size_t> order(int64_t epoch) const;
-  bool should_stop(Clock::time_point t0) const;
+  bool should_stop() const;
+  void train_batch(const std::vector<size_t>& perm, int64_t nb);
   void end_epoch(bool partial);
   void save(const std::string& file, bool with_state);
   void finish();
@@ -211,11 +212,32 @@ std::vector<size_t> ClassifyRun::order(int64_t epoch) const {
   return p;
 }
 
-bool ClassifyRun::should_stop(Clock::time_point t0) const {
+bool ClassifyRun::should_stop() const {
   if (train::interrupted()) return true;
   if (o_.max_steps > 0 && pos_.step >= o_.max_steps) return true;
-  (void)t0;
   return o_.time_budget > 0 && pos_.elapsed >= o_.time_budget;
+}
+
+// One optimisation step on batch pos_.batch of this epoch's order `perm` (nb batches per epoch).
+void ClassifyRun::train_batch(const std::vector<size_t>& perm, int64_t nb) {
+  std::vector<const std::vector<int64_t>*> bs;
+  std::vector<int64_t> ys;
+  const int64_t end = std::min<int64_t>((pos_.batch + 1) * o_.batch, static_cast<int64_t>(perm.size()));
+  for (int64_t i = pos_.batch * o_.batch; i < end; ++i) {
+    bs.push_back(&tr_.seqs[perm[i]]);
+    ys.push_back(tr_.labels[perm[i]]);
+  }
+  train::StepStats st =
+      train::train_step([&] { return cross_entropy(model_->forward(bs), ys); }, *opt_, o_.clip, pos_.step + 1);
+  ++pos_.step, ++pos_.batch;
+  acc_loss_ += st.loss, acc_norm_ += st.grad_norm, ++acc_steps_;
+  ema_loss_ = std::isnan(ema_loss_) ? st.loss : 0.95 * ema_loss_ + 0.05 * st.loss;
+  if (!o_.quiet) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "epoch %lld %3.0f%%  step %lld  loss %.4f", static_cast<long long>(pos_.epoch + 1),
+                  100.0 * pos_.batch / nb, static_cast<long long>(pos_.step), ema_loss_);
+    progress_.update(buf);
+  }
 }
 
 void ClassifyRun::end_epoch(bool partial) {
@@ -308,25 +330,8 @@ ClassifyOutcome ClassifyRun::run() {
     bool stop = false;
     while (pos_.batch < nb) {
       tick();
-      if ((stop = should_stop(t0))) break;
-      std::vector<const std::vector<int64_t>*> bs;
-      std::vector<int64_t> ys;
-      for (int64_t i = pos_.batch * o_.batch; i < std::min<int64_t>(nb * o_.batch, (pos_.batch + 1) * o_.batch) &&
-                                              i < static_cast<int64_t>(perm.size()); ++i) {
-        bs.push_back(&tr_.seqs[perm[i]]);
-        ys.push_back(tr_.labels[perm[i]]);
-      }
-      train::StepStats st = train::train_step([&] { return cross_entropy(model_->forward(bs), ys); }, *opt_, o_.clip,
-                                              pos_.step + 1);
-      ++pos_.step, ++pos_.batch;
-      acc_loss_ += st.loss, acc_norm_ += st.grad_norm, ++acc_steps_;
-      ema_loss_ = std::isnan(ema_loss_) ? st.loss : 0.95 * ema_loss_ + 0.05 * st.loss;
-      if (!o_.quiet) {
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "epoch %lld %3.0f%%  step %lld  loss %.4f", static_cast<long long>(pos_.epoch + 1),
-                      100.0 * pos_.batch / nb, static_cast<long long>(pos_.step), ema_loss_);
-        progress_.update(buf);
-      }
+      if ((stop = should_stop())) break;
+      train_batch(perm, nb);
     }
     tick();
     if (stop && (train::interrupted() || (o_.max_steps > 0 && pos_.step >= o_.max_steps))) {
