@@ -11,6 +11,9 @@ CLI::App* train_group(CLI::App& app) {
   return t;
 }
 
-void add_train(CLI::App& app) { add_train_lm(*train_group(app)); }
+void add_train(CLI::App& app) {
+  add_train_lm(*train_group(app));
+  add_train_classify(*train_group(app));
+}
 
 }  // namespace recurrent::cli

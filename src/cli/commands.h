@@ -16,6 +16,7 @@ void add_sample(CLI::App& app);
 // The `train` subcommand group (created on first use) and its tasks.
 CLI::App* train_group(CLI::App& app);
 void add_train_lm(CLI::App& train);
+void add_train_classify(CLI::App& train);  // cmd_train_classify.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 
