@@ -60,7 +60,12 @@ std::string keyword_tsv(const fs::path& file, int n, uint64_t seed) {
     std::string t;
     for (int k = 0; k < len; ++k) {
       if (!t.empty()) t += ' ';
-      t += pos && k == at ? std::string("Great") : "w" + std::to_string(r.below(20));
+      if (pos && k == at) {
+        t += "Great";
+      } else {  // appended piecewise: GCC 12 warns (-Wrestrict) falsely on "w" + std::to_string(..)
+        t += 'w';
+        t += std::to_string(r.below(20));
+      }
     }
     s += std::string(pos ? "pos" : "neg") + "\t" + t + (i % 3 == 0 ? "." : "") + "\n";
   }
