@@ -21,6 +21,7 @@
 #include "recurrent/optim/plateau.h"
 #include "recurrent/tasks/lm.h"
 #include "recurrent/train/checkpoint.h"
+#include "tasks/layer_options.h"
 #include "recurrent/train/loop.h"
 
 namespace recurrent::tasks {
@@ -33,42 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 std::string dstr(double v) { return train::fmt_num(v, 17); }
 double dval(const json& j, const char* k) { return std::stod(j.at(k).get<std::string>()); }
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  size_t a = 0;
-  while (a <= s.size()) {
-    size_t b = s.find(',', a);
-    if (b == std::string::npos) b = s.size();
-    out.push_back(s.substr(a, b - a));
-    a = b + 1;
-  }
-  return out;
-}
-
-std::vector<LayerSpec> layer_specs(const LmTrainOptions& o) {
-  RC_CHECK(o.layers >= 1, "--layers", "expected >= 1, got ", o.layers);
-  const std::vector<std::string> cells = split_list(o.cells), hidden = split_list(o.hidden);
-  auto pick = [&](const std::vector<std::string>& v, size_t l, const char* opt) {
-    RC_CHECK(v.size() == 1 || v.size() == static_cast<size_t>(o.layers), opt, "expected one value or one per layer (",
-             o.layers, "), got ", v.size());
-    return v.size() == 1 ? v[0] : v[l];
-  };
-  std::vector<LayerSpec> specs;
-  for (size_t l = 0; l < static_cast<size_t>(o.layers); ++l) {
-    LayerSpec s;
-    s.cell = parse_cell(pick(cells, l, "--cell"));
-    const std::string h = pick(hidden, l, "--hidden");
-    try {
-      s.hidden = std::stoll(h);
-    } catch (const std::exception&) {
-      throw Error("--hidden", "expected a positive integer, got '" + h + "'");
-    }
-    RC_CHECK(s.hidden >= 1, "--hidden", "expected a positive integer, got ", s.hidden);
-    specs.push_back(s);
-  }
-  return specs;
-}
 
 struct Streams {
   std::vector<int64_t> train, valid, test;
@@ -159,7 +124,7 @@ void LmRun::setup_fresh() {
     wo.min_count = o_.min_count, wo.max_size = o_.max_vocab, wo.lower = o_.lower;
     cfg_->vocab = data::Vocab::build_words(tr, wo);
   }
-  cfg_->layers = layer_specs(o_);
+  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
   cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
   cfg_->dropout = static_cast<float>(o_.dropout);
   cfg_->tie_weights = o_.tie_weights;
