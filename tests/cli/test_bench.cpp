@@ -11,22 +11,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "run_cli.h"
+
 namespace {
 
-struct CmdResult {
-  int status;
-  std::string out;
-};
-
-CmdResult run(const std::string& args) {
-  std::string cmd = std::string(RECURRENT_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  int st = pclose(p);
-  return {WEXITSTATUS(st), out};
-}
+using recurrent::testing::CmdResult;
+using recurrent::testing::run;
 
 // Fast, timing-independent settings: one call per repetition, a given peak (no measurement).
 const std::string kQuick = " --json --reps 3 --warmup 1 --min-time 0 --peak-gflops 100 --threads 1";

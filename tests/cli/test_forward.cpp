@@ -15,27 +15,13 @@
 #include "recurrent/autograd/ops.h"
 #include "recurrent/io/safetensors.h"
 #include "recurrent/nn/rnn.h"
+#include "run_cli.h"
 
 using namespace recurrent;
 using namespace recurrent::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct CmdResult {
-  int status;
-  std::string out;
-};
-
-CmdResult run(const std::string& args) {
-  std::string cmd = std::string(RECURRENT_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  int st = pclose(p);
-  return {WEXITSTATUS(st), out};
-}
 
 class ForwardCli : public ::testing::Test {
  protected:

@@ -20,6 +20,7 @@
 #include "recurrent/data/text_file.h"
 #include "recurrent/io/safetensors.h"
 #include "recurrent/tasks/classify.h"
+#include "run_cli.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -34,19 +35,8 @@ fs::path tmpdir(const std::string& name) {
   return d;
 }
 
-struct CmdResult {
-  int status;
-  std::string out;
-};
-CmdResult run(const std::string& args) {
-  std::string cmd = std::string(RECURRENT_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  int st = pclose(p);
-  return {WEXITSTATUS(st), out};
-}
+using recurrent::testing::CmdResult;
+using recurrent::testing::run;
 
 // n sentences of 4..10 filler words w0..w19; a random half hold "great" at a random position and
 // are labelled pos, the others neg (random, so every positional split holds both classes).

@@ -23,6 +23,7 @@
 #include "recurrent/data/utf8.h"
 #include "recurrent/io/safetensors.h"
 #include "recurrent/tasks/lm.h"
+#include "run_cli.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -39,19 +40,8 @@ fs::path tmpdir(const std::string& name) {
   return d;
 }
 
-struct CmdResult {
-  int status;
-  std::string out;
-};
-CmdResult run(const std::string& args) {
-  std::string cmd = std::string(RECURRENT_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  int st = pclose(p);
-  return {WEXITSTATUS(st), out};
-}
+using recurrent::testing::CmdResult;
+using recurrent::testing::run;
 
 // A small char-level text: the first ~12k characters of the training excerpt.
 std::string char_excerpt(const fs::path& dir) {
