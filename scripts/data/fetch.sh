@@ -14,6 +14,10 @@
 #              valid if i%20==18, train otherwise (450/25/25 files, every category in train).
 #   sentiment  npm sentiment@5.0.2 -> data/sentiment/{amazon,imdb,yelp}.tsv (label<TAB>text,
 #              1000 lines each; label 0 = negative, 1 = positive)
+#   sunspots   Debian python3-statsmodels 0.13.5+dfsg-7 -> data/sunspots/sunspots.csv (yearly sunspot
+#              numbers 1700-2008: "YEAR","SUNACTIVITY"; 309 rows), copied as is
+#   co2        Debian python3-statsmodels 0.13.5+dfsg-7 -> data/co2/co2.csv (weekly Mauna Loa CO2 in ppm,
+#              1958-03-29 .. 2001-12-29: date (YYYYMMDD),co2; 2284 rows, 59 empty co2 cells), copied as is
 #
 # Usage: scripts/data/fetch.sh moby-dick brown sentiment     (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
@@ -117,6 +121,41 @@ fetch_sentiment() {
   echo "sentiment: 3 x 1000 labelled sentences in $d/{amazon,imdb,yelp}.tsv"
 }
 
+# deb_fetch PKG VERSION SHA256 DEST: `apt-get download PKG=VERSION` (nothing installed), check the
+# .deb's SHA-256, unpack it with `dpkg -x` into DEST (files land under DEST/usr/...).
+deb_fetch() {
+  local pkg=$1 ver=$2 sha=$3 dest=$4 tmp deb got
+  command -v apt-get >/dev/null && command -v dpkg >/dev/null || die "apt-get / dpkg not found (Debian needed)"
+  tmp="$(mktemp -d)"
+  chmod 755 "$tmp"  # readable by apt's sandbox user
+  (cd "$tmp" && apt-get download "$pkg=$ver" >"$tmp/apt.log" 2>&1) \
+    || { cat "$tmp/apt.log" >&2; rm -rf "$tmp"; die "apt-get download $pkg=$ver failed (apt-get update? network?)"; }
+  deb="$(ls "$tmp"/*.deb 2>/dev/null | head -n1)"
+  [[ -n "$deb" ]] || { rm -rf "$tmp"; die "apt-get download $pkg=$ver produced no .deb"; }
+  got="$(sha256sum "$deb" | cut -d' ' -f1)"
+  [[ "$got" == "$sha" ]] || { rm -rf "$tmp"; die "$pkg $ver: sha256 $got, expected $sha"; }
+  mkdir -p "$dest"
+  dpkg -x "$deb" "$dest" || { rm -rf "$tmp"; die "cannot unpack $deb"; }
+  rm -rf "$tmp"
+}
+
+# fetch_statsmodels_csv NAME MIN_LINES MAX_LINES: statsmodels/datasets/NAME/NAME.csv → data/NAME/NAME.csv
+fetch_statsmodels_csv() {
+  local name=$1 d="$DATA_DIR/$1"
+  done_or_clean "$d" && return 0
+  deb_fetch python3-statsmodels 0.13.5+dfsg-7 \
+    77474ba544c8e18e7932635ef9ab65abc1b8720fb471465d2a6ddd5ea81f08ad "$d/src"
+  cp "$d/src/usr/lib/python3/dist-packages/statsmodels/datasets/$name/$name.csv" "$d/$name.csv" \
+    || die "$name: $name.csv missing in python3-statsmodels"
+  rm -rf "$d/src"
+  check_lines "$d/$name.csv" "$2" "$3"
+  touch "$d/.ok"
+  echo "$name: $(($(wc -l <"$d/$name.csv") - 1)) rows in $d/$name.csv"
+}
+
+fetch_sunspots() { fetch_statsmodels_csv sunspots 310 310; }
+fetch_co2() { fetch_statsmodels_csv co2 2285 2285; }
+
 [[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
@@ -124,6 +163,8 @@ for name in "$@"; do
     moby-dick) fetch_moby_dick ;;
     brown) fetch_brown ;;
     sentiment) fetch_sentiment ;;
+    sunspots) fetch_sunspots ;;
+    co2) fetch_co2 ;;
     all) fetch_moby_dick; fetch_brown; fetch_sentiment ;;
     *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, all)" ;;
   esac

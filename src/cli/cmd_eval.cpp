@@ -3,6 +3,8 @@
 //     {"tokens": N, "loss_nats": x, "bits_per_token": x, "perplexity": x}
 //   classifier (labelled sentences, any format of train classify): --json prints
 //     {"n": N, "loss": x, "accuracy": x, "macro_f1": x}
+//   forecaster (the CSV series; metrics on the test part of its chronological split): --json prints
+//     {"mae", "rmse", "mase", "naive_mase", "seasonal_naive_mase", ...}
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -60,7 +62,9 @@ void add_eval(CLI::App& app) {
   c->add_option("--seq-len", a->seq_len, "steps per chunk (state carried across chunks)")->capture_default_str();
   c->add_flag("--json", a->json, "one JSON line");
   c->callback([a] {
-    if (model_task(a->model) == "classify") return eval_classifier(a->model, a->data, a->batch, a->json);
+    const std::string task = model_task(a->model);
+    if (task == "classify") return eval_classifier(a->model, a->data, a->batch, a->json);
+    if (task == "forecast") return eval_forecaster(a->model, a->data, a->json);  // cmd_predict.cpp
     auto m = tasks::load_lm(a->model);
     const std::vector<int64_t> ids = m->config().vocab.encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");

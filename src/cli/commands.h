@@ -12,11 +12,14 @@ void add_train(CLI::App& app);   // `train` and its tasks (cmd_train.cpp); `trai
 void add_eval(CLI::App& app);
 void add_score(CLI::App& app);
 void add_sample(CLI::App& app);
+void add_predict(CLI::App& app);  // cmd_predict.cpp (forecasts CSV + plot)
 
 // The `train` subcommand group (created on first use) and its tasks.
 CLI::App* train_group(CLI::App& app);
 void add_train_lm(CLI::App& train);
 void add_train_classify(CLI::App& train);  // cmd_train_classify.cpp
+void add_train_forecast(CLI::App& train);  // cmd_train_forecast.cpp
+void eval_forecaster(const std::string& model, const std::string& data, bool json);  // cmd_predict.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 
