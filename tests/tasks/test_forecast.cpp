@@ -187,6 +187,62 @@ TEST(ForecastData, TooFewWindowsAfterGaps) {
 
 // ---- the model -------------------------------------------------------------------------------------
 
+TEST(Forecaster, InputsAndTargetsByHand) {
+  // y = 0, 1, 2, …; feature x = 10·y; normalisation set by hand: y (m 1, s 2), x (m 10, s 5).
+  std::string csv = "t,y,x\n";
+  for (int i = 0; i < 20; ++i) csv += std::to_string(i) + "," + std::to_string(i) + "," + std::to_string(10 * i) + "\n";
+  for (bool relative : {false, true}) {
+    ForecastConfig c = small_config(3, 2, 1);
+    c.features = {"x"};
+    c.relative = relative;
+    const ForecastData d = data_of(csv, c);
+    c.mean = {1, 10}, c.stdev = {2, 5};
+    Rng r(1);
+    Forecaster m(c, r);
+    const Tensor x = m.inputs(d, {5, 6}), z = m.targets(d, {5, 6});  // [L=3, B=2, C=2], [B=2, H=2]
+    ASSERT_EQ(x.shape(), (Shape{3, 2, 2}));
+    ASSERT_EQ(z.shape(), (Shape{2, 2}));
+    const float base5 = relative ? 2.0f : 0.0f;  // z(y_5) = (5 − 1) / 2
+    for (int64_t l = 0; l < 3; ++l) {
+      EXPECT_FLOAT_EQ(x.at({l, 0, 0}), (3 + l - 1) / 2.0f - base5) << l;  // rows 3, 4, 5 for origin 5
+      EXPECT_FLOAT_EQ(x.at({l, 0, 1}), (10 * (3 + l) - 10) / 5.0f) << l;  // features stay absolute
+    }
+    EXPECT_FLOAT_EQ(x.at({0, 1, 0}), (4 - 1) / 2.0f - (relative ? 2.5f : 0.0f));  // origin 6 starts at row 4
+    EXPECT_FLOAT_EQ(z.at({0, 0}), 2.5f - base5);  // row 6
+    EXPECT_FLOAT_EQ(z.at({0, 1}), 3.0f - base5);  // row 7
+    EXPECT_FLOAT_EQ(z.at({1, 1}), 3.5f - (relative ? 2.5f : 0.0f));  // row 8 from origin 6
+  }
+}
+
+TEST(Forecaster, UsesFeatureColumns) {
+  // y_t = x_{t−1} with x i.i.d.: only the feature's past predicts y; without it nothing beats a guess.
+  set_num_threads(1);
+  const fs::path d = tmpdir("features");
+  const std::string csv = (d / "xy.csv").string();
+  Rng r(21);
+  std::string s = "t,y,x\n";
+  double prev = 0;
+  for (int i = 0; i < 300; ++i) {
+    const double x = r.normal();
+    s += std::to_string(i) + "," + std::to_string(prev) + "," + std::to_string(x) + "\n";
+    prev = x;
+  }
+  data::write_file(csv, s);
+  double mase[2], naive = 0;
+  for (int with = 0; with < 2; ++with) {
+    ForecastTrainOptions o = train_opts(csv, d / ("run" + std::to_string(with)));
+    o.lookback = 4, o.horizon = 1, o.season = 1, o.epochs = 15;
+    if (with) o.features = "x";
+    ASSERT_EQ(train_forecaster(o), ForecastOutcome::finished);
+    const nlohmann::json t = results(d / ("run" + std::to_string(with))).at("test");
+    mase[with] = t.at("mase").get<double>();
+    naive = t.at("naive_mase").get<double>();
+  }
+  EXPECT_LT(mase[1], 0.3 * naive) << "with the feature";
+  EXPECT_GT(mase[0], 0.6 * naive) << "without it";
+  fs::remove_all(d);
+}
+
 TEST(Forecaster, RelativeForecastsMoveWithALevelShift) {
   // One model (normalisation fitted on the original series) applied to the series shifted by +250,
   // far outside the training range: relative forecasts shift by exactly 250, absolute ones do not.
