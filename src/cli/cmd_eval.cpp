@@ -55,7 +55,7 @@ void add_eval(CLI::App& app) {
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences");
+  CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences, a forecaster on a CSV series (test part: MAE, RMSE, MASE)");
   c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
   c->add_option("--data", a->data, "UTF-8 text")->required()->check(CLI::ExistingFile);
   c->add_option("--batch", a->batch, "contiguous rows")->capture_default_str();
