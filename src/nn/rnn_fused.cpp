@@ -11,6 +11,9 @@
 //   backward, per step: gate/state backward of the owned units (→ dA_t columns, dc, dpeep), barrier
 //                       (dA_t complete), then dh_{t-1}[:, owned units] += dA_t · W_hh[:, owned units]:
 //                       the same thread owns the same units in both halves, so ONE barrier per step.
+//   The barrier is StepTeam::sync (rnn_team.h): spin briefly, then sleep; when a partner turns out to
+//   be descheduled (an oversubscribed machine), the team goes solo: thread 0 takes every block of the
+//   remaining steps (bitwise the same result) and the others leave.
 // Packed weights (built once per call, [panel][K][32], zero-padded past H):
 //   forward panel (jb, g) = W_hh[g·H + 32·jb + c, k]ᵀ, K = H     backward panel jb = W_hh[k, 32·jb + c], K = G·H
 // No allocation inside the time loop; the big GEMMs before and after stay in rnn_direction.cpp.
@@ -23,6 +26,7 @@
 
 #include "kernels/avx512/cells.h"
 #include "nn/rnn_direction.h"
+#include "nn/rnn_team.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/kernels/cpu.h"
 
@@ -60,15 +64,6 @@ Tensor pack_backward_panels(const float* w_hh, int64_t GH, int64_t H) {
   return w;
 }
 
-int team_size(int64_t H) { return static_cast<int>(std::min<int64_t>(num_threads(), blocks(H))); }
-
-struct Span {  // the hidden-unit blocks one thread owns
-  int64_t jb0, jb1;
-};
-Span my_blocks(int64_t nb) {
-  const int k = omp_get_thread_num(), n = omp_get_num_threads();
-  return {nb * k / n, nb * (k + 1) / n};
-}
 }  // namespace
 
 bool fused_supported(const DirShape& s) {
@@ -82,10 +77,109 @@ bool fused_supported(const DirShape& s) {
   return s.cell == CellType::gru;
 }
 
+namespace {
+// Everything one forward step needs, shared by the team (pointers into the caller's buffers).
+struct Fwd {
+  const DirShape& s;
+  const DirParams& p;
+  const uint8_t* valid_all;
+  float *A, *HS, *CS, *EX, *y;
+  int64_t ldy;
+  bool accumulate;
+  const float* wf;    // packed forward panels
+  const float* bias;  // [GH] folded biases or null
+  float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH]
+};
+
+// Step `step` (time t), hidden-unit block jb: the G gate panels of h_{t-1} W_hhᵀ, the gate/state
+// pass of the block's units for all B rows, then y_t for those columns.
+void forward_block(const Fwd& f, int64_t step, int64_t jb) {
+  const DirShape& s = f.s;
+  const int64_t T = s.T, B = s.B, H = s.H, G = s.G(), GH = G * H;
+  const int rev = s.reverse ? 1 : 0;
+  const bool gru = s.cell == CellType::gru;
+  const int64_t t = s.reverse ? T - 1 - step : step;
+  float* at = f.A + t * B * GH;
+  const float* hp = f.HS + (t + rev) * B * H;
+  float* hn = f.HS + (t + 1 - rev) * B * H;
+  const float* cp = f.CS ? f.CS + (t + rev) * B * H : nullptr;
+  float* cn = f.CS ? f.CS + (t + 1 - rev) * B * H : nullptr;
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
+    avx512::panel_gemm(B, H, hp, H, f.wf + (jb * G + g) * H * kP, nj, (gru ? f.GHB : at) + g * H + j0, GH, !gru);
+  if (step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
+    const float* an = f.A + (s.reverse ? t - 1 : t + 1) * B * GH + j0;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
+  }
+  const float* bias = f.bias ? f.bias + j0 : nullptr;
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ok = !valid || valid[b];
+    float* hb = hn + b * H + j0;
+    if (!ok) {  // padded step: state carried
+      std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
+      if (cn) std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
+    } else if (gru) {
+      avx512::gru_forward_row(nj, H, at + b * GH + j0, bias, f.GHB + b * GH + j0, f.p.b_hh ? f.p.b_hh + j0 : nullptr,
+                              hp + b * H + j0, hb, f.EX + (t * B + b) * H + j0);
+    } else {
+      avx512::lstm_forward_row(nj, H, at + b * GH + j0, bias, f.p.w_ch ? f.p.w_ch + j0 : nullptr, cp + b * H + j0,
+                               cn + b * H + j0, hb);
+    }
+    float* yr = f.y + (t * B + b) * f.ldy + j0;  // y_t: h_t on valid steps, 0 on padding
+    if (f.accumulate) {
+      if (ok)
+        for (int64_t j = 0; j < nj; ++j) yr[j] += hb[j];
+    } else if (ok) {
+      std::memcpy(yr, hb, nj * sizeof(float));
+    } else {
+      std::memset(yr, 0, nj * sizeof(float));
+    }
+  }
+}
+
+// One member's part of the forward loop: its blocks of every step, one sync per step (h_t complete
+// before anyone starts step t+1's product). A member that finds the team solo leaves.
+void forward_member(const Fwd& f, StepTeam& team, int tid) {
+  const int64_t nb = blocks(f.s.H);
+  for (int64_t step = 0; step < f.s.T; ++step) {
+    int64_t b0, b1;
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;  // solo, and not thread 0
+    for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb);
+    if (!team.solo()) team.sync(tid);
+  }
+  team.finish(tid);
+}
+
+// Runs member(tid) on a team of StepTeam::plan(nb) threads (one OpenMP region per sequence). If
+// OpenMP grants fewer threads (nested parallelism), thread 0 runs the whole loop alone.
+template <class Member>
+void run_team(int64_t nb, const Member& member) {
+  const int nt = StepTeam::plan(nb);
+  if (nt == 1) {
+    StepTeam one(1);
+    return member(one, 0);
+  }
+  StepTeam team(nt);
+#pragma omp parallel num_threads(nt)
+  {
+    const int tid = omp_get_thread_num();
+    if (omp_get_num_threads() == nt) {
+      member(team, tid);
+    } else if (tid == 0) {
+      StepTeam one(1);
+      member(one, 0);
+    }
+  }
+}
+}  // namespace
+
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate) {
-  const int64_t T = s.T, B = s.B, H = s.H, G = s.G(), GH = G * H, nb = blocks(H);
-  const int rev = s.reverse ? 1 : 0;
+  const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
   const bool gru = s.cell == CellType::gru;
   const Tensor wf = pack_forward_panels(p.w_hh, G, H);
   // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
@@ -93,117 +187,98 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
   Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
   float* bias = bias_t.defined() ? bias_t.data() : nullptr;
   for (int64_t j = 0; bias && j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (p.b_hh && !gru ? p.b_hh[j] : 0.0f);
-  Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();  // gru: W_hh h_{t-1} without bias, [B, GH]
-  float* GHB = gru ? gh_buf.data() : nullptr;
-#pragma omp parallel num_threads(team_size(H))
-  {
-    const Span my = my_blocks(nb);
-    for (int64_t step = 0; step < T; ++step) {
-      const int64_t t = s.reverse ? T - 1 - step : step;
-      float* at = A + t * B * GH;
-      const float* hp = HS + (t + rev) * B * H;
-      float* hn = HS + (t + 1 - rev) * B * H;
-      const float* cp = CS ? CS + (t + rev) * B * H : nullptr;
-      float* cn = CS ? CS + (t + 1 - rev) * B * H : nullptr;
-      const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
-      for (int64_t jb = my.jb0; jb < my.jb1; ++jb) {
-        const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-        for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
-          avx512::panel_gemm(B, H, hp, H, wf.data() + (jb * G + g) * H * kP, nj, (gru ? GHB : at) + g * H + j0,
-                             GH, !gru);
-        if (step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
-          const float* an = A + (s.reverse ? t - 1 : t + 1) * B * GH + j0;
-          for (int64_t b = 0; b < B; ++b)
-            for (int64_t g = 0; g < G; ++g)
-              for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
-        }
-        for (int64_t b = 0; b < B; ++b) {
-          const bool ok = !valid || valid[b];
-          float* hb = hn + b * H + j0;
-          if (!ok) {  // padded step: state carried
-            std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
-            if (cn) std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
-          } else if (gru) {
-            avx512::gru_forward_row(nj, H, at + b * GH + j0, bias ? bias + j0 : nullptr, GHB + b * GH + j0, p.b_hh ? p.b_hh + j0 : nullptr,
-                                    hp + b * H + j0, hb, EX + (t * B + b) * H + j0);
-          } else {
-            avx512::lstm_forward_row(nj, H, at + b * GH + j0, bias ? bias + j0 : nullptr, p.w_ch ? p.w_ch + j0 : nullptr, cp + b * H + j0,
-                                     cn + b * H + j0, hb);
-          }
-          float* yr = y + (t * B + b) * ldy + j0;  // y_t: h_t on valid steps, 0 on padding
-          if (accumulate) {
-            if (ok)
-              for (int64_t j = 0; j < nj; ++j) yr[j] += hb[j];
-          } else if (ok) {
-            std::memcpy(yr, hb, nj * sizeof(float));
-          } else {
-            std::memset(yr, 0, nj * sizeof(float));
-          }
-        }
+  Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();
+  const Fwd f{s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate, wf.data(), bias, gru ? gh_buf.data() : nullptr};
+  run_team(blocks(H), [&](StepTeam& team, int tid) { forward_member(f, team, tid); });
+}
+
+namespace {
+struct Bwd {
+  const DirShape& s;
+  const DirParams& p;
+  const float *A, *HS, *CS, *EX;
+  const uint8_t* valid_all;
+  const float* dy;
+  int64_t ldy;
+  float *dA, *dGh, *dc, *dpeep;
+  const float* wb;  // packed backward panels
+};
+
+// Step t, block jb, first half: gate/state backward of the block's units (+ dy_t) → dA_t columns,
+// dc, dpeep, and the elementwise part of dL/dh_{t-1} (dpv).
+void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float* dhpv) {
+  const DirShape& s = w.s;
+  const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
+  const int rev = s.reverse ? 1 : 0;
+  const bool gru = s.cell == CellType::gru;
+  const float* at = w.A + t * B * GH;
+  const float* hp = w.HS + (t + rev) * B * H;
+  float* dat = w.dA + t * B * GH;
+  float* dgt = gru ? w.dGh + t * B * GH : dat;  // rows that multiply W_hh
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  for (int64_t b = 0; b < B; ++b) {
+    float* dhb = dhv + b * H + j0;
+    float* dpb = dhpv + b * H + j0;
+    const bool ok = !valid || valid[b];
+    if (w.dy && ok)  // dL/dh_t += dL/dy_t on valid steps (padding outputs are constants)
+      for (int64_t j = 0; j < nj; ++j) dhb[j] += w.dy[(t * B + b) * w.ldy + j0 + j];
+    if (!ok) {  // padded: no gate gradient; dh (and dc) pass through unchanged
+      for (int64_t g = 0; g < G; ++g) {
+        std::memset(dat + b * GH + g * H + j0, 0, nj * sizeof(float));
+        if (gru) std::memset(dgt + b * GH + g * H + j0, 0, nj * sizeof(float));
       }
-#pragma omp barrier
+      std::memcpy(dpb, dhb, nj * sizeof(float));
+    } else if (gru) {
+      avx512::gru_backward_row(nj, H, at + b * GH + j0, w.EX + (t * B + b) * H + j0, hp + b * H + j0, dhb,
+                               dat + b * GH + j0, dgt + b * GH + j0, dpb);
+    } else {
+      const float* cp = w.CS + (t + rev) * B * H + b * H + j0;
+      const float* cn = w.CS + (t + 1 - rev) * B * H + b * H + j0;
+      avx512::lstm_backward_row(nj, H, at + b * GH + j0, w.p.w_ch ? w.p.w_ch + j0 : nullptr, cp, cn, dhb,
+                                w.dc + b * H + j0, dat + b * GH + j0, w.dpeep ? w.dpeep + j0 : nullptr);
+      std::memset(dpb, 0, nj * sizeof(float));
     }
   }
 }
 
+// One member's part of BPTT: gate backward of its blocks, sync (dA_t complete), then
+// dh_{t-1}[:, its blocks] += dA_t · W_hh[:, its blocks]. The same member owns the same units in both
+// halves, so one sync per step suffices (and after a switch to solo, thread 0 owns them all).
+void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dhp) {
+  const DirShape& s = w.s;
+  const int64_t T = s.T, B = s.B, H = s.H, GH = s.G() * H, nb = blocks(H);
+  float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
+  float* dhpv = dhp;  // dL/dh_{t-1}
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = s.reverse ? T - 1 - step : step;
+    int64_t b0, b1;
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;  // solo, and not thread 0
+    for (int64_t jb = b0; jb < b1; ++jb) backward_gate_block(w, t, jb, dhv, dhpv);
+    if (!team.solo()) team.sync(tid);
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;
+    const float* dgt = (s.cell == CellType::gru ? w.dGh : w.dA) + t * B * GH;
+    for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t · W_hh[:, block]
+      const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+      avx512::panel_gemm(B, GH, dgt, GH, w.wb + jb * GH * kP, nj, dhpv + j0, H, true);
+    }
+    std::swap(dhv, dhpv);
+  }
+  team.finish(tid);
+}
+}  // namespace
+
 float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
                            float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep) {
-  const int64_t T = s.T, B = s.B, H = s.H, G = s.G(), GH = G * H, nb = blocks(H);
-  const int rev = s.reverse ? 1 : 0;
+  const int64_t H = s.H, GH = s.G() * H;
   const bool gru = s.cell == CellType::gru;
-  const float* A = tape.a.data();
-  const float* HS = tape.hs.data();
-  const float* CS = gru ? nullptr : tape.cs.data();
-  const float* EX = gru ? tape.extra.data() : nullptr;
-  const uint8_t* valid_all = tape.valid.empty() ? nullptr : tape.valid.data();
   const Tensor wb = pack_backward_panels(p.w_hh, GH, H);
-#pragma omp parallel num_threads(team_size(H))
-  {
-    const Span my = my_blocks(nb);
-    float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
-    float* dhpv = dhp;  // dL/dh_{t-1}
-    for (int64_t step = T - 1; step >= 0; --step) {
-      const int64_t t = s.reverse ? T - 1 - step : step;
-      const float* at = A + t * B * GH;
-      const float* hp = HS + (t + rev) * B * H;
-      float* dat = dA + t * B * GH;
-      float* dgt = gru ? dGh + t * B * GH : dat;  // rows that multiply W_hh
-      const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
-      for (int64_t jb = my.jb0; jb < my.jb1; ++jb) {
-        const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-        for (int64_t b = 0; b < B; ++b) {
-          float* dhb = dhv + b * H + j0;
-          float* dpb = dhpv + b * H + j0;
-          const bool ok = !valid || valid[b];
-          if (dy && ok)  // dL/dh_t += dL/dy_t on valid steps (padding outputs are constants)
-            for (int64_t j = 0; j < nj; ++j) dhb[j] += dy[(t * B + b) * ldy + j0 + j];
-          if (!ok) {  // padded: no gate gradient; dh (and dc) pass through unchanged
-            for (int64_t g = 0; g < G; ++g) {
-              std::memset(dat + b * GH + g * H + j0, 0, nj * sizeof(float));
-              if (gru) std::memset(dgt + b * GH + g * H + j0, 0, nj * sizeof(float));
-            }
-            std::memcpy(dpb, dhb, nj * sizeof(float));
-          } else if (gru) {
-            avx512::gru_backward_row(nj, H, at + b * GH + j0, EX + (t * B + b) * H + j0, hp + b * H + j0, dhb,
-                                     dat + b * GH + j0, dgt + b * GH + j0, dpb);
-          } else {
-            const float* cp = CS + (t + rev) * B * H + b * H + j0;
-            const float* cn = CS + (t + 1 - rev) * B * H + b * H + j0;
-            avx512::lstm_backward_row(nj, H, at + b * GH + j0, p.w_ch ? p.w_ch + j0 : nullptr, cp, cn, dhb,
-                                      dc + b * H + j0, dat + b * GH + j0, dpeep ? dpeep + j0 : nullptr);
-            std::memset(dpb, 0, nj * sizeof(float));
-          }
-        }
-      }
-#pragma omp barrier
-      for (int64_t jb = my.jb0; jb < my.jb1; ++jb) {  // dh_{t-1}[:, block] += dA_t · W_hh[:, block]
-        const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-        avx512::panel_gemm(B, GH, dgt, GH, wb.data() + jb * GH * kP, nj, dhpv + j0, H, true);
-      }
-      std::swap(dhv, dhpv);
-    }
-  }
-  return T % 2 ? dhp : dh;
+  const Bwd w{s,  p,   tape.a.data(), tape.hs.data(), gru ? nullptr : tape.cs.data(), gru ? tape.extra.data() : nullptr,
+              tape.valid.empty() ? nullptr : tape.valid.data(), dy, ldy, dA, dGh, dc, dpeep, wb.data()};
+  run_team(blocks(H), [&](StepTeam& team, int tid) { backward_member(w, team, tid, dh, dhp); });
+  return s.T % 2 ? dhp : dh;
 }
 
 }  // namespace recurrent::rnn
