@@ -1,5 +1,5 @@
 // The fused AVX-512 time loops of one direction (LSTM with or without peephole, no projection;
-// GRU linear-before-reset): the per-step recurrent product and the gate/state pass run together,
+// GRU linear-before-reset; simplified GRU; RNN tanh / ReLU): the per-step recurrent product and the gate/state pass run together,
 // on the hidden units each thread owns, inside ONE OpenMP parallel region per sequence.
 //
 // Dimension legend as in rnn_direction.h (T, B, H, G; R = H here). Work split (nt = threads):
@@ -74,7 +74,7 @@ bool fused_supported(const DirShape& s) {
   }();
   if (off || active_isa() != Isa::avx512) return false;
   if (is_lstm(s.cell)) return s.R == s.H;
-  return s.cell == CellType::gru;
+  return s.cell != CellType::gru_cho;
 }
 
 namespace {
@@ -124,6 +124,10 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb) {
     } else if (gru) {
       avx512::gru_forward_row(nj, H, at + b * GH + j0, bias, f.GHB + b * GH + j0, f.p.b_hh ? f.p.b_hh + j0 : nullptr,
                               hp + b * H + j0, hb, f.EX + (t * B + b) * H + j0);
+    } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
+      avx512::rnn_forward_row(nj, s.cell == CellType::rnn_relu, at + b * GH + j0, bias, hb);
+    } else if (s.cell == CellType::gru_simple) {
+      avx512::gru_simple_forward_row(nj, H, at + b * GH + j0, bias, hp + b * H + j0, hb);
     } else {
       avx512::lstm_forward_row(nj, H, at + b * GH + j0, bias, f.p.w_ch ? f.p.w_ch + j0 : nullptr, cp + b * H + j0,
                                cn + b * H + j0, hb);
@@ -232,6 +236,11 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
     } else if (gru) {
       avx512::gru_backward_row(nj, H, at + b * GH + j0, w.EX + (t * B + b) * H + j0, hp + b * H + j0, dhb,
                                dat + b * GH + j0, dgt + b * GH + j0, dpb);
+    } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
+      avx512::rnn_backward_row(nj, s.cell == CellType::rnn_relu, at + b * GH + j0, dhb, dat + b * GH + j0);
+      std::memset(dpb, 0, nj * sizeof(float));
+    } else if (s.cell == CellType::gru_simple) {
+      avx512::gru_simple_backward_row(nj, H, at + b * GH + j0, hp + b * H + j0, dhb, dat + b * GH + j0, dpb);
     } else {
       const float* cp = w.CS + (t + rev) * B * H + b * H + j0;
       const float* cn = w.CS + (t + 1 - rev) * B * H + b * H + j0;

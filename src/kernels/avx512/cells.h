@@ -23,6 +23,14 @@ void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const fl
 void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, const float* hp, const float* dh, float* dx,
                       float* dg, float* dp);
 
+// Vanilla RNN: a [H] (pre-activation in, f(a) out), bias [H] or null, h [H]; backward da = dh ⊙ f'(a).
+void rnn_forward_row(int64_t n, bool relu, float* a, const float* bias, float* h);
+void rnn_backward_row(int64_t n, bool relu, const float* a, const float* dh, float* da);
+// Simplified GRU: a [2H] (u, c̃), bias [2H] or null, hp / h [H]; backward da [2H], dp [H] = dh ⊙ (1-u).
+void gru_simple_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h);
+void gru_simple_backward_row(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                             float* dp);
+
 }  // namespace recurrent::avx512
 
 namespace recurrent::avx512 {

@@ -135,4 +135,59 @@ void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, con
   }
 }
 
+// Vanilla RNN: a [H] pre-activation in (bias [H] added first, or null), f(a) out; h [H] = f(a).
+// f = tanh or relu. Equations: rnn_forward in src/nn/cell_rnn.cpp.
+void rnn_forward_row(int64_t n, bool relu, float* a, const float* bias, float* h) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 p = ld(a + j, k);
+    if (bias) p = _mm512_add_ps(p, ld(bias + j, k));
+    const __m512 v = relu ? _mm512_max_ps(p, _mm512_setzero_ps()) : tanh512(p);
+    st(a + j, k, v);
+    st(h + j, k, v);
+  }
+}
+
+// da = dh ⊙ f'(a): 1 - h² (tanh) or [h > 0] (relu). a holds the activations.
+void rnn_backward_row(int64_t n, bool relu, const float* a, const float* dh, float* da) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 v = ld(a + j, k), d = ld(dh + j, k);
+    const __m512 r = relu ? _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), d)
+                          : _mm512_mul_ps(d, one_minus_sq(v));
+    st(da + j, k, r);
+  }
+}
+
+// Simplified GRU: a [2H] (u, c̃) pre-activations in (bias [2H] added first, or null), activations out;
+// h = u ⊙ c̃ + (1-u) ⊙ h_prev. Equations: gru_simple_forward in src/nn/cell_gru.cpp.
+void gru_simple_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h) {
+  float *au = a, *ac = a + H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 pu = ld(au + j, k), pc = ld(ac + j, k);
+    if (bias) {
+      pu = _mm512_add_ps(pu, ld(bias + j, k));
+      pc = _mm512_add_ps(pc, ld(bias + H + j, k));
+    }
+    const __m512 u = sigmoid512(pu), c = tanh512(pc), hprev = ld(hp + j, k);
+    st(au + j, k, u);
+    st(ac + j, k, c);
+    st(h + j, k, _mm512_fmadd_ps(u, _mm512_sub_ps(c, hprev), hprev));  // u c̃ + (1-u) h_prev
+  }
+}
+
+// du_ = dh ⊙ (c̃ - h_prev) u(1-u)   dc_ = dh ⊙ u (1-c̃²)   dp = dh ⊙ (1-u)
+void gru_simple_backward_row(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                             float* dp) {
+  const float *au = a, *ac = a + H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 u = ld(au + j, k), c = ld(ac + j, k), d = ld(dh + j, k);
+    st(da + j, k, _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(c, ld(hp + j, k))), sig_grad(u)));
+    st(da + H + j, k, _mm512_mul_ps(_mm512_mul_ps(d, u), one_minus_sq(c)));
+    st(dp + j, k, _mm512_mul_ps(d, _mm512_sub_ps(one(), u)));
+  }
+}
+
 }  // namespace recurrent::avx512
