@@ -37,33 +37,27 @@ constexpr int64_t kP = avx512::kPanel;
 
 int64_t blocks(int64_t H) { return (H + kP - 1) / kP; }
 
-// [nb·G, H, 32]: panel (jb, g) row k, column c = W_hh[g·H + jb·32 + c, k]
-Tensor pack_forward_panels(const float* w_hh, int64_t G, int64_t H) {
-  const int64_t nb = blocks(H);
-  Tensor w({nb * G, H, kP});
-  for (int64_t jb = 0; jb < nb; ++jb)
+// Panels are packed by the thread that owns their blocks, inside the team, so each core's half
+// of W_hh lands in its own L2 (at B = 1 the step streams it from there).
+// [nb·G, H, 32]: forward panel (jb, g) row k, column c = W_hh[g·H + jb·32 + c, k]; blocks [jb0, jb1).
+void pack_forward_panels(const float* w_hh, int64_t G, int64_t H, int64_t jb0, int64_t jb1, float* w) {
+  for (int64_t jb = jb0; jb < jb1; ++jb)
     for (int64_t g = 0; g < G; ++g) {
-      float* panel = w.data() + (jb * G + g) * H * kP;
+      float* panel = w + (jb * G + g) * H * kP;
       for (int64_t c = 0; c < kP && jb * kP + c < H; ++c) {
         const float* src = w_hh + (g * H + jb * kP + c) * H;
         for (int64_t k = 0; k < H; ++k) panel[k * kP + c] = src[k];
       }
     }
-  return w;
 }
 
-// [nb, G·H, 32]: panel jb row k, column c = W_hh[k, jb·32 + c]
-Tensor pack_backward_panels(const float* w_hh, int64_t GH, int64_t H) {
-  const int64_t nb = blocks(H);
-  Tensor w({nb, GH, kP});
-  for (int64_t jb = 0; jb < nb; ++jb) {
+// [nb, G·H, 32]: backward panel jb row k, column c = W_hh[k, jb·32 + c]; blocks [jb0, jb1).
+void pack_backward_panels(const float* w_hh, int64_t GH, int64_t H, int64_t jb0, int64_t jb1, float* w) {
+  for (int64_t jb = jb0; jb < jb1; ++jb) {
     const int64_t n = std::min(kP, H - jb * kP);
-    for (int64_t k = 0; k < GH; ++k)
-      std::memcpy(w.data() + (jb * GH + k) * kP, w_hh + k * H + jb * kP, n * sizeof(float));
+    for (int64_t k = 0; k < GH; ++k) std::memcpy(w + (jb * GH + k) * kP, w_hh + k * H + jb * kP, n * sizeof(float));
   }
-  return w;
 }
-
 }  // namespace
 
 bool fused_supported(const DirShape& s) {
@@ -86,7 +80,7 @@ struct Fwd {
   float *A, *HS, *CS, *EX, *y;
   int64_t ldy;
   bool accumulate;
-  const float* wf;    // packed forward panels
+  float* wf;          // packed forward panels [nb·G, H, 32] (zero-padded), filled by the team
   const float* bias;  // [GH] folded biases or null
   float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH]
 };
@@ -148,8 +142,11 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb) {
 // before anyone starts step t+1's product). A member that finds the team solo leaves.
 void forward_member(const Fwd& f, StepTeam& team, int tid) {
   const int64_t nb = blocks(f.s.H);
+  int64_t b0, b1;
+  team.span(tid, nb, b0, b1);
+  pack_forward_panels(f.p.w_hh, f.s.G(), f.s.H, b0, b1, f.wf);
+  team.sync(tid);
   for (int64_t step = 0; step < f.s.T; ++step) {
-    int64_t b0, b1;
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;  // solo, and not thread 0
     for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb);
@@ -185,7 +182,7 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate) {
   const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
   const bool gru = s.cell == CellType::gru;
-  const Tensor wf = pack_forward_panels(p.w_hh, G, H);
+  Tensor wf({blocks(H) * G, H, kP});
   // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
   // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
   Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
@@ -205,7 +202,7 @@ struct Bwd {
   const float* dy;
   int64_t ldy;
   float *dA, *dGh, *dc, *dpeep;
-  const float* wb;  // packed backward panels
+  float* wb;  // packed backward panels [nb, G·H, 32] (zero-padded), filled by the team
 };
 
 // Step t, block jb, first half: gate/state backward of the block's units (+ dy_t) → dA_t columns,
@@ -259,9 +256,12 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
   const int64_t T = s.T, B = s.B, H = s.H, GH = s.G() * H, nb = blocks(H);
   float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
   float* dhpv = dhp;  // dL/dh_{t-1}
+  int64_t b0, b1;
+  team.span(tid, nb, b0, b1);
+  pack_backward_panels(w.p.w_hh, GH, H, b0, b1, w.wb);
+  team.sync(tid);
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
-    int64_t b0, b1;
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;  // solo, and not thread 0
     for (int64_t jb = b0; jb < b1; ++jb) backward_gate_block(w, t, jb, dhv, dhpv);
@@ -283,7 +283,7 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
                            float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep) {
   const int64_t H = s.H, GH = s.G() * H;
   const bool gru = s.cell == CellType::gru;
-  const Tensor wb = pack_backward_panels(p.w_hh, GH, H);
+  Tensor wb({blocks(H), GH, kP});
   const Bwd w{s,  p,   tape.a.data(), tape.hs.data(), gru ? nullptr : tape.cs.data(), gru ? tape.extra.data() : nullptr,
               tape.valid.empty() ? nullptr : tape.valid.data(), dy, ldy, dA, dGh, dc, dpeep, wb.data()};
   run_team(blocks(H), [&](StepTeam& team, int tid) { backward_member(w, team, tid, dh, dhp); });

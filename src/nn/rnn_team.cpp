@@ -59,7 +59,7 @@ StepTeam::StepTeam(int n, bool may_go_solo)
 StepTeam::~StepTeam() {
   if (n_ <= 1 || !may_go_solo_) return;
   if (natural_solo_) {
-    const int p = std::min(64, std::max(1, 2 * g_penalty.load(std::memory_order_relaxed)));
+    const int p = std::min(kMaxBackoff, std::max(1, 2 * g_penalty.load(std::memory_order_relaxed)));
     g_penalty.store(p, std::memory_order_relaxed);
     g_skip.store(p, std::memory_order_relaxed);
   } else if (!solo()) {

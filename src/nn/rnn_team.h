@@ -12,10 +12,10 @@
 //  2. then sleep on a futex (std::atomic::wait); the last arriver wakes sleepers;
 //  3. go SOLO when the partner was descheduled: the last arriver sees how long the first one waited;
 //     a wait above kSoloAfterNs + 2 × the waiter's own work since the previous barrier cannot be
-//     imbalance, so from that barrier on thread 0 does every block of the remaining steps and the
+//     imbalance (a time slice lost to an equal-priority process is ~1.5-6 ms), so from that barrier on thread 0 does every block of the remaining steps and the
 //     other threads leave the loop and sleep until thread 0 finishes (finish()). Results are bitwise
 //     the same: a block's arithmetic does not depend on which thread runs it.
-//  4. remember: a call that went solo makes the following 1, 2, 4, ... 64 calls start on one thread
+//  4. remember: a call that went solo makes the following 1, 2, 4, ... 16 calls start on one thread
 //     (no team at all); a call that completes with its team resets the back-off. So a loaded machine
 //     pays the detection (one time slice) rarely, an idle one never.
 // RECURRENT_RNN_SOLO=0 turns 3 and 4 off (the barrier still spins then sleeps), to compare;
@@ -30,8 +30,9 @@ namespace recurrent::rnn {
 class StepTeam {
  public:
   static constexpr int kMaxThreads = 64;
-  static constexpr int64_t kSpinNs = 40'000;       // spin this long before sleeping
-  static constexpr int64_t kSoloAfterNs = 400'000;  // a wait this much above the work is a descheduled partner
+  static constexpr int64_t kSpinNs = 50'000;         // spin this long before sleeping
+  static constexpr int64_t kSoloAfterNs = 1'000'000;  // a wait this much above the work is a descheduled partner
+  static constexpr int kMaxBackoff = 16;              // calls on one thread after a solo call, at most
 
   // Threads for a loop of nb blocks: min(num_threads(), nb), or 1 while the back-off says so.
   static int plan(int64_t nb);
