@@ -1,5 +1,5 @@
 // The fused AVX-512 time loops of one direction (LSTM with or without peephole, no projection;
-// GRU linear-before-reset; simplified GRU; RNN tanh / ReLU): the per-step recurrent product and the gate/state pass run together,
+// GRU linear-before-reset and Cho's; simplified GRU; RNN tanh / ReLU): the per-step recurrent product and the gate/state pass run together,
 // on the hidden units each thread owns, inside ONE OpenMP parallel region per sequence.
 //
 // Dimension legend as in rnn_direction.h (T, B, H, G; R = H here). Work split (nt = threads):
@@ -11,6 +11,9 @@
 //   backward, per step: gate/state backward of the owned units (→ dA_t columns, dc, dpeep), barrier
 //                       (dA_t complete), then dh_{t-1}[:, owned units] += dA_t · W_hh[:, owned units]:
 //                       the same thread owns the same units in both halves, so ONE barrier per step.
+//   GRU (Cho) needs every column of r ⊙ h_{t-1} before the n product: its forward step is two
+//   phases (r, z, rh | n, h) and its backward three (n, z | drh = da_n W_hn, r | dh_{t-1}), one sync
+//   between phases, so 2 syncs per step each way.
 //   The barrier is StepTeam::sync (rnn_team.h): spin briefly, then sleep; when a partner turns out to
 //   be descheduled (an oversubscribed machine), the team goes solo: thread 0 takes every block of the
 //   remaining steps (bitwise the same result) and the others leave.
@@ -68,7 +71,7 @@ bool fused_supported(const DirShape& s) {
   }();
   if (off || active_isa() != Isa::avx512) return false;
   if (is_lstm(s.cell)) return s.R == s.H;
-  return s.cell != CellType::gru_cho;
+  return true;
 }
 
 namespace {
@@ -84,6 +87,19 @@ struct Fwd {
   const float* bias;  // [GH] folded biases or null
   float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH]
 };
+
+// y row `row` (= t·B + b), columns [j0, j0+nj): h_t on valid steps, 0 on padding (or += for sum-merge).
+void store_y(const Fwd& f, int64_t row, bool ok, const float* hb, int64_t j0, int64_t nj) {
+  float* yr = f.y + row * f.ldy + j0;
+  if (f.accumulate) {
+    if (ok)
+      for (int64_t j = 0; j < nj; ++j) yr[j] += hb[j];
+  } else if (ok) {
+    std::memcpy(yr, hb, nj * sizeof(float));
+  } else {
+    std::memset(yr, 0, nj * sizeof(float));
+  }
+}
 
 // Step `step` (time t), hidden-unit block jb: the G gate panels of h_{t-1} W_hhᵀ, the gate/state
 // pass of the block's units for all B rows, then y_t for those columns.
@@ -126,15 +142,47 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb) {
       avx512::lstm_forward_row(nj, H, at + b * GH + j0, bias, f.p.w_ch ? f.p.w_ch + j0 : nullptr, cp + b * H + j0,
                                cn + b * H + j0, hb);
     }
-    float* yr = f.y + (t * B + b) * f.ldy + j0;  // y_t: h_t on valid steps, 0 on padding
-    if (f.accumulate) {
-      if (ok)
-        for (int64_t j = 0; j < nj; ++j) yr[j] += hb[j];
-    } else if (ok) {
-      std::memcpy(yr, hb, nj * sizeof(float));
+    store_y(f, t * B + b, ok, hb, j0, nj);
+  }
+}
+
+// GRU (Cho), phase 1 of block jb: a_t[r, z] += h_{t-1} W_h[r,z]ᵀ, then r, z and rh_t = r ⊙ h_{t-1}
+// (into EX, the tape's r ⊙ h_prev) for all B rows (padded rows too: nothing reads them).
+void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int64_t t = s.reverse ? s.T - 1 - step : step;
+  float* at = f.A + t * B * GH;
+  const float* hp = f.HS + (t + (s.reverse ? 1 : 0)) * B * H;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  for (int64_t g = 0; g < 2; ++g)
+    avx512::panel_gemm(B, H, hp, H, f.wf + (jb * 3 + g) * H * kP, nj, at + g * H + j0, GH, true);
+  for (int64_t b = 0; b < B; ++b)
+    avx512::gru_cho_gates_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0,
+                              f.EX + (t * B + b) * H + j0);
+}
+
+// GRU (Cho), phase 2 of block jb (every rh_t column known): a_t[n] += rh_t W_hnᵀ, n, h_t, y_t.
+void cho_forward_state(const Fwd& f, int64_t step, int64_t jb) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int rev = s.reverse ? 1 : 0;
+  const int64_t t = s.reverse ? s.T - 1 - step : step;
+  float* at = f.A + t * B * GH;
+  const float* hp = f.HS + (t + rev) * B * H;
+  float* hn = f.HS + (t + 1 - rev) * B * H;
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  avx512::panel_gemm(B, H, f.EX + t * B * H, H, f.wf + (jb * 3 + 2) * H * kP, nj, at + 2 * H + j0, GH, true);
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ok = !valid || valid[b];
+    float* hb = hn + b * H + j0;
+    if (ok) {
+      avx512::gru_cho_state_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0, hb);
     } else {
-      std::memset(yr, 0, nj * sizeof(float));
+      std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
     }
+    store_y(f, t * B + b, ok, hb, j0, nj);
   }
 }
 
@@ -149,7 +197,15 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
   for (int64_t step = 0; step < f.s.T; ++step) {
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;  // solo, and not thread 0
-    for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb);
+    if (f.s.cell == CellType::gru_cho) {  // two phases: every rh_t column before the n product
+      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_gates(f, step, jb);
+      if (!team.solo()) team.sync(tid);
+      team.span(tid, nb, b0, b1);
+      if (b0 == b1) break;
+      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_state(f, step, jb);
+    } else {
+      for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb);
+    }
     if (!team.solo()) team.sync(tid);
   }
   team.finish(tid);
@@ -202,6 +258,7 @@ struct Bwd {
   const float* dy;
   int64_t ldy;
   float *dA, *dGh, *dc, *dpeep;
+  float* drh;  // gru_cho: dL/d(r ⊙ h_prev) of the step, [B, H]
   float* wb;  // packed backward panels [nb, G·H, 32] (zero-padded), filled by the team
 };
 
@@ -238,6 +295,8 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
       std::memset(dpb, 0, nj * sizeof(float));
     } else if (s.cell == CellType::gru_simple) {
       avx512::gru_simple_backward_row(nj, H, at + b * GH + j0, hp + b * H + j0, dhb, dat + b * GH + j0, dpb);
+    } else if (s.cell == CellType::gru_cho) {  // n, z now; r once drh is known (cho_backward_r)
+      avx512::gru_cho_backward_nz_row(nj, H, at + b * GH + j0, hp + b * H + j0, dhb, dat + b * GH + j0, dpb);
     } else {
       const float* cp = w.CS + (t + rev) * B * H + b * H + j0;
       const float* cn = w.CS + (t + 1 - rev) * B * H + b * H + j0;
@@ -246,6 +305,22 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
       std::memset(dpb, 0, nj * sizeof(float));
     }
   }
+}
+
+// GRU (Cho), middle phase of block jb (every da_n column known): drh[:, block] = da_n · W_hn[:, block],
+// then da_r = drh ⊙ h_prev ⊙ r(1-r) and dL/dh_{t-1} += drh ⊙ r on valid rows (padded rows: da already 0).
+void cho_backward_r(const Bwd& w, int64_t t, int64_t jb, float* dhpv) {
+  const DirShape& s = w.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const float* hp = w.HS + (t + (s.reverse ? 1 : 0)) * B * H;
+  float* dat = w.dA + t * B * GH;  // = the tape's activations: r is still there, n and z are gradients now
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  avx512::panel_gemm(B, H, dat + 2 * H, GH, w.wb + (jb * GH + 2 * H) * kP, nj, w.drh + j0, H, false);
+  for (int64_t b = 0; b < B; ++b)
+    if (!valid || valid[b])
+      avx512::gru_cho_backward_r_row(nj, dat + b * GH + j0, hp + b * H + j0, w.drh + b * H + j0, dat + b * GH + j0,
+                                     dhpv + b * H + j0);
 }
 
 // One member's part of BPTT: gate backward of its blocks, sync (dA_t complete), then
@@ -268,10 +343,18 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
     if (!team.solo()) team.sync(tid);
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;
+    int64_t K = GH;  // rows of W_hh that multiply h_{t-1} directly: all, or Cho's r, z
+    if (s.cell == CellType::gru_cho) {
+      for (int64_t jb = b0; jb < b1; ++jb) cho_backward_r(w, t, jb, dhpv);
+      if (!team.solo()) team.sync(tid);  // every da_r column known
+      team.span(tid, nb, b0, b1);
+      if (b0 == b1) break;
+      K = 2 * H;
+    }
     const float* dgt = (s.cell == CellType::gru ? w.dGh : w.dA) + t * B * GH;
-    for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t · W_hh[:, block]
+    for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t[:, :K] · W_hh[:K, block]
       const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-      avx512::panel_gemm(B, GH, dgt, GH, w.wb + jb * GH * kP, nj, dhpv + j0, H, true);
+      avx512::panel_gemm(B, K, dgt, GH, w.wb + jb * GH * kP, nj, dhpv + j0, H, true);
     }
     std::swap(dhv, dhpv);
   }
@@ -284,8 +367,22 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
   const int64_t H = s.H, GH = s.G() * H;
   const bool gru = s.cell == CellType::gru;
   Tensor wb({blocks(H), GH, kP});
-  const Bwd w{s,  p,   tape.a.data(), tape.hs.data(), gru ? nullptr : tape.cs.data(), gru ? tape.extra.data() : nullptr,
-              tape.valid.empty() ? nullptr : tape.valid.data(), dy, ldy, dA, dGh, dc, dpeep, wb.data()};
+  Tensor drh = s.cell == CellType::gru_cho ? Tensor({s.B, H}) : Tensor();
+  const Bwd w{s,
+              p,
+              tape.a.data(),
+              tape.hs.data(),
+              tape.cs.defined() ? tape.cs.data() : nullptr,
+              gru ? tape.extra.data() : nullptr,
+              tape.valid.empty() ? nullptr : tape.valid.data(),
+              dy,
+              ldy,
+              dA,
+              dGh,
+              dc,
+              dpeep,
+              drh.defined() ? drh.data() : nullptr,
+              wb.data()};
   run_team(blocks(H), [&](StepTeam& team, int tid) { backward_member(w, team, tid, dh, dhp); });
   return s.T % 2 ? dhp : dh;
 }

@@ -109,7 +109,8 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
 
 INSTANTIATE_TEST_SUITE_P(Cells, FusedVsReference,
                          ::testing::Values(CellType::lstm, CellType::lstm_peephole, CellType::gru,
-                                           CellType::rnn_tanh, CellType::rnn_relu, CellType::gru_simple),
+                                           CellType::rnn_tanh, CellType::rnn_relu, CellType::gru_simple,
+                                           CellType::gru_cho),
                          [](const auto& info) { return std::string(cell_name(info.param)); });
 
 // RECURRENT_ISA=generic (here set_isa) forces the portable kernels on any CPU: every cell must

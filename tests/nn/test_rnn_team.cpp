@@ -100,7 +100,8 @@ void expect_identical(const std::vector<Tensor>& a, const std::vector<Tensor>& b
 TEST(StepTeam, SoloMidSequenceIsBitwiseTheSame) {
   const int saved = num_threads();
   set_num_threads(2);
-  for (CellType cell : {CellType::lstm, CellType::lstm_peephole, CellType::gru, CellType::rnn_relu, CellType::gru_simple}) {
+  for (CellType cell : {CellType::lstm, CellType::lstm_peephole, CellType::gru, CellType::rnn_relu, CellType::gru_simple,
+                        CellType::gru_cho}) {
     const RnnCase c{RNNOptions::uniform(cell, 5, 70, 1, true), 6, 9, {6, 2, 5, 6, 1, 6, 3, 6, 4}, true,
                     cell_name(cell)};
     const std::vector<Tensor> full = run_case(c);

@@ -190,4 +190,59 @@ void gru_simple_backward_row(int64_t n, int64_t H, const float* a, const float* 
   }
 }
 
+// GRU, Cho et al. 2014 (reset before the matmul), in two phases around the n-gate product.
+// Equations: gru_cho_* in src/nn/cell_gru.cpp. Phase 1: r = σ(a_r + b_r), z = σ(a_z + b_z), rh = r ⊙ h_prev.
+void gru_cho_gates_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* rh) {
+  float *ar = a, *az = a + H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 pr = ld(ar + j, k), pz = ld(az + j, k);
+    if (bias) {
+      pr = _mm512_add_ps(pr, ld(bias + j, k));
+      pz = _mm512_add_ps(pz, ld(bias + H + j, k));
+    }
+    const __m512 r = sigmoid512(pr);
+    st(ar + j, k, r);
+    st(az + j, k, sigmoid512(pz));
+    st(rh + j, k, _mm512_mul_ps(r, ld(hp + j, k)));
+  }
+}
+
+// Phase 2: n = tanh(a_n + b_n) (a_n holds W_in x + W_hn rh), h = (1-z) ⊙ n + z ⊙ h_prev.
+void gru_cho_state_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h) {
+  const float* az = a + H;
+  float* an = a + 2 * H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 pn = ld(an + j, k);
+    if (bias) pn = _mm512_add_ps(pn, ld(bias + 2 * H + j, k));
+    const __m512 nv = tanh512(pn), z = ld(az + j, k);
+    st(an + j, k, nv);
+    st(h + j, k, _mm512_fmadd_ps(z, _mm512_sub_ps(ld(hp + j, k), nv), nv));
+  }
+}
+
+// dn_ = dh ⊙ (1-z)(1-n²)   dz_ = dh ⊙ (h_prev - n) z(1-z)   dp = dh ⊙ z
+void gru_cho_backward_nz_row(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                             float* dp) {
+  const float *az = a + H, *an = a + 2 * H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 z = ld(az + j, k), nv = ld(an + j, k), d = ld(dh + j, k);
+    st(da + H + j, k, _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(ld(hp + j, k), nv)), sig_grad(z)));
+    st(da + 2 * H + j, k, _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(one(), z)), one_minus_sq(nv)));
+    st(dp + j, k, _mm512_mul_ps(d, z));
+  }
+}
+
+// dr_ = drh ⊙ h_prev ⊙ r(1-r);  dp += drh ⊙ r
+void gru_cho_backward_r_row(int64_t n, const float* a, const float* hp, const float* drh, float* da, float* dp) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 r = ld(a + j, k), g = ld(drh + j, k);
+    st(da + j, k, _mm512_mul_ps(_mm512_mul_ps(g, ld(hp + j, k)), sig_grad(r)));
+    st(dp + j, k, _mm512_fmadd_ps(g, r, ld(dp + j, k)));
+  }
+}
+
 }  // namespace recurrent::avx512
