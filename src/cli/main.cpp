@@ -6,10 +6,12 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/omp_env.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 
 int main(int argc, char** argv) {
+  recurrent::cli::bound_openmp_spin(argv);  // libgomp: short spin, then sleep (cli/omp_env.h)
   CLI::App app{"recurrent: recurrent neural networks and sequence models on CPUs", "recurrent"};
   app.set_version_flag("--version", std::string("recurrent ") + RECURRENT_VERSION);
   app.require_subcommand(1);
