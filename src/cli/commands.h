@@ -17,6 +17,10 @@ void add_sample(CLI::App& app);
 CLI::App* train_group(CLI::App& app);
 void add_train_lm(CLI::App& train);
 void add_train_classify(CLI::App& train);  // cmd_train_classify.cpp
+void add_train_tag(CLI::App& train);       // cmd_train_tag.cpp
+void add_train_condlm(CLI::App& train);    // cmd_train_condlm.cpp
+// The "task" of a model's configuration ("lm", "classify", "tag", "condlm"); cmd_eval.cpp.
+std::string model_task(const std::string& model);
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 
