@@ -43,8 +43,10 @@ void parse_conll(std::string_view content, TaggedSet& set) {
     cur = {};
   };
   for_lines(content, [&](int64_t n, std::string_view l) {
-    const std::string_view t = trim(l);
-    if (t.empty()) return flush();
+    if (trim(l).empty()) return flush();
+    std::string_view t = l;  // keep edge tabs: "\tY" has an empty token, "x\t" an empty tag
+    while (!t.empty() && (t.front() == ' ' || t.back() == ' ' || t.back() == '\r'))
+      t = t.front() == ' ' ? t.substr(1) : t.substr(0, t.size() - 1);
     const std::string w = at_line(set.source, n);
     utf8_decode(l, w);
     const size_t first = t.find('\t'), last = t.rfind('\t');
