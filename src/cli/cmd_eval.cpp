@@ -5,6 +5,10 @@
 //     {"n": N, "loss": x, "accuracy": x, "macro_f1": x}
 //   forecaster (the CSV series; metrics on the test part of its chronological split): --json prints
 //     {"mae", "rmse", "mase", "naive_mase", "seasonal_naive_mase", ...}
+//   tagger (tagged sentences, any format of train tag): --json prints {"sentences", "tokens", "loss",
+//     "accuracy", "f1", "f1_kind" ("span": conlleval span F1 for BIO tags; "macro": macro-F1 over tags),
+//     "unseen_tags", and for span tags "precision", "recall"}
+//   conditional LM (label<TAB>sentence): --json prints {"sentences", "tokens", "loss_nats", "perplexity"}
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -12,12 +16,12 @@
 #include "recurrent/core/error.h"
 #include "recurrent/data/text_file.h"
 #include "recurrent/tasks/classify.h"
+#include "recurrent/tasks/condlm.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/tag.h"
 #include "recurrent/train/checkpoint.h"
 
 namespace recurrent::cli {
-
-namespace {
 
 std::string model_task(const std::string& model) {
   const std::string path = tasks::resolve_model_path(model);
@@ -28,6 +32,8 @@ std::string model_task(const std::string& model) {
     throw Error(path, std::string("bad model configuration: ") + e.what());
   }
 }
+
+namespace {
 
 void eval_classifier(const std::string& model, const std::string& data, int64_t batch, bool json) {
   auto m = tasks::load_classifier(model);
@@ -43,6 +49,38 @@ void eval_classifier(const std::string& model, const std::string& data, int64_t 
   } else {
     std::printf("accuracy %.2f%%  macro-F1 %.4f  loss %.4f on %lld sentences\n", 100 * e.accuracy, e.macro_f1, e.loss,
                 static_cast<long long>(e.n));
+  }
+}
+
+void eval_tagger(const std::string& model, const std::string& data, bool json) {
+  auto m = tasks::load_tagger(model);
+  const data::TaggedSet set = data::read_tagged(data);
+  RC_CHECK(!set.items.empty(), data, "no tagged sentences to evaluate");
+  const tasks::TagEval e = tasks::evaluate_tagger(*m, set);
+  if (e.unseen > 0)
+    std::fprintf(stderr, "warning: %s: %lld tokens have a tag the model was not trained on (counted as errors)\n",
+                 data.c_str(), static_cast<long long>(e.unseen));
+  if (json) {
+    nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss", e.loss}, {"accuracy", e.accuracy},
+                        {"f1", e.f1()}, {"f1_kind", e.spans ? "span" : "macro"}, {"unseen_tags", e.unseen}};
+    if (e.spans) j["precision"] = e.span.precision(), j["recall"] = e.span.recall();
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("accuracy %.2f%%  %s %.4f  loss %.4f on %lld tokens\n", 100 * e.accuracy,
+                e.spans ? "span F1" : "macro-F1", e.f1(), e.loss, static_cast<long long>(e.tokens));
+  }
+}
+
+void eval_condlm(const std::string& model, const std::string& data, bool json) {
+  auto m = tasks::load_condlm(model);
+  const tasks::CondLmEval e = tasks::evaluate_condlm(*m, data::read_labeled(data));
+  if (json) {
+    nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss_nats", e.loss_nats},
+                        {"perplexity", e.perplexity()}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("perplexity %.3f (%.4f nats per word) on %lld tokens in %lld sentences\n", e.perplexity(), e.loss_nats,
+                static_cast<long long>(e.tokens), static_cast<long long>(e.sentences));
   }
 }
 
@@ -65,6 +103,8 @@ void add_eval(CLI::App& app) {
     const std::string task = model_task(a->model);
     if (task == "classify") return eval_classifier(a->model, a->data, a->batch, a->json);
     if (task == "forecast") return eval_forecaster(a->model, a->data, a->json);  // cmd_predict.cpp
+    if (task == "tag") return eval_tagger(a->model, a->data, a->json);
+    if (task == "condlm") return eval_condlm(a->model, a->data, a->json);
     auto m = tasks::load_lm(a->model);
     const std::vector<int64_t> ids = m->config().vocab.encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");

@@ -15,6 +15,8 @@ void add_train(CLI::App& app) {
   add_train_lm(*train_group(app));
   add_train_classify(*train_group(app));
   add_train_forecast(*train_group(app));
+  add_train_tag(*train_group(app));
+  add_train_condlm(*train_group(app));
 }
 
 }  // namespace recurrent::cli

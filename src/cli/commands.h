@@ -20,6 +20,10 @@ void add_train_lm(CLI::App& train);
 void add_train_classify(CLI::App& train);  // cmd_train_classify.cpp
 void add_train_forecast(CLI::App& train);  // cmd_train_forecast.cpp
 void eval_forecaster(const std::string& model, const std::string& data, bool json);  // cmd_predict.cpp
+void add_train_tag(CLI::App& train);       // cmd_train_tag.cpp
+void add_train_condlm(CLI::App& train);    // cmd_train_condlm.cpp
+// The "task" of a model's configuration ("lm", "classify", "tag", "condlm"); cmd_eval.cpp.
+std::string model_task(const std::string& model);
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 
