@@ -14,8 +14,12 @@
 #              valid if i%20==18, train otherwise (450/25/25 files, every category in train).
 #   sentiment  npm sentiment@5.0.2 -> data/sentiment/{amazon,imdb,yelp}.tsv (label<TAB>text,
 #              1000 lines each; label 0 = negative, 1 = positive)
+#   bible-es   Debian sword-text-kjv + sword-text-sparv, exported with mod2imp (libsword-utils,
+#              unpacked with its libraries, run with LD_LIBRARY_PATH; nothing installed) ->
+#              data/bible/{train,valid,test}.tsv (english<TAB>spanish, one verse per line, 31,084
+#              pairs; split by book, see scripts/data/prepare_bible.py) and data/bible/books.txt
 #
-# Usage: scripts/data/fetch.sh moby-dick brown sentiment     (or: all)
+# Usage: scripts/data/fetch.sh moby-dick brown sentiment bible-es     (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
 set -euo pipefail
 
@@ -117,14 +121,64 @@ fetch_sentiment() {
   echo "sentiment: 3 x 1000 labelled sentences in $d/{amazon,imdb,yelp}.tsv"
 }
 
-[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | all)"
+# deb_fetch DEST PKG=VERSION:SHA256 ...: download each .deb, check its SHA-256, unpack into DEST.
+deb_fetch() {
+  local dest=$1 spec pkg sha deb got tmp
+  shift
+  tmp="$(mktemp -d)"
+  chmod 777 "$tmp"  # apt's _apt user writes the download
+  for spec in "$@"; do
+    pkg=${spec%%:*} sha=${spec#*:}
+    (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>"$tmp/apt.err") \
+      || { cat "$tmp/apt.err" >&2; rm -rf "$tmp"; die "apt-get download $pkg failed"; }
+    deb="$(ls "$tmp"/"${pkg%%=*}"_*.deb | head -n1)"
+    got="$(sha256sum "$deb" | cut -d' ' -f1)"
+    [[ "$got" == "$sha" ]] || { rm -rf "$tmp"; die "$pkg: sha256 $got, expected $sha"; }
+    dpkg -x "$deb" "$dest" || { rm -rf "$tmp"; die "cannot unpack $deb"; }
+    rm -f "$deb"
+  done
+  rm -rf "$tmp"
+}
+
+fetch_bible_es() {
+  local d="$DATA_DIR/bible" x
+  done_or_clean "$d" && return 0
+  x="$d/src"
+  deb_fetch "$x" \
+    sword-text-kjv=14.3-1:9f463f28ce665f6f528fc723179722bced880a4c5485f7a41bf742838315de57 \
+    sword-text-sparv=2.60-1:5c87f9b2bc97457e8a872f5bae7ea7ce59cb3de1dcee73e4d4740451863694cf \
+    libsword-utils=1.9.0+dfsg-4+b4:12cdc75de6efebc711fc39fe784f62361f4c817654158c744e424c1b2c35e8a6 \
+    libsword1.9.0=1.9.0+dfsg-4+b4:07e8e129333230caea3d3a934c564a94a60980905df9488a246140d6241e2063 \
+    libsword-common=1.9.0+dfsg-4:3bf0fc6153a7927abf8125342240c01ba10ca242497dc329475a54523f722873 \
+    libclucene-core1v5=2.3.3.4+dfsg-1.1:1ff60c48f57ff22f3895579a6099ab47ca9f12baca85344866a245faaa40f71c
+  # mod2imp reads the modules under SWORD_PATH (mods.d/*.conf); -s strips the OSIS/ThML markup.
+  LD_LIBRARY_PATH="$x/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SWORD_PATH="$x/usr/share/sword" \
+    "$x/usr/bin/mod2imp" engKJV2006eb -s >"$x/kjv.imp" || die "bible-es: mod2imp engKJV2006eb failed"
+  LD_LIBRARY_PATH="$x/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SWORD_PATH="$x/usr/share/sword" \
+    "$x/usr/bin/mod2imp" spaRV1909eb -s >"$x/rv.imp" || die "bible-es: mod2imp spaRV1909eb failed"
+  "$PY" "$REPO/scripts/data/prepare_bible.py" "$x/kjv.imp" "$x/rv.imp" "$d" || die "bible-es: preparation failed"
+  rm -rf "$x"
+  check_lines "$d/train.tsv" 27312 27312
+  check_lines "$d/valid.tsv" 1241 1241
+  check_lines "$d/test.tsv" 2531 2531
+  for x in train:d901cdefd9b670b73323de7fcc824f8011d4605ee5346f38950d4490ab2a9807 \
+           valid:455121ed966f1380adaf53caaa570affd22581ca2c7e844896a1f69ca409761d \
+           test:439a1ed43089aba358b23ddd5d353548568be53a5b30dffaa4e9c7abc056525b; do
+    [[ "$(sha256sum "$d/${x%%:*}.tsv" | cut -d' ' -f1)" == "${x#*:}" ]] || die "bible-es: $d/${x%%:*}.tsv differs from the pinned sha256"
+  done
+  touch "$d/.ok"
+  echo "bible-es: $(cat "$d"/{train,valid,test}.tsv | wc -l) verse pairs in $d/{train,valid,test}.tsv"
+}
+
+[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | bible-es | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
   case "$name" in
     moby-dick) fetch_moby_dick ;;
     brown) fetch_brown ;;
     sentiment) fetch_sentiment ;;
-    all) fetch_moby_dick; fetch_brown; fetch_sentiment ;;
-    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, all)" ;;
+    bible-es) fetch_bible_es ;;
+    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_bible_es ;;
+    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, bible-es, all)" ;;
   esac
 done
