@@ -3,6 +3,7 @@
 //     {"tokens": N, "loss_nats": x, "bits_per_token": x, "perplexity": x}
 //   classifier (labelled sentences, any format of train classify): --json prints
 //     {"n": N, "loss": x, "accuracy": x, "macro_f1": x}
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "recurrent/data/text_file.h"
 #include "recurrent/tasks/classify.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
 
 namespace recurrent::cli {
@@ -44,12 +46,29 @@ void eval_classifier(const std::string& model, const std::string& data, int64_t 
   }
 }
 
+// Encoder-decoder on source<TAB>target pairs: {"n", "loss", "perplexity", "bleu", "exact_match", ...}
+void eval_seq2seq(const std::string& model, const std::string& data, int64_t beam, bool json) {
+  auto m = tasks::load_seq2seq(model);
+  tasks::DecodeOptions d;
+  d.beam = beam;
+  const tasks::Seq2SeqEval e = tasks::evaluate_seq2seq(*m, data::read_parallel(data), d);
+  if (json) {
+    nlohmann::json j = {{"n", e.n}, {"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"bleu", e.bleu},
+                        {"exact_match", e.exact_match}, {"precisions", e.precisions},
+                        {"brevity_penalty", e.brevity_penalty}, {"beam", beam}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("BLEU %.2f  exact match %.2f%%  loss %.4f (ppl %.2f) on %lld pairs (beam %lld)\n", e.bleu,
+                100 * e.exact_match, e.loss, std::exp(e.loss), static_cast<long long>(e.n), static_cast<long long>(beam));
+  }
+}
+
 }  // namespace
 
 void add_eval(CLI::App& app) {
   struct Args {
     std::string model, data;
-    int64_t batch = 16, seq_len = 100;
+    int64_t batch = 16, seq_len = 100, beam = 1;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -58,9 +77,12 @@ void add_eval(CLI::App& app) {
   c->add_option("--data", a->data, "UTF-8 text")->required()->check(CLI::ExistingFile);
   c->add_option("--batch", a->batch, "contiguous rows")->capture_default_str();
   c->add_option("--seq-len", a->seq_len, "steps per chunk (state carried across chunks)")->capture_default_str();
+  c->add_option("--beam", a->beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str();
   c->add_flag("--json", a->json, "one JSON line");
   c->callback([a] {
-    if (model_task(a->model) == "classify") return eval_classifier(a->model, a->data, a->batch, a->json);
+    const std::string task = model_task(a->model);
+    if (task == "classify") return eval_classifier(a->model, a->data, a->batch, a->json);
+    if (task == "seq2seq") return eval_seq2seq(a->model, a->data, a->beam, a->json);
     auto m = tasks::load_lm(a->model);
     const std::vector<int64_t> ids = m->config().vocab.encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");

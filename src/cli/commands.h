@@ -17,6 +17,8 @@ void add_sample(CLI::App& app);
 CLI::App* train_group(CLI::App& app);
 void add_train_lm(CLI::App& train);
 void add_train_classify(CLI::App& train);  // cmd_train_classify.cpp
+void add_train_seq2seq(CLI::App& train);   // cmd_train_seq2seq.cpp
+void add_translate(CLI::App& app);         // cmd_translate.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   recurrent::cli::add_eval(app);
   recurrent::cli::add_score(app);
   recurrent::cli::add_sample(app);
+  recurrent::cli::add_translate(app);
   recurrent::cli::add_bench(app);
   recurrent::cli::add_gradlab(app);
 
