@@ -42,7 +42,7 @@ void add_train_seq2seq(CLI::App& train) {
   c->add_option("--optimizer", o->optimizer, "sgd, adam, adamw, rmsprop or adagrad")->capture_default_str();
   c->add_option("--lr", o->lr, "learning rate")->capture_default_str();
   c->add_option("--clip", o->clip, "clip the global gradient norm to this (0: off)")->capture_default_str();
-  c->add_option("--beam", o->beam, "beam width for the final validation/test BLEU (1: greedy)")->capture_default_str();
+  c->add_option("--beam", o->beam, "also report test BLEU with this beam width (1: greedy only)")->capture_default_str();
   c->add_option("--valid-every", o->valid_every, "also validate every N steps (0: once per epoch)")->capture_default_str();
   c->add_option("--log-every", o->log_every, "seconds between progress lines when stderr is not a terminal")
       ->capture_default_str();

@@ -50,6 +50,7 @@ std::vector<Translation> greedy(Seq2SeqModel& m, const std::vector<const std::ve
       out[b].log_prob += row[best];
       if (o.keep_attention) out[b].attention.push_back(attention_row(*st, b));
       if (best == kEos || t + 1 >= limit[b]) done[b] = true;
+      out[b].ended = best == kEos;
       if (best != kEos) out[b].ids.push_back(best);
       prev[b] = best;
       all = all && done[b];
@@ -63,6 +64,7 @@ struct Hyp {
   std::vector<int64_t> ids;
   double score = 0.0;
   std::vector<std::vector<float>> attention;
+  bool ended = false;
 };
 
 double normalised(const Hyp& h, size_t len, double alpha) {
@@ -99,6 +101,7 @@ Translation beam_search(Seq2SeqModel& m, const std::vector<int64_t>& src, const 
       if (o.keep_attention) h.attention.push_back(attention_row(*st, b));
       if (v == kEos || t + 1 == limit) {
         if (v != kEos) h.ids.push_back(v);
+        h.ended = v == kEos;
         fin_norm.push_back(normalised(h, h.ids.size() + 1, o.length_penalty));
         finished.push_back(std::move(h));
         continue;
@@ -117,7 +120,7 @@ Translation beam_search(Seq2SeqModel& m, const std::vector<int64_t>& src, const 
     finished.push_back(std::move(h));
   }
   const size_t best = static_cast<size_t>(std::max_element(fin_norm.begin(), fin_norm.end()) - fin_norm.begin());
-  return {finished[best].ids, finished[best].score, std::move(finished[best].attention)};
+  return {finished[best].ids, finished[best].score, finished[best].ended, std::move(finished[best].attention)};
 }
 
 std::vector<Translation> translate(Seq2SeqModel& m, const std::vector<std::vector<int64_t>>& sources,

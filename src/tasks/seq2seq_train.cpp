@@ -257,21 +257,25 @@ json eval_json(const Seq2SeqEval& e) {
 
 void Seq2SeqRun::finish() {
   if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
-  DecodeOptions d;
-  d.beam = o_.beam;
   json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"train_n", tr_.src.size()},
             {"attention", attention_name(cfg_->attention)}, {"beam", o_.beam}};
-  for (auto [name, set] : {std::pair{"valid", &valid_}, {"test", &test_}}) {
-    if (set->pairs.empty()) continue;
-    const Seq2SeqEval e = evaluate_seq2seq(*model_, *set, d);
-    r[name] = eval_json(e);
-    std::printf("%s: BLEU %.2f  exact match %.2f%%  loss %.4f (ppl %.2f)  (%lld pairs, beam %lld)\n", name, e.bleu,
-                100 * e.exact_match, e.loss, std::exp(e.loss), static_cast<long long>(e.n), static_cast<long long>(o_.beam));
-    std::string hyp;
-    for (const std::string& h : e.hypotheses) hyp += h + "\n";
-    io::write_file_atomic(path(name == std::string("valid") ? "valid.hyp.txt" : "test.hyp.txt"), hyp);
-  }
+  // Greedy BLEU on valid and test; with --beam K > 1 also the test set's beam-search BLEU ("test_beam").
+  for (int64_t k : o_.beam > 1 ? std::vector<int64_t>{1, o_.beam} : std::vector<int64_t>{1})
+    for (auto [name, set] : {std::pair{std::string("valid"), &valid_}, {std::string("test"), &test_}}) {
+      if (set->pairs.empty() || (k > 1 && name == "valid")) continue;
+      DecodeOptions d;
+      d.beam = k;
+      const Seq2SeqEval e = evaluate_seq2seq(*model_, *set, d, k == 1);
+      const std::string key = k == 1 ? name : name + "_beam";
+      r[key] = eval_json(e);
+      if (k > 1) r[key]["loss"] = r[name]["loss"], r[key]["perplexity"] = r[name]["perplexity"];
+      std::printf("%s: BLEU %.2f  exact match %.2f%%  (%lld pairs, %s)\n", name.c_str(), e.bleu, 100 * e.exact_match,
+                  static_cast<long long>(e.n), k == 1 ? "greedy" : ("beam " + std::to_string(k)).c_str());
+      std::string hyp;
+      for (const std::string& h : e.hypotheses) hyp += h + "\n";
+      io::write_file_atomic(path((key + ".hyp.txt").c_str()), hyp);
+    }
   std::fflush(stdout);
   io::write_file_atomic(path("results.json"), r.dump(2) + "\n");
 }

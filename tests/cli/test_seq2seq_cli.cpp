@@ -86,7 +86,8 @@ TEST(Seq2SeqCli, OneLineErrors) {
       {base + ok + " --max-len 1", "no training pairs with at most --max-len 1"},
       {base + ok + " --attention concat", "--attention: expected none, bahdanau, luong-dot or luong-general"},
       {base + ok + " --arch transformer", "--arch: expected rnn"},
-      {base + ok + " --bidirectional --hidden 5", "--hidden: with --bidirectional"},
+      {"train seq2seq --quiet --epochs 1 --hidden 5 --bidirectional --out " + (d / "x").string() + " --data " + ok,
+       "--hidden: with --bidirectional"},
       {base + ok + " --cell lstmm", "--cell"},
       {"translate --model " + (d / "none").string(), "none"},
   };

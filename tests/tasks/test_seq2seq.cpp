@@ -158,6 +158,7 @@ TEST(Seq2Seq, BeamOfWidthOneIsGreedyAndWiderBeamsAreConsistent) {
       const Translation b1 = beam_search(m, src[i], beam1);
       EXPECT_EQ(b1.ids, g[i].ids) << i;
       EXPECT_NEAR(b1.log_prob, g[i].log_prob, 1e-4) << i;
+      EXPECT_EQ(b1.ended, g[i].ended) << i;
       ASSERT_EQ(b1.attention.size(), g[i].attention.size());
       for (size_t t = 0; t < b1.attention.size(); ++t)
         for (size_t j = 0; j < b1.attention[t].size(); ++j) EXPECT_NEAR(b1.attention[t][j], g[i].attention[t][j], 1e-6);
@@ -166,7 +167,8 @@ TEST(Seq2Seq, BeamOfWidthOneIsGreedyAndWiderBeamsAreConsistent) {
       // The reported log-probability of each translation is what the model assigns to it.
       const Tensor lp = forced(m, {src[i]}, {b4[i].ids});
       double s = 0.0;
-      for (size_t t = 0; t <= b4[i].ids.size(); ++t) s += lp.data()[t * 6 + (t < b4[i].ids.size() ? b4[i].ids[t] : kEos)];
+      for (size_t t = 0; t < b4[i].ids.size() + (b4[i].ended ? 1 : 0); ++t)  // <eos> counts only if emitted
+        s += lp.data()[t * 6 + (t < b4[i].ids.size() ? b4[i].ids[t] : kEos)];
       EXPECT_NEAR(s, b4[i].log_prob, 1e-4);
       if (att != AttentionKind::none) {
         EXPECT_EQ(g[i].attention.front().size(), src[i].size());

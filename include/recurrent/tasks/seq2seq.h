@@ -155,7 +155,8 @@ struct DecodeOptions {
 };
 struct Translation {
   std::vector<int64_t> ids;                 // without <eos>
-  double log_prob = 0.0;
+  double log_prob = 0.0;                      // Σ log p of ids (and of <eos> when ended)
+  bool ended = false;                         // emitted <eos> (else cut at max_len)
   std::vector<std::vector<float>> attention;  // [steps incl. <eos>][S] when kept and available
 };
 // Greedy decoding runs B sources at once; beam search (beam > 1) one source at a time (K
