@@ -3,6 +3,8 @@
 //     {"tokens": N, "loss_nats": x, "bits_per_token": x, "perplexity": x}
 //   classifier (labelled sentences, any format of train classify): --json prints
 //     {"n": N, "loss": x, "accuracy": x, "macro_f1": x}
+//   encoder-decoder (source<TAB>target pairs; --beam K): --json prints
+//     {"n": N, "loss": x, "perplexity": x, "bleu": x, "exact_match": x, "precisions": [..], ...}
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -72,7 +74,7 @@ void add_eval(CLI::App& app) {
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences");
+  CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences, an encoder-decoder on sentence pairs (BLEU)");
   c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
   c->add_option("--data", a->data, "UTF-8 text")->required()->check(CLI::ExistingFile);
   c->add_option("--batch", a->batch, "contiguous rows")->capture_default_str();
