@@ -19,8 +19,12 @@
 #              numbers 1700-2008: "YEAR","SUNACTIVITY"; 309 rows), copied as is
 #   co2        Debian python3-statsmodels 0.13.5+dfsg-7 -> data/co2/co2.csv (weekly Mauna Loa CO2 in ppm,
 #              1958-03-29 .. 2001-12-29: date (YYYYMMDD),co2; 2284 rows, 59 empty co2 cells), copied as is
+#   bible-es   Debian sword-text-kjv + sword-text-sparv, exported with mod2imp (libsword-utils,
+#              unpacked with its libraries, run with LD_LIBRARY_PATH; nothing installed) ->
+#              data/bible/{train,valid,test}.tsv (english<TAB>spanish, one verse per line, 31,084
+#              pairs; split by book, see scripts/data/prepare_bible.py) and data/bible/books.txt
 #
-# Usage: scripts/data/fetch.sh moby-dick brown sentiment     (or: all)
+# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 bible-es     (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
 set -euo pipefail
 
@@ -124,30 +128,12 @@ fetch_sentiment() {
   echo "sentiment: 3 x 1000 labelled sentences in $d/{amazon,imdb,yelp}.tsv"
 }
 
-# deb_fetch PKG VERSION SHA256 DEST: `apt-get download PKG=VERSION` (nothing installed), check the
-# .deb's SHA-256, unpack it with `dpkg -x` into DEST (files land under DEST/usr/...).
-deb_fetch() {
-  local pkg=$1 ver=$2 sha=$3 dest=$4 tmp deb got
-  command -v apt-get >/dev/null && command -v dpkg >/dev/null || die "apt-get / dpkg not found (Debian needed)"
-  tmp="$(mktemp -d)"
-  chmod 755 "$tmp"  # readable by apt's sandbox user
-  (cd "$tmp" && apt-get download "$pkg=$ver" >"$tmp/apt.log" 2>&1) \
-    || { cat "$tmp/apt.log" >&2; rm -rf "$tmp"; die "apt-get download $pkg=$ver failed (apt-get update? network?)"; }
-  deb="$(ls "$tmp"/*.deb 2>/dev/null | head -n1)"
-  [[ -n "$deb" ]] || { rm -rf "$tmp"; die "apt-get download $pkg=$ver produced no .deb"; }
-  got="$(sha256sum "$deb" | cut -d' ' -f1)"
-  [[ "$got" == "$sha" ]] || { rm -rf "$tmp"; die "$pkg $ver: sha256 $got, expected $sha"; }
-  mkdir -p "$dest"
-  dpkg -x "$deb" "$dest" || { rm -rf "$tmp"; die "cannot unpack $deb"; }
-  rm -rf "$tmp"
-}
-
 # fetch_statsmodels_csv NAME MIN_LINES MAX_LINES: statsmodels/datasets/NAME/NAME.csv → data/NAME/NAME.csv
 fetch_statsmodels_csv() {
   local name=$1 d="$DATA_DIR/$1"
   done_or_clean "$d" && return 0
-  deb_fetch python3-statsmodels 0.13.5+dfsg-7 \
-    77474ba544c8e18e7932635ef9ab65abc1b8720fb471465d2a6ddd5ea81f08ad "$d/src"
+  deb_fetch "$d/src" \
+    python3-statsmodels=0.13.5+dfsg-7:77474ba544c8e18e7932635ef9ab65abc1b8720fb471465d2a6ddd5ea81f08ad
   cp "$d/src/usr/lib/python3/dist-packages/statsmodels/datasets/$name/$name.csv" "$d/$name.csv" \
     || die "$name: $name.csv missing in python3-statsmodels"
   rm -rf "$d/src"
@@ -159,7 +145,56 @@ fetch_statsmodels_csv() {
 fetch_sunspots() { fetch_statsmodels_csv sunspots 310 310; }
 fetch_co2() { fetch_statsmodels_csv co2 2285 2285; }
 
-[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | all)"
+# deb_fetch DEST PKG=VERSION:SHA256 ...: download each .deb, check its SHA-256, unpack into DEST.
+deb_fetch() {
+  local dest=$1 spec pkg sha deb got tmp
+  shift
+  tmp="$(mktemp -d)"
+  chmod 777 "$tmp"  # apt's _apt user writes the download
+  for spec in "$@"; do
+    pkg=${spec%%:*} sha=${spec#*:}
+    (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>"$tmp/apt.err") \
+      || { cat "$tmp/apt.err" >&2; rm -rf "$tmp"; die "apt-get download $pkg failed"; }
+    deb="$(ls "$tmp"/"${pkg%%=*}"_*.deb | head -n1)"
+    got="$(sha256sum "$deb" | cut -d' ' -f1)"
+    [[ "$got" == "$sha" ]] || { rm -rf "$tmp"; die "$pkg: sha256 $got, expected $sha"; }
+    dpkg -x "$deb" "$dest" || { rm -rf "$tmp"; die "cannot unpack $deb"; }
+    rm -f "$deb"
+  done
+  rm -rf "$tmp"
+}
+
+fetch_bible_es() {
+  local d="$DATA_DIR/bible" x
+  done_or_clean "$d" && return 0
+  x="$d/src"
+  deb_fetch "$x" \
+    sword-text-kjv=14.3-1:9f463f28ce665f6f528fc723179722bced880a4c5485f7a41bf742838315de57 \
+    sword-text-sparv=2.60-1:5c87f9b2bc97457e8a872f5bae7ea7ce59cb3de1dcee73e4d4740451863694cf \
+    libsword-utils=1.9.0+dfsg-4+b4:12cdc75de6efebc711fc39fe784f62361f4c817654158c744e424c1b2c35e8a6 \
+    libsword1.9.0=1.9.0+dfsg-4+b4:07e8e129333230caea3d3a934c564a94a60980905df9488a246140d6241e2063 \
+    libsword-common=1.9.0+dfsg-4:3bf0fc6153a7927abf8125342240c01ba10ca242497dc329475a54523f722873 \
+    libclucene-core1v5=2.3.3.4+dfsg-1.1:1ff60c48f57ff22f3895579a6099ab47ca9f12baca85344866a245faaa40f71c
+  # mod2imp reads the modules under SWORD_PATH (mods.d/*.conf); -s strips the OSIS/ThML markup.
+  LD_LIBRARY_PATH="$x/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SWORD_PATH="$x/usr/share/sword" \
+    "$x/usr/bin/mod2imp" engKJV2006eb -s >"$x/kjv.imp" || die "bible-es: mod2imp engKJV2006eb failed"
+  LD_LIBRARY_PATH="$x/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SWORD_PATH="$x/usr/share/sword" \
+    "$x/usr/bin/mod2imp" spaRV1909eb -s >"$x/rv.imp" || die "bible-es: mod2imp spaRV1909eb failed"
+  "$PY" "$REPO/scripts/data/prepare_bible.py" "$x/kjv.imp" "$x/rv.imp" "$d" || die "bible-es: preparation failed"
+  rm -rf "$x"
+  check_lines "$d/train.tsv" 27312 27312
+  check_lines "$d/valid.tsv" 1241 1241
+  check_lines "$d/test.tsv" 2531 2531
+  for x in train:d901cdefd9b670b73323de7fcc824f8011d4605ee5346f38950d4490ab2a9807 \
+           valid:455121ed966f1380adaf53caaa570affd22581ca2c7e844896a1f69ca409761d \
+           test:439a1ed43089aba358b23ddd5d353548568be53a5b30dffaa4e9c7abc056525b; do
+    [[ "$(sha256sum "$d/${x%%:*}.tsv" | cut -d' ' -f1)" == "${x#*:}" ]] || die "bible-es: $d/${x%%:*}.tsv differs from the pinned sha256"
+  done
+  touch "$d/.ok"
+  echo "bible-es: $(cat "$d"/{train,valid,test}.tsv | wc -l) verse pairs in $d/{train,valid,test}.tsv"
+}
+
+[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | bible-es | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
   case "$name" in
@@ -168,7 +203,8 @@ for name in "$@"; do
     sentiment) fetch_sentiment ;;
     sunspots) fetch_sunspots ;;
     co2) fetch_co2 ;;
-    all) fetch_moby_dick; fetch_brown; fetch_sentiment ;;
-    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, all)" ;;
+    bible-es) fetch_bible_es ;;
+    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_bible_es ;;
+    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, bible-es, all)" ;;
   esac
 done

@@ -9,6 +9,9 @@
 //     "accuracy", "f1", "f1_kind" ("span": conlleval span F1 for BIO tags; "macro": macro-F1 over tags),
 //     "unseen_tags", and for span tags "precision", "recall"}
 //   conditional LM (label<TAB>sentence): --json prints {"sentences", "tokens", "loss_nats", "perplexity"}
+//   encoder-decoder (source<TAB>target pairs; --beam K): --json prints
+//     {"n": N, "loss": x, "perplexity": x, "bleu": x, "exact_match": x, "precisions": [..], ...}
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +22,7 @@
 #include "recurrent/tasks/condlm.h"
 #include "recurrent/tasks/lm.h"
 #include "recurrent/tasks/tag.h"
+#include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
 
 namespace recurrent::cli {
@@ -81,6 +85,20 @@ void eval_condlm(const std::string& model, const std::string& data, bool json) {
   } else {
     std::printf("perplexity %.3f (%.4f nats per word) on %lld tokens in %lld sentences\n", e.perplexity(), e.loss_nats,
                 static_cast<long long>(e.tokens), static_cast<long long>(e.sentences));
+// Encoder-decoder on source<TAB>target pairs: {"n", "loss", "perplexity", "bleu", "exact_match", ...}
+void eval_seq2seq(const std::string& model, const std::string& data, int64_t beam, bool json) {
+  auto m = tasks::load_seq2seq(model);
+  tasks::DecodeOptions d;
+  d.beam = beam;
+  const tasks::Seq2SeqEval e = tasks::evaluate_seq2seq(*m, data::read_parallel(data), d);
+  if (json) {
+    nlohmann::json j = {{"n", e.n}, {"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"bleu", e.bleu},
+                        {"exact_match", e.exact_match}, {"precisions", e.precisions},
+                        {"brevity_penalty", e.brevity_penalty}, {"beam", beam}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("BLEU %.2f  exact match %.2f%%  loss %.4f (ppl %.2f) on %lld pairs (beam %lld)\n", e.bleu,
+                100 * e.exact_match, e.loss, std::exp(e.loss), static_cast<long long>(e.n), static_cast<long long>(beam));
   }
 }
 
@@ -89,15 +107,16 @@ void eval_condlm(const std::string& model, const std::string& data, bool json) {
 void add_eval(CLI::App& app) {
   struct Args {
     std::string model, data;
-    int64_t batch = 16, seq_len = 100;
+    int64_t batch = 16, seq_len = 100, beam = 1;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences, a forecaster on a CSV series (test part: MAE, RMSE, MASE)");
+  CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences, a tagger on tagged sentences, a forecaster on a CSV series (test part: MAE, RMSE, MASE), an encoder-decoder on sentence pairs (BLEU)");
   c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
   c->add_option("--data", a->data, "UTF-8 text")->required()->check(CLI::ExistingFile);
   c->add_option("--batch", a->batch, "contiguous rows")->capture_default_str();
   c->add_option("--seq-len", a->seq_len, "steps per chunk (state carried across chunks)")->capture_default_str();
+  c->add_option("--beam", a->beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str();
   c->add_flag("--json", a->json, "one JSON line");
   c->callback([a] {
     const std::string task = model_task(a->model);
@@ -105,6 +124,7 @@ void add_eval(CLI::App& app) {
     if (task == "forecast") return eval_forecaster(a->model, a->data, a->json);  // cmd_predict.cpp
     if (task == "tag") return eval_tagger(a->model, a->data, a->json);
     if (task == "condlm") return eval_condlm(a->model, a->data, a->json);
+    if (task == "seq2seq") return eval_seq2seq(a->model, a->data, a->beam, a->json);
     auto m = tasks::load_lm(a->model);
     const std::vector<int64_t> ids = m->config().vocab.encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");

@@ -24,6 +24,8 @@ void add_train_tag(CLI::App& train);       // cmd_train_tag.cpp
 void add_train_condlm(CLI::App& train);    // cmd_train_condlm.cpp
 // The "task" of a model's configuration ("lm", "classify", "tag", "condlm"); cmd_eval.cpp.
 std::string model_task(const std::string& model);
+void add_train_seq2seq(CLI::App& train);   // cmd_train_seq2seq.cpp
+void add_translate(CLI::App& app);         // cmd_translate.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 
