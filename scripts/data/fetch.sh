@@ -14,6 +14,9 @@
 #              valid if i%20==18, train otherwise (450/25/25 files, every category in train).
 #   sentiment  npm sentiment@5.0.2 -> data/sentiment/{amazon,imdb,yelp}.tsv (label<TAB>text,
 #              1000 lines each; label 0 = negative, 1 = positive)
+#   fashion-mnist  Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1 ->
+#              data/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (gzipped IDX, as shipped;
+#              60,000 train / 10,000 test 28×28 images; read by `recurrent experiment seqimage`)
 #
 # Usage: scripts/data/fetch.sh moby-dick brown sentiment     (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
@@ -117,14 +120,59 @@ fetch_sentiment() {
   echo "sentiment: 3 x 1000 labelled sentences in $d/{amazon,imdb,yelp}.tsv"
 }
 
-[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | all)"
+# deb_fetch PKG VERSION SHA256 DEST: `apt-get download` the exact version into a temp dir, check the
+# .deb's SHA-256, unpack it with dpkg -x into DEST (files under DEST/usr/...). Nothing is installed.
+deb_fetch() {
+  local pkg=$1 ver=$2 sha=$3 dest=$4 tmp deb got
+  command -v apt-get >/dev/null && command -v dpkg >/dev/null || die "apt-get/dpkg not found (Debian needed)"
+  tmp="$(mktemp -d)"
+  chmod 755 "$tmp"  # apt's _apt user writes into it when not root
+  (cd "$tmp" && apt-get download "$pkg=$ver" >/dev/null 2>"$tmp/apt.err") \
+    || { cat "$tmp/apt.err" >&2; rm -rf "$tmp"; die "apt-get download $pkg=$ver failed (apt-get update? network?)"; }
+  deb="$(ls "$tmp"/*.deb 2>/dev/null | head -n1)"
+  [[ -n "$deb" ]] || { rm -rf "$tmp"; die "apt-get download $pkg=$ver produced no .deb"; }
+  got="$(sha256sum "$deb" | cut -d' ' -f1)"
+  [[ "$got" == "$sha" ]] || { rm -rf "$tmp"; die "$pkg=$ver: sha256 $got, expected $sha"; }
+  mkdir -p "$dest"
+  dpkg -x "$deb" "$dest" || { rm -rf "$tmp"; die "cannot unpack $deb"; }
+  rm -rf "$tmp"
+}
+
+fetch_fashion_mnist() {
+  local d="$DATA_DIR/fashion-mnist" f src sha
+  done_or_clean "$d" && return 0
+  deb_fetch dataset-fashion-mnist 0.0~git20200523.55506a9-1 \
+    39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0 "$d/src"
+  src="$d/src/usr/share/datasets/fashion-mnist"
+  # The four files' own SHA-256 (as in the package), so a repacked .deb with other data is caught too.
+  while read -r sha f; do
+    [[ -s "$src/$f" ]] || die "fashion-mnist: $f missing from the package"
+    [[ "$(sha256sum "$src/$f" | cut -d' ' -f1)" == "$sha" ]] || die "fashion-mnist: $f: sha256 mismatch"
+    cp "$src/$f" "$d/$f"
+  done <<'SUMS'
+b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7 train-images-idx3-ubyte.gz
+0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056 train-labels-idx1-ubyte.gz
+cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa t10k-images-idx3-ubyte.gz
+8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05 t10k-labels-idx1-ubyte.gz
+SUMS
+  cp "$d/src/usr/share/doc/dataset-fashion-mnist/copyright" "$d/copyright" 2>/dev/null || true
+  rm -rf "$d/src"
+  # 60,000 / 10,000 images of 28×28 bytes plus a 16-byte header, gzipped: tens of MB / a few MB.
+  check_bytes "$d/train-images-idx3-ubyte.gz" 20000000 40000000
+  check_bytes "$d/t10k-images-idx3-ubyte.gz" 3000000 7000000
+  touch "$d/.ok"
+  echo "fashion-mnist: 60000 train / 10000 test images (gzipped IDX) in $d"
+}
+
+[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | fashion-mnist | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
   case "$name" in
     moby-dick) fetch_moby_dick ;;
     brown) fetch_brown ;;
     sentiment) fetch_sentiment ;;
-    all) fetch_moby_dick; fetch_brown; fetch_sentiment ;;
-    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, all)" ;;
+    fashion-mnist) fetch_fashion_mnist ;;
+    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_fashion_mnist ;;
+    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, fashion-mnist, all)" ;;
   esac
 done

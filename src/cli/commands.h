@@ -19,5 +19,6 @@ void add_train_lm(CLI::App& train);
 void add_train_classify(CLI::App& train);  // cmd_train_classify.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
+void add_experiment(CLI::App& app);  // cmd_experiment.cpp
 
 }  // namespace recurrent::cli
