@@ -231,7 +231,7 @@ def plot_training_dirs(dirs, out_path):
         for (model, clip, gate), pts in by.items():
             a3.plot([s for s, _ in pts], [v for _, v in pts], label=f"{run_label((model, clip), clips)} {gate}", lw=0.8)
         a3.set_ylabel("fraction saturated")
-        a3.set_title("gate saturation (σ < 0.05 or > 0.95; tanh |h| > 0.9)", fontsize=9)
+        a3.set_title("gate saturation (σ < 0.05 or > 0.95; tanh |h| > 0.9; ReLU h = 0)", fontsize=9)
         if by:
             a3.legend(fontsize=7, ncol=2)
     for a in (a1, a2, a3):
