@@ -116,11 +116,11 @@ def plot_init_rho():
 def merged(paths):
     """Rows of several runs' CSVs; runs from a folder named <base>_<variant> get " (<variant>)" on the model."""
     out = []
-    for path in paths:
+    for i, path in enumerate(paths):
         if not os.path.exists(path):
             continue
         folder = os.path.basename(os.path.dirname(path))
-        suffix = f" ({folder.split('_', 1)[1]})" if "_" in folder else ""
+        suffix = f" ({folder.split('_', 1)[1]})" if "_" in folder and i > 0 else ""  # the first is the base run
         for r in rows(path):
             r["model"] += suffix
             out.append(r)
@@ -205,7 +205,7 @@ def plot_training_dirs(dirs, out_path):
         a1.axhline(goal, color="green", ls=":", lw=0.8, label=f"solved ({goal}%)")
         what = "held-out" if task == "seqimage" else "test"
         a1.set_ylabel(f"{what} accuracy (%)" + (" of recalled symbols" if task == "copy" else ""))
-        a1.set_title(f"{task}, T = {T}: {what} accuracy", fontsize=10)
+        a1.set_title(f"{task}, {'D' if task == 'agreement' else 'T'} = {T}: {what} accuracy", fontsize=10)
     else:
         for key, pts in series(p, "test_metric", lambda r: num(r["test_metric"]) >= 0).items():
             a1.semilogy([s for s, _ in pts], [v for _, v in pts], marker=".", label=run_label(key, clips))
@@ -231,7 +231,7 @@ def plot_training_dirs(dirs, out_path):
         for (model, clip, gate), pts in by.items():
             a3.plot([s for s, _ in pts], [v for _, v in pts], label=f"{run_label((model, clip), clips)} {gate}", lw=0.8)
         a3.set_ylabel("fraction saturated")
-        a3.set_title("gate saturation (σ < 0.05 or > 0.95; tanh |h| > 0.9; ReLU h = 0)", fontsize=9)
+        a3.set_title("gate saturation: σ < 0.05 or > 0.95;\ntanh |h| > 0.9; ReLU h = 0", fontsize=9)
         if by:
             a3.legend(fontsize=7, ncol=2)
     for a in (a1, a2, a3):

@@ -15,7 +15,8 @@ namespace recurrent::cli::lab {
 std::vector<std::string> split_list(const std::string& s);  // "a,b,,c" → {a, b, c}
 std::vector<double> clip_values(const std::string& s);       // "0,1" → {0, 1}; throws Error("--clip", …)
 // Every (cell, init) pair; "irnn" fixes its own initialisation, so it appears once.
-std::vector<tasks::LabModel> models(const std::string& cells, const std::string& inits, double rho, double forget_bias);
+std::vector<tasks::LabModel> models(const std::string& cells, const std::string& inits, double rho, double forget_bias,
+                                    double update_bias = 0.0);
 
 std::ofstream open_csv(const std::string& dir, const std::string& name, const std::string& header);
 

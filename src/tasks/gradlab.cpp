@@ -35,7 +35,7 @@ const char* lab_task_name(LabTask t) {
   return "?";
 }
 
-LabModel lab_model(const std::string& cell, const std::string& init, double rho, double forget_bias) {
+LabModel lab_model(const std::string& cell, const std::string& init, double rho, double forget_bias, double update_bias) {
   LabModel m;
   const bool irnn = cell == "irnn";
   m.cell = irnn ? CellType::rnn_relu : parse_cell(cell);
@@ -49,6 +49,14 @@ LabModel lab_model(const std::string& cell, const std::string& init, double rho,
                 "' (expected pytorch, uniform, xavier, orthogonal or identity)");
   if (how != "pytorch" && !irnn) m.label += "/" + how;
   if (is_lstm(m.cell) && forget_bias != 0.0) m.init.forget_bias = static_cast<float>(forget_bias);
+  if (update_bias != 0.0) {
+    RC_CHECK(m.cell == CellType::gru || m.cell == CellType::gru_cho, "--update-bias", "only for gru and gru_cho, not ",
+             cell);
+    m.update_bias = update_bias;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "/z-bias=%g", update_bias);
+    m.label += buf;
+  }
   m.rho = rho;
   if (rho > 0.0) {
     char buf[32];
@@ -136,6 +144,12 @@ struct LabNet : Module {
     rnn = register_module("rnn", std::make_shared<RNN>(o, rng));
     init_rnn(*rnn, m.init, rng);
     if (m.rho > 0.0) rescale_recurrent(m.rho);
+    if (m.update_bias != 0.0) {  // gates r, z, n: the z block is rows [H, 2H)
+      const int64_t H = cfg.hidden;
+      float* bi = rnn->param("bias_ih", 0, 0).value().data();
+      float* bh = rnn->param("bias_hh", 0, 0).value().data();
+      for (int64_t j = H; j < 2 * H; ++j) bi[j] = static_cast<float>(m.update_bias), bh[j] = 0.0f;
+    }
     const int64_t O = output_size(cfg);
     const float k = 1.0f / std::sqrt(static_cast<float>(cfg.hidden));
     Tensor w({O, cfg.hidden}), b({O});

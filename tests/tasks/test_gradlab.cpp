@@ -92,6 +92,8 @@ TEST(GradLab, ModelsAndProfiles) {
   EXPECT_EQ(lab_model("rnn_tanh", "orthogonal", 1.5).label, "rnn_tanh/orthogonal/rho=1.5");
   EXPECT_EQ(*lab_model("lstm").init.forget_bias, 1.0f);
   EXPECT_THROW(lab_model("lstm", "magic"), Error);
+  EXPECT_EQ(lab_model("gru", "pytorch", 0.0, 1.0, 2.0).label, "gru/z-bias=2");
+  EXPECT_THROW(lab_model("lstm", "pytorch", 0.0, 1.0, 2.0), Error);  // the update bias is the GRU's
   EXPECT_THROW(parse_lab_task("sorting"), Error);
   LabConfig c = tiny(LabTask::adding);
   LabProfile p = profile_lab(c, lab_model("rnn_tanh", "orthogonal", 0.5), 2);
