@@ -4,6 +4,8 @@
 Usage: /usr/bin/python3 scripts/gradlab/plot.py [RESULTS=runs/gradlab] [OUT=docs/gradlab]
        /usr/bin/python3 scripts/gradlab/plot.py report DIR     (a `recurrent experiment` report folder:
            DIR/training.png and DIR/gradients.png from DIR/{train,gates,dh,summary}.csv)
+       /usr/bin/python3 scripts/gradlab/plot.py merge OUT.png DIR1 DIR2 ...   (the training plot of several
+           report folders of one task in one figure; runs of DIR2… labelled with their folder's suffix)
 Makes, for each experiment folder that exists:
   vanishing.png   ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ against distance back, per cell, at initialisation (profile/)
   jacobian.png    per-step ‖J_t‖₂ and the growth of log ‖J_t⋯J_1‖₂ (profile/jacobian.csv)
@@ -23,7 +25,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 REPORT = len(sys.argv) > 2 and sys.argv[1] == "report"
-RES = sys.argv[1] if len(sys.argv) > 1 and not REPORT else "runs/gradlab"
+MERGE = len(sys.argv) > 3 and sys.argv[1] == "merge"
+RES = sys.argv[1] if len(sys.argv) > 1 and not (REPORT or MERGE) else "runs/gradlab"
 OUT = sys.argv[2] if len(sys.argv) > 2 else "docs/gradlab"
 DPI = 80
 
@@ -281,7 +284,9 @@ def save_path(fig, path):
     print("wrote", path)
 
 
-if __name__ == "__main__" and REPORT:
+if __name__ == "__main__" and MERGE:
+    plot_training_dirs(sys.argv[3:], sys.argv[2])
+elif __name__ == "__main__" and REPORT:
     plot_training_dirs([OUT], os.path.join(OUT, "training.png"))
     plot_gradients(OUT, os.path.join(OUT, "gradients.png"))
 elif __name__ == "__main__":
