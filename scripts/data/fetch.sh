@@ -19,12 +19,15 @@
 #              numbers 1700-2008: "YEAR","SUNACTIVITY"; 309 rows), copied as is
 #   co2        Debian python3-statsmodels 0.13.5+dfsg-7 -> data/co2/co2.csv (weekly Mauna Loa CO2 in ppm,
 #              1958-03-29 .. 2001-12-29: date (YYYYMMDD),co2; 2284 rows, 59 empty co2 cells), copied as is
+#   fashion-mnist  Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1 ->
+#              data/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (gzipped IDX, as shipped;
+#              60,000 train / 10,000 test 28×28 images; read by `recurrent experiment seqimage`)
 #   bible-es   Debian sword-text-kjv + sword-text-sparv, exported with mod2imp (libsword-utils,
 #              unpacked with its libraries, run with LD_LIBRARY_PATH; nothing installed) ->
 #              data/bible/{train,valid,test}.tsv (english<TAB>spanish, one verse per line, 31,084
 #              pairs; split by book, see scripts/data/prepare_bible.py) and data/bible/books.txt
 #
-# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 bible-es     (or: all)
+# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 fashion-mnist bible-es     (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
 set -euo pipefail
 
@@ -194,7 +197,33 @@ fetch_bible_es() {
   echo "bible-es: $(cat "$d"/{train,valid,test}.tsv | wc -l) verse pairs in $d/{train,valid,test}.tsv"
 }
 
-[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | bible-es | all)"
+fetch_fashion_mnist() {
+  local d="$DATA_DIR/fashion-mnist" f src sha
+  done_or_clean "$d" && return 0
+  deb_fetch "$d/src" \
+    dataset-fashion-mnist=0.0~git20200523.55506a9-1:39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0
+  src="$d/src/usr/share/datasets/fashion-mnist"
+  # The four files' own SHA-256 (as in the package), so a repacked .deb with other data is caught too.
+  while read -r sha f; do
+    [[ -s "$src/$f" ]] || die "fashion-mnist: $f missing from the package"
+    [[ "$(sha256sum "$src/$f" | cut -d' ' -f1)" == "$sha" ]] || die "fashion-mnist: $f: sha256 mismatch"
+    cp "$src/$f" "$d/$f"
+  done <<'SUMS'
+b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7 train-images-idx3-ubyte.gz
+0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056 train-labels-idx1-ubyte.gz
+cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa t10k-images-idx3-ubyte.gz
+8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05 t10k-labels-idx1-ubyte.gz
+SUMS
+  cp "$d/src/usr/share/doc/dataset-fashion-mnist/copyright" "$d/copyright" 2>/dev/null || true
+  rm -rf "$d/src"
+  # 60,000 / 10,000 images of 28×28 bytes plus a 16-byte header, gzipped: tens of MB / a few MB.
+  check_bytes "$d/train-images-idx3-ubyte.gz" 20000000 40000000
+  check_bytes "$d/t10k-images-idx3-ubyte.gz" 3000000 7000000
+  touch "$d/.ok"
+  echo "fashion-mnist: 60000 train / 10000 test images (gzipped IDX) in $d"
+}
+
+[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | fashion-mnist | bible-es | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
   case "$name" in
@@ -203,8 +232,9 @@ for name in "$@"; do
     sentiment) fetch_sentiment ;;
     sunspots) fetch_sunspots ;;
     co2) fetch_co2 ;;
+    fashion-mnist) fetch_fashion_mnist ;;
     bible-es) fetch_bible_es ;;
-    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_bible_es ;;
-    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, bible-es, all)" ;;
+    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_fashion_mnist; fetch_bible_es ;;
+    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, fashion-mnist, bible-es, all)" ;;
   esac
 done

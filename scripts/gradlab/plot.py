@@ -2,6 +2,10 @@
 """Plots of the gradient lab's CSV files (scripts/gradlab/run_experiments.sh) as small PNGs.
 
 Usage: /usr/bin/python3 scripts/gradlab/plot.py [RESULTS=runs/gradlab] [OUT=docs/gradlab]
+       /usr/bin/python3 scripts/gradlab/plot.py report DIR     (a `recurrent experiment` report folder:
+           DIR/training.png and DIR/gradients.png from DIR/{train,gates,dh,summary}.csv)
+       /usr/bin/python3 scripts/gradlab/plot.py merge OUT.png DIR1 DIR2 ...   (the training plot of several
+           report folders of one task in one figure; runs of DIR2… labelled with their folder's suffix)
 Makes, for each experiment folder that exists:
   vanishing.png   ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ against distance back, per cell, at initialisation (profile/)
   jacobian.png    per-step ‖J_t‖₂ and the growth of log ‖J_t⋯J_1‖₂ (profile/jacobian.csv)
@@ -20,7 +24,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-RES = sys.argv[1] if len(sys.argv) > 1 else "runs/gradlab"
+REPORT = len(sys.argv) > 2 and sys.argv[1] == "report"
+MERGE = len(sys.argv) > 3 and sys.argv[1] == "merge"
+RES = sys.argv[1] if len(sys.argv) > 1 and not (REPORT or MERGE) else "runs/gradlab"
 OUT = sys.argv[2] if len(sys.argv) > 2 else "docs/gradlab"
 DPI = 80
 
@@ -113,11 +119,11 @@ def plot_init_rho():
 def merged(paths):
     """Rows of several runs' CSVs; runs from a folder named <base>_<variant> get " (<variant>)" on the model."""
     out = []
-    for path in paths:
+    for i, path in enumerate(paths):
         if not os.path.exists(path):
             continue
         folder = os.path.basename(os.path.dirname(path))
-        suffix = f" ({folder.split('_', 1)[1]})" if "_" in folder else ""
+        suffix = f" ({folder.split('_', 1)[1]})" if "_" in folder and i > 0 else ""  # the first is the base run
         for r in rows(path):
             r["model"] += suffix
             out.append(r)
@@ -165,29 +171,58 @@ def plot_explode():
     save(fig, "explode.png")
 
 
+def run_label(key, clips):
+    """Model name, plus the clip value when the runs differ in clipping."""
+    model, clip = key
+    if len(clips) < 2:
+        return model
+    return f"{model}, " + ("no clip" if float(clip) == 0 else f"clip {clip}")
+
+
 def plot_training(name, variants=()):
     d = os.path.join(RES, name)
     dirs = [d] + [os.path.join(RES, v) for v in variants]
+    plot_training_dirs(dirs, os.path.join(OUT, f"{name}.png"))
+
+
+def plot_training_dirs(dirs, out_path):
+    """Evaluation curve, gradient ratio and gate saturation against training step, one line per run."""
     p = [os.path.join(x, "train.csv") for x in dirs]
     if not os.path.exists(p[0]):
         return
-    summ = rows(os.path.join(d, "summary.csv"))
-    task, T = (summ[0]["task"], summ[0]["T"]) if summ else (name, "?")
+    summ = rows(os.path.join(dirs[0], "summary.csv")) if os.path.exists(os.path.join(dirs[0], "summary.csv")) else []
+    task, T = (summ[0]["task"], summ[0]["T"]) if summ else (os.path.basename(dirs[0]), "?")
     base = num(summ[0]["baseline"]) if summ else None
     metric = summ[0]["metric"] if summ else "metric"
+    clips = {r["clip"] for r in merged(p)}
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(13, 3.8))
-    for key, pts in series(p, "test_metric", lambda r: num(r["test_metric"]) >= 0).items():
-        a1.semilogy([s for s, _ in pts], [v for _, v in pts], marker=".", label=key[0])
-    if base:
-        a1.axhline(base, color="gray", ls="--", lw=0.8, label=f"baseline {base:.3f}")
-    if task == "adding":
-        a1.axhline(0.01, color="green", ls=":", lw=0.8, label="solved (0.01)")
-    a1.set_ylabel(f"test {metric}")
-    a1.set_title(f"{task}, T = {T}: test {metric}", fontsize=10)
+    if task in ("agreement", "seqimage", "copy"):  # accuracy: what the acceptance criteria are stated in
+        for key, pts in series(p, "test_accuracy", lambda r: num(r["test_accuracy"]) >= 0).items():
+            a1.plot([s for s, _ in pts], [100 * v for _, v in pts], marker=".", label=run_label(key, clips))
+        chance = {"agreement": 50.0, "copy": 12.5}.get(task)
+        if task == "seqimage" and base:
+            chance = 100.0 / math.exp(base)
+        if chance:
+            a1.axhline(chance, color="gray", ls="--", lw=0.8, label=f"chance {chance:.1f}%")
+        goal = {"agreement": 95, "seqimage": 88, "copy": 99}[task]
+        a1.axhline(goal, color="green", ls=":", lw=0.8, label=f"solved ({goal}%)")
+        what = "held-out" if task == "seqimage" else "test"
+        a1.set_ylabel(f"{what} accuracy (%)" + (" of recalled symbols" if task == "copy" else ""))
+        a1.set_title(f"{task}, {'D' if task == 'agreement' else 'T'} = {T}: {what} accuracy", fontsize=10)
+    else:
+        for key, pts in series(p, "test_metric", lambda r: num(r["test_metric"]) >= 0).items():
+            a1.semilogy([s for s, _ in pts], [v for _, v in pts], marker=".", label=run_label(key, clips))
+        if base:
+            a1.axhline(base, color="gray", ls="--", lw=0.8, label=f"baseline {base:.3f}")
+        if task == "adding":
+            a1.axhline(0.01, color="green", ls=":", lw=0.8, label="solved (0.01)")
+        a1.set_ylabel(f"test {metric}")
+        a1.set_title(f"{task}, T = {T}: test {metric}", fontsize=10)
     for key, pts in series(p, "ratio", lambda r: num(r["ratio"]) >= 0).items():
         zero = all(v == 0 for _, v in pts)  # float32 underflow: BPTT returned exact zeros
         pts = [(s, max(v, 1e-45)) for s, v in pts]
-        a2.semilogy([s for s, _ in pts], [v for _, v in pts], label=key[0] + (" (0: underflow, drawn at 1e-45)" if zero else ""))
+        a2.semilogy([s for s, _ in pts], [v for _, v in pts],
+                    label=run_label(key, clips) + (" (0: underflow, drawn at 1e-45)" if zero else ""))
     a2.set_ylabel("‖∂L/∂h_1‖ / ‖∂L/∂h_T‖")
     a2.set_title("gradient reaching the first step", fontsize=10)
     g = [os.path.join(x, "gates.csv") for x in dirs]
@@ -195,11 +230,11 @@ def plot_training(name, variants=()):
         by = defaultdict(list)
         for r in merged(g):
             if r["gate"] in ("f", "z", "u", "h", "i", "r"):
-                by[(r["model"], r["gate"])].append((int(r["step"]), num(r["saturated"])))
-        for (model, gate), pts in by.items():
-            a3.plot([s for s, _ in pts], [v for _, v in pts], label=f"{model} {gate}", lw=0.8)
+                by[(r["model"], r["clip"], r["gate"])].append((int(r["step"]), num(r["saturated"])))
+        for (model, clip, gate), pts in by.items():
+            a3.plot([s for s, _ in pts], [v for _, v in pts], label=f"{run_label((model, clip), clips)} {gate}", lw=0.8)
         a3.set_ylabel("fraction saturated")
-        a3.set_title("gate saturation (σ < 0.05 or > 0.95; tanh |h| > 0.9)", fontsize=9)
+        a3.set_title("gate saturation: σ < 0.05 or > 0.95;\ntanh |h| > 0.9; ReLU h = 0", fontsize=9)
         if by:
             a3.legend(fontsize=7, ncol=2)
     for a in (a1, a2, a3):
@@ -207,10 +242,54 @@ def plot_training(name, variants=()):
         a.grid(True, alpha=0.3)
     a1.legend(fontsize=7)
     a2.legend(fontsize=7)
-    save(fig, f"{name}.png")
+    save_path(fig, out_path)
 
 
-if __name__ == "__main__":
+def plot_gradients(d, out_path):
+    """‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ against distance back, at the first and the last probe of each run (dh.csv)."""
+    p = os.path.join(d, "dh.csv")
+    if not os.path.exists(p):
+        return
+    by = defaultdict(lambda: defaultdict(list))
+    for r in rows(p):
+        by[(r["model"], r["clip"])][int(r["step"])].append((int(r["distance"]), num(r["dh_norm"])))
+    clips = {k[1] for k in by}
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    for i, (key, steps) in enumerate(by.items()):
+        color = f"C{i % 10}"
+        first, last = min(steps), max(steps)
+        for step, ls in ((first, "--"), (last, "-")):
+            pts = sorted(steps[step])
+            end = dict(pts).get(0, 0.0)
+            pts = [(k, v / end) for k, v in pts if end > 0 and v > 0 and math.isfinite(v)]  # 0: float32 underflow
+            if pts:
+                ax.semilogy([k for k, _ in pts], [v for _, v in pts], ls=ls, color=color, lw=1,
+                            label=f"{run_label(key, clips)}, step {step}")
+            if step == last:
+                break
+    ax.set_xlabel("distance back in time k = T - t (steps)")
+    ax.set_ylabel("‖∂L/∂h_t‖ / ‖∂L/∂h_T‖")
+    ax.set_title("gradient reaching each step: first probe (dashed) and last probe (solid)\n"
+                 "lines end where float32 underflows to 0", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    save_path(fig, out_path)
+
+
+def save_path(fig, path):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    print("wrote", path)
+
+
+if __name__ == "__main__" and MERGE:
+    plot_training_dirs(sys.argv[3:], sys.argv[2])
+elif __name__ == "__main__" and REPORT:
+    plot_training_dirs([OUT], os.path.join(OUT, "training.png"))
+    plot_gradients(OUT, os.path.join(OUT, "gradients.png"))
+elif __name__ == "__main__":
     plot_profile()
     plot_init_rho()
     plot_explode()

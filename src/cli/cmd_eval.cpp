@@ -85,6 +85,9 @@ void eval_condlm(const std::string& model, const std::string& data, bool json) {
   } else {
     std::printf("perplexity %.3f (%.4f nats per word) on %lld tokens in %lld sentences\n", e.perplexity(), e.loss_nats,
                 static_cast<long long>(e.tokens), static_cast<long long>(e.sentences));
+  }
+}
+
 // Encoder-decoder on source<TAB>target pairs: {"n", "loss", "perplexity", "bleu", "exact_match", ...}
 void eval_seq2seq(const std::string& model, const std::string& data, int64_t beam, bool json) {
   auto m = tasks::load_seq2seq(model);

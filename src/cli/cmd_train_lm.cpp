@@ -57,6 +57,10 @@ void add_train_lm(CLI::App& train) {
   c->add_option("--resume", o->resume, "continue the run saved in this directory (its last.safetensors)");
   c->add_option("--seed", o->seed, "random seed (initialisation, offsets, dropout)")->capture_default_str();
   c->add_flag("--quiet", o->quiet, "no progress on stderr");
+  c->add_option("--diagnostics", o->diagnostics,
+                "every N steps (default 100 when given without N): ‖∂L/∂h_t‖ per step and layer, gradient norms, "
+                "gate statistics into DIR/diagnostics.jsonl (docs/gradlab.md)")
+      ->expected(0, 1)->default_str("100");
   c->callback([o, budget, c] {
     if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
     if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;

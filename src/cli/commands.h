@@ -28,5 +28,6 @@ void add_train_seq2seq(CLI::App& train);   // cmd_train_seq2seq.cpp
 void add_translate(CLI::App& app);         // cmd_translate.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
+void add_experiment(CLI::App& app);  // cmd_experiment.cpp
 
 }  // namespace recurrent::cli

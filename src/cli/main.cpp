@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   recurrent::cli::add_translate(app);
   recurrent::cli::add_bench(app);
   recurrent::cli::add_gradlab(app);
+  recurrent::cli::add_experiment(app);
 
   try {
     app.parse(argc, argv);

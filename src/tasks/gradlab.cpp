@@ -21,7 +21,8 @@ LabTask parse_lab_task(const std::string& name) {
   if (name == "adding") return LabTask::adding;
   if (name == "copy") return LabTask::copy;
   if (name == "agreement") return LabTask::agreement;
-  throw Error("--task", "unknown task '" + name + "' (expected adding, copy or agreement)");
+  if (name == "seqimage") return LabTask::seqimage;
+  throw Error("--task", "unknown task '" + name + "' (expected adding, copy, agreement or seqimage)");
 }
 
 const char* lab_task_name(LabTask t) {
@@ -29,11 +30,12 @@ const char* lab_task_name(LabTask t) {
     case LabTask::adding: return "adding";
     case LabTask::copy: return "copy";
     case LabTask::agreement: return "agreement";
+    case LabTask::seqimage: return "seqimage";
   }
   return "?";
 }
 
-LabModel lab_model(const std::string& cell, const std::string& init, double rho, double forget_bias) {
+LabModel lab_model(const std::string& cell, const std::string& init, double rho, double forget_bias, double update_bias) {
   LabModel m;
   const bool irnn = cell == "irnn";
   m.cell = irnn ? CellType::rnn_relu : parse_cell(cell);
@@ -47,6 +49,14 @@ LabModel lab_model(const std::string& cell, const std::string& init, double rho,
                 "' (expected pytorch, uniform, xavier, orthogonal or identity)");
   if (how != "pytorch" && !irnn) m.label += "/" + how;
   if (is_lstm(m.cell) && forget_bias != 0.0) m.init.forget_bias = static_cast<float>(forget_bias);
+  if (update_bias != 0.0) {
+    RC_CHECK(m.cell == CellType::gru || m.cell == CellType::gru_cho, "--update-bias", "only for gru and gru_cho, not ",
+             cell);
+    m.update_bias = update_bias;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "/z-bias=%g", update_bias);
+    m.label += buf;
+  }
   m.rho = rho;
   if (rho > 0.0) {
     char buf[32];
@@ -58,11 +68,26 @@ LabModel lab_model(const std::string& cell, const std::string& init, double rho,
 
 namespace {
 
-int64_t input_size(LabTask t, int64_t vocab) {
-  return t == LabTask::adding ? 2 : t == LabTask::copy ? CopyBatch::kInputs : vocab;
-}
-int64_t output_size(LabTask t) { return t == LabTask::adding ? 1 : t == LabTask::copy ? CopyBatch::kClasses : 2; }
 constexpr int64_t kAgreementFillers = 20;
+
+int64_t input_size(const LabConfig& c) {
+  switch (c.task) {
+    case LabTask::adding: return 2;
+    case LabTask::copy: return CopyBatch::kInputs;
+    case LabTask::agreement: return kAgreementFillers + 4;
+    case LabTask::seqimage: return c.images->inputs();
+  }
+  return 0;
+}
+int64_t output_size(const LabConfig& c) {
+  switch (c.task) {
+    case LabTask::adding: return 1;
+    case LabTask::copy: return CopyBatch::kClasses;
+    case LabTask::agreement: return 2;
+    case LabTask::seqimage: return std::max(c.images->train.classes, c.images->test.classes);
+  }
+  return 0;
+}
 
 struct Batch {
   Tensor x;                // [L, B, I]
@@ -70,8 +95,30 @@ struct Batch {
   std::vector<int64_t> c;  // copy: [L·B]; agreement: [B]
 };
 
+// Images idx[0..B) of `set` as a sequence batch: x[t, b, i] = pixel (t·I + i) of image idx[b] / 255, so
+// rows (I = cols) and pixels (I = 1) are the same layout. x: [T, B, I]; labels [B].
+Batch image_batch(const SeqImages& im, const data::ImageSet& set, const std::vector<int64_t>& idx) {
+  const int64_t T = im.T(), I = im.inputs(), B = static_cast<int64_t>(idx.size()), P = T * I;
+  Batch out{Tensor({T, B, I}), Tensor(), std::vector<int64_t>(idx.size())};
+  float* x = out.x.data();
+  for (int64_t b = 0; b < B; ++b) {
+    const uint8_t* px = set.pixels.data() + idx[b] * P;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < I; ++i) x[(t * B + b) * I + i] = static_cast<float>(px[t * I + i]) * (1.0f / 255.0f);
+    out.c[b] = set.labels[idx[b]];
+  }
+  return out;
+}
+
+int64_t train_images(const SeqImages& im) { return im.train.n - im.valid; }
+
 Batch make_batch(const LabConfig& cfg, int64_t B, Rng& rng) {
   switch (cfg.task) {
+    case LabTask::seqimage: {  // B training images drawn uniformly (with replacement across batches)
+      std::vector<int64_t> idx(B);
+      for (int64_t& i : idx) i = static_cast<int64_t>(rng.below(static_cast<uint64_t>(train_images(*cfg.images))));
+      return image_batch(*cfg.images, cfg.images->train, idx);
+    }
     case LabTask::adding: {
       AddingBatch a = adding_problem(cfg.T, B, rng);
       return {a.x, a.y, {}};
@@ -93,11 +140,17 @@ struct LabNet : Module {
   std::shared_ptr<RNN> rnn;
   Var head_w, head_b;
   LabNet(const LabConfig& cfg, const LabModel& m, Rng& rng) {
-    RNNOptions o = RNNOptions::uniform(m.cell, input_size(cfg.task, kAgreementFillers + 4), cfg.hidden, 1);
+    RNNOptions o = RNNOptions::uniform(m.cell, input_size(cfg), cfg.hidden, 1);
     rnn = register_module("rnn", std::make_shared<RNN>(o, rng));
     init_rnn(*rnn, m.init, rng);
     if (m.rho > 0.0) rescale_recurrent(m.rho);
-    const int64_t O = output_size(cfg.task);
+    if (m.update_bias != 0.0) {  // gates r, z, n: the z block is rows [H, 2H)
+      const int64_t H = cfg.hidden;
+      float* bi = rnn->param("bias_ih", 0, 0).value().data();
+      float* bh = rnn->param("bias_hh", 0, 0).value().data();
+      for (int64_t j = H; j < 2 * H; ++j) bi[j] = static_cast<float>(m.update_bias), bh[j] = 0.0f;
+    }
+    const int64_t O = output_size(cfg);
     const float k = 1.0f / std::sqrt(static_cast<float>(cfg.hidden));
     Tensor w({O, cfg.hidden}), b({O});
     rng.fill_uniform(w, -k, k);
@@ -158,6 +211,7 @@ bool solved(const LabConfig& cfg, double metric, double accuracy) {
     case LabTask::adding: return metric < 0.01;
     case LabTask::copy: return accuracy >= 0.99;
     case LabTask::agreement: return accuracy >= 0.95;
+    case LabTask::seqimage: return accuracy >= 0.88;
   }
   return false;
 }
@@ -198,20 +252,55 @@ double result_baseline(const LabConfig& cfg) {
     case LabTask::adding: return adding_baseline_mse();
     case LabTask::copy: return copy_baseline_ce(cfg.T);
     case LabTask::agreement: return std::log(2.0);
+    case LabTask::seqimage: return std::log(static_cast<double>(output_size(cfg)));  // uniform over the classes
   }
   return 0.0;
 }
 
 }  // namespace
 
-LabResult run_lab(const LabConfig& cfg, const LabModel& model, const std::function<void(const LabRecord&)>& on_record) {
+// The evaluation set in chunks of 100: seqimage, the first eval_size held-out training images (all == the
+// whole test set); other tasks, eval_size fresh sequences from their own stream.
+std::vector<Batch> eval_batches(const LabConfig& cfg, Rng& rng, bool whole_test_set) {
+  std::vector<Batch> out;
+  if (cfg.task != LabTask::seqimage) {
+    for (int64_t left = cfg.eval_size; left > 0; left -= 100) out.push_back(make_batch(cfg, std::min<int64_t>(left, 100), rng));
+    return out;
+  }
+  const SeqImages& im = *cfg.images;
+  const data::ImageSet& set = whole_test_set ? im.test : im.train;
+  const int64_t first = whole_test_set ? 0 : train_images(im);
+  const int64_t n = whole_test_set ? im.test_size() : std::min(cfg.eval_size, im.valid);
+  for (int64_t k = 0; k < n; k += 100) {
+    std::vector<int64_t> idx;
+    for (int64_t i = k; i < std::min(n, k + 100); ++i) idx.push_back(first + i);
+    out.push_back(image_batch(im, set, idx));
+  }
+  return out;
+}
+
+// Checks and, for seqimage, T from the images.
+LabConfig checked(LabConfig cfg) {
+  if (cfg.task == LabTask::seqimage) {
+    RC_CHECK(cfg.images != nullptr, "seqimage", "no images given");
+    const SeqImages& im = *cfg.images;
+    RC_CHECK(im.test.rows == im.train.rows && im.test.cols == im.train.cols, "seqimage", "test images are ",
+             im.test.rows, "×", im.test.cols, ", training images ", im.train.rows, "×", im.train.cols);
+    RC_CHECK(im.valid > 0 && im.valid < im.train.n, "seqimage", "held-out count ", im.valid, " must be in (0, ",
+             im.train.n, ")");
+    cfg.T = im.T();
+  }
   RC_CHECK(cfg.T >= 2 && cfg.hidden > 0 && cfg.batch > 0 && cfg.steps > 0 && cfg.eval_every > 0 && cfg.probe_every > 0,
            "gradlab", "expected positive --T (≥ 2), --hidden, --batch, --steps, --eval-every, --probe-every");
+  return cfg;
+}
+
+LabResult run_lab(const LabConfig& cfg_in, const LabModel& model, const std::function<void(const LabRecord&)>& on_record) {
+  const LabConfig cfg = checked(cfg_in);
   Rng rng(cfg.seed);
   LabNet net(cfg, model, rng);
   Rng data_rng = rng.fork(1), test_rng = rng.fork(2);
-  std::vector<Batch> test;
-  for (int64_t left = cfg.eval_size; left > 0; left -= 100) test.push_back(make_batch(cfg, std::min<int64_t>(left, 100), test_rng));
+  const std::vector<Batch> test = eval_batches(cfg, test_rng, false);
   std::vector<Var> params = net.parameters();
   std::unique_ptr<Optimizer> opt = make_optimizer(cfg, params);
   auto probe = std::make_shared<GradProbe>();
@@ -254,11 +343,14 @@ LabResult run_lab(const LabConfig& cfg, const LabModel& model, const std::functi
     res.records.push_back(std::move(rec));
     if (stop) break;
   }
+  if (cfg.task == LabTask::seqimage && !res.diverged)  // the test set, once, after training
+    std::tie(res.final_metric, res.final_accuracy) = evaluate(cfg, net, eval_batches(cfg, test_rng, true));
   res.seconds = elapsed();
   return res;
 }
 
-LabProfile profile_lab(const LabConfig& cfg, const LabModel& model, int64_t batches, bool jacobian) {
+LabProfile profile_lab(const LabConfig& cfg_in, const LabModel& model, int64_t batches, bool jacobian) {
+  const LabConfig cfg = checked(cfg_in);
   Rng rng(cfg.seed);
   LabNet net(cfg, model, rng);
   Rng data_rng = rng.fork(1);

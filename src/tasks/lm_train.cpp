@@ -21,6 +21,7 @@
 #include "recurrent/optim/plateau.h"
 #include "recurrent/tasks/lm.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/train/diagnostics.h"
 #include "tasks/layer_options.h"
 #include "recurrent/train/loop.h"
 
@@ -75,6 +76,7 @@ class LmRun {
   std::unique_ptr<Optimizer> opt_;
   std::unique_ptr<ReduceLROnPlateau> plateau_;
   std::unique_ptr<train::MetricsCsv> csv_;
+  std::unique_ptr<train::Diagnostics> diag_;  // --diagnostics N: DIR/diagnostics.jsonl
   train::Progress progress_{10.0};
   Streams s_;
   Position pos_;
@@ -234,9 +236,16 @@ bool LmRun::should_stop(Clock::time_point t0) const {
 
 void LmRun::train_chunk(const data::LmChunk& c) {
   const auto a = Clock::now();
-  train::StepStats st = train::train_step(
-      [&] { return cross_entropy(model_->forward(c.inputs, c.T, c.B, state_), c.targets); }, *opt_, o_.clip,
-      pos_.step + 1);
+  const bool probed = diag_ && diag_->begin_step(pos_.step + 1);
+  train::StepStats st;
+  try {
+    st = train::train_step([&] { return cross_entropy(model_->forward(c.inputs, c.T, c.B, state_), c.targets); },
+                           *opt_, o_.clip, pos_.step + 1);
+  } catch (...) {
+    if (probed) diag_->abandon();
+    throw;
+  }
+  if (probed) diag_->end_step(pos_.step + 1, st.loss, st.grad_norm);
   const double secs = std::chrono::duration<double>(Clock::now() - a).count();
   ++pos_.step;
   pos_.tokens += c.T * c.B;
@@ -334,6 +343,9 @@ TrainOutcome LmRun::run() {
       path("metrics.csv"),
       std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "grad_norm", "lr", "tokens_per_s", "elapsed_s"},
       resume, pos_.step);
+  if (o_.diagnostics > 0)
+    diag_ = std::make_unique<train::Diagnostics>(model_->rnn(), model_->named_parameters(), path("diagnostics.jsonl"),
+                                                 o_.diagnostics, resume);
   if (!o_.quiet) {
     char buf[320];
     std::snprintf(buf, sizeof buf, "%s %s level: vocabulary %lld, train %zu / valid %zu / test %zu tokens; %zu layers, %lld parameters, %d threads",

@@ -125,6 +125,7 @@ struct LmTrainOptions {
   double log_every = 10.0;                     // seconds between plain progress lines
   uint64_t seed = 1;
   bool quiet = false;
+  int64_t diagnostics = 0;                     // > 0: gradient-flow JSON lines every N steps (train/diagnostics.h)
 };
 enum class TrainOutcome { finished, stopped };  // stopped: Ctrl-C or --max-steps; last checkpoint saved
 TrainOutcome train_lm(const LmTrainOptions& o);
