@@ -3,7 +3,8 @@
 #   --dev : also the Python oracle (PyTorch, NumPy, Matplotlib) for fixtures, plots and comparisons.
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-      libbenchmark-dev python3)
+      libbenchmark-dev zlib1g-dev python3 python3-matplotlib)
+# zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
 # Data sets come from the npm registry (shared/data.md); these machines ship Node.js with npm, and
 # Debian's npm package conflicts with that Node.js, so apt provides npm only where none exists.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
