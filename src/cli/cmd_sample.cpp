@@ -22,7 +22,7 @@ void add_sample(CLI::App& app) {
   c->add_option("--seed", o->seed, "random seed")->capture_default_str();
   c->add_option("--beam", o->beam, "beam search of this width instead of sampling (0: sample)")->capture_default_str();
   c->callback([o, model] {
-    auto m = tasks::load_lm(*model);
+    auto m = tasks::open_lm(*model);
     tasks::sample_lm(*m, *o, [](const std::string& s) {
       std::fputs(s.c_str(), stdout);
       std::fflush(stdout);
