@@ -19,5 +19,6 @@ void add_train_lm(CLI::App& train);
 void add_train_classify(CLI::App& train);  // cmd_train_classify.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
+void add_gradlab_transformer(CLI::App& app);  // `gradlab transformer` (cmd_gradlab_transformer.cpp), after add_gradlab
 
 }  // namespace recurrent::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   recurrent::cli::add_sample(app);
   recurrent::cli::add_bench(app);
   recurrent::cli::add_gradlab(app);
+  recurrent::cli::add_gradlab_transformer(app);
 
   try {
     app.parse(argc, argv);
