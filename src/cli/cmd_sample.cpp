@@ -1,17 +1,19 @@
 // recurrent sample --model DIR --prime "Call me" --length 500 --temperature 0.8 [--top-k 40]
-//   [--top-p 0.9] [--seed 1] [--beam K] — generate text, streamed to stdout token by token.
+//   [--top-p 0.9] [--seed 1] [--beam K] [--no-kv-cache] — generate text, streamed to stdout token by token.
 // Same model, options and seed: the same text. --beam K prints the most likely continuation found
 // by a beam search of width K (deterministic; printed when complete).
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "recurrent/tasks/lm.h"
+#include "recurrent/core/error.h"
+#include "recurrent/tasks/lm_transformer.h"
 
 namespace recurrent::cli {
 
 void add_sample(CLI::App& app) {
   auto o = std::make_shared<tasks::SampleOptions>();
   auto model = std::make_shared<std::string>();
+  auto no_cache = std::make_shared<bool>(false);
   CLI::App* c = app.add_subcommand("sample", "generate text from a language model");
   c->add_option("--model", *model, "model directory (best.safetensors, else last) or file")->required();
   c->add_option("--prime", o->prime, "text to start from")->capture_default_str();
@@ -21,8 +23,14 @@ void add_sample(CLI::App& app) {
   c->add_option("--top-p", o->top_p, "sample among the most likely tokens covering this mass")->capture_default_str();
   c->add_option("--seed", o->seed, "random seed")->capture_default_str();
   c->add_option("--beam", o->beam, "beam search of this width instead of sampling (0: sample)")->capture_default_str();
-  c->callback([o, model] {
+  c->add_flag("--no-kv-cache", *no_cache, "transformer: recompute the whole window for every token (to time the cache)");
+  c->callback([o, model, no_cache] {
     auto m = tasks::open_lm(*model);
+    if (*no_cache) {
+      auto* tf = dynamic_cast<tasks::TransformerLanguageModel*>(m.get());
+      RC_CHECK(tf, "--no-kv-cache", "only for a transformer model");
+      tf->set_recompute(true);
+    }
     tasks::sample_lm(*m, *o, [](const std::string& s) {
       std::fputs(s.c_str(), stdout);
       std::fflush(stdout);

@@ -102,9 +102,11 @@ namespace {
 
 // B streams through the KV cache. windows_[b]: the tokens stream b's cache holds (all streams
 // hold the same number). A full cache (C tokens) slides: it is rebuilt from the last C/2 tokens.
+// recompute: no cache kept between calls; each fed token re-runs the whole window it sees (the
+// cost a KV cache saves; same logits up to rounding). For measuring, not for use.
 class TransformerStreams : public LmStreams {
  public:
-  explicit TransformerStreams(TransformerLM& lm) : lm_(lm) {}
+  TransformerStreams(TransformerLM& lm, bool recompute) : lm_(lm), recompute_(recompute) {}
 
   // ids [T, B] time-major → logits [T, B, V], fed in pieces that fit the context.
   Tensor feed(const std::vector<int64_t>& ids, int64_t T, int64_t B) override {
@@ -113,6 +115,7 @@ class TransformerStreams : public LmStreams {
     if (windows_.empty()) windows_.resize(static_cast<size_t>(B));
     RC_CHECK(static_cast<int64_t>(windows_.size()) == B, "LmStreams", "fed ", B, " streams, holding ", windows_.size());
     const int64_t C = lm_.options().context, V = lm_.options().vocab;
+    if (recompute_) return feed_recomputing(ids, T, B);
     Tensor out({T, B, V});
     for (int64_t done = 0; done < T;) {
       if (cache_.len() == C) slide();
@@ -129,6 +132,27 @@ class TransformerStreams : public LmStreams {
         for (int64_t i = 0; i < n; ++i)
           std::copy_n(l.data() + (b * n + i) * V, V, out.data() + ((done + i) * B + b) * V);
       done += n;
+    }
+    return out;
+  }
+
+  // One step at a time: slide as the cache would, then run the full window from position 0.
+  Tensor feed_recomputing(const std::vector<int64_t>& ids, int64_t T, int64_t B) {
+    const int64_t C = lm_.options().context, V = lm_.options().vocab;
+    Tensor out({T, B, V});
+    for (int64_t t = 0; t < T; ++t) {
+      if (static_cast<int64_t>(windows_[0].size()) == C)
+        for (auto& w : windows_) w.erase(w.begin(), w.end() - C / 2);
+      std::vector<int64_t> all;
+      for (int64_t b = 0; b < B; ++b) {
+        auto& w = windows_[static_cast<size_t>(b)];
+        w.push_back(ids[static_cast<size_t>(t * B + b)]);
+        all.insert(all.end(), w.begin(), w.end());
+      }
+      const int64_t n = static_cast<int64_t>(windows_[0].size());
+      LMCache fresh;
+      Tensor l = lm_.forward_cached(all, B, n, fresh).contiguous();  // [B, n, V]
+      for (int64_t b = 0; b < B; ++b) std::copy_n(l.data() + (b * n + n - 1) * V, V, out.data() + (t * B + b) * V);
     }
     return out;
   }
@@ -170,12 +194,15 @@ class TransformerStreams : public LmStreams {
   }
 
   TransformerLM& lm_;
+  bool recompute_;
   LMCache cache_;
   std::vector<std::vector<int64_t>> windows_;
 };
 
 }  // namespace
 
-std::unique_ptr<LmStreams> TransformerLanguageModel::streams() { return std::make_unique<TransformerStreams>(*lm_); }
+std::unique_ptr<LmStreams> TransformerLanguageModel::streams() {
+  return std::make_unique<TransformerStreams>(*lm_, recompute_);
+}
 
 }  // namespace recurrent::tasks

@@ -108,6 +108,9 @@ TEST(LmTransformerStreams, MatchFullForwardOverTheWindowAcrossSlides) {
   // Fed one at a time and all at once: the same logits.
   auto one = m.streams(), all = m.streams();
   Tensor whole = all->feed(ids, 21, 1);  // [21, 1, V]
+  m.set_recompute(true);  // no cache: every token re-runs its window (sample --no-kv-cache)
+  Tensor again = m.streams()->feed(ids, 21, 1);
+  m.set_recompute(false);
   size_t start = 0, len = 0;  // the window the cache holds: ids[start, start + len)
   for (size_t t = 0; t < ids.size(); ++t) {
     if (len == 8) start += 4, len = 4;  // full: slide to the last C/2 = 4
@@ -117,6 +120,7 @@ TEST(LmTransformerStreams, MatchFullForwardOverTheWindowAcrossSlides) {
     const std::vector<float> ref = last_logits(m, window);
     expect_close(ref, l.data(), "one at a time, step " + std::to_string(t));
     expect_close(ref, whole.data() + t * V, "all at once, step " + std::to_string(t));
+    expect_close(ref, again.data() + t * V, "recomputed, step " + std::to_string(t));
   }
 }
 

@@ -49,9 +49,12 @@ class TransformerLanguageModel : public LmModel {
   std::unique_ptr<LmStreams> streams() override;
   std::vector<std::pair<std::string, Rng*>> dropout_rngs() override;
   TransformerLM& body() { return *lm_; }
+  // Streams without a KV cache: every token re-runs its whole window (to measure what the cache saves).
+  void set_recompute(bool on) { recompute_ = on; }
 
  private:
   TransformerLmConfig cfg_;
+  bool recompute_ = false;
   std::shared_ptr<TransformerLM> lm_;
 };
 
