@@ -136,23 +136,28 @@ class TransformerStreams : public LmStreams {
     return out;
   }
 
-  // One step at a time: slide as the cache would, then run the full window from position 0.
+  // Slide as the cache would, then run the full window from position 0: once for a piece that fits
+  // (a prime), once per token otherwise (generation).
   Tensor feed_recomputing(const std::vector<int64_t>& ids, int64_t T, int64_t B) {
     const int64_t C = lm_.options().context, V = lm_.options().vocab;
     Tensor out({T, B, V});
-    for (int64_t t = 0; t < T; ++t) {
+    for (int64_t done = 0; done < T;) {
       if (static_cast<int64_t>(windows_[0].size()) == C)
         for (auto& w : windows_) w.erase(w.begin(), w.end() - C / 2);
+      const int64_t n = std::min(C - static_cast<int64_t>(windows_[0].size()), T - done);
       std::vector<int64_t> all;
       for (int64_t b = 0; b < B; ++b) {
         auto& w = windows_[static_cast<size_t>(b)];
-        w.push_back(ids[static_cast<size_t>(t * B + b)]);
+        for (int64_t i = 0; i < n; ++i) w.push_back(ids[static_cast<size_t>((done + i) * B + b)]);
         all.insert(all.end(), w.begin(), w.end());
       }
-      const int64_t n = static_cast<int64_t>(windows_[0].size());
+      const int64_t len = static_cast<int64_t>(windows_[0].size());
       LMCache fresh;
-      Tensor l = lm_.forward_cached(all, B, n, fresh).contiguous();  // [B, n, V]
-      for (int64_t b = 0; b < B; ++b) std::copy_n(l.data() + (b * n + n - 1) * V, V, out.data() + (t * B + b) * V);
+      Tensor l = lm_.forward_cached(all, B, len, fresh).contiguous();  // [B, len, V]
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t i = 0; i < n; ++i)
+          std::copy_n(l.data() + (b * len + len - n + i) * V, V, out.data() + ((done + i) * B + b) * V);
+      done += n;
     }
     return out;
   }
