@@ -8,8 +8,19 @@
 #
 # Usage: scripts/compare/rnn_vs_transformer.sh [BUDGET_SECONDS=600] [THREADS=2]
 # Needs: build/examples/lm_compare (scripts/build.sh), data/moby-dick (scripts/data/fetch.sh moby-dick).
+#
+# Through the CLI instead (the product path: `recurrent train lm` for all three, then `recurrent
+# sample` timed for the generation latency):
+#   scripts/compare/rnn_vs_transformer.sh cli [BUDGET_SECONDS=480] [THREADS=1]
+# writes runs/compare_cli/<arch>/ (checkpoints, metrics.csv, results.json, train.log),
+# runs/compare_cli/generation.txt and load.txt; then
+#   /usr/bin/python3 scripts/compare/plot_cli_compare.py runs/compare_cli
+# prints the table and draws docs/figures/rnn_vs_transformer_cli.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [ "${1:-}" = cli ]; then
+  exec scripts/compare/rnn_vs_transformer_cli.sh "${2:-480}" "${3:-1}"
+fi
 budget=${1:-600}
 threads=${2:-2}
 out=runs/compare

@@ -118,7 +118,7 @@ void add_eval(CLI::App& app) {
   c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
   c->add_option("--data", a->data, "UTF-8 text")->required()->check(CLI::ExistingFile);
   c->add_option("--batch", a->batch, "contiguous rows")->capture_default_str();
-  c->add_option("--seq-len", a->seq_len, "steps per chunk (state carried across chunks)")->capture_default_str();
+  c->add_option("--seq-len", a->seq_len, "steps per chunk (RNN state / transformer KV cache carried across chunks)")->capture_default_str();
   c->add_option("--beam", a->beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str();
   c->add_flag("--json", a->json, "one JSON line");
   c->callback([a] {
@@ -128,15 +128,15 @@ void add_eval(CLI::App& app) {
     if (task == "tag") return eval_tagger(a->model, a->data, a->json);
     if (task == "condlm") return eval_condlm(a->model, a->data, a->json);
     if (task == "seq2seq") return eval_seq2seq(a->model, a->data, a->beam, a->json);
-    auto m = tasks::load_lm(a->model);
-    const std::vector<int64_t> ids = m->config().vocab.encode(data::read_utf8_file(a->data));
+    auto m = tasks::open_lm(a->model);
+    const std::vector<int64_t> ids = m->vocab().encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");
     const tasks::LmEval e = tasks::evaluate_lm(*m, ids, a->batch, a->seq_len);
     if (a->json) {
       nlohmann::json j = {{"tokens", e.tokens}, {"loss_nats", e.loss_nats}, {"bits_per_token", e.bits()},
                           {"perplexity", e.perplexity()}};
       std::printf("%s\n", j.dump().c_str());
-    } else if (m->config().vocab.level() == data::TokenLevel::chars) {
+    } else if (m->vocab().level() == data::TokenLevel::chars) {
       std::printf("%.4f bits/char (%.4f nats) on %lld characters\n", e.bits(), e.loss_nats, static_cast<long long>(e.tokens));
     } else {
       std::printf("perplexity %.3f (%.4f nats, %.4f bits per word) on %lld tokens\n", e.perplexity(), e.loss_nats,

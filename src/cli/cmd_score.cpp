@@ -43,7 +43,7 @@ void add_score(CLI::App& app) {
   c->add_option("text", a->texts, "texts to score (default: one per line on stdin)");
   c->add_flag("--json", a->json, "one JSON line per text");
   c->callback([a] {
-    auto m = tasks::load_lm(a->model);
+    auto m = tasks::open_lm(a->model);
     if (!a->texts.empty()) {
       for (const std::string& t : a->texts) print_score(t, tasks::score_text(*m, t), a->json);
       return;

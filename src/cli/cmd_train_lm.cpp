@@ -1,13 +1,17 @@
-// recurrent train lm — train a character- or word-level recurrent language model.
+// recurrent train lm — train a character- or word-level language model: an RNN, or a GPT-style
+// causal transformer (--arch transformer, tasks/lm_transformer.h).
 //
 //   recurrent train lm --data FILE [--valid F --test F] --level char|word --cell lstm --hidden 512
 //     --layers 2 --dropout 0.2 --seq-len 100 --batch 32 (--epochs N | --time-budget 30m)
 //     --optimizer adam --lr 2e-3 --clip 5 --out DIR [--resume DIR] [--seed S]
+//   recurrent train lm --arch transformer --layers 4 --heads 4 --d-model 128 --ff 512 --context 128
+//     [--pos learned|sinusoidal] [--warmup 100] ... (the same data, training and output options)
 // Writes DIR/last.safetensors (every epoch, at the end, on Ctrl-C), DIR/best.safetensors (best
 // validation loss), DIR/metrics.csv and DIR/results.json; prints valid/test figures on stdout.
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "recurrent/core/error.h"
 #include "recurrent/tasks/lm.h"
 #include "recurrent/train/loop.h"
 
@@ -27,10 +31,20 @@ void add_train_lm(CLI::App& train) {
   c->add_option("--min-count", o->min_count, "word level: rarer words become <unk>")->capture_default_str();
   c->add_option("--max-vocab", o->max_vocab, "word level: vocabulary size incl. <unk>/<eos> (0: no limit)")
       ->capture_default_str();
+  c->add_option("--arch", o->arch, "rnn (--cell, --hidden, --embed) or transformer (--heads, --d-model, --ff, --context)")
+      ->capture_default_str();
   c->add_option("--cell", o->cells, "cell per layer: rnn_tanh rnn_relu lstm lstm_peephole gru gru_cho gru_simple; "
                 "one name or a comma list (mixed cells)")->capture_default_str();
   c->add_option("--hidden", o->hidden, "hidden size, or a comma list per layer")->capture_default_str();
-  c->add_option("--layers", o->layers, "recurrent layers")->capture_default_str();
+  c->add_option("--layers", o->layers, "recurrent layers, or transformer blocks")->capture_default_str();
+  c->add_option("--heads", o->heads, "transformer: attention heads")->capture_default_str();
+  c->add_option("--d-model", o->d_model, "transformer: model width (embedding, attention; a multiple of --heads)")
+      ->capture_default_str();
+  c->add_option("--ff", o->ff, "transformer: feed-forward width")->capture_default_str();
+  c->add_option("--context", o->context, "transformer: context length = training window (default: --seq-len)");
+  c->add_option("--pos", o->pos, "transformer: positions, learned (GPT-2) or sinusoidal (Vaswani et al.)")
+      ->capture_default_str();
+  c->add_option("--warmup", o->warmup, "steps of linear learning-rate warm-up (0: none)")->capture_default_str();
   c->add_option("--embed", o->embed, "embedding size (0: the first hidden size)")->capture_default_str();
   c->add_option("--dropout", o->dropout, "dropout on the embedding, between layers and before the decoder")
       ->capture_default_str();
@@ -62,6 +76,13 @@ void add_train_lm(CLI::App& train) {
                 "gate statistics into DIR/diagnostics.jsonl (docs/gradlab.md)")
       ->expected(0, 1)->default_str("100");
   c->callback([o, budget, c] {
+    // Options of the other architecture are a mistake, not something to ignore silently.
+    const bool tf = o->arch == "transformer";
+    for (const char* opt : {"--cell", "--hidden", "--embed", "--tie-weights", "--init-range"})
+      if (tf && c->count(opt)) throw Error(opt, "is an RNN option; --arch transformer uses --heads, --d-model, --ff, --context");
+    for (const char* opt : {"--heads", "--d-model", "--ff", "--context", "--pos"})
+      if (!tf && c->count(opt)) throw Error(opt, "is a transformer option (add --arch transformer)");
+    if (tf && o->context > 0 && c->count("--seq-len") == 0) o->seq_len = o->context;
     if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
     if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;
     if (tasks::train_lm(*o) == tasks::TrainOutcome::stopped && train::interrupted())

@@ -29,5 +29,6 @@ void add_translate(CLI::App& app);         // cmd_translate.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 void add_experiment(CLI::App& app);  // cmd_experiment.cpp
+void add_gradlab_transformer(CLI::App& app);  // `gradlab transformer` (cmd_gradlab_transformer.cpp), after add_gradlab
 
 }  // namespace recurrent::cli

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   recurrent::cli::add_bench(app);
   recurrent::cli::add_gradlab(app);
   recurrent::cli::add_experiment(app);
+  recurrent::cli::add_gradlab_transformer(app);
 
   try {
     app.parse(argc, argv);

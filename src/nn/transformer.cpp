@@ -195,6 +195,15 @@ Var TransformerLM::forward_time_major(const std::vector<int64_t>& ids, int64_t T
   return transpose(forward(bt, B, T), 0, 1);
 }
 
+std::vector<Rng*> TransformerLM::dropout_rngs() {
+  std::vector<Rng*> r{&rng_};
+  for (auto& l : layers_) {
+    r.push_back(&l->dropout_rng());
+    r.push_back(&l->self_attn().dropout_rng());
+  }
+  return r;
+}
+
 LMCache LMCache::clone() const {
   LMCache c;
   for (const KVCache& l : layers) c.layers.push_back({l.k.defined() ? l.k.clone() : Tensor(), l.v.defined() ? l.v.clone() : Tensor(), l.len});

@@ -22,11 +22,11 @@ int64_t start_token(const Vocab& v) {
   return nl != Vocab::kUnk ? nl : v.id(" ");
 }
 
-// Runs ids through the model (B = 1) and returns log-probabilities [T, V] as doubles.
-std::vector<std::vector<double>> log_probs(LanguageModel& m, const std::vector<int64_t>& ids, RNNState& st) {
+// Feeds ids to one stream (B = 1) and returns log-probabilities [T, V] as doubles.
+std::vector<std::vector<double>> log_probs(LmStreams& st, const std::vector<int64_t>& ids, int64_t V) {
   NoGradGuard ng;
-  const int64_t T = static_cast<int64_t>(ids.size()), V = m.vocab_size();
-  Tensor lp = log_softmax(m.forward(ids, T, 1, st)).value().contiguous();  // [T, 1, V]
+  const int64_t T = static_cast<int64_t>(ids.size());
+  Tensor lp = log_softmax(Var(st.feed(ids, T, 1))).value().contiguous();  // [T, 1, V]
   std::vector<std::vector<double>> out(static_cast<size_t>(T), std::vector<double>(static_cast<size_t>(V)));
   const float* p = lp.data();
   for (int64_t t = 0; t < T; ++t)
@@ -76,30 +76,12 @@ std::vector<int64_t> prime_ids(const Vocab& v, const std::string& prime) {
   return ids;
 }
 
-// Rows `from` of every state tensor [D, B, R] → a new state [D, K, R] (beam reordering).
-RNNState gather_state(const RNNState& s, const std::vector<int64_t>& from) {
-  auto gather = [&](const Var& v) {
-    if (!v.defined()) return Var();
-    const Tensor& t = v.value();
-    const int64_t D = t.size(0), B = t.size(1), R = t.size(2), K = static_cast<int64_t>(from.size());
-    Tensor src = t.contiguous(), out({D, K, R});
-    for (int64_t d = 0; d < D; ++d)
-      for (int64_t k = 0; k < K; ++k)
-        std::copy_n(src.data() + (d * B + from[k]) * R, R, out.data() + (d * K + k) * R);
-    return Var(out);
-  };
-  RNNState r;
-  for (auto& h : s.h) r.h.push_back(gather(h));
-  for (auto& c : s.c) r.c.push_back(gather(c));
-  return r;
-}
-
-void beam_search(LanguageModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
+void beam_search(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
   NoGradGuard ng;
-  const Vocab& vocab = m.config().vocab;
+  const Vocab& vocab = m.vocab();
   const int64_t V = m.vocab_size();
-  RNNState st;
-  std::vector<std::vector<double>> lp = log_probs(m, prime_ids(vocab, o.prime), st);
+  std::unique_ptr<LmStreams> st = m.streams();
+  std::vector<std::vector<double>> lp = log_probs(*st, prime_ids(vocab, o.prime), V);
   std::vector<double> cur = lp.back();                  // [V] for the single initial beam
   std::vector<double> score{0.0};
   std::vector<std::vector<int64_t>> seqs{{}};
@@ -121,10 +103,10 @@ void beam_search(LanguageModel& m, const SampleOptions& o, const std::function<v
       nseqs[k] = seqs[from[k]];
       nseqs[k].push_back(next[k]);
     }
-    st = gather_state(st, from);
+    st->reorder(from);
     score = nscore, seqs = std::move(nseqs);
     if (step + 1 == o.length) break;
-    Tensor l = log_softmax(m.forward(next, 1, static_cast<int64_t>(K), st)).value().contiguous();  // [1, K, V]
+    Tensor l = log_softmax(Var(st->feed(next, 1, static_cast<int64_t>(K)))).value().contiguous();  // [1, K, V]
     cur.assign(l.data(), l.data() + l.numel());
   }
   emit(o.prime);
@@ -133,8 +115,8 @@ void beam_search(LanguageModel& m, const SampleOptions& o, const std::function<v
 
 }  // namespace
 
-TextScore score_text(LanguageModel& m, const std::string& text_utf8) {
-  const Vocab& v = m.config().vocab;
+TextScore score_text(LmModel& m, const std::string& text_utf8) {
+  const Vocab& v = m.vocab();
   const std::u32string text = data::utf8_decode(text_utf8, "text");
   std::vector<std::string> shown;
   if (v.level() == TokenLevel::words) {
@@ -147,9 +129,8 @@ TextScore score_text(LanguageModel& m, const std::string& text_utf8) {
   for (int64_t id : v.encode_line(text)) ids.push_back(id);
   if (v.level() == TokenLevel::words) ids.push_back(Vocab::kEos);
   RC_CHECK(ids.size() >= 2, "text", "nothing to score (empty text)");
-  RNNState st;
   std::vector<int64_t> inputs(ids.begin(), ids.end() - 1);
-  std::vector<std::vector<double>> lp = log_probs(m, inputs, st);
+  std::vector<std::vector<double>> lp = log_probs(*m.streams(), inputs, m.vocab_size());
   TextScore s;
   for (size_t t = 0; t + 1 < ids.size(); ++t) {
     const double l = lp[t][ids[t + 1]];
@@ -159,7 +140,7 @@ TextScore score_text(LanguageModel& m, const std::string& text_utf8) {
   return s;
 }
 
-void sample_lm(LanguageModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
+void sample_lm(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
   RC_CHECK(o.length >= 0, "--length", "expected >= 0, got ", o.length);
   RC_CHECK(o.temperature > 0 && std::isfinite(o.temperature), "--temperature", "expected > 0, got ", o.temperature);
   RC_CHECK(o.top_k >= 0, "--top-k", "expected >= 0 (0: all tokens), got ", o.top_k);
@@ -168,16 +149,16 @@ void sample_lm(LanguageModel& m, const SampleOptions& o, const std::function<voi
   m.eval();
   if (o.beam > 0) return beam_search(m, o, emit);
   NoGradGuard ng;
-  const Vocab& vocab = m.config().vocab;
+  const Vocab& vocab = m.vocab();
   Rng rng(o.seed, 0x73616d70);
-  RNNState st;
-  std::vector<std::vector<double>> lp = log_probs(m, prime_ids(vocab, o.prime), st);
+  std::unique_ptr<LmStreams> st = m.streams();
+  std::vector<std::vector<double>> lp = log_probs(*st, prime_ids(vocab, o.prime), m.vocab_size());
   std::vector<double> cur = lp.back();
   emit(o.prime);
   for (int64_t i = 0; i < o.length; ++i) {
     const int64_t id = draw(sampling_dist(cur, o), rng);
     emit(vocab.render(id));
-    if (i + 1 < o.length) cur = log_probs(m, {id}, st)[0];
+    if (i + 1 < o.length) cur = log_probs(*st, {id}, m.vocab_size())[0];
   }
 }
 

@@ -1,4 +1,5 @@
 // The language model: configuration (JSON), module, evaluation and loading (contract in tasks/lm.h).
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/data/lm_batches.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/lm_transformer.h"
 #include "recurrent/train/checkpoint.h"
 
 namespace recurrent::tasks {
@@ -44,6 +46,7 @@ LmConfig LmConfig::from_json(const std::string& text, const std::string& where) 
   try {
     json j = json::parse(text);
     RC_CHECK(j.value("task", "") == "lm", where, "not a language model (task '", j.value("task", ""), "')");
+    RC_CHECK(j.value("arch", "rnn") == "rnn", where, "a ", j.value("arch", ""), " language model, not an RNN one");
     LmConfig c;
     c.vocab = data::Vocab(data::parse_level(j.at("level").get<std::string>()),
                           j.at("vocab").get<std::vector<std::string>>(), j.at("lower").get<bool>());
@@ -98,10 +101,57 @@ Var LanguageModel::forward(const std::vector<int64_t>& ids, int64_t T, int64_t B
   return linear(y, cfg_.tie_weights ? emb_ : dec_w_, dec_b_);
 }
 
+std::string LanguageModel::summary() const {
+  return std::to_string(cfg_.layers.size()) + " recurrent layers";
+}
+
+std::vector<std::pair<std::string, Rng*>> LanguageModel::dropout_rngs() {
+  return {{"dropout_rng", &dropout_rng_}, {"rnn_dropout_rng", &rnn_->dropout_rng()}};
+}
+
+namespace {
+
+// Rows `from` of every state tensor [D, B, R] → a new state [D, K, R] (beam reordering).
+RNNState gather_state(const RNNState& s, const std::vector<int64_t>& from) {
+  auto gather = [&](const Var& v) {
+    if (!v.defined()) return Var();
+    const Tensor& t = v.value();
+    const int64_t D = t.size(0), B = t.size(1), R = t.size(2), K = static_cast<int64_t>(from.size());
+    Tensor src = t.contiguous(), out({D, K, R});
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t k = 0; k < K; ++k)
+        std::copy_n(src.data() + (d * B + from[k]) * R, R, out.data() + (d * K + k) * R);
+    return Var(out);
+  };
+  RNNState r;
+  for (auto& h : s.h) r.h.push_back(gather(h));
+  for (auto& c : s.c) r.c.push_back(gather(c));
+  return r;
+}
+
+// The RNN's streams: its hidden state, carried from call to call (zeros at the start).
+class RnnStreams : public LmStreams {
+ public:
+  explicit RnnStreams(LanguageModel& m) : m_(m) {}
+  Tensor feed(const std::vector<int64_t>& ids, int64_t T, int64_t B) override {
+    NoGradGuard ng;
+    return m_.forward(ids, T, B, st_).value();
+  }
+  void reorder(const std::vector<int64_t>& from) override { st_ = gather_state(st_, from); }
+
+ private:
+  LanguageModel& m_;
+  RNNState st_;
+};
+
+}  // namespace
+
+std::unique_ptr<LmStreams> LanguageModel::streams() { return std::make_unique<RnnStreams>(*this); }
+
 double LmEval::bits() const { return loss_nats / std::log(2.0); }
 double LmEval::perplexity() const { return std::exp(loss_nats); }
 
-LmEval evaluate_lm(LanguageModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len) {
+LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len) {
   NoGradGuard ng;
   const bool was_training = m.is_training();
   m.eval();
@@ -109,11 +159,11 @@ LmEval evaluate_lm(LanguageModel& m, const std::vector<int64_t>& ids, int64_t ba
   batch = std::max<int64_t>(1, std::min<int64_t>(batch, (static_cast<int64_t>(ids.size()) - 1)));
   RC_CHECK(ids.size() >= 2, "evaluation", "need at least 2 tokens, got ", ids.size());
   data::LmBatcher b(ids, batch, seq_len, 0, "evaluation data");
-  RNNState st;
+  std::unique_ptr<LmStreams> st = m.streams();
   double nats = 0.0;
   for (int64_t k = 0; k < b.num_chunks(); ++k) {
     data::LmChunk c = b.chunk(k);
-    Var logits = m.forward(c.inputs, c.T, c.B, st);
+    Var logits(st->feed(c.inputs, c.T, c.B));
     CrossEntropyOptions co;
     co.reduction = Reduction::sum;
     nats += cross_entropy(logits, c.targets, co).value().item();
@@ -138,6 +188,30 @@ std::unique_ptr<LanguageModel> load_lm(const std::string& model_path) {
   train::LoadedCheckpoint ck = train::read_checkpoint(path);
   Rng rng(0);
   auto m = std::make_unique<LanguageModel>(LmConfig::from_json(ck.config_json, path), rng);
+  train::load_model_weights(ck, *m);
+  m->eval();
+  return m;
+}
+
+// "arch" absent or "rnn": LmConfig (the format before transformers existed); "transformer".
+std::unique_ptr<LmModel> make_lm(const std::string& config_json, const std::string& where, Rng& rng) {
+  std::string arch;
+  try {
+    arch = json::parse(config_json).value("arch", "rnn");
+  } catch (const json::exception& e) {
+    throw Error(where, std::string("bad model configuration: ") + e.what());
+  }
+  if (arch == "transformer")
+    return std::make_unique<TransformerLanguageModel>(TransformerLmConfig::from_json(config_json, where), rng);
+  RC_CHECK(arch == "rnn", where, "bad model configuration: unknown arch '", arch, "' (rnn or transformer)");
+  return std::make_unique<LanguageModel>(LmConfig::from_json(config_json, where), rng);
+}
+
+std::unique_ptr<LmModel> open_lm(const std::string& model_path) {
+  const std::string path = resolve_model_path(model_path);
+  train::LoadedCheckpoint ck = train::read_checkpoint(path);
+  Rng rng(0);
+  std::unique_ptr<LmModel> m = make_lm(ck.config_json, path, rng);
   train::load_model_weights(ck, *m);
   m->eval();
   return m;

@@ -5,6 +5,8 @@
 // state (extra.h.<l>, extra.c.<l>), the position (epoch, chunk, this epoch's offset), every RNG
 // state (offsets, dropout), the lr and the plateau scheduler, so a resumed run takes the same steps
 // as an uninterrupted one and ends with the same weights (same seed and thread count).
+// The model is an LmModel (tasks/lm.h): the RNN (--arch rnn) or the transformer (--arch transformer,
+// tasks/lm_transformer.h: chunks are independent windows of --context steps, so no carried state).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,6 +22,7 @@
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/optim/plateau.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/lm_transformer.h"
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/diagnostics.h"
 #include "tasks/layer_options.h"
@@ -58,6 +61,8 @@ class LmRun {
   void setup_fresh();
   void setup_resume();
   void make_streams(const std::u32string& tr, const std::u32string& va, const std::u32string& te);
+  std::unique_ptr<LmModel> build_model(data::Vocab vocab);
+  void warm_up_lr();
   bool should_stop(Clock::time_point t0) const;
   void train_chunk(const data::LmChunk& c);
   void end_epoch(bool partial);
@@ -71,8 +76,7 @@ class LmRun {
 
   LmTrainOptions o_;
   Rng rng_;  // epoch offsets
-  std::unique_ptr<LmConfig> cfg_;
-  std::unique_ptr<LanguageModel> model_;
+  std::unique_ptr<LmModel> model_;
   std::unique_ptr<Optimizer> opt_;
   std::unique_ptr<ReduceLROnPlateau> plateau_;
   std::unique_ptr<train::MetricsCsv> csv_;
@@ -106,7 +110,7 @@ void LmRun::load_text(std::u32string& train, std::u32string& valid, std::u32stri
 }
 
 void LmRun::make_streams(const std::u32string& tr, const std::u32string& va, const std::u32string& te) {
-  const data::Vocab& v = cfg_->vocab;
+  const data::Vocab& v = model_->vocab();
   s_.train = v.encode(tr);
   s_.valid = v.encode(va);
   s_.test = v.encode(te);
@@ -118,23 +122,16 @@ void LmRun::setup_fresh() {
   const data::TokenLevel level = data::parse_level(o_.level);
   std::u32string tr, va, te;
   load_text(tr, va, te);
-  cfg_ = std::make_unique<LmConfig>();
+  data::Vocab vocab;
   if (level == data::TokenLevel::chars) {
-    cfg_->vocab = data::Vocab::build_chars(tr);
+    vocab = data::Vocab::build_chars(tr);
   } else {
     data::WordVocabOptions wo;
     wo.min_count = o_.min_count, wo.max_size = o_.max_vocab, wo.lower = o_.lower;
-    cfg_->vocab = data::Vocab::build_words(tr, wo);
+    vocab = data::Vocab::build_words(tr, wo);
   }
-  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
-  cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
-  cfg_->dropout = static_cast<float>(o_.dropout);
-  cfg_->tie_weights = o_.tie_weights;
-  cfg_->validate();
+  model_ = build_model(std::move(vocab));
   make_streams(tr, va, te);
-  Rng init(o_.seed);
-  model_ = std::make_unique<LanguageModel>(*cfg_, init);
-  if (o_.init_range > 0) model_->init_uniform(static_cast<float>(o_.init_range), init);
   opt_ = train::make_optimizer(o_.optimizer, model_->named_parameters(), o_.lr);
   base_lr_ = o_.lr;
   PlateauOptions po;
@@ -142,23 +139,51 @@ void LmRun::setup_fresh() {
   plateau_ = std::make_unique<ReduceLROnPlateau>(o_.lr, po);
 }
 
+// The configuration from the options (validated before any weight is drawn), then the model.
+std::unique_ptr<LmModel> LmRun::build_model(data::Vocab vocab) {
+  Rng init(o_.seed);
+  if (o_.arch == "transformer") {
+    TransformerLmConfig c;
+    c.vocab = std::move(vocab);
+    c.layers = o_.layers, c.heads = o_.heads, c.d_model = o_.d_model, c.ff = o_.ff;
+    c.context = o_.context > 0 ? o_.context : o_.seq_len;
+    c.pos = parse_positional(o_.pos);
+    c.dropout = static_cast<float>(o_.dropout);
+    c.validate();
+    RC_CHECK(o_.seq_len == c.context, "--seq-len", "a transformer trains on windows of its context (", c.context,
+             "); give --context only, or --seq-len equal to it");
+    return std::make_unique<TransformerLanguageModel>(std::move(c), init);
+  }
+  RC_CHECK(o_.arch == "rnn", "--arch", "expected rnn or transformer, got '", o_.arch, "'");
+  LmConfig c;
+  c.vocab = std::move(vocab);
+  c.layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+  c.embed = o_.embed > 0 ? o_.embed : c.layers[0].hidden;
+  c.dropout = static_cast<float>(o_.dropout);
+  c.tie_weights = o_.tie_weights;
+  c.validate();
+  auto m = std::make_unique<LanguageModel>(std::move(c), init);
+  if (o_.init_range > 0) m->init_uniform(static_cast<float>(o_.init_range), init);
+  return m;
+}
+
 void LmRun::setup_resume() {
   const std::string file = (fs::path(o_.resume) / "last.safetensors").string();
   RC_CHECK(fs::exists(file), "--resume", "no last.safetensors in ", o_.resume);
   train::LoadedCheckpoint ck = train::read_checkpoint(file);
   RC_CHECK(!ck.train_json.empty(), file, "weights-only file: cannot resume training from it");
-  cfg_ = std::make_unique<LmConfig>(LmConfig::from_json(ck.config_json, file));
+  Rng init(o_.seed);
+  model_ = make_lm(ck.config_json, file, init);
   std::u32string tr, va, te;
   load_text(tr, va, te);
   make_streams(tr, va, te);
-  Rng init(o_.seed);
-  model_ = std::make_unique<LanguageModel>(*cfg_, init);
   train::load_model_weights(ck, *model_);
   try {
     json t = json::parse(ck.train_json);
     opt_ = train::make_optimizer(t.at("optimizer").get<std::string>(), model_->named_parameters(), dval(t, "lr"));
     opt_->load_state(ck.optim);
     base_lr_ = dval(t, "base_lr");
+    o_.warmup = t.value("warmup", int64_t{0});
     PlateauOptions po;
     po.factor = o_.lr_decay, po.patience = o_.patience;
     plateau_ = std::make_unique<ReduceLROnPlateau>(base_lr_, po);
@@ -175,13 +200,14 @@ void LmRun::setup_resume() {
     RC_CHECK(t.at("train_tokens").get<size_t>() == s_.train.size(), "--resume", "the training text has ",
              s_.train.size(), " tokens, the run had ", t.at("train_tokens").get<size_t>(), " (resume with the same --data)");
     train::rng_state_from_json(rng_, t.at("rng").dump(), file);
-    train::rng_state_from_json(model_->dropout_rng(), t.at("dropout_rng").dump(), file);
-    train::rng_state_from_json(model_->rnn().dropout_rng(), t.at("rnn_dropout_rng").dump(), file);
+    for (auto& [name, r] : model_->dropout_rngs()) train::rng_state_from_json(*r, t.at(name).dump(), file);
   } catch (const json::exception& e) {
     throw Error(file, std::string("bad training state: ") + e.what());
   }
-  // Carried state "h.<layer>" / "c.<layer>" (c only for LSTM layers); none at an epoch start.
-  const size_t L = cfg_->layers.size();
+  // Carried state "h.<layer>" / "c.<layer>" (c only for LSTM layers); none at an epoch start or
+  // for a transformer.
+  const auto* rnn = dynamic_cast<const LanguageModel*>(model_.get());
+  const size_t L = rnn ? rnn->config().layers.size() : 0;
   for (auto& [name, t] : ck.extra) {
     const bool h = name.rfind("h.", 0) == 0, c = name.rfind("c.", 0) == 0;
     RC_CHECK(h || c, file, "unexpected tensor 'extra.", name, "'");
@@ -198,7 +224,7 @@ void LmRun::setup_resume() {
 
 void LmRun::save(const std::string& file, bool with_state) {
   train::CheckpointData d;
-  d.config_json = cfg_->to_json();
+  d.config_json = model_->config_json();
   if (with_state) {
     const PlateauState& ps = plateau_->state();
     json t = {{"optimizer", opt_->kind()}, {"lr", dstr(opt_->lr())}, {"base_lr", dstr(base_lr_)},
@@ -208,9 +234,8 @@ void LmRun::save(const std::string& file, bool with_state) {
               {"tokens", pos_.tokens}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_valid)},
               {"best_saved", pos_.best_saved}, {"seed", o_.seed}, {"threads", num_threads()},
               {"seq_len", o_.seq_len}, {"batch", o_.batch}, {"train_tokens", s_.train.size()},
-              {"rng", json::parse(train::rng_state_to_json(rng_))},
-              {"dropout_rng", json::parse(train::rng_state_to_json(model_->dropout_rng()))},
-              {"rnn_dropout_rng", json::parse(train::rng_state_to_json(model_->rnn().dropout_rng()))}};
+              {"warmup", o_.warmup}, {"rng", json::parse(train::rng_state_to_json(rng_))}};
+    for (auto& [name, r] : model_->dropout_rngs()) t[name] = json::parse(train::rng_state_to_json(*r));
     d.train_json = t.dump();
     for (size_t l = 0; l < state_.h.size(); ++l) {
       d.extra.push_back({"h." + std::to_string(l), state_.h[l].value()});
@@ -222,7 +247,7 @@ void LmRun::save(const std::string& file, bool with_state) {
 
 std::string LmRun::unit_str(double nats) const {
   char buf[64];
-  if (cfg_->vocab.level() == data::TokenLevel::chars) std::snprintf(buf, sizeof buf, "%.3f bits/char", nats / std::log(2.0));
+  if (model_->vocab().level() == data::TokenLevel::chars) std::snprintf(buf, sizeof buf, "%.3f bits/char", nats / std::log(2.0));
   else std::snprintf(buf, sizeof buf, "ppl %.2f", std::exp(nats));
   return buf;
 }
@@ -234,17 +259,24 @@ bool LmRun::should_stop(Clock::time_point t0) const {
   return o_.time_budget > 0 && el >= o_.time_budget;
 }
 
+// Linear warm-up: step s (1-based) of the first --warmup runs at lr·s/warmup; opt_->lr() holds the
+// scheduled lr between steps, so the plateau schedule and the checkpoint never see the ramp.
 void LmRun::train_chunk(const data::LmChunk& c) {
   const auto a = Clock::now();
   const bool probed = diag_ && diag_->begin_step(pos_.step + 1);
+  const double lr = opt_->lr();
+  if (o_.warmup > 0 && pos_.step < o_.warmup) opt_->set_lr(lr * static_cast<double>(pos_.step + 1) / o_.warmup);
   train::StepStats st;
   try {
-    st = train::train_step([&] { return cross_entropy(model_->forward(c.inputs, c.T, c.B, state_), c.targets); },
-                           *opt_, o_.clip, pos_.step + 1);
+    st = train::train_step(
+        [&] { return cross_entropy(model_->forward_chunk(c.inputs, c.T, c.B, state_), c.targets); }, *opt_, o_.clip,
+        pos_.step + 1);
   } catch (...) {
+    opt_->set_lr(lr);
     if (probed) diag_->abandon();
     throw;
   }
+  opt_->set_lr(lr);
   if (probed) diag_->end_step(pos_.step + 1, st.loss, st.grad_norm);
   const double secs = std::chrono::duration<double>(Clock::now() - a).count();
   ++pos_.step;
@@ -310,11 +342,11 @@ int64_t LmRun::draw_offset() {
 }
 
 void LmRun::finish() {
-  const bool chars = cfg_->vocab.level() == data::TokenLevel::chars;
+  const bool chars = model_->vocab().level() == data::TokenLevel::chars;
   const char* tok = chars ? "chars" : "tokens";
   if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   const LmEval v = evaluate_lm(*model_, s_.valid, o_.eval_batch, o_.seq_len);
-  json r = {{"level", data::level_name(cfg_->vocab.level())}, {"steps", pos_.step}, {"epochs_completed", pos_.epoch},
+  json r = {{"level", data::level_name(model_->vocab().level())}, {"arch", json::parse(model_->config_json()).value("arch", "rnn")}, {"steps", pos_.step}, {"epochs_completed", pos_.epoch},
             {"train_seconds", pos_.elapsed}, {"tokens_per_s", run_train_secs_ > 0 ? run_tokens_ / run_train_secs_ : 0.0},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()},
             {"valid", {{"tokens", v.tokens}, {"loss_nats", v.loss_nats}, {"bits_per_token", v.bits()}, {"perplexity", v.perplexity()}}}};
@@ -343,15 +375,18 @@ TrainOutcome LmRun::run() {
       path("metrics.csv"),
       std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "grad_norm", "lr", "tokens_per_s", "elapsed_s"},
       resume, pos_.step);
-  if (o_.diagnostics > 0)
-    diag_ = std::make_unique<train::Diagnostics>(model_->rnn(), model_->named_parameters(), path("diagnostics.jsonl"),
+  if (o_.diagnostics > 0) {
+    auto* rnn_lm = dynamic_cast<LanguageModel*>(model_.get());
+    RC_CHECK(rnn_lm, "--diagnostics", "per-step gradient diagnostics need a recurrent model (not --arch transformer)");
+    diag_ = std::make_unique<train::Diagnostics>(rnn_lm->rnn(), model_->named_parameters(), path("diagnostics.jsonl"),
                                                  o_.diagnostics, resume);
+  }
   if (!o_.quiet) {
     char buf[320];
-    std::snprintf(buf, sizeof buf, "%s %s level: vocabulary %lld, train %zu / valid %zu / test %zu tokens; %zu layers, %lld parameters, %d threads",
-                  resume ? "resuming" : "training", data::level_name(cfg_->vocab.level()),
-                  static_cast<long long>(cfg_->vocab.size()), s_.train.size(), s_.valid.size(), s_.test.size(),
-                  cfg_->layers.size(), static_cast<long long>(model_->num_parameters()), num_threads());
+    std::snprintf(buf, sizeof buf, "%s %s level: vocabulary %lld, train %zu / valid %zu / test %zu tokens; %s, %lld parameters, %d threads",
+                  resume ? "resuming" : "training", data::level_name(model_->vocab().level()),
+                  static_cast<long long>(model_->vocab_size()), s_.train.size(), s_.valid.size(), s_.test.size(),
+                  model_->summary().c_str(), static_cast<long long>(model_->num_parameters()), num_threads());
     progress_ = train::Progress(o_.log_every);
     progress_.line(buf);
   }

@@ -78,6 +78,8 @@ class TransformerEncoderLayer : public Module {
   // Inference on new steps x_new [B, t, D] (batch-first) with a causal KV cache (pre-LN or post-LN).
   Tensor forward_cached(const Tensor& x_new, KVCache& cache, int64_t capacity);
   const TransformerLayerOptions& options() const { return o_; }
+  Rng& dropout_rng() { return rng_; }
+  MultiheadAttention& self_attn() { return *self_attn_; }
 
  private:
   friend class TransformerDecoderLayer;
@@ -135,6 +137,9 @@ class TransformerLM : public Module {
   // Each column is an independent window starting at position 0 (no state crosses calls).
   Var forward_time_major(const std::vector<int64_t>& ids, int64_t T, int64_t B);
   const TransformerLMOptions& options() const { return o_; }
+  // Every dropout stream (embedding, then per layer: residual/feed-forward, attention), in a fixed
+  // order: what a training checkpoint saves so that a resumed run draws the same masks.
+  std::vector<Rng*> dropout_rngs();
 
  private:
   Var embed(const std::vector<int64_t>& tokens, int64_t B, int64_t T, int64_t offset);

@@ -9,12 +9,24 @@
 //
 // A model file is a train/checkpoint.h checkpoint whose recurrent.config JSON is LmConfig::to_json()
 // (task "lm", vocabulary tokens, layer specs), so eval / score / sample need only that file.
+//
+// LmModel is what training, evaluation, scoring and sampling need from a language model, so the
+// same code drives the RNN (LanguageModel, below) and the GPT-style transformer
+// (tasks/lm_transformer.h; recurrent.config then carries "arch": "transformer"):
+//   forward_chunk   a training chunk ids [T, B] → logits [T, B, V] on the tape; the RNN carries its
+//                   hidden state between chunks (truncated BPTT), the transformer sees each chunk as
+//                   an independent window (T ≤ context) and leaves the carry empty;
+//   streams()       B streams without tape for evaluation / scoring / generation: feed ids [T, B],
+//                   get logits [T, B, V] for every fed step; the RNN carries its state, the
+//                   transformer its KV cache (sliding the window to the last context/2 tokens when it
+//                   is full, so every token sees ≥ context/2 tokens before it); reorder() for beams.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "recurrent/core/rng.h"
@@ -23,6 +35,29 @@
 #include "recurrent/nn/rnn.h"
 
 namespace recurrent::tasks {
+
+// B parallel token streams over one model, in inference mode (no tape). See the contract above.
+class LmStreams {
+ public:
+  virtual ~LmStreams() = default;
+  // ids [T·B] time-major → logits [T, B, V] of every fed step (B fixed once the first call is made,
+  // except through reorder()).
+  virtual Tensor feed(const std::vector<int64_t>& ids, int64_t T, int64_t B) = 0;
+  // Beam search: the new stream k continues the old stream from[k] (the count may change).
+  virtual void reorder(const std::vector<int64_t>& from) = 0;
+};
+
+class LmModel : public Module {
+ public:
+  virtual const data::Vocab& vocab() const = 0;
+  int64_t vocab_size() const { return vocab().size(); }
+  virtual std::string config_json() const = 0;  // recurrent.config of the checkpoint
+  virtual std::string summary() const = 0;      // "2 LSTM layers" for progress lines
+  virtual Var forward_chunk(const std::vector<int64_t>& ids, int64_t T, int64_t B, RNNState& carry) = 0;
+  virtual std::unique_ptr<LmStreams> streams() = 0;
+  // Every dropout RNG by a stable name (saved in training checkpoints for an exact resume).
+  virtual std::vector<std::pair<std::string, Rng*>> dropout_rngs() = 0;
+};
 
 struct LmConfig {
   data::Vocab vocab;
@@ -37,11 +72,18 @@ struct LmConfig {
   void validate() const;  // throws Error naming the option (--embed, --tie-weights, ...)
 };
 
-class LanguageModel : public Module {
+class LanguageModel : public LmModel {
  public:
   LanguageModel(LmConfig cfg, Rng& rng);  // PyTorch defaults: embedding N(0,1), RNN and decoder U(±1/√fan)
   const LmConfig& config() const { return cfg_; }
-  int64_t vocab_size() const { return cfg_.vocab.size(); }
+  const data::Vocab& vocab() const override { return cfg_.vocab; }
+  std::string config_json() const override { return cfg_.to_json(); }
+  std::string summary() const override;
+  Var forward_chunk(const std::vector<int64_t>& ids, int64_t T, int64_t B, RNNState& carry) override {
+    return forward(ids, T, B, carry);
+  }
+  std::unique_ptr<LmStreams> streams() override;
+  std::vector<std::pair<std::string, Rng*>> dropout_rngs() override;
 
   // ids [T*B] time-major -> logits [T, B, V]. `state`: initial state on entry (empty = zeros), the
   // final state on exit, detached from the tape (truncated BPTT carries it to the next chunk).
@@ -66,12 +108,15 @@ struct LmEval {
   double perplexity() const;
 };
 // The stream in `batch` contiguous rows, chunks of seq_len, state carried (offset 0, eval mode).
-LmEval evaluate_lm(LanguageModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len);
+LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len);
 
 // ---- loading -------------------------------------------------------------------------------------
 // A directory → DIR/best.safetensors if present, else DIR/last.safetensors; a file → itself.
 std::string resolve_model_path(const std::string& p);
-std::unique_ptr<LanguageModel> load_lm(const std::string& model_path);
+std::unique_ptr<LanguageModel> load_lm(const std::string& model_path);  // an RNN model only
+// Any language model (RNN or transformer), rebuilt from the checkpoint's recurrent.config.
+std::unique_ptr<LmModel> open_lm(const std::string& model_path);
+std::unique_ptr<LmModel> make_lm(const std::string& config_json, const std::string& where, Rng& rng);
 
 // ---- scoring ---------------------------------------------------------------------------------------
 struct TokenProb {
@@ -86,7 +131,7 @@ struct TextScore {
 // Context: the model starts from a zero state after a start token (words: <eos>, i.e. a sentence
 // start; chars: "\n" if the vocabulary has it, else " "), then scores every token of the text;
 // word level also scores the final <eos> (the end of the sentence).
-TextScore score_text(LanguageModel& m, const std::string& text_utf8);
+TextScore score_text(LmModel& m, const std::string& text_utf8);
 
 // ---- sampling --------------------------------------------------------------------------------------
 struct SampleOptions {
@@ -99,7 +144,7 @@ struct SampleOptions {
   int64_t beam = 0;            // > 0: beam search of that width (deterministic; no sampling)
 };
 // Emits the prime then each generated token as text (streamed). Never emits <unk>.
-void sample_lm(LanguageModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit);
+void sample_lm(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit);
 
 // ---- training ----------------------------------------------------------------------------------------
 struct LmTrainOptions {
@@ -107,11 +152,16 @@ struct LmTrainOptions {
   std::string level = "char";
   bool lower = false;
   int64_t min_count = 1, max_vocab = 0;
+  std::string arch = "rnn";                    // rnn | transformer (tasks/lm_transformer.h)
   std::string cells = "lstm", hidden = "512";  // comma lists: one value, or one per layer
   int64_t embed = 0, layers = 2;               // embed 0: same as the first hidden size
   double dropout = 0.0;
   bool tie_weights = false;
   double init_range = 0.0;                     // > 0: every parameter U(±init_range)
+  // transformer: heads, d_model, feed-forward width, context (0: --seq-len), positions
+  int64_t heads = 4, d_model = 128, ff = 512, context = 0;
+  std::string pos = "learned";                 // learned | sinusoidal
+  int64_t warmup = 0;                          // steps of linear lr warm-up (0: none)
   int64_t seq_len = 100, batch = 32;
   int64_t epochs = 0;                          // 0 with a time budget: until the budget ends
   double time_budget = 0.0;                    // seconds; 0: none
