@@ -65,9 +65,9 @@ LmInitReport init_classifier_from_lm(TextClassifier& m, const std::string& lm_pa
   if (!reverse) {
     const data::Vocab& v = lm->config().vocab;
     const std::vector<std::string>& toks = m.config().vocab;
-    for (size_t i = 1; i < toks.size(); ++i) {  // row 0 (<unk>) keeps its initialisation
-      const int64_t j = lm_id(v, toks[i]);
-      if (j == data::Vocab::kUnk) continue;
+    for (size_t i = 0; i < toks.size(); ++i) {  // row 0: <unk> ← the LM's <unk> (rare words in both)
+      const int64_t j = i == 0 ? data::Vocab::kUnk : lm_id(v, toks[i]);
+      if (i > 0 && j == data::Vocab::kUnk) continue;
       std::memcpy(ce.data() + static_cast<int64_t>(i) * E, le.data() + j * E, sizeof(float) * static_cast<size_t>(E));
       ++r.rows;
     }

@@ -265,7 +265,7 @@ TEST(ClassifyInitFromLm, CopiesRowsByTokenAndRecurrentTensorsByName) {
   Rng rng(3);
   TextClassifier m(c, rng);
   LmInitReport r = init_classifier_from_lm(m, fwd, false);
-  EXPECT_EQ(r.rows, 3);     // great, w1, the (w9 unknown to the LM; <unk> keeps its init)
+  EXPECT_EQ(r.rows, 4);     // <unk>, great, w1, the (w9 unknown to the LM keeps its init)
   EXPECT_EQ(r.vocab, 5);
   EXPECT_EQ(r.tensors, 4);  // weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
   EXPECT_EQ(init_classifier_from_lm(m, bwd, true).tensors, 4);  // → the *_reverse tensors
@@ -277,7 +277,7 @@ TEST(ClassifyInitFromLm, CopiesRowsByTokenAndRecurrentTensorsByName) {
   for (auto& [n, v] : lb->named_parameters()) bp.emplace(n, v);
   const Tensor &ce = cp.at("embedding.weight").value(), &fe = fp.at("embedding.weight").value();
   const data::Vocab& fv = lf->config().vocab;
-  for (int64_t i : {1, 2, 4})
+  for (int64_t i : {0, 1, 2, 4})
     for (int64_t k = 0; k < 8; ++k)
       EXPECT_EQ(ce.data()[i * 8 + k], fe.data()[fv.id(c.vocab[i]) * 8 + k]) << c.vocab[i];
   for (const char* n : {"rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"}) {

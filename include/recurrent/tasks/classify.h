@@ -105,7 +105,8 @@ Var max_over_time(const Var& x, const std::vector<int64_t>& lengths);
 // ---- initialisation from a language model (ULMFiT-style transfer, Howard & Ruder 2018) -----------
 // Copies into m what a word-level `recurrent train lm` model (file or run directory) has to give:
 //  * embedding rows by token: classifier token t gets the LM's row for t (the LM's lower-casing
-//    applied first when it was trained with --lower); tokens the LM does not know keep their init;
+//    applied first when it was trained with --lower), <unk> gets the LM's <unk>; tokens the LM does
+//    not know keep their initialisation;
 //  * recurrent weights by name and shape: rnn.<name> → rnn.<name> (forward directions), and with
 //    `reverse` (an LM trained on reversed sentences) rnn.<name> → rnn.<name>_reverse.
 // Needs the same embedding size; a recurrent tensor whose shape differs is an error naming it
