@@ -14,8 +14,9 @@
 #   cross       train on two domains (valid: items i % 10 == 8 of their concatenation), test on all
 #               1000 sentences of the third; one run per target domain.
 # Runs whose results.json exists are skipped, so an interrupted benchmark continues where it stopped.
-# Default model (MODEL="..." replaces it, extra options are added): word level, embedding 64, BiLSTM 64 per direction, max
-# pooling, dropout 0.5, word dropout 0.2, Adam 2e-3, clip 5, batch 32, 10 epochs, seed 1, 1 thread.
+# Default model (MODEL="..." replaces it, extra options are added): word level, embedding 64,
+# BiLSTM 64 per direction, max pooling, dropout 0.5, word dropout 0.2, Adam 2e-3, clip 5, batch 32,
+# up to 20 epochs with patience 5 (the best validation epoch is tested), seed 1, 1 thread.
 # Environment: FOLDS (10), SETTINGS ("in-domain joint cross"), BIN, DATA_DIR, BASELINE=1 to also print
 # the bag-of-n-grams baseline (bench/classify/bow_baseline.py, same folds).
 set -euo pipefail
@@ -30,7 +31,7 @@ DOMAINS=(amazon imdb yelp)
 [[ -f "$S/amazon.tsv" ]] || { echo "no $S/amazon.tsv: run scripts/data/fetch.sh sentiment" >&2; exit 1; }
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 # MODEL replaces the default model options; extra arguments are added to them.
-read -r -a MODEL <<<"${MODEL:---cell lstm --bidirectional --hidden 64 --embed 64 --pool max --dropout 0.5 --word-dropout 0.2 --epochs 10}"
+read -r -a MODEL <<<"${MODEL:---cell lstm --bidirectional --hidden 64 --embed 64 --pool max --dropout 0.5 --word-dropout 0.2 --epochs 20 --patience 5}"
 COMMON=("${MODEL[@]}" --threads 1 --quiet --seed 1 "$@")
 train() {  # train OUT_SUBDIR ARGS...: skips a finished run
   local dir="$OUT/$1"
