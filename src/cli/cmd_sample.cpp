@@ -2,9 +2,11 @@
 //   [--top-p 0.9] [--seed 1] [--beam K] — generate text, streamed to stdout token by token.
 // Same model, options and seed: the same text. --beam K prints the most likely continuation found
 // by a beam search of width K (deterministic; printed when complete).
+// A conditional LM (train condlm): --condition LABEL [--sentences N] prints N sampled sentences, one a line.
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "recurrent/tasks/condlm.h"
 #include "recurrent/tasks/lm.h"
 
 namespace recurrent::cli {
@@ -21,7 +23,16 @@ void add_sample(CLI::App& app) {
   c->add_option("--top-p", o->top_p, "sample among the most likely tokens covering this mass")->capture_default_str();
   c->add_option("--seed", o->seed, "random seed")->capture_default_str();
   c->add_option("--beam", o->beam, "beam search of this width instead of sampling (0: sample)")->capture_default_str();
-  c->callback([o, model] {
+  auto cond = std::make_shared<tasks::CondSampleOptions>();
+  c->add_option("--condition", cond->condition, "conditional LM: the label to generate from (e.g. a Brown genre)");
+  c->add_option("--sentences", cond->sentences, "conditional LM: sentences to generate")->capture_default_str();
+  c->callback([o, model, cond] {
+    if (cli::model_task(*model) == "condlm") {
+      auto m = tasks::load_condlm(*model);
+      cond->temperature = o->temperature, cond->seed = o->seed;
+      for (const std::string& s : tasks::sample_condlm(*m, *cond)) std::printf("%s\n", s.c_str());
+      return;
+    }
     auto m = tasks::load_lm(*model);
     tasks::sample_lm(*m, *o, [](const std::string& s) {
       std::fputs(s.c_str(), stdout);

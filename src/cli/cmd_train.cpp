@@ -14,6 +14,10 @@ CLI::App* train_group(CLI::App& app) {
 void add_train(CLI::App& app) {
   add_train_lm(*train_group(app));
   add_train_classify(*train_group(app));
+  add_train_forecast(*train_group(app));
+  add_train_tag(*train_group(app));
+  add_train_condlm(*train_group(app));
+  add_train_seq2seq(*train_group(app));
 }
 
 }  // namespace recurrent::cli

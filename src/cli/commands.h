@@ -12,11 +12,20 @@ void add_train(CLI::App& app);   // `train` and its tasks (cmd_train.cpp); `trai
 void add_eval(CLI::App& app);
 void add_score(CLI::App& app);
 void add_sample(CLI::App& app);
+void add_predict(CLI::App& app);  // cmd_predict.cpp (forecasts CSV + plot)
 
 // The `train` subcommand group (created on first use) and its tasks.
 CLI::App* train_group(CLI::App& app);
 void add_train_lm(CLI::App& train);
 void add_train_classify(CLI::App& train);  // cmd_train_classify.cpp
+void add_train_forecast(CLI::App& train);  // cmd_train_forecast.cpp
+void eval_forecaster(const std::string& model, const std::string& data, bool json);  // cmd_predict.cpp
+void add_train_tag(CLI::App& train);       // cmd_train_tag.cpp
+void add_train_condlm(CLI::App& train);    // cmd_train_condlm.cpp
+// The "task" of a model's configuration ("lm", "classify", "tag", "condlm"); cmd_eval.cpp.
+std::string model_task(const std::string& model);
+void add_train_seq2seq(CLI::App& train);   // cmd_train_seq2seq.cpp
+void add_translate(CLI::App& app);         // cmd_translate.cpp
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 

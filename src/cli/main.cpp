@@ -6,10 +6,12 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/omp_env.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 
 int main(int argc, char** argv) {
+  recurrent::cli::bound_openmp_spin(argv);  // libgomp: short spin, then sleep (cli/omp_env.h)
   CLI::App app{"recurrent: recurrent neural networks and sequence models on CPUs", "recurrent"};
   app.set_version_flag("--version", std::string("recurrent ") + RECURRENT_VERSION);
   app.require_subcommand(1);
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
   recurrent::cli::add_eval(app);
   recurrent::cli::add_score(app);
   recurrent::cli::add_sample(app);
+  recurrent::cli::add_predict(app);
+  recurrent::cli::add_translate(app);
   recurrent::cli::add_bench(app);
   recurrent::cli::add_gradlab(app);
 

@@ -98,7 +98,8 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
 // Gradient lab: gate means/saturation and state norms of a fast-engine forward (rnn_probe.cpp).
 void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out);
 // The fused AVX-512 time loops (rnn_fused.cpp), used by forward/backward when fused_supported():
-// LSTM (peephole or not, no projection) and GRU linear-before-reset, with active_isa() == avx512.
+// LSTM (peephole or not, no projection), GRU linear-before-reset, simplified GRU and RNN tanh/ReLU,
+// with active_isa() == avx512 (Cho's GRU and the LSTM projection take the per-step path).
 bool fused_supported(const DirShape& s);
 // A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
 // EX: gru nh. Fills the rest of A (activations), HS, CS, EX and y.

@@ -1,5 +1,5 @@
 // The fused AVX-512 time loops of one direction (LSTM with or without peephole, no projection;
-// GRU linear-before-reset): the per-step recurrent product and the gate/state pass run together,
+// GRU linear-before-reset and Cho's; simplified GRU; RNN tanh / ReLU): the per-step recurrent product and the gate/state pass run together,
 // on the hidden units each thread owns, inside ONE OpenMP parallel region per sequence.
 //
 // Dimension legend as in rnn_direction.h (T, B, H, G; R = H here). Work split (nt = threads):
@@ -11,6 +11,12 @@
 //   backward, per step: gate/state backward of the owned units (→ dA_t columns, dc, dpeep), barrier
 //                       (dA_t complete), then dh_{t-1}[:, owned units] += dA_t · W_hh[:, owned units]:
 //                       the same thread owns the same units in both halves, so ONE barrier per step.
+//   GRU (Cho) needs every column of r ⊙ h_{t-1} before the n product: its forward step is two
+//   phases (r, z, rh | n, h) and its backward three (n, z | drh = da_n W_hn, r | dh_{t-1}), one sync
+//   between phases, so 2 syncs per step each way.
+//   The barrier is StepTeam::sync (rnn_team.h): spin briefly, then sleep; when a partner turns out to
+//   be descheduled (an oversubscribed machine), the team goes solo: thread 0 takes every block of the
+//   remaining steps (bitwise the same result) and the others leave.
 // Packed weights (built once per call, [panel][K][32], zero-padded past H):
 //   forward panel (jb, g) = W_hh[g·H + 32·jb + c, k]ᵀ, K = H     backward panel jb = W_hh[k, 32·jb + c], K = G·H
 // No allocation inside the time loop; the big GEMMs before and after stay in rnn_direction.cpp.
@@ -23,6 +29,7 @@
 
 #include "kernels/avx512/cells.h"
 #include "nn/rnn_direction.h"
+#include "nn/rnn_team.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/kernels/cpu.h"
 
@@ -33,41 +40,26 @@ constexpr int64_t kP = avx512::kPanel;
 
 int64_t blocks(int64_t H) { return (H + kP - 1) / kP; }
 
-// [nb·G, H, 32]: panel (jb, g) row k, column c = W_hh[g·H + jb·32 + c, k]
-Tensor pack_forward_panels(const float* w_hh, int64_t G, int64_t H) {
-  const int64_t nb = blocks(H);
-  Tensor w({nb * G, H, kP});
-  for (int64_t jb = 0; jb < nb; ++jb)
+// Panels are packed by the thread that owns their blocks, inside the team, so each core's half
+// of W_hh lands in its own L2 (at B = 1 the step streams it from there).
+// [nb·G, H, 32]: forward panel (jb, g) row k, column c = W_hh[g·H + jb·32 + c, k]; blocks [jb0, jb1).
+void pack_forward_panels(const float* w_hh, int64_t G, int64_t H, int64_t jb0, int64_t jb1, float* w) {
+  for (int64_t jb = jb0; jb < jb1; ++jb)
     for (int64_t g = 0; g < G; ++g) {
-      float* panel = w.data() + (jb * G + g) * H * kP;
+      float* panel = w + (jb * G + g) * H * kP;
       for (int64_t c = 0; c < kP && jb * kP + c < H; ++c) {
         const float* src = w_hh + (g * H + jb * kP + c) * H;
         for (int64_t k = 0; k < H; ++k) panel[k * kP + c] = src[k];
       }
     }
-  return w;
 }
 
-// [nb, G·H, 32]: panel jb row k, column c = W_hh[k, jb·32 + c]
-Tensor pack_backward_panels(const float* w_hh, int64_t GH, int64_t H) {
-  const int64_t nb = blocks(H);
-  Tensor w({nb, GH, kP});
-  for (int64_t jb = 0; jb < nb; ++jb) {
+// [nb, G·H, 32]: backward panel jb row k, column c = W_hh[k, jb·32 + c]; blocks [jb0, jb1).
+void pack_backward_panels(const float* w_hh, int64_t GH, int64_t H, int64_t jb0, int64_t jb1, float* w) {
+  for (int64_t jb = jb0; jb < jb1; ++jb) {
     const int64_t n = std::min(kP, H - jb * kP);
-    for (int64_t k = 0; k < GH; ++k)
-      std::memcpy(w.data() + (jb * GH + k) * kP, w_hh + k * H + jb * kP, n * sizeof(float));
+    for (int64_t k = 0; k < GH; ++k) std::memcpy(w + (jb * GH + k) * kP, w_hh + k * H + jb * kP, n * sizeof(float));
   }
-  return w;
-}
-
-int team_size(int64_t H) { return static_cast<int>(std::min<int64_t>(num_threads(), blocks(H))); }
-
-struct Span {  // the hidden-unit blocks one thread owns
-  int64_t jb0, jb1;
-};
-Span my_blocks(int64_t nb) {
-  const int k = omp_get_thread_num(), n = omp_get_num_threads();
-  return {nb * k / n, nb * (k + 1) / n};
 }
 }  // namespace
 
@@ -79,131 +71,320 @@ bool fused_supported(const DirShape& s) {
   }();
   if (off || active_isa() != Isa::avx512) return false;
   if (is_lstm(s.cell)) return s.R == s.H;
-  return s.cell == CellType::gru;
+  return true;
 }
+
+namespace {
+// Everything one forward step needs, shared by the team (pointers into the caller's buffers).
+struct Fwd {
+  const DirShape& s;
+  const DirParams& p;
+  const uint8_t* valid_all;
+  float *A, *HS, *CS, *EX, *y;
+  int64_t ldy;
+  bool accumulate;
+  float* wf;          // packed forward panels [nb·G, H, 32] (zero-padded), filled by the team
+  const float* bias;  // [GH] folded biases or null
+  float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH]
+};
+
+// y row `row` (= t·B + b), columns [j0, j0+nj): h_t on valid steps, 0 on padding (or += for sum-merge).
+void store_y(const Fwd& f, int64_t row, bool ok, const float* hb, int64_t j0, int64_t nj) {
+  float* yr = f.y + row * f.ldy + j0;
+  if (f.accumulate) {
+    if (ok)
+      for (int64_t j = 0; j < nj; ++j) yr[j] += hb[j];
+  } else if (ok) {
+    std::memcpy(yr, hb, nj * sizeof(float));
+  } else {
+    std::memset(yr, 0, nj * sizeof(float));
+  }
+}
+
+// Step `step` (time t), hidden-unit block jb: the G gate panels of h_{t-1} W_hhᵀ, the gate/state
+// pass of the block's units for all B rows, then y_t for those columns.
+void forward_block(const Fwd& f, int64_t step, int64_t jb) {
+  const DirShape& s = f.s;
+  const int64_t T = s.T, B = s.B, H = s.H, G = s.G(), GH = G * H;
+  const int rev = s.reverse ? 1 : 0;
+  const bool gru = s.cell == CellType::gru;
+  const int64_t t = s.reverse ? T - 1 - step : step;
+  float* at = f.A + t * B * GH;
+  const float* hp = f.HS + (t + rev) * B * H;
+  float* hn = f.HS + (t + 1 - rev) * B * H;
+  const float* cp = f.CS ? f.CS + (t + rev) * B * H : nullptr;
+  float* cn = f.CS ? f.CS + (t + 1 - rev) * B * H : nullptr;
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
+    avx512::panel_gemm(B, H, hp, H, f.wf + (jb * G + g) * H * kP, nj, (gru ? f.GHB : at) + g * H + j0, GH, !gru);
+  if (step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
+    const float* an = f.A + (s.reverse ? t - 1 : t + 1) * B * GH + j0;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
+  }
+  const float* bias = f.bias ? f.bias + j0 : nullptr;
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ok = !valid || valid[b];
+    float* hb = hn + b * H + j0;
+    if (!ok) {  // padded step: state carried
+      std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
+      if (cn) std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
+    } else if (gru) {
+      avx512::gru_forward_row(nj, H, at + b * GH + j0, bias, f.GHB + b * GH + j0, f.p.b_hh ? f.p.b_hh + j0 : nullptr,
+                              hp + b * H + j0, hb, f.EX + (t * B + b) * H + j0);
+    } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
+      avx512::rnn_forward_row(nj, s.cell == CellType::rnn_relu, at + b * GH + j0, bias, hb);
+    } else if (s.cell == CellType::gru_simple) {
+      avx512::gru_simple_forward_row(nj, H, at + b * GH + j0, bias, hp + b * H + j0, hb);
+    } else {
+      avx512::lstm_forward_row(nj, H, at + b * GH + j0, bias, f.p.w_ch ? f.p.w_ch + j0 : nullptr, cp + b * H + j0,
+                               cn + b * H + j0, hb);
+    }
+    store_y(f, t * B + b, ok, hb, j0, nj);
+  }
+}
+
+// GRU (Cho), phase 1 of block jb: a_t[r, z] += h_{t-1} W_h[r,z]ᵀ, then r, z and rh_t = r ⊙ h_{t-1}
+// (into EX, the tape's r ⊙ h_prev) for all B rows (padded rows too: nothing reads them).
+void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int64_t t = s.reverse ? s.T - 1 - step : step;
+  float* at = f.A + t * B * GH;
+  const float* hp = f.HS + (t + (s.reverse ? 1 : 0)) * B * H;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  for (int64_t g = 0; g < 2; ++g)
+    avx512::panel_gemm(B, H, hp, H, f.wf + (jb * 3 + g) * H * kP, nj, at + g * H + j0, GH, true);
+  for (int64_t b = 0; b < B; ++b)
+    avx512::gru_cho_gates_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0,
+                              f.EX + (t * B + b) * H + j0);
+}
+
+// GRU (Cho), phase 2 of block jb (every rh_t column known): a_t[n] += rh_t W_hnᵀ, n, h_t, y_t.
+void cho_forward_state(const Fwd& f, int64_t step, int64_t jb) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int rev = s.reverse ? 1 : 0;
+  const int64_t t = s.reverse ? s.T - 1 - step : step;
+  float* at = f.A + t * B * GH;
+  const float* hp = f.HS + (t + rev) * B * H;
+  float* hn = f.HS + (t + 1 - rev) * B * H;
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  avx512::panel_gemm(B, H, f.EX + t * B * H, H, f.wf + (jb * 3 + 2) * H * kP, nj, at + 2 * H + j0, GH, true);
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ok = !valid || valid[b];
+    float* hb = hn + b * H + j0;
+    if (ok) {
+      avx512::gru_cho_state_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0, hb);
+    } else {
+      std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
+    }
+    store_y(f, t * B + b, ok, hb, j0, nj);
+  }
+}
+
+// One member's part of the forward loop: its blocks of every step, one sync per step (h_t complete
+// before anyone starts step t+1's product). A member that finds the team solo leaves.
+void forward_member(const Fwd& f, StepTeam& team, int tid) {
+  const int64_t nb = blocks(f.s.H);
+  int64_t b0, b1;
+  team.span(tid, nb, b0, b1);
+  pack_forward_panels(f.p.w_hh, f.s.G(), f.s.H, b0, b1, f.wf);
+  team.sync(tid);
+  for (int64_t step = 0; step < f.s.T; ++step) {
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;  // solo, and not thread 0
+    if (f.s.cell == CellType::gru_cho) {  // two phases: every rh_t column before the n product
+      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_gates(f, step, jb);
+      if (!team.solo()) team.sync(tid);
+      team.span(tid, nb, b0, b1);
+      if (b0 == b1) break;
+      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_state(f, step, jb);
+    } else {
+      for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb);
+    }
+    if (!team.solo()) team.sync(tid);
+  }
+  team.finish(tid);
+}
+
+// Runs member(tid) on a team of StepTeam::plan(nb) threads (one OpenMP region per sequence). If
+// OpenMP grants fewer threads (nested parallelism), thread 0 runs the whole loop alone.
+template <class Member>
+void run_team(int64_t nb, const Member& member) {
+  const int nt = StepTeam::plan(nb);
+  if (nt == 1) {
+    StepTeam one(1);
+    return member(one, 0);
+  }
+  StepTeam team(nt);
+#pragma omp parallel num_threads(nt)
+  {
+    const int tid = omp_get_thread_num();
+    if (omp_get_num_threads() == nt) {
+      member(team, tid);
+    } else if (tid == 0) {
+      StepTeam one(1);
+      member(one, 0);
+    }
+  }
+}
+}  // namespace
 
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate) {
-  const int64_t T = s.T, B = s.B, H = s.H, G = s.G(), GH = G * H, nb = blocks(H);
-  const int rev = s.reverse ? 1 : 0;
+  const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
   const bool gru = s.cell == CellType::gru;
-  const Tensor wf = pack_forward_panels(p.w_hh, G, H);
+  Tensor wf({blocks(H) * G, H, kP});
   // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
   // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
   Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
   float* bias = bias_t.defined() ? bias_t.data() : nullptr;
   for (int64_t j = 0; bias && j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (p.b_hh && !gru ? p.b_hh[j] : 0.0f);
-  Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();  // gru: W_hh h_{t-1} without bias, [B, GH]
-  float* GHB = gru ? gh_buf.data() : nullptr;
-#pragma omp parallel num_threads(team_size(H))
-  {
-    const Span my = my_blocks(nb);
-    for (int64_t step = 0; step < T; ++step) {
-      const int64_t t = s.reverse ? T - 1 - step : step;
-      float* at = A + t * B * GH;
-      const float* hp = HS + (t + rev) * B * H;
-      float* hn = HS + (t + 1 - rev) * B * H;
-      const float* cp = CS ? CS + (t + rev) * B * H : nullptr;
-      float* cn = CS ? CS + (t + 1 - rev) * B * H : nullptr;
-      const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
-      for (int64_t jb = my.jb0; jb < my.jb1; ++jb) {
-        const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-        for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
-          avx512::panel_gemm(B, H, hp, H, wf.data() + (jb * G + g) * H * kP, nj, (gru ? GHB : at) + g * H + j0,
-                             GH, !gru);
-        if (step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
-          const float* an = A + (s.reverse ? t - 1 : t + 1) * B * GH + j0;
-          for (int64_t b = 0; b < B; ++b)
-            for (int64_t g = 0; g < G; ++g)
-              for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
-        }
-        for (int64_t b = 0; b < B; ++b) {
-          const bool ok = !valid || valid[b];
-          float* hb = hn + b * H + j0;
-          if (!ok) {  // padded step: state carried
-            std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
-            if (cn) std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
-          } else if (gru) {
-            avx512::gru_forward_row(nj, H, at + b * GH + j0, bias ? bias + j0 : nullptr, GHB + b * GH + j0, p.b_hh ? p.b_hh + j0 : nullptr,
-                                    hp + b * H + j0, hb, EX + (t * B + b) * H + j0);
-          } else {
-            avx512::lstm_forward_row(nj, H, at + b * GH + j0, bias ? bias + j0 : nullptr, p.w_ch ? p.w_ch + j0 : nullptr, cp + b * H + j0,
-                                     cn + b * H + j0, hb);
-          }
-          float* yr = y + (t * B + b) * ldy + j0;  // y_t: h_t on valid steps, 0 on padding
-          if (accumulate) {
-            if (ok)
-              for (int64_t j = 0; j < nj; ++j) yr[j] += hb[j];
-          } else if (ok) {
-            std::memcpy(yr, hb, nj * sizeof(float));
-          } else {
-            std::memset(yr, 0, nj * sizeof(float));
-          }
-        }
+  Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();
+  const Fwd f{s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate, wf.data(), bias, gru ? gh_buf.data() : nullptr};
+  run_team(blocks(H), [&](StepTeam& team, int tid) { forward_member(f, team, tid); });
+}
+
+namespace {
+struct Bwd {
+  const DirShape& s;
+  const DirParams& p;
+  const float *A, *HS, *CS, *EX;
+  const uint8_t* valid_all;
+  const float* dy;
+  int64_t ldy;
+  float *dA, *dGh, *dc, *dpeep;
+  float* drh;  // gru_cho: dL/d(r ⊙ h_prev) of the step, [B, H]
+  float* wb;  // packed backward panels [nb, G·H, 32] (zero-padded), filled by the team
+};
+
+// Step t, block jb, first half: gate/state backward of the block's units (+ dy_t) → dA_t columns,
+// dc, dpeep, and the elementwise part of dL/dh_{t-1} (dpv).
+void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float* dhpv) {
+  const DirShape& s = w.s;
+  const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
+  const int rev = s.reverse ? 1 : 0;
+  const bool gru = s.cell == CellType::gru;
+  const float* at = w.A + t * B * GH;
+  const float* hp = w.HS + (t + rev) * B * H;
+  float* dat = w.dA + t * B * GH;
+  float* dgt = gru ? w.dGh + t * B * GH : dat;  // rows that multiply W_hh
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  for (int64_t b = 0; b < B; ++b) {
+    float* dhb = dhv + b * H + j0;
+    float* dpb = dhpv + b * H + j0;
+    const bool ok = !valid || valid[b];
+    if (w.dy && ok)  // dL/dh_t += dL/dy_t on valid steps (padding outputs are constants)
+      for (int64_t j = 0; j < nj; ++j) dhb[j] += w.dy[(t * B + b) * w.ldy + j0 + j];
+    if (!ok) {  // padded: no gate gradient; dh (and dc) pass through unchanged
+      for (int64_t g = 0; g < G; ++g) {
+        std::memset(dat + b * GH + g * H + j0, 0, nj * sizeof(float));
+        if (gru) std::memset(dgt + b * GH + g * H + j0, 0, nj * sizeof(float));
       }
-#pragma omp barrier
+      std::memcpy(dpb, dhb, nj * sizeof(float));
+    } else if (gru) {
+      avx512::gru_backward_row(nj, H, at + b * GH + j0, w.EX + (t * B + b) * H + j0, hp + b * H + j0, dhb,
+                               dat + b * GH + j0, dgt + b * GH + j0, dpb);
+    } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
+      avx512::rnn_backward_row(nj, s.cell == CellType::rnn_relu, at + b * GH + j0, dhb, dat + b * GH + j0);
+      std::memset(dpb, 0, nj * sizeof(float));
+    } else if (s.cell == CellType::gru_simple) {
+      avx512::gru_simple_backward_row(nj, H, at + b * GH + j0, hp + b * H + j0, dhb, dat + b * GH + j0, dpb);
+    } else if (s.cell == CellType::gru_cho) {  // n, z now; r once drh is known (cho_backward_r)
+      avx512::gru_cho_backward_nz_row(nj, H, at + b * GH + j0, hp + b * H + j0, dhb, dat + b * GH + j0, dpb);
+    } else {
+      const float* cp = w.CS + (t + rev) * B * H + b * H + j0;
+      const float* cn = w.CS + (t + 1 - rev) * B * H + b * H + j0;
+      avx512::lstm_backward_row(nj, H, at + b * GH + j0, w.p.w_ch ? w.p.w_ch + j0 : nullptr, cp, cn, dhb,
+                                w.dc + b * H + j0, dat + b * GH + j0, w.dpeep ? w.dpeep + j0 : nullptr);
+      std::memset(dpb, 0, nj * sizeof(float));
     }
   }
 }
 
+// GRU (Cho), middle phase of block jb (every da_n column known): drh[:, block] = da_n · W_hn[:, block],
+// then da_r = drh ⊙ h_prev ⊙ r(1-r) and dL/dh_{t-1} += drh ⊙ r on valid rows (padded rows: da already 0).
+void cho_backward_r(const Bwd& w, int64_t t, int64_t jb, float* dhpv) {
+  const DirShape& s = w.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const float* hp = w.HS + (t + (s.reverse ? 1 : 0)) * B * H;
+  float* dat = w.dA + t * B * GH;  // = the tape's activations: r is still there, n and z are gradients now
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  avx512::panel_gemm(B, H, dat + 2 * H, GH, w.wb + (jb * GH + 2 * H) * kP, nj, w.drh + j0, H, false);
+  for (int64_t b = 0; b < B; ++b)
+    if (!valid || valid[b])
+      avx512::gru_cho_backward_r_row(nj, dat + b * GH + j0, hp + b * H + j0, w.drh + b * H + j0, dat + b * GH + j0,
+                                     dhpv + b * H + j0);
+}
+
+// One member's part of BPTT: gate backward of its blocks, sync (dA_t complete), then
+// dh_{t-1}[:, its blocks] += dA_t · W_hh[:, its blocks]. The same member owns the same units in both
+// halves, so one sync per step suffices (and after a switch to solo, thread 0 owns them all).
+void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dhp) {
+  const DirShape& s = w.s;
+  const int64_t T = s.T, B = s.B, H = s.H, GH = s.G() * H, nb = blocks(H);
+  float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
+  float* dhpv = dhp;  // dL/dh_{t-1}
+  int64_t b0, b1;
+  team.span(tid, nb, b0, b1);
+  pack_backward_panels(w.p.w_hh, GH, H, b0, b1, w.wb);
+  team.sync(tid);
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = s.reverse ? T - 1 - step : step;
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;  // solo, and not thread 0
+    for (int64_t jb = b0; jb < b1; ++jb) backward_gate_block(w, t, jb, dhv, dhpv);
+    if (!team.solo()) team.sync(tid);
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;
+    int64_t K = GH;  // rows of W_hh that multiply h_{t-1} directly: all, or Cho's r, z
+    if (s.cell == CellType::gru_cho) {
+      for (int64_t jb = b0; jb < b1; ++jb) cho_backward_r(w, t, jb, dhpv);
+      if (!team.solo()) team.sync(tid);  // every da_r column known
+      team.span(tid, nb, b0, b1);
+      if (b0 == b1) break;
+      K = 2 * H;
+    }
+    const float* dgt = (s.cell == CellType::gru ? w.dGh : w.dA) + t * B * GH;
+    for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t[:, :K] · W_hh[:K, block]
+      const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+      avx512::panel_gemm(B, K, dgt, GH, w.wb + jb * GH * kP, nj, dhpv + j0, H, true);
+    }
+    std::swap(dhv, dhpv);
+  }
+  team.finish(tid);
+}
+}  // namespace
+
 float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
                            float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep) {
-  const int64_t T = s.T, B = s.B, H = s.H, G = s.G(), GH = G * H, nb = blocks(H);
-  const int rev = s.reverse ? 1 : 0;
+  const int64_t H = s.H, GH = s.G() * H;
   const bool gru = s.cell == CellType::gru;
-  const float* A = tape.a.data();
-  const float* HS = tape.hs.data();
-  const float* CS = gru ? nullptr : tape.cs.data();
-  const float* EX = gru ? tape.extra.data() : nullptr;
-  const uint8_t* valid_all = tape.valid.empty() ? nullptr : tape.valid.data();
-  const Tensor wb = pack_backward_panels(p.w_hh, GH, H);
-#pragma omp parallel num_threads(team_size(H))
-  {
-    const Span my = my_blocks(nb);
-    float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
-    float* dhpv = dhp;  // dL/dh_{t-1}
-    for (int64_t step = T - 1; step >= 0; --step) {
-      const int64_t t = s.reverse ? T - 1 - step : step;
-      const float* at = A + t * B * GH;
-      const float* hp = HS + (t + rev) * B * H;
-      float* dat = dA + t * B * GH;
-      float* dgt = gru ? dGh + t * B * GH : dat;  // rows that multiply W_hh
-      const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
-      for (int64_t jb = my.jb0; jb < my.jb1; ++jb) {
-        const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-        for (int64_t b = 0; b < B; ++b) {
-          float* dhb = dhv + b * H + j0;
-          float* dpb = dhpv + b * H + j0;
-          const bool ok = !valid || valid[b];
-          if (dy && ok)  // dL/dh_t += dL/dy_t on valid steps (padding outputs are constants)
-            for (int64_t j = 0; j < nj; ++j) dhb[j] += dy[(t * B + b) * ldy + j0 + j];
-          if (!ok) {  // padded: no gate gradient; dh (and dc) pass through unchanged
-            for (int64_t g = 0; g < G; ++g) {
-              std::memset(dat + b * GH + g * H + j0, 0, nj * sizeof(float));
-              if (gru) std::memset(dgt + b * GH + g * H + j0, 0, nj * sizeof(float));
-            }
-            std::memcpy(dpb, dhb, nj * sizeof(float));
-          } else if (gru) {
-            avx512::gru_backward_row(nj, H, at + b * GH + j0, EX + (t * B + b) * H + j0, hp + b * H + j0, dhb,
-                                     dat + b * GH + j0, dgt + b * GH + j0, dpb);
-          } else {
-            const float* cp = CS + (t + rev) * B * H + b * H + j0;
-            const float* cn = CS + (t + 1 - rev) * B * H + b * H + j0;
-            avx512::lstm_backward_row(nj, H, at + b * GH + j0, p.w_ch ? p.w_ch + j0 : nullptr, cp, cn, dhb,
-                                      dc + b * H + j0, dat + b * GH + j0, dpeep ? dpeep + j0 : nullptr);
-            std::memset(dpb, 0, nj * sizeof(float));
-          }
-        }
-      }
-#pragma omp barrier
-      for (int64_t jb = my.jb0; jb < my.jb1; ++jb) {  // dh_{t-1}[:, block] += dA_t · W_hh[:, block]
-        const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-        avx512::panel_gemm(B, GH, dgt, GH, wb.data() + jb * GH * kP, nj, dhpv + j0, H, true);
-      }
-      std::swap(dhv, dhpv);
-    }
-  }
-  return T % 2 ? dhp : dh;
+  Tensor wb({blocks(H), GH, kP});
+  Tensor drh = s.cell == CellType::gru_cho ? Tensor({s.B, H}) : Tensor();
+  const Bwd w{s,
+              p,
+              tape.a.data(),
+              tape.hs.data(),
+              tape.cs.defined() ? tape.cs.data() : nullptr,
+              gru ? tape.extra.data() : nullptr,
+              tape.valid.empty() ? nullptr : tape.valid.data(),
+              dy,
+              ldy,
+              dA,
+              dGh,
+              dc,
+              dpeep,
+              drh.defined() ? drh.data() : nullptr,
+              wb.data()};
+  run_team(blocks(H), [&](StepTeam& team, int tid) { backward_member(w, team, tid, dh, dhp); });
+  return s.T % 2 ? dhp : dh;
 }
 
 }  // namespace recurrent::rnn

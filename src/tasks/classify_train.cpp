@@ -1,14 +1,9 @@
 // `recurrent train classify`: labelled sentences → vocabulary → classifier → minibatch training with
-// validation each epoch, best/last checkpoints, metrics CSV, Ctrl-C / --max-steps and resume.
-//
-// Resume is exact: each epoch's order is a permutation drawn from Rng(seed, stream 0x636c..+epoch),
-// so the last checkpoint needs only the position (epoch, batch), the optimizer state and the dropout
-// RNG states to continue with the same steps as an uninterrupted run.
+// validation each epoch, best/last checkpoints, metrics CSV, Ctrl-C / --max-steps and exact resume —
+// the loop is tasks/sentence_loop.h, shared with `train tag` and `train condlm`.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <unordered_set>
 #include <nlohmann/json.hpp>
@@ -17,99 +12,63 @@
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/io/atomic_file.h"
-#include "recurrent/optim/adagrad.h"
-#include "recurrent/optim/adam.h"
-#include "recurrent/optim/rmsprop.h"
-#include "recurrent/optim/sgd.h"
 #include "recurrent/tasks/classify.h"
-#include "recurrent/train/checkpoint.h"
-#include "recurrent/train/loop.h"
 #include "tasks/layer_options.h"
+#include "tasks/sentence_loop.h"
 
 namespace recurrent::tasks {
 
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 struct Encoded {
   std::vector<std::vector<int64_t>> seqs;
   std::vector<int64_t> labels;
 };
 
-struct Position {
-  int64_t step = 0, epoch = 0, batch = 0;
-  double elapsed = 0.0, best_valid = -1.0, best_loss = INFINITY;
-  bool best_saved = false;
-  int64_t best_epoch = -1;  // 0-based epoch of best.safetensors (for --patience)
-};
-
-// train::make_optimizer plus an explicit weight decay (wd < 0: the optimizer's own default, i.e. 0,
-// or PyTorch's 1e-2 for adamw).
-std::unique_ptr<Optimizer> make_classify_optimizer(const std::string& name, const NamedParams& params, double lr,
-                                                   double wd) {
-  if (wd < 0) return train::make_optimizer(name, params, lr);
-  RC_CHECK(std::isfinite(wd), "--weight-decay", "expected a finite value >= 0, got ", wd);
-  RC_CHECK(std::isfinite(lr) && lr > 0, "--lr", "expected a positive learning rate, got ", lr);
-  if (name == "adam" || name == "adamw") {
-    AdamOptions a = name == "adam" ? AdamOptions{} : adamw_defaults();
-    a.lr = lr, a.weight_decay = wd;
-    if (name == "adam") return std::make_unique<Adam>(params, a);
-    return std::make_unique<AdamW>(params, a);
-  }
-  if (name == "sgd") {
-    SgdOptions a;
-    a.lr = lr, a.weight_decay = wd;
-    return std::make_unique<Sgd>(params, a);
-  }
-  if (name == "rmsprop") {
-    RmspropOptions a;
-    a.lr = lr, a.weight_decay = wd;
-    return std::make_unique<Rmsprop>(params, a);
-  }
-  if (name == "adagrad") {
-    AdagradOptions a;
-    a.lr = lr, a.weight_decay = wd;
-    return std::make_unique<Adagrad>(params, a);
-  }
-  return train::make_optimizer(name, params, lr);  // its error names the known optimizers
-}
-
-class ClassifyRun {
+class ClassifyRun : public SentenceTask {
  public:
-  explicit ClassifyRun(const ClassifyTrainOptions& o) : o_(o) {}
+  explicit ClassifyRun(const ClassifyTrainOptions& o) : o_(o), loop_(loop_options(o)) {}
   ClassifyOutcome run();
 
+  Module& model() override { return *model_; }
+  std::string config_json() const override { return cfg_->to_json(); }
+  int64_t train_items() const override { return static_cast<int64_t>(tr_.seqs.size()); }
+  Var batch_loss(const std::vector<size_t>& items) override;
+  ValidScore validate() override;
+  std::vector<std::pair<std::string, Rng*>> rngs() override {
+    return {{"dropout_rng", &model_->dropout_rng()}, {"rnn_dropout_rng", &model_->rnn().dropout_rng()}};
+  }
+
  private:
+  static SentenceLoopOptions loop_options(const ClassifyTrainOptions& o);
   void load_sets();
   void build_config();
-  void setup_resume();
   void encode_sets();
-  std::vector<size_t> order(int64_t epoch) const;
-  bool should_stop() const;
-  bool patience_exhausted();
-  void train_batch(const std::vector<size_t>& perm, int64_t nb);
-  void end_epoch(bool partial);
-  void save(const std::string& file, bool with_state);
   void finish();
   void report_init(const LmInitReport& r, const std::string& from);
-  std::string path(const char* f) const { return (fs::path(o_.out) / f).string(); }
 
   ClassifyTrainOptions o_;
+  SentenceLoop loop_;
   data::LabeledSet train_, valid_, test_;
   std::unique_ptr<ClassifierConfig> cfg_;
   std::unique_ptr<TextClassifier> model_;
-  std::unique_ptr<Optimizer> opt_;
-  std::unique_ptr<train::MetricsCsv> csv_;
-  train::Progress progress_{10.0};
   Encoded tr_, va_, te_;
-  Position pos_;
-  double acc_loss_ = 0, acc_norm_ = 0, ema_loss_ = NAN;
-  int64_t acc_steps_ = 0;
   std::string init_report_;  // what --init-from copied (results.json)
 };
+
+SentenceLoopOptions ClassifyRun::loop_options(const ClassifyTrainOptions& o) {
+  SentenceLoopOptions l;
+  l.out = o.out, l.resume = o.resume;
+  l.batch = o.batch, l.epochs = o.epochs, l.max_steps = o.max_steps;
+  l.time_budget = o.time_budget, l.clip = o.clip, l.log_every = o.log_every;
+  l.seed = o.seed, l.quiet = o.quiet;
+  l.weight_decay = o.weight_decay, l.patience = o.patience;
+  l.order_stream = 0x636c617373ull;  // "class"
+  l.metric = "accuracy";
+  return l;
+}
 
 void ClassifyRun::load_sets() {
   const data::TextFormat f = data::parse_text_format(o_.format);
@@ -182,125 +141,28 @@ void ClassifyRun::encode_sets() {
   enc(test_, te_);
 }
 
-void ClassifyRun::setup_resume() {
-  const std::string file = (fs::path(o_.resume) / "last.safetensors").string();
-  RC_CHECK(fs::exists(file), "--resume", "no last.safetensors in ", o_.resume);
-  train::LoadedCheckpoint ck = train::read_checkpoint(file);
-  RC_CHECK(!ck.train_json.empty(), file, "weights-only file: cannot resume training from it");
-  cfg_ = std::make_unique<ClassifierConfig>(ClassifierConfig::from_json(ck.config_json, file));
-  Rng init(o_.seed);
-  model_ = std::make_unique<TextClassifier>(*cfg_, init);
-  train::load_model_weights(ck, *model_);
-  try {
-    json t = json::parse(ck.train_json);
-    opt_ = make_classify_optimizer(t.at("optimizer").get<std::string>(), model_->named_parameters(),
-                                   std::stod(t.at("lr").get<std::string>()),
-                                   std::stod(t.value("weight_decay", std::string("-1"))));
-    opt_->load_state(ck.optim);
-    pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("batch").get<int64_t>(),
-            std::stod(t.at("elapsed").get<std::string>()), std::stod(t.at("best_valid").get<std::string>()),
-            std::stod(t.at("best_loss").get<std::string>()), t.at("best_saved").get<bool>(),
-            t.value("best_epoch", int64_t{-1})};
-    o_.seed = t.at("seed").get<uint64_t>();
-    train::rng_state_from_json(model_->dropout_rng(), t.at("dropout_rng").dump(), file);
-    train::rng_state_from_json(model_->rnn().dropout_rng(), t.at("rnn_dropout_rng").dump(), file);
-  } catch (const json::exception& e) {
-    throw Error(file, std::string("bad training state: ") + e.what());
-  }
-}
-
-void ClassifyRun::save(const std::string& file, bool with_state) {
-  train::CheckpointData d;
-  d.config_json = cfg_->to_json();
-  if (with_state) {
-    auto ds = [](double v) { return train::fmt_num(v, 17); };
-    json t = {{"optimizer", opt_->kind()}, {"lr", ds(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
-              {"batch", pos_.batch}, {"elapsed", ds(pos_.elapsed)}, {"best_valid", ds(pos_.best_valid)},
-              {"best_loss", ds(pos_.best_loss)}, {"best_saved", pos_.best_saved}, {"seed", o_.seed},
-              {"best_epoch", pos_.best_epoch}, {"weight_decay", ds(o_.weight_decay)},
-              {"threads", num_threads()},
-              {"dropout_rng", json::parse(train::rng_state_to_json(model_->dropout_rng()))},
-              {"rnn_dropout_rng", json::parse(train::rng_state_to_json(model_->rnn().dropout_rng()))}};
-    d.train_json = t.dump();
-  }
-  train::save_checkpoint(file, *model_, with_state ? opt_.get() : nullptr, d);
-}
-
-std::vector<size_t> ClassifyRun::order(int64_t epoch) const {
-  std::vector<size_t> p(tr_.seqs.size());
-  for (size_t i = 0; i < p.size(); ++i) p[i] = i;
-  Rng r(o_.seed, 0x636c617373ull + static_cast<uint64_t>(epoch));
-  for (size_t i = p.size(); i > 1; --i) std::swap(p[i - 1], p[r.below(i)]);  // Fisher–Yates
-  return p;
-}
-
-// --patience N: the last N completed epochs (pos_.epoch of them done) brought no better validation.
-bool ClassifyRun::patience_exhausted() {
-  if (o_.patience <= 0 || pos_.best_epoch < 0 || pos_.epoch - 1 - pos_.best_epoch < o_.patience) return false;
-  if (!o_.quiet)
-    progress_.line("early stop: no better validation accuracy in " + std::to_string(o_.patience) + " epochs");
-  return true;
-}
-
-bool ClassifyRun::should_stop() const {
-  if (train::interrupted()) return true;
-  if (o_.max_steps > 0 && pos_.step >= o_.max_steps) return true;
-  return o_.time_budget > 0 && pos_.elapsed >= o_.time_budget;
-}
-
-// One optimisation step on batch pos_.batch of this epoch's order `perm` (nb batches per epoch).
-void ClassifyRun::train_batch(const std::vector<size_t>& perm, int64_t nb) {
+Var ClassifyRun::batch_loss(const std::vector<size_t>& items) {
   std::vector<const std::vector<int64_t>*> bs;
   std::vector<int64_t> ys;
-  const int64_t end = std::min<int64_t>((pos_.batch + 1) * o_.batch, static_cast<int64_t>(perm.size()));
-  for (int64_t i = pos_.batch * o_.batch; i < end; ++i) {
-    bs.push_back(&tr_.seqs[perm[i]]);
-    ys.push_back(tr_.labels[perm[i]]);
+  for (size_t i : items) {
+    bs.push_back(&tr_.seqs[i]);
+    ys.push_back(tr_.labels[i]);
   }
-  train::StepStats st =
-      train::train_step([&] { return cross_entropy(model_->forward(bs), ys); }, *opt_, o_.clip, pos_.step + 1);
-  ++pos_.step, ++pos_.batch;
-  acc_loss_ += st.loss, acc_norm_ += st.grad_norm, ++acc_steps_;
-  ema_loss_ = std::isnan(ema_loss_) ? st.loss : 0.95 * ema_loss_ + 0.05 * st.loss;
-  if (!o_.quiet) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "epoch %lld %3.0f%%  step %lld  loss %.4f", static_cast<long long>(pos_.epoch + 1),
-                  100.0 * pos_.batch / nb, static_cast<long long>(pos_.step), ema_loss_);
-    progress_.update(buf);
-  }
+  return cross_entropy(model_->forward(bs), ys);
 }
 
-void ClassifyRun::end_epoch(bool partial) {
+ValidScore ClassifyRun::validate() {
   const ClassifyEval v = evaluate_classifier(*model_, va_.seqs, va_.labels);
-  RC_CHECK(std::isfinite(v.loss), "validation", "the validation loss is ", v.loss, " after step ", pos_.step);
-  const double n = std::max<int64_t>(acc_steps_, 1);
-  csv_->row({std::to_string(pos_.step), std::to_string(pos_.epoch), acc_steps_ ? train::fmt_num(acc_loss_ / n) : "",
-             train::fmt_num(v.loss), train::fmt_num(v.accuracy), acc_steps_ ? train::fmt_num(acc_norm_ / n) : "",
-             train::fmt_num(opt_->lr()), train::fmt_num(pos_.elapsed, 5)});
-  acc_loss_ = acc_norm_ = 0, acc_steps_ = 0;
-  // Best: higher validation accuracy, ties broken by lower validation loss.
-  const bool better = v.accuracy > pos_.best_valid || (v.accuracy == pos_.best_valid && v.loss < pos_.best_loss);
-  if (better) pos_.best_valid = v.accuracy, pos_.best_loss = v.loss, pos_.best_epoch = pos_.epoch;
-  if (!o_.quiet) {
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "epoch %lld%s  step %lld  train loss %.4f  valid loss %.4f  acc %.2f%%  F1 %.3f%s  %s",
-                  static_cast<long long>(pos_.epoch + 1), partial ? " (partial)" : "", static_cast<long long>(pos_.step),
-                  ema_loss_, v.loss, 100 * v.accuracy, v.macro_f1, better ? " *" : "",
-                  train::format_duration(pos_.elapsed).c_str());
-    progress_.line(buf);
-  }
-  if (better) {
-    save(path("best.safetensors"), false);
-    pos_.best_saved = true;
-  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "acc %.2f%%  F1 %.3f", 100 * v.accuracy, v.macro_f1);
+  return {v.accuracy, v.loss, buf};
 }
 
 void ClassifyRun::report_init(const LmInitReport& r, const std::string& from) {
-  init_report_ += std::string(init_report_.empty() ? "" : "; ") + from + ": " + std::to_string(r.rows) + " of " +
-                  std::to_string(r.vocab) + " embedding rows, " + std::to_string(r.tensors) + " recurrent tensors";
-  if (!o_.quiet) progress_.line("initialised from " + from + ": " + std::to_string(r.rows) + " of " +
-                                std::to_string(r.vocab) + " embedding rows, " + std::to_string(r.tensors) +
-                                " recurrent tensors");
+  const std::string what = from + ": " + std::to_string(r.rows) + " of " + std::to_string(r.vocab) +
+                           " embedding rows, " + std::to_string(r.tensors) + " recurrent tensors";
+  init_report_ += (init_report_.empty() ? "" : "; ") + what;
+  if (!o_.quiet) loop_.line("initialised from " + what);
 }
 
 json eval_json(const ClassifyEval& e) {
@@ -308,9 +170,9 @@ json eval_json(const ClassifyEval& e) {
 }
 
 void ClassifyRun::finish() {
-  if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
+  loop_.load_best(*this);
   const ClassifyEval v = evaluate_classifier(*model_, va_.seqs, va_.labels);
-  json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
+  json r = {{"steps", loop_.steps()}, {"epochs_completed", loop_.epochs_completed()}, {"train_seconds", loop_.elapsed()},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"labels", cfg_->labels},
             {"train_n", tr_.seqs.size()}, {"vocab", cfg_->vocab.size()}, {"valid", eval_json(v)}};
   if (!init_report_.empty()) r["init_from"] = init_report_;
@@ -323,20 +185,18 @@ void ClassifyRun::finish() {
                 static_cast<long long>(t.n));
   }
   std::fflush(stdout);
-  io::write_file_atomic(path("results.json"), r.dump(2) + "\n");
+  io::write_file_atomic(loop_.path("results.json"), r.dump(2) + "\n");
 }
 
 ClassifyOutcome ClassifyRun::run() {
-  if (o_.out.empty()) o_.out = o_.resume;
-  RC_CHECK(!o_.out.empty(), "--out", "give an output directory for checkpoints and metrics");
-  RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
-  RC_CHECK(o_.batch >= 1, "--batch", "expected >= 1, got ", o_.batch);
-  RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
-  RC_CHECK(o_.patience >= 0, "--patience", "expected >= 0 (0: off), got ", o_.patience);
-  const bool resume = !o_.resume.empty();
+  loop_.check_options();
   load_sets();
-  if (resume) {
-    setup_resume();
+  if (loop_.resumed()) {
+    train::LoadedCheckpoint ck = loop_.read_resume();
+    cfg_ = std::make_unique<ClassifierConfig>(ClassifierConfig::from_json(ck.config_json, o_.resume));
+    Rng init(o_.seed);
+    model_ = std::make_unique<TextClassifier>(*cfg_, init);
+    loop_.resume(ck, *this);
   } else {
     build_config();
     Rng init(o_.seed);
@@ -346,54 +206,15 @@ ClassifyOutcome ClassifyRun::run() {
       RC_CHECK(o_.bidirectional, "--init-from-reverse", "needs --bidirectional (it initialises the reverse direction)");
       report_init(init_classifier_from_lm(*model_, o_.init_from_reverse, true), o_.init_from_reverse);
     }
-    opt_ = make_classify_optimizer(o_.optimizer, model_->named_parameters(), o_.lr, o_.weight_decay);
+    loop_.fresh(*this, o_.optimizer, o_.lr);
   }
   encode_sets();
-  fs::create_directories(o_.out);
-  csv_ = std::make_unique<train::MetricsCsv>(
-      path("metrics.csv"),
-      std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "valid_accuracy", "grad_norm", "lr", "elapsed_s"},
-      resume, pos_.step);
-  progress_ = train::Progress(o_.log_every);
-  if (!o_.quiet) {
-    char buf[320];
-    std::snprintf(buf, sizeof buf, "%s classifier (%s level, %s pooling): vocabulary %zu, %zu classes, train %zu / valid %zu / test %zu; %lld parameters, %d threads",
-                  resume ? "resuming" : "training", cfg_->chars ? "char" : "word", pooling_name(cfg_->pooling),
-                  cfg_->vocab.size(), cfg_->labels.size(), tr_.seqs.size(), va_.seqs.size(), te_.seqs.size(),
-                  static_cast<long long>(model_->num_parameters()), num_threads());
-    progress_.line(buf);
-  }
-  train::clear_interrupt();
-  train::install_interrupt_handler();
-  model_->train();
-  const auto t0 = Clock::now();
-  const double elapsed0 = pos_.elapsed;
-  auto tick = [&] { pos_.elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t0).count(); };
-  const int64_t nb = (static_cast<int64_t>(tr_.seqs.size()) + o_.batch - 1) / o_.batch;
-  while ((o_.epochs == 0 || pos_.epoch < o_.epochs) && !patience_exhausted()) {
-    const std::vector<size_t> perm = order(pos_.epoch);
-    bool stop = false;
-    while (pos_.batch < nb) {
-      tick();
-      if ((stop = should_stop())) break;
-      train_batch(perm, nb);
-    }
-    tick();
-    if (stop && (train::interrupted() || (o_.max_steps > 0 && pos_.step >= o_.max_steps))) {
-      save(path("last.safetensors"), true);
-      progress_.line(std::string(train::interrupted() ? "interrupted" : "stopped at --max-steps") + " at step " +
-                     std::to_string(pos_.step) + "; saved " + path("last.safetensors") + " (continue with --resume " + o_.out + ")");
-      return ClassifyOutcome::stopped;
-    }
-    end_epoch(stop);
-    if (stop) {
-      save(path("last.safetensors"), true);
-      break;
-    }
-    ++pos_.epoch;
-    pos_.batch = 0;
-    save(path("last.safetensors"), true);
-  }
+  char buf[320];
+  std::snprintf(buf, sizeof buf, "%s classifier (%s level, %s pooling): vocabulary %zu, %zu classes, train %zu / valid %zu / test %zu; %lld parameters, %d threads",
+                loop_.resumed() ? "resuming" : "training", cfg_->chars ? "char" : "word", pooling_name(cfg_->pooling),
+                cfg_->vocab.size(), cfg_->labels.size(), tr_.seqs.size(), va_.seqs.size(), te_.seqs.size(),
+                static_cast<long long>(model_->num_parameters()), num_threads());
+  if (loop_.run(*this, buf) == LoopOutcome::stopped) return ClassifyOutcome::stopped;
   finish();
   return ClassifyOutcome::finished;
 }

@@ -17,6 +17,7 @@ struct RnnCase {
   std::vector<int64_t> lengths;  // empty: all T
   bool with_h0 = false;
   std::string label;
+  float param_range = 0.6f;  // parameters U(-r, r)
 };
 
 // Inputs in order: x, every parameter (named_parameters order), then h0 per layer, c0 per LSTM layer.
@@ -33,7 +34,7 @@ struct RnnHarness {
     std::vector<Tensor> in;
     Shape xs = c.opts.batch_first ? Shape{c.B, c.T, c.opts.input_size} : Shape{c.T, c.B, c.opts.input_size};
     in.push_back(random_tensor(xs, r));
-    for (auto& [n, v] : rnn.named_parameters()) in.push_back(random_tensor(v.shape(), r, -0.6f, 0.6f));
+    for (auto& [n, v] : rnn.named_parameters()) in.push_back(random_tensor(v.shape(), r, -c.param_range, c.param_range));
     if (c.with_h0) {
       for (auto& s : c.opts.layers) in.push_back(random_tensor({c.opts.directions(), c.B, s.out_size()}, r));
       for (auto& s : c.opts.layers)

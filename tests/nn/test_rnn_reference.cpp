@@ -87,24 +87,30 @@ namespace {
 constexpr double kWideAtol = 5e-6;
 class FusedVsReference : public ::testing::TestWithParam<CellType> {};
 
+// Vanilla RNN cells get weights U(-0.15, 0.15) (PyTorch's init at H = 70 is ±0.12): with ±0.6 a
+// tanh/ReLU step's Jacobian has norm ~3, which amplifies fp32 rounding past 1e-5 against the double
+// oracle in the fused AND the oneDNN per-step path alike (measured: 3.6e-5 relative on a bias gradient).
 TEST_P(FusedVsReference, WideHiddenTwoThreads) {
   const CellType cell = GetParam();
+  const float r = (cell == CellType::rnn_tanh || cell == CellType::rnn_relu) ? 0.15f : 0.6f;
   const int saved = num_threads();
   for (int threads : {2, 1}) {
     set_num_threads(threads);
     const std::string tag = " threads=" + std::to_string(threads);
-    compare({one_layer(cell, 5, 70), 4, 9, {}, false, "H=70 B=9" + tag}, kWideAtol);
-    compare({one_layer(cell, 5, 70), 4, 9, {4, 1, 3, 4, 2, 4, 4, 1, 3}, true, "H=70 lengths + h0" + tag}, kWideAtol);
+    compare({one_layer(cell, 5, 70), 4, 9, {}, false, "H=70 B=9" + tag, r}, kWideAtol);
+    compare({one_layer(cell, 5, 70), 4, 9, {4, 1, 3, 4, 2, 4, 4, 1, 3}, true, "H=70 lengths + h0" + tag, r}, kWideAtol);
     RNNOptions bi = RNNOptions::uniform(cell, 5, 33, 2, true);
-    compare({bi, 3, 2, {3, 2}, true, "H=33 2 layers bidirectional" + tag}, kWideAtol);
+    compare({bi, 3, 2, {3, 2}, true, "H=33 2 layers bidirectional" + tag, r}, kWideAtol);
     RNNOptions single = one_layer(cell, 4, 40);
-    compare({single, 3, 1, {}, true, "batch 1" + tag}, kWideAtol);
+    compare({single, 3, 1, {}, true, "batch 1" + tag, r}, kWideAtol);
   }
   set_num_threads(saved);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, FusedVsReference,
-                         ::testing::Values(CellType::lstm, CellType::lstm_peephole, CellType::gru),
+                         ::testing::Values(CellType::lstm, CellType::lstm_peephole, CellType::gru,
+                                           CellType::rnn_tanh, CellType::rnn_relu, CellType::gru_simple,
+                                           CellType::gru_cho),
                          [](const auto& info) { return std::string(cell_name(info.param)); });
 
 // RECURRENT_ISA=generic (here set_isa) forces the portable kernels on any CPU: every cell must

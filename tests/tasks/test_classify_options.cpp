@@ -4,7 +4,8 @@
 //  * word dropout: in training about p of the tokens read as <unk>, never in evaluation;
 //  * folds: which items go to test / valid / train, and the default equals --folds 10 --fold 9;
 //  * weight decay reaches the optimizer (adamw with 0 == adam bit for bit; adamw's default differs);
-//  * patience: training stops after N epochs without a better validation;
+//  * patience: training stops after N epochs without a better validation, also across a resume
+//    (which keeps the checkpoint's weight decay);
 //  * --init-from / --init-from-reverse / --lm-vocab copy the LM's rows and tensors, and fail clearly;
 //  * one-line CLI errors for bad values of each new option.
 #include <gtest/gtest.h>
@@ -219,6 +220,37 @@ TEST(ClassifyPatience, StopsAfterNEpochsWithoutABetterValidation) {
   o.patience = 2;
   ASSERT_EQ(train_classifier(o), ClassifyOutcome::finished);
   EXPECT_EQ(results(d / "run").at("epochs_completed").get<int64_t>(), 3);
+  fs::remove_all(d);
+}
+
+// The best epoch (for --patience) and the weight decay travel in last.safetensors: a run stopped
+// mid-epoch and resumed without repeating --weight-decay stops at the same epoch / ends with the same
+// weights as an uninterrupted one (80 training sentences, batch 16: 5 steps per epoch).
+TEST(ClassifyPatience, SurvivesResumeWithTheCheckpointsWeightDecay) {
+  set_num_threads(1);
+  fs::path d = tmpdir("patience-resume");
+  ClassifyTrainOptions o = small_opts(keyword_tsv(d / "kw.tsv", 100, 33), d / "p");
+  o.optimizer = "sgd";
+  o.lr = 1e-30;  // validation never improves after epoch 1: stops after epoch 3 with patience 2
+  o.epochs = 20;
+  o.patience = 2;
+  o.max_steps = 7;  // mid epoch 2
+  ASSERT_EQ(train_classifier(o), ClassifyOutcome::stopped);
+  o.resume = o.out, o.max_steps = 0;
+  ASSERT_EQ(train_classifier(o), ClassifyOutcome::finished);
+  EXPECT_EQ(results(d / "p").at("epochs_completed").get<int64_t>(), 3);
+
+  ClassifyTrainOptions a = small_opts((d / "kw.tsv").string(), d / "a");
+  a.epochs = 2;
+  a.optimizer = "adamw";
+  a.weight_decay = 0.0;  // not adamw's default 1e-2
+  ClassifyTrainOptions b = a;
+  b.out = (d / "b").string(), b.max_steps = 7;
+  ASSERT_EQ(train_classifier(a), ClassifyOutcome::finished);
+  ASSERT_EQ(train_classifier(b), ClassifyOutcome::stopped);
+  b.resume = b.out, b.max_steps = 0, b.weight_decay = -1.0;  // resume: the checkpoint's decay
+  ASSERT_EQ(train_classifier(b), ClassifyOutcome::finished);
+  expect_same_weights(d / "a" / "last.safetensors", d / "b" / "last.safetensors", true);
   fs::remove_all(d);
 }
 

@@ -23,6 +23,22 @@ void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const fl
 void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, const float* hp, const float* dh, float* dx,
                       float* dg, float* dp);
 
+// Vanilla RNN: a [H] (pre-activation in, f(a) out), bias [H] or null, h [H]; backward da = dh ⊙ f'(a).
+void rnn_forward_row(int64_t n, bool relu, float* a, const float* bias, float* h);
+void rnn_backward_row(int64_t n, bool relu, const float* a, const float* dh, float* da);
+// Simplified GRU: a [2H] (u, c̃), bias [2H] or null, hp / h [H]; backward da [2H], dp [H] = dh ⊙ (1-u).
+void gru_simple_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h);
+void gru_simple_backward_row(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                             float* dp);
+
+// GRU (Cho): a [3H] (r, z, n), bias [3H] or null, hp / rh / h / drh / dp [H]; phase 1 gates (+ rh),
+// phase 2 n and h; backward: n, z (dp = dh ⊙ z), then r (dp += drh ⊙ r) once drh = da_n W_hn is known.
+void gru_cho_gates_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* rh);
+void gru_cho_state_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h);
+void gru_cho_backward_nz_row(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                             float* dp);
+void gru_cho_backward_r_row(int64_t n, const float* a, const float* hp, const float* drh, float* da, float* dp);
+
 }  // namespace recurrent::avx512
 
 namespace recurrent::avx512 {

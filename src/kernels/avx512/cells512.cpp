@@ -135,4 +135,114 @@ void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, con
   }
 }
 
+// Vanilla RNN: a [H] pre-activation in (bias [H] added first, or null), f(a) out; h [H] = f(a).
+// f = tanh or relu. Equations: rnn_forward in src/nn/cell_rnn.cpp.
+void rnn_forward_row(int64_t n, bool relu, float* a, const float* bias, float* h) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 p = ld(a + j, k);
+    if (bias) p = _mm512_add_ps(p, ld(bias + j, k));
+    const __m512 v = relu ? _mm512_max_ps(p, _mm512_setzero_ps()) : tanh512(p);
+    st(a + j, k, v);
+    st(h + j, k, v);
+  }
+}
+
+// da = dh ⊙ f'(a): 1 - h² (tanh) or [h > 0] (relu). a holds the activations.
+void rnn_backward_row(int64_t n, bool relu, const float* a, const float* dh, float* da) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 v = ld(a + j, k), d = ld(dh + j, k);
+    const __m512 r = relu ? _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), d)
+                          : _mm512_mul_ps(d, one_minus_sq(v));
+    st(da + j, k, r);
+  }
+}
+
+// Simplified GRU: a [2H] (u, c̃) pre-activations in (bias [2H] added first, or null), activations out;
+// h = u ⊙ c̃ + (1-u) ⊙ h_prev. Equations: gru_simple_forward in src/nn/cell_gru.cpp.
+void gru_simple_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h) {
+  float *au = a, *ac = a + H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 pu = ld(au + j, k), pc = ld(ac + j, k);
+    if (bias) {
+      pu = _mm512_add_ps(pu, ld(bias + j, k));
+      pc = _mm512_add_ps(pc, ld(bias + H + j, k));
+    }
+    const __m512 u = sigmoid512(pu), c = tanh512(pc), hprev = ld(hp + j, k);
+    st(au + j, k, u);
+    st(ac + j, k, c);
+    st(h + j, k, _mm512_fmadd_ps(u, _mm512_sub_ps(c, hprev), hprev));  // u c̃ + (1-u) h_prev
+  }
+}
+
+// du_ = dh ⊙ (c̃ - h_prev) u(1-u)   dc_ = dh ⊙ u (1-c̃²)   dp = dh ⊙ (1-u)
+void gru_simple_backward_row(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                             float* dp) {
+  const float *au = a, *ac = a + H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 u = ld(au + j, k), c = ld(ac + j, k), d = ld(dh + j, k);
+    st(da + j, k, _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(c, ld(hp + j, k))), sig_grad(u)));
+    st(da + H + j, k, _mm512_mul_ps(_mm512_mul_ps(d, u), one_minus_sq(c)));
+    st(dp + j, k, _mm512_mul_ps(d, _mm512_sub_ps(one(), u)));
+  }
+}
+
+// GRU, Cho et al. 2014 (reset before the matmul), in two phases around the n-gate product.
+// Equations: gru_cho_* in src/nn/cell_gru.cpp. Phase 1: r = σ(a_r + b_r), z = σ(a_z + b_z), rh = r ⊙ h_prev.
+void gru_cho_gates_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* rh) {
+  float *ar = a, *az = a + H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 pr = ld(ar + j, k), pz = ld(az + j, k);
+    if (bias) {
+      pr = _mm512_add_ps(pr, ld(bias + j, k));
+      pz = _mm512_add_ps(pz, ld(bias + H + j, k));
+    }
+    const __m512 r = sigmoid512(pr);
+    st(ar + j, k, r);
+    st(az + j, k, sigmoid512(pz));
+    st(rh + j, k, _mm512_mul_ps(r, ld(hp + j, k)));
+  }
+}
+
+// Phase 2: n = tanh(a_n + b_n) (a_n holds W_in x + W_hn rh), h = (1-z) ⊙ n + z ⊙ h_prev.
+void gru_cho_state_row(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h) {
+  const float* az = a + H;
+  float* an = a + 2 * H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    __m512 pn = ld(an + j, k);
+    if (bias) pn = _mm512_add_ps(pn, ld(bias + 2 * H + j, k));
+    const __m512 nv = tanh512(pn), z = ld(az + j, k);
+    st(an + j, k, nv);
+    st(h + j, k, _mm512_fmadd_ps(z, _mm512_sub_ps(ld(hp + j, k), nv), nv));
+  }
+}
+
+// dn_ = dh ⊙ (1-z)(1-n²)   dz_ = dh ⊙ (h_prev - n) z(1-z)   dp = dh ⊙ z
+void gru_cho_backward_nz_row(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                             float* dp) {
+  const float *az = a + H, *an = a + 2 * H;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 z = ld(az + j, k), nv = ld(an + j, k), d = ld(dh + j, k);
+    st(da + H + j, k, _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(ld(hp + j, k), nv)), sig_grad(z)));
+    st(da + 2 * H + j, k, _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(one(), z)), one_minus_sq(nv)));
+    st(dp + j, k, _mm512_mul_ps(d, z));
+  }
+}
+
+// dr_ = drh ⊙ h_prev ⊙ r(1-r);  dp += drh ⊙ r
+void gru_cho_backward_r_row(int64_t n, const float* a, const float* hp, const float* drh, float* da, float* dp) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 r = ld(a + j, k), g = ld(drh + j, k);
+    st(da + j, k, _mm512_mul_ps(_mm512_mul_ps(g, ld(hp + j, k)), sig_grad(r)));
+    st(dp + j, k, _mm512_fmadd_ps(g, r, ld(dp + j, k)));
+  }
+}
+
 }  // namespace recurrent::avx512

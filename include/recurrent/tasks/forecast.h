@@ -1,0 +1,178 @@
+// recurrent/tasks/forecast.h — time-series forecasting (numbers in, numbers out), direct multi-step.
+//
+// Windows: a forecast ORIGIN t (0-based row) reads the lookback window of rows t−L+1 … t and
+// forecasts rows t+1 … t+H. Inputs x [L, B, C] per step: the target column and the --features
+// columns, each z-scored with the mean / standard deviation of its TRAINING-part values. With
+// `relative`, the target channel (inputs and outputs) is taken relative to the window's last value
+// z_t: the model sees z_{t−L+1..t} − z_t and predicts z_{t+h} − z_t (for trends that leave the
+// training range, like CO2).
+//
+//   x [L, B, C] → RNN stack (any cell per layer; bidirectional reads the window both ways) →
+//   final state of the last layer [B, F] (F = D·R) → dropout → linear [H, F] → ŷ [B, H]
+//   loss = mean over B·H of (ŷ − z_target)²   (normalised units)
+// Direct ("multi-output") multi-step: all H outputs from the last state in one pass, no feedback of
+// forecasts (Taieb et al. 2012 call it MIMO), so the h-step error does not compound through a loop.
+//
+// Chronological split of the N rows: the last round(N·test_frac) rows are the test part, the
+// round(N·valid_frac) before them the validation part, the rest the training part. A window belongs
+// to the part that holds ALL its targets t+1 … t+H (its inputs may reach back into earlier parts:
+// that history is known at forecast time). Rolling origins: every such t is one window.
+//
+// Gaps (empty cells): inputs are always complete — gaps filled by linear interpolation
+// (data::interpolate_gaps); a window whose targets include a gap is never used (loss or metrics).
+// GapPolicy::drop also skips windows whose inputs include a gap.
+//
+// Metrics (original units, over every (window, h) pair of a part): MAE, RMSE and MASE = MAE / scale,
+// scale = the in-sample naive one-step MAE on the training part, (1/#pairs) Σ_{t=1}^{n_train−1}
+// |y_t − y_{t−1}| over the pairs where both values are observed (Hyndman & Koehler 2006). Beside them
+// the baselines: naive ŷ_{t+h} = y_t, seasonal naive ŷ_{t+h} = y_{t+h−S·⌈h/S⌉} (S = season; the
+// interpolated value where y is a gap, as the model sees it).
+//
+// Legend: L lookback, H horizon, B batch, C channels (1 + features), R, F as above.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recurrent/core/rng.h"
+#include "recurrent/data/series_csv.h"
+#include "recurrent/nn/module.h"
+#include "recurrent/nn/rnn.h"
+
+namespace recurrent::tasks {
+
+enum class GapPolicy { interpolate, drop };
+GapPolicy parse_gap_policy(const std::string& s);  // "interpolate" | "drop"; throws Error("--gaps", ...)
+const char* gap_policy_name(GapPolicy g);
+
+struct ForecastConfig {
+  std::string column, time_column;
+  std::vector<std::string> features;
+  int64_t lookback = 0, horizon = 1, season = 1;
+  bool relative = false;
+  GapPolicy gaps = GapPolicy::interpolate;
+  double valid_frac = 0.15, test_frac = 0.15;
+  std::vector<double> mean, stdev;  // [C] fitted on the training part
+  std::vector<LayerSpec> layers;
+  bool bidirectional = false;
+  float dropout = 0.0f;
+
+  int64_t channels() const { return 1 + static_cast<int64_t>(features.size()); }
+  RNNOptions rnn_options() const;
+  int64_t state_features() const;  // F
+  data::SeriesCsvOptions csv_options() const { return {column, time_column, features}; }
+  std::string to_json() const;
+  static ForecastConfig from_json(const std::string& json, const std::string& where);
+  void validate() const;
+};
+
+enum class Part { train = 0, valid = 1, test = 2 };
+const char* part_name(Part p);
+Part parse_part(const std::string& s);  // "train" | "valid" | "test"
+
+// Rows [0, train_end) train, [train_end, valid_end) valid, [valid_end, n) test.
+struct SeriesSplit {
+  int64_t n = 0, train_end = 0, valid_end = 0;
+};
+// Throws Error(where, ...) when a part is too short: train needs ≥ L + H rows, valid and test ≥ H.
+SeriesSplit chronological_split(int64_t n, double valid_frac, double test_frac, int64_t lookback, int64_t horizon,
+                                const std::string& where);
+
+// A series read for a forecaster: the rows, gaps filled for inputs, the split and each part's origins.
+struct ForecastData {
+  data::Series series;
+  std::vector<std::vector<double>> filled;  // [C][N] gaps interpolated
+  SeriesSplit split;
+  std::vector<int64_t> origins[3];          // per Part, ascending
+  const std::vector<double>& y() const { return series.values[0]; }  // the target with gaps (NaN)
+};
+ForecastData prepare_forecast_data(data::Series s, const ForecastConfig& cfg);
+ForecastData load_forecast_data(const std::string& csv_path, const ForecastConfig& cfg);
+
+// Mean and standard deviation (population; 1 when 0) of each channel's observed training values.
+void fit_normalisation(ForecastConfig& cfg, const ForecastData& d);
+
+class Forecaster : public Module {
+ public:
+  Forecaster(ForecastConfig cfg, Rng& rng);  // PyTorch defaults: RNN U(±1/√H), linear U(±1/√F)
+  const ForecastConfig& config() const { return cfg_; }
+
+  Tensor inputs(const ForecastData& d, const std::vector<int64_t>& origins) const;   // x [L, B, C]
+  Tensor targets(const ForecastData& d, const std::vector<int64_t>& origins) const;  // z [B, H] (as ŷ is)
+  Var forward(const Tensor& x);                                                      // ŷ [B, H]
+  // Forecasts in original units, [B·H] row-major (window b, step h at b·H + h−1).
+  std::vector<double> forecast(const ForecastData& d, const std::vector<int64_t>& origins, int64_t batch = 256);
+  RNN& rnn() { return *rnn_; }
+  Rng& dropout_rng() { return dropout_rng_; }
+
+ private:
+  ForecastConfig cfg_;
+  std::shared_ptr<RNN> rnn_;
+  Var out_w_, out_b_;
+  Rng dropout_rng_;
+};
+
+// ---- metrics --------------------------------------------------------------------------------------
+struct ErrorStats {
+  int64_t n = 0;
+  double mae = 0.0, rmse = 0.0;
+};
+ErrorStats error_stats(const std::vector<double>& pred, const std::vector<double>& truth);  // same sizes, n ≥ 1
+// In-sample naive one-step MAE of y[0, end) (NaN pairs skipped); throws if no pair or if it is 0.
+double naive_scale(const std::vector<double>& y, int64_t end, const std::string& where);
+// Baselines at the given origins, [B·H] like Forecaster::forecast, from the gap-filled series.
+std::vector<double> naive_forecasts(const std::vector<double>& y, const std::vector<int64_t>& origins, int64_t H);
+std::vector<double> seasonal_naive_forecasts(const std::vector<double>& y, const std::vector<int64_t>& origins,
+                                             int64_t H, int64_t season);
+std::vector<double> window_truth(const std::vector<double>& y, const std::vector<int64_t>& origins, int64_t H);
+
+struct ForecastEval {
+  Part part = Part::test;
+  int64_t windows = 0;
+  double scale = 0.0;  // MASE denominator
+  ErrorStats model, naive, seasonal_naive;
+  double mase = 0.0, naive_mase = 0.0, seasonal_naive_mase = 0.0;
+  std::vector<double> mae_by_step;  // [H] the model's MAE at h = 1 … H
+  double loss = 0.0;                // mean squared error in normalised units (the training loss)
+};
+// Metrics of a set of forecasts (pred, naive, snaive, truth: [B·H]) with the given MASE scale.
+ForecastEval forecast_metrics(const std::vector<double>& pred, const std::vector<double>& naive,
+                              const std::vector<double>& snaive, const std::vector<double>& truth, int64_t H,
+                              double scale);
+ForecastEval evaluate_forecaster(Forecaster& m, const ForecastData& d, Part part);
+
+std::unique_ptr<Forecaster> load_forecaster(const std::string& model_path);  // file or run directory
+
+// ---- predictions -------------------------------------------------------------------------------------
+// CSV rows `index,origin_time,step,time,forecast,actual,naive,seasonal_naive` for every window of the
+// part, then the forecast from the last row into the future (time/actual empty). Returns the text.
+std::string forecast_csv(Forecaster& m, const ForecastData& d, Part part);
+
+// ---- training ----------------------------------------------------------------------------------------
+struct ForecastTrainOptions {
+  std::string data, column, time_column, features;  // features: comma list
+  int64_t lookback = 0, horizon = 0, season = 1;
+  bool relative = false;
+  std::string gaps = "interpolate";
+  double valid_frac = 0.15, test_frac = 0.15;
+  std::string out, resume;
+  std::string cells = "lstm", hidden = "64";
+  int64_t layers = 1;
+  bool bidirectional = false;
+  double dropout = 0.0;
+  int64_t batch = 32;
+  int64_t epochs = 0;
+  double time_budget = 0.0;
+  int64_t max_steps = 0;
+  std::string optimizer = "adam";
+  double lr = 2e-3, clip = 1.0;
+  double log_every = 10.0;
+  uint64_t seed = 1;
+  bool quiet = false;
+};
+enum class ForecastOutcome { finished, stopped };
+ForecastOutcome train_forecaster(const ForecastTrainOptions& o);
+
+}  // namespace recurrent::tasks

@@ -1,0 +1,60 @@
+// recurrent train condlm — a label-conditioned sentence language model (one-to-many generation).
+//
+//   recurrent train condlm --data train.tsv [--valid F --test F] [--no-condition] [--lower]
+//     [--min-count N] [--max-vocab N] --cell lstm --hidden 256 --layers 1 --embed 0 --label-embed 16
+//     --dropout 0.2 --batch 32 (--epochs N | --time-budget 20m) --optimizer adam --lr 2e-3 --out DIR
+// F: `label<TAB>sentence` lines (e.g. Brown genre<TAB>sentence). Writes DIR/{last,best}.safetensors,
+// DIR/metrics.csv and DIR/results.json (validation / test perplexity); sample with
+// `recurrent sample --model DIR --condition LABEL`.
+#include <cstdlib>
+
+#include "cli/commands.h"
+#include "recurrent/tasks/condlm.h"
+#include "recurrent/train/loop.h"
+
+namespace recurrent::cli {
+
+void add_train_condlm(CLI::App& train) {
+  auto o = std::make_shared<tasks::CondLmTrainOptions>();
+  auto budget = std::make_shared<std::string>();
+  auto no_condition = std::make_shared<bool>(false);
+  CLI::App* c = train.add_subcommand("condlm", "train a label-conditioned sentence language model (one-to-many)");
+  c->add_option("--data", o->data, "label<TAB>sentence lines; without --valid/--test line i goes to test if i%10==9, "
+                "valid if i%10==8")->required()->check(CLI::ExistingFile);
+  c->add_option("--valid", o->valid, "validation file (model selection)")->check(CLI::ExistingFile);
+  c->add_option("--test", o->test, "test file, evaluated with the best model at the end")->check(CLI::ExistingFile);
+  c->add_flag("--no-condition", *no_condition, "the baseline: the same network with one label for every sentence");
+  c->add_flag("--lower", o->lower, "lower-case the words (ASCII and Latin-1)");
+  c->add_option("--min-count", o->min_count, "rarer training words become <unk>")->capture_default_str();
+  c->add_option("--max-vocab", o->max_vocab, "vocabulary size incl. <unk> and <eos> (0: no limit)")->capture_default_str();
+  c->add_option("--cell", o->cells, "cell per layer (one name or a comma list): rnn_tanh rnn_relu lstm "
+                "lstm_peephole gru gru_cho gru_simple")->capture_default_str();
+  c->add_option("--hidden", o->hidden, "hidden size, or a comma list per layer")->capture_default_str();
+  c->add_option("--layers", o->layers, "recurrent layers")->capture_default_str();
+  c->add_option("--embed", o->embed, "word embedding size (0: the first hidden size)")->capture_default_str();
+  c->add_option("--label-embed", o->label_embed, "label embedding size (concatenated to every input step)")
+      ->capture_default_str();
+  c->add_option("--dropout", o->dropout, "dropout on the inputs, between layers and before the decoder")
+      ->capture_default_str();
+  c->add_option("--batch", o->batch, "sentences per batch")->capture_default_str();
+  c->add_option("--epochs", o->epochs, "passes over the training data (default 10 without --time-budget)");
+  c->add_option("--time-budget", *budget, "training wall time incl. validation: 90s, 30m, 1.5h");
+  c->add_option("--max-steps", o->max_steps, "stop after this many steps in total, saving last.safetensors");
+  c->add_option("--optimizer", o->optimizer, "sgd, adam, adamw, rmsprop or adagrad")->capture_default_str();
+  c->add_option("--lr", o->lr, "learning rate")->capture_default_str();
+  c->add_option("--clip", o->clip, "clip the global gradient norm to this (0: off)")->capture_default_str();
+  c->add_option("--log-every", o->log_every, "seconds between progress lines when stderr is not a terminal")
+      ->capture_default_str();
+  c->add_option("--out", o->out, "output directory (default: the --resume directory)");
+  c->add_option("--resume", o->resume, "continue the run saved in this directory (its last.safetensors)");
+  c->add_option("--seed", o->seed, "random seed (initialisation, order, dropout)")->capture_default_str();
+  c->add_flag("--quiet", o->quiet, "no progress on stderr");
+  c->callback([o, budget, no_condition, c] {
+    o->conditioned = !*no_condition;
+    if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
+    if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;
+    if (tasks::train_condlm(*o) == tasks::CondLmOutcome::stopped && train::interrupted()) std::exit(130);
+  });
+}
+
+}  // namespace recurrent::cli

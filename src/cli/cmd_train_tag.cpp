@@ -1,0 +1,60 @@
+// recurrent train tag — many-to-many sequence labelling (part-of-speech tags, BIO spans).
+//
+//   recurrent train tag --data F [--valid F --test F] [--format auto|conll|slash] --cell lstm
+//     --hidden 128 --layers 1 --bidirectional --embed 100 --feature-embed 16 --dropout 0.3
+//     --batch 32 (--epochs N | --time-budget 20m) --optimizer adam --lr 2e-3 --out DIR [--resume DIR]
+// F: CoNLL-style `token<TAB>tag` lines (blank line between sentences) or one sentence of `word/tag`
+// tokens per line. Writes DIR/{last,best}.safetensors, DIR/metrics.csv and DIR/results.json; prints
+// validation and test accuracy (and span P/R/F1 for BIO tags) beside the most-frequent-tag baseline.
+#include <cstdlib>
+
+#include "cli/commands.h"
+#include "recurrent/tasks/tag.h"
+#include "recurrent/train/loop.h"
+
+namespace recurrent::cli {
+
+void add_train_tag(CLI::App& train) {
+  auto o = std::make_shared<tasks::TagTrainOptions>();
+  auto budget = std::make_shared<std::string>();
+  CLI::App* c = train.add_subcommand("tag", "train an RNN sequence tagger (many-to-many: POS, BIO spans)");
+  c->add_option("--data", o->data, "tagged training sentences; without --valid/--test sentence i goes to test if "
+                "i%10==9, valid if i%10==8")->required()->check(CLI::ExistingFile);
+  c->add_option("--valid", o->valid, "validation file (model selection)")->check(CLI::ExistingFile);
+  c->add_option("--test", o->test, "test file, evaluated with the best model at the end")->check(CLI::ExistingFile);
+  c->add_option("--format", o->format, "auto, conll (token<TAB>tag lines, blank line between sentences) or slash "
+                "(word/tag tokens, one sentence per line)")->capture_default_str();
+  c->add_option("--min-count", o->min_count, "training words seen fewer times are read as <unk> (so <unk> is "
+                "trained on the rare words); also the suffix threshold")->capture_default_str();
+  c->add_option("--max-vocab", o->max_vocab, "vocabulary size incl. <unk> (0: no limit)")->capture_default_str();
+  c->add_option("--feature-embed", o->feature_embed, "size of the suffix-1/2/3 and word-shape embeddings (0: words only)")
+      ->capture_default_str();
+  c->add_option("--cell", o->cells, "cell per layer (one name or a comma list): rnn_tanh rnn_relu lstm "
+                "lstm_peephole gru gru_cho gru_simple")->capture_default_str();
+  c->add_option("--hidden", o->hidden, "hidden size, or a comma list per layer")->capture_default_str();
+  c->add_option("--layers", o->layers, "recurrent layers")->capture_default_str();
+  c->add_option("--embed", o->embed, "word embedding size")->capture_default_str();
+  c->add_flag("--bidirectional", o->bidirectional, "both directions in every layer (outputs concatenated)");
+  c->add_option("--dropout", o->dropout, "dropout on the inputs, between layers and before the output")
+      ->capture_default_str();
+  c->add_option("--batch", o->batch, "sentences per batch")->capture_default_str();
+  c->add_option("--epochs", o->epochs, "passes over the training data (default 10 without --time-budget)");
+  c->add_option("--time-budget", *budget, "training wall time incl. validation: 90s, 30m, 1.5h");
+  c->add_option("--max-steps", o->max_steps, "stop after this many steps in total, saving last.safetensors");
+  c->add_option("--optimizer", o->optimizer, "sgd, adam, adamw, rmsprop or adagrad")->capture_default_str();
+  c->add_option("--lr", o->lr, "learning rate")->capture_default_str();
+  c->add_option("--clip", o->clip, "clip the global gradient norm to this (0: off)")->capture_default_str();
+  c->add_option("--log-every", o->log_every, "seconds between progress lines when stderr is not a terminal")
+      ->capture_default_str();
+  c->add_option("--out", o->out, "output directory (default: the --resume directory)");
+  c->add_option("--resume", o->resume, "continue the run saved in this directory (its last.safetensors)");
+  c->add_option("--seed", o->seed, "random seed (initialisation, order, dropout)")->capture_default_str();
+  c->add_flag("--quiet", o->quiet, "no progress on stderr");
+  c->callback([o, budget, c] {
+    if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
+    if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;
+    if (tasks::train_tagger(*o) == tasks::TagOutcome::stopped && train::interrupted()) std::exit(130);
+  });
+}
+
+}  // namespace recurrent::cli

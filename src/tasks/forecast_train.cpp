@@ -1,0 +1,256 @@
+// `recurrent train forecast`: CSV series → chronological split → normalisation fitted on the training
+// part → windows → minibatch training (train/epochs.h loop) with validation each epoch, best/last
+// checkpoints, metrics CSV, results.json with the test metrics and the baselines.
+//
+// Best = the lowest validation MAE (original units). Resume is exact: each epoch's order is
+// epoch_order(seed, 0x666f7265 + epoch), and last.safetensors holds the position, optimizer state and
+// dropout RNG states.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "recurrent/autograd/ops.h"
+#include "recurrent/core/error.h"
+#include "recurrent/core/threads.h"
+#include "recurrent/io/atomic_file.h"
+#include "recurrent/tasks/forecast.h"
+#include "recurrent/train/checkpoint.h"
+#include "recurrent/train/epochs.h"
+#include "tasks/layer_options.h"
+
+namespace recurrent::tasks {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+constexpr uint64_t kOrderStream = 0x666f7265ull;
+
+std::vector<std::string> split_names(const std::string& s) {
+  std::vector<std::string> out;
+  if (s.empty()) return out;
+  size_t a = 0;
+  while (a <= s.size()) {
+    size_t b = s.find(',', a);
+    if (b == std::string::npos) b = s.size();
+    out.push_back(s.substr(a, b - a));
+    a = b + 1;
+  }
+  return out;
+}
+
+json eval_json(const ForecastEval& e) {
+  return {{"part", part_name(e.part)},
+          {"windows", e.windows},
+          {"points", e.model.n},
+          {"mae", e.model.mae},
+          {"rmse", e.model.rmse},
+          {"mase", e.mase},
+          {"naive_mae", e.naive.mae},
+          {"naive_rmse", e.naive.rmse},
+          {"naive_mase", e.naive_mase},
+          {"seasonal_naive_mae", e.seasonal_naive.mae},
+          {"seasonal_naive_rmse", e.seasonal_naive.rmse},
+          {"seasonal_naive_mase", e.seasonal_naive_mase},
+          {"mase_scale", e.scale},
+          {"mae_by_step", e.mae_by_step},
+          {"loss", e.loss}};
+}
+
+class ForecastRun : public train::EpochTask {
+ public:
+  explicit ForecastRun(const ForecastTrainOptions& o) : o_(o) {}
+  ForecastOutcome run();
+
+  int64_t batches_per_epoch() const override {
+    return (static_cast<int64_t>(data_.origins[0].size()) + o_.batch - 1) / o_.batch;
+  }
+  void begin_epoch(int64_t epoch) override { perm_ = train::epoch_order(data_.origins[0].size(), o_.seed, kOrderStream, epoch); }
+  train::StepStats train_batch(int64_t epoch, int64_t batch, int64_t step) override;
+  void end_epoch(const train::EpochPosition& pos, bool partial, double train_loss, double grad_norm) override;
+  void save_last(const train::EpochPosition& pos) override {
+    pos_ = pos;
+    save(path("last.safetensors"), true);
+  }
+
+ private:
+  ForecastConfig base_config() const;
+  void setup_resume();
+  void save(const std::string& file, bool with_state);
+  void finish();
+  std::string path(const char* f) const { return (fs::path(o_.out) / f).string(); }
+
+  ForecastTrainOptions o_;
+  ForecastConfig cfg_;
+  ForecastData data_;
+  std::unique_ptr<Forecaster> model_;
+  std::unique_ptr<Optimizer> opt_;
+  std::unique_ptr<train::MetricsCsv> csv_;
+  train::Progress progress_{10.0};
+  train::EpochPosition pos_;
+  std::vector<size_t> perm_;
+  double best_mae_ = INFINITY;
+  bool best_saved_ = false;
+};
+
+ForecastConfig ForecastRun::base_config() const {
+  ForecastConfig c;
+  c.column = o_.column;
+  c.time_column = o_.time_column;
+  c.features = split_names(o_.features);
+  c.lookback = o_.lookback;
+  c.horizon = o_.horizon;
+  c.season = o_.season;
+  c.relative = o_.relative;
+  c.gaps = parse_gap_policy(o_.gaps);
+  c.valid_frac = o_.valid_frac;
+  c.test_frac = o_.test_frac;
+  c.layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+  c.bidirectional = o_.bidirectional;
+  c.dropout = static_cast<float>(o_.dropout);
+  c.validate();
+  return c;
+}
+
+void ForecastRun::setup_resume() {
+  const std::string file = (fs::path(o_.resume) / "last.safetensors").string();
+  RC_CHECK(fs::exists(file), "--resume", "no last.safetensors in ", o_.resume);
+  train::LoadedCheckpoint ck = train::read_checkpoint(file);
+  RC_CHECK(!ck.train_json.empty(), file, "weights-only file: cannot resume training from it");
+  cfg_ = ForecastConfig::from_json(ck.config_json, file);
+  data_ = load_forecast_data(o_.data, cfg_);
+  Rng init(o_.seed);
+  model_ = std::make_unique<Forecaster>(cfg_, init);
+  train::load_model_weights(ck, *model_);
+  try {
+    json t = json::parse(ck.train_json);
+    opt_ = train::make_optimizer(t.at("optimizer").get<std::string>(), model_->named_parameters(),
+                                 std::stod(t.at("lr").get<std::string>()));
+    opt_->load_state(ck.optim);
+    pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("batch").get<int64_t>(),
+            std::stod(t.at("elapsed").get<std::string>())};
+    best_mae_ = std::stod(t.at("best_mae").get<std::string>());
+    best_saved_ = t.at("best_saved").get<bool>();
+    o_.seed = t.at("seed").get<uint64_t>();
+    train::rng_state_from_json(model_->dropout_rng(), t.at("dropout_rng").dump(), file);
+    train::rng_state_from_json(model_->rnn().dropout_rng(), t.at("rnn_dropout_rng").dump(), file);
+  } catch (const json::exception& e) {
+    throw Error(file, std::string("bad training state: ") + e.what());
+  }
+}
+
+void ForecastRun::save(const std::string& file, bool with_state) {
+  train::CheckpointData d;
+  d.config_json = cfg_.to_json();
+  if (with_state) {
+    auto ds = [](double v) { return train::fmt_num(v, 17); };
+    json t = {{"optimizer", opt_->kind()}, {"lr", ds(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
+              {"batch", pos_.batch}, {"elapsed", ds(pos_.elapsed)}, {"best_mae", ds(best_mae_)},
+              {"best_saved", best_saved_}, {"seed", o_.seed}, {"threads", num_threads()},
+              {"dropout_rng", json::parse(train::rng_state_to_json(model_->dropout_rng()))},
+              {"rnn_dropout_rng", json::parse(train::rng_state_to_json(model_->rnn().dropout_rng()))}};
+    d.train_json = t.dump();
+  }
+  train::save_checkpoint(file, *model_, with_state ? opt_.get() : nullptr, d);
+}
+
+train::StepStats ForecastRun::train_batch(int64_t, int64_t batch, int64_t step) {
+  const std::vector<int64_t>& all = data_.origins[0];
+  std::vector<int64_t> o;
+  const size_t end = std::min(all.size(), static_cast<size_t>((batch + 1) * o_.batch));
+  for (size_t i = static_cast<size_t>(batch * o_.batch); i < end; ++i) o.push_back(all[perm_[i]]);
+  const Tensor x = model_->inputs(data_, o), z = model_->targets(data_, o);  // [L, B, C], [B, H]
+  return train::train_step([&] { return mse_loss(model_->forward(x), z); }, *opt_, o_.clip, step);
+}
+
+void ForecastRun::end_epoch(const train::EpochPosition& pos, bool partial, double train_loss, double grad_norm) {
+  pos_ = pos;
+  const ForecastEval v = evaluate_forecaster(*model_, data_, Part::valid);
+  RC_CHECK(std::isfinite(v.model.mae), "validation", "the validation MAE is ", v.model.mae, " after step ", pos.step);
+  auto opt_num = [](double x) { return std::isnan(x) ? std::string() : train::fmt_num(x); };
+  csv_->row({std::to_string(pos.step), std::to_string(pos.epoch), opt_num(train_loss), train::fmt_num(v.loss),
+             train::fmt_num(v.model.mae), train::fmt_num(v.model.rmse), train::fmt_num(v.mase), opt_num(grad_norm),
+             train::fmt_num(opt_->lr()), train::fmt_num(pos.elapsed, 5)});
+  const bool better = v.model.mae < best_mae_;
+  if (better) best_mae_ = v.model.mae;
+  if (!o_.quiet) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "epoch %lld%s  step %lld  train loss %.4f  valid loss %.4f  MAE %.4g  MASE %.3f%s  %s",
+                  static_cast<long long>(pos.epoch + 1), partial ? " (partial)" : "", static_cast<long long>(pos.step),
+                  train_loss, v.loss, v.model.mae, v.mase, better ? " *" : "", train::format_duration(pos.elapsed).c_str());
+    progress_.line(buf);
+  }
+  if (better) {
+    save(path("best.safetensors"), false);
+    best_saved_ = true;
+  }
+}
+
+void ForecastRun::finish() {
+  if (best_saved_) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
+  const ForecastEval v = evaluate_forecaster(*model_, data_, Part::valid);
+  const ForecastEval t = evaluate_forecaster(*model_, data_, Part::test);
+  const json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
+                  {"parameters", model_->num_parameters()}, {"threads", num_threads()},
+                  {"rows", data_.split.n}, {"split", {data_.split.train_end, data_.split.valid_end - data_.split.train_end,
+                                                      data_.split.n - data_.split.valid_end}},
+                  {"train_windows", data_.origins[0].size()}, {"valid", eval_json(v)}, {"test", eval_json(t)}};
+  for (const ForecastEval* e : {&v, &t})
+    std::printf("%s: MAE %.4g  RMSE %.4g  MASE %.3f  (naive %.3f, seasonal naive %.3f; %lld windows x %lld steps)\n",
+                part_name(e->part), e->model.mae, e->model.rmse, e->mase, e->naive_mase, e->seasonal_naive_mase,
+                static_cast<long long>(e->windows), static_cast<long long>(cfg_.horizon));
+  std::fflush(stdout);
+  io::write_file_atomic(path("results.json"), r.dump(2) + "\n");
+}
+
+ForecastOutcome ForecastRun::run() {
+  if (o_.out.empty()) o_.out = o_.resume;
+  RC_CHECK(!o_.out.empty(), "--out", "give an output directory for checkpoints and metrics");
+  RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
+  RC_CHECK(o_.batch >= 1, "--batch", "expected >= 1, got ", o_.batch);
+  RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
+  const bool resume = !o_.resume.empty();
+  if (resume) {
+    setup_resume();
+  } else {
+    cfg_ = base_config();
+    data_ = load_forecast_data(o_.data, cfg_);
+    fit_normalisation(cfg_, data_);
+    Rng init(o_.seed);
+    model_ = std::make_unique<Forecaster>(cfg_, init);
+    opt_ = train::make_optimizer(o_.optimizer, model_->named_parameters(), o_.lr);
+  }
+  fs::create_directories(o_.out);
+  csv_ = std::make_unique<train::MetricsCsv>(
+      path("metrics.csv"),
+      std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "valid_mae", "valid_rmse", "valid_mase",
+                               "grad_norm", "lr", "elapsed_s"},
+      resume, pos_.step);
+  progress_ = train::Progress(o_.log_every);
+  if (!o_.quiet) {
+    char buf[400];
+    const SeriesSplit& s = data_.split;
+    std::snprintf(buf, sizeof buf, "%s forecaster: '%s', %lld rows (%lld gaps) → train %lld / valid %lld / test %lld rows; "
+                  "windows %zu / %zu / %zu (lookback %lld, horizon %lld, direct); %lld parameters, %d threads",
+                  resume ? "resuming" : "training", cfg_.column.c_str(), static_cast<long long>(s.n),
+                  static_cast<long long>(data_.series.gaps(0)), static_cast<long long>(s.train_end),
+                  static_cast<long long>(s.valid_end - s.train_end), static_cast<long long>(s.n - s.valid_end),
+                  data_.origins[0].size(), data_.origins[1].size(), data_.origins[2].size(),
+                  static_cast<long long>(cfg_.lookback), static_cast<long long>(cfg_.horizon),
+                  static_cast<long long>(model_->num_parameters()), num_threads());
+    progress_.line(buf);
+  }
+  model_->train();
+  const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps};
+  if (train::run_epochs(*this, pos_, lim, progress_, o_.quiet, o_.out) == train::EpochOutcome::stopped)
+    return ForecastOutcome::stopped;
+  finish();
+  return ForecastOutcome::finished;
+}
+
+}  // namespace
+
+ForecastOutcome train_forecaster(const ForecastTrainOptions& o) { return ForecastRun(o).run(); }
+
+}  // namespace recurrent::tasks

@@ -1,0 +1,113 @@
+// The training loop shared by the sentence-level tasks (`train classify`, `train tag`, `train condlm`):
+// independent items (sentences) in minibatches, a fresh order each epoch, validation after each
+// epoch, best/last checkpoints, metrics CSV, progress, NaN checks (train/loop.h's train_step),
+// Ctrl-C / --max-steps / --time-budget, and exact resume. Internal to src/tasks.
+//
+// Resume is exact: epoch e's order is a permutation drawn from Rng(seed, order_stream + e), so the
+// last checkpoint needs only the position (epoch, batch), the optimizer state and the task's RNG
+// states (dropout) to continue with the same steps as an uninterrupted run.
+//
+// A task supplies its model and configuration JSON, the loss of a batch of training items, a
+// validation score (higher is better; ties broken by the lower validation loss) and its RNGs.
+// Usage:   SentenceLoop loop(opts);  [ck = loop.read_resume(); build the model from ck.config_json;
+//          loop.resume(ck, task) | loop.fresh(task, optimizer, lr)];  loop.run(task, banner);
+//          if finished: loop.load_best(task) and write results.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "recurrent/autograd/var.h"
+#include "recurrent/core/rng.h"
+#include "recurrent/nn/module.h"
+#include "recurrent/optim/optimizer.h"
+#include "recurrent/train/checkpoint.h"
+#include "recurrent/train/loop.h"
+
+namespace recurrent::tasks {
+
+struct SentenceLoopOptions {
+  std::string out, resume;
+  int64_t batch = 32, epochs = 0, max_steps = 0;
+  double time_budget = 0.0, clip = 5.0, log_every = 10.0;
+  uint64_t seed = 1;
+  bool quiet = false;
+  uint64_t order_stream = 0;            // Rng stream base of the epoch permutations (one per task)
+  std::string metric = "accuracy";      // validation score column: "valid_<metric>" in metrics.csv
+  double weight_decay = -1.0;           // < 0: the optimizer's default (0; adamw 1e-2). adam, sgd,
+                                        // rmsprop, adagrad: L2 in the gradient; adamw: decoupled
+  int64_t patience = 0;                 // > 0: stop after this many epochs without a better validation
+};
+
+struct ValidScore {
+  double score = 0.0;    // higher is better (accuracy, F1, −loss)
+  double loss = 0.0;     // validation loss (nats); must be finite
+  std::string summary;   // shown in the epoch line ("acc 95.1%  F1 0.93")
+};
+
+class SentenceTask {
+ public:
+  virtual ~SentenceTask() = default;
+  virtual Module& model() = 0;
+  virtual std::string config_json() const = 0;
+  virtual int64_t train_items() const = 0;
+  virtual Var batch_loss(const std::vector<size_t>& items) = 0;  // mean loss of these training items
+  virtual ValidScore validate() = 0;
+  virtual std::vector<std::pair<std::string, Rng*>> rngs() = 0;  // saved as "<name>" in recurrent.train
+};
+
+enum class LoopOutcome { finished, stopped };  // stopped: Ctrl-C or --max-steps (last checkpoint saved)
+
+class SentenceLoop {
+ public:
+  explicit SentenceLoop(SentenceLoopOptions o);
+  // Checks the options that need no data (--out, --epochs, --batch, --clip, --patience).
+  void check_options() const;
+  // The checkpoint to resume from (--resume DIR/last.safetensors; must hold a training state).
+  train::LoadedCheckpoint read_resume() const;
+  // After the task built its model from ck.config_json: weights, optimizer (with the checkpoint's
+  // weight decay), position (with the best epoch, for --patience), seed, RNGs.
+  void resume(const train::LoadedCheckpoint& ck, SentenceTask& task);
+  // A new optimizer on the task's parameters, with the options' weight_decay.
+  void fresh(SentenceTask& task, const std::string& optimizer, double lr);
+  LoopOutcome run(SentenceTask& task, const std::string& banner);
+  // Loads DIR/best.safetensors into the task's model (if one was saved).
+  void load_best(SentenceTask& task) const;
+
+  int64_t steps() const { return pos_.step; }
+  int64_t epochs_completed() const { return pos_.epoch; }
+  double elapsed() const { return pos_.elapsed; }
+  uint64_t seed() const { return o_.seed; }
+  bool resumed() const { return !o_.resume.empty(); }
+  std::string path(const char* f) const;
+  void line(const std::string& text) { progress_.line(text); }  // a progress line (stderr)
+
+ private:
+  struct Position {
+    int64_t step = 0, epoch = 0, batch = 0;
+    // ±1e300 rather than ±inf: the values go through JSON text (fmt_num / stod) on resume.
+    double elapsed = 0.0, best_score = -1e300, best_loss = 1e300;
+    bool best_saved = false;
+    int64_t best_epoch = -1;  // 0-based epoch of best.safetensors (for --patience); −1: none yet
+  };
+  std::vector<size_t> order(int64_t epoch, size_t n) const;
+  bool should_stop() const;
+  bool patience_exhausted();
+  void train_batch(SentenceTask& task, const std::vector<size_t>& perm, int64_t nb);
+  void end_epoch(SentenceTask& task, bool partial);
+  void save(SentenceTask& task, const std::string& file, bool with_state);
+
+  SentenceLoopOptions o_;
+  std::unique_ptr<Optimizer> opt_;
+  std::unique_ptr<train::MetricsCsv> csv_;
+  train::Progress progress_{10.0};
+  Position pos_;
+  double acc_loss_ = 0, acc_norm_ = 0, ema_loss_ = 0;  // ema_loss_: progress display only
+  bool ema_set_ = false;
+  int64_t acc_steps_ = 0;
+};
+
+}  // namespace recurrent::tasks

@@ -1,0 +1,74 @@
+// The epoch loop shared by minibatch tasks (contract in include/recurrent/train/epochs.h).
+#include "recurrent/train/epochs.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "recurrent/core/rng.h"
+
+namespace recurrent::train {
+
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, uint64_t stream, int64_t epoch) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  Rng r(seed, stream + static_cast<uint64_t>(epoch));
+  for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[r.below(i)]);  // Fisher–Yates
+  return p;
+}
+
+EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& lim, Progress& progress, bool quiet,
+                        const std::string& resume_hint) {
+  using Clock = std::chrono::steady_clock;
+  clear_interrupt();
+  install_interrupt_handler();
+  const auto t0 = Clock::now();
+  const double elapsed0 = pos.elapsed;
+  auto tick = [&] { pos.elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t0).count(); };
+  auto should_stop = [&] {
+    if (interrupted()) return true;
+    if (lim.max_steps > 0 && pos.step >= lim.max_steps) return true;
+    return lim.time_budget > 0 && pos.elapsed >= lim.time_budget;
+  };
+  const int64_t nb = task.batches_per_epoch();
+  double acc_loss = 0, acc_norm = 0, ema = NAN;
+  int64_t acc_steps = 0;
+  while (lim.epochs == 0 || pos.epoch < lim.epochs) {
+    task.begin_epoch(pos.epoch);
+    bool stop = false;
+    while (pos.batch < nb) {
+      tick();
+      if ((stop = should_stop())) break;
+      const StepStats st = task.train_batch(pos.epoch, pos.batch, pos.step + 1);
+      ++pos.step, ++pos.batch;
+      acc_loss += st.loss, acc_norm += st.grad_norm, ++acc_steps;
+      ema = std::isnan(ema) ? st.loss : 0.95 * ema + 0.05 * st.loss;
+      if (!quiet) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "epoch %lld %3.0f%%  step %lld  loss %.4f", static_cast<long long>(pos.epoch + 1),
+                      100.0 * static_cast<double>(pos.batch) / static_cast<double>(nb), static_cast<long long>(pos.step), ema);
+        progress.update(buf);
+      }
+    }
+    tick();
+    if (stop && (interrupted() || (lim.max_steps > 0 && pos.step >= lim.max_steps))) {
+      task.save_last(pos);
+      progress.line(std::string(interrupted() ? "interrupted" : "stopped at --max-steps") + " at step " +
+                    std::to_string(pos.step) + "; continue with --resume " + resume_hint);
+      return EpochOutcome::stopped;
+    }
+    const double n = static_cast<double>(acc_steps > 0 ? acc_steps : 1);
+    task.end_epoch(pos, stop, acc_steps ? acc_loss / n : NAN, acc_steps ? acc_norm / n : NAN);
+    acc_loss = acc_norm = 0, acc_steps = 0;
+    if (stop) {  // the time budget: validated above; keep the position inside the epoch
+      task.save_last(pos);
+      break;
+    }
+    ++pos.epoch;
+    pos.batch = 0;
+    task.save_last(pos);
+  }
+  return EpochOutcome::finished;
+}
+
+}  // namespace recurrent::train

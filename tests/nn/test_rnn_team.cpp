@@ -1,0 +1,118 @@
+// StepTeam (src/nn/rnn_team.h), the barrier of the fused time loops: (1) as a barrier, every
+// write of a phase is visible to every member after the sync, also when members sleep in it;
+// (2) the switch to solo mid-sequence (what happens when a partner thread is descheduled) gives
+// bitwise the same outputs and gradients as the full team, wherever in the sequence it happens.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "nn/rnn_team.h"
+#include "nn/rnn_test_util.h"
+#include "recurrent/core/threads.h"
+
+using namespace recurrent;
+using namespace recurrent::testing;
+
+namespace {
+
+// Two members write their slot, sync, then each checks the other's write of the same phase. One
+// member sleeps now and then before arriving, so the other passes from spinning to sleeping.
+TEST(StepTeam, SyncPublishesEveryPhase) {
+  constexpr int kPhases = 400;
+  std::vector<int> slot(2, -1);
+  std::vector<int> bad(2, 0);
+  rnn::StepTeam team(2, /*may_go_solo=*/false);  // the machine may be loaded: no detection here
+  auto member = [&](int tid) {
+    for (int ph = 0; ph < kPhases; ++ph) {
+      if (tid == 1 && ph % 50 == 7) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      slot[tid] = ph;
+      team.sync(tid);
+      if (slot[1 - tid] != ph) ++bad[tid];
+      team.sync(tid);  // nobody writes phase ph+1 before both have read phase ph
+    }
+    team.finish(tid);
+  };
+  std::thread other(member, 1);
+  member(0);
+  other.join();
+  EXPECT_EQ(bad[0], 0);
+  EXPECT_EQ(bad[1], 0);
+  EXPECT_FALSE(team.solo());
+}
+
+TEST(StepTeam, ForcedSoloHandsEveryBlockToThreadZero) {
+  rnn::StepTeam::force_solo_at(2);
+  rnn::StepTeam team(2, /*may_go_solo=*/false);  // forced only: no detection on a loaded machine
+  rnn::StepTeam::force_solo_at(0);
+  int64_t b0 = 0, b1 = 0;
+  team.span(1, 5, b0, b1);
+  EXPECT_EQ(b0, 2);
+  EXPECT_EQ(b1, 5);
+  std::thread other([&] {
+    team.sync(1);
+    team.sync(1);
+    EXPECT_TRUE(team.solo());
+    int64_t c0, c1;
+    team.span(1, 5, c0, c1);
+    EXPECT_EQ(c0, c1);  // thread 1 owns nothing: it leaves
+    team.finish(1);     // sleeps until thread 0 is done
+  });
+  team.sync(0);
+  EXPECT_FALSE(team.solo());
+  team.sync(0);
+  EXPECT_TRUE(team.solo());
+  team.span(0, 5, b0, b1);
+  EXPECT_EQ(b0, 0);
+  EXPECT_EQ(b1, 5);
+  team.finish(0);
+  other.join();
+}
+
+// Outputs and every input gradient of one forward + backward (fast engine) on 2 threads.
+std::vector<Tensor> run_case(const RnnCase& c) {
+  RnnHarness h(c);
+  std::vector<Tensor> in = h.inputs();
+  std::vector<Var> vars;
+  for (auto& t : in) vars.emplace_back(t, true);
+  Var out = h.run(vars);
+  Rng r(5);
+  out.backward(random_tensor(out.shape(), r));
+  std::vector<Tensor> res{out.value()};
+  for (auto& v : vars) res.push_back(v.grad());
+  return res;
+}
+
+void expect_identical(const std::vector<Tensor>& a, const std::vector<Tensor>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    const Tensor x = a[k].contiguous(), y = b[k].contiguous();
+    ASSERT_EQ(x.numel(), y.numel());
+    int64_t diff = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) diff += x.data()[i] != y.data()[i];
+    EXPECT_EQ(diff, 0) << what << ": tensor " << k << " differs in " << diff << " elements";
+  }
+}
+
+// H = 70: 3 blocks of 32 units (2 threads own 1 + 2); T = 6 gives 6 forward syncs, then 6 backward
+// syncs (one team per loop). Forcing solo at sync k hands thread 1's blocks to thread 0 from there on.
+TEST(StepTeam, SoloMidSequenceIsBitwiseTheSame) {
+  const int saved = num_threads();
+  set_num_threads(2);
+  for (CellType cell : {CellType::lstm, CellType::lstm_peephole, CellType::gru, CellType::rnn_relu, CellType::gru_simple,
+                        CellType::gru_cho}) {
+    const RnnCase c{RNNOptions::uniform(cell, 5, 70, 1, true), 6, 9, {6, 2, 5, 6, 1, 6, 3, 6, 4}, true,
+                    cell_name(cell)};
+    const std::vector<Tensor> full = run_case(c);
+    for (int64_t k : {1, 3, 6}) {
+      rnn::StepTeam::force_solo_at(k);
+      const std::vector<Tensor> solo = run_case(c);
+      rnn::StepTeam::force_solo_at(0);
+      expect_identical(full, solo, std::string(cell_name(cell)) + " solo at sync " + std::to_string(k));
+    }
+  }
+  set_num_threads(saved);
+}
+
+}  // namespace
