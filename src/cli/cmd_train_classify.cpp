@@ -3,12 +3,15 @@
 //   recurrent train classify --data F [--data F2 ...] [--valid F --test F] --level word|char
 //     --cell lstm --hidden 128 --layers 1 [--bidirectional] --pool last|mean --dropout 0.3
 //     --batch 32 (--epochs N | --time-budget 5m) --optimizer adam --lr 2e-3 --out DIR [--resume DIR]
+//     [--folds 10 --fold i] [--word-dropout p] [--weight-decay w] [--patience N]
+//     [--init-from LMDIR [--lm-vocab]] [--init-from-reverse LMDIR]
 // F: TSV `label<TAB>text`, JSON lines {"text","label"} or a JSON array of such objects.
 // Writes DIR/last.safetensors, DIR/best.safetensors (best validation accuracy), DIR/metrics.csv and
 // DIR/results.json; prints validation and test accuracy / macro-F1 on stdout.
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "recurrent/core/error.h"
 #include "recurrent/tasks/classify.h"
 #include "recurrent/train/loop.h"
 
@@ -33,8 +36,22 @@ void add_train_classify(CLI::App& train) {
   c->add_option("--layers", o->layers, "recurrent layers")->capture_default_str();
   c->add_option("--embed", o->embed, "embedding size (0: the first hidden size)")->capture_default_str();
   c->add_flag("--bidirectional", o->bidirectional, "both directions in every layer (outputs concatenated)");
-  c->add_option("--pool", o->pool, "last (final states) or mean (over each sentence's length)")->capture_default_str();
+  c->add_option("--pool", o->pool, "last (final states), mean or max (over each sentence's length)")
+      ->capture_default_str();
   c->add_option("--dropout", o->dropout, "dropout on the embedding, between layers and before the output")
+      ->capture_default_str();
+  c->add_option("--word-dropout", o->word_dropout, "training: replace each token by <unk> with this probability")
+      ->capture_default_str();
+  c->add_option("--folds", o->folds, "split --data into K positional folds (item i in fold i%K)")->capture_default_str();
+  c->add_option("--fold", o->fold, "test fold (validation: the fold before it); default K-1: 80/10/10 for K=10");
+  c->add_option("--init-from", o->init_from, "word-level LM (train lm --level word): copy embedding rows by "
+                "token and the RNN's tensors by name (ULMFiT-style)");
+  c->add_option("--init-from-reverse", o->init_from_reverse, "LM trained on reversed sentences: initialises the "
+                "reverse direction (with --bidirectional)");
+  c->add_flag("--lm-vocab", o->lm_vocab, "with --init-from: add the LM's words to the vocabulary");
+  c->add_option("--weight-decay", o->weight_decay, "weight decay (adamw: decoupled; others: L2 in the gradient); "
+                "default: the optimizer's (0; adamw 1e-2)");
+  c->add_option("--patience", o->patience, "stop after this many epochs without a better validation accuracy (0: off)")
       ->capture_default_str();
   c->add_option("--batch", o->batch, "sentences per batch")->capture_default_str();
   c->add_option("--epochs", o->epochs, "passes over the training data (default 10 without --time-budget)");
@@ -50,6 +67,8 @@ void add_train_classify(CLI::App& train) {
   c->add_option("--seed", o->seed, "random seed (initialisation, order, dropout)")->capture_default_str();
   c->add_flag("--quiet", o->quiet, "no progress on stderr");
   c->callback([o, budget, c] {
+    if (c->count("--weight-decay") && !(o->weight_decay >= 0))
+      throw Error("--weight-decay", "expected a value >= 0, got " + std::to_string(o->weight_decay));
     if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
     if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;
     if (tasks::train_classifier(*o) == tasks::ClassifyOutcome::stopped && train::interrupted())

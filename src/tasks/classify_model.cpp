@@ -19,9 +19,10 @@ using nlohmann::json;
 Pooling parse_pooling(const std::string& s) {
   if (s == "last") return Pooling::last;
   if (s == "mean") return Pooling::mean;
-  throw Error("--pool", "expected last or mean, got '" + s + "'");
+  if (s == "max") return Pooling::max;
+  throw Error("--pool", "expected last, mean or max, got '" + s + "'");
 }
-const char* pooling_name(Pooling p) { return p == Pooling::last ? "last" : "mean"; }
+const char* pooling_name(Pooling p) { return p == Pooling::last ? "last" : p == Pooling::mean ? "mean" : "max"; }
 
 std::vector<std::string> classify_tokens(const std::string& text, bool chars, bool lower, const std::string& where) {
   const std::u32string cps = data::utf8_decode(text, where);
@@ -67,6 +68,8 @@ void ClassifierConfig::validate() const {
   RC_CHECK(embed >= 1, "--embed", "expected >= 1, got ", embed);
   RC_CHECK(!layers.empty(), "--layers", "expected at least one layer");
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "--dropout", "expected a value in [0, 1), got ", dropout);
+  RC_CHECK(word_dropout >= 0.0f && word_dropout < 1.0f, "--word-dropout", "expected a value in [0, 1), got ",
+           word_dropout);
   RC_CHECK(!vocab.empty() && vocab[0] == "<unk>", "vocabulary", "expected <unk> as token 0");
   RC_CHECK(labels.size() >= 2, "labels", "expected at least two classes, got ", labels.size());
   rnn_options().validate();
@@ -77,7 +80,7 @@ std::string ClassifierConfig::to_json() const {
   for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
   json j = {{"task", "classify"}, {"level", chars ? "char" : "word"}, {"lower", lower},
             {"embed", embed},     {"layers", ls},    {"bidirectional", bidirectional},
-            {"dropout", dropout}, {"pooling", pooling_name(pooling)},
+            {"dropout", dropout}, {"word_dropout", word_dropout}, {"pooling", pooling_name(pooling)},
             {"labels", labels},   {"vocab", vocab}};
   return j.dump();
 }
@@ -95,6 +98,7 @@ ClassifierConfig ClassifierConfig::from_json(const std::string& text, const std:
                           l.value("proj", int64_t{0})});
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.dropout = j.at("dropout").get<float>();
+    c.word_dropout = j.value("word_dropout", 0.0f);  // absent in models written before the option
     c.pooling = parse_pooling(j.at("pooling").get<std::string>());
     c.labels = j.at("labels").get<std::vector<std::string>>();
     c.vocab = j.at("vocab").get<std::vector<std::string>>();
@@ -147,11 +151,18 @@ Var TextClassifier::forward(const std::vector<const std::vector<int64_t>*>& seqs
   std::vector<int64_t> ids(static_cast<size_t>(T * B), 0);  // time-major [T, B], padded with 0
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < lengths[b]; ++t) ids[t * B + b] = (*seqs[b])[t];
+  if (is_training() && cfg_.word_dropout > 0.0f)
+    for (int64_t b = 0; b < B; ++b) {
+      const std::vector<int64_t> kept = drop_words(*seqs[b]);
+      for (int64_t t = 0; t < lengths[b]; ++t) ids[t * B + b] = kept[t];
+    }
   const float p = cfg_.dropout;
   Var x = dropout(embedding(emb_, ids, {T, B}), p, is_training(), dropout_rng_);  // [T, B, E]
   RNNOutput out = rnn_->forward(x, lengths);
   Var pooled;  // [B, F]
-  if (cfg_.pooling == Pooling::last) {
+  if (cfg_.pooling == Pooling::max) {
+    pooled = max_over_time(out.output, lengths);
+  } else if (cfg_.pooling == Pooling::last) {
     const Var& h = out.final_state.h.back();  // [D, B, R]
     const int64_t D = h.value().shape()[0], R = h.value().shape()[2];
     pooled = D == 1 ? reshape(h, {B, R}) : reshape(transpose(h, 0, 1), {B, D * R});
@@ -161,6 +172,40 @@ Var TextClassifier::forward(const std::vector<const std::vector<int64_t>*>& seqs
     pooled = mul(sum(out.output, 0), Var(inv));  // outputs past each length are zero
   }
   return linear(dropout(pooled, p, is_training(), dropout_rng_), out_w_, out_b_);
+}
+
+std::vector<int64_t> TextClassifier::drop_words(const std::vector<int64_t>& ids) {
+  std::vector<int64_t> out(ids);
+  for (int64_t& id : out)
+    if (dropout_rng_.uniform() < cfg_.word_dropout) id = 0;
+  return out;
+}
+
+// out[b, f] = max_{t < len_b} x[t, b, f];   ∂x[t*, b, f] += g[b, f] (t*: the first arg-max).
+Var max_over_time(const Var& x, const std::vector<int64_t>& lengths) {
+  const Tensor xv = x.value().contiguous();
+  RC_CHECK(xv.dim() == 3, "max_over_time", "expected x [T, B, F], got ", shape_str(xv.shape()));
+  const int64_t T = xv.size(0), B = xv.size(1), F = xv.size(2);
+  RC_CHECK(static_cast<int64_t>(lengths.size()) == B, "max_over_time", "expected ", B, " lengths, got ", lengths.size());
+  Tensor out({B, F});
+  std::vector<int64_t> arg(static_cast<size_t>(B * F));  // t* per (b, f): all backward needs
+  const float* xp = xv.data();
+  for (int64_t b = 0; b < B; ++b) {
+    RC_CHECK(lengths[b] >= 1 && lengths[b] <= T, "max_over_time", "length ", lengths[b], " outside [1, ", T, "]");
+    for (int64_t f = 0; f < F; ++f) {
+      int64_t best = 0;
+      for (int64_t t = 1; t < lengths[b]; ++t)
+        if (xp[(t * B + b) * F + f] > xp[(best * B + b) * F + f]) best = t;
+      arg[b * F + f] = best;
+      out.data()[b * F + f] = xp[(best * B + b) * F + f];
+    }
+  }
+  return make_op("max_over_time", out, {x}, [arg = std::move(arg), T, B, F](Node& o) {
+    Tensor gx = Tensor::zeros({T, B, F});
+    const float* g = o.grad.data();
+    for (int64_t i = 0; i < B * F; ++i) gx.data()[(arg[i] * B + i / F) * F + i % F] = g[i];
+    accumulate_grad(*o.inputs[0], gx);
+  });
 }
 
 ClassifyEval classification_metrics(const std::vector<int64_t>& gold, const std::vector<int64_t>& pred, int64_t C) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 #include "recurrent/autograd/ops.h"
@@ -46,6 +47,7 @@ class ClassifyRun : public SentenceTask {
   void build_config();
   void encode_sets();
   void finish();
+  void report_init(const LmInitReport& r, const std::string& from);
 
   ClassifyTrainOptions o_;
   SentenceLoop loop_;
@@ -53,6 +55,7 @@ class ClassifyRun : public SentenceTask {
   std::unique_ptr<ClassifierConfig> cfg_;
   std::unique_ptr<TextClassifier> model_;
   Encoded tr_, va_, te_;
+  std::string init_report_;  // what --init-from copied (results.json)
 };
 
 SentenceLoopOptions ClassifyRun::loop_options(const ClassifyTrainOptions& o) {
@@ -61,10 +64,12 @@ SentenceLoopOptions ClassifyRun::loop_options(const ClassifyTrainOptions& o) {
   l.batch = o.batch, l.epochs = o.epochs, l.max_steps = o.max_steps;
   l.time_budget = o.time_budget, l.clip = o.clip, l.log_every = o.log_every;
   l.seed = o.seed, l.quiet = o.quiet;
+  l.weight_decay = o.weight_decay, l.patience = o.patience;
   l.order_stream = 0x636c617373ull;  // "class"
   l.metric = "accuracy";
   return l;
 }
+
 void ClassifyRun::load_sets() {
   const data::TextFormat f = data::parse_text_format(o_.format);
   RC_CHECK(!o_.data.empty(), "--data", "give at least one training file");
@@ -72,11 +77,15 @@ void ClassifyRun::load_sets() {
   for (const std::string& p : o_.data) parts.push_back(data::read_labeled(p, f));
   data::LabeledSet all = parts.size() == 1 ? parts[0] : data::concat_sets(parts, o_.data[0] + " (+" +
                                                                           std::to_string(parts.size() - 1) + " files)");
-  // Split by position: i % 10 == 9 → test, == 8 → valid (each only when that file is not given).
+  // Split by position into folds (item i in fold i % K): fold `fold` → test, fold−1 → valid (each
+  // only when that file is not given). Default K = 10, fold 9: test i % 10 == 9, valid i % 10 == 8.
+  RC_CHECK(o_.folds >= 3, "--folds", "expected >= 3 (a test, a validation and a training fold), got ", o_.folds);
+  const int64_t K = o_.folds, tf = o_.fold < 0 ? K - 1 : o_.fold, vf = (tf + K - 1) % K;
+  RC_CHECK(o_.fold >= -1 && tf < K, "--fold", "expected a fold in [0, ", K, ") (--folds ", K, "), got ", o_.fold);
   for (size_t i = 0; i < all.items.size(); ++i) {
-    const size_t r = i % 10;
-    if (o_.test.empty() && r == 9) test_.items.push_back(all.items[i]);
-    else if (o_.valid.empty() && r == 8) valid_.items.push_back(all.items[i]);
+    const int64_t r = static_cast<int64_t>(i % static_cast<size_t>(K));
+    if (o_.test.empty() && r == tf) test_.items.push_back(all.items[i]);
+    else if (o_.valid.empty() && r == vf) valid_.items.push_back(all.items[i]);
     else train_.items.push_back(all.items[i]);
   }
   train_.source = valid_.source = test_.source = all.source;
@@ -102,11 +111,21 @@ void ClassifyRun::build_config() {
     if (n < o_.min_count || (o_.max_vocab > 0 && static_cast<int64_t>(cfg_->vocab.size()) >= o_.max_vocab)) break;
     if (tok != "<unk>") cfg_->vocab.push_back(tok);
   }
+  if (o_.lm_vocab) {  // the LM's words too: words unseen in training keep their pretrained embedding
+    RC_CHECK(!o_.init_from.empty(), "--lm-vocab", "needs --init-from LM");
+    std::unordered_set<std::string> have(cfg_->vocab.begin(), cfg_->vocab.end());
+    for (const std::string& w : lm_vocabulary(o_.init_from)) {
+      // Only words the classifier's tokenizer can produce as one token (and in its case).
+      const std::vector<std::string> t = classify_tokens(w, false, cfg_->lower, o_.init_from);
+      if (t.size() == 1 && t[0] == w && have.insert(w).second) cfg_->vocab.push_back(w);
+    }
+  }
   cfg_->labels = data::LabelSet::from(train_).names();
   cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
   cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
   cfg_->bidirectional = o_.bidirectional;
   cfg_->dropout = static_cast<float>(o_.dropout);
+  cfg_->word_dropout = static_cast<float>(o_.word_dropout);
   cfg_->pooling = parse_pooling(o_.pool);
   cfg_->validate();
 }
@@ -139,6 +158,13 @@ ValidScore ClassifyRun::validate() {
   return {v.accuracy, v.loss, buf};
 }
 
+void ClassifyRun::report_init(const LmInitReport& r, const std::string& from) {
+  const std::string what = from + ": " + std::to_string(r.rows) + " of " + std::to_string(r.vocab) +
+                           " embedding rows, " + std::to_string(r.tensors) + " recurrent tensors";
+  init_report_ += (init_report_.empty() ? "" : "; ") + what;
+  if (!o_.quiet) loop_.line("initialised from " + what);
+}
+
 json eval_json(const ClassifyEval& e) {
   return {{"n", e.n}, {"loss", e.loss}, {"accuracy", e.accuracy}, {"macro_f1", e.macro_f1}, {"confusion", e.confusion}};
 }
@@ -148,7 +174,8 @@ void ClassifyRun::finish() {
   const ClassifyEval v = evaluate_classifier(*model_, va_.seqs, va_.labels);
   json r = {{"steps", loop_.steps()}, {"epochs_completed", loop_.epochs_completed()}, {"train_seconds", loop_.elapsed()},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"labels", cfg_->labels},
-            {"train_n", tr_.seqs.size()}, {"valid", eval_json(v)}};
+            {"train_n", tr_.seqs.size()}, {"vocab", cfg_->vocab.size()}, {"valid", eval_json(v)}};
+  if (!init_report_.empty()) r["init_from"] = init_report_;
   std::printf("valid: accuracy %.2f%%  macro-F1 %.4f  (%lld sentences)\n", 100 * v.accuracy, v.macro_f1,
               static_cast<long long>(v.n));
   if (!te_.seqs.empty()) {
@@ -174,6 +201,11 @@ ClassifyOutcome ClassifyRun::run() {
     build_config();
     Rng init(o_.seed);
     model_ = std::make_unique<TextClassifier>(*cfg_, init);
+    if (!o_.init_from.empty()) report_init(init_classifier_from_lm(*model_, o_.init_from, false), o_.init_from);
+    if (!o_.init_from_reverse.empty()) {
+      RC_CHECK(o_.bidirectional, "--init-from-reverse", "needs --bidirectional (it initialises the reverse direction)");
+      report_init(init_classifier_from_lm(*model_, o_.init_from_reverse, true), o_.init_from_reverse);
+    }
     loop_.fresh(*this, o_.optimizer, o_.lr);
   }
   encode_sets();

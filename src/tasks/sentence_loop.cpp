@@ -10,6 +10,10 @@
 
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
+#include "recurrent/optim/adagrad.h"
+#include "recurrent/optim/adam.h"
+#include "recurrent/optim/rmsprop.h"
+#include "recurrent/optim/sgd.h"
 
 namespace recurrent::tasks {
 
@@ -19,6 +23,36 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 std::string dstr(double v) { return train::fmt_num(v, 17); }
 double dval(const json& j, const char* k) { return std::stod(j.at(k).get<std::string>()); }
+
+// train::make_optimizer plus an explicit weight decay (wd < 0: the optimizer's own default, i.e. 0,
+// or PyTorch's 1e-2 for adamw).
+std::unique_ptr<Optimizer> make_optimizer_wd(const std::string& name, const NamedParams& params, double lr, double wd) {
+  if (wd < 0) return train::make_optimizer(name, params, lr);
+  RC_CHECK(std::isfinite(wd), "--weight-decay", "expected a finite value >= 0, got ", wd);
+  RC_CHECK(std::isfinite(lr) && lr > 0, "--lr", "expected a positive learning rate, got ", lr);
+  if (name == "adam" || name == "adamw") {
+    AdamOptions a = name == "adam" ? AdamOptions{} : adamw_defaults();
+    a.lr = lr, a.weight_decay = wd;
+    if (name == "adam") return std::make_unique<Adam>(params, a);
+    return std::make_unique<AdamW>(params, a);
+  }
+  if (name == "sgd") {
+    SgdOptions a;
+    a.lr = lr, a.weight_decay = wd;
+    return std::make_unique<Sgd>(params, a);
+  }
+  if (name == "rmsprop") {
+    RmspropOptions a;
+    a.lr = lr, a.weight_decay = wd;
+    return std::make_unique<Rmsprop>(params, a);
+  }
+  if (name == "adagrad") {
+    AdagradOptions a;
+    a.lr = lr, a.weight_decay = wd;
+    return std::make_unique<Adagrad>(params, a);
+  }
+  return train::make_optimizer(name, params, lr);  // its error names the known optimizers
+}
 }  // namespace
 
 SentenceLoop::SentenceLoop(SentenceLoopOptions o) : o_(std::move(o)) {
@@ -32,6 +66,7 @@ void SentenceLoop::check_options() const {
   RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
   RC_CHECK(o_.batch >= 1, "--batch", "expected >= 1, got ", o_.batch);
   RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
+  RC_CHECK(o_.patience >= 0, "--patience", "expected >= 0 (0: off), got ", o_.patience);
 }
 
 train::LoadedCheckpoint SentenceLoop::read_resume() const {
@@ -47,7 +82,10 @@ void SentenceLoop::resume(const train::LoadedCheckpoint& ck, SentenceTask& task)
   train::load_model_weights(ck, task.model());
   try {
     json t = json::parse(ck.train_json);
-    opt_ = train::make_optimizer(t.at("optimizer").get<std::string>(), task.model().named_parameters(), dval(t, "lr"));
+    // The checkpoint's weight decay (absent in checkpoints from before --weight-decay: the default).
+    o_.weight_decay = std::stod(t.value("weight_decay", std::string("-1")));
+    opt_ = make_optimizer_wd(t.at("optimizer").get<std::string>(), task.model().named_parameters(), dval(t, "lr"),
+                             o_.weight_decay);
     opt_->load_state(ck.optim);
     pos_.step = t.at("step").get<int64_t>();
     pos_.epoch = t.at("epoch").get<int64_t>();
@@ -56,6 +94,7 @@ void SentenceLoop::resume(const train::LoadedCheckpoint& ck, SentenceTask& task)
     pos_.best_score = dval(t, "best_valid");
     pos_.best_loss = dval(t, "best_loss");
     pos_.best_saved = t.at("best_saved").get<bool>();
+    pos_.best_epoch = t.value("best_epoch", int64_t{-1});
     o_.seed = t.at("seed").get<uint64_t>();
     for (auto& [name, rng] : task.rngs()) train::rng_state_from_json(*rng, t.at(name).dump(), file);
   } catch (const json::exception& e) {
@@ -64,7 +103,7 @@ void SentenceLoop::resume(const train::LoadedCheckpoint& ck, SentenceTask& task)
 }
 
 void SentenceLoop::fresh(SentenceTask& task, const std::string& optimizer, double lr) {
-  opt_ = train::make_optimizer(optimizer, task.model().named_parameters(), lr);
+  opt_ = make_optimizer_wd(optimizer, task.model().named_parameters(), lr, o_.weight_decay);
 }
 
 void SentenceLoop::save(SentenceTask& task, const std::string& file, bool with_state) {
@@ -74,7 +113,7 @@ void SentenceLoop::save(SentenceTask& task, const std::string& file, bool with_s
     json t = {{"optimizer", opt_->kind()}, {"lr", dstr(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
               {"batch", pos_.batch}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_score)},
               {"best_loss", dstr(pos_.best_loss)}, {"best_saved", pos_.best_saved}, {"seed", o_.seed},
-              {"threads", num_threads()}};
+              {"best_epoch", pos_.best_epoch}, {"weight_decay", dstr(o_.weight_decay)}, {"threads", num_threads()}};
     for (auto& [name, rng] : task.rngs()) t[name] = json::parse(train::rng_state_to_json(*rng));
     d.train_json = t.dump();
   }
@@ -93,6 +132,14 @@ bool SentenceLoop::should_stop() const {
   if (train::interrupted()) return true;
   if (o_.max_steps > 0 && pos_.step >= o_.max_steps) return true;
   return o_.time_budget > 0 && pos_.elapsed >= o_.time_budget;
+}
+
+// --patience N: the last N completed epochs (pos_.epoch of them done) brought no better validation.
+bool SentenceLoop::patience_exhausted() {
+  if (o_.patience <= 0 || pos_.best_epoch < 0 || pos_.epoch - 1 - pos_.best_epoch < o_.patience) return false;
+  if (!o_.quiet)
+    progress_.line("early stop: no better validation " + o_.metric + " in " + std::to_string(o_.patience) + " epochs");
+  return true;
 }
 
 // One optimisation step on batch pos_.batch of this epoch's order `perm` (nb batches per epoch).
@@ -122,7 +169,7 @@ void SentenceLoop::end_epoch(SentenceTask& task, bool partial) {
              train::fmt_num(opt_->lr()), train::fmt_num(pos_.elapsed, 5)});
   acc_loss_ = acc_norm_ = 0, acc_steps_ = 0;
   const bool better = v.score > pos_.best_score || (v.score == pos_.best_score && v.loss < pos_.best_loss);
-  if (better) pos_.best_score = v.score, pos_.best_loss = v.loss;
+  if (better) pos_.best_score = v.score, pos_.best_loss = v.loss, pos_.best_epoch = pos_.epoch;
   if (!o_.quiet) {
     char buf[320];
     std::snprintf(buf, sizeof buf, "epoch %lld%s  step %lld  train loss %.4f  valid loss %.4f  %s%s  %s",
@@ -159,7 +206,7 @@ LoopOutcome SentenceLoop::run(SentenceTask& task, const std::string& banner) {
   auto tick = [&] { pos_.elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t0).count(); };
   const int64_t n = task.train_items();
   const int64_t nb = (n + o_.batch - 1) / o_.batch;
-  while (o_.epochs == 0 || pos_.epoch < o_.epochs) {
+  while ((o_.epochs == 0 || pos_.epoch < o_.epochs) && !patience_exhausted()) {
     const std::vector<size_t> perm = order(pos_.epoch, static_cast<size_t>(n));
     bool stop = false;
     while (pos_.batch < nb) {

@@ -37,6 +37,9 @@ struct SentenceLoopOptions {
   bool quiet = false;
   uint64_t order_stream = 0;            // Rng stream base of the epoch permutations (one per task)
   std::string metric = "accuracy";      // validation score column: "valid_<metric>" in metrics.csv
+  double weight_decay = -1.0;           // < 0: the optimizer's default (0; adamw 1e-2). adam, sgd,
+                                        // rmsprop, adagrad: L2 in the gradient; adamw: decoupled
+  int64_t patience = 0;                 // > 0: stop after this many epochs without a better validation
 };
 
 struct ValidScore {
@@ -61,12 +64,14 @@ enum class LoopOutcome { finished, stopped };  // stopped: Ctrl-C or --max-steps
 class SentenceLoop {
  public:
   explicit SentenceLoop(SentenceLoopOptions o);
-  // Checks the options that need no data (--out, --epochs, --batch, --clip).
+  // Checks the options that need no data (--out, --epochs, --batch, --clip, --patience).
   void check_options() const;
   // The checkpoint to resume from (--resume DIR/last.safetensors; must hold a training state).
   train::LoadedCheckpoint read_resume() const;
-  // After the task built its model from ck.config_json: weights, optimizer, position, seed, RNGs.
+  // After the task built its model from ck.config_json: weights, optimizer (with the checkpoint's
+  // weight decay), position (with the best epoch, for --patience), seed, RNGs.
   void resume(const train::LoadedCheckpoint& ck, SentenceTask& task);
+  // A new optimizer on the task's parameters, with the options' weight_decay.
   void fresh(SentenceTask& task, const std::string& optimizer, double lr);
   LoopOutcome run(SentenceTask& task, const std::string& banner);
   // Loads DIR/best.safetensors into the task's model (if one was saved).
@@ -78,6 +83,7 @@ class SentenceLoop {
   uint64_t seed() const { return o_.seed; }
   bool resumed() const { return !o_.resume.empty(); }
   std::string path(const char* f) const;
+  void line(const std::string& text) { progress_.line(text); }  // a progress line (stderr)
 
  private:
   struct Position {
@@ -85,9 +91,11 @@ class SentenceLoop {
     // ±1e300 rather than ±inf: the values go through JSON text (fmt_num / stod) on resume.
     double elapsed = 0.0, best_score = -1e300, best_loss = 1e300;
     bool best_saved = false;
+    int64_t best_epoch = -1;  // 0-based epoch of best.safetensors (for --patience); −1: none yet
   };
   std::vector<size_t> order(int64_t epoch, size_t n) const;
   bool should_stop() const;
+  bool patience_exhausted();
   void train_batch(SentenceTask& task, const std::vector<size_t>& perm, int64_t nb);
   void end_epoch(SentenceTask& task, bool partial);
   void save(SentenceTask& task, const std::string& file, bool with_state);

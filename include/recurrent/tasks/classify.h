@@ -5,8 +5,13 @@
 //   loss = mean over sentences of −log softmax(logits)[label]
 // Pooling: "last" = each layer-L direction's state at the sequence's own last step (for the reverse
 // direction: after its first step), concatenated [B, D·R]; "mean" = the mean of the outputs over the
-// sequence's own length (outputs past the length are zero, so sum / length). F = D·R (R: last layer's
-// output size, D = 2 when bidirectional). Legend: T longest sentence in the batch, B batch, V vocabulary,
+// sequence's own length (outputs past the length are zero, so sum / length); "max" = the elementwise
+// maximum of the outputs over the sequence's own length (padding never wins; the gradient goes to the
+// arg-max step, as torch.max over a dim routes it). F = D·R (R: last layer's output size, D = 2 when
+// bidirectional).
+// Word dropout (training only): each token of a sentence is replaced by <unk> with probability
+// word_dropout (Iyyer et al. 2015, "Deep unordered composition"; Gal & Ghahramani 2016 drop whole
+// word types, we drop occurrences), drawn from the model's dropout RNG, so resume stays exact. Legend: T longest sentence in the batch, B batch, V vocabulary,
 // E embedding, C classes.
 //
 // Tokens: word level = lower-cased (unless --keep-case) runs of letters/digits/apostrophes and single
@@ -30,8 +35,8 @@
 
 namespace recurrent::tasks {
 
-enum class Pooling { last, mean };
-Pooling parse_pooling(const std::string& s);  // "last" | "mean"; throws Error("--pool", ...)
+enum class Pooling { last, mean, max };
+Pooling parse_pooling(const std::string& s);  // "last" | "mean" | "max"; throws Error("--pool", ...)
 const char* pooling_name(Pooling p);
 
 // Split text into classifier tokens (see the header comment). chars: one token per code point.
@@ -46,6 +51,7 @@ struct ClassifierConfig {
   std::vector<LayerSpec> layers;
   bool bidirectional = false;
   float dropout = 0.0f;
+  float word_dropout = 0.0f;          // training: P(token → <unk>)
   Pooling pooling = Pooling::last;
 
   RNNOptions rnn_options() const;
@@ -68,6 +74,7 @@ class TextClassifier : public Module {
   Rng& dropout_rng() { return dropout_rng_; }
 
  private:
+  std::vector<int64_t> drop_words(const std::vector<int64_t>& ids);  // training: token → 0 w.p. word_dropout
   ClassifierConfig cfg_;
   std::unordered_map<std::string, int64_t> index_;
   Var emb_, out_w_, out_b_;
@@ -91,6 +98,28 @@ ClassifyEval evaluate_classifier(TextClassifier& m, const std::vector<std::vecto
 
 std::unique_ptr<TextClassifier> load_classifier(const std::string& model_path);  // file or run directory
 
+// masked max over time: out[b, f] = max_{t < lengths[b]} x[t, b, f];  x [T, B, F] → [B, F].
+// ∂x[t*, b, f] = g[b, f] at the first arg-max t* (ties: the earliest step), 0 elsewhere.
+Var max_over_time(const Var& x, const std::vector<int64_t>& lengths);
+
+// ---- initialisation from a language model (ULMFiT-style transfer, Howard & Ruder 2018) -----------
+// Copies into m what a word-level `recurrent train lm` model (file or run directory) has to give:
+//  * embedding rows by token: classifier token t gets the LM's row for t (the LM's lower-casing
+//    applied first when it was trained with --lower), <unk> gets the LM's <unk>; tokens the LM does
+//    not know keep their initialisation;
+//  * recurrent weights by name and shape: rnn.<name> → rnn.<name> (forward directions), and with
+//    `reverse` (an LM trained on reversed sentences) rnn.<name> → rnn.<name>_reverse.
+// Needs the same embedding size; a recurrent tensor whose shape differs is an error naming it
+// (shared names must agree; pass an LM with the classifier's --cell/--hidden/--layers).
+struct LmInitReport {
+  int64_t rows = 0;         // embedding rows copied
+  int64_t vocab = 0;        // classifier vocabulary size
+  int64_t tensors = 0;      // recurrent tensors copied
+};
+LmInitReport init_classifier_from_lm(TextClassifier& m, const std::string& lm_path, bool reverse);
+// The LM's vocabulary (file or directory), for --lm-vocab: its tokens except <unk> and <eos>.
+std::vector<std::string> lm_vocabulary(const std::string& lm_path);
+
 // ---- training ----------------------------------------------------------------------------------------
 struct ClassifyTrainOptions {
   std::vector<std::string> data;           // one or more files, concatenated (cross-domain training)
@@ -103,7 +132,14 @@ struct ClassifyTrainOptions {
   int64_t embed = 0, layers = 1;           // embed 0: the first hidden size
   bool bidirectional = false;
   std::string pool = "last";
-  double dropout = 0.0;
+  double dropout = 0.0, word_dropout = 0.0;
+  int64_t folds = 10, fold = -1;           // item i is in fold i % folds; test fold `fold` (-1: last),
+                                           // validation fold fold−1 (mod folds): the default is 80/10/10
+  std::string init_from, init_from_reverse;  // LM run dirs/files: see init_classifier_from_lm
+  bool lm_vocab = false;                   // add the --init-from LM's words to the vocabulary
+  double weight_decay = -1.0;              // < 0: the optimizer's default (0; adamw 1e-2). adam, sgd,
+                                           // rmsprop, adagrad: L2 in the gradient; adamw: decoupled
+  int64_t patience = 0;                    // > 0: stop after this many epochs without a better validation
   int64_t batch = 32;
   int64_t epochs = 0;
   double time_budget = 0.0;
@@ -115,8 +151,10 @@ struct ClassifyTrainOptions {
   bool quiet = false;
 };
 enum class ClassifyOutcome { finished, stopped };
-// Without --valid / --test the data is split by position: item i is test if i % 10 == 9, valid if
-// i % 10 == 8, train otherwise (80/10/10; with only one of them given, only the other is taken out).
+// Without --valid / --test the data is split by position into `folds` folds (item i in fold i % folds):
+// fold `fold` is test, fold fold−1 (mod folds) validation, the rest training. The default (10 folds,
+// fold 9) is 80/10/10 with test i % 10 == 9 and valid i % 10 == 8; with only one of --valid / --test
+// given, only the other fold is taken out. Cross-validation: run fold = 0 … folds−1, average test.
 ClassifyOutcome train_classifier(const ClassifyTrainOptions& o);
 
 }  // namespace recurrent::tasks
