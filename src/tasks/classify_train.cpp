@@ -59,11 +59,7 @@ class ClassifyRun : public SentenceTask {
 };
 
 SentenceLoopOptions ClassifyRun::loop_options(const ClassifyTrainOptions& o) {
-  SentenceLoopOptions l;
-  l.out = o.out, l.resume = o.resume;
-  l.batch = o.batch, l.epochs = o.epochs, l.max_steps = o.max_steps;
-  l.time_budget = o.time_budget, l.clip = o.clip, l.log_every = o.log_every;
-  l.seed = o.seed, l.quiet = o.quiet;
+  SentenceLoopOptions l = common_loop_options(o);
   l.weight_decay = o.weight_decay, l.patience = o.patience;
   l.order_stream = 0x636c617373ull;  // "class"
   l.metric = "accuracy";

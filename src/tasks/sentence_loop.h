@@ -42,6 +42,18 @@ struct SentenceLoopOptions {
   int64_t patience = 0;                 // > 0: stop after this many epochs without a better validation
 };
 
+// The loop options that every sentence task's own options carry under the same names (out, resume,
+// batch, epochs, max_steps, time_budget, clip, log_every, seed, quiet); the task adds the rest.
+template <class TaskOptions>
+SentenceLoopOptions common_loop_options(const TaskOptions& o) {
+  SentenceLoopOptions l;
+  l.out = o.out, l.resume = o.resume;
+  l.batch = o.batch, l.epochs = o.epochs, l.max_steps = o.max_steps;
+  l.time_budget = o.time_budget, l.clip = o.clip, l.log_every = o.log_every;
+  l.seed = o.seed, l.quiet = o.quiet;
+  return l;
+}
+
 struct ValidScore {
   double score = 0.0;    // higher is better (accuracy, F1, −loss)
   double loss = 0.0;     // validation loss (nats); must be finite

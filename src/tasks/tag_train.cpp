@@ -22,11 +22,7 @@ namespace {
 using nlohmann::json;
 
 SentenceLoopOptions loop_options(const TagTrainOptions& o) {
-  SentenceLoopOptions l;
-  l.out = o.out, l.resume = o.resume;
-  l.batch = o.batch, l.epochs = o.epochs, l.max_steps = o.max_steps;
-  l.time_budget = o.time_budget, l.clip = o.clip, l.log_every = o.log_every;
-  l.seed = o.seed, l.quiet = o.quiet;
+  SentenceLoopOptions l = common_loop_options(o);
   l.order_stream = 0x746167676572ull;  // "tagger"
   l.metric = "score";                  // span F1 for span tagsets, else token accuracy
   return l;
