@@ -166,8 +166,11 @@ TEST(ClassifyEnsembleCli, EvalEnsembleJsonAndErrors) {
   fs::remove_all(d);
   fs::create_directories(d);
   std::string tsv;
-  for (int i = 0; i < 60; ++i)
-    tsv += std::string(i % 2 ? "pos\tw1 great w" : "neg\tw1 poor w") + std::to_string(i % 7) + "\n";
+  for (int i = 0; i < 60; ++i) {  // appended piecewise: GCC 12 warns (-Wrestrict) falsely on "w" + to_string
+    tsv += i % 2 ? "pos\tw1 great w" : "neg\tw1 poor w";
+    tsv += std::to_string(i % 7);
+    tsv += '\n';
+  }
   data::write_file((d / "s.tsv").string(), tsv);
   const std::string base = "train classify --quiet --epochs 1 --hidden 8 --threads 1 --data " + (d / "s.tsv").string();
   for (int seed : {1, 2}) {
