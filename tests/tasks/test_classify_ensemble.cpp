@@ -173,8 +173,8 @@ TEST(ClassifyEnsembleCli, EvalEnsembleJsonAndErrors) {
   }
   data::write_file((d / "s.tsv").string(), tsv);
   const std::string base = "train classify --quiet --epochs 1 --hidden 8 --threads 1 --data " + (d / "s.tsv").string();
-  for (int seed : {1, 2}) {
-    const auto r = run(base + " --seed " + std::to_string(seed) + " --out " + (d / ("s" + std::to_string(seed))).string());
+  for (const char* seed : {"1", "2"}) {  // no "s" + std::to_string(..): GCC 12's false -Wrestrict
+    const auto r = run(base + " --seed " + seed + " --out " + (d / (std::string("s") + seed)).string());
     ASSERT_EQ(r.status, 0) << r.out;
   }
   const std::string a = (d / "s1").string(), b = (d / "s2").string(), data = (d / "s.tsv").string();
