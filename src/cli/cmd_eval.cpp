@@ -2,7 +2,8 @@
 //   language model: bits per character (char level) or perplexity (word level); --json prints
 //     {"tokens": N, "loss_nats": x, "bits_per_token": x, "perplexity": x}
 //   classifier (labelled sentences, any format of train classify): --json prints
-//     {"n": N, "loss": x, "accuracy": x, "macro_f1": x}
+//     {"n": N, "loss": x, "accuracy": x, "macro_f1": x}; --ensemble DIR (repeatable) averages the class
+//     probabilities of --model and these models (tasks::evaluate_ensemble) and adds "models": M
 //   forecaster (the CSV series; metrics on the test part of its chronological split): --json prints
 //     {"mae", "rmse", "mase", "naive_mase", "seasonal_naive_mase", ...}
 //   tagger (tagged sentences, any format of train tag): --json prints {"sentences", "tokens", "loss",
@@ -13,6 +14,7 @@
 //     {"n": N, "loss": x, "perplexity": x, "bleu": x, "exact_match": x, "precisions": [..], ...}
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -39,16 +41,21 @@ std::string model_task(const std::string& model) {
 
 namespace {
 
-void eval_classifier(const std::string& model, const std::string& data, int64_t batch, bool json) {
-  auto m = tasks::load_classifier(model);
+// models: --model, then each --ensemble model (their class probabilities are averaged).
+void eval_classifier(const std::vector<std::string>& models, const std::string& data, int64_t batch, bool json) {
+  std::vector<std::unique_ptr<tasks::TextClassifier>> ms;
+  std::vector<tasks::TextClassifier*> ptrs;
+  for (const std::string& model : models) {
+    RC_CHECK(model_task(model) == "classify", model, "an --ensemble member must be a classifier (train classify)");
+    ms.push_back(tasks::load_classifier(model));
+    ptrs.push_back(ms.back().get());
+  }
   const data::LabeledSet set = data::read_labeled(data);
   RC_CHECK(!set.items.empty(), data, "no labelled sentences to evaluate");
-  const data::LabelSet labels = data::LabelSet::from_names(m->config().labels);
-  std::vector<std::vector<int64_t>> seqs;
-  for (const data::LabeledText& it : set.items) seqs.push_back(m->encode(it.text, data + ":" + std::to_string(it.line)));
-  const tasks::ClassifyEval e = tasks::evaluate_classifier(*m, seqs, labels.ids(set), batch);
+  const tasks::ClassifyEval e = tasks::evaluate_ensemble(ptrs, models, set, batch);
   if (json) {
     nlohmann::json j = {{"n", e.n}, {"loss", e.loss}, {"accuracy", e.accuracy}, {"macro_f1", e.macro_f1}};
+    if (models.size() > 1) j["models"] = models.size();
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("accuracy %.2f%%  macro-F1 %.4f  loss %.4f on %lld sentences\n", 100 * e.accuracy, e.macro_f1, e.loss,
@@ -110,6 +117,7 @@ void eval_seq2seq(const std::string& model, const std::string& data, int64_t bea
 void add_eval(CLI::App& app) {
   struct Args {
     std::string model, data;
+    std::vector<std::string> ensemble;  // classifiers averaged with --model
     int64_t batch = 16, seq_len = 100, beam = 1;
     bool json = false;
   };
@@ -120,10 +128,16 @@ void add_eval(CLI::App& app) {
   c->add_option("--batch", a->batch, "contiguous rows")->capture_default_str();
   c->add_option("--seq-len", a->seq_len, "steps per chunk (RNN state / transformer KV cache carried across chunks)")->capture_default_str();
   c->add_option("--beam", a->beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str();
+  c->add_option("--ensemble", a->ensemble, "classifier: more models (e.g. other seeds) whose class probabilities "
+                "are averaged with --model's (repeat the option)");
   c->add_flag("--json", a->json, "one JSON line");
   c->callback([a] {
     const std::string task = model_task(a->model);
-    if (task == "classify") return eval_classifier(a->model, a->data, a->batch, a->json);
+    RC_CHECK(a->ensemble.empty() || task == "classify", "--ensemble", "only for classifiers; --model is a '", task,
+             "' model");
+    std::vector<std::string> models = {a->model};
+    models.insert(models.end(), a->ensemble.begin(), a->ensemble.end());
+    if (task == "classify") return eval_classifier(models, a->data, a->batch, a->json);
     if (task == "forecast") return eval_forecaster(a->model, a->data, a->json);  // cmd_predict.cpp
     if (task == "tag") return eval_tagger(a->model, a->data, a->json);
     if (task == "condlm") return eval_condlm(a->model, a->data, a->json);

@@ -98,6 +98,19 @@ ClassifyEval evaluate_classifier(TextClassifier& m, const std::vector<std::vecto
 
 std::unique_ptr<TextClassifier> load_classifier(const std::string& model_path);  // file or run directory
 
+// ---- ensembles: several runs (e.g. seeds) of one task, probabilities averaged ---------------------
+// softmax(logits) of each sentence, row-major [N, C] (N = seqs.size(), C classes); eval mode, no grad.
+std::vector<float> classifier_probabilities(TextClassifier& m, const std::vector<std::vector<int64_t>>& seqs,
+                                            int64_t batch = 64);
+// Each member encodes the set's texts with its own vocabulary and gives p_m [N, C]; the ensemble is
+//   p̄[n, c] = (1/M) Σ_m p_m[n, c],  prediction argmax_c p̄[n, c],  loss = mean_n −log p̄[n, label_n]
+// (probability averaging, as for the per-fold seed ensembles of bench/classify/sentiment.sh). All
+// members must have the same labels in the same order (else Error naming names[m]); labels of the
+// set unseen in training are errors naming the file and line. One member gives that member's
+// predictions (and its loss up to float rounding).
+ClassifyEval evaluate_ensemble(const std::vector<TextClassifier*>& members, const std::vector<std::string>& names,
+                               const data::LabeledSet& set, int64_t batch = 64);
+
 // masked max over time: out[b, f] = max_{t < lengths[b]} x[t, b, f];  x [T, B, F] → [B, F].
 // ∂x[t*, b, f] = g[b, f] at the first arg-max t* (ties: the earliest step), 0 elsewhere.
 Var max_over_time(const Var& x, const std::vector<int64_t>& lengths);
