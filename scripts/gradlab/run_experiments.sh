@@ -5,6 +5,7 @@
 # names: profile explode adding200 adding200_lr1e-2 adding400 copy adding750 (default: all, in that order),
 #        and the `recurrent experiment` report folders (OUT/../experiment/<name>/, each with report.md + PNGs):
 #        agreement50 agreement50_noclip agreement50_gru copy100 adding400_lstm seqimage_rows seqimage_pixels
+#        seqimage_pixels60_CELL (CELL = rnn_tanh, lstm, gru, ...: 60 minutes each)
 #        (seqimage_*: scripts/data/fetch.sh fashion-mnist first).
 # One thread and passive OpenMP waiting: the runs are small GEMMs, where extra threads only spin.
 set -euo pipefail
@@ -89,6 +90,10 @@ for n in "${names[@]}"; do
     seqimage_pixels)  # pixel by pixel (T = 784): 300 s per cell on the shared machine, 2000 test images
       exp seqimage_pixels seqimage --by pixels $img --test-size 2000 --cells rnn_tanh,lstm,gru --clip 1 --hidden 64 \
         --batch 50 --lr 1e-3 --steps 20000 --time-budget 300 --eval-every 100 --eval-size 500 --probe-every 100 ;;
+    seqimage_pixels60_*)  # the 60-minute budget, one cell per name (rnn_tanh | lstm | gru | ...), one at a
+      cell=${n#seqimage_pixels60_}  # time on a quiet machine; the whole 10,000-image test set at the end
+      exp "$n" seqimage --by pixels $img --cells "$cell" --clip 1 --hidden 64 --batch 50 --lr 1e-3 --steps 1000000 \
+        --time-budget 3600 --eval-every 500 --eval-size 1000 --probe-every 500 ;;
     *) echo "unknown experiment $n" >&2; exit 2 ;;
   esac
 done
