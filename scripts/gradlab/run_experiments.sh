@@ -72,7 +72,11 @@ for n in "${names[@]}"; do
       exp agreement50_gru-zbias2 agreement --distance 50 --cells gru --update-bias 2 --clip 1 --hidden 64 --batch 50 \
         --lr 1e-3 --steps 10000 --time-budget 150 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100
       exp agreement50_gru-lr1e-2 agreement --distance 50 --cells gru --clip 1 --hidden 64 --batch 50 \
-        --lr 1e-2 --steps 10000 --time-budget 120 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100 ;;
+        --lr 1e-2 --steps 10000 --time-budget 120 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100
+      exp agreement50_gru-zbias1 agreement --distance 50 --cells gru --update-bias 1 --clip 1 --hidden 64 --batch 50 \
+        --lr 1e-3 --steps 10000 --time-budget 180 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100
+      exp agreement50_gru-keras agreement --distance 50 --cells gru --inits orthogonal --clip 1 --hidden 64 --batch 50 \
+        --lr 1e-3 --steps 10000 --time-budget 180 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100 ;;
     copy100)
       exp copy100 copy --T 100 --cells rnn_tanh,lstm,gru --clip 1 --hidden 64 --batch 50 --lr 1e-3 --steps 20000 \
         --time-budget 240 --eval-every 200 --eval-size 500 --probe-every 200 ;;

@@ -185,7 +185,7 @@ void options(CLI::App* c, ExpArgs& a) {
   c->add_option("--rho", a.rho, "rescale each W_hh gate block to this spectral radius (0: keep)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--forget-bias", a.forget_bias, "LSTM forget-gate bias")->capture_default_str();
-  c->add_option("--update-bias", a.update_bias, "gru/gru_cho update-gate (z, keep) bias; 0: PyTorch init")
+  c->add_option("--update-bias", a.update_bias, lab::kUpdateBiasHelp)
       ->capture_default_str();
   c->add_option("--chrono", a.chrono, lab::kChronoHelp)->capture_default_str();
   c->add_option("--hidden", g.hidden, "hidden size")->check(CLI::PositiveNumber)->capture_default_str();

@@ -103,7 +103,7 @@ void common_options(CLI::App* c, LabArgs& a) {
   c->add_option("--rho", a.rho, "rescale each W_hh gate block to this spectral radius (0: keep the init's)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--forget-bias", a.forget_bias, "LSTM forget-gate bias (Jozefowicz et al. 2015)");
-  c->add_option("--update-bias", a.update_bias, "gru/gru_cho update-gate (z, keep) bias; 0: PyTorch init");
+  c->add_option("--update-bias", a.update_bias, lab::kUpdateBiasHelp);
   c->add_option("--chrono", a.chrono, lab::kChronoHelp);
   c->add_option("--hidden", a.cfg.hidden, "hidden size")->check(CLI::PositiveNumber);
   c->add_option("--batch", a.cfg.batch, "sequences per batch")->check(CLI::PositiveNumber);
