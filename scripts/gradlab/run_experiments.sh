@@ -4,7 +4,7 @@
 # script, not a test. Usage: scripts/gradlab/run_experiments.sh [OUT=runs/gradlab] [BIN=build/recurrent] [names...]
 # names: profile explode adding200 adding200_lr1e-2 adding400 copy adding750 (default: all, in that order),
 #        and the `recurrent experiment` report folders (OUT/../experiment/<name>/, each with report.md + PNGs):
-#        agreement50 agreement50_noclip agreement50_gru copy100 adding400_lstm seqimage_rows seqimage_pixels
+#        agreement50 agreement50_noclip agreement50_gru copy100 adding400_lstm adding_lstm_chrono seqimage_rows seqimage_pixels
 #        seqimage_pixels60_CELL (CELL = rnn_tanh, lstm, gru, ...: 60 minutes each)
 #        (seqimage_*: scripts/data/fetch.sh fashion-mnist first).
 # One thread and passive OpenMP waiting: the runs are small GEMMs, where extra threads only spin.
@@ -85,6 +85,15 @@ for n in "${names[@]}"; do
         run adding400_forget-bias-$fb train --task adding --T 400 --cells lstm --forget-bias $fb --hidden 64 --batch 50 \
           --lr 1e-2 --clip 1 --steps 3000 --time-budget 1200 --stop-when-solved --eval-every 200 --eval-size 500 \
           --probe-every 100
+      done ;;
+    adding_lstm_chrono)  # LSTM with the chrono init (Tallec & Ollivier 2018) at T = 400 and 750, Adam lr 1e-3
+      for T in 400 750; do
+        run profile_lstm$T profile --task adding --T $T --cells lstm --hidden 64 --batch 50 --batches 4 --no-jacobian
+        lab profile --task adding --T $T --cells lstm --chrono $T --hidden 64 --batch 50 --batches 4 --no-jacobian \
+          | tail -1 | tee -a "$out/profile_lstm$T/table.txt"
+        run adding${T}_chrono$T train --task adding --T $T --cells lstm --chrono $T --hidden 64 --batch 50 --lr 1e-3 \
+          --clip 1 --steps 10000 --time-budget $(( T == 400 ? 840 : 1320 )) --stop-when-solved --eval-every 200 \
+          --eval-size 500 --probe-every 100
       done ;;
     seqimage_rows)  # Fashion-MNIST row by row (T = 28): LSTM 480 s, tanh RNN and GRU 240 s each
       exp seqimage_rows seqimage --by rows $img --cells lstm --clip 1 --hidden 128 --batch 100 --lr 1e-3 \
