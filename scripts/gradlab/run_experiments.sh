@@ -4,7 +4,8 @@
 # script, not a test. Usage: scripts/gradlab/run_experiments.sh [OUT=runs/gradlab] [BIN=build/recurrent] [names...]
 # names: profile explode adding200 adding200_lr1e-2 adding400 copy adding750 (default: all, in that order),
 #        and the `recurrent experiment` report folders (OUT/../experiment/<name>/, each with report.md + PNGs):
-#        agreement50 agreement50_noclip agreement50_gru copy100 adding400_lstm seqimage_rows seqimage_pixels
+#        agreement50 agreement50_noclip agreement50_gru copy100 adding400_lstm adding_lstm_chrono seqimage_rows seqimage_pixels
+#        seqimage_pixels60_CELL (CELL = rnn_tanh, lstm, gru, ...: 60 minutes each)
 #        (seqimage_*: scripts/data/fetch.sh fashion-mnist first).
 # One thread and passive OpenMP waiting: the runs are small GEMMs, where extra threads only spin.
 set -euo pipefail
@@ -71,7 +72,11 @@ for n in "${names[@]}"; do
       exp agreement50_gru-zbias2 agreement --distance 50 --cells gru --update-bias 2 --clip 1 --hidden 64 --batch 50 \
         --lr 1e-3 --steps 10000 --time-budget 150 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100
       exp agreement50_gru-lr1e-2 agreement --distance 50 --cells gru --clip 1 --hidden 64 --batch 50 \
-        --lr 1e-2 --steps 10000 --time-budget 120 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100 ;;
+        --lr 1e-2 --steps 10000 --time-budget 120 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100
+      exp agreement50_gru-zbias1 agreement --distance 50 --cells gru --update-bias 1 --clip 1 --hidden 64 --batch 50 \
+        --lr 1e-3 --steps 10000 --time-budget 180 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100
+      exp agreement50_gru-keras agreement --distance 50 --cells gru --inits orthogonal --clip 1 --hidden 64 --batch 50 \
+        --lr 1e-3 --steps 10000 --time-budget 180 --stop-when-solved --eval-every 100 --eval-size 1000 --probe-every 100 ;;
     copy100)
       exp copy100 copy --T 100 --cells rnn_tanh,lstm,gru --clip 1 --hidden 64 --batch 50 --lr 1e-3 --steps 20000 \
         --time-budget 240 --eval-every 200 --eval-size 500 --probe-every 200 ;;
@@ -81,6 +86,15 @@ for n in "${names[@]}"; do
           --lr 1e-2 --clip 1 --steps 3000 --time-budget 1200 --stop-when-solved --eval-every 200 --eval-size 500 \
           --probe-every 100
       done ;;
+    adding_lstm_chrono)  # LSTM with the chrono init (Tallec & Ollivier 2018) at T = 400 and 750, Adam lr 1e-3
+      for T in 400 750; do
+        run profile_lstm$T profile --task adding --T $T --cells lstm --hidden 64 --batch 50 --batches 4 --no-jacobian
+        lab profile --task adding --T $T --cells lstm --chrono $T --hidden 64 --batch 50 --batches 4 --no-jacobian \
+          | tail -1 | tee -a "$out/profile_lstm$T/table.txt"
+        run adding${T}_chrono$T train --task adding --T $T --cells lstm --chrono $T --hidden 64 --batch 50 --lr 1e-3 \
+          --clip 1 --steps 10000 --time-budget $(( T == 400 ? 840 : 1320 )) --stop-when-solved --eval-every 200 \
+          --eval-size 500 --probe-every 100
+      done ;;
     seqimage_rows)  # Fashion-MNIST row by row (T = 28): LSTM 480 s, tanh RNN and GRU 240 s each
       exp seqimage_rows seqimage --by rows $img --cells lstm --clip 1 --hidden 128 --batch 100 --lr 1e-3 \
         --steps 20000 --time-budget 480 --eval-every 250 --eval-size 2000 --probe-every 250
@@ -89,6 +103,10 @@ for n in "${names[@]}"; do
     seqimage_pixels)  # pixel by pixel (T = 784): 300 s per cell on the shared machine, 2000 test images
       exp seqimage_pixels seqimage --by pixels $img --test-size 2000 --cells rnn_tanh,lstm,gru --clip 1 --hidden 64 \
         --batch 50 --lr 1e-3 --steps 20000 --time-budget 300 --eval-every 100 --eval-size 500 --probe-every 100 ;;
+    seqimage_pixels60_*)  # the 60-minute budget, one cell per name (rnn_tanh | lstm | gru | ...), one at a
+      cell=${n#seqimage_pixels60_}  # time on a quiet machine; the whole 10,000-image test set at the end
+      exp "$n" seqimage --by pixels $img --cells "$cell" --clip 1 --hidden 64 --batch 50 --lr 1e-3 --steps 1000000 \
+        --time-budget 3600 --eval-every 500 --eval-size 1000 --probe-every 500 ;;
     *) echo "unknown experiment $n" >&2; exit 2 ;;
   esac
 done

@@ -35,7 +35,7 @@ namespace fs = std::filesystem;
 
 struct ExpArgs {
   std::string name, cells = "rnn_tanh,irnn,lstm,gru,gru_simple", inits = "pytorch", clips = "0,1", out;
-  double rho = 0.0, forget_bias = 1.0, update_bias = 0.0;
+  double rho = 0.0, forget_bias = 1.0, update_bias = 0.0, chrono = 0.0;
   bool json = false, no_plots = false;
   std::string plot_script;
   std::string by = "rows", train_images, train_labels, test_images, test_labels;
@@ -161,7 +161,7 @@ void run_experiment(ExpArgs& a) {
   fs::create_directories(a.out);
   lab::TrainCsv csv(a.out);
   const std::vector<lab::Row> rows =
-      lab::train_all(cfg, lab::models(a.cells, a.inits, a.rho, a.forget_bias, a.update_bias), lab::clip_values(a.clips), csv, a.json);
+      lab::train_all(cfg, lab::models(a.cells, a.inits, a.rho, a.forget_bias, a.update_bias, a.chrono), lab::clip_values(a.clips), csv, a.json);
   const std::string note = make_plots(a);
   write_report(a, cfg, rows, note);
   if (a.json) return;
@@ -185,8 +185,9 @@ void options(CLI::App* c, ExpArgs& a) {
   c->add_option("--rho", a.rho, "rescale each W_hh gate block to this spectral radius (0: keep)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--forget-bias", a.forget_bias, "LSTM forget-gate bias")->capture_default_str();
-  c->add_option("--update-bias", a.update_bias, "gru/gru_cho update-gate (z, keep) bias; 0: PyTorch init")
+  c->add_option("--update-bias", a.update_bias, lab::kUpdateBiasHelp)
       ->capture_default_str();
+  c->add_option("--chrono", a.chrono, lab::kChronoHelp)->capture_default_str();
   c->add_option("--hidden", g.hidden, "hidden size")->check(CLI::PositiveNumber)->capture_default_str();
   c->add_option("--batch", g.batch, "sequences per batch")->check(CLI::PositiveNumber)->capture_default_str();
   c->add_option("--optimizer", g.optimizer, "adam | rmsprop | sgd (momentum 0.9)")->capture_default_str();

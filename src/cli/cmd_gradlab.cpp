@@ -28,13 +28,14 @@ namespace {
 
 struct LabArgs {
   std::string task = "adding", cells = "rnn_tanh,lstm,gru", inits = "pytorch", clips = "0", out;
-  double rho = 0.0, forget_bias = 1.0;
+  double rho = 0.0, forget_bias = 1.0, update_bias = 0.0, chrono = 0.0;
   int64_t batches = 4;
   bool json = false, no_jacobian = false;
   tasks::LabConfig cfg;
 };
 
-std::vector<tasks::LabModel> models(const LabArgs& a) { return lab::models(a.cells, a.inits, a.rho, a.forget_bias); }
+std::vector<tasks::LabModel> models(const LabArgs& a) { return lab::models(a.cells, a.inits, a.rho, a.forget_bias, a.update_bias, a.chrono);
+}
 
 double max_of(const std::vector<double>& v) {
   double m = 0.0;
@@ -102,6 +103,8 @@ void common_options(CLI::App* c, LabArgs& a) {
   c->add_option("--rho", a.rho, "rescale each W_hh gate block to this spectral radius (0: keep the init's)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--forget-bias", a.forget_bias, "LSTM forget-gate bias (Jozefowicz et al. 2015)");
+  c->add_option("--update-bias", a.update_bias, lab::kUpdateBiasHelp);
+  c->add_option("--chrono", a.chrono, lab::kChronoHelp);
   c->add_option("--hidden", a.cfg.hidden, "hidden size")->check(CLI::PositiveNumber);
   c->add_option("--batch", a.cfg.batch, "sequences per batch")->check(CLI::PositiveNumber);
   c->add_option("--seed", a.cfg.seed, "seed of weights and data");

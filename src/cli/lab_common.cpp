@@ -32,7 +32,7 @@ std::vector<double> clip_values(const std::string& s) {
 }
 
 std::vector<tasks::LabModel> models(const std::string& cells, const std::string& inits, double rho, double forget_bias,
-                                    double update_bias) {
+                                    double update_bias, double chrono) {
   std::vector<tasks::LabModel> m;
   const std::vector<std::string> in = split_list(inits);
   RC_CHECK(!in.empty(), "--inits", "expected at least one initialisation");
@@ -40,7 +40,8 @@ std::vector<tasks::LabModel> models(const std::string& cells, const std::string&
     for (const std::string& init : in) {
       if (cell == "irnn" && init != in.front()) continue;  // irnn fixes its own init
       const bool gru = cell == "gru" || cell == "gru_cho";  // the update bias applies to these only
-      m.push_back(tasks::lab_model(cell, init, rho, forget_bias, gru ? update_bias : 0.0));
+      const bool lstm = cell.rfind("lstm", 0) == 0;          // and the chrono init to the LSTM cells
+      m.push_back(tasks::lab_model(cell, init, rho, forget_bias, gru ? update_bias : 0.0, lstm ? chrono : 0.0));
     }
   RC_CHECK(!m.empty(), "--cells", "expected at least one cell");
   return m;

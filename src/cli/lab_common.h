@@ -15,8 +15,13 @@ namespace recurrent::cli::lab {
 std::vector<std::string> split_list(const std::string& s);  // "a,b,,c" → {a, b, c}
 std::vector<double> clip_values(const std::string& s);       // "0,1" → {0, 1}; throws Error("--clip", …)
 // Every (cell, init) pair; "irnn" fixes its own initialisation, so it appears once.
+inline constexpr const char* kUpdateBiasHelp =
+    "gru/gru_cho update-gate (z, keep) bias; 0 (default): PyTorch init, zero-mean biases. 1 is the analogue "
+    "of the LSTM's default forget bias 1 and is what the GRU needs for agreement at D = 50 (docs/gradlab.md)";
+inline constexpr const char* kChronoHelp =
+    "LSTM chrono init T_max (Tallec & Ollivier 2018): b_f = log U(1, T_max-1), b_i = -b_f; 0: off";
 std::vector<tasks::LabModel> models(const std::string& cells, const std::string& inits, double rho, double forget_bias,
-                                    double update_bias = 0.0);
+                                    double update_bias = 0.0, double chrono = 0.0);  // chrono: LSTM cells only
 
 std::ofstream open_csv(const std::string& dir, const std::string& name, const std::string& header);
 

@@ -77,6 +77,21 @@ void init_recurrent(float* w, int64_t H, int64_t R, const RnnInit& in, Rng& rng)
   }
 }
 
+// Tallec & Ollivier 2018: b_f = log u, u ~ U(1, T_max − 1), b_i = −b_f, in b_ih (gate order i, f, g, o);
+// b_hh's i and f blocks 0, so the sums are these values.
+void chrono_biases(RNN& rnn, size_t l, int d, int64_t H, float t_max, Rng& rng) {
+  RC_CHECK(t_max > 2.0f, "init", "chrono initialisation needs T_max > 2, got ", t_max);
+  Var b_ih = rnn.param("bias_ih", l, d);
+  RC_CHECK(b_ih.defined(), "init", "chrono initialisation needs an RNN with biases");
+  float* bi = b_ih.value().data();
+  Var b_hh = rnn.param("bias_hh", l, d);
+  for (int64_t j = 0; j < H; ++j) {
+    const float f = std::log(rng.uniform(1.0f, t_max - 1.0f));
+    bi[H + j] = f, bi[j] = -f;
+    if (b_hh.defined()) b_hh.value().data()[H + j] = b_hh.value().data()[j] = 0.0f;
+  }
+}
+
 }  // namespace
 
 void init_rnn(RNN& rnn, const RnnInit& in, Rng& rng) {
@@ -104,6 +119,7 @@ void init_rnn(RNN& rnn, const RnnInit& in, Rng& rng) {
           for (int64_t j = 0; j < H; ++j) b.value().data()[H + j] = v;
         }
       }
+      if (in.chrono_tmax && is_lstm(s.cell)) chrono_biases(rnn, l, d, H, *in.chrono_tmax, rng);
     }
   }
 }

@@ -35,7 +35,8 @@ const char* lab_task_name(LabTask t) {
   return "?";
 }
 
-LabModel lab_model(const std::string& cell, const std::string& init, double rho, double forget_bias, double update_bias) {
+LabModel lab_model(const std::string& cell, const std::string& init, double rho, double forget_bias, double update_bias,
+                   double chrono) {
   LabModel m;
   const bool irnn = cell == "irnn";
   m.cell = irnn ? CellType::rnn_relu : parse_cell(cell);
@@ -55,6 +56,14 @@ LabModel lab_model(const std::string& cell, const std::string& init, double rho,
     m.update_bias = update_bias;
     char buf[32];
     std::snprintf(buf, sizeof buf, "/z-bias=%g", update_bias);
+    m.label += buf;
+  }
+  if (chrono != 0.0) {
+    RC_CHECK(is_lstm(m.cell) && chrono > 2.0, "--chrono", "expected T_max > 2 for an LSTM cell, got ", chrono, " for ",
+             cell);
+    m.init.chrono_tmax = static_cast<float>(chrono);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "/chrono=%g", chrono);
     m.label += buf;
   }
   m.rho = rho;

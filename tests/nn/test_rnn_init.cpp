@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "recurrent/core/error.h"
 #include "recurrent/nn/rnn_init.h"
 
 using namespace recurrent;
@@ -56,6 +57,40 @@ TEST(RnnInit, IdentityIrnnAndForgetBias) {
     Tensor bi = lstm.param("bias_ih", 0, d).value(), bh = lstm.param("bias_hh", 0, d).value();
     for (int64_t j = 4; j < 8; ++j) EXPECT_EQ(bi.at({j}) + bh.at({j}), 1.0f);
   }
+}
+
+// Chrono (Tallec & Ollivier 2018): b_f = log u with u ~ U(1, T_max − 1) per unit, b_i = −b_f, b_hh's i and
+// f blocks zero; g and o keep the weight scheme's biases. It overrides forget_bias.
+TEST(RnnInit, ChronoLstmBiases) {
+  Rng rng(5);
+  const int64_t H = 64;
+  const float t_max = 400.0f;
+  RNN lstm(RNNOptions::uniform(CellType::lstm, 2, H, 2), rng);  // two layers: every layer gets it
+  RnnInit in = make(kPt, RnnInit::Recurrent::same, 1.0f);
+  in.chrono_tmax = t_max;
+  init_rnn(lstm, in, rng);
+  for (size_t l = 0; l < 2; ++l) {
+    Tensor bi = lstm.param("bias_ih", l, 0).value(), bh = lstm.param("bias_hh", l, 0).value();
+    float lo = 1e9f, hi = -1e9f;
+    for (int64_t j = 0; j < H; ++j) {
+      const float f = bi.at({H + j});
+      EXPECT_GE(f, 0.0f);
+      EXPECT_LT(f, std::log(t_max - 1.0f));
+      EXPECT_EQ(bi.at({j}), -f);
+      EXPECT_EQ(bh.at({j}), 0.0f);
+      EXPECT_EQ(bh.at({H + j}), 0.0f);
+      lo = std::min(lo, f), hi = std::max(hi, f);
+    }
+    EXPECT_LT(lo, 2.0f);  // spread over the range: memory times e^b ≈ 1 … T_max, not one constant
+    EXPECT_GT(hi, 5.0f);  // (log 399 ≈ 6.0; 64 draws all above 2 or all below 5 has probability < 1e-3)
+    for (int64_t j = 2 * H; j < 4 * H; ++j) EXPECT_LE(std::fabs(bi.at({j})), 1.0f / std::sqrt(float(H)));
+  }
+  RNN gru(RNNOptions::uniform(CellType::gru, 2, 4, 1), rng);  // LSTM only: other cells keep their biases
+  in.weights = RnnInit::Weights::uniform, in.uniform_a = 0.01f, in.forget_bias.reset();
+  init_rnn(gru, in, rng);
+  for (float b : gru.param("bias_ih", 0, 0).value().to_vector()) EXPECT_LE(std::fabs(b), 0.01f);
+  in.chrono_tmax = 2.0f;
+  EXPECT_THROW(init_rnn(lstm, in, rng), Error);
 }
 
 TEST(RnnInit, XavierBoundAndKaimingScale) {

@@ -94,6 +94,10 @@ TEST(GradLab, ModelsAndProfiles) {
   EXPECT_THROW(lab_model("lstm", "magic"), Error);
   EXPECT_EQ(lab_model("gru", "pytorch", 0.0, 1.0, 2.0).label, "gru/z-bias=2");
   EXPECT_THROW(lab_model("lstm", "pytorch", 0.0, 1.0, 2.0), Error);  // the update bias is the GRU's
+  EXPECT_EQ(lab_model("lstm", "pytorch", 0.0, 1.0, 0.0, 400.0).label, "lstm/chrono=400");
+  EXPECT_EQ(*lab_model("lstm", "pytorch", 0.0, 1.0, 0.0, 400.0).init.chrono_tmax, 400.0f);
+  EXPECT_THROW(lab_model("gru", "pytorch", 0.0, 1.0, 0.0, 400.0), Error);   // chrono is the LSTM's
+  EXPECT_THROW(lab_model("lstm", "pytorch", 0.0, 1.0, 0.0, 1.5), Error);    // T_max > 2
   EXPECT_THROW(parse_lab_task("sorting"), Error);
   LabConfig c = tiny(LabTask::adding);
   LabProfile p = profile_lab(c, lab_model("rnn_tanh", "orthogonal", 0.5), 2);

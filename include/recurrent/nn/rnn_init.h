@@ -11,6 +11,11 @@
 //            identity     IRNN, Le et al. 2015: each block = scale·I (needs R == H); biases zero
 //   forget_bias           LSTM forget-gate bias (Jozefowicz et al. 2015 recommend 1): b_ih's f block
 //                         gets the value and b_hh's f block 0, so their sum is the value.
+//   chrono_tmax           LSTM "chrono" initialisation (Tallec & Ollivier 2018, "Can recurrent neural
+//                         networks warp time?"): per unit b_f = log u, u ~ U(1, T_max − 1), and b_i = −b_f
+//                         (in b_ih; b_hh's i and f blocks 0), so the forget gates start with memory times
+//                         spread over 1 … T_max steps and the input gates mostly closed, which keeps the
+//                         cell from filling up with every input. Overrides forget_bias. Needs T_max > 2.
 #pragma once
 
 #include <optional>
@@ -29,6 +34,7 @@ struct RnnInit {
   float identity_scale = 1.0f;
   bool zero_bias = false;
   std::optional<float> forget_bias;
+  std::optional<float> chrono_tmax;
 };
 
 void init_rnn(RNN& rnn, const RnnInit& init, Rng& rng);

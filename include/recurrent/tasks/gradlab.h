@@ -39,8 +39,9 @@ struct LabModel {
   double rho = 0.0;   // > 0: after init, scale each W_hh gate block to spectral radius rho
   double update_bias = 0.0;  // ≠ 0 (gru, gru_cho): b_ih's z block = this, b_hh's 0; z > 0.5 keeps h
 };                           // (h' = (1−z)·n + z·h), the GRU's analogue of the LSTM forget bias
+// chrono > 0 (LSTM cells only): RnnInit::chrono_tmax = chrono, label "/chrono=…" (it replaces forget_bias).
 LabModel lab_model(const std::string& cell, const std::string& init = "pytorch", double rho = 0.0,
-                   double forget_bias = 1.0, double update_bias = 0.0);
+                   double forget_bias = 1.0, double update_bias = 0.0, double chrono = 0.0);
 
 // Sequential image classification data: the last `valid` training images are held out (evaluated during
 // training, never trained on); the test set is evaluated once, at the end of each run.
