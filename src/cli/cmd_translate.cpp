@@ -27,6 +27,8 @@ std::string csv_field(const std::string& s) {
 
 void write_attention(const tasks::Seq2SeqModel& m, const std::string& source, const tasks::Translation& t,
                      const std::string& path) {
+  RC_CHECK(m.config().arch == "rnn", "--attention-out", "only for --arch rnn models (a transformer has one attention per "
+           "layer and head, not one alignment)");
   RC_CHECK(m.config().attention != tasks::AttentionKind::none, "--attention-out", "the model has no attention (--attention none)");
   std::vector<std::string> src = tasks::seq2seq_tokens(source, "stdin:1");
   if (src.empty()) src.push_back("<unk>");
