@@ -27,8 +27,6 @@ std::string csv_field(const std::string& s) {
 
 void write_attention(const tasks::Seq2SeqModel& m, const std::string& source, const tasks::Translation& t,
                      const std::string& path) {
-  RC_CHECK(m.config().arch == "rnn", "--attention-out", "only for --arch rnn models (a transformer has one attention per "
-           "layer and head, not one alignment)");
   RC_CHECK(m.config().attention != tasks::AttentionKind::none, "--attention-out", "the model has no attention (--attention none)");
   std::vector<std::string> src = tasks::seq2seq_tokens(source, "stdin:1");
   if (src.empty()) src.push_back("<unk>");
@@ -66,6 +64,8 @@ void add_translate(CLI::App& app) {
   c->add_option("--attention-out", a->attention_out, "write the first line's attention weights to this CSV");
   c->callback([a] {
     auto m = tasks::load_seq2seq(a->model);
+    RC_CHECK(a->attention_out.empty() || m->config().arch == "rnn", "--attention-out", "only for --arch rnn models (a "
+             "transformer has one attention per layer and head, not one alignment)");
     std::vector<std::string> lines;
     std::vector<std::vector<int64_t>> src;
     std::string line;
