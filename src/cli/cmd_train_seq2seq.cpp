@@ -3,11 +3,13 @@
 //   recurrent train seq2seq --data pairs.tsv [--valid F --test F] --attention none|bahdanau|luong-dot|luong-general
 //     --cell lstm --hidden 256 --layers 1 [--bidirectional] --embed 0 --dropout 0.2 --src-vocab 8000 --tgt-vocab 8000
 //     --max-len 20 --batch 32 (--epochs N | --time-budget 15m) --optimizer adam --lr 1e-3 --out DIR [--resume DIR]
+//   recurrent train seq2seq --arch transformer --layers 3 --heads 4 --d-model 256 --ff 1024 [--warmup 400] ...
 // F: `source<TAB>target` lines. Writes DIR/{last,best}.safetensors (best = highest validation BLEU),
 // DIR/metrics.csv, DIR/results.json and DIR/{valid,test}.hyp.txt; prints validation and test BLEU.
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "recurrent/core/error.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/loop.h"
 
@@ -21,7 +23,8 @@ void add_train_seq2seq(CLI::App& train) {
                 "i%10==9, valid if i%10==8")->required()->check(CLI::ExistingFile);
   c->add_option("--valid", o->valid, "validation pairs (model selection by greedy BLEU)")->check(CLI::ExistingFile);
   c->add_option("--test", o->test, "test pairs, evaluated with the best model at the end")->check(CLI::ExistingFile);
-  c->add_option("--arch", o->arch, "encoder-decoder architecture (rnn)")->capture_default_str();
+  c->add_option("--arch", o->arch, "rnn (--cell, --hidden, --embed, --bidirectional, --attention) or transformer "
+                "(--heads, --d-model, --ff)")->capture_default_str();
   c->add_option("--attention", o->attention, "none, bahdanau (additive), luong-dot or luong-general")->capture_default_str();
   c->add_option("--src-vocab", o->src_vocab, "source vocabulary size incl. <unk> (0: all training words)")->capture_default_str();
   c->add_option("--tgt-vocab", o->tgt_vocab, "target vocabulary size incl. <unk> <bos> <eos> (0: all)")->capture_default_str();
@@ -31,7 +34,12 @@ void add_train_seq2seq(CLI::App& train) {
   c->add_option("--cell", o->cells, "cell per layer (one name or a comma list): rnn_tanh rnn_relu lstm "
                 "lstm_peephole gru gru_cho gru_simple")->capture_default_str();
   c->add_option("--hidden", o->hidden, "hidden size, or a comma list per layer (encoder and decoder)")->capture_default_str();
-  c->add_option("--layers", o->layers, "recurrent layers in the encoder and in the decoder")->capture_default_str();
+  c->add_option("--layers", o->layers, "recurrent layers, or transformer blocks, in the encoder and in the decoder")
+      ->capture_default_str();
+  c->add_option("--heads", o->heads, "transformer: attention heads")->capture_default_str();
+  c->add_option("--d-model", o->d_model, "transformer: model width (embeddings, attention; a multiple of --heads)")
+      ->capture_default_str();
+  c->add_option("--ff", o->ff, "transformer: feed-forward width")->capture_default_str();
   c->add_option("--embed", o->embed, "embedding size, both sides (0: the first hidden size)")->capture_default_str();
   c->add_flag("--bidirectional", o->bidirectional, "bidirectional encoder (each direction gets half the hidden units)");
   c->add_option("--dropout", o->dropout, "dropout on embeddings, between layers and before the output")->capture_default_str();
@@ -41,6 +49,7 @@ void add_train_seq2seq(CLI::App& train) {
   c->add_option("--max-steps", o->max_steps, "stop after this many steps in total, saving last.safetensors");
   c->add_option("--optimizer", o->optimizer, "sgd, adam, adamw, rmsprop or adagrad")->capture_default_str();
   c->add_option("--lr", o->lr, "learning rate")->capture_default_str();
+  c->add_option("--warmup", o->warmup, "steps of linear learning-rate warm-up (0: none)")->capture_default_str();
   c->add_option("--clip", o->clip, "clip the global gradient norm to this (0: off)")->capture_default_str();
   c->add_option("--beam", o->beam, "also report test BLEU with this beam width (1: greedy only)")->capture_default_str();
   c->add_option("--valid-every", o->valid_every, "also validate every N steps (0: once per epoch)")->capture_default_str();
@@ -51,6 +60,12 @@ void add_train_seq2seq(CLI::App& train) {
   c->add_option("--seed", o->seed, "random seed (initialisation, order, dropout)")->capture_default_str();
   c->add_flag("--quiet", o->quiet, "no progress on stderr");
   c->callback([o, budget, c] {
+    // Options of the other architecture are a mistake, not something to ignore silently.
+    const bool tf = o->arch == "transformer";
+    for (const char* opt : {"--cell", "--hidden", "--embed", "--bidirectional", "--attention"})
+      if (tf && c->count(opt)) throw Error(opt, "is an RNN option; --arch transformer uses --heads, --d-model, --ff");
+    for (const char* opt : {"--heads", "--d-model", "--ff"})
+      if (!tf && c->count(opt)) throw Error(opt, "is a transformer option (add --arch transformer)");
     if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
     if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;
     if (tasks::train_seq2seq(*o) == tasks::Seq2SeqOutcome::stopped && train::interrupted()) std::exit(130);

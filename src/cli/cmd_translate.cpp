@@ -64,6 +64,8 @@ void add_translate(CLI::App& app) {
   c->add_option("--attention-out", a->attention_out, "write the first line's attention weights to this CSV");
   c->callback([a] {
     auto m = tasks::load_seq2seq(a->model);
+    RC_CHECK(a->attention_out.empty() || m->config().arch == "rnn", "--attention-out", "only for --arch rnn models (a "
+             "transformer has one attention per layer and head, not one alignment)");
     std::vector<std::string> lines;
     std::vector<std::vector<int64_t>> src;
     std::string line;

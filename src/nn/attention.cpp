@@ -107,4 +107,34 @@ Tensor MultiheadAttention::step(const Tensor& x_new, KVCache& cache, int64_t cap
   return out_proj_->forward(Var(a)).value();
 }
 
+// k = memory·W_kᵀ + b_k, v = memory·W_vᵀ + b_v   [B, S, D] each
+KVCache MultiheadAttention::project_memory(const Tensor& memory) {
+  NoGradGuard ng;
+  RC_CHECK(memory.dim() == 3 && memory.size(2) == D_, "MultiheadAttention::project_memory", "memory must be [B, S, ",
+           D_, "], got ", shape_str(memory.shape()));
+  const Var w = parameter("in_proj_weight"), b = parameter("in_proj_bias");
+  Tensor kv = linear(Var(memory), slice(w, 0, D_, 3 * D_), slice(b, 0, D_, 3 * D_)).value();  // [B, S, 2D]
+  KVCache c;
+  c.k = kv.slice(2, 0, D_).contiguous();
+  c.v = kv.slice(2, D_, 2 * D_).contiguous();
+  c.len = memory.size(1);
+  return c;
+}
+
+// q = x_new·W_qᵀ + b_q;  out = out_proj(attention(q, k_mem, v_mem; key_padding))
+Tensor MultiheadAttention::attend_memory(const Tensor& x_new, const KVCache& memory, const Tensor& key_padding) {
+  NoGradGuard ng;
+  RC_CHECK(x_new.dim() == 3 && x_new.size(2) == D_, "MultiheadAttention::attend_memory", "input must be [B, t, ", D_,
+           "], got ", shape_str(x_new.shape()));
+  RC_CHECK(memory.k.defined() && memory.k.size(0) == x_new.size(0), "MultiheadAttention::attend_memory",
+           "the memory's batch differs from the query's ", x_new.size(0));
+  const Var w = parameter("in_proj_weight"), b = parameter("in_proj_bias");
+  Tensor q = linear(Var(x_new), slice(w, 0, 0, D_), slice(b, 0, 0, D_)).value();  // [B, t, D]
+  AttentionOptions o;
+  o.heads = H_;
+  o.key_padding = key_padding;
+  Tensor a = attention_inference(q, memory.k.slice(1, 0, memory.len), memory.v.slice(1, 0, memory.len), o);
+  return out_proj_->forward(Var(a)).value();
+}
+
 }  // namespace recurrent

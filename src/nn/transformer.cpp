@@ -125,6 +125,27 @@ Var TransformerDecoderLayer::forward(const Var& x, const Var& memory, const Atte
   return norm3_->forward(add(h, dropout(feed_forward(h), p, tr, rng_)));
 }
 
+// Inference, dropout off: forward()'s equations with cached self-attention and projected memory.
+Tensor TransformerDecoderLayer::forward_cached(const Tensor& x_new, KVCache& cache, int64_t capacity,
+                                               const KVCache& memory, const Tensor& memory_padding) {
+  NoGradGuard ng;
+  const bool tr = is_training();
+  train(false);
+  auto cross = [&](const Var& q) { return Var(cross_attn_->attend_memory(q.value(), memory, memory_padding)); };
+  Var x(x_new), h;
+  if (o_.norm_first) {
+    h = add(x, Var(self_attn_->step(norm1_->forward(x).value(), cache, capacity)));
+    h = add(h, cross(norm2_->forward(h)));
+    h = add(h, feed_forward(norm3_->forward(h)));
+  } else {
+    h = norm1_->forward(add(x, Var(self_attn_->step(x_new, cache, capacity))));
+    h = norm2_->forward(add(h, cross(h)));
+    h = norm3_->forward(add(h, feed_forward(h)));
+  }
+  train(tr);
+  return h.value();
+}
+
 // ---- causal language model ----------------------------------------------------------------------
 
 TransformerLM::TransformerLM(const TransformerLMOptions& o, Rng& rng) : o_(o) {

@@ -79,13 +79,21 @@ const char* attention_name(AttentionKind a) {
 
 // ---- configuration ----------------------------------------------------------------------------------
 void Seq2SeqConfig::validate() const {
-  RC_CHECK(arch == "rnn", "--arch", "expected rnn (the only encoder-decoder built so far), got '", arch, "'");
-  RC_CHECK(embed >= 1, "--embed", "expected >= 1, got ", embed);
-  RC_CHECK(!layers.empty(), "--layers", "expected at least one layer");
+  RC_CHECK(arch == "rnn" || arch == "transformer", "--arch", "expected rnn or transformer, got '", arch, "'");
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "--dropout", "expected a value in [0, 1), got ", dropout);
   RC_CHECK(src.size() >= 1 && src.token(0) == "<unk>", "source vocabulary", "expected <unk> as token 0");
   RC_CHECK(tgt.size() >= 3 && tgt.token(kUnk) == "<unk>" && tgt.token(kBos) == "<bos>" && tgt.token(kEos) == "<eos>",
            "target vocabulary", "expected <unk>, <bos>, <eos> as tokens 0, 1, 2");
+  if (arch == "transformer") {
+    RC_CHECK(depth >= 1, "--layers", "expected >= 1 transformer blocks per side, got ", depth);
+    RC_CHECK(heads >= 1, "--heads", "expected >= 1, got ", heads);
+    RC_CHECK(d_model >= 1 && d_model % heads == 0, "--d-model", "expected a positive multiple of --heads ", heads,
+             ", got ", d_model);
+    RC_CHECK(ff >= 1, "--ff", "expected >= 1, got ", ff);
+    return;
+  }
+  RC_CHECK(embed >= 1, "--embed", "expected >= 1, got ", embed);
+  RC_CHECK(!layers.empty(), "--layers", "expected at least one layer");
   for (const LayerSpec& l : layers) {
     RC_CHECK(l.proj == 0, "--hidden", "projections are not supported in the encoder-decoder");
     RC_CHECK(!bidirectional || l.hidden % 2 == 0, "--hidden",
@@ -94,6 +102,10 @@ void Seq2SeqConfig::validate() const {
 }
 
 std::string Seq2SeqConfig::to_json() const {
+  if (arch == "transformer")
+    return json{{"task", "seq2seq"}, {"arch", arch}, {"units", "words-lower"}, {"layers", depth},
+                {"d_model", d_model}, {"heads", heads}, {"ff", ff}, {"pos", "sinusoidal"}, {"dropout", dropout},
+                {"src_vocab", src.tokens()}, {"tgt_vocab", tgt.tokens()}}.dump();
   json ls = json::array();
   for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}});
   json j = {{"task", "seq2seq"},           {"arch", arch},
@@ -110,6 +122,18 @@ Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text, const std::strin
     RC_CHECK(j.value("task", "") == "seq2seq", where, "not an encoder-decoder model (task '", j.value("task", ""), "')");
     Seq2SeqConfig c;
     c.arch = j.at("arch").get<std::string>();
+    if (c.arch == "transformer") {
+      c.depth = j.at("layers").get<int64_t>();
+      c.d_model = j.at("d_model").get<int64_t>();
+      c.heads = j.at("heads").get<int64_t>();
+      c.ff = j.at("ff").get<int64_t>();
+      RC_CHECK(j.value("pos", "") == "sinusoidal", where, "unknown positional encoding '", j.value("pos", ""), "'");
+      c.dropout = j.at("dropout").get<float>();
+      c.src = TokenVocab(j.at("src_vocab").get<std::vector<std::string>>());
+      c.tgt = TokenVocab(j.at("tgt_vocab").get<std::vector<std::string>>());
+      c.validate();
+      return c;
+    }
     c.embed = j.at("embed").get<int64_t>();
     for (const json& l : j.at("layers"))
       c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(), 0});
@@ -335,7 +359,8 @@ void RnnSeq2Seq::reorder(DecoderState& ds, const std::vector<int64_t>& from) {
 }
 
 std::unique_ptr<Seq2SeqModel> make_seq2seq(const Seq2SeqConfig& cfg, Rng& rng) {
-  RC_CHECK(cfg.arch == "rnn", "--arch", "expected rnn (the only encoder-decoder built so far), got '", cfg.arch, "'");
+  cfg.validate();
+  if (cfg.arch == "transformer") return std::make_unique<TransformerSeq2Seq>(cfg, rng);
   return std::make_unique<RnnSeq2Seq>(cfg, rng);
 }
 

@@ -70,6 +70,7 @@ class Seq2SeqRun {
   void save(const std::string& file, bool with_state);
   void finish();
   void print_start(bool resume);
+  const char* attention_label() const { return cfg_->arch == "transformer" ? "multi-head" : attention_name(cfg_->attention); }
   std::string path(const char* f) const { return (fs::path(o_.out) / f).string(); }
 
   Seq2SeqTrainOptions o_;
@@ -116,11 +117,15 @@ void Seq2SeqRun::build_config() {
   }
   cfg_->src = TokenVocab::build(s, {"<unk>"}, o_.src_vocab, o_.min_count);
   cfg_->tgt = TokenVocab::build(t, {"<unk>", "<bos>", "<eos>"}, o_.tgt_vocab, o_.min_count);
-  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
-  cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
-  cfg_->bidirectional = o_.bidirectional;
   cfg_->dropout = static_cast<float>(o_.dropout);
-  cfg_->attention = parse_attention(o_.attention);
+  if (o_.arch == "transformer") {
+    cfg_->depth = o_.layers, cfg_->d_model = o_.d_model, cfg_->heads = o_.heads, cfg_->ff = o_.ff;
+  } else {
+    cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+    cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
+    cfg_->bidirectional = o_.bidirectional;
+    cfg_->attention = parse_attention(o_.attention);
+  }
   cfg_->validate();
 }
 
@@ -150,6 +155,7 @@ void Seq2SeqRun::setup_resume() {
             std::stod(t.at("best_loss").get<std::string>()), t.at("best_saved").get<bool>()};
     o_.seed = t.at("seed").get<uint64_t>();
     o_.batch = t.at("batch_size").get<int64_t>();
+    o_.warmup = t.value("warmup", int64_t{0});
     const std::vector<Rng*> rngs = model_->dropout_rngs();
     RC_CHECK(t.at("dropout_rngs").size() == rngs.size(), file, "expected ", rngs.size(), " dropout RNG states");
     for (size_t i = 0; i < rngs.size(); ++i) train::rng_state_from_json(*rngs[i], t.at("dropout_rngs")[i].dump(), file);
@@ -168,7 +174,7 @@ void Seq2SeqRun::save(const std::string& file, bool with_state) {
     json t = {{"optimizer", opt_->kind()}, {"lr", ds(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
               {"batch", pos_.batch}, {"elapsed", ds(pos_.elapsed)}, {"best_bleu", ds(pos_.best_bleu)},
               {"best_loss", ds(pos_.best_loss)}, {"best_saved", pos_.best_saved}, {"seed", o_.seed},
-              {"batch_size", o_.batch}, {"threads", num_threads()}, {"dropout_rngs", rngs}};
+              {"batch_size", o_.batch}, {"warmup", o_.warmup}, {"threads", num_threads()}, {"dropout_rngs", rngs}};
     d.train_json = t.dump();
   }
   train::save_checkpoint(file, *model_, with_state ? opt_.get() : nullptr, d);
@@ -212,7 +218,18 @@ void Seq2SeqRun::train_batch(const std::vector<size_t>& idx) {
     }
     return cross_entropy(logits, targets);
   };
-  train::StepStats st = train::train_step(loss_fn, *opt_, o_.clip, pos_.step + 1);
+  // Linear warm-up: step s (1-based) of the first --warmup runs at lr·s/warmup; opt_->lr() holds the
+  // base lr between steps (so checkpoints and resume never see the ramp).
+  const double lr = opt_->lr();
+  if (o_.warmup > 0 && pos_.step < o_.warmup) opt_->set_lr(lr * static_cast<double>(pos_.step + 1) / o_.warmup);
+  train::StepStats st;
+  try {
+    st = train::train_step(loss_fn, *opt_, o_.clip, pos_.step + 1);
+  } catch (...) {
+    opt_->set_lr(lr);
+    throw;
+  }
+  opt_->set_lr(lr);
   ++pos_.step, ++pos_.batch;
   acc_loss_ += st.loss, acc_norm_ += st.grad_norm, ++acc_steps_;
   ema_loss_ = std::isnan(ema_loss_) ? st.loss : 0.95 * ema_loss_ + 0.05 * st.loss;
@@ -259,7 +276,7 @@ void Seq2SeqRun::finish() {
   if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"train_n", tr_.src.size()},
-            {"attention", attention_name(cfg_->attention)}, {"beam", o_.beam}};
+            {"arch", cfg_->arch}, {"attention", attention_label()}, {"beam", o_.beam}};
   // Greedy BLEU on valid and test; with --beam K > 1 also the test set's beam-search BLEU ("test_beam").
   for (int64_t k : o_.beam > 1 ? std::vector<int64_t>{1, o_.beam} : std::vector<int64_t>{1})
     for (auto [name, set] : {std::pair{std::string("valid"), &valid_}, {std::string("test"), &test_}}) {
@@ -284,7 +301,7 @@ void Seq2SeqRun::print_start(bool resume) {
   if (o_.quiet) return;
   char buf[400];
   std::snprintf(buf, sizeof buf, "%s encoder-decoder (%s, attention %s): vocabulary %lld source / %lld target, train %zu / valid %zu / test %zu pairs; %lld parameters, %d threads",
-                resume ? "resuming" : "training", cfg_->arch.c_str(), attention_name(cfg_->attention),
+                resume ? "resuming" : "training", cfg_->arch.c_str(), attention_label(),
                 static_cast<long long>(cfg_->src.size()), static_cast<long long>(cfg_->tgt.size()), train_.pairs.size(),
                 valid_.pairs.size(), test_.pairs.size(), static_cast<long long>(model_->num_parameters()), num_threads());
   progress_.line(buf);
@@ -297,6 +314,7 @@ Seq2SeqOutcome Seq2SeqRun::run() {
   RC_CHECK(o_.batch >= 1, "--batch", "expected >= 1, got ", o_.batch);
   RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
   RC_CHECK(o_.beam >= 1, "--beam", "expected >= 1 (1: greedy), got ", o_.beam);
+  RC_CHECK(o_.warmup >= 0, "--warmup", "expected >= 0 (0: none), got ", o_.warmup);
   RC_CHECK(o_.src_vocab >= 0 && o_.tgt_vocab >= 0, "--src-vocab", "vocabulary caps must be >= 0 (0: no cap)");
   const bool resume = !o_.resume.empty();
   load_sets();

@@ -67,6 +67,48 @@ TEST(Seq2SeqCli, TrainTranslateEvalAndAttentionCsv) {
   fs::remove_all(d);
 }
 
+// --arch transformer through the binary: train, translate (greedy and beam), eval, resume; and
+// --attention-out refused for it with one line.
+TEST(Seq2SeqCli, TransformerTrainTranslateEvalResume) {
+  fs::path d = tmpdir("tf");
+  std::string pairs;
+  const char* words[] = {"one", "two", "three", "four"};
+  const char* palabras[] = {"uno", "dos", "tres", "cuatro"};
+  for (int i = 0; i < 40; ++i) pairs += std::string(words[i % 4]) + " " + words[(i / 4) % 4] + "\t" + palabras[i % 4] + " " +
+                                       palabras[(i / 4) % 4] + "\n";
+  recurrent::data::write_file((d / "p.tsv").string(), pairs);
+  const std::string out = (d / "run").string();
+  const std::string train = "train seq2seq --quiet --data " + (d / "p.tsv").string() +
+                            " --arch transformer --layers 1 --heads 2 --d-model 8 --ff 16 --dropout 0.1 --warmup 2 "
+                            "--threads 1 --out " + out;
+  CmdResult r = run(train + " --max-steps 2");
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = run("train seq2seq --quiet --resume " + out + " --epochs 2 --threads 1 --data " + (d / "p.tsv").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("test: BLEU"), std::string::npos) << r.out;
+  nlohmann::json res = nlohmann::json::parse(recurrent::data::read_file((d / "run" / "results.json").string()));
+  EXPECT_EQ(res.at("arch"), "transformer");
+  EXPECT_EQ(res.at("attention"), "multi-head");
+  EXPECT_EQ(res.at("epochs_completed").get<int64_t>(), 2);
+
+  recurrent::data::write_file((d / "in.txt").string(), "One two\nthree\n");
+  for (const char* beam : {"1", "3"}) {
+    r = run("translate --model " + out + " --beam " + beam + " < " + (d / "in.txt").string());
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+  }
+  r = run("translate --model " + out + " --attention-out " + (d / "a.csv").string() + " < " + (d / "in.txt").string());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("--attention-out: only for --arch rnn models"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  r = run("eval --model " + out + " --data " + (d / "p.tsv").string() + " --beam 2 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("n").get<int64_t>(), 40);
+  EXPECT_TRUE(j.contains("bleu")) << r.out;
+  fs::remove_all(d);
+}
+
 TEST(Seq2SeqCli, OneLineErrors) {
   fs::path d = tmpdir("err");
   auto w = [&](const char* name, const std::string& s) {
@@ -77,6 +119,7 @@ TEST(Seq2SeqCli, OneLineErrors) {
   for (int i = 0; i < 20; ++i) good += "a b\tc d\n";
   const std::string ok = w("ok.tsv", good);
   const std::string base = "train seq2seq --quiet --epochs 1 --hidden 4 --out " + (d / "x").string() + " --data ";
+  const std::string tf = "train seq2seq --quiet --epochs 1 --arch transformer --out " + (d / "x").string() + " --data ";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {base + w("notab.tsv", "a\tb\nc d\n"), "notab.tsv:2: expected 'source<TAB>target', found no tab"},
       {base + w("tabs.tsv", "a\tb\tc\n"), "tabs.tsv:1: expected 'source<TAB>target' with exactly one tab"},
@@ -85,7 +128,14 @@ TEST(Seq2SeqCli, OneLineErrors) {
       {base + ok + " --valid " + w("badvalid.tsv", "x\n"), "badvalid.tsv:1: expected 'source<TAB>target'"},
       {base + ok + " --max-len 1", "no training pairs with at most --max-len 1"},
       {base + ok + " --attention concat", "--attention: expected none, bahdanau, luong-dot or luong-general"},
-      {base + ok + " --arch transformer", "--arch: expected rnn"},
+      {base + ok + " --arch transformers", "--arch: expected rnn or transformer"},
+      {base + ok + " --arch transformer", "--hidden: is an RNN option; --arch transformer uses --heads"},
+      {base + ok + " --heads 2", "--heads: is a transformer option (add --arch transformer)"},
+      {tf + ok + " --heads 3 --d-model 8", "--d-model: expected a positive multiple of --heads 3, got 8"},
+      {tf + ok + " --layers 0", "--layers: expected >= 1 transformer blocks per side"},
+      {tf + ok + " --ff 0", "--ff: expected >= 1"},
+      {tf + ok + " --attention luong-dot", "--attention: is an RNN option"},
+      {tf + ok + " --warmup -1", "--warmup: expected >= 0"},
       {"train seq2seq --quiet --epochs 1 --hidden 5 --bidirectional --out " + (d / "x").string() + " --data " + ok,
        "--hidden: with --bidirectional"},
       {base + ok + " --cell lstmm", "--cell"},

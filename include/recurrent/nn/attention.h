@@ -72,6 +72,12 @@ class MultiheadAttention : public Module {
   // Inference (no tape): x_new [B, t, D] batch-first; appends t steps to the cache (allocated with
   // `capacity` steps on first use) and returns [B, t, D] attending causally over all cached steps.
   Tensor step(const Tensor& x_new, KVCache& cache, int64_t capacity);
+  // Inference (no tape) cross-attention against a fixed memory [B, S, D] (batch-first): project_memory()
+  // projects it once into keys and values (len = capacity = S); attend_memory() projects only the
+  // queries x_new [B, t, D] and attends over the S memory steps, key_padding [B, S] (nonzero =
+  // padding) masked -> [B, t, D]. Equals forward(x_new, memory, memory, {key_padding}) in eval mode.
+  KVCache project_memory(const Tensor& memory);
+  Tensor attend_memory(const Tensor& x_new, const KVCache& memory, const Tensor& key_padding);
 
   int64_t embed_dim() const { return D_; }
   int64_t num_heads() const { return H_; }

@@ -97,7 +97,16 @@ class TransformerDecoderLayer : public Module {
   // x [B, T, D], memory [B, S, D]; self_masks on x (usually causal), memory_masks on memory keys.
   Var forward(const Var& x, const Var& memory, const AttentionMasks& self_masks = {},
               const AttentionMasks& memory_masks = {});
+  // Inference on new steps x_new [B, t, D]: causal self-attention over a KV cache (capacity steps),
+  // cross-attention over memory keys/values from project_memory(memory [B, S, D]), padding [B, S]
+  // (nonzero = padding). Equals forward() in eval mode on the whole prefix, restricted to the new steps.
+  Tensor forward_cached(const Tensor& x_new, KVCache& cache, int64_t capacity, const KVCache& memory,
+                        const Tensor& memory_padding);
+  KVCache project_memory(const Tensor& memory) { return cross_attn_->project_memory(memory); }
   const TransformerLayerOptions& options() const { return o_; }
+  Rng& dropout_rng() { return rng_; }
+  MultiheadAttention& self_attn() { return *self_attn_; }
+  MultiheadAttention& cross_attn() { return *cross_attn_; }
 
  private:
   Var feed_forward(const Var& x);

@@ -33,6 +33,17 @@
 //   The Bahdanau score is used in this same architecture (query = current decoder state, as
 //   OpenNMT's "mlp" global attention), so the three variants differ only in the score function.
 //   Without input feeding the decoder RNN runs over all T target steps at once in training.
+// TransformerSeq2Seq (arch "transformer"; Vaswani et al. 2017 with pre-LN blocks, Xiong et al. 2020):
+//   encoder: x = drop(√D·E_src[src] + PE[0..S)) [B, S, D] → N TransformerEncoderLayers (self-attention,
+//            source padding masked) → LayerNorm → memory m [B, S, D]
+//   decoder: y = drop(√D·E_tgt[<bos> y_1 .. y_n] + PE[0..T)) [B, T, D] → N TransformerDecoderLayers
+//            (causal self-attention; cross-attention on m, source padding masked) → LayerNorm → h
+//   output:  logits = h·E_tgtᵀ   (tied to the target embedding, Press & Wolf 2017; no bias)
+//   PE = sinusoidal positions (nn/transformer.h), so any source/target length works. E_* ~ N(0, 1/D)
+//   so that √D·E has unit scale like PE (fairseq's init). Decoding: start() runs the encoder and
+//   projects m into every cross-attention's keys/values once; step() runs the new token only, with a
+//   per-layer self-attention KV cache (set_kv_cache(false): re-run the whole prefix each step, the
+//   reference the cached path is tested against).
 // Legend: S source length, T target length (+1 for <eos>), B batch, E embedding, H hidden,
 // V vocabulary, A attention width (= H).
 #pragma once
@@ -48,6 +59,7 @@
 #include "recurrent/nn/classic_attention.h"
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
+#include "recurrent/nn/transformer.h"
 
 namespace recurrent::tasks {
 
@@ -83,7 +95,10 @@ struct Seq2SeqConfig {
   std::vector<LayerSpec> layers;  // decoder sizes; the encoder's are the same (halved per direction if bidirectional)
   bool bidirectional = false;
   float dropout = 0.0f;
-  AttentionKind attention = AttentionKind::bahdanau;
+  AttentionKind attention = AttentionKind::bahdanau;  // rnn only
+  // arch "transformer": `depth` encoder and `depth` decoder blocks of width d_model, `heads` heads,
+  // feed-forward width ff (the CLI's --layers, --d-model, --heads, --ff); dropout as above.
+  int64_t depth = 0, d_model = 0, heads = 0, ff = 0;
 
   std::string to_json() const;
   static Seq2SeqConfig from_json(const std::string& json, const std::string& where);
@@ -142,7 +157,28 @@ class RnnSeq2Seq : public Seq2SeqModel {
   Rng dropout_rng_;
 };
 
-// Builds the model of cfg.arch ("rnn"; others throw Error("--arch", ...)).
+class TransformerSeq2Seq : public Seq2SeqModel {
+ public:
+  TransformerSeq2Seq(Seq2SeqConfig cfg, Rng& rng);
+  Var forward(const Seq2SeqBatch& b) override;
+  std::unique_ptr<DecoderState> start(const std::vector<const std::vector<int64_t>*>& src) override;
+  Tensor step(DecoderState& s, const std::vector<int64_t>& prev) override;
+  void reorder(DecoderState& s, const std::vector<int64_t>& from) override;
+  std::vector<Rng*> dropout_rngs() override;
+  void set_kv_cache(bool on) { kv_cache_ = on; }  // off: step() recomputes the whole target prefix
+
+ private:
+  Var embed(const Var& table, const std::vector<int64_t>& ids, int64_t B, int64_t T, int64_t offset);
+  Var encode(const std::vector<const std::vector<int64_t>*>& src, Tensor& padding);      // → m [B, S, D]
+  Var decode(const Var& memory, const Tensor& padding, const std::vector<int64_t>& ids, int64_t B, int64_t T);
+  struct Stack;
+  std::shared_ptr<Stack> encoder_, decoder_;
+  Var emb_src_, emb_tgt_;
+  Rng dropout_rng_;
+  bool kv_cache_ = true;
+};
+
+// Builds the model of cfg.arch ("rnn" or "transformer"; others throw Error("--arch", ...)).
 std::unique_ptr<Seq2SeqModel> make_seq2seq(const Seq2SeqConfig& cfg, Rng& rng);
 std::unique_ptr<Seq2SeqModel> load_seq2seq(const std::string& model_path);  // file or run directory
 
@@ -198,6 +234,8 @@ struct Seq2SeqTrainOptions {
   int64_t max_steps = 0;
   std::string optimizer = "adam";
   double lr = 1e-3, clip = 5.0;
+  int64_t warmup = 0;         // steps of linear lr warm-up (0: none)
+  int64_t heads = 4, d_model = 128, ff = 512;  // --arch transformer (with `layers` blocks per side)
   int64_t beam = 1;           // decoding for validation / test BLEU
   int64_t valid_every = 0;    // > 0: also validate every N steps (else once per epoch)
   double log_every = 10.0;
