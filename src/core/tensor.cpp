@@ -43,11 +43,17 @@ Shape contiguous_strides(const Shape& s) {
 // huge pages: glibc returns them to the kernel on free, so every call faults its pages in again;
 // with 2 MiB pages that is 512× fewer faults (measured: page faults and page clearing were ~20% of
 // an LSTM training step at H=256, B=64, T=100). Only a hint: without THP nothing changes.
-// Freed large blocks are also kept (exact size, at most kCacheBytes in all) and handed to the next
-// request of the same size: a training loop allocates the same tape shapes every step, and then
-// neither faults pages in nor has the kernel clear them again (~7% of that step, 1 thread).
+// Freed blocks of at least kCacheMin bytes are also kept (exact size, at most kCacheBytes in all;
+// when full, the oldest kept blocks are released first) and handed to the next request of the same
+// size: a training loop allocates the same shapes every step, and then neither faults pages in nor
+// has the kernel clear them again (~7% of that step, 1 thread). Blocks below 4 MiB are cached too:
+// glibc serves them with mmap or trims them off the heap top, so without the cache the char LM
+// (2x256 LSTM, batch 32: [T·B, H] tensors of 3.3 MB) faulted in and cleared 4 KiB pages every step,
+// on the main thread while the other one waited (perf, `recurrent train lm ... --threads 2`: page
+// faults + clearing ~3.5% of all samples, all on thread 0).
 namespace {
 constexpr size_t kHuge = size_t(2) << 20;
+constexpr size_t kCacheMin = size_t(256) << 10;
 constexpr size_t kCacheBytes = size_t(256) << 20;
 
 size_t storage_bytes(size_t n) {
@@ -81,19 +87,25 @@ void* take_cached(size_t bytes) {
 }
 
 bool give_cached(void* p, size_t bytes) {
+  if (bytes > kCacheBytes) return false;
   BlockCache& c = block_cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  if (c.total + bytes > kCacheBytes) return false;
+  size_t drop = 0;  // oldest blocks released to make room (sizes nobody asks for any more)
+  while (c.total + bytes > kCacheBytes) {
+    c.total -= c.blocks[drop].first;
+    std::free(c.blocks[drop++].second);
+  }
+  c.blocks.erase(c.blocks.begin(), c.blocks.begin() + static_cast<std::ptrdiff_t>(drop));
   c.blocks.emplace_back(bytes, p);
   c.total += bytes;
   return true;
 }
 }  // namespace
 
-Storage::Storage(size_t n) : n_(n) {
+Storage::Storage(size_t n, bool zero) : n_(n) {
   const size_t bytes = storage_bytes(n);
   const bool huge = bytes >= 2 * kHuge;
-  data_ = huge ? static_cast<float*>(take_cached(bytes)) : nullptr;
+  data_ = bytes >= kCacheMin ? static_cast<float*>(take_cached(bytes)) : nullptr;
   if (!data_) {
     data_ = static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, bytes));
     if (!data_) throw std::bad_alloc();
@@ -101,12 +113,12 @@ Storage::Storage(size_t n) : n_(n) {
     if (huge) madvise(data_, bytes, MADV_HUGEPAGE);
 #endif
   }
-  std::memset(data_, 0, bytes);
+  if (zero) std::memset(data_, 0, bytes);
 }
 
 Storage::~Storage() {
   const size_t bytes = storage_bytes(n_);
-  if (bytes >= 2 * kHuge && give_cached(data_, bytes)) return;
+  if (bytes >= kCacheMin && give_cached(data_, bytes)) return;
   std::free(data_);
 }
 
@@ -117,8 +129,17 @@ Tensor::Tensor(Shape shape) : shape_(std::move(shape)) {
 }
 
 Tensor Tensor::full(Shape shape, float value) {
-  Tensor t(std::move(shape));
+  Tensor t = uninitialized(std::move(shape));
   t.fill_(value);
+  return t;
+}
+
+Tensor Tensor::uninitialized(Shape shape) {
+  for (int64_t d : shape) RC_CHECK(d >= 0, "Tensor", "negative dimension in shape ", shape_str(shape));
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.strides_ = contiguous_strides(t.shape_);
+  t.storage_ = std::make_shared<Storage>(static_cast<size_t>(t.numel()), false);
   return t;
 }
 

@@ -208,24 +208,35 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool lstm = is_lstm(s.cell), proj = lstm && R != H;
   const int rev = s.reverse ? 1 : 0;
-  tape.a = Tensor({T, B, GH});
-  tape.hs = Tensor({T + 1, B, R});
-  if (lstm) tape.cs = Tensor({T + 1, B, H});
+  const bool fused = fused_supported(s);
+  // The fused loops write every row of every step of A (the x-projection below, beta = 0), HS and
+  // CS (slot rev·T: h0 / c0 or zeros, below): no need to zero tens of MB first (a serial memset,
+  // ~2% of an LSTM training step on 1 thread, the other thread idle meanwhile on 2).
+  const auto buffer = [fused](Shape shape) { return fused ? Tensor::uninitialized(std::move(shape)) : Tensor(std::move(shape)); };
+  tape.a = buffer({T, B, GH});
+  tape.hs = buffer({T + 1, B, R});
+  if (lstm) tape.cs = buffer({T + 1, B, H});
   if (s.cell == CellType::gru || s.cell == CellType::gru_cho || proj) tape.extra = Tensor({T, B, H});
   float* A = tape.a.data();
   float* HS = tape.hs.data();
   float* CS = lstm ? tape.cs.data() : nullptr;
   float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
-
-  const bool fused = fused_supported(s);
   if (fused) {  // A = X W_ihᵀ: all steps at once; the fused gate pass adds the biases
     gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 0.0f, A, GH);
   } else {  // A = bias + X W_ihᵀ
     init_gates_with_bias(s, p, A);
     gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 1.0f, A, GH);
   }
-  if (h0) std::memcpy(HS + rev * T * B * R, h0, B * R * sizeof(float));
-  if (lstm && c0) std::memcpy(CS + rev * T * B * H, c0, B * H * sizeof(float));
+  if (h0) {
+    std::memcpy(HS + rev * T * B * R, h0, B * R * sizeof(float));
+  } else {
+    std::memset(HS + rev * T * B * R, 0, B * R * sizeof(float));
+  }
+  if (lstm && c0) {
+    std::memcpy(CS + rev * T * B * H, c0, B * H * sizeof(float));
+  } else if (lstm) {
+    std::memset(CS + rev * T * B * H, 0, B * H * sizeof(float));
+  }
   if (fused) {
     fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);
   } else {
@@ -269,9 +280,13 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
 
   const float* dh_final = dh.data();
+  // Bias gradients summed inside the fused loop where dA is final after the gate block (not GRU:
+  // its b_hh sees dGh; not Cho's: da_r comes later in the step).
+  const bool loop_bias = fused && (g.b_ih || g.b_hh) && s.cell != CellType::gru && s.cell != CellType::gru_cho;
+  std::vector<double> dbias(loop_bias ? GH : 0, 0.0);
   if (fused) {
     dh_final = fused_backward_loop(s, p, tape, dy, ldy, dA.data(), s.cell == CellType::gru ? dGh.data() : nullptr,
-                                   dh.data(), dhp.data(), dc.data(), dpeep);
+                                   dh.data(), dhp.data(), dc.data(), dpeep, loop_bias ? dbias.data() : nullptr);
   }
   for (int64_t step = T - 1; step >= 0 && !fused; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
@@ -339,7 +354,12 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   if (dx) gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
   if (g.w_ih) gemm_tn(GH, s.I, TB, da, GH, x, s.I, g.w_ih, s.I);
   const float* dgh = s.cell == CellType::gru ? dGh.data() : da;
-  if (dgh == da && g.b_ih && g.b_hh) {  // one pass over dA for both bias gradients
+  if (loop_bias) {
+    for (int64_t j = 0; j < GH; ++j) {
+      if (g.b_ih) g.b_ih[j] += static_cast<float>(dbias[j]);
+      if (g.b_hh) g.b_hh[j] += static_cast<float>(dbias[j]);
+    }
+  } else if (dgh == da && g.b_ih && g.b_hh) {  // one pass over dA for both bias gradients
     add_colsum(TB, GH, da, GH, g.b_ih, g.b_hh);
   } else {
     if (g.b_ih) add_colsum(TB, GH, da, GH, g.b_ih);

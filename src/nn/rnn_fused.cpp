@@ -30,6 +30,7 @@
 #include "kernels/avx512/cells.h"
 #include "nn/rnn_direction.h"
 #include "nn/rnn_team.h"
+#include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/kernels/cpu.h"
 
@@ -260,7 +261,23 @@ struct Bwd {
   float *dA, *dGh, *dc, *dpeep;
   float* drh;  // gru_cho: dL/d(r ⊙ h_prev) of the step, [B, H]
   float* wb;  // packed backward panels [nb, G·H, 32] (zero-padded), filled by the team
+  double* dbias;  // [GH] Σ of dA over rows and steps, or null
 };
+
+// dbias[g·H + j0 + c] += Σ_b da_t[b, g·H + j0 + c] for the block's columns (fp32 over the B rows in
+// order, then added in double): the bias gradient without another pass over dA [T·B, GH] after the
+// loop (add_colsum in rnn_direction.cpp, ~2% of an LSTM training step, from memory).
+void add_block_bias_grad(int64_t B, int64_t H, int64_t G, const float* dat, int64_t j0, int64_t nj, double* dbias) {
+  const int64_t GH = G * H;
+  for (int64_t g = 0; g < G; ++g) {
+    float part[kP] = {};
+    for (int64_t b = 0; b < B; ++b) {
+      const float* row = dat + b * GH + g * H + j0;
+      for (int64_t c = 0; c < nj; ++c) part[c] += row[c];
+    }
+    for (int64_t c = 0; c < nj; ++c) dbias[g * H + j0 + c] += part[c];
+  }
+}
 
 // Step t, block jb, first half: gate/state backward of the block's units (+ dy_t) → dA_t columns,
 // dc, dpeep, and the elementwise part of dL/dh_{t-1} (dpv).
@@ -305,6 +322,7 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
       std::memset(dpb, 0, nj * sizeof(float));
     }
   }
+  if (w.dbias) add_block_bias_grad(B, H, G, dat, j0, nj, w.dbias);
 }
 
 // GRU (Cho), middle phase of block jb (every da_n column known): drh[:, block] = da_n · W_hn[:, block],
@@ -363,9 +381,11 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
 }  // namespace
 
 float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
-                           float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep) {
+                           float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep, double* dbias) {
   const int64_t H = s.H, GH = s.G() * H;
   const bool gru = s.cell == CellType::gru;
+  RC_CHECK(!dbias || (!gru && s.cell != CellType::gru_cho), "fused_backward_loop",
+           "dbias is not final after the gate block for gru / gru_cho");
   Tensor wb({blocks(H), GH, kP});
   Tensor drh = s.cell == CellType::gru_cho ? Tensor({s.B, H}) : Tensor();
   const Bwd w{s,
@@ -382,7 +402,8 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
               dc,
               dpeep,
               drh.defined() ? drh.data() : nullptr,
-              wb.data()};
+              wb.data(),
+              dbias};
   run_team(blocks(H), [&](StepTeam& team, int tid) { backward_member(w, team, tid, dh, dhp); });
   return s.T % 2 ? dhp : dh;
 }

@@ -52,3 +52,22 @@ TEST(Tensor, ErrorsNameWhatWasExpected) {
   EXPECT_THROW(t.slice(1, 2, 4), Error);
   EXPECT_THROW(Tensor::from({1, 2}, {3}), Error);
 }
+
+// Freed blocks ≥ 256 KiB are kept and reused for the next tensor of the same size
+// (src/core/tensor.cpp): a reused block must still start zeroed, like a fresh one.
+TEST(Tensor, ReusedLargeBlockStartsZeroed) {
+  // Sizes no other test uses, so the cache holds no older block of the same size.
+  for (int64_t n : {(int64_t(1) << 16) + 112, (int64_t(3) << 20) + 48}) {  // ~256 KiB, ~12 MiB (huge pages)
+    const float* first = nullptr;
+    {
+      Tensor a({n});
+      first = a.data();
+      a.fill_(7.0f);
+    }
+    Tensor b({n});
+    bool zero = true;
+    for (int64_t i = 0; i < n; ++i) zero = zero && b.data()[i] == 0.0f;
+    EXPECT_TRUE(zero) << "n=" << n;
+    EXPECT_EQ(b.data(), first) << "n=" << n << ": the freed block was not reused";
+  }
+}

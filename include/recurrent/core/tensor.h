@@ -19,10 +19,10 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);           // "[2, 3]"
 int64_t shape_numel(const Shape& s);
 
-// 64-byte aligned float buffer; memory is zero-initialised.
+// 64-byte aligned float buffer; memory is zero-initialised (unless zero = false: contents unspecified).
 class Storage {
  public:
-  explicit Storage(size_t n);
+  explicit Storage(size_t n, bool zero = true);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -41,6 +41,9 @@ class Tensor {
   explicit Tensor(Shape shape);                    // zeros
 
   static Tensor zeros(Shape shape) { return Tensor(std::move(shape)); }
+  // Contents unspecified (not zeroed): only for buffers the caller overwrites entirely before
+  // reading (the RNN tapes: tens of MB per call, whose zeroing was a serial pass over memory).
+  static Tensor uninitialized(Shape shape);
   static Tensor ones(Shape shape) { return full(std::move(shape), 1.0f); }
   static Tensor full(Shape shape, float value);
   static Tensor from(std::vector<float> values, Shape shape);  // values.size() == numel
