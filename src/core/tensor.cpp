@@ -90,7 +90,7 @@ bool give_cached(void* p, size_t bytes) {
 }
 }  // namespace
 
-Storage::Storage(size_t n) : n_(n) {
+Storage::Storage(size_t n, bool zero) : n_(n) {
   const size_t bytes = storage_bytes(n);
   const bool huge = bytes >= 2 * kHuge;
   data_ = huge ? static_cast<float*>(take_cached(bytes)) : nullptr;
@@ -101,7 +101,7 @@ Storage::Storage(size_t n) : n_(n) {
     if (huge) madvise(data_, bytes, MADV_HUGEPAGE);
 #endif
   }
-  std::memset(data_, 0, bytes);
+  if (zero) std::memset(data_, 0, bytes);
 }
 
 Storage::~Storage() {
@@ -116,8 +116,17 @@ Tensor::Tensor(Shape shape) : shape_(std::move(shape)) {
   storage_ = std::make_shared<Storage>(static_cast<size_t>(numel()));
 }
 
+Tensor Tensor::uninitialized(Shape shape) {
+  for (int64_t d : shape) RC_CHECK(d >= 0, "Tensor", "negative dimension in shape ", shape_str(shape));
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.strides_ = contiguous_strides(t.shape_);
+  t.storage_ = std::make_shared<Storage>(static_cast<size_t>(t.numel()), false);
+  return t;
+}
+
 Tensor Tensor::full(Shape shape, float value) {
-  Tensor t(std::move(shape));
+  Tensor t = uninitialized(std::move(shape));
   t.fill_(value);
   return t;
 }
@@ -269,7 +278,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor t(shape_);
+  Tensor t = uninitialized(shape_);
   float* dp = t.data();
   const float* sp = data();
   if (is_contiguous()) {

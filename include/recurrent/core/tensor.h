@@ -19,10 +19,11 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);           // "[2, 3]"
 int64_t shape_numel(const Shape& s);
 
-// 64-byte aligned float buffer; memory is zero-initialised.
+// 64-byte aligned float buffer; memory is zero-initialised unless `zero` is false (then its
+// contents are undefined until written).
 class Storage {
  public:
-  explicit Storage(size_t n);
+  explicit Storage(size_t n, bool zero = true);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -45,6 +46,9 @@ class Tensor {
   static Tensor full(Shape shape, float value);
   static Tensor from(std::vector<float> values, Shape shape);  // values.size() == numel
   static Tensor scalar(float v) { return from({v}, {}); }
+  // Contents undefined (not zero-filled): for kernels that overwrite every element, sparing a
+  // memset pass over large outputs (a word LM's [400, 10000] logits are 16 MB per step).
+  static Tensor uninitialized(Shape shape);
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
