@@ -128,18 +128,18 @@ Tensor::Tensor(Shape shape) : shape_(std::move(shape)) {
   storage_ = std::make_shared<Storage>(static_cast<size_t>(numel()));
 }
 
-Tensor Tensor::full(Shape shape, float value) {
-  Tensor t = uninitialized(std::move(shape));
-  t.fill_(value);
-  return t;
-}
-
 Tensor Tensor::uninitialized(Shape shape) {
   for (int64_t d : shape) RC_CHECK(d >= 0, "Tensor", "negative dimension in shape ", shape_str(shape));
   Tensor t;
   t.shape_ = std::move(shape);
   t.strides_ = contiguous_strides(t.shape_);
   t.storage_ = std::make_shared<Storage>(static_cast<size_t>(t.numel()), false);
+  return t;
+}
+
+Tensor Tensor::full(Shape shape, float value) {
+  Tensor t = uninitialized(std::move(shape));
+  t.fill_(value);
   return t;
 }
 
@@ -290,7 +290,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor t(shape_);
+  Tensor t = uninitialized(shape_);
   float* dp = t.data();
   const float* sp = data();
   if (is_contiguous()) {

@@ -17,6 +17,7 @@
 #include <ostream>
 
 #include "autograd/op_test_util.h"
+#include "recurrent/kernels/cpu.h"
 
 using namespace recurrent;
 using namespace recurrent::testing;
@@ -151,6 +152,63 @@ TEST(CrossEntropy, LargeLogitsStayFinite) {
   EXPECT_NEAR(l.value().item(), 1000.0f, 1e-3);
   l.backward();
   EXPECT_TRUE(tensor_near(x.grad(), {1.0f, -1.0f}, 1e-6));
+}
+
+// A word-LM sized row (C = 10,000 classes, both the AVX-512 and the portable exp): loss and
+// gradient against a double-precision softmax. The float exp is within 2 ulp and Σ is accumulated
+// in float lanes (relative error ≲ √C·2⁻²⁴ ≈ 6e-6), so the loss (≈ 9) is good to ~1e-5 relative
+// and each gradient entry (≤ 1/R) to ~1e-6 absolute; a missing normalisation or a wrong max shift
+// is off by orders of magnitude more.
+TEST(CrossEntropy, WideRowsMatchDoublePrecision) {
+  const Isa saved = active_isa();
+  for (Isa isa : {Isa::generic, best_isa()}) {
+    set_isa(isa);
+    Rng rng(106);
+    const int64_t R = 3, C = 10000;
+    Tensor x = random_tensor({R, C}, rng, -4.0f, 4.0f);
+    const std::vector<int64_t> t{7, 9999, 4242};
+    Var xv(x, true);
+    Var l = cross_entropy(xv, t);
+    l.backward();
+    double loss = 0.0;
+    Tensor g({R, C});
+    for (int64_t r = 0; r < R; ++r) {
+      double mx = -1e30, s = 0.0;
+      for (int64_t c = 0; c < C; ++c) mx = std::max<double>(mx, x.at({r, c}));
+      for (int64_t c = 0; c < C; ++c) s += std::exp(x.at({r, c}) - mx);
+      loss += (std::log(s) + mx - x.at({r, t[r]})) / R;
+      for (int64_t c = 0; c < C; ++c)
+        g.at({r, c}) = static_cast<float>((std::exp(x.at({r, c}) - mx) / s - (c == t[r] ? 1.0 : 0.0)) / R);
+    }
+    EXPECT_NEAR(l.value().item(), loss, 1e-5 * loss) << isa_name(isa);
+    EXPECT_TRUE(tensor_near(xv.grad(), g, 1e-6, 1e-5)) << isa_name(isa);
+    NoGradGuard ng;  // without a tape nothing is kept: the same loss through the scratch-row path
+    EXPECT_EQ(cross_entropy(Var(x), t).value().item(), l.value().item()) << isa_name(isa);
+  }
+  set_isa(saved);
+}
+
+// Backward hands its buffer over as the gradient when the logits have none yet, and adds when they
+// do: a gradient already there (here 0.5 everywhere) must be kept and added to.
+TEST(CrossEntropy, AddsIntoAnExistingGradient) {
+  Rng rng(107);
+  Tensor x = random_tensor({3, 5}, rng, -2.0f, 2.0f);
+  const std::vector<int64_t> t{1, -100, 4};
+  Var fresh(x.clone(), true);
+  cross_entropy(fresh, t).backward();
+  Var added(x.clone(), true);
+  added.grad().fill_(0.5f);
+  cross_entropy(added, t).backward();
+  Tensor expect = fresh.grad().clone();
+  for (int64_t i = 0; i < expect.numel(); ++i) expect.data()[i] += 0.5f;
+  EXPECT_TRUE(tensor_near(added.grad(), expect, 1e-7, 1e-6));
+  for (int64_t c = 0; c < 5; ++c) EXPECT_EQ(fresh.grad().at({1, c}), 0.0f) << c;  // the ignored row
+  // The same logits feeding two losses: the second backward adds into the first's gradient.
+  Var twice(x.clone(), true);
+  add(cross_entropy(twice, t), cross_entropy(twice, t)).backward();
+  Tensor doubled = fresh.grad().clone();
+  for (int64_t i = 0; i < doubled.numel(); ++i) doubled.data()[i] *= 2.0f;
+  EXPECT_TRUE(tensor_near(twice.grad(), doubled, 1e-7, 1e-6));
 }
 
 TEST(CrossEntropy, Errors) {

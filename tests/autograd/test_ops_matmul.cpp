@@ -206,3 +206,18 @@ TEST(Linear, ShapeErrors) {
 }
 
 }  // namespace
+
+// The bias gradient Σ_r G[r, :] over a wide output (1,100 = two full 512-column blocks and a
+// ragged tail, the blocking of the column-sum kernel) and many rows, against a double sum.
+TEST(Linear, WideBiasGradientIsTheColumnSum) {
+  Rng rng(7);
+  const int64_t R = 37, I = 3, O = 1100;
+  Var x(random_tensor({R, I}, rng), true), w(random_tensor({O, I}, rng), true), b(random_tensor({O}, rng), true);
+  Var y = linear(x, w, b);
+  Tensor g = random_tensor({R, O}, rng);
+  y.backward(g);
+  std::vector<double> col(O, 0.0);
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t o = 0; o < O; ++o) col[o] += g.at({r, o});
+  EXPECT_TRUE(tensor_near(b.grad(), tensor_of(col, {O}), 1e-6, 1e-6));
+}

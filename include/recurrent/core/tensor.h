@@ -19,7 +19,8 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);           // "[2, 3]"
 int64_t shape_numel(const Shape& s);
 
-// 64-byte aligned float buffer; memory is zero-initialised (unless zero = false: contents unspecified).
+// 64-byte aligned float buffer; memory is zero-initialised unless `zero` is false (then its
+// contents are undefined until written).
 class Storage {
  public:
   explicit Storage(size_t n, bool zero = true);
@@ -42,7 +43,8 @@ class Tensor {
 
   static Tensor zeros(Shape shape) { return Tensor(std::move(shape)); }
   // Contents unspecified (not zeroed): only for buffers the caller overwrites entirely before
-  // reading (the RNN tapes: tens of MB per call, whose zeroing was a serial pass over memory).
+  // reading (the RNN tapes: tens of MB per call, whose zeroing was a serial pass over memory; a word
+  // LM's [400, 10000] logits, 16 MB per step).
   static Tensor uninitialized(Shape shape);
   static Tensor ones(Shape shape) { return full(std::move(shape), 1.0f); }
   static Tensor full(Shape shape, float value);
