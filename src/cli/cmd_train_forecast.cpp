@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/sentence_options.h"
 #include "recurrent/tasks/forecast.h"
 #include "recurrent/train/loop.h"
 
@@ -53,8 +54,7 @@ void add_train_forecast(CLI::App& train) {
   c->add_option("--seed", o->seed, "random seed (initialisation, order, dropout)")->capture_default_str();
   c->add_flag("--quiet", o->quiet, "no progress on stderr");
   c->callback([o, budget, c] {
-    if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
-    if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 100;
+    finish_loop_options(c, *o, *budget, 100);
     if (tasks::train_forecaster(*o) == tasks::ForecastOutcome::stopped && train::interrupted()) std::exit(130);
   });
 }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/sentence_options.h"
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/loop.h"
@@ -66,8 +67,7 @@ void add_train_seq2seq(CLI::App& train) {
       if (tf && c->count(opt)) throw Error(opt, "is an RNN option; --arch transformer uses --heads, --d-model, --ff");
     for (const char* opt : {"--heads", "--d-model", "--ff"})
       if (!tf && c->count(opt)) throw Error(opt, "is a transformer option (add --arch transformer)");
-    if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
-    if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;
+    finish_loop_options(c, *o, *budget);
     if (tasks::train_seq2seq(*o) == tasks::Seq2SeqOutcome::stopped && train::interrupted()) std::exit(130);
   });
 }

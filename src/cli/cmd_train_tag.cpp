@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/sentence_options.h"
 #include "recurrent/tasks/tag.h"
 #include "recurrent/train/loop.h"
 
@@ -29,30 +30,14 @@ void add_train_tag(CLI::App& train) {
   c->add_option("--max-vocab", o->max_vocab, "vocabulary size incl. <unk> (0: no limit)")->capture_default_str();
   c->add_option("--feature-embed", o->feature_embed, "size of the suffix-1/2/3 and word-shape embeddings (0: words only)")
       ->capture_default_str();
-  c->add_option("--cell", o->cells, "cell per layer (one name or a comma list): rnn_tanh rnn_relu lstm "
-                "lstm_peephole gru gru_cho gru_simple")->capture_default_str();
-  c->add_option("--hidden", o->hidden, "hidden size, or a comma list per layer")->capture_default_str();
-  c->add_option("--layers", o->layers, "recurrent layers")->capture_default_str();
+  add_stack_options(c, *o);
   c->add_option("--embed", o->embed, "word embedding size")->capture_default_str();
   c->add_flag("--bidirectional", o->bidirectional, "both directions in every layer (outputs concatenated)");
   c->add_option("--dropout", o->dropout, "dropout on the inputs, between layers and before the output")
       ->capture_default_str();
-  c->add_option("--batch", o->batch, "sentences per batch")->capture_default_str();
-  c->add_option("--epochs", o->epochs, "passes over the training data (default 10 without --time-budget)");
-  c->add_option("--time-budget", *budget, "training wall time incl. validation: 90s, 30m, 1.5h");
-  c->add_option("--max-steps", o->max_steps, "stop after this many steps in total, saving last.safetensors");
-  c->add_option("--optimizer", o->optimizer, "sgd, adam, adamw, rmsprop or adagrad")->capture_default_str();
-  c->add_option("--lr", o->lr, "learning rate")->capture_default_str();
-  c->add_option("--clip", o->clip, "clip the global gradient norm to this (0: off)")->capture_default_str();
-  c->add_option("--log-every", o->log_every, "seconds between progress lines when stderr is not a terminal")
-      ->capture_default_str();
-  c->add_option("--out", o->out, "output directory (default: the --resume directory)");
-  c->add_option("--resume", o->resume, "continue the run saved in this directory (its last.safetensors)");
-  c->add_option("--seed", o->seed, "random seed (initialisation, order, dropout)")->capture_default_str();
-  c->add_flag("--quiet", o->quiet, "no progress on stderr");
+  add_loop_options(c, *o, *budget);
   c->callback([o, budget, c] {
-    if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
-    if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;
+    finish_loop_options(c, *o, *budget);
     if (tasks::train_tagger(*o) == tasks::TagOutcome::stopped && train::interrupted()) std::exit(130);
   });
 }

@@ -78,19 +78,26 @@ Vocab Vocab::build_chars(std::u32string_view train_text) {
   return Vocab(TokenLevel::chars, std::move(tokens), false);
 }
 
+std::vector<std::string> frequent_tokens(const std::map<std::string, int64_t>& counts, std::vector<std::string> specials,
+                                         int64_t min_count, int64_t max_size) {
+  std::vector<std::pair<std::string, int64_t>> order(counts.begin(), counts.end());  // bytes ascending
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<std::string> tokens = std::move(specials);
+  const auto special_end = static_cast<std::ptrdiff_t>(tokens.size());
+  for (const auto& [tok, n] : order) {
+    if (n < min_count || (max_size > 0 && static_cast<int64_t>(tokens.size()) >= max_size)) break;
+    if (std::find(tokens.begin(), tokens.begin() + special_end, tok) == tokens.begin() + special_end) tokens.push_back(tok);
+  }
+  return tokens;
+}
+
 Vocab Vocab::build_words(std::u32string_view train_text, const WordVocabOptions& o) {
   RC_CHECK(o.min_count >= 1, "--min-count", "expected >= 1, got ", o.min_count);
   RC_CHECK(o.max_size == 0 || o.max_size >= 3, "--max-vocab", "expected 0 (no limit) or >= 3, got ", o.max_size);
   std::map<std::string, int64_t> counts;
   for (const std::string& w : split_words(train_text, o.lower))
     if (w != kUnkTok && w != kEosTok) ++counts[w];
-  std::vector<std::pair<std::string, int64_t>> order(counts.begin(), counts.end());  // bytes ascending
-  std::stable_sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.second > b.second; });
-  std::vector<std::string> tokens{kUnkTok, kEosTok};
-  for (auto& [w, n] : order) {
-    if (n < o.min_count || (o.max_size > 0 && static_cast<int64_t>(tokens.size()) >= o.max_size)) break;
-    tokens.push_back(w);
-  }
+  std::vector<std::string> tokens = frequent_tokens(counts, {kUnkTok, kEosTok}, o.min_count, o.max_size);
   RC_CHECK(tokens.size() > 2, "vocabulary", "no word of the training text occurs ", o.min_count, " times or more");
   return Vocab(TokenLevel::words, std::move(tokens), o.lower);
 }

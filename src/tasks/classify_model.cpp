@@ -9,7 +9,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/data/utf8.h"
 #include "recurrent/tasks/classify.h"
-#include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
 
 namespace recurrent::tasks {
@@ -263,13 +263,7 @@ ClassifyEval evaluate_classifier(TextClassifier& m, const std::vector<std::vecto
 }
 
 std::unique_ptr<TextClassifier> load_classifier(const std::string& model_path) {
-  const std::string path = resolve_model_path(model_path);
-  train::LoadedCheckpoint ck = train::read_checkpoint(path);
-  Rng rng(0);
-  auto m = std::make_unique<TextClassifier>(ClassifierConfig::from_json(ck.config_json, path), rng);
-  train::load_model_weights(ck, *m);
-  m->eval();
-  return m;
+  return load_trained<TextClassifier, ClassifierConfig>(model_path);
 }
 
 }  // namespace recurrent::tasks

@@ -11,6 +11,7 @@
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
+#include "recurrent/data/vocab.h"
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/tasks/classify.h"
 #include "tasks/layer_options.h"
@@ -100,13 +101,7 @@ void ClassifyRun::build_config() {
   for (const data::LabeledText& it : train_.items)
     for (const std::string& t : classify_tokens(it.text, cfg_->chars, cfg_->lower, train_.source + ":" + std::to_string(it.line)))
       ++counts[t];
-  std::vector<std::pair<std::string, int64_t>> byf(counts.begin(), counts.end());
-  std::stable_sort(byf.begin(), byf.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  cfg_->vocab = {"<unk>"};
-  for (const auto& [tok, n] : byf) {
-    if (n < o_.min_count || (o_.max_vocab > 0 && static_cast<int64_t>(cfg_->vocab.size()) >= o_.max_vocab)) break;
-    if (tok != "<unk>") cfg_->vocab.push_back(tok);
-  }
+  cfg_->vocab = data::frequent_tokens(counts, {"<unk>"}, o_.min_count, o_.max_vocab);
   if (o_.lm_vocab) {  // the LM's words too: words unseen in training keep their pretrained embedding
     RC_CHECK(!o_.init_from.empty(), "--lm-vocab", "needs --init-from LM");
     std::unordered_set<std::string> have(cfg_->vocab.begin(), cfg_->vocab.end());

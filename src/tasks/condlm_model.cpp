@@ -9,6 +9,7 @@
 #include "recurrent/data/utf8.h"
 #include "recurrent/tasks/condlm.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
 
 namespace recurrent::tasks {
@@ -208,13 +209,7 @@ std::vector<std::string> sample_condlm(CondLanguageModel& m, const CondSampleOpt
 }
 
 std::unique_ptr<CondLanguageModel> load_condlm(const std::string& model_path) {
-  const std::string path = resolve_model_path(model_path);
-  train::LoadedCheckpoint ck = train::read_checkpoint(path);
-  Rng rng(0);
-  auto m = std::make_unique<CondLanguageModel>(CondLmConfig::from_json(ck.config_json, path), rng);
-  train::load_model_weights(ck, *m);
-  m->eval();
-  return m;
+  return load_trained<CondLanguageModel, CondLmConfig>(model_path);
 }
 
 }  // namespace recurrent::tasks

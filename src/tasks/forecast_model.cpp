@@ -8,7 +8,7 @@
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/forecast.h"
-#include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
 
 namespace recurrent::tasks {
@@ -172,13 +172,7 @@ ForecastEval evaluate_forecaster(Forecaster& m, const ForecastData& d, Part part
 }
 
 std::unique_ptr<Forecaster> load_forecaster(const std::string& model_path) {
-  const std::string path = resolve_model_path(model_path);
-  train::LoadedCheckpoint ck = train::read_checkpoint(path);
-  Rng rng(0);
-  auto m = std::make_unique<Forecaster>(ForecastConfig::from_json(ck.config_json, path), rng);
-  train::load_model_weights(ck, *m);
-  m->eval();
-  return m;
+  return load_trained<Forecaster, ForecastConfig>(model_path);
 }
 
 namespace {

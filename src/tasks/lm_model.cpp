@@ -172,25 +172,8 @@ LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, i
   return {b.tokens(), nats / static_cast<double>(b.tokens())};
 }
 
-std::string resolve_model_path(const std::string& p) {
-  namespace fs = std::filesystem;
-  if (fs::is_directory(p)) {
-    for (const char* f : {"best.safetensors", "last.safetensors"})
-      if (fs::exists(fs::path(p) / f)) return (fs::path(p) / f).string();
-    throw Error(p, "no best.safetensors or last.safetensors in this directory (train with --out DIR first)");
-  }
-  RC_CHECK(fs::exists(p), p, "no such model file or directory");
-  return p;
-}
-
 std::unique_ptr<LanguageModel> load_lm(const std::string& model_path) {
-  const std::string path = resolve_model_path(model_path);
-  train::LoadedCheckpoint ck = train::read_checkpoint(path);
-  Rng rng(0);
-  auto m = std::make_unique<LanguageModel>(LmConfig::from_json(ck.config_json, path), rng);
-  train::load_model_weights(ck, *m);
-  m->eval();
-  return m;
+  return load_trained<LanguageModel, LmConfig>(model_path);
 }
 
 // "arch" absent or "rnn": LmConfig (the format before transformers existed); "transformer".
@@ -208,13 +191,7 @@ std::unique_ptr<LmModel> make_lm(const std::string& config_json, const std::stri
 }
 
 std::unique_ptr<LmModel> open_lm(const std::string& model_path) {
-  const std::string path = resolve_model_path(model_path);
-  train::LoadedCheckpoint ck = train::read_checkpoint(path);
-  Rng rng(0);
-  std::unique_ptr<LmModel> m = make_lm(ck.config_json, path, rng);
-  train::load_model_weights(ck, *m);
-  m->eval();
-  return m;
+  return load_trained(model_path, make_lm);
 }
 
 }  // namespace recurrent::tasks

@@ -10,7 +10,7 @@
 #include "recurrent/data/utf8.h"
 #include "recurrent/data/vocab.h"
 #include "recurrent/tasks/classify.h"
-#include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/load_model.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
 
@@ -37,16 +37,7 @@ TokenVocab TokenVocab::build(const std::vector<std::vector<std::string>>& senten
   std::map<std::string, int64_t> counts;  // byte order: the tie-break
   for (const auto& s : sentences)
     for (const std::string& t : s) ++counts[t];
-  std::vector<std::pair<std::string, int64_t>> byf(counts.begin(), counts.end());
-  std::stable_sort(byf.begin(), byf.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  std::vector<std::string> toks = std::move(specials);
-  const size_t nspecial = toks.size();
-  for (const auto& [tok, n] : byf) {
-    if (n < min_count || (max_size > 0 && static_cast<int64_t>(toks.size()) >= max_size)) break;
-    if (std::find(toks.begin(), toks.begin() + static_cast<std::ptrdiff_t>(nspecial), tok) == toks.begin() + nspecial)
-      toks.push_back(tok);
-  }
-  return TokenVocab(std::move(toks));
+  return TokenVocab(data::frequent_tokens(counts, std::move(specials), min_count, max_size));
 }
 
 int64_t TokenVocab::id(const std::string& t) const {
@@ -365,13 +356,9 @@ std::unique_ptr<Seq2SeqModel> make_seq2seq(const Seq2SeqConfig& cfg, Rng& rng) {
 }
 
 std::unique_ptr<Seq2SeqModel> load_seq2seq(const std::string& model_path) {
-  const std::string path = resolve_model_path(model_path);
-  train::LoadedCheckpoint ck = train::read_checkpoint(path);
-  Rng rng(0);
-  auto m = make_seq2seq(Seq2SeqConfig::from_json(ck.config_json, path), rng);
-  train::load_model_weights(ck, *m);
-  m->eval();
-  return m;
+  return load_trained(model_path, [](const std::string& json, const std::string& where, Rng& rng) {
+    return make_seq2seq(Seq2SeqConfig::from_json(json, where), rng);
+  });
 }
 
 }  // namespace recurrent::tasks

@@ -10,7 +10,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/data/utf8.h"
 #include "recurrent/data/vocab.h"
-#include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/load_model.h"
 #include "recurrent/tasks/tag.h"
 #include "recurrent/train/checkpoint.h"
 
@@ -372,13 +372,7 @@ std::vector<std::vector<std::string>> MostFrequentTag::predict(const data::Tagge
 }
 
 std::unique_ptr<Tagger> load_tagger(const std::string& model_path) {
-  const std::string path = resolve_model_path(model_path);
-  train::LoadedCheckpoint ck = train::read_checkpoint(path);
-  Rng rng(0);
-  auto m = std::make_unique<Tagger>(TaggerConfig::from_json(ck.config_json, path), rng);
-  train::load_model_weights(ck, *m);
-  m->eval();
-  return m;
+  return load_trained<Tagger, TaggerConfig>(model_path);
 }
 
 }  // namespace recurrent::tasks

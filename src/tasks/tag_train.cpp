@@ -10,6 +10,7 @@
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
+#include "recurrent/data/vocab.h"
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/tasks/tag.h"
 #include "tasks/layer_options.h"
@@ -28,16 +29,9 @@ SentenceLoopOptions loop_options(const TagTrainOptions& o) {
   return l;
 }
 
-// Tokens counted `min_count` times or more, count descending, ties by string; `first` leads.
+// Tokens counted `min_count` times or more, count descending, ties by string, after <unk>.
 std::vector<std::string> frequent(const std::map<std::string, int64_t>& counts, int64_t min_count, int64_t max_size) {
-  std::vector<std::pair<std::string, int64_t>> byf(counts.begin(), counts.end());
-  std::stable_sort(byf.begin(), byf.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  std::vector<std::string> out = {"<unk>"};
-  for (const auto& [tok, n] : byf) {
-    if (n < min_count || (max_size > 0 && static_cast<int64_t>(out.size()) >= max_size)) break;
-    if (tok != "<unk>") out.push_back(tok);
-  }
-  return out;
+  return data::frequent_tokens(counts, {"<unk>"}, min_count, max_size);
 }
 
 class TagRun : public SentenceTask {

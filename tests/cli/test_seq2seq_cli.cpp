@@ -24,14 +24,19 @@ fs::path tmpdir(const std::string& name) {
   return d;
 }
 
-TEST(Seq2SeqCli, TrainTranslateEvalAndAttentionCsv) {
-  fs::path d = tmpdir("ok");
+// 40 English -> Spanish pairs of two counting words ("one two\tuno dos"), written to `path`.
+void write_counting_pairs(const fs::path& path) {
   std::string pairs;
   const char* words[] = {"one", "two", "three", "four"};
   const char* palabras[] = {"uno", "dos", "tres", "cuatro"};
   for (int i = 0; i < 40; ++i) pairs += std::string(words[i % 4]) + " " + words[(i / 4) % 4] + "\t" + palabras[i % 4] + " " +
                                        palabras[(i / 4) % 4] + "\n";
-  recurrent::data::write_file((d / "p.tsv").string(), pairs);
+  recurrent::data::write_file(path.string(), pairs);
+}
+
+TEST(Seq2SeqCli, TrainTranslateEvalAndAttentionCsv) {
+  fs::path d = tmpdir("ok");
+  write_counting_pairs(d / "p.tsv");
   const std::string out = (d / "run").string();
   CmdResult r = run("train seq2seq --quiet --data " + (d / "p.tsv").string() + " --hidden 8 --embed 4 --epochs 2 --out " +
                     out + " --threads 1 --attention luong-general --bidirectional");
@@ -71,12 +76,7 @@ TEST(Seq2SeqCli, TrainTranslateEvalAndAttentionCsv) {
 // --attention-out refused for it with one line.
 TEST(Seq2SeqCli, TransformerTrainTranslateEvalResume) {
   fs::path d = tmpdir("tf");
-  std::string pairs;
-  const char* words[] = {"one", "two", "three", "four"};
-  const char* palabras[] = {"uno", "dos", "tres", "cuatro"};
-  for (int i = 0; i < 40; ++i) pairs += std::string(words[i % 4]) + " " + words[(i / 4) % 4] + "\t" + palabras[i % 4] + " " +
-                                       palabras[(i / 4) % 4] + "\n";
-  recurrent::data::write_file((d / "p.tsv").string(), pairs);
+  write_counting_pairs(d / "p.tsv");
   const std::string out = (d / "run").string();
   const std::string train = "train seq2seq --quiet --data " + (d / "p.tsv").string() +
                             " --arch transformer --layers 1 --heads 2 --d-model 8 --ff 16 --dropout 0.1 --warmup 2 "

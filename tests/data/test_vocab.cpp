@@ -52,6 +52,16 @@ TEST(WordVocab, CountOrderMinCountMaxSizeEos) {
   EXPECT_EQ(v.render(Vocab::kEos), "\n");
 }
 
+// The shared rule of every task's vocabulary: specials lead and are not repeated, count descending,
+// ties by bytes, min_count and max_size (counting the specials).
+TEST(FrequentTokens, SpecialsCountOrderTiesMinCountMaxSize) {
+  const std::map<std::string, int64_t> counts = {{"b", 3}, {"a", 3}, {"<unk>", 9}, {"c", 5}, {"d", 1}, {"e", 2}};
+  EXPECT_EQ(frequent_tokens(counts, {"<unk>"}, 1, 0), (std::vector<std::string>{"<unk>", "c", "a", "b", "e", "d"}));
+  EXPECT_EQ(frequent_tokens(counts, {"<unk>"}, 2, 0), (std::vector<std::string>{"<unk>", "c", "a", "b", "e"}));
+  EXPECT_EQ(frequent_tokens(counts, {"<unk>", "<eos>"}, 1, 4), (std::vector<std::string>{"<unk>", "<eos>", "c", "a"}));
+  EXPECT_EQ(frequent_tokens({}, {"<unk>"}, 1, 0), (std::vector<std::string>{"<unk>"}));
+}
+
 TEST(WordVocab, LowerCaseAndLiteralSpecials) {
   WordVocabOptions o;
   o.lower = true;

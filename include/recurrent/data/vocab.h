@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -67,6 +68,12 @@ class Vocab {
   std::vector<std::string> tokens_;
   std::unordered_map<std::string, int64_t> index_;
 };
+
+// The vocabulary rule every task shares: `specials` first, then the tokens of `counts` seen
+// `min_count` times or more, count descending, ties by UTF-8 bytes ascending (the map's order),
+// at most `max_size` tokens in all (0: no limit). A counted token equal to a special is not repeated.
+std::vector<std::string> frequent_tokens(const std::map<std::string, int64_t>& counts, std::vector<std::string> specials,
+                                         int64_t min_count, int64_t max_size);
 
 // Words of one line (split on ASCII whitespace), lower-cased when asked, as UTF-8 strings.
 std::vector<std::string> split_words(std::u32string_view line, bool lower);

@@ -33,6 +33,7 @@
 #include "recurrent/data/vocab.h"
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
+#include "recurrent/tasks/load_model.h"
 
 namespace recurrent::tasks {
 
@@ -111,8 +112,6 @@ struct LmEval {
 LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len);
 
 // ---- loading -------------------------------------------------------------------------------------
-// A directory → DIR/best.safetensors if present, else DIR/last.safetensors; a file → itself.
-std::string resolve_model_path(const std::string& p);
 std::unique_ptr<LanguageModel> load_lm(const std::string& model_path);  // an RNN model only
 // Any language model (RNN or transformer), rebuilt from the checkpoint's recurrent.config.
 std::unique_ptr<LmModel> open_lm(const std::string& model_path);
