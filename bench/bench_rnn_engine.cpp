@@ -3,11 +3,12 @@
 // median and minimum time of `reps` runs (after one warm-up), tokens/s and GFLOP/s, in the units the oneDNN
 // anchor (/work/shared/anchors/rnn_dnnl) prints, so the two can be compared in the same shell:
 //
-//   bench_rnn_engine CELL H B T [layers] [bidir 0|1] [infer|train|both] [reps] [threads]
+//   bench_rnn_engine CELL H B T [layers] [bidir 0|1] [infer|train|both] [reps] [threads] [proj P]
 //   e.g. bench_rnn_engine lstm 256 64 100 1 0 train 7 2
 //
-// FLOPs per token per layer and direction: forward 2·G·H·(I+H); training counted as 3× forward.
-// input = hidden = H. Training = forward + backward of sum(output ⊙ seed) (one tape op per layer).
+// FLOPs per token per layer and direction: forward 2·G·H·(I+R) (+ 2·R·H for an LSTM projection to R = P;
+// R = H without); training counted as 3× forward. I = H (every layer without projection, as the
+// anchors count; with projection the first layer, then the true D·R). Training = forward + backward of sum(output ⊙ seed) (one tape op per layer).
 // Also reports the peak resident memory of the process and DirTape bytes per token kept for backward (RNNOutput::tape_bytes / (T·B)).
 // cpu_s_med: median process CPU time per run (all threads; on a shared, oversubscribed machine the
 // 1-thread CPU time is the steadier figure). Before timing, the outputs are checked to be finite (a broken build must not report a speed).
@@ -64,7 +65,7 @@ bool all_finite(const Tensor& t) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: %s CELL H B T [layers] [bidir] [infer|train|both] [reps] [threads]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s CELL H B T [layers] [bidir] [infer|train|both] [reps] [threads] [proj]\n", argv[0]);
     return 2;
   }
   const CellType cell = parse_cell(argv[1]);
@@ -74,13 +75,21 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 7 ? argv[7] : "both";
   const int reps = argc > 8 ? std::atoi(argv[8]) : 5;
   if (argc > 9) set_num_threads(std::atoi(argv[9]));
+  const int64_t P = argc > 10 ? std::atoll(argv[10]) : 0;
 
   Rng rng(42);
-  RNN rnn(RNNOptions::uniform(cell, H, H, L, bidir), rng);
+  RNN rnn(RNNOptions::uniform(cell, H, H, L, bidir, P), rng);
   Tensor xv({T, B, H});
   rng.fill_uniform(xv, -1.0f, 1.0f);
-  const int64_t D = bidir ? 2 : 1, G = gate_count(cell);
-  const double fwd_flops = 2.0 * G * H * (H + H) * T * B * L * D;
+  const int64_t D = bidir ? 2 : 1, G = gate_count(cell), R = P > 0 ? P : H;
+  // Without projection every layer is counted with input H (the anchors' convention); with it, the true
+  // input of layers after the first (D·R) and the projection product.
+  double token_flops = 0;
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t I = (l == 0 || P == 0) ? H : D * R;
+    token_flops += D * (2.0 * G * H * (I + R) + (P > 0 ? 2.0 * R * H : 0.0));
+  }
+  const double fwd_flops = token_flops * T * B;
 
   for (const char* m : {"infer", "train"}) {
     if (mode != "both" && mode != m) continue;
@@ -114,10 +123,10 @@ int main(int argc, char** argv) {
     }
     const double sec = median(times), flops = fwd_flops * (train ? 3.0 : 1.0);
     std::printf(
-        "{\"engine\":\"recurrent\",\"cell\":\"%s\",\"H\":%lld,\"B\":%lld,\"T\":%lld,\"layers\":%lld,\"bidir\":%d,"
+        "{\"engine\":\"recurrent\",\"cell\":\"%s\",\"H\":%lld,\"proj\":%lld,\"B\":%lld,\"T\":%lld,\"layers\":%lld,\"bidir\":%d,"
         "\"mode\":\"%s\",\"threads\":%d,\"min_s\":%.6f,\"median_s\":%.6f,\"us_per_step\":%.2f,\"tokens_s\":%.0f,\"gflops\":%.1f,"
         "\"tape_bytes_per_token\":%.0f,\"cpu_s_med\":%.6f,\"peak_rss_mib\":%.0f}\n",
-        argv[1], (long long)H, (long long)B, (long long)T, (long long)L, bidir ? 1 : 0, m, num_threads(),
+        argv[1], (long long)H, (long long)P, (long long)B, (long long)T, (long long)L, bidir ? 1 : 0, m, num_threads(),
         *std::min_element(times.begin(), times.end()), sec,
         sec / T * 1e6, T * B / sec, flops / sec * 1e-9, train ? double(tape_bytes) / (T * B) : 0.0, median(cpu), peak_rss_mib());
     std::fflush(stdout);

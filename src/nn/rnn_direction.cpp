@@ -216,7 +216,8 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   tape.a = buffer({T, B, GH});
   tape.hs = buffer({T + 1, B, R});
   if (lstm) tape.cs = buffer({T + 1, B, H});
-  if (s.cell == CellType::gru || s.cell == CellType::gru_cho || proj) tape.extra = Tensor({T, B, H});
+  if (s.cell == CellType::gru || s.cell == CellType::gru_cho) tape.extra = Tensor({T, B, H});
+  if (proj) tape.extra = buffer({T, B, H});  // m: the fused loop writes every row (0 on padded ones)
   float* A = tape.a.data();
   float* HS = tape.hs.data();
   float* CS = lstm ? tape.cs.data() : nullptr;
@@ -286,7 +287,8 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   std::vector<double> dbias(loop_bias ? GH : 0, 0.0);
   if (fused) {
     dh_final = fused_backward_loop(s, p, tape, dy, ldy, dA.data(), s.cell == CellType::gru ? dGh.data() : nullptr,
-                                   dh.data(), dhp.data(), dc.data(), dpeep, loop_bias ? dbias.data() : nullptr);
+                                   dh.data(), dhp.data(), dc.data(), dpeep, loop_bias ? dbias.data() : nullptr,
+                                   proj ? dHs.data() : nullptr);
   }
   for (int64_t step = T - 1; step >= 0 && !fused; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;

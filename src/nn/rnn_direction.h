@@ -98,20 +98,21 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
 // Gradient lab: gate means/saturation and state norms of a fast-engine forward (rnn_probe.cpp).
 void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out);
 // The fused AVX-512 time loops (rnn_fused.cpp), used by forward/backward when fused_supported():
-// LSTM (peephole or not, no projection), GRU linear-before-reset, simplified GRU and RNN tanh/ReLU,
-// with active_isa() == avx512 (Cho's GRU and the LSTM projection take the per-step path).
+// every cell and option (LSTM with peephole and/or projection, every GRU form, RNN tanh/ReLU) when
+// active_isa() == avx512 and RECURRENT_RNN_FUSED is not 0; otherwise the per-step path.
 bool fused_supported(const DirShape& s);
 // A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
-// EX: gru nh. Fills the rest of A (activations), HS, CS, EX and y.
+// EX: gru nh, gru_cho r ⊙ h_prev, projection m. Fills the rest of A (activations), HS, CS, EX and y.
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate);
-// dh [B,H] holds dL/dh_T (dh_n), dhp [B,H] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),
+// dh [B,R] holds dL/dh_T (dh_n), dhp [B,R] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),
 // accumulates dpeep. Returns the buffer (dh or dhp) that holds dL/dh0 at the end; dc then holds dL/dc0.
 // dbias [GH] (or null; not for gru / gru_cho): += Σ_{t,b} dA[t, b, :] (each step's B rows summed in
 // fp32, the steps in double), taken while the step's dA block is still in cache.
+// dhs [T,B,R] (LSTM with projection only, else may be null): receives dL/dh_t of every step (for dW_hr).
 float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
                            float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep,
-                           double* dbias = nullptr);
+                           double* dbias = nullptr, float* dhs = nullptr);
 
 // valid[t*B + b] = t < lengths[b]; empty if every length equals T.
 std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths);

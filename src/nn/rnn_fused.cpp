@@ -1,8 +1,9 @@
-// The fused AVX-512 time loops of one direction (LSTM with or without peephole, no projection;
-// GRU linear-before-reset and Cho's; simplified GRU; RNN tanh / ReLU): the per-step recurrent product and the gate/state pass run together,
-// on the hidden units each thread owns, inside ONE OpenMP parallel region per sequence.
+// The fused AVX-512 time loops of one direction (every cell: LSTM with or without peephole and
+// projection; GRU linear-before-reset and Cho's; simplified GRU; RNN tanh / ReLU): the per-step recurrent
+// product and the gate/state pass run together, on the hidden units each thread owns, inside ONE OpenMP
+// parallel region per sequence.
 //
-// Dimension legend as in rnn_direction.h (T, B, H, G; R = H here). Work split (nt = threads):
+// Dimension legend as in rnn_direction.h (T, B, H, R, G). Work split (nt = threads):
 //   hidden units are cut in blocks of 32 (nb = ⌈H/32⌉); thread k owns blocks [nb·k/nt, nb·(k+1)/nt).
 //   forward, per step:  for each owned block, the G gate panels of h_{t-1} · W_hhᵀ (one 32-column
 //                       panel each, written into that block's columns of a_t), then the gate/state
@@ -14,11 +15,17 @@
 //   GRU (Cho) needs every column of r ⊙ h_{t-1} before the n product: its forward step is two
 //   phases (r, z, rh | n, h) and its backward three (n, z | drh = da_n W_hn, r | dh_{t-1}), one sync
 //   between phases, so 2 syncs per step each way.
+//   LSTM with projection (h = W_hr m, R < H columns of h cut in nr = ⌈R/32⌉ blocks of their own):
+//   forward two phases (gates, c, m of the owned H blocks | h of the owned R blocks = m · W_hrᵀ), backward
+//   three (dh_t += dy_t of the owned R blocks | dm = dh_t W_hr, gate backward of the owned H blocks |
+//   dh_{t-1} of the owned R blocks), 2 syncs per step each way (the last phase and the next step's first
+//   touch the same R blocks on the same thread).
 //   The barrier is StepTeam::sync (rnn_team.h): spin briefly, then sleep; when a partner turns out to
 //   be descheduled (an oversubscribed machine), the team goes solo: thread 0 takes every block of the
 //   remaining steps (bitwise the same result) and the others leave.
-// Packed weights (built once per call, [panel][K][32], zero-padded past H):
-//   forward panel (jb, g) = W_hh[g·H + 32·jb + c, k]ᵀ, K = H     backward panel jb = W_hh[k, 32·jb + c], K = G·H
+// Packed weights (built once per call, [panel][K][32], zero-padded past the last column):
+//   forward panel (jb, g) = W_hh[g·H + 32·jb + c, k]ᵀ, K = R     backward panel jb = W_hh[k, 32·jb + c], K = G·H
+//   projection: forward panel jr = W_hr[32·jr + c, k]ᵀ, K = H    backward panel jb = W_hr[k, 32·jb + c], K = R
 // No allocation inside the time loop; the big GEMMs before and after stay in rnn_direction.cpp.
 #include <omp.h>
 #include <xmmintrin.h>
@@ -43,36 +50,38 @@ int64_t blocks(int64_t H) { return (H + kP - 1) / kP; }
 
 // Panels are packed by the thread that owns their blocks, inside the team, so each core's half
 // of W_hh lands in its own L2 (at B = 1 the step streams it from there).
-// [nb·G, H, 32]: forward panel (jb, g) row k, column c = W_hh[g·H + jb·32 + c, k]; blocks [jb0, jb1).
-void pack_forward_panels(const float* w_hh, int64_t G, int64_t H, int64_t jb0, int64_t jb1, float* w) {
+// w: [G·N, K] (G gate matrices of N rows). Out [nb·G, K, 32]: panel (jb, g) row k, column c =
+// w[g·N + jb·32 + c, k]; blocks [jb0, jb1). (W_hh: N = H, K = R; W_hr: G = 1, N = R, K = H.)
+void pack_forward_panels(const float* w, int64_t G, int64_t N, int64_t K, int64_t jb0, int64_t jb1, float* out) {
   for (int64_t jb = jb0; jb < jb1; ++jb)
     for (int64_t g = 0; g < G; ++g) {
-      float* panel = w + (jb * G + g) * H * kP;
-      for (int64_t c = 0; c < kP && jb * kP + c < H; ++c) {
-        const float* src = w_hh + (g * H + jb * kP + c) * H;
-        for (int64_t k = 0; k < H; ++k) panel[k * kP + c] = src[k];
+      float* panel = out + (jb * G + g) * K * kP;
+      for (int64_t c = 0; c < kP && jb * kP + c < N; ++c) {
+        const float* src = w + (g * N + jb * kP + c) * K;
+        for (int64_t k = 0; k < K; ++k) panel[k * kP + c] = src[k];
       }
     }
 }
 
-// [nb, G·H, 32]: backward panel jb row k, column c = W_hh[k, jb·32 + c]; blocks [jb0, jb1).
-void pack_backward_panels(const float* w_hh, int64_t GH, int64_t H, int64_t jb0, int64_t jb1, float* w) {
+// w: [K, N]. Out [nb, K, 32]: panel jb row k, column c = w[k, jb·32 + c]; blocks [jb0, jb1).
+// (W_hh: K = G·H, N = R; W_hr: K = R, N = H.)
+void pack_backward_panels(const float* w, int64_t K, int64_t N, int64_t jb0, int64_t jb1, float* out) {
   for (int64_t jb = jb0; jb < jb1; ++jb) {
-    const int64_t n = std::min(kP, H - jb * kP);
-    for (int64_t k = 0; k < GH; ++k) std::memcpy(w + (jb * GH + k) * kP, w_hh + k * H + jb * kP, n * sizeof(float));
+    const int64_t n = std::min(kP, N - jb * kP);
+    for (int64_t k = 0; k < K; ++k) std::memcpy(out + (jb * K + k) * kP, w + k * N + jb * kP, n * sizeof(float));
   }
 }
+
+bool projected(const DirShape& s) { return is_lstm(s.cell) && s.R != s.H; }
 }  // namespace
 
-bool fused_supported(const DirShape& s) {
+bool fused_supported(const DirShape& /*every shape*/) {
   // RECURRENT_RNN_FUSED=0 turns the fused loops off (to compare them with the per-step path).
   static const bool off = [] {
     const char* e = std::getenv("RECURRENT_RNN_FUSED");
     return e && std::strcmp(e, "0") == 0;
   }();
-  if (off || active_isa() != Isa::avx512) return false;
-  if (is_lstm(s.cell)) return s.R == s.H;
-  return true;
+  return !off && active_isa() == Isa::avx512;
 }
 
 namespace {
@@ -84,7 +93,8 @@ struct Fwd {
   float *A, *HS, *CS, *EX, *y;
   int64_t ldy;
   bool accumulate;
-  float* wf;          // packed forward panels [nb·G, H, 32] (zero-padded), filled by the team
+  float* wf;          // packed forward panels [nb·G, R, 32] (zero-padded), filled by the team
+  float* wr;          // projection: packed W_hr panels [nr, H, 32], filled by the team; else null
   const float* bias;  // [GH] folded biases or null
   float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH]
 };
@@ -187,13 +197,85 @@ void cho_forward_state(const Fwd& f, int64_t step, int64_t jb) {
   }
 }
 
+// LSTM with projection, phase 1 of H block jb: a_t[g, block] += h_{t-1} W_hh[g, block]ᵀ (K = R), then
+// the gate/state pass of the block's units → c_t and m_t = o ⊙ tanh c_t (into EX, the tape's m);
+// padded rows carry c and get m = 0 (so they add nothing to dW_hr = Σ dh_tᵀ m_t).
+void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb) {
+  const DirShape& s = f.s;
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = 4 * H;
+  const int rev = s.reverse ? 1 : 0;
+  const int64_t t = s.reverse ? T - 1 - step : step;
+  float* at = f.A + t * B * GH;
+  const float* hp = f.HS + (t + rev) * B * R;
+  const float* cp = f.CS + (t + rev) * B * H;
+  float* cn = f.CS + (t + 1 - rev) * B * H;
+  float* mt = f.EX + t * B * H;
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  for (int64_t g = 0; g < 4; ++g)
+    avx512::panel_gemm(B, R, hp, R, f.wf + (jb * 4 + g) * R * kP, nj, at + g * H + j0, GH, true);
+  const float* bias = f.bias ? f.bias + j0 : nullptr;
+  const float* peep = f.p.w_ch ? f.p.w_ch + j0 : nullptr;
+  for (int64_t b = 0; b < B; ++b) {
+    if (!valid || valid[b]) {
+      avx512::lstm_forward_row(nj, H, at + b * GH + j0, bias, peep, cp + b * H + j0, cn + b * H + j0, mt + b * H + j0);
+    } else {
+      std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
+      std::memset(mt + b * H + j0, 0, nj * sizeof(float));
+    }
+  }
+}
+
+// LSTM with projection, phase 2 of R block jr (every m_t column known): h_t[:, block] = m_t W_hr[block]ᵀ,
+// h_{t-1} carried on padded rows; y_t for those columns.
+void proj_forward_state(const Fwd& f, int64_t step, int64_t jr) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, R = s.R;
+  const int rev = s.reverse ? 1 : 0;
+  const int64_t t = s.reverse ? s.T - 1 - step : step;
+  const float* hp = f.HS + (t + rev) * B * R;
+  float* hn = f.HS + (t + 1 - rev) * B * R;
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jr * kP, nj = std::min(kP, R - j0);
+  avx512::panel_gemm(B, H, f.EX + t * B * H, H, f.wr + jr * H * kP, nj, hn + j0, R, false);
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ok = !valid || valid[b];
+    if (!ok) std::memcpy(hn + b * R + j0, hp + b * R + j0, nj * sizeof(float));
+    store_y(f, t * B + b, ok, hn + b * R + j0, j0, nj);
+  }
+}
+
+// The forward loop of an LSTM with projection: two phases per step over different block sets (H blocks,
+// then R blocks), a sync after each. Every member calls every sync until the team goes solo (a member
+// may own no R block when nr < threads); then the others leave.
+void proj_forward_member(const Fwd& f, StepTeam& team, int tid) {
+  const int64_t nb = blocks(f.s.H), nr = blocks(f.s.R);
+  int64_t b0, b1;
+  team.span(tid, nb, b0, b1);
+  pack_forward_panels(f.p.w_hh, 4, f.s.H, f.s.R, b0, b1, f.wf);
+  team.span(tid, nr, b0, b1);
+  pack_forward_panels(f.p.w_hr, 1, f.s.R, f.s.H, b0, b1, f.wr);
+  team.sync(tid);
+  for (int64_t step = 0; step < f.s.T; ++step) {
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nb, b0, b1);
+    for (int64_t jb = b0; jb < b1; ++jb) proj_forward_gates(f, step, jb);
+    if (!team.solo()) team.sync(tid);
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nr, b0, b1);
+    for (int64_t jr = b0; jr < b1; ++jr) proj_forward_state(f, step, jr);
+    if (!team.solo()) team.sync(tid);
+  }
+  team.finish(tid);
+}
+
 // One member's part of the forward loop: its blocks of every step, one sync per step (h_t complete
 // before anyone starts step t+1's product). A member that finds the team solo leaves.
 void forward_member(const Fwd& f, StepTeam& team, int tid) {
   const int64_t nb = blocks(f.s.H);
   int64_t b0, b1;
   team.span(tid, nb, b0, b1);
-  pack_forward_panels(f.p.w_hh, f.s.G(), f.s.H, b0, b1, f.wf);
+  pack_forward_panels(f.p.w_hh, f.s.G(), f.s.H, f.s.R, b0, b1, f.wf);
   team.sync(tid);
   for (int64_t step = 0; step < f.s.T; ++step) {
     team.span(tid, nb, b0, b1);
@@ -237,17 +319,25 @@ void run_team(int64_t nb, const Member& member) {
 
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate) {
-  const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
-  const bool gru = s.cell == CellType::gru;
-  Tensor wf({blocks(H) * G, H, kP});
+  const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
+  const bool gru = s.cell == CellType::gru, proj = projected(s);
+  Tensor wf({blocks(H) * G, R, kP});
+  Tensor wr = proj ? Tensor({blocks(R), H, kP}) : Tensor();
   // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
   // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
   Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
   float* bias = bias_t.defined() ? bias_t.data() : nullptr;
   for (int64_t j = 0; bias && j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (p.b_hh && !gru ? p.b_hh[j] : 0.0f);
   Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();
-  const Fwd f{s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate, wf.data(), bias, gru ? gh_buf.data() : nullptr};
-  run_team(blocks(H), [&](StepTeam& team, int tid) { forward_member(f, team, tid); });
+  const Fwd f{s,          p,    valid_all, A, HS, CS, EX, y, ldy, accumulate, wf.data(), proj ? wr.data() : nullptr,
+              bias, gru ? gh_buf.data() : nullptr};
+  run_team(blocks(H), [&](StepTeam& team, int tid) {
+    if (proj) {
+      proj_forward_member(f, team, tid);
+    } else {
+      forward_member(f, team, tid);
+    }
+  });
 }
 
 namespace {
@@ -260,8 +350,11 @@ struct Bwd {
   int64_t ldy;
   float *dA, *dGh, *dc, *dpeep;
   float* drh;  // gru_cho: dL/d(r ⊙ h_prev) of the step, [B, H]
-  float* wb;  // packed backward panels [nb, G·H, 32] (zero-padded), filled by the team
+  float* wb;  // packed backward panels [nb, G·H, 32] (projection: [nr, G·H, 32]), filled by the team
   double* dbias;  // [GH] Σ of dA over rows and steps, or null
+  float* wr;      // projection: packed W_hr panels [nb, R, 32], filled by the team; else null
+  float* dm;      // projection: dL/dm_t of the step, [B, H]
+  float* dhs;     // projection: dL/dh_t of every step, [T, B, R] (for dW_hr)
 };
 
 // dbias[g·H + j0 + c] += Σ_b da_t[b, g·H + j0 + c] for the block's columns (fp32 over the B rows in
@@ -341,6 +434,86 @@ void cho_backward_r(const Bwd& w, int64_t t, int64_t jb, float* dhpv) {
                                      dhpv + b * H + j0);
 }
 
+// LSTM with projection, backward phase 1 of R block jr: dh_t[:, block] += dy_t on valid rows, kept in dhs
+// (for dW_hr), and the elementwise part of dL/dh_{t-1}: dh_t itself on padded rows, 0 on valid ones.
+void proj_backward_dh(const Bwd& w, int64_t t, int64_t jr, float* dhv, float* dhpv) {
+  const int64_t B = w.s.B, R = w.s.R;
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jr * kP, nj = std::min(kP, R - j0);
+  for (int64_t b = 0; b < B; ++b) {
+    float* dhb = dhv + b * R + j0;
+    float* dpb = dhpv + b * R + j0;
+    const bool ok = !valid || valid[b];
+    if (w.dy && ok)
+      for (int64_t j = 0; j < nj; ++j) dhb[j] += w.dy[(t * B + b) * w.ldy + j0 + j];
+    std::memcpy(w.dhs + (t * B + b) * R + j0, dhb, nj * sizeof(float));
+    if (ok) {
+      std::memset(dpb, 0, nj * sizeof(float));
+    } else {
+      std::memcpy(dpb, dhb, nj * sizeof(float));
+    }
+  }
+}
+
+// LSTM with projection, phase 2 of H block jb (every dh_t column known): dm[:, block] = dh_t W_hr[:, block],
+// then the gate/state backward of the block's units → dA_t columns, dc, dpeep (padded rows: dA 0, dc kept).
+void proj_backward_gates(const Bwd& w, int64_t t, int64_t jb, const float* dhv) {
+  const DirShape& s = w.s;
+  const int64_t B = s.B, H = s.H, R = s.R, GH = 4 * H;
+  const int rev = s.reverse ? 1 : 0;
+  float* dat = w.dA + t * B * GH;  // = the tape's activations, overwritten row by row
+  const float* cp = w.CS + (t + rev) * B * H;
+  const float* cn = w.CS + (t + 1 - rev) * B * H;
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
+  avx512::panel_gemm(B, R, dhv, R, w.wr + jb * R * kP, nj, w.dm + j0, H, false);
+  for (int64_t b = 0; b < B; ++b) {
+    if (!valid || valid[b]) {
+      avx512::lstm_backward_row(nj, H, dat + b * GH + j0, w.p.w_ch ? w.p.w_ch + j0 : nullptr, cp + b * H + j0,
+                                cn + b * H + j0, w.dm + b * H + j0, w.dc + b * H + j0, dat + b * GH + j0,
+                                w.dpeep ? w.dpeep + j0 : nullptr);
+    } else {
+      for (int64_t g = 0; g < 4; ++g) std::memset(dat + b * GH + g * H + j0, 0, nj * sizeof(float));
+    }
+  }
+  if (w.dbias) add_block_bias_grad(B, H, 4, dat, j0, nj, w.dbias);
+}
+
+// BPTT of an LSTM with projection: three phases per step (R blocks | H blocks | R blocks), a sync after
+// the first two; the third and the next step's first touch the same R blocks on the same thread.
+void proj_backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dhp) {
+  const DirShape& s = w.s;
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = 4 * H, nb = blocks(H), nr = blocks(R);
+  float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
+  float* dhpv = dhp;  // dL/dh_{t-1}
+  int64_t b0, b1;
+  team.span(tid, nr, b0, b1);
+  pack_backward_panels(w.p.w_hh, GH, R, b0, b1, w.wb);
+  team.span(tid, nb, b0, b1);
+  pack_backward_panels(w.p.w_hr, R, H, b0, b1, w.wr);
+  team.sync(tid);
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = s.reverse ? T - 1 - step : step;
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nr, b0, b1);
+    for (int64_t jr = b0; jr < b1; ++jr) proj_backward_dh(w, t, jr, dhv, dhpv);
+    if (!team.solo()) team.sync(tid);
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nb, b0, b1);
+    for (int64_t jb = b0; jb < b1; ++jb) proj_backward_gates(w, t, jb, dhv);
+    if (!team.solo()) team.sync(tid);  // dA_t complete
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nr, b0, b1);
+    const float* dat = w.dA + t * B * GH;
+    for (int64_t jr = b0; jr < b1; ++jr) {  // dh_{t-1}[:, block] += dA_t · W_hh[:, block]
+      const int64_t j0 = jr * kP, nj = std::min(kP, R - j0);
+      avx512::panel_gemm(B, GH, dat, GH, w.wb + jr * GH * kP, nj, dhpv + j0, R, true);
+    }
+    std::swap(dhv, dhpv);
+  }
+  team.finish(tid);
+}
+
 // One member's part of BPTT: gate backward of its blocks, sync (dA_t complete), then
 // dh_{t-1}[:, its blocks] += dA_t · W_hh[:, its blocks]. The same member owns the same units in both
 // halves, so one sync per step suffices (and after a switch to solo, thread 0 owns them all).
@@ -351,7 +524,7 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
   float* dhpv = dhp;  // dL/dh_{t-1}
   int64_t b0, b1;
   team.span(tid, nb, b0, b1);
-  pack_backward_panels(w.p.w_hh, GH, H, b0, b1, w.wb);
+  pack_backward_panels(w.p.w_hh, GH, H, b0, b1, w.wb);  // R = H here
   team.sync(tid);
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
@@ -381,12 +554,16 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
 }  // namespace
 
 float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
-                           float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep, double* dbias) {
-  const int64_t H = s.H, GH = s.G() * H;
-  const bool gru = s.cell == CellType::gru;
+                           float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep, double* dbias,
+                           float* dhs) {
+  const int64_t H = s.H, R = s.R, GH = s.G() * H;
+  const bool gru = s.cell == CellType::gru, proj = projected(s);
+  RC_CHECK(!proj || dhs, "fused_backward_loop", "an LSTM with projection needs dhs [T, B, R]");
   RC_CHECK(!dbias || (!gru && s.cell != CellType::gru_cho), "fused_backward_loop",
            "dbias is not final after the gate block for gru / gru_cho");
-  Tensor wb({blocks(H), GH, kP});
+  Tensor wb({blocks(R), GH, kP});
+  Tensor wr = proj ? Tensor({blocks(H), R, kP}) : Tensor();
+  Tensor dm = proj ? Tensor({s.B, H}) : Tensor();
   Tensor drh = s.cell == CellType::gru_cho ? Tensor({s.B, H}) : Tensor();
   const Bwd w{s,
               p,
@@ -403,8 +580,17 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
               dpeep,
               drh.defined() ? drh.data() : nullptr,
               wb.data(),
-              dbias};
-  run_team(blocks(H), [&](StepTeam& team, int tid) { backward_member(w, team, tid, dh, dhp); });
+              dbias,
+              proj ? wr.data() : nullptr,
+              proj ? dm.data() : nullptr,
+              dhs};
+  run_team(blocks(H), [&](StepTeam& team, int tid) {
+    if (proj) {
+      proj_backward_member(w, team, tid, dh, dhp);
+    } else {
+      backward_member(w, team, tid, dh, dhp);
+    }
+  });
   return s.T % 2 ? dhp : dh;
 }
 

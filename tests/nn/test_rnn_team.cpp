@@ -95,21 +95,28 @@ void expect_identical(const std::vector<Tensor>& a, const std::vector<Tensor>& b
   }
 }
 
-// H = 70: 3 blocks of 32 units (2 threads own 1 + 2); T = 6 gives 6 forward syncs, then 6 backward
-// syncs (one team per loop). Forcing solo at sync k hands thread 1's blocks to thread 0 from there on.
+// H = 70: 3 blocks of 32 units (2 threads own 1 + 2); T = 6. Each loop (forward, backward) has its own
+// team, which syncs once after packing its panels, then once per step (1 + 6 syncs), or twice per step
+// for Cho's GRU and an LSTM with projection (1 + 12). Forcing solo at sync k hands thread 1's blocks to
+// thread 0 from there on (k = 10: only the two-phase loops get there).
 TEST(StepTeam, SoloMidSequenceIsBitwiseTheSame) {
   const int saved = num_threads();
   set_num_threads(2);
-  for (CellType cell : {CellType::lstm, CellType::lstm_peephole, CellType::gru, CellType::rnn_relu, CellType::gru_simple,
-                        CellType::gru_cho}) {
-    const RnnCase c{RNNOptions::uniform(cell, 5, 70, 1, true), 6, 9, {6, 2, 5, 6, 1, 6, 3, 6, 4}, true,
-                    cell_name(cell)};
+  struct Case {
+    CellType cell;
+    int64_t proj;  // LSTM projection size P (40: h in 2 blocks, 32 + 8; 20: 1 block, one thread owns none), or 0
+  };
+  for (const Case& k : {Case{CellType::lstm, 0}, Case{CellType::lstm_peephole, 0}, Case{CellType::gru, 0},
+                        Case{CellType::rnn_relu, 0}, Case{CellType::gru_simple, 0}, Case{CellType::gru_cho, 0},
+                        Case{CellType::lstm_peephole, 40}, Case{CellType::lstm, 20}}) {
+    const std::string name = std::string(cell_name(k.cell)) + (k.proj ? " P=" + std::to_string(k.proj) : "");
+    const RnnCase c{RNNOptions::uniform(k.cell, 5, 70, 1, true, k.proj), 6, 9, {6, 2, 5, 6, 1, 6, 3, 6, 4}, true, name};
     const std::vector<Tensor> full = run_case(c);
-    for (int64_t k : {1, 3, 6}) {
-      rnn::StepTeam::force_solo_at(k);
+    for (int64_t at : {1, 3, 6, 10}) {
+      rnn::StepTeam::force_solo_at(at);
       const std::vector<Tensor> solo = run_case(c);
       rnn::StepTeam::force_solo_at(0);
-      expect_identical(full, solo, std::string(cell_name(cell)) + " solo at sync " + std::to_string(k));
+      expect_identical(full, solo, name + " solo at sync " + std::to_string(at));
     }
   }
   set_num_threads(saved);
