@@ -1,0 +1,110 @@
+// AVX512_BF16 panel GEMM for the fused RNN loops in bf16 precision: C (+)= A · P with bf16 A and P,
+// fp32 C. Contract and layouts: panel_bf16.h. The fp32 kernel it mirrors: panel_gemm512.cpp.
+// Accumulation order per element: k pairs ascending (within each of the 4 partial sums for M = 1),
+// each pair added by one vdpbf16ps; then C added last when accumulating.
+#include <immintrin.h>
+
+#include "kernels/avx512/panel_bf16.h"
+
+namespace recurrent::avx512 {
+
+namespace {
+inline __mmask16 mask_of(int64_t left) {
+  return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+}
+
+// Two bf16 of A (elements 2kk, 2kk+1 of a row) broadcast to every 32-bit lane.
+inline __m512bh pair(const uint16_t* a) {
+  int32_t v;
+  std::memcpy(&v, a, sizeof v);
+  return (__m512bh)_mm512_set1_epi32(v);
+}
+inline __m512bh load_bh(const uint16_t* p) { return (__m512bh)_mm512_load_si512(p); }
+
+inline void store(float* c, __m512 v0, __m512 v1, int64_t ncols, bool accumulate) {
+  const __mmask16 m0 = mask_of(ncols), m1 = mask_of(ncols - 16);
+  if (accumulate) {
+    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
+    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c + 16));
+  }
+  _mm512_mask_storeu_ps(c, m0, v0);
+  _mm512_mask_storeu_ps(c + 16, m1, v1);
+}
+
+template <int MR>
+void block(int64_t KP2, const uint16_t* A, int64_t lda, const uint16_t* P, int64_t ncols, float* C, int64_t ldc,
+           bool accumulate) {
+  __m512 c0[MR], c1[MR];
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int64_t kk = 0; kk < KP2; ++kk) {
+    const __m512bh b0 = load_bh(P + kk * 64), b1 = load_bh(P + kk * 64 + 32);
+    for (int r = 0; r < MR; ++r) {
+      const __m512bh a = pair(A + r * lda + 2 * kk);
+      c0[r] = _mm512_dpbf16_ps(c0[r], a, b0);
+      c1[r] = _mm512_dpbf16_ps(c1[r], a, b1);
+    }
+  }
+  for (int r = 0; r < MR; ++r) store(C + r * ldc, c0[r], c1[r], ncols, accumulate);
+}
+
+// M = 1: four partial sums over k pairs (kk mod 4) keep 8 dot-product chains in flight.
+void row1(int64_t KP2, const uint16_t* A, const uint16_t* P, int64_t ncols, float* C, bool accumulate) {
+  __m512 s[8];
+  for (auto& v : s) v = _mm512_setzero_ps();
+  int64_t kk = 0;
+  for (; kk + 4 <= KP2; kk += 4)
+    for (int u = 0; u < 4; ++u) {
+      const __m512bh a = pair(A + 2 * (kk + u));
+      s[2 * u] = _mm512_dpbf16_ps(s[2 * u], a, load_bh(P + (kk + u) * 64));
+      s[2 * u + 1] = _mm512_dpbf16_ps(s[2 * u + 1], a, load_bh(P + (kk + u) * 64 + 32));
+    }
+  for (; kk < KP2; ++kk) {
+    const __m512bh a = pair(A + 2 * kk);
+    s[0] = _mm512_dpbf16_ps(s[0], a, load_bh(P + kk * 64));
+    s[1] = _mm512_dpbf16_ps(s[1], a, load_bh(P + kk * 64 + 32));
+  }
+  const __m512 c0 = _mm512_add_ps(_mm512_add_ps(s[0], s[2]), _mm512_add_ps(s[4], s[6]));
+  const __m512 c1 = _mm512_add_ps(_mm512_add_ps(s[1], s[3]), _mm512_add_ps(s[5], s[7]));
+  store(C, c0, c1, ncols, accumulate);
+}
+}  // namespace
+
+void panel_gemm_bf16(int64_t M, int64_t Kp, const uint16_t* A, int64_t lda, const uint16_t* P, int64_t ncols,
+                     float* C, int64_t ldc, bool accumulate) {
+  const int64_t KP2 = Kp / 2;
+  if (M == 1) return row1(KP2, A, P, ncols, C, accumulate);
+  int64_t m = 0;
+  for (; m + 8 <= M; m += 8) block<8>(KP2, A + m * lda, lda, P, ncols, C + m * ldc, ldc, accumulate);
+  const uint16_t* a = A + m * lda;
+  float* c = C + m * ldc;
+  switch (M - m) {
+    case 7: return block<7>(KP2, a, lda, P, ncols, c, ldc, accumulate);
+    case 6: return block<6>(KP2, a, lda, P, ncols, c, ldc, accumulate);
+    case 5: return block<5>(KP2, a, lda, P, ncols, c, ldc, accumulate);
+    case 4: return block<4>(KP2, a, lda, P, ncols, c, ldc, accumulate);
+    case 3: return block<3>(KP2, a, lda, P, ncols, c, ldc, accumulate);
+    case 2: return block<2>(KP2, a, lda, P, ncols, c, ldc, accumulate);
+    case 1: return row1(KP2, a, P, ncols, c, accumulate);
+    default: return;
+  }
+}
+
+void pack_panel_bf16(int64_t K, int64_t ncols, const float* src, int64_t sk, int64_t sc, uint16_t* out) {
+  const int64_t Kp = bf16_pad(K);
+  std::memset(out, 0, static_cast<size_t>(Kp * 32) * sizeof(uint16_t));
+  for (int64_t c = 0; c < ncols; ++c)
+    for (int64_t k = 0; k < K; ++k) out[(k / 2) * 64 + c * 2 + (k & 1)] = to_bf16(src[k * sk + c * sc]);
+}
+
+void convert_rows_bf16(int64_t M, int64_t K, const float* src, int64_t lds, uint16_t* dst, int64_t ldd) {
+  for (int64_t m = 0; m < M; ++m) {
+    const float* s = src + m * lds;
+    uint16_t* d = dst + m * ldd;
+    for (int64_t j = 0; j < ldd; j += 16) {
+      const __m512 v = _mm512_maskz_loadu_ps(mask_of(K - j), s + j);  // zeros past K
+      _mm256_mask_storeu_epi16(d + j, mask_of(ldd - j), (__m256i)_mm512_cvtneps_pbh(v));
+    }
+  }
+}
+
+}  // namespace recurrent::avx512
