@@ -35,6 +35,7 @@
 #include <cstring>
 
 #include "kernels/avx512/cells.h"
+#include "kernels/avx512/pack512.h"
 #include "nn/rnn_direction.h"
 #include "nn/rnn_team.h"
 #include "recurrent/core/error.h"
@@ -54,21 +55,21 @@ int64_t blocks(int64_t H) { return (H + kP - 1) / kP; }
 // w[g·N + jb·32 + c, k]; blocks [jb0, jb1). (W_hh: N = H, K = R; W_hr: G = 1, N = R, K = H.)
 void pack_forward_panels(const float* w, int64_t G, int64_t N, int64_t K, int64_t jb0, int64_t jb1, float* out) {
   for (int64_t jb = jb0; jb < jb1; ++jb)
-    for (int64_t g = 0; g < G; ++g) {
-      float* panel = out + (jb * G + g) * K * kP;
-      for (int64_t c = 0; c < kP && jb * kP + c < N; ++c) {
-        const float* src = w + (g * N + jb * kP + c) * K;
-        for (int64_t k = 0; k < K; ++k) panel[k * kP + c] = src[k];
-      }
-    }
+    for (int64_t g = 0; g < G; ++g)
+      avx512::pack_rows_transposed(w + (g * N + jb * kP) * K, K, std::min(kP, N - jb * kP), K,
+                                   out + (jb * G + g) * K * kP);
 }
 
-// w: [K, N]. Out [nb, K, 32]: panel jb row k, column c = w[k, jb·32 + c]; blocks [jb0, jb1).
+// w: [K, N]. Out [nb, K, 32]: panel jb row k, column c = w[k, jb·32 + c] (0 past N); blocks [jb0, jb1).
 // (W_hh: K = G·H, N = R; W_hr: K = R, N = H.)
 void pack_backward_panels(const float* w, int64_t K, int64_t N, int64_t jb0, int64_t jb1, float* out) {
   for (int64_t jb = jb0; jb < jb1; ++jb) {
     const int64_t n = std::min(kP, N - jb * kP);
-    for (int64_t k = 0; k < K; ++k) std::memcpy(out + (jb * K + k) * kP, w + k * N + jb * kP, n * sizeof(float));
+    for (int64_t k = 0; k < K; ++k) {
+      float* o = out + (jb * K + k) * kP;
+      std::memcpy(o, w + k * N + jb * kP, n * sizeof(float));
+      if (n < kP) std::memset(o + n, 0, (kP - n) * sizeof(float));
+    }
   }
 }
 
@@ -321,8 +322,9 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate) {
   const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool gru = s.cell == CellType::gru, proj = projected(s);
-  Tensor wf({blocks(H) * G, R, kP});
-  Tensor wr = proj ? Tensor({blocks(R), H, kP}) : Tensor();
+  // Panels: every element (padding included) is written by the packing threads.
+  Tensor wf = Tensor::uninitialized({blocks(H) * G, R, kP});
+  Tensor wr = proj ? Tensor::uninitialized({blocks(R), H, kP}) : Tensor();
   // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
   // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
   Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
@@ -561,8 +563,8 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
   RC_CHECK(!proj || dhs, "fused_backward_loop", "an LSTM with projection needs dhs [T, B, R]");
   RC_CHECK(!dbias || (!gru && s.cell != CellType::gru_cho), "fused_backward_loop",
            "dbias is not final after the gate block for gru / gru_cho");
-  Tensor wb({blocks(R), GH, kP});
-  Tensor wr = proj ? Tensor({blocks(H), R, kP}) : Tensor();
+  Tensor wb = Tensor::uninitialized({blocks(R), GH, kP});  // every element written by the packing threads
+  Tensor wr = proj ? Tensor::uninitialized({blocks(H), R, kP}) : Tensor();
   Tensor dm = proj ? Tensor({s.B, H}) : Tensor();
   Tensor drh = s.cell == CellType::gru_cho ? Tensor({s.B, H}) : Tensor();
   const Bwd w{s,
