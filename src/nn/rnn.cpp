@@ -89,7 +89,7 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   call->valid = valid;
   std::vector<Var> inputs{x};
   for (int d = 0; d < call->D; ++d) {
-    call->shape[d] = {spec.cell, T, B, I, H, R, d == 1};
+    call->shape[d] = {spec.cell, T, B, I, H, R, d == 1, o.precision};
     const float* ptrs[6] = {};
     for (int k = 0; k < 6; ++k) {
       Var p = rnn.param(kKinds[k], l, d);

@@ -6,7 +6,10 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/gemm_bf16.h"
 #include "nn/cell_kernels.h"
+#include "recurrent/core/error.h"
+#include "recurrent/kernels/cpu.h"
 #include "recurrent/kernels/gemm.h"
 
 namespace recurrent::rnn {
@@ -69,6 +72,15 @@ void carry_rows(int64_t B, int64_t n, const uint8_t* valid, const float* src, fl
   if (!valid) return;
   for (int64_t b = 0; b < B; ++b)
     if (!valid[b]) std::memcpy(dst + b * n, src + b * n, n * sizeof(float));
+}
+
+// bf16 precision runs in the fused loops only (their bf16 panels); never fall back to fp32 silently.
+void check_precision(const DirShape& s, bool fused) {
+  if (s.precision != Precision::bf16) return;
+  RC_CHECK(cpu_has_avx512_bf16(), "precision", "bf16 needs a CPU with AVX512_BF16; this one has none (use fp32)");
+  RC_CHECK(fused, "precision",
+           "bf16 runs only in the fused AVX-512 loops, which are off here (RECURRENT_ISA=generic or "
+           "RECURRENT_RNN_FUSED=0); use fp32");
 }
 
 // A[T*B, GH] = broadcast bias (b_ih, plus b_hh where the cell adds it before any product with r).
@@ -209,6 +221,7 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   const bool lstm = is_lstm(s.cell), proj = lstm && R != H;
   const int rev = s.reverse ? 1 : 0;
   const bool fused = fused_supported(s);
+  check_precision(s, fused);
   // The fused loops write every row of every step of A (the x-projection below, beta = 0), HS and
   // CS (slot rev·T: h0 / c0 or zeros, below): no need to zero tens of MB first (a serial memset,
   // ~2% of an LSTM training step on 1 thread, the other thread idle meanwhile on 2).
@@ -222,7 +235,9 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   float* HS = tape.hs.data();
   float* CS = lstm ? tape.cs.data() : nullptr;
   float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
-  if (fused) {  // A = X W_ihᵀ: all steps at once; the fused gate pass adds the biases
+  if (fused && s.precision == Precision::bf16) {  // the same in bf16 (fp32 accumulation)
+    gemm_bf16(Trans::T, T * B, GH, s.I, x, s.I, p.w_ih, s.I, 0.0f, A, GH);
+  } else if (fused) {  // A = X W_ihᵀ: all steps at once; the fused gate pass adds the biases
     gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 0.0f, A, GH);
   } else {  // A = bias + X W_ihᵀ
     init_gates_with_bias(s, p, A);
@@ -276,6 +291,9 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   float* dpeep = p.w_ch ? (g.w_ch ? g.w_ch : peep_sink.data()) : nullptr;
   // The gradient lab's per-step norms are recorded by the per-step loop only.
   const bool fused = fused_supported(s) && !g.dh_norm && !g.dc_norm;
+  RC_CHECK(s.precision != Precision::bf16 || (!g.dh_norm && !g.dc_norm), "precision",
+           "the gradient lab's per-step norms are recorded by the fp32 per-step loop only; use precision fp32");
+  check_precision(s, fused);
   const PackedStep w = fused ? PackedStep{} : pack_backward(s, p);
   if (dh_n) std::memcpy(dh.data(), dh_n, B * R * sizeof(float));
   if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
@@ -353,7 +371,11 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   const int64_t TB = T * B;
   const float* da = dA.data();
   const float* hprev = HS + rev * B * R;  // slots [rev, T + rev): the previous state of every step
-  if (dx) gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
+  if (dx && s.precision == Precision::bf16) {  // dX in bf16 too; the weight gradients below stay fp32
+    gemm_bf16(Trans::N, TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
+  } else if (dx) {
+    gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
+  }
   if (g.w_ih) gemm_tn(GH, s.I, TB, da, GH, x, s.I, g.w_ih, s.I);
   const float* dgh = s.cell == CellType::gru ? dGh.data() : da;
   if (loop_bias) {

@@ -32,6 +32,7 @@ struct DirShape {
   CellType cell;
   int64_t T, B, I, H, R;
   bool reverse;
+  Precision precision = Precision::fp32;  // bf16: the fused loops' products take bf16 operands (rnn_types.h)
   int64_t G() const { return gate_count(cell); }
 };
 

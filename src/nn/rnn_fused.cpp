@@ -36,6 +36,7 @@
 
 #include "kernels/avx512/cells.h"
 #include "kernels/avx512/pack512.h"
+#include "kernels/avx512/panel_bf16.h"
 #include "nn/rnn_direction.h"
 #include "nn/rnn_team.h"
 #include "recurrent/core/error.h"
@@ -74,6 +75,75 @@ void pack_backward_panels(const float* w, int64_t K, int64_t N, int64_t jb0, int
 }
 
 bool projected(const DirShape& s) { return is_lstm(s.cell) && s.R != s.H; }
+
+// ---- bf16 precision (DirShape::precision; docs/engine.md "bf16") ---------------------------------
+// The same loops and panels, with bf16 panels [Kp/2][32][2] (panel_bf16.h) packed from the fp32
+// weights, and each thread converting the left operand of a phase (h_{t-1}, r ⊙ h_{t-1}, m_t, dh_t,
+// dA_t) to bf16 once, into its own scratch, before the phase's products. Gates, states and all
+// elementwise work stay fp32.
+
+// An uninitialised, 64-byte aligned bf16 buffer (panels, operands), allocated before the time loop.
+struct Bf16Buf {
+  uint16_t* p = nullptr;
+  explicit Bf16Buf(int64_t elems) {
+    if (elems <= 0) return;
+    p = static_cast<uint16_t*>(std::aligned_alloc(64, (elems * 2 + 63) / 64 * 64));
+    if (!p) throw std::bad_alloc();
+  }
+  ~Bf16Buf() { std::free(p); }
+  Bf16Buf(const Bf16Buf&) = delete;
+  Bf16Buf& operator=(const Bf16Buf&) = delete;
+};
+
+// bf16 forward panels, as pack_forward_panels (an fp32 panel first, then pairs); panel i at
+// out + i·panel_bf16_elems(K).
+void pack_forward_panels_bf16(const float* w, int64_t G, int64_t N, int64_t K, int64_t jb0, int64_t jb1,
+                              uint16_t* out) {
+  if (jb0 >= jb1) return;
+  Tensor tmp = Tensor::uninitialized({K, kP});
+  for (int64_t jb = jb0; jb < jb1; ++jb)
+    for (int64_t g = 0; g < G; ++g) {
+      avx512::pack_rows_transposed(w + (g * N + jb * kP) * K, K, std::min(kP, N - jb * kP), K, tmp.data());
+      avx512::pack_pairs_bf16(K, kP, tmp.data(), kP, out + (jb * G + g) * avx512::panel_bf16_elems(K));
+    }
+}
+
+// bf16 backward panels, as pack_backward_panels: panel jb at out + jb·panel_bf16_elems(K).
+void pack_backward_panels_bf16(const float* w, int64_t K, int64_t N, int64_t jb0, int64_t jb1, uint16_t* out) {
+  for (int64_t jb = jb0; jb < jb1; ++jb)
+    avx512::pack_pairs_bf16(K, std::min(kP, N - jb * kP), w + jb * kP, N, out + jb * avx512::panel_bf16_elems(K));
+}
+
+// A set of packed panels of K rows in both precisions (one of f, b is null): fp32 [n][K][32] or
+// bf16 [n][panel_bf16_elems(K)].
+struct Panels {
+  const float* f;
+  const uint16_t* b;
+  int64_t K;
+  // C[M, 0:ncols] (+)= A[M, k0 : k0 + k] · panel i rows [k0, k0 + k) (k0 even). fp32: A itself (lda);
+  // bf16: ab, A's columns [k0, k0 + k) already rounded by the caller, [M, bf16_pad(k)] row-major.
+  void gemm(int64_t i, int64_t k0, int64_t k, int64_t M, const float* A, int64_t lda, const uint16_t* ab,
+            int64_t ncols, float* C, int64_t ldc, bool acc) const {
+    if (b) {
+      const int64_t kp = avx512::bf16_pad(k);
+      avx512::panel_gemm_bf16(M, kp, ab, kp, b + i * avx512::panel_bf16_elems(K) + k0 * kP, ncols, C, ldc, acc);
+    } else {
+      avx512::panel_gemm(M, k, A, lda, f + (i * K + k0) * kP, ncols, C, ldc, acc);
+    }
+  }
+};
+
+// One thread's bf16 copy of the phase's left operand; sized before the loop (rows × bf16_pad(max K)).
+struct Operand {
+  Bf16Buf buf;
+  Operand(bool bf16, int64_t rows, int64_t maxK) : buf(bf16 ? rows * avx512::bf16_pad(maxK) : 0) {}
+  // bf16: rows [M, K] of src (lds) rounded into the buffer, returned; fp32: nothing, null.
+  const uint16_t* set(int64_t M, int64_t K, const float* src, int64_t lds) {
+    if (!buf.p) return nullptr;
+    avx512::convert_rows_bf16(M, K, src, lds, buf.p, avx512::bf16_pad(K));
+    return buf.p;
+  }
+};
 }  // namespace
 
 bool fused_supported(const DirShape& /*every shape*/) {
@@ -98,6 +168,18 @@ struct Fwd {
   float* wr;          // projection: packed W_hr panels [nr, H, 32], filled by the team; else null
   const float* bias;  // [GH] folded biases or null
   float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH]
+  uint16_t* wfb;      // bf16: the forward panels in bf16 [nb·G][panel_bf16_elems(R)] (wf unused); else null
+  uint16_t* wrb;      // bf16 + projection: W_hr panels [nr][panel_bf16_elems(H)]; else null
+  bool bf16() const { return wfb != nullptr; }
+  Panels hh() const { return {wfb ? nullptr : wf, wfb, s.R}; }
+  Panels hr() const { return {wrb ? nullptr : wr, wrb, s.H}; }
+  const float* h_prev(int64_t step) const {  // h_{t-1} of step `step`, [B, R]
+    const int64_t t = s.reverse ? s.T - 1 - step : step;
+    return HS + (t + (s.reverse ? 1 : 0)) * s.B * s.R;
+  }
+  const float* ex(int64_t step) const {  // EX rows of step `step`, [B, H]
+    return EX + (s.reverse ? s.T - 1 - step : step) * s.B * s.H;
+  }
 };
 
 // y row `row` (= t·B + b), columns [j0, j0+nj): h_t on valid steps, 0 on padding (or += for sum-merge).
@@ -114,8 +196,8 @@ void store_y(const Fwd& f, int64_t row, bool ok, const float* hb, int64_t j0, in
 }
 
 // Step `step` (time t), hidden-unit block jb: the G gate panels of h_{t-1} W_hhᵀ, the gate/state
-// pass of the block's units for all B rows, then y_t for those columns.
-void forward_block(const Fwd& f, int64_t step, int64_t jb) {
+// pass of the block's units for all B rows, then y_t for those columns. ab: h_{t-1} in bf16 (bf16 mode).
+void forward_block(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
   const DirShape& s = f.s;
   const int64_t T = s.T, B = s.B, H = s.H, G = s.G(), GH = G * H;
   const int rev = s.reverse ? 1 : 0;
@@ -129,7 +211,7 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb) {
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
   for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
-    avx512::panel_gemm(B, H, hp, H, f.wf + (jb * G + g) * H * kP, nj, (gru ? f.GHB : at) + g * H + j0, GH, !gru);
+    f.hh().gemm(jb * G + g, 0, H, B, hp, H, ab, nj, (gru ? f.GHB : at) + g * H + j0, GH, !gru);
   if (step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
     const float* an = f.A + (s.reverse ? t - 1 : t + 1) * B * GH + j0;
     for (int64_t b = 0; b < B; ++b)
@@ -160,7 +242,7 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb) {
 
 // GRU (Cho), phase 1 of block jb: a_t[r, z] += h_{t-1} W_h[r,z]ᵀ, then r, z and rh_t = r ⊙ h_{t-1}
 // (into EX, the tape's r ⊙ h_prev) for all B rows (padded rows too: nothing reads them).
-void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb) {
+void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
   const DirShape& s = f.s;
   const int64_t B = s.B, H = s.H, GH = 3 * H;
   const int64_t t = s.reverse ? s.T - 1 - step : step;
@@ -168,14 +250,14 @@ void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb) {
   const float* hp = f.HS + (t + (s.reverse ? 1 : 0)) * B * H;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
   for (int64_t g = 0; g < 2; ++g)
-    avx512::panel_gemm(B, H, hp, H, f.wf + (jb * 3 + g) * H * kP, nj, at + g * H + j0, GH, true);
+    f.hh().gemm(jb * 3 + g, 0, H, B, hp, H, ab, nj, at + g * H + j0, GH, true);
   for (int64_t b = 0; b < B; ++b)
     avx512::gru_cho_gates_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0,
                               f.EX + (t * B + b) * H + j0);
 }
 
 // GRU (Cho), phase 2 of block jb (every rh_t column known): a_t[n] += rh_t W_hnᵀ, n, h_t, y_t.
-void cho_forward_state(const Fwd& f, int64_t step, int64_t jb) {
+void cho_forward_state(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
   const DirShape& s = f.s;
   const int64_t B = s.B, H = s.H, GH = 3 * H;
   const int rev = s.reverse ? 1 : 0;
@@ -185,7 +267,7 @@ void cho_forward_state(const Fwd& f, int64_t step, int64_t jb) {
   float* hn = f.HS + (t + 1 - rev) * B * H;
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-  avx512::panel_gemm(B, H, f.EX + t * B * H, H, f.wf + (jb * 3 + 2) * H * kP, nj, at + 2 * H + j0, GH, true);
+  f.hh().gemm(jb * 3 + 2, 0, H, B, f.EX + t * B * H, H, ab, nj, at + 2 * H + j0, GH, true);
   for (int64_t b = 0; b < B; ++b) {
     const bool ok = !valid || valid[b];
     float* hb = hn + b * H + j0;
@@ -201,7 +283,7 @@ void cho_forward_state(const Fwd& f, int64_t step, int64_t jb) {
 // LSTM with projection, phase 1 of H block jb: a_t[g, block] += h_{t-1} W_hh[g, block]ᵀ (K = R), then
 // the gate/state pass of the block's units → c_t and m_t = o ⊙ tanh c_t (into EX, the tape's m);
 // padded rows carry c and get m = 0 (so they add nothing to dW_hr = Σ dh_tᵀ m_t).
-void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb) {
+void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
   const DirShape& s = f.s;
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = 4 * H;
   const int rev = s.reverse ? 1 : 0;
@@ -214,7 +296,7 @@ void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb) {
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
   for (int64_t g = 0; g < 4; ++g)
-    avx512::panel_gemm(B, R, hp, R, f.wf + (jb * 4 + g) * R * kP, nj, at + g * H + j0, GH, true);
+    f.hh().gemm(jb * 4 + g, 0, R, B, hp, R, ab, nj, at + g * H + j0, GH, true);
   const float* bias = f.bias ? f.bias + j0 : nullptr;
   const float* peep = f.p.w_ch ? f.p.w_ch + j0 : nullptr;
   for (int64_t b = 0; b < B; ++b) {
@@ -229,7 +311,7 @@ void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb) {
 
 // LSTM with projection, phase 2 of R block jr (every m_t column known): h_t[:, block] = m_t W_hr[block]ᵀ,
 // h_{t-1} carried on padded rows; y_t for those columns.
-void proj_forward_state(const Fwd& f, int64_t step, int64_t jr) {
+void proj_forward_state(const Fwd& f, int64_t step, int64_t jr, const uint16_t* ab) {
   const DirShape& s = f.s;
   const int64_t B = s.B, H = s.H, R = s.R;
   const int rev = s.reverse ? 1 : 0;
@@ -238,7 +320,7 @@ void proj_forward_state(const Fwd& f, int64_t step, int64_t jr) {
   float* hn = f.HS + (t + 1 - rev) * B * R;
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jr * kP, nj = std::min(kP, R - j0);
-  avx512::panel_gemm(B, H, f.EX + t * B * H, H, f.wr + jr * H * kP, nj, hn + j0, R, false);
+  f.hr().gemm(jr, 0, H, B, f.EX + t * B * H, H, ab, nj, hn + j0, R, false);
   for (int64_t b = 0; b < B; ++b) {
     const bool ok = !valid || valid[b];
     if (!ok) std::memcpy(hn + b * R + j0, hp + b * R + j0, nj * sizeof(float));
@@ -251,20 +333,36 @@ void proj_forward_state(const Fwd& f, int64_t step, int64_t jr) {
 // may own no R block when nr < threads); then the others leave.
 void proj_forward_member(const Fwd& f, StepTeam& team, int tid) {
   const int64_t nb = blocks(f.s.H), nr = blocks(f.s.R);
+  const int64_t B = f.s.B, H = f.s.H, R = f.s.R;
   int64_t b0, b1;
   team.span(tid, nb, b0, b1);
-  pack_forward_panels(f.p.w_hh, 4, f.s.H, f.s.R, b0, b1, f.wf);
+  if (f.bf16()) {
+    pack_forward_panels_bf16(f.p.w_hh, 4, H, R, b0, b1, f.wfb);
+  } else {
+    pack_forward_panels(f.p.w_hh, 4, H, R, b0, b1, f.wf);
+  }
   team.span(tid, nr, b0, b1);
-  pack_forward_panels(f.p.w_hr, 1, f.s.R, f.s.H, b0, b1, f.wr);
+  if (f.bf16()) {
+    pack_forward_panels_bf16(f.p.w_hr, 1, R, H, b0, b1, f.wrb);
+  } else {
+    pack_forward_panels(f.p.w_hr, 1, R, H, b0, b1, f.wr);
+  }
+  Operand op(f.bf16(), B, H);  // h_{t-1} [B, R], then m_t [B, H] (R < H)
   team.sync(tid);
   for (int64_t step = 0; step < f.s.T; ++step) {
     if (team.solo() && tid != 0) break;
     team.span(tid, nb, b0, b1);
-    for (int64_t jb = b0; jb < b1; ++jb) proj_forward_gates(f, step, jb);
+    if (b0 < b1) {
+      const uint16_t* ab = op.set(B, R, f.h_prev(step), R);
+      for (int64_t jb = b0; jb < b1; ++jb) proj_forward_gates(f, step, jb, ab);
+    }
     if (!team.solo()) team.sync(tid);
     if (team.solo() && tid != 0) break;
     team.span(tid, nr, b0, b1);
-    for (int64_t jr = b0; jr < b1; ++jr) proj_forward_state(f, step, jr);
+    if (b0 < b1) {
+      const uint16_t* ab = op.set(B, H, f.ex(step), H);
+      for (int64_t jr = b0; jr < b1; ++jr) proj_forward_state(f, step, jr, ab);
+    }
     if (!team.solo()) team.sync(tid);
   }
   team.finish(tid);
@@ -273,22 +371,29 @@ void proj_forward_member(const Fwd& f, StepTeam& team, int tid) {
 // One member's part of the forward loop: its blocks of every step, one sync per step (h_t complete
 // before anyone starts step t+1's product). A member that finds the team solo leaves.
 void forward_member(const Fwd& f, StepTeam& team, int tid) {
-  const int64_t nb = blocks(f.s.H);
+  const int64_t nb = blocks(f.s.H), B = f.s.B, H = f.s.H;
   int64_t b0, b1;
   team.span(tid, nb, b0, b1);
-  pack_forward_panels(f.p.w_hh, f.s.G(), f.s.H, f.s.R, b0, b1, f.wf);
+  if (f.bf16()) {
+    pack_forward_panels_bf16(f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wfb);
+  } else {
+    pack_forward_panels(f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wf);
+  }
+  Operand op(f.bf16(), B, H);  // h_{t-1} (and Cho's r ⊙ h_{t-1}), [B, H]
   team.sync(tid);
   for (int64_t step = 0; step < f.s.T; ++step) {
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;  // solo, and not thread 0
+    const uint16_t* ab = op.set(B, H, f.h_prev(step), H);
     if (f.s.cell == CellType::gru_cho) {  // two phases: every rh_t column before the n product
-      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_gates(f, step, jb);
+      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_gates(f, step, jb, ab);
       if (!team.solo()) team.sync(tid);
       team.span(tid, nb, b0, b1);
       if (b0 == b1) break;
-      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_state(f, step, jb);
+      ab = op.set(B, H, f.ex(step), H);
+      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_state(f, step, jb, ab);
     } else {
-      for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb);
+      for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb, ab);
     }
     if (!team.solo()) team.sync(tid);
   }
@@ -322,17 +427,34 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate) {
   const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool gru = s.cell == CellType::gru, proj = projected(s);
-  // Panels: every element (padding included) is written by the packing threads.
-  Tensor wf = Tensor::uninitialized({blocks(H) * G, R, kP});
-  Tensor wr = proj ? Tensor::uninitialized({blocks(R), H, kP}) : Tensor();
+  const bool bf = s.precision == Precision::bf16;
+  // Panels: every element (padding included) is written by the packing threads. bf16: bf16 panels only.
+  Tensor wf = bf ? Tensor() : Tensor::uninitialized({blocks(H) * G, R, kP});
+  Tensor wr = proj && !bf ? Tensor::uninitialized({blocks(R), H, kP}) : Tensor();
+  Bf16Buf wfb(bf ? blocks(H) * G * avx512::panel_bf16_elems(R) : 0);
+  Bf16Buf wrb(bf && proj ? blocks(R) * avx512::panel_bf16_elems(H) : 0);
   // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
   // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
   Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
   float* bias = bias_t.defined() ? bias_t.data() : nullptr;
   for (int64_t j = 0; bias && j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (p.b_hh && !gru ? p.b_hh[j] : 0.0f);
   Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();
-  const Fwd f{s,          p,    valid_all, A, HS, CS, EX, y, ldy, accumulate, wf.data(), proj ? wr.data() : nullptr,
-              bias, gru ? gh_buf.data() : nullptr};
+  const Fwd f{s,
+              p,
+              valid_all,
+              A,
+              HS,
+              CS,
+              EX,
+              y,
+              ldy,
+              accumulate,
+              wf.defined() ? wf.data() : nullptr,
+              wr.defined() ? wr.data() : nullptr,
+              bias,
+              gru ? gh_buf.data() : nullptr,
+              wfb.p,
+              wrb.p};
   run_team(blocks(H), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_forward_member(f, team, tid);
@@ -357,6 +479,11 @@ struct Bwd {
   float* wr;      // projection: packed W_hr panels [nb, R, 32], filled by the team; else null
   float* dm;      // projection: dL/dm_t of the step, [B, H]
   float* dhs;     // projection: dL/dh_t of every step, [T, B, R] (for dW_hr)
+  uint16_t* wbb;  // bf16: the backward panels in bf16 [n][panel_bf16_elems(G·H)] (wb unused); else null
+  uint16_t* wrb;  // bf16 + projection: W_hr panels [nb][panel_bf16_elems(R)]; else null
+  bool bf16() const { return wbb != nullptr; }
+  Panels hh() const { return {wbb ? nullptr : wb, wbb, s.G() * s.H}; }
+  Panels hr() const { return {wrb ? nullptr : wr, wrb, s.R}; }
 };
 
 // dbias[g·H + j0 + c] += Σ_b da_t[b, g·H + j0 + c] for the block's columns (fp32 over the B rows in
@@ -422,14 +549,14 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
 
 // GRU (Cho), middle phase of block jb (every da_n column known): drh[:, block] = da_n · W_hn[:, block],
 // then da_r = drh ⊙ h_prev ⊙ r(1-r) and dL/dh_{t-1} += drh ⊙ r on valid rows (padded rows: da already 0).
-void cho_backward_r(const Bwd& w, int64_t t, int64_t jb, float* dhpv) {
+void cho_backward_r(const Bwd& w, int64_t t, int64_t jb, float* dhpv, const uint16_t* ab) {
   const DirShape& s = w.s;
   const int64_t B = s.B, H = s.H, GH = 3 * H;
   const float* hp = w.HS + (t + (s.reverse ? 1 : 0)) * B * H;
   float* dat = w.dA + t * B * GH;  // = the tape's activations: r is still there, n and z are gradients now
   const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-  avx512::panel_gemm(B, H, dat + 2 * H, GH, w.wb + (jb * GH + 2 * H) * kP, nj, w.drh + j0, H, false);
+  w.hh().gemm(jb, 2 * H, H, B, dat + 2 * H, GH, ab, nj, w.drh + j0, H, false);  // ab: da_n in bf16
   for (int64_t b = 0; b < B; ++b)
     if (!valid || valid[b])
       avx512::gru_cho_backward_r_row(nj, dat + b * GH + j0, hp + b * H + j0, w.drh + b * H + j0, dat + b * GH + j0,
@@ -459,7 +586,7 @@ void proj_backward_dh(const Bwd& w, int64_t t, int64_t jr, float* dhv, float* dh
 
 // LSTM with projection, phase 2 of H block jb (every dh_t column known): dm[:, block] = dh_t W_hr[:, block],
 // then the gate/state backward of the block's units → dA_t columns, dc, dpeep (padded rows: dA 0, dc kept).
-void proj_backward_gates(const Bwd& w, int64_t t, int64_t jb, const float* dhv) {
+void proj_backward_gates(const Bwd& w, int64_t t, int64_t jb, const float* dhv, const uint16_t* ab) {
   const DirShape& s = w.s;
   const int64_t B = s.B, H = s.H, R = s.R, GH = 4 * H;
   const int rev = s.reverse ? 1 : 0;
@@ -468,7 +595,7 @@ void proj_backward_gates(const Bwd& w, int64_t t, int64_t jb, const float* dhv) 
   const float* cn = w.CS + (t + 1 - rev) * B * H;
   const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-  avx512::panel_gemm(B, R, dhv, R, w.wr + jb * R * kP, nj, w.dm + j0, H, false);
+  w.hr().gemm(jb, 0, R, B, dhv, R, ab, nj, w.dm + j0, H, false);  // ab: dh_t in bf16
   for (int64_t b = 0; b < B; ++b) {
     if (!valid || valid[b]) {
       avx512::lstm_backward_row(nj, H, dat + b * GH + j0, w.p.w_ch ? w.p.w_ch + j0 : nullptr, cp + b * H + j0,
@@ -490,9 +617,18 @@ void proj_backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, floa
   float* dhpv = dhp;  // dL/dh_{t-1}
   int64_t b0, b1;
   team.span(tid, nr, b0, b1);
-  pack_backward_panels(w.p.w_hh, GH, R, b0, b1, w.wb);
+  if (w.bf16()) {
+    pack_backward_panels_bf16(w.p.w_hh, GH, R, b0, b1, w.wbb);
+  } else {
+    pack_backward_panels(w.p.w_hh, GH, R, b0, b1, w.wb);
+  }
   team.span(tid, nb, b0, b1);
-  pack_backward_panels(w.p.w_hr, R, H, b0, b1, w.wr);
+  if (w.bf16()) {
+    pack_backward_panels_bf16(w.p.w_hr, R, H, b0, b1, w.wrb);
+  } else {
+    pack_backward_panels(w.p.w_hr, R, H, b0, b1, w.wr);
+  }
+  Operand op(w.bf16(), B, GH);  // dh_t [B, R], then dA_t [B, GH]
   team.sync(tid);
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
@@ -502,14 +638,18 @@ void proj_backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, floa
     if (!team.solo()) team.sync(tid);
     if (team.solo() && tid != 0) break;
     team.span(tid, nb, b0, b1);
-    for (int64_t jb = b0; jb < b1; ++jb) proj_backward_gates(w, t, jb, dhv);
+    if (b0 < b1) {
+      const uint16_t* ab = op.set(B, R, dhv, R);
+      for (int64_t jb = b0; jb < b1; ++jb) proj_backward_gates(w, t, jb, dhv, ab);
+    }
     if (!team.solo()) team.sync(tid);  // dA_t complete
     if (team.solo() && tid != 0) break;
     team.span(tid, nr, b0, b1);
     const float* dat = w.dA + t * B * GH;
+    const uint16_t* ab = b0 < b1 ? op.set(B, GH, dat, GH) : nullptr;
     for (int64_t jr = b0; jr < b1; ++jr) {  // dh_{t-1}[:, block] += dA_t · W_hh[:, block]
       const int64_t j0 = jr * kP, nj = std::min(kP, R - j0);
-      avx512::panel_gemm(B, GH, dat, GH, w.wb + jr * GH * kP, nj, dhpv + j0, R, true);
+      w.hh().gemm(jr, 0, GH, B, dat, GH, ab, nj, dhpv + j0, R, true);
     }
     std::swap(dhv, dhpv);
   }
@@ -526,7 +666,12 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
   float* dhpv = dhp;  // dL/dh_{t-1}
   int64_t b0, b1;
   team.span(tid, nb, b0, b1);
-  pack_backward_panels(w.p.w_hh, GH, H, b0, b1, w.wb);  // R = H here
+  if (w.bf16()) {  // R = H here
+    pack_backward_panels_bf16(w.p.w_hh, GH, H, b0, b1, w.wbb);
+  } else {
+    pack_backward_panels(w.p.w_hh, GH, H, b0, b1, w.wb);
+  }
+  Operand op(w.bf16(), B, GH);  // Cho's da_n [B, H], then dA_t [B, K ≤ GH]
   team.sync(tid);
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
@@ -538,16 +683,18 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
     if (b0 == b1) break;
     int64_t K = GH;  // rows of W_hh that multiply h_{t-1} directly: all, or Cho's r, z
     if (s.cell == CellType::gru_cho) {
-      for (int64_t jb = b0; jb < b1; ++jb) cho_backward_r(w, t, jb, dhpv);
+      const uint16_t* an = op.set(B, H, w.dA + t * B * GH + 2 * H, GH);  // da_n
+      for (int64_t jb = b0; jb < b1; ++jb) cho_backward_r(w, t, jb, dhpv, an);
       if (!team.solo()) team.sync(tid);  // every da_r column known
       team.span(tid, nb, b0, b1);
       if (b0 == b1) break;
       K = 2 * H;
     }
     const float* dgt = (s.cell == CellType::gru ? w.dGh : w.dA) + t * B * GH;
+    const uint16_t* ab = op.set(B, K, dgt, GH);
     for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t[:, :K] · W_hh[:K, block]
       const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-      avx512::panel_gemm(B, K, dgt, GH, w.wb + jb * GH * kP, nj, dhpv + j0, H, true);
+      w.hh().gemm(jb, 0, K, B, dgt, GH, ab, nj, dhpv + j0, H, true);
     }
     std::swap(dhv, dhpv);
   }
@@ -563,8 +710,12 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
   RC_CHECK(!proj || dhs, "fused_backward_loop", "an LSTM with projection needs dhs [T, B, R]");
   RC_CHECK(!dbias || (!gru && s.cell != CellType::gru_cho), "fused_backward_loop",
            "dbias is not final after the gate block for gru / gru_cho");
-  Tensor wb = Tensor::uninitialized({blocks(R), GH, kP});  // every element written by the packing threads
-  Tensor wr = proj ? Tensor::uninitialized({blocks(H), R, kP}) : Tensor();
+  const bool bf = s.precision == Precision::bf16;
+  // Panels (fp32, or bf16 only): every element written by the packing threads.
+  Tensor wb = bf ? Tensor() : Tensor::uninitialized({blocks(R), GH, kP});
+  Tensor wr = proj && !bf ? Tensor::uninitialized({blocks(H), R, kP}) : Tensor();
+  Bf16Buf wbb(bf ? blocks(R) * avx512::panel_bf16_elems(GH) : 0);
+  Bf16Buf wrb(bf && proj ? blocks(H) * avx512::panel_bf16_elems(R) : 0);
   Tensor dm = proj ? Tensor({s.B, H}) : Tensor();
   Tensor drh = s.cell == CellType::gru_cho ? Tensor({s.B, H}) : Tensor();
   const Bwd w{s,
@@ -581,11 +732,13 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
               dc,
               dpeep,
               drh.defined() ? drh.data() : nullptr,
-              wb.data(),
+              wb.defined() ? wb.data() : nullptr,
               dbias,
-              proj ? wr.data() : nullptr,
+              wr.defined() ? wr.data() : nullptr,
               proj ? dm.data() : nullptr,
-              dhs};
+              dhs,
+              wbb.p,
+              wrb.p};
   run_team(blocks(H), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_backward_member(w, team, tid, dh, dhp);

@@ -1,6 +1,7 @@
 #include "recurrent/nn/rnn_types.h"
 
 #include "recurrent/core/error.h"
+#include "recurrent/kernels/cpu.h"
 
 namespace recurrent {
 
@@ -40,6 +41,14 @@ CellType parse_cell(const std::string& name) {
   throw Error("--cell", "unknown cell '" + name + "'; expected one of: " + valid);
 }
 
+const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
+
+Precision parse_precision(const std::string& s) {
+  if (s == "fp32") return Precision::fp32;
+  if (s == "bf16") return Precision::bf16;
+  throw Error("--precision", "unknown precision '" + s + "'; expected one of: fp32, bf16");
+}
+
 RNNOptions RNNOptions::uniform(CellType cell, int64_t input_size, int64_t hidden, int64_t num_layers,
                                bool bidirectional, int64_t proj) {
   RNNOptions o;
@@ -62,6 +71,10 @@ void RNNOptions::validate() const {
              s.hidden, "), as in PyTorch");
   }
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "dropout", "expected a probability in [0, 1), got ", dropout);
+  RC_CHECK(precision != Precision::bf16 || (cpu_has_avx512_bf16() && active_isa() == Isa::avx512), "precision",
+           "bf16 needs a CPU with AVX512_BF16 and the AVX-512 engine (this CPU: ",
+           cpu_has_avx512_bf16() ? "has AVX512_BF16 but RECURRENT_ISA=generic is set" : "no AVX512_BF16",
+           "); use precision fp32");
 }
 
 }  // namespace recurrent

@@ -79,6 +79,17 @@ TEST(PanelGemmBf16, PackingsAgree) {
   avx512::pack_panel_bf16(K, n, w.data(), n, 1, a.p);
   avx512::pack_panel_bf16(K, n, wt.data(), 1, K, b.p);
   for (int64_t i = 0; i < avx512::panel_bf16_elems(K); ++i) ASSERT_EQ(a.p[i], b.p[i]) << i;
+  if (cpu_has_avx512_bf16()) {  // the vectorised packer, from rows (and from an fp32 [K, 32] panel)
+    for (int64_t nc : {n, int64_t{32}, int64_t{1}, int64_t{16}})
+      for (int64_t KK : {K, int64_t{1}, int64_t{2}, int64_t{36}}) {
+        Aligned c(avx512::panel_bf16_elems(KK)), d(avx512::panel_bf16_elems(KK));
+        std::vector<float> src(KK * 40);
+        for (float& v : src) v = rng.uniform(-1.0f, 1.0f);
+        avx512::pack_panel_bf16(KK, nc, src.data(), 40, 1, c.p);
+        avx512::pack_pairs_bf16(KK, nc, src.data(), 40, d.p);
+        for (int64_t i = 0; i < avx512::panel_bf16_elems(KK); ++i) ASSERT_EQ(c.p[i], d.p[i]) << "K=" << KK << " ncols=" << nc << " at " << i;
+      }
+  }
   for (int64_t k = 0; k < bf16_pad(K); ++k)
     for (int64_t c = 0; c < 32; ++c) {
       const uint16_t e = a.p[(k / 2) * 64 + c * 2 + (k & 1)];

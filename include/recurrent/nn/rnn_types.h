@@ -36,6 +36,18 @@ struct LayerSpec {
 
 enum class BidirMerge { concat, sum };
 
+// Arithmetic of the recurrent layers' matrix products (docs/engine.md, "bf16").
+//   fp32  everything in float32 (the default).
+//   bf16  mixed precision as PyTorch autocast / oneDNN's bf16 RNN: the fp32 master weights stay as
+//         they are; every matrix product of a layer (X·W_ihᵀ, the per-step h_{t-1}·W_hhᵀ and dA_t·W_hh,
+//         dX = dA·W_ih, the projection W_hr and Cho's W_hn products) rounds both operands to bf16
+//         (nearest-even) and accumulates in fp32; gates, cell state, h and all elementwise work stay
+//         fp32, and so do the weight-gradient GEMMs (dW = dAᵀ·X, ...). Needs AVX512_BF16 and the
+//         fused engine (validate() and the engine check; the double reference engine ignores it).
+enum class Precision { fp32, bf16 };
+const char* precision_name(Precision p);           // "fp32" | "bf16"
+Precision parse_precision(const std::string& s);   // throws Error("--precision", ...)
+
 struct RNNOptions {
   int64_t input_size = 0;
   std::vector<LayerSpec> layers;   // one per layer; cells and sizes may differ per layer
@@ -44,6 +56,7 @@ struct RNNOptions {
   float dropout = 0.0f;            // between layers (not after the last), training only
   bool batch_first = false;
   bool bias = true;
+  Precision precision = Precision::fp32;  // arithmetic of the layers' matrix products (above)
 
   // PyTorch-style uniform stack: num_layers layers of one cell.
   static RNNOptions uniform(CellType cell, int64_t input_size, int64_t hidden, int64_t num_layers,

@@ -47,6 +47,11 @@ void panel_gemm_bf16(int64_t M, int64_t Kp, const uint16_t* A, int64_t lda, cons
 // sk = ld, sc = 1.
 void pack_panel_bf16(int64_t K, int64_t ncols, const float* src, int64_t sk, int64_t sc, uint16_t* out);
 
+// The same panel from a row-major source, vectorised: element (k, c) = src[k·ld + c] for k < K,
+// c < ncols (≤ 32), zero elsewhere; out 64-byte aligned. Bit-for-bit pack_panel_bf16(K, ncols, src,
+// ld, 1, out). (Backward panels: 32 columns of W; forward panels: an fp32 [K, 32] panel, ld = 32.)
+void pack_pairs_bf16(int64_t K, int64_t ncols, const float* src, int64_t ld, uint16_t* out);
+
 // dst[m, 0:K) = bf16(src[m, 0:K)), dst[m, K:ldd) = 0, for m < M (vcvtneps2bf16, 16 at a time).
 void convert_rows_bf16(int64_t M, int64_t K, const float* src, int64_t lds, uint16_t* dst, int64_t ldd);
 

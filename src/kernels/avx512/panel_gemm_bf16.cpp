@@ -96,6 +96,26 @@ void pack_panel_bf16(int64_t K, int64_t ncols, const float* src, int64_t sk, int
     for (int64_t k = 0; k < K; ++k) out[(k / 2) * 64 + c * 2 + (k & 1)] = to_bf16(src[k * sk + c * sc]);
 }
 
+void pack_pairs_bf16(int64_t K, int64_t ncols, const float* src, int64_t ld, uint16_t* out) {
+  // vpermw index on [row k's 16 columns | row k + 1's 16 columns] (vcvtne2ps2bf16 of the two rows):
+  // output element 2c ← row k's column c, 2c + 1 ← row k + 1's column c.
+  alignas(64) static constexpr uint16_t kIdx[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                    8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i idx = _mm512_load_si512(kIdx);
+  for (int64_t kk = 0; kk < bf16_pad(K) / 2; ++kk) {
+    const float* r0 = src + 2 * kk * ld;
+    const float* r1 = r0 + ld;
+    const bool has1 = 2 * kk + 1 < K;
+    for (int h = 0; h < 2; ++h) {
+      const __mmask16 m = mask_of(ncols - 16 * h);
+      const __m512 a = _mm512_maskz_loadu_ps(m, r0 + 16 * h);
+      const __m512 b = _mm512_maskz_loadu_ps(has1 ? m : __mmask16(0), r1 + 16 * h);
+      const __m512i ab = (__m512i)_mm512_cvtne2ps_pbh(b, a);  // low 16: a, high 16: b
+      _mm512_store_si512(out + kk * 64 + 32 * h, _mm512_permutexvar_epi16(idx, ab));
+    }
+  }
+}
+
 void convert_rows_bf16(int64_t M, int64_t K, const float* src, int64_t lds, uint16_t* dst, int64_t ldd) {
   for (int64_t m = 0; m < M; ++m) {
     const float* s = src + m * lds;
