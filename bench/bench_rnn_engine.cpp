@@ -3,8 +3,8 @@
 // median and minimum time of `reps` runs (after one warm-up), tokens/s and GFLOP/s, in the units the oneDNN
 // anchor (/work/shared/anchors/rnn_dnnl) prints, so the two can be compared in the same shell:
 //
-//   bench_rnn_engine CELL H B T [layers] [bidir 0|1] [infer|train|both] [reps] [threads] [proj P]
-//   e.g. bench_rnn_engine lstm 256 64 100 1 0 train 7 2
+//   bench_rnn_engine CELL H B T [layers] [bidir 0|1] [infer|train|both] [reps] [threads] [proj P] [fp32|bf16]
+//   e.g. bench_rnn_engine lstm 256 64 100 1 0 train 7 2;  bench_rnn_engine lstm 256 64 100 1 0 train 7 1 0 bf16
 //
 // FLOPs per token per layer and direction: forward 2·G·H·(I+R) (+ 2·R·H for an LSTM projection to R = P;
 // R = H without); training counted as 3× forward. I = H (every layer without projection, as the
@@ -65,7 +65,8 @@ bool all_finite(const Tensor& t) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: %s CELL H B T [layers] [bidir] [infer|train|both] [reps] [threads] [proj]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s CELL H B T [layers] [bidir] [infer|train|both] [reps] [threads] [proj] [fp32|bf16]\n",
+                 argv[0]);
     return 2;
   }
   const CellType cell = parse_cell(argv[1]);
@@ -76,9 +77,12 @@ int main(int argc, char** argv) {
   const int reps = argc > 8 ? std::atoi(argv[8]) : 5;
   if (argc > 9) set_num_threads(std::atoi(argv[9]));
   const int64_t P = argc > 10 ? std::atoll(argv[10]) : 0;
+  const Precision precision = argc > 11 ? parse_precision(argv[11]) : Precision::fp32;
 
   Rng rng(42);
-  RNN rnn(RNNOptions::uniform(cell, H, H, L, bidir, P), rng);
+  RNNOptions opts = RNNOptions::uniform(cell, H, H, L, bidir, P);
+  opts.precision = precision;
+  RNN rnn(opts, rng);
   Tensor xv({T, B, H});
   rng.fill_uniform(xv, -1.0f, 1.0f);
   const int64_t D = bidir ? 2 : 1, G = gate_count(cell), R = P > 0 ? P : H;
@@ -123,10 +127,10 @@ int main(int argc, char** argv) {
     }
     const double sec = median(times), flops = fwd_flops * (train ? 3.0 : 1.0);
     std::printf(
-        "{\"engine\":\"recurrent\",\"cell\":\"%s\",\"H\":%lld,\"proj\":%lld,\"B\":%lld,\"T\":%lld,\"layers\":%lld,\"bidir\":%d,"
+        "{\"engine\":\"recurrent\",\"precision\":\"%s\",\"cell\":\"%s\",\"H\":%lld,\"proj\":%lld,\"B\":%lld,\"T\":%lld,\"layers\":%lld,\"bidir\":%d,"
         "\"mode\":\"%s\",\"threads\":%d,\"min_s\":%.6f,\"median_s\":%.6f,\"us_per_step\":%.2f,\"tokens_s\":%.0f,\"gflops\":%.1f,"
         "\"tape_bytes_per_token\":%.0f,\"cpu_s_med\":%.6f,\"peak_rss_mib\":%.0f}\n",
-        argv[1], (long long)H, (long long)P, (long long)B, (long long)T, (long long)L, bidir ? 1 : 0, m, num_threads(),
+        precision_name(precision), argv[1], (long long)H, (long long)P, (long long)B, (long long)T, (long long)L, bidir ? 1 : 0, m, num_threads(),
         *std::min_element(times.begin(), times.end()), sec,
         sec / T * 1e6, T * B / sec, flops / sec * 1e-9, train ? double(tape_bytes) / (T * B) : 0.0, median(cpu), peak_rss_mib());
     std::fflush(stdout);

@@ -32,10 +32,13 @@ struct RnnWorkload {
   int64_t layers = 1;
   bool bidirectional = false;
   bool train = true;
+  Precision precision = Precision::fp32;  // bf16: the layers' products in bf16 (rnn_types.h)
 
   int64_t input_size() const { return input > 0 ? input : hidden; }
   RNNOptions options() const {
-    return RNNOptions::uniform(cell, input_size(), hidden, layers, bidirectional);
+    RNNOptions o = RNNOptions::uniform(cell, input_size(), hidden, layers, bidirectional);
+    o.precision = precision;
+    return o;
   }
   int64_t tokens() const { return batch * seq_len; }
   // Forward FLOPs per token summed over layers and directions (see the FLOP model above).

@@ -45,6 +45,10 @@ void add_train_lm(CLI::App& train) {
   c->add_option("--pos", o->pos, "transformer: positions, learned (GPT-2) or sinusoidal (Vaswani et al.)")
       ->capture_default_str();
   c->add_option("--warmup", o->warmup, "steps of linear learning-rate warm-up (0: none)")->capture_default_str();
+  c->add_option("--precision", o->precision,
+                "fp32, or bf16: the recurrent layers' products with bf16 operands and fp32 accumulation "
+                "(needs AVX512_BF16; saved in the model, so sample/eval run it the same way)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   c->add_option("--embed", o->embed, "embedding size (0: the first hidden size)")->capture_default_str();
   c->add_option("--dropout", o->dropout, "dropout on the embedding, between layers and before the decoder")
       ->capture_default_str();
@@ -78,7 +82,7 @@ void add_train_lm(CLI::App& train) {
   c->callback([o, budget, c] {
     // Options of the other architecture are a mistake, not something to ignore silently.
     const bool tf = o->arch == "transformer";
-    for (const char* opt : {"--cell", "--hidden", "--embed", "--tie-weights", "--init-range"})
+    for (const char* opt : {"--cell", "--hidden", "--embed", "--tie-weights", "--init-range", "--precision"})
       if (tf && c->count(opt)) throw Error(opt, "is an RNN option; --arch transformer uses --heads, --d-model, --ff, --context");
     for (const char* opt : {"--heads", "--d-model", "--ff", "--context", "--pos"})
       if (!tf && c->count(opt)) throw Error(opt, "is a transformer option (add --arch transformer)");

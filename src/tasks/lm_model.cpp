@@ -20,6 +20,7 @@ RNNOptions LmConfig::rnn_options() const {
   o.input_size = embed;
   o.layers = layers;
   o.dropout = dropout;
+  o.precision = precision;
   return o;
 }
 
@@ -38,7 +39,7 @@ std::string LmConfig::to_json() const {
   json j = {{"task", "lm"},       {"level", data::level_name(vocab.level())}, {"lower", vocab.lower()},
             {"embed", embed},     {"layers", ls},
             {"dropout", dropout}, {"tie_weights", tie_weights},
-            {"vocab", vocab.tokens()}};
+            {"precision", precision_name(precision)}, {"vocab", vocab.tokens()}};
   return j.dump();
 }
 
@@ -56,6 +57,7 @@ LmConfig LmConfig::from_json(const std::string& text, const std::string& where) 
                           l.value("proj", int64_t{0})});
     c.dropout = j.at("dropout").get<float>();
     c.tie_weights = j.at("tie_weights").get<bool>();
+    c.precision = parse_precision(j.value("precision", std::string("fp32")));  // older models: fp32
     c.validate();
     return c;
   } catch (const json::exception& e) {
@@ -102,7 +104,8 @@ Var LanguageModel::forward(const std::vector<int64_t>& ids, int64_t T, int64_t B
 }
 
 std::string LanguageModel::summary() const {
-  return std::to_string(cfg_.layers.size()) + " recurrent layers";
+  return std::to_string(cfg_.layers.size()) + " recurrent layers" +
+         (cfg_.precision == Precision::bf16 ? " (bf16)" : "");
 }
 
 std::vector<std::pair<std::string, Rng*>> LanguageModel::dropout_rngs() {

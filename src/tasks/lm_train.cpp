@@ -161,6 +161,7 @@ std::unique_ptr<LmModel> LmRun::build_model(data::Vocab vocab) {
   c.embed = o_.embed > 0 ? o_.embed : c.layers[0].hidden;
   c.dropout = static_cast<float>(o_.dropout);
   c.tie_weights = o_.tie_weights;
+  c.precision = parse_precision(o_.precision);
   c.validate();
   auto m = std::make_unique<LanguageModel>(std::move(c), init);
   if (o_.init_range > 0) m->init_uniform(static_cast<float>(o_.init_range), init);

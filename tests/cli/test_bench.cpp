@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "recurrent/kernels/cpu.h"
 #include "run_cli.h"
 
 namespace {
@@ -104,7 +105,7 @@ TEST(BenchCli, BadValuesGiveOneErrorLineAndNonZeroExit) {
       {"--hidden 0", "--hidden"},          {"--hidden abc", "--hidden"},
       {"--batch -3", "--batch"},           {"--seq-len 0", "--seq-len"},
       {"--mode fast", "--mode"},           {"--cell lstmx", "lstmx"},
-      {"--precision fp16", "--precision"}, {"--precision bf16", "not supported yet"},
+      {"--precision fp16", "--precision"},
       {"--reps 0", "--reps"},              {"--layers 0", "--layers"},
       {"--peak-gflops -1", "--peak-gflops"}};
   for (const auto& [args, mention] : cases) {
@@ -114,6 +115,20 @@ TEST(BenchCli, BadValuesGiveOneErrorLineAndNonZeroExit) {
     EXPECT_EQ(r.out.rfind("recurrent: error: ", 0), 0u) << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
     EXPECT_NE(r.out.find(mention), std::string::npos) << r.out;
+  }
+}
+
+// --precision bf16: runs (and says so) on an AVX512_BF16 CPU; elsewhere one error line naming bf16.
+TEST(BenchCli, Bf16RunsOrIsRefusedClearly) {
+  const std::string args = "bench --cell gru --hidden 40 --batch 3 --seq-len 5 --mode train --precision bf16";
+  if (recurrent::cpu_has_avx512_bf16()) {
+    nlohmann::json j = run_json(args.substr(6));
+    EXPECT_EQ(j.at("precision"), "bf16");
+    EXPECT_GT(j.at("tokens_s").get<double>(), 0.0);
+  } else {
+    CmdResult r = run(args + kQuick);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.out.find("bf16"), std::string::npos) << r.out;
   }
 }
 

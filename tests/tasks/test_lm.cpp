@@ -7,6 +7,7 @@
 //  * scoring agrees with evaluation (chain rule), sampling is deterministic, beam 1 = top-k 1;
 //  * bad inputs give one-line errors through the CLI.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@
 #include "recurrent/data/text_file.h"
 #include "recurrent/data/utf8.h"
 #include "recurrent/io/safetensors.h"
+#include "recurrent/kernels/cpu.h"
+#include "recurrent/train/checkpoint.h"
 #include "recurrent/tasks/lm.h"
 #include "run_cli.h"
 
@@ -302,4 +305,54 @@ TEST(LmConfig, JsonRoundTripAndTiedWeights) {
   EXPECT_EQ(m.forward({1, 2, 3, 2}, 2, 2, st).shape(), (Shape{2, 2, 5}));
   EXPECT_THROW(LmConfig::from_json("{\"task\":\"classify\"}", "t"), Error);
   EXPECT_THROW(LmConfig::from_json("not json", "t"), Error);
+}
+
+// --precision: saved in the model's config ("precision"), absent in older models (= fp32); a bf16 model
+// is trained, evaluated and sampled in bf16 (its RNN options carry it), or refused with one error line
+// on a CPU without AVX512_BF16.
+TEST(LmConfig, PrecisionIsSavedAndOlderModelsAreFp32) {
+  LmConfig c;
+  c.vocab = data::Vocab::build_words(data::utf8_decode("a b c a", "t"), {});
+  c.embed = 6;
+  c.layers = {{CellType::lstm, 8, 0}};
+  EXPECT_NE(c.to_json().find("\"precision\":\"fp32\""), std::string::npos);
+  nlohmann::json old = nlohmann::json::parse(c.to_json());
+  old.erase("precision");  // a model saved before the option existed
+  EXPECT_EQ(LmConfig::from_json(old.dump(), "t").precision, Precision::fp32);
+  old["precision"] = "fp8";
+  EXPECT_THROW(LmConfig::from_json(old.dump(), "t"), Error);
+  if (!cpu_has_avx512_bf16()) return;
+  c.precision = Precision::bf16;
+  LmConfig r = LmConfig::from_json(c.to_json(), "t");
+  EXPECT_EQ(r.precision, Precision::bf16);
+  EXPECT_EQ(r.rnn_options().precision, Precision::bf16);
+}
+
+TEST(LmCli, Bf16TrainsSavesAndSamplesInBf16) {
+  fs::path d = tmpdir("bf16");
+  const std::string text = char_excerpt(d), m = (d / "m").string();
+  CmdResult t = run("train lm --data " + text + " --hidden 40 --layers 1 --embed 8 --seq-len 16 --batch 8 --max-steps 3 "
+                    "--precision bf16 --out " + m + " --threads 1 --log-every 0");
+  if (!cpu_has_avx512_bf16()) {
+    EXPECT_NE(t.status, 0);
+    EXPECT_NE(t.out.find("bf16"), std::string::npos) << t.out;
+    fs::remove_all(d);
+    return;
+  }
+  ASSERT_EQ(t.status, 0) << t.out;
+  const train::LoadedCheckpoint ck = train::read_checkpoint(m + "/last.safetensors");
+  EXPECT_EQ(nlohmann::json::parse(ck.config_json).at("precision"), "bf16");
+  auto model = open_lm(m);
+  auto* lm = dynamic_cast<LanguageModel*>(model.get());
+  ASSERT_NE(lm, nullptr);
+  EXPECT_EQ(lm->rnn().options().precision, Precision::bf16);
+  CmdResult s = run("sample --model " + m + " --prime 'Call me' --length 20 --seed 3 --threads 1");
+  ASSERT_EQ(s.status, 0) << s.out;
+  EXPECT_EQ(s.out.rfind("Call me", 0), 0u) << s.out;
+  CmdResult e = run("eval --model " + m + " --data " + text + " --json --threads 1");
+  ASSERT_EQ(e.status, 0) << e.out;
+  CmdResult tf = run("train lm --arch transformer --data " + text + " --precision bf16 --out " + m + "t --threads 1");
+  EXPECT_NE(tf.status, 0);
+  EXPECT_NE(tf.out.find("--precision"), std::string::npos) << tf.out;
+  fs::remove_all(d);
 }

@@ -66,6 +66,7 @@ struct LmConfig {
   std::vector<LayerSpec> layers;
   float dropout = 0.0f;
   bool tie_weights = false;
+  Precision precision = Precision::fp32;  // of the recurrent layers; "precision" in the JSON (absent: fp32)
 
   RNNOptions rnn_options() const;
   std::string to_json() const;
@@ -160,6 +161,7 @@ struct LmTrainOptions {
   // transformer: heads, d_model, feed-forward width, context (0: --seq-len), positions
   int64_t heads = 4, d_model = 128, ff = 512, context = 0;
   std::string pos = "learned";                 // learned | sinusoidal
+  std::string precision = "fp32";              // rnn: fp32 | bf16 (RNNOptions::precision), saved in the model
   int64_t warmup = 0;                          // steps of linear lr warm-up (0: none)
   int64_t seq_len = 100, batch = 32;
   int64_t epochs = 0;                          // 0 with a time budget: until the budget ends
