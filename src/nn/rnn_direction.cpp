@@ -83,6 +83,41 @@ void check_precision(const DirShape& s, bool fused) {
            "RECURRENT_RNN_FUSED=0); use fp32");
 }
 
+// bf16 precision, after the loop: dX = dA·W_ih and the weight gradients dW_ih = dAᵀ·X, dW_hh = dA'ᵀ·H_prev,
+// dW_hr = dHᵀ·M with bf16 operands and fp32 accumulation (oneDNN bf16 matmul, kernels/gemm_bf16.h); each
+// fp32 operand converted once (dA feeds dX, dW_ih and dW_hh). Buffers as in backward() below.
+void backward_products_bf16(const DirShape& s, const DirParams& p, const float* x, const float* da, const float* dgh,
+                            const float* hprev, const float* EX, const float* dhs, float* dx, const DirGrads& g) {
+  const int64_t TB = s.T * s.B, H = s.H, R = s.R, GH = s.G() * H, I = s.I;
+  const bool cho = s.cell == CellType::gru_cho;
+  const Bf16Matrix dab = (dx || g.w_ih || (g.w_hh && dgh == da)) ? Bf16Matrix(TB, GH, da, GH) : Bf16Matrix();
+  if (dx) {
+    const Bf16Matrix w(GH, I, p.w_ih, I);
+    matmul_bf16(dab.view(), w.view(), 1.0f, dx, I);
+  }
+  if (g.w_ih) {
+    const Bf16Matrix xb(TB, I, x, I);
+    matmul_bf16(dab.view().t(), xb.view(), 1.0f, g.w_ih, I);
+  }
+  if (g.w_hh) {
+    const Bf16Matrix hb(TB, R, hprev, R);
+    if (cho) {  // W_h[r,z] sees h_prev, W_hn sees r ⊙ h_prev
+      matmul_bf16(dab.view().columns(0, 2 * H).t(), hb.view(), 1.0f, g.w_hh, H);
+      const Bf16Matrix rh(TB, H, EX, H);
+      matmul_bf16(dab.view().columns(2 * H, H).t(), rh.view(), 1.0f, g.w_hh + 2 * H * H, H);
+    } else if (dgh != da) {  // GRU: the h-side gradients
+      const Bf16Matrix dgb(TB, GH, dgh, GH);
+      matmul_bf16(dgb.view().t(), hb.view(), 1.0f, g.w_hh, R);
+    } else {
+      matmul_bf16(dab.view().t(), hb.view(), 1.0f, g.w_hh, R);
+    }
+  }
+  if (dhs && g.w_hr) {
+    const Bf16Matrix dhb(TB, R, dhs, R), mb(TB, H, EX, H);
+    matmul_bf16(dhb.view().t(), mb.view(), 1.0f, g.w_hr, H);
+  }
+}
+
 // A[T*B, GH] = broadcast bias (b_ih, plus b_hh where the cell adds it before any product with r).
 void init_gates_with_bias(const DirShape& s, const DirParams& p, float* a) {
   const int64_t GH = s.G() * s.H, rows = s.T * s.B;
@@ -371,13 +406,14 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   const int64_t TB = T * B;
   const float* da = dA.data();
   const float* hprev = HS + rev * B * R;  // slots [rev, T + rev): the previous state of every step
-  if (dx && s.precision == Precision::bf16) {  // dX in bf16 too; the weight gradients below stay fp32
-    gemm_bf16(Trans::N, TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
-  } else if (dx) {
-    gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
-  }
-  if (g.w_ih) gemm_tn(GH, s.I, TB, da, GH, x, s.I, g.w_ih, s.I);
+  const bool bf16 = s.precision == Precision::bf16;
   const float* dgh = s.cell == CellType::gru ? dGh.data() : da;
+  if (bf16) {  // dX and every weight gradient (dW_hh, dW_hr too) with bf16 operands
+    backward_products_bf16(s, p, x, da, dgh, hprev, EX, proj ? dHs.data() : nullptr, dx, g);
+  } else {
+    if (dx) gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
+    if (g.w_ih) gemm_tn(GH, s.I, TB, da, GH, x, s.I, g.w_ih, s.I);
+  }
   if (loop_bias) {
     for (int64_t j = 0; j < GH; ++j) {
       if (g.b_ih) g.b_ih[j] += static_cast<float>(dbias[j]);
@@ -389,7 +425,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
     if (g.b_ih) add_colsum(TB, GH, da, GH, g.b_ih);
     if (g.b_hh) add_colsum(TB, GH, dgh, GH, g.b_hh);
   }
-  if (g.w_hh) {
+  if (g.w_hh && !bf16) {
     if (s.cell == CellType::gru_cho) {
       gemm_tn(2 * H, H, TB, da, GH, hprev, H, g.w_hh, H);                     // W_h[r,z] sees h_prev
       gemm_tn(H, H, TB, da + 2 * H, GH, EX, H, g.w_hh + 2 * H * H, H);        // W_hn sees r ⊙ h_prev
@@ -397,7 +433,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
       gemm_tn(GH, R, TB, dgh, GH, hprev, R, g.w_hh, R);
     }
   }
-  if (proj && g.w_hr) gemm_tn(R, H, TB, dHs.data(), R, EX, H, g.w_hr, H);
+  if (proj && g.w_hr && !bf16) gemm_tn(R, H, TB, dHs.data(), R, EX, H, g.w_hr, H);
 }
 
 }  // namespace recurrent::rnn

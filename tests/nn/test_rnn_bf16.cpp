@@ -29,11 +29,11 @@ using namespace recurrent::testing;
 namespace {
 
 // Measured (this file's cases, Zen 4, 2026-11-24; RECURRENT_TEST_PRINT=1 prints every tensor's error):
-// largest error over every tensor of every case, all cells but the ReLU RNN's gradients: 5.3e-3
-// (rnn_tanh, a dweight_ih); lstm 3.8e-3, gru 3.8e-3, gru_cho 2.9e-3, gru_simple 4.4e-3,
-// lstm_peephole 4.3e-3 (with projections). ReLU RNN outputs 2.2e-3, its gradients 0.109.
-constexpr double kBound = 1.6e-2;      // 3 × 5.3e-3
-constexpr double kReluGradBound = 0.33;  // 3 × 0.109
+// largest error over every tensor of every case, all cells but the ReLU RNN's gradients: 5.6e-3
+// (lstm_peephole, dweight_hr at H = 20, P = 7); lstm 5.2e-3, gru 3.9e-3, rnn_tanh 5.3e-3, gru_cho
+// 3.5e-3, gru_simple 4.3e-3. ReLU RNN outputs 2.8e-3, its gradients 0.109.
+constexpr double kBound = 1.7e-2;        // 3 × 5.6e-3
+constexpr double kReluGradBound = 0.33;   // 3 × 0.109
 
 struct EngineRun {
   std::vector<Tensor> values;  // flattened outputs (y, h_n, c_n), then each input's gradient

@@ -40,10 +40,10 @@ enum class BidirMerge { concat, sum };
 //   fp32  everything in float32 (the default).
 //   bf16  mixed precision as PyTorch autocast / oneDNN's bf16 RNN: the fp32 master weights stay as
 //         they are; every matrix product of a layer (X·W_ihᵀ, the per-step h_{t-1}·W_hhᵀ and dA_t·W_hh,
-//         dX = dA·W_ih, the projection W_hr and Cho's W_hn products) rounds both operands to bf16
-//         (nearest-even) and accumulates in fp32; gates, cell state, h and all elementwise work stay
-//         fp32, and so do the weight-gradient GEMMs (dW = dAᵀ·X, ...). Needs AVX512_BF16 and the
-//         fused engine (validate() and the engine check; the double reference engine ignores it).
+//         the projection W_hr and Cho's W_hn products, dX = dA·W_ih and the weight gradients
+//         dW = dAᵀ·X, ...) rounds both operands to bf16 (nearest even) and accumulates in fp32; gates,
+//         cell state, h, bias gradients and all elementwise work stay fp32. Needs AVX512_BF16 and
+//         the fused engine (validate() and a run-time check; the double reference engine ignores it).
 enum class Precision { fp32, bf16 };
 const char* precision_name(Precision p);           // "fp32" | "bf16"
 Precision parse_precision(const std::string& s);   // throws Error("--precision", ...)
