@@ -12,8 +12,8 @@ and prints a markdown table (tokens/s, GFLOP/s, % of FMA peak, ratios to oneDNN 
 written to --out (default bench/results/anchors_<full|quick>_<date>.md) with the raw JSON lines beside it.
 
 Configurations: RNN(tanh)/LSTM/GRU x H {128,256,512} x B {1,16,64}, T = 100, one layer, input = hidden,
-infer and train, 1 and 2 threads, fp32, plus bf16 where a tool has it (oneDNN; ours errors cleanly
-until the engine has bf16; the PyTorch anchor is fp32 only).
+infer and train, 1 and 2 threads, fp32, plus bf16 where a tool has it (oneDNN; ours on AVX512_BF16
+CPUs, docs/engine.md "bf16", else a clean error; the PyTorch anchor is fp32 only).
 --quick: the acceptance subset of issue 4: LSTM+GRU, H {256,512}, 2 threads: B=64 train, B=1 infer,
 B=64 infer, and bf16 train at H=512 B=64.
 
