@@ -102,6 +102,11 @@ void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir
 // every cell and option (LSTM with peephole and/or projection, every GRU form, RNN tanh/ReLU) when
 // active_isa() == avx512 and RECURRENT_RNN_FUSED is not 0; otherwise the per-step path.
 bool fused_supported(const DirShape& s);
+// How the fused forward loop of the one-phase cells shares work between threads: 0 = automatic
+// (batch rows when each thread gets ≥ 16 of them, see rnn_fused.cpp), 1 = batch rows whenever each
+// thread gets ≥ 8, -1 = hidden-unit blocks. Default from RECURRENT_RNN_SPLIT=rows|units; for tests
+// and measurements (both give bitwise the same results).
+void force_forward_split(int mode);
 // A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
 // EX: gru nh, gru_cho r ⊙ h_prev, projection m. Fills the rest of A (activations), HS, CS, EX and y.
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,

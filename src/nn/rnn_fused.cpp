@@ -31,6 +31,7 @@
 #include <xmmintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -75,6 +76,33 @@ void pack_backward_panels(const float* w, int64_t K, int64_t N, int64_t jb0, int
 }
 
 bool projected(const DirShape& s) { return is_lstm(s.cell) && s.R != s.H; }
+
+// Forward loops of the one-phase cells (every cell but Cho's GRU and the LSTM with projection) can
+// split the batch instead of the hidden units: each thread runs its own rows through every step
+// with the whole W_hh (from L2/L3), and the threads never meet inside the loop. Split points are
+// multiples of 8 rows, so every row lands in the same 8-row register block of the panel GEMM as
+// with one thread: results are bitwise those of the unit split. Chosen when each thread gets ≥ 16
+// rows (the whole W_hh read per 16+ rows per step: ≤ 1/8 byte per FLOP from L3), or ≥ 8 rows when
+// W_hh fits in half an L2 (512 KiB). RECURRENT_RNN_SPLIT=units|rows forces one (measurements).
+void row_span(int64_t B, int tid, int n, int64_t& r0, int64_t& r1) {
+  const int64_t blocks8 = B / 8;
+  r0 = 8 * (blocks8 * tid / n);
+  r1 = tid + 1 == n ? B : 8 * (blocks8 * (tid + 1) / n);
+}
+
+std::atomic<int> g_split{[] {
+  const char* e = std::getenv("RECURRENT_RNN_SPLIT");
+  return !e ? 0 : std::strcmp(e, "rows") == 0 ? 1 : std::strcmp(e, "units") == 0 ? -1 : 0;
+}()};
+
+bool split_forward_by_rows(const DirShape& s, int n) {
+  if (s.cell == CellType::gru_cho || projected(s)) return false;
+  if (n <= 1 || s.B < 8 * n) return false;
+  const int forced = g_split.load(std::memory_order_relaxed);
+  if (forced != 0) return forced > 0;
+  const int64_t whh_bytes = 4 * s.G() * s.H * s.R;
+  return s.B >= 16 * n || whh_bytes <= (512 << 10);
+}
 
 // ---- bf16 precision (DirShape::precision; docs/engine.md "bf16") ---------------------------------
 // The same loops and panels, with bf16 panels [Kp/2][32][2] (panel_bf16.h) packed from the fp32
@@ -146,6 +174,8 @@ struct Operand {
 };
 }  // namespace
 
+void force_forward_split(int mode) { g_split.store(mode, std::memory_order_relaxed); }
+
 bool fused_supported(const DirShape& /*every shape*/) {
   // RECURRENT_RNN_FUSED=0 turns the fused loops off (to compare them with the per-step path).
   static const bool off = [] {
@@ -197,7 +227,7 @@ void store_y(const Fwd& f, int64_t row, bool ok, const float* hb, int64_t j0, in
 
 // Step `step` (time t), hidden-unit block jb: the G gate panels of h_{t-1} W_hhᵀ, the gate/state
 // pass of the block's units for all B rows, then y_t for those columns. ab: h_{t-1} in bf16 (bf16 mode).
-void forward_block(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
+void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r1, const uint16_t* ab) {
   const DirShape& s = f.s;
   const int64_t T = s.T, B = s.B, H = s.H, G = s.G(), GH = G * H;
   const int rev = s.reverse ? 1 : 0;
@@ -211,15 +241,15 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
   for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
-    f.hh().gemm(jb * G + g, 0, H, B, hp, H, ab, nj, (gru ? f.GHB : at) + g * H + j0, GH, !gru);
+    f.hh().gemm(jb * G + g, 0, H, r1 - r0, hp + r0 * H, H, ab, nj, (gru ? f.GHB : at) + r0 * GH + g * H + j0, GH, !gru);
   if (step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
     const float* an = f.A + (s.reverse ? t - 1 : t + 1) * B * GH + j0;
-    for (int64_t b = 0; b < B; ++b)
+    for (int64_t b = r0; b < r1; ++b)
       for (int64_t g = 0; g < G; ++g)
         for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
   }
   const float* bias = f.bias ? f.bias + j0 : nullptr;
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = r0; b < r1; ++b) {
     const bool ok = !valid || valid[b];
     float* hb = hn + b * H + j0;
     if (!ok) {  // padded step: state carried
@@ -381,6 +411,15 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
   }
   Operand op(f.bf16(), B, H);  // h_{t-1} (and Cho's r ⊙ h_{t-1}), [B, H]
   team.sync(tid);
+  if (split_forward_by_rows(f.s, team.size())) {  // own rows, every block, every step: no sync until the end
+    int64_t r0 = 0, r1 = team.solo() ? (tid == 0 ? B : 0) : B;
+    if (!team.solo()) row_span(B, tid, team.size(), r0, r1);
+    for (int64_t step = 0; r0 < r1 && step < f.s.T; ++step) {
+      const uint16_t* ab = op.set(r1 - r0, H, f.h_prev(step) + r0 * H, H);  // this thread's rows only
+      for (int64_t jb = 0; jb < nb; ++jb) forward_block(f, step, jb, r0, r1, ab);
+    }
+    return team.finish(tid);
+  }
   for (int64_t step = 0; step < f.s.T; ++step) {
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;  // solo, and not thread 0
@@ -393,7 +432,7 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
       ab = op.set(B, H, f.ex(step), H);
       for (int64_t jb = b0; jb < b1; ++jb) cho_forward_state(f, step, jb, ab);
     } else {
-      for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb, ab);
+      for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb, 0, B, ab);
     }
     if (!team.solo()) team.sync(tid);
   }

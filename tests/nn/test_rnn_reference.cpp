@@ -4,6 +4,7 @@
 // 1e-5 relative + 1e-6 absolute (the bound), far below what a wrong formula produces.
 #include <gtest/gtest.h>
 
+#include "nn/rnn_direction.h"
 #include "nn/rnn_test_util.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/kernels/cpu.h"
@@ -103,6 +104,12 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
     compare({bi, 3, 2, {3, 2}, true, "H=33 2 layers bidirectional" + tag, r}, kWideAtol);
     RNNOptions single = one_layer(cell, 4, 40);
     compare({single, 3, 1, {}, true, "batch 1" + tag, r}, kWideAtol);
+    // B = 19: on 2 threads the one-phase cells' forward gives each thread its own rows (0-7, 8-18).
+    rnn::force_forward_split(1);
+    compare({one_layer(cell, 5, 70), 4, 19, {4, 1, 3, 4, 2, 4, 4, 1, 3, 4, 4, 2, 4, 1, 4, 3, 4, 4, 2}, true,
+             "H=70 B=19 rows split, lengths + h0" + tag, r},
+            kWideAtol);
+    rnn::force_forward_split(0);
     // Projection: R = 40 is two blocks of h (32 + 8), R = 20 one (one thread owns none). Weights
     // U(-0.2, 0.2) (PyTorch's init here is ±0.12): with ±0.6, h = W_hr m sums 70 terms and the next
     // step's gates saturate, and the fused and the oneDNN per-step path alike miss the double oracle

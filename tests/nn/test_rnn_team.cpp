@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "nn/rnn_direction.h"
 #include "nn/rnn_team.h"
 #include "nn/rnn_test_util.h"
 #include "recurrent/core/threads.h"
@@ -118,6 +119,33 @@ TEST(StepTeam, SoloMidSequenceIsBitwiseTheSame) {
       rnn::StepTeam::force_solo_at(0);
       expect_identical(full, solo, name + " solo at sync " + std::to_string(at));
     }
+  }
+  set_num_threads(saved);
+}
+
+// The fused forward loop of the one-phase cells can give each thread its own batch rows instead of
+// its own hidden units (rnn_fused.cpp, split_forward_by_rows). B = 19 on 2 threads: rows 0-7 and
+// 8-18 (an 8-row block and a 3-row tail on thread 1, as on one thread); H = 70 (masked tail
+// block); lengths and h0. Both splits (and the backward that reads the forward's tape) must
+// agree bitwise; a forced solo at the first sync (after packing) hands every row to thread 0.
+TEST(ForwardSplit, RowsAndUnitsAreBitwiseTheSame) {
+  const int saved = num_threads();
+  set_num_threads(2);
+  for (CellType cell : {CellType::lstm, CellType::lstm_peephole, CellType::gru, CellType::rnn_tanh,
+                        CellType::gru_simple}) {
+    const std::string name = cell_name(cell);
+    const RnnCase c{RNNOptions::uniform(cell, 5, 70, 1, true), 6, 19,
+                    {6, 2, 5, 6, 1, 6, 3, 6, 4, 6, 6, 5, 1, 2, 6, 6, 3, 6, 6}, true, name};
+    rnn::force_forward_split(-1);
+    const std::vector<Tensor> units = run_case(c);
+    rnn::force_forward_split(1);
+    const std::vector<Tensor> rows = run_case(c);
+    rnn::StepTeam::force_solo_at(1);
+    const std::vector<Tensor> solo = run_case(c);
+    rnn::StepTeam::force_solo_at(0);
+    rnn::force_forward_split(0);
+    expect_identical(units, rows, name + " rows vs units");
+    expect_identical(units, solo, name + " rows, solo after packing");
   }
   set_num_threads(saved);
 }
