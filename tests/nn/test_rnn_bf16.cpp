@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <string>
 
+#include "nn/rnn_direction.h"
 #include "nn/rnn_test_util.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
@@ -124,6 +125,11 @@ TEST_P(Bf16VsReference, EveryShape) {
     compare(make_case(one_layer(cell, 5, 20), 7, 1, {}, false, tag + " T=7 B=1 H=20"), &worst);
     compare(make_case(one_layer(cell, 6, 40), 12, 5, {12, 3, 12, 7, 1}, true, tag + " T=12 B=5 H=40 len+h0"), &worst);
     compare(make_case(one_layer(cell, 8, 70), 20, 9, {}, true, tag + " T=20 B=9 H=70 h0"), &worst);
+    rnn::force_forward_split(1);  // 2 threads: the one-phase cells' forward splits the rows 0-7 | 8-18
+    compare(make_case(one_layer(cell, 5, 40), 8, 19, {8, 2, 8, 5, 1, 8, 8, 3, 8, 7, 8, 4, 8, 8, 6, 2, 8, 8, 1}, true,
+                      tag + " T=8 B=19 H=40 len+h0 rows split"),
+            &worst);
+    rnn::force_forward_split(0);
     compare(make_case(RNNOptions::uniform(cell, 5, 33, 2, true), 9, 5, {9, 4, 9, 2, 6}, true,
                       tag + " T=9 B=5 H=33 2 layers bidir"),
             &worst);
