@@ -111,7 +111,10 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
     inputs.push_back(c0);
   }
   const int64_t ycols = call->sum ? R : call->D * R;
-  Tensor y({T, B, ycols}), hn({call->D, B, R}), cn = lstm ? Tensor({call->D, B, H}) : Tensor({0});
+  // Every engine writes every element of y (h_t, or 0 on padded steps; the sum-merge's second
+  // direction adds to what the first wrote): no need to zero T·B·ycols floats serially first.
+  Tensor y = Tensor::uninitialized({T, B, ycols});
+  Tensor hn({call->D, B, R}), cn = lstm ? Tensor({call->D, B, H}) : Tensor({0});
   Tensor h0v = h0.defined() ? h0.value().contiguous() : Tensor();
   Tensor c0v = c0.defined() && lstm ? c0.value().contiguous() : Tensor();
   call->tapes.resize(call->D);
