@@ -86,6 +86,8 @@ void add_train_lm(CLI::App& train) {
       if (tf && c->count(opt)) throw Error(opt, "is an RNN option; --arch transformer uses --heads, --d-model, --ff, --context");
     for (const char* opt : {"--heads", "--d-model", "--ff", "--context", "--pos"})
       if (!tf && c->count(opt)) throw Error(opt, "is a transformer option (add --arch transformer)");
+    if (c->count("--resume") && c->count("--precision"))  // never train silently in another precision
+      throw Error("--precision", "a resumed run keeps its checkpoint's precision (saved in its config); drop --precision");
     if (tf && o->context > 0 && c->count("--seq-len") == 0) o->seq_len = o->context;
     if (!budget->empty()) o->time_budget = train::parse_duration(*budget, "--time-budget");
     if (c->count("--epochs") == 0 && o->time_budget == 0 && o->max_steps == 0) o->epochs = 10;

@@ -119,14 +119,26 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   Tensor c0v = c0.defined() && lstm ? c0.value().contiguous() : Tensor();
   call->tapes.resize(call->D);
   call->reference = g_engine == RnnEngine::reference;
+  std::shared_ptr<GradProbe> probe = rnn.grad_probe();
+  // Nobody will differentiate this call (grad mode off, or no input wants a gradient) and no probe
+  // reads the tape: the engine may keep less (rnn::forward's keep_tape).
+  bool keep_tape = probe != nullptr;
+  for (const Var& v : inputs) keep_tape = keep_tape || (grad_enabled() && v.requires_grad());
   for (int d = 0; d < call->D; ++d) {
-    (call->reference ? rnn::reference_forward : rnn::forward)(call->shape[d], call->params[d], call->x.data(), valid.empty() ? nullptr : valid.data(),
-                 h0v.defined() ? h0v.data() + d * B * R : nullptr, c0v.defined() ? c0v.data() + d * B * H : nullptr,
-                 y.data() + (call->sum ? 0 : d * R), ycols, call->sum && d == 1, hn.data() + d * B * R,
-                 lstm ? cn.data() + d * B * H : nullptr, call->tapes[d]);
+    const uint8_t* vd = valid.empty() ? nullptr : valid.data();
+    const float* h0d = h0v.defined() ? h0v.data() + d * B * R : nullptr;
+    const float* c0d = c0v.defined() ? c0v.data() + d * B * H : nullptr;
+    float* yd = y.data() + (call->sum ? 0 : d * R);
+    float* cnd = lstm ? cn.data() + d * B * H : nullptr;
+    if (call->reference) {
+      rnn::reference_forward(call->shape[d], call->params[d], call->x.data(), vd, h0d, c0d, yd, ycols, call->sum && d == 1,
+                             hn.data() + d * B * R, cnd, call->tapes[d]);
+    } else {
+      rnn::forward(call->shape[d], call->params[d], call->x.data(), vd, h0d, c0d, yd, ycols, call->sum && d == 1,
+                   hn.data() + d * B * R, cnd, call->tapes[d], keep_tape);
+    }
     tape_bytes += call->tapes[d].bytes();
   }
-  std::shared_ptr<GradProbe> probe = rnn.grad_probe();
   if (probe) {
     probe->layers.resize(o.layers.size());
     probe->layers[l].resize(call->D);

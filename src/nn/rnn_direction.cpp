@@ -251,7 +251,8 @@ int64_t DirTape::bytes() const {
 // ---- forward -----------------------------------------------------------------------------------
 
 void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
-             const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape) {
+             const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape,
+             bool keep_tape) {
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool lstm = is_lstm(s.cell), proj = lstm && R != H;
   const int rev = s.reverse ? 1 : 0;
@@ -261,9 +262,13 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   // CS (slot rev·T: h0 / c0 or zeros, below): no need to zero tens of MB first (a serial memset,
   // ~2% of an LSTM training step on 1 thread, the other thread idle meanwhile on 2).
   const auto buffer = [fused](Shape shape) { return fused ? Tensor::uninitialized(std::move(shape)) : Tensor(std::move(shape)); };
+  // Inference (no tape): the fused loop writes h_t straight into y and keeps two c slots
+  // (fused_forward_loop's light mode), when y is [T, B, R] written whole.
+  const bool light = fused && !keep_tape && !accumulate && !valid_all && ldy == R;
+  const int64_t h0slot = light ? 0 : rev * T, c0slot = light ? (rev * T) % 2 : rev * T;
   tape.a = buffer({T, B, GH});
-  tape.hs = buffer({T + 1, B, R});
-  if (lstm) tape.cs = buffer({T + 1, B, H});
+  tape.hs = buffer({light ? 1 : T + 1, B, R});
+  if (lstm) tape.cs = buffer({light ? 2 : T + 1, B, H});
   if (s.cell == CellType::gru || s.cell == CellType::gru_cho) tape.extra = Tensor({T, B, H});
   if (proj) tape.extra = buffer({T, B, H});  // m: the fused loop writes every row (0 on padded ones)
   float* A = tape.a.data();
@@ -279,24 +284,25 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
     gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 1.0f, A, GH);
   }
   if (h0) {
-    std::memcpy(HS + rev * T * B * R, h0, B * R * sizeof(float));
+    std::memcpy(HS + h0slot * B * R, h0, B * R * sizeof(float));
   } else {
-    std::memset(HS + rev * T * B * R, 0, B * R * sizeof(float));
+    std::memset(HS + h0slot * B * R, 0, B * R * sizeof(float));
   }
   if (lstm && c0) {
-    std::memcpy(CS + rev * T * B * H, c0, B * H * sizeof(float));
+    std::memcpy(CS + c0slot * B * H, c0, B * H * sizeof(float));
   } else if (lstm) {
-    std::memset(CS + rev * T * B * H, 0, B * H * sizeof(float));
+    std::memset(CS + c0slot * B * H, 0, B * H * sizeof(float));
   }
   if (fused) {
-    fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);
+    fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate, light);
   } else {
     step_loop_forward(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);
   }
 
-  const int64_t last = s.reverse ? 0 : T;
-  if (h_n) std::memcpy(h_n, HS + last * B * R, B * R * sizeof(float));
-  if (c_n && lstm) std::memcpy(c_n, CS + last * B * H, B * H * sizeof(float));
+  const int64_t last = s.reverse ? 0 : T;  // the state after the last step (slots: rnn_direction.h)
+  const float* hlast = light ? y + (s.reverse ? 0 : (T - 1) * B * R) : HS + last * B * R;
+  if (h_n) std::memcpy(h_n, hlast, B * R * sizeof(float));
+  if (c_n && lstm) std::memcpy(c_n, CS + (light ? last % 2 : last) * B * H, B * H * sizeof(float));
   if (valid_all) tape.valid.assign(valid_all, valid_all + T * B);
 }
 

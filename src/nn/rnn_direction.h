@@ -78,8 +78,11 @@ struct DirTape {
 };
 
 // y receives h_t of valid steps and 0 on padded steps (accumulate: y += instead, for sum-merge).
+// keep_tape = false (inference: nobody will call backward): the fused path may keep less (see
+// fused_forward_loop's light mode); the tape is then not valid for backward.
 void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null, const float* h0,
-             const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
+             const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape,
+             bool keep_tape = true);
 
 // dy: [T*B, ldy] (may be null); dh_n [B,R], dc_n [B,H] may be null. Consumes the tape: tape.a is
 // overwritten with the pre-activation gradients (call once per forward). dx [T,B,I] is ADDED into
@@ -107,10 +110,16 @@ bool fused_supported(const DirShape& s);
 // thread gets ≥ 8, -1 = hidden-unit blocks. Default from RECURRENT_RNN_SPLIT=rows|units; for tests
 // and measurements (both give bitwise the same results).
 void force_forward_split(int mode);
+// Tests: how many fused forward teams of ≥ 2 threads split batch rows (rows) or unit blocks (!rows)
+// since the last reset (reset = true returns the count and sets it to 0).
+int64_t forward_split_runs(bool rows, bool reset = false);
 // A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
 // EX: gru nh, gru_cho r ⊙ h_prev, projection m. Fills the rest of A (activations), HS, CS, EX and y.
+// light (no tape wanted; needs !accumulate, no padding, ldy = R): HS [1, B, R] holds only h0 (in any
+// direction) and h_t is written straight into y's rows, which serve as the state slots; CS [2, B, H]
+// (c0 in slot (h0's slot) % 2) holds two slots used in turn. y, h_n and c_n are bitwise the same.
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
-                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate);
+                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light = false);
 // dh [B,R] holds dL/dh_T (dh_n), dhp [B,R] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),
 // accumulates dpeep. Returns the buffer (dh or dhp) that holds dL/dh0 at the end; dc then holds dL/dc0.
 // dbias [GH] (or null; not for gru / gru_cho): += Σ_{t,b} dA[t, b, :] (each step's B rows summed in

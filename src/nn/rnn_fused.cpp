@@ -95,10 +95,12 @@ std::atomic<int> g_split{[] {
   return !e ? 0 : std::strcmp(e, "rows") == 0 ? 1 : std::strcmp(e, "units") == 0 ? -1 : 0;
 }()};
 
-bool split_forward_by_rows(const DirShape& s, int n) {
+std::atomic<int64_t> g_split_runs[2];  // tests: forward teams (≥ 2 threads) that split [0] units, [1] rows
+
+// `forced` is g_split read once per call (fused_forward_loop), so every member decides alike.
+bool split_forward_by_rows(const DirShape& s, int n, int forced) {
   if (s.cell == CellType::gru_cho || projected(s)) return false;
   if (n <= 1 || s.B < 8 * n) return false;
-  const int forced = g_split.load(std::memory_order_relaxed);
   if (forced != 0) return forced > 0;
   const int64_t whh_bytes = 4 * s.G() * s.H * s.R;
   return s.B >= 16 * n || whh_bytes <= (512 << 10);
@@ -175,6 +177,9 @@ struct Operand {
 }  // namespace
 
 void force_forward_split(int mode) { g_split.store(mode, std::memory_order_relaxed); }
+int64_t forward_split_runs(bool rows, bool reset) {
+  return reset ? g_split_runs[rows ? 1 : 0].exchange(0) : g_split_runs[rows ? 1 : 0].load();
+}
 
 bool fused_supported(const DirShape& /*every shape*/) {
   // RECURRENT_RNN_FUSED=0 turns the fused loops off (to compare them with the per-step path).
@@ -203,9 +208,19 @@ struct Fwd {
   bool bf16() const { return wfb != nullptr; }
   Panels hh() const { return {wfb ? nullptr : wf, wfb, s.R}; }
   Panels hr() const { return {wrb ? nullptr : wr, wrb, s.H}; }
+  // No tape (inference, fused_forward_loop's `light`): HS holds only h0 and the states h_t are y's
+  // rows (ldy = R), CS holds two slots used in turn; otherwise HS [T+1, B, R], CS [T+1, B, H].
+  bool light;
+  int split;  // g_split when the call started (forward_member's split choice)
+  float* hs(int64_t slot) const {  // state slot (rnn_direction.h): [B, R]
+    if (!light) return HS + slot * s.B * s.R;
+    if (slot == (s.reverse ? s.T : 0)) return HS;
+    return y + (s.reverse ? slot : slot - 1) * s.B * ldy;
+  }
+  float* cs(int64_t slot) const { return CS ? CS + (light ? slot % 2 : slot) * s.B * s.H : nullptr; }
   const float* h_prev(int64_t step) const {  // h_{t-1} of step `step`, [B, R]
     const int64_t t = s.reverse ? s.T - 1 - step : step;
-    return HS + (t + (s.reverse ? 1 : 0)) * s.B * s.R;
+    return hs(t + (s.reverse ? 1 : 0));
   }
   const float* ex(int64_t step) const {  // EX rows of step `step`, [B, H]
     return EX + (s.reverse ? s.T - 1 - step : step) * s.B * s.H;
@@ -214,6 +229,7 @@ struct Fwd {
 
 // y row `row` (= t·B + b), columns [j0, j0+nj): h_t on valid steps, 0 on padding (or += for sum-merge).
 void store_y(const Fwd& f, int64_t row, bool ok, const float* hb, int64_t j0, int64_t nj) {
+  if (f.light) return;  // h_t was written into y itself
   float* yr = f.y + row * f.ldy + j0;
   if (f.accumulate) {
     if (ok)
@@ -234,10 +250,10 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
   const bool gru = s.cell == CellType::gru;
   const int64_t t = s.reverse ? T - 1 - step : step;
   float* at = f.A + t * B * GH;
-  const float* hp = f.HS + (t + rev) * B * H;
-  float* hn = f.HS + (t + 1 - rev) * B * H;
-  const float* cp = f.CS ? f.CS + (t + rev) * B * H : nullptr;
-  float* cn = f.CS ? f.CS + (t + 1 - rev) * B * H : nullptr;
+  const float* hp = f.hs(t + rev);
+  float* hn = f.hs(t + 1 - rev);
+  const float* cp = f.cs(t + rev);
+  float* cn = f.cs(t + 1 - rev);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
   for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
@@ -277,7 +293,7 @@ void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* a
   const int64_t B = s.B, H = s.H, GH = 3 * H;
   const int64_t t = s.reverse ? s.T - 1 - step : step;
   float* at = f.A + t * B * GH;
-  const float* hp = f.HS + (t + (s.reverse ? 1 : 0)) * B * H;
+  const float* hp = f.hs(t + (s.reverse ? 1 : 0));
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
   for (int64_t g = 0; g < 2; ++g)
     f.hh().gemm(jb * 3 + g, 0, H, B, hp, H, ab, nj, at + g * H + j0, GH, true);
@@ -293,8 +309,8 @@ void cho_forward_state(const Fwd& f, int64_t step, int64_t jb, const uint16_t* a
   const int rev = s.reverse ? 1 : 0;
   const int64_t t = s.reverse ? s.T - 1 - step : step;
   float* at = f.A + t * B * GH;
-  const float* hp = f.HS + (t + rev) * B * H;
-  float* hn = f.HS + (t + 1 - rev) * B * H;
+  const float* hp = f.hs(t + rev);
+  float* hn = f.hs(t + 1 - rev);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
   f.hh().gemm(jb * 3 + 2, 0, H, B, f.EX + t * B * H, H, ab, nj, at + 2 * H + j0, GH, true);
@@ -319,9 +335,9 @@ void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* 
   const int rev = s.reverse ? 1 : 0;
   const int64_t t = s.reverse ? T - 1 - step : step;
   float* at = f.A + t * B * GH;
-  const float* hp = f.HS + (t + rev) * B * R;
-  const float* cp = f.CS + (t + rev) * B * H;
-  float* cn = f.CS + (t + 1 - rev) * B * H;
+  const float* hp = f.hs(t + rev);
+  const float* cp = f.cs(t + rev);
+  float* cn = f.cs(t + 1 - rev);
   float* mt = f.EX + t * B * H;
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
@@ -346,8 +362,8 @@ void proj_forward_state(const Fwd& f, int64_t step, int64_t jr, const uint16_t* 
   const int64_t B = s.B, H = s.H, R = s.R;
   const int rev = s.reverse ? 1 : 0;
   const int64_t t = s.reverse ? s.T - 1 - step : step;
-  const float* hp = f.HS + (t + rev) * B * R;
-  float* hn = f.HS + (t + 1 - rev) * B * R;
+  const float* hp = f.hs(t + rev);
+  float* hn = f.hs(t + 1 - rev);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jr * kP, nj = std::min(kP, R - j0);
   f.hr().gemm(jr, 0, H, B, f.EX + t * B * H, H, ab, nj, hn + j0, R, false);
@@ -411,13 +427,18 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
   }
   Operand op(f.bf16(), B, H);  // h_{t-1} (and Cho's r ⊙ h_{t-1}), [B, H]
   team.sync(tid);
-  if (split_forward_by_rows(f.s, team.size())) {  // own rows, every block, every step: no sync until the end
+  const bool rows = split_forward_by_rows(f.s, team.size(), f.split);
+  if (tid == 0 && team.size() > 1) g_split_runs[rows ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
+  if (rows) {  // own rows, every block, every step: no sync inside the loop
     int64_t r0 = 0, r1 = team.solo() ? (tid == 0 ? B : 0) : B;
     if (!team.solo()) row_span(B, tid, team.size(), r0, r1);
     for (int64_t step = 0; r0 < r1 && step < f.s.T; ++step) {
       const uint16_t* ab = op.set(r1 - r0, H, f.h_prev(step) + r0 * H, H);  // this thread's rows only
       for (int64_t jb = 0; jb < nb; ++jb) forward_block(f, step, jb, r0, r1, ab);
     }
+    // One StepTeam sync at the end (spin, then sleep; not OpenMP's spinning barrier): a partner that
+    // lost its core for much longer than the loop's own work trips the solo rule, which feeds the back-off.
+    if (!team.solo()) team.sync(tid);
     return team.finish(tid);
   }
   for (int64_t step = 0; step < f.s.T; ++step) {
@@ -463,7 +484,9 @@ void run_team(int64_t nb, const Member& member) {
 }  // namespace
 
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
-                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate) {
+                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light) {
+  RC_CHECK(!light || (!accumulate && !valid_all && ldy == s.R), "fused_forward_loop",
+           "light mode needs y = [T, B, R] written whole, without padding");
   const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool gru = s.cell == CellType::gru, proj = projected(s);
   const bool bf = s.precision == Precision::bf16;
@@ -493,7 +516,9 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
               bias,
               gru ? gh_buf.data() : nullptr,
               wfb.p,
-              wrb.p};
+              wrb.p,
+              light,
+              g_split.load(std::memory_order_relaxed)};
   run_team(blocks(H), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_forward_member(f, team, tid);

@@ -69,6 +69,11 @@ StepTeam::~StepTeam() {
 
 void StepTeam::force_solo_at(int64_t k) { g_force.store(k, std::memory_order_relaxed); }
 
+void StepTeam::reset_backoff() {
+  g_skip.store(0, std::memory_order_relaxed);
+  g_penalty.store(0, std::memory_order_relaxed);
+}
+
 void StepTeam::span(int tid, int64_t nb, int64_t& b0, int64_t& b1) const {
   if (solo()) {
     b0 = 0;

@@ -52,6 +52,8 @@ class StepTeam {
 
   // Tests: force the team solo at its k-th sync (k ≥ 1; 0 = never), for every team created after.
   static void force_solo_at(int64_t k);
+  // Tests: forget the back-off (the next teams start with all their threads).
+  static void reset_backoff();
 
  private:
   int n_;

@@ -93,6 +93,9 @@ TEST_F(Cli, UsageErrorsAreOneLineAndNonZero) {
   expect_one_line_error("frobnicate", "unknown command 'frobnicate' (commands: inspect, forward");
   expect_one_line_error("inspect", "FILE is required");
   expect_one_line_error("inspect " + kDtypes + " extra", "not expected: extra");
+  // A resumed run keeps its checkpoint's precision: asking for one is an error, not silently ignored.
+  expect_one_line_error("train lm --data " + kDtypes + " --resume " + path("run") + " --precision bf16",
+                        "--precision: a resumed run keeps its checkpoint's precision");
 }
 
 TEST_F(Cli, BadThreadCountsAreOneLineErrors) {

@@ -136,10 +136,27 @@ TEST(ForwardSplit, RowsAndUnitsAreBitwiseTheSame) {
     const std::string name = cell_name(cell);
     const RnnCase c{RNNOptions::uniform(cell, 5, 70, 1, true), 6, 19,
                     {6, 2, 5, 6, 1, 6, 3, 6, 4, 6, 6, 5, 1, 2, 6, 6, 3, 6, 6}, true, name};
+    struct Restore {  // the forcing hooks are global: undo them even if a case throws
+      ~Restore() {
+        rnn::StepTeam::force_solo_at(0);
+        rnn::force_forward_split(0);
+      }
+    } restore;
+    // A natural solo earlier (a loaded machine) would leave the back-off running these on one
+    // thread, where both splits are trivially the same: start each with a full team and check.
+    // (Bidirectional: two forward teams per case; on a loaded machine the second may start on one
+    // thread after the first went solo, so each split must have run at least once.)
+    rnn::StepTeam::reset_backoff();
+    rnn::forward_split_runs(false, true);
+    rnn::forward_split_runs(true, true);
     rnn::force_forward_split(-1);
     const std::vector<Tensor> units = run_case(c);
+    EXPECT_GE(rnn::forward_split_runs(false, true), 1) << name << ": the unit split did not run on 2 threads";
+    rnn::StepTeam::reset_backoff();
     rnn::force_forward_split(1);
     const std::vector<Tensor> rows = run_case(c);
+    EXPECT_GE(rnn::forward_split_runs(true, true), 1) << name << ": the row split did not run on 2 threads";
+    rnn::StepTeam::reset_backoff();
     rnn::StepTeam::force_solo_at(1);
     const std::vector<Tensor> solo = run_case(c);
     rnn::StepTeam::force_solo_at(0);
