@@ -70,6 +70,8 @@ TEST(PanelGemmBf16, ScalarRoundingMatchesTheInstruction) {
 }
 
 TEST(PanelGemmBf16, PackingsAgree) {
+  // The packers live in a file built for AVX-512 (even the scalar one may use its instructions).
+  if (!cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU: the bf16 packers are never called";
   const int64_t K = 37, n = 19;
   Rng rng(2);
   std::vector<float> w(K * n), wt(n * K);  // w [K, n], wt = wᵀ [n, K]
