@@ -15,8 +15,7 @@ void apply(const float* x, float* y, int64_t n, F f) {
     _mm512_storeu_ps(y + i + 16, f(b));
   }
   for (; i < n; i += 16) {
-    const int64_t left = n - i;
-    const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    const __mmask16 m = tail_mask(n - i);
     _mm512_mask_storeu_ps(y + i, m, f(_mm512_maskz_loadu_ps(m, x + i)));
   }
 }

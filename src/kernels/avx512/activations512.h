@@ -19,6 +19,12 @@
 
 namespace recurrent::avx512 {
 
+// The lanes of a 16-float vector that hold data when `left` elements remain: all 16, the first
+// `left`, or none (left ≤ 0). Masked loads of the cleared lanes read nothing.
+inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+}
+
 // e^x lane-wise (x not NaN: NaN lanes are fixed up by the callers); clamped to [e^-87, e^88].
 inline __m512 exp512(__m512 x) {
   x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act::kExpMin)), _mm512_set1_ps(act::kExpMax));

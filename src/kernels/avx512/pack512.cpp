@@ -4,19 +4,13 @@
 // cost ~8% of a batch-1 LSTM inference call (the panels are packed once per call).
 #include "kernels/avx512/pack512.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
+
+#include "kernels/avx512/activations512.h"  // tail_mask (and GCC 12's false -Wmaybe-uninitialized silenced)
 
 namespace recurrent::avx512 {
 
-// GCC 12 reports the intrinsics' own _mm512_undefined_ps() placeholders as "may be used
-// uninitialized" once the tile loops are unrolled (a false positive: every register is written first).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 namespace {
-inline __mmask16 mask_of(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
-
 // r[i] = row i (16 floats, columns k..k+15) → r[j] = column j (rows 0..15).
 inline void transpose16(__m512 r[16]) {
   __m512 t[16], u[16];
@@ -50,7 +44,7 @@ void pack_rows_transposed(const float* src, int64_t ld, int64_t nrows, int64_t K
     float* d = dst + 16 * half;
     for (int64_t k0 = 0; k0 < K; k0 += 16) {
       const int64_t kk = std::min<int64_t>(16, K - k0);
-      const __mmask16 m = mask_of(kk);
+      const __mmask16 m = tail_mask(kk);
       __m512 r[16];
       for (int64_t i = 0; i < 16; ++i) r[i] = i < n ? _mm512_maskz_loadu_ps(m, s + i * ld + k0) : _mm512_setzero_ps();
       transpose16(r);

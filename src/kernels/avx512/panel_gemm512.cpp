@@ -6,16 +6,12 @@
 // Register blocking: MR = 8 rows × 32 columns = 16 zmm accumulators; per k one broadcast of A per
 // row and two loads of P. M = 1 (batch-1 inference) splits K four ways to hide the FMA latency.
 // Accumulation order per element: k ascending (within each of the 4 partial sums for M = 1), fp32.
-#include "kernels/avx512/activations512.h"
 #include "kernels/avx512/cells.h"
+#include "kernels/avx512/panel_rows.h"
 
 namespace recurrent::avx512 {
 
 namespace {
-inline __mmask16 mask_of(int64_t left) {
-  return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
-}
-
 template <int MR>
 void block(int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols, float* C, int64_t ldc,
            bool accumulate) {
@@ -29,16 +25,7 @@ void block(int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols
       c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
     }
   }
-  const __mmask16 m0 = mask_of(ncols), m1 = mask_of(ncols - 16);
-  for (int r = 0; r < MR; ++r) {
-    float* cr = C + r * ldc;
-    if (accumulate) {
-      c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
-      c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
-    }
-    _mm512_mask_storeu_ps(cr, m0, c0[r]);
-    _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
-  }
+  for (int r = 0; r < MR; ++r) store_panel_row(C + r * ldc, c0[r], c1[r], ncols, accumulate);
 }
 
 // M = 1: a matrix-vector product; four partial sums over k mod 4 keep 8 FMA chains in flight.
@@ -57,35 +44,17 @@ void row1(int64_t K, const float* A, const float* P, int64_t ncols, float* C, bo
     s[0] = _mm512_fmadd_ps(a, _mm512_load_ps(P + k * 32), s[0]);
     s[1] = _mm512_fmadd_ps(a, _mm512_load_ps(P + k * 32 + 16), s[1]);
   }
-  __m512 c0 = _mm512_add_ps(_mm512_add_ps(s[0], s[2]), _mm512_add_ps(s[4], s[6]));
-  __m512 c1 = _mm512_add_ps(_mm512_add_ps(s[1], s[3]), _mm512_add_ps(s[5], s[7]));
-  const __mmask16 m0 = mask_of(ncols), m1 = mask_of(ncols - 16);
-  if (accumulate) {
-    c0 = _mm512_add_ps(c0, _mm512_maskz_loadu_ps(m0, C));
-    c1 = _mm512_add_ps(c1, _mm512_maskz_loadu_ps(m1, C + 16));
-  }
-  _mm512_mask_storeu_ps(C, m0, c0);
-  _mm512_mask_storeu_ps(C + 16, m1, c1);
+  const __m512 c0 = _mm512_add_ps(_mm512_add_ps(s[0], s[2]), _mm512_add_ps(s[4], s[6]));
+  const __m512 c1 = _mm512_add_ps(_mm512_add_ps(s[1], s[3]), _mm512_add_ps(s[5], s[7]));
+  store_panel_row(C, c0, c1, ncols, accumulate);
 }
 }  // namespace
 
 void panel_gemm(int64_t M, int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols, float* C,
                 int64_t ldc, bool accumulate) {
-  if (M == 1) return row1(K, A, P, ncols, C, accumulate);
-  int64_t m = 0;
-  for (; m + 8 <= M; m += 8) block<8>(K, A + m * lda, lda, P, ncols, C + m * ldc, ldc, accumulate);
-  const float* a = A + m * lda;
-  float* c = C + m * ldc;
-  switch (M - m) {
-    case 7: return block<7>(K, a, lda, P, ncols, c, ldc, accumulate);
-    case 6: return block<6>(K, a, lda, P, ncols, c, ldc, accumulate);
-    case 5: return block<5>(K, a, lda, P, ncols, c, ldc, accumulate);
-    case 4: return block<4>(K, a, lda, P, ncols, c, ldc, accumulate);
-    case 3: return block<3>(K, a, lda, P, ncols, c, ldc, accumulate);
-    case 2: return block<2>(K, a, lda, P, ncols, c, ldc, accumulate);
-    case 1: return row1(K, a, P, ncols, c, accumulate);
-    default: return;
-  }
+  for_row_blocks(
+      M, [&](auto mr, int64_t m) { block<decltype(mr)::value>(K, A + m * lda, lda, P, ncols, C + m * ldc, ldc, accumulate); },
+      [&](int64_t m) { row1(K, A + m * lda, P, ncols, C + m * ldc, accumulate); });
 }
 
 }  // namespace recurrent::avx512

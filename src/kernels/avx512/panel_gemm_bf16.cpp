@@ -5,14 +5,11 @@
 #include <immintrin.h>
 
 #include "kernels/avx512/panel_bf16.h"
+#include "kernels/avx512/panel_rows.h"
 
 namespace recurrent::avx512 {
 
 namespace {
-inline __mmask16 mask_of(int64_t left) {
-  return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
-}
-
 // Two bf16 of A (elements 2kk, 2kk+1 of a row) broadcast to every 32-bit lane.
 inline __m512bh pair(const uint16_t* a) {
   int32_t v;
@@ -20,16 +17,6 @@ inline __m512bh pair(const uint16_t* a) {
   return (__m512bh)_mm512_set1_epi32(v);
 }
 inline __m512bh load_bh(const uint16_t* p) { return (__m512bh)_mm512_load_si512(p); }
-
-inline void store(float* c, __m512 v0, __m512 v1, int64_t ncols, bool accumulate) {
-  const __mmask16 m0 = mask_of(ncols), m1 = mask_of(ncols - 16);
-  if (accumulate) {
-    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
-    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c + 16));
-  }
-  _mm512_mask_storeu_ps(c, m0, v0);
-  _mm512_mask_storeu_ps(c + 16, m1, v1);
-}
 
 template <int MR>
 void block(int64_t KP2, const uint16_t* A, int64_t lda, const uint16_t* P, int64_t ncols, float* C, int64_t ldc,
@@ -44,7 +31,7 @@ void block(int64_t KP2, const uint16_t* A, int64_t lda, const uint16_t* P, int64
       c1[r] = _mm512_dpbf16_ps(c1[r], a, b1);
     }
   }
-  for (int r = 0; r < MR; ++r) store(C + r * ldc, c0[r], c1[r], ncols, accumulate);
+  for (int r = 0; r < MR; ++r) store_panel_row(C + r * ldc, c0[r], c1[r], ncols, accumulate);
 }
 
 // M = 1: four partial sums over k pairs (kk mod 4) keep 8 dot-product chains in flight.
@@ -65,28 +52,16 @@ void row1(int64_t KP2, const uint16_t* A, const uint16_t* P, int64_t ncols, floa
   }
   const __m512 c0 = _mm512_add_ps(_mm512_add_ps(s[0], s[2]), _mm512_add_ps(s[4], s[6]));
   const __m512 c1 = _mm512_add_ps(_mm512_add_ps(s[1], s[3]), _mm512_add_ps(s[5], s[7]));
-  store(C, c0, c1, ncols, accumulate);
+  store_panel_row(C, c0, c1, ncols, accumulate);
 }
 }  // namespace
 
 void panel_gemm_bf16(int64_t M, int64_t Kp, const uint16_t* A, int64_t lda, const uint16_t* P, int64_t ncols,
                      float* C, int64_t ldc, bool accumulate) {
   const int64_t KP2 = Kp / 2;
-  if (M == 1) return row1(KP2, A, P, ncols, C, accumulate);
-  int64_t m = 0;
-  for (; m + 8 <= M; m += 8) block<8>(KP2, A + m * lda, lda, P, ncols, C + m * ldc, ldc, accumulate);
-  const uint16_t* a = A + m * lda;
-  float* c = C + m * ldc;
-  switch (M - m) {
-    case 7: return block<7>(KP2, a, lda, P, ncols, c, ldc, accumulate);
-    case 6: return block<6>(KP2, a, lda, P, ncols, c, ldc, accumulate);
-    case 5: return block<5>(KP2, a, lda, P, ncols, c, ldc, accumulate);
-    case 4: return block<4>(KP2, a, lda, P, ncols, c, ldc, accumulate);
-    case 3: return block<3>(KP2, a, lda, P, ncols, c, ldc, accumulate);
-    case 2: return block<2>(KP2, a, lda, P, ncols, c, ldc, accumulate);
-    case 1: return row1(KP2, a, P, ncols, c, accumulate);
-    default: return;
-  }
+  for_row_blocks(
+      M, [&](auto mr, int64_t m) { block<decltype(mr)::value>(KP2, A + m * lda, lda, P, ncols, C + m * ldc, ldc, accumulate); },
+      [&](int64_t m) { row1(KP2, A + m * lda, P, ncols, C + m * ldc, accumulate); });
 }
 
 void pack_panel_bf16(int64_t K, int64_t ncols, const float* src, int64_t sk, int64_t sc, uint16_t* out) {
@@ -107,7 +82,7 @@ void pack_pairs_bf16(int64_t K, int64_t ncols, const float* src, int64_t ld, uin
     const float* r1 = r0 + ld;
     const bool has1 = 2 * kk + 1 < K;
     for (int h = 0; h < 2; ++h) {
-      const __mmask16 m = mask_of(ncols - 16 * h);
+      const __mmask16 m = tail_mask(ncols - 16 * h);
       const __m512 a = _mm512_maskz_loadu_ps(m, r0 + 16 * h);
       const __m512 b = _mm512_maskz_loadu_ps(has1 ? m : __mmask16(0), r1 + 16 * h);
       const __m512i ab = (__m512i)_mm512_cvtne2ps_pbh(b, a);  // low 16: a, high 16: b
@@ -121,8 +96,8 @@ void convert_rows_bf16(int64_t M, int64_t K, const float* src, int64_t lds, uint
     const float* s = src + m * lds;
     uint16_t* d = dst + m * ldd;
     for (int64_t j = 0; j < ldd; j += 16) {
-      const __m512 v = _mm512_maskz_loadu_ps(mask_of(K - j), s + j);  // zeros past K
-      _mm256_mask_storeu_epi16(d + j, mask_of(ldd - j), (__m256i)_mm512_cvtneps_pbh(v));
+      const __m512 v = _mm512_maskz_loadu_ps(tail_mask(K - j), s + j);  // zeros past K
+      _mm256_mask_storeu_epi16(d + j, tail_mask(ldd - j), (__m256i)_mm512_cvtneps_pbh(v));
     }
   }
 }

@@ -11,7 +11,6 @@
 namespace recurrent::avx512 {
 
 namespace {
-inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1); }
 
 // Φ(x) lane-wise (normal_cdf_scalar in gelu.h).
 inline __m512 normal_cdf512(__m512 x) {
