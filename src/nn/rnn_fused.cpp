@@ -114,15 +114,13 @@ bool split_forward_by_rows(const DirShape& s, int n, int forced) {
 
 // An uninitialised, 64-byte aligned bf16 buffer (panels, operands), allocated before the time loop.
 struct Bf16Buf {
+  Tensor t;  // ⌈elems/2⌉ floats holding the bf16 values: 64-byte aligned, from the storage cache (as Bf16Matrix)
   uint16_t* p = nullptr;
   explicit Bf16Buf(int64_t elems) {
     if (elems <= 0) return;
-    p = static_cast<uint16_t*>(std::aligned_alloc(64, (elems * 2 + 63) / 64 * 64));
-    if (!p) throw std::bad_alloc();
+    t = Tensor::uninitialized({(elems + 1) / 2});
+    p = reinterpret_cast<uint16_t*>(t.data());
   }
-  ~Bf16Buf() { std::free(p); }
-  Bf16Buf(const Bf16Buf&) = delete;
-  Bf16Buf& operator=(const Bf16Buf&) = delete;
 };
 
 // bf16 forward panels, as pack_forward_panels (an fp32 panel first, then pairs); panel i at

@@ -40,7 +40,7 @@ inline void transpose16(__m512 r[16]) {
 void pack_rows_transposed(const float* src, int64_t ld, int64_t nrows, int64_t K, float* dst) {
   for (int64_t half = 0; half < 2; ++half) {
     const int64_t n = std::clamp<int64_t>(nrows - 16 * half, 0, 16);
-    const float* s = src + 16 * half * ld;
+    const float* s = n > 0 ? src + 16 * half * ld : src;  // (never past the array: nothing is read when n = 0)
     float* d = dst + 16 * half;
     for (int64_t k0 = 0; k0 < K; k0 += 16) {
       const int64_t kk = std::min<int64_t>(16, K - k0);
