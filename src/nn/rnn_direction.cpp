@@ -265,8 +265,11 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   // Inference (no tape): the fused loop writes h_t straight into y and keeps two c slots
   // (fused_forward_loop's light mode), when y is [T, B, R] written whole.
   const bool light = fused && !keep_tape && !accumulate && !valid_all && ldy == R;
+  // The x-projection inside the loop's steps (rnn_fused.cpp "Input folded"): A is then filled there,
+  // and without a tape holds one step.
+  const bool fold = fused && fold_input(s);
   const int64_t h0slot = light ? 0 : rev * T, c0slot = light ? (rev * T) % 2 : rev * T;
-  tape.a = buffer({T, B, GH});
+  tape.a = buffer({fold && light ? 1 : T, B, GH});
   tape.hs = buffer({light ? 1 : T + 1, B, R});
   if (lstm) tape.cs = buffer({light ? 2 : T + 1, B, H});
   if (s.cell == CellType::gru || s.cell == CellType::gru_cho) tape.extra = Tensor({T, B, H});
@@ -277,6 +280,7 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
   if (fused && s.precision == Precision::bf16) {  // the same in bf16 (fp32 accumulation)
     gemm_bf16(Trans::T, T * B, GH, s.I, x, s.I, p.w_ih, s.I, 0.0f, A, GH);
+  } else if (fold) {  // the loop computes X W_ihᵀ step by step
   } else if (fused) {  // A = X W_ihᵀ: all steps at once; the fused gate pass adds the biases
     gemm_nt(T * B, GH, s.I, x, s.I, p.w_ih, s.I, 0.0f, A, GH);
   } else {  // A = bias + X W_ihᵀ
@@ -294,7 +298,7 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
     std::memset(CS + c0slot * B * H, 0, B * H * sizeof(float));
   }
   if (fused) {
-    fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate, light);
+    fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate, light, fold ? x : nullptr);
   } else {
     step_loop_forward(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);
   }

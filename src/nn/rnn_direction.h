@@ -113,13 +113,21 @@ void force_forward_split(int mode);
 // Tests: how many fused forward teams of ≥ 2 threads split batch rows (rows) or unit blocks (!rows)
 // since the last reset (reset = true returns the count and sets it to 0).
 int64_t forward_split_runs(bool rows, bool reset = false);
+// Whether the fused forward loop folds the input projection into its steps for this shape (fp32,
+// one-phase cells, B ≥ 8; rnn_fused.cpp "Input folded"). force_fold_input: 0 = that rule, 1 = always
+// (where the cell allows), -1 = never; default from RECURRENT_RNN_FOLD=1|0. Tests and measurements.
+bool fold_input(const DirShape& s);
+void force_fold_input(int mode);
 // A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
 // EX: gru nh, gru_cho r ⊙ h_prev, projection m. Fills the rest of A (activations), HS, CS, EX and y.
 // light (no tape wanted; needs !accumulate, no padding, ldy = R): HS [1, B, R] holds only h0 (in any
 // direction) and h_t is written straight into y's rows, which serve as the state slots; CS [2, B, H]
 // (c0 in slot (h0's slot) % 2) holds two slots used in turn. y, h_n and c_n are bitwise the same.
+// x (only when fold_input(s)): the input [T, B, I]; the loop computes x_t W_ihᵀ itself and A arrives
+// unfilled ([T, B, GH] for the tape, or [1, B, GH] in light mode: one step's gates, reused).
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
-                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light = false);
+                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light = false,
+                        const float* x = nullptr);
 // dh [B,R] holds dL/dh_T (dh_n), dhp [B,R] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),
 // accumulates dpeep. Returns the buffer (dh or dhp) that holds dL/dh0 at the end; dc then holds dL/dc0.
 // dbias [GH] (or null; not for gru / gru_cho): += Σ_{t,b} dA[t, b, :] (each step's B rows summed in

@@ -62,6 +62,19 @@ void pack_forward_panels(const float* w, int64_t G, int64_t N, int64_t K, int64_
                                    out + (jb * G + g) * K * kP);
 }
 
+// Input folded (fold_input): panel (jb, g) is [W_ih rows ; W_hh rows] of the block's units, K = I + R:
+// rows [0, I) = w_ih[g·N + jb·32 + c, k], rows [I, I + R) = w_hh[g·N + jb·32 + c, k]; blocks [jb0, jb1).
+void pack_folded_panels(const float* w_ih, int64_t I, const float* w_hh, int64_t G, int64_t N, int64_t R,
+                        int64_t jb0, int64_t jb1, float* out) {
+  for (int64_t jb = jb0; jb < jb1; ++jb)
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t row0 = g * N + jb * kP, nrows = std::min(kP, N - jb * kP);
+      float* panel = out + (jb * G + g) * (I + R) * kP;
+      avx512::pack_rows_transposed(w_ih + row0 * I, I, nrows, I, panel);
+      avx512::pack_rows_transposed(w_hh + row0 * R, R, nrows, R, panel + I * kP);
+    }
+}
+
 // w: [K, N]. Out [nb, K, 32]: panel jb row k, column c = w[k, jb·32 + c] (0 past N); blocks [jb0, jb1).
 // (W_hh: K = G·H, N = R; W_hr: K = R, N = H.)
 void pack_backward_panels(const float* w, int64_t K, int64_t N, int64_t jb0, int64_t jb1, float* out) {
@@ -105,6 +118,17 @@ bool split_forward_by_rows(const DirShape& s, int n, int forced) {
   const int64_t whh_bytes = 4 * s.G() * s.H * s.R;
   return s.B >= 16 * n || whh_bytes <= (512 << 10);
 }
+
+// Input folded into the step: the one-phase cells in fp32 (every cell but Cho's GRU and the LSTM with
+// projection) compute x_t W_ihᵀ inside the loop, in the same panel accumulation as h_{t-1} W_hhᵀ
+// (panel_gemm2 over [x_t | h_{t-1}], panels [W_ih ; W_hh]ᵀ), instead of one big X·W_ihᵀ GEMM before
+// it: the gates never travel to memory and back ([T, B, G·H] written, then read a step at a time),
+// and without a tape A shrinks to one step. Taken when B ≥ 8 (a full register block; at B = 1 the
+// big GEMM before the loop keeps the per-step latency down). RECURRENT_RNN_FOLD=0|1 forces it off/on.
+std::atomic<int> g_fold{[] {
+  const char* e = std::getenv("RECURRENT_RNN_FOLD");
+  return !e ? 0 : std::strcmp(e, "1") == 0 ? 1 : std::strcmp(e, "0") == 0 ? -1 : 0;
+}()};
 
 // ---- bf16 precision (DirShape::precision; docs/engine.md "bf16") ---------------------------------
 // The same loops and panels, with bf16 panels [Kp/2][32][2] (panel_bf16.h) packed from the fp32
@@ -159,6 +183,11 @@ struct Panels {
       avx512::panel_gemm(M, k, A, lda, f + (i * K + k0) * kP, ncols, C, ldc, acc);
     }
   }
+  // fp32 folded panels (K = k1 + k2): C[M, 0:ncols] (+)= A1[M, k1] · panel i rows [0, k1) + A2[M, k2] · rows [k1, K).
+  void gemm2(int64_t i, int64_t M, const float* A1, int64_t lda1, int64_t k1, const float* A2, int64_t lda2,
+             int64_t ncols, float* C, int64_t ldc, bool acc) const {
+    avx512::panel_gemm2(M, k1, A1, lda1, K - k1, A2, lda2, f + i * K * kP, ncols, C, ldc, acc);
+  }
 };
 
 // One thread's bf16 copy of the phase's left operand; sized before the loop (rows × bf16_pad(max K)).
@@ -175,6 +204,13 @@ struct Operand {
 }  // namespace
 
 void force_forward_split(int mode) { g_split.store(mode, std::memory_order_relaxed); }
+void force_fold_input(int mode) { g_fold.store(mode, std::memory_order_relaxed); }
+
+bool fold_input(const DirShape& s) {
+  if (s.precision != Precision::fp32 || s.cell == CellType::gru_cho || projected(s)) return false;
+  const int forced = g_fold.load(std::memory_order_relaxed);
+  return forced != 0 ? forced > 0 : s.B >= 8;
+}
 int64_t forward_split_runs(bool rows, bool reset) {
   return reset ? g_split_runs[rows ? 1 : 0].exchange(0) : g_split_runs[rows ? 1 : 0].load();
 }
@@ -197,15 +233,18 @@ struct Fwd {
   float *A, *HS, *CS, *EX, *y;
   int64_t ldy;
   bool accumulate;
-  float* wf;          // packed forward panels [nb·G, R, 32] (zero-padded), filled by the team
+  const float* x;     // input folded (fold_input): x [T, B, I], and wf holds [W_ih ; W_hh] panels; else null
+  int64_t a_stride;   // A's step stride: B·G·H, or 0 when A is one step (input folded, no tape)
+  float* wf;          // packed forward panels [nb·G, R, 32] ([nb·G, I + R, 32] folded; zero-padded), filled by the team
   float* wr;          // projection: packed W_hr panels [nr, H, 32], filled by the team; else null
   const float* bias;  // [GH] folded biases or null
   float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH]
   uint16_t* wfb;      // bf16: the forward panels in bf16 [nb·G][panel_bf16_elems(R)] (wf unused); else null
   uint16_t* wrb;      // bf16 + projection: W_hr panels [nr][panel_bf16_elems(H)]; else null
   bool bf16() const { return wfb != nullptr; }
-  Panels hh() const { return {wfb ? nullptr : wf, wfb, s.R}; }
+  Panels hh() const { return {wfb ? nullptr : wf, wfb, x ? s.I + s.R : s.R}; }
   Panels hr() const { return {wrb ? nullptr : wr, wrb, s.H}; }
+  float* a(int64_t t) const { return A + t * a_stride; }  // A rows of time t, [B, G·H]
   // No tape (inference, fused_forward_loop's `light`): HS holds only h0 and the states h_t are y's
   // rows (ldy = R), CS holds two slots used in turn; otherwise HS [T+1, B, R], CS [T+1, B, H].
   bool light;
@@ -247,22 +286,42 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
   const int rev = s.reverse ? 1 : 0;
   const bool gru = s.cell == CellType::gru;
   const int64_t t = s.reverse ? T - 1 - step : step;
-  float* at = f.A + t * B * GH;
+  float* at = f.a(t);
   const float* hp = f.hs(t + rev);
   float* hn = f.hs(t + 1 - rev);
   const float* cp = f.cs(t + rev);
   float* cn = f.cs(t + 1 - rev);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
-  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
-  for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
-    f.hh().gemm(jb * G + g, 0, H, r1 - r0, hp + r0 * H, H, ab, nj, (gru ? f.GHB : at) + r0 * GH + g * H + j0, GH, !gru);
-  if (step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
-    const float* an = f.A + (s.reverse ? t - 1 : t + 1) * B * GH + j0;
+  const int64_t j0 = jb * kP, nj = std::min(kP, H - j0), M = r1 - r0;
+  if (f.x) {  // input folded: a_t = x_t W_ihᵀ + h_{t-1} W_hhᵀ (gru: the two parts apart, h's into GHB)
+    const int64_t I = s.I;
+    const float* xt = f.x + (t * B + r0) * I;
+    for (int64_t g = 0; g < G; ++g) {
+      float* ag = at + r0 * GH + g * H + j0;
+      if (gru) {
+        f.hh().gemm(jb * G + g, 0, I, M, xt, I, nullptr, nj, ag, GH, false);
+        f.hh().gemm(jb * G + g, I, H, M, hp + r0 * H, H, nullptr, nj, f.GHB + r0 * GH + g * H + j0, GH, false);
+      } else {
+        f.hh().gemm2(jb * G + g, M, xt, I, I, hp + r0 * H, H, nj, ag, GH, false);
+      }
+    }
+  } else {
+    for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
+      f.hh().gemm(jb * G + g, 0, H, M, hp + r0 * H, H, ab, nj, (gru ? f.GHB : at) + r0 * GH + g * H + j0, GH, !gru);
+  }
+  if (!f.x && step + 1 < T) {  // next step's x-projection of this block: on its way from L3 while we compute
+    const float* an = f.a(s.reverse ? t - 1 : t + 1) + j0;
     for (int64_t b = r0; b < r1; ++b)
       for (int64_t g = 0; g < G; ++g)
         for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
   }
   const float* bias = f.bias ? f.bias + j0 : nullptr;
+  if (!valid && is_lstm(s.cell)) {  // every row valid: all rows' gates, then their states (lstm_forward_rows)
+    avx512::lstm_forward_rows(M, nj, H, at + r0 * GH + j0, GH, bias, f.p.w_ch ? f.p.w_ch + j0 : nullptr,
+                              cp + r0 * H + j0, cn + r0 * H + j0, hn + r0 * H + j0);
+    for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, true, hn + b * H + j0, j0, nj);
+    return;
+  }
   for (int64_t b = r0; b < r1; ++b) {
     const bool ok = !valid || valid[b];
     float* hb = hn + b * H + j0;
@@ -290,7 +349,7 @@ void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* a
   const DirShape& s = f.s;
   const int64_t B = s.B, H = s.H, GH = 3 * H;
   const int64_t t = s.reverse ? s.T - 1 - step : step;
-  float* at = f.A + t * B * GH;
+  float* at = f.a(t);
   const float* hp = f.hs(t + (s.reverse ? 1 : 0));
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0);
   for (int64_t g = 0; g < 2; ++g)
@@ -306,7 +365,7 @@ void cho_forward_state(const Fwd& f, int64_t step, int64_t jb, const uint16_t* a
   const int64_t B = s.B, H = s.H, GH = 3 * H;
   const int rev = s.reverse ? 1 : 0;
   const int64_t t = s.reverse ? s.T - 1 - step : step;
-  float* at = f.A + t * B * GH;
+  float* at = f.a(t);
   const float* hp = f.hs(t + rev);
   float* hn = f.hs(t + 1 - rev);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
@@ -332,7 +391,7 @@ void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* 
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = 4 * H;
   const int rev = s.reverse ? 1 : 0;
   const int64_t t = s.reverse ? T - 1 - step : step;
-  float* at = f.A + t * B * GH;
+  float* at = f.a(t);
   const float* hp = f.hs(t + rev);
   const float* cp = f.cs(t + rev);
   float* cn = f.cs(t + 1 - rev);
@@ -420,6 +479,8 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
   team.span(tid, nb, b0, b1);
   if (f.bf16()) {
     pack_forward_panels_bf16(f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wfb);
+  } else if (f.x) {
+    pack_folded_panels(f.p.w_ih, f.s.I, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wf);
   } else {
     pack_forward_panels(f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wf);
   }
@@ -482,14 +543,15 @@ void run_team(int64_t nb, const Member& member) {
 }  // namespace
 
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
-                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light) {
+                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light, const float* x) {
   RC_CHECK(!light || (!accumulate && !valid_all && ldy == s.R), "fused_forward_loop",
            "light mode needs y = [T, B, R] written whole, without padding");
   const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool gru = s.cell == CellType::gru, proj = projected(s);
   const bool bf = s.precision == Precision::bf16;
   // Panels: every element (padding included) is written by the packing threads. bf16: bf16 panels only.
-  Tensor wf = bf ? Tensor() : Tensor::uninitialized({blocks(H) * G, R, kP});
+  RC_CHECK(!x || fold_input(s), "fused_forward_loop", "an input to fold was given for a shape that does not fold it");
+  Tensor wf = bf ? Tensor() : Tensor::uninitialized({blocks(H) * G, x ? s.I + R : R, kP});
   Tensor wr = proj && !bf ? Tensor::uninitialized({blocks(R), H, kP}) : Tensor();
   Bf16Buf wfb(bf ? blocks(H) * G * avx512::panel_bf16_elems(R) : 0);
   Bf16Buf wrb(bf && proj ? blocks(R) * avx512::panel_bf16_elems(H) : 0);
@@ -509,6 +571,8 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
               y,
               ldy,
               accumulate,
+              x,
+              x && light ? 0 : B * GH,
               wf.defined() ? wf.data() : nullptr,
               wr.defined() ? wr.data() : nullptr,
               bias,

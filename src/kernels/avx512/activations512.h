@@ -25,9 +25,10 @@ inline __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
 }
 
-// e^x lane-wise (x not NaN: NaN lanes are fixed up by the callers); clamped to [e^-87, e^88].
+// e^x lane-wise, clamped to [e^-87, e^88]; NaN lanes stay NaN (max/min return their second operand
+// when one is NaN, so x goes second).
 inline __m512 exp512(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act::kExpMin)), _mm512_set1_ps(act::kExpMax));
+  x = _mm512_min_ps(_mm512_set1_ps(act::kExpMax), _mm512_max_ps(_mm512_set1_ps(act::kExpMin), x));
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(act::kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(act::kLn2Hi), x);
@@ -38,14 +39,10 @@ inline __m512 exp512(__m512 x) {
   return _mm512_scalef_ps(e, n);  // e · 2^n
 }
 
-inline __m512 keep_nan(__m512 result, __m512 x) {
-  return _mm512_mask_mov_ps(result, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
-}
-
 inline __m512 sigmoid512(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
   const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), x));
-  return keep_nan(_mm512_div_ps(one, _mm512_add_ps(one, e)), x);
+  return _mm512_div_ps(one, _mm512_add_ps(one, e));  // NaN in: e is NaN, so is the result
 }
 
 inline __m512 tanh512(__m512 x) {
@@ -58,12 +55,15 @@ inline __m512 tanh512(__m512 x) {
   const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(q, z), ax, ax);
   // otherwise 1 - 2/(e^{2|x|} + 1), |x| clamped to 10
   const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 cx = _mm512_min_ps(ax, _mm512_set1_ps(act::kTanhClamp));
+  const __m512 cx = _mm512_min_ps(_mm512_set1_ps(act::kTanhClamp), ax);  // NaN stays NaN (second operand)
   const __m512 e = exp512(_mm512_add_ps(cx, cx));
   const __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
   const __mmask16 is_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(act::kTanhSmall), _CMP_LT_OQ);
   const __m512 t = _mm512_mask_mov_ps(big, is_small, small);
-  return keep_nan(_mm512_or_ps(t, _mm512_and_ps(sign, x)), x);  // tanh is odd: sign of x
+  // tanh is odd: t | (x & sign) copies the sign of x (one ternary-logic op, 0xF8 = a | (b & c)).
+  // NaN in: |x| is NaN, the comparison false, the exp path NaN, so the result is NaN.
+  return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(t), _mm512_castps_si512(x),
+                                                       _mm512_castps_si512(sign), 0xF8));
 }
 
 }  // namespace recurrent::avx512

@@ -12,6 +12,9 @@ namespace recurrent::avx512 {
 // a [4H] (i, f, g, o), bias [4H] (added to a first) or null, peep [3H] or null, cp / c / m [H]
 void lstm_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* peep, const float* cp, float* c,
                       float* m);
+// lstm_forward_row on M rows (bitwise the same): a rows lda apart, cp / c / m rows H apart.
+void lstm_forward_rows(int64_t M, int64_t n, int64_t H, float* a, int64_t lda, const float* bias, const float* peep,
+                       const float* cp, float* c, float* m);
 // a [4H] activations, cp / cb / dm [H], dc [H] in dL/dc_t out dL/dc_{t-1}, da [4H], dpeep [3H] (+=, if peep)
 void lstm_backward_row(int64_t n, int64_t H, const float* a, const float* peep, const float* cp, const float* cb,
                        const float* dm, float* dc, float* da, float* dpeep);
@@ -48,5 +51,9 @@ namespace recurrent::avx512 {
 constexpr int64_t kPanel = 32;
 void panel_gemm(int64_t M, int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols, float* C,
                 int64_t ldc, bool accumulate);
+// Two left operands against consecutive panel rows: C (+)= A1[M, K1] · P[0:K1] + A2[M, K2] · P[K1:K1+K2],
+// one accumulation (k ascending through A1, then A2).
+void panel_gemm2(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t K2, const float* A2, int64_t lda2,
+                 const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate);
 
 }  // namespace recurrent::avx512

@@ -50,6 +50,52 @@ void lstm_forward_row(int64_t n, int64_t H, float* a, const float* bias, const f
   }
 }
 
+// M rows at once (a rows lda apart; cp, c, m rows H apart), each exactly lstm_forward_row (bitwise),
+// in two sweeps: the gates of every row and vector first, then c and m. The activations are long
+// dependency chains (exp, a division); one row's vectors alone leave the core waiting on them
+// (perf: stalls after each vdivps), while a sweep puts many independent chains side by side.
+void lstm_forward_rows(int64_t M, int64_t n, int64_t H, float* a, int64_t lda, const float* bias, const float* peep,
+                       const float* cp, float* c, float* m) {
+  for (int64_t b = 0; b < M; ++b) {  // sweep 1: i, f, g (and o without peepholes), in place
+    float* ar = a + b * lda;
+    const float* cpr = cp + b * H;
+    for (int64_t j = 0; j < n; j += 16) {
+      const __mmask16 k = tail_mask(n - j);
+      __m512 pi = ld(ar + j, k), pf = ld(ar + H + j, k), pg = ld(ar + 2 * H + j, k), po = ld(ar + 3 * H + j, k);
+      if (bias) {
+        pi = _mm512_add_ps(pi, ld(bias + j, k));
+        pf = _mm512_add_ps(pf, ld(bias + H + j, k));
+        pg = _mm512_add_ps(pg, ld(bias + 2 * H + j, k));
+        po = _mm512_add_ps(po, ld(bias + 3 * H + j, k));
+      }
+      if (peep) {
+        const __m512 cprev = ld(cpr + j, k);
+        pi = _mm512_fmadd_ps(ld(peep + j, k), cprev, pi);
+        pf = _mm512_fmadd_ps(ld(peep + H + j, k), cprev, pf);
+      }
+      st(ar + j, k, sigmoid512(pi));
+      st(ar + H + j, k, sigmoid512(pf));
+      st(ar + 2 * H + j, k, tanh512(pg));
+      st(ar + 3 * H + j, k, peep ? po : sigmoid512(po));  // with peepholes o waits for c_t (sweep 2)
+    }
+  }
+  for (int64_t b = 0; b < M; ++b) {  // sweep 2: c_t, (o), m_t
+    float* ar = a + b * lda;
+    for (int64_t j = 0; j < n; j += 16) {
+      const __mmask16 k = tail_mask(n - j);
+      const __m512 i = ld(ar + j, k), f = ld(ar + H + j, k), g = ld(ar + 2 * H + j, k);
+      const __m512 cn = _mm512_fmadd_ps(f, ld(cp + b * H + j, k), _mm512_mul_ps(i, g));
+      __m512 o = ld(ar + 3 * H + j, k);
+      if (peep) {
+        o = sigmoid512(_mm512_fmadd_ps(ld(peep + 2 * H + j, k), cn, o));
+        st(ar + 3 * H + j, k, o);
+      }
+      st(c + b * H + j, k, cn);
+      st(m + b * H + j, k, _mm512_mul_ps(o, tanh512(cn)));
+    }
+  }
+}
+
 // Equations: lstm_backward_row in src/nn/cell_lstm.cpp. dc is read (dL/dc_t) and overwritten
 // (dL/dc_{t-1}); dpeep [3H] accumulated when peep.
 void lstm_backward_row(int64_t n, int64_t H, const float* a, const float* peep, const float* cp, const float* cb,
