@@ -110,6 +110,15 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
              "H=70 B=19 rows split, lengths + h0" + tag, r},
             kWideAtol);
     rnn::force_forward_split(0);
+    // The input projection folded into the steps (fp32 one-phase cells at B ≥ 8) and not: both
+    // forced, on either side of the rule (B = 9 unfolded, B = 3 and B = 1 folded).
+    rnn::force_fold_input(-1);
+    compare({one_layer(cell, 5, 70), 4, 9, {4, 1, 3, 4, 2, 4, 4, 1, 3}, true, "H=70 B=9 input not folded" + tag, r},
+            kWideAtol);
+    rnn::force_fold_input(1);
+    compare({one_layer(cell, 5, 70), 4, 3, {4, 1, 3}, true, "H=70 B=3 input folded" + tag, r}, kWideAtol);
+    compare({one_layer(cell, 4, 40), 3, 1, {}, true, "batch 1 input folded" + tag, r}, kWideAtol);
+    rnn::force_fold_input(0);
     // Projection: R = 40 is two blocks of h (32 + 8), R = 20 one (one thread owns none). Weights
     // U(-0.2, 0.2) (PyTorch's init here is ±0.12): with ±0.6, h = W_hr m sums 70 terms and the next
     // step's gates saturate, and the fused and the oneDNN per-step path alike miss the double oracle
@@ -124,6 +133,27 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
     }
   }
   set_num_threads(saved);
+}
+
+// Which shapes fold the input projection into the fused steps (rnn_fused.cpp "Input folded"), so
+// that the B = 9 / 19 cases above really run the folded path and B = 1 / 2 the unfolded one.
+TEST(FoldInput, TakenForOnePhaseFp32CellsFromEightRows) {
+  for (CellType cell : kAllCells) {
+    const bool one_phase = cell != CellType::gru_cho;
+    EXPECT_EQ(rnn::fold_input({cell, 4, 9, 5, 70, 70, false}), one_phase) << cell_name(cell);
+    EXPECT_FALSE(rnn::fold_input({cell, 4, 7, 5, 70, 70, false})) << cell_name(cell);
+    EXPECT_FALSE(rnn::fold_input({cell, 4, 1, 5, 70, 70, false})) << cell_name(cell);
+    rnn::DirShape bf{cell, 4, 64, 5, 70, 70, false};
+    bf.precision = Precision::bf16;
+    EXPECT_FALSE(rnn::fold_input(bf)) << cell_name(cell);
+  }
+  EXPECT_FALSE(rnn::fold_input({CellType::lstm, 4, 64, 5, 70, 40, false}));  // projection: two phases
+  rnn::force_fold_input(1);
+  EXPECT_TRUE(rnn::fold_input({CellType::lstm, 4, 1, 5, 70, 70, false}));
+  EXPECT_FALSE(rnn::fold_input({CellType::gru_cho, 4, 64, 5, 70, 70, false}));
+  rnn::force_fold_input(-1);
+  EXPECT_FALSE(rnn::fold_input({CellType::lstm, 4, 64, 5, 70, 70, false}));
+  rnn::force_fold_input(0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, FusedVsReference,

@@ -1,0 +1,53 @@
+// AVX-512 row kernels (src/kernels/avx512/cells512.cpp): lstm_forward_rows, the fused forward loop's
+// gate pass over all rows of a 32-unit block in two sweeps, must be bitwise lstm_forward_row applied
+// to each row (the fused-vs-reference tests then cover both). With and without bias and peepholes,
+// full and partial blocks, 1..9 rows.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "kernels/avx512/cells.h"
+#include "recurrent/core/rng.h"
+#include "recurrent/kernels/cpu.h"
+
+namespace recurrent {
+namespace {
+
+std::vector<float> random_vec(int64_t n, Rng& r, float a) {
+  std::vector<float> v(n);
+  for (float& x : v) x = r.uniform(-a, a);
+  return v;
+}
+
+TEST(LstmForwardRows, IsBitwiseTheRowKernelOnEachRow) {
+  if (!cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the kernel is never called";
+  Rng rng(7);
+  const int64_t H = 70, lda = 4 * H + 3;
+  for (int64_t M : {1, 2, 8, 9})
+    for (int64_t n : {32, 17, 5})
+      for (bool with_bias : {false, true})
+        for (bool with_peep : {false, true}) {
+          const std::vector<float> a0 = random_vec(M * lda, rng, 4.0f), bias = random_vec(4 * H, rng, 1.0f),
+                                   peep = random_vec(3 * H, rng, 1.0f), cp = random_vec(M * H, rng, 2.0f);
+          std::vector<float> a_rows = a0, a_row = a0, c_rows(M * H, -1.0f), c_row(M * H, -1.0f), m_rows(M * H, -1.0f),
+                             m_row(M * H, -1.0f);
+          const float* b = with_bias ? bias.data() : nullptr;
+          const float* p = with_peep ? peep.data() : nullptr;
+          avx512::lstm_forward_rows(M, n, H, a_rows.data(), lda, b, p, cp.data(), c_rows.data(), m_rows.data());
+          for (int64_t r = 0; r < M; ++r)
+            avx512::lstm_forward_row(n, H, a_row.data() + r * lda, b, p, cp.data() + r * H, c_row.data() + r * H,
+                                     m_row.data() + r * H);
+          const std::string what = "M=" + std::to_string(M) + " n=" + std::to_string(n) + " bias=" +
+                                   std::to_string(with_bias) + " peep=" + std::to_string(with_peep);
+          EXPECT_EQ(0, std::memcmp(a_rows.data(), a_row.data(), a0.size() * sizeof(float))) << "gates, " << what;
+          EXPECT_EQ(0, std::memcmp(c_rows.data(), c_row.data(), c_row.size() * sizeof(float))) << "c, " << what;
+          EXPECT_EQ(0, std::memcmp(m_rows.data(), m_row.data(), m_row.size() * sizeof(float))) << "m, " << what;
+          bool touched = false;  // the gates changed (not a no-op on both sides)
+          for (size_t i = 0; i < a0.size() && !touched; ++i) touched = a_rows[i] != a0[i];
+          EXPECT_TRUE(touched) << what;
+        }
+}
+
+}  // namespace
+}  // namespace recurrent
