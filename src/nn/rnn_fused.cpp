@@ -298,7 +298,7 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
     const float* xt = f.x + (t * B + r0) * I;
     for (int64_t g = 0; g < G; ++g) {
       float* ag = at + r0 * GH + g * H + j0;
-      if (gru) {
+      if (gru && g == 2) {  // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)): the h part apart, into GHB
         f.hh().gemm(jb * G + g, 0, I, M, xt, I, nullptr, nj, ag, GH, false);
         f.hh().gemm(jb * G + g, I, H, M, hp + r0 * H, H, nullptr, nj, f.GHB + r0 * GH + g * H + j0, GH, false);
       } else {
@@ -316,6 +316,13 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
         for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
   }
   const float* bias = f.bias ? f.bias + j0 : nullptr;
+  if (!valid && gru) {  // every row valid: r, z of all rows, then n, h (gru_forward_rows)
+    avx512::gru_forward_rows(M, nj, H, at + r0 * GH + j0, f.GHB + r0 * GH + j0, GH, bias,
+                             f.p.b_hh ? f.p.b_hh + j0 : nullptr, f.x != nullptr, hp + r0 * H + j0, hn + r0 * H + j0,
+                             f.EX + (t * B + r0) * H + j0);
+    for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, true, hn + b * H + j0, j0, nj);
+    return;
+  }
   if (!valid && is_lstm(s.cell)) {  // every row valid: all rows' gates, then their states (lstm_forward_rows)
     avx512::lstm_forward_rows(M, nj, H, at + r0 * GH + j0, GH, bias, f.p.w_ch ? f.p.w_ch + j0 : nullptr,
                               cp + r0 * H + j0, cn + r0 * H + j0, hn + r0 * H + j0);
@@ -329,8 +336,9 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
       std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
       if (cn) std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
     } else if (gru) {
-      avx512::gru_forward_row(nj, H, at + b * GH + j0, bias, f.GHB + b * GH + j0, f.p.b_hh ? f.p.b_hh + j0 : nullptr,
-                              hp + b * H + j0, hb, f.EX + (t * B + b) * H + j0);
+      avx512::gru_forward_rows(1, nj, H, at + b * GH + j0, f.GHB + b * GH + j0, GH, bias,
+                               f.p.b_hh ? f.p.b_hh + j0 : nullptr, f.x != nullptr, hp + b * H + j0, hb,
+                               f.EX + (t * B + b) * H + j0);
     } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
       avx512::rnn_forward_row(nj, s.cell == CellType::rnn_relu, at + b * GH + j0, bias, hb);
     } else if (s.cell == CellType::gru_simple) {

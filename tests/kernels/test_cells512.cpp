@@ -1,7 +1,7 @@
-// AVX-512 row kernels (src/kernels/avx512/cells512.cpp): lstm_forward_rows, the fused forward loop's
-// gate pass over all rows of a 32-unit block in two sweeps, must be bitwise lstm_forward_row applied
-// to each row (the fused-vs-reference tests then cover both). With and without bias and peepholes,
-// full and partial blocks, 1..9 rows.
+// AVX-512 row kernels (src/kernels/avx512/cells512.cpp): lstm_forward_rows / gru_forward_rows, the
+// fused forward loop's gate pass over all rows of a 32-unit block in two sweeps, must be bitwise the
+// one-row kernels applied to each row (the fused-vs-reference tests then cover both). With and
+// without biases (and peepholes), full and partial blocks, 1..9 rows.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -46,6 +46,42 @@ TEST(LstmForwardRows, IsBitwiseTheRowKernelOnEachRow) {
           bool touched = false;  // the gates changed (not a no-op on both sides)
           for (size_t i = 0; i < a0.size() && !touched; ++i) touched = a_rows[i] != a0[i];
           EXPECT_TRUE(touched) << what;
+        }
+}
+
+// gru_forward_rows: bitwise gru_forward_row on each row; with rz_in_a, a's r and z columns holding
+// the x and h parts already summed (a + gh, as the folded step delivers them) must give the same.
+TEST(GruForwardRows, IsBitwiseTheRowKernelOnEachRow) {
+  if (!cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the kernel is never called";
+  Rng rng(8);
+  const int64_t H = 70, lda = 3 * H + 3;
+  for (int64_t M : {1, 2, 8, 9})
+    for (int64_t n : {32, 17, 5})
+      for (bool with_bias : {false, true})
+        for (bool rz_in_a : {false, true}) {
+          const std::vector<float> a0 = random_vec(M * lda, rng, 4.0f), gh = random_vec(M * lda, rng, 4.0f),
+                                   bias = random_vec(3 * H, rng, 1.0f), b_hh = random_vec(3 * H, rng, 1.0f),
+                                   hp = random_vec(M * H, rng, 1.0f);
+          std::vector<float> a_rows = a0, a_row = a0, h_rows(M * H, -1.0f), h_row(M * H, -1.0f), nh_rows(M * H, -1.0f),
+                             nh_row(M * H, -1.0f);
+          if (rz_in_a)
+            for (int64_t r = 0; r < M; ++r)
+              for (int64_t j = 0; j < 2 * H; ++j) a_rows[r * lda + j] += gh[r * lda + j];
+          const float* b = with_bias ? bias.data() : nullptr;
+          const float* bh = with_bias ? b_hh.data() : nullptr;
+          avx512::gru_forward_rows(M, n, H, a_rows.data(), gh.data(), lda, b, bh, rz_in_a, hp.data(), h_rows.data(),
+                                   nh_rows.data());
+          for (int64_t r = 0; r < M; ++r)
+            avx512::gru_forward_row(n, H, a_row.data() + r * lda, b, gh.data() + r * lda, bh, hp.data() + r * H,
+                                    h_row.data() + r * H, nh_row.data() + r * H);
+          const std::string what = "M=" + std::to_string(M) + " n=" + std::to_string(n) + " bias=" +
+                                   std::to_string(with_bias) + " rz_in_a=" + std::to_string(rz_in_a);
+          for (int64_t r = 0; r < M; ++r)
+            for (int64_t g = 0; g < 3; ++g)
+              EXPECT_EQ(0, std::memcmp(a_rows.data() + r * lda + g * H, a_row.data() + r * lda + g * H, n * sizeof(float)))
+                  << "gates, row " << r << " gate " << g << ", " << what;
+          EXPECT_EQ(0, std::memcmp(h_rows.data(), h_row.data(), h_row.size() * sizeof(float))) << "h, " << what;
+          EXPECT_EQ(0, std::memcmp(nh_rows.data(), nh_row.data(), nh_row.size() * sizeof(float))) << "nh, " << what;
         }
 }
 

@@ -22,6 +22,10 @@ void lstm_backward_row(int64_t n, int64_t H, const float* a, const float* peep, 
 // b_hh [3H] or null, hp / h / nh [H]
 void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* gh, const float* b_hh,
                      const float* hp, float* h, float* nh);
+// gru_forward_row on M rows (a and gh rows lda apart; hp, h, nh rows H apart). rz_in_a: a's r, z
+// columns hold the whole pre-activation (x and h parts) and gh's are not read; else bitwise gru_forward_row.
+void gru_forward_rows(int64_t M, int64_t n, int64_t H, float* a, const float* gh, int64_t lda, const float* bias,
+                      const float* b_hh, bool rz_in_a, const float* hp, float* h, float* nh);
 // dx, dg [3H] (x-side and h-side pre-activation grads), dp [H] = dh ⊙ z
 void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, const float* hp, const float* dh, float* dx,
                       float* dg, float* dp);

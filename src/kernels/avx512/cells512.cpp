@@ -160,6 +160,51 @@ void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const fl
   }
 }
 
+// M rows at once in two sweeps (r and z of every row and vector, then n and h), as lstm_forward_rows.
+// a rows and gh rows lda apart; hp, h, nh rows H apart. rz_in_a: a's r and z columns already hold
+// x W_i[r,z]ᵀ + h W_h[r,z]ᵀ (the folded step's single accumulation) and gh's are not read; otherwise
+// the same sums as gru_forward_row (a + gh + bias + b_hh), so then bitwise that kernel on each row.
+void gru_forward_rows(int64_t M, int64_t n, int64_t H, float* a, const float* gh, int64_t lda, const float* bias,
+                      const float* b_hh, bool rz_in_a, const float* hp, float* h, float* nh) {
+  for (int64_t b = 0; b < M; ++b) {  // sweep 1: r, z in place
+    float* ar = a + b * lda;
+    const float* ghr = gh + b * lda;
+    for (int64_t j = 0; j < n; j += 16) {
+      const __mmask16 k = tail_mask(n - j);
+      __m512 pr = ld(ar + j, k), pz = ld(ar + H + j, k);
+      if (!rz_in_a) {
+        pr = _mm512_add_ps(pr, ld(ghr + j, k));
+        pz = _mm512_add_ps(pz, ld(ghr + H + j, k));
+      }
+      if (bias) {
+        pr = _mm512_add_ps(pr, ld(bias + j, k));
+        pz = _mm512_add_ps(pz, ld(bias + H + j, k));
+      }
+      if (b_hh) {
+        pr = _mm512_add_ps(pr, ld(b_hh + j, k));
+        pz = _mm512_add_ps(pz, ld(b_hh + H + j, k));
+      }
+      st(ar + j, k, sigmoid512(pr));
+      st(ar + H + j, k, sigmoid512(pz));
+    }
+  }
+  for (int64_t b = 0; b < M; ++b) {  // sweep 2: n, h (and the tape's W_hn h + b_hn)
+    float* ar = a + b * lda;
+    const float* ghr = gh + b * lda;
+    for (int64_t j = 0; j < n; j += 16) {
+      const __mmask16 k = tail_mask(n - j);
+      __m512 px = ld(ar + 2 * H + j, k), nhv = ld(ghr + 2 * H + j, k);
+      if (bias) px = _mm512_add_ps(px, ld(bias + 2 * H + j, k));
+      if (b_hh) nhv = _mm512_add_ps(nhv, ld(b_hh + 2 * H + j, k));
+      const __m512 r = ld(ar + j, k), z = ld(ar + H + j, k);
+      const __m512 nv = tanh512(_mm512_fmadd_ps(r, nhv, px));
+      st(ar + 2 * H + j, k, nv);
+      st(nh + b * H + j, k, nhv);
+      st(h + b * H + j, k, _mm512_fmadd_ps(z, _mm512_sub_ps(ld(hp + b * H + j, k), nv), nv));  // (1-z) n + z h_prev
+    }
+  }
+}
+
 // Equations: gru_backward in src/nn/cell_gru.cpp. dx, dg [3H]; dp [H] = dh ⊙ z.
 void gru_backward_row(int64_t n, int64_t H, const float* a, const float* nh, const float* hp, const float* dh, float* dx,
                       float* dg, float* dp) {
