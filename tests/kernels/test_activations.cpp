@@ -30,7 +30,10 @@ std::vector<float> test_inputs() {
     if (std::isfinite(f)) xs.push_back(f);
   }
   for (int i = -20 * 4096; i <= 20 * 4096; ++i) xs.push_back(static_cast<float>(i) / 4096.0f);
-  const float lim[] = {0.625f, 9.0f, 87.0f, 88.0f, 1e-4f, 0.5f, 1.0f};
+  // tanh: where the reduction's n steps from 0 to -1 (|x| = ln2/4), from -23 to -24 and -24 to -25
+  // (1 ± 2^n stop being exact), where float tanh reaches 1 (9.01) and the clamp (10);
+  // sigmoid: the exp clamp (87, 88).
+  const float lim[] = {0.1732868f, 8.144f, 8.491f, 9.01f, 10.0f, 87.0f, 88.0f, 1e-4f, 0.5f, 1.0f};
   for (float l : lim)
     for (float f = l, g = l; f < l * 1.001f; f = std::nextafter(f, 1e30f), g = std::nextafter(g, 0.0f)) {
       xs.insert(xs.end(), {f, -f, g, -g});
@@ -88,6 +91,8 @@ void check_specials(const char* what, ArrayFn sig, ArrayFn tnh) {
   EXPECT_TRUE(t[6] == 0.0f && !std::signbit(t[6]) && t[7] == 0.0f && std::signbit(t[7])) << w << " tanh(±0)";
   EXPECT_EQ(t[8], den) << w;  // tanh(x) = x for tiny x
   EXPECT_EQ(t[9], -den) << w;
+  EXPECT_EQ(t[10], 1.0f) << w;  // saturation
+  EXPECT_EQ(t[11], -1.0f) << w;
   EXPECT_EQ(s[0], 1.0f) << w;
   EXPECT_TRUE(s[1] >= 0.0f && s[1] < 1e-37f) << w << " sigmoid(-inf) = " << s[1];
   EXPECT_EQ(s[4], 1.0f) << w;

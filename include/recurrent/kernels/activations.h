@@ -1,20 +1,27 @@
 // recurrent/kernels/activations.h — vectorised sigmoid and tanh over float arrays, for the fused
 // RNN gate kernels.
 //
-//   sigmoid(x) = 1 / (1 + e^-x)          tanh(x) = sign(x) · (1 - 2 / (e^{2|x|} + 1))
+//   sigmoid(x) = 1 / (1 + e^-x)          tanh(x) = sign(x) · -expm1(u) / (1 + e^u),  u = -2|x|
 //
 // One algorithm, two implementations: the portable scalar one below (inline, usable inside any
 // generic kernel loop; GCC vectorises it) and the AVX-512 one in src/kernels/avx512/activations512.h
 // (tanh512, sigmoid512 for AVX-512 kernel files). The array functions dispatch on active_isa().
 //   exp:  e^x = 2^n · e^r, n = round(x / ln 2), r = x - n·ln 2 in Cody–Waite two-part form,
 //         e^r by Cephes expf's degree-6 polynomial (|r| ≤ ln2/2), input clamped to [-87, 88].
-//   tanh: |x| < 0.625: Cephes tanhf odd polynomial x + x³·P(x²) (no cancellation near 0);
-//         otherwise the exp form above with |x| clamped to 10 (float tanh is 1 from 9.01 on).
-//         Both on |x|, then the sign of x is copied (odd function; keeps tanh(-0) = -0).
+//   tanh: u = -2·min(|x|, 10) ∈ [-20, 0] (float tanh is 1 from 9.01 on), reduced as for exp
+//         (n ∈ [-29, 0], s = 2^n); expm1(r) = r + r²·P(r) with the same polynomial, then
+//           num = (1 - s) - expm1(r)·s   = -expm1(u) = 1 - e^u   (one rounding; no cancellation near 0)
+//           den = (expm1(r)·s + s) + 1   = e^u + 1              (e^u rounded once, then + 1)
+//         t = num / den = tanh|x|, and the sign of x is copied (odd function; keeps tanh(-0) = -0).
+//         1 - s is exact for n ≥ -24 and off by s ≤ 2^-25 below; 1 + s would be inexact from n = -24
+//         on, hence den through e^u. (den = expm1(u) + 2 from the rounded expm1(u) would count that
+//         rounding twice: 1.49e-7 abs at x = 4.5.) One division, no blend of two formulas.
 // Maximum error against double precision, measured over all 2^32 inputs (`bench_activations
-// --exhaustive`, both paths identical): tanh 7.93e-8 abs / 1.42e-7 rel at x = 0.6283; sigmoid
-// 8.93e-8 abs at x = 7.859, 1.48e-7 rel at x = -16.64. Stated bounds, asserted by
-// tests/kernels/test_activations.cpp over every 256th bit pattern plus a dense grid:
+// --exhaustive`): tanh 8.93e-8 abs at x = 3.906 (both paths), 1.78e-7 rel at x = 0.1740 (AVX-512;
+// generic 1.77e-7 at x = 0.1477: the generic path has no FMA, so the two differ, by ≤ 3 ulp on 0.1%
+// of inputs); sigmoid 8.93e-8 abs at x = 7.859, 1.48e-7 rel at x = -16.64 (both paths). Stated
+// bounds, asserted by tests/kernels/test_activations.cpp over every 256th bit pattern plus a dense
+// grid:
 //   tanh:    absolute ≤ 1e-7 everywhere; relative ≤ 2e-7
 //   sigmoid: absolute ≤ 1e-7 everywhere; relative ≤ 2e-7 where sigmoid(x) ≥ 1e-37 (x ≥ -85)
 // Large |x| saturate (to ±1, 1, or below 1e-38) without overflow; NaN in gives NaN out; -0 → -0 (tanh).
@@ -45,10 +52,6 @@ inline constexpr float kLn2Lo = -2.12194440e-4f;    // ln 2 - kLn2Hi
 inline constexpr float kExpP[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
                                    4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
 inline constexpr float kExpMin = -87.0f, kExpMax = 88.0f;  // 2^n stays a normal float
-// Cephes tanhf: tanh(x) ≈ x + x³·Q(x²) on |x| < 0.625.
-inline constexpr float kTanhSmall = 0.625f;
-inline constexpr float kTanhQ[5] = {-5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f,
-                                    1.33314422036e-1f, -3.33332819422e-1f};
 inline constexpr float kTanhClamp = 10.0f;  // float(tanh(x)) == 1 from x ≈ 9.01 on
 }  // namespace act
 
@@ -77,16 +80,18 @@ inline float sigmoid_scalar(float x) {
 inline float tanh_scalar(float x) {
   const bool nan = x != x;
   const float ax = nan ? 0.0f : std::fabs(x);
-  // |x| < 0.625: |x| + |x|³·Q(x²)
-  const float z = ax * ax;
-  float q = act::kTanhQ[0];
-  for (int i = 1; i < 5; ++i) q = q * z + act::kTanhQ[i];
-  const float small = q * z * ax + ax;
-  // otherwise 1 - 2/(e^{2|x|} + 1), |x| clamped to 10
-  const float cx = ax > act::kTanhClamp ? act::kTanhClamp : ax;
-  const float big = 1.0f - 2.0f / (exp_scalar(cx + cx) + 1.0f);
-  const float t = ax < act::kTanhSmall ? small : big;
-  return nan ? x : std::copysign(t, x);  // tanh is odd: sign of x (keeps tanh(-0) = -0)
+  const float u = -2.0f * (ax > act::kTanhClamp ? act::kTanhClamp : ax);  // [-20, 0]
+  const float n = std::nearbyint(u * act::kLog2e);                        // [-29, 0]
+  const float r = (u - n * act::kLn2Hi) - n * act::kLn2Lo;
+  float p = act::kExpP[0];
+  for (int i = 1; i < 6; ++i) p = p * r + act::kExpP[i];
+  const float em = p * (r * r) + r;  // expm1(r)
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float s;  // 2^n; em·s below is exact, so each of num, den (e^u) rounds once, as with FMA
+  std::memcpy(&s, &bits, sizeof s);
+  const float num = (1.0f - s) - em * s;  // -expm1(u)
+  const float den = (em * s + s) + 1.0f;  // e^u + 1
+  return nan ? x : std::copysign(num / den, x);  // tanh is odd: sign of x (keeps tanh(-0) = -0)
 }
 
 }  // namespace recurrent

@@ -45,25 +45,30 @@ inline __m512 sigmoid512(__m512 x) {
   return _mm512_div_ps(one, _mm512_add_ps(one, e));  // NaN in: e is NaN, so is the result
 }
 
+// tanh|x| = -expm1(u) / (e^u + 1), u = -2·min(|x|, 10): see tanh_scalar for the steps.
 inline __m512 tanh512(__m512 x) {
-  const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MIN));
-  const __m512 ax = _mm512_andnot_ps(sign, x);
-  // |x| < 0.625: |x| + |x|³·Q(x²)
-  const __m512 z = _mm512_mul_ps(ax, ax);
-  __m512 q = _mm512_set1_ps(act::kTanhQ[0]);
-  for (int i = 1; i < 5; ++i) q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(act::kTanhQ[i]));
-  const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(q, z), ax, ax);
-  // otherwise 1 - 2/(e^{2|x|} + 1), |x| clamped to 10
   const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 cx = _mm512_min_ps(_mm512_set1_ps(act::kTanhClamp), ax);  // NaN stays NaN (second operand)
-  const __m512 e = exp512(_mm512_add_ps(cx, cx));
-  const __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
-  const __mmask16 is_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(act::kTanhSmall), _CMP_LT_OQ);
-  const __m512 t = _mm512_mask_mov_ps(big, is_small, small);
-  // tanh is odd: t | (x & sign) copies the sign of x (one ternary-logic op, 0xF8 = a | (b & c)).
-  // NaN in: |x| is NaN, the comparison false, the exp path NaN, so the result is NaN.
+  const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MIN));
+  // min(|x|, 10), a NaN lane stays NaN (x goes second). (_mm512_range_ps would do |x|, the clamp and
+  // the sign in one op, but it returns the other operand for a quiet NaN.)
+  const __m512 c = _mm512_min_ps(_mm512_set1_ps(act::kTanhClamp), _mm512_andnot_ps(sign, x));
+  const __m512 u = _mm512_mul_ps(c, _mm512_set1_ps(-2.0f));  // [-20, 0]
+  // n = round(u·log2e), computed from c beside u (c·(-2 log2e) is the same product, exactly)
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(c, _mm512_set1_ps(-2.0f * act::kLog2e)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);  // [-29, 0]
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(act::kLn2Hi), u);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(act::kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(act::kExpP[0]);
+  for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(act::kExpP[i]));
+  const __m512 em = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);  // expm1(r)
+  const __m512 s = _mm512_scalef_ps(one, n);                      // 2^n
+  const __m512 num = _mm512_fnmadd_ps(em, s, _mm512_sub_ps(one, s));  // -expm1(u), one rounding
+  const __m512 den = _mm512_add_ps(_mm512_fmadd_ps(em, s, s), one);   // e^u + 1
+  const __m512 t = _mm512_div_ps(num, den);
+  // tanh is odd: copy the sign of x onto t, (t & ~sign) | (x & sign) in one ternary-logic op
+  // (0xD8 = c ? b : a, bitwise). NaN in: every step is NaN, so is the result.
   return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(t), _mm512_castps_si512(x),
-                                                       _mm512_castps_si512(sign), 0xF8));
+                                                       _mm512_castps_si512(sign), 0xD8));
 }
 
 }  // namespace recurrent::avx512
