@@ -186,7 +186,9 @@ struct Panels {
   // fp32 folded panels (K = k1 + k2): C[M, 0:ncols] (+)= A1[M, k1] · panel i rows [0, k1) + A2[M, k2] · rows [k1, K).
   void gemm2(int64_t i, int64_t M, const float* A1, int64_t lda1, int64_t k1, const float* A2, int64_t lda2,
              int64_t ncols, float* C, int64_t ldc, bool acc) const {
-    avx512::panel_gemm2(M, k1, A1, lda1, K - k1, A2, lda2, f + i * K * kP, ncols, C, ldc, acc);
+    // The weights of a folded step outgrow L2 (I + R rows per panel): the next panel in memory (this
+    // thread's next product) is brought in from L3 while this one runs.
+    avx512::panel_gemm2(M, k1, A1, lda1, K - k1, A2, lda2, f + i * K * kP, ncols, C, ldc, acc, f + (i + 1) * K * kP);
   }
 };
 

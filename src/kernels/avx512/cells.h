@@ -56,8 +56,9 @@ constexpr int64_t kPanel = 32;
 void panel_gemm(int64_t M, int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols, float* C,
                 int64_t ldc, bool accumulate);
 // Two left operands against consecutive panel rows: C (+)= A1[M, K1] · P[0:K1] + A2[M, K2] · P[K1:K1+K2],
-// one accumulation (k ascending through A1, then A2).
+// one accumulation (k ascending through A1, then A2). next (or null): a panel of the same K1 + K2
+// rows to prefetch into L2 meanwhile (the caller's next product; prefetches never fault).
 void panel_gemm2(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t K2, const float* A2, int64_t lda2,
-                 const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate);
+                 const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate, const float* next = nullptr);
 
 }  // namespace recurrent::avx512

@@ -23,10 +23,15 @@ struct Seg {
 };
 
 // c0/c1[r] += A[r, 0:K] · P[0:K] (the k loop of one segment; inlined, so the accumulators stay in registers).
-template <int MR>
+// kPf: also prefetch the same rows of the next panel (pf) into L2, two cache lines per k.
+template <int MR, bool kPf>
 [[gnu::always_inline]] inline void accumulate_block(int64_t K, const float* A, int64_t lda, const float* P,
-                                                    __m512* c0, __m512* c1) {
+                                                    const float* pf, __m512* c0, __m512* c1) {
   for (int64_t k = 0; k < K; ++k) {
+    if (kPf) {
+      _mm_prefetch(reinterpret_cast<const char*>(pf + k * 32), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(pf + k * 32 + 16), _MM_HINT_T1);
+    }
     const __m512 b0 = _mm512_load_ps(P + k * 32), b1 = _mm512_load_ps(P + k * 32 + 16);
     for (int r = 0; r < MR; ++r) {
       const __m512 a = _mm512_set1_ps(A[r * lda + k]);
@@ -36,12 +41,12 @@ template <int MR>
   }
 }
 
-template <int MR, bool kTwo>
-void block(Seg s1, Seg s2, const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate) {
+template <int MR, bool kTwo, bool kPf>
+void block(Seg s1, Seg s2, const float* P, const float* pf, int64_t ncols, float* C, int64_t ldc, bool accumulate) {
   __m512 c0[MR], c1[MR];
   for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
-  accumulate_block<MR>(s1.K, s1.A, s1.ld, P, c0, c1);
-  if (kTwo) accumulate_block<MR>(s2.K, s2.A, s2.ld, P + s1.K * 32, c0, c1);
+  accumulate_block<MR, kPf>(s1.K, s1.A, s1.ld, P, pf, c0, c1);
+  if (kTwo) accumulate_block<MR, kPf>(s2.K, s2.A, s2.ld, P + s1.K * 32, pf + s1.K * 32, c0, c1);
   for (int r = 0; r < MR; ++r) store_panel_row(C + r * ldc, c0[r], c1[r], ncols, accumulate);
 }
 
@@ -72,23 +77,30 @@ void row1(Seg s1, Seg s2, const float* P, int64_t ncols, float* C, bool accumula
   store_panel_row(C, c0, c1, ncols, accumulate);
 }
 
+// next (or null): a panel to bring into L2 while the first row block runs (the next product's).
 template <bool kTwo>
-void run(int64_t M, Seg s1, Seg s2, const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate) {
+void run(int64_t M, Seg s1, Seg s2, const float* P, const float* next, int64_t ncols, float* C, int64_t ldc,
+         bool accumulate) {
   const auto at = [](Seg s, int64_t m) { return Seg{s.K, s.A + m * s.ld, s.ld}; };
   for_row_blocks(
-      M, [&](auto mr, int64_t m) { block<decltype(mr)::value, kTwo>(at(s1, m), at(s2, m), P, ncols, C + m * ldc, ldc, accumulate); },
+      M,
+      [&](auto mr, int64_t m) {
+        constexpr int kMR = decltype(mr)::value;
+        if (next && m == 0) return block<kMR, kTwo, true>(at(s1, m), at(s2, m), P, next, ncols, C, ldc, accumulate);
+        block<kMR, kTwo, false>(at(s1, m), at(s2, m), P, nullptr, ncols, C + m * ldc, ldc, accumulate);
+      },
       [&](int64_t m) { row1(at(s1, m), at(s2, m), P, ncols, C + m * ldc, accumulate); });
 }
 }  // namespace
 
 void panel_gemm(int64_t M, int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols, float* C,
                 int64_t ldc, bool accumulate) {
-  run<false>(M, {K, A, lda}, {0, A, lda}, P, ncols, C, ldc, accumulate);
+  run<false>(M, {K, A, lda}, {0, A, lda}, P, nullptr, ncols, C, ldc, accumulate);
 }
 
 void panel_gemm2(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t K2, const float* A2, int64_t lda2,
-                 const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate) {
-  run<true>(M, {K1, A1, lda1}, {K2, A2, lda2}, P, ncols, C, ldc, accumulate);
+                 const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate, const float* next) {
+  run<true>(M, {K1, A1, lda1}, {K2, A2, lda2}, P, next, ncols, C, ldc, accumulate);
 }
 
 }  // namespace recurrent::avx512
