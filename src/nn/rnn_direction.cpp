@@ -272,7 +272,9 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   tape.a = buffer({fold && light ? 1 : T, B, GH});
   tape.hs = buffer({light ? 1 : T + 1, B, R});
   if (lstm) tape.cs = buffer({light ? 2 : T + 1, B, H});
-  if (s.cell == CellType::gru || s.cell == CellType::gru_cho) tape.extra = Tensor({T, B, H});
+  // gru's W_hn h + b_hn is only kept for backward: without a tape the fused loop reuses one step's rows.
+  if (s.cell == CellType::gru) tape.extra = light ? buffer({1, B, H}) : Tensor({T, B, H});
+  if (s.cell == CellType::gru_cho) tape.extra = Tensor({T, B, H});
   if (proj) tape.extra = buffer({T, B, H});  // m: the fused loop writes every row (0 on padded ones)
   float* A = tape.a.data();
   float* HS = tape.hs.data();

@@ -122,7 +122,8 @@ void force_fold_input(int mode);
 // EX: gru nh, gru_cho r ⊙ h_prev, projection m. Fills the rest of A (activations), HS, CS, EX and y.
 // light (no tape wanted; needs !accumulate, no padding, ldy = R): HS [1, B, R] holds only h0 (in any
 // direction) and h_t is written straight into y's rows, which serve as the state slots; CS [2, B, H]
-// (c0 in slot (h0's slot) % 2) holds two slots used in turn. y, h_n and c_n are bitwise the same.
+// (c0 in slot (h0's slot) % 2) holds two slots used in turn; gru: EX [1, B, H], one step's nh reused.
+// y, h_n and c_n are bitwise the same.
 // x (only when fold_input(s)): the input [T, B, I]; the loop computes x_t W_ihᵀ itself and A arrives
 // unfilled ([T, B, GH] for the tape, or [1, B, GH] in light mode: one step's gates, reused).
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,

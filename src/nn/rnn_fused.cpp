@@ -247,6 +247,8 @@ struct Fwd {
   Panels hh() const { return {wfb ? nullptr : wf, wfb, x ? s.I + s.R : s.R}; }
   Panels hr() const { return {wrb ? nullptr : wr, wrb, s.H}; }
   float* a(int64_t t) const { return A + t * a_stride; }  // A rows of time t, [B, G·H]
+  // gru: EX rows (W_hn h + b_hn) of time t, [B, H]; one slot reused without a tape (light mode)
+  float* gru_nh(int64_t t) const { return EX + (light ? 0 : t * s.B * s.H); }
   // No tape (inference, fused_forward_loop's `light`): HS holds only h0 and the states h_t are y's
   // rows (ldy = R), CS holds two slots used in turn; otherwise HS [T+1, B, R], CS [T+1, B, H].
   bool light;
@@ -321,7 +323,7 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
   if (!valid && gru) {  // every row valid: r, z of all rows, then n, h (gru_forward_rows)
     avx512::gru_forward_rows(M, nj, H, at + r0 * GH + j0, f.GHB + r0 * GH + j0, GH, bias,
                              f.p.b_hh ? f.p.b_hh + j0 : nullptr, f.x != nullptr, hp + r0 * H + j0, hn + r0 * H + j0,
-                             f.EX + (t * B + r0) * H + j0);
+                             f.gru_nh(t) + r0 * H + j0);
     for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, true, hn + b * H + j0, j0, nj);
     return;
   }
@@ -340,7 +342,7 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
     } else if (gru) {
       avx512::gru_forward_rows(1, nj, H, at + b * GH + j0, f.GHB + b * GH + j0, GH, bias,
                                f.p.b_hh ? f.p.b_hh + j0 : nullptr, f.x != nullptr, hp + b * H + j0, hb,
-                               f.EX + (t * B + b) * H + j0);
+                               f.gru_nh(t) + b * H + j0);
     } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
       avx512::rnn_forward_row(nj, s.cell == CellType::rnn_relu, at + b * GH + j0, bias, hb);
     } else if (s.cell == CellType::gru_simple) {
