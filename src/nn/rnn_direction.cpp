@@ -346,14 +346,15 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
 
   const float* dh_final = dh.data();
-  // Bias gradients summed inside the fused loop where dA is final after the gate block (not GRU:
-  // its b_hh sees dGh; not Cho's: da_r comes later in the step).
-  const bool loop_bias = fused && (g.b_ih || g.b_hh) && s.cell != CellType::gru && s.cell != CellType::gru_cho;
-  std::vector<double> dbias(loop_bias ? GH : 0, 0.0);
+  // Bias gradients summed inside the fused loop where dA (and gru's dGh, which b_hh sees) is final
+  // after the gate block (not Cho's GRU: da_r comes later in the step).
+  const bool loop_bias = fused && (g.b_ih || g.b_hh) && s.cell != CellType::gru_cho;
+  const bool gru = s.cell == CellType::gru;
+  std::vector<double> dbias(loop_bias ? GH : 0, 0.0), dbias_hh(loop_bias && gru ? GH : 0, 0.0);
   if (fused) {
-    dh_final = fused_backward_loop(s, p, tape, dy, ldy, dA.data(), s.cell == CellType::gru ? dGh.data() : nullptr,
-                                   dh.data(), dhp.data(), dc.data(), dpeep, loop_bias ? dbias.data() : nullptr,
-                                   proj ? dHs.data() : nullptr);
+    dh_final = fused_backward_loop(s, p, tape, dy, ldy, dA.data(), gru ? dGh.data() : nullptr, dh.data(), dhp.data(),
+                                   dc.data(), dpeep, loop_bias ? dbias.data() : nullptr, proj ? dHs.data() : nullptr,
+                                   loop_bias && gru ? dbias_hh.data() : nullptr);
   }
   for (int64_t step = T - 1; step >= 0 && !fused; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
@@ -429,7 +430,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   if (loop_bias) {
     for (int64_t j = 0; j < GH; ++j) {
       if (g.b_ih) g.b_ih[j] += static_cast<float>(dbias[j]);
-      if (g.b_hh) g.b_hh[j] += static_cast<float>(dbias[j]);
+      if (g.b_hh) g.b_hh[j] += static_cast<float>(gru ? dbias_hh[j] : dbias[j]);
     }
   } else if (dgh == da && g.b_ih && g.b_hh) {  // one pass over dA for both bias gradients
     add_colsum(TB, GH, da, GH, g.b_ih, g.b_hh);

@@ -131,12 +131,13 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
                         const float* x = nullptr);
 // dh [B,R] holds dL/dh_T (dh_n), dhp [B,R] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),
 // accumulates dpeep. Returns the buffer (dh or dhp) that holds dL/dh0 at the end; dc then holds dL/dc0.
-// dbias [GH] (or null; not for gru / gru_cho): += Σ_{t,b} dA[t, b, :] (each step's B rows summed in
-// fp32, the steps in double), taken while the step's dA block is still in cache.
+// dbias [GH] (or null; not for gru_cho): += Σ_{t,b} dA[t, b, :] (each step's B rows summed in fp32, the
+// steps in double), taken while the step's dA block is still in cache; dbias_hh (gru only, or null): the
+// same over dGh (b_hh's gradient).
 // dhs [T,B,R] (LSTM with projection only, else may be null): receives dL/dh_t of every step (for dW_hr).
 float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
                            float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep,
-                           double* dbias = nullptr, float* dhs = nullptr);
+                           double* dbias = nullptr, float* dhs = nullptr, double* dbias_hh = nullptr);
 
 // valid[t*B + b] = t < lengths[b]; empty if every length equals T.
 std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths);

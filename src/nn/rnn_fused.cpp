@@ -613,7 +613,8 @@ struct Bwd {
   float *dA, *dGh, *dc, *dpeep;
   float* drh;  // gru_cho: dL/d(r ⊙ h_prev) of the step, [B, H]
   float* wb;  // packed backward panels [nb, G·H, 32] (projection: [nr, G·H, 32]), filled by the team
-  double* dbias;  // [GH] Σ of dA over rows and steps, or null
+  double* dbias;     // [GH] Σ of dA over rows and steps, or null
+  double* dbias_hh;  // gru: [GH] Σ of dGh (b_hh's gradient: the h side), or null
   float* wr;      // projection: packed W_hr panels [nb, R, 32], filled by the team; else null
   float* dm;      // projection: dL/dm_t of the step, [B, H]
   float* dhs;     // projection: dL/dh_t of every step, [T, B, R] (for dW_hr)
@@ -683,6 +684,7 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
     }
   }
   if (w.dbias) add_block_bias_grad(B, H, G, dat, j0, nj, w.dbias);
+  if (w.dbias_hh) add_block_bias_grad(B, H, G, dgt, j0, nj, w.dbias_hh);
 }
 
 // GRU (Cho), middle phase of block jb (every da_n column known): drh[:, block] = da_n · W_hn[:, block],
@@ -842,12 +844,13 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
 
 float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
                            float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep, double* dbias,
-                           float* dhs) {
+                           float* dhs, double* dbias_hh) {
   const int64_t H = s.H, R = s.R, GH = s.G() * H;
   const bool gru = s.cell == CellType::gru, proj = projected(s);
   RC_CHECK(!proj || dhs, "fused_backward_loop", "an LSTM with projection needs dhs [T, B, R]");
-  RC_CHECK(!dbias || (!gru && s.cell != CellType::gru_cho), "fused_backward_loop",
-           "dbias is not final after the gate block for gru / gru_cho");
+  RC_CHECK(!dbias || s.cell != CellType::gru_cho, "fused_backward_loop",
+           "dbias is not final after the gate block for gru_cho (da_r comes later in the step)");
+  RC_CHECK(!dbias_hh || gru, "fused_backward_loop", "dbias_hh is gru's alone (b_hh sees dGh there)");
   const bool bf = s.precision == Precision::bf16;
   // Panels (fp32, or bf16 only): every element written by the packing threads.
   Tensor wb = bf ? Tensor() : Tensor::uninitialized({blocks(R), GH, kP});
@@ -872,6 +875,7 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
               drh.defined() ? drh.data() : nullptr,
               wb.defined() ? wb.data() : nullptr,
               dbias,
+              dbias_hh,
               wr.defined() ? wr.data() : nullptr,
               proj ? dm.data() : nullptr,
               dhs,
