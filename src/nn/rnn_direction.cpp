@@ -258,7 +258,7 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   const int rev = s.reverse ? 1 : 0;
   const bool fused = fused_supported(s);
   check_precision(s, fused);
-  // The fused loops write every row of every step of A (the x-projection below, beta = 0), HS and
+  // The fused loops write every row of every step of A (the x-projection below, beta = 0, or the loop itself when folded), HS and
   // CS (slot rev·T: h0 / c0 or zeros, below): no need to zero tens of MB first (a serial memset,
   // ~2% of an LSTM training step on 1 thread, the other thread idle meanwhile on 2).
   const auto buffer = [fused](Shape shape) { return fused ? Tensor::uninitialized(std::move(shape)) : Tensor(std::move(shape)); };

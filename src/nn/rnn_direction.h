@@ -8,6 +8,8 @@
 // Structure (what cuDNN and oneDNN do):
 //   forward  1 GEMM  A[T*B, GH] = X W_ihᵀ + biases             (input projection for all steps)
 //            per step: 1 GEMM A_t += h_{t-1} W_hhᵀ (all gates at once), 1 fused gate/state pass
+//            (fused loops, fp32, B ≥ 8: no GEMM before; per step A_t = [x_t | h_{t-1}] [W_ih ; W_hh]ᵀ,
+//            fold_input below)
 //   backward per step: 1 fused pass → dA_t, 1 GEMM dh_{t-1} = dA_t W_hh (+ elementwise part)
 //            at the end: dW_ih = dAᵀ X, dX = dA W_ih, dW_hh = dAᵀ H_prev: 1 GEMM each, all steps.
 // Cells with extra products (projection W_hr, Cho's reset-before-matmul W_hn) add one GEMM each.
@@ -68,10 +70,10 @@ struct RefTape;  // the reference implementation's own record (rnn_reference.cpp
 
 // What forward keeps for backward. Bytes per token: 4·(G·H + R + [H: LSTM c] + [H: gru nh, cho r⊙h, proj m]).
 struct DirTape {
-  Tensor a;      // [T, B, G*H] gate activations (what every cell's derivative is a function of)
+  Tensor a;      // [T, B, G*H] gate activations (what every cell's derivative is a function of); [1, B, G*H] without a tape and the input folded
   Tensor hs;     // [T+1, B, R] states (slots as above)
   Tensor cs;     // [T+1, B, H] LSTM cell states
-  Tensor extra;  // [T, B, H]   gru: W_hn h + b_hn; gru_cho: r ⊙ h_prev; LSTM with projection: o ⊙ tanh c
+  Tensor extra;  // [T, B, H]   gru: W_hn h + b_hn ([1, B, H] without a tape); gru_cho: r ⊙ h_prev; LSTM with projection: o ⊙ tanh c
   std::vector<uint8_t> valid;  // [T, B] 1 where t < length[b]; empty when all lengths are T
   std::shared_ptr<RefTape> ref;  // reference engine only
   int64_t bytes() const;
@@ -118,7 +120,7 @@ int64_t forward_split_runs(bool rows, bool reset = false);
 // (where the cell allows), -1 = never; default from RECURRENT_RNN_FOLD=1|0. Tests and measurements.
 bool fold_input(const DirShape& s);
 void force_fold_input(int mode);
-// A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
+// Unfolded: A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
 // EX: gru nh, gru_cho r ⊙ h_prev, projection m. Fills the rest of A (activations), HS, CS, EX and y.
 // light (no tape wanted; needs !accumulate, no padding, ldy = R): HS [1, B, R] holds only h0 (in any
 // direction) and h_t is written straight into y's rows, which serve as the state slots; CS [2, B, H]

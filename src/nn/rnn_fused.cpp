@@ -6,7 +6,8 @@
 // Dimension legend as in rnn_direction.h (T, B, H, R, G). Work split (nt = threads):
 //   hidden units are cut in blocks of 32 (nb = ⌈H/32⌉); thread k owns blocks [nb·k/nt, nb·(k+1)/nt).
 //   forward, per step:  for each owned block, the G gate panels of h_{t-1} · W_hhᵀ (one 32-column
-//                       panel each, written into that block's columns of a_t), then the gate/state
+//                       panel each, written into that block's columns of a_t; with the input folded,
+//                       [x_t | h_{t-1}] · [W_ih ; W_hh]ᵀ, see "Input folded"), then the gate/state
 //                       pass of the block's units for all B rows, then y_t; ONE barrier per step
 //                       (h_t must be complete before any thread starts step t+1's product).
 //   backward, per step: gate/state backward of the owned units (→ dA_t columns, dc, dpeep), barrier
@@ -24,9 +25,11 @@
 //   be descheduled (an oversubscribed machine), the team goes solo: thread 0 takes every block of the
 //   remaining steps (bitwise the same result) and the others leave.
 // Packed weights (built once per call, [panel][K][32], zero-padded past the last column):
-//   forward panel (jb, g) = W_hh[g·H + 32·jb + c, k]ᵀ, K = R     backward panel jb = W_hh[k, 32·jb + c], K = G·H
+//   forward panel (jb, g) = W_hh[g·H + 32·jb + c, k]ᵀ, K = R (input folded: W_ih rows on top, K = I + R)
+//   backward panel jb = W_hh[k, 32·jb + c], K = G·H
 //   projection: forward panel jr = W_hr[32·jr + c, k]ᵀ, K = H    backward panel jb = W_hr[k, 32·jb + c], K = R
-// No allocation inside the time loop; the big GEMMs before and after stay in rnn_direction.cpp.
+// No allocation inside the time loop; the big GEMMs before (X·W_ihᵀ, unless folded) and after stay in
+// rnn_direction.cpp.
 #include <omp.h>
 #include <xmmintrin.h>
 
@@ -172,6 +175,7 @@ struct Panels {
   const float* f;
   const uint16_t* b;
   int64_t K;
+  int64_t count;  // panels in the set (fp32 folded: the last one has no next to prefetch)
   // C[M, 0:ncols] (+)= A[M, k0 : k0 + k] · panel i rows [k0, k0 + k) (k0 even). fp32: A itself (lda);
   // bf16: ab, A's columns [k0, k0 + k) already rounded by the caller, [M, bf16_pad(k)] row-major.
   void gemm(int64_t i, int64_t k0, int64_t k, int64_t M, const float* A, int64_t lda, const uint16_t* ab,
@@ -186,9 +190,11 @@ struct Panels {
   // fp32 folded panels (K = k1 + k2): C[M, 0:ncols] (+)= A1[M, k1] · panel i rows [0, k1) + A2[M, k2] · rows [k1, K).
   void gemm2(int64_t i, int64_t M, const float* A1, int64_t lda1, int64_t k1, const float* A2, int64_t lda2,
              int64_t ncols, float* C, int64_t ldc, bool acc) const {
-    // The weights of a folded step outgrow L2 (I + R rows per panel): the next panel in memory (this
-    // thread's next product) is brought in from L3 while this one runs.
-    avx512::panel_gemm2(M, k1, A1, lda1, K - k1, A2, lda2, f + i * K * kP, ncols, C, ldc, acc, f + (i + 1) * K * kP);
+    // The weights of a folded step outgrow L2 (I + R rows per panel): the next panel in memory (mostly
+    // this thread's next product; at the end of its blocks, the partner's first or, in the row split,
+    // nothing) is brought in from L3 while this one runs. Never past the last panel.
+    const float* next = i + 1 < count ? f + (i + 1) * K * kP : nullptr;
+    avx512::panel_gemm2(M, k1, A1, lda1, K - k1, A2, lda2, f + i * K * kP, ncols, C, ldc, acc, next);
   }
 };
 
@@ -240,12 +246,12 @@ struct Fwd {
   float* wf;          // packed forward panels [nb·G, R, 32] ([nb·G, I + R, 32] folded; zero-padded), filled by the team
   float* wr;          // projection: packed W_hr panels [nr, H, 32], filled by the team; else null
   const float* bias;  // [GH] folded biases or null
-  float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH]
+  float* GHB;         // gru: W_hh h_{t-1} without bias, [B, GH] (input folded: only the n columns)
   uint16_t* wfb;      // bf16: the forward panels in bf16 [nb·G][panel_bf16_elems(R)] (wf unused); else null
   uint16_t* wrb;      // bf16 + projection: W_hr panels [nr][panel_bf16_elems(H)]; else null
   bool bf16() const { return wfb != nullptr; }
-  Panels hh() const { return {wfb ? nullptr : wf, wfb, x ? s.I + s.R : s.R}; }
-  Panels hr() const { return {wrb ? nullptr : wr, wrb, s.H}; }
+  Panels hh() const { return {wfb ? nullptr : wf, wfb, x ? s.I + s.R : s.R, blocks(s.H) * s.G()}; }
+  Panels hr() const { return {wrb ? nullptr : wr, wrb, s.H, blocks(s.R)}; }
   float* a(int64_t t) const { return A + t * a_stride; }  // A rows of time t, [B, G·H]
   // gru: EX rows (W_hn h + b_hn) of time t, [B, H]; one slot reused without a tape (light mode)
   float* gru_nh(int64_t t) const { return EX + (light ? 0 : t * s.B * s.H); }
@@ -282,7 +288,8 @@ void store_y(const Fwd& f, int64_t row, bool ok, const float* hb, int64_t j0, in
   }
 }
 
-// Step `step` (time t), hidden-unit block jb: the G gate panels of h_{t-1} W_hhᵀ, the gate/state
+// Step `step` (time t), hidden-unit block jb: the G gate panels of h_{t-1} W_hhᵀ (input folded: of
+// [x_t | h_{t-1}] [W_ih ; W_hh]ᵀ, rows [r0, r1)), the gate/state
 // pass of the block's units for all B rows, then y_t for those columns. ab: h_{t-1} in bf16 (bf16 mode).
 void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r1, const uint16_t* ab) {
   const DirShape& s = f.s;
@@ -297,7 +304,7 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
   float* cn = f.cs(t + 1 - rev);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * kP, nj = std::min(kP, H - j0), M = r1 - r0;
-  if (f.x) {  // input folded: a_t = x_t W_ihᵀ + h_{t-1} W_hhᵀ (gru: the two parts apart, h's into GHB)
+  if (f.x) {  // input folded: a_t = x_t W_ihᵀ + h_{t-1} W_hhᵀ (gru's n gate: the two parts apart, h's into GHB)
     const int64_t I = s.I;
     const float* xt = f.x + (t * B + r0) * I;
     for (int64_t g = 0; g < G; ++g) {
@@ -621,8 +628,8 @@ struct Bwd {
   uint16_t* wbb;  // bf16: the backward panels in bf16 [n][panel_bf16_elems(G·H)] (wb unused); else null
   uint16_t* wrb;  // bf16 + projection: W_hr panels [nb][panel_bf16_elems(R)]; else null
   bool bf16() const { return wbb != nullptr; }
-  Panels hh() const { return {wbb ? nullptr : wb, wbb, s.G() * s.H}; }
-  Panels hr() const { return {wrb ? nullptr : wr, wrb, s.R}; }
+  Panels hh() const { return {wbb ? nullptr : wb, wbb, s.G() * s.H, blocks(s.R)}; }
+  Panels hr() const { return {wrb ? nullptr : wr, wrb, s.R, blocks(s.H)}; }
 };
 
 // dbias[g·H + j0 + c] += Σ_b da_t[b, g·H + j0 + c] for the block's columns (fp32 over the B rows in

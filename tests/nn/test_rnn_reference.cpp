@@ -4,6 +4,8 @@
 // 1e-5 relative + 1e-6 absolute (the bound), far below what a wrong formula produces.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "nn/rnn_direction.h"
 #include "nn/rnn_test_util.h"
 #include "recurrent/core/threads.h"
@@ -118,7 +120,19 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
     rnn::force_fold_input(1);
     compare({one_layer(cell, 5, 70), 4, 3, {4, 1, 3}, true, "H=70 B=3 input folded" + tag, r}, kWideAtol);
     compare({one_layer(cell, 4, 40), 3, 1, {}, true, "batch 1 input folded" + tag, r}, kWideAtol);
+    // Folded in both directions and on a second layer (I = 2·70: a long x segment), with lengths.
+    // Weights ±0.2: with ±0.6 the GRUs' second layer (140 + 70 terms per gate) is ill-conditioned —
+    // the unfolded fused loop and the per-step path miss the double oracle there alike (measured:
+    // up to 8e-4 relative on input gradients), so it would not test the fold.
+    RNNOptions bi9 = RNNOptions::uniform(cell, 5, 70, 2, true);
+    compare({bi9, 4, 9, {4, 1, 3, 4, 2, 4, 4, 1, 3}, true, "H=70 2 layers bidirectional B=9 input folded" + tag,
+             std::min(r, 0.2f)},
+            kWideAtol);
     rnn::force_fold_input(0);
+    // Every row valid, so the rows kernels run on each thread's own rows (r0 = 8 on the second).
+    rnn::force_forward_split(1);
+    compare({one_layer(cell, 5, 70), 4, 19, {}, true, "H=70 B=19 rows split, no lengths" + tag, r}, kWideAtol);
+    rnn::force_forward_split(0);
     // Projection: R = 40 is two blocks of h (32 + 8), R = 20 one (one thread owns none). Weights
     // U(-0.2, 0.2) (PyTorch's init here is ±0.12): with ±0.6, h = W_hr m sums 70 terms and the next
     // step's gates saturate, and the fused and the oneDNN per-step path alike miss the double oracle
@@ -138,6 +152,7 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
 // Which shapes fold the input projection into the fused steps (rnn_fused.cpp "Input folded"), so
 // that the B = 9 / 19 cases above really run the folded path and B = 1 / 2 the unfolded one.
 TEST(FoldInput, TakenForOnePhaseFp32CellsFromEightRows) {
+  rnn::force_fold_input(0);  // the rule itself, whatever RECURRENT_RNN_FOLD says
   for (CellType cell : kAllCells) {
     const bool one_phase = cell != CellType::gru_cho;
     EXPECT_EQ(rnn::fold_input({cell, 4, 9, 5, 70, 70, false}), one_phase) << cell_name(cell);
