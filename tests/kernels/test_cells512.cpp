@@ -1,7 +1,8 @@
 // AVX-512 row kernels (src/kernels/avx512/cells512.cpp): lstm_forward_rows / gru_forward_rows, the
-// fused forward loop's gate pass over all rows of a 32-unit block in two sweeps, must be bitwise the
-// one-row kernels applied to each row (the fused-vs-reference tests then cover both). With and
-// without biases (and peepholes), full and partial blocks, 1..9 rows.
+// fused forward loop's gate pass over all rows of a 32-unit block in two sweeps, must give on M rows
+// at once (rows lda apart, states H apart) bitwise what the one-row entry points give row by row
+// (the fused-vs-reference tests check the values). With and without biases (and peepholes), full
+// and partial blocks, 1..9 rows; GRU with r, z folded into a as the folded step delivers them.
 #include <gtest/gtest.h>
 
 #include <cstring>

@@ -20,38 +20,14 @@ inline __m512 one_minus_sq(__m512 t) { return _mm512_fnmadd_ps(t, t, one()); }
 
 // a [4H] pre-activations in, activations out; bias [4H] added to a first (the fused loops fold the
 // biases in here instead of a pass over all of A) or null; peep [3H] or null; cp, c [H]; m [H].
+// One row of lstm_forward_rows (below).
 void lstm_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* peep, const float* cp, float* c,
                       float* m) {
-  float *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
-  for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 k = tail_mask(n - j);
-    const __m512 cprev = ld(cp + j, k);
-    __m512 pi = ld(ai + j, k), pf = ld(af + j, k), pg = ld(ag + j, k), po = ld(ao + j, k);
-    if (bias) {
-      pi = _mm512_add_ps(pi, ld(bias + j, k));
-      pf = _mm512_add_ps(pf, ld(bias + H + j, k));
-      pg = _mm512_add_ps(pg, ld(bias + 2 * H + j, k));
-      po = _mm512_add_ps(po, ld(bias + 3 * H + j, k));
-    }
-    if (peep) {
-      pi = _mm512_fmadd_ps(ld(peep + j, k), cprev, pi);
-      pf = _mm512_fmadd_ps(ld(peep + H + j, k), cprev, pf);
-    }
-    const __m512 i = sigmoid512(pi), f = sigmoid512(pf), g = tanh512(pg);
-    const __m512 cn = _mm512_fmadd_ps(f, cprev, _mm512_mul_ps(i, g));
-    if (peep) po = _mm512_fmadd_ps(ld(peep + 2 * H + j, k), cn, po);
-    const __m512 o = sigmoid512(po);
-    st(ai + j, k, i);
-    st(af + j, k, f);
-    st(ag + j, k, g);
-    st(ao + j, k, o);
-    st(c + j, k, cn);
-    st(m + j, k, _mm512_mul_ps(o, tanh512(cn)));
-  }
+  lstm_forward_rows(1, n, H, a, 4 * H, bias, peep, cp, c, m);
 }
 
-// M rows at once (a rows lda apart; cp, c, m rows H apart), each exactly lstm_forward_row (bitwise),
-// in two sweeps: the gates of every row and vector first, then c and m. The activations are long
+// M rows at once (a rows lda apart; cp, c, m rows H apart), in two sweeps: the gates of every row
+// and vector first, then c and m. The activations are long
 // dependency chains (exp, a division); one row's vectors alone leave the core waiting on them
 // (perf: stalls after each vdivps), while a sweep puts many independent chains side by side.
 void lstm_forward_rows(int64_t M, int64_t n, int64_t H, float* a, int64_t lda, const float* bias, const float* peep,
@@ -130,40 +106,16 @@ void lstm_backward_row(int64_t n, int64_t H, const float* a, const float* peep, 
 }
 
 // a [3H] x-part in, activations out; bias [3H] added to the x-part (b_ih) or null; gh [3H] = W_hh h_prev (no bias); b_hh [3H] or null; hp, h, nh [H].
+// One row of gru_forward_rows (below), the h parts of r and z in gh.
 void gru_forward_row(int64_t n, int64_t H, float* a, const float* bias, const float* gh, const float* b_hh,
                      const float* hp, float* h, float* nh) {
-  float *ar = a, *az = a + H, *an = a + 2 * H;
-  for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 k = tail_mask(n - j);
-    __m512 pr = _mm512_add_ps(ld(ar + j, k), ld(gh + j, k));
-    __m512 pz = _mm512_add_ps(ld(az + j, k), ld(gh + H + j, k));
-    __m512 px = ld(an + j, k);
-    if (bias) {
-      pr = _mm512_add_ps(pr, ld(bias + j, k));
-      pz = _mm512_add_ps(pz, ld(bias + H + j, k));
-      px = _mm512_add_ps(px, ld(bias + 2 * H + j, k));
-    }
-    __m512 nhv = ld(gh + 2 * H + j, k);
-    if (b_hh) {
-      pr = _mm512_add_ps(pr, ld(b_hh + j, k));
-      pz = _mm512_add_ps(pz, ld(b_hh + H + j, k));
-      nhv = _mm512_add_ps(nhv, ld(b_hh + 2 * H + j, k));
-    }
-    const __m512 r = sigmoid512(pr), z = sigmoid512(pz);
-    const __m512 n = tanh512(_mm512_fmadd_ps(r, nhv, px));
-    const __m512 hprev = ld(hp + j, k);
-    st(ar + j, k, r);
-    st(az + j, k, z);
-    st(an + j, k, n);
-    st(nh + j, k, nhv);
-    st(h + j, k, _mm512_fmadd_ps(z, _mm512_sub_ps(hprev, n), n));  // (1-z) n + z h_prev
-  }
+  gru_forward_rows(1, n, H, a, gh, 3 * H, bias, b_hh, false, hp, h, nh);
 }
 
 // M rows at once in two sweeps (r and z of every row and vector, then n and h), as lstm_forward_rows.
 // a rows and gh rows lda apart; hp, h, nh rows H apart. rz_in_a: a's r and z columns already hold
 // x W_i[r,z]ᵀ + h W_h[r,z]ᵀ (the folded step's single accumulation) and gh's are not read; otherwise
-// the same sums as gru_forward_row (a + gh + bias + b_hh), so then bitwise that kernel on each row.
+// r, z = σ(a + gh + bias + b_hh).
 void gru_forward_rows(int64_t M, int64_t n, int64_t H, float* a, const float* gh, int64_t lda, const float* bias,
                       const float* b_hh, bool rz_in_a, const float* hp, float* h, float* nh) {
   for (int64_t b = 0; b < M; ++b) {  // sweep 1: r, z in place
