@@ -106,10 +106,13 @@ void row_span(int64_t B, int tid, int n, int64_t& r0, int64_t& r1) {
   r1 = tid + 1 == n ? B : 8 * (blocks8 * (tid + 1) / n);
 }
 
-std::atomic<int> g_split{[] {
-  const char* e = std::getenv("RECURRENT_RNN_SPLIT");
-  return !e ? 0 : std::strcmp(e, "rows") == 0 ? 1 : std::strcmp(e, "units") == 0 ? -1 : 0;
-}()};
+// A forced choice from the environment: 1 when `name` is `on`, -1 when `off`, else 0 (the rule decides).
+int env_choice(const char* name, const char* on, const char* off) {
+  const char* e = std::getenv(name);
+  return !e ? 0 : std::strcmp(e, on) == 0 ? 1 : std::strcmp(e, off) == 0 ? -1 : 0;
+}
+
+std::atomic<int> g_split{env_choice("RECURRENT_RNN_SPLIT", "rows", "units")};
 
 std::atomic<int64_t> g_split_runs[2];  // tests: forward teams (≥ 2 threads) that split [0] units, [1] rows
 
@@ -128,10 +131,7 @@ bool split_forward_by_rows(const DirShape& s, int n, int forced) {
 // it: the gates never travel to memory and back ([T, B, G·H] written, then read a step at a time),
 // and without a tape A shrinks to one step. Taken when B ≥ 8 (a full register block; at B = 1 the
 // big GEMM before the loop keeps the per-step latency down). RECURRENT_RNN_FOLD=0|1 forces it off/on.
-std::atomic<int> g_fold{[] {
-  const char* e = std::getenv("RECURRENT_RNN_FOLD");
-  return !e ? 0 : std::strcmp(e, "1") == 0 ? 1 : std::strcmp(e, "0") == 0 ? -1 : 0;
-}()};
+std::atomic<int> g_fold{env_choice("RECURRENT_RNN_FOLD", "1", "0")};
 
 // ---- bf16 precision (DirShape::precision; docs/engine.md "bf16") ---------------------------------
 // The same loops and panels, with bf16 panels [Kp/2][32][2] (panel_bf16.h) packed from the fp32
