@@ -327,16 +327,15 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
         for (int64_t c = 0; c < nj; c += 16) _mm_prefetch(reinterpret_cast<const char*>(an + b * GH + g * H + c), _MM_HINT_T1);
   }
   const float* bias = f.bias ? f.bias + j0 : nullptr;
-  if (!valid && gru) {  // every row valid: r, z of all rows, then n, h (gru_forward_rows)
-    avx512::gru_forward_rows(M, nj, H, at + r0 * GH + j0, f.GHB + r0 * GH + j0, GH, bias,
-                             f.p.b_hh ? f.p.b_hh + j0 : nullptr, f.x != nullptr, hp + r0 * H + j0, hn + r0 * H + j0,
-                             f.gru_nh(t) + r0 * H + j0);
-    for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, true, hn + b * H + j0, j0, nj);
-    return;
-  }
-  if (!valid && is_lstm(s.cell)) {  // every row valid: all rows' gates, then their states (lstm_forward_rows)
-    avx512::lstm_forward_rows(M, nj, H, at + r0 * GH + j0, GH, bias, f.p.w_ch ? f.p.w_ch + j0 : nullptr,
-                              cp + r0 * H + j0, cn + r0 * H + j0, hn + r0 * H + j0);
+  if (!valid && (gru || is_lstm(s.cell))) {  // every row valid: all rows' gates, then their states
+    if (gru) {
+      avx512::gru_forward_rows(M, nj, H, at + r0 * GH + j0, f.GHB + r0 * GH + j0, GH, bias,
+                               f.p.b_hh ? f.p.b_hh + j0 : nullptr, f.x != nullptr, hp + r0 * H + j0, hn + r0 * H + j0,
+                               f.gru_nh(t) + r0 * H + j0);
+    } else {
+      avx512::lstm_forward_rows(M, nj, H, at + r0 * GH + j0, GH, bias, f.p.w_ch ? f.p.w_ch + j0 : nullptr,
+                                cp + r0 * H + j0, cn + r0 * H + j0, hn + r0 * H + j0);
+    }
     for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, true, hn + b * H + j0, j0, nj);
     return;
   }
