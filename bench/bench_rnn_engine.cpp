@@ -1,7 +1,7 @@
 // Engine timing harness for one recurrent-layer configuration, through the public RNN module API
 // (the user-facing `recurrent bench` command is separate). Prints one JSON line per mode with the
 // median and minimum time of `reps` runs (after one warm-up), tokens/s and GFLOP/s, in the units the oneDNN
-// anchor (/work/shared/anchors/rnn_dnnl) prints, so the two can be compared in the same shell:
+// anchor (bench/anchors/rnn_dnnl.cpp) prints, so the two can be compared in the same shell:
 //
 //   bench_rnn_engine CELL H B T [layers] [bidir 0|1] [infer|train|both] [reps] [threads] [proj P] [fp32|bf16]
 //   e.g. bench_rnn_engine lstm 256 64 100 1 0 train 7 2;  bench_rnn_engine lstm 256 64 100 1 0 train 7 1 0 bf16

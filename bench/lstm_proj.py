@@ -5,7 +5,7 @@ For each configuration (one layer, input = hidden = H, projection P, T = 100), b
   fused     build/bench/bench_rnn_engine lstm H B T 1 0 MODE REPS THREADS P
   per-step  the same with RECURRENT_RNN_FUSED=0 (oneDNN matmul on pre-packed W_hh, W_hr per step)
   PyTorch   torch.nn.LSTM(H, H, proj_size=P) in its best setting on this machine (OpenMP OpenBLAS,
-            OMP_NUM_THREADS = threads; see ../shared/anchors/README.md), median of REPS calls
+            OMP_NUM_THREADS = threads; see bench/anchors/README.md), median of REPS calls
 and prints a markdown table of ms per call and tokens/s with the ratios. Training = forward + backward
 of sum(output) with weight gradients; the input needs no gradient (as in the anchors).
 

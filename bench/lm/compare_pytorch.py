@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/lm/compare_pytorch.py moby  --budget 30m   # char-level Moby Dick, 2x256 LSTM
     /usr/bin/python3 bench/lm/compare_pytorch.py brown --epochs 13    # word-level Brown, Zaremba "small"
     options: --budget T | --epochs N, --threads 2, --bin build/recurrent, --out runs/bench-lm,
-             --only recurrent|torch, --seed 1
+             --only recurrent|torch, --seed 1, --target native|sse4|avx2|avx512
 
 Both sides use the same data, split, vocabulary rule, architecture, initialisation family,
 truncated-BPTT batching (B contiguous rows, chunks of seq_len, state carried, a random offset in
@@ -21,9 +21,14 @@ Only the random numbers differ (each side has its own generator).
          small: embedding 200, 2-layer LSTM 200, seq 20, batch 20, SGD lr 1, x0.5 per epoch from
          epoch 5 on, clip 5, every parameter U(-0.1, 0.1), no dropout.
 
-PyTorch runs in its best 2-thread setting (shared/anchors/README.md): the OpenMP build of OpenBLAS
+PyTorch runs in its best 2-thread setting (bench/anchors/README.md): the OpenMP build of OpenBLAS
 (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp) and OMP_NUM_THREADS = --threads;
 torch.set_num_threads(--threads). The script re-runs itself in that environment for the torch side.
+
+--target holds both sides to one SIMD target (as scripts/bench/compare_anchors.py --target):
+recurrent gets RECURRENT_TARGET=NAME; PyTorch gets ATEN_CPU_CAPABILITY and OPENBLAS_CORETYPE:
+native: both unset; sse4: default, Nehalem; avx2: avx2, Haswell; avx512: avx512, SkylakeX. Without
+--target the environment is left as it is. Each side's JSON line records the target it ran.
 Prints one JSON line per side and a summary table; writes OUT/<task>-{recurrent,torch}.json.
 """
 import argparse
@@ -48,6 +53,10 @@ TASKS = {
                   decay_start=4, init_range=0.1),
 }
 EVAL_BATCH = 16
+TARGETS = ("native", "sse4", "avx2", "avx512")
+# PyTorch's (ATEN_CPU_CAPABILITY, OPENBLAS_CORETYPE) per --target; None: unset.
+TORCH_ENV = {"native": (None, None), "sse4": ("default", "Nehalem"), "avx2": ("avx2", "Haswell"),
+             "avx512": ("avx512", "SkylakeX")}
 
 
 def parse_duration(s):
@@ -79,12 +88,17 @@ def run_recurrent(task, a):
         cmd += ["--init-range", str(c["init_range"])]
     cmd += ["--time-budget", f"{a.budget_s}s"] if a.budget_s else ["--epochs", str(a.epochs)]
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
+    env = dict(os.environ)
+    if a.target:
+        env["RECURRENT_TARGET"] = a.target
+        print(f"+ RECURRENT_TARGET={a.target}", file=sys.stderr, flush=True)
     subprocess.run(["rm", "-rf", out], check=True)
-    subprocess.run(cmd, check=True, cwd=REPO)
+    subprocess.run(cmd, check=True, cwd=REPO, env=env)
     r = json.load(open(os.path.join(REPO, out, "results.json")))
     return dict(side="recurrent", task=task, tokens_per_s=r["tokens_per_s"], steps=r["steps"],
                 epochs=r["epochs_completed"], train_seconds=r["train_seconds"],
-                valid_loss=r["valid"]["loss_nats"], test_loss=r["test"]["loss_nats"], test_tokens=r["test"]["tokens"])
+                valid_loss=r["valid"]["loss_nats"], test_loss=r["test"]["loss_nats"], test_tokens=r["test"]["tokens"],
+                target=r.get("target") or env.get("RECURRENT_TARGET") or "native")
 
 
 # ---- PyTorch side: the same pipeline ---------------------------------------------------------------
@@ -254,17 +268,29 @@ def run_torch(task, a):
     model.load_state_dict(best_state)
     vloss, _ = evaluate(valid)
     tloss, tn = evaluate(test)
+    cap = [l.split(":", 1)[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability usage" in l]
     return dict(side="torch", task=task, tokens_per_s=tokens / train_secs, steps=step, epochs=epoch,
                 train_seconds=elapsed, valid_loss=vloss, test_loss=tloss, test_tokens=tn,
-                torch=torch.__version__, threads=torch.get_num_threads())
+                torch=torch.__version__, threads=torch.get_num_threads(),
+                target=(cap[0] if cap else "?") + " / OpenBLAS " + openblas_core())
+
+
+def openblas_core():
+    try:
+        import ctypes
+        ob = ctypes.CDLL("libopenblas.so.0")
+        ob.openblas_get_corename.restype = ctypes.c_char_p
+        return ob.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return "?"
 
 
 def summary(rs):
-    print(f"\n{'side':10} {'tokens/s':>10} {'steps':>7} {'epochs':>6} {'seconds':>8} {'valid':>9} {'test':>9}")
+    print(f"\n{'side':10} {'tokens/s':>10} {'steps':>7} {'epochs':>6} {'seconds':>8} {'valid':>9} {'test':>9}  target")
     for r in rs:
         unit = (lambda l: f"{l / math.log(2):.3f} bpc") if r["task"] == "moby" else (lambda l: f"ppl {math.exp(l):.1f}")
         print(f"{r['side']:10} {r['tokens_per_s']:10.0f} {r['steps']:7d} {r['epochs']:6d} {r['train_seconds']:8.0f} "
-              f"{unit(r['valid_loss']):>9} {unit(r['test_loss']):>9}")
+              f"{unit(r['valid_loss']):>9} {unit(r['test_loss']):>9}  {r.get('target', '?')}")
     if len(rs) == 2:
         print(f"throughput ratio recurrent/torch: {rs[0]['tokens_per_s'] / rs[1]['tokens_per_s']:.2f}x")
 
@@ -279,6 +305,9 @@ def main():
     p.add_argument("--out", default="runs/bench-lm")
     p.add_argument("--only", choices=["recurrent", "torch"])
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--target", choices=TARGETS, default=None,
+                   help="SIMD target for both sides: RECURRENT_TARGET for recurrent, ATEN_CPU_CAPABILITY and "
+                        "OPENBLAS_CORETYPE for PyTorch (default: the environment as it is)")
     p.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     a.budget_s = parse_duration(a.budget) if a.budget else 0
@@ -297,6 +326,14 @@ def main():
     if a.only != "recurrent":
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads),
                    LD_LIBRARY_PATH="/usr/lib/x86_64-linux-gnu/openblas-openmp")
+        if a.target:
+            for k, v in zip(("ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE"), TORCH_ENV[a.target]):
+                if v is None:
+                    env.pop(k, None)
+                else:
+                    env[k] = v
+            print(f"+ torch side: ATEN_CPU_CAPABILITY={env.get('ATEN_CPU_CAPABILITY', '(unset)')} "
+                  f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}", file=sys.stderr, flush=True)
         child = subprocess.run([sys.executable, os.path.abspath(__file__)] + sys.argv[1:] + ["--torch-child"],
                                env=env, check=True, stdout=subprocess.PIPE, text=True)
         r = json.loads(child.stdout.strip().splitlines()[-1])

@@ -1,15 +1,27 @@
 #!/usr/bin/python3
 """Side-by-side speed of recurrent's RNN layers against the anchors: oneDNN's RNN primitives and PyTorch.
 
-One command builds the anchors (../shared/anchors, not vendored here: pass --anchors DIR), makes sure
-`recurrent` is built, measures the fp32 FMA peak once (the anchors' fma_peak), then for every
-configuration runs, back to back and in rotating order (to spread machine drift evenly):
-  ours     build/recurrent bench --json ... --threads N --peak-gflops P
-  oneDNN   OMP_NUM_THREADS=N rnn_dnnl CELL H B T 1 0 f32|bf16 infer|train REPS
-  PyTorch  bench_torch.py's bench() in a worker process, in its best setting on this machine:
-           LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_NUM_THREADS=N
-and prints a markdown table (tokens/s, GFLOP/s, % of FMA peak, ratios to oneDNN and PyTorch), also
-written to --out (default bench/results/anchors_<full|quick>_<date>.md) with the raw JSON lines beside it.
+One command builds `recurrent` and the anchors (bench/anchors/: CMake targets anchor_fma_peak and
+anchor_rnn_dnnl, in BUILD_DIR/bench/anchors), measures the fp32 FMA peak of the target's vector width
+once (the anchors' fma_peak), then for every configuration runs, back to back and in rotating order
+(to spread machine drift evenly):
+  ours     RECURRENT_TARGET=T build/recurrent bench --json ... --threads N --peak-gflops P
+  oneDNN   DNNL_MAX_CPU_ISA=I OMP_NUM_THREADS=N rnn_dnnl CELL H B T 1 0 f32|bf16 infer|train REPS
+  PyTorch  bench/anchors/bench_torch.py's bench() in a worker process, in its best setting on this
+           machine: LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_NUM_THREADS=N
+and prints a markdown table (target, tokens/s, GFLOP/s, % of FMA peak, ratios to oneDNN and PyTorch),
+also written to --out (default bench/results/anchors_<full|quick>[_<target>]_<date>.md) with the raw
+JSON lines beside it.
+
+--target T (native, sse4, avx2, avx512) holds every tool to one ISA:
+  target   ours (RECURRENT_TARGET)  oneDNN (DNNL_MAX_CPU_ISA)  PyTorch (ATEN_CPU_CAPABILITY, OPENBLAS_CORETYPE)  peak (fma_peak)
+  native   native                   unset                      unset, unset                                      widest: zmm, else ymm, else sse
+  sse4     sse4                     SSE41                      default, Nehalem                                  sse: xmm mul+add (SSE4.1 has no FMA)
+  avx2     avx2                     AVX2                       avx2, Haswell                                     ymm FMA
+  avx512   avx512                   AVX512_CORE                avx512, SkylakeX                                  zmm FMA
+Without --target, the environment is left as it is (RECURRENT_TARGET, DNNL_MAX_CPU_ISA, ... inherited)
+and the peak is the widest width's. Each row shows the target each tool reports it ran:
+`recurrent bench --json`'s "target" ("?" if absent) and rnn_dnnl's "isa".
 
 Configurations: RNN(tanh)/LSTM/GRU x H {128,256,512} x B {1,16,64}, T = 100, one layer, input = hidden,
 infer and train, 1 and 2 threads, fp32, plus bf16 where a tool has it (oneDNN; ours on AVX512_BF16
@@ -22,8 +34,8 @@ FLOP model (all three tools): forward = 2*G*H*(I+H) per token, layer and directi
 loss = sum(output); the input needs no gradient.
 
 Usage:
-  scripts/bench/compare_anchors.py [--quick] [--anchors /work/shared/anchors] [--build-dir build]
-      [--reps 5] [--threads 1,2] [--cells LSTM,GRU,RNN] [--hidden 128,256,512] [--batch 1,16,64]
+  scripts/bench/compare_anchors.py [--quick] [--target native|sse4|avx2|avx512] [--build-dir build]
+      [--anchors-bin DIR] [--reps 5] [--threads 1,2] [--cells LSTM,GRU,RNN] [--hidden 128,256,512] [--batch 1,16,64]
       [--modes infer,train] [--dtypes f32,bf16] [--out FILE]
 Only Debian's /usr/bin/python3 (with python3-torch for the PyTorch anchor).
 """
@@ -40,6 +52,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUR_CELL = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}
 G = {"RNN": 1, "GRU": 3, "LSTM": 4}
 OPENBLAS_OMP = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+ANCHORS_SRC = os.path.join(ROOT, "bench", "anchors")
+TARGETS = ("native", "sse4", "avx2", "avx512")
+# Per target: oneDNN's DNNL_MAX_CPU_ISA, PyTorch's (ATEN_CPU_CAPABILITY, OPENBLAS_CORETYPE), fma_peak's
+# kernel (None: unset the variable).
+DNNL_ISA = {"native": None, "sse4": "SSE41", "avx2": "AVX2", "avx512": "AVX512_CORE"}
+TORCH_ENV = {"native": (None, None), "sse4": ("default", "Nehalem"), "avx2": ("avx2", "Haswell"),
+             "avx512": ("avx512", "SkylakeX")}
+PEAK_KERNEL = {None: "native", "native": "native", "sse4": "sse4", "avx2": "avx2", "avx512": "avx512"}
 
 # PyTorch worker: imports the anchors' bench_torch.py once per thread count and answers one
 # configuration per input line ("CELL H B T MODE") with bench_torch's JSON record, then "END".
@@ -63,10 +83,13 @@ for line in sys.stdin:
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--anchors", default=os.environ.get("RECURRENT_ANCHORS", "/work/shared/anchors"),
-                   help="directory with the anchors' sources (build.sh, rnn_dnnl.cpp, bench_torch.py, ...)")
-    p.add_argument("--anchors-build", default=None, help="where to build the anchors (default BUILD_DIR/anchors)")
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build"), help="recurrent's build directory")
+    p.add_argument("--anchors-bin", default=None,
+                   help="directory with already built anchors (fma_peak, rnn_dnnl); default: build them from "
+                        "bench/anchors into BUILD_DIR/bench/anchors")
+    p.add_argument("--target", choices=TARGETS, default=None,
+                   help="hold ours, oneDNN and PyTorch to one ISA and measure that width's FMA peak "
+                        "(default: the environment as it is, the widest width's peak)")
     p.add_argument("--quick", action="store_true", help="issue 4's acceptance subset only")
     p.add_argument("--reps", type=int, default=5, help="timed repetitions per tool and configuration")
     p.add_argument("--min-time", type=float, default=0.2, help="seconds per repetition (the anchors use 0.2)")
@@ -80,46 +103,49 @@ def parse_args():
 
 
 def run(cmd, env=None, timeout=1800):
+    """Runs cmd with os.environ updated by env; a variable whose value is None is removed."""
     e = dict(os.environ)
-    e.update(env or {})
+    for k, v in (env or {}).items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
     return subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=timeout)
 
 
 def build(args):
-    src = os.path.abspath(args.anchors)
-    if not os.path.exists(os.path.join(src, "build.sh")):
-        sys.exit("compare_anchors: no build.sh in %s (pass --anchors DIR)" % src)
-    out = os.path.abspath(args.anchors_build or os.path.join(args.build_dir, "anchors"))
-    bins = [os.path.join(out, b) for b in ("fma_peak", "bw", "gemm_bench", "rnn_dnnl")]
-    newest_src = max(os.path.getmtime(os.path.join(src, f)) for f in os.listdir(src))
-    if all(os.path.exists(b) and os.path.getmtime(b) >= newest_src for b in bins):
-        print("anchors in %s are up to date" % out, file=sys.stderr)
-    else:
-        print("building anchors from %s into %s ..." % (src, out), file=sys.stderr)
-        r = run(["sh", os.path.join(src, "build.sh"), out])
-        if r.returncode:
-            sys.exit("compare_anchors: anchors build failed:\n" + r.stdout + r.stderr)
-    print("building recurrent in %s ..." % args.build_dir, file=sys.stderr)
-    r = run(["cmake", "--build", args.build_dir, "--target", "recurrent"])
+    """Builds recurrent and (unless --anchors-bin) the anchors with the project's CMake; returns the anchors' bin dir."""
+    targets = ["recurrent"] + ([] if args.anchors_bin else ["anchor_fma_peak", "anchor_rnn_dnnl"])
+    print("building %s in %s ..." % (", ".join(targets), args.build_dir), file=sys.stderr)
+    r = run(["cmake", "--build", args.build_dir, "--target"] + targets)
     if r.returncode:
-        sys.exit("compare_anchors: recurrent build failed (run scripts/build.sh first?):\n" + r.stdout + r.stderr)
+        sys.exit("compare_anchors: build failed (run scripts/build.sh first; the anchors need "
+                 "RECURRENT_BUILD_BENCH=ON):\n" + r.stdout[-4000:] + r.stderr[-4000:])
+    out = os.path.abspath(args.anchors_bin or os.path.join(args.build_dir, "bench", "anchors"))
+    for b in ("fma_peak", "rnn_dnnl"):
+        if not os.access(os.path.join(out, b), os.X_OK):
+            sys.exit("compare_anchors: no %s in %s" % (b, out))
     return out
 
 
-def measure_peaks(anchors_bin):
-    """fp32 AVX-512 FMA peak per thread count from the anchors' fma_peak (best of 5 reps)."""
-    r = run([os.path.join(anchors_bin, "fma_peak"), "5"])
-    peaks = {}
+def measure_peaks(anchors_bin, target):
+    """fp32 FMA peak of the target's vector width per thread count from the anchors' fma_peak (best of 5 reps)."""
+    kernel = PEAK_KERNEL[target]
+    r = run([os.path.join(anchors_bin, "fma_peak"), "5", kernel])
+    if r.returncode:
+        sys.exit("compare_anchors: fma_peak 5 %s failed: %s" % (kernel, (r.stderr or r.stdout).strip()))
+    peaks, name = {}, None
     for line in r.stdout.splitlines():
-        m = re.match(r"fp32 FMA zmm \(AVX-512\)\s+(\d+)\s+\S+\s+\S+\s+best ([\d.]+)", line)
+        m = re.match(r"(fp32 .*?)\s+(\d+)\s+\S+\s+\S+\s+best ([\d.]+)", line)
         if m:
-            peaks[int(m.group(1))] = float(m.group(2))
+            name = m.group(1)
+            peaks[int(m.group(2))] = float(m.group(3))
     # The cores are identical: on a shared machine another process often holds one core while the
     # 2-thread loop runs, so the hardware peak of N threads is estimated as max(measured N, N x best 1).
     if 1 in peaks:
         for n in list(peaks):
             peaks[n] = max(peaks[n], n * peaks[1])
-    return peaks, r.stdout
+    return peaks, name
 
 
 def configs(args):
@@ -159,7 +185,10 @@ def run_ours(args, c, peak):
            "--min-time", str(args.min_time)]
     if peak:
         cmd += ["--peak-gflops", str(peak)]
-    r = run(cmd, env={"OMP_NUM_THREADS": str(c["threads"])})
+    env = {"OMP_NUM_THREADS": str(c["threads"])}
+    if args.target:
+        env["RECURRENT_TARGET"] = args.target
+    r = run(cmd, env=env)
     if r.returncode:
         return {"error": (r.stderr or r.stdout).strip().replace("recurrent: error: ", "")}
     return last_json(r.stdout)
@@ -168,7 +197,10 @@ def run_ours(args, c, peak):
 def run_onednn(args, anchors_bin, c):
     cmd = [os.path.join(anchors_bin, "rnn_dnnl"), c["cell"], str(c["H"]), str(c["B"]), str(args.T), "1", "0",
            c["dtype"], c["mode"], str(args.reps)]
-    r = run(cmd, env={"OMP_NUM_THREADS": str(c["threads"])})
+    env = {"OMP_NUM_THREADS": str(c["threads"])}
+    if args.target:
+        env["DNNL_MAX_CPU_ISA"] = DNNL_ISA[args.target]
+    r = run(cmd, env=env)
     rec = last_json(r.stdout)
     if r.returncode or rec is None:
         return {"error": "rnn_dnnl exit %d: %s" % (r.returncode, (r.stderr or r.stdout).strip()[:200])}
@@ -178,7 +210,13 @@ def run_onednn(args, anchors_bin, c):
 class TorchWorker:
     def __init__(self, args, threads):
         env = dict(os.environ, LD_LIBRARY_PATH=OPENBLAS_OMP, OMP_NUM_THREADS=str(threads))
-        self.p = subprocess.Popen(["/usr/bin/python3", "-c", TORCH_WORKER, os.path.join(args.anchors, "bench_torch.py"),
+        if args.target:
+            for k, v in zip(("ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE"), TORCH_ENV[args.target]):
+                if v is None:
+                    env.pop(k, None)
+                else:
+                    env[k] = v
+        self.p = subprocess.Popen(["/usr/bin/python3", "-c", TORCH_WORKER, os.path.join(ANCHORS_SRC, "bench_torch.py"),
                                    str(threads), str(args.reps)], env=env, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         self.info = json.loads(self.p.stdout.readline()).get("info")
@@ -218,16 +256,30 @@ def ratio(a, b):
     return "%.2f×" % (a["tokens_s"] / b["tokens_s"])
 
 
+def pct_peak(rec, peak):
+    if not rec or "error" in rec or not peak:
+        return "–"
+    return "%.0f%%" % (100.0 * rec["gflops_med"] / peak)
+
+
+def target_text(o, d):
+    """The ISA each tool reports it ran: ours `recurrent bench --json`'s "target", oneDNN rnn_dnnl's "isa"."""
+    ours = (o or {}).get("target") or "?"
+    dnnl = (d or {}).get("isa") or "?"
+    return "%s · %s" % (ours, dnnl)
+
+
 def table(rows, peaks):
-    head = ("| cell | H | B | mode | thr | dtype | ours: tok/s · GFLOP/s · %peak | ours µs/step | "
-            "oneDNN: tok/s · GFLOP/s · %peak | PyTorch: tok/s · GFLOP/s · %peak | ours/oneDNN | ours/PyTorch |")
-    lines = [head, "|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    head = ("| cell | H | B | mode | thr | dtype | target: ours · oneDNN | ours/oneDNN | ours %peak | oneDNN %peak | "
+            "ours: tok/s · GFLOP/s · %peak | ours µs/step | oneDNN: tok/s · GFLOP/s · %peak | "
+            "PyTorch: tok/s · GFLOP/s · %peak | ours/PyTorch |")
+    lines = [head, "|---|---:|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c, o, d, t in rows:
         pk = peaks.get(c["threads"])
         us = ("%.0f" if o["us_per_step_med"] >= 100 else "%.3g") % o["us_per_step_med"] if o and "error" not in o else "–"
-        lines.append("| %s | %d | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
-            c["cell"], c["H"], c["B"], c["mode"], c["threads"], c["dtype"], cell_text(o, pk), us,
-            cell_text(d, pk), cell_text(t, pk), ratio(o, d), ratio(o, t)))
+        lines.append("| %s | %d | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            c["cell"], c["H"], c["B"], c["mode"], c["threads"], c["dtype"], target_text(o, d), ratio(o, d),
+            pct_peak(o, pk), pct_peak(d, pk), cell_text(o, pk), us, cell_text(d, pk), cell_text(t, pk), ratio(o, t)))
     return "\n".join(lines)
 
 
@@ -263,7 +315,7 @@ def git_rev():
     return r.stdout.strip() or "unknown"
 
 
-def report(args, rows, peaks, started, elapsed, torch_info, n_cfgs, loads):
+def report(args, rows, peaks, peak_name, started, elapsed, torch_info, n_cfgs, loads):
     mode = "quick" if args.quick else "full"
     errors = sorted({"%s: %s" % (tool, rec["error"]) for c, *recs in rows
                      for tool, rec in zip(("ours", "oneDNN", "PyTorch"), recs) if rec and "error" in rec})
@@ -272,7 +324,19 @@ def report(args, rows, peaks, started, elapsed, torch_info, n_cfgs, loads):
     cmd = " ".join(["scripts/bench/compare_anchors.py"] + sys.argv[1:])
     lscpu = run(["lscpu"]).stdout
     model = next((l.split(":", 1)[1].strip() for l in lscpu.splitlines() if l.startswith("Model name")), "?")
-    torch_version = next(iter(torch_info.values()), {}).get("torch", "?") if torch_info else "?"
+    ti = next(iter(torch_info.values()), {}) if torch_info else {}
+    torch_version = ti.get("torch", "?")
+    if args.target:
+        aten, core = TORCH_ENV[args.target]
+        tgt = ("target **%s** for every tool: ours RECURRENT_TARGET=%s, oneDNN %s, PyTorch %s and %s" % (
+            args.target, args.target,
+            "DNNL_MAX_CPU_ISA=%s" % DNNL_ISA[args.target] if DNNL_ISA[args.target] else "without DNNL_MAX_CPU_ISA",
+            "ATEN_CPU_CAPABILITY=%s" % aten if aten else "without ATEN_CPU_CAPABILITY",
+            "OPENBLAS_CORETYPE=%s" % core if core else "without OPENBLAS_CORETYPE"))
+    else:
+        tgt = "no --target: each tool's own choice (environment as inherited)"
+    tgt += "; PyTorch ran ATen capability %s, OpenBLAS core %s" % (ti.get("cpu_capability", "?"),
+                                                                ti.get("openblas_corename", "?"))
     partial = "" if len(rows) == n_cfgs else " — PARTIAL: %d of %d configurations so far" % (len(rows), n_cfgs)
     doc = ["# recurrent vs oneDNN vs PyTorch: RNN layers (%s%s)" % (mode, partial), "",
            "Measured %s UTC on %s (%d CPUs), recurrent %s, in one invocation of `%s` (%.0f s; load average "
@@ -282,8 +346,10 @@ def report(args, rows, peaks, started, elapsed, torch_info, n_cfgs, loads):
                "%.1f" % loads[0], os.getloadavg()[0], args.T, args.reps, args.min_time), "",
            "- FLOPs per token: forward 2·G·H·(I+H) (G = 1 RNN, 3 GRU, 4 LSTM), training = 3× forward; "
            "training = forward + backward with weight gradients of sum(output), input without gradient.",
-           "- % peak: of the fp32 AVX-512 FMA peak measured at the start by the anchors' `fma_peak` (best of 5; "
-           "N threads: max(measured, N × 1-thread)): " +
+           "- Target: " + tgt + ". The table's target column is what ours (`recurrent bench --json` \"target\", "
+           "? if absent) and oneDNN (`rnn_dnnl` \"isa\") report they ran.",
+           "- %% peak: of the fp32 peak of that target's vector width, %s, measured at the start by the anchors' "
+           "`fma_peak %s` (best of 5; N threads: max(measured, N × 1-thread)): " % (peak_name or "?", PEAK_KERNEL[args.target]) +
            ", ".join("%d thread(s) %.1f GFLOP/s" % (k, v) for k, v in sorted(peaks.items())) + ".",
            "- oneDNN: `rnn_dnnl` (Debian libdnnl 2.6) with OMP_NUM_THREADS = thr. PyTorch %s: `bench_torch.py` in "
            "its best setting (LD_LIBRARY_PATH=%s, OMP_NUM_THREADS = thr); fp32 only." % (torch_version, OPENBLAS_OMP),
@@ -302,14 +368,16 @@ def report(args, rows, peaks, started, elapsed, torch_info, n_cfgs, loads):
 
 def main():
     args = parse_args()
-    args.anchors = os.path.abspath(args.anchors)
     loads = os.getloadavg()
     anchors_bin = build(args)
-    peaks, peak_text = measure_peaks(anchors_bin)
-    print("fp32 FMA peak (anchors' fma_peak, best of 5): %s" % peaks, file=sys.stderr)
+    peaks, peak_name = measure_peaks(anchors_bin, args.target)
+    print("target %s; fp32 peak, %s (anchors' fma_peak, best of 5): %s" % (args.target or "(not set)", peak_name, peaks),
+          file=sys.stderr)
     cfgs = configs(args)
     started = datetime.datetime.now(datetime.timezone.utc)
     mode = "quick" if args.quick else "full"
+    if args.target:
+        mode += "_" + args.target
     out_md = args.out or os.path.join(ROOT, "bench", "results", "anchors_%s_%s.md" % (mode, started.strftime("%Y-%m-%d")))
     os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
     raw = open(os.path.splitext(out_md)[0] + ".jsonl", "w")
@@ -338,11 +406,11 @@ def main():
         print("[%d/%d %.0fs] %s" % (i + 1, len(cfgs), time.time() - t0, table([row], peaks).splitlines()[-1]),
               file=sys.stderr)
         with open(out_md, "w") as f:  # rewritten after every configuration: an interrupted sweep still has a table
-            f.write(report(args, rows, peaks, started, time.time() - t0, torch_info, len(cfgs), loads))
+            f.write(report(args, rows, peaks, peak_name, started, time.time() - t0, torch_info, len(cfgs), loads))
     if worker:
         worker.close()
     raw.close()
-    print(report(args, rows, peaks, started, time.time() - t0, torch_info, len(cfgs), loads))
+    print(report(args, rows, peaks, peak_name, started, time.time() - t0, torch_info, len(cfgs), loads))
     print("\nwritten: %s (+ .jsonl raw records)" % out_md, file=sys.stderr)
 
 
