@@ -98,7 +98,7 @@ def run_recurrent(task, a):
     return dict(side="recurrent", task=task, tokens_per_s=r["tokens_per_s"], steps=r["steps"],
                 epochs=r["epochs_completed"], train_seconds=r["train_seconds"],
                 valid_loss=r["valid"]["loss_nats"], test_loss=r["test"]["loss_nats"], test_tokens=r["test"]["tokens"],
-                target=r.get("target") or env.get("RECURRENT_TARGET") or "native")
+                target=r.get("target") or (f"{a.target} (requested)" if a.target else "?"))
 
 
 # ---- PyTorch side: the same pipeline ---------------------------------------------------------------

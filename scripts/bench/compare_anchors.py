@@ -35,7 +35,7 @@ loss = sum(output); the input needs no gradient.
 
 Usage:
   scripts/bench/compare_anchors.py [--quick] [--target native|sse4|avx2|avx512] [--build-dir build]
-      [--anchors-bin DIR] [--reps 5] [--threads 1,2] [--cells LSTM,GRU,RNN] [--hidden 128,256,512] [--batch 1,16,64]
+      [--anchors-bin DIR] [--no-build] [--reps 5] [--threads 1,2] [--cells LSTM,GRU,RNN] [--hidden 128,256,512] [--batch 1,16,64]
       [--modes infer,train] [--dtypes f32,bf16] [--out FILE]
 Only Debian's /usr/bin/python3 (with python3-torch for the PyTorch anchor).
 """
@@ -87,6 +87,8 @@ def parse_args():
     p.add_argument("--anchors-bin", default=None,
                    help="directory with already built anchors (fma_peak, rnn_dnnl); default: build them from "
                         "bench/anchors into BUILD_DIR/bench/anchors")
+    p.add_argument("--no-build", action="store_true",
+                   help="use build/recurrent and the anchors as they are (no cmake --build first)")
     p.add_argument("--target", choices=TARGETS, default=None,
                    help="hold ours, oneDNN and PyTorch to one ISA and measure that width's FMA peak "
                         "(default: the environment as it is, the widest width's peak)")
@@ -116,15 +118,16 @@ def run(cmd, env=None, timeout=1800):
 def build(args):
     """Builds recurrent and (unless --anchors-bin) the anchors with the project's CMake; returns the anchors' bin dir."""
     targets = ["recurrent"] + ([] if args.anchors_bin else ["anchor_fma_peak", "anchor_rnn_dnnl"])
-    print("building %s in %s ..." % (", ".join(targets), args.build_dir), file=sys.stderr)
-    r = run(["cmake", "--build", args.build_dir, "--target"] + targets)
-    if r.returncode:
-        sys.exit("compare_anchors: build failed (run scripts/build.sh first; the anchors need "
-                 "RECURRENT_BUILD_BENCH=ON):\n" + r.stdout[-4000:] + r.stderr[-4000:])
+    if not args.no_build:
+        print("building %s in %s ..." % (", ".join(targets), args.build_dir), file=sys.stderr)
+        r = run(["cmake", "--build", args.build_dir, "--target"] + targets)
+        if r.returncode:
+            sys.exit("compare_anchors: build failed (run scripts/build.sh first; the anchors need "
+                     "RECURRENT_BUILD_BENCH=ON):\n" + r.stdout[-4000:] + r.stderr[-4000:])
     out = os.path.abspath(args.anchors_bin or os.path.join(args.build_dir, "bench", "anchors"))
-    for b in ("fma_peak", "rnn_dnnl"):
-        if not os.access(os.path.join(out, b), os.X_OK):
-            sys.exit("compare_anchors: no %s in %s" % (b, out))
+    for b in [os.path.join(args.build_dir, "recurrent"), os.path.join(out, "fma_peak"), os.path.join(out, "rnn_dnnl")]:
+        if not os.access(b, os.X_OK):
+            sys.exit("compare_anchors: no %s" % b)
     return out
 
 
