@@ -1,13 +1,12 @@
 // The step barrier of the fused time loops. Contract and reasons: rnn_team.h.
 #include "nn/rnn_team.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 
+#include "core/cpu_hints.h"
 #include "recurrent/core/threads.h"
 
 namespace recurrent::rnn {
@@ -111,7 +110,7 @@ void StepTeam::sync(int tid) {
   } else {
     // Spin (a partner that is running arrives within microseconds), then sleep.
     for (int64_t spins = 0; gen_.load(std::memory_order_acquire) == g; ++spins) {
-      _mm_pause();
+      cpu_relax();
       if ((spins & 63) == 63 && now_ns() - arrive > kSpinNs) {
         while (gen_.load(std::memory_order_acquire) == g) gen_.wait(g, std::memory_order_acquire);
         break;

@@ -1,6 +1,7 @@
 // Scalar dtype conversions (include/recurrent/io/dtype.h) against independent oracles:
 //   F16 -> F32  every one of the 65536 half values against the defining formula (ldexp in double);
-//   F32 -> F16  against the compiler's IEEE _Float16 conversion (libgcc, round-to-nearest-even)
+//   F32 -> F16  against the compiler's IEEE half conversion (x86-64: _Float16 through libgcc;
+//               aarch64: __fp16, the fcvt instruction; both round to nearest even)
 //               on all ties near 1, all half subnormal ties, and 2M random floats;
 //   F32 -> BF16 against "nearest bf16 by distance in double, ties to even";
 //   F64 -> F32  against the hardware conversion inside the float range, and the overflow edge;
@@ -57,8 +58,15 @@ TEST(DType, HalfToFloatIsExactForAll65536Values) {
   }
 }
 
+// GCC 12 has _Float16 in C++ on x86 only; on aarch64 its IEEE half is __fp16 (an fcvt instruction).
+#if defined(__aarch64__)
+using IeeeHalf = __fp16;
+#else
+using IeeeHalf = _Float16;
+#endif
+
 TEST(DType, FloatToHalfMatchesIeeeConversion) {
-  auto oracle = [](float f) { return std::bit_cast<uint16_t>(static_cast<_Float16>(f)); };
+  auto oracle = [](float f) { return std::bit_cast<uint16_t>(static_cast<IeeeHalf>(f)); };
   auto check = [&](float f) {
     const uint16_t got = float_to_half(f), want = oracle(f);
     if (std::isnan(f)) {
