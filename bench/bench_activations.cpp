@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "recurrent/core/rng.h"
+#include "kernels/simd/rnn_kernels.h"
 #include "recurrent/kernels/activations.h"
+#include "recurrent/kernels/target.h"
 #include "recurrent/kernels/cpu.h"
 
 namespace {
@@ -23,11 +25,11 @@ using namespace recurrent;
 using ArrayFn = void (*)(const float*, float*, int64_t);
 
 struct Path {
-  const char* name;
+  std::string name;
   ArrayFn fn;
   double (*ref)(double);
   bool is_tanh;
-  bool avx512;
+  bool simd;  // a SIMD target's kernel (not the generic scalar loop)
 };
 
 double sigmoid_ref(double x) { return 1.0 / (1.0 + std::exp(-x)); }
@@ -74,7 +76,7 @@ bool check(const Path& p, bool exhaustive) {
   float xa, xr;
   std::memcpy(&xa, &a.abs_bits, 4);
   std::memcpy(&xr, &a.rel_bits, 4);
-  std::printf("check %-16s %s: max abs error %.3g at x=%.9g, max rel error %.3g at x=%.9g\n", p.name,
+  std::printf("check %-16s %s: max abs error %.3g at x=%.9g, max rel error %.3g at x=%.9g\n", p.name.c_str(),
               exhaustive ? "all 2^32 inputs" : "every 4096th input", a.abs, xa, a.rel, xr);
   return a.abs <= 1e-7 && a.rel <= 2e-7;
 }
@@ -92,8 +94,6 @@ void run(benchmark::State& state, Path p) {
   state.SetItemsProcessed(state.iterations() * n);  // items_per_second in G/s = elements per ns
 }
 
-void sigmoid_avx512(const float* x, float* y, int64_t n) { sigmoid_vec(x, y, n); }  // after set_isa(avx512)
-void tanh_avx512(const float* x, float* y, int64_t n) { tanh_vec(x, y, n); }
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,10 +107,10 @@ int main(int argc, char** argv) {
     }
   std::vector<Path> paths = {{"sigmoid/generic", sigmoid_vec_generic, sigmoid_ref, false, false},
                              {"tanh/generic", tanh_vec_generic, tanh_ref, true, false}};
-  if (cpu_has_avx512()) {
-    set_isa(Isa::avx512);
-    paths.push_back({"sigmoid/avx512", sigmoid_avx512, sigmoid_ref, false, true});
-    paths.push_back({"tanh/avx512", tanh_avx512, tanh_ref, true, true});
+  for (int64_t t : simd::cpu_targets()) {  // every SIMD target this CPU runs (src/kernels/simd/math-inl.h)
+    const simd::RnnKernels& k = simd::rnn_kernels(t);
+    paths.push_back({"sigmoid/" + simd::target_name(t), k.sigmoid_array, sigmoid_ref, false, true});
+    paths.push_back({"tanh/" + simd::target_name(t), k.tanh_array, tanh_ref, true, true});
   }
   bool ok = true;
   for (const Path& p : paths) ok = check(p, exhaustive) && ok;
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const Path& p : paths)
-    benchmark::RegisterBenchmark(p.name, run, p)->Arg(4096)->Arg(int64_t{1} << 22);
+    benchmark::RegisterBenchmark(p.name.c_str(), run, p)->Arg(4096)->Arg(int64_t{1} << 22);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -1,5 +1,5 @@
-// The recurrent step's product on ONE thread: the AVX-512 panel GEMM (src/kernels/avx512/
-// panel_gemm512.cpp, used by the fused RNN loops) against oneDNN's matmul on pre-packed weights
+// The recurrent step's product on ONE thread: the panel GEMM of every SIMD target this CPU runs
+// (src/kernels/simd/panel-inl.h, used by the fused RNN loops) against oneDNN's matmul on pre-packed weights
 // (gemm_packed), on the shapes of one LSTM/GRU step. Reports GFLOP/s over CPU time ("CPU" column
 // and the FLOPS counter), which stays meaningful on a shared machine. Checks the panel result
 // against gemm_packed first (max relative error ≤ 1e-4, else the case fails).
@@ -9,12 +9,13 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/avx512/cells.h"
+#include "kernels/simd/rnn_kernels.h"
 #include "recurrent/core/rng.h"
 #include "recurrent/core/tensor.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/kernels/cpu.h"
 #include "recurrent/kernels/gemm.h"
+#include "recurrent/kernels/target.h"
 
 using namespace recurrent;
 
@@ -22,28 +23,31 @@ namespace {
 struct Problem {
   int64_t M, K, N;
   std::vector<float> A, B;  // A [M, K], B [K, N]
-  Tensor panels;            // [⌈N/32⌉, K, 32]
-  Problem(int64_t m, int64_t k, int64_t n) : M(m), K(k), N(n), A(m * k), B(k * n) {
+  const simd::RnnKernels& k;
+  Tensor panels;            // [⌈N/P⌉, K, P], P = the target's panel width
+  Problem(int64_t m, int64_t kk_, int64_t n, int64_t target)
+      : M(m), K(kk_), N(n), A(m * kk_), B(kk_ * n), k(simd::rnn_kernels(target)) {
     Rng r(7);
     for (float& v : A) v = r.uniform(-1.0f, 1.0f);
     for (float& v : B) v = r.uniform(-1.0f, 1.0f);
-    const int64_t np = (N + 31) / 32;
-    panels = Tensor({np, K, 32});
+    const int64_t P = k.panel, np = (N + P - 1) / P;
+    panels = Tensor({np, K, P});
     for (int64_t p = 0; p < np; ++p)
       for (int64_t kk = 0; kk < K; ++kk)
-        for (int64_t c = 0; c < 32 && p * 32 + c < N; ++c) panels.data()[(p * K + kk) * 32 + c] = B[kk * N + p * 32 + c];
+        for (int64_t c = 0; c < P && p * P + c < N; ++c) panels.data()[(p * K + kk) * P + c] = B[kk * N + p * P + c];
   }
   void run_panels(float* C) const {
-    for (int64_t p = 0; p * 32 < N; ++p)
-      avx512::panel_gemm(M, K, A.data(), K, panels.data() + p * K * 32, std::min<int64_t>(32, N - p * 32), C + p * 32,
-                         N, false);
+    const int64_t P = k.panel;
+    for (int64_t p = 0; p * P < N; ++p)
+      k.panel_gemm(M, K, A.data(), K, panels.data() + p * K * P, std::min<int64_t>(P, N - p * P), C + p * P, N, false);
   }
 };
 
-void BM_step(benchmark::State& st, bool panel) {
+// target 0: oneDNN's packed matmul; else that target's panel GEMM.
+void BM_step(benchmark::State& st, int64_t target) {
   set_num_threads(1);
-  if (active_isa() != Isa::avx512) return st.SkipWithError("no AVX-512");
-  Problem pr(st.range(0), st.range(1), st.range(2));
+  const bool panel = target != 0;
+  Problem pr(st.range(0), st.range(1), st.range(2), panel ? target : simd::best_target());
   PackedMatrix pk = pack_b(pr.B.data(), pr.K, pr.N, Trans::N);
   std::vector<float> C(pr.M * pr.N), R(pr.M * pr.N);
   gemm_packed(pr.M, pr.A.data(), pr.K, pk, 0.0f, R.data(), pr.N);
@@ -61,7 +65,14 @@ void BM_step(benchmark::State& st, bool panel) {
 }
 }  // namespace
 
-#define SHAPES Args({64, 256, 1024})->Args({64, 1024, 256})->Args({64, 512, 2048})->Args({64, 2048, 512})->Args({1, 256, 1024})->Args({1, 512, 2048})
-BENCHMARK_CAPTURE(BM_step, panel, true)->SHAPES;
-BENCHMARK_CAPTURE(BM_step, onednn_packed, false)->SHAPES;
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  const auto shapes = [](benchmark::internal::Benchmark* b) {
+    b->Args({64, 256, 1024})->Args({64, 1024, 256})->Args({64, 512, 2048})->Args({64, 2048, 512});
+    b->Args({1, 256, 1024})->Args({1, 512, 2048});
+  };
+  for (int64_t t : simd::cpu_targets()) shapes(benchmark::RegisterBenchmark(("BM_step/panel_" + simd::target_name(t)).c_str(), BM_step, t));
+  shapes(benchmark::RegisterBenchmark("BM_step/onednn_packed", BM_step, int64_t{0}));
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages recurrent needs to build and test (idempotent; root or sudo).
 #   --dev : also the Python oracle (PyTorch, NumPy, Matplotlib) for fixtures, plots and comparisons.
 set -euo pipefail
-pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libhwy-dev
       libbenchmark-dev zlib1g-dev python3 python3-matplotlib)
 # zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
 # Data sets come from the npm registry (shared/data.md); these machines ship Node.js with npm, and

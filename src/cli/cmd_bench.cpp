@@ -30,6 +30,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/kernels/cpu.h"
+#include "recurrent/kernels/target.h"
 #include "recurrent/kernels/peak.h"
 
 namespace recurrent::cli {
@@ -104,7 +105,7 @@ void run_bench(const BenchArgs& a) {
   nlohmann::ordered_json j = {
       {"lib", "recurrent"}, {"cell", a.cell}, {"H", w.hidden}, {"I", w.input_size()}, {"B", w.batch},
       {"T", w.seq_len}, {"layers", w.layers}, {"bidir", w.bidirectional}, {"mode", a.mode},
-      {"precision", a.precision}, {"threads", threads}, {"isa", isa_name(active_isa())},
+      {"precision", a.precision}, {"threads", threads}, {"isa", isa_name(active_isa())}, {"target", simd::target_name(simd::default_target())},
       {"reps", a.reps}, {"warmup", a.warmup}, {"calls_per_rep", t.calls_per_rep},
       {"min_s", t.min_s}, {"median_s", t.median_s}, {"tokens_s", tokens / t.median_s},
       {"us_per_step_med", t.median_s / static_cast<double>(w.seq_len) * 1e6},
@@ -118,10 +119,10 @@ void run_bench(const BenchArgs& a) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("recurrent bench: %s H=%lld I=%lld B=%lld T=%lld layers=%lld%s mode=%s precision=%s threads=%d isa=%s\n",
+  std::printf("recurrent bench: %s H=%lld I=%lld B=%lld T=%lld layers=%lld%s mode=%s precision=%s threads=%d target=%s\n",
               a.cell.c_str(), (long long)w.hidden, (long long)w.input_size(), (long long)w.batch,
               (long long)w.seq_len, (long long)w.layers, w.bidirectional ? " bidirectional" : "", a.mode.c_str(),
-              a.precision.c_str(), threads, isa_name(active_isa()));
+              a.precision.c_str(), threads, simd::target_name(simd::default_target()).c_str());
   std::printf("  time      median %.6g s, best %.6g s per call (%d reps x %d calls); %.4g us per time step\n",
               t.median_s, t.min_s, a.reps, t.calls_per_rep, t.median_s / static_cast<double>(w.seq_len) * 1e6);
   std::printf("  speed     %.4g tokens/s, %.4g GFLOP/s (%.4g GFLOP per call%s)\n", tokens / t.median_s, gflops,

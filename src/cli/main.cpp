@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/engine_env.h"
 #include "cli/omp_env.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
@@ -19,7 +20,12 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "threads to use (default: $RECURRENT_NUM_THREADS, else all cores)")
       ->check(CLI::Range(1, 1024));
+  std::string target;
+  app.add_option("--target", target,
+                 "SIMD target of the kernels: native, avx512, avx2, sse4, ssse3, neon, ... (default: "
+                 "$RECURRENT_TARGET, else the best this CPU runs)");
   app.parse_complete_callback([&] {
+    recurrent::cli::apply_engine_env(target);
     // --threads overrides RECURRENT_NUM_THREADS; otherwise read (and validate) the variable now, so a
     // bad value is a one-line error up front, not a surprise in the middle of a run.
     if (threads > 0) {

@@ -4,43 +4,52 @@
 #include <cstring>
 
 #include "recurrent/core/error.h"
+#include "recurrent/kernels/target.h"
 
 namespace recurrent {
 
+// The CPU checks are x86-only; on any other target (aarch64) there is no AVX-512, so both are false
+// and best_isa() is always generic.
 bool cpu_has_avx512() {
+#if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
 }
 
 bool cpu_has_avx512_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
   // GCC 12's __builtin_cpu_supports has no "avx512bf16": read CPUID leaf 7 sub-leaf 1, EAX bit 5.
   unsigned a, b, c, d;
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
   return cpu_has_avx512() && (a & (1u << 5));
-}
-
-Isa best_isa() {
-  const char* env = std::getenv("RECURRENT_ISA");
-  if (env && *env) {
-    if (std::strcmp(env, "generic") == 0) return Isa::generic;
-    RC_CHECK(std::strcmp(env, "avx512") == 0, "RECURRENT_ISA", "expected 'generic' or 'avx512', got '", env, "'");
-  }
-  return cpu_has_avx512() ? Isa::avx512 : Isa::generic;
+#else
+  return false;
+#endif
 }
 
 namespace {
-Isa& current() {
-  static Isa isa = best_isa();
-  return isa;
+bool is_avx512_target(int64_t t) {
+  const std::string n = simd::target_name(t);
+  return n == "avx512" || n == "avx512_dl";
 }
 }  // namespace
 
-Isa active_isa() { return current(); }
+Isa best_isa() { return is_avx512_target(simd::best_target()) && cpu_has_avx512() ? Isa::avx512 : Isa::generic; }
+
+Isa active_isa() { return is_avx512_target(simd::default_target()) && cpu_has_avx512() ? Isa::avx512 : Isa::generic; }
 
 void set_isa(Isa isa) {
   RC_CHECK(isa == Isa::generic || cpu_has_avx512(), "set_isa", "this CPU has no AVX-512");
-  current() = isa;
+  if (isa == Isa::avx512) {
+    for (int64_t t : simd::cpu_targets())
+      if (is_avx512_target(t)) return simd::set_default_target(t);
+  }
+  for (int64_t t : simd::cpu_targets())  // the best target below AVX-512
+    if (!is_avx512_target(t)) return simd::set_default_target(t);
 }
 
 const char* isa_name(Isa isa) { return isa == Isa::avx512 ? "avx512" : "generic"; }

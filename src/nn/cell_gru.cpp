@@ -3,16 +3,15 @@
 #include <cmath>
 #include <cstring>
 
-#include "kernels/avx512/cells.h"
+#include "kernels/simd/rnn_kernels.h"
 #include "nn/cell_kernels.h"
 #include "recurrent/kernels/activations.h"
-#include "recurrent/kernels/cpu.h"
 
 namespace recurrent::cells {
 
 // ---- linear-before-reset ---------------------------------------------------------------------
 // Shapes: a, gh [B,3H]; b_hh [3H] or null; h_prev, h, nh [B,H].
-// Generic row kernel (GCC vectorises it: branch-free activations); AVX-512 twin: avx512::gru_forward_row.
+// Generic row kernel (GCC vectorises it: branch-free activations); SIMD twin: GruForwardRows (src/kernels/simd/cells/gru-inl.h).
 static void gru_forward_row(int64_t H, float* ar, const float* ghb, const float* b_hh, const float* hp, float* hb,
                             float* nhb) {
   float* az = ar + H;
@@ -31,17 +30,17 @@ static void gru_forward_row(int64_t H, float* ar, const float* ghb, const float*
   }
 }
 
-void gru_forward(int64_t B, int64_t H, float* a, const float* gh, const float* b_hh, const float* h_prev, float* h,
+void gru_forward(const simd::RnnKernels* k, int64_t B, int64_t H, float* a, const float* gh, const float* b_hh, const float* h_prev, float* h,
                  float* nh, const uint8_t* valid) {
-  const bool simd = active_isa() == Isa::avx512;
 #pragma omp parallel for schedule(static) if (B * H >= 8192)
   for (int64_t b = 0; b < B; ++b) {
     if (valid && !valid[b]) {
       std::memcpy(h + b * H, h_prev + b * H, H * sizeof(float));
       continue;
     }
-    if (simd)
-      avx512::gru_forward_row(H, H, a + b * 3 * H, nullptr, gh + b * 3 * H, b_hh, h_prev + b * H, h + b * H, nh + b * H);
+    if (k)
+      k->gru_forward_rows(1, H, H, a + b * 3 * H, gh + b * 3 * H, 3 * H, nullptr, b_hh, false, h_prev + b * H,
+                          h + b * H, nh + b * H);
     else
       gru_forward_row(H, a + b * 3 * H, gh + b * 3 * H, b_hh, h_prev + b * H, h + b * H, nh + b * H);
   }
@@ -67,9 +66,8 @@ static void gru_backward_row(int64_t H, const float* ar, const float* nhb, const
   }
 }
 
-void gru_backward(int64_t B, int64_t H, const float* a, const float* nh, const float* h_prev, const float* dh,
+void gru_backward(const simd::RnnKernels* k, int64_t B, int64_t H, const float* a, const float* nh, const float* h_prev, const float* dh,
                   float* dax, float* dgh, float* dhp, const uint8_t* valid) {
-  const bool simd = active_isa() == Isa::avx512;
 #pragma omp parallel for schedule(static) if (B * H >= 8192)
   for (int64_t b = 0; b < B; ++b) {
     if (valid && !valid[b]) {
@@ -78,9 +76,9 @@ void gru_backward(int64_t B, int64_t H, const float* a, const float* nh, const f
       std::memcpy(dhp + b * H, dh + b * H, H * sizeof(float));
       continue;
     }
-    if (simd)
-      avx512::gru_backward_row(H, H, a + b * 3 * H, nh + b * H, h_prev + b * H, dh + b * H, dax + b * 3 * H,
-                               dgh + b * 3 * H, dhp + b * H);
+    if (k)
+      k->gru_backward_row(H, H, a + b * 3 * H, nh + b * H, h_prev + b * H, dh + b * H, dax + b * 3 * H,
+                          dgh + b * 3 * H, dhp + b * H);
     else
       gru_backward_row(H, a + b * 3 * H, nh + b * H, h_prev + b * H, dh + b * H, dax + b * 3 * H, dgh + b * 3 * H,
                        dhp + b * H);

@@ -2,15 +2,14 @@
 #include <cmath>
 #include <cstring>
 
-#include "kernels/avx512/cells.h"
+#include "kernels/simd/rnn_kernels.h"
 #include "nn/cell_kernels.h"
 #include "recurrent/kernels/activations.h"
-#include "recurrent/kernels/cpu.h"
 
 namespace recurrent::cells {
 
 // Generic row kernel (one batch row); sigmoid_scalar / tanh_scalar are branch-free, so GCC
-// vectorises the loop. The AVX-512 twin is avx512::lstm_forward_row (src/kernels/avx512/cells512.cpp).
+// vectorises the loop. The SIMD twin: LstmForwardRows (src/kernels/simd/cells/lstm-inl.h).
 static void lstm_forward_row(int64_t H, float* ai, const float* peep, const float* cp, float* cb, float* mb) {
   float* af = ai + H;
   float* ag = ai + 2 * H;
@@ -34,17 +33,16 @@ static void lstm_forward_row(int64_t H, float* ai, const float* peep, const floa
 }
 
 // Shapes: a [B,4H] (i,f,g,o blocks of H), peep [3,H] or null, c_prev/c [B,H], m [B, ldm].
-void lstm_forward(int64_t B, int64_t H, float* a, const float* peep, const float* c_prev, float* c, float* m,
+void lstm_forward(const simd::RnnKernels* k, int64_t B, int64_t H, float* a, const float* peep, const float* c_prev, float* c, float* m,
                   int64_t ldm, const uint8_t* valid) {
-  const bool simd = active_isa() == Isa::avx512;
 #pragma omp parallel for schedule(static) if (B * H >= 8192)
   for (int64_t b = 0; b < B; ++b) {
     if (valid && !valid[b]) {  // padded step: state carried; m is not used by the caller
       std::memcpy(c + b * H, c_prev + b * H, H * sizeof(float));
       continue;
     }
-    if (simd)
-      avx512::lstm_forward_row(H, H, a + b * 4 * H, nullptr, peep, c_prev + b * H, c + b * H, m + b * ldm);
+    if (k)
+      k->lstm_forward_rows(1, H, H, a + b * 4 * H, 4 * H, nullptr, peep, c_prev + b * H, c + b * H, m + b * ldm);
     else
       lstm_forward_row(H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, m + b * ldm);
   }
@@ -83,9 +81,8 @@ static void lstm_backward_row(int64_t H, const float* a, const float* peep, cons
   }
 }
 
-void lstm_backward(int64_t B, int64_t H, const float* a, const float* peep, const float* c_prev, const float* c,
+void lstm_backward(const simd::RnnKernels* k, int64_t B, int64_t H, const float* a, const float* peep, const float* c_prev, const float* c,
                    const float* dm, float* dc, float* da, float* dpeep, const uint8_t* valid) {
-  const bool simd = active_isa() == Isa::avx512;
   // With peephole the rows add into the shared dpeep: run rows in order (deterministic sum).
 #pragma omp parallel for schedule(static) if (!peep && B * H >= 8192)
   for (int64_t b = 0; b < B; ++b) {
@@ -93,9 +90,9 @@ void lstm_backward(int64_t B, int64_t H, const float* a, const float* peep, cons
       std::memset(da + b * 4 * H, 0, 4 * H * sizeof(float));
       continue;
     }
-    if (simd)
-      avx512::lstm_backward_row(H, H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, dm + b * H, dc + b * H,
-                                da + b * 4 * H, dpeep);
+    if (k)
+      k->lstm_backward_row(H, H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, dm + b * H, dc + b * H,
+                           da + b * 4 * H, dpeep);
     else
       lstm_backward_row(H, a + b * 4 * H, peep, c_prev + b * H, c + b * H, dm + b * H, dc + b * H, da + b * 4 * H,
                         dpeep);

@@ -88,8 +88,9 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   call->x = x.value();
   call->valid = valid;
   std::vector<Var> inputs{x};
+  const EngineConfig engine = rnn::resolve_engine(o.engine);  // the model's choices over the process default
   for (int d = 0; d < call->D; ++d) {
-    call->shape[d] = {spec.cell, T, B, I, H, R, d == 1, o.precision};
+    call->shape[d] = {spec.cell, T, B, I, H, R, d == 1, o.precision, engine};
     const float* ptrs[6] = {};
     for (int k = 0; k < 6; ++k) {
       Var p = rnn.param(kKinds[k], l, d);

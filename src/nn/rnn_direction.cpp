@@ -7,10 +7,12 @@
 #include <utility>
 
 #include "kernels/gemm_bf16.h"
+#include "kernels/simd/rnn_kernels.h"
 #include "nn/cell_kernels.h"
 #include "recurrent/core/error.h"
 #include "recurrent/kernels/cpu.h"
 #include "recurrent/kernels/gemm.h"
+#include "recurrent/kernels/target.h"
 
 namespace recurrent::rnn {
 
@@ -78,9 +80,9 @@ void carry_rows(int64_t B, int64_t n, const uint8_t* valid, const float* src, fl
 void check_precision(const DirShape& s, bool fused) {
   if (s.precision != Precision::bf16) return;
   RC_CHECK(cpu_has_avx512_bf16(), "precision", "bf16 needs a CPU with AVX512_BF16; this one has none (use fp32)");
-  RC_CHECK(fused, "precision",
-           "bf16 runs only in the fused AVX-512 loops, which are off here (RECURRENT_ISA=generic or "
-           "RECURRENT_RNN_FUSED=0); use fp32");
+  RC_CHECK(fused && bf16_target(s.engine.target), "precision",
+           "bf16 runs only in the fused loops on the avx512 target, which are off here (target ",
+           simd::target_name(s.engine.target), fused ? "" : ", fused loops off", "); use fp32");
 }
 
 // bf16 precision, after the loop: dX = dA·W_ih and the weight gradients dW_ih = dAᵀ·X, dW_hh = dA'ᵀ·H_prev,
@@ -175,6 +177,7 @@ void step_loop_forward(const DirShape& s, const DirParams& p, const uint8_t* val
   const int rev = s.reverse ? 1 : 0;
   Tensor gh_buf = s.cell == CellType::gru ? Tensor({B, GH}) : Tensor();
   const PackedStep w = pack_forward(s, p);
+  const simd::RnnKernels& k = simd::rnn_kernels(s.engine.target);
   for (int64_t step = 0; step < T; ++step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
     float* at = A + t * B * GH;
@@ -193,14 +196,14 @@ void step_loop_forward(const DirShape& s, const DirParams& p, const uint8_t* val
         const float* cp = CS + (t + rev) * B * H;
         float* cn = CS + (t + 1 - rev) * B * H;
         gemm_packed(B, hp, R, w.main, 1.0f, at, GH);
-        cells::lstm_forward(B, H, at, p.w_ch, cp, cn, proj ? ex : hn, H, valid);
+        cells::lstm_forward(&k, B, H, at, p.w_ch, cp, cn, proj ? ex : hn, H, valid);
         if (proj) gemm_packed(B, ex, H, w.hr, 0.0f, hn, R);  // h = W_hr m
         carry_rows(B, R, valid, hp, hn);
         break;
       }
       case CellType::gru:
         gemm_packed(B, hp, R, w.main, 0.0f, gh_buf.data(), GH);
-        cells::gru_forward(B, H, at, gh_buf.data(), p.b_hh, hp, hn, ex, valid);
+        cells::gru_forward(&k, B, H, at, gh_buf.data(), p.b_hh, hp, hn, ex, valid);
         break;
       case CellType::gru_cho:
         gemm_packed(B, hp, H, w.main, 1.0f, at, GH);  // r, z gates
@@ -344,6 +347,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
            "the gradient lab's per-step norms are recorded by the fp32 per-step loop only; use precision fp32");
   check_precision(s, fused);
   const PackedStep w = fused ? PackedStep{} : pack_backward(s, p);
+  const simd::RnnKernels& k = simd::rnn_kernels(s.engine.target);
   if (dh_n) std::memcpy(dh.data(), dh_n, B * R * sizeof(float));
   if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
 
@@ -388,7 +392,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
           gemm_packed(B, dhv, R, w.hr, 0.0f, dm.data(), H);
           dmv = dm.data();
         }
-        cells::lstm_backward(B, H, at, p.w_ch, cp, cn, dmv, dc.data(), dat, dpeep, valid);
+        cells::lstm_backward(&k, B, H, at, p.w_ch, cp, cn, dmv, dc.data(), dat, dpeep, valid);
         for (int64_t b = 0; b < B; ++b)  // elementwise part of dh_{t-1}: dh itself on padded rows
           for (int64_t j = 0; j < R; ++j) dhp.data()[b * R + j] = (!valid || valid[b]) ? 0.0f : dhv[b * R + j];
         gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), R);
@@ -396,7 +400,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
       }
       case CellType::gru: {
         float* dgt = dGh.data() + t * B * GH;
-        cells::gru_backward(B, H, at, ex, hp, dhv, dat, dgt, dhp.data(), valid);
+        cells::gru_backward(&k, B, H, at, ex, hp, dhv, dat, dgt, dhp.data(), valid);
         gemm_packed(B, dgt, GH, w.main, 1.0f, dhp.data(), R);
         break;
       }

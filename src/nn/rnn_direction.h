@@ -35,8 +35,12 @@ struct DirShape {
   int64_t T, B, I, H, R;
   bool reverse;
   Precision precision = Precision::fp32;  // bf16: the fused loops' products take bf16 operands (rnn_types.h)
+  EngineConfig engine{};  // the engine's choices (resolve_engine: target never 0 once resolved; 0 = default)
   int64_t G() const { return gate_count(cell); }
 };
+
+// The model's engine config over the process default, with the target resolved (rnn_engine.cpp).
+EngineConfig resolve_engine(const EngineConfig& model);
 
 // Contiguous parameters of one (layer, direction); biases/w_hr/w_ch may be null.
 struct DirParams {
@@ -103,21 +107,20 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
 
 // Gradient lab: gate means/saturation and state norms of a fast-engine forward (rnn_probe.cpp).
 void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out);
-// The fused AVX-512 time loops (rnn_fused.cpp), used by forward/backward when fused_supported():
-// every cell and option (LSTM with peephole and/or projection, every GRU form, RNN tanh/ReLU) when
-// active_isa() == avx512 and RECURRENT_RNN_FUSED is not 0; otherwise the per-step path.
+// The fused time loops (rnn_fused_forward.cpp, rnn_fused_backward.cpp), used by forward/backward when
+// fused_supported(): every cell and option (LSTM with peephole and/or projection, every GRU form, RNN
+// tanh/ReLU) on every SIMD target, unless s.engine.fused < 0 (then the per-step path).
 bool fused_supported(const DirShape& s);
-// How the fused forward loop of the one-phase cells shares work between threads: 0 = automatic
-// (batch rows when each thread gets ≥ 16 of them, see rnn_fused.cpp), 1 = batch rows whenever each
-// thread gets ≥ 8, -1 = hidden-unit blocks. Default from RECURRENT_RNN_SPLIT=rows|units; for tests
-// and measurements (both give bitwise the same results).
+// Test helpers that set the PROCESS DEFAULT engine's split / fold (EngineConfig in rnn_types.h): 0 = the
+// rule, 1 / -1 = forced. How the one-phase cells' fused forward shares work between threads: 0 = automatic
+// (batch rows when each thread gets ≥ 16 of them, see rnn_engine.cpp), 1 = batch rows whenever each
+// thread gets ≥ 8, -1 = hidden-unit blocks (both give bitwise the same results).
 void force_forward_split(int mode);
 // Tests: how many fused forward teams of ≥ 2 threads split batch rows (rows) or unit blocks (!rows)
 // since the last reset (reset = true returns the count and sets it to 0).
 int64_t forward_split_runs(bool rows, bool reset = false);
 // Whether the fused forward loop folds the input projection into its steps for this shape (fp32,
-// one-phase cells, B ≥ 8; rnn_fused.cpp "Input folded"). force_fold_input: 0 = that rule, 1 = always
-// (where the cell allows), -1 = never; default from RECURRENT_RNN_FOLD=1|0. Tests and measurements.
+// one-phase cells, B ≥ 8; rnn_engine.cpp), unless s.engine.fold forces it (1 always, -1 never).
 bool fold_input(const DirShape& s);
 void force_fold_input(int mode);
 // Unfolded: A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;

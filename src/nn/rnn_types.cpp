@@ -2,6 +2,9 @@
 
 #include "recurrent/core/error.h"
 #include "recurrent/kernels/cpu.h"
+#include "recurrent/kernels/target.h"
+
+#include <mutex>
 
 namespace recurrent {
 
@@ -71,10 +74,34 @@ void RNNOptions::validate() const {
              s.hidden, "), as in PyTorch");
   }
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "dropout", "expected a probability in [0, 1), got ", dropout);
-  RC_CHECK(precision != Precision::bf16 || (cpu_has_avx512_bf16() && active_isa() == Isa::avx512), "precision",
-           "bf16 needs a CPU with AVX512_BF16 and the AVX-512 engine (this CPU: ",
-           cpu_has_avx512_bf16() ? "has AVX512_BF16 but RECURRENT_ISA=generic is set" : "no AVX512_BF16",
-           "); use precision fp32");
+  if (precision == Precision::bf16) {
+    const int64_t target = simd::resolve_target(engine.over(default_engine()).target);
+    RC_CHECK(cpu_has_avx512_bf16() && bf16_target(target), "precision",
+             "bf16 needs a CPU with AVX512_BF16 and the avx512 target (this CPU: ",
+             cpu_has_avx512_bf16() ? "has AVX512_BF16 but the target is " + simd::target_name(target) : "no AVX512_BF16",
+             "); use precision fp32");
+  }
+}
+
+bool bf16_target(int64_t target) {
+  const std::string n = simd::target_name(target);
+  return n == "avx512" || n == "avx512_dl";
+}
+
+namespace {
+std::mutex g_engine_mutex;
+EngineConfig g_engine_default;
+}  // namespace
+
+EngineConfig default_engine() {
+  std::lock_guard<std::mutex> lock(g_engine_mutex);
+  return g_engine_default;
+}
+
+void set_default_engine(const EngineConfig& e) {
+  if (e.target != 0) simd::resolve_target(e.target);  // throws if this CPU cannot run it
+  std::lock_guard<std::mutex> lock(g_engine_mutex);
+  g_engine_default = e;
 }
 
 }  // namespace recurrent

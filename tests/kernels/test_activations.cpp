@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "recurrent/kernels/activations.h"
-#include "recurrent/kernels/cpu.h"
+#include "kernels/simd_targets.h"
 
 namespace recurrent {
 namespace {
@@ -129,32 +129,20 @@ TEST(Activations, GenericPathWithinStatedError) {
   check_lengths_and_aliasing("generic tanh", tanh_vec_generic);
 }
 
-TEST(Activations, Avx512PathWithinStatedError) {
-  if (!cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
-  const Isa saved = active_isa();
-  set_isa(Isa::avx512);
-  check_bounds("avx512", sigmoid_vec, tanh_vec);
-  check_specials("avx512", sigmoid_vec, tanh_vec);
-  check_lengths_and_aliasing("avx512 sigmoid", sigmoid_vec);
-  check_lengths_and_aliasing("avx512 tanh", tanh_vec);
-  set_isa(saved);
+// The SIMD kernels of every target this CPU runs (src/kernels/simd/math-inl.h, one source), through the
+// dispatching array functions with that target as the default.
+class ActivationsTarget : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(ActivationsTarget, WithinStatedError) {
+  testing::ScopedTarget scope(GetParam());
+  const std::string name = simd::target_name(GetParam());
+  check_bounds(name.c_str(), sigmoid_vec, tanh_vec);
+  check_specials(name.c_str(), sigmoid_vec, tanh_vec);
+  check_lengths_and_aliasing((name + " sigmoid").c_str(), sigmoid_vec);
+  check_lengths_and_aliasing((name + " tanh").c_str(), tanh_vec);
 }
 
-TEST(Activations, ForcedGenericIsaUsesTheGenericPath) {
-  // With set_isa(generic) the dispatching functions must give the generic results bit for bit.
-  const Isa saved = active_isa();
-  set_isa(Isa::generic);
-  std::vector<float> x(1000);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = (static_cast<float>(i) - 500.0f) / 37.0f;
-  std::vector<float> a(x.size()), b(x.size());
-  for (auto [dispatch, generic] : {std::pair<ArrayFn, ArrayFn>{sigmoid_vec, sigmoid_vec_generic},
-                                   std::pair<ArrayFn, ArrayFn>{tanh_vec, tanh_vec_generic}}) {
-    dispatch(x.data(), a.data(), static_cast<int64_t>(x.size()));
-    generic(x.data(), b.data(), static_cast<int64_t>(x.size()));
-    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(std::memcmp(&a[i], &b[i], 4), 0) << "x = " << x[i];
-  }
-  set_isa(saved);
-}
+INSTANTIATE_TEST_SUITE_P(Targets, ActivationsTarget, ::testing::ValuesIn(simd::cpu_targets()), testing::TargetName());
 
 TEST(Activations, ScalarHelpersMatchGenericArrays) {
   const float xs[] = {-30.0f, -3.0f, -0.6f, -1e-3f, 0.0f, 0.3f, 0.7f, 2.0f, 12.0f};

@@ -6,6 +6,8 @@
 // steps: 1e-5 relative or 1e-6 absolute for tiny values (the bound).
 #include <gtest/gtest.h>
 
+#include "kernels/simd_targets.h"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -84,13 +86,20 @@ void check_fixture(const std::string& path) {
   (void)R;
 }
 
-TEST(RnnPyTorchParity, AllFixtures) {
+// Every fixture on every SIMD target this CPU runs (the fused loops of each target's kernels).
+class RnnPyTorchParity : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(RnnPyTorchParity, AllFixtures) {
+  const recurrent::testing::ScopedTarget target(GetParam());
   auto files = fixture_files();
   ASSERT_GE(files.size(), 20u) << "fixtures missing in " << RECURRENT_TEST_DATA << "/rnn";
   for (const auto& p : files) check_fixture(p);
 }
 
-TEST(RnnPyTorchParity, BothEngines) {
+INSTANTIATE_TEST_SUITE_P(Targets, RnnPyTorchParity, ::testing::ValuesIn(simd::cpu_targets()),
+                         recurrent::testing::TargetName());
+
+TEST(RnnPyTorchParityReference, ReferenceEngine) {
   set_rnn_engine(RnnEngine::reference);
   for (const auto& p : fixture_files()) check_fixture(p);
   set_rnn_engine(RnnEngine::fast);

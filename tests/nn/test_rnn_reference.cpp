@@ -9,10 +9,13 @@
 #include "nn/rnn_direction.h"
 #include "nn/rnn_test_util.h"
 #include "recurrent/core/threads.h"
+#include "kernels/simd_targets.h"
+#include "recurrent/core/error.h"
 #include "recurrent/kernels/cpu.h"
 
 using namespace recurrent;
 using namespace recurrent::testing;
+using recurrent::testing::ScopedTarget;
 
 namespace {
 
@@ -79,22 +82,23 @@ TEST(FastVsReference, MixedStack) {
 
 namespace {
 
-// The fused AVX-512 loops (src/nn/rnn_fused.cpp) cut H into blocks of 32 hidden units shared out
-// between threads, and run rows in blocks of 8: H = 70 gives blocks 32 + 32 + 6 (a masked tail),
-// B = 9 gives one 8-row block and a single row, and 2 threads split the blocks 1 + 2. On CPUs
-// without AVX-512 the same cases run the per-step path (and still must match).
+// The fused loops (src/nn/rnn_fused_*.cpp) on every SIMD target this CPU runs: H is cut into blocks of
+// P hidden units (P = 32 on AVX-512, 16 on AVX2, 8 on SSE4/SSSE3) shared out between threads, rows run in
+// register blocks of 8 (AVX-512) or 6 rows: H = 70 gives a masked tail block on every target, B = 9 a
+// full row block and a remainder (or a single row), and 2 threads split the blocks.
 // Tolerance: the recurrent products now sum K = G·H ≤ 280 terms in float (error up to ~K·u·Σ|terms|
 // ≈ 2e-5·Σ|terms|), and bias gradients are sums over T·B rows of terms of both signs, so an element
 // near zero can carry ~1e-6 of absolute error (seen: 1.1e-6 on a b_ih element of 5.7e-3 whose 36
 // terms cancel). Relative 1e-5 as everywhere, absolute 5e-6 (gradients here are O(0.01..1)).
 constexpr double kWideAtol = 5e-6;
-class FusedVsReference : public ::testing::TestWithParam<CellType> {};
+class FusedVsReference : public ::testing::TestWithParam<std::tuple<CellType, int64_t>> {};
 
 // Vanilla RNN cells get weights U(-0.15, 0.15) (PyTorch's init at H = 70 is ±0.12): with ±0.6 a
 // tanh/ReLU step's Jacobian has norm ~3, which amplifies fp32 rounding past 1e-5 against the double
 // oracle in the fused AND the oneDNN per-step path alike (measured: 3.6e-5 relative on a bias gradient).
 TEST_P(FusedVsReference, WideHiddenTwoThreads) {
-  const CellType cell = GetParam();
+  const CellType cell = std::get<0>(GetParam());
+  const ScopedTarget target(std::get<1>(GetParam()));
   const float r = (cell == CellType::rnn_tanh || cell == CellType::rnn_relu) ? 0.15f : 0.6f;
   const int saved = num_threads();
   for (int threads : {2, 1}) {
@@ -152,7 +156,6 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
 // Which shapes fold the input projection into the fused steps (rnn_fused.cpp "Input folded"), so
 // that the B = 9 / 19 cases above really run the folded path and B = 1 / 2 the unfolded one.
 TEST(FoldInput, TakenForOnePhaseFp32CellsFromEightRows) {
-  rnn::force_fold_input(0);  // the rule itself, whatever RECURRENT_RNN_FOLD says
   for (CellType cell : kAllCells) {
     const bool one_phase = cell != CellType::gru_cho;
     EXPECT_EQ(rnn::fold_input({cell, 4, 9, 5, 70, 70, false}), one_phase) << cell_name(cell);
@@ -163,30 +166,51 @@ TEST(FoldInput, TakenForOnePhaseFp32CellsFromEightRows) {
     EXPECT_FALSE(rnn::fold_input(bf)) << cell_name(cell);
   }
   EXPECT_FALSE(rnn::fold_input({CellType::lstm, 4, 64, 5, 70, 40, false}));  // projection: two phases
-  rnn::force_fold_input(1);
-  EXPECT_TRUE(rnn::fold_input({CellType::lstm, 4, 1, 5, 70, 70, false}));
-  EXPECT_FALSE(rnn::fold_input({CellType::gru_cho, 4, 64, 5, 70, 70, false}));
-  rnn::force_fold_input(-1);
-  EXPECT_FALSE(rnn::fold_input({CellType::lstm, 4, 64, 5, 70, 70, false}));
-  rnn::force_fold_input(0);
+  rnn::DirShape forced{CellType::lstm, 4, 1, 5, 70, 70, false};
+  forced.engine.fold = 1;
+  EXPECT_TRUE(rnn::fold_input(forced));
+  forced.cell = CellType::gru_cho;
+  EXPECT_FALSE(rnn::fold_input(forced));
+  forced = {CellType::lstm, 4, 64, 5, 70, 70, false};
+  forced.engine.fold = -1;
+  EXPECT_FALSE(rnn::fold_input(forced));
 }
 
-INSTANTIATE_TEST_SUITE_P(Cells, FusedVsReference,
-                         ::testing::Values(CellType::lstm, CellType::lstm_peephole, CellType::gru,
-                                           CellType::rnn_tanh, CellType::rnn_relu, CellType::gru_simple,
-                                           CellType::gru_cho),
-                         [](const auto& info) { return std::string(cell_name(info.param)); });
+INSTANTIATE_TEST_SUITE_P(CellsTargets, FusedVsReference,
+                         ::testing::Combine(::testing::ValuesIn(kAllCells), ::testing::ValuesIn(simd::cpu_targets())),
+                         [](const auto& info) {
+                           return std::string(cell_name(std::get<0>(info.param))) + "_" +
+                                  simd::target_name(std::get<1>(info.param));
+                         });
 
-// RECURRENT_ISA=generic (here set_isa) forces the portable kernels on any CPU: every cell must
-// still match the reference, including the wide case the fused loops would otherwise take.
-TEST(GenericIsa, EveryCellMatchesReference) {
-  const Isa saved = active_isa();
-  set_isa(Isa::generic);
+// The per-step path (EngineConfig::fused = -1: oneDNN products and the scalar cell kernels, what
+// RECURRENT_RNN_FUSED=0 selects) must match the reference too, including the wide case.
+TEST(PerStepPath, EveryCellMatchesReference) {
+  const EngineConfig saved = default_engine();
+  EngineConfig e = saved;
+  e.fused = -1;
+  set_default_engine(e);
   for (CellType cell : kAllCells) {
-    compare({one_layer(cell, 3, 6), 5, 4, {5, 2, 4, 1}, true, std::string("generic ") + cell_name(cell)});
-    compare({one_layer(cell, 5, 37), 3, 9, {}, false, std::string("generic H=37 ") + cell_name(cell)}, kWideAtol);
+    compare({one_layer(cell, 3, 6), 5, 4, {5, 2, 4, 1}, true, std::string("per-step ") + cell_name(cell)});
+    compare({one_layer(cell, 5, 37), 3, 9, {}, false, std::string("per-step H=37 ") + cell_name(cell)}, kWideAtol);
   }
-  set_isa(saved);
+  set_default_engine(saved);
+}
+
+// A model's own EngineConfig wins over the process default: two models in one process, one on each of
+// two targets, give the reference's results (and a target this CPU cannot run is refused).
+TEST(EngineConfig, PerModelTargetOverridesTheDefault) {
+  const std::vector<int64_t> targets = simd::cpu_targets();
+  for (int64_t t : targets) {
+    RNNOptions o = one_layer(CellType::lstm, 5, 70);
+    o.engine.target = t;
+    compare({o, 4, 9, {}, true, "model target " + simd::target_name(t)}, kWideAtol);
+  }
+  EXPECT_EQ(rnn::resolve_engine({}).target, simd::default_target());
+  EngineConfig mine;
+  mine.target = targets.back();
+  EXPECT_EQ(rnn::resolve_engine(mine).target, targets.back());
+  EXPECT_THROW(simd::parse_target("no-such-target"), recurrent::Error);
 }
 
 }  // namespace

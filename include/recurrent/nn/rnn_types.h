@@ -48,6 +48,28 @@ enum class Precision { fp32, bf16 };
 const char* precision_name(Precision p);           // "fp32" | "bf16"
 Precision parse_precision(const std::string& s);   // throws Error("--precision", ...)
 
+// How the fast engine runs the layers (docs/engine.md "Engine choices"). Every field's zero value means
+// "the process default" (default_engine(), which the CLI sets from RECURRENT_TARGET, RECURRENT_RNN_SPLIT,
+// RECURRENT_RNN_FOLD and RECURRENT_RNN_FUSED; the library itself reads no environment), whose own
+// zero values mean "decide from the CPU and the work size". So two models in one process may run
+// different targets or choices, and tests force each one without touching the others.
+struct EngineConfig {
+  int64_t target = 0;  // SIMD target (recurrent/kernels/target.h): 0 = default
+  int split = 0;       // fused forward work split: 1 batch rows (each thread ≥ 8), -1 hidden-unit blocks, 0 automatic
+  int fold = 0;        // input projection folded into the fused steps: 1 always (where the cell allows), -1 never, 0 rule
+  int fused = 0;       // 1 / 0: the fused time loops; -1: the per-step path (oneDNN products + scalar cell kernels)
+  // This config with its zero fields taken from `dflt` (whose zero fields stay zero: the rule decides).
+  EngineConfig over(const EngineConfig& dflt) const {
+    return {target ? target : dflt.target, split ? split : dflt.split, fold ? fold : dflt.fold,
+            fused ? fused : dflt.fused};
+  }
+};
+// The process default (all zero unless set). Thread-safe; read when a layer runs.
+EngineConfig default_engine();
+void set_default_engine(const EngineConfig& e);  // e.target is checked (this CPU must run it)
+// Whether the bf16 products can run on `target` (the AVX-512 targets: their panels are 32 columns wide).
+bool bf16_target(int64_t target);
+
 struct RNNOptions {
   int64_t input_size = 0;
   std::vector<LayerSpec> layers;   // one per layer; cells and sizes may differ per layer
@@ -57,6 +79,7 @@ struct RNNOptions {
   bool batch_first = false;
   bool bias = true;
   Precision precision = Precision::fp32;  // arithmetic of the layers' matrix products (above)
+  EngineConfig engine;             // this model's engine choices (zero fields: the process default)
 
   // PyTorch-style uniform stack: num_layers layers of one cell.
   static RNNOptions uniform(CellType cell, int64_t input_size, int64_t hidden, int64_t num_layers,

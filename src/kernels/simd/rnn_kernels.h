@@ -1,0 +1,62 @@
+// The recurrent engine's kernels for one SIMD target, as a table of entry points (src/kernels/simd/
+// rnn_kernels.cpp compiles them for every target; recurrent/kernels/target.h says which targets exist).
+// The fused time loops (src/nn/rnn_fused*.cpp) take the table of their target once per call.
+//
+// Shapes (one batch row unless "rows"; n hidden units of a slice [j0, j0+n) of H: every pointer arrives
+// offset by j0, gate blocks H apart; n ≥ 1 any size). Equations: the per-cell headers in cells/.
+#pragma once
+
+#include <cstdint>
+
+namespace recurrent::simd {
+
+struct RnnKernels {
+  int64_t target;  // Highway target bit
+  int64_t panel;   // columns of a packed panel: 2 vectors (32 AVX-512, 16 AVX2, 8 SSE4 / NEON)
+  int64_t mr;      // rows of the panel product's register block; row splits at multiples of it are bitwise neutral
+
+  // ---- panel products (panel-inl.h) ----
+  // dst [K, panel] = src[nrows ≤ panel, K]ᵀ (ld), zero past nrows; dst aligned to 64 bytes.
+  void (*pack_rows_transposed)(const float* src, int64_t ld, int64_t nrows, int64_t K, float* dst);
+  // C[M, 0:ncols] (+)= A[M, K] · P[K, panel]
+  void (*panel_gemm)(int64_t M, int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols, float* C,
+                     int64_t ldc, bool accumulate);
+  // C (+)= A1[M, K1] · P[0:K1] + A2[M, K2] · P[K1:K1+K2], one accumulation; next: a panel to prefetch or null
+  void (*panel_gemm2)(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t K2, const float* A2,
+                      int64_t lda2, const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate,
+                      const float* next);
+
+  // ---- cells (cells/*-inl.h) ----
+  // LSTM: M rows, a rows lda apart (a [4H] i f g o), bias [4H] / peep [3H] or null, cp / c / m rows H apart
+  void (*lstm_forward_rows)(int64_t M, int64_t n, int64_t H, float* a, int64_t lda, const float* bias,
+                            const float* peep, const float* cp, float* c, float* m);
+  void (*lstm_backward_row)(int64_t n, int64_t H, const float* a, const float* peep, const float* cp, const float* cb,
+                            const float* dm, float* dc, float* da, float* dpeep);
+  // GRU linear-before-reset: M rows, a and gh rows lda apart, hp / h / nh rows H apart
+  void (*gru_forward_rows)(int64_t M, int64_t n, int64_t H, float* a, const float* gh, int64_t lda, const float* bias,
+                           const float* b_hh, bool rz_in_a, const float* hp, float* h, float* nh);
+  void (*gru_backward_row)(int64_t n, int64_t H, const float* a, const float* nh, const float* hp, const float* dh,
+                           float* dx, float* dg, float* dp);
+  // GRU (Cho): phase 1 gates + rh, phase 2 n and h; backward n, z then r
+  void (*gru_cho_gates_row)(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* rh);
+  void (*gru_cho_state_row)(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h);
+  void (*gru_cho_backward_nz_row)(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                                  float* dp);
+  void (*gru_cho_backward_r_row)(int64_t n, const float* a, const float* hp, const float* drh, float* da, float* dp);
+  // Simplified GRU (u, c̃)
+  void (*gru_simple_forward_row)(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h);
+  void (*gru_simple_backward_row)(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                                  float* dp);
+  // Vanilla RNN (tanh | relu)
+  void (*rnn_forward_row)(int64_t n, bool relu, float* a, const float* bias, float* h);
+  void (*rnn_backward_row)(int64_t n, bool relu, const float* a, const float* dh, float* da);
+
+  // ---- activations (math-inl.h): y[i] = f(x[i]), y == x allowed ----
+  void (*sigmoid_array)(const float* x, float* y, int64_t n);
+  void (*tanh_array)(const float* x, float* y, int64_t n);
+};
+
+// The table of `target` (0: default_target()); throws if this CPU cannot run it.
+const RnnKernels& rnn_kernels(int64_t target = 0);
+
+}  // namespace recurrent::simd

@@ -1,0 +1,317 @@
+// The fused backpropagation-through-time loop of one direction on every SIMD target: per step, the
+// gate/state backward of the hidden units each thread owns (→ dA_t columns, dc, dpeep), a barrier
+// (dA_t complete), then dh_{t-1}[:, owned units] += dA_t · W_hh[:, owned units]: the same thread owns the
+// same units in both halves, so ONE barrier per step. Contract: fused_backward_loop in rnn_direction.h.
+//   GRU (Cho): three phases (n, z | drh = da_n W_hn, r | dh_{t-1}), 2 syncs per step.
+//   LSTM with projection: three phases (dh_t += dy_t of the owned R blocks | dm = dh_t W_hr, gate backward
+//   of the owned H blocks | dh_{t-1} of the owned R blocks), 2 syncs per step (the last phase and the next
+//   step's first touch the same R blocks on the same thread).
+// Dimension legend as in rnn_direction.h; P = the target's panel width; packed panels: rnn_fused.h.
+#include <algorithm>
+#include <cstring>
+
+#include "nn/rnn_fused.h"
+#include "recurrent/core/error.h"
+
+namespace recurrent::rnn {
+
+namespace {
+using fused::blocks;
+
+struct Bwd {
+  const DirShape& s;
+  const DirParams& p;
+  const simd::RnnKernels& k;
+  const float *A, *HS, *CS, *EX;
+  const uint8_t* valid_all;
+  const float* dy;
+  int64_t ldy;
+  float *dA, *dGh, *dc, *dpeep;
+  float* drh;        // gru_cho: dL/d(r ⊙ h_prev) of the step, [B, H]
+  float* wb;         // packed backward panels [nb, G·H, P] (projection: [nr, G·H, P]), filled by the team
+  double* dbias;     // [GH] Σ of dA over rows and steps, or null
+  double* dbias_hh;  // gru: [GH] Σ of dGh (b_hh's gradient: the h side), or null
+  float* wr;         // projection: packed W_hr panels [nb, R, P], filled by the team; else null
+  float* dm;         // projection: dL/dm_t of the step, [B, H]
+  float* dhs;        // projection: dL/dh_t of every step, [T, B, R] (for dW_hr)
+  uint16_t* wbb;     // bf16: the backward panels in bf16 [n][panel_bf16_elems(G·H)] (wb unused); else null
+  uint16_t* wrb;     // bf16 + projection: W_hr panels [nb][panel_bf16_elems(R)]; else null
+  int64_t P() const { return k.panel; }
+  bool bf16() const { return wbb != nullptr; }
+  fused::Panels hh() const { return {&k, wbb ? nullptr : wb, wbb, s.G() * s.H, blocks(s.R, P())}; }
+  fused::Panels hr() const { return {&k, wrb ? nullptr : wr, wrb, s.R, blocks(s.H, P())}; }
+};
+
+// dbias[g·H + j0 + c] += Σ_b da_t[b, g·H + j0 + c] for the block's columns (fp32 over the B rows in
+// order, then added in double): the bias gradient without another pass over dA [T·B, GH] after the loop.
+void add_block_bias_grad(int64_t B, int64_t H, int64_t G, const float* dat, int64_t j0, int64_t nj, double* dbias) {
+  const int64_t GH = G * H;
+  for (int64_t g = 0; g < G; ++g) {
+    float part[64] = {};  // nj ≤ P ≤ 64
+    for (int64_t b = 0; b < B; ++b) {
+      const float* row = dat + b * GH + g * H + j0;
+      for (int64_t c = 0; c < nj; ++c) part[c] += row[c];
+    }
+    for (int64_t c = 0; c < nj; ++c) dbias[g * H + j0 + c] += part[c];
+  }
+}
+
+// dL/dh_t += dL/dy_t on valid steps (padding outputs are constants): row b, columns [j0, j0 + nj).
+void add_dy(const Bwd& w, int64_t t, int64_t b, int64_t j0, int64_t nj, float* dhb) {
+  if (!w.dy) return;
+  const float* d = w.dy + (t * w.s.B + b) * w.ldy + j0;
+  for (int64_t j = 0; j < nj; ++j) dhb[j] += d[j];
+}
+
+// Step t, block jb, first half: gate/state backward of the block's units (+ dy_t) → dA_t columns,
+// dc, dpeep, and the elementwise part of dL/dh_{t-1} (dpv).
+void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float* dhpv) {
+  const DirShape& s = w.s;
+  const simd::RnnKernels& k = w.k;
+  const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
+  const int rev = s.reverse ? 1 : 0;
+  const bool gru = s.cell == CellType::gru;
+  const float* at = w.A + t * B * GH;
+  const float* hp = w.HS + (t + rev) * B * H;
+  float* dat = w.dA + t * B * GH;
+  float* dgt = gru ? w.dGh + t * B * GH : dat;  // rows that multiply W_hh
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
+  for (int64_t b = 0; b < B; ++b) {
+    float* dhb = dhv + b * H + j0;
+    float* dpb = dhpv + b * H + j0;
+    const float* ab = at + b * GH + j0;
+    float* dab = dat + b * GH + j0;
+    const bool ok = !valid || valid[b];
+    if (ok) add_dy(w, t, b, j0, nj, dhb);
+    if (!ok) {  // padded: no gate gradient; dh (and dc) pass through unchanged
+      for (int64_t g = 0; g < G; ++g) {
+        std::memset(dab + g * H, 0, nj * sizeof(float));
+        if (gru) std::memset(dgt + b * GH + g * H + j0, 0, nj * sizeof(float));
+      }
+      std::memcpy(dpb, dhb, nj * sizeof(float));
+    } else if (gru) {
+      k.gru_backward_row(nj, H, ab, w.EX + (t * B + b) * H + j0, hp + b * H + j0, dhb, dab, dgt + b * GH + j0, dpb);
+    } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
+      k.rnn_backward_row(nj, s.cell == CellType::rnn_relu, ab, dhb, dab);
+      std::memset(dpb, 0, nj * sizeof(float));
+    } else if (s.cell == CellType::gru_simple) {
+      k.gru_simple_backward_row(nj, H, ab, hp + b * H + j0, dhb, dab, dpb);
+    } else if (s.cell == CellType::gru_cho) {  // n, z now; r once drh is known (cho_backward_r)
+      k.gru_cho_backward_nz_row(nj, H, ab, hp + b * H + j0, dhb, dab, dpb);
+    } else {
+      const float* cp = w.CS + (t + rev) * B * H + b * H + j0;
+      const float* cn = w.CS + (t + 1 - rev) * B * H + b * H + j0;
+      k.lstm_backward_row(nj, H, ab, w.p.w_ch ? w.p.w_ch + j0 : nullptr, cp, cn, dhb, w.dc + b * H + j0, dab,
+                          w.dpeep ? w.dpeep + j0 : nullptr);
+      std::memset(dpb, 0, nj * sizeof(float));
+    }
+  }
+  if (w.dbias) add_block_bias_grad(B, H, G, dat, j0, nj, w.dbias);
+  if (w.dbias_hh) add_block_bias_grad(B, H, G, dgt, j0, nj, w.dbias_hh);
+}
+
+// GRU (Cho), middle phase of block jb (every da_n column known): drh[:, block] = da_n · W_hn[:, block],
+// then da_r = drh ⊙ h_prev ⊙ r(1-r) and dL/dh_{t-1} += drh ⊙ r on valid rows (padded rows: da already 0).
+void cho_backward_r(const Bwd& w, int64_t t, int64_t jb, float* dhpv, const uint16_t* ab) {
+  const DirShape& s = w.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const float* hp = w.HS + (t + (s.reverse ? 1 : 0)) * B * H;
+  float* dat = w.dA + t * B * GH;  // = the tape's activations: r is still there, n and z are gradients now
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
+  w.hh().gemm(jb, 2 * H, H, B, dat + 2 * H, GH, ab, nj, w.drh + j0, H, false);  // ab: da_n in bf16
+  for (int64_t b = 0; b < B; ++b)
+    if (!valid || valid[b])
+      w.k.gru_cho_backward_r_row(nj, dat + b * GH + j0, hp + b * H + j0, w.drh + b * H + j0, dat + b * GH + j0,
+                                 dhpv + b * H + j0);
+}
+
+// LSTM with projection, backward phase 1 of R block jr: dh_t[:, block] += dy_t on valid rows, kept in dhs
+// (for dW_hr), and the elementwise part of dL/dh_{t-1}: dh_t itself on padded rows, 0 on valid ones.
+void proj_backward_dh(const Bwd& w, int64_t t, int64_t jr, float* dhv, float* dhpv) {
+  const int64_t B = w.s.B, R = w.s.R;
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jr * w.P(), nj = std::min(w.P(), R - j0);
+  for (int64_t b = 0; b < B; ++b) {
+    float* dhb = dhv + b * R + j0;
+    float* dpb = dhpv + b * R + j0;
+    const bool ok = !valid || valid[b];
+    if (ok) add_dy(w, t, b, j0, nj, dhb);
+    std::memcpy(w.dhs + (t * B + b) * R + j0, dhb, nj * sizeof(float));
+    if (ok) {
+      std::memset(dpb, 0, nj * sizeof(float));
+    } else {
+      std::memcpy(dpb, dhb, nj * sizeof(float));
+    }
+  }
+}
+
+// LSTM with projection, phase 2 of H block jb (every dh_t column known): dm[:, block] = dh_t W_hr[:, block],
+// then the gate/state backward of the block's units → dA_t columns, dc, dpeep (padded rows: dA 0, dc kept).
+void proj_backward_gates(const Bwd& w, int64_t t, int64_t jb, const float* dhv, const uint16_t* ab) {
+  const DirShape& s = w.s;
+  const int64_t B = s.B, H = s.H, R = s.R, GH = 4 * H;
+  const int rev = s.reverse ? 1 : 0;
+  float* dat = w.dA + t * B * GH;  // = the tape's activations, overwritten row by row
+  const float* cp = w.CS + (t + rev) * B * H;
+  const float* cn = w.CS + (t + 1 - rev) * B * H;
+  const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
+  w.hr().gemm(jb, 0, R, B, dhv, R, ab, nj, w.dm + j0, H, false);  // ab: dh_t in bf16
+  for (int64_t b = 0; b < B; ++b) {
+    if (!valid || valid[b]) {
+      w.k.lstm_backward_row(nj, H, dat + b * GH + j0, w.p.w_ch ? w.p.w_ch + j0 : nullptr, cp + b * H + j0,
+                            cn + b * H + j0, w.dm + b * H + j0, w.dc + b * H + j0, dat + b * GH + j0,
+                            w.dpeep ? w.dpeep + j0 : nullptr);
+    } else {
+      for (int64_t g = 0; g < 4; ++g) std::memset(dat + b * GH + g * H + j0, 0, nj * sizeof(float));
+    }
+  }
+  if (w.dbias) add_block_bias_grad(B, H, 4, dat, j0, nj, w.dbias);
+}
+
+// Packs this member's backward panels: W_hh columns [K = GH rows, N columns] in blocks [b0, b1).
+void pack_backward(const Bwd& w, const float* m, int64_t K, int64_t N, int64_t b0, int64_t b1, float* f,
+                   uint16_t* b) {
+  if (w.bf16()) {
+    fused::pack_backward_panels_bf16(m, K, N, b0, b1, b);
+  } else {
+    fused::pack_backward_panels(w.P(), m, K, N, b0, b1, f);
+  }
+}
+
+// BPTT of an LSTM with projection: three phases per step (R blocks | H blocks | R blocks), a sync after
+// the first two; the third and the next step's first touch the same R blocks on the same thread.
+void proj_backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dhp) {
+  const DirShape& s = w.s;
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = 4 * H, nb = blocks(H, w.P()), nr = blocks(R, w.P());
+  float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
+  float* dhpv = dhp;  // dL/dh_{t-1}
+  int64_t b0, b1;
+  team.span(tid, nr, b0, b1);
+  pack_backward(w, w.p.w_hh, GH, R, b0, b1, w.wb, w.wbb);
+  team.span(tid, nb, b0, b1);
+  pack_backward(w, w.p.w_hr, R, H, b0, b1, w.wr, w.wrb);
+  fused::Operand op(w.bf16(), B, GH);  // dh_t [B, R], then dA_t [B, GH]
+  team.sync(tid);
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = s.reverse ? T - 1 - step : step;
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nr, b0, b1);
+    for (int64_t jr = b0; jr < b1; ++jr) proj_backward_dh(w, t, jr, dhv, dhpv);
+    if (!team.solo()) team.sync(tid);
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nb, b0, b1);
+    if (b0 < b1) {
+      const uint16_t* ab = op.set(B, R, dhv, R);
+      for (int64_t jb = b0; jb < b1; ++jb) proj_backward_gates(w, t, jb, dhv, ab);
+    }
+    if (!team.solo()) team.sync(tid);  // dA_t complete
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nr, b0, b1);
+    const float* dat = w.dA + t * B * GH;
+    const uint16_t* ab = b0 < b1 ? op.set(B, GH, dat, GH) : nullptr;
+    for (int64_t jr = b0; jr < b1; ++jr) {  // dh_{t-1}[:, block] += dA_t · W_hh[:, block]
+      const int64_t j0 = jr * w.P(), nj = std::min(w.P(), R - j0);
+      w.hh().gemm(jr, 0, GH, B, dat, GH, ab, nj, dhpv + j0, R, true);
+    }
+    std::swap(dhv, dhpv);
+  }
+  team.finish(tid);
+}
+
+// One member's part of BPTT: gate backward of its blocks, sync (dA_t complete), then
+// dh_{t-1}[:, its blocks] += dA_t · W_hh[:, its blocks]. After a switch to solo, thread 0 owns them all.
+void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dhp) {
+  const DirShape& s = w.s;
+  const int64_t T = s.T, B = s.B, H = s.H, GH = s.G() * H, nb = blocks(H, w.P());
+  float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
+  float* dhpv = dhp;  // dL/dh_{t-1}
+  int64_t b0, b1;
+  team.span(tid, nb, b0, b1);
+  pack_backward(w, w.p.w_hh, GH, H, b0, b1, w.wb, w.wbb);  // R = H here
+  fused::Operand op(w.bf16(), B, GH);  // Cho's da_n [B, H], then dA_t [B, K ≤ GH]
+  team.sync(tid);
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = s.reverse ? T - 1 - step : step;
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;  // solo, and not thread 0
+    for (int64_t jb = b0; jb < b1; ++jb) backward_gate_block(w, t, jb, dhv, dhpv);
+    if (!team.solo()) team.sync(tid);
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;
+    int64_t K = GH;  // rows of W_hh that multiply h_{t-1} directly: all, or Cho's r, z
+    if (s.cell == CellType::gru_cho) {
+      const uint16_t* an = op.set(B, H, w.dA + t * B * GH + 2 * H, GH);  // da_n
+      for (int64_t jb = b0; jb < b1; ++jb) cho_backward_r(w, t, jb, dhpv, an);
+      if (!team.solo()) team.sync(tid);  // every da_r column known
+      team.span(tid, nb, b0, b1);
+      if (b0 == b1) break;
+      K = 2 * H;
+    }
+    const float* dgt = (s.cell == CellType::gru ? w.dGh : w.dA) + t * B * GH;
+    const uint16_t* ab = op.set(B, K, dgt, GH);
+    for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t[:, :K] · W_hh[:K, block]
+      const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
+      w.hh().gemm(jb, 0, K, B, dgt, GH, ab, nj, dhpv + j0, H, true);
+    }
+    std::swap(dhv, dhpv);
+  }
+  team.finish(tid);
+}
+}  // namespace
+
+float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
+                           float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep, double* dbias,
+                           float* dhs, double* dbias_hh) {
+  const simd::RnnKernels& k = fused::kernels(s);
+  const int64_t H = s.H, R = s.R, GH = s.G() * H, P = k.panel;
+  const bool gru = s.cell == CellType::gru, proj = fused::projected(s);
+  RC_CHECK(!proj || dhs, "fused_backward_loop", "an LSTM with projection needs dhs [T, B, R]");
+  RC_CHECK(!dbias || s.cell != CellType::gru_cho, "fused_backward_loop",
+           "dbias is not final after the gate block for gru_cho (da_r comes later in the step)");
+  RC_CHECK(!dbias_hh || gru, "fused_backward_loop", "dbias_hh is gru's alone (b_hh sees dGh there)");
+  const bool bf = s.precision == Precision::bf16;
+  RC_CHECK(!bf || bf16_target(k.target), "precision", "bf16 needs the avx512 target");
+  // Panels (fp32, or bf16 only): every element written by the packing threads.
+  Tensor wb = bf ? Tensor() : Tensor::uninitialized({blocks(R, P), GH, P});
+  Tensor wr = proj && !bf ? Tensor::uninitialized({blocks(H, P), R, P}) : Tensor();
+  fused::Bf16Buf wbb(bf ? blocks(R, P) * fused::panel_bf16_elems(GH) : 0);
+  fused::Bf16Buf wrb(bf && proj ? blocks(H, P) * fused::panel_bf16_elems(R) : 0);
+  Tensor dm = proj ? Tensor({s.B, H}) : Tensor();
+  Tensor drh = s.cell == CellType::gru_cho ? Tensor({s.B, H}) : Tensor();
+  const Bwd w{.s = s,
+              .p = p,
+              .k = k,
+              .A = tape.a.data(),
+              .HS = tape.hs.data(),
+              .CS = tape.cs.defined() ? tape.cs.data() : nullptr,
+              .EX = gru ? tape.extra.data() : nullptr,
+              .valid_all = tape.valid.empty() ? nullptr : tape.valid.data(),
+              .dy = dy,
+              .ldy = ldy,
+              .dA = dA,
+              .dGh = dGh,
+              .dc = dc,
+              .dpeep = dpeep,
+              .drh = drh.defined() ? drh.data() : nullptr,
+              .wb = wb.defined() ? wb.data() : nullptr,
+              .dbias = dbias,
+              .dbias_hh = dbias_hh,
+              .wr = wr.defined() ? wr.data() : nullptr,
+              .dm = proj ? dm.data() : nullptr,
+              .dhs = dhs,
+              .wbb = wbb.p,
+              .wrb = wrb.p};
+  fused::run_team(blocks(H, P), [&](StepTeam& team, int tid) {
+    if (proj) {
+      proj_backward_member(w, team, tid, dh, dhp);
+    } else {
+      backward_member(w, team, tid, dh, dhp);
+    }
+  });
+  return s.T % 2 ? dhp : dh;
+}
+
+}  // namespace recurrent::rnn

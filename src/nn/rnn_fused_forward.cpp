@@ -1,0 +1,396 @@
+// The fused forward time loop of one direction (every cell: LSTM with or without peephole and
+// projection; GRU linear-before-reset and Cho's; simplified GRU; RNN tanh / ReLU) on every SIMD target:
+// the per-step recurrent product and the gate/state pass run together, on the hidden units each thread
+// owns, inside ONE OpenMP parallel region per sequence. Contract: fused_forward_loop in rnn_direction.h.
+//
+// Dimension legend as in rnn_direction.h (T, B, H, R, G); P = the target's panel width. Work split
+// (nt = threads): hidden units are cut in blocks of P (nb = ⌈H/P⌉); thread k owns blocks
+// [nb·k/nt, nb·(k+1)/nt). Per step: for each owned block, the G gate panels of h_{t-1} · W_hhᵀ (one
+// P-column panel each, written into that block's columns of a_t; with the input folded,
+// [x_t | h_{t-1}] · [W_ih ; W_hh]ᵀ), then the gate/state pass of the block's units for all B rows, then
+// y_t; ONE barrier per step (h_t must be complete before any thread starts step t+1's product).
+// The one-phase cells may instead give each thread its own batch rows (rnn_engine.cpp): no barrier.
+//   GRU (Cho) needs every column of r ⊙ h_{t-1} before the n product: two phases per step (r, z, rh | n, h).
+//   LSTM with projection (h = W_hr m, R < H columns of h cut in nr = ⌈R/P⌉ blocks of their own): two
+//   phases (gates, c, m of the owned H blocks | h of the owned R blocks = m · W_hrᵀ).
+// The barrier is StepTeam::sync (rnn_team.h): spin briefly, then sleep; when a partner turns out to be
+// descheduled, the team goes solo (thread 0 takes every block, bitwise the same result).
+// No allocation inside the time loop; the big GEMM before (X·W_ihᵀ, unless folded) stays in rnn_direction.cpp.
+#include <algorithm>
+#include <cstring>
+
+#include "nn/rnn_fused.h"
+#include "recurrent/core/error.h"
+
+namespace recurrent::rnn {
+
+namespace {
+using fused::blocks;
+
+// Everything one forward step needs, shared by the team (pointers into the caller's buffers).
+struct Fwd {
+  const DirShape& s;
+  const DirParams& p;
+  const simd::RnnKernels& k;
+  const uint8_t* valid_all;
+  float *A, *HS, *CS, *EX, *y;
+  int64_t ldy;
+  bool accumulate;
+  const float* x;      // input folded (fold_input): x [T, B, I], and wf holds [W_ih ; W_hh] panels; else null
+  int64_t a_stride;    // A's step stride: B·G·H, or 0 when A is one step (input folded, no tape)
+  float* wf;           // packed forward panels [nb·G, R, P] ([nb·G, I + R, P] folded), filled by the team
+  float* wr;           // projection: packed W_hr panels [nr, H, P], filled by the team; else null
+  const float* bias;   // [GH] folded biases or null
+  float* GHB;          // gru: W_hh h_{t-1} without bias, [B, GH] (input folded: only the n columns)
+  uint16_t* wfb;       // bf16: the forward panels in bf16 [nb·G][panel_bf16_elems(R)] (wf unused); else null
+  uint16_t* wrb;       // bf16 + projection: W_hr panels [nr][panel_bf16_elems(H)]; else null
+  // No tape (inference): HS holds only h0 and the states h_t are y's rows (ldy = R), CS holds two slots
+  // used in turn; otherwise HS [T+1, B, R], CS [T+1, B, H].
+  bool light;
+
+  int64_t P() const { return k.panel; }
+  bool bf16() const { return wfb != nullptr; }
+  fused::Panels hh() const { return {&k, wfb ? nullptr : wf, wfb, x ? s.I + s.R : s.R, blocks(s.H, P()) * s.G()}; }
+  fused::Panels hr() const { return {&k, wrb ? nullptr : wr, wrb, s.H, blocks(s.R, P())}; }
+  float* a(int64_t t) const { return A + t * a_stride; }  // A rows of time t, [B, G·H]
+  // gru: EX rows (W_hn h + b_hn) of time t, [B, H]; one slot reused without a tape
+  float* gru_nh(int64_t t) const { return EX + (light ? 0 : t * s.B * s.H); }
+  float* hs(int64_t slot) const {  // state slot (rnn_direction.h): [B, R]
+    if (!light) return HS + slot * s.B * s.R;
+    if (slot == (s.reverse ? s.T : 0)) return HS;
+    return y + (s.reverse ? slot : slot - 1) * s.B * ldy;
+  }
+  float* cs(int64_t slot) const { return CS ? CS + (light ? slot % 2 : slot) * s.B * s.H : nullptr; }
+  int64_t time(int64_t step) const { return s.reverse ? s.T - 1 - step : step; }
+  const float* h_prev(int64_t step) const { return hs(time(step) + (s.reverse ? 1 : 0)); }  // [B, R]
+  const float* ex(int64_t step) const { return EX + time(step) * s.B * s.H; }              // [B, H]
+};
+
+// y row `row` (= t·B + b), columns [j0, j0+nj): h_t on valid steps, 0 on padding (or += for sum-merge).
+void store_y(const Fwd& f, int64_t row, bool ok, const float* hb, int64_t j0, int64_t nj) {
+  if (f.light) return;  // h_t was written into y itself
+  float* yr = f.y + row * f.ldy + j0;
+  if (f.accumulate) {
+    if (ok)
+      for (int64_t j = 0; j < nj; ++j) yr[j] += hb[j];
+  } else if (ok) {
+    std::memcpy(yr, hb, nj * sizeof(float));
+  } else {
+    std::memset(yr, 0, nj * sizeof(float));
+  }
+}
+
+// The gate products of step t, block jb, rows [r0, r1): a_t (+)= h_{t-1} W_hhᵀ, or with the input folded
+// a_t = x_t W_ihᵀ + h_{t-1} W_hhᵀ (gru's n gate: the two parts apart, h's into GHB). ab: h_{t-1} in bf16.
+void forward_products(const Fwd& f, int64_t t, int64_t jb, int64_t r0, int64_t r1, const uint16_t* ab) {
+  const DirShape& s = f.s;
+  const int64_t H = s.H, G = s.G(), GH = G * H, P = f.P();
+  const bool gru = s.cell == CellType::gru;
+  float* at = f.a(t);
+  const float* hp = f.hs(t + (s.reverse ? 1 : 0));
+  const int64_t j0 = jb * P, nj = std::min(P, H - j0), M = r1 - r0;
+  if (f.x) {
+    const int64_t I = s.I;
+    const float* xt = f.x + (t * s.B + r0) * I;
+    for (int64_t g = 0; g < G; ++g) {
+      float* ag = at + r0 * GH + g * H + j0;
+      if (gru && g == 2) {  // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)): the h part apart, into GHB
+        f.hh().gemm(jb * G + g, 0, I, M, xt, I, nullptr, nj, ag, GH, false);
+        f.hh().gemm(jb * G + g, I, H, M, hp + r0 * H, H, nullptr, nj, f.GHB + r0 * GH + g * H + j0, GH, false);
+      } else {
+        f.hh().gemm2(jb * G + g, M, xt, I, I, hp + r0 * H, H, nj, ag, GH, false);
+      }
+    }
+    return;
+  }
+  for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
+    f.hh().gemm(jb * G + g, 0, H, M, hp + r0 * H, H, ab, nj, (gru ? f.GHB : at) + r0 * GH + g * H + j0, GH, !gru);
+  if (t != (s.reverse ? 0 : s.T - 1)) {  // next step's x-projection of this block: on its way from L3 meanwhile
+    const float* an = f.a(s.reverse ? t - 1 : t + 1) + j0;
+    for (int64_t b = r0; b < r1; ++b)
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t c = 0; c < nj; c += 16) __builtin_prefetch(an + b * GH + g * H + c, 0, 2);
+  }
+}
+
+// Step `step` (time t), hidden-unit block jb, rows [r0, r1): the gate products, the gate/state pass of
+// the block's units, then y_t for those columns.
+void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r1, const uint16_t* ab) {
+  const DirShape& s = f.s;
+  const simd::RnnKernels& k = f.k;
+  const int64_t B = s.B, H = s.H, GH = s.G() * H;
+  const int rev = s.reverse ? 1 : 0;
+  const bool gru = s.cell == CellType::gru;
+  const int64_t t = f.time(step);
+  forward_products(f, t, jb, r0, r1, ab);
+  float* at = f.a(t);
+  const float* hp = f.hs(t + rev);
+  float* hn = f.hs(t + 1 - rev);
+  const float* cp = f.cs(t + rev);
+  float* cn = f.cs(t + 1 - rev);
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
+  const float* bias = f.bias ? f.bias + j0 : nullptr;
+  const float* bhh = f.p.b_hh ? f.p.b_hh + j0 : nullptr;
+  const float* peep = f.p.w_ch ? f.p.w_ch + j0 : nullptr;
+  if (!valid && (gru || is_lstm(s.cell))) {  // every row valid: all rows' gates, then their states
+    const int64_t M = r1 - r0;
+    if (gru) {
+      k.gru_forward_rows(M, nj, H, at + r0 * GH + j0, f.GHB + r0 * GH + j0, GH, bias, bhh, f.x != nullptr,
+                         hp + r0 * H + j0, hn + r0 * H + j0, f.gru_nh(t) + r0 * H + j0);
+    } else {
+      k.lstm_forward_rows(M, nj, H, at + r0 * GH + j0, GH, bias, peep, cp + r0 * H + j0, cn + r0 * H + j0,
+                          hn + r0 * H + j0);
+    }
+    for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, true, hn + b * H + j0, j0, nj);
+    return;
+  }
+  for (int64_t b = r0; b < r1; ++b) {
+    const bool ok = !valid || valid[b];
+    float* hb = hn + b * H + j0;
+    float* ab_row = at + b * GH + j0;
+    if (!ok) {  // padded step: state carried
+      std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
+      if (cn) std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
+    } else if (gru) {
+      k.gru_forward_rows(1, nj, H, ab_row, f.GHB + b * GH + j0, GH, bias, bhh, f.x != nullptr, hp + b * H + j0, hb,
+                         f.gru_nh(t) + b * H + j0);
+    } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
+      k.rnn_forward_row(nj, s.cell == CellType::rnn_relu, ab_row, bias, hb);
+    } else if (s.cell == CellType::gru_simple) {
+      k.gru_simple_forward_row(nj, H, ab_row, bias, hp + b * H + j0, hb);
+    } else {
+      k.lstm_forward_rows(1, nj, H, ab_row, GH, bias, peep, cp + b * H + j0, cn + b * H + j0, hb);
+    }
+    store_y(f, t * B + b, ok, hb, j0, nj);
+  }
+}
+
+// GRU (Cho), phase 1 of block jb: a_t[r, z] += h_{t-1} W_h[r,z]ᵀ, then r, z and rh_t = r ⊙ h_{t-1}
+// (into EX, the tape's r ⊙ h_prev) for all B rows (padded rows too: nothing reads them).
+void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int64_t t = f.time(step);
+  float* at = f.a(t);
+  const float* hp = f.h_prev(step);
+  const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
+  for (int64_t g = 0; g < 2; ++g) f.hh().gemm(jb * 3 + g, 0, H, B, hp, H, ab, nj, at + g * H + j0, GH, true);
+  for (int64_t b = 0; b < B; ++b)
+    f.k.gru_cho_gates_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0,
+                          f.EX + (t * B + b) * H + j0);
+}
+
+// GRU (Cho), phase 2 of block jb (every rh_t column known): a_t[n] += rh_t W_hnᵀ, n, h_t, y_t.
+void cho_forward_state(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int64_t t = f.time(step);
+  float* at = f.a(t);
+  const float* hp = f.h_prev(step);
+  float* hn = f.hs(t + 1 - (s.reverse ? 1 : 0));
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
+  f.hh().gemm(jb * 3 + 2, 0, H, B, f.EX + t * B * H, H, ab, nj, at + 2 * H + j0, GH, true);
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ok = !valid || valid[b];
+    float* hb = hn + b * H + j0;
+    if (ok) {
+      f.k.gru_cho_state_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0, hb);
+    } else {
+      std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
+    }
+    store_y(f, t * B + b, ok, hb, j0, nj);
+  }
+}
+
+// LSTM with projection, phase 1 of H block jb: a_t[g, block] += h_{t-1} W_hh[g, block]ᵀ (K = R), then
+// the gate/state pass of the block's units → c_t and m_t = o ⊙ tanh c_t (into EX, the tape's m);
+// padded rows carry c and get m = 0 (so they add nothing to dW_hr = Σ dh_tᵀ m_t).
+void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, R = s.R, GH = 4 * H;
+  const int rev = s.reverse ? 1 : 0;
+  const int64_t t = f.time(step);
+  float* at = f.a(t);
+  const float* cp = f.cs(t + rev);
+  float* cn = f.cs(t + 1 - rev);
+  float* mt = f.EX + t * B * H;
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
+  for (int64_t g = 0; g < 4; ++g) f.hh().gemm(jb * 4 + g, 0, R, B, f.h_prev(step), R, ab, nj, at + g * H + j0, GH, true);
+  const float* bias = f.bias ? f.bias + j0 : nullptr;
+  const float* peep = f.p.w_ch ? f.p.w_ch + j0 : nullptr;
+  for (int64_t b = 0; b < B; ++b) {
+    if (!valid || valid[b]) {
+      f.k.lstm_forward_rows(1, nj, H, at + b * GH + j0, GH, bias, peep, cp + b * H + j0, cn + b * H + j0,
+                            mt + b * H + j0);
+    } else {
+      std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
+      std::memset(mt + b * H + j0, 0, nj * sizeof(float));
+    }
+  }
+}
+
+// LSTM with projection, phase 2 of R block jr (every m_t column known): h_t[:, block] = m_t W_hr[block]ᵀ,
+// h_{t-1} carried on padded rows; y_t for those columns.
+void proj_forward_state(const Fwd& f, int64_t step, int64_t jr, const uint16_t* ab) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, R = s.R;
+  const int64_t t = f.time(step);
+  const float* hp = f.h_prev(step);
+  float* hn = f.hs(t + 1 - (s.reverse ? 1 : 0));
+  const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
+  const int64_t j0 = jr * f.P(), nj = std::min(f.P(), R - j0);
+  f.hr().gemm(jr, 0, H, B, f.EX + t * B * H, H, ab, nj, hn + j0, R, false);
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ok = !valid || valid[b];
+    if (!ok) std::memcpy(hn + b * R + j0, hp + b * R + j0, nj * sizeof(float));
+    store_y(f, t * B + b, ok, hn + b * R + j0, j0, nj);
+  }
+}
+
+// The forward loop of an LSTM with projection: two phases per step over different block sets (H blocks,
+// then R blocks), a sync after each. Every member calls every sync until the team goes solo (a member
+// may own no R block when nr < threads); then the others leave.
+void proj_forward_member(const Fwd& f, StepTeam& team, int tid) {
+  const int64_t nb = blocks(f.s.H, f.P()), nr = blocks(f.s.R, f.P());
+  const int64_t B = f.s.B, H = f.s.H, R = f.s.R;
+  int64_t b0, b1;
+  team.span(tid, nb, b0, b1);
+  if (f.bf16()) {
+    fused::pack_forward_panels_bf16(f.k, f.p.w_hh, 4, H, R, b0, b1, f.wfb);
+  } else {
+    fused::pack_forward_panels(f.k, f.p.w_hh, 4, H, R, b0, b1, f.wf);
+  }
+  team.span(tid, nr, b0, b1);
+  if (f.bf16()) {
+    fused::pack_forward_panels_bf16(f.k, f.p.w_hr, 1, R, H, b0, b1, f.wrb);
+  } else {
+    fused::pack_forward_panels(f.k, f.p.w_hr, 1, R, H, b0, b1, f.wr);
+  }
+  fused::Operand op(f.bf16(), B, H);  // h_{t-1} [B, R], then m_t [B, H] (R < H)
+  team.sync(tid);
+  for (int64_t step = 0; step < f.s.T; ++step) {
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nb, b0, b1);
+    if (b0 < b1) {
+      const uint16_t* ab = op.set(B, R, f.h_prev(step), R);
+      for (int64_t jb = b0; jb < b1; ++jb) proj_forward_gates(f, step, jb, ab);
+    }
+    if (!team.solo()) team.sync(tid);
+    if (team.solo() && tid != 0) break;
+    team.span(tid, nr, b0, b1);
+    if (b0 < b1) {
+      const uint16_t* ab = op.set(B, H, f.ex(step), H);
+      for (int64_t jr = b0; jr < b1; ++jr) proj_forward_state(f, step, jr, ab);
+    }
+    if (!team.solo()) team.sync(tid);
+  }
+  team.finish(tid);
+}
+
+// Own rows, every block, every step: no sync inside the loop. One StepTeam sync at the end (spin, then
+// sleep; not OpenMP's spinning barrier): a partner that lost its core for much longer than the loop's
+// own work trips the solo rule, which feeds the back-off.
+void rows_forward_member(const Fwd& f, StepTeam& team, int tid, fused::Operand& op) {
+  const int64_t nb = blocks(f.s.H, f.P()), B = f.s.B, H = f.s.H;
+  int64_t r0 = 0, r1 = team.solo() ? (tid == 0 ? B : 0) : B;
+  if (!team.solo()) fused::row_span(B, f.k.mr, tid, team.size(), r0, r1);
+  for (int64_t step = 0; r0 < r1 && step < f.s.T; ++step) {
+    const uint16_t* ab = op.set(r1 - r0, H, f.h_prev(step) + r0 * H, H);  // this thread's rows only
+    for (int64_t jb = 0; jb < nb; ++jb) forward_block(f, step, jb, r0, r1, ab);
+  }
+  if (!team.solo()) team.sync(tid);
+  team.finish(tid);
+}
+
+// One member's part of the forward loop: its blocks of every step, one sync per step (h_t complete
+// before anyone starts step t+1's product). A member that finds the team solo leaves.
+void forward_member(const Fwd& f, StepTeam& team, int tid) {
+  const int64_t nb = blocks(f.s.H, f.P()), B = f.s.B, H = f.s.H;
+  int64_t b0, b1;
+  team.span(tid, nb, b0, b1);
+  if (f.bf16()) {
+    fused::pack_forward_panels_bf16(f.k, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wfb);
+  } else if (f.x) {
+    fused::pack_folded_panels(f.k, f.p.w_ih, f.s.I, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wf);
+  } else {
+    fused::pack_forward_panels(f.k, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wf);
+  }
+  fused::Operand op(f.bf16(), B, H);  // h_{t-1} (and Cho's r ⊙ h_{t-1}), [B, H]
+  team.sync(tid);
+  const bool rows = fused::split_forward_by_rows(f.s, team.size());
+  if (tid == 0 && team.size() > 1) fused::count_split_run(rows);
+  if (rows) return rows_forward_member(f, team, tid, op);
+  for (int64_t step = 0; step < f.s.T; ++step) {
+    team.span(tid, nb, b0, b1);
+    if (b0 == b1) break;  // solo, and not thread 0
+    const uint16_t* ab = op.set(B, H, f.h_prev(step), H);
+    if (f.s.cell == CellType::gru_cho) {  // two phases: every rh_t column before the n product
+      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_gates(f, step, jb, ab);
+      if (!team.solo()) team.sync(tid);
+      team.span(tid, nb, b0, b1);
+      if (b0 == b1) break;
+      ab = op.set(B, H, f.ex(step), H);
+      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_state(f, step, jb, ab);
+    } else {
+      for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb, 0, B, ab);
+    }
+    if (!team.solo()) team.sync(tid);
+  }
+  team.finish(tid);
+}
+}  // namespace
+
+void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
+                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light, const float* x) {
+  RC_CHECK(!light || (!accumulate && !valid_all && ldy == s.R), "fused_forward_loop",
+           "light mode needs y = [T, B, R] written whole, without padding");
+  RC_CHECK(!x || fold_input(s), "fused_forward_loop", "an input to fold was given for a shape that does not fold it");
+  const simd::RnnKernels& k = fused::kernels(s);
+  const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H, P = k.panel;
+  const bool gru = s.cell == CellType::gru, proj = fused::projected(s);
+  const bool bf = s.precision == Precision::bf16;
+  RC_CHECK(!bf || bf16_target(k.target), "precision", "bf16 needs the avx512 target");
+  // Panels: every element (padding included) is written by the packing threads. bf16: bf16 panels only.
+  Tensor wf = bf ? Tensor() : Tensor::uninitialized({blocks(H, P) * G, x ? s.I + R : R, P});
+  Tensor wr = proj && !bf ? Tensor::uninitialized({blocks(R, P), H, P}) : Tensor();
+  fused::Bf16Buf wfb(bf ? blocks(H, P) * G * fused::panel_bf16_elems(R) : 0);
+  fused::Bf16Buf wrb(bf && proj ? blocks(R, P) * fused::panel_bf16_elems(H) : 0);
+  // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
+  // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
+  Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
+  float* bias = bias_t.defined() ? bias_t.data() : nullptr;
+  for (int64_t j = 0; bias && j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (p.b_hh && !gru ? p.b_hh[j] : 0.0f);
+  Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();
+  const Fwd f{.s = s,
+              .p = p,
+              .k = k,
+              .valid_all = valid_all,
+              .A = A,
+              .HS = HS,
+              .CS = CS,
+              .EX = EX,
+              .y = y,
+              .ldy = ldy,
+              .accumulate = accumulate,
+              .x = x,
+              .a_stride = x && light ? 0 : B * GH,
+              .wf = wf.defined() ? wf.data() : nullptr,
+              .wr = wr.defined() ? wr.data() : nullptr,
+              .bias = bias,
+              .GHB = gru ? gh_buf.data() : nullptr,
+              .wfb = wfb.p,
+              .wrb = wrb.p,
+              .light = light};
+  fused::run_team(blocks(H, P), [&](StepTeam& team, int tid) {
+    if (proj) {
+      proj_forward_member(f, team, tid);
+    } else {
+      forward_member(f, team, tid);
+    }
+  });
+}
+
+}  // namespace recurrent::rnn
