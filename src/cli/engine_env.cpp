@@ -1,7 +1,10 @@
 // Engine process defaults from --target and RECURRENT_* variables. Contract: engine_env.h.
 #include "cli/engine_env.h"
 
+#include <cerrno>
 #include <cstdlib>
+
+#include "nn/rnn_team.h"
 
 #include "recurrent/core/error.h"
 #include "recurrent/kernels/target.h"
@@ -32,8 +35,24 @@ void apply_engine_env(const std::string& target) {
   e.fused = env_choice("RECURRENT_RNN_FUSED", "1", "0");
   e.split = env_choice("RECURRENT_RNN_SPLIT", "rows", "units");
   e.fold = env_choice("RECURRENT_RNN_FOLD", "1", "0");
+  rnn::StepTeam::configure(env_choice("RECURRENT_RNN_SOLO", "1", "0") >= 0,
+                           env_choice("RECURRENT_RNN_BARRIER", "omp", "team") > 0);
   simd::set_default_target(e.target);
+  // A forced target holds oneDNN's products (the engine's big GEMMs) to the same instruction set, so that
+  // `--target avx2` on an AVX-512 machine measures what an AVX2-only CPU would run.
+  if (e.target != 0) simd::limit_onednn_isa(e.target);
   set_default_engine(e);
+}
+
+int threads_from_env() {
+  const char* v = std::getenv("RECURRENT_NUM_THREADS");
+  if (!v || !*v) return 0;
+  char* end = nullptr;
+  errno = 0;
+  const long n = std::strtol(v, &end, 10);
+  RC_CHECK(end && *end == '\0' && errno == 0 && n >= 1 && n <= 1024, "RECURRENT_NUM_THREADS",
+           "expected a positive integer, got '", v, "'");
+  return static_cast<int>(n);
 }
 
 }  // namespace recurrent::cli

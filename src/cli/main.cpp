@@ -28,11 +28,8 @@ int main(int argc, char** argv) {
     recurrent::cli::apply_engine_env(target);
     // --threads overrides RECURRENT_NUM_THREADS; otherwise read (and validate) the variable now, so a
     // bad value is a one-line error up front, not a surprise in the middle of a run.
-    if (threads > 0) {
-      recurrent::set_num_threads(threads);
-    } else {
-      recurrent::num_threads();
-    }
+    if (threads <= 0) threads = recurrent::cli::threads_from_env();
+    if (threads > 0) recurrent::set_num_threads(threads);
   });
 
   recurrent::cli::add_inspect(app);

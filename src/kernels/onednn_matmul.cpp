@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "recurrent/core/threads.h"
+#include "recurrent/kernels/target.h"
 
 namespace recurrent::detail {
 
@@ -139,3 +140,26 @@ bool matmul_plain(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alp
 }
 
 }  // namespace recurrent::detail
+
+namespace recurrent::simd {
+
+bool limit_onednn_isa(int64_t target) {
+  const std::string name = target_name(target);
+  dnnl::cpu_isa isa;
+  if (name == "avx512" || name == "avx512_dl") {
+    isa = dnnl::cpu_isa::avx512_core;
+  } else if (name == "avx2") {
+    isa = dnnl::cpu_isa::avx2;
+  } else if (name == "sse4" || name == "ssse3") {
+    isa = dnnl::cpu_isa::sse41;
+  } else {
+    return false;  // no oneDNN level for this target (e.g. aarch64's own ISA list)
+  }
+  try {
+    return dnnl::set_max_cpu_isa(isa) == dnnl::status::success;
+  } catch (const dnnl::error&) {
+    return false;  // oneDNN was used already: the level is fixed for the process
+  }
+}
+
+}  // namespace recurrent::simd

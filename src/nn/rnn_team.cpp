@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 
 #include "core/cpu_hints.h"
 #include "recurrent/core/threads.h"
@@ -17,28 +15,20 @@ int64_t now_ns() {
       .count();
 }
 
-bool degrade_enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("RECURRENT_RNN_SOLO");
-    return !(e && std::strcmp(e, "0") == 0);
-  }();
-  return on;
-}
-
-// RECURRENT_RNN_BARRIER=omp: the old `#pragma omp barrier` (libgomp's spin policy) and no solo
-// switch, only to measure the difference in the same binary.
-bool omp_barrier_mode() {
-  static const bool on = [] {
-    const char* e = std::getenv("RECURRENT_RNN_BARRIER");
-    return e && std::strcmp(e, "omp") == 0;
-  }();
-  return on;
-}
+std::atomic<bool> g_degrade{true};    // configure(): the team may go solo on a busy machine
+std::atomic<bool> g_omp_barrier{false};  // configure(): `#pragma omp barrier` and no solo switch (measurements)
+bool degrade_enabled() { return g_degrade.load(std::memory_order_relaxed); }
+bool omp_barrier_mode() { return g_omp_barrier.load(std::memory_order_relaxed); }
 
 std::atomic<int> g_skip{0};       // calls still to run on one thread
 std::atomic<int> g_penalty{0};    // length of the last back-off
 std::atomic<int64_t> g_force{0};  // tests: go solo at this sync
 }  // namespace
+
+void StepTeam::configure(bool may_go_solo, bool omp_barrier) {
+  g_degrade.store(may_go_solo, std::memory_order_relaxed);
+  g_omp_barrier.store(omp_barrier, std::memory_order_relaxed);
+}
 
 int StepTeam::plan(int64_t nb) {
   const int n = static_cast<int>(std::min<int64_t>({num_threads(), nb, kMaxThreads}));

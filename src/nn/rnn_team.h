@@ -18,8 +18,9 @@
 //  4. remember: a call that went solo makes the following 1, 2, 4, ... 16 calls start on one thread
 //     (no team at all); a call that completes with its team resets the back-off. So a loaded machine
 //     pays the detection (one time slice) rarely, an idle one never.
-// RECURRENT_RNN_SOLO=0 turns 3 and 4 off (the barrier still spins then sleeps), to compare;
-// RECURRENT_RNN_BARRIER=omp restores the plain `#pragma omp barrier` (before this change).
+// configure(false, ...) (the CLI's RECURRENT_RNN_SOLO=0) turns 3 and 4 off (the barrier still spins then
+// sleeps), to compare; configure(..., true) (RECURRENT_RNN_BARRIER=omp) restores the plain
+// `#pragma omp barrier` (before this change).
 #pragma once
 
 #include <atomic>
@@ -52,6 +53,8 @@ class StepTeam {
 
   // Tests: force the team solo at its k-th sync (k ≥ 1; 0 = never), for every team created after.
   static void force_solo_at(int64_t k);
+  // Process-wide switches for measurements (defaults: may go solo, StepTeam's barrier).
+  static void configure(bool may_go_solo, bool omp_barrier);
   // Tests: forget the back-off (the next teams start with all their threads).
   static void reset_backoff();
 

@@ -104,13 +104,28 @@ TEST_F(Cli, BadThreadCountsAreOneLineErrors) {
   expect_one_line_error("--threads inspect", "--threads");
   expect_one_line_error("inspect " + kDtypes, "RECURRENT_NUM_THREADS: expected a positive integer, got 'abc'",
                         "RECURRENT_NUM_THREADS=abc");
-  expect_one_line_error("inspect " + kDtypes, "RECURRENT_NUM_THREADS: expected a positive integer, got '0'",
-                        "RECURRENT_NUM_THREADS=0");
+  for (const char* bad : {"0", "-2", "3x", "2.5", "1025", "99999999999999999999"})
+    expect_one_line_error("inspect " + kDtypes,
+                          std::string("RECURRENT_NUM_THREADS: expected a positive integer, got '") + bad + "'",
+                          std::string("RECURRENT_NUM_THREADS=") + bad);
   // Valid values, and --threads overriding a bad variable.
   EXPECT_EQ(run("--threads 2 inspect " + kDtypes).status, 0);
   EXPECT_EQ(run("inspect " + kDtypes + " --threads 1").status, 0) << "global option after the subcommand";
   EXPECT_EQ(run("inspect " + kDtypes, "RECURRENT_NUM_THREADS=1").status, 0);
   EXPECT_EQ(run("--threads 1 inspect " + kDtypes, "RECURRENT_NUM_THREADS=abc").status, 0);
+}
+
+// The SIMD target: --target or RECURRENT_TARGET, checked (an unknown name lists the valid ones), and the
+// engine switches read by the CLI only (the library reads no environment).
+TEST_F(Cli, TargetAndEngineVariablesAreCheckedUpFront) {
+  expect_one_line_error("--target avx9 inspect " + kDtypes, "--target: unknown SIMD target 'avx9'");
+  expect_one_line_error("inspect " + kDtypes, "RECURRENT_TARGET: unknown SIMD target 'x'", "RECURRENT_TARGET=x");
+  expect_one_line_error("inspect " + kDtypes, "RECURRENT_RNN_SPLIT: expected 'rows' or 'units', got 'both'",
+                        "RECURRENT_RNN_SPLIT=both");
+  expect_one_line_error("inspect " + kDtypes, "RECURRENT_RNN_SOLO: expected '1' or '0', got 'no'",
+                        "RECURRENT_RNN_SOLO=no");
+  EXPECT_EQ(run("--target native inspect " + kDtypes).status, 0);
+  EXPECT_EQ(run("inspect " + kDtypes, "RECURRENT_TARGET=native RECURRENT_RNN_FUSED=0").status, 0);
 }
 
 std::vector<std::string> lines(const std::string& s) {

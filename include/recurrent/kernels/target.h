@@ -33,4 +33,10 @@ void set_default_target(int64_t target);
 // t != 0 ? t (checked: this CPU runs it) : default_target().
 int64_t resolve_target(int64_t t);
 
+// Caps the instruction set of the oneDNN products the engine also calls (the big GEMMs before and after
+// the time loops) to `target`'s: a process-wide oneDNN setting that holds only if called before oneDNN's
+// first use (returns false otherwise, or where oneDNN has no such level). The CLI calls it for --target,
+// so that a forced target means every kernel of the run, ours and oneDNN's, is held to it.
+bool limit_onednn_isa(int64_t target);
+
 }  // namespace recurrent::simd
