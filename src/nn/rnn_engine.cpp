@@ -26,10 +26,12 @@ bool split_forward_by_rows(const DirShape& s, int n) {
   return s.B >= 16 * n || whh_bytes <= (512 << 10);
 }
 
-void row_span(int64_t B, int64_t mr, int tid, int n, int64_t& r0, int64_t& r1) {
-  const int64_t blocks = B / mr;
-  r0 = mr * (blocks * tid / n);
-  r1 = tid + 1 == n ? B : mr * (blocks * (tid + 1) / n);
+// Even shares: a row's product does not depend on the register block it lands in (panel-inl.h) as long
+// as no thread is left with a single row (M = 1 takes the matrix-vector form): the split needs ≥ 8 rows
+// per thread, so results are bitwise those of the unit split.
+void row_span(int64_t B, int tid, int n, int64_t& r0, int64_t& r1) {
+  r0 = B * tid / n;
+  r1 = B * (tid + 1) / n;
 }
 
 namespace {

@@ -82,9 +82,8 @@ struct Operand {
 const simd::RnnKernels& kernels(const DirShape& s);
 // Whether the one-phase cells' forward gives each of n threads its own batch rows (else unit blocks).
 bool split_forward_by_rows(const DirShape& s, int n);
-// Rows [r0, r1) of thread tid of n: split points at multiples of the register block mr, so every row
-// lands in the same register block of the panel product as with one thread (bitwise the same results).
-void row_span(int64_t B, int64_t mr, int tid, int n, int64_t& r0, int64_t& r1);
+// Rows [r0, r1) of thread tid of n: even shares (bitwise the same results as one thread: rnn_engine.cpp).
+void row_span(int64_t B, int tid, int n, int64_t& r0, int64_t& r1);
 void count_split_run(bool rows);  // tests: forward_split_runs
 
 // Runs member(team, tid) on a team of StepTeam::plan(nb) threads (one OpenMP region per sequence). If

@@ -296,7 +296,7 @@ void proj_forward_member(const Fwd& f, StepTeam& team, int tid) {
 void rows_forward_member(const Fwd& f, StepTeam& team, int tid, fused::Operand& op) {
   const int64_t nb = blocks(f.s.H, f.P()), B = f.s.B, H = f.s.H;
   int64_t r0 = 0, r1 = team.solo() ? (tid == 0 ? B : 0) : B;
-  if (!team.solo()) fused::row_span(B, f.k.mr, tid, team.size(), r0, r1);
+  if (!team.solo()) fused::row_span(B, tid, team.size(), r0, r1);
   for (int64_t step = 0; r0 < r1 && step < f.s.T; ++step) {
     const uint16_t* ab = op.set(r1 - r0, H, f.h_prev(step) + r0 * H, H);  // this thread's rows only
     for (int64_t jb = 0; jb < nb; ++jb) forward_block(f, step, jb, r0, r1, ab);

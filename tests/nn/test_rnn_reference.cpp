@@ -110,7 +110,7 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
     compare({bi, 3, 2, {3, 2}, true, "H=33 2 layers bidirectional" + tag, r}, kWideAtol);
     RNNOptions single = one_layer(cell, 4, 40);
     compare({single, 3, 1, {}, true, "batch 1" + tag, r}, kWideAtol);
-    // B = 19: on 2 threads the one-phase cells' forward gives each thread its own rows (0-7, 8-18).
+    // B = 19: on 2 threads the one-phase cells' forward gives each thread its own rows (0-8, 9-18).
     rnn::force_forward_split(1);
     compare({one_layer(cell, 5, 70), 4, 19, {4, 1, 3, 4, 2, 4, 4, 1, 3, 4, 4, 2, 4, 1, 4, 3, 4, 4, 2}, true,
              "H=70 B=19 rows split, lengths + h0" + tag, r},
@@ -133,7 +133,7 @@ TEST_P(FusedVsReference, WideHiddenTwoThreads) {
              std::min(r, 0.2f)},
             kWideAtol);
     rnn::force_fold_input(0);
-    // Every row valid, so the rows kernels run on each thread's own rows (r0 = 8 on the second).
+    // Every row valid, so the rows kernels run on each thread's own rows (r0 = 9 on the second).
     rnn::force_forward_split(1);
     compare({one_layer(cell, 5, 70), 4, 19, {}, true, "H=70 B=19 rows split, no lengths" + tag, r}, kWideAtol);
     rnn::force_forward_split(0);

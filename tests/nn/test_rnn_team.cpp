@@ -4,6 +4,8 @@
 // bitwise the same outputs and gradients as the full team, wherever in the sequence it happens.
 #include <gtest/gtest.h>
 
+#include "kernels/simd_targets.h"
+
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -128,12 +130,15 @@ TEST(StepTeam, SoloMidSequenceIsBitwiseTheSame) {
 // 8-18 (an 8-row block and a 3-row tail on thread 1, as on one thread); H = 70 (masked tail
 // block); lengths and h0. Both splits (and the backward that reads the forward's tape) must
 // agree bitwise; a forced solo at the first sync (after packing) hands every row to thread 0.
+// On every SIMD target (register blocks of 8 or 6 rows: B = 19 cuts 9 + 10 rows either way).
 TEST(ForwardSplit, RowsAndUnitsAreBitwiseTheSame) {
   const int saved = num_threads();
   set_num_threads(2);
+  for (int64_t target : simd::cpu_targets())
   for (CellType cell : {CellType::lstm, CellType::lstm_peephole, CellType::gru, CellType::rnn_tanh,
                         CellType::gru_simple}) {
-    const std::string name = cell_name(cell);
+    const recurrent::testing::ScopedTarget scope(target);
+    const std::string name = std::string(cell_name(cell)) + " " + simd::target_name(target);
     const RnnCase c{RNNOptions::uniform(cell, 5, 70, 1, true), 6, 19,
                     {6, 2, 5, 6, 1, 6, 3, 6, 4, 6, 6, 5, 1, 2, 6, 6, 3, 6, 6}, true, name};
     struct Restore {  // the forcing hooks are global: undo them even if a case throws

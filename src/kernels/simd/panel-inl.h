@@ -7,7 +7,8 @@
 // Register blocking: kMR rows × 2 vectors of accumulators, one broadcast of A per row and two loads of
 // P per k; kMR = 8 with 32 vector registers (16 accumulators), 6 with 16 (12 accumulators + 2 + 1).
 // M = 1 (batch-1 inference) splits K four ways to hide the FMA latency. Accumulation order per
-// element: k ascending (within each of the 4 partial sums for M = 1), fp32.
+// element: k ascending (within each of the 4 partial sums when M = 1), fp32; for M ≥ 2 a row's result is
+// the same whatever block it falls in.
 // PanelGemm2 runs two left operands against consecutive panel rows in one accumulation: the folded
 // step [x_t | h_{t-1}] · [W_ih ; W_hh]ᵀ of the fused forward loops (rnn_fused.cpp, "input folded").
 #if defined(RECURRENT_KERNELS_SIMD_PANEL_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -134,21 +135,20 @@ inline void Row1(Seg s1, Seg s2, const float* P, int64_t ncols, float* C, bool a
   StorePanelRow(C, c0, c1, ncols, accumulate);
 }
 
-// Rows [0, M) in blocks of kMR, then one block of the remaining 2..kMR-1 rows; a single row (M = 1,
-// or one left over) goes to the latency-hiding matrix-vector form. next (or null): a panel to bring
-// into L2 while the first row block runs (the caller's next product).
-template <bool kTwo, int MR = kMR>
-HWY_INLINE void RowBlocks(int64_t M, int64_t m, Seg s1, Seg s2, const float* P, const float* next, int64_t ncols,
-                          float* C, int64_t ldc, bool accumulate) {
-  const auto at = [](Seg s, int64_t r) { return Seg{s.K, s.A + r * s.ld, s.ld}; };
-  if constexpr (MR == 1) {
-    if (M - m == 1) Row1(at(s1, m), at(s2, m), P, ncols, C + m * ldc, accumulate);
-  } else {
-    if (M - m == MR) {
-      if (next && m == 0) return Block<MR, kTwo, true>(s1, s2, P, next, ncols, C, ldc, accumulate);
-      return Block<MR, kTwo, false>(at(s1, m), at(s2, m), P, nullptr, ncols, C + m * ldc, ldc, accumulate);
+// Rows [0, M) in blocks of kMR, then one block of the remaining rows (1..kMR-1). Every row of every
+// block accumulates k in ascending order, so a row's result does not depend on the block it falls in:
+// any cut of the rows between threads gives bitwise the same C. Only M = 1 as a whole takes the
+// latency-hiding matrix-vector form (batch-1 inference). next (or null): a panel to bring into L2 while
+// the first row block runs (the caller's next product).
+template <bool kTwo, int MR = kMR - 1>
+HWY_INLINE void Remainder(int64_t rows, Seg s1, Seg s2, const float* P, const float* next, int64_t ncols, float* C,
+                          int64_t ldc, bool accumulate) {
+  if constexpr (MR >= 1) {
+    if (rows == MR) {
+      if (next) return Block<MR, kTwo, true>(s1, s2, P, next, ncols, C, ldc, accumulate);
+      return Block<MR, kTwo, false>(s1, s2, P, nullptr, ncols, C, ldc, accumulate);
     }
-    RowBlocks<kTwo, MR - 1>(M, m, s1, s2, P, next, ncols, C, ldc, accumulate);
+    Remainder<kTwo, MR - 1>(rows, s1, s2, P, next, ncols, C, ldc, accumulate);
   }
 }
 
@@ -165,7 +165,7 @@ HWY_INLINE void Run(int64_t M, Seg s1, Seg s2, const float* P, const float* next
       Block<kMR, kTwo, false>(at(s1, m), at(s2, m), P, nullptr, ncols, C + m * ldc, ldc, accumulate);
     }
   }
-  if (m < M) RowBlocks<kTwo>(M, m, s1, s2, P, m == 0 ? next : nullptr, ncols, C, ldc, accumulate);
+  if (m < M) Remainder<kTwo>(M - m, at(s1, m), at(s2, m), P, m == 0 ? next : nullptr, ncols, C + m * ldc, ldc, accumulate);
 }
 
 inline void PanelGemm(int64_t M, int64_t K, const float* A, int64_t lda, const float* P, int64_t ncols, float* C,

@@ -13,7 +13,7 @@ namespace recurrent::simd {
 struct RnnKernels {
   int64_t target;  // Highway target bit
   int64_t panel;   // columns of a packed panel: 2 vectors (32 AVX-512, 16 AVX2, 8 SSE4 / NEON)
-  int64_t mr;      // rows of the panel product's register block; row splits at multiples of it are bitwise neutral
+  int64_t mr;      // rows of the panel product's register block (8 with 32 vector registers, 6 with 16)
 
   // ---- panel products (panel-inl.h) ----
   // dst [K, panel] = src[nrows ≤ panel, K]ᵀ (ld), zero past nrows; dst aligned to 64 bytes.
