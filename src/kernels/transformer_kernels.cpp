@@ -1,11 +1,10 @@
-// Row max, exp-shift-sum (softmax.h) and GELU (gelu.h): dispatch between the portable loops and
-// the AVX-512 ones (src/kernels/avx512/transformer.cpp) on active_isa().
+// Row max, exp-shift-sum (softmax.h) and GELU (gelu.h): the portable loops, and the SIMD kernels of the
+// default target (src/kernels/simd/transformer-inl.h, one source for every target).
 //   x, y, g, dx: [n]
 #include <cmath>
 #include <limits>
 
-#include "kernels/avx512/dispatch_transformer.h"
-#include "recurrent/kernels/cpu.h"
+#include "kernels/simd/rnn_kernels.h"
 #include "recurrent/kernels/gelu.h"
 #include "recurrent/kernels/softmax.h"
 
@@ -39,23 +38,19 @@ void gelu_grad_add_generic(const float* x, const float* g, float* dx, int64_t n)
 }
 
 float max_array(const float* x, int64_t n) {
-  if (active_isa() == Isa::avx512) return avx512::max_array(x, n);
-  return max_array_generic(x, n);
+  return simd::rnn_kernels().max_array(x, n);
 }
 
 double exp_shift_sum(float* x, int64_t n, float shift) {
-  if (active_isa() == Isa::avx512) return avx512::exp_shift_sum(x, n, shift);
-  return exp_shift_sum_generic(x, n, shift);
+  return simd::rnn_kernels().exp_shift_sum(x, n, shift);
 }
 
 void gelu_vec(const float* x, float* y, int64_t n) {
-  if (active_isa() == Isa::avx512) return avx512::gelu_array(x, y, n);
-  gelu_vec_generic(x, y, n);
+  simd::rnn_kernels().gelu_array(x, y, n);
 }
 
 void gelu_grad_add(const float* x, const float* g, float* dx, int64_t n) {
-  if (active_isa() == Isa::avx512) return avx512::gelu_grad_add(x, g, dx, n);
-  gelu_grad_add_generic(x, g, dx, n);
+  simd::rnn_kernels().gelu_grad_add(x, g, dx, n);
 }
 
 }  // namespace recurrent

@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "recurrent/core/rng.h"
-#include "recurrent/kernels/cpu.h"
+#include "kernels/simd/rnn_kernels.h"
+#include "recurrent/kernels/target.h"
 #include "recurrent/kernels/gelu.h"
 #include "recurrent/kernels/softmax.h"
 
@@ -29,29 +30,34 @@ std::vector<float> gelu_inputs() {
   return xs;
 }
 
-struct Paths {
-  const char* name;
-  bool use_avx512;
+// The portable loops (target 0) and the SIMD kernels of every target this CPU runs.
+struct Fns {
+  std::string name;
+  void (*gelu)(const float*, float*, int64_t);
+  void (*grad)(const float*, const float*, float*, int64_t);
+  float (*max)(const float*, int64_t);
+  double (*expsum)(float*, int64_t, float);
 };
+Fns fns(int64_t target) {
+  if (target == 0) return {"generic", gelu_vec_generic, gelu_grad_add_generic, max_array_generic, exp_shift_sum_generic};
+  const simd::RnnKernels& k = simd::rnn_kernels(target);
+  return {simd::target_name(target), k.gelu_array, k.gelu_grad_add, k.max_array, k.exp_shift_sum};
+}
 
-class TransformerKernels : public ::testing::TestWithParam<Paths> {
- protected:
-  void SetUp() override {
-    if (GetParam().use_avx512 && !cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
-    prev_ = active_isa();
-    set_isa(GetParam().use_avx512 ? Isa::avx512 : Isa::generic);
-  }
-  void TearDown() override {
-    if (!IsSkipped()) set_isa(prev_);
-  }
-  Isa prev_ = Isa::generic;
-};
+std::vector<int64_t> paths() {
+  std::vector<int64_t> p{0};
+  for (int64_t t : simd::cpu_targets()) p.push_back(t);
+  return p;
+}
+
+class TransformerKernels : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(TransformerKernels, GeluAgainstErf) {
+  const Fns f = fns(GetParam());
   const std::vector<float> xs = gelu_inputs();
   std::vector<float> y(xs.size()), dx(xs.size(), 0.25f), g(xs.size(), 1.0f);
-  gelu_vec(xs.data(), y.data(), static_cast<int64_t>(xs.size()));
-  gelu_grad_add(xs.data(), g.data(), dx.data(), static_cast<int64_t>(xs.size()));
+  f.gelu(xs.data(), y.data(), static_cast<int64_t>(xs.size()));
+  f.grad(xs.data(), g.data(), dx.data(), static_cast<int64_t>(xs.size()));
   double worst = 0.0, worst_g = 0.0;
   float at = 0.0f, at_g = 0.0f;
   for (size_t i = 0; i < xs.size(); ++i) {
@@ -63,7 +69,7 @@ TEST_P(TransformerKernels, GeluAgainstErf) {
   }
   EXPECT_LE(worst, kGeluAbs) << "at x = " << at;
   EXPECT_LE(worst_g, kGradAbs) << "at x = " << at_g;
-  std::printf("[%s] gelu max error %.3g·max(1,|x|) at %g; gelu' max error %.3g at %g\n", GetParam().name, worst, at,
+  std::printf("[%s] gelu max error %.3g·max(1,|x|) at %g; gelu' max error %.3g at %g\n", f.name.c_str(), worst, at,
               worst_g, at_g);
   // Scalar forms agree with the array path to a few ulps (the AVX-512 path uses FMA).
   for (size_t i = 0; i < xs.size(); i += 97)
@@ -71,6 +77,7 @@ TEST_P(TransformerKernels, GeluAgainstErf) {
 }
 
 TEST_P(TransformerKernels, MaxAndExpShiftSum) {
+  const Fns f = fns(GetParam());
   Rng rng(7);
   for (int64_t n : {0, 1, 5, 16, 17, 33, 100, 1000}) {
     std::vector<float> x(static_cast<size_t>(n));
@@ -78,9 +85,9 @@ TEST_P(TransformerKernels, MaxAndExpShiftSum) {
     if (n > 3) x[2] = -std::numeric_limits<float>::infinity();  // a masked key
     float mx = -std::numeric_limits<float>::infinity();
     for (float v : x) mx = std::max(mx, v);
-    EXPECT_EQ(max_array(x.data(), n), mx) << "n = " << n;
+    EXPECT_EQ(f.max(x.data(), n), mx) << "n = " << n;
     std::vector<float> e = x;
-    const double s = exp_shift_sum(e.data(), n, mx);
+    const double s = f.expsum(e.data(), n, mx);
     double ref = 0.0;
     for (int64_t i = 0; i < n; ++i) {
       const double r = std::isinf(x[i]) ? 0.0 : std::exp(static_cast<double>(x[i]) - mx);
@@ -97,8 +104,8 @@ TEST_P(TransformerKernels, MaxAndExpShiftSum) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, TransformerKernels, ::testing::Values(Paths{"generic", false}, Paths{"avx512", true}),
-                         [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Targets, TransformerKernels, ::testing::ValuesIn(paths()),
+                         [](const auto& info) { return fns(info.param).name; });
 
 }  // namespace
 }  // namespace recurrent

@@ -14,6 +14,7 @@
 #include "kernels/simd/math-inl.h"
 #include "kernels/simd/panel-inl.h"
 #include "kernels/simd/rnn_kernels.h"
+#include "kernels/simd/transformer-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace recurrent::simd::HWY_NAMESPACE {
@@ -71,6 +72,10 @@ const RnnKernels* GetRnnKernels() {
       .rnn_backward_row = RnnBackwardRow,
       .sigmoid_array = SigmoidArray,
       .tanh_array = TanhArray,
+      .max_array = MaxArray,
+      .exp_shift_sum = ExpShiftSum,
+      .gelu_array = GeluArray,
+      .gelu_grad_add = GeluGradAdd,
   };
   return &k;
 }

@@ -1,4 +1,4 @@
-// The recurrent engine's kernels for one SIMD target, as a table of entry points (src/kernels/simd/
+// The recurrent engine's kernels (and the transformer's softmax/GELU) for one SIMD target, as a table of entry points (src/kernels/simd/
 // rnn_kernels.cpp compiles them for every target; recurrent/kernels/target.h says which targets exist).
 // The fused time loops (src/nn/rnn_fused*.cpp) take the table of their target once per call.
 //
@@ -54,6 +54,12 @@ struct RnnKernels {
   // ---- activations (math-inl.h): y[i] = f(x[i]), y == x allowed ----
   void (*sigmoid_array)(const float* x, float* y, int64_t n);
   void (*tanh_array)(const float* x, float* y, int64_t n);
+
+  // ---- transformer (transformer-inl.h; contracts: recurrent/kernels/softmax.h, gelu.h) ----
+  float (*max_array)(const float* x, int64_t n);
+  double (*exp_shift_sum)(float* x, int64_t n, float shift);
+  void (*gelu_array)(const float* x, float* y, int64_t n);
+  void (*gelu_grad_add)(const float* x, const float* g, float* dx, int64_t n);
 };
 
 // The table of `target` (0: default_target()); throws if this CPU cannot run it.
