@@ -105,7 +105,7 @@ void run_bench(const BenchArgs& a) {
   nlohmann::ordered_json j = {
       {"lib", "recurrent"}, {"cell", a.cell}, {"H", w.hidden}, {"I", w.input_size()}, {"B", w.batch},
       {"T", w.seq_len}, {"layers", w.layers}, {"bidir", w.bidirectional}, {"mode", a.mode},
-      {"precision", a.precision}, {"threads", threads}, {"isa", isa_name(active_isa())}, {"target", simd::target_name(simd::default_target())},
+      {"precision", a.precision}, {"threads", threads}, {"target", simd::target_name(simd::default_target())},
       {"reps", a.reps}, {"warmup", a.warmup}, {"calls_per_rep", t.calls_per_rep},
       {"min_s", t.min_s}, {"median_s", t.median_s}, {"tokens_s", tokens / t.median_s},
       {"us_per_step_med", t.median_s / static_cast<double>(w.seq_len) * 1e6},

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "recurrent/core/error.h"
-#include "recurrent/kernels/target.h"
 
 namespace recurrent {
 
@@ -30,28 +29,5 @@ bool cpu_has_avx512_bf16() {
   return false;
 #endif
 }
-
-namespace {
-bool is_avx512_target(int64_t t) {
-  const std::string n = simd::target_name(t);
-  return n == "avx512" || n == "avx512_dl";
-}
-}  // namespace
-
-Isa best_isa() { return is_avx512_target(simd::best_target()) && cpu_has_avx512() ? Isa::avx512 : Isa::generic; }
-
-Isa active_isa() { return is_avx512_target(simd::default_target()) && cpu_has_avx512() ? Isa::avx512 : Isa::generic; }
-
-void set_isa(Isa isa) {
-  RC_CHECK(isa == Isa::generic || cpu_has_avx512(), "set_isa", "this CPU has no AVX-512");
-  if (isa == Isa::avx512) {
-    for (int64_t t : simd::cpu_targets())
-      if (is_avx512_target(t)) return simd::set_default_target(t);
-  }
-  for (int64_t t : simd::cpu_targets())  // the best target below AVX-512
-    if (!is_avx512_target(t)) return simd::set_default_target(t);
-}
-
-const char* isa_name(Isa isa) { return isa == Isa::avx512 ? "avx512" : "generic"; }
 
 }  // namespace recurrent

@@ -17,7 +17,7 @@
 #include <ostream>
 
 #include "autograd/op_test_util.h"
-#include "recurrent/kernels/cpu.h"
+#include "recurrent/kernels/target.h"
 
 using namespace recurrent;
 using namespace recurrent::testing;
@@ -154,15 +154,16 @@ TEST(CrossEntropy, LargeLogitsStayFinite) {
   EXPECT_TRUE(tensor_near(x.grad(), {1.0f, -1.0f}, 1e-6));
 }
 
-// A word-LM sized row (C = 10,000 classes, both the AVX-512 and the portable exp): loss and
+// A word-LM sized row (C = 10,000 classes, the exp of every SIMD target this CPU runs): loss and
 // gradient against a double-precision softmax. The float exp is within 2 ulp and Σ is accumulated
 // in float lanes (relative error ≲ √C·2⁻²⁴ ≈ 6e-6), so the loss (≈ 9) is good to ~1e-5 relative
 // and each gradient entry (≤ 1/R) to ~1e-6 absolute; a missing normalisation or a wrong max shift
 // is off by orders of magnitude more.
 TEST(CrossEntropy, WideRowsMatchDoublePrecision) {
-  const Isa saved = active_isa();
-  for (Isa isa : {Isa::generic, best_isa()}) {
-    set_isa(isa);
+  const int64_t saved = simd::default_target();
+  for (int64_t target : simd::cpu_targets()) {
+    simd::set_default_target(target);
+    const std::string isa = simd::target_name(target);
     Rng rng(106);
     const int64_t R = 3, C = 10000;
     Tensor x = random_tensor({R, C}, rng, -4.0f, 4.0f);
@@ -180,12 +181,12 @@ TEST(CrossEntropy, WideRowsMatchDoublePrecision) {
       for (int64_t c = 0; c < C; ++c)
         g.at({r, c}) = static_cast<float>((std::exp(x.at({r, c}) - mx) / s - (c == t[r] ? 1.0 : 0.0)) / R);
     }
-    EXPECT_NEAR(l.value().item(), loss, 1e-5 * loss) << isa_name(isa);
-    EXPECT_TRUE(tensor_near(xv.grad(), g, 1e-6, 1e-5)) << isa_name(isa);
+    EXPECT_NEAR(l.value().item(), loss, 1e-5 * loss) << isa;
+    EXPECT_TRUE(tensor_near(xv.grad(), g, 1e-6, 1e-5)) << isa;
     NoGradGuard ng;  // without a tape nothing is kept: the same loss through the scratch-row path
-    EXPECT_EQ(cross_entropy(Var(x), t).value().item(), l.value().item()) << isa_name(isa);
+    EXPECT_EQ(cross_entropy(Var(x), t).value().item(), l.value().item()) << isa;
   }
-  set_isa(saved);
+  simd::set_default_target(saved);
 }
 
 // Backward hands its buffer over as the gradient when the logits have none yet, and adds when they

@@ -4,8 +4,8 @@
 //   sigmoid(x) = 1 / (1 + e^-x)          tanh(x) = sign(x) · -expm1(u) / (1 + e^u),  u = -2|x|
 //
 // One algorithm, two implementations: the portable scalar one below (inline, usable inside any
-// generic kernel loop; GCC vectorises it) and the AVX-512 one in src/kernels/avx512/activations512.h
-// (tanh512, sigmoid512 for AVX-512 kernel files). The array functions dispatch on active_isa().
+// generic kernel loop; GCC vectorises it) and the SIMD one of every target in
+// src/kernels/simd/math-inl.h. The array functions run the default target's (recurrent/kernels/target.h).
 //   exp:  e^x = 2^n · e^r, n = round(x / ln 2), r = x - n·ln 2 in Cody–Waite two-part form,
 //         e^r by Cephes expf's degree-6 polynomial (|r| ≤ ln2/2), input clamped to [-87, 88].
 //   tanh: u = -2·min(|x|, 10) ∈ [-20, 0] (float tanh is 1 from 9.01 on), reduced as for exp
@@ -39,7 +39,7 @@ void tanh_vec(const float* x, float* y, int64_t n);
 inline void sigmoid_inplace(float* x, int64_t n) { sigmoid_vec(x, x, n); }
 inline void tanh_inplace(float* x, int64_t n) { tanh_vec(x, x, n); }
 
-// The generic (portable) array paths, whatever active_isa() says: for tests and benchmarks.
+// The generic (portable) array paths, whatever the target: for tests and benchmarks.
 void sigmoid_vec_generic(const float* x, float* y, int64_t n);
 void tanh_vec_generic(const float* x, float* y, int64_t n);
 

@@ -6,7 +6,7 @@
 // reduction; ≤ 2 ulp in the range used here, where x − s ≤ 0). The sum is accumulated in float lanes
 // and combined in double: n ≤ a few thousand terms in [0, 1], so its relative error is ≲ n·2⁻²⁴
 // in the worst case and ~√n·2⁻²⁴ typically, below what a float32 softmax can represent anyway.
-// Both dispatch on active_isa(): AVX-512 (src/kernels/avx512/transformer.cpp) or the portable loop.
+// Both run the default target's SIMD kernels (src/kernels/simd/transformer-inl.h).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,7 @@ namespace recurrent {
 float max_array(const float* x, int64_t n);
 double exp_shift_sum(float* x, int64_t n, float shift);
 
-// The portable paths, whatever active_isa() says (tests compare the two).
+// The portable paths, whatever the target (tests compare the two).
 float max_array_generic(const float* x, int64_t n);
 double exp_shift_sum_generic(float* x, int64_t n, float shift);
 
