@@ -90,7 +90,11 @@ namespace {
 // ≈ 2e-5·Σ|terms|), and bias gradients are sums over T·B rows of terms of both signs, so an element
 // near zero can carry ~1e-6 of absolute error (seen: 1.1e-6 on a b_ih element of 5.7e-3 whose 36
 // terms cancel). Relative 1e-5 as everywhere, absolute 5e-6 (gradients here are O(0.01..1)).
-constexpr double kWideAtol = 5e-6;
+// Raised to 1e-5 when the SSE targets (no FMA: two roundings per multiply-add) joined: the simplified
+// GRU's W_hh gradient at H = 70, B = 19 (weights ±0.6) misses the double oracle by 5.3e-6 (AVX-512/AVX2
+// fused), 5.75e-6 (SSE fused) and 6.4e-6 (the per-step path: oneDNN + the scalar kernels) on elements of
+// ~0.02 built from 76 cancelling terms — the same on every path, so conditioning, not a kernel error.
+constexpr double kWideAtol = 1e-5;
 class FusedVsReference : public ::testing::TestWithParam<std::tuple<CellType, int64_t>> {};
 
 // Vanilla RNN cells get weights U(-0.15, 0.15) (PyTorch's init at H = 70 is ±0.12): with ±0.6 a
