@@ -102,7 +102,11 @@ bool give_cached(void* p, size_t bytes) {
 }
 }  // namespace
 
-Storage::Storage(size_t n, bool zero) : n_(n) {
+namespace {
+std::atomic<uint64_t> g_next_storage_id{1};  // 0: no storage
+}
+
+Storage::Storage(size_t n, bool zero) : n_(n), id_(g_next_storage_id.fetch_add(1, std::memory_order_relaxed)) {
   const size_t bytes = storage_bytes(n);
   const bool huge = bytes >= 2 * kHuge;
   data_ = bytes >= kCacheMin ? static_cast<float*>(take_cached(bytes)) : nullptr;
@@ -167,8 +171,16 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
-float* Tensor::data() { return storage_ ? storage_->data() + offset_ : nullptr; }
-const float* Tensor::data() const { return storage_ ? storage_->data() + offset_ : nullptr; }
+float* Tensor::data() {
+  if (!storage_) return nullptr;
+  storage_->bump();  // the caller may write (once per call: never inside a kernel's loop)
+  return storage_->data() + offset_;
+}
+const float* Tensor::data() const {
+  return storage_ ? std::as_const(*storage_).data() + offset_ : nullptr;
+}
+uint64_t Tensor::storage_id() const { return storage_ ? storage_->id() : 0; }
+uint64_t Tensor::version() const { return storage_ ? storage_->version() : 0; }
 
 static int64_t flat_index(const Shape& shape, const Shape& strides, std::initializer_list<int64_t> idx) {
   RC_CHECK(idx.size() == shape.size(), "Tensor::at", "expected ", shape.size(), " indices, got ", idx.size());
@@ -312,7 +324,7 @@ Tensor& Tensor::fill_(float v) {
 }
 
 std::vector<float> Tensor::to_vector() const {
-  Tensor c = contiguous();
+  const Tensor c = contiguous();  // const: reading must not bump the version
   return std::vector<float>(c.data(), c.data() + c.numel());
 }
 

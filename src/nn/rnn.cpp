@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "nn/rnn_direction.h"
+#include "nn/rnn_panel_cache.h"
 #include "recurrent/autograd/multi_output.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
@@ -65,9 +66,30 @@ RNN::RNN(RNNOptions opts, Rng& rng) : opts_(std::move(opts)), dropout_rng_(rng.f
       }
       if (s.proj > 0) add("weight_hr", {s.proj, H});
       if (s.cell == CellType::lstm_peephole) add("weight_ch", {3, H});
+      panel_caches_.push_back(std::make_shared<rnn::PanelCache>());
     }
     in = opts_.layer_output_size(l);
   }
+}
+
+rnn::PanelCache* RNN::panel_cache(size_t layer, int dir) const {
+  const size_t i = layer * static_cast<size_t>(opts_.directions()) + static_cast<size_t>(dir);
+  return panel_caching_ && i < panel_caches_.size() ? panel_caches_[i].get() : nullptr;
+}
+
+PanelCacheStats RNN::panel_cache_stats() const {
+  PanelCacheStats st;
+  for (const auto& c : panel_caches_) {
+    st.hits += c->hits();
+    st.misses += c->misses();
+  }
+  return st;
+}
+
+void RNN::set_panel_caching(bool on) {
+  panel_caching_ = on;
+  if (!on)
+    for (const auto& c : panel_caches_) c->clear();
 }
 
 Var RNN::param(const char* kind, size_t layer, int dir) const {
@@ -92,16 +114,25 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   for (int d = 0; d < call->D; ++d) {
     call->shape[d] = {spec.cell, T, B, I, H, R, d == 1, o.precision, engine};
     const float* ptrs[6] = {};
+    rnn::WeightStamp stamps[6] = {};
     for (int k = 0; k < 6; ++k) {
-      Var p = rnn.param(kKinds[k], l, d);
+      const Var p = rnn.param(kKinds[k], l, d);
       call->param_index[d][k] = -1;
       if (!p.defined()) continue;
       call->param_index[d][k] = static_cast<int>(inputs.size());
       inputs.push_back(p);
       call->param_values.push_back(p.value());
-      ptrs[k] = p.value().data();
+      // Read access only: a non-const data() would bump the weight's version (tensor.h) and so
+      // invalidate the packed panels it keys.
+      const Tensor& w = p.value();
+      ptrs[k] = w.data();
+      stamps[k] = rnn::WeightStamp::of(w);
     }
     call->params[d] = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5]};
+    call->params[d].cache = rnn.panel_cache(l, d);
+    call->params[d].s_ih = stamps[0];
+    call->params[d].s_hh = stamps[1];
+    call->params[d].s_hr = stamps[4];
   }
   if (h0.defined()) {
     call->h0_index = static_cast<int>(inputs.size());

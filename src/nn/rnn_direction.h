@@ -42,6 +42,17 @@ struct DirShape {
 // The model's engine config over the process default, with the target resolved (rnn_engine.cpp).
 EngineConfig resolve_engine(const EngineConfig& model);
 
+// What identifies a weight's values (recurrent/core/tensor.h): its storage's process-unique id and
+// write counter, and the element pointer (a view's offset). Empty (all 0) = unknown.
+struct WeightStamp {
+  const float* ptr = nullptr;
+  uint64_t id = 0, version = 0;
+  static WeightStamp of(const Tensor& t) { return {t.data(), t.storage_id(), t.version()}; }
+  bool operator==(const WeightStamp&) const = default;
+};
+
+class PanelCache;  // rnn_panel_cache.h
+
 // Contiguous parameters of one (layer, direction); biases/w_hr/w_ch may be null.
 struct DirParams {
   const float* w_ih;  // [G*H, I]
@@ -50,6 +61,10 @@ struct DirParams {
   const float* b_hh;  // [G*H]
   const float* w_hr;  // [P, H]   LSTM projection
   const float* w_ch;  // [3, H]   LSTM peephole (i, f, o)
+  // The fused forward loop's packed panels kept across calls (rnn_panel_cache.h); null: packed per call.
+  // With a cache, the stamps of w_ih, w_hh and w_hr (where present) must be set: they key its entries.
+  PanelCache* cache = nullptr;
+  WeightStamp s_ih{}, s_hh{}, s_hr{};
 };
 
 // Gradients to add into; null where not wanted.

@@ -1,8 +1,9 @@
 // What the fused time loops (rnn_fused_forward.cpp, rnn_fused_backward.cpp) share: the packed weight
 // panels in fp32 and bf16, the team runner, and the engine's decisions for a shape (rnn_engine.cpp).
 //
-// Packed weights (built per call by the threads that own the blocks, [panel][K][P], zero-padded past
-// the last column; P = the target's panel width, simd::RnnKernels::panel):
+// Packed weights (built by the threads that own the blocks, [panel][K][P], zero-padded past the last
+// column; P = the target's panel width, simd::RnnKernels::panel). Backward panels: per call. Forward
+// panels: once per weight version, kept across calls by the RNN module (rnn_panel_cache.h):
 //   forward panel (jb, g) = W_hh[g·H + P·jb + c, k]ᵀ, K = R (input folded: W_ih rows on top, K = I + R)
 //   backward panel jb = W_hh[k, P·jb + c], K = G·H
 //   projection: forward panel jr = W_hr[P·jr + c, k]ᵀ, K = H    backward panel jb = W_hr[k, P·jb + c], K = R

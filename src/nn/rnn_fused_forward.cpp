@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "nn/rnn_fused.h"
+#include "nn/rnn_panel_cache.h"
 #include "recurrent/core/error.h"
 
 namespace recurrent::rnn {
@@ -38,12 +39,19 @@ struct Fwd {
   bool accumulate;
   const float* x;      // input folded (fold_input): x [T, B, I], and wf holds [W_ih ; W_hh] panels; else null
   int64_t a_stride;    // A's step stride: B·G·H, or 0 when A is one step (input folded, no tape)
-  float* wf;           // packed forward panels [nb·G, R, P] ([nb·G, I + R, P] folded), filled by the team
-  float* wr;           // projection: packed W_hr panels [nr, H, P], filled by the team; else null
+  const float* wf;     // packed forward panels [nb·G, R, P] ([nb·G, I + R, P] folded)
+  const float* wr;     // projection: packed W_hr panels [nr, H, P]; else null
   const float* bias;   // [GH] folded biases or null
   float* GHB;          // gru: W_hh h_{t-1} without bias, [B, GH] (input folded: only the n columns)
-  uint16_t* wfb;       // bf16: the forward panels in bf16 [nb·G][panel_bf16_elems(R)] (wf unused); else null
-  uint16_t* wrb;       // bf16 + projection: W_hr panels [nr][panel_bf16_elems(H)]; else null
+  const uint16_t* wfb;  // bf16: the forward panels in bf16 [nb·G][panel_bf16_elems(R)] (wf unused); else null
+  const uint16_t* wrb;  // bf16 + projection: W_hr panels [nr][panel_bf16_elems(H)]; else null
+  // Where the team packs the panels before the loop (the buffers above, writable), each member its own
+  // blocks; null when they came packed from the cache (rnn_panel_cache.h): nothing to pack.
+  struct Pack {
+    float *wf, *wr;
+    uint16_t *wfb, *wrb;
+  };
+  const Pack* pack;
   // No tape (inference): HS holds only h0 and the states h_t are y's rows (ldy = R), CS holds two slots
   // used in turn; otherwise HS [T+1, B, R], CS [T+1, B, H].
   bool light;
@@ -257,17 +265,19 @@ void proj_forward_member(const Fwd& f, StepTeam& team, int tid) {
   const int64_t nb = blocks(f.s.H, f.P()), nr = blocks(f.s.R, f.P());
   const int64_t B = f.s.B, H = f.s.H, R = f.s.R;
   int64_t b0, b1;
-  team.span(tid, nb, b0, b1);
-  if (f.bf16()) {
-    fused::pack_forward_panels_bf16(f.k, f.p.w_hh, 4, H, R, b0, b1, f.wfb);
-  } else {
-    fused::pack_forward_panels(f.k, f.p.w_hh, 4, H, R, b0, b1, f.wf);
-  }
-  team.span(tid, nr, b0, b1);
-  if (f.bf16()) {
-    fused::pack_forward_panels_bf16(f.k, f.p.w_hr, 1, R, H, b0, b1, f.wrb);
-  } else {
-    fused::pack_forward_panels(f.k, f.p.w_hr, 1, R, H, b0, b1, f.wr);
+  if (const Fwd::Pack* out = f.pack) {  // else: panels from the cache
+    team.span(tid, nb, b0, b1);
+    if (f.bf16()) {
+      fused::pack_forward_panels_bf16(f.k, f.p.w_hh, 4, H, R, b0, b1, out->wfb);
+    } else {
+      fused::pack_forward_panels(f.k, f.p.w_hh, 4, H, R, b0, b1, out->wf);
+    }
+    team.span(tid, nr, b0, b1);
+    if (f.bf16()) {
+      fused::pack_forward_panels_bf16(f.k, f.p.w_hr, 1, R, H, b0, b1, out->wrb);
+    } else {
+      fused::pack_forward_panels(f.k, f.p.w_hr, 1, R, H, b0, b1, out->wr);
+    }
   }
   fused::Operand op(f.bf16(), B, H);  // h_{t-1} [B, R], then m_t [B, H] (R < H)
   team.sync(tid);
@@ -311,12 +321,13 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
   const int64_t nb = blocks(f.s.H, f.P()), B = f.s.B, H = f.s.H;
   int64_t b0, b1;
   team.span(tid, nb, b0, b1);
-  if (f.bf16()) {
-    fused::pack_forward_panels_bf16(f.k, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wfb);
+  if (!f.pack) {  // panels from the cache
+  } else if (f.bf16()) {
+    fused::pack_forward_panels_bf16(f.k, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.pack->wfb);
   } else if (f.x) {
-    fused::pack_folded_panels(f.k, f.p.w_ih, f.s.I, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wf);
+    fused::pack_folded_panels(f.k, f.p.w_ih, f.s.I, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.pack->wf);
   } else {
-    fused::pack_forward_panels(f.k, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.wf);
+    fused::pack_forward_panels(f.k, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.pack->wf);
   }
   fused::Operand op(f.bf16(), B, H);  // h_{t-1} (and Cho's r ⊙ h_{t-1}), [B, H]
   team.sync(tid);
@@ -353,11 +364,40 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
   const bool gru = s.cell == CellType::gru, proj = fused::projected(s);
   const bool bf = s.precision == Precision::bf16;
   RC_CHECK(!bf || bf16_target(k.target), "precision", "bf16 needs the avx512 target");
-  // Panels: every element (padding included) is written by the packing threads. bf16: bf16 panels only.
-  Tensor wf = bf ? Tensor() : Tensor::uninitialized({blocks(H, P) * G, x ? s.I + R : R, P});
-  Tensor wr = proj && !bf ? Tensor::uninitialized({blocks(R, P), H, P}) : Tensor();
-  fused::Bf16Buf wfb(bf ? blocks(H, P) * G * fused::panel_bf16_elems(R) : 0);
-  fused::Bf16Buf wrb(bf && proj ? blocks(R, P) * fused::panel_bf16_elems(H) : 0);
+  // Panels: from the cache when it holds them for these weights (their versions) and this shape, target
+  // and precision (rnn_panel_cache.h); else fresh buffers of which the packing threads write every
+  // element (padding included), published to the cache after the loop. bf16: bf16 panels only.
+  PanelKey key;
+  if (p.cache) {
+    key = {.w_ih = x ? p.s_ih : WeightStamp{},
+           .w_hh = p.s_hh,
+           .w_hr = proj ? p.s_hr : WeightStamp{},
+           .target = k.target,
+           .panel = P,
+           .precision = s.precision,
+           .fold = x != nullptr,
+           .cell = s.cell,
+           .I = s.I,
+           .R = R,
+           .H = H,
+           .G = G};
+    RC_CHECK(key.w_hh.ptr == p.w_hh && key.w_ih.ptr == (x ? p.w_ih : nullptr) &&
+                 key.w_hr.ptr == (proj ? p.w_hr : nullptr),
+             "fused_forward_loop", "the panel cache's weight stamps do not match the weights");
+  }
+  std::shared_ptr<const PanelCache::Entry> cached = p.cache ? p.cache->find(key) : nullptr;
+  Tensor wf, wr;
+  fused::Bf16Buf wfb(0), wrb(0);
+  Fwd::Pack pack{};
+  if (!cached) {
+    if (!bf) wf = Tensor::uninitialized({blocks(H, P) * G, x ? s.I + R : R, P});
+    if (proj && !bf) wr = Tensor::uninitialized({blocks(R, P), H, P});
+    if (bf) wfb = fused::Bf16Buf(blocks(H, P) * G * fused::panel_bf16_elems(R));
+    if (bf && proj) wrb = fused::Bf16Buf(blocks(R, P) * fused::panel_bf16_elems(H));
+    pack = {.wf = wf.defined() ? wf.data() : nullptr, .wr = wr.defined() ? wr.data() : nullptr, .wfb = wfb.p, .wrb = wrb.p};
+  }
+  const auto cdata = [](const Tensor& t) { return t.defined() ? t.data() : nullptr; };
+  const auto cbf16 = [](const Tensor& t) { return t.defined() ? reinterpret_cast<const uint16_t*>(t.data()) : nullptr; };
   // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
   // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
   Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
@@ -377,12 +417,13 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
               .accumulate = accumulate,
               .x = x,
               .a_stride = x && light ? 0 : B * GH,
-              .wf = wf.defined() ? wf.data() : nullptr,
-              .wr = wr.defined() ? wr.data() : nullptr,
+              .wf = cached ? cdata(cached->wf) : pack.wf,
+              .wr = cached ? cdata(cached->wr) : pack.wr,
               .bias = bias,
               .GHB = gru ? gh_buf.data() : nullptr,
-              .wfb = wfb.p,
-              .wrb = wrb.p,
+              .wfb = cached ? cbf16(cached->wfb) : pack.wfb,
+              .wrb = cached ? cbf16(cached->wrb) : pack.wrb,
+              .pack = cached ? nullptr : &pack,
               .light = light};
   fused::run_team(blocks(H, P), [&](StepTeam& team, int tid) {
     if (proj) {
@@ -391,6 +432,9 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
       forward_member(f, team, tid);
     }
   });
+  if (p.cache && !cached)
+    p.cache->publish(std::make_shared<const PanelCache::Entry>(
+        PanelCache::Entry{.key = key, .wf = wf, .wr = wr, .wfb = wfb.t, .wrb = wrb.t}));
 }
 
 }  // namespace recurrent::rnn

@@ -34,6 +34,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "recurrent/autograd/var.h"
@@ -129,15 +130,17 @@ inline GradCheckResult gradcheck(const GradFn& f, std::vector<Tensor> inputs, Gr
   for (size_t k = 0; k < inputs.size(); ++k) {
     if (!checked(k)) continue;
     Tensor grad = vars[k].grad().contiguous();
-    float* x = inputs[k].data();
+    // x() for every write, never a pointer kept across f: the non-const access bumps the tensor's
+    // version, which caches of derived values key on (the RNN's packed weights, core/tensor.h).
+    auto x = [&] { return inputs[k].data(); };
     for (int64_t j = 0; j < inputs[k].numel(); ++j) {
-      const float x0 = x[j];
+      const float x0 = std::as_const(inputs[k]).data()[j];
       const float xp = static_cast<float>(x0 + opts.eps), xm = static_cast<float>(x0 - opts.eps);
-      x[j] = xp;
+      x()[j] = xp;
       const double lp = detail::eval_loss(f, inputs, w);
-      x[j] = xm;
+      x()[j] = xm;
       const double lm = detail::eval_loss(f, inputs, w);
-      x[j] = x0;
+      x()[j] = x0;
       const double numeric = (lp - lm) / (static_cast<double>(xp) - static_cast<double>(xm));
       const double analytic = static_cast<double>(grad.data()[j]) - g0[k].data()[j];
       const double ratio = std::fabs(analytic - numeric) / (opts.atol + opts.rtol * std::fabs(numeric));

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "recurrent/autograd/ops.h"
@@ -195,17 +196,19 @@ TEST(Seq2Seq, GradientsMatchFiniteDifferences) {
     loss().backward();
     for (auto& [name, p] : m.named_parameters()) {
       Tensor g = p.grad().contiguous();
-      float* x = p.value().data();
+      // x() for every write: the non-const access bumps the weight's version, which the RNN's
+      // packed-weight cache keys on (a pointer kept across forward calls would write unseen).
+      auto x = [&p = p] { return p.value().data(); };
       for (int64_t j = 0; j < p.value().numel(); ++j) {
-        const float x0 = x[j], xp = x0 + 1e-2f, xm = x0 - 1e-2f;
+        const float x0 = std::as_const(p.value()).data()[j], xp = x0 + 1e-2f, xm = x0 - 1e-2f;
         double lp, lm;
         {
           NoGradGuard ng;
-          x[j] = xp;
+          x()[j] = xp;
           lp = loss().value().item();
-          x[j] = xm;
+          x()[j] = xm;
           lm = loss().value().item();
-          x[j] = x0;
+          x()[j] = x0;
         }
         const double num = (lp - lm) / (static_cast<double>(xp) - xm), ana = g.data()[j];
         ASSERT_LE(std::fabs(num - ana), 2e-3 + 1e-2 * std::fabs(num))

@@ -5,6 +5,7 @@
 // Kernels take raw pointers and need contiguous row-major data: call contiguous() first.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -21,19 +22,32 @@ int64_t shape_numel(const Shape& s);
 
 // 64-byte aligned float buffer; memory is zero-initialised unless `zero` is false (then its
 // contents are undefined until written).
+//
+// Identity and version (what caches derived from a tensor's values key on, e.g. the RNN's packed
+// weight panels, src/nn/rnn_panel_cache.h): id() is unique in the process (never reused, unlike the
+// address), version() grows whenever someone may have written: every non-const access of a Tensor
+// over this storage (Tensor::data(), at(), copy_, fill_, zero_; the optimizers and checkpoint loading
+// go through these) bumps it once, when the pointer is handed out. So (id, version) unchanged means the
+// values are unchanged, as long as nobody keeps a float* from an earlier non-const access and writes
+// through it after a reader looked (take the pointer again for each write: it costs one relaxed add).
 class Storage {
  public:
   explicit Storage(size_t n, bool zero = true);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
-  float* data() { return data_; }
+  float* data() { return data_; }  // does not bump: Tensor's non-const accessors do
   const float* data() const { return data_; }
   size_t size() const { return n_; }
+  uint64_t id() const { return id_; }
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   float* data_ = nullptr;
   size_t n_ = 0;
+  uint64_t id_;
+  std::atomic<uint64_t> version_{0};
 };
 
 class Tensor {
@@ -60,10 +74,14 @@ class Tensor {
   bool is_contiguous() const;
   bool same_shape(const Tensor& o) const { return shape_ == o.shape_; }
 
-  float* data();                                   // pointer to element 0 of this view
-  const float* data() const;
-  float& at(std::initializer_list<int64_t> idx);   // bounds-checked element access
+  float* data();                                   // pointer to element 0 of this view (bumps version())
+  const float* data() const;                       // reading: no bump (std::as_const on a non-const one)
+  float& at(std::initializer_list<int64_t> idx);   // bounds-checked element access (bumps version())
   float at(std::initializer_list<int64_t> idx) const;
+  // The storage's identity and write counter (Storage above); 0 / 0 for an undefined tensor. Views
+  // share both with their base: a write through any of them changes every one's version.
+  uint64_t storage_id() const;
+  uint64_t version() const;
   float item() const;                              // numel() == 1
 
   // --- views (share storage) ---
@@ -76,8 +94,8 @@ class Tensor {
   // --- copies ---
   Tensor contiguous() const;                       // self if already contiguous
   Tensor clone() const;                            // always a fresh contiguous copy
-  void copy_(const Tensor& src);                   // same shape; any strides
-  Tensor& fill_(float v);
+  void copy_(const Tensor& src);                   // same shape; any strides (bumps version())
+  Tensor& fill_(float v);                          // bumps version() (so does zero_)
   Tensor& zero_() { return fill_(0.0f); }
   std::vector<float> to_vector() const;
 

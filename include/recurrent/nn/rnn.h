@@ -26,6 +26,16 @@ struct RNNState {
   std::vector<Var> c;  // per layer [D, B, H_l] (LSTM layers; others: undefined Var); empty: zeros
 };
 
+namespace rnn {
+class PanelCache;  // src/nn/rnn_panel_cache.h
+}
+
+// Lookups of the packed-weight cache (RNN::panel_cache_stats): a hit reused the panels packed by an
+// earlier call, a miss packed them.
+struct PanelCacheStats {
+  int64_t hits = 0, misses = 0;
+};
+
 struct RNNOutput {
   Var output;
   RNNState final_state;  // h_n / c_n per layer
@@ -48,10 +58,23 @@ class RNN : public Module {
   void set_grad_probe(std::shared_ptr<GradProbe> probe) { probe_ = std::move(probe); }
   const std::shared_ptr<GradProbe>& grad_probe() const { return probe_; }
 
+  // Packed-weight cache (docs/engine.md): the fused forward loop's weight panels of each (layer,
+  // direction), packed once and reused while the weights' versions (tensor.h) are unchanged, so a
+  // token-at-a-time generator pays one step per token, not a re-pack. Any write to a weight (an
+  // optimizer step, copy_, loading a checkpoint) invalidates them. A copy of an RNN SHARES its caches,
+  // as it shares its parameters (entries are keyed by the weights' storage ids, so a copy given other
+  // weights only misses). Safe with concurrent forward calls on one model.
+  // The cache of (layer, dir), null when caching is off.
+  rnn::PanelCache* panel_cache(size_t layer, int dir) const;
+  PanelCacheStats panel_cache_stats() const;  // summed over layers and directions, since construction
+  void set_panel_caching(bool on);             // default on; off also drops the packed panels
+
  private:
   RNNOptions opts_;
   Rng dropout_rng_;
   std::shared_ptr<GradProbe> probe_;
+  std::vector<std::shared_ptr<rnn::PanelCache>> panel_caches_;  // [layer · directions + dir]
+  bool panel_caching_ = true;
 };
 
 // Which implementation runs the layers: the fused fast path (default) or the plain step-by-step

@@ -1,0 +1,30 @@
+// The packed forward panels kept across calls. Contract: rnn_panel_cache.h.
+#include "nn/rnn_panel_cache.h"
+
+#include <utility>
+
+namespace recurrent::rnn {
+
+std::shared_ptr<const PanelCache::Entry> PanelCache::find(const PanelKey& key) {
+  std::shared_ptr<const Entry> e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    e = entry_;
+  }
+  if (e && e->key == key) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return e;
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  return nullptr;
+}
+
+void PanelCache::publish(std::shared_ptr<const Entry> e) {
+  std::shared_ptr<const Entry> old;  // released outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  old = std::exchange(entry_, std::move(e));
+}
+
+void PanelCache::clear() { publish(nullptr); }
+
+}  // namespace recurrent::rnn
