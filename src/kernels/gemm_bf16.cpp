@@ -82,9 +82,15 @@ Bf16Matrix::Bf16Matrix(int64_t rows, int64_t cols, const float* src, int64_t lds
 #pragma omp parallel for schedule(static) if (rows * cols >= (1 << 18))
   for (int64_t ch = 0; ch < chunks; ++ch) {
     const int64_t r0 = ch * kRows, n = std::min(kRows, rows - r0);
+#if defined(__x86_64__)
     if (vec) {
       avx512::convert_rows_bf16(n, cols, src + r0 * lds, lds, dst + r0 * cols, cols);
-    } else {
+      continue;
+    }
+#else
+    (void)vec;  // no AVX512_BF16 off x86: the scalar rounding below
+#endif
+    {
       for (int64_t r = r0; r < r0 + n; ++r)
         for (int64_t j = 0; j < cols; ++j) dst[r * cols + j] = avx512::to_bf16(src[r * lds + j]);
     }

@@ -164,7 +164,10 @@ TEST(GradProbe, AttachingTheProbeLeavesGradientsUnchanged) {
     return g;
   };
   std::vector<Tensor> a = grads(false), b = grads(true);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(b[i].to_vector(), a[i].to_vector()) << "gradient " << i;  // bitwise
+  // With the probe the backward runs the per-step path (oneDNN's products) instead of the fused loops (the
+  // target's panel products): the same sums in another order, so equal to rounding (bitwise on x86 today,
+  // one ulp apart on aarch64's NEON), not a different gradient.
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(tensor_near(b[i], a[i], 1e-7, 1e-6)) << "gradient " << i;
   ASSERT_EQ(rnn.grad_probe()->layers.size(), 2u);
   EXPECT_EQ(rnn.grad_probe()->dh_norm(1, 1).size(), 5u);
 }

@@ -57,10 +57,22 @@ HWY_INLINE V Exp(D d, V x) {
   return MulPow2(d, e, n);  // exact: e · 2^n stays normal on [-87, 88]
 }
 
+// NaN in, NaN out where the target's Min/Max drop a NaN operand (aarch64: vminnm/vmaxnm return the
+// number); on x86 the clamps keep it (x goes second) and this is nothing.
+template <class V>
+HWY_INLINE V KeepNaN(V x, V r) {
+#if HWY_ARCH_X86
+  (void)x;
+  return r;
+#else
+  return hn::IfThenElse(hn::IsNaN(x), x, r);
+#endif
+}
+
 template <class D, class V = hn::VFromD<D>>
 HWY_INLINE V Sigmoid(D d, V x) {
   const V one = hn::Set(d, 1.0f);
-  return hn::Div(one, hn::Add(one, Exp(d, hn::Neg(x))));  // NaN in: e is NaN, so is the result
+  return KeepNaN(x, hn::Div(one, hn::Add(one, Exp(d, hn::Neg(x)))));  // x86: e is NaN, so is the result
 }
 
 // tanh|x| = -expm1(u) / (e^u + 1), u = -2·min(|x|, 10): see tanh_scalar for the steps; sign of x copied.
@@ -76,7 +88,7 @@ HWY_INLINE V Tanh(D d, V x) {
   const V s = Pow2(d, n);
   const V num = hn::NegMulAdd(em, s, hn::Sub(one, s));  // -expm1(u), one rounding
   const V den = hn::Add(hn::MulAdd(em, s, s), one);     // e^u + 1
-  return hn::CopySignToAbs(hn::Div(num, den), x);       // NaN in: every step is NaN
+  return KeepNaN(x, hn::CopySignToAbs(hn::Div(num, den), x));  // x86: NaN in makes every step NaN
 }
 
 // s(1-s): σ' from the activation (also 1 - t² is written OneMinusSq).
