@@ -6,6 +6,9 @@
 // Different targets, fold settings and shapes never reuse each other's panels.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <string>
+
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -254,10 +257,11 @@ TEST(RnnPanelCache, EveryKindOfWriteInvalidates) {
         {"checkpoint load", [&] {
            Rng r2(77);
            RNN donor(opts, r2);
-           char path[] = "/tmp/rnn_panel_cache_XXXXXX";
-           const int fd = mkstemp(path);
+           std::string tmpl = (std::filesystem::temp_directory_path() / "rnn_panel_cache_XXXXXX").string();
+           const int fd = mkstemp(tmpl.data());
            ASSERT_GE(fd, 0);
            close(fd);
+           const char* path = tmpl.c_str();
            train::save_checkpoint(path, donor, nullptr, {"{}", "", {}});
            train::load_model_weights(train::read_checkpoint(path), rnn);
            std::remove(path);
