@@ -22,6 +22,13 @@ std::vector<int64_t> bits_of(int64_t mask) {  // lowest bit first = best target 
   return out;
 }
 
+// hwy::SupportedTargets() re-runs CPUID on every call (Highway 1.0.3 does not cache it); under a
+// hypervisor each CPUID is a VM exit. The CPU does not change: ask once.
+int64_t supported_targets() {
+  static const int64_t mask = hwy::SupportedTargets();
+  return mask;
+}
+
 std::string joined_names(const std::vector<int64_t>& ts) {
   std::string s;
   for (int64_t t : ts) s += (s.empty() ? "" : ", ") + target_name(t);
@@ -30,10 +37,10 @@ std::string joined_names(const std::vector<int64_t>& ts) {
 }  // namespace
 
 std::vector<int64_t> compiled_targets() { return bits_of(compiled_target_mask()); }
-std::vector<int64_t> cpu_targets() { return bits_of(compiled_target_mask() & hwy::SupportedTargets()); }
+std::vector<int64_t> cpu_targets() { return bits_of(compiled_target_mask() & supported_targets()); }
 int64_t best_target() { return cpu_targets().front(); }
 bool cpu_runs(int64_t target) {
-  return target != 0 && (target & (target - 1)) == 0 && (target & compiled_target_mask() & hwy::SupportedTargets());
+  return target != 0 && (target & (target - 1)) == 0 && (target & compiled_target_mask() & supported_targets());
 }
 
 std::string target_name(int64_t target) {
