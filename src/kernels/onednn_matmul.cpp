@@ -146,7 +146,7 @@ namespace recurrent::simd {
 bool limit_onednn_isa(int64_t target) {
   const std::string name = target_name(target);
   dnnl::cpu_isa isa;
-  if (name == "avx512" || name == "avx512_dl") {
+  if (avx512_target(target)) {
     isa = dnnl::cpu_isa::avx512_core;
   } else if (name == "avx2") {
     isa = dnnl::cpu_isa::avx2;

@@ -78,8 +78,9 @@ void sse_loop(long iters) {
 
 
 Loop best_loop() {
-  const std::string target = simd::target_name(simd::default_target());
-  if ((target == "avx512" || target == "avx512_dl") && cpu_has_avx512())
+  const int64_t t = simd::default_target();
+  const std::string target = simd::target_name(t);
+  if (simd::avx512_target(t) && cpu_has_avx512())
     return {avx512::fma_peak_loop, 512.0, "avx512 zmm fma"};
   __builtin_cpu_init();
   if (target != "sse4" && target != "ssse3" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))

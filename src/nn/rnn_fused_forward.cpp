@@ -258,6 +258,17 @@ void proj_forward_state(const Fwd& f, int64_t step, int64_t jr, const uint16_t* 
   }
 }
 
+// Packs this member's forward panels of w [G·N, K], blocks [b0, b1), into the call's precision: bf16 pairs
+// (bf) or fp32 panels (fp).
+void pack_forward(const Fwd& f, const float* w, int64_t G, int64_t N, int64_t K, int64_t b0, int64_t b1, float* fp,
+                  uint16_t* bf) {
+  if (f.bf16()) {
+    fused::pack_forward_panels_bf16(f.k, w, G, N, K, b0, b1, bf);
+  } else {
+    fused::pack_forward_panels(f.k, w, G, N, K, b0, b1, fp);
+  }
+}
+
 // The forward loop of an LSTM with projection: two phases per step over different block sets (H blocks,
 // then R blocks), a sync after each. Every member calls every sync until the team goes solo (a member
 // may own no R block when nr < threads); then the others leave.
@@ -267,17 +278,9 @@ void proj_forward_member(const Fwd& f, StepTeam& team, int tid) {
   int64_t b0, b1;
   if (const Fwd::Pack* out = f.pack) {  // else: panels from the cache
     team.span(tid, nb, b0, b1);
-    if (f.bf16()) {
-      fused::pack_forward_panels_bf16(f.k, f.p.w_hh, 4, H, R, b0, b1, out->wfb);
-    } else {
-      fused::pack_forward_panels(f.k, f.p.w_hh, 4, H, R, b0, b1, out->wf);
-    }
+    pack_forward(f, f.p.w_hh, 4, H, R, b0, b1, out->wf, out->wfb);
     team.span(tid, nr, b0, b1);
-    if (f.bf16()) {
-      fused::pack_forward_panels_bf16(f.k, f.p.w_hr, 1, R, H, b0, b1, out->wrb);
-    } else {
-      fused::pack_forward_panels(f.k, f.p.w_hr, 1, R, H, b0, b1, out->wr);
-    }
+    pack_forward(f, f.p.w_hr, 1, R, H, b0, b1, out->wr, out->wrb);
   }
   fused::Operand op(f.bf16(), B, H);  // h_{t-1} [B, R], then m_t [B, H] (R < H)
   team.sync(tid);
@@ -322,12 +325,10 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
   int64_t b0, b1;
   team.span(tid, nb, b0, b1);
   if (!f.pack) {  // panels from the cache
-  } else if (f.bf16()) {
-    fused::pack_forward_panels_bf16(f.k, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.pack->wfb);
   } else if (f.x) {
     fused::pack_folded_panels(f.k, f.p.w_ih, f.s.I, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.pack->wf);
   } else {
-    fused::pack_forward_panels(f.k, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.pack->wf);
+    pack_forward(f, f.p.w_hh, f.s.G(), H, f.s.R, b0, b1, f.pack->wf, f.pack->wfb);
   }
   fused::Operand op(f.bf16(), B, H);  // h_{t-1} (and Cho's r ⊙ h_{t-1}), [B, H]
   team.sync(tid);

@@ -83,10 +83,7 @@ void RNNOptions::validate() const {
   }
 }
 
-bool bf16_target(int64_t target) {
-  const std::string n = simd::target_name(target);
-  return n == "avx512" || n == "avx512_dl";
-}
+bool bf16_target(int64_t target) { return simd::avx512_target(target); }
 
 namespace {
 std::mutex g_engine_mutex;

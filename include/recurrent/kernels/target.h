@@ -18,7 +18,8 @@ namespace recurrent::simd {
 std::vector<int64_t> cpu_targets();
 // Every target compiled into this build, best first (some may not run here).
 std::vector<int64_t> compiled_targets();
-int64_t best_target();                    // cpu_targets().front()
+int64_t best_target();                    // cpu_targets().front() (no allocation: called per kernel call)
+bool avx512_target(int64_t target);       // an AVX-512 target (avx512, avx512_dl): 32-lane panels, bf16, zmm peak
 bool cpu_runs(int64_t target);            // compiled and supported by this CPU
 // "sse4", "avx2", "avx512", "neon", "emu128", ... (lower case; Highway's name otherwise).
 std::string target_name(int64_t target);

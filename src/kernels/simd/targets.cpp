@@ -38,7 +38,11 @@ std::string joined_names(const std::vector<int64_t>& ts) {
 
 std::vector<int64_t> compiled_targets() { return bits_of(compiled_target_mask()); }
 std::vector<int64_t> cpu_targets() { return bits_of(compiled_target_mask() & supported_targets()); }
-int64_t best_target() { return cpu_targets().front(); }
+int64_t best_target() {
+  const int64_t mask = compiled_target_mask() & supported_targets();
+  return mask & -mask;  // the lowest bit: the best target
+}
+bool avx512_target(int64_t target) { return target == HWY_AVX3 || target == HWY_AVX3_DL; }
 bool cpu_runs(int64_t target) {
   return target != 0 && (target & (target - 1)) == 0 && (target & compiled_target_mask() & supported_targets());
 }
