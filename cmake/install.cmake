@@ -55,7 +55,7 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "recurrent developers")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 # The static libraries need these to link; the CLI (and the Python module) need the shared ones.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libdnnl-dev, libhwy-dev, zlib1g-dev, nlohmann-json3-dev, libgomp1, libstdc++6 (>= 12)")
-if(RECURRENT_PYTHON)
+if(RECURRENT_PYTHON_BUILT)
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", python3 (>= 3.11), python3 (<< 3.12), python3-numpy")
   set(CPACK_DEBIAN_PACKAGE_SUGGESTS "python3-torch")
 endif()

@@ -5,6 +5,9 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libhwy-dev
       libbenchmark-dev zlib1g-dev python3 python3-matplotlib)
 # zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
+# The Python package (python/, docs/python.md) and its tests: pybind11 and the headers of Debian's
+# python3, NumPy, pytest, and PyTorch (recurrent.torch's drop-ins are tested against torch.nn.*).
+pkgs+=(pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-torch)
 # Data sets come from the npm registry (shared/data.md); these machines ship Node.js with npm, and
 # Debian's npm package conflicts with that Node.js, so apt provides npm only where none exists.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

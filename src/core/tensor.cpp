@@ -120,7 +120,12 @@ Storage::Storage(size_t n, bool zero) : n_(n), id_(g_next_storage_id.fetch_add(1
   if (zero) std::memset(data_, 0, bytes);
 }
 
+Storage::Storage(float* external, size_t n, std::shared_ptr<void> owner)
+    : data_(external), n_(n), id_(g_next_storage_id.fetch_add(1, std::memory_order_relaxed)),
+      owner_(std::move(owner)), external_(true) {}
+
 Storage::~Storage() {
+  if (external_) return;  // owner_ releases the memory
   const size_t bytes = storage_bytes(n_);
   if (bytes >= kCacheMin && give_cached(data_, bytes)) return;
   std::free(data_);
@@ -152,6 +157,16 @@ Tensor Tensor::from(std::vector<float> values, Shape shape) {
            " values for shape ", shape_str(shape));
   Tensor t(std::move(shape));
   if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+Tensor Tensor::borrow(float* data, Shape shape, std::shared_ptr<void> owner) {
+  for (int64_t d : shape) RC_CHECK(d >= 0, "Tensor::borrow", "negative dimension in shape ", shape_str(shape));
+  RC_CHECK(data != nullptr || shape_numel(shape) == 0, "Tensor::borrow", "null data for shape ", shape_str(shape));
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.strides_ = contiguous_strides(t.shape_);
+  t.storage_ = std::make_shared<Storage>(data, static_cast<size_t>(t.numel()), std::move(owner));
   return t;
 }
 

@@ -33,6 +33,11 @@ int64_t shape_numel(const Shape& s);
 class Storage {
  public:
   explicit Storage(size_t n, bool zero = true);
+  // Memory someone else owns (a NumPy array, a PyTorch tensor): not copied, not freed; `owner` is
+  // held until this storage dies. Writes through the owner's own handles do not bump version():
+  // whoever writes that way calls Tensor::data() once afterwards (the Python layer does, from
+  // PyTorch's version counter).
+  Storage(float* external, size_t n, std::shared_ptr<void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -48,6 +53,8 @@ class Storage {
   size_t n_ = 0;
   uint64_t id_;
   std::atomic<uint64_t> version_{0};
+  std::shared_ptr<void> owner_;  // set for external memory (then data_ is not ours)
+  bool external_ = false;
 };
 
 class Tensor {
@@ -63,6 +70,8 @@ class Tensor {
   static Tensor ones(Shape shape) { return full(std::move(shape), 1.0f); }
   static Tensor full(Shape shape, float value);
   static Tensor from(std::vector<float> values, Shape shape);  // values.size() == numel
+  // A contiguous tensor over external memory (Storage's external constructor): no copy.
+  static Tensor borrow(float* data, Shape shape, std::shared_ptr<void> owner);
   static Tensor scalar(float v) { return from({v}, {}); }
 
   bool defined() const { return storage_ != nullptr; }

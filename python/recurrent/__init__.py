@@ -1,0 +1,17 @@
+"""recurrent: recurrent neural networks on CPUs (RNN, LSTM, GRU and variants) from Python.
+
+    import numpy as np, recurrent
+    rnn = recurrent.RNN("lstm", input_size=8, hidden_size=32, num_layers=2, bidirectional=True, seed=1)
+    x = np.random.randn(20, 4, 8).astype(np.float32)          # [T, B, I]
+    fwd = rnn.forward(x, lengths=[20, 17, 9, 3], requires_grad=True)
+    fwd.output.shape, fwd.h_n.shape, fwd.c_n.shape              # (20, 4, 64) (4, 4, 32) (4, 4, 32)
+    dx, dh0, dc0, dw = fwd.backward(grad_output=np.ones_like(fwd.output))
+
+recurrent.torch has drop-in replacements for torch.nn.LSTM / GRU / RNN. Arrays go in without copies
+(float32, C-contiguous, else ValueError) and come out as views of the engine's memory; errors from
+the engine are ValueError with the library's one-line message. docs/python.md has the rest.
+"""
+from ._recurrent import RNN, Forward, cell_names, num_threads, set_num_threads
+
+__all__ = ["RNN", "Forward", "cell_names", "num_threads", "set_num_threads"]
+__version__ = "0.1.0"

@@ -1,0 +1,252 @@
+"""recurrent.torch: drop-in replacements for torch.nn.LSTM, torch.nn.GRU and torch.nn.RNN.
+
+    from recurrent.torch import LSTM      # instead of: from torch.nn import LSTM
+
+Each class IS the torch.nn class (a subclass): same constructor arguments, parameters, state_dict,
+repr, and the same inputs and outputs (batch_first, bidirectional, num_layers, dropout, proj_size,
+h0/c0, PackedSequence, unbatched 2-D input). Only forward differs: on CPU float32 tensors it runs
+recurrent's engine inside a torch.autograd.Function whose backward is recurrent's BPTT. The module's
+parameters, the input and h0/c0 are handed to the engine without copies (NumPy views of the tensors'
+memory; a non-contiguous input is made contiguous first, as torch does); outputs and gradients come
+back as tensors over the engine's memory. The GIL is released while the engine runs.
+
+What the engine does not run goes to torch.nn's own forward, with one warning per reason: tensors
+on another device (CUDA), float64 (or parameters and input of different dtypes), torch.jit scripting.
+Dropout between layers (training mode, num_layers > 1) draws its masks from torch's generator, layer
+by layer, as torch.nn does, so a seeded run matches torch's masks too.
+"""
+import warnings
+
+import torch as _torch
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+import torch.nn.functional as _F
+
+from . import _recurrent
+
+__all__ = ["LSTM", "GRU", "RNN"]
+
+_CELLS = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}
+_warned = set()
+
+
+def _warn_once(cls, reason):
+    key = (cls, reason)
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(f"recurrent.torch.{cls}: {reason}: running torch.nn.{cls}'s own implementation",
+                      RuntimeWarning, stacklevel=4)
+
+
+def _np(t):
+    return None if t is None else t.detach().numpy()
+
+
+class _EngineFunction(_torch.autograd.Function):
+    """One engine call (a whole stack, or one layer) as one autograd node: forward and BPTT."""
+
+    @staticmethod
+    def forward(ctx, engine, lengths, record, x, h0, c0, *weights):
+        ctx.set_materialize_grads(False)
+        fwd = engine.forward(_np(x), lengths, _np(h0), _np(c0), requires_grad=record,
+                             x_grad=ctx.needs_input_grad[3], h0_grad=ctx.needs_input_grad[4],
+                             c0_grad=ctx.needs_input_grad[5])
+        out = _torch.from_numpy(fwd.output)
+        h_n = _torch.from_numpy(fwd.h_n)
+        c = fwd.c_n
+        c_n = _torch.from_numpy(c) if c is not None else _torch.empty(0)
+        if record:
+            ctx.fwd = fwd
+            ctx.names = engine.parameter_names
+            ctx.lstm = c is not None
+            ctx.save_for_backward(*weights)  # not read: makes torch refuse weights changed in place before backward
+        return out, h_n, c_n
+
+    @staticmethod
+    @_torch.autograd.function.once_differentiable
+    def backward(ctx, g_out, g_h, g_c):
+        ctx.saved_tensors  # raises if a weight was modified in place since forward
+        fwd = ctx.fwd
+        del ctx.fwd
+
+        def arr(g):
+            return None if g is None else g.detach().to(_torch.float32).contiguous().numpy()
+
+        dx, dh0, dc0, dw = fwd.backward(arr(g_out), arr(g_h), arr(g_c) if ctx.lstm else None)
+
+        def ten(a):
+            return None if a is None else _torch.from_numpy(a)
+
+        return (None, None, None, ten(dx), ten(dh0), ten(dc0)) + tuple(ten(dw[n]) for n in ctx.names)
+
+
+class _Dropin:
+    """The forward shared by LSTM, GRU and RNN (mixed into the torch.nn classes below)."""
+
+    # ---- engines: built on first use, never part of state_dict, pickling or deepcopy ----------------
+    def _rc_engine(self, key):
+        engines = self.__dict__.setdefault("_rc_engines", {})
+        e = engines.get(key)
+        if e is None:
+            batch_first, layer = key
+            D = 2 if self.bidirectional else 1
+            R = self.proj_size if self.proj_size > 0 else self.hidden_size
+            in_size = self.input_size if layer in (None, 0) else D * R
+            e = _recurrent.RNN(_CELLS[self.mode], in_size, self.hidden_size,
+                               self.num_layers if layer is None else 1, self.bias, batch_first,
+                               self.bidirectional, self.proj_size)
+            engines[key] = e
+        return e
+
+    def __getstate__(self):
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
+        state = dict(state)
+        state.pop("_rc_engines", None)
+        return state
+
+    def _rc_weights(self, key):
+        """The torch parameters in the engine's order (layer None: all; k: layer k renamed to _l0)."""
+        names = self._rc_engine(key).parameter_names
+        layer = key[1]
+        if layer is None:
+            return [getattr(self, n) for n in names]
+        return [getattr(self, n.replace("_l0", f"_l{layer}", 1)) for n in names]
+
+    def _rc_why_not(self, x, hx):
+        """None if the engine runs this call, else the reason (torch.nn runs it)."""
+        if _torch.jit.is_scripting() or _torch.jit.is_tracing():
+            return "torch.jit"
+        tensors = [x] + ([] if hx is None else list(hx) if isinstance(hx, tuple) else [hx])
+        for t in tensors:
+            if t.device.type != "cpu":
+                return f"tensors on {t.device.type}"
+        for p in self._flat_weights:
+            if p is not None and p.device.type != "cpu":
+                return f"parameters on {p.device.type}"
+        if x.dtype == _torch.float64:
+            return "float64 input"
+        if x.dtype != _torch.float32:
+            raise ValueError(f"input: expected dtype float32 (or float64, which runs torch.nn.{type(self).__name__}), "
+                             f"got {x.dtype}")
+        for p in self._flat_weights:
+            if p is not None and p.dtype != _torch.float32:
+                return f"{p.dtype} parameters"
+        for t in tensors[1:]:
+            if t.dtype != _torch.float32:
+                return f"{t.dtype} hidden state"
+        return None
+
+    def forward(self, input, hx=None):
+        cls = type(self).__name__
+        x = input.data if isinstance(input, PackedSequence) else input
+        if not isinstance(x, _torch.Tensor):
+            raise ValueError(f"input: expected a torch.Tensor or PackedSequence, got {type(input).__name__}")
+        lstm = self.mode == "LSTM"
+        if hx is not None:
+            if lstm and not (isinstance(hx, tuple) and len(hx) == 2):
+                raise ValueError("hx: expected a tuple (h_0, c_0) for an LSTM")
+            if not lstm and not isinstance(hx, _torch.Tensor):
+                raise ValueError(f"hx: expected a tensor h_0, got {type(hx).__name__}")
+        reason = self._rc_why_not(x, hx)
+        if reason is not None:
+            _warn_once(cls, reason)
+            return super().forward(input, hx)
+        return self._rc_forward(input, hx, lstm)
+
+    def _rc_forward(self, input, hx, lstm):
+        packed = isinstance(input, PackedSequence)
+        batch_first = False if packed else self.batch_first
+        unbatched = False
+        lengths = None
+        if packed:
+            x, lens = pad_packed_sequence(input, batch_first=False)
+            lengths = lens.tolist()
+        else:
+            x = input
+            if x.dim() not in (2, 3):
+                raise ValueError(f"input: expected a 2-D (unbatched) or 3-D tensor, got {x.dim()}-D "
+                                 f"{list(x.shape)}")
+            if x.dim() == 2:
+                unbatched = True
+                x = x.unsqueeze(0 if self.batch_first else 1)
+        h0 = c0 = None
+        if hx is not None:
+            h0, c0 = hx if lstm else (hx, None)
+            if unbatched:
+                if h0.dim() != 2 or (c0 is not None and c0.dim() != 2):
+                    raise ValueError("hx: expected 2-D states for an unbatched (2-D) input")
+                h0 = h0.unsqueeze(1)
+                c0 = None if c0 is None else c0.unsqueeze(1)
+            h0 = h0.contiguous()
+            c0 = None if c0 is None else c0.contiguous()
+        x = x.contiguous()
+        record = _torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in self._flat_weights)
+            or (h0 is not None and h0.requires_grad) or (c0 is not None and c0.requires_grad))
+
+        if self.dropout > 0 and self.training and self.num_layers > 1:
+            out, h_n, c_n = self._rc_layers(input if packed else None, x, lengths, h0, c0, batch_first, record)
+        else:
+            out, h_n, c_n = self._rc_call((batch_first, None), self._rc_weights((batch_first, None)), x, lengths, h0, c0,
+                                          record)
+
+        if packed:
+            out = _pack_like(out, lengths, input)
+        elif unbatched:
+            out = out.squeeze(0 if self.batch_first else 1)
+            h_n = h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if lstm else c_n
+        return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+    def _rc_call(self, key, weights, x, lengths, h0, c0, record):
+        engine = self._rc_engine(key)
+        engine.bind_parameters([p.detach().numpy() for p in weights], [p._version for p in weights],
+                               [p.requires_grad for p in weights])
+        return _EngineFunction.apply(engine, lengths, record, x, h0, c0, *weights)
+
+    def _rc_layers(self, packed_input, x, lengths, h0, c0, batch_first, record):
+        """Layer by layer with torch's dropout between layers (its generator, its order, its shapes)."""
+        D = 2 if self.bidirectional else 1
+        hs, cs = [], []
+        if batch_first:  # torch draws the masks over time-major [T, B, F] outputs
+            x = x.transpose(0, 1).contiguous()
+        for k in range(self.num_layers):
+            hk = None if h0 is None else h0[k * D:(k + 1) * D]
+            ck = None if c0 is None else c0[k * D:(k + 1) * D]
+            x, h, c = self._rc_call((False, k), self._rc_weights((False, k)), x, lengths, hk, ck, record)
+            hs.append(h)
+            cs.append(c)
+            if k + 1 < self.num_layers:
+                if packed_input is None:
+                    x = _F.dropout(x, self.dropout, True)
+                else:  # torch drops on the packed data [N, F]
+                    p = _pack_like(x, lengths, packed_input)
+                    p = PackedSequence(_F.dropout(p.data, self.dropout, True), p.batch_sizes, p.sorted_indices,
+                                       p.unsorted_indices)
+                    x = pad_packed_sequence(p, batch_first=False)[0]
+                x = x.contiguous()
+        if batch_first:
+            x = x.transpose(0, 1)
+        return x, _torch.cat(hs, 0), (_torch.cat(cs, 0) if self.mode == "LSTM" else cs[0])
+
+
+def _pack_like(out, lengths, like):
+    """out [T, B, F] (original batch order) packed with `like`'s batch_sizes and indices."""
+    if like.sorted_indices is not None:
+        out = out.index_select(1, like.sorted_indices)
+        lens = _torch.as_tensor(lengths)[like.sorted_indices.cpu()]
+    else:
+        lens = _torch.as_tensor(lengths)
+    data, batch_sizes = _torch._C._VariableFunctions._pack_padded_sequence(out, lens, False)
+    return PackedSequence(data, batch_sizes, like.sorted_indices, like.unsorted_indices)
+
+
+class LSTM(_Dropin, _torch.nn.LSTM):
+    __doc__ = "torch.nn.LSTM running recurrent's engine on CPU float32 (recurrent.torch).\n\n" + (_torch.nn.LSTM.__doc__ or "")
+
+
+class GRU(_Dropin, _torch.nn.GRU):
+    __doc__ = "torch.nn.GRU running recurrent's engine on CPU float32 (recurrent.torch).\n\n" + (_torch.nn.GRU.__doc__ or "")
+
+
+class RNN(_Dropin, _torch.nn.RNN):
+    __doc__ = "torch.nn.RNN running recurrent's engine on CPU float32 (recurrent.torch).\n\n" + (_torch.nn.RNN.__doc__ or "")
