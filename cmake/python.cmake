@@ -37,12 +37,15 @@ set(RECURRENT_PYTHON_BUILT ${recurrent_python_wanted})
 if(RECURRENT_PYTHON_BUILT)
   # Where `cmake --install` puts the package: a directory on Debian's sys.path for the prefix
   # (/usr/local/lib/python3.X/dist-packages, or /usr/lib/python3/dist-packages for prefix /usr).
-  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-    set(recurrent_py_dir lib/python3/dist-packages)
-  else()
-    set(recurrent_py_dir lib/python${Python_VERSION_MAJOR}.${Python_VERSION_MINOR}/dist-packages)
+  # Decided from the configured CMAKE_INSTALL_PREFIX (`cmake --install --prefix` later does not move it);
+  # -DRECURRENT_PYTHON_INSTALL_DIR=... chooses another.
+  if(NOT RECURRENT_PYTHON_INSTALL_DIR)
+    if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+      set(RECURRENT_PYTHON_INSTALL_DIR lib/python3/dist-packages)
+    else()
+      set(RECURRENT_PYTHON_INSTALL_DIR lib/python${Python_VERSION_MAJOR}.${Python_VERSION_MINOR}/dist-packages)
+    endif()
   endif()
-  set(RECURRENT_PYTHON_INSTALL_DIR ${recurrent_py_dir} CACHE STRING "install directory of the Python package, relative to the prefix")
   message(STATUS "recurrent: Python package for ${Python_EXECUTABLE} (${Python_VERSION}), installs into <prefix>/${RECURRENT_PYTHON_INSTALL_DIR}")
   add_subdirectory(python)
 endif()

@@ -25,6 +25,7 @@ from . import _recurrent
 
 __all__ = ["LSTM", "GRU", "RNN"]
 
+_f32 = _torch.float32
 _CELLS = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}
 _warned = set()
 
@@ -82,11 +83,17 @@ class _EngineFunction(_torch.autograd.Function):
 class _Dropin:
     """The forward shared by LSTM, GRU and RNN (mixed into the torch.nn classes below)."""
 
-    # ---- engines: built on first use, never part of state_dict, pickling or deepcopy ----------------
+    # ---- engines: built on first use; self._rc (engines, weight order, bound state) is never part of
+    # state_dict, pickling or deepcopy -----------------------------------------------------------------
     def _rc_engine(self, key):
-        engines = self.__dict__.setdefault("_rc_engines", {})
-        e = engines.get(key)
-        if e is None:
+        """(engine, weights in its order) for key = (batch_first, layer): layer None is the whole stack,
+        k is layer k alone (its parameters renamed _l0). The engine is bound to the weights' memory
+        again only when a pointer, torch's version counter or requires_grad moved."""
+        rc = self.__dict__.get("_rc")
+        if rc is None:
+            rc = self.__dict__["_rc"] = {}
+        entry = rc.get(key)
+        if entry is None:
             batch_first, layer = key
             D = 2 if self.bidirectional else 1
             R = self.proj_size if self.proj_size > 0 else self.hidden_size
@@ -94,45 +101,42 @@ class _Dropin:
             e = _recurrent.RNN(_CELLS[self.mode], in_size, self.hidden_size,
                                self.num_layers if layer is None else 1, self.bias, batch_first,
                                self.bidirectional, self.proj_size)
-            engines[key] = e
-        return e
+            names = e.parameter_names if layer is None else [n.replace("_l0", f"_l{layer}", 1) for n in e.parameter_names]
+            entry = rc[key] = [e, [self._flat_weights_names.index(n) for n in names], None]
+        e, idx, bound = entry
+        flat = self._flat_weights  # torch keeps it current (.to(), parameter assignment)
+        weights = [flat[i] for i in idx]
+        state = [(p.data_ptr(), p._version, p.requires_grad) for p in weights]
+        if state != bound:
+            e.bind_parameters([p.detach().numpy() for p in weights], [v for _, v, _ in state],
+                              [g for _, _, g in state])
+            entry[2] = state
+        return e, weights
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
         state = dict(state)
-        state.pop("_rc_engines", None)
+        state.pop("_rc", None)
         return state
-
-    def _rc_weights(self, key):
-        """The torch parameters in the engine's order (layer None: all; k: layer k renamed to _l0)."""
-        names = self._rc_engine(key).parameter_names
-        layer = key[1]
-        if layer is None:
-            return [getattr(self, n) for n in names]
-        return [getattr(self, n.replace("_l0", f"_l{layer}", 1)) for n in names]
 
     def _rc_why_not(self, x, hx):
         """None if the engine runs this call, else the reason (torch.nn runs it)."""
+        if x.dtype != _f32:
+            if x.dtype != _torch.float64:
+                raise ValueError(f"input: expected dtype float32 (or float64, which runs torch.nn."
+                                 f"{type(self).__name__}), got {x.dtype}")
+            return "float64 input"
+        if x.device.type != "cpu":
+            return f"tensors on {x.device.type}"
+        for p in self._flat_weights:
+            if p.dtype != _f32 or p.device.type != "cpu":
+                return f"parameters of dtype {p.dtype} on {p.device.type}"
+        if hx is not None:
+            for t in (hx if isinstance(hx, tuple) else (hx,)):
+                if t.dtype != _f32 or t.device.type != "cpu":
+                    return f"hidden state of dtype {t.dtype} on {t.device.type}"
         if _torch.jit.is_scripting() or _torch.jit.is_tracing():
             return "torch.jit"
-        tensors = [x] + ([] if hx is None else list(hx) if isinstance(hx, tuple) else [hx])
-        for t in tensors:
-            if t.device.type != "cpu":
-                return f"tensors on {t.device.type}"
-        for p in self._flat_weights:
-            if p is not None and p.device.type != "cpu":
-                return f"parameters on {p.device.type}"
-        if x.dtype == _torch.float64:
-            return "float64 input"
-        if x.dtype != _torch.float32:
-            raise ValueError(f"input: expected dtype float32 (or float64, which runs torch.nn.{type(self).__name__}), "
-                             f"got {x.dtype}")
-        for p in self._flat_weights:
-            if p is not None and p.dtype != _torch.float32:
-                return f"{p.dtype} parameters"
-        for t in tensors[1:]:
-            if t.dtype != _torch.float32:
-                return f"{t.dtype} hidden state"
         return None
 
     def forward(self, input, hx=None):
@@ -186,8 +190,7 @@ class _Dropin:
         if self.dropout > 0 and self.training and self.num_layers > 1:
             out, h_n, c_n = self._rc_layers(input if packed else None, x, lengths, h0, c0, batch_first, record)
         else:
-            out, h_n, c_n = self._rc_call((batch_first, None), self._rc_weights((batch_first, None)), x, lengths, h0, c0,
-                                          record)
+            out, h_n, c_n = self._rc_call((batch_first, None), x, lengths, h0, c0, record)
 
         if packed:
             out = _pack_like(out, lengths, input)
@@ -197,11 +200,15 @@ class _Dropin:
             c_n = c_n.squeeze(1) if lstm else c_n
         return (out, (h_n, c_n)) if lstm else (out, h_n)
 
-    def _rc_call(self, key, weights, x, lengths, h0, c0, record):
-        engine = self._rc_engine(key)
-        engine.bind_parameters([p.detach().numpy() for p in weights], [p._version for p in weights],
-                               [p.requires_grad for p in weights])
-        return _EngineFunction.apply(engine, lengths, record, x, h0, c0, *weights)
+    def _rc_call(self, key, x, lengths, h0, c0, record):
+        engine, weights = self._rc_engine(key)
+        if record:
+            return _EngineFunction.apply(engine, lengths, record, x, h0, c0, *weights)
+        # Nothing to differentiate: the engine without a tape and without an autograd node.
+        fwd = engine.forward(_np(x), lengths, _np(h0), _np(c0))
+        c = fwd.c_n
+        return (_torch.from_numpy(fwd.output), _torch.from_numpy(fwd.h_n),
+                _torch.from_numpy(c) if c is not None else _torch.empty(0))
 
     def _rc_layers(self, packed_input, x, lengths, h0, c0, batch_first, record):
         """Layer by layer with torch's dropout between layers (its generator, its order, its shapes)."""
@@ -212,7 +219,7 @@ class _Dropin:
         for k in range(self.num_layers):
             hk = None if h0 is None else h0[k * D:(k + 1) * D]
             ck = None if c0 is None else c0[k * D:(k + 1) * D]
-            x, h, c = self._rc_call((False, k), self._rc_weights((False, k)), x, lengths, hk, ck, record)
+            x, h, c = self._rc_call((False, k), x, lengths, hk, ck, record)
             hs.append(h)
             cs.append(c)
             if k + 1 < self.num_layers:

@@ -1,0 +1,49 @@
+# Type stubs of the extension recurrent._recurrent (python/src/module.cpp), for editors and type checkers.
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+
+class Forward:
+    """The result of RNN.forward: outputs and, when recorded, the tape for backward."""
+    @property
+    def output(self) -> F32:
+        """[T, B, D*R] ([B, T, D*R] with batch_first); zero past each length."""
+    @property
+    def h_n(self) -> F32:
+        """[L*D, B, R]: each sequence's last state, PyTorch's layout."""
+    @property
+    def c_n(self) -> Optional[F32]:
+        """[L*D, B, H] for LSTM stacks, else None."""
+    def backward(self, grad_output: Optional[F32] = None, grad_h_n: Optional[F32] = None,
+                 grad_c_n: Optional[F32] = None) -> Tuple[Optional[F32], Optional[F32], Optional[F32], Dict[str, Optional[F32]]]:
+        """BPTT: (dx, dh0, dc0, {parameter name: gradient}); None where no gradient was asked for."""
+
+class RNN:
+    """A stack of recurrent layers on NumPy float32 arrays (PyTorch's parameter names and init)."""
+    def __init__(self, cell: Union[str, Sequence[str]], input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, bidirectional: bool = False, proj_size: int = 0,
+                 seed: int = 0, merge: str = "concat") -> None: ...
+    @property
+    def parameter_names(self) -> List[str]: ...
+    @property
+    def num_layers(self) -> int: ...
+    @property
+    def directions(self) -> int: ...
+    def parameters(self) -> Dict[str, F32]:
+        """{name: read-only view of the weights}"""
+    def set_parameter(self, name: str, value: F32) -> None:
+        """Copy `value` (float32, C-contiguous, the parameter's shape) into a parameter."""
+    def bind_parameters(self, arrays: List[F32], versions: List[int], requires_grad: List[bool]) -> None:
+        """Use outside float32 arrays as the weights without copying; versions: the owner's write counters."""
+    def forward(self, x: F32, lengths: Optional[Sequence[int]] = None, h0: Optional[F32] = None,
+                c0: Optional[F32] = None, requires_grad: bool = False, x_grad: bool = True, h0_grad: bool = True,
+                c0_grad: bool = True, training: bool = True) -> Forward:
+        """x [T, B, I] ([B, T, I] with batch_first), float32 C-contiguous (no copies are made); lengths: B values
+        in [1, T]; h0/c0: [L*D, B, R|H]. requires_grad records the tape for Forward.backward."""
+
+def cell_names() -> List[str]: ...
+def num_threads() -> int: ...
+def set_num_threads(n: int) -> None: ...
