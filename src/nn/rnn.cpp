@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "nn/cell.h"
 #include "nn/rnn_direction.h"
 #include "nn/rnn_panel_cache.h"
 #include "recurrent/autograd/multi_output.h"
@@ -65,7 +66,7 @@ RNN::RNN(RNNOptions opts, Rng& rng) : opts_(std::move(opts)), dropout_rng_(rng.f
         add("bias_hh", {G * H});
       }
       if (s.proj > 0) add("weight_hr", {s.proj, H});
-      if (s.cell == CellType::lstm_peephole) add("weight_ch", {3, H});
+      if (rnn::cell_of(s.cell).peephole) add("weight_ch", {3, H});
       panel_caches_.push_back(std::make_shared<rnn::PanelCache>());
     }
     in = opts_.layer_output_size(l);
@@ -104,7 +105,7 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   const LayerSpec& spec = o.layers[l];
   auto call = std::make_shared<LayerCall>();
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = spec.hidden, R = spec.out_size();
-  const bool lstm = is_lstm(spec.cell);
+  const bool lstm = rnn::cell_of(spec.cell).cell_state;  // carries c beside h
   call->D = o.directions();
   call->sum = o.bidirectional && o.merge == BidirMerge::sum;
   call->x = x.value();
@@ -241,13 +242,13 @@ RNNOutput RNN::forward(const Var& input, const std::vector<int64_t>& lengths, co
   for (size_t l = 0; l < L; ++l) {
     const LayerSpec& s = opts_.layers[l];
     Var h0 = init.h.empty() ? Var() : init.h[l];
-    Var c0 = init.c.empty() || !is_lstm(s.cell) ? Var() : init.c[l];
+    Var c0 = init.c.empty() || !has_cell_state(s.cell) ? Var() : init.c[l];
     if (h0.defined()) check_state(h0, "h0", l, {opts_.directions(), B, s.out_size()});
     if (c0.defined()) check_state(c0, "c0", l, {opts_.directions(), B, s.hidden});
     std::vector<Var> r = run_layer(*this, l, x, valid, h0, c0, out.tape_bytes);
     x = r[0];
     out.final_state.h.push_back(r[1]);
-    out.final_state.c.push_back(is_lstm(s.cell) ? r[2] : Var());
+    out.final_state.c.push_back(has_cell_state(s.cell) ? r[2] : Var());
     if (l + 1 < L && opts_.dropout > 0.0f && is_training()) x = dropout(x, opts_.dropout, true, dropout_rng_);
   }
   out.output = opts_.batch_first ? transpose(x, 0, 1) : x;

@@ -8,7 +8,7 @@
 
 #include "kernels/gemm_bf16.h"
 #include "kernels/simd/rnn_kernels.h"
-#include "nn/cell_kernels.h"
+#include "nn/cell.h"
 #include "recurrent/core/error.h"
 #include "recurrent/kernels/cpu.h"
 #include "recurrent/kernels/gemm.h"
@@ -91,7 +91,8 @@ void check_precision(const DirShape& s, bool fused) {
 void backward_products_bf16(const DirShape& s, const DirParams& p, const float* x, const float* da, const float* dgh,
                             const float* hprev, const float* EX, const float* dhs, float* dx, const DirGrads& g) {
   const int64_t TB = s.T * s.B, H = s.H, R = s.R, GH = s.G() * H, I = s.I;
-  const bool cho = s.cell == CellType::gru_cho;
+  const Cell& cell = cell_of(s.cell);
+  const int64_t HG = cell.h_gates * H;  // W_hh rows that see h_prev (the rest see the tape's extra)
   const Bf16Matrix dab = (dx || g.w_ih || (g.w_hh && dgh == da)) ? Bf16Matrix(TB, GH, da, GH) : Bf16Matrix();
   if (dx) {
     const Bf16Matrix w(GH, I, p.w_ih, I);
@@ -103,11 +104,11 @@ void backward_products_bf16(const DirShape& s, const DirParams& p, const float* 
   }
   if (g.w_hh) {
     const Bf16Matrix hb(TB, R, hprev, R);
-    if (cho) {  // W_h[r,z] sees h_prev, W_hn sees r ⊙ h_prev
-      matmul_bf16(dab.view().columns(0, 2 * H).t(), hb.view(), 1.0f, g.w_hh, H);
-      const Bf16Matrix rh(TB, H, EX, H);
-      matmul_bf16(dab.view().columns(2 * H, H).t(), rh.view(), 1.0f, g.w_hh + 2 * H * H, H);
-    } else if (dgh != da) {  // GRU: the h-side gradients
+    if (cell.two_phase()) {  // Cho: W_h[r,z] sees h_prev, W_hn sees r ⊙ h_prev
+      matmul_bf16(dab.view().columns(0, HG).t(), hb.view(), 1.0f, g.w_hh, R);
+      const Bf16Matrix ex(TB, H, EX, H);
+      matmul_bf16(dab.view().columns(HG, GH - HG).t(), ex.view(), 1.0f, g.w_hh + HG * R, H);
+    } else if (dgh != da) {  // h side apart (GRU): its own gradients
       const Bf16Matrix dgb(TB, GH, dgh, GH);
       matmul_bf16(dgb.view().t(), hb.view(), 1.0f, g.w_hh, R);
     } else {
@@ -124,7 +125,7 @@ void backward_products_bf16(const DirShape& s, const DirParams& p, const float* 
 void init_gates_with_bias(const DirShape& s, const DirParams& p, float* a) {
   const int64_t GH = s.G() * s.H, rows = s.T * s.B;
   std::vector<float> bias(GH, 0.0f);
-  bool hh_inside = s.cell == CellType::gru;  // linear-before-reset adds b_hh inside r ⊙ (W_hn h + b_hn)
+  const bool hh_inside = cell_of(s.cell).h_apart >= 0;  // b_hh added in the gate pass (GRU: inside r ⊙ (W_hn h + b_hn))
   for (int64_t j = 0; j < GH; ++j) {
     if (p.b_ih) bias[j] += p.b_ih[j];
     if (p.b_hh && !hh_inside) bias[j] += p.b_hh[j];
@@ -134,48 +135,77 @@ void init_gates_with_bias(const DirShape& s, const DirParams& p, float* a) {
 }
 
 // The recurrent weights of one direction, packed once per call (pack_b) for the per-step
-// products; every step of the sequence then multiplies by the same packed matrix.
-//   forward:  main [R, G'H] = W_hhᵀ (G' = 2 for gru_cho: its r, z rows), n [H, H] = W_hnᵀ (gru_cho),
-//             hr [H, R] = W_hrᵀ (projection)
-//   backward: main [G'H, R] = W_hh, n [H, H] = W_hn, hr [R, H] = W_hr
+// products; every step of the sequence then multiplies by the same packed matrix. HG = h_gates·H rows of
+// W_hh multiply h_{t-1} (all G·H, or Cho's r, z); the rest (n) multiply the tape's extra (r ⊙ h_{t-1}).
+//   forward:  main [R, HG] = W_hh[0:HG]ᵀ, n [H, GH-HG] = W_hh[HG:]ᵀ (two-phase cells), hr [H, R] = W_hrᵀ (projection)
+//   backward: main [HG, R] = W_hh[0:HG], n [GH-HG, H] = W_hh[HG:], hr [R, H] = W_hr
 struct PackedStep {
   PackedMatrix main, n, hr;
 };
 
 PackedStep pack_forward(const DirShape& s, const DirParams& p) {
-  const int64_t H = s.H, R = s.R, GH = s.G() * H;
+  const Cell& cell = cell_of(s.cell);
+  const int64_t H = s.H, R = s.R, GH = s.G() * H, HG = cell.h_gates * H;
   PackedStep w;
-  if (s.cell == CellType::gru_cho) {
-    w.main = pack_b(p.w_hh, H, 2 * H, Trans::T, H);
-    w.n = pack_b(p.w_hh + 2 * H * H, H, H, Trans::T, H);
-  } else {
-    w.main = pack_b(p.w_hh, R, GH, Trans::T, R);
-  }
-  if (is_lstm(s.cell) && R != H) w.hr = pack_b(p.w_hr, H, R, Trans::T, H);
+  w.main = pack_b(p.w_hh, R, HG, Trans::T, R);
+  if (cell.two_phase()) w.n = pack_b(p.w_hh + HG * R, H, GH - HG, Trans::T, H);
+  if (projected(cell, H, R)) w.hr = pack_b(p.w_hr, H, R, Trans::T, H);
   return w;
 }
 
 PackedStep pack_backward(const DirShape& s, const DirParams& p) {
-  const int64_t H = s.H, R = s.R, GH = s.G() * H;
+  const Cell& cell = cell_of(s.cell);
+  const int64_t H = s.H, R = s.R, GH = s.G() * H, HG = cell.h_gates * H;
   PackedStep w;
-  if (s.cell == CellType::gru_cho) {
-    w.main = pack_b(p.w_hh, 2 * H, H, Trans::N, H);
-    w.n = pack_b(p.w_hh + 2 * H * H, H, H, Trans::N, H);
-  } else {
-    w.main = pack_b(p.w_hh, GH, R, Trans::N, R);
-  }
-  if (is_lstm(s.cell) && R != H) w.hr = pack_b(p.w_hr, R, H, Trans::N, H);
+  w.main = pack_b(p.w_hh, HG, R, Trans::N, R);
+  if (cell.two_phase()) w.n = pack_b(p.w_hh + HG * R, GH - HG, H, Trans::N, H);
+  if (projected(cell, H, R)) w.hr = pack_b(p.w_hr, R, H, Trans::N, H);
   return w;
 }
 
-// The per-step loop on oneDNN (packed W_hh) and the dispatching cell kernels: every cell and option,
-// on any CPU. Buffers as in fused_forward_loop (rnn_direction.h).
+// The per-step path's gate/state pass of one phase over the B rows of a step (rows split by OpenMP): the
+// cell's rows one at a time, the SIMD ones where the cell says so (Cell::step_simd). valid (or null):
+// padded rows are skipped, their c_t carried (h_t: carry_rows after the step).
+void step_rows_forward(const Cell& cell, void (*rows)(const simd::RnnKernels*, const FwdRows&),
+                       const simd::RnnKernels& k, const FwdRows& r, const uint8_t* valid) {
+  const simd::RnnKernels* kk = cell.step_simd ? &k : nullptr;
+#pragma omp parallel for schedule(static) if (r.M * r.H >= 8192)
+  for (int64_t b = 0; b < r.M; ++b) {
+    if (valid && !valid[b]) {
+      if (r.c) std::memcpy(r.c + b * r.H, r.cp + b * r.H, r.H * sizeof(float));
+      continue;
+    }
+    rows(kk, r.row(b));
+  }
+}
+
+// y_t: h_t on valid steps, 0 on padding (or += for sum-merge). hn [B, R], y rows ldy apart.
+void store_y_step(int64_t B, int64_t R, const uint8_t* valid, const float* hn, float* yt, int64_t ldy, bool accumulate) {
+  for (int64_t b = 0; b < B; ++b) {
+    float* yr = yt + b * ldy;
+    bool ok = !valid || valid[b];
+    if (accumulate) {
+      if (ok)
+        for (int64_t j = 0; j < R; ++j) yr[j] += hn[b * R + j];
+    } else if (ok) {
+      std::memcpy(yr, hn + b * R, R * sizeof(float));
+    } else {
+      std::memset(yr, 0, R * sizeof(float));
+    }
+  }
+}
+
+// The per-step loop on oneDNN (packed W_hh) and the cell's rows: every cell and option, on any CPU.
+// Buffers as in fused_forward_loop (rnn_direction.h); A holds X W_ihᵀ + biases (init_gates_with_bias).
+// Per step: a_t += h_{t-1} W_hh[0:HG]ᵀ (h side apart: gh = h_{t-1} W_hhᵀ), phase 1; two-phase cells:
+// a_t[HG:] += ex_t W_hh[HG:]ᵀ, phase 2; projection: h_t = m_t W_hrᵀ; padded rows keep h_{t-1}.
 void step_loop_forward(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS, float* CS,
                        float* EX, float* y, int64_t ldy, bool accumulate) {
-  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = s.G() * H;
-  const bool proj = is_lstm(s.cell) && R != H;
+  const Cell& cell = cell_of(s.cell);
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = s.G() * H, HG = cell.h_gates * H;
+  const bool proj = projected(cell, H, R);
   const int rev = s.reverse ? 1 : 0;
-  Tensor gh_buf = s.cell == CellType::gru ? Tensor({B, GH}) : Tensor();
+  Tensor gh_buf = cell.h_apart >= 0 ? Tensor({B, GH}) : Tensor();
   const PackedStep w = pack_forward(s, p);
   const simd::RnnKernels& k = simd::rnn_kernels(s.engine.target);
   for (int64_t step = 0; step < T; ++step) {
@@ -185,49 +215,68 @@ void step_loop_forward(const DirShape& s, const DirParams& p, const uint8_t* val
     float* hn = HS + (t + 1 - rev) * B * R;
     const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
     float* ex = EX ? EX + t * B * H : nullptr;
-    switch (s.cell) {
-      case CellType::rnn_tanh:
-      case CellType::rnn_relu:
-        gemm_packed(B, hp, R, w.main, 1.0f, at, GH);
-        cells::rnn_forward(B, H, s.cell == CellType::rnn_relu, at, hp, hn, valid);
-        break;
-      case CellType::lstm:
-      case CellType::lstm_peephole: {
-        const float* cp = CS + (t + rev) * B * H;
-        float* cn = CS + (t + 1 - rev) * B * H;
-        gemm_packed(B, hp, R, w.main, 1.0f, at, GH);
-        cells::lstm_forward(&k, B, H, at, p.w_ch, cp, cn, proj ? ex : hn, H, valid);
-        if (proj) gemm_packed(B, ex, H, w.hr, 0.0f, hn, R);  // h = W_hr m
-        carry_rows(B, R, valid, hp, hn);
-        break;
-      }
-      case CellType::gru:
-        gemm_packed(B, hp, R, w.main, 0.0f, gh_buf.data(), GH);
-        cells::gru_forward(&k, B, H, at, gh_buf.data(), p.b_hh, hp, hn, ex, valid);
-        break;
-      case CellType::gru_cho:
-        gemm_packed(B, hp, H, w.main, 1.0f, at, GH);  // r, z gates
-        cells::gru_cho_forward_gates(B, H, at, hp, ex);
-        gemm_packed(B, ex, H, w.n, 1.0f, at + 2 * H, GH);  // n += W_hn (r ⊙ h)
-        cells::gru_cho_forward_state(B, H, at, hp, hn, valid);
-        break;
-      case CellType::gru_simple:
-        gemm_packed(B, hp, R, w.main, 1.0f, at, GH);
-        cells::gru_simple_forward(B, H, at, hp, hn, valid);
-        break;
+    if (gh_buf.defined()) {
+      gemm_packed(B, hp, R, w.main, 0.0f, gh_buf.data(), GH);
+    } else {
+      gemm_packed(B, hp, R, w.main, 1.0f, at, GH);
     }
-    for (int64_t b = 0; b < B; ++b) {  // y_t: h_t on valid steps, 0 on padding
-      float* yr = y + (t * B + b) * ldy;
-      bool ok = !valid || valid[b];
-      if (accumulate) {
-        if (ok)
-          for (int64_t j = 0; j < R; ++j) yr[j] += hn[b * R + j];
-      } else if (ok) {
-        std::memcpy(yr, hn + b * R, R * sizeof(float));
-      } else {
-        std::memset(yr, 0, R * sizeof(float));
-      }
+    const FwdRows r{.M = B,
+                    .n = H,
+                    .H = H,
+                    .a = at,
+                    .lda = GH,
+                    .gh = gh_buf.defined() ? gh_buf.data() : nullptr,
+                    .folded = false,
+                    .bias = nullptr,
+                    .b_hh = cell.h_apart >= 0 ? p.b_hh : nullptr,
+                    .peep = p.w_ch,
+                    .hp = hp,
+                    .h = proj ? ex : hn,  // m_t with a projection (the tape's extra)
+                    .cp = CS ? CS + (t + rev) * B * H : nullptr,
+                    .c = CS ? CS + (t + 1 - rev) * B * H : nullptr,
+                    .ex = ex};
+    // A two-phase cell's phase 1 runs on every row (nothing reads a padded row's gates or extra).
+    step_rows_forward(cell, cell.forward, k, r, cell.two_phase() ? nullptr : valid);
+    if (cell.two_phase()) {
+      gemm_packed(B, ex, H, w.n, 1.0f, at + HG, GH);  // Cho: n += W_hn (r ⊙ h)
+      step_rows_forward(cell, cell.forward2, k, r, valid);
     }
+    if (proj) gemm_packed(B, ex, H, w.hr, 0.0f, hn, R);  // h = W_hr m
+    carry_rows(B, R, valid, hp, hn);
+    store_y_step(B, R, valid, hn, y + t * B * ldy, ldy, accumulate);
+  }
+}
+
+// The per-step path's gate/state backward of one phase over the B rows of a step: the cell's rows one at
+// a time (rows split by OpenMP unless the rows add into the shared peephole gradients). Padded rows
+// (phase 1): no gate gradient, dh passes through unchanged (dhp = dh). dh, dhp [B, R]; with a projection
+// the cell reads dm [B, H] and writes no dhp (0 on valid rows).
+void step_rows_backward(const Cell& cell, void (*rows)(const simd::RnnKernels*, const BwdRow&),
+                        const simd::RnnKernels& k, const BwdRow& r, int64_t B, int64_t R, const float* dh, bool proj,
+                        const uint8_t* valid, bool phase2) {
+  const simd::RnnKernels* kk = cell.step_simd ? &k : nullptr;
+  const int64_t H = r.H, GH = cell.gates * H;
+  const auto at = [](auto* p, int64_t off) { return p ? p + off : p; };
+#pragma omp parallel for schedule(static) if (!r.dpeep && B * H >= 8192)
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ok = !valid || valid[b];
+    if (phase2) {
+      if (ok) rows(kk, {.n = H, .H = H, .a = r.a + b * GH, .da = r.da + b * GH, .dgh = nullptr, .hp = r.hp + b * H,
+                        .cp = nullptr, .c = nullptr, .ex = nullptr, .dh = nullptr, .dc = nullptr,
+                        .dhp = r.dhp + b * H, .peep = nullptr, .dpeep = nullptr, .dex = r.dex + b * H});
+      continue;
+    }
+    if (!ok) {
+      std::memset(r.da + b * GH, 0, GH * sizeof(float));
+      if (r.dgh) std::memset(r.dgh + b * GH, 0, GH * sizeof(float));
+      std::memcpy(r.dhp + b * R, dh + b * R, R * sizeof(float));
+      continue;
+    }
+    rows(kk, {.n = H, .H = H, .a = r.a + b * GH, .da = r.da + b * GH, .dgh = at(r.dgh, b * GH), .hp = r.hp + b * H,
+              .cp = at(r.cp, b * H), .c = at(r.c, b * H), .ex = at(r.ex, b * H), .dh = r.dh + b * H,
+              .dc = at(r.dc, b * H), .dhp = proj ? nullptr : r.dhp + b * H, .peep = r.peep, .dpeep = r.dpeep,
+              .dex = nullptr});
+    if (proj) std::memset(r.dhp + b * R, 0, R * sizeof(float));
   }
 }
 
@@ -256,8 +305,9 @@ int64_t DirTape::bytes() const {
 void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
              const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape,
              bool keep_tape) {
+  const Cell& cell = cell_of(s.cell);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
-  const bool lstm = is_lstm(s.cell), proj = lstm && R != H;
+  const bool lstm = cell.cell_state, proj = projected(cell, H, R);
   const int rev = s.reverse ? 1 : 0;
   const bool fused = fused_supported(s);
   check_precision(s, fused);
@@ -275,9 +325,9 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   tape.a = buffer({fold && light ? 1 : T, B, GH});
   tape.hs = buffer({light ? 1 : T + 1, B, R});
   if (lstm) tape.cs = buffer({light ? 2 : T + 1, B, H});
-  // gru's W_hn h + b_hn is only kept for backward: without a tape the fused loop reuses one step's rows.
-  if (s.cell == CellType::gru) tape.extra = light ? buffer({1, B, H}) : Tensor({T, B, H});
-  if (s.cell == CellType::gru_cho) tape.extra = Tensor({T, B, H});
+  // An extra kept only for backward (gru's W_hn h + b_hn): without a tape the fused loop reuses one step's rows.
+  if (cell.extra == Extra::backward) tape.extra = light ? buffer({1, B, H}) : Tensor({T, B, H});
+  if (cell.extra == Extra::in_step) tape.extra = Tensor({T, B, H});
   if (proj) tape.extra = buffer({T, B, H});  // m: the fused loop writes every row (0 on padded ones)
   float* A = tape.a.data();
   float* HS = tape.hs.data();
@@ -317,126 +367,90 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
 
 // ---- backward through time -----------------------------------------------------------------------
 
-void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
-              int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
-              const DirGrads& g) {
-  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
-  const bool lstm = is_lstm(s.cell), proj = lstm && R != H;
+namespace {
+// The per-step BPTT loop (oneDNN products + the cell's rows; the gradient lab's per-step norms are taken
+// here). dA [T, B, GH] holds the tape's activations and receives the gate gradients over them; dGh (h side
+// apart) [T, B, GH] the h side's; dHs (projection) [T, B, R] dL/dh_t of every step. dh holds dL/dh_T and
+// dc dL/dc_T; returns the buffer (dh or dhp, swapped every step) that holds dL/dh0, dc then dL/dc0.
+float* step_loop_backward(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
+                          float* dA, float* dGh, float* dHs, Tensor& dh, Tensor& dhp, Tensor& dc, float* dpeep,
+                          const DirGrads& g) {
+  const Cell& cell = cell_of(s.cell);
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = s.G() * H, HG = cell.h_gates * H;
+  const bool proj = projected(cell, H, R);
   const int rev = s.reverse ? 1 : 0;
-  const float* A = tape.a.data();  // activations in, overwritten by dA step by step (below)
   const float* HS = tape.hs.data();
-  const float* CS = lstm ? tape.cs.data() : nullptr;
+  const float* CS = tape.cs.defined() ? tape.cs.data() : nullptr;
   const float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
   const uint8_t* valid_all = tape.valid.empty() ? nullptr : tape.valid.data();
-
-  // Pre-activation grads of all steps, [T, B, GH], written over the activations A in the tape: step
-  // t's kernels read a_t before writing da_t element by element, and no later step reads a_t again.
-  // Saves 4·G·H bytes per token at the peak of backward (the tape is spent after this call).
-  Tensor& dA = tape.a;
-  // The gradient lab's per-step norms are recorded by the per-step loop only.
-  const bool fused = fused_supported(s) && !g.dh_norm && !g.dc_norm;
-  // gru's h-side grads (differ in n): the fused loop writes every element (0 on padded rows), so no
-  // zeroing of [T, B, 3H] first (~2% of a GRU training step).
-  Tensor dGh = s.cell != CellType::gru ? Tensor() : fused ? Tensor::uninitialized({T, B, GH}) : Tensor({T, B, GH});
-  Tensor dHs = proj ? Tensor({T, B, R}) : Tensor();                    // dL/dh_t, for dW_hr
-  Tensor dh({B, R}), dhp({B, R}), dc({B, H}), dm = proj ? Tensor({B, H}) : Tensor(), drh;
-  if (s.cell == CellType::gru_cho) drh = Tensor({B, H});
-  Tensor peep_sink = (p.w_ch && !g.w_ch) ? Tensor({3, H}) : Tensor();  // peephole grads nobody asked for
-  float* dpeep = p.w_ch ? (g.w_ch ? g.w_ch : peep_sink.data()) : nullptr;
-  RC_CHECK(s.precision != Precision::bf16 || (!g.dh_norm && !g.dc_norm), "precision",
-           "the gradient lab's per-step norms are recorded by the fp32 per-step loop only; use precision fp32");
-  check_precision(s, fused);
-  const PackedStep w = fused ? PackedStep{} : pack_backward(s, p);
+  const PackedStep w = pack_backward(s, p);
   const simd::RnnKernels& k = simd::rnn_kernels(s.engine.target);
-  if (dh_n) std::memcpy(dh.data(), dh_n, B * R * sizeof(float));
-  if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
-
-  const float* dh_final = dh.data();
-  // Bias gradients summed inside the fused loop where dA (and gru's dGh, which b_hh sees) is final
-  // after the gate block (not Cho's GRU: da_r comes later in the step).
-  const bool loop_bias = fused && (g.b_ih || g.b_hh) && s.cell != CellType::gru_cho;
-  const bool gru = s.cell == CellType::gru;
-  std::vector<double> dbias(loop_bias ? GH : 0, 0.0), dbias_hh(loop_bias && gru ? GH : 0, 0.0);
-  if (fused) {
-    dh_final = fused_backward_loop(s, p, tape, dy, ldy, dA.data(), gru ? dGh.data() : nullptr, dh.data(), dhp.data(),
-                                   dc.data(), dpeep, loop_bias ? dbias.data() : nullptr, proj ? dHs.data() : nullptr,
-                                   loop_bias && gru ? dbias_hh.data() : nullptr);
-  }
-  for (int64_t step = T - 1; step >= 0 && !fused; --step) {
+  Tensor dm = proj ? Tensor({B, H}) : Tensor();                   // dL/dm_t = dh_t W_hr
+  Tensor dex = cell.two_phase() ? Tensor({B, H}) : Tensor();      // Cho: dL/d(r ⊙ h_prev) = da_n W_hn
+  for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
-    const float* at = A + t * B * GH;
-    const float* hp = HS + (t + rev) * B * R;
-    float* dat = dA.data() + t * B * GH;
+    float* dat = dA + t * B * GH;  // a_t in, da_t out
     const uint8_t* valid = valid_all ? valid_all + t * B : nullptr;
-    const float* ex = EX ? EX + t * B * H : nullptr;
     float* dhv = dh.data();
     if (dy)  // dL/dh_t += dL/dy_t on valid steps (padding outputs are constants)
       for (int64_t b = 0; b < B; ++b)
         if (!valid || valid[b])
           for (int64_t j = 0; j < R; ++j) dhv[b * R + j] += dy[(t * B + b) * ldy + j];
     if (g.dh_norm) row_norms(B, R, dhv, g.dh_norm + t * B);
-    if (g.dc_norm && lstm) row_norms(B, H, dc.data(), g.dc_norm + t * B);
-    switch (s.cell) {
-      case CellType::rnn_tanh:
-      case CellType::rnn_relu:
-        cells::rnn_backward(B, H, s.cell == CellType::rnn_relu, at, dhv, dat, dhp.data(), valid);
-        gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), R);
-        break;
-      case CellType::lstm:
-      case CellType::lstm_peephole: {
-        const float* cp = CS + (t + rev) * B * H;
-        const float* cn = CS + (t + 1 - rev) * B * H;
-        const float* dmv = dhv;
-        if (proj) {  // h = W_hr m: dm = dh W_hr; keep dh_t for dW_hr
-          std::memcpy(dHs.data() + t * B * R, dhv, B * R * sizeof(float));
-          gemm_packed(B, dhv, R, w.hr, 0.0f, dm.data(), H);
-          dmv = dm.data();
-        }
-        cells::lstm_backward(&k, B, H, at, p.w_ch, cp, cn, dmv, dc.data(), dat, dpeep, valid);
-        for (int64_t b = 0; b < B; ++b)  // elementwise part of dh_{t-1}: dh itself on padded rows
-          for (int64_t j = 0; j < R; ++j) dhp.data()[b * R + j] = (!valid || valid[b]) ? 0.0f : dhv[b * R + j];
-        gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), R);
-        break;
-      }
-      case CellType::gru: {
-        float* dgt = dGh.data() + t * B * GH;
-        cells::gru_backward(&k, B, H, at, ex, hp, dhv, dat, dgt, dhp.data(), valid);
-        gemm_packed(B, dgt, GH, w.main, 1.0f, dhp.data(), R);
-        break;
-      }
-      case CellType::gru_cho:
-        cells::gru_cho_backward_nz(B, H, at, hp, dhv, dat, dhp.data(), valid);
-        gemm_packed(B, dat + 2 * H, GH, w.n, 0.0f, drh.data(), H);  // d(r⊙h) = dn W_hn
-        cells::gru_cho_backward_r(B, H, at, hp, drh.data(), dat, dhp.data(), valid);
-        gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), H);
-        break;
-      case CellType::gru_simple:
-        cells::gru_simple_backward(B, H, at, hp, dhv, dat, dhp.data(), valid);
-        gemm_packed(B, dat, GH, w.main, 1.0f, dhp.data(), R);
-        break;
+    if (g.dc_norm && CS) row_norms(B, H, dc.data(), g.dc_norm + t * B);
+    const float* dmv = dhv;
+    if (proj) {  // h = W_hr m: dm = dh W_hr; keep dh_t for dW_hr
+      std::memcpy(dHs + t * B * R, dhv, B * R * sizeof(float));
+      gemm_packed(B, dhv, R, w.hr, 0.0f, dm.data(), H);
+      dmv = dm.data();
     }
+    float* dgt = dGh ? dGh + t * B * GH : dat;  // the rows that multiply W_hh
+    const BwdRow r{.n = H,
+                   .H = H,
+                   .a = dat,
+                   .da = dat,
+                   .dgh = dGh ? dgt : nullptr,
+                   .hp = HS + (t + rev) * B * R,
+                   .cp = CS ? CS + (t + rev) * B * H : nullptr,
+                   .c = CS ? CS + (t + 1 - rev) * B * H : nullptr,
+                   .ex = EX ? EX + t * B * H : nullptr,
+                   .dh = dmv,
+                   .dc = CS ? dc.data() : nullptr,
+                   .dhp = dhp.data(),
+                   .peep = p.w_ch,
+                   .dpeep = dpeep,
+                   .dex = dex.defined() ? dex.data() : nullptr};
+    step_rows_backward(cell, cell.backward, k, r, B, R, dhv, proj, valid, false);
+    if (cell.two_phase()) {
+      gemm_packed(B, dat + HG, GH, w.n, 0.0f, dex.data(), H);  // d ex = da[:, HG:] W_hh[HG:]
+      step_rows_backward(cell, cell.backward2, k, r, B, R, dhv, proj, valid, true);
+    }
+    gemm_packed(B, dgt, GH, w.main, 1.0f, dhp.data(), R);  // dh_{t-1} += da[:, :HG] W_hh[:HG]
     std::swap(dh, dhp);
-    dh_final = dh.data();
   }
-  if (dh0) std::memcpy(dh0, dh_final, B * R * sizeof(float));
-  if (dc0 && lstm) std::memcpy(dc0, dc.data(), B * H * sizeof(float));
+  return dh.data();
+}
 
-  // Weight and input gradients for all steps at once.
-  const int64_t TB = T * B;
-  const float* da = dA.data();
-  const float* hprev = HS + rev * B * R;  // slots [rev, T + rev): the previous state of every step
+// After the loop: dX, the weight gradients (all steps at once) and the bias gradients. da [T·B, GH]; dgh
+// the rows W_hh sees (dGh, or da); dbias / dbias_hh: the sums the fused loop took (loop_bias), else empty.
+void backward_products(const DirShape& s, const DirParams& p, const float* x, const DirTape& tape, const float* da,
+                       const float* dgh, const float* dHs, const std::vector<double>& dbias,
+                       const std::vector<double>& dbias_hh, float* dx, const DirGrads& g) {
+  const Cell& cell = cell_of(s.cell);
+  const int64_t TB = s.T * s.B, H = s.H, R = s.R, GH = s.G() * H, HG = cell.h_gates * H;
+  const float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
+  const float* hprev = tape.hs.data() + (s.reverse ? 1 : 0) * s.B * R;  // slots [rev, T + rev): every step's h_{t-1}
   const bool bf16 = s.precision == Precision::bf16;
-  const float* dgh = s.cell == CellType::gru ? dGh.data() : da;
   if (bf16) {  // dX and every weight gradient (dW_hh, dW_hr too) with bf16 operands
-    backward_products_bf16(s, p, x, da, dgh, hprev, EX, proj ? dHs.data() : nullptr, dx, g);
+    backward_products_bf16(s, p, x, da, dgh, hprev, EX, dHs, dx, g);
   } else {
     if (dx) gemm_nn(TB, s.I, GH, da, GH, p.w_ih, s.I, 1.0f, dx, s.I);
     if (g.w_ih) gemm_tn(GH, s.I, TB, da, GH, x, s.I, g.w_ih, s.I);
   }
-  if (loop_bias) {
+  if (!dbias.empty()) {
     for (int64_t j = 0; j < GH; ++j) {
       if (g.b_ih) g.b_ih[j] += static_cast<float>(dbias[j]);
-      if (g.b_hh) g.b_hh[j] += static_cast<float>(gru ? dbias_hh[j] : dbias[j]);
+      if (g.b_hh) g.b_hh[j] += static_cast<float>(dbias_hh.empty() ? dbias[j] : dbias_hh[j]);
     }
   } else if (dgh == da && g.b_ih && g.b_hh) {  // one pass over dA for both bias gradients
     add_colsum(TB, GH, da, GH, g.b_ih, g.b_hh);
@@ -445,14 +459,51 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
     if (g.b_hh) add_colsum(TB, GH, dgh, GH, g.b_hh);
   }
   if (g.w_hh && !bf16) {
-    if (s.cell == CellType::gru_cho) {
-      gemm_tn(2 * H, H, TB, da, GH, hprev, H, g.w_hh, H);                     // W_h[r,z] sees h_prev
-      gemm_tn(H, H, TB, da + 2 * H, GH, EX, H, g.w_hh + 2 * H * H, H);        // W_hn sees r ⊙ h_prev
-    } else {
-      gemm_tn(GH, R, TB, dgh, GH, hprev, R, g.w_hh, R);
-    }
+    gemm_tn(HG, R, TB, dgh, GH, hprev, R, g.w_hh, R);  // W_hh[:HG] sees h_prev
+    if (cell.two_phase()) gemm_tn(GH - HG, H, TB, da + HG, GH, EX, H, g.w_hh + HG * R, H);  // Cho's W_hn: r ⊙ h_prev
   }
-  if (proj && g.w_hr && !bf16) gemm_tn(R, H, TB, dHs.data(), R, EX, H, g.w_hr, H);
+  if (dHs && g.w_hr && !bf16) gemm_tn(R, H, TB, dHs, R, EX, H, g.w_hr, H);
+}
+}  // namespace
+
+void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
+              int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
+              const DirGrads& g) {
+  const Cell& cell = cell_of(s.cell);
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
+  const bool lstm = cell.cell_state, proj = projected(cell, H, R), apart = cell.h_apart >= 0;
+  // Pre-activation grads of all steps, [T, B, GH], written over the activations A in the tape: step
+  // t's kernels read a_t before writing da_t element by element, and no later step reads a_t again.
+  // Saves 4·G·H bytes per token at the peak of backward (the tape is spent after this call).
+  Tensor& dA = tape.a;
+  // The gradient lab's per-step norms are recorded by the per-step loop only.
+  const bool fused = fused_supported(s) && !g.dh_norm && !g.dc_norm;
+  // The h side's own grads (GRU: differ in n): the fused loop writes every element (0 on padded rows), so
+  // no zeroing of [T, B, 3H] first (~2% of a GRU training step).
+  Tensor dGh = !apart ? Tensor() : fused ? Tensor::uninitialized({T, B, GH}) : Tensor({T, B, GH});
+  Tensor dHs = proj ? Tensor({T, B, R}) : Tensor();                    // dL/dh_t, for dW_hr
+  Tensor dh({B, R}), dhp({B, R}), dc({B, H});
+  Tensor peep_sink = (p.w_ch && !g.w_ch) ? Tensor({3, H}) : Tensor();  // peephole grads nobody asked for
+  float* dpeep = p.w_ch ? (g.w_ch ? g.w_ch : peep_sink.data()) : nullptr;
+  RC_CHECK(s.precision != Precision::bf16 || (!g.dh_norm && !g.dc_norm), "precision",
+           "the gradient lab's per-step norms are recorded by the fp32 per-step loop only; use precision fp32");
+  check_precision(s, fused);
+  if (dh_n) std::memcpy(dh.data(), dh_n, B * R * sizeof(float));
+  if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
+
+  // Bias gradients summed inside the fused loop where dA (and dGh, which b_hh sees) is final after the
+  // gate block (not in two-phase cells: Cho's da_r comes later in the step).
+  const bool loop_bias = fused && (g.b_ih || g.b_hh) && !cell.two_phase();
+  std::vector<double> dbias(loop_bias ? GH : 0, 0.0), dbias_hh(loop_bias && apart ? GH : 0, 0.0);
+  float* dGhp = apart ? dGh.data() : nullptr;
+  float* dHsp = proj ? dHs.data() : nullptr;
+  const float* dh_final =
+      fused ? fused_backward_loop(s, p, tape, dy, ldy, dA.data(), dGhp, dh.data(), dhp.data(), dc.data(), dpeep,
+                                  loop_bias ? dbias.data() : nullptr, dHsp, loop_bias && apart ? dbias_hh.data() : nullptr)
+            : step_loop_backward(s, p, tape, dy, ldy, dA.data(), dGhp, dHsp, dh, dhp, dc, dpeep, g);
+  if (dh0) std::memcpy(dh0, dh_final, B * R * sizeof(float));
+  if (dc0 && lstm) std::memcpy(dc0, dc.data(), B * H * sizeof(float));
+  backward_products(s, p, x, tape, dA.data(), apart ? dGhp : dA.data(), dHsp, dbias, dbias_hh, dx, g);
 }
 
 }  // namespace recurrent::rnn

@@ -19,7 +19,7 @@ const simd::RnnKernels& kernels(const DirShape& s) { return simd::rnn_kernels(s.
 // rows (the whole W_hh read per 16+ rows per step: ≤ 1/8 byte per FLOP from L3), or ≥ 8 rows when
 // W_hh fits in half an L2 (512 KiB). EngineConfig::split forces one (measurements, tests).
 bool split_forward_by_rows(const DirShape& s, int n) {
-  if (s.cell == CellType::gru_cho || projected(s)) return false;
+  if (cell_of(s.cell).two_phase() || projected(s)) return false;
   if (n <= 1 || s.B < 8 * n) return false;
   if (s.engine.split != 0) return s.engine.split > 0;
   const int64_t whh_bytes = 4 * s.G() * s.H * s.R;
@@ -63,7 +63,7 @@ void force_fold_input(int mode) {
 // shrinks to one step. Taken when B ≥ 8 (a full register block; at B = 1 the big GEMM before the loop
 // keeps the per-step latency down).
 bool fold_input(const DirShape& s) {
-  if (s.precision != Precision::fp32 || s.cell == CellType::gru_cho || fused::projected(s)) return false;
+  if (s.precision != Precision::fp32 || cell_of(s.cell).two_phase() || fused::projected(s)) return false;
   return s.engine.fold != 0 ? s.engine.fold > 0 : s.B >= 8;
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/simd/rnn_kernels.h"
+#include "nn/cell.h"
 #include "nn/rnn_direction.h"
 #include "nn/rnn_team.h"
 #include "recurrent/core/tensor.h"
@@ -22,7 +23,7 @@
 namespace recurrent::rnn::fused {
 
 inline int64_t blocks(int64_t n, int64_t P) { return (n + P - 1) / P; }
-inline bool projected(const DirShape& s) { return is_lstm(s.cell) && s.R != s.H; }
+inline bool projected(const DirShape& s) { return rnn::projected(cell_of(s.cell), s.H, s.R); }
 
 // w: [G·N, K] (G gate matrices of N rows). Out [nb·G, K, P]: panel (jb, g) row k, column c =
 // w[g·N + jb·P + c, k]; blocks [jb0, jb1). (W_hh: N = H, K = R; W_hr: G = 1, N = R, K = H.)

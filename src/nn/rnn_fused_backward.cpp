@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "nn/cell.h"
 #include "nn/rnn_fused.h"
 #include "recurrent/core/error.h"
 
@@ -21,16 +22,17 @@ using fused::blocks;
 struct Bwd {
   const DirShape& s;
   const DirParams& p;
+  const Cell& cell;
   const simd::RnnKernels& k;
   const float *A, *HS, *CS, *EX;
   const uint8_t* valid_all;
   const float* dy;
   int64_t ldy;
-  float *dA, *dGh, *dc, *dpeep;
-  float* drh;        // gru_cho: dL/d(r ⊙ h_prev) of the step, [B, H]
+  float *dA, *dGh, *dc, *dpeep;  // dGh: h side apart (GRU), [T, B, GH]
+  float* dex;        // two-phase cells: dL/d ex of the step (Cho: dL/d(r ⊙ h_prev)), [B, H]
   float* wb;         // packed backward panels [nb, G·H, P] (projection: [nr, G·H, P]), filled by the team
   double* dbias;     // [GH] Σ of dA over rows and steps, or null
-  double* dbias_hh;  // gru: [GH] Σ of dGh (b_hh's gradient: the h side), or null
+  double* dbias_hh;  // h side apart: [GH] Σ of dGh (b_hh's gradient), or null
   float* wr;         // projection: packed W_hr panels [nb, R, P], filled by the team; else null
   float* dm;         // projection: dL/dm_t of the step, [B, H]
   float* dhs;        // projection: dL/dh_t of every step, [T, B, R] (for dW_hr)
@@ -63,68 +65,84 @@ void add_dy(const Bwd& w, int64_t t, int64_t b, int64_t j0, int64_t nj, float* d
   for (int64_t j = 0; j < nj; ++j) dhb[j] += d[j];
 }
 
-// Step t, block jb, first half: gate/state backward of the block's units (+ dy_t) → dA_t columns,
-// dc, dpeep, and the elementwise part of dL/dh_{t-1} (dpv).
+// Step t, block jb, first half: the cell's gate/state backward of the block's units (+ dy_t) → dA_t
+// columns (and dGh's, h side apart), dc, dpeep, and the elementwise part of dL/dh_{t-1} (dhpv). Two-phase
+// cells: phase 1 (Cho: n, z; r once dex is known, phase2_backward).
 void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float* dhpv) {
   const DirShape& s = w.s;
-  const simd::RnnKernels& k = w.k;
   const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
   const int rev = s.reverse ? 1 : 0;
-  const bool gru = s.cell == CellType::gru;
-  const float* at = w.A + t * B * GH;
-  const float* hp = w.HS + (t + rev) * B * H;
-  float* dat = w.dA + t * B * GH;
-  float* dgt = gru ? w.dGh + t * B * GH : dat;  // rows that multiply W_hh
+  const bool apart = w.cell.h_apart >= 0;
+  float* dat = w.dA + t * B * GH;  // = the tape's activations A, overwritten row by row
+  float* dgt = apart ? w.dGh + t * B * GH : dat;  // rows that multiply W_hh
   const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
   const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
+  const auto at = [](auto* p, int64_t off) { return p ? p + off : p; };
+  const float* CP = at(w.CS, (t + rev) * B * H + j0);
+  const float* CN = at(w.CS, (t + 1 - rev) * B * H + j0);
+  const float* EXt = at(w.EX, t * B * H + j0);
   for (int64_t b = 0; b < B; ++b) {
     float* dhb = dhv + b * H + j0;
     float* dpb = dhpv + b * H + j0;
-    const float* ab = at + b * GH + j0;
     float* dab = dat + b * GH + j0;
     const bool ok = !valid || valid[b];
     if (ok) add_dy(w, t, b, j0, nj, dhb);
     if (!ok) {  // padded: no gate gradient; dh (and dc) pass through unchanged
       for (int64_t g = 0; g < G; ++g) {
         std::memset(dab + g * H, 0, nj * sizeof(float));
-        if (gru) std::memset(dgt + b * GH + g * H + j0, 0, nj * sizeof(float));
+        if (apart) std::memset(dgt + b * GH + g * H + j0, 0, nj * sizeof(float));
       }
       std::memcpy(dpb, dhb, nj * sizeof(float));
-    } else if (gru) {
-      k.gru_backward_row(nj, H, ab, w.EX + (t * B + b) * H + j0, hp + b * H + j0, dhb, dab, dgt + b * GH + j0, dpb);
-    } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
-      k.rnn_backward_row(nj, s.cell == CellType::rnn_relu, ab, dhb, dab);
-      std::memset(dpb, 0, nj * sizeof(float));
-    } else if (s.cell == CellType::gru_simple) {
-      k.gru_simple_backward_row(nj, H, ab, hp + b * H + j0, dhb, dab, dpb);
-    } else if (s.cell == CellType::gru_cho) {  // n, z now; r once drh is known (cho_backward_r)
-      k.gru_cho_backward_nz_row(nj, H, ab, hp + b * H + j0, dhb, dab, dpb);
-    } else {
-      const float* cp = w.CS + (t + rev) * B * H + b * H + j0;
-      const float* cn = w.CS + (t + 1 - rev) * B * H + b * H + j0;
-      k.lstm_backward_row(nj, H, ab, w.p.w_ch ? w.p.w_ch + j0 : nullptr, cp, cn, dhb, w.dc + b * H + j0, dab,
-                          w.dpeep ? w.dpeep + j0 : nullptr);
-      std::memset(dpb, 0, nj * sizeof(float));
+      continue;
     }
+    w.cell.backward(&w.k, {.n = nj,
+                           .H = H,
+                           .a = dab,
+                           .da = dab,
+                           .dgh = apart ? dgt + b * GH + j0 : nullptr,
+                           .hp = w.HS + (t + rev) * B * H + b * H + j0,
+                           .cp = at(CP, b * H),
+                           .c = at(CN, b * H),
+                           .ex = at(EXt, b * H),
+                           .dh = dhb,
+                           .dc = at(w.dc, b * H + j0),
+                           .dhp = dpb,
+                           .peep = at(w.p.w_ch, j0),
+                           .dpeep = at(w.dpeep, j0),
+                           .dex = nullptr});
   }
   if (w.dbias) add_block_bias_grad(B, H, G, dat, j0, nj, w.dbias);
   if (w.dbias_hh) add_block_bias_grad(B, H, G, dgt, j0, nj, w.dbias_hh);
 }
 
-// GRU (Cho), middle phase of block jb (every da_n column known): drh[:, block] = da_n · W_hn[:, block],
-// then da_r = drh ⊙ h_prev ⊙ r(1-r) and dL/dh_{t-1} += drh ⊙ r on valid rows (padded rows: da already 0).
-void cho_backward_r(const Bwd& w, int64_t t, int64_t jb, float* dhpv, const uint16_t* ab) {
+// Two-phase cells, middle phase of block jb (every da column of the gates past h_gates known): dex[:, block]
+// = da[:, HG:] · W_hh[HG:, block] (Cho: d(r ⊙ h_prev) = da_n W_hn), then the cell's phase-2 rows on valid
+// rows (Cho: da_r = dex ⊙ h_prev ⊙ r(1-r), dL/dh_{t-1} += dex ⊙ r; padded rows: da already 0).
+void phase2_backward(const Bwd& w, int64_t t, int64_t jb, float* dhpv, const uint16_t* ab) {
   const DirShape& s = w.s;
-  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int64_t B = s.B, H = s.H, GH = s.G() * H, HG = w.cell.h_gates * H;
   const float* hp = w.HS + (t + (s.reverse ? 1 : 0)) * B * H;
-  float* dat = w.dA + t * B * GH;  // = the tape's activations: r is still there, n and z are gradients now
+  float* dat = w.dA + t * B * GH;  // = the tape's activations: phase 1's gates are still there (Cho: r)
   const uint8_t* valid = w.valid_all ? w.valid_all + t * B : nullptr;
   const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
-  w.hh().gemm(jb, 2 * H, H, B, dat + 2 * H, GH, ab, nj, w.drh + j0, H, false);  // ab: da_n in bf16
+  w.hh().gemm(jb, HG, GH - HG, B, dat + HG, GH, ab, nj, w.dex + j0, H, false);  // ab: da[:, HG:] in bf16
   for (int64_t b = 0; b < B; ++b)
     if (!valid || valid[b])
-      w.k.gru_cho_backward_r_row(nj, dat + b * GH + j0, hp + b * H + j0, w.drh + b * H + j0, dat + b * GH + j0,
-                                 dhpv + b * H + j0);
+      w.cell.backward2(&w.k, {.n = nj,
+                              .H = H,
+                              .a = dat + b * GH + j0,
+                              .da = dat + b * GH + j0,
+                              .dgh = nullptr,
+                              .hp = hp + b * H + j0,
+                              .cp = nullptr,
+                              .c = nullptr,
+                              .ex = nullptr,
+                              .dh = nullptr,
+                              .dc = nullptr,
+                              .dhp = dhpv + b * H + j0,
+                              .peep = nullptr,
+                              .dpeep = nullptr,
+                              .dex = w.dex + b * H + j0});
 }
 
 // LSTM with projection, backward phase 1 of R block jr: dh_t[:, block] += dy_t on valid rows, kept in dhs
@@ -151,7 +169,7 @@ void proj_backward_dh(const Bwd& w, int64_t t, int64_t jr, float* dhv, float* dh
 // then the gate/state backward of the block's units → dA_t columns, dc, dpeep (padded rows: dA 0, dc kept).
 void proj_backward_gates(const Bwd& w, int64_t t, int64_t jb, const float* dhv, const uint16_t* ab) {
   const DirShape& s = w.s;
-  const int64_t B = s.B, H = s.H, R = s.R, GH = 4 * H;
+  const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const int rev = s.reverse ? 1 : 0;
   float* dat = w.dA + t * B * GH;  // = the tape's activations, overwritten row by row
   const float* cp = w.CS + (t + rev) * B * H;
@@ -161,14 +179,26 @@ void proj_backward_gates(const Bwd& w, int64_t t, int64_t jb, const float* dhv, 
   w.hr().gemm(jb, 0, R, B, dhv, R, ab, nj, w.dm + j0, H, false);  // ab: dh_t in bf16
   for (int64_t b = 0; b < B; ++b) {
     if (!valid || valid[b]) {
-      w.k.lstm_backward_row(nj, H, dat + b * GH + j0, w.p.w_ch ? w.p.w_ch + j0 : nullptr, cp + b * H + j0,
-                            cn + b * H + j0, w.dm + b * H + j0, w.dc + b * H + j0, dat + b * GH + j0,
-                            w.dpeep ? w.dpeep + j0 : nullptr);
+      w.cell.backward(&w.k, {.n = nj,
+                             .H = H,
+                             .a = dat + b * GH + j0,
+                             .da = dat + b * GH + j0,
+                             .dgh = nullptr,
+                             .hp = nullptr,
+                             .cp = cp + b * H + j0,
+                             .c = cn + b * H + j0,
+                             .ex = nullptr,
+                             .dh = w.dm + b * H + j0,
+                             .dc = w.dc + b * H + j0,
+                             .dhp = nullptr,
+                             .peep = w.p.w_ch ? w.p.w_ch + j0 : nullptr,
+                             .dpeep = w.dpeep ? w.dpeep + j0 : nullptr,
+                             .dex = nullptr});
     } else {
-      for (int64_t g = 0; g < 4; ++g) std::memset(dat + b * GH + g * H + j0, 0, nj * sizeof(float));
+      for (int64_t g = 0; g < G; ++g) std::memset(dat + b * GH + g * H + j0, 0, nj * sizeof(float));
     }
   }
-  if (w.dbias) add_block_bias_grad(B, H, 4, dat, j0, nj, w.dbias);
+  if (w.dbias) add_block_bias_grad(B, H, G, dat, j0, nj, w.dbias);
 }
 
 // Packs this member's backward panels: W_hh columns [K = GH rows, N columns] in blocks [b0, b1).
@@ -185,7 +215,7 @@ void pack_backward(const Bwd& w, const float* m, int64_t K, int64_t N, int64_t b
 // the first two; the third and the next step's first touch the same R blocks on the same thread.
 void proj_backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dhp) {
   const DirShape& s = w.s;
-  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = 4 * H, nb = blocks(H, w.P()), nr = blocks(R, w.P());
+  const int64_t T = s.T, B = s.B, H = s.H, R = s.R, GH = s.G() * H, nb = blocks(H, w.P()), nr = blocks(R, w.P());
   float* dhv = dh;    // dL/dh_t        (swapped with dhpv after every step, same on every thread)
   float* dhpv = dhp;  // dL/dh_{t-1}
   int64_t b0, b1;
@@ -231,7 +261,7 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
   int64_t b0, b1;
   team.span(tid, nb, b0, b1);
   pack_backward(w, w.p.w_hh, GH, H, b0, b1, w.wb, w.wbb);  // R = H here
-  fused::Operand op(w.bf16(), B, GH);  // Cho's da_n [B, H], then dA_t [B, K ≤ GH]
+  fused::Operand op(w.bf16(), B, GH);  // two-phase: da[:, HG:] (Cho's da_n [B, H]), then dA_t [B, K ≤ GH]
   team.sync(tid);
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
@@ -241,16 +271,15 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
     if (!team.solo()) team.sync(tid);
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;
-    int64_t K = GH;  // rows of W_hh that multiply h_{t-1} directly: all, or Cho's r, z
-    if (s.cell == CellType::gru_cho) {
-      const uint16_t* an = op.set(B, H, w.dA + t * B * GH + 2 * H, GH);  // da_n
-      for (int64_t jb = b0; jb < b1; ++jb) cho_backward_r(w, t, jb, dhpv, an);
-      if (!team.solo()) team.sync(tid);  // every da_r column known
+    const int64_t K = w.cell.h_gates * H;  // rows of W_hh that multiply h_{t-1} directly: all, or Cho's r, z
+    if (w.cell.two_phase()) {
+      const uint16_t* an = op.set(B, GH - K, w.dA + t * B * GH + K, GH);  // da[:, K:] (Cho's da_n)
+      for (int64_t jb = b0; jb < b1; ++jb) phase2_backward(w, t, jb, dhpv, an);
+      if (!team.solo()) team.sync(tid);  // every da column of phase 2 known (Cho: da_r)
       team.span(tid, nb, b0, b1);
       if (b0 == b1) break;
-      K = 2 * H;
     }
-    const float* dgt = (s.cell == CellType::gru ? w.dGh : w.dA) + t * B * GH;
+    const float* dgt = (w.cell.h_apart >= 0 ? w.dGh : w.dA) + t * B * GH;
     const uint16_t* ab = op.set(B, K, dgt, GH);
     for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t[:, :K] · W_hh[:K, block]
       const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
@@ -267,11 +296,13 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
                            float* dhs, double* dbias_hh) {
   const simd::RnnKernels& k = fused::kernels(s);
   const int64_t H = s.H, R = s.R, GH = s.G() * H, P = k.panel;
-  const bool gru = s.cell == CellType::gru, proj = fused::projected(s);
+  const Cell& cell = cell_of(s.cell);
+  const bool proj = fused::projected(s);
   RC_CHECK(!proj || dhs, "fused_backward_loop", "an LSTM with projection needs dhs [T, B, R]");
-  RC_CHECK(!dbias || s.cell != CellType::gru_cho, "fused_backward_loop",
-           "dbias is not final after the gate block for gru_cho (da_r comes later in the step)");
-  RC_CHECK(!dbias_hh || gru, "fused_backward_loop", "dbias_hh is gru's alone (b_hh sees dGh there)");
+  RC_CHECK(!dbias || !cell.two_phase(), "fused_backward_loop",
+           "dbias is not final after the gate block for a two-phase cell (Cho's da_r comes later in the step)");
+  RC_CHECK(!dbias_hh || cell.h_apart >= 0, "fused_backward_loop",
+           "dbias_hh is for cells whose h side stays apart (b_hh sees dGh there)");
   const bool bf = s.precision == Precision::bf16;
   RC_CHECK(!bf || bf16_target(k.target), "precision", "bf16 needs the avx512 target");
   // Panels (fp32, or bf16 only): every element written by the packing threads.
@@ -280,14 +311,15 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
   fused::Bf16Buf wbb(bf ? blocks(R, P) * fused::panel_bf16_elems(GH) : 0);
   fused::Bf16Buf wrb(bf && proj ? blocks(H, P) * fused::panel_bf16_elems(R) : 0);
   Tensor dm = proj ? Tensor({s.B, H}) : Tensor();
-  Tensor drh = s.cell == CellType::gru_cho ? Tensor({s.B, H}) : Tensor();
+  Tensor dex = cell.two_phase() ? Tensor({s.B, H}) : Tensor();
   const Bwd w{.s = s,
               .p = p,
+              .cell = cell,
               .k = k,
               .A = tape.a.data(),
               .HS = tape.hs.data(),
               .CS = tape.cs.defined() ? tape.cs.data() : nullptr,
-              .EX = gru ? tape.extra.data() : nullptr,
+              .EX = tape.extra.defined() ? tape.extra.data() : nullptr,
               .valid_all = tape.valid.empty() ? nullptr : tape.valid.data(),
               .dy = dy,
               .ldy = ldy,
@@ -295,7 +327,7 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
               .dGh = dGh,
               .dc = dc,
               .dpeep = dpeep,
-              .drh = drh.defined() ? drh.data() : nullptr,
+              .dex = dex.defined() ? dex.data() : nullptr,
               .wb = wb.defined() ? wb.data() : nullptr,
               .dbias = dbias,
               .dbias_hh = dbias_hh,

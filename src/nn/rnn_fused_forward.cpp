@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "nn/cell.h"
 #include "nn/rnn_fused.h"
 #include "nn/rnn_panel_cache.h"
 #include "recurrent/core/error.h"
@@ -32,6 +33,7 @@ using fused::blocks;
 struct Fwd {
   const DirShape& s;
   const DirParams& p;
+  const Cell& cell;
   const simd::RnnKernels& k;
   const uint8_t* valid_all;
   float *A, *HS, *CS, *EX, *y;
@@ -42,7 +44,7 @@ struct Fwd {
   const float* wf;     // packed forward panels [nb·G, R, P] ([nb·G, I + R, P] folded)
   const float* wr;     // projection: packed W_hr panels [nr, H, P]; else null
   const float* bias;   // [GH] folded biases or null
-  float* GHB;          // gru: W_hh h_{t-1} without bias, [B, GH] (input folded: only the n columns)
+  float* GHB;          // h side apart (GRU): W_hh h_{t-1} without bias, [B, GH] (input folded: only its gates' columns)
   const uint16_t* wfb;  // bf16: the forward panels in bf16 [nb·G][panel_bf16_elems(R)] (wf unused); else null
   const uint16_t* wrb;  // bf16 + projection: W_hr panels [nr][panel_bf16_elems(H)]; else null
   // Where the team packs the panels before the loop (the buffers above, writable), each member its own
@@ -61,8 +63,11 @@ struct Fwd {
   fused::Panels hh() const { return {&k, wfb ? nullptr : wf, wfb, x ? s.I + s.R : s.R, blocks(s.H, P()) * s.G()}; }
   fused::Panels hr() const { return {&k, wrb ? nullptr : wr, wrb, s.H, blocks(s.R, P())}; }
   float* a(int64_t t) const { return A + t * a_stride; }  // A rows of time t, [B, G·H]
-  // gru: EX rows (W_hn h + b_hn) of time t, [B, H]; one slot reused without a tape
-  float* gru_nh(int64_t t) const { return EX + (light ? 0 : t * s.B * s.H); }
+  // EX rows of time t, [B, H] (GRU: W_hn h + b_hn; Cho: r ⊙ h_{t-1}; projection: m); an extra kept for
+  // backward only reuses one slot without a tape
+  float* ex_rows(int64_t t) const {
+    return EX ? EX + (light && cell.extra == Extra::backward ? 0 : t * s.B * s.H) : nullptr;
+  }
   float* hs(int64_t slot) const {  // state slot (rnn_direction.h): [B, R]
     if (!light) return HS + slot * s.B * s.R;
     if (slot == (s.reverse ? s.T : 0)) return HS;
@@ -71,7 +76,7 @@ struct Fwd {
   float* cs(int64_t slot) const { return CS ? CS + (light ? slot % 2 : slot) * s.B * s.H : nullptr; }
   int64_t time(int64_t step) const { return s.reverse ? s.T - 1 - step : step; }
   const float* h_prev(int64_t step) const { return hs(time(step) + (s.reverse ? 1 : 0)); }  // [B, R]
-  const float* ex(int64_t step) const { return EX + time(step) * s.B * s.H; }              // [B, H]
+  const float* ex(int64_t step) const { return ex_rows(time(step)); }                      // [B, H]
 };
 
 // y row `row` (= t·B + b), columns [j0, j0+nj): h_t on valid steps, 0 on padding (or += for sum-merge).
@@ -88,12 +93,14 @@ void store_y(const Fwd& f, int64_t row, bool ok, const float* hb, int64_t j0, in
   }
 }
 
-// The gate products of step t, block jb, rows [r0, r1): a_t (+)= h_{t-1} W_hhᵀ, or with the input folded
-// a_t = x_t W_ihᵀ + h_{t-1} W_hhᵀ (gru's n gate: the two parts apart, h's into GHB). ab: h_{t-1} in bf16.
+// The gate products of step t, block jb, rows [r0, r1): a_t (+)= h_{t-1} W_hhᵀ (h side apart: into GHB), or
+// with the input folded a_t = x_t W_ihᵀ + h_{t-1} W_hhᵀ (the gates from Cell::h_apart on, GRU's n: the two
+// parts apart, h's into GHB). ab: h_{t-1} in bf16.
 void forward_products(const Fwd& f, int64_t t, int64_t jb, int64_t r0, int64_t r1, const uint16_t* ab) {
   const DirShape& s = f.s;
   const int64_t H = s.H, G = s.G(), GH = G * H, P = f.P();
-  const bool gru = s.cell == CellType::gru;
+  const int apart = f.cell.h_apart;
+  const bool gru = apart >= 0;
   float* at = f.a(t);
   const float* hp = f.hs(t + (s.reverse ? 1 : 0));
   const int64_t j0 = jb * P, nj = std::min(P, H - j0), M = r1 - r0;
@@ -102,7 +109,7 @@ void forward_products(const Fwd& f, int64_t t, int64_t jb, int64_t r0, int64_t r
     const float* xt = f.x + (t * s.B + r0) * I;
     for (int64_t g = 0; g < G; ++g) {
       float* ag = at + r0 * GH + g * H + j0;
-      if (gru && g == 2) {  // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)): the h part apart, into GHB
+      if (gru && g >= apart) {  // GRU's n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)): the h part apart, into GHB
         f.hh().gemm(jb * G + g, 0, I, M, xt, I, nullptr, nj, ag, GH, false);
         f.hh().gemm(jb * G + g, I, H, M, hp + r0 * H, H, nullptr, nj, f.GHB + r0 * GH + g * H + j0, GH, false);
       } else {
@@ -121,90 +128,99 @@ void forward_products(const Fwd& f, int64_t t, int64_t jb, int64_t r0, int64_t r
   }
 }
 
-// Step `step` (time t), hidden-unit block jb, rows [r0, r1): the gate products, the gate/state pass of
-// the block's units, then y_t for those columns.
+// The cell's rows (nn/cell.h) of time t, units [j0, j0 + nj), M rows from r0; h: the output's rows (offset
+// to row r0, unit j0; null: the cell writes none in this phase). With a projection hp is not the cell's
+// (h_{t-1} has R columns, and no LSTM row reads it): null.
+FwdRows block_rows(const Fwd& f, int64_t t, int64_t j0, int64_t nj, int64_t r0, int64_t M, float* h) {
+  const DirShape& s = f.s;
+  const int64_t H = s.H, GH = s.G() * H, off = r0 * H + j0;
+  const int rev = s.reverse ? 1 : 0;
+  const bool apart = f.cell.h_apart >= 0;
+  const float* cp = f.cs(t + rev);
+  float* cn = f.cs(t + 1 - rev);
+  float* ex = f.ex_rows(t);
+  return {.M = M,
+          .n = nj,
+          .H = H,
+          .a = f.a(t) + r0 * GH + j0,
+          .lda = GH,
+          .gh = f.GHB ? f.GHB + r0 * GH + j0 : nullptr,
+          .folded = f.x != nullptr,
+          .bias = f.bias ? f.bias + j0 : nullptr,
+          .b_hh = apart && f.p.b_hh ? f.p.b_hh + j0 : nullptr,
+          .peep = f.p.w_ch ? f.p.w_ch + j0 : nullptr,
+          .hp = fused::projected(s) ? nullptr : f.hs(t + rev) + off,
+          .h = h,
+          .cp = cp ? cp + off : nullptr,
+          .c = cn ? cn + off : nullptr,
+          .ex = ex ? ex + off : nullptr};
+}
+
+// Step `step` (time t), hidden-unit block jb, rows [r0, r1): the gate products, the cell's gate/state pass
+// of the block's units (all rows at once when none is padded), then y_t for those columns.
 void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r1, const uint16_t* ab) {
   const DirShape& s = f.s;
-  const simd::RnnKernels& k = f.k;
-  const int64_t B = s.B, H = s.H, GH = s.G() * H;
+  const int64_t B = s.B, H = s.H;
   const int rev = s.reverse ? 1 : 0;
-  const bool gru = s.cell == CellType::gru;
   const int64_t t = f.time(step);
   forward_products(f, t, jb, r0, r1, ab);
-  float* at = f.a(t);
   const float* hp = f.hs(t + rev);
   float* hn = f.hs(t + 1 - rev);
   const float* cp = f.cs(t + rev);
   float* cn = f.cs(t + 1 - rev);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
-  const float* bias = f.bias ? f.bias + j0 : nullptr;
-  const float* bhh = f.p.b_hh ? f.p.b_hh + j0 : nullptr;
-  const float* peep = f.p.w_ch ? f.p.w_ch + j0 : nullptr;
-  if (!valid && (gru || is_lstm(s.cell))) {  // every row valid: all rows' gates, then their states
-    const int64_t M = r1 - r0;
-    if (gru) {
-      k.gru_forward_rows(M, nj, H, at + r0 * GH + j0, f.GHB + r0 * GH + j0, GH, bias, bhh, f.x != nullptr,
-                         hp + r0 * H + j0, hn + r0 * H + j0, f.gru_nh(t) + r0 * H + j0);
-    } else {
-      k.lstm_forward_rows(M, nj, H, at + r0 * GH + j0, GH, bias, peep, cp + r0 * H + j0, cn + r0 * H + j0,
-                          hn + r0 * H + j0);
-    }
+  const FwdRows r = block_rows(f, t, j0, nj, r0, r1 - r0, hn + r0 * H + j0);
+  if (!valid) {  // every row valid (LSTM, GRU: all rows' gates, then their states)
+    f.cell.forward(&f.k, r);
     for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, true, hn + b * H + j0, j0, nj);
     return;
   }
   for (int64_t b = r0; b < r1; ++b) {
-    const bool ok = !valid || valid[b];
     float* hb = hn + b * H + j0;
-    float* ab_row = at + b * GH + j0;
-    if (!ok) {  // padded step: state carried
+    if (!valid[b]) {  // padded step: state carried
       std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
       if (cn) std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
-    } else if (gru) {
-      k.gru_forward_rows(1, nj, H, ab_row, f.GHB + b * GH + j0, GH, bias, bhh, f.x != nullptr, hp + b * H + j0, hb,
-                         f.gru_nh(t) + b * H + j0);
-    } else if (s.cell == CellType::rnn_tanh || s.cell == CellType::rnn_relu) {
-      k.rnn_forward_row(nj, s.cell == CellType::rnn_relu, ab_row, bias, hb);
-    } else if (s.cell == CellType::gru_simple) {
-      k.gru_simple_forward_row(nj, H, ab_row, bias, hp + b * H + j0, hb);
     } else {
-      k.lstm_forward_rows(1, nj, H, ab_row, GH, bias, peep, cp + b * H + j0, cn + b * H + j0, hb);
+      f.cell.forward(&f.k, r.row(b - r0));
     }
-    store_y(f, t * B + b, ok, hb, j0, nj);
+    store_y(f, t * B + b, valid[b], hb, j0, nj);
   }
 }
 
-// GRU (Cho), phase 1 of block jb: a_t[r, z] += h_{t-1} W_h[r,z]ᵀ, then r, z and rh_t = r ⊙ h_{t-1}
-// (into EX, the tape's r ⊙ h_prev) for all B rows (padded rows too: nothing reads them).
-void cho_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
+// Two-phase cells (Cho's GRU), phase 1 of block jb: a_t[gates < h_gates] += h_{t-1} W_hhᵀ, then the cell's
+// phase-1 rows (Cho: r, z and ex_t = r ⊙ h_{t-1}, the tape's extra) for all B rows (padded rows too:
+// nothing reads them).
+void phase1_forward(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
   const DirShape& s = f.s;
-  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
   const int64_t t = f.time(step);
   float* at = f.a(t);
   const float* hp = f.h_prev(step);
   const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
-  for (int64_t g = 0; g < 2; ++g) f.hh().gemm(jb * 3 + g, 0, H, B, hp, H, ab, nj, at + g * H + j0, GH, true);
-  for (int64_t b = 0; b < B; ++b)
-    f.k.gru_cho_gates_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0,
-                          f.EX + (t * B + b) * H + j0);
+  for (int64_t g = 0; g < f.cell.h_gates; ++g) f.hh().gemm(jb * G + g, 0, H, B, hp, H, ab, nj, at + g * H + j0, GH, true);
+  f.cell.forward(&f.k, block_rows(f, t, j0, nj, 0, B, nullptr));
 }
 
-// GRU (Cho), phase 2 of block jb (every rh_t column known): a_t[n] += rh_t W_hnᵀ, n, h_t, y_t.
-void cho_forward_state(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
+// Two-phase cells, phase 2 of block jb (every ex_t column known): a_t[other gates] += ex_t W_hhᵀ (Cho:
+// n += (r ⊙ h_{t-1}) W_hnᵀ), the cell's phase-2 rows (n, h_t), y_t.
+void phase2_forward(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
   const DirShape& s = f.s;
-  const int64_t B = s.B, H = s.H, GH = 3 * H;
+  const int64_t B = s.B, H = s.H, G = s.G(), GH = G * H;
   const int64_t t = f.time(step);
   float* at = f.a(t);
   const float* hp = f.h_prev(step);
   float* hn = f.hs(t + 1 - (s.reverse ? 1 : 0));
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
-  f.hh().gemm(jb * 3 + 2, 0, H, B, f.EX + t * B * H, H, ab, nj, at + 2 * H + j0, GH, true);
+  for (int64_t g = f.cell.h_gates; g < G; ++g)
+    f.hh().gemm(jb * G + g, 0, H, B, f.ex_rows(t), H, ab, nj, at + g * H + j0, GH, true);
+  const FwdRows r = block_rows(f, t, j0, nj, 0, B, hn + j0);
   for (int64_t b = 0; b < B; ++b) {
     const bool ok = !valid || valid[b];
     float* hb = hn + b * H + j0;
     if (ok) {
-      f.k.gru_cho_state_row(nj, H, at + b * GH + j0, f.bias ? f.bias + j0 : nullptr, hp + b * H + j0, hb);
+      f.cell.forward2(&f.k, r.row(b));
     } else {
       std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
     }
@@ -213,26 +229,24 @@ void cho_forward_state(const Fwd& f, int64_t step, int64_t jb, const uint16_t* a
 }
 
 // LSTM with projection, phase 1 of H block jb: a_t[g, block] += h_{t-1} W_hh[g, block]ᵀ (K = R), then
-// the gate/state pass of the block's units → c_t and m_t = o ⊙ tanh c_t (into EX, the tape's m);
+// the cell's gate/state pass of the block's units → c_t and m_t = o ⊙ tanh c_t (into EX, the tape's m);
 // padded rows carry c and get m = 0 (so they add nothing to dW_hr = Σ dh_tᵀ m_t).
 void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) {
   const DirShape& s = f.s;
-  const int64_t B = s.B, H = s.H, R = s.R, GH = 4 * H;
+  const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const int rev = s.reverse ? 1 : 0;
   const int64_t t = f.time(step);
   float* at = f.a(t);
   const float* cp = f.cs(t + rev);
   float* cn = f.cs(t + 1 - rev);
-  float* mt = f.EX + t * B * H;
+  float* mt = f.ex_rows(t);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
-  for (int64_t g = 0; g < 4; ++g) f.hh().gemm(jb * 4 + g, 0, R, B, f.h_prev(step), R, ab, nj, at + g * H + j0, GH, true);
-  const float* bias = f.bias ? f.bias + j0 : nullptr;
-  const float* peep = f.p.w_ch ? f.p.w_ch + j0 : nullptr;
+  for (int64_t g = 0; g < G; ++g) f.hh().gemm(jb * G + g, 0, R, B, f.h_prev(step), R, ab, nj, at + g * H + j0, GH, true);
+  const FwdRows r = block_rows(f, t, j0, nj, 0, B, mt + j0);
   for (int64_t b = 0; b < B; ++b) {
     if (!valid || valid[b]) {
-      f.k.lstm_forward_rows(1, nj, H, at + b * GH + j0, GH, bias, peep, cp + b * H + j0, cn + b * H + j0,
-                            mt + b * H + j0);
+      f.cell.forward(&f.k, r.row(b));
     } else {
       std::memcpy(cn + b * H + j0, cp + b * H + j0, nj * sizeof(float));
       std::memset(mt + b * H + j0, 0, nj * sizeof(float));
@@ -339,19 +353,40 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;  // solo, and not thread 0
     const uint16_t* ab = op.set(B, H, f.h_prev(step), H);
-    if (f.s.cell == CellType::gru_cho) {  // two phases: every rh_t column before the n product
-      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_gates(f, step, jb, ab);
+    if (f.cell.two_phase()) {  // two phases: every ex_t column (Cho: r ⊙ h_{t-1}) before the n product
+      for (int64_t jb = b0; jb < b1; ++jb) phase1_forward(f, step, jb, ab);
       if (!team.solo()) team.sync(tid);
       team.span(tid, nb, b0, b1);
       if (b0 == b1) break;
       ab = op.set(B, H, f.ex(step), H);
-      for (int64_t jb = b0; jb < b1; ++jb) cho_forward_state(f, step, jb, ab);
+      for (int64_t jb = b0; jb < b1; ++jb) phase2_forward(f, step, jb, ab);
     } else {
       for (int64_t jb = b0; jb < b1; ++jb) forward_block(f, step, jb, 0, B, ab);
     }
     if (!team.solo()) team.sync(tid);
   }
   team.finish(tid);
+}
+// What identifies this call's packed panels in the cache (rnn_panel_cache.h): the weights' stamps, the
+// shape, target and precision; the stamps checked against the weights.
+PanelKey panel_key(const DirShape& s, const DirParams& p, const simd::RnnKernels& k, bool fold) {
+  const bool proj = fused::projected(s);
+  const PanelKey key{.w_ih = fold ? p.s_ih : WeightStamp{},
+                     .w_hh = p.s_hh,
+                     .w_hr = proj ? p.s_hr : WeightStamp{},
+                     .target = k.target,
+                     .panel = k.panel,
+                     .precision = s.precision,
+                     .fold = fold,
+                     .cell = s.cell,
+                     .I = s.I,
+                     .R = s.R,
+                     .H = s.H,
+                     .G = s.G()};
+  RC_CHECK(key.w_hh.ptr == p.w_hh && key.w_ih.ptr == (fold ? p.w_ih : nullptr) &&
+               key.w_hr.ptr == (proj ? p.w_hr : nullptr),
+           "fused_forward_loop", "the panel cache's weight stamps do not match the weights");
+  return key;
 }
 }  // namespace
 
@@ -362,30 +397,14 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
   RC_CHECK(!x || fold_input(s), "fused_forward_loop", "an input to fold was given for a shape that does not fold it");
   const simd::RnnKernels& k = fused::kernels(s);
   const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H, P = k.panel;
-  const bool gru = s.cell == CellType::gru, proj = fused::projected(s);
+  const Cell& cell = cell_of(s.cell);
+  const bool apart = cell.h_apart >= 0, proj = fused::projected(s);
   const bool bf = s.precision == Precision::bf16;
   RC_CHECK(!bf || bf16_target(k.target), "precision", "bf16 needs the avx512 target");
   // Panels: from the cache when it holds them for these weights (their versions) and this shape, target
   // and precision (rnn_panel_cache.h); else fresh buffers of which the packing threads write every
   // element (padding included), published to the cache after the loop. bf16: bf16 panels only.
-  PanelKey key;
-  if (p.cache) {
-    key = {.w_ih = x ? p.s_ih : WeightStamp{},
-           .w_hh = p.s_hh,
-           .w_hr = proj ? p.s_hr : WeightStamp{},
-           .target = k.target,
-           .panel = P,
-           .precision = s.precision,
-           .fold = x != nullptr,
-           .cell = s.cell,
-           .I = s.I,
-           .R = R,
-           .H = H,
-           .G = G};
-    RC_CHECK(key.w_hh.ptr == p.w_hh && key.w_ih.ptr == (x ? p.w_ih : nullptr) &&
-                 key.w_hr.ptr == (proj ? p.w_hr : nullptr),
-             "fused_forward_loop", "the panel cache's weight stamps do not match the weights");
-  }
+  const PanelKey key = p.cache ? panel_key(s, p, k, x != nullptr) : PanelKey{};
   std::shared_ptr<const PanelCache::Entry> cached = p.cache ? p.cache->find(key) : nullptr;
   Tensor wf, wr;
   fused::Bf16Buf wfb(0), wrb(0);
@@ -399,14 +418,15 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
   }
   const auto cdata = [](const Tensor& t) { return t.defined() ? t.data() : nullptr; };
   const auto cbf16 = [](const Tensor& t) { return t.defined() ? reinterpret_cast<const uint16_t*>(t.data()) : nullptr; };
-  // Biases added in the gate pass (A arrives without them): LSTM b_ih + b_hh, GRU b_ih (its b_hh
-  // goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
+  // Biases added in the gate pass (A arrives without them): b_ih + b_hh, or b_ih alone where the h side
+  // stays apart (GRU: its b_hh goes inside r ⊙ (W_hn h + b_hn), added by the kernel).
   Tensor bias_t = (p.b_ih || p.b_hh) ? Tensor({GH}) : Tensor();
   float* bias = bias_t.defined() ? bias_t.data() : nullptr;
-  for (int64_t j = 0; bias && j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (p.b_hh && !gru ? p.b_hh[j] : 0.0f);
-  Tensor gh_buf = gru ? Tensor({B, GH}) : Tensor();
+  for (int64_t j = 0; bias && j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (p.b_hh && !apart ? p.b_hh[j] : 0.0f);
+  Tensor gh_buf = apart ? Tensor({B, GH}) : Tensor();
   const Fwd f{.s = s,
               .p = p,
+              .cell = cell,
               .k = k,
               .valid_all = valid_all,
               .A = A,
@@ -421,7 +441,7 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
               .wf = cached ? cdata(cached->wf) : pack.wf,
               .wr = cached ? cdata(cached->wr) : pack.wr,
               .bias = bias,
-              .GHB = gru ? gh_buf.data() : nullptr,
+              .GHB = apart ? gh_buf.data() : nullptr,
               .wfb = cached ? cbf16(cached->wfb) : pack.wfb,
               .wrb = cached ? cbf16(cached->wrb) : pack.wrb,
               .pack = cached ? nullptr : &pack,

@@ -2,6 +2,7 @@
 // per-step gradients recorded by BPTT. Contract: include/recurrent/nn/rnn_probe.h.
 #include <cmath>
 
+#include "nn/cell.h"
 #include "nn/rnn_direction.h"
 #include "recurrent/core/error.h"
 
@@ -9,22 +10,7 @@ namespace recurrent {
 
 namespace {
 
-enum class Act { sigmoid, tanh, relu };
-
-// Gate names and nonlinearities per cell, in PyTorch's gate order (docs/cells.md).
-void gate_kinds(CellType c, std::vector<std::string>& names, std::vector<Act>& acts) {
-  switch (c) {
-    case CellType::rnn_tanh: names = {"h"}, acts = {Act::tanh}; break;
-    case CellType::rnn_relu: names = {"h"}, acts = {Act::relu}; break;
-    case CellType::lstm:
-    case CellType::lstm_peephole:
-      names = {"i", "f", "g", "o"}, acts = {Act::sigmoid, Act::sigmoid, Act::tanh, Act::sigmoid};
-      break;
-    case CellType::gru:
-    case CellType::gru_cho: names = {"r", "z", "n"}, acts = {Act::sigmoid, Act::sigmoid, Act::tanh}; break;
-    case CellType::gru_simple: names = {"u", "c"}, acts = {Act::sigmoid, Act::tanh}; break;
-  }
-}
+using rnn::Act;
 
 bool saturated(Act a, float v) {
   switch (a) {
@@ -62,9 +48,10 @@ std::vector<double> GradProbe::dc_norm(size_t layer, int dir) const { return bat
 namespace rnn {
 
 void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out) {
-  std::vector<Act> acts;
-  gate_kinds(s.cell, out.gates, acts);
+  const Cell& cell = cell_of(s.cell);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G();
+  out.gates.assign(cell.gate_names, cell.gate_names + G);  // PyTorch's gate order (docs/cells.md)
+  const Act* acts = cell.gate_acts;
   const int rev = s.reverse ? 1 : 0;
   std::vector<double> sum(G, 0.0), sat(G, 0.0);
   double hn = 0.0, cn = 0.0;

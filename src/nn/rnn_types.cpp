@@ -1,5 +1,6 @@
 #include "recurrent/nn/rnn_types.h"
 
+#include "nn/cell.h"
 #include "recurrent/core/error.h"
 #include "recurrent/kernels/cpu.h"
 #include "recurrent/kernels/target.h"
@@ -8,41 +9,7 @@
 
 namespace recurrent {
 
-namespace {
-struct CellInfo {
-  CellType type;
-  const char* name;
-  int gates;
-};
-constexpr CellInfo kCells[] = {
-    {CellType::rnn_tanh, "rnn_tanh", 1},     {CellType::rnn_relu, "rnn_relu", 1},
-    {CellType::lstm, "lstm", 4},             {CellType::lstm_peephole, "lstm_peephole", 4},
-    {CellType::gru, "gru", 3},               {CellType::gru_cho, "gru_cho", 3},
-    {CellType::gru_simple, "gru_simple", 2},
-};
-const CellInfo& info(CellType c) {
-  for (const auto& i : kCells)
-    if (i.type == c) return i;
-  throw Error("cell", "unknown cell type");
-}
-}  // namespace
-
-const char* cell_name(CellType c) { return info(c).name; }
-int gate_count(CellType c) { return info(c).gates; }
-
-std::vector<std::string> cell_names() {
-  std::vector<std::string> out;
-  for (const auto& i : kCells) out.push_back(i.name);
-  return out;
-}
-
-CellType parse_cell(const std::string& name) {
-  for (const auto& i : kCells)
-    if (name == i.name) return i.type;
-  std::string valid;
-  for (const auto& i : kCells) valid += std::string(valid.empty() ? "" : ", ") + i.name;
-  throw Error("--cell", "unknown cell '" + name + "'; expected one of: " + valid);
-}
+// cell_name, gate_count, cell_names, parse_cell: cell_registry.cpp (from the cells themselves).
 
 const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
 
@@ -68,7 +35,8 @@ void RNNOptions::validate() const {
     const LayerSpec& s = layers[l];
     RC_CHECK(s.hidden > 0, "hidden", "layer ", l, ": expected a positive hidden size, got ", s.hidden);
     RC_CHECK(s.proj >= 0, "proj_size", "layer ", l, ": expected proj_size >= 0, got ", s.proj);
-    RC_CHECK(s.proj == 0 || is_lstm(s.cell), "proj_size", "layer ", l, ": projection is only defined for LSTM cells, not ",
+    RC_CHECK(s.proj == 0 || rnn::cell_of(s.cell).projection, "proj_size", "layer ", l,
+             ": projection is only defined for LSTM cells, not ",
              cell_name(s.cell));
     RC_CHECK(s.proj < s.hidden, "proj_size", "layer ", l, ": proj_size (", s.proj, ") must be smaller than hidden (",
              s.hidden, "), as in PyTorch");

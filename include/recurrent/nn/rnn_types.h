@@ -9,6 +9,7 @@
 //   gru (PyTorch/cuDNN linear-before-reset), gru_cho (Cho et al. 2014, reset before the matmul)
 //                        G = 3  (r, z, n)
 //   gru_simple           G = 2  (u, c̃): the update-gate-only GRU of sequence-model courses
+// Each cell is one unit of code (src/nn/cell.h, one cell_*.cpp per cell; docs/engine.md "Adding a cell").
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,7 @@ CellType parse_cell(const std::string& name);  // throws Error("--cell", ...) li
 std::vector<std::string> cell_names();
 int gate_count(CellType c);
 inline bool is_lstm(CellType c) { return c == CellType::lstm || c == CellType::lstm_peephole; }
-inline bool has_cell_state(CellType c) { return is_lstm(c); }
+bool has_cell_state(CellType c);  // carries c_t beside h_t (the LSTMs)
 
 // One layer of a stack: its cell, hidden size and (LSTM only) projection size.
 struct LayerSpec {
