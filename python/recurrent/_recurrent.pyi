@@ -44,6 +44,17 @@ class RNN:
         """x [T, B, I] ([B, T, I] with batch_first), float32 C-contiguous (no copies are made); lengths: B values
         in [1, T]; h0/c0: [L*D, B, R|H]. requires_grad records the tape for Forward.backward."""
 
+class LanguageModel:
+    """A model directory (or .safetensors file) written by `recurrent train lm`: score and sample as the CLI does."""
+    def __init__(self, path: str) -> None: ...
+    @property
+    def path(self) -> str: ...
+    def score(self, text: str) -> Tuple[float, List[Tuple[str, float, bool]]]:
+        """(log-probability in nats, [(token, probability, unk)]) of `text` after the start token."""
+    def sample(self, prime: str = "", length: int = 500, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+               seed: int = 1, beam: int = 0) -> str:
+        """The prime and `length` generated tokens, as `recurrent sample` prints them."""
+
 def cell_names() -> List[str]: ...
 def num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...

@@ -1,5 +1,6 @@
 // recurrent._recurrent — the Python extension (pybind11): recurrent's layer stack (RNN/LSTM/GRU and every
-// variant of include/recurrent/nn/rnn.h) over NumPy arrays, forward and backward.
+// variant of include/recurrent/nn/rnn.h) over NumPy arrays, forward and backward; language models
+// written by the CLI (lm.cpp).
 //
 //   RNN(cell, input_size, hidden_size, num_layers, ...)      cell: a name or one name per layer
 //   rnn.forward(x, lengths, h0, c0, ...) -> Forward           x [T, B, I] ([B, T, I] with batch_first)
@@ -333,6 +334,8 @@ class PyRNN {
 
 }  // namespace
 
+void bind_lm(py::module_& m);  // lm.cpp: recurrent.LanguageModel
+
 PYBIND11_MODULE(_recurrent, m) {
   m.doc() = "recurrent's engine: recurrent layer stacks over NumPy arrays (see recurrent.RNN, recurrent.torch).";
   py::register_exception_translator([](std::exception_ptr p) {
@@ -375,6 +378,7 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
            "requires_grad records the tape for Forward.backward.")
       .def("__repr__", &PyRNN::describe);
 
+  bind_lm(m);
   m.def("cell_names", &rc::cell_names, "the cell names RNN accepts");
   m.def("num_threads", &rc::num_threads, "threads the engine uses");
   m.def("set_num_threads", &rc::set_num_threads, py::arg("n"), "threads the engine uses (n >= 1)");

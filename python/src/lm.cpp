@@ -1,0 +1,82 @@
+// recurrent.LanguageModel — a language model directory written by `recurrent train lm` (RNN or
+// transformer), used from Python as `recurrent score` and `recurrent sample` use it: the same library
+// calls (tasks::open_lm, score_text, sample_lm), so the same numbers and the same text for a seed.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "recurrent/core/error.h"
+#include "recurrent/tasks/lm.h"
+
+namespace py = pybind11;
+namespace rc = recurrent;
+
+namespace {
+
+class PyLM {
+ public:
+  explicit PyLM(const std::string& path) : path_(path) {
+    // A missing path is FileNotFoundError (OSError), as Python's own open() says; the rest of
+    // what the loader rejects is ValueError with its message.
+    if (!std::filesystem::exists(path)) {
+      PyErr_SetString(PyExc_FileNotFoundError, ("--model: no such file or directory: " + path).c_str());
+      throw py::error_already_set();
+    }
+    py::gil_scoped_release nogil;
+    m_ = rc::tasks::open_lm(path);
+  }
+
+  // (log P(text | start) in nats, [(token, probability, unk), ...]) as `recurrent score`.
+  py::tuple score(const std::string& text) {
+    rc::tasks::TextScore s;
+    {
+      py::gil_scoped_release nogil;
+      s = rc::tasks::score_text(*m_, text);
+    }
+    py::list toks;
+    for (const auto& t : s.tokens) toks.append(py::make_tuple(t.token, t.prob, t.unk));
+    return py::make_tuple(s.log_prob, toks);
+  }
+
+  // The prime followed by the generated text, as `recurrent sample` prints it (without its final newline).
+  std::string sample(const std::string& prime, int64_t length, double temperature, int64_t top_k, double top_p,
+                     uint64_t seed, int64_t beam) {
+    rc::tasks::SampleOptions o;
+    o.prime = prime;
+    o.length = length;
+    o.temperature = temperature;
+    o.top_k = top_k;
+    o.top_p = top_p;
+    o.seed = seed;
+    o.beam = beam;
+    std::string out;
+    py::gil_scoped_release nogil;
+    rc::tasks::sample_lm(*m_, o, [&out](const std::string& piece) { out += piece; });
+    return out;
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::unique_ptr<rc::tasks::LmModel> m_;
+};
+
+}  // namespace
+
+void bind_lm(py::module_& m) {
+  py::class_<PyLM>(m, "LanguageModel",
+                   "A model directory (or .safetensors file) written by `recurrent train lm`: score and sample "
+                   "as the CLI does.")
+      .def(py::init<const std::string&>(), py::arg("path"))
+      .def("score", &PyLM::score, py::arg("text"),
+           "(log-probability in nats, [(token, probability, unk)]) of `text` after the start token, as `recurrent score`")
+      .def("sample", &PyLM::sample, py::arg("prime") = "", py::arg("length") = 500, py::arg("temperature") = 1.0,
+           py::arg("top_k") = 0, py::arg("top_p") = 1.0, py::arg("seed") = 1, py::arg("beam") = 0,
+           "the prime and `length` generated tokens, as `recurrent sample` (same seed, same text)")
+      .def_property_readonly("path", &PyLM::path)
+      .def("__repr__", [](const PyLM& l) { return "LanguageModel('" + l.path() + "')"; });
+}
