@@ -5,9 +5,13 @@ nonlinearity, dropout (eval mode, or training mode under one torch seed: the mas
 the input form (padded, PackedSequence sorted or not, unbatched 2-D) and whether h0/c0 are given;
 both modules get the same state_dict and input, and a lopsided loss (random weights on every output)
 is differentiated. Outputs, h_n/c_n and the gradients of the input, h0/c0 and every parameter must
-agree to 1e-5 relative to the largest element of the reference tensor (fp32 sums over T steps and
-B·T rows of products: elementwise relative error is meaningless where a gradient sums to ~0).
+agree to 1e-5 times the largest element of the reference tensor (or times 1e-2 if that is
+smaller): fp32 rounding is relative to the terms a value sums (weights and activations of order
+0.1-1), not to the sum, so elementwise relative error is meaningless where a value cancels to ~0
+(e.g. a projection to size 1 giving outputs of 2e-4 with 1.4e-8 of rounding).
+The configurations are fixed (seeded by class and index); RECURRENT_TEST_CONFIGS=N draws more.
 """
+import os
 import random
 
 import pytest
@@ -16,8 +20,9 @@ torch = pytest.importorskip("torch")
 import recurrent.torch as rt  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence  # noqa: E402
 
-N_CONFIGS = 50
+N_CONFIGS = int(os.environ.get("RECURRENT_TEST_CONFIGS", "50"))
 RTOL = 1e-5
+SCALE_FLOOR = 1e-2
 PAIRS = {"LSTM": (rt.LSTM, torch.nn.LSTM), "GRU": (rt.GRU, torch.nn.GRU), "RNN": (rt.RNN, torch.nn.RNN)}
 
 
@@ -26,7 +31,7 @@ def close(name, got, ref, cfg):
     if ref.numel() == 0:
         return
     diff = (got - ref).abs()
-    scale = max(ref.abs().max().item(), 1e-3)
+    scale = max(ref.abs().max().item(), SCALE_FLOOR)
     worst = diff.max().item()
     idx = tuple(int(i) for i in torch.nonzero(diff == worst)[0])
     assert worst <= RTOL * scale, (f"{name}: worst |diff| {worst:.3g} at {idx} (got {got[idx].item():.7g}, "
@@ -34,7 +39,7 @@ def close(name, got, ref, cfg):
 
 
 def draw(kind, i):
-    r = random.Random(1000 * hash(kind) % 997 + i)
+    r = random.Random(1000 * ["LSTM", "GRU", "RNN"].index(kind) + i)  # not hash(): salted per process
     cfg = dict(input_size=r.randint(1, 8), hidden_size=r.randint(1, 9), num_layers=r.randint(1, 3),
                bidirectional=r.random() < 0.5, batch_first=r.random() < 0.5, bias=r.random() < 0.8)
     if kind == "LSTM" and r.random() < 0.4 and cfg["hidden_size"] > 1:
