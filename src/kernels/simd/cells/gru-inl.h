@@ -2,7 +2,7 @@
 // one batch row (or M rows), n hidden units (pointers offset by j0, gate blocks H apart).
 //   r = σ(ax_r + gh_r + b_hr)   z = σ(ax_z + gh_z + b_hz)
 //   nh = gh_n + b_hn            n = tanh(ax_n + r ⊙ nh)        h = (1-z) ⊙ n + z ⊙ h_prev
-// Scalar twin and the double oracle: src/nn/cell_gru.cpp, src/nn/rnn_reference.cpp.
+// Scalar twin and the double reference equations: src/nn/cell_gru.cpp.
 #if defined(RECURRENT_KERNELS_SIMD_CELLS_GRU_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef RECURRENT_KERNELS_SIMD_CELLS_GRU_INL_H_
 #undef RECURRENT_KERNELS_SIMD_CELLS_GRU_INL_H_

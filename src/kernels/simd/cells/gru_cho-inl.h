@@ -2,7 +2,7 @@
 // n-gate product W_hn (r ⊙ h_prev); one batch row, n hidden units (pointers offset by j0, gates H apart).
 //   r = σ(a_r + b_r)  z = σ(a_z + b_z)  rh = r ⊙ h_prev      (a holds x-part + W_h[r,z] h_prev)
 //   n = tanh(a_n + b_n)  (a_n = W_in x + W_hn rh)            h = (1-z) ⊙ n + z ⊙ h_prev
-// Scalar twin and the double oracle: src/nn/cell_gru.cpp, src/nn/rnn_reference.cpp.
+// Scalar twin and the double reference equations: src/nn/cell_gru_cho.cpp.
 #if defined(RECURRENT_KERNELS_SIMD_CELLS_GRU_CHO_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef RECURRENT_KERNELS_SIMD_CELLS_GRU_CHO_INL_H_
 #undef RECURRENT_KERNELS_SIMD_CELLS_GRU_CHO_INL_H_

@@ -1,7 +1,7 @@
 // Simplified GRU (update gate only; gates u, c̃), forward and backward, for every SIMD target; one
 // batch row, n hidden units (pointers offset by j0, gate blocks H apart).
 //   u = σ(a_u)   c̃ = tanh(a_c)   h = u ⊙ c̃ + (1-u) ⊙ h_prev
-// Scalar twin and the double oracle: src/nn/cell_gru.cpp, src/nn/rnn_reference.cpp.
+// Scalar twin and the double reference equations: src/nn/cell_gru_simple.cpp.
 #if defined(RECURRENT_KERNELS_SIMD_CELLS_GRU_SIMPLE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef RECURRENT_KERNELS_SIMD_CELLS_GRU_SIMPLE_INL_H_
 #undef RECURRENT_KERNELS_SIMD_CELLS_GRU_SIMPLE_INL_H_

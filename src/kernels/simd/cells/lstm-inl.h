@@ -4,7 +4,7 @@
 // 2000; gates i, f, g, o as PyTorch):
 //   i = σ(a_i + w_ci ⊙ c_prev)   f = σ(a_f + w_cf ⊙ c_prev)   g = tanh(a_g)
 //   c = f ⊙ c_prev + i ⊙ g       o = σ(a_o + w_co ⊙ c)        m = o ⊙ tanh(c)
-// Scalar twin and the double oracle: src/nn/cell_lstm.cpp, src/nn/rnn_reference.cpp.
+// Scalar twin and the double reference equations: src/nn/cell_lstm.cpp.
 #if defined(RECURRENT_KERNELS_SIMD_CELLS_LSTM_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef RECURRENT_KERNELS_SIMD_CELLS_LSTM_INL_H_
 #undef RECURRENT_KERNELS_SIMD_CELLS_LSTM_INL_H_

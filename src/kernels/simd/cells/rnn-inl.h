@@ -1,7 +1,7 @@
 // Vanilla (Elman) RNN, tanh or ReLU, forward and backward, for every SIMD target; one batch row,
 // n hidden units (pointers offset by j0).
 //   h = f(a),  a = W_ih x + b_ih + W_hh h_prev + b_hh,  f = tanh | relu;  da = dh ⊙ f'(a) from h.
-// Scalar twin and the double oracle: src/nn/cell_rnn.cpp, src/nn/rnn_reference.cpp.
+// Scalar twin and the double reference equations: src/nn/cell_rnn.cpp.
 #if defined(RECURRENT_KERNELS_SIMD_CELLS_RNN_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef RECURRENT_KERNELS_SIMD_CELLS_RNN_INL_H_
 #undef RECURRENT_KERNELS_SIMD_CELLS_RNN_INL_H_
