@@ -4,7 +4,8 @@
     /usr/bin/python3 bench/lm/compare_pytorch.py moby  --budget 30m   # char-level Moby Dick, 2x256 LSTM
     /usr/bin/python3 bench/lm/compare_pytorch.py brown --epochs 13    # word-level Brown, Zaremba "small"
     options: --budget T | --epochs N, --threads 2, --bin build/recurrent, --out runs/bench-lm,
-             --only recurrent|torch, --seed 1, --target native|sse4|avx2|avx512
+             --only recurrent|torch, --seed 1, --target native|sse4|avx2|avx512,
+             --lstm recurrent (the torch side with `from recurrent.torch import LSTM`), --steps N
 
 Both sides use the same data, split, vocabulary rule, architecture, initialisation family,
 truncated-BPTT batching (B contiguous rows, chunks of seq_len, state carried, a random offset in
@@ -30,6 +31,11 @@ recurrent gets RECURRENT_TARGET=NAME; PyTorch gets ATEN_CPU_CAPABILITY and OPENB
 native: both unset; sse4: default, Nehalem; avx2: avx2, Haswell; avx512: avx512, SkylakeX. Without
 --target the environment is left as it is. Each side's JSON line records the target it ran.
 Prints one JSON line per side and a summary table; writes OUT/<task>-{recurrent,torch}.json.
+
+--lstm recurrent swaps only the LSTM class of the PyTorch side for recurrent's drop-in
+(recurrent.torch.LSTM, docs/python.md; the package from --python-path, default build/python): same
+script, seed, initialisation and batches, so with --steps N the two PyTorch runs' losses after N steps
+are comparable (issue 21, acceptance 3). That side is reported as "torch+recurrent".
 """
 import argparse
 import json
@@ -86,7 +92,9 @@ def run_recurrent(task, a):
         cmd += ["--decay-start", str(c["decay_start"])]
     if c["init_range"]:
         cmd += ["--init-range", str(c["init_range"])]
-    cmd += ["--time-budget", f"{a.budget_s}s"] if a.budget_s else ["--epochs", str(a.epochs)]
+    cmd += ["--time-budget", f"{a.budget_s}s"] if a.budget_s else ["--epochs", str(a.epochs or 1000)]
+    if a.steps:
+        cmd += ["--max-steps", str(a.steps)]
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     env = dict(os.environ)
     if a.target:
@@ -156,6 +164,13 @@ def encode(level, text, index, lower):
 def run_torch(task, a):
     import torch
     import torch.nn as nn
+    lstm_class = nn.LSTM
+    if a.lstm == "recurrent":
+        sys.path.insert(0, os.path.abspath(a.python_path))
+        import recurrent
+        import recurrent.torch
+        lstm_class = recurrent.torch.LSTM
+        recurrent.set_num_threads(a.threads)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rnd = random.Random(a.seed)
@@ -176,7 +191,7 @@ def run_torch(task, a):
             super().__init__()
             self.emb = nn.Embedding(V, c["embed"])
             self.drop = nn.Dropout(c["dropout"])
-            self.rnn = nn.LSTM(c["embed"], c["hidden"], c["layers"], dropout=c["dropout"])
+            self.rnn = lstm_class(c["embed"], c["hidden"], c["layers"], dropout=c["dropout"])
             self.dec = nn.Linear(c["hidden"], V)
             if c["init_range"]:
                 for p in self.parameters():
@@ -225,13 +240,14 @@ def run_torch(task, a):
     best_state = None
     offset = rnd.randrange(max(1, min(T, len(train) - B)))
     done = False
-    while not done and (a.budget_s or epoch < a.epochs):
+    last_loss = float("nan")
+    while not done and (a.budget_s or a.steps or epoch < a.epochs):
         if c["decay_start"]:
             for g in opt.param_groups:
                 g["lr"] = c["lr"] * c["decay"] ** max(0, epoch + 1 - c["decay_start"])
         state = None
         for x, y in chunks(train, B, T, offset):
-            if time.monotonic() - t0 >= budget:
+            if time.monotonic() - t0 >= budget or (a.steps and step >= a.steps):
                 done, elapsed = True, time.monotonic() - t0  # as recurrent: before the final validation
                 break
             s0 = time.monotonic()
@@ -245,6 +261,7 @@ def run_torch(task, a):
             if not (math.isfinite(loss.item()) and math.isfinite(norm.item())):
                 sys.exit(f"non-finite loss/gradient at step {step + 1}")
             opt.step()
+            last_loss = loss.item()
             train_secs += time.monotonic() - s0
             step += 1
             tokens += y.numel()
@@ -269,7 +286,8 @@ def run_torch(task, a):
     vloss, _ = evaluate(valid)
     tloss, tn = evaluate(test)
     cap = [l.split(":", 1)[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability usage" in l]
-    return dict(side="torch", task=task, tokens_per_s=tokens / train_secs, steps=step, epochs=epoch,
+    return dict(side="torch" if a.lstm == "torch" else "torch+recurrent", task=task,
+                tokens_per_s=tokens / train_secs, steps=step, epochs=epoch, last_train_loss=last_loss,
                 train_seconds=elapsed, valid_loss=vloss, test_loss=tloss, test_tokens=tn,
                 torch=torch.__version__, threads=torch.get_num_threads(),
                 target=(cap[0] if cap else "?") + " / OpenBLAS " + openblas_core())
@@ -308,10 +326,15 @@ def main():
     p.add_argument("--target", choices=TARGETS, default=None,
                    help="SIMD target for both sides: RECURRENT_TARGET for recurrent, ATEN_CPU_CAPABILITY and "
                         "OPENBLAS_CORETYPE for PyTorch (default: the environment as it is)")
+    p.add_argument("--lstm", choices=["torch", "recurrent"], default="torch",
+                   help="the torch side's LSTM: torch.nn.LSTM or recurrent.torch.LSTM (the one-line swap)")
+    p.add_argument("--python-path", default=os.path.join(REPO, "build", "python"),
+                   help="where the recurrent Python package is (with --lstm recurrent)")
+    p.add_argument("--steps", type=int, default=0, help="stop each side after N training steps")
     p.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     a.budget_s = parse_duration(a.budget) if a.budget else 0
-    if not a.budget_s and not a.epochs:
+    if not a.budget_s and not a.epochs and not a.steps:
         a.epochs = 13 if a.task == "brown" else 10
     os.chdir(REPO)
     os.makedirs(a.out, exist_ok=True)
