@@ -12,9 +12,12 @@
 //   conditional LM (label<TAB>sentence): --json prints {"sentences", "tokens", "loss_nats", "perplexity"}
 //   encoder-decoder (source<TAB>target pairs; --beam K): --json prints
 //     {"n": N, "loss": x, "perplexity": x, "bleu": x, "exact_match": x, "precisions": [..], ...}
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <utility>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -39,6 +42,49 @@ std::string model_task(const std::string& model) {
   }
 }
 
+std::string model_kind(const std::string& task) {
+  if (task.empty() || task == "lm") return "a language model";
+  if (task == "classify") return "a classifier";
+  if (task == "tag") return "a tagger";
+  if (task == "condlm") return "a conditional language model";
+  if (task == "seq2seq") return "an encoder-decoder";
+  if (task == "forecast") return "a forecaster";
+  return "a '" + task + "' model";
+}
+
+namespace {
+
+// The first parameter of m holding NaN or ±inf ("" when none).
+std::string nonfinite_tensor(const Module& m) {
+  for (const auto& [name, p] : m.named_parameters()) {
+    const Tensor w = p.value().contiguous();
+    const float* d = w.data();
+    if (!std::all_of(d, d + w.numel(), [](float x) { return std::isfinite(x); })) return name;
+  }
+  return "";
+}
+
+const char* kDiverged = " holds NaN or infinite values (a diverged run? use an earlier checkpoint)";
+
+}  // namespace
+
+void check_finite_weights(const Module& m, const std::string& model) {
+  const std::string bad = nonfinite_tensor(m);
+  RC_CHECK(bad.empty(), model, "weight tensor '", bad, "'", kDiverged);
+}
+
+// A NaN or infinite figure is an error, not a result (a diverged run's weights); names the first
+// non-finite weight tensor when there is one.
+void check_finite(double value, const std::string& what, const std::vector<std::pair<const Module*, std::string>>& models) {
+  if (std::isfinite(value)) return;
+  const std::string is = "the " + what + " is " + (std::isnan(value) ? "NaN" : "infinite") + ": ";
+  for (const auto& [m, model] : models) {
+    const std::string bad = nonfinite_tensor(*m);
+    if (!bad.empty()) throw Error(model, is + "its weight tensor '" + bad + "'" + kDiverged);
+  }
+  throw Error(models.front().second, is + "the model's outputs overflow");
+}
+
 namespace {
 
 // models: --model, then each --ensemble model (their class probabilities are averaged).
@@ -53,6 +99,9 @@ void eval_classifier(const std::vector<std::string>& models, const std::string& 
   const data::LabeledSet set = data::read_labeled(data);
   RC_CHECK(!set.items.empty(), data, "no labelled sentences to evaluate");
   const tasks::ClassifyEval e = tasks::evaluate_ensemble(ptrs, models, set, batch);
+  std::vector<std::pair<const Module*, std::string>> named;
+  for (size_t i = 0; i < ms.size(); ++i) named.emplace_back(ms[i].get(), models[i]);
+  check_finite(e.loss, "loss", named);
   if (json) {
     nlohmann::json j = {{"n", e.n}, {"loss", e.loss}, {"accuracy", e.accuracy}, {"macro_f1", e.macro_f1}};
     if (models.size() > 1) j["models"] = models.size();
@@ -68,6 +117,7 @@ void eval_tagger(const std::string& model, const std::string& data, bool json) {
   const data::TaggedSet set = data::read_tagged(data);
   RC_CHECK(!set.items.empty(), data, "no tagged sentences to evaluate");
   const tasks::TagEval e = tasks::evaluate_tagger(*m, set);
+  check_finite(e.loss, "loss", {{m.get(), model}});
   if (e.unseen > 0)
     std::fprintf(stderr, "warning: %s: %lld tokens have a tag the model was not trained on (counted as errors)\n",
                  data.c_str(), static_cast<long long>(e.unseen));
@@ -85,6 +135,7 @@ void eval_tagger(const std::string& model, const std::string& data, bool json) {
 void eval_condlm(const std::string& model, const std::string& data, bool json) {
   auto m = tasks::load_condlm(model);
   const tasks::CondLmEval e = tasks::evaluate_condlm(*m, data::read_labeled(data));
+  check_finite(e.loss_nats, "loss", {{m.get(), model}});
   if (json) {
     nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss_nats", e.loss_nats},
                         {"perplexity", e.perplexity()}};
@@ -101,6 +152,7 @@ void eval_seq2seq(const std::string& model, const std::string& data, int64_t bea
   tasks::DecodeOptions d;
   d.beam = beam;
   const tasks::Seq2SeqEval e = tasks::evaluate_seq2seq(*m, data::read_parallel(data), d);
+  check_finite(e.loss, "loss", {{m.get(), model}});
   if (json) {
     nlohmann::json j = {{"n", e.n}, {"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"bleu", e.bleu},
                         {"exact_match", e.exact_match}, {"precisions", e.precisions},
@@ -125,16 +177,29 @@ void add_eval(CLI::App& app) {
   CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences, a tagger on tagged sentences, a forecaster on a CSV series (test part: MAE, RMSE, MASE), an encoder-decoder on sentence pairs (BLEU)");
   c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
   c->add_option("--data", a->data, "UTF-8 text")->required()->check(CLI::ExistingFile);
-  c->add_option("--batch", a->batch, "contiguous rows")->capture_default_str();
-  c->add_option("--seq-len", a->seq_len, "steps per chunk (RNN state / transformer KV cache carried across chunks)")->capture_default_str();
+  c->add_option("--batch", a->batch, "language model: rows scored together (the figure does not depend on it: each "
+                "row first reads the --seq-len tokens before its part); classifier: sentences per batch")
+      ->capture_default_str();
+  c->add_option("--seq-len", a->seq_len, "language model: steps per chunk (RNN state / transformer KV cache carried "
+                "across chunks), and the context each row reads before its part")->capture_default_str();
   c->add_option("--beam", a->beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str();
   c->add_option("--ensemble", a->ensemble, "classifier: more models (e.g. other seeds) whose class probabilities "
                 "are averaged with --model's (repeat the option)");
   c->add_flag("--json", a->json, "one JSON line");
-  c->callback([a] {
+  c->callback([a, c] {
     const std::string task = model_task(a->model);
     RC_CHECK(a->ensemble.empty() || task == "classify", "--ensemble", "only for classifiers; --model is a '", task,
              "' model");
+    // Options that do not apply to the model are refused, not ignored.
+    const bool lm = task.empty() || task == "lm";
+    RC_CHECK(c->count("--beam") == 0 || task == "seq2seq", "--beam", "applies to encoder-decoders (train seq2seq); "
+             "this model is ", model_kind(task));
+    RC_CHECK(c->count("--seq-len") == 0 || lm, "--seq-len", "applies to language models; this model is ", model_kind(task));
+    RC_CHECK(c->count("--batch") == 0 || lm || task == "classify", "--batch", "applies to language models and "
+             "classifiers; this model is ", model_kind(task));
+    RC_CHECK(a->batch >= 1, "--batch", "expected a positive integer, got ", a->batch);
+    RC_CHECK(a->seq_len >= 1, "--seq-len", "expected a positive integer, got ", a->seq_len);
+    RC_CHECK(a->beam >= 1, "--beam", "expected a positive integer (1: greedy), got ", a->beam);
     std::vector<std::string> models = {a->model};
     models.insert(models.end(), a->ensemble.begin(), a->ensemble.end());
     if (task == "classify") return eval_classifier(models, a->data, a->batch, a->json);
@@ -146,6 +211,7 @@ void add_eval(CLI::App& app) {
     const std::vector<int64_t> ids = m->vocab().encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");
     const tasks::LmEval e = tasks::evaluate_lm(*m, ids, a->batch, a->seq_len);
+    check_finite(e.loss_nats, "loss", {{m.get(), a->model}});
     if (a->json) {
       nlohmann::json j = {{"tokens", e.tokens}, {"loss_nats", e.loss_nats}, {"bits_per_token", e.bits()},
                           {"perplexity", e.perplexity()}};

@@ -3,6 +3,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "recurrent/nn/module.h"
 
 namespace recurrent::cli {
 
@@ -24,6 +29,13 @@ void add_train_tag(CLI::App& train);       // cmd_train_tag.cpp
 void add_train_condlm(CLI::App& train);    // cmd_train_condlm.cpp
 // The "task" of a model's configuration ("lm", "classify", "tag", "condlm"); cmd_eval.cpp.
 std::string model_task(const std::string& model);
+// "a classifier", "a language model", ... for messages ("--top-k: ...; this model is a classifier").
+std::string model_kind(const std::string& task);
+// Throws Error(model, ...) unless `value` (a loss or metric) is finite, naming a non-finite weight
+// tensor of one of the models when there is one (cmd_eval.cpp).
+void check_finite(double value, const std::string& what, const std::vector<std::pair<const Module*, std::string>>& models);
+// Throws Error(model, ...) naming the first weight tensor that holds NaN or ±inf.
+void check_finite_weights(const Module& m, const std::string& model);
 void add_train_seq2seq(CLI::App& train);   // cmd_train_seq2seq.cpp
 void add_translate(CLI::App& app);         // cmd_translate.cpp
 void add_bench(CLI::App& app);

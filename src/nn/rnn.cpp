@@ -98,6 +98,62 @@ Var RNN::param(const char* kind, size_t layer, int dir) const {
   return has_parameter(name) ? parameter(name) : Var();
 }
 
+// The parameters of layer l, direction d: their Vars appended to inputs (call.param_index), their values,
+// raw pointers and stamps into call.params.
+static void bind_params(const RNN& rnn, size_t l, int d, LayerCall& call, std::vector<Var>& inputs) {
+  const float* ptrs[6] = {};
+  rnn::WeightStamp stamps[6] = {};
+  for (int k = 0; k < 6; ++k) {
+    const Var p = rnn.param(kKinds[k], l, d);
+    call.param_index[d][k] = -1;
+    if (!p.defined()) continue;
+    call.param_index[d][k] = static_cast<int>(inputs.size());
+    inputs.push_back(p);
+    call.param_values.push_back(p.value());
+    // Read access only: a non-const data() would bump the weight's version (tensor.h) and so
+    // invalidate the packed panels it keys.
+    const Tensor& w = p.value();
+    ptrs[k] = w.data();
+    stamps[k] = rnn::WeightStamp::of(w);
+  }
+  call.params[d] = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5]};
+  call.params[d].cache = rnn.panel_cache(l, d);
+  call.params[d].s_ih = stamps[0];
+  call.params[d].s_hh = stamps[1];
+  call.params[d].s_hr = stamps[4];
+}
+
+// The layer op's backward: both directions' BPTT (the probe's per-step norms too), then dh0 / dc0.
+static void layer_backward(const std::shared_ptr<LayerCall>& call, int64_t ycols, bool lstm,
+                           const std::shared_ptr<GradProbe>& probe, size_t l, const std::vector<Tensor>& g, Node& hub) {
+  const int64_t B = call->shape[0].B, R = call->shape[0].R, H = call->shape[0].H;
+  float* dx = needs_grad(hub, 0) ? grad_buffer(*hub.inputs[0]).data() : nullptr;
+  Tensor dh0 = call->h0_index >= 0 && needs_grad(hub, call->h0_index) ? Tensor({call->D, B, R}) : Tensor();
+  Tensor dc0 = call->c0_index >= 0 && needs_grad(hub, call->c0_index) ? Tensor({call->D, B, H}) : Tensor();
+  for (int d = 0; d < call->D; ++d) {
+    float* gp[6] = {};
+    for (int k = 0; k < 6; ++k) {
+      int idx = call->param_index[d][k];
+      if (idx >= 0 && needs_grad(hub, idx)) gp[k] = grad_buffer(*hub.inputs[idx]).data();
+    }
+    rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
+    if (probe) {  // the probe's buffers for this backward: [T, B] per direction
+      GradProbe::Dir& pd = probe->layers[l][d];
+      pd.dh = Tensor({call->shape[d].T, B});
+      pd.dc = lstm ? Tensor({call->shape[d].T, B}) : Tensor();
+      grads.dh_norm = pd.dh.data();
+      grads.dc_norm = lstm ? pd.dc.data() : nullptr;
+    }
+    (call->reference ? rnn::reference_backward : rnn::backward)(call->shape[d], call->params[d], call->x.data(), call->tapes[d],
+                  g[0].data() + (call->sum ? 0 : d * R), ycols, g[1].data() + d * B * R,
+                  lstm ? g[2].data() + d * B * H : nullptr, dx, dh0.defined() ? dh0.data() + d * B * R : nullptr,
+                  dc0.defined() ? dc0.data() + d * B * H : nullptr, grads);
+  }
+  if (dh0.defined()) accumulate_grad(*hub.inputs[call->h0_index], dh0);
+  if (dc0.defined()) accumulate_grad(*hub.inputs[call->c0_index], dc0);
+  call->tapes.clear();
+}
+
 // One layer, both directions, as one tape op with outputs (y, h_n, c_n).
 static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const std::vector<uint8_t>& valid,
                                   const Var& h0, const Var& c0, int64_t& tape_bytes) {
@@ -114,26 +170,7 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   const EngineConfig engine = rnn::resolve_engine(o.engine);  // the model's choices over the process default
   for (int d = 0; d < call->D; ++d) {
     call->shape[d] = {spec.cell, T, B, I, H, R, d == 1, o.precision, engine};
-    const float* ptrs[6] = {};
-    rnn::WeightStamp stamps[6] = {};
-    for (int k = 0; k < 6; ++k) {
-      const Var p = rnn.param(kKinds[k], l, d);
-      call->param_index[d][k] = -1;
-      if (!p.defined()) continue;
-      call->param_index[d][k] = static_cast<int>(inputs.size());
-      inputs.push_back(p);
-      call->param_values.push_back(p.value());
-      // Read access only: a non-const data() would bump the weight's version (tensor.h) and so
-      // invalidate the packed panels it keys.
-      const Tensor& w = p.value();
-      ptrs[k] = w.data();
-      stamps[k] = rnn::WeightStamp::of(w);
-    }
-    call->params[d] = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5]};
-    call->params[d].cache = rnn.panel_cache(l, d);
-    call->params[d].s_ih = stamps[0];
-    call->params[d].s_hh = stamps[1];
-    call->params[d].s_hr = stamps[4];
+    bind_params(rnn, l, d, *call, inputs);
   }
   if (h0.defined()) {
     call->h0_index = static_cast<int>(inputs.size());
@@ -181,32 +218,7 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   std::vector<Tensor> outs{y, hn};
   if (lstm) outs.push_back(cn);
   auto backward = [call, ycols, lstm, probe, l](const std::vector<Tensor>& g, Node& hub) {
-    const int64_t B = call->shape[0].B, R = call->shape[0].R, H = call->shape[0].H;
-    float* dx = needs_grad(hub, 0) ? grad_buffer(*hub.inputs[0]).data() : nullptr;
-    Tensor dh0 = call->h0_index >= 0 && needs_grad(hub, call->h0_index) ? Tensor({call->D, B, R}) : Tensor();
-    Tensor dc0 = call->c0_index >= 0 && needs_grad(hub, call->c0_index) ? Tensor({call->D, B, H}) : Tensor();
-    for (int d = 0; d < call->D; ++d) {
-      float* gp[6] = {};
-      for (int k = 0; k < 6; ++k) {
-        int idx = call->param_index[d][k];
-        if (idx >= 0 && needs_grad(hub, idx)) gp[k] = grad_buffer(*hub.inputs[idx]).data();
-      }
-      rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
-      if (probe) {  // the probe's buffers for this backward: [T, B] per direction
-        GradProbe::Dir& pd = probe->layers[l][d];
-        pd.dh = Tensor({call->shape[d].T, B});
-        pd.dc = lstm ? Tensor({call->shape[d].T, B}) : Tensor();
-        grads.dh_norm = pd.dh.data();
-        grads.dc_norm = lstm ? pd.dc.data() : nullptr;
-      }
-      (call->reference ? rnn::reference_backward : rnn::backward)(call->shape[d], call->params[d], call->x.data(), call->tapes[d],
-                    g[0].data() + (call->sum ? 0 : d * R), ycols, g[1].data() + d * B * R,
-                    lstm ? g[2].data() + d * B * H : nullptr, dx, dh0.defined() ? dh0.data() + d * B * R : nullptr,
-                    dc0.defined() ? dc0.data() + d * B * H : nullptr, grads);
-    }
-    if (dh0.defined()) accumulate_grad(*hub.inputs[call->h0_index], dh0);
-    if (dc0.defined()) accumulate_grad(*hub.inputs[call->c0_index], dc0);
-    call->tapes.clear();
+    layer_backward(call, ycols, lstm, probe, l, g, hub);
   };
   return make_multi_op("rnn_layer", std::move(outs), inputs, backward);
 }

@@ -69,9 +69,9 @@ int64_t draw(const std::vector<double>& q, Rng& rng) {
   return last;  // rounding left u ≥ 0: the last possible token
 }
 
-std::vector<int64_t> prime_ids(const Vocab& v, const std::string& prime) {
+std::vector<int64_t> prime_ids(const Vocab& v, const std::string& prime, const std::string& where = "--prime") {
   std::vector<int64_t> ids{start_token(v)};
-  std::vector<int64_t> p = v.encode_line(data::utf8_decode(prime, "--prime"));
+  std::vector<int64_t> p = v.encode_line(data::utf8_decode(prime, where));
   ids.insert(ids.end(), p.begin(), p.end());
   return ids;
 }
@@ -138,6 +138,16 @@ TextScore score_text(LmModel& m, const std::string& text_utf8) {
     s.tokens.push_back({shown[t], std::exp(l), ids[t + 1] == Vocab::kUnk});
   }
   return s;
+}
+
+std::vector<double> next_token_probs(LmModel& m, const std::string& context_utf8, const std::string& where) {
+  NoGradGuard ng;
+  const bool was_training = m.is_training();
+  m.eval();
+  std::vector<double> p = log_probs(*m.streams(), prime_ids(m.vocab(), context_utf8, where), m.vocab_size()).back();
+  m.train(was_training);
+  for (double& x : p) x = std::exp(x);
+  return p;
 }
 
 void sample_lm(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {

@@ -6,7 +6,6 @@
 
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
-#include "recurrent/data/lm_batches.h"
 #include "recurrent/tasks/lm.h"
 #include "recurrent/tasks/lm_transformer.h"
 #include "recurrent/train/checkpoint.h"
@@ -104,7 +103,7 @@ Var LanguageModel::forward(const std::vector<int64_t>& ids, int64_t T, int64_t B
 }
 
 std::string LanguageModel::summary() const {
-  return std::to_string(cfg_.layers.size()) + " recurrent layers" +
+  return std::to_string(cfg_.layers.size()) + (cfg_.layers.size() == 1 ? " recurrent layer" : " recurrent layers") +
          (cfg_.precision == Precision::bf16 ? " (bf16)" : "");
 }
 
@@ -154,25 +153,70 @@ std::unique_ptr<LmStreams> LanguageModel::streams() { return std::make_unique<Rn
 double LmEval::bits() const { return loss_nats / std::log(2.0); }
 double LmEval::perplexity() const { return std::exp(loss_nats); }
 
+namespace {
+
+// How evaluate_lm's rows line up with one stream (tasks/lm.h): each row first reads W unscored
+// tokens, and starts at a multiple of P. RNN: W = seq_len, P = 1. Transformer (context C): its
+// window slides when C tokens are cached, keeping C/2 (tasks/lm_transformer.h), so from the C-th
+// token of a stream on the window of a token depends on its position mod P = C − C/2; a row that
+// starts at a multiple of P and scores only after W ≥ C tokens sees what the stream sees.
+struct EvalRows {
+  int64_t warmup = 1, period = 1;
+};
+EvalRows eval_rows(const LmModel& m, int64_t seq_len) {
+  int64_t C = 0;
+  try {
+    C = json::parse(m.config_json()).value("context", int64_t{0});
+  } catch (const json::exception&) {
+  }
+  EvalRows r;
+  r.period = C > 0 ? C - C / 2 : 1;
+  r.warmup = (std::max(seq_len, C) + r.period - 1) / r.period * r.period;
+  return r;
+}
+
+}  // namespace
+
 LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len) {
+  RC_CHECK(batch >= 1, "--batch", "expected a positive integer, got ", batch);
+  RC_CHECK(seq_len >= 1, "--seq-len", "expected a positive integer, got ", seq_len);
+  RC_CHECK(ids.size() >= 2, "evaluation", "need at least 2 tokens, got ", ids.size());
   NoGradGuard ng;
   const bool was_training = m.is_training();
   m.eval();
-  // Fewer tokens than rows: shrink the batch so short held-out texts still evaluate.
-  batch = std::max<int64_t>(1, std::min<int64_t>(batch, (static_cast<int64_t>(ids.size()) - 1)));
-  RC_CHECK(ids.size() >= 2, "evaluation", "need at least 2 tokens, got ", ids.size());
-  data::LmBatcher b(ids, batch, seq_len, 0, "evaluation data");
+  // n predictions (of ids[1..N)); row b scores those of inputs [lo_b, hi_b = lo_{b+1}) and is fed
+  // from a_b = max(0, lo_b − W), lo_b a multiple of P. Rows: at most n / W, so each scores about W
+  // tokens or more (the warm-up at most doubles the work).
+  const int64_t n = static_cast<int64_t>(ids.size()) - 1;
+  const EvalRows er = eval_rows(m, seq_len);
+  const int64_t W = er.warmup, P = er.period;
+  const int64_t B = std::max<int64_t>(1, std::min(batch, n / W));
+  std::vector<int64_t> lo(B + 1), from(B);
+  for (int64_t b = 0; b < B; ++b) lo[b] = n * b / B / P * P;
+  lo[B] = n;
+  int64_t steps = 0;  // the longest row
+  for (int64_t b = 0; b < B; ++b) {
+    from[b] = std::max<int64_t>(0, lo[b] - W);
+    steps = std::max(steps, lo[b + 1] - from[b]);
+  }
   std::unique_ptr<LmStreams> st = m.streams();
+  CrossEntropyOptions co;
+  co.reduction = Reduction::sum;  // unscored steps (warm-up, padding past a row's end): ignore_index
   double nats = 0.0;
-  for (int64_t k = 0; k < b.num_chunks(); ++k) {
-    data::LmChunk c = b.chunk(k);
-    Var logits(st->feed(c.inputs, c.T, c.B));
-    CrossEntropyOptions co;
-    co.reduction = Reduction::sum;
-    nats += cross_entropy(logits, c.targets, co).value().item();
+  for (int64_t t0 = 0; t0 < steps; t0 += seq_len) {
+    const int64_t T = std::min(seq_len, steps - t0);
+    std::vector<int64_t> in(static_cast<size_t>(T * B), 0), target(in.size(), co.ignore_index);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t pos = from[b] + t0 + t;  // input position; past the row's end: padding
+        if (pos >= lo[b + 1]) continue;
+        in[static_cast<size_t>(t * B + b)] = ids[static_cast<size_t>(pos)];
+        if (pos >= lo[b]) target[static_cast<size_t>(t * B + b)] = ids[static_cast<size_t>(pos + 1)];
+      }
+    nats += cross_entropy(Var(st->feed(in, T, B)), target, co).value().item();
   }
   m.train(was_training);
-  return {b.tokens(), nats / static_cast<double>(b.tokens())};
+  return {n, nats / static_cast<double>(n)};
 }
 
 std::unique_ptr<LanguageModel> load_lm(const std::string& model_path) {

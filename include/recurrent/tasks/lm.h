@@ -109,7 +109,13 @@ struct LmEval {
   double bits() const;     // loss / ln 2
   double perplexity() const;
 };
-// The stream in `batch` contiguous rows, chunks of seq_len, state carried (offset 0, eval mode).
+// Every prediction of the stream (ids[1..N) from the tokens before each), the same figure for any
+// `batch` up to rounding (an RNN: and its memory beyond seq_len tokens): the N − 1 predictions are
+// cut into B ≤ min(batch, (N − 1) / W) contiguous parts, fed as B rows in chunks of seq_len steps
+// (state or KV cache carried, eval mode), and each row first reads, unscored, the W tokens before
+// its part, so its tokens have the context they have in one stream. RNN: W = seq_len. Transformer
+// (context C): W = max(seq_len, C) and parts start at multiples of C − C/2, in step with the window's
+// slides. batch 1: one stream, exactly. Errors name --batch / --seq-len.
 LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len);
 
 // ---- loading -------------------------------------------------------------------------------------
@@ -132,6 +138,10 @@ struct TextScore {
 // start; chars: "\n" if the vocabulary has it, else " "), then scores every token of the text;
 // word level also scores the final <eos> (the end of the sentence).
 TextScore score_text(LmModel& m, const std::string& text_utf8);
+// P(next token | that start token, the context's tokens) over the vocabulary [V] (sums to 1): what
+// follows a line (words: its words, without <eos>; chars: its characters). `where` names the context
+// in UTF-8 errors.
+std::vector<double> next_token_probs(LmModel& m, const std::string& context_utf8, const std::string& where);
 
 // ---- sampling --------------------------------------------------------------------------------------
 struct SampleOptions {
