@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages recurrent needs to build and test (idempotent; root or sudo).
-#   --dev : also the Python oracle (PyTorch, NumPy, Matplotlib) for fixtures, plots and comparisons.
+#   --dev : also OpenBLAS (the OpenMP build) for the PyTorch speed anchors; PyTorch, NumPy and pytest are
+#           always installed (the Python package is tested against torch.nn).
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libhwy-dev
       libbenchmark-dev zlib1g-dev python3 python3-matplotlib)
