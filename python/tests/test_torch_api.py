@@ -159,3 +159,26 @@ def test_called_twice_in_one_graph():
         (out.sum() + out2.pow(2).sum()).backward()
     for (n, p), q in zip(ours.named_parameters(), ref.parameters()):
         assert torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-6), n
+
+
+def test_threads_share_one_module_for_inference():
+    import threading
+    torch.manual_seed(0)
+    m = rt.GRU(16, 32, 2, bidirectional=True)
+    xs = [torch.randn(20, 3, 16) for _ in range(4)]
+    with torch.no_grad():
+        ref = [m(x)[0] for x in xs]
+    bad = []
+
+    def work(i):
+        with torch.no_grad():
+            for _ in range(20):
+                if not torch.equal(m(xs[i])[0], ref[i]):
+                    bad.append(i)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not bad  # the GIL is released in the engine: the calls overlap, results stay bitwise the same
