@@ -190,7 +190,10 @@ LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, i
   const int64_t n = static_cast<int64_t>(ids.size()) - 1;
   const EvalRows er = eval_rows(m, seq_len);
   const int64_t W = er.warmup, P = er.period;
-  const int64_t B = std::max<int64_t>(1, std::min(batch, n / W));
+  // The figure does not depend on B, so B is also capped to keep a chunk's logits [seq_len, B, V]
+  // within 2^26 floats (256 MiB).
+  const int64_t max_rows = static_cast<int64_t>(0x1p26 / (static_cast<double>(seq_len) * static_cast<double>(m.vocab_size())));
+  const int64_t B = std::max<int64_t>(1, std::min({batch, n / W, max_rows}));
   std::vector<int64_t> lo(B + 1), from(B);
   for (int64_t b = 0; b < B; ++b) lo[b] = n * b / B / P * P;
   lo[B] = n;
