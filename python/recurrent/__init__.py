@@ -7,12 +7,15 @@
     fwd.output.shape, fwd.h_n.shape, fwd.c_n.shape              # (20, 4, 64) (4, 4, 32) (4, 4, 32)
     dx, dh0, dc0, dw = fwd.backward(grad_output=np.ones_like(fwd.output))
 
-recurrent.LanguageModel(dir) scores and samples a model trained by `recurrent train lm`, as the CLI does.
+recurrent.load_safetensors / save_safetensors read and write checkpoints as dicts of arrays (PyTorch's
+state_dict names). recurrent.LanguageModel(dir) scores and samples a model trained by `recurrent train lm`, as the CLI does.
 recurrent.torch has drop-in replacements for torch.nn.LSTM / GRU / RNN. Arrays go in without copies
 (float32, C-contiguous, else ValueError) and come out as views of the engine's memory; errors from
 the engine are ValueError with the library's one-line message. docs/python.md has the rest.
 """
-from ._recurrent import RNN, Forward, LanguageModel, cell_names, num_threads, set_num_threads
+from ._recurrent import (RNN, Forward, LanguageModel, cell_names, load_safetensors, num_threads, save_safetensors,
+                         set_num_threads)
 
-__all__ = ["RNN", "Forward", "LanguageModel", "cell_names", "num_threads", "set_num_threads"]
+__all__ = ["RNN", "Forward", "LanguageModel", "cell_names", "load_safetensors", "num_threads", "save_safetensors",
+           "set_num_threads"]
 __version__ = "0.1.0"

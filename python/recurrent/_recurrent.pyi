@@ -55,6 +55,10 @@ class LanguageModel:
                seed: int = 1, beam: int = 0) -> str:
         """The prime and `length` generated tokens, as `recurrent sample` prints them."""
 
+def load_safetensors(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+    """(tensors, metadata): floating dtypes as float32 arrays, integer ones as int64."""
+def save_safetensors(path: str, tensors: Dict[str, np.ndarray], metadata: Optional[Dict[str, str]] = None) -> None:
+    """Write float32 (F32) and int64 (I64) arrays atomically."""
 def cell_names() -> List[str]: ...
 def num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...

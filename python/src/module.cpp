@@ -32,9 +32,7 @@
 namespace py = pybind11;
 namespace rc = recurrent;
 
-namespace {
-
-// ---- arrays <-> tensors ------------------------------------------------------------------------------
+// ---- arrays <-> tensors (also used by io.cpp) ----------------------------------------------------------
 
 // A NumPy array as a tensor over the same memory; the array stays alive as long as the tensor.
 rc::Tensor borrow_array(const py::handle& obj, const std::string& name) {
@@ -57,7 +55,7 @@ rc::Tensor borrow_array(const py::handle& obj, const std::string& name) {
 }
 
 // A tensor as a NumPy array over the same memory (contiguous ones are not copied).
-py::array to_array(const rc::Tensor& t0, bool writeable = true) {
+py::array to_array(const rc::Tensor& t0, bool writeable) {
   rc::Tensor t = t0.contiguous();
   const float* p = std::as_const(t).data();
   auto* keep = new rc::Tensor(std::move(t));
@@ -67,6 +65,8 @@ py::array to_array(const rc::Tensor& t0, bool writeable = true) {
   if (!writeable) a.attr("setflags")(py::arg("write") = false);
   return a;
 }
+
+namespace {
 
 std::optional<rc::Tensor> opt_array(const py::object& o, const std::string& name) {
   if (o.is_none()) return std::nullopt;
@@ -86,12 +86,12 @@ class Forward {
   bool lstm_last = false;
   std::mutex* grad_mutex = nullptr;                          // the model's: parameter grads are shared leaves
 
-  py::object output() const { return to_array(out.output.value()); }
-  py::object h_n() const { return to_array(rc::stack_states(out.final_state.h)); }
+  py::object output() const { return to_array(out.output.value(), true); }
+  py::object h_n() const { return to_array(rc::stack_states(out.final_state.h), true); }
   py::object c_n() const {
     for (const rc::Var& c : out.final_state.c)
       if (!c.defined()) return py::none();
-    return to_array(rc::stack_states(out.final_state.c));
+    return to_array(rc::stack_states(out.final_state.c), true);
   }
 
   // grad_* may be None (that output's gradient is zero). Returns (dx, dh0, dc0, {name: grad}); an
@@ -131,13 +131,13 @@ class Forward {
     }
     auto grad_or = [](const rc::Var& v, const rc::Shape& shape) -> py::object {
       if (!v.defined() || !v.requires_grad()) return py::none();
-      return to_array(v.has_grad() ? v.node()->grad : rc::Tensor(shape));
+      return to_array(v.has_grad() ? v.node()->grad : rc::Tensor(shape), true);
     };
     py::dict dw;
     for (size_t i = 0; i < params.size(); ++i)
       dw[py::str(params[i].first)] = params[i].second.requires_grad()
                                          ? py::object(to_array(collected_[i].defined() ? collected_[i]
-                                                                                       : rc::Tensor(params[i].second.shape())))
+                                                                                       : rc::Tensor(params[i].second.shape()), true))
                                          : py::object(py::none());
     py::object dx = grad_or(x, x.defined() ? x.shape() : rc::Shape{});
     py::object dh0 = stacked_grad(h0), dc0 = stacked_grad(c0);
@@ -167,7 +167,7 @@ class Forward {
     if (per_layer.empty() || !per_layer[0].requires_grad()) return py::none();
     std::vector<rc::Var> g;
     for (const rc::Var& v : per_layer) g.emplace_back(v.has_grad() ? v.node()->grad : rc::Tensor(v.shape()));
-    return to_array(rc::stack_states(g));
+    return to_array(rc::stack_states(g), true);
   }
 };
 
@@ -335,6 +335,7 @@ class PyRNN {
 }  // namespace
 
 void bind_lm(py::module_& m);  // lm.cpp: recurrent.LanguageModel
+void bind_io(py::module_& m);  // io.cpp: recurrent.load_safetensors / save_safetensors
 
 PYBIND11_MODULE(_recurrent, m) {
   m.doc() = "recurrent's engine: recurrent layer stacks over NumPy arrays (see recurrent.RNN, recurrent.torch).";
@@ -379,6 +380,7 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
       .def("__repr__", &PyRNN::describe);
 
   bind_lm(m);
+  bind_io(m);
   m.def("cell_names", &rc::cell_names, "the cell names RNN accepts");
   m.def("num_threads", &rc::num_threads, "threads the engine uses");
   m.def("set_num_threads", &rc::set_num_threads, py::arg("n"), "threads the engine uses (n >= 1)");
