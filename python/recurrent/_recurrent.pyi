@@ -43,6 +43,9 @@ class RNN:
                 c0_grad: bool = True, training: bool = True) -> Forward:
         """x [T, B, I] ([B, T, I] with batch_first), float32 C-contiguous (no copies are made); lengths: B values
         in [1, T]; h0/c0: [L*D, B, R|H]. requires_grad records the tape for Forward.backward."""
+    def infer(self, x: F32, lengths: Optional[Sequence[int]] = None, h0: Optional[F32] = None,
+              c0: Optional[F32] = None) -> Tuple[F32, F32, Optional[F32]]:
+        """Forward without a tape in one call: (output, h_n, c_n or None)."""
 
 class LanguageModel:
     """A model directory (or .safetensors file) written by `recurrent train lm`: score and sample as the CLI does."""

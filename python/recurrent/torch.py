@@ -39,7 +39,7 @@ def _warn_once(cls, reason):
 
 
 def _np(t):
-    return None if t is None else t.detach().numpy()
+    return None if t is None else (t.detach().numpy() if t.requires_grad else t.numpy())
 
 
 class _EngineFunction(_torch.autograd.Function):
@@ -126,14 +126,14 @@ class _Dropin:
                 raise ValueError(f"input: expected dtype float32 (or float64, which runs torch.nn."
                                  f"{type(self).__name__}), got {x.dtype}")
             return "float64 input"
-        if x.device.type != "cpu":
+        if not x.is_cpu:  # (is_cpu and dtype are cheap; .device builds an object per call)
             return f"tensors on {x.device.type}"
         for p in self._flat_weights:
-            if p.dtype != _f32 or p.device.type != "cpu":
+            if p.dtype is not _f32 or not p.is_cpu:
                 return f"parameters of dtype {p.dtype} on {p.device.type}"
         if hx is not None:
             for t in (hx if isinstance(hx, tuple) else (hx,)):
-                if t.dtype != _f32 or t.device.type != "cpu":
+                if t.dtype is not _f32 or not t.is_cpu:
                     return f"hidden state of dtype {t.dtype} on {t.device.type}"
         if _torch.jit.is_scripting() or _torch.jit.is_tracing():
             return "torch.jit"
@@ -205,9 +205,8 @@ class _Dropin:
         if record:
             return _EngineFunction.apply(engine, lengths, record, x, h0, c0, *weights)
         # Nothing to differentiate: the engine without a tape and without an autograd node.
-        fwd = engine.forward(_np(x), lengths, _np(h0), _np(c0))
-        c = fwd.c_n
-        return (_torch.from_numpy(fwd.output), _torch.from_numpy(fwd.h_n),
+        out, h_n, c = engine.infer(_np(x), lengths, _np(h0), _np(c0))
+        return (_torch.from_numpy(out), _torch.from_numpy(h_n),
                 _torch.from_numpy(c) if c is not None else _torch.empty(0))
 
     def _rc_layers(self, packed_input, x, lengths, h0, c0, batch_first, record):

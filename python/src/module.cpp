@@ -260,6 +260,12 @@ class PyRNN {
     return f;
   }
 
+  // Inference without a tape in one call: (output, h_n, c_n or None); what recurrent.torch runs under no_grad.
+  py::tuple infer(const py::object& x, const py::object& lengths, const py::object& h0, const py::object& c0) {
+    Forward f = forward(x, lengths, h0, c0, false, false, false, false, false);
+    return py::make_tuple(f.output(), f.h_n(), f.c_n());
+  }
+
   int64_t num_layers() const { return static_cast<int64_t>(rnn_.options().layers.size()); }
   int directions() const { return rnn_.options().directions(); }
   std::string describe() const {
@@ -377,6 +383,8 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
            py::arg("c0_grad") = true, py::arg("training") = true,
            "x [T, B, I] ([B, T, I] with batch_first); lengths: B values in [1, T] or None; h0/c0: [L*D, B, R|H] or None. "
            "requires_grad records the tape for Forward.backward.")
+      .def("infer", &PyRNN::infer, py::arg("x"), py::arg("lengths") = py::none(), py::arg("h0") = py::none(),
+           py::arg("c0") = py::none(), "forward without a tape: (output, h_n, c_n or None)")
       .def("__repr__", &PyRNN::describe);
 
   bind_lm(m);
