@@ -27,6 +27,7 @@
 
 #include "cli/bench_workload.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/kernels/cpu.h"
@@ -165,26 +166,26 @@ void add_bench(CLI::App& app) {
   CLI::App* c = app.add_subcommand("bench", "time one recurrent-layer configuration (median, tokens/s, GFLOP/s, % of peak)");
   std::string cells;
   for (const std::string& n : cell_names()) cells += (cells.empty() ? "" : " | ") + n;
-  c->add_option("--cell", a->cell, cells)->capture_default_str();
-  c->add_option("--hidden", a->hidden, "hidden size H")->check(positive_int())->capture_default_str();
-  c->add_option("--input-size", a->input, "input size I (default: H)")->check(positive_int());
-  c->add_option("--batch", a->batch, "batch size B")->check(positive_int())->capture_default_str();
-  c->add_option("--seq-len", a->seq_len, "sequence length T")->check(positive_int())->capture_default_str();
-  c->add_option("--layers", a->layers, "stacked layers")->check(positive_int())->capture_default_str();
+  c->add_option("--cell", a->cell, cells)->capture_default_str()->check(choice(cell_names()));
+  c->add_option("--hidden", a->hidden, "hidden size H")->capture_default_str()->check(checked("positive"));
+  c->add_option("--input-size", a->input, "input size I (default: H)")->check(checked("positive"));
+  c->add_option("--batch", a->batch, "batch size B")->capture_default_str()->check(checked("positive"));
+  c->add_option("--seq-len", a->seq_len, "sequence length T")->capture_default_str()->check(checked("positive"));
+  c->add_option("--layers", a->layers, "stacked layers")->capture_default_str()->check(checked("positive"));
   c->add_flag("--bidirectional", a->bidirectional, "two directions per layer, outputs concatenated");
   c->add_option("--mode", a->mode, "train (forward + BPTT with weight gradients) | infer (forward, no tape)")
-      ->check(CLI::IsMember({"train", "infer"}))->capture_default_str();
-  c->add_option("--precision", a->precision, "fp32 | bf16")->check(CLI::IsMember({"fp32", "bf16"}))
-      ->capture_default_str();
+      ->capture_default_str()->check(choice({"train", "infer"}));
+  c->add_option("--precision", a->precision, "fp32 | bf16")
+      ->capture_default_str()->check(choice({"fp32", "bf16"}));
   c->add_flag("--json", a->json, "print one JSON line (fields as the anchors' rnn_dnnl / bench_torch.py)");
-  c->add_option("--reps", a->reps, "timed repetitions (median reported)")->check(CLI::Range(1, 1000))
-      ->capture_default_str();
-  c->add_option("--warmup", a->warmup, "untimed calls first")->check(CLI::Range(0, 1000))->capture_default_str();
+  c->add_option("--reps", a->reps, "timed repetitions (median reported)")
+      ->capture_default_str()->check(int_range(1, 1000));
+  c->add_option("--warmup", a->warmup, "untimed calls first")->capture_default_str()->check(int_range(0, 1000));
   c->add_option("--min-time", a->min_time, "seconds per repetition at least (0: one call per repetition)")
-      ->check(CLI::Range(0.0, 60.0))->capture_default_str();
+      ->capture_default_str()->check(checked("nonneg-real"));
   c->add_option("--peak-gflops", a->peak_gflops, "fp32 peak GFLOP/s for % of peak (default: measure it)")
-      ->check(positive_real());
-  c->add_option("--seed", a->seed, "seed of the weights and input")->capture_default_str();
+      ->check(checked("positive-real"));
+  c->add_option("--seed", a->seed, "seed of the weights and input")->capture_default_str()->check(checked("seed"));
   c->callback([a] { run_bench(*a); });
 }
 

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "recurrent/core/error.h"
 #include "recurrent/data/text_file.h"
 #include "recurrent/tasks/classify.h"
@@ -175,16 +176,16 @@ void add_eval(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences, a tagger on tagged sentences, a forecaster on a CSV series (test part: MAE, RMSE, MASE), an encoder-decoder on sentence pairs (BLEU)");
-  c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
-  c->add_option("--data", a->data, "UTF-8 text")->required()->check(CLI::ExistingFile);
+  c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required()->check(checked("path"));
+  c->add_option("--data", a->data, "UTF-8 text")->required()->check(checked("file"));
   c->add_option("--batch", a->batch, "language model: rows scored together (the figure does not depend on it: each "
                 "row first reads the --seq-len tokens before its part); classifier: sentences per batch")
-      ->capture_default_str();
+      ->capture_default_str()->check(checked("positive"));
   c->add_option("--seq-len", a->seq_len, "language model: steps per chunk (RNN state / transformer KV cache carried "
-                "across chunks), and the context each row reads before its part")->capture_default_str();
-  c->add_option("--beam", a->beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str();
+                "across chunks), and the context each row reads before its part")->capture_default_str()->check(checked("positive"));
+  c->add_option("--beam", a->beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str()->check(checked("positive"));
   c->add_option("--ensemble", a->ensemble, "classifier: more models (e.g. other seeds) whose class probabilities "
-                "are averaged with --model's (repeat the option)");
+                "are averaged with --model's (repeat the option)")->check(checked("path"));
   c->add_flag("--json", a->json, "one JSON line");
   c->callback([a, c] {
     const std::string task = model_task(a->model);

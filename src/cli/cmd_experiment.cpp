@@ -20,8 +20,10 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/lab_common.h"
 #include "recurrent/core/error.h"
+#include "recurrent/nn/rnn_types.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/data/idx.h"
 #include "recurrent/tasks/gradlab.h"
@@ -170,34 +172,46 @@ void run_experiment(ExpArgs& a) {
   std::printf("report: %s%s\n", (fs::path(a.out) / "report.md").c_str(), note.empty() ? "" : (" (no plots: " + note + ")").c_str());
 }
 
+std::vector<std::string> lab_cells() {
+  std::vector<std::string> n = cell_names();
+  n.push_back("irnn");
+  return n;
+}
+
 void options(CLI::App* c, ExpArgs& a) {
   tasks::LabConfig& g = a.cfg;
-  c->add_option("--cells", a.cells, "comma list: rnn_tanh, rnn_relu, irnn, lstm, gru, gru_cho, gru_simple, …")
-      ->capture_default_str();
+  c->add_option("--cell,--cells", a.cells, "comma list: rnn_tanh, rnn_relu, irnn, lstm, gru, gru_cho, gru_simple, …")
+      ->capture_default_str()->check(choice_list(lab_cells()));
   c->add_option("--clip", a.clips, "comma list of max gradient norms, each one run per cell (0: no clipping)")
+      ->capture_default_str()->check(checked("nonneg-real-list"));
+  c->add_option("--max-steps,--steps", g.steps, "training steps per run")->check(checked("positive"))
       ->capture_default_str();
-  c->add_option("--steps", g.steps, "training steps per run")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--time-budget", g.time_budget, "seconds per run (0: none)")->check(CLI::NonNegativeNumber);
-  c->add_option("--seed", g.seed, "seed of weights and data")->capture_default_str();
-  c->add_option("--out", a.out, "report folder (default runs/experiment/NAME)");
+  c->add_option("--time-budget", g.time_budget, "wall time per run: 90s, 30m, 1.5h (0: none)")
+      ->check(checked("duration"));
+  c->add_option("--seed", g.seed, "seed of weights and data")->capture_default_str()->check(checked("seed"));
+  c->add_option("--out", a.out, "report folder (default runs/experiment/NAME)")->check(checked("text"));
   c->add_flag("--json", a.json, "one JSON summary line per run instead of the progress and table");
-  c->add_option("--inits", a.inits, "comma list: pytorch, uniform, xavier, orthogonal, identity")->capture_default_str();
+  c->add_option("--inits", a.inits, "comma list: pytorch, uniform, xavier, orthogonal, identity")
+      ->capture_default_str()->check(choice_list({"pytorch", "uniform", "xavier", "orthogonal", "identity"}));
   c->add_option("--rho", a.rho, "rescale each W_hh gate block to this spectral radius (0: keep)")
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--forget-bias", a.forget_bias, "LSTM forget-gate bias")->capture_default_str();
-  c->add_option("--update-bias", a.update_bias, lab::kUpdateBiasHelp)
+      ->check(checked("nonneg-real"));
+  c->add_option("--forget-bias", a.forget_bias, "LSTM forget-gate bias")->capture_default_str()
+      ->check(checked("real"));
+  c->add_option("--update-bias", a.update_bias, lab::kUpdateBiasHelp)->capture_default_str()->check(checked("real"));
+  c->add_option("--chrono", a.chrono, lab::kChronoHelp)->capture_default_str()->check(checked("nonneg-real"));
+  c->add_option("--hidden", g.hidden, "hidden size")->check(checked("positive"))->capture_default_str();
+  c->add_option("--batch", g.batch, "sequences per batch")->check(checked("positive"))->capture_default_str();
+  c->add_option("--optimizer", g.optimizer, "adam | rmsprop | sgd (momentum 0.9)")->capture_default_str()
+      ->check(choice({"adam", "rmsprop", "sgd"}));
+  c->add_option("--lr", g.lr, "learning rate")->check(checked("positive-real"))->capture_default_str();
+  c->add_option("--eval-every", g.eval_every, "steps between evaluations")->check(checked("positive"))
       ->capture_default_str();
-  c->add_option("--chrono", a.chrono, lab::kChronoHelp)->capture_default_str();
-  c->add_option("--hidden", g.hidden, "hidden size")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--batch", g.batch, "sequences per batch")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--optimizer", g.optimizer, "adam | rmsprop | sgd (momentum 0.9)")->capture_default_str();
-  c->add_option("--lr", g.lr, "learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--eval-every", g.eval_every, "steps between evaluations")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--eval-size", g.eval_size, "evaluation sequences")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--probe-every", g.probe_every, "steps between gradient probes")->check(CLI::PositiveNumber)
+  c->add_option("--eval-size", g.eval_size, "evaluation sequences")->check(checked("positive"))->capture_default_str();
+  c->add_option("--probe-every", g.probe_every, "steps between gradient probes")->check(checked("positive"))
       ->capture_default_str();
   c->add_flag("--stop-when-solved", g.stop_when_solved, "end each run at its first solved evaluation");
-  c->add_option("--plot-script", a.plot_script, "scripts/gradlab/plot.py (default: found beside the binary)");
+  c->add_option("--plot-script", a.plot_script, "scripts/gradlab/plot.py (default: found beside the binary)")
+      ->check(checked("file"));
   c->add_flag("--no-plots", a.no_plots, "write the CSV and report.md only");
 }
 
@@ -227,21 +241,22 @@ void add_experiment(CLI::App& app) {
     const std::string n = s.name;
     if (n == "agreement") {
       c->add_option("--distance,--T", g.T, "filler words between subject and verb")
-          ->check(CLI::Range(int64_t{1}, int64_t{100000}))->capture_default_str();
+          ->check(int_range(1, 100000))->capture_default_str();
     } else if (n == "seqimage") {
       c->add_option("--by", a->by, "rows (T = rows, input = columns) or pixels (T = rows·columns, input 1)")
-          ->capture_default_str();
-      c->add_option("--train-images", a->train_images, "IDX images [n, rows, cols], gzipped or not")->required();
-      c->add_option("--train-labels", a->train_labels, "IDX labels [n]")->required();
-      c->add_option("--test-images", a->test_images, "IDX test images")->required();
-      c->add_option("--test-labels", a->test_labels, "IDX test labels")->required();
+          ->capture_default_str()->check(choice({"rows", "pixels"}));
+      c->add_option("--train-images", a->train_images, "IDX images [n, rows, cols], gzipped or not")->required()
+          ->check(checked("file"));
+      c->add_option("--train-labels", a->train_labels, "IDX labels [n]")->required()->check(checked("file"));
+      c->add_option("--test-images", a->test_images, "IDX test images")->required()->check(checked("file"));
+      c->add_option("--test-labels", a->test_labels, "IDX test labels")->required()->check(checked("file"));
       c->add_option("--valid", a->valid, "training images held out for the curves (the last ones)")
-          ->check(CLI::PositiveNumber)->capture_default_str();
+          ->check(checked("positive"))->capture_default_str();
       c->add_option("--test-size", a->test_size, "evaluate only the first N test images (0: all)")
-          ->check(CLI::NonNegativeNumber);
+          ->check(checked("count"));
     } else {
       c->add_option("--T", g.T, n == "adding" ? "sequence length" : "blanks between the symbols and the delimiter")
-          ->check(CLI::Range(int64_t{2}, int64_t{100000}))->capture_default_str();
+          ->check(int_range(2, 100000))->capture_default_str();
     }
     options(c, *a);
     c->callback([a] { run_experiment(*a); });

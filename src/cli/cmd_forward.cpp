@@ -13,6 +13,7 @@
 #include <set>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/io/safetensors.h"
@@ -123,21 +124,21 @@ void add_forward(CLI::App& app) {
   auto a = std::make_shared<ForwardArgs>();
   CLI::App* c = app.add_subcommand("forward", "run a saved recurrent network on an input (and its gradients)");
   c->add_option("--weights", a->weights, "safetensors file with PyTorch-named weights")->required()
-      ->check(CLI::ExistingFile);
+      ->check(checked("file"));
   c->add_option("--cell", a->cell, "lstm | gru | rnn_tanh | rnn_relu | lstm_peephole | gru_cho | gru_simple")
-      ->required();
-  c->add_option("--layers", a->layers, "number of stacked layers")->check(CLI::PositiveNumber);
+      ->required()->check(choice(cell_names()));
+  c->add_option("--layers", a->layers, "number of stacked layers")->check(checked("positive"));
   c->add_flag("--bidirectional", a->bidirectional, "two directions per layer, outputs concatenated");
-  c->add_option("--proj-size", a->proj, "LSTM projection size (0: none)")->check(CLI::NonNegativeNumber);
+  c->add_option("--proj-size", a->proj, "LSTM projection size (0: none)")->check(checked("count"));
   c->add_flag("--batch-first", a->batch_first, "input and output are [B, T, F]");
-  c->add_option("--input", a->input, "safetensors file holding `input`")->required()->check(CLI::ExistingFile);
+  c->add_option("--input", a->input, "safetensors file holding `input`")->required()->check(checked("file"));
   c->add_option("--lengths", a->lengths, "safetensors file holding `lengths` (int64 or int32)")
-      ->check(CLI::ExistingFile);
-  c->add_option("--h0", a->h0, "safetensors file holding `h0` [L*D, B, R]")->check(CLI::ExistingFile);
-  c->add_option("--c0", a->c0, "safetensors file holding `c0` [L*D, B, H]")->check(CLI::ExistingFile);
-  c->add_option("--output", a->output, "safetensors file to write")->required();
+      ->check(checked("file"));
+  c->add_option("--h0", a->h0, "safetensors file holding `h0` [L*D, B, R]")->check(checked("file"));
+  c->add_option("--c0", a->c0, "safetensors file holding `c0` [L*D, B, H]")->check(checked("file"));
+  c->add_option("--output", a->output, "safetensors file to write")->required()->check(checked("text"));
   c->add_option("--grad-output", a->grad_output, "safetensors file holding `grad_output`: also write gradients")
-      ->check(CLI::ExistingFile);
+      ->check(checked("file"));
   c->callback([a] { run_forward(*a); });
 }
 

@@ -18,8 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/lab_common.h"
 #include "recurrent/core/error.h"
+#include "recurrent/nn/rnn_types.h"
 #include "recurrent/tasks/gradlab.h"
 
 namespace recurrent::cli {
@@ -94,21 +96,30 @@ void run_train(const LabArgs& a) {
   lab::print_table(stdout, cfg, rows, false);
 }
 
+std::vector<std::string> lab_cells() {
+  std::vector<std::string> n = cell_names();
+  n.push_back("irnn");
+  return n;
+}
+
 void common_options(CLI::App* c, LabArgs& a) {
-  c->add_option("--task", a.task, "adding | copy | agreement");
+  c->add_option("--task", a.task, "adding | copy | agreement")->check(choice({"adding", "copy", "agreement"}));
   c->add_option("--T", a.cfg.T, "delay (adding: sequence length; copy: blanks; agreement: distance D)")
-      ->check(CLI::Range(int64_t{2}, int64_t{100000}));
-  c->add_option("--cells", a.cells, "comma list: rnn_tanh, rnn_relu, irnn, lstm, gru, gru_cho, gru_simple, …");
-  c->add_option("--inits", a.inits, "comma list: pytorch, uniform, xavier, orthogonal, identity");
+      ->check(int_range(2, 100000));
+  c->add_option("--cell,--cells", a.cells, "comma list: rnn_tanh, rnn_relu, irnn, lstm, gru, gru_cho, gru_simple, …")
+      ->check(choice_list(lab_cells()));
+  c->add_option("--inits", a.inits, "comma list: pytorch, uniform, xavier, orthogonal, identity")
+      ->check(choice_list({"pytorch", "uniform", "xavier", "orthogonal", "identity"}));
   c->add_option("--rho", a.rho, "rescale each W_hh gate block to this spectral radius (0: keep the init's)")
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--forget-bias", a.forget_bias, "LSTM forget-gate bias (Jozefowicz et al. 2015)");
-  c->add_option("--update-bias", a.update_bias, lab::kUpdateBiasHelp);
-  c->add_option("--chrono", a.chrono, lab::kChronoHelp);
-  c->add_option("--hidden", a.cfg.hidden, "hidden size")->check(CLI::PositiveNumber);
-  c->add_option("--batch", a.cfg.batch, "sequences per batch")->check(CLI::PositiveNumber);
-  c->add_option("--seed", a.cfg.seed, "seed of weights and data");
-  c->add_option("--out", a.out, "directory for the CSV files");
+      ->check(checked("nonneg-real"));
+  c->add_option("--forget-bias", a.forget_bias, "LSTM forget-gate bias (Jozefowicz et al. 2015)")
+      ->check(checked("real"));
+  c->add_option("--update-bias", a.update_bias, lab::kUpdateBiasHelp)->check(checked("real"));
+  c->add_option("--chrono", a.chrono, lab::kChronoHelp)->check(checked("nonneg-real"));
+  c->add_option("--hidden", a.cfg.hidden, "hidden size")->check(checked("positive"));
+  c->add_option("--batch", a.cfg.batch, "sequences per batch")->check(checked("positive"));
+  c->add_option("--seed", a.cfg.seed, "seed of weights and data")->check(checked("seed"));
+  c->add_option("--out", a.out, "directory for the CSV files")->check(checked("text"));
   c->add_flag("--json", a.json, "one JSON summary line per run instead of the table");
 }
 
@@ -120,21 +131,24 @@ void add_gradlab(CLI::App& app) {
   auto pa = std::make_shared<LabArgs>();
   CLI::App* p = g->add_subcommand("profile", "gradient norm against distance back in time, at initialisation");
   common_options(p, *pa);
-  p->add_option("--batches", pa->batches, "batches averaged")->check(CLI::PositiveNumber);
+  p->add_option("--batches", pa->batches, "batches averaged")->check(checked("positive"));
   p->add_flag("--no-jacobian", pa->no_jacobian, "skip the per-step Jacobians (O(T·S³))");
   p->callback([pa] { run_profile(*pa); });
 
   auto ta = std::make_shared<LabArgs>();
   CLI::App* t = g->add_subcommand("train", "train each cell on a long-range task, with and without clipping");
   common_options(t, *ta);
-  t->add_option("--clip", ta->clips, "comma list of max gradient norms (0: no clipping)");
-  t->add_option("--steps", ta->cfg.steps, "training steps per run")->check(CLI::PositiveNumber);
-  t->add_option("--time-budget", ta->cfg.time_budget, "seconds per run (0: none)")->check(CLI::NonNegativeNumber);
-  t->add_option("--optimizer", ta->cfg.optimizer, "adam | rmsprop | sgd (momentum 0.9)");
-  t->add_option("--lr", ta->cfg.lr, "learning rate")->check(CLI::PositiveNumber);
-  t->add_option("--eval-every", ta->cfg.eval_every, "steps between test evaluations")->check(CLI::PositiveNumber);
-  t->add_option("--eval-size", ta->cfg.eval_size, "test sequences")->check(CLI::PositiveNumber);
-  t->add_option("--probe-every", ta->cfg.probe_every, "steps between gradient probes")->check(CLI::PositiveNumber);
+  t->add_option("--clip", ta->clips, "comma list of max gradient norms (0: no clipping)")
+      ->check(checked("nonneg-real-list"));
+  t->add_option("--max-steps,--steps", ta->cfg.steps, "training steps per run")->check(checked("positive"));
+  t->add_option("--time-budget", ta->cfg.time_budget, "wall time per run: 90s, 30m, 1.5h (0: none)")
+      ->check(checked("duration"));
+  t->add_option("--optimizer", ta->cfg.optimizer, "adam | rmsprop | sgd (momentum 0.9)")
+      ->check(choice({"adam", "rmsprop", "sgd"}));
+  t->add_option("--lr", ta->cfg.lr, "learning rate")->check(checked("positive-real"));
+  t->add_option("--eval-every", ta->cfg.eval_every, "steps between test evaluations")->check(checked("positive"));
+  t->add_option("--eval-size", ta->cfg.eval_size, "test sequences")->check(checked("positive"));
+  t->add_option("--probe-every", ta->cfg.probe_every, "steps between gradient probes")->check(checked("positive"));
   t->add_flag("--stop-when-solved", ta->cfg.stop_when_solved, "end each run at its first solved evaluation");
   t->callback([ta] { run_train(*ta); });
 }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/lab_transformer.h"
 #include "recurrent/tasks/lm_transformer.h"
@@ -87,27 +88,27 @@ void add_gradlab_transformer(CLI::App& app) {
   CLI::App* g = app.get_subcommand("gradlab");  // registered by add_gradlab (cmd_gradlab.cpp)
   auto a = std::make_shared<Args>();
   CLI::App* c = g->add_subcommand("transformer", "train a causal transformer on a long-range task (beside the RNNs)");
-  c->add_option("--task", a->cfg.task, "adding | copy | agreement")->capture_default_str();
+  c->add_option("--task", a->cfg.task, "adding | copy | agreement")->capture_default_str()->check(choice({"adding", "copy", "agreement"}));
   c->add_option("--T", a->cfg.T, "delay (adding: sequence length; copy: blanks; agreement: distance D)")
-      ->check(CLI::Range(int64_t{2}, int64_t{100000}))->capture_default_str();
-  c->add_option("--layers", a->cfg.layers, "encoder layers (causal)")->capture_default_str();
-  c->add_option("--d-model", a->cfg.d_model, "model width (a multiple of --heads)")->capture_default_str();
-  c->add_option("--heads", a->cfg.heads, "attention heads")->capture_default_str();
-  c->add_option("--ff", a->cfg.ff, "feed-forward width")->capture_default_str();
-  c->add_option("--pos", a->pos, "positions: sinusoidal or learned")->capture_default_str();
-  c->add_option("--batch", a->cfg.batch, "sequences per batch")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--steps", a->cfg.steps, "training steps")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--time-budget", a->cfg.time_budget, "seconds (0: none)")->check(CLI::NonNegativeNumber);
-  c->add_option("--lr", a->cfg.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--clip", a->cfg.clip, "max gradient norm (0: no clipping)")->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  c->add_option("--warmup", a->cfg.warmup, "steps of linear lr warm-up")->capture_default_str();
-  c->add_option("--seed", a->cfg.seed, "seed of weights and data")->capture_default_str();
-  c->add_option("--eval-every", a->cfg.eval_every, "steps between test evaluations")->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  c->add_option("--eval-size", a->cfg.eval_size, "test sequences")->check(CLI::PositiveNumber)->capture_default_str();
+      ->capture_default_str()->check(int_range(2, 100000));
+  c->add_option("--layers", a->cfg.layers, "encoder layers (causal)")->capture_default_str()->check(checked("positive"));
+  c->add_option("--d-model", a->cfg.d_model, "model width (a multiple of --heads)")->capture_default_str()->check(checked("positive"));
+  c->add_option("--heads", a->cfg.heads, "attention heads")->capture_default_str()->check(checked("positive"));
+  c->add_option("--ff", a->cfg.ff, "feed-forward width")->capture_default_str()->check(checked("positive"));
+  c->add_option("--pos", a->pos, "positions: sinusoidal or learned")->capture_default_str()->check(choice({"sinusoidal", "learned"}));
+  c->add_option("--batch", a->cfg.batch, "sequences per batch")->capture_default_str()->check(checked("positive"));
+  c->add_option("--max-steps,--steps", a->cfg.steps, "training steps")->capture_default_str()->check(checked("positive"));
+  c->add_option("--time-budget", a->cfg.time_budget, "wall time: 90s, 30m, 1.5h (0: none)")->check(checked("duration"));
+  c->add_option("--lr", a->cfg.lr, "Adam learning rate")->capture_default_str()->check(checked("positive-real"));
+  c->add_option("--clip", a->cfg.clip, "max gradient norm (0: no clipping)")
+      ->capture_default_str()->check(checked("nonneg-real"));
+  c->add_option("--warmup", a->cfg.warmup, "steps of linear lr warm-up")->capture_default_str()->check(checked("count"));
+  c->add_option("--seed", a->cfg.seed, "seed of weights and data")->capture_default_str()->check(checked("seed"));
+  c->add_option("--eval-every", a->cfg.eval_every, "steps between test evaluations")
+      ->capture_default_str()->check(checked("positive"));
+  c->add_option("--eval-size", a->cfg.eval_size, "test sequences")->capture_default_str()->check(checked("positive"));
   c->add_flag("--stop-when-solved", a->cfg.stop_when_solved, "end at the first solved evaluation");
-  c->add_option("--out", a->out, "directory for train.csv and summary.csv");
+  c->add_option("--out", a->out, "directory for train.csv and summary.csv")->check(checked("text"));
   c->add_flag("--json", a->json, "one JSON summary line (the fields of gradlab train --json)");
   c->callback([a] { run(*a); });
 }

@@ -16,11 +16,13 @@
 // "dtype", "shape", "data_offsets", "bytes"}], "metadata": {...}} for scripts.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
+#include "recurrent/tasks/load_model.h"
 #include "recurrent/io/safetensors.h"
 
 namespace recurrent::cli {
@@ -112,10 +114,12 @@ void add_inspect(CLI::App& app) {
   CLI::App* c = app.add_subcommand("inspect", "list a safetensors file's tensors (name, dtype, shape, bytes) and metadata");
   // No CLI::ExistingFile: the reader's own message ("FILE: cannot open: No such file or directory")
   // names the file the same way for every failure.
-  c->add_option("FILE", a->file, "safetensors file (any producer: recurrent, PyTorch, huggingface)")->required();
+  c->add_option("FILE", a->file, "safetensors file (any producer: recurrent, PyTorch, huggingface), or a model "
+                "folder (its best.safetensors, else last.safetensors)")->required();
   c->add_flag("--json", a->json, "print one JSON object instead of a table");
   c->callback([a] {
-    const io::SafeTensors st = io::read_safetensors_header(a->file);
+    const bool dir = std::filesystem::is_directory(a->file);
+    const io::SafeTensors st = io::read_safetensors_header(dir ? tasks::resolve_model_path(a->file) : a->file);
     if (a->json) {
       print_json(st);
     } else {

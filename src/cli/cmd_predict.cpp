@@ -28,6 +28,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "recurrent/core/error.h"
 #include "recurrent/data/text_file.h"
 #include "recurrent/io/atomic_file.h"
@@ -220,24 +221,24 @@ void add_predict(CLI::App& app) {
   CLI::App* c = app.add_subcommand("predict", "a trained model on new input: a classifier's labels and probabilities, "
                                    "a tagger's tags (CoNLL), a language model's next tokens, an encoder-decoder's "
                                    "translations (TSV or JSONL), a forecaster's forecasts (CSV, PNG plot)");
-  c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
-  c->add_option("--input", a->input, "text model: input text, one item a line ('-': stdin)")->capture_default_str();
-  c->add_option("--out", a->out, "predictions file ('-': stdout)")->capture_default_str();
+  c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required()->check(checked("path"));
+  c->add_option("--input", a->input, "text model: input text, one item a line ('-': stdin)")->capture_default_str()->check(checked("text"));
+  c->add_option("--out", a->out, "predictions file ('-': stdout)")->capture_default_str()->check(checked("text"));
   c->add_option("--format", a->format, "text model: tsv (a header row, then one row per line; a tagger: CoNLL) or "
-                "jsonl (one JSON object per line)")->capture_default_str();
+                "jsonl (one JSON object per line)")->capture_default_str()->check(choice({"tsv", "jsonl"}));
   c->add_option("--input-format", a->input_format, "tagger: lines (one sentence a line, whitespace-separated tokens), "
                 "conll (one token a line, first TAB column; blank line between sentences) or auto (conll when the "
-                "first line has a TAB)")->capture_default_str();
-  c->add_option("--top-k", a->top_k, "language model: how many of the most likely next tokens")->capture_default_str();
-  c->add_option("--beam", a->decode.beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str();
+                "first line has a TAB)")->capture_default_str()->check(choice({"auto", "lines", "conll"}));
+  c->add_option("--top-k", a->top_k, "language model: how many of the most likely next tokens")->capture_default_str()->check(checked("positive"));
+  c->add_option("--beam", a->decode.beam, "encoder-decoder: beam width (1: greedy)")->capture_default_str()->check(checked("positive"));
   c->add_option("--max-len", a->decode.max_len, "encoder-decoder: longest translation in words (0: 2 x source length "
-                "+ 10)")->capture_default_str();
+                "+ 10)")->capture_default_str()->check(checked("count"));
   c->add_option("--length-penalty", a->decode.length_penalty, "encoder-decoder, beam: rank finished hypotheses by "
-                "log p / length^alpha")->capture_default_str();
-  c->add_option("--data", a->data, "forecaster: the CSV series (same columns as in training)")->check(CLI::ExistingFile);
+                "log p / length^alpha")->capture_default_str()->check(checked("nonneg-real"));
+  c->add_option("--data", a->data, "forecaster: the CSV series (same columns as in training)")->check(checked("file"));
   c->add_option("--part", a->part, "forecaster: windows of this part of the chronological split: train, valid or test")
-      ->capture_default_str();
-  c->add_option("--plot", a->plot, "forecaster: PNG of history, forecasts and truth (matplotlib)");
+      ->capture_default_str()->check(choice({"train", "valid", "test"}));
+  c->add_option("--plot", a->plot, "forecaster: PNG of history, forecasts and truth (matplotlib)")->check(checked("text"));
   c->callback([a, c] {
     std::string task = model_task(a->model);
     if (task.empty()) task = "lm";  // language models saved before configurations named their task

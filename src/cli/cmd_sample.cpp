@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/condlm.h"
 #include "recurrent/tasks/lm.h"
@@ -18,25 +19,38 @@ void add_sample(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto no_cache = std::make_shared<bool>(false);
   CLI::App* c = app.add_subcommand("sample", "generate text from a language model");
-  c->add_option("--model", *model, "model directory (best.safetensors, else last) or file")->required();
-  c->add_option("--prime", o->prime, "text to start from")->capture_default_str();
-  c->add_option("--length", o->length, "tokens to generate")->capture_default_str();
-  c->add_option("--temperature", o->temperature, "softmax temperature (< 1: safer, > 1: wilder)")->capture_default_str();
-  c->add_option("--top-k", o->top_k, "sample among the k most likely tokens (0: all)")->capture_default_str();
-  c->add_option("--top-p", o->top_p, "sample among the most likely tokens covering this mass")->capture_default_str();
-  c->add_option("--seed", o->seed, "random seed")->capture_default_str();
-  c->add_option("--beam", o->beam, "beam search of this width instead of sampling (0: sample)")->capture_default_str();
+  c->add_option("--model", *model, "model directory (best.safetensors, else last) or file")->required()->check(checked("path"));
+  c->add_option("--prime", o->prime, "text to start from")->capture_default_str()->check(checked("text"));
+  c->add_option("--length", o->length, "tokens to generate")->capture_default_str()->check(checked("positive"));
+  c->add_option("--temperature", o->temperature, "softmax temperature (< 1: safer, > 1: wilder; 0: greedy)")->capture_default_str()->check(checked("nonneg-real"));
+  c->add_option("--top-k", o->top_k, "sample among the k most likely tokens (0: all)")->capture_default_str()->check(checked("count"));
+  c->add_option("--top-p", o->top_p, "sample among the most likely tokens covering this mass")->capture_default_str()->check(checked("probability"));
+  c->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(checked("seed"));
+  c->add_option("--beam", o->beam, "beam search of this width instead of sampling (0: sample)")->capture_default_str()->check(checked("count"));
   auto cond = std::make_shared<tasks::CondSampleOptions>();
-  c->add_option("--condition", cond->condition, "conditional LM: the label to generate from (e.g. a Brown genre)");
-  c->add_option("--sentences", cond->sentences, "conditional LM: sentences to generate")->capture_default_str();
+  c->add_option("--condition", cond->condition, "conditional LM: the label to generate from (e.g. a Brown genre)")->check(checked("text"));
+  c->add_option("--sentences", cond->sentences, "conditional LM: sentences to generate")->capture_default_str()->check(checked("positive"));
   c->add_flag("--no-kv-cache", *no_cache, "transformer: recompute the whole window for every token (to time the cache)");
-  c->callback([o, model, cond, no_cache] {
-    if (cli::model_task(*model) == "condlm") {
+  auto greedy = std::make_shared<bool>(false);
+  c->add_flag("--greedy", *greedy, "always the most likely token (the same as --temperature 0 or --top-k 1)");
+  c->callback([o, model, cond, no_cache, greedy, c] {
+    const bool condlm = cli::model_task(*model) == "condlm";
+    // Options that do not apply to this model or mode are refused, never ignored.
+    for (const char* opt : {"--condition", "--sentences"})
+      RC_CHECK(condlm || c->count(opt) == 0, opt, "applies to a conditional LM (train condlm); this model is not one");
+    for (const char* opt : {"--prime", "--length", "--top-k", "--top-p", "--beam", "--no-kv-cache", "--greedy"})
+      RC_CHECK(!condlm || c->count(opt) == 0, opt, "does not apply to a conditional LM (it takes --condition, "
+               "--sentences, --temperature and --seed)");
+    if (o->beam > 0)
+      for (const char* opt : {"--temperature", "--top-k", "--top-p", "--seed", "--greedy"})
+        RC_CHECK(c->count(opt) == 0, opt, "applies to sampling; --beam searches deterministically");
+    if (condlm) {
       auto m = tasks::load_condlm(*model);
       cond->temperature = o->temperature, cond->seed = o->seed;
       for (const std::string& s : tasks::sample_condlm(*m, *cond)) std::printf("%s\n", s.c_str());
       return;
     }
+    if (o->temperature == 0 || *greedy) o->temperature = 1.0, o->top_k = 1;  // greedy: the argmax
     auto m = tasks::open_lm(*model);
     if (*no_cache) {
       auto* tf = dynamic_cast<tasks::TransformerLanguageModel*>(m.get());

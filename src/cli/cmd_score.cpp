@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "recurrent/tasks/lm.h"
 
 namespace recurrent::cli {
@@ -39,7 +40,7 @@ void add_score(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand("score", "log-probability of sentences under a language model");
-  c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
+  c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required()->check(checked("path"));
   c->add_option("text", a->texts, "texts to score (default: one per line on stdin)");
   c->add_flag("--json", a->json, "one JSON line per text");
   c->callback([a] {

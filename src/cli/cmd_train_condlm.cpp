@@ -21,23 +21,31 @@ void add_train_condlm(CLI::App& train) {
   auto no_condition = std::make_shared<bool>(false);
   CLI::App* c = train.add_subcommand("condlm", "train a label-conditioned sentence language model (one-to-many)");
   c->add_option("--data", o->data, "label<TAB>sentence lines; without --valid/--test line i goes to test if i%10==9, "
-                "valid if i%10==8")->required()->check(CLI::ExistingFile);
-  c->add_option("--valid", o->valid, "validation file (model selection)")->check(CLI::ExistingFile);
-  c->add_option("--test", o->test, "test file, evaluated with the best model at the end")->check(CLI::ExistingFile);
+                "valid if i%10==8")->required()
+      ->check(checked("file"));
+  c->add_option("--valid", o->valid, "validation file (model selection)")
+      ->check(checked("file"));
+  c->add_option("--test", o->test, "test file, evaluated with the best model at the end")
+      ->check(checked("file"));
   c->add_flag("--no-condition", *no_condition, "the baseline: the same network with one label for every sentence");
   c->add_flag("--lower", o->lower, "lower-case the words (ASCII and Latin-1)");
-  c->add_option("--min-count", o->min_count, "rarer training words become <unk>")->capture_default_str();
-  c->add_option("--max-vocab", o->max_vocab, "vocabulary size incl. <unk> and <eos> (0: no limit)")->capture_default_str();
+  c->add_option("--min-count", o->min_count, "rarer training words become <unk>")->capture_default_str()
+      ->check(checked("positive"));
+  c->add_option("--max-vocab", o->max_vocab, "vocabulary size incl. <unk> and <eos> (0: no limit)")->capture_default_str()
+      ->check(checked("count"));
   add_stack_options(c, *o);
-  c->add_option("--embed", o->embed, "word embedding size (0: the first hidden size)")->capture_default_str();
+  c->add_option("--embed", o->embed, "word embedding size (0: the first hidden size)")->capture_default_str()
+      ->check(checked("count"));
   c->add_option("--label-embed", o->label_embed, "label embedding size (concatenated to every input step)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(checked("positive"));
   c->add_option("--dropout", o->dropout, "dropout on the inputs, between layers and before the decoder")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(checked("fraction"));
   add_loop_options(c, *o, *budget);
   c->callback([o, budget, no_condition, c] {
     o->conditioned = !*no_condition;
-    finish_loop_options(c, *o, *budget);
+    finish_loop_options("condlm", c, *o, *budget);
     if (tasks::train_condlm(*o) == tasks::CondLmOutcome::stopped && train::interrupted()) std::exit(130);
   });
 }

@@ -21,45 +21,42 @@ void add_train_seq2seq(CLI::App& train) {
   auto budget = std::make_shared<std::string>();
   CLI::App* c = train.add_subcommand("seq2seq", "train an encoder-decoder with attention (translation)");
   c->add_option("--data", o->data, "training pairs source<TAB>target; without --valid/--test pair i goes to test if "
-                "i%10==9, valid if i%10==8")->required()->check(CLI::ExistingFile);
-  c->add_option("--valid", o->valid, "validation pairs (model selection by greedy BLEU)")->check(CLI::ExistingFile);
-  c->add_option("--test", o->test, "test pairs, evaluated with the best model at the end")->check(CLI::ExistingFile);
+                "i%10==9, valid if i%10==8")->required()->check(checked("file"));
+  c->add_option("--valid", o->valid, "validation pairs (model selection by greedy BLEU)")->check(checked("file"));
+  c->add_option("--test", o->test, "test pairs, evaluated with the best model at the end")->check(checked("file"));
   c->add_option("--arch", o->arch, "rnn (--cell, --hidden, --embed, --bidirectional, --attention) or transformer "
-                "(--heads, --d-model, --ff)")->capture_default_str();
-  c->add_option("--attention", o->attention, "none, bahdanau (additive), luong-dot or luong-general")->capture_default_str();
-  c->add_option("--src-vocab", o->src_vocab, "source vocabulary size incl. <unk> (0: all training words)")->capture_default_str();
-  c->add_option("--tgt-vocab", o->tgt_vocab, "target vocabulary size incl. <unk> <bos> <eos> (0: all)")->capture_default_str();
-  c->add_option("--min-count", o->min_count, "rarer training words become <unk>")->capture_default_str();
-  c->add_option("--max-len", o->max_len, "drop training pairs with more words on either side (0: keep all)")->capture_default_str();
-  c->add_option("--eval-max-len", o->eval_max_len, "also drop longer validation/test pairs (0: keep all)")->capture_default_str();
-  c->add_option("--cell", o->cells, "cell per layer (one name or a comma list): rnn_tanh rnn_relu lstm "
-                "lstm_peephole gru gru_cho gru_simple")->capture_default_str();
-  c->add_option("--hidden", o->hidden, "hidden size, or a comma list per layer (encoder and decoder)")->capture_default_str();
-  c->add_option("--layers", o->layers, "recurrent layers, or transformer blocks, in the encoder and in the decoder")
-      ->capture_default_str();
-  c->add_option("--heads", o->heads, "transformer: attention heads")->capture_default_str();
+                "(--heads, --d-model, --ff)")->capture_default_str()->check(choice({"rnn", "transformer"}));
+  c->add_option("--attention", o->attention, "none, bahdanau (additive), luong-dot or luong-general")
+      ->capture_default_str()->check(choice({"none", "bahdanau", "luong-dot", "luong-general"}));
+  c->add_option("--src-vocab", o->src_vocab, "source vocabulary size incl. <unk> (0: all training words)")
+      ->capture_default_str()->check(checked("count"));
+  c->add_option("--tgt-vocab", o->tgt_vocab, "target vocabulary size incl. <unk> <bos> <eos> (0: all)")
+      ->capture_default_str()->check(checked("count"));
+  c->add_option("--min-count", o->min_count, "rarer training words become <unk>")->capture_default_str()
+      ->check(checked("positive"));
+  c->add_option("--max-len", o->max_len, "drop training pairs with more words on either side (0: keep all)")
+      ->capture_default_str()->check(checked("count"));
+  c->add_option("--eval-max-len", o->eval_max_len, "also drop longer validation/test pairs (0: keep all)")
+      ->capture_default_str()->check(checked("count"));
+  add_stack_options(c, o->cells, o->hidden, o->layers);
+  c->get_option("--hidden")->description("hidden size, or a comma list per layer (encoder and decoder)");
+  c->get_option("--layers")->description("recurrent layers, or transformer blocks, in the encoder and in the decoder");
+  c->add_option("--heads", o->heads, "transformer: attention heads")->capture_default_str()->check(checked("positive"));
   c->add_option("--d-model", o->d_model, "transformer: model width (embeddings, attention; a multiple of --heads)")
-      ->capture_default_str();
-  c->add_option("--ff", o->ff, "transformer: feed-forward width")->capture_default_str();
-  c->add_option("--embed", o->embed, "embedding size, both sides (0: the first hidden size)")->capture_default_str();
+      ->capture_default_str()->check(checked("positive"));
+  c->add_option("--ff", o->ff, "transformer: feed-forward width")->capture_default_str()->check(checked("positive"));
+  c->add_option("--embed", o->embed, "embedding size, both sides (0: the first hidden size)")->capture_default_str()
+      ->check(checked("count"));
   c->add_flag("--bidirectional", o->bidirectional, "bidirectional encoder (each direction gets half the hidden units)");
-  c->add_option("--dropout", o->dropout, "dropout on embeddings, between layers and before the output")->capture_default_str();
-  c->add_option("--batch", o->batch, "sentence pairs per batch")->capture_default_str();
-  c->add_option("--epochs", o->epochs, "passes over the training data (default 10 without --time-budget)");
-  c->add_option("--time-budget", *budget, "training wall time incl. validation: 90s, 15m, 1.5h");
-  c->add_option("--max-steps", o->max_steps, "stop after this many steps in total, saving last.safetensors");
-  c->add_option("--optimizer", o->optimizer, "sgd, adam, adamw, rmsprop or adagrad")->capture_default_str();
-  c->add_option("--lr", o->lr, "learning rate")->capture_default_str();
-  c->add_option("--warmup", o->warmup, "steps of linear learning-rate warm-up (0: none)")->capture_default_str();
-  c->add_option("--clip", o->clip, "clip the global gradient norm to this (0: off)")->capture_default_str();
-  c->add_option("--beam", o->beam, "also report test BLEU with this beam width (1: greedy only)")->capture_default_str();
-  c->add_option("--valid-every", o->valid_every, "also validate every N steps (0: once per epoch)")->capture_default_str();
-  c->add_option("--log-every", o->log_every, "seconds between progress lines when stderr is not a terminal")
-      ->capture_default_str();
-  c->add_option("--out", o->out, "output directory (default: the --resume directory)");
-  c->add_option("--resume", o->resume, "continue the run saved in this directory (its last.safetensors)");
-  c->add_option("--seed", o->seed, "random seed (initialisation, order, dropout)")->capture_default_str();
-  c->add_flag("--quiet", o->quiet, "no progress on stderr");
+  c->add_option("--dropout", o->dropout, "dropout on embeddings, between layers and before the output")
+      ->capture_default_str()->check(checked("fraction"));
+  c->add_option("--warmup", o->warmup, "steps of linear learning-rate warm-up (0: none)")->capture_default_str()
+      ->check(checked("count"));
+  c->add_option("--beam", o->beam, "also report test BLEU with this beam width (1: greedy only)")
+      ->capture_default_str()->check(checked("positive"));
+  c->add_option("--valid-every", o->valid_every, "also validate every N steps (0: once per epoch)")
+      ->capture_default_str()->check(checked("count"));
+  add_loop_options(c, *o, *budget, "sentence pairs per batch");
   c->callback([o, budget, c] {
     // Options of the other architecture are a mistake, not something to ignore silently.
     const bool tf = o->arch == "transformer";
@@ -67,7 +64,7 @@ void add_train_seq2seq(CLI::App& train) {
       if (tf && c->count(opt)) throw Error(opt, "is an RNN option; --arch transformer uses --heads, --d-model, --ff");
     for (const char* opt : {"--heads", "--d-model", "--ff"})
       if (!tf && c->count(opt)) throw Error(opt, "is a transformer option (add --arch transformer)");
-    finish_loop_options(c, *o, *budget);
+    finish_loop_options("seq2seq", c, *o, *budget);
     if (tasks::train_seq2seq(*o) == tasks::Seq2SeqOutcome::stopped && train::interrupted()) std::exit(130);
   });
 }

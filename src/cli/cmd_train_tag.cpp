@@ -20,24 +20,33 @@ void add_train_tag(CLI::App& train) {
   auto budget = std::make_shared<std::string>();
   CLI::App* c = train.add_subcommand("tag", "train an RNN sequence tagger (many-to-many: POS, BIO spans)");
   c->add_option("--data", o->data, "tagged training sentences; without --valid/--test sentence i goes to test if "
-                "i%10==9, valid if i%10==8")->required()->check(CLI::ExistingFile);
-  c->add_option("--valid", o->valid, "validation file (model selection)")->check(CLI::ExistingFile);
-  c->add_option("--test", o->test, "test file, evaluated with the best model at the end")->check(CLI::ExistingFile);
+                "i%10==9, valid if i%10==8")->required()
+      ->check(checked("file"));
+  c->add_option("--valid", o->valid, "validation file (model selection)")
+      ->check(checked("file"));
+  c->add_option("--test", o->test, "test file, evaluated with the best model at the end")
+      ->check(checked("file"));
   c->add_option("--format", o->format, "auto, conll (token<TAB>tag lines, blank line between sentences) or slash "
-                "(word/tag tokens, one sentence per line)")->capture_default_str();
+                "(word/tag tokens, one sentence per line)")->capture_default_str()
+      ->check(choice({"auto", "conll", "slash"}));
   c->add_option("--min-count", o->min_count, "training words seen fewer times are read as <unk> (so <unk> is "
-                "trained on the rare words); also the suffix threshold")->capture_default_str();
-  c->add_option("--max-vocab", o->max_vocab, "vocabulary size incl. <unk> (0: no limit)")->capture_default_str();
+                "trained on the rare words); also the suffix threshold")->capture_default_str()
+      ->check(checked("positive"));
+  c->add_option("--max-vocab", o->max_vocab, "vocabulary size incl. <unk> (0: no limit)")->capture_default_str()
+      ->check(checked("count"));
   c->add_option("--feature-embed", o->feature_embed, "size of the suffix-1/2/3 and word-shape embeddings (0: words only)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(checked("count"));
   add_stack_options(c, *o);
-  c->add_option("--embed", o->embed, "word embedding size")->capture_default_str();
+  c->add_option("--embed", o->embed, "word embedding size")->capture_default_str()
+      ->check(checked("positive"));
   c->add_flag("--bidirectional", o->bidirectional, "both directions in every layer (outputs concatenated)");
   c->add_option("--dropout", o->dropout, "dropout on the inputs, between layers and before the output")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(checked("fraction"));
   add_loop_options(c, *o, *budget);
   c->callback([o, budget, c] {
-    finish_loop_options(c, *o, *budget);
+    finish_loop_options("tag", c, *o, *budget);
     if (tasks::train_tagger(*o) == tasks::TagOutcome::stopped && train::interrupted()) std::exit(130);
   });
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "recurrent/core/error.h"
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/tasks/seq2seq.h"
@@ -55,13 +56,13 @@ void add_translate(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand("translate", "translate stdin lines with an encoder-decoder model (train seq2seq)");
-  c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required();
-  c->add_option("--beam", a->d.beam, "beam width (1: greedy)")->capture_default_str();
-  c->add_option("--max-len", a->d.max_len, "longest translation in words (0: 2 x source length + 10)")->capture_default_str();
+  c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required()->check(checked("path"));
+  c->add_option("--beam", a->d.beam, "beam width (1: greedy)")->capture_default_str()->check(checked("positive"));
+  c->add_option("--max-len", a->d.max_len, "longest translation in words (0: 2 x source length + 10)")->capture_default_str()->check(checked("count"));
   c->add_option("--length-penalty", a->d.length_penalty, "beam: rank finished hypotheses by log p / length^alpha")
-      ->capture_default_str();
-  c->add_option("--batch", a->batch, "sentences decoded together (greedy)")->capture_default_str();
-  c->add_option("--attention-out", a->attention_out, "write the first line's attention weights to this CSV");
+      ->capture_default_str()->check(checked("nonneg-real"));
+  c->add_option("--batch", a->batch, "sentences decoded together (greedy)")->capture_default_str()->check(checked("positive"));
+  c->add_option("--attention-out", a->attention_out, "write the first line's attention weights to this CSV")->check(checked("text"));
   c->callback([a] {
     auto m = tasks::load_seq2seq(a->model);
     RC_CHECK(a->attention_out.empty() || m->config().arch == "rnn", "--attention-out", "only for --arch rnn models (a "

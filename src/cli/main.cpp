@@ -1,13 +1,18 @@
 // recurrent — command-line tool. Each subcommand lives in its own file (commands.h).
 // Errors: CLI11 usage errors and recurrent::Error become a one-line message and a non-zero exit.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/engine_env.h"
 #include "cli/omp_env.h"
+#include "cli/options.h"
+#include "cli/run_record.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 
@@ -19,11 +24,12 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options (--threads) may also follow the subcommand
   int threads = 0;
   app.add_option("--threads", threads, "threads to use (default: $RECURRENT_NUM_THREADS, else all cores)")
-      ->check(CLI::Range(1, 1024));
+      ->check(recurrent::cli::int_range(1, 1024));
   std::string target;
   app.add_option("--target", target,
                  "SIMD target of the kernels: native, avx512, avx2, sse4, ssse3, neon, ... (default: "
-                 "$RECURRENT_TARGET, else the best this CPU runs)");
+                 "$RECURRENT_TARGET, else the best this CPU runs)")
+      ->check(recurrent::cli::checked("text"));  // checked against the CPU by apply_engine_env
   app.parse_complete_callback([&] {
     recurrent::cli::apply_engine_env(target);
     // --threads overrides RECURRENT_NUM_THREADS; otherwise read (and validate) the variable now, so a
@@ -45,26 +51,29 @@ int main(int argc, char** argv) {
   recurrent::cli::add_experiment(app);
   recurrent::cli::add_gradlab_transformer(app);
 
+  if (argc == 2 && std::string(argv[1]) == "--list-options") {  // for tests: every option and its check
+    recurrent::cli::list_options(app);
+    return 0;
+  }
+
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    args = recurrent::cli::expand_resume(app, args);  // `train TASK --resume DIR` alone: the run's own options
+    std::reverse(args.begin(), args.end());            // CLI11 takes the arguments last first
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    // `recurrent frobnicate`: CLI11 reports only "A subcommand is required"; name the culprit.
-    if (app.get_subcommands().empty() && !app.remaining().empty()) {
-      std::string known;
-      for (const CLI::App* sub : app.get_subcommands({})) known += (known.empty() ? "" : ", ") + sub->get_name();
-      std::fprintf(stderr, "recurrent: error: unknown command '%s' (commands: %s; see --help)\n",
-                   app.remaining().front().c_str(), known.c_str());
-      return e.get_exit_code();
-    }
-    // One line: what was wrong, then where to look (CLI11's default adds a second line).
-    std::fprintf(stderr, "recurrent: error: %s (see --help)\n", e.what());
+    std::fprintf(stderr, "recurrent: error: %s\n", recurrent::cli::usage_message(app, e).c_str());
     return e.get_exit_code();
   } catch (const recurrent::Error& e) {
     std::fprintf(stderr, "recurrent: error: %s\n", e.what());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "recurrent: error: out of memory\n");
+    std::fprintf(stderr, "recurrent: error: out of memory: the model or its batches do not fit (check the sizes "
+                         "given: --hidden, --embed, --layers, --batch, --seq-len, --length)\n");
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::fprintf(stderr, "recurrent: error: %s: %s\n", e.path1().string().c_str(), e.code().message().c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "recurrent: error: %s\n", e.what());

@@ -60,7 +60,7 @@ class ClassifyRun : public SentenceTask {
 };
 
 SentenceLoopOptions ClassifyRun::loop_options(const ClassifyTrainOptions& o) {
-  SentenceLoopOptions l = common_loop_options(o);
+  SentenceLoopOptions l = common_loop_options(o, "classify");
   l.weight_decay = o.weight_decay, l.patience = o.patience;
   l.order_stream = 0x636c617373ull;  // "class"
   l.metric = "accuracy";
@@ -201,10 +201,10 @@ ClassifyOutcome ClassifyRun::run() {
   }
   encode_sets();
   char buf[320];
-  std::snprintf(buf, sizeof buf, "%s classifier (%s level, %s pooling): vocabulary %zu, %zu classes, train %zu / valid %zu / test %zu; %lld parameters, %d threads",
+  std::snprintf(buf, sizeof buf, "%s classifier (%s level, %s pooling): vocabulary %zu, %zu classes, train %zu / valid %zu / test %zu; %lld parameters, %d thread%s",
                 loop_.resumed() ? "resuming" : "training", cfg_->chars ? "char" : "word", pooling_name(cfg_->pooling),
                 cfg_->vocab.size(), cfg_->labels.size(), tr_.seqs.size(), va_.seqs.size(), te_.seqs.size(),
-                static_cast<long long>(model_->num_parameters()), num_threads());
+                static_cast<long long>(model_->num_parameters()), num_threads(), num_threads() == 1 ? "" : "s");
   if (loop_.run(*this, buf) == LoopOutcome::stopped) return ClassifyOutcome::stopped;
   finish();
   return ClassifyOutcome::finished;

@@ -22,7 +22,7 @@ namespace {
 using nlohmann::json;
 
 SentenceLoopOptions loop_options(const CondLmTrainOptions& o) {
-  SentenceLoopOptions l = common_loop_options(o);
+  SentenceLoopOptions l = common_loop_options(o, "condlm");
   l.order_stream = 0x636f6e646c6dull;  // "condlm"
   l.metric = "neg_loss";               // −(validation nats per token): higher is better
   return l;
@@ -155,10 +155,10 @@ CondLmOutcome CondLmRun::run() {
   }
   tr_ = encode(train_), va_ = encode(valid_), te_ = encode(test_);
   char buf[320];
-  std::snprintf(buf, sizeof buf, "%s %s LM: vocabulary %lld, %zu labels, train %zu / valid %zu / test %zu sentences; %lld parameters, %d threads",
+  std::snprintf(buf, sizeof buf, "%s %s LM: vocabulary %lld, %zu labels, train %zu / valid %zu / test %zu sentences; %lld parameters, %d thread%s",
                 loop_.resumed() ? "resuming" : "training", cfg_->conditioned ? "label-conditioned" : "unconditioned",
                 static_cast<long long>(cfg_->vocab.size()), cfg_->labels.size(), tr_.size(), va_.size(), te_.size(),
-                static_cast<long long>(model_->num_parameters()), num_threads());
+                static_cast<long long>(model_->num_parameters()), num_threads(), num_threads() == 1 ? "" : "s");
   if (loop_.run(*this, buf) == LoopOutcome::stopped) return CondLmOutcome::stopped;
   finish();
   return CondLmOutcome::finished;

@@ -143,6 +143,7 @@ void ForecastRun::setup_resume() {
 void ForecastRun::save(const std::string& file, bool with_state) {
   train::CheckpointData d;
   d.config_json = cfg_.to_json();
+  d.command_json = o_.command;
   if (with_state) {
     auto ds = [](double v) { return train::fmt_num(v, 17); };
     json t = {{"optimizer", opt_->kind()}, {"lr", ds(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
@@ -206,13 +207,14 @@ void ForecastRun::finish() {
 
 ForecastOutcome ForecastRun::run() {
   if (o_.out.empty()) o_.out = o_.resume;
-  RC_CHECK(!o_.out.empty(), "--out", "give an output directory for checkpoints and metrics");
+  train::RunDir dir(o_);  // refuses another run's folder before any work
   RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
   RC_CHECK(o_.batch >= 1, "--batch", "expected >= 1, got ", o_.batch);
   RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
   const bool resume = !o_.resume.empty();
   if (resume) {
     setup_resume();
+    train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   } else {
     cfg_ = base_config();
     data_ = load_forecast_data(o_.data, cfg_);
@@ -221,7 +223,7 @@ ForecastOutcome ForecastRun::run() {
     model_ = std::make_unique<Forecaster>(cfg_, init);
     opt_ = train::make_optimizer(o_.optimizer, model_->named_parameters(), o_.lr);
   }
-  fs::create_directories(o_.out);
+  dir.create();
   csv_ = std::make_unique<train::MetricsCsv>(
       path("metrics.csv"),
       std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "valid_mae", "valid_rmse", "valid_mase",
@@ -232,18 +234,18 @@ ForecastOutcome ForecastRun::run() {
     char buf[400];
     const SeriesSplit& s = data_.split;
     std::snprintf(buf, sizeof buf, "%s forecaster: '%s', %lld rows (%lld gaps) → train %lld / valid %lld / test %lld rows; "
-                  "windows %zu / %zu / %zu (lookback %lld, horizon %lld, direct); %lld parameters, %d threads",
+                  "windows %zu / %zu / %zu (lookback %lld, horizon %lld, direct); %lld parameters, %d thread%s",
                   resume ? "resuming" : "training", cfg_.column.c_str(), static_cast<long long>(s.n),
                   static_cast<long long>(data_.series.gaps(0)), static_cast<long long>(s.train_end),
                   static_cast<long long>(s.valid_end - s.train_end), static_cast<long long>(s.n - s.valid_end),
                   data_.origins[0].size(), data_.origins[1].size(), data_.origins[2].size(),
                   static_cast<long long>(cfg_.lookback), static_cast<long long>(cfg_.horizon),
-                  static_cast<long long>(model_->num_parameters()), num_threads());
+                  static_cast<long long>(model_->num_parameters()), num_threads(), num_threads() == 1 ? "" : "s");
     progress_.line(buf);
   }
   model_->train();
   const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps};
-  if (train::run_epochs(*this, pos_, lim, progress_, o_.quiet, o_.out) == train::EpochOutcome::stopped)
+  if (train::run_epochs(*this, pos_, lim, progress_, o_.quiet, train::resume_command("forecast", o_.out)) == train::EpochOutcome::stopped)
     return ForecastOutcome::stopped;
   finish();
   return ForecastOutcome::finished;

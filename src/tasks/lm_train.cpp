@@ -226,6 +226,7 @@ void LmRun::setup_resume() {
 void LmRun::save(const std::string& file, bool with_state) {
   train::CheckpointData d;
   d.config_json = model_->config_json();
+  d.command_json = o_.command;
   if (with_state) {
     const PlateauState& ps = plateau_->state();
     json t = {{"optimizer", opt_->kind()}, {"lr", dstr(opt_->lr())}, {"base_lr", dstr(base_lr_)},
@@ -324,7 +325,7 @@ void LmRun::end_epoch(bool partial) {
   }
   if (!o_.quiet) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "epoch %lld%s  step %lld  train %s  valid %s%s  lr %.3g  %.0f tok/s  %s",
+    std::snprintf(buf, sizeof buf, "epoch %lld%s  step %lld  train %s (moving avg)  valid %s%s  lr %.3g  %.0f tok/s  %s",
                   static_cast<long long>(pos_.epoch + 1), partial ? " (partial)" : "", static_cast<long long>(pos_.step),
                   unit_str(ema_loss_).c_str(), unit_str(v.loss_nats).c_str(), better ? " *" : "", opt_->lr(),
                   run_train_secs_ > 0 ? run_tokens_ / run_train_secs_ : 0.0, train::format_duration(pos_.elapsed).c_str());
@@ -363,15 +364,16 @@ void LmRun::finish() {
 
 TrainOutcome LmRun::run() {
   if (o_.out.empty()) o_.out = o_.resume;
-  RC_CHECK(!o_.out.empty(), "--out", "give an output directory for checkpoints and metrics");
+  train::RunDir dir(o_);  // refuses another run's folder before any work
   RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
   RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
   RC_CHECK(o_.lr_decay > 0 && o_.lr_decay < 1, "--lr-decay", "expected a factor in (0, 1), got ", o_.lr_decay);
   const bool resume = !o_.resume.empty();
   if (resume) setup_resume(); else setup_fresh();
+  if (resume) train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   if (!resume) pos_.offset = draw_offset();
   data::LmBatcher check(s_.train, o_.batch, o_.seq_len, pos_.offset, o_.data);  // too short: error now
-  fs::create_directories(o_.out);
+  dir.create();
   csv_ = std::make_unique<train::MetricsCsv>(
       path("metrics.csv"),
       std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "grad_norm", "lr", "tokens_per_s", "elapsed_s"},
@@ -384,10 +386,10 @@ TrainOutcome LmRun::run() {
   }
   if (!o_.quiet) {
     char buf[320];
-    std::snprintf(buf, sizeof buf, "%s %s level: vocabulary %lld, train %zu / valid %zu / test %zu tokens; %s, %lld parameters, %d threads",
+    std::snprintf(buf, sizeof buf, "%s %s level: vocabulary %lld, train %zu / valid %zu / test %zu tokens; %s, %lld parameters, %d thread%s",
                   resume ? "resuming" : "training", data::level_name(model_->vocab().level()),
                   static_cast<long long>(model_->vocab_size()), s_.train.size(), s_.valid.size(), s_.test.size(),
-                  model_->summary().c_str(), static_cast<long long>(model_->num_parameters()), num_threads());
+                  model_->summary().c_str(), static_cast<long long>(model_->num_parameters()), num_threads(), num_threads() == 1 ? "" : "s");
     progress_ = train::Progress(o_.log_every);
     progress_.line(buf);
   }
@@ -412,7 +414,7 @@ TrainOutcome LmRun::run() {
       log_row("");
       save(path("last.safetensors"), true);
       progress_.line(std::string(train::interrupted() ? "interrupted" : "stopped at --max-steps") + " at step " +
-                     std::to_string(pos_.step) + "; saved " + path("last.safetensors") + " (continue with --resume " + o_.out + ")");
+                     std::to_string(pos_.step) + "; saved " + path("last.safetensors") + "; continue with: " + train::resume_command("lm", o_.out));
       return TrainOutcome::stopped;
     }
     end_epoch(stop);  // stop here: the time budget ended mid-epoch

@@ -57,12 +57,12 @@ std::unique_ptr<Optimizer> make_optimizer_wd(const std::string& name, const Name
 
 SentenceLoop::SentenceLoop(SentenceLoopOptions o) : o_(std::move(o)) {
   if (o_.out.empty()) o_.out = o_.resume;
+  dir_ = std::make_unique<train::RunDir>(o_);
 }
 
 std::string SentenceLoop::path(const char* f) const { return (fs::path(o_.out) / f).string(); }
 
 void SentenceLoop::check_options() const {
-  RC_CHECK(!o_.out.empty(), "--out", "give an output directory for checkpoints and metrics");
   RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
   RC_CHECK(o_.batch >= 1, "--batch", "expected >= 1, got ", o_.batch);
   RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
@@ -109,6 +109,7 @@ void SentenceLoop::fresh(SentenceTask& task, const std::string& optimizer, doubl
 void SentenceLoop::save(SentenceTask& task, const std::string& file, bool with_state) {
   train::CheckpointData d;
   d.config_json = task.config_json();
+  d.command_json = o_.command;
   if (with_state) {
     json t = {{"optimizer", opt_->kind()}, {"lr", dstr(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
               {"batch", pos_.batch}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_score)},
@@ -190,7 +191,8 @@ void SentenceLoop::load_best(SentenceTask& task) const {
 LoopOutcome SentenceLoop::run(SentenceTask& task, const std::string& banner) {
   check_options();
   const bool resume = !o_.resume.empty();
-  fs::create_directories(o_.out);
+  if (resume) train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
+  dir_->create();
   csv_ = std::make_unique<train::MetricsCsv>(
       path("metrics.csv"),
       std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "valid_" + o_.metric, "grad_norm", "lr",
@@ -218,8 +220,8 @@ LoopOutcome SentenceLoop::run(SentenceTask& task, const std::string& banner) {
     if (stop && (train::interrupted() || (o_.max_steps > 0 && pos_.step >= o_.max_steps))) {
       save(task, path("last.safetensors"), true);
       progress_.line(std::string(train::interrupted() ? "interrupted" : "stopped at --max-steps") + " at step " +
-                     std::to_string(pos_.step) + "; saved " + path("last.safetensors") + " (continue with --resume " +
-                     o_.out + ")");
+                     std::to_string(pos_.step) + "; saved " + path("last.safetensors") + "; continue with: " +
+                     train::resume_command(o_.task, o_.out));
       return LoopOutcome::stopped;
     }
     end_epoch(task, stop);  // stop here: the time budget ended mid-epoch

@@ -26,15 +26,14 @@
 #include "recurrent/optim/optimizer.h"
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/loop.h"
+#include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
 
-struct SentenceLoopOptions {
-  std::string out, resume;
-  int64_t batch = 32, epochs = 0, max_steps = 0;
-  double time_budget = 0.0, clip = 5.0, log_every = 10.0;
-  uint64_t seed = 1;
-  bool quiet = false;
+struct SentenceLoopOptions : train::RunOptions {
+  std::string task;                     // "classify", "tag", ...: the resume command printed at a stop
+  int64_t batch = 32;
+  double clip = 5.0;
   uint64_t order_stream = 0;            // Rng stream base of the epoch permutations (one per task)
   std::string metric = "accuracy";      // validation score column: "valid_<metric>" in metrics.csv
   double weight_decay = -1.0;           // < 0: the optimizer's default (0; adamw 1e-2). adam, sgd,
@@ -42,15 +41,14 @@ struct SentenceLoopOptions {
   int64_t patience = 0;                 // > 0: stop after this many epochs without a better validation
 };
 
-// The loop options that every sentence task's own options carry under the same names (out, resume,
-// batch, epochs, max_steps, time_budget, clip, log_every, seed, quiet); the task adds the rest.
+// The loop options that every sentence task's own options carry: its train::RunOptions, batch and
+// clip; the task adds the rest.
 template <class TaskOptions>
-SentenceLoopOptions common_loop_options(const TaskOptions& o) {
+SentenceLoopOptions common_loop_options(const TaskOptions& o, const std::string& task) {
   SentenceLoopOptions l;
-  l.out = o.out, l.resume = o.resume;
-  l.batch = o.batch, l.epochs = o.epochs, l.max_steps = o.max_steps;
-  l.time_budget = o.time_budget, l.clip = o.clip, l.log_every = o.log_every;
-  l.seed = o.seed, l.quiet = o.quiet;
+  static_cast<train::RunOptions&>(l) = o;
+  l.task = task;
+  l.batch = o.batch, l.clip = o.clip;
   return l;
 }
 
@@ -75,8 +73,9 @@ enum class LoopOutcome { finished, stopped };  // stopped: Ctrl-C or --max-steps
 
 class SentenceLoop {
  public:
+  // Refuses an --out folder that holds another run (train::RunDir) before any work.
   explicit SentenceLoop(SentenceLoopOptions o);
-  // Checks the options that need no data (--out, --epochs, --batch, --clip, --patience).
+  // Checks the options that need no data (--epochs, --batch, --clip, --patience).
   void check_options() const;
   // The checkpoint to resume from (--resume DIR/last.safetensors; must hold a training state).
   train::LoadedCheckpoint read_resume() const;
@@ -113,6 +112,7 @@ class SentenceLoop {
   void save(SentenceTask& task, const std::string& file, bool with_state);
 
   SentenceLoopOptions o_;
+  std::unique_ptr<train::RunDir> dir_;
   std::unique_ptr<Optimizer> opt_;
   std::unique_ptr<train::MetricsCsv> csv_;
   train::Progress progress_{10.0};

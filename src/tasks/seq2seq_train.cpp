@@ -167,6 +167,7 @@ void Seq2SeqRun::setup_resume() {
 void Seq2SeqRun::save(const std::string& file, bool with_state) {
   train::CheckpointData d;
   d.config_json = cfg_->to_json();
+  d.command_json = o_.command;
   if (with_state) {
     auto ds = [](double v) { return train::fmt_num(v, 17); };
     json rngs = json::array();
@@ -300,16 +301,16 @@ void Seq2SeqRun::finish() {
 void Seq2SeqRun::print_start(bool resume) {
   if (o_.quiet) return;
   char buf[400];
-  std::snprintf(buf, sizeof buf, "%s encoder-decoder (%s, attention %s): vocabulary %lld source / %lld target, train %zu / valid %zu / test %zu pairs; %lld parameters, %d threads",
+  std::snprintf(buf, sizeof buf, "%s encoder-decoder (%s, attention %s): vocabulary %lld source / %lld target, train %zu / valid %zu / test %zu pairs; %lld parameters, %d thread%s",
                 resume ? "resuming" : "training", cfg_->arch.c_str(), attention_label(),
                 static_cast<long long>(cfg_->src.size()), static_cast<long long>(cfg_->tgt.size()), train_.pairs.size(),
-                valid_.pairs.size(), test_.pairs.size(), static_cast<long long>(model_->num_parameters()), num_threads());
+                valid_.pairs.size(), test_.pairs.size(), static_cast<long long>(model_->num_parameters()), num_threads(), num_threads() == 1 ? "" : "s");
   progress_.line(buf);
 }
 
 Seq2SeqOutcome Seq2SeqRun::run() {
   if (o_.out.empty()) o_.out = o_.resume;
-  RC_CHECK(!o_.out.empty(), "--out", "give an output directory for checkpoints and metrics");
+  train::RunDir dir(o_);  // refuses another run's folder before any work
   RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
   RC_CHECK(o_.batch >= 1, "--batch", "expected >= 1, got ", o_.batch);
   RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
@@ -320,6 +321,7 @@ Seq2SeqOutcome Seq2SeqRun::run() {
   load_sets();
   if (resume) {
     setup_resume();
+    train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   } else {
     build_config();
     Rng init(o_.seed);
@@ -327,7 +329,7 @@ Seq2SeqOutcome Seq2SeqRun::run() {
     opt_ = train::make_optimizer(o_.optimizer, model_->named_parameters(), o_.lr);
   }
   encode(train_, tr_);
-  fs::create_directories(o_.out);
+  dir.create();
   csv_ = std::make_unique<train::MetricsCsv>(
       path("metrics.csv"),
       std::vector<std::string>{"step", "epoch", "train_loss", "valid_loss", "valid_bleu", "grad_norm", "lr", "elapsed_s"},
@@ -354,7 +356,7 @@ Seq2SeqOutcome Seq2SeqRun::run() {
     if (stop && (train::interrupted() || (o_.max_steps > 0 && pos_.step >= o_.max_steps))) {
       save(path("last.safetensors"), true);
       progress_.line(std::string(train::interrupted() ? "interrupted" : "stopped at --max-steps") + " at step " +
-                     std::to_string(pos_.step) + "; saved " + path("last.safetensors") + " (continue with --resume " + o_.out + ")");
+                     std::to_string(pos_.step) + "; saved " + path("last.safetensors") + "; continue with: " + train::resume_command("seq2seq", o_.out));
       return Seq2SeqOutcome::stopped;
     }
     validate(stop);

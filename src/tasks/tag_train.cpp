@@ -23,7 +23,7 @@ namespace {
 using nlohmann::json;
 
 SentenceLoopOptions loop_options(const TagTrainOptions& o) {
-  SentenceLoopOptions l = common_loop_options(o);
+  SentenceLoopOptions l = common_loop_options(o, "tag");
   l.order_stream = 0x746167676572ull;  // "tagger"
   l.metric = "score";                  // span F1 for span tagsets, else token accuracy
   return l;
@@ -190,10 +190,10 @@ TagOutcome TagRun::run() {
                "' is not in the resumed model's tag set");
   }
   char buf[320];
-  std::snprintf(buf, sizeof buf, "%s tagger: vocabulary %zu, %zu suffixes, %zu tags, train %zu / valid %zu / test %zu sentences; %lld parameters, %d threads",
+  std::snprintf(buf, sizeof buf, "%s tagger: vocabulary %zu, %zu suffixes, %zu tags, train %zu / valid %zu / test %zu sentences; %lld parameters, %d thread%s",
                 loop_.resumed() ? "resuming" : "training", cfg_->vocab.size(), cfg_->suffixes.size(), cfg_->tags.size(),
                 train_.items.size(), valid_.items.size(), test_.items.size(),
-                static_cast<long long>(model_->num_parameters()), num_threads());
+                static_cast<long long>(model_->num_parameters()), num_threads(), num_threads() == 1 ? "" : "s");
   if (loop_.run(*this, buf) == LoopOutcome::stopped) return TagOutcome::stopped;
   finish();
   return TagOutcome::finished;

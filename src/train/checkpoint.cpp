@@ -26,17 +26,19 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
   for (auto& [name, s] : d.extra) t.push_back({"extra." + name, s});
   io::Metadata meta{{"recurrent.format", kFormat}, {"recurrent.config", d.config_json}};
   if (!d.train_json.empty()) meta["recurrent.train"] = d.train_json;
+  if (!d.command_json.empty()) meta["recurrent.command"] = d.command_json;
   io::write_safetensors(path, t, meta);
 }
 
 LoadedCheckpoint read_checkpoint(const std::string& path) {
-  LoadedCheckpoint ck{io::read_safetensors(path), "", "", {}, {}};
+  LoadedCheckpoint ck{io::read_safetensors(path), "", "", "", {}, {}};
   const std::string fmt = ck.file.metadata_or("recurrent.format", "");
   RC_CHECK(fmt == kFormat, path, "not a recurrent checkpoint (metadata recurrent.format is '", fmt, "', expected '",
            kFormat, "')");
   ck.config_json = ck.file.metadata_or("recurrent.config", "");
   RC_CHECK(!ck.config_json.empty(), path, "checkpoint without recurrent.config metadata");
   ck.train_json = ck.file.metadata_or("recurrent.train", "");
+  ck.command_json = ck.file.metadata_or("recurrent.command", "");
   std::string rest;
   for (const std::string& n : ck.file.names()) {
     if (strip(n, "optim.", rest)) ck.optim.push_back({rest, ck.file.get_f32(n)});

@@ -54,7 +54,7 @@ EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& 
     if (stop && (interrupted() || (lim.max_steps > 0 && pos.step >= lim.max_steps))) {
       task.save_last(pos);
       progress.line(std::string(interrupted() ? "interrupted" : "stopped at --max-steps") + " at step " +
-                    std::to_string(pos.step) + "; continue with --resume " + resume_hint);
+                    std::to_string(pos.step) + "; continue with: " + resume_hint);
       return EpochOutcome::stopped;
     }
     const double n = static_cast<double>(acc_steps > 0 ? acc_steps : 1);

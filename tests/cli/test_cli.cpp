@@ -93,9 +93,10 @@ TEST_F(Cli, UsageErrorsAreOneLineAndNonZero) {
   expect_one_line_error("frobnicate", "unknown command 'frobnicate' (commands: inspect, forward");
   expect_one_line_error("inspect", "FILE is required");
   expect_one_line_error("inspect " + kDtypes + " extra", "not expected: extra");
-  // A resumed run keeps its checkpoint's precision: asking for one is an error, not silently ignored.
-  expect_one_line_error("train lm --data " + kDtypes + " --resume " + path("run") + " --precision bf16",
-                        "--precision: a resumed run keeps its checkpoint's precision");
+  expect_one_line_error("train lm --data " + kDtypes + " --resume " + path("run"),
+                        "--resume: expected an existing folder, got " + path("run"));
+  expect_one_line_error("train foo", "unknown command 'train foo' (train takes: lm, classify");
+  expect_one_line_error("train lm --hidden 8 --hidden 16", "--hidden: given more than once");
 }
 
 TEST_F(Cli, BadThreadCountsAreOneLineErrors) {
@@ -255,7 +256,7 @@ TEST_F(Cli, InspectBadFilesGiveOneLineErrorsNamingTheFile) {
   expect_one_line_error("inspect " + empty, empty + ": file is 0 bytes, too short");
   expect_one_line_error("inspect " + text, text + ": header length");
   expect_one_line_error("inspect " + path("missing.safetensors"), path("missing.safetensors") + ": cannot open");
-  expect_one_line_error("inspect " + dir_.string(), dir_.string() + ": not a regular file");
+  expect_one_line_error("inspect " + dir_.string(), dir_.string() + ": no best.safetensors or last.safetensors");
 }
 
 }  // namespace

@@ -110,7 +110,7 @@ TEST_F(Experiment, BadImageFileIsOneLineNamingIt) {
   r = run("experiment seqimage --by columns --train-images " + labels + " --train-labels " + labels + " --test-images " +
           labels + " --test-labels " + labels + " --no-plots");
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.out.find("--by: expected rows or pixels"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--by: expected one of rows, pixels, got columns"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -209,8 +209,8 @@ TEST(ClassifyCli, TrainEvalJsonAndOneLineErrors) {
       {base + " --data " + (d / "empty.tsv").string(), "the training data is empty"},
       {base + " --data " + data + " --test " + (d / "unseen.tsv").string(), "unseen.tsv:2: label 'meh' does not occur"},
       {base + " --data " + (d / "bad.jsonl").string(), "bad.jsonl:2: expected one JSON object per line"},
-      {base + " --data " + data + " --pool min", "--pool: expected last, mean or max"},
-      {base + " --data " + data + " --level byte", "--level: expected word or char"},
+      {base + " --data " + data + " --pool min", "--pool: expected one of last, mean, max, got min"},
+      {base + " --data " + data + " --level byte", "--level: expected one of word, char, got byte"},
       {"eval --model " + out + " --data " + (d / "unseen.tsv").string(), "label 'meh' does not occur"},
   };
   for (const auto& [args, want] : cases) {

@@ -368,13 +368,13 @@ TEST(ClassifyOptionsCli, OneLineErrorsForBadValues) {
   const std::string base = "train classify --quiet --epochs 1 --hidden 8 --threads 1 --out " +
                            (d / "x").string() + " --data " + data;
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {base + " --pool maxx", "--pool: expected last, mean or max, got 'maxx'"},
-      {base + " --word-dropout 1", "--word-dropout: expected a value in [0, 1)"},
+      {base + " --pool maxx", "--pool: expected one of last, mean, max, got maxx"},
+      {base + " --word-dropout 1", "--word-dropout: expected a fraction in [0, 1), got 1"},
       {base + " --folds 2", "--folds: expected >= 3"},
       {base + " --folds 5 --fold 5", "--fold: expected a fold in [0, 5)"},
-      {base + " --fold -2", "--fold: expected a fold in [0, 10)"},
-      {base + " --weight-decay -0.1", "--weight-decay: expected a value >= 0"},
-      {base + " --patience -1", "--patience: expected >= 0"},
+      {base + " --fold -2", "--fold: expected an integer >= 0, got -2"},
+      {base + " --weight-decay -0.1", "--weight-decay: expected a number >= 0, got -0.1"},
+      {base + " --patience -1", "--patience: expected an integer >= 0, got -1"},
       {base + " --lm-vocab", "--lm-vocab: needs --init-from"},
       {base + " --init-from " + (d / "char.safetensors").string(), "is a character-level language model"},
       {base + " --init-from " + lm + " --embed 6", "the language model's embedding size is 8"},

@@ -369,8 +369,8 @@ TEST(ForecastCli, BadInputsGiveOneLineErrors) {
       {"--data " + good + " --column y --features t,zz", good + ":1: no feature column 'zz'"},
       {"--data " + bad + " --column y", bad + ":4: column 'y': expected a number (or an empty cell for a gap), got 'x7'"},
       {"--data " + tiny + " --column y", tiny + ": 3 rows are too few"},
-      {"--data " + good + " --column y --gaps fill", "--gaps: expected interpolate or drop"},
-      {"--data " + good + " --column y --season 0", "--season: expected >= 1"},
+      {"--data " + good + " --column y --gaps fill", "--gaps: expected one of interpolate, drop, got fill"},
+      {"--data " + good + " --column y --season 0", "--season: expected a positive integer, got 0"},
   };
   for (const Case& c : cases) {
     const CmdResult r = run(base + " " + c.args);

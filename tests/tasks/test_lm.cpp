@@ -262,22 +262,25 @@ TEST(LmCli, TrainEvalScoreEndToEndAndErrors) {
   struct Bad {
     std::string args, expect;
   } bad[] = {
-      {"train lm --data " + bin + " --out " + m, "invalid UTF-8 at byte offset"},
-      {"train lm --data " + text + " --level byte --out " + m, "--level"},
-      {"train lm --data " + text + " --cell lstmx --out " + m, "--cell"},
-      {"train lm --data " + text + " --hidden 16,8,4 --layers 2 --out " + m, "--hidden"},
-      {"train lm --data " + text + " --hidden 16 --embed 8 --tie-weights --out " + m, "--tie-weights"},
-      {"train lm --data " + text + " --batch 100000 --out " + m, "too few for 100000 rows"},
-      {"train lm --data " + text + " --optimizer adamax --out " + m, "--optimizer"},
-      {"train lm --data " + text + " --time-budget 5q --out " + m, "--time-budget"},
+      {"train lm --data " + bin + " --out " + m + "-new", "invalid UTF-8 at byte offset"},
+      {"train lm --data " + text + " --level byte --out " + m + "-new", "--level"},
+      {"train lm --data " + text + " --cell lstmx --out " + m + "-new", "--cell"},
+      {"train lm --data " + text + " --hidden 16,8,4 --layers 2 --out " + m + "-new", "--hidden"},
+      {"train lm --data " + text + " --hidden 16 --embed 8 --tie-weights --out " + m + "-new", "--tie-weights"},
+      {"train lm --data " + text + " --batch 100000 --out " + m + "-new", "too few for 100000 rows"},
+      {"train lm --data " + text + " --optimizer adamax --out " + m + "-new", "--optimizer"},
+      {"train lm --data " + text + " --time-budget 5q --out " + m + "-new", "--time-budget"},
       {"train lm --data " + text + " --resume " + d.string(), "no last.safetensors"},
       {"train lm --data " + text + " --hidden 16 --layers 1 --optimizer sgd --lr 1e38 --clip 0 --out " + m + "x",
        " step "},  // a NaN/Inf loss (training or validation) is reported with the step
-      {"train lm --data " + text + " --resume " + m + " --batch 4", "resume with the same values"},
+      {"train lm --data " + text + " --resume " + m + " --batch 4", "--batch: the run in " + m + " was trained with --batch 8"},
+      {"train lm --data " + text + " --out " + m, "--out: " + m + " holds another run"},
       {"train lm --data " + kFix + "moby_heldout.txt --seq-len 16 --batch 8 --resume " + m, "resume with the same --data"},
       {"eval --model " + d.string() + " --data " + text, "no best.safetensors or last.safetensors"},
       {"eval --model " + bin + " --data " + text, bin},
-      {"sample --model " + m + " --temperature 0", "--temperature"},
+      {"sample --model " + m + " --temperature -1", "--temperature"},
+      {"sample --model " + m + " --beam 2 --top-k 5", "--top-k: applies to sampling"},
+      {"sample --model " + m + " --condition news", "--condition: applies to a conditional LM"},
       {"sample --model " + m + " --top-p 1.5", "--top-p"},
   };
   for (const Bad& b : bad) {

@@ -253,7 +253,7 @@ TEST(LmTransformerCli, TrainEvalScoreSampleAndErrors) {
       {"train lm --arch lstm --data " + text + " --out " + m + "x", "--arch"},
       {"train lm --arch transformer --heads 2 --d-model 16 --ff 32 --context 16 --optimizer sgd --lr 1e38 --clip 0 "
        "--data " + text + " --out " + m + "y", " step "},  // NaN/Inf reported with the step
-      {"train lm --data " + text + " --resume " + m + " --batch 4", "resume with the same values"},
+      {"train lm --data " + text + " --resume " + m + " --batch 4", "--batch: the run in " + m + " was trained with --batch 8"},
   };
   for (const Bad& b : bad) {
     CmdResult x = run(b.args + " --threads 1");

@@ -280,8 +280,8 @@ TEST(TagCli, TrainEvalJsonSpansAndOneLineErrors) {
       {base + " --data " + (d / "one.conll").string(), "has a single tag ('X')"},
       {base + " --data " + (d / "empty.conll").string(), "the training data is empty"},
       {base + " --data " + (d / "bad.conll").string(), "bad.conll:2: invalid UTF-8"},
-      {base + " --data " + (d / "bio.txt").string() + " --format csv", "--format: expected auto, conll"},
-      {base + " --data " + (d / "bio.txt").string() + " --min-count 0", "--min-count: expected >= 1"},
+      {base + " --data " + (d / "bio.txt").string() + " --format csv", "--format: expected one of auto, conll, slash, got csv"},
+      {base + " --data " + (d / "bio.txt").string() + " --min-count 0", "--min-count: expected a positive integer, got 0"},
       {"eval --model " + out + " --data " + (d / "notag.conll").string(), "notag.conll:2: expected 'token<TAB>tag'"},
   };
   for (const auto& [args, want] : cases) {

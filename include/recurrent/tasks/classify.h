@@ -32,6 +32,7 @@
 #include "recurrent/data/labeled_text.h"
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
+#include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
 
@@ -134,9 +135,11 @@ LmInitReport init_classifier_from_lm(TextClassifier& m, const std::string& lm_pa
 std::vector<std::string> lm_vocabulary(const std::string& lm_path);
 
 // ---- training ----------------------------------------------------------------------------------------
-struct ClassifyTrainOptions {
+// The run options (out, resume, force, epochs, time_budget, max_steps, seed, quiet, log_every,
+// command) are train::RunOptions's, shared by every task.
+struct ClassifyTrainOptions : train::RunOptions {
   std::vector<std::string> data;           // one or more files, concatenated (cross-domain training)
-  std::string valid, test, out, resume;
+  std::string valid, test;
   std::string format = "auto";             // auto | tsv | jsonl | json
   std::string level = "word";              // word | char
   bool keep_case = false;
@@ -154,14 +157,8 @@ struct ClassifyTrainOptions {
                                            // rmsprop, adagrad: L2 in the gradient; adamw: decoupled
   int64_t patience = 0;                    // > 0: stop after this many epochs without a better validation
   int64_t batch = 32;
-  int64_t epochs = 0;
-  double time_budget = 0.0;
-  int64_t max_steps = 0;                   // stops like an interrupt: saves last.safetensors
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 5.0;
-  double log_every = 10.0;
-  uint64_t seed = 1;
-  bool quiet = false;
 };
 enum class ClassifyOutcome { finished, stopped };
 // Without --valid / --test the data is split by position into `folds` folds (item i in fold i % folds):

@@ -29,6 +29,7 @@
 #include "recurrent/data/vocab.h"
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
+#include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
 
@@ -95,8 +96,10 @@ std::vector<std::string> sample_condlm(CondLanguageModel& m, const CondSampleOpt
 std::unique_ptr<CondLanguageModel> load_condlm(const std::string& model_path);
 
 // ---- training ----------------------------------------------------------------------------------------
-struct CondLmTrainOptions {
-  std::string data, valid, test, out, resume;
+// The run options (out, resume, force, epochs, time_budget, max_steps, seed, quiet, log_every,
+// command) are train::RunOptions's, shared by every task.
+struct CondLmTrainOptions : train::RunOptions {
+  std::string data, valid, test;
   bool conditioned = true;                // false: --no-condition (the baseline)
   bool lower = false;
   int64_t min_count = 1, max_vocab = 0;
@@ -104,14 +107,8 @@ struct CondLmTrainOptions {
   int64_t embed = 0, label_embed = 16, layers = 1;
   double dropout = 0.0;
   int64_t batch = 32;
-  int64_t epochs = 0;
-  double time_budget = 0.0;
-  int64_t max_steps = 0;
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 5.0;
-  double log_every = 10.0;
-  uint64_t seed = 1;
-  bool quiet = false;
 };
 enum class CondLmOutcome { finished, stopped };
 // Without --valid / --test the data is split by position (i % 10 == 9 test, == 8 valid).

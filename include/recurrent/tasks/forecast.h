@@ -40,6 +40,7 @@
 #include "recurrent/data/series_csv.h"
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
+#include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
 
@@ -151,26 +152,21 @@ std::unique_ptr<Forecaster> load_forecaster(const std::string& model_path);  // 
 std::string forecast_csv(Forecaster& m, const ForecastData& d, Part part);
 
 // ---- training ----------------------------------------------------------------------------------------
-struct ForecastTrainOptions {
+// The run options (out, resume, force, epochs, time_budget, max_steps, seed, quiet, log_every,
+// command) are train::RunOptions's, shared by every task.
+struct ForecastTrainOptions : train::RunOptions {
   std::string data, column, time_column, features;  // features: comma list
   int64_t lookback = 0, horizon = 0, season = 1;
   bool relative = false;
   std::string gaps = "interpolate";
   double valid_frac = 0.15, test_frac = 0.15;
-  std::string out, resume;
   std::string cells = "lstm", hidden = "64";
   int64_t layers = 1;
   bool bidirectional = false;
   double dropout = 0.0;
   int64_t batch = 32;
-  int64_t epochs = 0;
-  double time_budget = 0.0;
-  int64_t max_steps = 0;
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 1.0;
-  double log_every = 10.0;
-  uint64_t seed = 1;
-  bool quiet = false;
 };
 enum class ForecastOutcome { finished, stopped };
 ForecastOutcome train_forecaster(const ForecastTrainOptions& o);

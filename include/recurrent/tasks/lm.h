@@ -34,6 +34,7 @@
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
 #include "recurrent/tasks/load_model.h"
+#include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
 
@@ -157,8 +158,10 @@ struct SampleOptions {
 void sample_lm(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit);
 
 // ---- training ----------------------------------------------------------------------------------------
-struct LmTrainOptions {
-  std::string data, valid, test, out, resume;
+// The run options (out, resume, force, epochs, time_budget, max_steps, seed, quiet, log_every,
+// command) are train::RunOptions's, shared by every task.
+struct LmTrainOptions : train::RunOptions {
+  std::string data, valid, test;
   std::string level = "char";
   bool lower = false;
   int64_t min_count = 1, max_vocab = 0;
@@ -174,18 +177,12 @@ struct LmTrainOptions {
   std::string precision = "fp32";              // rnn: fp32 | bf16 (RNNOptions::precision), saved in the model
   int64_t warmup = 0;                          // steps of linear lr warm-up (0: none)
   int64_t seq_len = 100, batch = 32;
-  int64_t epochs = 0;                          // 0 with a time budget: until the budget ends
-  double time_budget = 0.0;                    // seconds; 0: none
-  int64_t max_steps = 0;                       // 0: no limit (stops like an interrupt: saves last)
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 5.0;
   double lr_decay = 0.5;                       // factor on plateau (or per epoch from decay_start)
   int64_t patience = 0, decay_start = 0;       // decay_start > 0: lr·decay^max(0, epoch+1−decay_start)
   int64_t eval_batch = 16;
   int64_t log_interval = 50;                   // metrics rows every N steps
-  double log_every = 10.0;                     // seconds between plain progress lines
-  uint64_t seed = 1;
-  bool quiet = false;
   int64_t diagnostics = 0;                     // > 0: gradient-flow JSON lines every N steps (train/diagnostics.h)
 };
 enum class TrainOutcome { finished, stopped };  // stopped: Ctrl-C or --max-steps; last checkpoint saved

@@ -60,6 +60,7 @@
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
 #include "recurrent/nn/transformer.h"
+#include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
 
@@ -217,8 +218,10 @@ Seq2SeqEval evaluate_seq2seq(Seq2SeqModel& m, const data::ParallelSet& set, cons
                              bool with_loss = true, int64_t batch = 64);
 
 // ---- training ----------------------------------------------------------------------------------------
-struct Seq2SeqTrainOptions {
-  std::string data, valid, test, out, resume;
+// The run options (out, resume, force, epochs, time_budget, max_steps, seed, quiet, log_every,
+// command) are train::RunOptions's, shared by every task.
+struct Seq2SeqTrainOptions : train::RunOptions {
+  std::string data, valid, test;
   std::string arch = "rnn";
   std::string attention = "bahdanau";
   int64_t src_vocab = 8000, tgt_vocab = 8000, min_count = 1;
@@ -229,18 +232,12 @@ struct Seq2SeqTrainOptions {
   bool bidirectional = false;
   double dropout = 0.0;
   int64_t batch = 32;
-  int64_t epochs = 0;
-  double time_budget = 0.0;
-  int64_t max_steps = 0;
   std::string optimizer = "adam";
   double lr = 1e-3, clip = 5.0;
   int64_t warmup = 0;         // steps of linear lr warm-up (0: none)
   int64_t heads = 4, d_model = 128, ff = 512;  // --arch transformer (with `layers` blocks per side)
   int64_t beam = 1;           // decoding for validation / test BLEU
   int64_t valid_every = 0;    // > 0: also validate every N steps (else once per epoch)
-  double log_every = 10.0;
-  uint64_t seed = 1;
-  bool quiet = false;
 };
 enum class Seq2SeqOutcome { finished, stopped };
 // Without --valid / --test, pair i is test if i % 10 == 9, valid if i % 10 == 8 (as train classify).

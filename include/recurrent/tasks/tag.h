@@ -38,6 +38,7 @@
 #include "recurrent/data/tagged_text.h"
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
+#include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
 
@@ -129,8 +130,10 @@ class MostFrequentTag {
 std::unique_ptr<Tagger> load_tagger(const std::string& model_path);  // file or run directory
 
 // ---- training ----------------------------------------------------------------------------------------
-struct TagTrainOptions {
-  std::string data, valid, test, out, resume;
+// The run options (out, resume, force, epochs, time_budget, max_steps, seed, quiet, log_every,
+// command) are train::RunOptions's, shared by every task.
+struct TagTrainOptions : train::RunOptions {
+  std::string data, valid, test;
   std::string format = "auto";           // auto | conll | slash
   int64_t min_count = 2, max_vocab = 0;
   int64_t feature_embed = 16;
@@ -139,14 +142,8 @@ struct TagTrainOptions {
   bool bidirectional = true;
   double dropout = 0.0;
   int64_t batch = 32;
-  int64_t epochs = 0;
-  double time_budget = 0.0;
-  int64_t max_steps = 0;
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 5.0;
-  double log_every = 10.0;
-  uint64_t seed = 1;
-  bool quiet = false;
 };
 enum class TagOutcome { finished, stopped };
 // Without --valid / --test the data is split by sentence position (i % 10 == 9 test, == 8 valid).

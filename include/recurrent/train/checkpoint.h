@@ -7,6 +7,7 @@
 //   __metadata__ "recurrent.format" = "checkpoint-1"
 //                "recurrent.config"  = JSON: everything needed to rebuild the model (incl. vocabulary)
 //                "recurrent.train"   = JSON: step, epoch, RNG states, lr, ... (absent in weights-only files)
+//                "recurrent.command" = the CLI's record of the run's options (RunOptions::command; may be absent)
 // The write goes through io::write_safetensors (temp file, fsync, rename), so a crash or Ctrl-C
 // mid-write leaves the previous checkpoint intact.
 #pragma once
@@ -24,6 +25,7 @@ struct CheckpointData {
   std::string config_json;         // required
   std::string train_json;          // empty: weights-only file
   io::NamedTensors extra;          // names without the "extra." prefix
+  std::string command_json;        // RunOptions::command; empty: none
 };
 
 // opt may be null (weights-only).
@@ -31,7 +33,7 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
 
 struct LoadedCheckpoint {
   io::SafeTensors file;
-  std::string config_json, train_json;
+  std::string config_json, train_json, command_json;
   io::NamedTensors optim;  // "optim." prefix removed
   io::NamedTensors extra;  // "extra." prefix removed
 };

@@ -51,7 +51,7 @@ enum class EpochOutcome { finished, stopped };
 
 // Runs the loop above from `pos` (updated in place). Installs the Ctrl-C handler. `progress` gets an
 // in-place line "epoch E  P%  step S  loss L" (L: exponential moving average) unless quiet; the
-// "stopped/interrupted … --resume DIR" line names `resume_hint`.
+// "stopped/interrupted … continue with: HINT" line shows `resume_hint` (train::resume_command).
 EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& lim, Progress& progress, bool quiet,
                         const std::string& resume_hint);
 

@@ -1,0 +1,150 @@
+// Training-command records and self-contained --resume (contract in cli/run_record.h).
+#include "cli/run_record.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "recurrent/core/error.h"
+#include "recurrent/train/checkpoint.h"
+
+namespace recurrent::cli {
+
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+bool not_recorded(const std::string& name) { return name == "--resume" || name == "--out" || name == "--force"; }
+
+bool is_flag(const CLI::Option* o) { return o->get_expected_max() == 0; }
+
+const CLI::App* subcommand(const CLI::App& app, const std::string& name) {
+  for (const CLI::App* s : app.get_subcommands({}))
+    if (s->get_name() == name) return s;
+  return nullptr;
+}
+
+// The options written on the command line after `train TASK`, with their values as written (an
+// option's values run to the next token that starts with "--"). Also where `--resume` is.
+struct GivenOptions {
+  std::map<std::string, std::vector<std::string>> values;
+  std::string resume;
+};
+
+GivenOptions given_options(const std::vector<std::string>& args, size_t from) {
+  GivenOptions g;
+  std::string cur;
+  for (size_t i = from; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) == 0 && a.size() > 2) {
+      const size_t eq = a.find('=');
+      cur = a.substr(0, eq);
+      std::vector<std::string>& v = g.values[cur];
+      if (eq != std::string::npos) v.push_back(a.substr(eq + 1));
+    } else if (!cur.empty()) {
+      g.values[cur].push_back(a);
+    }
+  }
+  if (auto it = g.values.find("--resume"); it != g.values.end() && !it->second.empty()) g.resume = it->second.front();
+  return g;
+}
+
+// The index of TASK in `… train TASK …` (0: not a training command). Global options before `train`
+// take one value each (--threads N, --target T).
+size_t task_index(const std::vector<std::string>& args) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "train") return args[i + 1].rfind("-", 0) == 0 ? 0 : i + 1;
+    if (args[i].rfind("--", 0) == 0 && args[i].find('=') == std::string::npos) ++i;  // skip its value
+  }
+  return 0;
+}
+
+std::string show(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : " ") + x;
+  return s.empty() ? "(set)" : s;
+}
+
+// A given option against the run's record: refused when it would change the run.
+void check_given(const std::string& name, const std::vector<std::string>& given, const json& rec,
+                 const CLI::App& sub, const std::string& dir) {
+  if (not_recorded(name) || may_change_on_resume(name)) return;
+  const CLI::Option* opt = sub.get_option_no_throw(name);
+  if (!opt) return;  // an unknown option: CLI11 reports it
+  const std::vector<std::string> was =
+      rec.contains(name) ? rec.at(name).get<std::vector<std::string>>() : std::vector<std::string>{};
+  if (rec.contains(name) && (was == given || (is_flag(opt) && given.empty()))) return;
+  if (!rec.contains(name) && !is_flag(opt) && given.size() == 1 && given[0] == opt->get_default_str()) return;
+  throw Error(name, "the run in " + dir + " was trained with " +
+                        (rec.contains(name) ? name + " " + show(was) : "the default " + name +
+                                              (opt->get_default_str().empty() ? "" : " " + opt->get_default_str())) +
+                        "; a resumed run keeps its model, data batching and optimizer (only the budgets, progress "
+                        "output and data paths may change): drop " + name + ", or start a new run with --out");
+}
+}  // namespace
+
+bool may_change_on_resume(const std::string& o) {
+  static const char* kMay[] = {"--epochs", "--time-budget", "--max-steps", "--quiet",     "--log-every",
+                               "--log-interval", "--eval-batch", "--diagnostics", "--data", "--valid", "--test"};
+  return std::any_of(std::begin(kMay), std::end(kMay), [&](const char* m) { return o == m; });
+}
+
+std::string record_options(const std::string& task, const CLI::App& sub) {
+  json opts = json::object();
+  for (const CLI::Option* o : sub.get_options()) {
+    const std::string name = o->get_name();
+    if (o->count() == 0 || name.rfind("--", 0) != 0 || not_recorded(name)) continue;
+    json vals = json::array();
+    if (!is_flag(o))
+      for (const std::string& v : o->results()) {
+        std::error_code ec;
+        const bool file = !v.empty() && fs::is_regular_file(v, ec);
+        vals.push_back(file ? fs::absolute(v, ec).lexically_normal().string() : v);
+      }
+    opts[name] = vals;
+  }
+  return json{{"task", task}, {"options", opts}}.dump();
+}
+
+std::vector<std::string> expand_resume(const CLI::App& app, const std::vector<std::string>& args) {
+  const size_t ti = task_index(args);
+  if (ti == 0) return args;
+  const GivenOptions g = given_options(args, ti + 1);
+  if (g.resume.empty()) return args;
+  const CLI::App* train = subcommand(app, "train");
+  const CLI::App* sub = train ? subcommand(*train, args[ti]) : nullptr;
+  const std::string file = (fs::path(g.resume) / "last.safetensors").string();
+  if (!sub || !fs::exists(file)) return args;  // the task reports a missing checkpoint
+  const std::string rec_text = train::read_checkpoint(file).command_json;
+  if (rec_text.empty()) return args;  // a run from before records: options must be repeated
+  json rec;
+  try {
+    rec = json::parse(rec_text);
+    RC_CHECK(rec.at("task").get<std::string>() == args[ti], "--resume", g.resume, " holds a `train ",
+             rec.at("task").get<std::string>(), "` run; resume it with recurrent train ", rec.at("task").get<std::string>(),
+             " --resume ", g.resume);
+    rec = rec.at("options");
+  } catch (const json::exception& e) {
+    throw Error(file, std::string("bad recurrent.command record: ") + e.what());
+  }
+  for (const auto& [name, given] : g.values) check_given(name, given, rec, *sub, g.resume);
+  // Budgets given replace the run's budgets as a whole (--epochs 20 after a --max-steps stop trains
+  // to epoch 20); without any, the run keeps its own.
+  const bool new_budget = g.values.count("--epochs") || g.values.count("--time-budget") || g.values.count("--max-steps");
+  std::vector<std::string> out = args;
+  for (const auto& [name, vals] : rec.items()) {
+    if (g.values.count(name)) continue;
+    if (new_budget && (name == "--epochs" || name == "--time-budget" || name == "--max-steps")) continue;
+    const CLI::Option* opt = sub->get_option_no_throw(name);
+    if (!opt) continue;  // an option this version no longer has
+    if (vals.empty() || is_flag(opt)) {
+      out.push_back(name);
+      continue;
+    }
+    for (const auto& v : vals) out.insert(out.end(), {name, v.get<std::string>()});
+  }
+  return out;
+}
+
+}  // namespace recurrent::cli

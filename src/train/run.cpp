@@ -1,0 +1,103 @@
+// Run folders and run budgets (contract in include/recurrent/train/run.h).
+#include "recurrent/train/run.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "recurrent/core/error.h"
+#include "recurrent/train/loop.h"
+
+namespace recurrent::train {
+
+namespace {
+namespace fs = std::filesystem;
+
+// A run file, or the temporary file of an atomic write of one ("<name>.tmp.XXXXXX").
+bool is_run_file(const std::string& name) {
+  for (const std::string& f : RunDir::run_files())
+    if (name == f || name.rfind(f + ".tmp.", 0) == 0) return true;
+  return false;
+}
+
+std::vector<std::string> run_files_in(const std::string& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (is_run_file(name)) found.push_back(name);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+}  // namespace
+
+const std::vector<std::string>& RunDir::run_files() {
+  static const std::vector<std::string> files = {"last.safetensors", "best.safetensors", "results.json", "metrics.csv",
+                                                 "diagnostics.jsonl"};
+  return files;
+}
+
+bool RunDir::holds_run(const std::string& dir) { return fs::is_directory(dir) && !run_files_in(dir).empty(); }
+
+RunDir::RunDir(const RunOptions& o) : dir_(o.out.empty() ? o.resume : o.out), force_(o.force) {
+  RC_CHECK(!dir_.empty(), "--out", "give an output folder for checkpoints and metrics");
+  RC_CHECK(!fs::exists(dir_) || fs::is_directory(dir_), "--out", dir_, " is a file; expected a folder (new or a run's)");
+  const bool own = !o.resume.empty() && fs::exists(dir_) && fs::exists(o.resume) && fs::equivalent(dir_, o.resume);
+  if (own || force_ || !holds_run(dir_)) return;
+  std::string files;
+  for (const std::string& f : run_files_in(dir_)) files += (files.empty() ? "" : ", ") + f;
+  throw Error("--out", dir_ + " holds another run (" + files + "); continue it with --resume " + dir_ +
+                           ", choose another --out, or add --force to replace it");
+}
+
+std::string RunDir::file(const std::string& name) const { return (fs::path(dir_) / name).string(); }
+
+void RunDir::create() {
+  if (created_) return;
+  if (force_)
+    for (const std::string& f : run_files_in(dir_)) fs::remove(fs::path(dir_) / f);
+  made_dir_ = !fs::exists(dir_);
+  try {
+    fs::create_directories(dir_);
+  } catch (const fs::filesystem_error& e) {
+    throw Error("--out", "cannot create the folder " + dir_ + ": " + e.code().message());
+  }
+  existed_ = run_files_in(dir_);
+  created_ = true;
+}
+
+RunDir::~RunDir() {
+  if (!created_ || fs::exists(file("last.safetensors"))) return;
+  // The run ended before its first checkpoint: remove what it wrote (and the folder if it made it).
+  std::error_code ec;
+  for (const std::string& f : run_files_in(dir_))
+    if (std::find(existed_.begin(), existed_.end(), f) == existed_.end()) fs::remove(fs::path(dir_) / f, ec);
+  if (made_dir_ && fs::is_empty(dir_, ec)) fs::remove(dir_, ec);
+}
+
+bool run_finished(const std::string& dir) {
+  std::error_code ec;
+  const fs::path results = fs::path(dir) / "results.json", last = fs::path(dir) / "last.safetensors";
+  if (!fs::exists(results, ec)) return false;
+  return !fs::exists(last, ec) || fs::last_write_time(results, ec) >= fs::last_write_time(last, ec);
+}
+
+void check_budget_left(const RunOptions& o, int64_t steps, int64_t epochs, double elapsed) {
+  const std::string how = " (budgets count the whole run, resumed parts included)";
+  // A run stopped after its last epoch but before its final evaluation may still finish.
+  const bool finished = run_finished(o.out.empty() ? o.resume : o.out);
+  RC_CHECK(o.epochs == 0 || epochs < o.epochs || !finished, "--epochs", "the run has completed ", epochs, " epochs; give more than ",
+           epochs, " to train on", how);
+  RC_CHECK(o.max_steps == 0 || steps < o.max_steps, "--max-steps", "the run has taken ", steps,
+           " steps; give more than ", steps, " (or 0: no step limit) to train on", how);
+  RC_CHECK(o.time_budget == 0 || elapsed < o.time_budget, "--time-budget", "the run has trained for ",
+           format_duration(elapsed), " of its ", format_duration(o.time_budget), "; give more than ",
+           format_duration(elapsed), " to train on", how);
+}
+
+std::string resume_command(const std::string& task, const std::string& dir) {
+  return "recurrent train " + task + " --resume " + dir;
+}
+
+}  // namespace recurrent::train

@@ -1,0 +1,173 @@
+// Run folders and self-contained resume through the command line (issue 27, acceptance 3):
+//   * `train … --out D` into a folder that holds a run is refused without --force; --force replaces it;
+//   * a run that fails before its first checkpoint leaves no folder behind;
+//   * `train lm --resume D` alone — after --max-steps and after a real Ctrl-C (SIGINT) — continues with the
+//     run's own options and ends with the same weights and optimizer state as an uninterrupted run;
+//   * the printed hint is that command; options that would change the model are refused; a used-up
+//     budget is refused with the figures.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "recurrent/data/text_file.h"
+#include "recurrent/io/safetensors.h"
+#include "run_cli.h"
+
+extern char** environ;
+
+using namespace recurrent;
+using recurrent::testing::CmdResult;
+using recurrent::testing::run;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kFix = std::string(RECURRENT_TEST_DATA) + "/lm/";
+
+struct RunFolders : ::testing::Test {
+  fs::path dir;
+  std::string text;
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("recurrent-runfolders-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    text = (dir / "excerpt.txt").string();
+    data::write_file(text, data::read_file(kFix + "moby_train.txt").substr(0, 12000));
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string d(const std::string& name) const { return (dir / name).string(); }
+  // A small 2-layer char LM, 2 epochs of ~90 steps each.
+  std::string lm(const std::string& out) const {
+    return "train lm --data " + text + " --cell lstm,gru --hidden 24,16 --layers 2 --embed 8 --dropout 0.1 "
+           "--seq-len 16 --batch 8 --epochs 2 --log-interval 1 --threads 1 --out " + out;
+  }
+};
+
+bool same_tensors(const std::string& a, const std::string& b, const std::string& prefix, std::string& why) {
+  io::SafeTensors x = io::read_safetensors(a), y = io::read_safetensors(b);
+  int n = 0;
+  for (const std::string& name : x.names()) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    ++n;
+    if (!y.contains(name)) return why = "missing " + name, false;
+    if (x.get_f32(name).to_vector() != y.get_f32(name).to_vector()) return why = "differs: " + name, false;
+  }
+  if (n == 0) return why = "no tensors with prefix " + prefix, false;
+  return true;
+}
+
+size_t lines_in(const std::string& file) {
+  return fs::exists(file) ? data::read_lines(file).size() : 0;
+}
+
+}  // namespace
+
+TEST_F(RunFolders, AFinishedRunsFolderIsRefusedWithoutForce) {
+  const std::string out = d("run");
+  CmdResult a = run(lm(out) + " --max-steps 3 --quiet");
+  ASSERT_EQ(a.status, 0) << a.out;
+  CmdResult b = run(lm(out) + " --max-steps 3 --quiet");
+  EXPECT_NE(b.status, 0) << b.out;
+  EXPECT_NE(b.out.find("recurrent: error: --out: " + out + " holds another run"), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find("--force"), std::string::npos) << b.out;
+  const auto before = fs::last_write_time(out + "/last.safetensors");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CmdResult c = run(lm(out) + " --max-steps 2 --quiet --force");
+  ASSERT_EQ(c.status, 0) << c.out;
+  EXPECT_NE(fs::last_write_time(out + "/last.safetensors"), before);
+  EXPECT_EQ(lines_in(out + "/metrics.csv"), 3u);  // header + steps 1, 2: nothing of the old run
+  CmdResult both = run(lm(out) + " --force --resume " + out);
+  EXPECT_NE(both.status, 0);
+  EXPECT_NE(both.out.find("--force"), std::string::npos) << both.out;
+}
+
+TEST_F(RunFolders, ARunThatFailsBeforeItsFirstCheckpointLeavesNoFolder) {
+  const std::string out = d("nan");
+  // A huge learning rate without clipping: the loss is not finite at an early step.
+  CmdResult r = run("train lm --data " + text + " --hidden 16 --layers 1 --optimizer sgd --lr 1e38 --clip 0 "
+                    "--seq-len 16 --batch 8 --threads 1 --quiet --out " + out);
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find(" step "), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out)) << r.out;
+}
+
+TEST_F(RunFolders, ResumeAloneContinuesExactlyAfterMaxSteps) {
+  CmdResult a = run(lm(d("a")) + " --quiet");
+  ASSERT_EQ(a.status, 0) << a.out;
+  CmdResult b1 = run(lm(d("b")) + " --max-steps 7");
+  ASSERT_EQ(b1.status, 0) << b1.out;
+  EXPECT_NE(b1.out.find("continue with: recurrent train lm --resume " + d("b")), std::string::npos) << b1.out;
+  // The run's own --max-steps 7 is used up: said so, with what to give.
+  CmdResult used = run("train lm --resume " + d("b"));
+  EXPECT_NE(used.status, 0);
+  EXPECT_NE(used.out.find("--max-steps: the run has taken 7 steps"), std::string::npos) << used.out;
+  CmdResult b2 = run("train lm --resume " + d("b") + " --max-steps 100 --quiet");
+  ASSERT_EQ(b2.status, 0) << b2.out;
+  CmdResult b3 = run("train lm --resume " + d("b") + " --epochs 2 --quiet");  // budgets given replace the run's
+  ASSERT_EQ(b3.status, 0) << b3.out;
+  std::string why;
+  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("b") + "/last.safetensors", "model.", why)) << why;
+  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("b") + "/last.safetensors", "optim.", why)) << why;
+  // Finished: the epochs are used up.
+  CmdResult done = run("train lm --resume " + d("b"));
+  EXPECT_NE(done.status, 0);
+  EXPECT_NE(done.out.find("--epochs: the run has completed 2 epochs"), std::string::npos) << done.out;
+}
+
+TEST_F(RunFolders, ResumeAloneContinuesExactlyAfterCtrlC) {
+  CmdResult a = run(lm(d("a")) + " --quiet");
+  ASSERT_EQ(a.status, 0) << a.out;
+  // The same command, interrupted by SIGINT once it has written a few metrics rows.
+  const std::string cmd = std::string(RECURRENT_BIN) + " " + lm(d("b")) + " --quiet";
+  std::vector<std::string> argv_s = {"/bin/sh", "-c", "exec " + cmd};
+  std::vector<char*> argv;
+  for (std::string& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
+  for (int i = 0; i < 2000 && lines_in(d("b") + "/metrics.csv") < 6; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGINT);
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  if (WEXITSTATUS(st) == 0) GTEST_SKIP() << "the run finished before the interrupt arrived (machine too fast?)";
+  ASSERT_EQ(WEXITSTATUS(st), 130);
+  CmdResult b = run("train lm --resume " + d("b") + " --quiet");  // the hint, pasted
+  ASSERT_EQ(b.status, 0) << b.out;
+  std::string why;
+  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("b") + "/last.safetensors", "model.", why)) << why;
+  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("b") + "/last.safetensors", "optim.", why)) << why;
+}
+
+TEST_F(RunFolders, ResumeRefusesOptionsThatWouldChangeTheRun) {
+  CmdResult a = run(lm(d("r")) + " --max-steps 3 --quiet");
+  ASSERT_EQ(a.status, 0) << a.out;
+  struct Bad {
+    std::string args, expect;
+  } bad[] = {
+      {" --hidden 32,16", "--hidden: the run in " + d("r") + " was trained with --hidden 24,16"},
+      {" --lr 0.1", "--lr: the run in " + d("r") + " was trained with the default --lr"},
+      {" --seq-len 8", "--seq-len"},
+      {" --tie-weights", "--tie-weights"},
+  };
+  for (const Bad& b : bad) {
+    CmdResult r = run("train lm --resume " + d("r") + " --max-steps 5" + b.args);
+    EXPECT_NE(r.status, 0) << b.args;
+    EXPECT_NE(r.out.find(b.expect), std::string::npos) << b.args << "\n" << r.out;
+  }
+  // The same values, budgets and progress options may be given.
+  CmdResult ok = run("train lm --resume " + d("r") + " --hidden 24,16 --max-steps 5 --quiet --log-every 5");
+  EXPECT_EQ(ok.status, 0) << ok.out;
+  CmdResult other = run("train classify --resume " + d("r"));
+  EXPECT_NE(other.status, 0);
+  EXPECT_NE(other.out.find("holds a `train lm` run"), std::string::npos) << other.out;
+}
