@@ -21,8 +21,8 @@ void add_sample(CLI::App& app) {
   CLI::App* c = app.add_subcommand("sample", "generate text from a language model");
   c->add_option("--model", *model, "model directory (best.safetensors, else last) or file")->required()->check(checked("path"));
   c->add_option("--prime", o->prime, "text to start from")->capture_default_str()->check(checked("text"));
-  c->add_option("--length", o->length, "tokens to generate")->capture_default_str()->check(checked("positive"));
-  c->add_option("--temperature", o->temperature, "softmax temperature (< 1: safer, > 1: wilder; 0: greedy)")->capture_default_str()->check(checked("nonneg-real"));
+  c->add_option("--length", o->length, "tokens to generate")->capture_default_str()->check(checked("count"));
+  c->add_option("--temperature", o->temperature, "softmax temperature (< 1: safer, > 1: wilder; 0: greedy, plain LMs)")->capture_default_str()->check(checked("nonneg-real"));
   c->add_option("--top-k", o->top_k, "sample among the k most likely tokens (0: all)")->capture_default_str()->check(checked("count"));
   c->add_option("--top-p", o->top_p, "sample among the most likely tokens covering this mass")->capture_default_str()->check(checked("probability"));
   c->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(checked("seed"));
@@ -42,15 +42,22 @@ void add_sample(CLI::App& app) {
       RC_CHECK(!condlm || c->count(opt) == 0, opt, "does not apply to a conditional LM (it takes --condition, "
                "--sentences, --temperature and --seed)");
     if (o->beam > 0)
-      for (const char* opt : {"--temperature", "--top-k", "--top-p", "--seed", "--greedy"})
+      for (const char* opt : {"--temperature", "--top-k", "--top-p", "--greedy"})  // (--seed: harmless, kept)
         RC_CHECK(c->count(opt) == 0, opt, "applies to sampling; --beam searches deterministically");
+    const bool greedy_asked = *greedy || (c->count("--temperature") && o->temperature == 0);
+    if (greedy_asked)
+      for (const char* opt : {"--top-k", "--top-p"})
+        RC_CHECK(c->count(opt) == 0, opt, "does not apply to greedy decoding (--greedy or --temperature 0)");
+    RC_CHECK(!(*greedy && c->count("--temperature")), "--temperature", "does not apply with --greedy");
     if (condlm) {
+      RC_CHECK(o->temperature > 0, "--temperature", "a conditional LM samples: expected a temperature > 0, got ",
+               o->temperature);
       auto m = tasks::load_condlm(*model);
       cond->temperature = o->temperature, cond->seed = o->seed;
       for (const std::string& s : tasks::sample_condlm(*m, *cond)) std::printf("%s\n", s.c_str());
       return;
     }
-    if (o->temperature == 0 || *greedy) o->temperature = 1.0, o->top_k = 1;  // greedy: the argmax
+    if (greedy_asked) o->temperature = 1.0, o->top_k = 1;  // greedy: the argmax
     auto m = tasks::open_lm(*model);
     if (*no_cache) {
       auto* tf = dynamic_cast<tasks::TransformerLanguageModel*>(m.get());

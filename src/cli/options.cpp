@@ -63,6 +63,7 @@ std::string check_kind(const std::string& kind, const std::string& s) {
   if (kind == "fraction") return real_if(s, [](double v) { return v >= 0 && v < 1; }, "a fraction in [0, 1)");
   if (kind == "probability") return real_if(s, [](double v) { return v > 0 && v <= 1; }, "a probability in (0, 1]");
   if (kind == "duration") {
+    if (s == "0") return "";  // none
     try {
       train::parse_duration(s, "duration");
       return "";
@@ -115,12 +116,10 @@ std::string check_kind(const std::string& kind, const std::string& s) {
 }
 
 const char* kind_hint(const std::string& kind) {
-  if (kind == "positive") return "INT>=1";
-  if (kind == "count") return "INT>=0";
-  if (kind == "seed") return "UINT64";
-  if (kind == "fraction") return "[0,1)";
+  if (kind == "fraction") return "in [0,1)";
+  if (kind == "probability") return "in (0,1]";
   if (kind == "duration") return "DURATION";
-  if (kind == "positive-list") return "INT[,INT…]";
+  if (kind == "positive-list") return "N[,N…]";
   if (kind == "cells") return "CELL[,CELL…]";
   return "";
 }
@@ -133,7 +132,7 @@ CLI::Validator checked(const std::string& kind) {
     return CLI::Validator(
         [](std::string& s) {
           std::string e = check_kind("duration", s);
-          if (e.empty()) s = train::fmt_num(train::parse_duration(s, "duration"), 17);
+          if (e.empty() && s != "0") s = train::fmt_num(train::parse_duration(s, "duration"), 17);
           return e;
         },
         kind_hint(kind), kind);
@@ -146,7 +145,7 @@ CLI::Validator int_range(int64_t lo, int64_t hi) {
       [lo, hi, what](std::string& s) {
         return integer_in(s, static_cast<long double>(lo), static_cast<long double>(hi), what.c_str());
       },
-      "INT in [" + std::to_string(lo) + "," + std::to_string(hi) + "]", "range");
+      "in [" + std::to_string(lo) + "," + std::to_string(hi) + "]", "range");
 }
 
 CLI::Validator choice_list(const std::vector<std::string>& names) {
@@ -186,8 +185,8 @@ void add_run_options(CLI::App* c, train::RunOptions& o, std::string& budget) {
       ->check(checked("duration"));
   c->add_option("--max-steps", o.max_steps, "stop after this many steps in the whole run, saving last.safetensors "
                 "(0: no limit)")->check(checked("count"));
-  c->add_option("--out", o.out, "output folder (default: the --resume folder); refused if it holds another run "
-                "unless --force")->check(checked("text"));
+  c->add_option("--out", o.out, "output folder; refused if it holds another run unless --force (a resumed run "
+                "writes into its own folder)")->check(checked("text"));
   c->add_option("--resume", o.resume, "continue the run saved in this folder with its own options; budgets given "
                 "replace its budgets (they count the whole run); progress output and data paths may change too")->check(checked("dir"));
   c->add_flag("--force", o.force, "--out holds another run: remove its files (checkpoints, metrics, results) first");
@@ -236,10 +235,7 @@ void list_app(const CLI::App& a, const std::string& path) {
   for (const CLI::Option* o : a.get_options()) {
     const std::string name = o->get_name();
     if (name.rfind("--", 0) != 0 || name == "--help" || name == "--version" || name == "--list-options") continue;
-    std::string kind;
-    for (const char* k : {"positive", "count", "seed", "real", "positive-real", "nonneg-real", "fraction", "probability", "duration",
-                          "positive-list", "nonneg-real-list", "cells", "file", "dir", "path", "text", "choice", "choice-list", "range"})
-      if (kind.empty() && has_validator(o, k)) kind = k;
+    const std::string kind = option_kind(o);
     const bool flag = o->get_expected_max() == 0;
     std::printf("%s\n", nlohmann::json{{"command", path}, {"option", name}, {"kind", flag ? "flag" : kind},
                                        {"flag", flag}, {"required", o->get_required()}}.dump().c_str());
@@ -250,6 +246,14 @@ void list_app(const CLI::App& a, const std::string& path) {
 }  // namespace
 
 void list_options(const CLI::App& app) { list_app(app, ""); }
+
+std::string option_kind(const CLI::Option* o) {
+  for (const char* k : {"positive", "count", "seed", "real", "positive-real", "nonneg-real", "fraction", "probability",
+                        "duration", "positive-list", "nonneg-real-list", "cells", "file", "dir", "path", "text",
+                        "choice", "choice-list", "range"})
+    if (has_validator(o, k)) return k;
+  return "";
+}
 
 std::string usage_message(const CLI::App& app, const CLI::ParseError& e) {
   // The deepest subcommand given, and its path ("train lm").

@@ -5,7 +5,7 @@
 // `recurrent --list-options` and tries a value of the wrong kind on each.
 //
 // kinds: positive (integer ≥ 1), count (integer ≥ 0), seed (integer 0…2^64−1), real (finite),
-//   positive-real (> 0), nonneg-real (≥ 0), fraction (0 ≤ p < 1), probability (0 < p ≤ 1), duration (90s, 30m, 1.5h),
+//   positive-real (> 0), nonneg-real (≥ 0), fraction (0 ≤ p < 1), probability (0 < p ≤ 1), duration (90s, 30m, 1.5h; 0: none),
 //   positive-list (comma list of integers ≥ 1), nonneg-real-list, file (an existing file), dir (an existing folder), path (either),
 //   choice (one of a fixed set), choice-list (a comma list of them), range (an integer in [lo, hi]),
 //   cells (cell names, comma list), text (free text, paths to write). A duration's value becomes seconds.
@@ -47,6 +47,9 @@ void add_optimizer_options(CLI::App* c, std::string& optimizer, double& lr, doub
 // `recurrent --list-options`: one JSON line per option of every subcommand
 // {"command": "train lm", "option": "--hidden", "kind": "positive", "flag": false, "required": false}.
 void list_options(const CLI::App& app);
+
+// The kind of an option's check ("" if it has none of the kinds above).
+std::string option_kind(const CLI::Option* o);
 
 // A parse error as one line naming the culprit: an unknown command at any level ("unknown command
 // 'train foo' (train takes: lm, classify, …)"), an option given twice, else CLI11's text + "(see --help)".

@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cli/options.h"
 #include "recurrent/core/error.h"
 #include "recurrent/train/checkpoint.h"
 
@@ -60,6 +61,23 @@ size_t task_index(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The same values: equal as text, as numbers ("2e-3" and "0.002"), or as paths to the same file.
+bool same_values(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == b[i]) continue;
+    size_t ua = 0, ub = 0;
+    try {
+      if (std::stod(a[i], &ua) == std::stod(b[i], &ub) && ua == a[i].size() && ub == b[i].size()) continue;
+    } catch (const std::exception&) {
+    }
+    std::error_code ec;
+    if (fs::exists(a[i], ec) && fs::exists(b[i], ec) && fs::equivalent(a[i], b[i], ec)) continue;
+    return false;
+  }
+  return true;
+}
+
 std::string show(const std::vector<std::string>& v) {
   std::string s;
   for (const std::string& x : v) s += (s.empty() ? "" : " ") + x;
@@ -74,8 +92,8 @@ void check_given(const std::string& name, const std::vector<std::string>& given,
   if (!opt) return;  // an unknown option: CLI11 reports it
   const std::vector<std::string> was =
       rec.contains(name) ? rec.at(name).get<std::vector<std::string>>() : std::vector<std::string>{};
-  if (rec.contains(name) && (was == given || (is_flag(opt) && given.empty()))) return;
-  if (!rec.contains(name) && !is_flag(opt) && given.size() == 1 && given[0] == opt->get_default_str()) return;
+  if (rec.contains(name) && (same_values(was, given) || (is_flag(opt) && given.empty()))) return;
+  if (!rec.contains(name) && !is_flag(opt) && given.size() == 1 && same_values({opt->get_default_str()}, given)) return;
   throw Error(name, "the run in " + dir + " was trained with " +
                         (rec.contains(name) ? name + " " + show(was) : "the default " + name +
                                               (opt->get_default_str().empty() ? "" : " " + opt->get_default_str())) +
@@ -96,11 +114,12 @@ std::string record_options(const std::string& task, const CLI::App& sub) {
     const std::string name = o->get_name();
     if (o->count() == 0 || name.rfind("--", 0) != 0 || not_recorded(name)) continue;
     json vals = json::array();
+    const std::string kind = option_kind(o);
+    const bool names_path = kind == "file" || kind == "dir" || kind == "path";
     if (!is_flag(o))
       for (const std::string& v : o->results()) {
         std::error_code ec;
-        const bool file = !v.empty() && fs::is_regular_file(v, ec);
-        vals.push_back(file ? fs::absolute(v, ec).lexically_normal().string() : v);
+        vals.push_back(names_path && !v.empty() ? fs::absolute(v, ec).lexically_normal().string() : v);
       }
     opts[name] = vals;
   }
@@ -125,24 +144,25 @@ std::vector<std::string> expand_resume(const CLI::App& app, const std::vector<st
              rec.at("task").get<std::string>(), "` run; resume it with recurrent train ", rec.at("task").get<std::string>(),
              " --resume ", g.resume);
     rec = rec.at("options");
+    for (const auto& [name, given] : g.values) check_given(name, given, rec, *sub, g.resume);
   } catch (const json::exception& e) {
     throw Error(file, std::string("bad recurrent.command record: ") + e.what());
   }
-  for (const auto& [name, given] : g.values) check_given(name, given, rec, *sub, g.resume);
-  // Budgets given replace the run's budgets as a whole (--epochs 20 after a --max-steps stop trains
-  // to epoch 20); without any, the run keeps its own.
+  // A budget given replaces the recorded one of its kind; and any budget given drops the recorded
+  // --max-steps, a stop point of the earlier part (--epochs 20 after a --max-steps stop trains to
+  // epoch 20, within the run's --time-budget if it has one).
   const bool new_budget = g.values.count("--epochs") || g.values.count("--time-budget") || g.values.count("--max-steps");
   std::vector<std::string> out = args;
   for (const auto& [name, vals] : rec.items()) {
     if (g.values.count(name)) continue;
-    if (new_budget && (name == "--epochs" || name == "--time-budget" || name == "--max-steps")) continue;
+    if (new_budget && name == "--max-steps") continue;
     const CLI::Option* opt = sub->get_option_no_throw(name);
     if (!opt) continue;  // an option this version no longer has
     if (vals.empty() || is_flag(opt)) {
       out.push_back(name);
       continue;
     }
-    for (const auto& v : vals) out.insert(out.end(), {name, v.get<std::string>()});
+    for (const auto& v : vals) out.push_back(name + "=" + v.get<std::string>());  // one token: never re-read
   }
   return out;
 }

@@ -2,17 +2,18 @@
 //
 // record_options(task, sub) — after `train TASK` parsed: JSON
 //   {"task": "lm", "options": {"--data": ["/abs/moby.txt"], "--hidden": ["256"], "--quiet": []}}
-//   with every option given on the command line (flags with no values; values that name existing
-//   files made absolute, so a resume from another folder finds them), except --resume, --out and
-//   --force. The tasks store it in every checkpoint (train::RunOptions::command).
+//   with every option given on the command line (flags with no values; the values of options whose
+//   check is a file, folder or path made absolute, so a resume from another folder finds them),
+//   except --resume, --out and --force. The tasks store it in every checkpoint (train::RunOptions::command).
 //
 // expand_resume(app, args) — before parsing: for `train TASK … --resume DIR …`, reads the record in
 //   DIR/last.safetensors and returns args with every recorded option that the command line does not
 //   give appended, so the run continues with its data, batching, model and budgets. A given option
 //   that differs from the record is refused unless it may change between the parts of a run
-//   (may_change_on_resume: budgets, progress output, data paths). Budgets given (--epochs,
-//   --time-budget, --max-steps) replace the recorded ones as a whole. A run without a record (made
-//   before records existed) is left as it is.
+//   (may_change_on_resume: budgets, progress output, data paths; values compare as numbers and
+//   paths). A budget given replaces the recorded one of its kind, and any budget given drops the
+//   recorded --max-steps (the stop point of the earlier part). A run without a record (made before
+//   records existed) is left as it is.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -34,7 +34,8 @@ std::vector<std::string> run_files_in(const std::string& dir) {
 
 const std::vector<std::string>& RunDir::run_files() {
   static const std::vector<std::string> files = {"last.safetensors", "best.safetensors", "results.json", "metrics.csv",
-                                                 "diagnostics.jsonl"};
+                                                 "diagnostics.jsonl", "valid.hyp.txt", "test.hyp.txt",
+                                                 "test_beam.hyp.txt"};
   return files;
 }
 
@@ -43,7 +44,11 @@ bool RunDir::holds_run(const std::string& dir) { return fs::is_directory(dir) &&
 RunDir::RunDir(const RunOptions& o) : dir_(o.out.empty() ? o.resume : o.out), force_(o.force) {
   RC_CHECK(!dir_.empty(), "--out", "give an output folder for checkpoints and metrics");
   RC_CHECK(!fs::exists(dir_) || fs::is_directory(dir_), "--out", dir_, " is a file; expected a folder (new or a run's)");
-  const bool own = !o.resume.empty() && fs::exists(dir_) && fs::exists(o.resume) && fs::equivalent(dir_, o.resume);
+  std::error_code ec;
+  const bool own = !o.resume.empty() && fs::equivalent(dir_, o.resume, ec);
+  // A resumed run continues in its own folder: its metrics, best model and results are there.
+  RC_CHECK(o.resume.empty() || own, "--out", "a resumed run writes into its own folder (", o.resume,
+           "); to branch a run, copy its folder and resume the copy");
   if (own || force_ || !holds_run(dir_)) return;
   std::string files;
   for (const std::string& f : run_files_in(dir_)) files += (files.empty() ? "" : ", ") + f;
@@ -68,12 +73,15 @@ void RunDir::create() {
 }
 
 RunDir::~RunDir() {
-  if (!created_ || fs::exists(file("last.safetensors"))) return;
-  // The run ended before its first checkpoint: remove what it wrote (and the folder if it made it).
   std::error_code ec;
-  for (const std::string& f : run_files_in(dir_))
-    if (std::find(existed_.begin(), existed_.end(), f) == existed_.end()) fs::remove(fs::path(dir_) / f, ec);
-  if (made_dir_ && fs::is_empty(dir_, ec)) fs::remove(dir_, ec);
+  if (!created_ || fs::exists(file("last.safetensors"), ec) || fs::exists(file("best.safetensors"), ec)) return;
+  // The run ended before its first checkpoint: remove what it wrote (and the folder if it made it).
+  try {
+    for (const std::string& f : run_files_in(dir_))
+      if (std::find(existed_.begin(), existed_.end(), f) == existed_.end()) fs::remove(fs::path(dir_) / f, ec);
+    if (made_dir_ && fs::is_empty(dir_, ec)) fs::remove(dir_, ec);
+  } catch (...) {  // never throw from a destructor: a leftover file is the lesser harm
+  }
 }
 
 bool run_finished(const std::string& dir) {

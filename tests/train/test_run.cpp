@@ -113,12 +113,12 @@ TEST(RunDir, AResumedRunWritesIntoItsOwnFolder) {
     r.create();
   }
   EXPECT_TRUE(fs::exists(d / "metrics.csv"));
-  // --out naming yet another run's folder is refused as for a new run.
+  // --out naming another folder is refused: the run's metrics, best model and results are in its own.
   const fs::path other = fresh_dir("resume_other");
-  fs::create_directories(other);
-  touch(other / "best.safetensors");
   o.out = other.string();
-  EXPECT_NE(error_of([&] { RunDir r(o); }).find("holds another run"), std::string::npos);
+  EXPECT_NE(error_of([&] { RunDir r(o); }).find("a resumed run writes into its own folder"), std::string::npos);
+  o.out = (d / "." / "").string();  // the same folder, spelled differently
+  EXPECT_EQ(error_of([&] { RunDir r(o); }), "");
   fs::remove_all(d);
   fs::remove_all(other);
 }

@@ -4,10 +4,10 @@
 // The output folder (RunDir):
 //   * a new run refuses an --out folder that holds another run's files (run_files(): checkpoints,
 //     metrics, results) unless --force, which removes those files first and nothing else;
-//   * --resume DIR writes into DIR (or into --out, which must not hold another run either);
+//   * --resume DIR writes into DIR (an --out naming another folder is refused: copy the folder to branch);
 //   * create() makes the folder; call it once every option and the data have been checked. If the run
-//     then ends (error or return) before its first last.safetensors exists, the RunDir removes what
-//     create() made, so a failed start never leaves a half-made run behind.
+//     then ends (error or return) before its first checkpoint (last or best.safetensors) exists, the
+//     RunDir removes what create() made, so a failed start never leaves a half-made run behind.
 // Budgets (check_budget_left): --epochs, --max-steps and --time-budget count the whole run, resumed
 // parts included. Resuming a run whose budget is already used up is refused, naming the option, what
 // the run has done and what to give instead.
