@@ -159,6 +159,11 @@ void write_output(const std::string& out, const std::string& content) {
 
 void predict_forecast(const PredictArgs& a) {
   RC_CHECK(!a.data.empty(), "--data", "a forecaster predicts from its CSV series: give --data FILE");
+  for (const auto& [opt, file] : {std::pair<const char*, std::string>{"--plot", a.plot}, {"--out", a.out}}) {
+    const fs::path dir = fs::path(file).parent_path();
+    RC_CHECK(file.empty() || file == "-" || dir.empty() || fs::is_directory(dir), opt, "the folder ", dir.string(),
+             " does not exist (create it first)");
+  }
   auto m = tasks::load_forecaster(a.model);
   check_finite_weights(*m, a.model);
   const tasks::ForecastData d = tasks::load_forecast_data(a.data, m->config());

@@ -179,8 +179,8 @@ CLI::Validator choice(const std::vector<std::string>& names) {
 }
 
 void add_run_options(CLI::App* c, train::RunOptions& o, std::string& budget) {
-  c->add_option("--epochs", o.epochs, "passes over the training data, the whole run (default 10 without "
-                "--time-budget or --max-steps; with them, 0 = no epoch limit)")->check(checked("count"));
+  c->add_option("--epochs", o.epochs, "passes over the training data, the whole run (without --time-budget or "
+                "--max-steps the default is 10, forecast 100; 0: no epoch limit)")->check(checked("count"));
   c->add_option("--time-budget", budget, "training wall time incl. validation, the whole run: 90s, 30m, 1.5h")
       ->check(checked("duration"));
   c->add_option("--max-steps", o.max_steps, "stop after this many steps in the whole run, saving last.safetensors "
@@ -266,7 +266,7 @@ std::string usage_message(const CLI::App& app, const CLI::ParseError& e) {
   // `recurrent frobnicate`, `recurrent train foo`: CLI11 says only "A subcommand is required".
   std::vector<std::string> rest = cur->remaining(true);
   if (rest.empty()) rest = app.remaining(true);  // what a parent took by fallthrough
-  if (cur->get_require_subcommand_min() > 0 && !rest.empty()) {
+  if (cur->get_require_subcommand_min() > 0 && !rest.empty() && rest.front().rfind("-", 0) != 0) {
     std::string known;
     for (const CLI::App* sub : cur->get_subcommands({})) known += (known.empty() ? "" : ", ") + sub->get_name();
     return "unknown command '" + (path.empty() ? "" : path + " ") + rest.front() + "' (" +

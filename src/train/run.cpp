@@ -105,7 +105,12 @@ void check_budget_left(const RunOptions& o, int64_t steps, int64_t epochs, doubl
 }
 
 std::string resume_command(const std::string& task, const std::string& dir) {
-  return "recurrent train " + task + " --resume " + dir;
+  // Quoted for a POSIX shell when it holds anything but [A-Za-z0-9_./+-], so the line can be pasted.
+  const bool plain = !dir.empty() && dir.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                           "0123456789_./+-") == std::string::npos;
+  std::string q = "'";
+  for (char ch : dir) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return "recurrent train " + task + " --resume " + (plain ? dir : q + "'");
 }
 
 }  // namespace recurrent::train

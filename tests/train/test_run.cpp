@@ -150,3 +150,8 @@ TEST(RunBudget, UsedUpBudgetsAreRefusedWithTheFigures) {
   EXPECT_EQ(error_of([&] { check_budget_left(RunOptions{}, 1000, 1000, 1e6); }), "");  // no budget: no limit
   fs::remove_all(d);
 }
+
+TEST(RunDir, TheResumeCommandCanBePasted) {
+  EXPECT_EQ(resume_command("lm", "runs/moby"), "recurrent train lm --resume runs/moby");
+  EXPECT_EQ(resume_command("tag", "my runs/it's"), "recurrent train tag --resume 'my runs/it'\\''s'");
+}
