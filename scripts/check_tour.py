@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""Runs every command of README.md's CLI tour as written, with tiny budgets (issue 27, acceptance 5).
+
+    scripts/data/fetch.sh all && scripts/build.sh && /usr/bin/python3 scripts/check_tour.py [--keep]
+
+Each command runs through bash, in order, in a scratch folder that sees the repository's build/, data/
+and scripts/ (so runs/ and outputs stay out of the tree). Budgets are made tiny, and nothing else is
+changed: a `--time-budget X` becomes 4s, `--epochs N` becomes 1, and the long-range labs get
+`--max-steps 20` plus small evaluations; `scripts/bench/compare_anchors.py` is skipped (it takes minutes
+and builds the anchors). A training run whose folder a later `--resume` continues gets a 60s budget and a
+metrics row every 10 steps, and is interrupted with SIGINT (a user's Ctrl-C) after three rows, so that the
+resume line runs as written. Exit status 1 if any command fails.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tour_commands(readme):
+    text = open(readme, encoding="utf-8").read()
+    block = re.search(r"## CLI tour\s+```sh\n(.*?)```", text, re.S).group(1)
+    cmds, cur = [], ""
+    for line in block.splitlines():
+        line = re.sub(r"\s+#( |$).*$", "", line) if not line.lstrip().startswith("#") else ""
+        if line.endswith("\\"):
+            cur += line[:-1] + " "
+            continue
+        cur += line
+        if cur.strip():
+            cmds.append(" ".join(cur.split()))
+        cur = ""
+    return cmds
+
+
+def shrink(cmd):
+    """The same command with tiny budgets (only budget options change)."""
+    if "build/recurrent" not in cmd:
+        return cmd
+    cmd = re.sub(r"--time-budget \S+", "--time-budget 4s", cmd)
+    cmd = re.sub(r"--epochs \d+", "--epochs 1", cmd)
+    if re.search(r" (gradlab (train|transformer)|experiment) ", cmd):
+        cmd += " --max-steps 20 --eval-every 10 --eval-size 50"
+        if "seqimage" in cmd:
+            cmd += " --valid 100 --test-size 200 --no-plots"
+    if " gradlab profile " in cmd:
+        cmd += " --batches 1 --no-jacobian"
+    if re.search(r" train (lm|classify|tag|condlm|seq2seq|forecast) ", cmd) and "--time-budget" not in cmd \
+            and "--resume" not in cmd:
+        cmd += " --time-budget 4s"
+    return cmd
+
+
+def run(cmd, cwd, interrupt_dir=None):
+    """Runs cmd; with interrupt_dir, sends SIGINT (Ctrl-C) once the run has written 3 metrics rows."""
+    p = subprocess.Popen(["bash", "-c", "exec " + cmd if interrupt_dir else cmd], cwd=cwd, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    if interrupt_dir:
+        metrics = os.path.join(cwd, interrupt_dir, "metrics.csv")
+        for _ in range(600):
+            if p.poll() is not None:
+                break
+            if os.path.exists(metrics) and sum(1 for _ in open(metrics)) >= 4:
+                p.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.1)
+    out, _ = p.communicate(timeout=900)
+    return p.returncode, out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = ap.parse_args()
+    for need in ("build/recurrent", "data/moby-dick", "data/sentiment", "data/brown", "data/sunspots", "data/bible",
+                 "data/fashion-mnist"):
+        if not os.path.exists(os.path.join(REPO, need)):
+            sys.exit(f"check_tour: {need} is missing (scripts/build.sh; scripts/data/fetch.sh all)")
+    work = tempfile.mkdtemp(prefix="recurrent-tour-")
+    for d in ("build", "data", "scripts"):
+        os.symlink(os.path.join(REPO, d), os.path.join(work, d))
+    cmds = tour_commands(os.path.join(REPO, "README.md"))
+    resumed = {m.group(1) for c in cmds for m in [re.search(r"--resume (\S+)", c)] if m}
+    failed = 0
+    for cmd in cmds:
+        if "compare_anchors.py" in cmd:
+            print(f"skip  {cmd}")
+            continue
+        small = shrink(cmd)
+        out_dir = re.search(r"--out (\S+)", small)
+        interrupt = out_dir.group(1) if out_dir and out_dir.group(1) in resumed and "--resume" not in small else None
+        if interrupt:  # a longer budget, a metrics row per 10 steps, and Ctrl-C after 3 of them
+            small = small.replace("--time-budget 4s", "--time-budget 60s") + " --log-interval 10"
+        t0 = time.time()
+        rc, out = run(small, work, interrupt)
+        ok = rc == 0 or (interrupt and rc == 130)
+        failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'}  {time.time() - t0:5.1f}s  {small}" + ("  (interrupted)" if interrupt else ""))
+        if not ok:
+            print(f"      exit status {rc}\n      " + "\n      ".join(out.strip().splitlines()[-5:]))
+    print(f"{len(cmds)} commands, {failed} failed; scratch folder {work}")
+    if not args.keep:
+        shutil.rmtree(work)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
