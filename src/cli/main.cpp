@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_env.h"
+#include "cli/interrupts.h"
 #include "cli/omp_env.h"
 #include "cli/options.h"
 #include "cli/run_record.h"
@@ -18,6 +19,7 @@
 
 int main(int argc, char** argv) {
   recurrent::cli::bound_openmp_spin(argv);  // libgomp: short spin, then sleep (cli/omp_env.h)
+  recurrent::cli::route_sigint_to_watcher();  // Ctrl-C on a thread of its own (cli/interrupts.h)
   CLI::App app{"recurrent: recurrent neural networks and sequence models on CPUs", "recurrent"};
   app.set_version_flag("--version", std::string("recurrent ") + RECURRENT_VERSION);
   app.require_subcommand(1);

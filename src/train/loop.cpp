@@ -85,14 +85,19 @@ std::string format_duration(double seconds) {
 }
 
 namespace {
-std::atomic<bool> g_interrupted{false};
+std::atomic<bool> g_interrupted{false}, g_armed{false};
 extern "C" void on_sigint(int) {
   g_interrupted.store(true);
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
 }
 }  // namespace
 
-void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
+void install_interrupt_handler() {
+  g_armed.store(true);
+  std::signal(SIGINT, on_sigint);
+}
+bool interrupt_armed() { return g_armed.load(); }
+void request_interrupt() { g_interrupted.store(true); }
 bool interrupted() { return g_interrupted.load(); }
 void clear_interrupt() { g_interrupted.store(false); }
 

@@ -39,6 +39,10 @@ std::string format_duration(double seconds);  // "1h02m", "4m05s", "12s"
 void install_interrupt_handler();
 bool interrupted();
 void clear_interrupt();  // for tests and for loops that run again
+// For a program that takes SIGINT on a thread of its own (the CLI: cli/interrupts.h): whether a loop
+// has installed the handler (then the first Ctrl-C should only ask it to stop), and the request itself.
+bool interrupt_armed();
+void request_interrupt();
 
 // Metrics CSV with a fixed header. Opening for a resumed run keeps only the rows with step ≤ keep_upto.
 class MetricsCsv {
