@@ -97,6 +97,19 @@ TEST_F(Cli, UsageErrorsAreOneLineAndNonZero) {
                         "--resume: expected an existing folder, got " + path("run"));
   expect_one_line_error("train foo", "unknown command 'train foo' (train takes: lm, classify");
   expect_one_line_error("train lm --hidden 8 --hidden 16", "--hidden: given more than once");
+  // A file where a folder is needed: the path and the system's reason, not a raw "filesystem error".
+  const std::string file = path("notes.txt");
+  std::ofstream(file) << "x";
+  expect_one_line_error("experiment adding --out " + file + "/sub --max-steps 1", file + "/sub: Not a directory");
+}
+
+TEST_F(Cli, ProgressLinesCountInTheSingular) {
+  const std::string text = std::string(RECURRENT_TEST_DATA) + "/lm/moby_train.txt";
+  const Result r = run("train lm --data " + text + " --hidden 8 --layers 1 --max-steps 1 --threads 1 --out " +
+                       path("one"));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("1 recurrent layer, "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("parameters, 1 thread\n"), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, BadThreadCountsAreOneLineErrors) {
