@@ -20,6 +20,7 @@
 #include "recurrent/data/text_file.h"
 #include "recurrent/io/safetensors.h"
 #include "run_cli.h"
+#include "same_tensors.h"
 
 extern char** environ;
 
@@ -52,16 +53,7 @@ struct RunFolders : ::testing::Test {
 };
 
 bool same_tensors(const std::string& a, const std::string& b, const std::string& prefix, std::string& why) {
-  io::SafeTensors x = io::read_safetensors(a), y = io::read_safetensors(b);
-  int n = 0;
-  for (const std::string& name : x.names()) {
-    if (name.rfind(prefix, 0) != 0) continue;
-    ++n;
-    if (!y.contains(name)) return why = "missing " + name, false;
-    if (x.get_f32(name).to_vector() != y.get_f32(name).to_vector()) return why = "differs: " + name, false;
-  }
-  if (n == 0) return why = "no tensors with prefix " + prefix, false;
-  return true;
+  return recurrent::testing::same_tensors(io::read_safetensors(a), io::read_safetensors(b), prefix, why);
 }
 
 size_t lines_in(const std::string& file) {

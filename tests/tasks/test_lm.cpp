@@ -27,6 +27,7 @@
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/tasks/lm.h"
 #include "run_cli.h"
+#include "same_tensors.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -73,17 +74,7 @@ LmTrainOptions char_opts(const std::string& data, const fs::path& out) {
   return o;
 }
 
-bool same_tensors(const io::SafeTensors& a, const io::SafeTensors& b, const std::string& prefix, std::string& why) {
-  int n = 0;
-  for (const std::string& name : a.names()) {
-    if (name.rfind(prefix, 0) != 0) continue;
-    ++n;
-    if (!b.contains(name)) return why = "missing " + name, false;
-    if (a.get_f32(name).to_vector() != b.get_f32(name).to_vector()) return why = "differs: " + name, false;
-  }
-  if (n == 0) return why = "no tensors with prefix " + prefix, false;
-  return true;
-}
+using recurrent::testing::same_tensors;
 
 }  // namespace
 

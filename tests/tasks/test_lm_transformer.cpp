@@ -21,6 +21,7 @@
 #include "recurrent/io/safetensors.h"
 #include "recurrent/tasks/lm_transformer.h"
 #include "run_cli.h"
+#include "same_tensors.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -84,17 +85,7 @@ void expect_close(const std::vector<float>& a, const float* b, const std::string
   EXPECT_LT(worst, 1e-4) << what << ": worst difference " << worst << " at " << at;
 }
 
-bool same_tensors(const io::SafeTensors& a, const io::SafeTensors& b, const std::string& prefix, std::string& why) {
-  int n = 0;
-  for (const std::string& name : a.names()) {
-    if (name.rfind(prefix, 0) != 0) continue;
-    ++n;
-    if (!b.contains(name)) return why = "missing " + name, false;
-    if (a.get_f32(name).to_vector() != b.get_f32(name).to_vector()) return why = "differs: " + name, false;
-  }
-  if (n == 0) return why = "no tensors with prefix " + prefix, false;
-  return true;
-}
+using recurrent::testing::same_tensors;
 
 }  // namespace
 
