@@ -23,7 +23,6 @@
 #include "cli/options.h"
 #include "cli/lab_common.h"
 #include "recurrent/core/error.h"
-#include "recurrent/nn/rnn_types.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/data/idx.h"
 #include "recurrent/tasks/gradlab.h"
@@ -172,16 +171,10 @@ void run_experiment(ExpArgs& a) {
   std::printf("report: %s%s\n", (fs::path(a.out) / "report.md").c_str(), note.empty() ? "" : (" (no plots: " + note + ")").c_str());
 }
 
-std::vector<std::string> lab_cells() {
-  std::vector<std::string> n = cell_names();
-  n.push_back("irnn");
-  return n;
-}
-
 void options(CLI::App* c, ExpArgs& a) {
   tasks::LabConfig& g = a.cfg;
   c->add_option("--cell,--cells", a.cells, "comma list: rnn_tanh, rnn_relu, irnn, lstm, gru, gru_cho, gru_simple, …")
-      ->capture_default_str()->check(choice_list(lab_cells()));
+      ->capture_default_str()->check(choice_list(lab::cell_names()));
   c->add_option("--clip", a.clips, "comma list of max gradient norms, each one run per cell (0: no clipping)")
       ->capture_default_str()->check(checked("nonneg-real-list"));
   c->add_option("--max-steps,--steps", g.steps, "training steps per run")->check(checked("positive"))

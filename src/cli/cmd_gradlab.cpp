@@ -21,7 +21,6 @@
 #include "cli/options.h"
 #include "cli/lab_common.h"
 #include "recurrent/core/error.h"
-#include "recurrent/nn/rnn_types.h"
 #include "recurrent/tasks/gradlab.h"
 
 namespace recurrent::cli {
@@ -96,18 +95,12 @@ void run_train(const LabArgs& a) {
   lab::print_table(stdout, cfg, rows, false);
 }
 
-std::vector<std::string> lab_cells() {
-  std::vector<std::string> n = cell_names();
-  n.push_back("irnn");
-  return n;
-}
-
 void common_options(CLI::App* c, LabArgs& a) {
   c->add_option("--task", a.task, "adding | copy | agreement")->check(choice({"adding", "copy", "agreement"}));
   c->add_option("--T", a.cfg.T, "delay (adding: sequence length; copy: blanks; agreement: distance D)")
       ->check(int_range(2, 100000));
   c->add_option("--cell,--cells", a.cells, "comma list: rnn_tanh, rnn_relu, irnn, lstm, gru, gru_cho, gru_simple, …")
-      ->check(choice_list(lab_cells()));
+      ->check(choice_list(lab::cell_names()));
   c->add_option("--inits", a.inits, "comma list: pytorch, uniform, xavier, orthogonal, identity")
       ->check(choice_list({"pytorch", "uniform", "xavier", "orthogonal", "identity"}));
   c->add_option("--rho", a.rho, "rescale each W_hh gate block to this spectral radius (0: keep the init's)")

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "recurrent/core/error.h"
+#include "recurrent/nn/rnn_types.h"
 
 namespace recurrent::cli::lab {
 
@@ -16,6 +17,12 @@ std::vector<std::string> split_list(const std::string& s) {
   for (std::string item; std::getline(ss, item, ',');)
     if (!item.empty()) out.push_back(item);
   return out;
+}
+
+std::vector<std::string> cell_names() {
+  std::vector<std::string> n = recurrent::cell_names();
+  n.push_back("irnn");
+  return n;
 }
 
 std::vector<double> clip_values(const std::string& s) {

@@ -13,6 +13,7 @@
 namespace recurrent::cli::lab {
 
 std::vector<std::string> split_list(const std::string& s);  // "a,b,,c" → {a, b, c}
+std::vector<std::string> cell_names();  // the lab's --cell names: every cell_names() entry, plus "irnn"
 std::vector<double> clip_values(const std::string& s);       // "0,1" → {0, 1}; throws Error("--clip", …)
 // Every (cell, init) pair; "irnn" fixes its own initialisation, so it appears once.
 inline constexpr const char* kUpdateBiasHelp =
