@@ -52,6 +52,17 @@ std::string real_if(const std::string& s, Ok ok, const char* what) {
   return "";
 }
 
+// ok(part) for every comma-separated part of s (empty parts included: "16,,8" has an empty one).
+template <class Ok>
+bool each_part(const std::string& s, Ok ok) {
+  for (size_t a = 0;;) {
+    const size_t b = s.find(',', a);
+    if (!ok(s.substr(a, b == std::string::npos ? std::string::npos : b - a))) return false;
+    if (b == std::string::npos) return true;
+    a = b + 1;
+  }
+}
+
 std::string check_kind(const std::string& kind, const std::string& s) {
   constexpr long double kI64 = 9223372036854775807.0L, kU64 = 18446744073709551615.0L;
   if (kind == "positive") return integer_in(s, 1, kI64, "a positive integer");
@@ -71,37 +82,18 @@ std::string check_kind(const std::string& kind, const std::string& s) {
       return "expected a duration such as 90s, 30m or 1.5h, got " + s;
     }
   }
-  if (kind == "nonneg-real-list") {
-    size_t a = 0;
-    while (true) {
-      const size_t b = s.find(',', a);
-      const std::string part = s.substr(a, b == std::string::npos ? std::string::npos : b - a);
-      if (!real_if(part, [](double v) { return v >= 0; }, "").empty())
-        return "expected a number >= 0 or a comma list of them, got " + s;
-      if (b == std::string::npos) return "";
-      a = b + 1;
-    }
-  }
-  if (kind == "positive-list") {
-    size_t a = 0;
-    while (true) {
-      const size_t b = s.find(',', a);
-      const std::string part = s.substr(a, b == std::string::npos ? std::string::npos : b - a);
-      if (!integer_in(part, 1, kI64, "").empty())
-        return "expected a positive integer or a comma list of them, got " + s;
-      if (b == std::string::npos) return "";
-      a = b + 1;
-    }
-  }
+  if (kind == "nonneg-real-list")
+    return each_part(s, [](const std::string& p) { return real_if(p, [](double v) { return v >= 0; }, "").empty(); })
+               ? ""
+               : "expected a number >= 0 or a comma list of them, got " + s;
+  if (kind == "positive-list")
+    return each_part(s, [&](const std::string& p) { return integer_in(p, 1, kI64, "").empty(); })
+               ? ""
+               : "expected a positive integer or a comma list of them, got " + s;
   if (kind == "cells") {
     try {
-      size_t a = 0;
-      while (true) {
-        const size_t b = s.find(',', a);
-        parse_cell(s.substr(a, b == std::string::npos ? std::string::npos : b - a));
-        if (b == std::string::npos) return "";
-        a = b + 1;
-      }
+      each_part(s, [](const std::string& p) { return parse_cell(p), true; });
+      return "";
     } catch (const Error&) {
       std::string names;
       for (const std::string& n : cell_names()) names += (names.empty() ? "" : " ") + n;
@@ -153,15 +145,9 @@ CLI::Validator choice_list(const std::vector<std::string>& names) {
   for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
   return CLI::Validator(
       [names, list](std::string& s) {
-        size_t a = 0;
-        while (true) {
-          const size_t b = s.find(',', a);
-          const std::string part = s.substr(a, b == std::string::npos ? std::string::npos : b - a);
-          if (std::find(names.begin(), names.end(), part) == names.end())
-            return "expected a comma list of " + list + "; got " + s;
-          if (b == std::string::npos) return std::string();
-          a = b + 1;
-        }
+        const bool ok = each_part(
+            s, [&](const std::string& p) { return std::find(names.begin(), names.end(), p) != names.end(); });
+        return ok ? std::string() : "expected a comma list of " + list + "; got " + s;
       },
       "LIST", "choice-list");
 }
