@@ -8,7 +8,7 @@
 
 #include "cli/options.h"
 #include "recurrent/core/error.h"
-#include "recurrent/train/checkpoint.h"
+#include "recurrent/io/safetensors.h"
 
 namespace recurrent::cli {
 
@@ -135,7 +135,8 @@ std::vector<std::string> expand_resume(const CLI::App& app, const std::vector<st
   const CLI::App* sub = train ? subcommand(*train, args[ti]) : nullptr;
   const std::string file = (fs::path(g.resume) / "last.safetensors").string();
   if (!sub || !fs::exists(file)) return args;  // the task reports a missing checkpoint
-  const std::string rec_text = train::read_checkpoint(file).command_json;
+  // The header only (the tensors are read by the task): metadata "recurrent.command".
+  const std::string rec_text = io::read_safetensors_header(file).metadata_or("recurrent.command", "");
   if (rec_text.empty()) return args;  // a run from before records: options must be repeated
   json rec;
   try {
