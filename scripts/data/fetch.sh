@@ -26,8 +26,12 @@
 #              unpacked with its libraries, run with LD_LIBRARY_PATH; nothing installed) ->
 #              data/bible/{train,valid,test}.tsv (english<TAB>spanish, one verse per line, 31,084
 #              pairs; split by book, see scripts/data/prepare_bible.py) and data/bible/books.txt
+#   jsb-chorales  github.com/czhuang/JSB-Chorales-dataset at commit 9a7f733 (the Boulanger-Lewandowski 2012
+#              split as JSON piano rolls) -> data/jsb-chorales/jsb-chorales-{quarter,16th}.json, copied as is;
+#              JSB_MIRROR=DIR takes the two files from DIR instead of the network (a path relative to the
+#              repository root, e.g. JSB_MIRROR=../shared/data/jsb-chorales); SHA-256 pinned either way
 #
-# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 fashion-mnist bible-es     (or: all)
+# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 fashion-mnist bible-es jsb-chorales  (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
 set -euo pipefail
 
@@ -223,7 +227,29 @@ SUMS
   echo "fashion-mnist: 60000 train / 10000 test images (gzipped IDX) in $d"
 }
 
-[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | fashion-mnist | bible-es | all)"
+fetch_jsb_chorales() {
+  local d="$DATA_DIR/jsb-chorales" f sha src
+  local url="https://raw.githubusercontent.com/czhuang/JSB-Chorales-dataset/9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d"
+  done_or_clean "$d" && return 0
+  src="${JSB_MIRROR:-}"
+  [[ -z "$src" || "$src" == /* ]] || src="$REPO/$src"
+  while read -r sha f; do
+    if [[ -n "$src" ]]; then
+      cp "$src/$f" "$d/$f" || die "jsb-chorales: $f missing in JSB_MIRROR=$src"
+    else
+      command -v curl >/dev/null || die "curl not found (apt-get install curl), or give JSB_MIRROR=DIR"
+      curl -fsSL -o "$d/$f" "$url/$f" || die "jsb-chorales: download of $url/$f failed (offline? give JSB_MIRROR=DIR)"
+    fi
+    [[ "$(sha256sum "$d/$f" | cut -d' ' -f1)" == "$sha" ]] || die "jsb-chorales: $d/$f differs from the pinned sha256 $sha"
+  done <<'SUMS'
+2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91 jsb-chorales-quarter.json
+8730aca7b64e7d29493733d1cf19fad4a5b351d8f1845e57dac27728104fd39f jsb-chorales-16th.json
+SUMS
+  touch "$d/.ok"
+  echo "jsb-chorales: 229 / 76 / 77 chorales (train / valid / test) in $d/jsb-chorales-{quarter,16th}.json"
+}
+
+[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | fashion-mnist | bible-es | jsb-chorales | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
   case "$name" in
@@ -234,7 +260,8 @@ for name in "$@"; do
     co2) fetch_co2 ;;
     fashion-mnist) fetch_fashion_mnist ;;
     bible-es) fetch_bible_es ;;
-    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_fashion_mnist; fetch_bible_es ;;
-    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, fashion-mnist, bible-es, all)" ;;
+    jsb-chorales) fetch_jsb_chorales ;;
+    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_fashion_mnist; fetch_bible_es; fetch_jsb_chorales ;;
+    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, fashion-mnist, bible-es, jsb-chorales, all)" ;;
   esac
 done
