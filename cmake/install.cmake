@@ -6,10 +6,10 @@
 # Each layer stays its own static library (design.md); all are exported under recurrent::<layer>
 # (recurrent::core ... recurrent::tasks) and recurrent::recurrent links them all. Public headers include
 # nothing from third parties, but the static libraries need oneDNN (-ldnnl, by name), Highway, zlib and
-# OpenMP at link time, and nlohmann_json is in io's interface: recurrentConfig.cmake finds them.
+# OpenMP at link time, and nlohmann_json is in io's interface: recurrentConfig.cmake finds them; audio links libsndfile, libsamplerate and FFTW by name.
 include(CMakePackageConfigHelpers)
 
-set(recurrent_layers core kernels autograd nn optim data io train tasks)
+set(recurrent_layers core kernels autograd nn optim data audio io train tasks)
 set(recurrent_layer_targets "")
 foreach(l ${recurrent_layers})
   set_target_properties(recurrent_${l} PROPERTIES EXPORT_NAME ${l})
@@ -34,7 +34,7 @@ install(FILES ${PROJECT_BINARY_DIR}/recurrentConfig.cmake ${PROJECT_BINARY_DIR}/
 file(RELATIVE_PATH recurrent_pc_up "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 string(REGEX REPLACE "/$" "" recurrent_pc_up "${recurrent_pc_up}")
 set(recurrent_pc_libs "")
-foreach(l tasks train io data optim nn autograd kernels core)
+foreach(l tasks train io audio data optim nn autograd kernels core)
   string(APPEND recurrent_pc_libs " -lrecurrent_${l}")
 endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/recurrent.pc.in ${PROJECT_BINARY_DIR}/recurrent.pc @ONLY)
@@ -54,7 +54,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "recurrent developers")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 # The static libraries need these to link; the CLI (and the Python module) need the shared ones.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libdnnl-dev, libhwy-dev, zlib1g-dev, nlohmann-json3-dev, libgomp1, libstdc++6 (>= 12)")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libdnnl-dev, libhwy-dev, zlib1g-dev, nlohmann-json3-dev, libsndfile1-dev, libsamplerate0-dev, libfftw3-dev, libgomp1, libstdc++6 (>= 12)")
 if(RECURRENT_PYTHON_BUILT)
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", python3 (>= 3.11), python3 (<< 3.12), python3-numpy")
   set(CPACK_DEBIAN_PACKAGE_SUGGESTS "python3-torch")

@@ -5,6 +5,8 @@
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libhwy-dev
       libbenchmark-dev zlib1g-dev python3 python3-matplotlib)
+# The audio layer (docs/audio.md): libsndfile (WAV and other formats), libsamplerate (resampling), FFTW.
+pkgs+=(libsndfile1-dev libsamplerate0-dev libfftw3-dev)
 # zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
 # The Python package (python/, docs/python.md) and its tests: pybind11 and the headers of Debian's
 # python3, NumPy, pytest, and PyTorch (recurrent.torch's drop-ins are tested against torch.nn.*).
@@ -13,7 +15,7 @@ pkgs+=(pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest py
 # Debian's npm package conflicts with that Node.js, so apt provides npm only where none exists.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [[ "${1:-}" == "--dev" ]]; then
-  pkgs+=(python3-torch python3-numpy python3-matplotlib libopenblas-dev libopenblas0-openmp)
+  pkgs+=(python3-torch python3-numpy python3-matplotlib libopenblas-dev libopenblas0-openmp python3-torchaudio)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,109 @@
+// Reading audio files through libsndfile (contract in recurrent/audio/wav.h).
+#include <sndfile.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "recurrent/audio/resample.h"
+#include "recurrent/audio/wav.h"
+#include "recurrent/core/error.h"
+
+namespace recurrent::audio {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SndfileCloser {
+  void operator()(SNDFILE* f) const { sf_close(f); }
+};
+using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+// libsndfile's own name of a major format or a subtype, e.g. "WAV (Microsoft)", "Signed 24 bit PCM".
+std::string format_name(int code) {
+  SF_FORMAT_INFO info{};
+  info.format = code;
+  if (sf_command(nullptr, SFC_GET_FORMAT_INFO, &info, sizeof info) != 0 || !info.name) return "unknown";
+  return info.name;
+}
+
+// Printable form of a file's first bytes, for "not a WAV" messages: "RIFF...." or hex.
+std::string magic_of(const std::string& head) {
+  std::string s;
+  for (char c : head.substr(0, 4)) s += (c >= 32 && c < 127) ? c : '.';
+  return s;
+}
+
+// Why libsndfile could not open `path`: one line naming what was expected.
+[[noreturn]] void explain_open_failure(const std::string& path, const char* lib_msg) {
+  std::error_code ec;
+  RC_CHECK(fs::exists(path, ec), path, "no such file");
+  RC_CHECK(!fs::is_directory(path, ec), path, "is a directory; expected an audio file (WAV)");
+  const auto size = fs::file_size(path, ec);
+  RC_CHECK(size > 0, path, "empty file (0 bytes); expected a WAV file");
+  std::ifstream in(path, std::ios::binary);
+  std::string head(12, '\0');
+  in.read(head.data(), 12);
+  head.resize(static_cast<size_t>(in.gcount()));
+  const std::string magic = head.substr(0, 4);
+  const bool riff = magic == "RIFF" || magic == "RIFX" || magic == "RF64";
+  if (riff && (head.size() < 12 || head.substr(8, 4) == "WAVE"))
+    throw Error(path, detail::concat("truncated or damaged WAV header (", size,
+                                     " bytes; a WAV needs a RIFF/WAVE header with 'fmt ' and 'data' chunks; libsndfile: ",
+                                     lib_msg, ")"));
+  throw Error(path, detail::concat("not a WAV file (nor another format libsndfile reads: FLAC, OGG, AIFF, AU, ...): "
+                                   "it starts with '", magic_of(head), "', a WAV with 'RIFF'; libsndfile: ", lib_msg));
+}
+
+// Reads every frame, interleaved; `frames` is what the header claims (a truncated data chunk gives fewer).
+std::vector<float> read_frames(SNDFILE* f, const SF_INFO& info, Audio& a, const std::string& path) {
+  std::vector<float> buf(static_cast<size_t>(info.frames) * static_cast<size_t>(info.channels));
+  const sf_count_t got = sf_readf_float(f, buf.data(), info.frames);
+  if (got < info.frames)
+    a.notes.push_back(detail::concat(path, ": the header announces ", info.frames, " frames but only ", got,
+                                     " could be read (truncated file?); using those"));
+  buf.resize(static_cast<size_t>(got) * static_cast<size_t>(info.channels));
+  return buf;
+}
+
+}  // namespace
+
+Audio read_audio(const std::string& path, const ReadOptions& opts) {
+  RC_CHECK(opts.target_rate >= 0, path, "target sample rate must be >= 0, got ", opts.target_rate);
+  SF_INFO info{};
+  SndfilePtr f(sf_open(path.c_str(), SFM_READ, &info));
+  if (!f) explain_open_failure(path, sf_strerror(nullptr));
+  Audio a;
+  a.file_rate = info.samplerate;
+  a.file_channels = info.channels;
+  a.file_format = format_name(info.format & SF_FORMAT_TYPEMASK) + ", " + format_name(info.format & SF_FORMAT_SUBMASK);
+  RC_CHECK(info.channels >= 1 && info.channels <= 2, path, info.channels,
+           " channels; expected mono or stereo (stereo is downmixed; with more channels which one is speech is not known)");
+  RC_CHECK(info.samplerate > 0, path, "sample rate ", info.samplerate, " in the header; expected a positive rate");
+  RC_CHECK(info.frames > 0, path, "0 samples; expected audio (the file has a header but no sound)");
+  std::vector<float> buf = read_frames(f.get(), info, a, path);
+  RC_CHECK(!buf.empty(), path, "0 samples could be read; expected audio");
+  const int sub = info.format & SF_FORMAT_SUBMASK;
+  if (sub != SF_FORMAT_PCM_16)
+    a.notes.push_back(detail::concat(path, ": ", format_name(sub), " converted to float samples"));
+  if (info.channels == 2) {
+    const size_t n = buf.size() / 2;
+    for (size_t i = 0; i < n; ++i) buf[i] = 0.5f * (buf[2 * i] + buf[2 * i + 1]);
+    buf.resize(n);
+    a.notes.push_back(path + ": stereo downmixed to mono (mean of the two channels)");
+  }
+  a.sample_rate = info.samplerate;
+  if (opts.target_rate > 0 && info.samplerate != opts.target_rate) {
+    const double r = double(info.samplerate) / opts.target_rate;
+    const bool far = r > opts.far_ratio || r < 1.0 / opts.far_ratio;
+    a.notes.push_back(detail::concat(path, ": resampled from ", info.samplerate, " Hz to ", opts.target_rate, " Hz",
+                                     far ? " (far from the model's rate: check this is the right file)" : ""));
+    buf = resample(buf, info.samplerate, opts.target_rate, path);
+    a.sample_rate = opts.target_rate;
+  }
+  a.samples = std::move(buf);
+  return a;
+}
+
+}  // namespace recurrent::audio
