@@ -30,8 +30,14 @@
 #              split as JSON piano rolls) -> data/jsb-chorales/jsb-chorales-{quarter,16th}.json, copied as is;
 #              JSB_MIRROR=DIR takes the two files from DIR instead of the network (a path relative to the
 #              repository root, e.g. JSB_MIRROR=../shared/data/jsb-chorales); SHA-256 pinned either way
+#   fsdd       github.com/Jakobovski/free-spoken-digit-dataset at commit 26eb9aa (Free Spoken Digit Dataset,
+#              CC BY-SA 4.0) -> data/fsdd/recordings/{digit}_{speaker}_{take}.wav, the 2,500 takes of the five
+#              speakers george, jackson, lucas, nicolas, yweweler (8 kHz mono 16-bit), copied as is, plus
+#              data/fsdd/README.md (source, licence, official split); FSDD_MIRROR=DIR takes DIR/recordings
+#              instead of the network (relative to the repository root, e.g. FSDD_MIRROR=../shared/data/fsdd);
+#              each speaker's 500 files are pinned by one SHA-256 over their sorted `sha256sum` lines
 #
-# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 fashion-mnist bible-es jsb-chorales  (or: all)
+# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 fashion-mnist bible-es jsb-chorales fsdd  (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
 set -euo pipefail
 
@@ -249,7 +255,50 @@ SUMS
   echo "jsb-chorales: 229 / 76 / 77 chorales (train / valid / test) in $d/jsb-chorales-{quarter,16th}.json"
 }
 
-[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | fashion-mnist | bible-es | jsb-chorales | all)"
+fetch_fsdd() {
+  local d="$DATA_DIR/fsdd" src sha spk n got tmp=""
+  local commit=26eb9aaf76e81b692f806f9140c2d2777410d7a1
+  local url="https://codeload.github.com/Jakobovski/free-spoken-digit-dataset/tar.gz/$commit"
+  done_or_clean "$d" && return 0
+  mkdir -p "$d/recordings"
+  src="${FSDD_MIRROR:-}"
+  [[ -z "$src" || "$src" == /* ]] || src="$REPO/$src"
+  if [[ -z "$src" ]]; then
+    command -v curl >/dev/null || die "curl not found (apt-get install curl), or give FSDD_MIRROR=DIR"
+    tmp="$(mktemp -d)"
+    curl -fsSL -o "$tmp/fsdd.tar.gz" "$url" || { rm -rf "$tmp"; die "fsdd: download of $url failed (offline? give FSDD_MIRROR=DIR)"; }
+    tar xzf "$tmp/fsdd.tar.gz" -C "$tmp" || { rm -rf "$tmp"; die "fsdd: cannot unpack $url"; }
+    src="$(ls -d "$tmp"/free-spoken-digit-dataset-*)"
+  fi
+  [[ -d "$src/recordings" ]] || die "fsdd: no recordings/ folder in $src"
+  # GitHub's tarballs are not byte-stable, so the files are pinned, not the archive: per speaker the
+  # SHA-256 of `sha256sum` over the speaker's 500 files in C sort order.
+  while read -r sha spk; do
+    n=$(find "$src/recordings" -maxdepth 1 -name "*_${spk}_*.wav" | wc -l)
+    [[ $n == 500 ]] || die "fsdd: $n recordings of $spk in $src/recordings, expected 500"
+    cp "$src/recordings"/*_"${spk}"_*.wav "$d/recordings/"
+    got="$(cd "$d/recordings" && printf '%s\n' *_"${spk}"_*.wav | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)"
+    [[ "$got" == "$sha" ]] || die "fsdd: $spk's recordings differ from the pinned sha256 $sha (got $got)"
+  done <<'SUMS'
+7543fea03052e8492c445f376230a4b080e882d238532002bc974a6e69577f3d george
+422e32a8d1b20006e18ea0bcdcce21860ec13781d91f1786b18ba266c9d6de01 jackson
+9b75b134c810b831a6e9ee7e987f9a673d1877c82a02e7487cd397f7dfcf9a41 lucas
+fc6e8ed1b1b7280008c3cb0ac9568e16309aa37d9f4956493e5a00e34bdba3c8 nicolas
+8cf3e97a77edc7bd53a086c6892ef5d544c4ca6ee04a3dbe908712f5cd279bbc yweweler
+SUMS
+  [[ -z "$tmp" ]] || rm -rf "$tmp"
+  chmod u+w "$d/recordings"/*.wav
+  printf '%s\n' "# Free Spoken Digit Dataset (FSDD), five speakers" "" \
+    "recordings/{digit}_{speaker}_{take}.wav: 8 kHz mono 16-bit WAV, 50 takes of each digit 0-9 by each of" \
+    "george, jackson, lucas, nicolas and yweweler (2,500 files), fetched by scripts/data/fetch.sh fsdd." \
+    "Source: github.com/Jakobovski/free-spoken-digit-dataset, commit $commit." \
+    "License: Creative Commons Attribution-ShareAlike 4.0 International; cite the data set (its Zenodo record)." \
+    "Official split: takes 0-4 of every speaker and digit are the test set, takes 5-49 training." >"$d/README.md"
+  touch "$d/.ok"
+  echo "fsdd: $(find "$d/recordings" -name '*.wav' | wc -l) recordings of 5 speakers in $d/recordings"
+}
+
+[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | fashion-mnist | bible-es | jsb-chorales | fsdd | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
   case "$name" in
@@ -261,7 +310,8 @@ for name in "$@"; do
     fashion-mnist) fetch_fashion_mnist ;;
     bible-es) fetch_bible_es ;;
     jsb-chorales) fetch_jsb_chorales ;;
-    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_fashion_mnist; fetch_bible_es; fetch_jsb_chorales ;;
-    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, fashion-mnist, bible-es, jsb-chorales, all)" ;;
+    fsdd) fetch_fsdd ;;
+    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_fashion_mnist; fetch_bible_es; fetch_jsb_chorales; fetch_fsdd ;;
+    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, fashion-mnist, bible-es, jsb-chorales, fsdd, all)" ;;
   esac
 done
