@@ -1,0 +1,133 @@
+// Reading audio (audio/wav.h): the formats that load, the conversions each makes (with a note the
+// caller can show), and one test per bad file, each a one-line Error naming the file and what was
+// expected. Every file is written by the test.
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "audio_test_util.h"
+#include "recurrent/audio/wav.h"
+
+using namespace recurrent::audio;
+using namespace recurrent::audio::testing;
+
+namespace {
+
+bool any_note_has(const Audio& a, const std::string& part) {
+  return std::any_of(a.notes.begin(), a.notes.end(), [&](const std::string& n) { return n.find(part) != std::string::npos; });
+}
+
+// Frequency of a sine from its upward zero crossings.
+double zero_crossing_hz(const std::vector<float>& x, int rate) {
+  int64_t first = -1, last = -1, n = 0;
+  for (size_t i = 1; i < x.size(); ++i)
+    if (x[i - 1] < 0 && x[i] >= 0) {
+      if (first < 0) first = static_cast<int64_t>(i);
+      last = static_cast<int64_t>(i);
+      ++n;
+    }
+  return n > 1 ? double(n - 1) * rate / double(last - first) : 0.0;
+}
+
+}  // namespace
+
+TEST(WavRead, Pcm16MonoAtTheModelRateLoadsWithoutNotes) {
+  ScratchDir dir("wav");
+  const auto x = sine(440, 8000, 0.25);
+  write_wav(dir.file("a.wav"), x, 8000);
+  const Audio a = read_audio(dir.file("a.wav"), {.target_rate = 8000});
+  EXPECT_TRUE(a.notes.empty());
+  EXPECT_EQ(a.sample_rate, 8000);
+  EXPECT_EQ(a.file_channels, 1);
+  ASSERT_EQ(a.samples.size(), x.size());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(a.samples[i], x[i], 1.0 / 32768) << i;
+}
+
+TEST(WavRead, NotAWav) {
+  ScratchDir dir("wav");
+  write_bytes(dir.file("notes.wav"), "this is a text file, not audio\n");
+  const std::string msg = error_of([&] { read_audio(dir.file("notes.wav")); });
+  expect_has(msg, dir.file("notes.wav"));
+  expect_has(msg, "not a WAV file");
+  expect_has(msg, "'RIFF'");
+}
+
+TEST(WavRead, TruncatedHeader) {
+  ScratchDir dir("wav");
+  write_wav(dir.file("full.wav"), sine(440, 8000, 0.1), 8000);
+  std::filesystem::copy_file(dir.file("full.wav"), dir.file("cut.wav"));
+  std::filesystem::resize_file(dir.file("cut.wav"), 20);  // inside the 'fmt ' chunk
+  const std::string msg = error_of([&] { read_audio(dir.file("cut.wav")); });
+  expect_has(msg, dir.file("cut.wav"));
+  expect_has(msg, "truncated or damaged WAV header");
+}
+
+TEST(WavRead, ZeroSamples) {
+  ScratchDir dir("wav");
+  write_wav(dir.file("silent.wav"), {}, 8000);
+  const std::string msg = error_of([&] { read_audio(dir.file("silent.wav")); });
+  expect_has(msg, dir.file("silent.wav"));
+  expect_has(msg, "0 samples");
+}
+
+TEST(WavRead, EmptyMissingAndDirectory) {
+  ScratchDir dir("wav");
+  write_bytes(dir.file("empty.wav"), "");
+  expect_has(error_of([&] { read_audio(dir.file("empty.wav")); }), "empty file (0 bytes)");
+  expect_has(error_of([&] { read_audio(dir.file("missing.wav")); }), dir.file("missing.wav") + ": no such file");
+  expect_has(error_of([&] { read_audio(dir.path().string()); }), "is a directory");
+}
+
+TEST(WavRead, ThreeChannelsRefusedWithReason) {
+  ScratchDir dir("wav");
+  std::vector<float> x(3 * 800, 0.1f);
+  write_wav(dir.file("three.wav"), x, 8000, 3);
+  const std::string msg = error_of([&] { read_audio(dir.file("three.wav")); });
+  expect_has(msg, dir.file("three.wav"));
+  expect_has(msg, "3 channels; expected mono or stereo");
+}
+
+TEST(WavRead, StereoIsDownmixedToTheMean) {
+  ScratchDir dir("wav");
+  const auto l = sine(300, 8000, 0.1, 0.6), r = sine(700, 8000, 0.1, 0.2);
+  std::vector<float> lr;
+  for (size_t i = 0; i < l.size(); ++i) lr.push_back(l[i]), lr.push_back(r[i]);
+  write_wav(dir.file("st.wav"), lr, 8000, 2);
+  const Audio a = read_audio(dir.file("st.wav"));
+  EXPECT_EQ(a.file_channels, 2);
+  ASSERT_EQ(a.samples.size(), l.size());
+  for (size_t i = 0; i < l.size(); ++i) ASSERT_NEAR(a.samples[i], 0.5f * (l[i] + r[i]), 1.0 / 32768) << i;
+  EXPECT_TRUE(any_note_has(a, "stereo downmixed"));
+}
+
+TEST(WavRead, TwentyFourBitAndFloatAreConverted) {
+  ScratchDir dir("wav");
+  const auto x = sine(440, 8000, 0.1, 0.7);
+  write_wav(dir.file("p24.wav"), x, 8000, 1, WavEncoding::pcm24);
+  write_wav(dir.file("f32.wav"), x, 8000, 1, WavEncoding::float32);
+  const Audio a24 = read_audio(dir.file("p24.wav")), af = read_audio(dir.file("f32.wav"));
+  ASSERT_EQ(a24.samples.size(), x.size());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(a24.samples[i], x[i], 2.0 / (1 << 23)) << i;
+  EXPECT_EQ(af.samples, x);  // float is stored as is
+  EXPECT_TRUE(any_note_has(a24, "24 bit PCM converted to float"));
+  EXPECT_TRUE(any_note_has(af, "32 bit float converted to float"));
+  EXPECT_NE(a24.file_format.find("WAV"), std::string::npos) << a24.file_format;
+}
+
+TEST(WavRead, FarSampleRateIsResampledWithANote) {
+  ScratchDir dir("wav");
+  write_wav(dir.file("hi.wav"), sine(440, 48000, 0.5), 48000);
+  const Audio a = read_audio(dir.file("hi.wav"), {.target_rate = 8000});
+  EXPECT_EQ(a.file_rate, 48000);
+  EXPECT_EQ(a.sample_rate, 8000);
+  EXPECT_NEAR(double(a.samples.size()), 4000.0, 2.0);
+  EXPECT_NEAR(zero_crossing_hz(a.samples, 8000), 440.0, 1.0);
+  EXPECT_TRUE(any_note_has(a, dir.file("hi.wav") + ": resampled from 48000 Hz to 8000 Hz (far from the model's rate"));
+  // A nearby rate is resampled too, without the warning; target 0 keeps the file's rate.
+  write_wav(dir.file("near.wav"), sine(440, 11025, 0.5), 11025);
+  const Audio n = read_audio(dir.file("near.wav"), {.target_rate = 8000});
+  EXPECT_TRUE(any_note_has(n, "resampled from 11025 Hz to 8000 Hz"));
+  EXPECT_FALSE(any_note_has(n, "far"));
+  EXPECT_EQ(read_audio(dir.file("near.wav"), {.target_rate = 0}).sample_rate, 11025);
+}
