@@ -103,13 +103,27 @@ void eval_classifier(const std::vector<std::string>& models, const std::string& 
   std::vector<std::pair<const Module*, std::string>> named;
   for (size_t i = 0; i < ms.size(); ++i) named.emplace_back(ms[i].get(), models[i]);
   check_finite(e.loss, "loss", named);
+  // The baselines stored with --model (fitted on its training part), on the same sentences.
+  const tasks::ClassifierBaselines base = tasks::load_classifier_baselines(models[0], *ms[0]);
+  tasks::ClassifierBaselines::Scores bs;
+  if (base.defined()) {
+    std::vector<std::vector<int64_t>> seqs;
+    for (const data::LabeledText& it : set.items) seqs.push_back(ms[0]->encode(it.text, set.source + ":" + std::to_string(it.line)));
+    bs = base.evaluate(seqs, data::LabelSet::from_names(ms[0]->config().labels).ids(set),
+                       static_cast<int64_t>(ms[0]->config().labels.size()));
+  }
   if (json) {
     nlohmann::json j = {{"n", e.n}, {"loss", e.loss}, {"accuracy", e.accuracy}, {"macro_f1", e.macro_f1}};
     if (models.size() > 1) j["models"] = models.size();
+    auto score = [](const tasks::ClassifyEval& x) { return nlohmann::json{{"accuracy", x.accuracy}, {"macro_f1", x.macro_f1}}; };
+    if (base.defined()) j["baselines"] = {{"majority", score(bs.majority)}, {"bag_of_ngrams", score(bs.bow)}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("accuracy %.2f%%  macro-F1 %.4f  loss %.4f on %lld sentences\n", 100 * e.accuracy, e.macro_f1, e.loss,
                 static_cast<long long>(e.n));
+    if (base.defined())
+      std::printf("baselines: majority class accuracy %.2f%%  macro-F1 %.4f; bag-of-n-grams accuracy %.2f%%  macro-F1 %.4f\n",
+                  100 * bs.majority.accuracy, bs.majority.macro_f1, 100 * bs.bow.accuracy, bs.bow.macro_f1);
   }
 }
 

@@ -41,6 +41,7 @@ class ClassifyRun : public SentenceTask {
   std::vector<std::pair<std::string, Rng*>> rngs() override {
     return {{"dropout_rng", &model_->dropout_rng()}, {"rnn_dropout_rng", &model_->rnn().dropout_rng()}};
   }
+  io::NamedTensors extra_tensors() const override { return baselines_.tensors(); }
 
  private:
   static SentenceLoopOptions loop_options(const ClassifyTrainOptions& o);
@@ -49,6 +50,7 @@ class ClassifyRun : public SentenceTask {
   void encode_sets();
   void finish();
   void report_init(const LmInitReport& r, const std::string& from);
+  json report_baselines(const char* part, const Encoded& e, const ClassifyEval& model);
 
   ClassifyTrainOptions o_;
   SentenceLoop loop_;
@@ -56,6 +58,7 @@ class ClassifyRun : public SentenceTask {
   std::unique_ptr<ClassifierConfig> cfg_;
   std::unique_ptr<TextClassifier> model_;
   Encoded tr_, va_, te_;
+  ClassifierBaselines baselines_;  // fitted on tr_ before training (deterministic, so a resume refits the same)
   std::string init_report_;  // what --init-from copied (results.json)
 };
 
@@ -160,6 +163,22 @@ json eval_json(const ClassifyEval& e) {
   return {{"n", e.n}, {"loss", e.loss}, {"accuracy", e.accuracy}, {"macro_f1", e.macro_f1}, {"confusion", e.confusion}};
 }
 
+// Prints "PART baselines: ..." and returns {"majority": {accuracy, macro_f1}, "bag_of_ngrams": {...}}; on the
+// validation part, warns when the model's macro-F1 is not above the best baseline's.
+json ClassifyRun::report_baselines(const char* part, const Encoded& e, const ClassifyEval& model) {
+  const int64_t C = static_cast<int64_t>(cfg_->labels.size());
+  const ClassifierBaselines::Scores s = baselines_.evaluate(e.seqs, e.labels, C);
+  std::printf("%s baselines: majority class accuracy %.2f%%  macro-F1 %.4f; bag-of-n-grams accuracy %.2f%%  macro-F1 %.4f\n",
+              part, 100 * s.majority.accuracy, s.majority.macro_f1, 100 * s.bow.accuracy, s.bow.macro_f1);
+  std::fflush(stdout);
+  const double best = std::max(s.majority.macro_f1, s.bow.macro_f1);
+  if (std::string(part) == "valid" && model.macro_f1 <= best)
+    std::fprintf(stderr, "warning: the model does not beat its baseline on validation (macro-F1 %.4f vs %.4f): "
+                 "more data, a longer --time-budget or other settings (docs/defaults.md) may help\n", model.macro_f1, best);
+  auto j = [](const ClassifyEval& x) { return json{{"accuracy", x.accuracy}, {"macro_f1", x.macro_f1}}; };
+  return {{"majority", j(s.majority)}, {"bag_of_ngrams", j(s.bow)}};
+}
+
 void ClassifyRun::finish() {
   loop_.load_best(*this);
   const ClassifyEval v = evaluate_classifier(*model_, va_.seqs, va_.labels);
@@ -169,11 +188,14 @@ void ClassifyRun::finish() {
   if (!init_report_.empty()) r["init_from"] = init_report_;
   std::printf("valid: accuracy %.2f%%  macro-F1 %.4f  (%lld sentences)\n", 100 * v.accuracy, v.macro_f1,
               static_cast<long long>(v.n));
+  std::fflush(stdout);
+  r["baselines"]["valid"] = report_baselines("valid", va_, v);
   if (!te_.seqs.empty()) {
     const ClassifyEval t = evaluate_classifier(*model_, te_.seqs, te_.labels);
     r["test"] = eval_json(t);
     std::printf("test: accuracy %.2f%%  macro-F1 %.4f  (%lld sentences)\n", 100 * t.accuracy, t.macro_f1,
                 static_cast<long long>(t.n));
+    r["baselines"]["test"] = report_baselines("test", te_, t);
   }
   std::fflush(stdout);
   io::write_file_atomic(loop_.path("results.json"), r.dump(2) + "\n");
@@ -200,6 +222,8 @@ ClassifyOutcome ClassifyRun::run() {
     loop_.fresh(*this, o_.optimizer, o_.lr);
   }
   encode_sets();
+  baselines_ = ClassifierBaselines::fit(tr_.seqs, tr_.labels, va_.seqs, va_.labels,
+                                        static_cast<int64_t>(cfg_->vocab.size()), static_cast<int64_t>(cfg_->labels.size()));
   char buf[320];
   std::snprintf(buf, sizeof buf, "%s classifier (%s level, %s pooling): vocabulary %zu, %zu classes, train %zu / valid %zu / test %zu; %lld parameters, %d thread%s",
                 loop_.resumed() ? "resuming" : "training", cfg_->chars ? "char" : "word", pooling_name(cfg_->pooling),

@@ -67,6 +67,8 @@ class SentenceTask {
   virtual Var batch_loss(const std::vector<size_t>& items) = 0;  // mean loss of these training items
   virtual ValidScore validate() = 0;
   virtual std::vector<std::pair<std::string, Rng*>> rngs() = 0;  // saved as "<name>" in recurrent.train
+  // Tensors saved with the model in every checkpoint as "extra.<name>" (e.g. the task's baselines).
+  virtual io::NamedTensors extra_tensors() const { return {}; }
 };
 
 enum class LoopOutcome { finished, stopped };  // stopped: Ctrl-C or --max-steps (last checkpoint saved)

@@ -32,6 +32,7 @@
 #include "recurrent/data/labeled_text.h"
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
+#include "recurrent/tasks/baselines.h"
 #include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
@@ -98,6 +99,26 @@ ClassifyEval evaluate_classifier(TextClassifier& m, const std::vector<std::vecto
                                  const std::vector<int64_t>& labels, int64_t batch = 64);
 
 std::unique_ptr<TextClassifier> load_classifier(const std::string& model_path);  // file or run directory
+
+// ---- baselines (tasks/baselines.h), fitted on the classifier's own encoding of the training part -------
+struct ClassifierBaselines {
+  int64_t majority = -1;  // label id; −1: none (a model saved before baselines existed)
+  BowClassifier bow;
+  bool defined() const { return majority >= 0; }
+  static ClassifierBaselines fit(const std::vector<std::vector<int64_t>>& train, const std::vector<int64_t>& train_labels,
+                                 const std::vector<std::vector<int64_t>>& valid, const std::vector<int64_t>& valid_labels,
+                                 int64_t V, int64_t C);
+  // "baseline.majority" [1] and "baseline.bow.*" (checkpoint "extra." tensors); from_extra: none → undefined.
+  io::NamedTensors tensors() const;
+  static ClassifierBaselines from_extra(const io::NamedTensors& extra, int64_t V, int64_t C, const std::string& where);
+  // Accuracy and macro-F1 of each baseline against gold: {"majority": {...}, "bag_of_ngrams": {...}}.
+  struct Scores {
+    ClassifyEval majority, bow;
+  };
+  Scores evaluate(const std::vector<std::vector<int64_t>>& seqs, const std::vector<int64_t>& gold, int64_t C) const;
+};
+// The baselines stored in a classifier's model file (file or run directory); undefined when it has none.
+ClassifierBaselines load_classifier_baselines(const std::string& model_path, const TextClassifier& m);
 
 // ---- ensembles: several runs (e.g. seeds) of one task, probabilities averaged ---------------------
 // softmax(logits) of each sentence, row-major [N, C] (N = seqs.size(), C classes); eval mode, no grad.
