@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "recurrent/autograd/ctc.h"
 #include "recurrent/core/error.h"
@@ -29,16 +30,18 @@ namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// log(e^a + e^b [+ e^c]) without overflow; −inf when all are −inf.
+// log(e^a + e^b [+ e^c]) without overflow; −inf when all are −inf. The largest term is factored out
+// (its exp is 1), so lse(a, b) costs one exp and one log1p, lse(a, b, c) two exps and one log.
 inline double lse(double a, double b) {
-  const double m = std::max(a, b);
-  if (m == kNegInf) return kNegInf;
-  return m + std::log(std::exp(a - m) + std::exp(b - m));
+  if (a < b) std::swap(a, b);
+  if (b == kNegInf) return a;
+  return a + std::log1p(std::exp(b - a));
 }
 inline double lse(double a, double b, double c) {
-  const double m = std::max(a, std::max(b, c));
-  if (m == kNegInf) return kNegInf;
-  return m + std::log(std::exp(a - m) + std::exp(b - m) + std::exp(c - m));
+  if (a < b) std::swap(a, b);
+  if (a < c) std::swap(a, c);  // a is the largest
+  if (a == kNegInf) return kNegInf;
+  return a + std::log(1.0 + std::exp(b - a) + std::exp(c - a));
 }
 
 // The checked batch: shapes, lengths, and where each item's labels start in `targets`.
@@ -83,7 +86,7 @@ CtcBatch check_batch(const Tensor& x, const std::vector<int64_t>& targets, const
 
 // Per-thread buffers for one item (grown, never shrunk).
 struct Scratch {
-  std::vector<double> lp, alpha, beta, lcab;
+  std::vector<double> lp, p, alpha, beta, gamma;
 };
 
 // −log p(y | x) for one item from lp [Tb, C] (double, row t at lp + t·C). When grad is non-null, also
@@ -111,6 +114,10 @@ double ctc_item(const double* lp, int64_t Tb, int64_t C, const int64_t* y, int64
   const double* alast = a + (Tb - 1) * S;
   const double nll = -(S > 1 ? lse(alast[S - 1], alast[S - 2]) : alast[0]);
   if (!grad) return nll;
+  if (nll == kInf) {  // torch: exp(−inf + inf − lp) = NaN for every class of every frame of the item
+    for (int64_t t = 0; t < Tb; ++t) std::fill_n(grad + t * gstride, C, std::numeric_limits<float>::quiet_NaN());
+    return nll;
+  }
 
   w.beta.assign(static_cast<size_t>(Tb * S), kNegInf);
   double* be = w.beta.data();
@@ -127,38 +134,49 @@ double ctc_item(const double* lp, int64_t Tb, int64_t C, const int64_t* y, int64
       bt[s] = m == kNegInf ? kNegInf : m + lpt[lab(s)];
     }
   }
-  // lcab_t(c) = lse over states s with l'_s = c of α_t(s) + β_t(s)
-  w.lcab.assign(static_cast<size_t>(Tb * C), kNegInf);
+  // γ_t(c) = Σ_{s: l'_s = c} exp(α_t(s) + β_t(s) − lp_t(l'_s) + ℓ): PyTorch's exp(lcab + nll − lp) with
+  // the sum taken after the exp (each term is a probability ≤ 1).
+  w.gamma.resize(static_cast<size_t>(C));
   for (int64_t t = 0; t < Tb; ++t) {
-    double* lc = w.lcab.data() + t * C;
+    const double* lpt = lp + t * C;
+    const double* pt = w.p.data() + t * C;
+    std::fill(w.gamma.begin(), w.gamma.end(), 0.0);
     for (int64_t s = 0; s < S; ++s) {
       const double v = a[t * S + s] + be[t * S + s];
-      double& dst = lc[lab(s)];
-      dst = lse(dst, v);
+      if (v != kNegInf) w.gamma[lab(s)] += std::exp(v - lpt[lab(s)] + nll);
     }
-    const double* lpt = lp + t * C;
     float* g = grad + t * gstride;
-    for (int64_t c = 0; c < C; ++c)
-      g[c] = static_cast<float>(std::exp(lpt[c]) - std::exp(lc[c] + nll - lpt[c]));
+    for (int64_t c = 0; c < C; ++c) g[c] = static_cast<float>(pt[c] - w.gamma[c]);
   }
   return nll;
 }
 
-// Item b's frames as doubles: the log-probabilities as given, or log_softmax of the logits.
-void load_item(const float* x, const CtcBatch& cb, int64_t b, int64_t Tb, bool logits, std::vector<double>& out) {
-  out.resize(static_cast<size_t>(Tb * cb.C));
+// Item b's frames as doubles: lp (the log-probabilities as given, or log_softmax of the logits) and,
+// when a gradient is wanted, p = e^{lp} (for logits the softmax, from the exps log_softmax needs anyway).
+void load_item(const float* x, const CtcBatch& cb, int64_t b, int64_t Tb, bool logits, bool probs, Scratch& w) {
+  w.lp.resize(static_cast<size_t>(Tb * cb.C));
+  if (probs) w.p.resize(static_cast<size_t>(Tb * cb.C));
   for (int64_t t = 0; t < Tb; ++t) {
     const float* row = x + (t * cb.B + b) * cb.C;
-    double* o = out.data() + t * cb.C;
+    double* o = w.lp.data() + t * cb.C;
+    double* p = probs ? w.p.data() + t * cb.C : nullptr;
     if (!logits) {
       for (int64_t c = 0; c < cb.C; ++c) o[c] = row[c];
+      if (p)
+        for (int64_t c = 0; c < cb.C; ++c) p[c] = std::exp(o[c]);
       continue;
     }
     const double mx = *std::max_element(row, row + cb.C);  // lp = x − max − log Σ e^{x − max}
     double s = 0.0;
-    for (int64_t c = 0; c < cb.C; ++c) s += std::exp(row[c] - mx);
-    const double shift = mx + std::log(s);
+    for (int64_t c = 0; c < cb.C; ++c) {
+      const double e = std::exp(row[c] - mx);
+      if (p) p[c] = e;
+      s += e;
+    }
+    const double shift = mx + std::log(s), inv = 1.0 / s;
     for (int64_t c = 0; c < cb.C; ++c) o[c] = row[c] - shift;
+    if (p)
+      for (int64_t c = 0; c < cb.C; ++c) p[c] *= inv;
   }
 }
 
@@ -174,7 +192,7 @@ Var ctc_common(const Var& input, const std::vector<int64_t>& targets, const std:
 #pragma omp parallel for schedule(dynamic, 1) if (cb.B > 1 && work >= (1 << 14))
   for (int64_t b = 0; b < cb.B; ++b) {
     thread_local Scratch w;
-    load_item(x, cb, b, in_len[b], logits, w.lp);
+    load_item(x, cb, b, in_len[b], logits, taped, w);
     float* g = taped ? G.data() + b * cb.C : nullptr;
     double l = ctc_item(w.lp.data(), in_len[b], cb.C, targets.data() + cb.offset[b], tgt_len[b], opt.blank, w, g,
                         cb.B * cb.C);

@@ -18,7 +18,9 @@
 #include "autograd/gradcheck.h"
 #include "autograd/op_test_util.h"
 #include "recurrent/autograd/ctc.h"
+#include "recurrent/data/utf8.h"
 #include "recurrent/tasks/ctc_decode.h"
+#include "recurrent/tasks/ctc_lm_prior.h"
 #include "recurrent/tasks/ngram_prior.h"
 
 using namespace recurrent;
@@ -208,6 +210,30 @@ TEST(CtcDecode, NgramPriorLearnsASequenceAndStaysNormalised) {
   EXPECT_TRUE(throws_error([&] { lm.log_prob(h, 4); }, "NgramPrior", "not in the vocabulary"));
   EXPECT_TRUE(throws_error([&] { NgramPrior(0, {1}, {}); }, "NgramPrior", "order must be >= 1"));
   EXPECT_TRUE(throws_error([&] { NgramPrior(2, {1, 2}, {{1, 5}}); }, "NgramPrior", "token 5 at position 1"));
+}
+
+// The project's LMs plug in: the prior is log next_token_probs of the written-out prefix, for a word-level
+// LM (tokens joined by spaces; a token outside the vocabulary scored as <unk>) and a char-level one.
+TEST(CtcDecode, LanguageModelPrior) {
+  for (const bool words : {true, false}) {
+    LmConfig c;
+    c.vocab = words ? data::Vocab::build_words(data::utf8_decode("one two three one two", "t"), {})
+                    : data::Vocab::build_chars(data::utf8_decode("abc ab", "t"));
+    c.embed = 4;
+    c.layers = {{CellType::lstm, 6, 0}};
+    Rng rng(11);
+    auto lm = std::make_shared<LanguageModel>(c, rng);
+    const std::vector<std::string> text = words ? std::vector<std::string>{"", "one", "two", "nine"}
+                                                : std::vector<std::string>{"", "a", "b", "z"};
+    TokenPrior prior = lm_prior(lm, text);
+    const std::vector<int64_t> prefix = {1, 2};
+    const std::string context = words ? "one two" : "ab";
+    const std::vector<double> p = next_token_probs(*lm, context, "t");
+    EXPECT_NEAR(prior(prefix, 2), std::log(p[lm->vocab().id(text[2])]), 1e-12);
+    EXPECT_NEAR(prior(prefix, 3), std::log(p[data::Vocab::kUnk]), 1e-12) << "a token the LM does not know";
+    EXPECT_NEAR(prior({}, 1), std::log(next_token_probs(*lm, "", "t")[lm->vocab().id(text[1])]), 1e-12);
+    EXPECT_TRUE(throws_error([&] { prior(prefix, 4); }, "lm_prior", "token 4 has no text"));
+  }
 }
 
 TEST(CtcDecode, ForcedAlignmentIsTheBestPathOfTheTokens) {
