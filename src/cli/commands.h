@@ -13,6 +13,7 @@ namespace recurrent::cli {
 
 void add_inspect(CLI::App& app);
 void add_forward(CLI::App& app);
+void add_features(CLI::App& app);  // cmd_features.cpp: the audio front end on one file
 void add_train(CLI::App& app);   // `train` and its tasks (cmd_train.cpp); `train lm` in cmd_train_lm.cpp
 void add_eval(CLI::App& app);
 void add_score(CLI::App& app);

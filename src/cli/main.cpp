@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
 
   recurrent::cli::add_inspect(app);
   recurrent::cli::add_forward(app);
+  recurrent::cli::add_features(app);
   recurrent::cli::add_train(app);
   recurrent::cli::add_eval(app);
   recurrent::cli::add_score(app);
