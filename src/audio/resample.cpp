@@ -25,7 +25,7 @@ std::vector<float> resample(const std::vector<float>& samples, int from_rate, in
   d.output_frames = static_cast<long>(out.size());
   d.src_ratio = ratio;
   d.end_of_input = 1;
-  const int err = src_simple(&d, SRC_SINC_BEST_QUALITY, 1);
+  const int err = src_simple(&d, SRC_SINC_MEDIUM_QUALITY, 1);
   RC_CHECK(err == 0, where, "resampling from ", from_rate, " Hz to ", to_rate, " Hz failed: ", src_strerror(err));
   out.resize(static_cast<size_t>(d.output_frames_gen));
   return out;
