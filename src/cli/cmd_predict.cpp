@@ -96,6 +96,9 @@ void eval_forecaster(const std::string& model, const std::string& data, bool jso
                         {"seasonal_naive_mase", e.seasonal_naive_mase},
                         {"season", m->config().season},
                         {"mase_scale", e.scale}};
+    j["baselines"] = {{"naive", {{"mae", e.naive.mae}, {"rmse", e.naive.rmse}, {"mase", e.naive_mase}}},
+                      {"seasonal_naive", {{"mae", e.seasonal_naive.mae}, {"rmse", e.seasonal_naive.rmse},
+                                          {"mase", e.seasonal_naive_mase}, {"season", m->config().season}}}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("test part (%lld windows x %lld steps): MAE %.4g  RMSE %.4g  MASE %.4f;  naive MASE %.4f;  "

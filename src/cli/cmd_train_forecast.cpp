@@ -1,16 +1,18 @@
 // recurrent train forecast — time-series forecasting from a CSV column (direct multi-step).
 //
 //   recurrent train forecast --data F.csv --column NAME [--time-column NAME] [--features A,B]
-//     --lookback L --horizon H [--season S] [--relative] [--gaps interpolate|drop]
+//     [--lookback L] [--horizon 1] [--season S] [--relative | --no-relative] [--patience 20] [--gaps interpolate|drop]
 //     [--valid-frac 0.15 --test-frac 0.15] --cell lstm --hidden 64 --layers 1 [--bidirectional]
 //     --dropout 0 --batch 32 (--epochs N | --time-budget 5m) --optimizer adam --lr 2e-3 --clip 1
 //     --out DIR [--resume DIR]
+// Left out, --lookback, --season and --relative are read off the training part (tasks::series_shape).
 // Writes DIR/last.safetensors, DIR/best.safetensors (lowest validation MAE), DIR/metrics.csv and
 // DIR/results.json; prints validation and test MAE / RMSE / MASE with the baselines' MASE.
 #include <cstdlib>
 
 #include "cli/commands.h"
 #include "cli/sentence_options.h"
+#include "recurrent/core/error.h"
 #include "recurrent/tasks/forecast.h"
 #include "recurrent/train/loop.h"
 
@@ -27,13 +29,19 @@ void add_train_forecast(CLI::App& train) {
       ->check(checked("text"));
   c->add_option("--features", o->features, "extra input columns, comma-separated (their past values are inputs)")
       ->check(checked("text"));
-  c->add_option("--lookback", o->lookback, "rows the model reads before each forecast origin (L)")->required()
+  c->add_option("--lookback", o->lookback, "rows the model reads before each forecast origin (L); default: two "
+                "seasons, or twice the reach of the training part's autocorrelation, in [8, 128]")
       ->check(checked("positive"));
-  c->add_option("--horizon", o->horizon, "steps forecast from each origin, all at once (H)")->required()
+  c->add_option("--horizon", o->horizon, "steps forecast from each origin, all at once (H)")->capture_default_str()
       ->check(checked("positive"));
-  c->add_option("--season", o->season, "season length in rows for the seasonal-naive baseline (1: none)")
-      ->capture_default_str()->check(checked("positive"));
-  c->add_flag("--relative", o->relative, "inputs and forecasts relative to the last observed value (trends)");
+  c->add_option("--season", o->season, "season length in rows for the seasonal-naive baseline (1: none); default: "
+                "the highest autocorrelation peak of the training part (>= 0.2), else 1")->check(checked("positive"));
+  auto relative = std::make_shared<bool>(false), absolute = std::make_shared<bool>(false);
+  c->add_flag("--relative", *relative, "inputs and forecasts relative to the last observed value (trends); default: "
+              "when the training part's lag-1 autocorrelation is >= 0.95");
+  c->add_flag("--no-relative", *absolute, "absolute values (see --relative)");
+  c->add_option("--patience", o->patience, "stop after this many epochs without a better validation MAE (0: off)")
+      ->capture_default_str()->check(checked("count"));
   c->add_option("--gaps", o->gaps, "empty cells: interpolate (linearly, for inputs) or drop (skip windows with "
                 "a gap in their inputs); windows with a gap among their targets are always skipped")
       ->capture_default_str()->check(choice({"interpolate", "drop"}));
@@ -46,8 +54,10 @@ void add_train_forecast(CLI::App& train) {
   c->add_option("--dropout", o->dropout, "dropout between layers and before the output")->capture_default_str()
       ->check(checked("fraction"));
   add_loop_options(c, *o, *budget, "windows per batch");
-  c->callback([o, budget, c] {
-    finish_loop_options("forecast", c, *o, *budget, 100);
+  c->callback([o, budget, c, relative, absolute] {
+    RC_CHECK(!(*relative && *absolute), "--relative", "and --no-relative contradict each other (give one)");
+    o->relative = *relative ? 1 : *absolute ? 0 : -1;
+    finish_loop_options("forecast", c, *o, *budget, 500);
     if (tasks::train_forecaster(*o) == tasks::ForecastOutcome::stopped && train::interrupted()) std::exit(130);
   });
 }

@@ -2,7 +2,9 @@
 // part → windows → minibatch training (train/epochs.h loop) with validation each epoch, best/last
 // checkpoints, metrics CSV, results.json with the test metrics and the baselines.
 //
-// Best = the lowest validation MAE (original units). Resume is exact: each epoch's order is
+// Best = the lowest validation MAE (original units); --patience epochs without a better one end the run
+// (early stopping; the best weights are restored). Left-out --lookback / --season / --relative are read
+// off the training part (series_shape). Resume is exact: each epoch's order is
 // epoch_order(seed, 0x666f7265 + epoch), and last.safetensors holds the position, optimizer state and
 // dropout RNG states.
 #include <cmath>
@@ -55,7 +57,10 @@ json eval_json(const ForecastEval& e) {
           {"seasonal_naive_mase", e.seasonal_naive_mase},
           {"mase_scale", e.scale},
           {"mae_by_step", e.mae_by_step},
-          {"loss", e.loss}};
+          {"loss", e.loss},
+          {"baselines", {{"naive", {{"mae", e.naive.mae}, {"rmse", e.naive.rmse}, {"mase", e.naive_mase}}},
+                         {"seasonal_naive", {{"mae", e.seasonal_naive.mae}, {"rmse", e.seasonal_naive.rmse},
+                                             {"mase", e.seasonal_naive_mase}}}}}};
 }
 
 class ForecastRun : public train::EpochTask {
@@ -73,9 +78,13 @@ class ForecastRun : public train::EpochTask {
     pos_ = pos;
     save(path("last.safetensors"), true);
   }
+  bool stop_early() const override {
+    return o_.patience > 0 && best_epoch_ >= 0 && pos_.epoch - 1 - best_epoch_ >= o_.patience;
+  }
 
  private:
   ForecastConfig base_config() const;
+  data::Series read_with_shape();  // fills the left-out settings from the training part
   void setup_resume();
   void save(const std::string& file, bool with_state);
   void finish();
@@ -92,6 +101,8 @@ class ForecastRun : public train::EpochTask {
   std::vector<size_t> perm_;
   double best_mae_ = INFINITY;
   bool best_saved_ = false;
+  int64_t best_epoch_ = -1;  // 0-based epoch of best.safetensors (for --patience); −1: none yet
+  json shape_;               // the settings read off the training part (results.json)
 };
 
 ForecastConfig ForecastRun::base_config() const {
@@ -102,15 +113,36 @@ ForecastConfig ForecastRun::base_config() const {
   c.lookback = o_.lookback;
   c.horizon = o_.horizon;
   c.season = o_.season;
-  c.relative = o_.relative;
+  c.relative = o_.relative == 1;
   c.gaps = parse_gap_policy(o_.gaps);
   c.valid_frac = o_.valid_frac;
   c.test_frac = o_.test_frac;
   c.layers = layer_specs(o_.cells, o_.hidden, o_.layers);
   c.bidirectional = o_.bidirectional;
   c.dropout = static_cast<float>(o_.dropout);
-  c.validate();
   return c;
+}
+
+data::Series ForecastRun::read_with_shape() {
+  data::Series s = data::read_series_csv(o_.data, cfg_.csv_options());
+  if (o_.lookback > 0 && o_.season > 0 && o_.relative >= 0) return s;
+  const SeriesSplit sp = chronological_split(s.rows(), cfg_.valid_frac, cfg_.test_frac, 0, cfg_.horizon, s.source);
+  const std::vector<double> y = data::interpolate_gaps(s.values[0], s.source + ": column '" + s.names[0] + "'");
+  const SeriesShape sh = series_shape(y, sp.train_end);
+  if (o_.relative < 0) cfg_.relative = sh.relative;
+  if (o_.season == 0) cfg_.season = sh.season;
+  if (o_.lookback == 0) cfg_.lookback = sh.lookback;
+  shape_ = {{"lag1_autocorrelation", sh.lag1}, {"season_autocorrelation", sh.season_acf}, {"relative", cfg_.relative},
+            {"season", cfg_.season}, {"lookback", cfg_.lookback}};
+  if (!o_.quiet) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "from the training part: %s (lag-1 autocorrelation %.2f), season %lld%s, lookback %lld",
+                  cfg_.relative ? "relative to the last value" : "absolute values", sh.lag1,
+                  static_cast<long long>(cfg_.season), sh.season > 1 ? (" (autocorrelation " + train::fmt_num(sh.season_acf, 2) + ")").c_str() : "",
+                  static_cast<long long>(cfg_.lookback));
+    progress_.line(buf);
+  }
+  return s;
 }
 
 void ForecastRun::setup_resume() {
@@ -132,6 +164,7 @@ void ForecastRun::setup_resume() {
             std::stod(t.at("elapsed").get<std::string>())};
     best_mae_ = std::stod(t.at("best_mae").get<std::string>());
     best_saved_ = t.at("best_saved").get<bool>();
+    best_epoch_ = t.value("best_epoch", int64_t{-1});
     o_.seed = t.at("seed").get<uint64_t>();
     train::rng_state_from_json(model_->dropout_rng(), t.at("dropout_rng").dump(), file);
     train::rng_state_from_json(model_->rnn().dropout_rng(), t.at("rnn_dropout_rng").dump(), file);
@@ -148,7 +181,7 @@ void ForecastRun::save(const std::string& file, bool with_state) {
     auto ds = [](double v) { return train::fmt_num(v, 17); };
     json t = {{"optimizer", opt_->kind()}, {"lr", ds(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
               {"batch", pos_.batch}, {"elapsed", ds(pos_.elapsed)}, {"best_mae", ds(best_mae_)},
-              {"best_saved", best_saved_}, {"seed", o_.seed}, {"threads", num_threads()},
+              {"best_saved", best_saved_}, {"best_epoch", best_epoch_}, {"seed", o_.seed}, {"threads", num_threads()},
               {"dropout_rng", json::parse(train::rng_state_to_json(model_->dropout_rng()))},
               {"rnn_dropout_rng", json::parse(train::rng_state_to_json(model_->rnn().dropout_rng()))}};
     d.train_json = t.dump();
@@ -185,23 +218,33 @@ void ForecastRun::end_epoch(const train::EpochPosition& pos, bool partial, doubl
   if (better) {
     save(path("best.safetensors"), false);
     best_saved_ = true;
+    best_epoch_ = pos.epoch;
   }
+  if (!partial && !better && o_.patience > 0 && best_epoch_ >= 0 && pos.epoch - best_epoch_ >= o_.patience && !o_.quiet)
+    progress_.line("early stop: no better validation MAE for " + std::to_string(o_.patience) + " epochs (best: epoch " +
+                   std::to_string(best_epoch_ + 1) + "); its weights are the model");
 }
 
 void ForecastRun::finish() {
   if (best_saved_) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   const ForecastEval v = evaluate_forecaster(*model_, data_, Part::valid);
   const ForecastEval t = evaluate_forecaster(*model_, data_, Part::test);
-  const json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
+  json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
                   {"parameters", model_->num_parameters()}, {"threads", num_threads()},
                   {"rows", data_.split.n}, {"split", {data_.split.train_end, data_.split.valid_end - data_.split.train_end,
                                                       data_.split.n - data_.split.valid_end}},
-                  {"train_windows", data_.origins[0].size()}, {"valid", eval_json(v)}, {"test", eval_json(t)}};
+                  {"train_windows", data_.origins[0].size()}, {"valid", eval_json(v)}, {"test", eval_json(t)},
+                  {"best_epoch", best_epoch_ + 1}, {"stopped_early", stop_early()}};
+  if (!shape_.is_null()) r["from_training_part"] = shape_;
   for (const ForecastEval* e : {&v, &t})
     std::printf("%s: MAE %.4g  RMSE %.4g  MASE %.3f  (naive %.3f, seasonal naive %.3f; %lld windows x %lld steps)\n",
                 part_name(e->part), e->model.mae, e->model.rmse, e->mase, e->naive_mase, e->seasonal_naive_mase,
                 static_cast<long long>(e->windows), static_cast<long long>(cfg_.horizon));
   std::fflush(stdout);
+  const double base = std::min(v.naive_mase, v.seasonal_naive_mase);
+  if (v.mase >= base)
+    std::fprintf(stderr, "warning: the model does not beat its baseline on validation (MASE %.3f vs %.3f): other "
+                 "settings (docs/defaults.md) or more data may help\n", v.mase, base);
   io::write_file_atomic(path("results.json"), r.dump(2) + "\n");
 }
 
@@ -217,7 +260,9 @@ ForecastOutcome ForecastRun::run() {
     train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   } else {
     cfg_ = base_config();
-    data_ = load_forecast_data(o_.data, cfg_);
+    data::Series series = read_with_shape();
+    cfg_.validate();
+    data_ = prepare_forecast_data(std::move(series), cfg_);
     fit_normalisation(cfg_, data_);
     Rng init(o_.seed);
     model_ = std::make_unique<Forecaster>(cfg_, init);

@@ -67,6 +67,7 @@ EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& 
     ++pos.epoch;
     pos.batch = 0;
     task.save_last(pos);
+    if (task.stop_early()) break;
   }
   return EpochOutcome::finished;
 }

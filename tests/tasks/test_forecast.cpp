@@ -382,3 +382,83 @@ TEST(ForecastCli, BadInputsGiveOneLineErrors) {
   EXPECT_NE(r.status, 0);
   fs::remove_all(d);
 }
+
+TEST(SeriesShape, SeasonLookbackAndRelativeFromTheTrainingPart) {
+  Rng r(4);
+  std::vector<double> seasonal, walk, noise;
+  double level = 0;
+  for (int t = 0; t < 400; ++t) {
+    seasonal.push_back(10 * std::sin(2 * M_PI * t / 12.0) + r.normal());
+    level += 0.5 + r.normal();
+    walk.push_back(level + 3 * std::sin(2 * M_PI * t / 7.0));
+    noise.push_back(r.normal());
+  }
+  const SeriesShape s = series_shape(seasonal, 300);
+  EXPECT_FALSE(s.relative);
+  EXPECT_EQ(s.season, 12);
+  EXPECT_EQ(s.lookback, 24);
+  const SeriesShape w = series_shape(walk, 300);  // trending: relative, and the season of its differences
+  EXPECT_TRUE(w.relative);
+  EXPECT_EQ(w.season, 7);
+  EXPECT_EQ(w.lookback, 14);
+  const SeriesShape n = series_shape(noise, 300);
+  EXPECT_FALSE(n.relative);
+  EXPECT_EQ(n.season, 1);
+  EXPECT_EQ(n.lookback, 8);
+  // Only the training part counts: the same noise followed by a huge trend gives the same shape.
+  for (int t = 300; t < 400; ++t) noise[t] = 1000.0 * t;
+  EXPECT_EQ(series_shape(noise, 300).lookback, 8);
+  EXPECT_FALSE(series_shape(noise, 300).relative);
+  const std::vector<double> ac = autocorrelation({1, 2, 3, 4}, 2);  // mean 2.5: c0 = 5, c1 = 1.25, c2 = −1.5
+  EXPECT_DOUBLE_EQ(ac[0], 1.0);
+  EXPECT_DOUBLE_EQ(ac[1], 0.25);
+  EXPECT_DOUBLE_EQ(ac[2], -0.3);
+}
+
+TEST(Forecaster, StopsByItselfWhenValidationRisesWhileTrainingFalls) {
+  // A short noisy series (AR(2) observed through noise of sd 2.5, 120 rows): a 64-unit LSTM memorises the
+  // 60 training windows (training loss falls) while the validation loss rises after a few epochs;
+  // --patience 10 ends the run long before --epochs 300 and keeps the best epoch's weights.
+  set_num_threads(1);
+  const fs::path d = tmpdir("overfit");
+  const std::string csv = (d / "noisy.csv").string();
+  Rng r(8);
+  std::string s = "t,y\n";
+  double y1 = 0, y2 = 0;
+  for (int i = 0; i < 170; ++i) {
+    const double y = 1.6 * y1 - 0.9 * y2 + r.normal();
+    y2 = y1, y1 = y;
+    if (i >= 50) s += std::to_string(i - 50) + "," + std::to_string(y + 2.5 * r.normal()) + "\n";
+  }
+  data::write_file(csv, s);
+  ForecastTrainOptions o = train_opts(csv, d / "run");
+  o.lookback = 24, o.horizon = 1, o.season = 1, o.hidden = "64", o.lr = 3e-3, o.batch = 8, o.epochs = 300;
+  o.patience = 10;
+  ASSERT_EQ(train_forecaster(o), ForecastOutcome::finished);
+  const nlohmann::json res = results(d / "run");
+  const int64_t epochs = res.at("epochs_completed").get<int64_t>(), best = res.at("best_epoch").get<int64_t>();
+  EXPECT_TRUE(res.at("stopped_early").get<bool>());
+  EXPECT_LT(epochs, 100);
+  EXPECT_EQ(epochs, best + 10);
+  // metrics.csv: the training loss fell, the validation loss rose past its best, and the model is the best.
+  std::vector<double> train_loss, valid_loss, valid_mae;
+  const std::string csvm = data::read_file((d / "run" / "metrics.csv").string());
+  size_t a = csvm.find('\n') + 1;
+  while (a < csvm.size()) {
+    const size_t b = csvm.find('\n', a);
+    std::vector<double> v;
+    size_t p = a;
+    for (int k = 0; k < 5; ++k) {
+      const size_t q = csvm.find(',', p);
+      v.push_back(std::stod(csvm.substr(p, q - p)));
+      p = q + 1;
+    }
+    train_loss.push_back(v[2]), valid_loss.push_back(v[3]), valid_mae.push_back(v[4]);
+    a = b + 1;
+  }
+  ASSERT_EQ(static_cast<int64_t>(train_loss.size()), epochs);
+  EXPECT_LT(train_loss.back(), 0.9 * train_loss.front());
+  EXPECT_GT(valid_loss.back(), *std::min_element(valid_loss.begin(), valid_loss.end()));
+  EXPECT_NEAR(res.at("valid").at("mae").get<double>(), valid_mae[static_cast<size_t>(best - 1)], 1e-5 * valid_mae[0]);
+  fs::remove_all(d);
+}

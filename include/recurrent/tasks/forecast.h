@@ -115,6 +115,18 @@ class Forecaster : public Module {
   Rng dropout_rng_;
 };
 
+// ---- settings read off the training part (src/tasks/forecast_auto.cpp has the rules) -------------------
+// Autocorrelation r_0 … r_max_lag of x (r_0 = 1; all 0 for a constant series).
+std::vector<double> autocorrelation(const std::vector<double>& x, int64_t max_lag);
+struct SeriesShape {
+  bool relative = false;   // lag-1 autocorrelation ≥ 0.95
+  int64_t season = 1;      // first autocorrelation peak (lag ≥ 2) within 0.8 of the highest, if that is ≥ 0.2
+  int64_t lookback = 8;    // 2·season, or twice the autocorrelation's reach; in [8, 128] and ≤ rows/3
+  double lag1 = 0.0, season_acf = 0.0;
+};
+// From y[0, train_end) (gaps filled). Throws when train_end < 4.
+SeriesShape series_shape(const std::vector<double>& y, int64_t train_end);
+
 // ---- metrics --------------------------------------------------------------------------------------
 struct ErrorStats {
   int64_t n = 0;
@@ -156,8 +168,9 @@ std::string forecast_csv(Forecaster& m, const ForecastData& d, Part part);
 // command) are train::RunOptions's, shared by every task.
 struct ForecastTrainOptions : train::RunOptions {
   std::string data, column, time_column, features;  // features: comma list
-  int64_t lookback = 0, horizon = 0, season = 1;
-  bool relative = false;
+  int64_t lookback = 0, horizon = 1, season = 0;  // lookback, season 0: from the training part (series_shape)
+  int relative = -1;                               // −1: from the training part; 0 off; 1 on
+  int64_t patience = 20;                           // stop after this many epochs without a better valid MAE (0: off)
   std::string gaps = "interpolate";
   double valid_frac = 0.15, test_frac = 0.15;
   std::string cells = "lstm", hidden = "64";

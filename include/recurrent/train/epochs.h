@@ -7,7 +7,7 @@
 //     stopped by Ctrl-C or --max-steps mid-epoch → task.save_last(pos) and return `stopped`
 //       (the position points INTO the epoch, so --resume continues with the same steps)
 //     task.end_epoch(pos, partial, mean train loss, mean grad norm)   (validate, CSV, best)
-//     epoch done → pos.epoch+1, batch 0 → task.save_last(pos)
+//     epoch done → pos.epoch+1, batch 0 → task.save_last(pos) → task.stop_early()? → return `finished`
 //   the --time-budget ends the loop after a (partial) epoch's validation: `finished`.
 //
 // Resume is exact when the task's batches depend only on (seed, epoch, batch) — epoch_order does —
@@ -45,6 +45,9 @@ class EpochTask {
   // After every (possibly partial) epoch: validation, metrics row, best checkpoint, summary line.
   virtual void end_epoch(const EpochPosition& pos, bool partial, double train_loss, double grad_norm) = 0;
   virtual void save_last(const EpochPosition& pos) = 0;  // the full state for --resume
+  // After each completed epoch (and its save_last): true ends the loop as `finished` (early stopping,
+  // e.g. --patience epochs without a better validation figure).
+  virtual bool stop_early() const { return false; }
 };
 
 enum class EpochOutcome { finished, stopped };
