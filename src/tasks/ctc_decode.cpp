@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <unordered_map>
+#include <utility>
 
 #include "recurrent/core/error.h"
 
@@ -114,67 +116,114 @@ struct Beam {
 
 }  // namespace
 
-// Per frame t, for each kept prefix ℓ (p = p_b + p_nb) and token c ≠ blank:
+struct CtcBeamDecoder::State {
+  BeamOptions opt;
+  PrefixTree tree;
+  std::vector<Beam> beams{{0, 0.0, kNegInf}}, next;
+  std::unordered_map<int64_t, size_t> slot;  // node → index in next
+  int64_t frames = 0;
+
+  State(int64_t classes, BeamOptions o) : opt(std::move(o)), tree(classes) {}
+  double score(const Beam& b) const {
+    const auto& n = tree.nodes[b.node];
+    return lse(b.pb, b.pnb) + opt.alpha * n.prior + opt.beta * static_cast<double>(n.length);
+  }
+  Beam& at(int64_t node) {
+    auto [it, fresh] = slot.try_emplace(node, next.size());
+    if (fresh) next.push_back({node, kNegInf, kNegInf});
+    return next[it->second];
+  }
+  void step(const FrameView& lp, int64_t t);
+};
+
+// Frame t, for each kept prefix ℓ (p = p_b + p_nb) and token c ≠ blank:
 //   ℓ      gets  p_b' += p · lp_t(blank);   p_nb' += p_nb · lp_t(last(ℓ))          (stay)
 //   ℓ + c  gets  p_nb' += p · lp_t(c)   if c ≠ last(ℓ),   p_b · lp_t(c) if c = last(ℓ) (a repeat needs a blank)
 // then the `beam` prefixes with the best score are kept (ties: the prefix created first).
-std::vector<Hypothesis> prefix_beam_search(const FrameView& lp, const BeamOptions& opt) {
-  check_view(lp, opt.blank, "prefix_beam_search");
+void CtcBeamDecoder::State::step(const FrameView& lp, int64_t t) {
+  next.clear();
+  slot.clear();
+  const double lpb = lp.at(t, opt.blank);
+  for (const Beam& b : beams) {
+    const double p = lse(b.pb, b.pnb);
+    const int64_t last = tree.nodes[b.node].token;
+    Beam& self = at(b.node);
+    self.pb = lse(self.pb, p + lpb);
+    for (int64_t c = 0; c < lp.classes; ++c) {
+      const double lc = lp.at(t, c);
+      if (c == opt.blank || lc < opt.min_log_prob) continue;
+      Beam& ext = at(tree.child(b.node, c, opt.prior));
+      Beam& stay = next[slot.at(b.node)];  // `at` may have grown `next`: look ℓ up again
+      if (c == last) {
+        ext.pnb = lse(ext.pnb, b.pb + lc);
+        stay.pnb = lse(stay.pnb, b.pnb + lc);
+      } else {
+        ext.pnb = lse(ext.pnb, p + lc);
+      }
+    }
+  }
+  std::vector<double> s(next.size());
+  std::vector<size_t> order(next.size());
+  for (size_t i = 0; i < next.size(); ++i) s[i] = score(next[i]), order[i] = i;
+  const size_t keep = std::min(order.size(), static_cast<size_t>(opt.beam));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                    [&](size_t a, size_t b) { return s[a] > s[b] || (s[a] == s[b] && next[a].node < next[b].node); });
+  beams.clear();
+  for (size_t i = 0; i < keep; ++i) beams.push_back(next[order[i]]);
+}
+
+CtcBeamDecoder::CtcBeamDecoder(int64_t classes, BeamOptions opt) {
+  RC_CHECK(classes >= 1, "prefix_beam_search", "expected C >= 1 classes, got ", classes);
+  RC_CHECK(opt.blank >= 0 && opt.blank < classes, "prefix_beam_search", "blank index ", opt.blank,
+           " is out of range for ", classes, " classes");
   RC_CHECK(opt.beam >= 1, "prefix_beam_search", "beam width must be >= 1, got ", opt.beam);
   RC_CHECK(opt.nbest >= 1 && opt.nbest <= opt.beam, "prefix_beam_search", "nbest must be in [1, beam = ", opt.beam,
            "], got ", opt.nbest);
-  PrefixTree tree(lp.classes);
-  auto score = [&](const Beam& b) {
-    const auto& n = tree.nodes[b.node];
-    return lse(b.pb, b.pnb) + opt.alpha * n.prior + opt.beta * static_cast<double>(n.length);
-  };
-  std::vector<Beam> beams{{0, 0.0, kNegInf}}, next;
-  std::unordered_map<int64_t, size_t> slot;  // node → index in next
-  for (int64_t t = 0; t < lp.frames; ++t) {
-    next.clear();
-    slot.clear();
-    auto at = [&](int64_t node) -> Beam& {
-      auto [it, fresh] = slot.try_emplace(node, next.size());
-      if (fresh) next.push_back({node, kNegInf, kNegInf});
-      return next[it->second];
-    };
-    const double lpb = lp.at(t, opt.blank);
-    for (const Beam& b : beams) {
-      const double p = lse(b.pb, b.pnb);
-      const int64_t last = tree.nodes[b.node].token;
-      Beam& self = at(b.node);
-      self.pb = lse(self.pb, p + lpb);
-      for (int64_t c = 0; c < lp.classes; ++c) {
-        const double lc = lp.at(t, c);
-        if (c == opt.blank || lc < opt.min_log_prob) continue;
-        const int64_t child = tree.child(b.node, c, opt.prior);
-        Beam& ext = at(child);
-        Beam& stay = next[slot.at(b.node)];  // `at` may have grown `next`: look self up again
-        if (c == last) {
-          ext.pnb = lse(ext.pnb, b.pb + lc);
-          stay.pnb = lse(stay.pnb, b.pnb + lc);
-        } else {
-          ext.pnb = lse(ext.pnb, p + lc);
-        }
-      }
-    }
-    std::vector<double> s(next.size());
-    for (size_t i = 0; i < next.size(); ++i) s[i] = score(next[i]);
-    std::vector<size_t> order(next.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    const size_t keep = std::min(order.size(), static_cast<size_t>(opt.beam));
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
-                      [&](size_t a, size_t b) { return s[a] > s[b] || (s[a] == s[b] && next[a].node < next[b].node); });
-    beams.clear();
-    for (size_t i = 0; i < keep; ++i) beams.push_back(next[order[i]]);
-  }
-  std::stable_sort(beams.begin(), beams.end(), [&](const Beam& a, const Beam& b) { return score(a) > score(b); });
+  s_ = std::make_unique<State>(classes, std::move(opt));
+}
+CtcBeamDecoder::~CtcBeamDecoder() = default;
+CtcBeamDecoder::CtcBeamDecoder(CtcBeamDecoder&&) noexcept = default;
+CtcBeamDecoder& CtcBeamDecoder::operator=(CtcBeamDecoder&&) noexcept = default;
+
+void CtcBeamDecoder::push(const FrameView& lp) {
+  check_view(lp, s_->opt.blank, "prefix_beam_search");
+  RC_CHECK(lp.classes == s_->tree.C, "prefix_beam_search", "frames of ", lp.classes, " classes pushed into a decoder of ",
+           s_->tree.C);
+  for (int64_t t = 0; t < lp.frames; ++t) s_->step(lp, t);
+  s_->frames += lp.frames;
+}
+
+int64_t CtcBeamDecoder::frames() const { return s_->frames; }
+
+std::vector<Hypothesis> CtcBeamDecoder::best() const {
+  std::vector<Beam> sorted = s_->beams;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](const Beam& a, const Beam& b) { return s_->score(a) > s_->score(b); });
   std::vector<Hypothesis> out;
-  for (size_t i = 0; i < beams.size() && static_cast<int64_t>(i) < opt.nbest; ++i) {
-    const auto& n = tree.nodes[beams[i].node];
-    out.push_back({tree.tokens(beams[i].node), lse(beams[i].pb, beams[i].pnb), n.prior, score(beams[i])});
+  for (size_t i = 0; i < sorted.size() && static_cast<int64_t>(i) < s_->opt.nbest; ++i) {
+    const auto& n = s_->tree.nodes[sorted[i].node];
+    out.push_back({s_->tree.tokens(sorted[i].node), lse(sorted[i].pb, sorted[i].pnb), n.prior, s_->score(sorted[i])});
   }
   return out;
+}
+
+std::vector<Hypothesis> prefix_beam_search(const FrameView& lp, const BeamOptions& opt) {
+  check_view(lp, opt.blank, "prefix_beam_search");
+  CtcBeamDecoder d(lp.classes, opt);
+  d.push(lp);
+  return d.best();
+}
+
+void CtcGreedyDecoder::push(const FrameView& lp) {
+  check_view(lp, blank_, "greedy_decode");
+  for (int64_t t = 0; t < lp.frames; ++t) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < lp.classes; ++c)
+      if (lp.at(t, c) > lp.at(t, best)) best = c;
+    if (best != blank_ && (path_.empty() || path_.back() != best)) tokens_.push_back(best);
+    path_.push_back(best);
+    log_prob_ += lp.at(t, best);
+  }
 }
 
 // ---- forced alignment ------------------------------------------------------------------------------------

@@ -280,6 +280,42 @@ TEST(CtcDecode, TokenSpansAndTimestamps) {
   EXPECT_EQ(forced_align(frames_of(lp), std::vector<int64_t>{2, 2}, 0), (std::vector<int64_t>{2, 0, 2}));
 }
 
+// Streaming: frames pushed in uneven chunks give, after every push, what the one-shot decoders give on
+// the frames so far — scores bit for bit (same operations in the same order).
+TEST(CtcDecode, StreamingDecodersMatchTheOneShotOnes) {
+  Tensor lp = random_log_probs(23, 5, 41, 2.5f);
+  NgramPrior lm(2, {1, 2, 3, 4}, {{1, 2, 3}, {2, 2, 4, 1}});
+  BeamOptions o;
+  o.beam = 6;
+  o.nbest = 3;
+  o.prior = lm.as_prior();
+  o.alpha = 0.7;
+  o.beta = 0.4;
+  CtcBeamDecoder beam(5, o);
+  CtcGreedyDecoder greedy(0);
+  int64_t done = 0;
+  for (int64_t chunk : {1, 4, 7, 2, 9}) {
+    const FrameView part{lp.data() + done * 5, chunk, 5, 5};
+    beam.push(part);
+    greedy.push(part);
+    done += chunk;
+    const FrameView sofar{lp.data(), done, 5, 5};
+    const auto want = prefix_beam_search(sofar, o), got = beam.best();
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].tokens, want[i].tokens) << "after " << done << " frames, rank " << i;
+      EXPECT_EQ(got[i].score, want[i].score);
+    }
+    const Hypothesis g = greedy_decode(sofar, 0);
+    EXPECT_EQ(greedy.tokens(), g.tokens) << "after " << done << " frames";
+    EXPECT_EQ(greedy.path(), best_path(sofar));
+    EXPECT_NEAR(greedy.log_prob(), g.log_prob, 1e-9);
+  }
+  EXPECT_EQ(beam.frames(), 23);
+  Tensor other = random_log_probs(2, 4, 1);
+  EXPECT_TRUE(throws_error([&] { beam.push(frames_of(other)); }, "prefix_beam_search", "4 classes pushed"));
+}
+
 TEST(CtcDecode, BatchColumnsAndErrors) {
   Rng rng(3);
   Tensor lp = random_tensor({4, 2, 3}, rng);

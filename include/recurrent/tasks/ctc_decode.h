@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -68,6 +69,37 @@ struct BeamOptions {
   double min_log_prob = -1e300;  // tokens with lp_t(c) below this are not tried at frame t (speed)
 };
 std::vector<Hypothesis> prefix_beam_search(const FrameView& lp, const BeamOptions& opt = {});
+
+// Streaming forms (for transcribing audio as it arrives): feed frames in chunks of any size; after each
+// push the decoder's answer is exactly what the one-shot function gives on all frames so far.
+class CtcBeamDecoder {  // prefix_beam_search
+ public:
+  CtcBeamDecoder(int64_t classes, BeamOptions opt);
+  ~CtcBeamDecoder();
+  CtcBeamDecoder(CtcBeamDecoder&&) noexcept;
+  CtcBeamDecoder& operator=(CtcBeamDecoder&&) noexcept;
+  void push(const FrameView& frames);     // frames.classes must be `classes`
+  std::vector<Hypothesis> best() const;   // opt.nbest hypotheses, best first
+  int64_t frames() const;                 // frames pushed so far
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+class CtcGreedyDecoder {  // greedy_decode; a token running across a chunk boundary is emitted once
+ public:
+  explicit CtcGreedyDecoder(int64_t blank = 0) : blank_(blank) {}
+  void push(const FrameView& frames);
+  const std::vector<int64_t>& tokens() const { return tokens_; }
+  const std::vector<int64_t>& path() const { return path_; }  // per-frame argmax so far
+  double log_prob() const { return log_prob_; }                // log p(path)
+
+ private:
+  int64_t blank_;
+  std::vector<int64_t> tokens_, path_;
+  double log_prob_ = 0.0;
+};
 
 // The most probable frame path π with B(π) = tokens; throws Error("forced_align", …) when no such path
 // fits in the frames (fewer frames than tokens plus adjacent repeats). Ties prefer staying in a state,
