@@ -10,6 +10,8 @@
 //     "accuracy", "f1", "f1_kind" ("span": conlleval span F1 for BIO tags; "macro": macro-F1 over tags),
 //     "unseen_tags", and for span tags "precision", "recall"}
 //   conditional LM (label<TAB>sentence): --json prints {"sentences", "tokens", "loss_nats", "perplexity"}
+//   music model (JSON piano rolls; the test split): --json prints {"split", "chorales", "steps",
+//     "nll_per_step", "frame_accuracy"} (cmd_music.cpp)
 //   encoder-decoder (source<TAB>target pairs; --beam K): --json prints
 //     {"n": N, "loss": x, "perplexity": x, "bleu": x, "exact_match": x, "precisions": [..], ...}
 #include <algorithm>
@@ -50,6 +52,7 @@ std::string model_kind(const std::string& task) {
   if (task == "condlm") return "a conditional language model";
   if (task == "seq2seq") return "an encoder-decoder";
   if (task == "forecast") return "a forecaster";
+  if (task == "music") return "a music model";
   return "a '" + task + "' model";
 }
 
@@ -222,6 +225,7 @@ void add_eval(CLI::App& app) {
     if (task == "tag") return eval_tagger(a->model, a->data, a->json);
     if (task == "condlm") return eval_condlm(a->model, a->data, a->json);
     if (task == "seq2seq") return eval_seq2seq(a->model, a->data, a->beam, a->json);
+    if (task == "music") return eval_music(a->model, a->data, a->json);  // cmd_music.cpp
     auto m = tasks::open_lm(a->model);
     const std::vector<int64_t> ids = m->vocab().encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");

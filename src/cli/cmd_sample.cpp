@@ -3,6 +3,7 @@
 // Same model, options and seed: the same text. --beam K prints the most likely continuation found
 // by a beam search of width K (deterministic; printed when complete).
 // A conditional LM (train condlm): --condition LABEL [--sentences N] prints N sampled sentences, one a line.
+// A music model (train music): --steps N [--prime-from test:3] [--out FILE.mid] (cmd_music.cpp).
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -18,10 +19,12 @@ void add_sample(CLI::App& app) {
   auto o = std::make_shared<tasks::SampleOptions>();
   auto model = std::make_shared<std::string>();
   auto no_cache = std::make_shared<bool>(false);
-  CLI::App* c = app.add_subcommand("sample", "generate text from a language model");
+  CLI::App* c = app.add_subcommand("sample", "generate text from a language model, or a chorale (MIDI) from a "
+                                   "music model");
   c->add_option("--model", *model, "model directory (best.safetensors, else last) or file")->required()->check(checked("path"));
   c->add_option("--prime", o->prime, "text to start from")->capture_default_str()->check(checked("text"));
-  c->add_option("--length", o->length, "tokens to generate")->capture_default_str()->check(checked("count"));
+  c->add_option("--length,--steps", o->length, "tokens to generate (music: time steps, default 64)")
+      ->capture_default_str()->check(checked("count"));
   c->add_option("--temperature", o->temperature, "softmax temperature (< 1: safer, > 1: wilder; 0: greedy, plain LMs)")->capture_default_str()->check(checked("nonneg-real"));
   c->add_option("--top-k", o->top_k, "sample among the k most likely tokens (0: all)")->capture_default_str()->check(checked("count"));
   c->add_option("--top-p", o->top_p, "sample among the most likely tokens covering this mass")->capture_default_str()->check(checked("probability"));
@@ -33,8 +36,14 @@ void add_sample(CLI::App& app) {
   c->add_flag("--no-kv-cache", *no_cache, "transformer: recompute the whole window for every token (to time the cache)");
   auto greedy = std::make_shared<bool>(false);
   c->add_flag("--greedy", *greedy, "always the most likely token (the same as --temperature 0 or --top-k 1)");
-  c->callback([o, model, cond, no_cache, greedy, c] {
-    const bool condlm = cli::model_task(*model) == "condlm";
+  auto music = std::make_shared<MusicSampleArgs>();
+  add_music_sample_options(c, *music);  // cmd_music.cpp
+  c->callback([o, model, cond, no_cache, greedy, music, c] {
+    const std::string task = cli::model_task(*model);
+    check_music_sample_options(c, task == "music");
+    if (task == "music")
+      return sample_music(*model, *music, c->count("--length") ? o->length : 64, o->temperature, o->seed);
+    const bool condlm = task == "condlm";
     // Options that do not apply to this model or mode are refused, never ignored.
     for (const char* opt : {"--condition", "--sentences"})
       RC_CHECK(condlm || c->count(opt) == 0, opt, "applies to a conditional LM (train condlm); this model is not one");

@@ -18,6 +18,7 @@ void add_train(CLI::App& app) {
   add_train_tag(*train_group(app));
   add_train_condlm(*train_group(app));
   add_train_seq2seq(*train_group(app));
+  add_train_music(*train_group(app));
 }
 
 }  // namespace recurrent::cli

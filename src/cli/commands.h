@@ -28,6 +28,16 @@ void add_train_forecast(CLI::App& train);  // cmd_train_forecast.cpp
 void eval_forecaster(const std::string& model, const std::string& data, bool json);  // cmd_predict.cpp
 void add_train_tag(CLI::App& train);       // cmd_train_tag.cpp
 void add_train_condlm(CLI::App& train);    // cmd_train_condlm.cpp
+void add_train_music(CLI::App& train);     // cmd_train_music.cpp
+// Music models (train music) in `eval` and `sample` (cmd_music.cpp).
+struct MusicSampleArgs {
+  std::string prime_from, data, out;  // --prime-from SPLIT:INDEX[:STEPS], --data, --out FILE.mid
+  double tempo = 80;                  // --tempo: steps (beats) a minute in the MIDI file
+};
+void eval_music(const std::string& model, const std::string& data, bool json);
+void add_music_sample_options(CLI::App* c, MusicSampleArgs& a);
+void check_music_sample_options(const CLI::App* c, bool music);  // refuses options of the other kind
+void sample_music(const std::string& model, const MusicSampleArgs& a, int64_t steps, double temperature, uint64_t seed);
 // The "task" of a model's configuration ("lm", "classify", "tag", "condlm"); cmd_eval.cpp.
 std::string model_task(const std::string& model);
 // "a classifier", "a language model", ... for messages ("--top-k: ...; this model is a classifier").

@@ -60,8 +60,9 @@ TEST(OptionWalk, EveryOptionHasACheck) {
   }
   // Every subcommand that does work is walked (the list comes from the CLI's own definitions).
   for (const char* c : {"train lm", "train classify", "train tag", "train forecast", "train condlm", "train seq2seq",
-                        "eval", "score", "sample", "predict", "translate", "forward", "bench", "gradlab train",
-                        "gradlab profile", "gradlab transformer", "experiment adding", "experiment seqimage"})
+                        "train music", "eval", "score", "sample", "predict", "translate", "forward", "bench",
+                        "gradlab train", "gradlab profile", "gradlab transformer", "experiment adding",
+                        "experiment seqimage"})
     EXPECT_TRUE(commands.count(c)) << "not listed: " << c;
   EXPECT_GT(opts.size(), 200u);
 }

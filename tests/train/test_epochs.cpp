@@ -1,6 +1,6 @@
 // The shared epoch loop (train/epochs.h) with a scripted task: the order of calls over whole epochs,
 // --max-steps stopping inside an epoch and a resume from that position continuing with the same
-// (epoch, batch) sequence, and epoch_order being a seeded permutation.
+// (epoch, batch) sequence, a task's stop_early ending the loop, and epoch_order being a seeded permutation.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -73,6 +73,26 @@ TEST(Epochs, MaxStepsStopsInsideAnEpochAndResumeContinuesTheSameSequence) {
   for (const std::string& b : second.batches()) joined.push_back(b);
   EXPECT_EQ(joined, whole.batches());
   EXPECT_EQ(p.step, 9);
+}
+
+// A task that asks to stop after its second completed epoch (as --patience does): the loop ends there,
+// after that epoch's save, as `finished`, whatever --epochs allows.
+TEST(Epochs, StopEarlyEndsTheLoopAfterACompletedEpoch) {
+  struct Patient : ScriptTask {
+    int64_t saved_epoch = 0;
+    void save_last(const EpochPosition& p) override {
+      ScriptTask::save_last(p);
+      saved_epoch = p.epoch;
+    }
+    bool stop_early() const override { return saved_epoch >= 2; }
+  } t;
+  t.nb = 2;
+  EpochPosition pos;
+  Progress progress;
+  EXPECT_EQ(run_epochs(t, pos, {10, 0.0, 0}, progress, true, "DIR"), EpochOutcome::finished);
+  EXPECT_EQ(pos.epoch, 2);
+  EXPECT_EQ(pos.step, 4);
+  EXPECT_EQ(t.log.back(), "save 2.0");
 }
 
 TEST(Epochs, EpochOrderIsASeededPermutation) {
