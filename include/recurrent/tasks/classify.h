@@ -176,7 +176,7 @@ struct ClassifyTrainOptions : train::RunOptions {
   bool lm_vocab = false;                   // add the --init-from LM's words to the vocabulary
   double weight_decay = -1.0;              // < 0: the optimizer's default (0; adamw 1e-2). adam, sgd,
                                            // rmsprop, adagrad: L2 in the gradient; adamw: decoupled
-  int64_t patience = 0;                    // > 0: stop after this many epochs without a better validation
+  int64_t patience = 5;                    // > 0: stop after this many epochs without a better validation macro-F1
   int64_t batch = 32;
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 5.0;

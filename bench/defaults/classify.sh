@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The evidence behind `train classify`'s defaults (docs/defaults.md, issue 29): every candidate setting on
+# every labelled set the project has, each run as a user would start it (--data, a --time-budget, a --seed,
+# early stopping), test macro-F1 next to the bag-of-n-grams baseline the run prints. Then
+# bench/defaults/lodo.py picks, for each set, the candidate best on the OTHER sets (leave-one-dataset-out).
+#
+# Usage: bench/defaults/classify.sh OUT_DIR      (env: BIN=build/recurrent, BUDGET=300s, SEEDS="1",
+#        CANDIDATES="a b ..." (default all), SETS="amazon imdb yelp brown-news", JOBS=2 parallel runs)
+# Needs: scripts/data/fetch.sh sentiment brown. Each run uses 1 thread; JOBS runs go side by side.
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+OUT=${1:?usage: classify.sh OUT_DIR}
+BIN=${BIN:-$REPO/build/recurrent}
+BUDGET=${BUDGET:-300s}
+SEEDS=${SEEDS:-1}
+JOBS=${JOBS:-2}
+SETS=${SETS:-"amazon imdb yelp brown-news"}
+D="$REPO/data"
+
+flags_of() {  # candidate name → flags
+  case $1 in
+    lstm-last) echo "--cell lstm --pool last" ;;
+    bilstm-max-d5) echo "--bidirectional --pool max --dropout 0.5" ;;
+    bilstm-max-d5-wd2) echo "--bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
+    bilstm-mean-d5) echo "--bidirectional --pool mean --dropout 0.5" ;;
+    bigru-max-d5-wd2) echo "--cell gru --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
+    bilstm64-max-d5-wd2) echo "--hidden 64 --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
+    *) echo "unknown candidate $1" >&2; exit 2 ;;
+  esac
+}
+CANDIDATES=${CANDIDATES:-"lstm-last bilstm-max-d5 bilstm-max-d5-wd2 bilstm-mean-d5 bigru-max-d5-wd2 bilstm64-max-d5-wd2"}
+
+data_of() {  # set name → data options
+  case $1 in
+    amazon|imdb|yelp) echo "--data $D/sentiment/$1.tsv" ;;
+    brown-news) echo "--data $D/brown/news/train.tsv --valid $D/brown/news/valid.tsv --test $D/brown/news/test.tsv" ;;
+    *) echo "unknown set $1" >&2; exit 2 ;;
+  esac
+}
+
+mkdir -p "$OUT"
+jobs_list=()
+for set in $SETS; do
+  for cand in $CANDIDATES; do
+    for seed in $SEEDS; do jobs_list+=("$set $cand $seed"); done
+  done
+done
+run_one() {
+  local set=$1 cand=$2 seed=$3 dir="$OUT/$1/$2/seed$3"
+  [[ -f "$dir/results.json" ]] && return 0
+  mkdir -p "$(dirname "$dir")"
+  # shellcheck disable=SC2046
+  "$BIN" train classify $(data_of "$set") $(flags_of "$cand") --time-budget "$BUDGET" --seed "$seed" \
+    --threads 1 --quiet --force --out "$dir" >"$dir.log" 2>&1 || { echo "FAILED: $set $cand $seed (see $dir.log)" >&2; return 0; }
+  echo "$set $cand seed$seed: $(grep '^test:' "$dir.log" | head -1)"
+}
+export -f run_one flags_of data_of
+export OUT BIN BUDGET D
+printf '%s\n' "${jobs_list[@]}" | xargs -P "$JOBS" -L 1 bash -c 'run_one $0 $1 $2'
+/usr/bin/python3 "$REPO/bench/defaults/lodo.py" classify "$OUT"
