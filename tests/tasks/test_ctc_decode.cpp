@@ -136,8 +136,8 @@ TEST(CtcDecode, AWideBeamReturnsTheExactSequenceProbabilities) {
 }
 
 TEST(CtcDecode, BeamWidthOneIsGreedyWhenEachFrameHasADominantClass) {
-  // With p_t(argmax) > 0.9 on every frame, beam 1's local choice (stay vs extend) is the argmax's.
-  int compared = 0;
+  // With p_t(argmax) > 0.93 on every frame (one logit in [-1, 1] raised by 6: ≥ e^5 / (e^5 + 4e)), beam 1's
+  // local choice (stay vs extend) is the argmax's.
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     Rng rng(seed);
     const int64_t T = 20, C = 5;
@@ -147,9 +147,7 @@ TEST(CtcDecode, BeamWidthOneIsGreedyWhenEachFrameHasADominantClass) {
     BeamOptions o;
     o.beam = 1;
     EXPECT_EQ(prefix_beam_search(frames_of(lp), o)[0].tokens, greedy_decode(frames_of(lp), 0).tokens) << "seed " << seed;
-    ++compared;
   }
-  EXPECT_EQ(compared, 40);
 }
 
 TEST(CtcDecode, AWideBeamIsAtLeastAsProbableAsGreedy) {
