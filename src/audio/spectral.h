@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "recurrent/audio/features.h"
@@ -20,6 +21,27 @@ struct Mat {
   double at(int64_t r, int64_t c) const { return v[static_cast<size_t>(r * cols + c)]; }
   Tensor to_tensor() const;
   static Mat from(const Tensor& t);  // t: [rows, cols]
+};
+
+// Sample i of the signal padded by `pad` on the left (reflect or zeros beyond either end).
+double padded_at(const std::vector<double>& x, int64_t i, int64_t pad, bool reflect);
+// The pre-emphasised signal in double: x[i] - a * x[i-1].
+std::vector<double> emphasised(const std::vector<float>& samples, double a);
+
+// Power spectra one frame at a time (an FFTW plan and the window), for the whole-signal pipeline and
+// the stream (feature_stream.h) alike, so both compute each frame with the same arithmetic.
+class FramePower {
+ public:
+  explicit FramePower(const FeatureOptions& o);
+  ~FramePower();
+  // out[0 .. n_fft/2]: frame t of x (pre-emphasised), x padded by `pad` on the left.
+  void frame(const std::vector<double>& x, int64_t t, int64_t pad, bool reflect, double* out);
+
+ private:
+  struct Impl;
+  FeatureOptions o_;
+  std::vector<double> window_;
+  std::unique_ptr<Impl> impl_;
 };
 
 Mat matmul(const Mat& a, const Mat& b);                                    // [R, K] @ [K, C]

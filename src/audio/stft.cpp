@@ -7,6 +7,8 @@
 // under a mutex (FFTW's planner is not thread-safe; executing a plan is).
 #include <fftw3.h>
 
+#include <memory>
+
 #include <cmath>
 #include <mutex>
 #include <numbers>
@@ -54,16 +56,6 @@ class RealFft {
   fftw_plan plan_ = nullptr;
 };
 
-// Sample i of the padded signal (i may fall in the padding).
-double padded_at(const std::vector<double>& x, int64_t i, int64_t pad, bool reflect) {
-  const int64_t n = static_cast<int64_t>(x.size());
-  int64_t j = i - pad;
-  if (j >= 0 && j < n) return x[static_cast<size_t>(j)];
-  if (!reflect) return 0.0;
-  j = j < 0 ? -j : 2 * (n - 1) - j;
-  return x[static_cast<size_t>(j)];
-}
-
 }  // namespace
 
 std::vector<float> preemphasis(const std::vector<float>& x, double a) {
@@ -89,6 +81,43 @@ std::vector<double> analysis_window(const std::string& kind, int win_length, int
 
 namespace dsp {
 
+double padded_at(const std::vector<double>& x, int64_t i, int64_t pad, bool reflect) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  int64_t j = i - pad;
+  if (j >= 0 && j < n) return x[static_cast<size_t>(j)];
+  if (!reflect) return 0.0;
+  j = j < 0 ? -j : 2 * (n - 1) - j;
+  return x[static_cast<size_t>(j)];
+}
+
+std::vector<double> emphasised(const std::vector<float>& samples, double a) {
+  std::vector<double> x(samples.begin(), samples.end());
+  if (a > 0)
+    for (size_t i = x.size(); i-- > 1;) x[i] -= a * samples[i - 1];
+  return x;
+}
+
+struct FramePower::Impl {
+  explicit Impl(int n) : fft(n) {}
+  RealFft fft;
+};
+
+FramePower::FramePower(const FeatureOptions& o)
+    : o_(o), window_(analysis_window(o.window, o.win_length, o.n_fft)), impl_(std::make_unique<Impl>(o.n_fft)) {}
+FramePower::~FramePower() = default;
+
+// out[k] = |FFT(window * padded x[t*hop .. t*hop + n_fft))_k|^power, k = 0..n_fft/2
+void FramePower::frame(const std::vector<double>& x, int64_t t, int64_t pad, bool reflect, double* out) {
+  RealFft& fft = impl_->fft;
+  double* in = fft.input();
+  for (int i = 0; i < o_.n_fft; ++i) in[i] = window_[static_cast<size_t>(i)] * padded_at(x, t * o_.hop_length + i, pad, reflect);
+  fft.run();
+  for (int k = 0; k < o_.n_fft / 2 + 1; ++k) {
+    const double mag2 = fft.re(k) * fft.re(k) + fft.im(k) * fft.im(k);
+    out[k] = o_.power == 2.0 ? mag2 : std::pow(std::sqrt(mag2), o_.power);
+  }
+}
+
 // power: [T, n_fft/2+1], |FFT(window * frame_t)|^power
 Mat power_spectrum(const std::vector<float>& samples, const FeatureOptions& o) {
   const int64_t n = static_cast<int64_t>(samples.size());
@@ -96,24 +125,12 @@ Mat power_spectrum(const std::vector<float>& samples, const FeatureOptions& o) {
   const bool reflect = o.center && o.pad_mode == "reflect";
   RC_CHECK(!reflect || n > pad, "features", n, " samples is too short for reflect padding of ", pad,
            " (n_fft/2); expected more than ", pad, " samples, or pad_mode constant");
-  std::vector<double> x(samples.begin(), samples.end());
-  if (o.preemphasis > 0)
-    for (int64_t i = n - 1; i > 0; --i) x[static_cast<size_t>(i)] -= o.preemphasis * samples[static_cast<size_t>(i - 1)];
-  const std::vector<double> win = analysis_window(o.window, o.win_length, o.n_fft);
+  const std::vector<double> x = emphasised(samples, o.preemphasis);
   const int64_t frames = num_frames(n, o);
-  const int bins = o.n_fft / 2 + 1;
-  Mat out(frames, bins);
+  Mat out(frames, o.n_fft / 2 + 1);
   if (frames == 0) return out;
-  RealFft fft(o.n_fft);
-  for (int64_t t = 0; t < frames; ++t) {
-    double* in = fft.input();
-    for (int i = 0; i < o.n_fft; ++i) in[i] = win[static_cast<size_t>(i)] * padded_at(x, t * o.hop_length + i, pad, reflect);
-    fft.run();
-    for (int k = 0; k < bins; ++k) {
-      const double mag2 = fft.re(k) * fft.re(k) + fft.im(k) * fft.im(k);
-      out.at(t, k) = o.power == 2.0 ? mag2 : std::pow(std::sqrt(mag2), o.power);
-    }
-  }
+  FramePower fp(o);
+  for (int64_t t = 0; t < frames; ++t) fp.frame(x, t, pad, reflect, &out.at(t, 0));
   return out;
 }
 
