@@ -1,6 +1,7 @@
 // Reading audio files through libsndfile (contract in recurrent/audio/wav.h).
 #include <sndfile.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -56,14 +57,23 @@ std::string magic_of(const std::string& head) {
                                    "it starts with '", magic_of(head), "', a WAV with 'RIFF'; libsndfile: ", lib_msg));
 }
 
-// Reads every frame, interleaved; `frames` is what the header claims (a truncated data chunk gives fewer).
+// Reads every frame, interleaved, in chunks until the end (a header may announce more frames than the
+// file holds, or a huge count: nothing is allocated from the header's figure).
 std::vector<float> read_frames(SNDFILE* f, const SF_INFO& info, Audio& a, const std::string& path) {
-  std::vector<float> buf(static_cast<size_t>(info.frames) * static_cast<size_t>(info.channels));
-  const sf_count_t got = sf_readf_float(f, buf.data(), info.frames);
-  if (got < info.frames)
-    a.notes.push_back(detail::concat(path, ": the header announces ", info.frames, " frames but only ", got,
+  constexpr sf_count_t kChunk = 1 << 16;
+  const size_t ch = static_cast<size_t>(info.channels);
+  std::vector<float> buf;
+  for (;;) {
+    const size_t at = buf.size();
+    buf.resize(at + static_cast<size_t>(kChunk) * ch);
+    const sf_count_t got = sf_readf_float(f, buf.data() + at, kChunk);
+    buf.resize(at + static_cast<size_t>(std::max<sf_count_t>(got, 0)) * ch);
+    if (got < kChunk) break;
+  }
+  const auto frames = static_cast<sf_count_t>(buf.size() / ch);
+  if (frames < info.frames)
+    a.notes.push_back(detail::concat(path, ": the header announces ", info.frames, " frames but only ", frames,
                                      " could be read (truncated file?); using those"));
-  buf.resize(static_cast<size_t>(got) * static_cast<size_t>(info.channels));
   return buf;
 }
 

@@ -131,3 +131,14 @@ TEST(WavRead, FarSampleRateIsResampledWithANote) {
   EXPECT_FALSE(any_note_has(n, "far"));
   EXPECT_EQ(read_audio(dir.file("near.wav"), {.target_rate = 0}).sample_rate, 11025);
 }
+
+TEST(WavRead, TruncatedDataIsReadAsFarAsItGoes) {
+  ScratchDir dir("wav");
+  const auto x = sine(440, 8000, 0.1);  // 800 samples, 1600 bytes of data after a 44-byte header
+  write_wav(dir.file("full.wav"), x, 8000);
+  std::filesystem::copy_file(dir.file("full.wav"), dir.file("cut.wav"));
+  std::filesystem::resize_file(dir.file("cut.wav"), 44 + 200);
+  const Audio a = read_audio(dir.file("cut.wav"));
+  ASSERT_EQ(a.samples.size(), 100u);
+  for (size_t i = 0; i < 100; ++i) ASSERT_NEAR(a.samples[i], x[i], 1.0 / 32768) << i;
+}
