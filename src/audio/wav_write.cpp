@@ -15,8 +15,10 @@ void write_wav(const std::string& path, const std::vector<float>& interleaved, i
   SF_INFO info{};
   info.samplerate = sample_rate;
   info.channels = channels;
-  const int sub = encoding == WavEncoding::pcm16 ? SF_FORMAT_PCM_16
-                  : encoding == WavEncoding::pcm24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT;
+  const int sub = encoding == WavEncoding::pcm16   ? SF_FORMAT_PCM_16
+                  : encoding == WavEncoding::pcm24 ? SF_FORMAT_PCM_24
+                  : encoding == WavEncoding::pcm8  ? SF_FORMAT_PCM_U8
+                                                   : SF_FORMAT_FLOAT;
   info.format = SF_FORMAT_WAV | sub;
   SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
   RC_CHECK(f != nullptr, path, "cannot write a WAV file: ", sf_strerror(nullptr));

@@ -1,6 +1,7 @@
 // Reading audio (audio/wav.h): the formats that load, the conversions each makes (with a note the
 // caller can show), and one test per bad file, each a one-line Error naming the file and what was
 // expected. Every file is written by the test.
+#include <sndfile.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -141,4 +142,29 @@ TEST(WavRead, TruncatedDataIsReadAsFarAsItGoes) {
   const Audio a = read_audio(dir.file("cut.wav"));
   ASSERT_EQ(a.samples.size(), 100u);
   for (size_t i = 0; i < 100; ++i) ASSERT_NEAR(a.samples[i], x[i], 1.0 / 32768) << i;
+}
+
+TEST(WavRead, EightBitWavAndFlacLoad) {
+  ScratchDir dir("wav");
+  const auto x = sine(440, 8000, 0.1, 0.5);
+  write_wav(dir.file("u8.wav"), x, 8000, 1, WavEncoding::pcm8);
+  const Audio a8 = read_audio(dir.file("u8.wav"));
+  ASSERT_EQ(a8.samples.size(), x.size());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(a8.samples[i], x[i], 1.0 / 128) << i;
+  EXPECT_TRUE(any_note_has(a8, "Unsigned 8 bit PCM converted to float"));
+  // FLAC, 16 kHz: another container libsndfile reads, resampled to the model's 8 kHz.
+  SF_INFO info{};
+  info.samplerate = 16000;
+  info.channels = 1;
+  info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+  const auto y = sine(440, 16000, 0.5);
+  SNDFILE* f = sf_open(dir.file("a.flac").c_str(), SFM_WRITE, &info);
+  ASSERT_NE(f, nullptr) << sf_strerror(nullptr);
+  ASSERT_EQ(sf_writef_float(f, y.data(), static_cast<sf_count_t>(y.size())), static_cast<sf_count_t>(y.size()));
+  sf_close(f);
+  const Audio fl = read_audio(dir.file("a.flac"), {.target_rate = 8000});
+  EXPECT_NE(fl.file_format.find("FLAC"), std::string::npos) << fl.file_format;
+  EXPECT_NEAR(double(fl.samples.size()), 4000.0, 2.0);
+  EXPECT_NEAR(zero_crossing_hz(fl.samples, 8000), 440.0, 1.0);
+  EXPECT_TRUE(any_note_has(fl, "resampled from 16000 Hz to 8000 Hz"));
 }

@@ -36,7 +36,7 @@ struct Audio {
 Audio read_audio(const std::string& path, const ReadOptions& opts = {});
 
 // The sample encodings write_wav supports (the ones tests and the connected-digits builder need).
-enum class WavEncoding { pcm16, pcm24, float32 };
+enum class WavEncoding { pcm16, pcm24, float32, pcm8 };  // pcm8: WAV's unsigned 8-bit
 
 // Writes interleaved samples (frames * channels values in [-1, 1]; PCM is clipped) as a WAV file.
 void write_wav(const std::string& path, const std::vector<float>& interleaved, int sample_rate,
