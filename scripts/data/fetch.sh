@@ -37,7 +37,7 @@
 #              instead of the network (relative to the repository root, e.g. FSDD_MIRROR=../shared/data/fsdd);
 #              each speaker's 500 files are pinned by one SHA-256 over their sorted `sha256sum` lines
 #
-# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 fashion-mnist bible-es jsb-chorales fsdd  (or: all)
+# Usage: scripts/data/fetch.sh moby-dick brown sentiment sunspots co2 series fashion-mnist bible-es jsb-chorales fsdd  (or: all)
 # Env:   DATA_DIR (default <repo>/data), FORCE=1 to redo.
 set -euo pipefail
 
@@ -157,6 +157,23 @@ fetch_statsmodels_csv() {
   check_lines "$d/$name.csv" "$2" "$3"
   touch "$d/.ok"
   echo "$name: $(($(wc -l <"$d/$name.csv") - 1)) rows in $d/$name.csv"
+}
+
+# More series for the forecaster defaults (docs/defaults.md): data/series/{nile,elnino,macrodata,elec_equip}.csv
+fetch_series() {
+  local d="$DATA_DIR/series"
+  done_or_clean "$d" && return 0
+  deb_fetch "$d/src" \
+    python3-statsmodels=0.13.5+dfsg-7:77474ba544c8e18e7932635ef9ab65abc1b8720fb471465d2a6ddd5ea81f08ad
+  "$PY" "$PREPARE" statsmodels-series "$d/src/usr/lib/python3/dist-packages/statsmodels/datasets" "$d" \
+    || die "series: preparation failed"
+  rm -rf "$d/src"
+  check_lines "$d/nile.csv" 101 101
+  check_lines "$d/elnino.csv" 733 733
+  check_lines "$d/macrodata.csv" 204 204
+  check_lines "$d/elec_equip.csv" 258 258
+  touch "$d/.ok"
+  echo "series: nile, elnino, macrodata, elec_equip in $d"
 }
 
 fetch_sunspots() { fetch_statsmodels_csv sunspots 310 310; }
@@ -302,7 +319,7 @@ SUMS
   echo "fsdd: $(find "$d/recordings" -name '*.wav' | wc -l) recordings of 5 speakers in $d/recordings"
 }
 
-[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | fashion-mnist | bible-es | jsb-chorales | fsdd | all)"
+[[ $# -ge 1 ]] || die "usage: fetch.sh NAME... (moby-dick | brown | sentiment | sunspots | co2 | series | fashion-mnist | bible-es | jsb-chorales | fsdd | all)"
 mkdir -p "$DATA_DIR"
 for name in "$@"; do
   case "$name" in
@@ -311,11 +328,12 @@ for name in "$@"; do
     sentiment) fetch_sentiment ;;
     sunspots) fetch_sunspots ;;
     co2) fetch_co2 ;;
+    series) fetch_series ;;
     fashion-mnist) fetch_fashion_mnist ;;
     bible-es) fetch_bible_es ;;
     jsb-chorales) fetch_jsb_chorales ;;
     fsdd) fetch_fsdd ;;
-    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_fashion_mnist; fetch_bible_es; fetch_jsb_chorales; fetch_fsdd ;;
-    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, fashion-mnist, bible-es, jsb-chorales, fsdd, all)" ;;
+    all) fetch_moby_dick; fetch_brown; fetch_sentiment; fetch_sunspots; fetch_co2; fetch_series; fetch_fashion_mnist; fetch_bible_es; fetch_jsb_chorales; fetch_fsdd ;;
+    *) die "unknown data set '$name' (known: moby-dick, brown, sentiment, sunspots, co2, series, fashion-mnist, bible-es, jsb-chorales, fsdd, all)" ;;
   esac
 done

@@ -4,6 +4,7 @@
     prepare.py check-utf8 FILE              exit 1 with the byte offset if FILE is not UTF-8
     prepare.py brown SRC_DIR OUT_DIR        Brown corpus -> {train,valid,test}{.txt,.tags.txt,.genre.txt}
     prepare.py brown-tag DIR                DIR/{split}.txt + .tags.txt -> DIR/tag/{split}.{full,collapsed,np}.conll
+    prepare.py statsmodels-series SRC DIR   statsmodels/datasets -> DIR/{nile,elnino,macrodata,elec_equip}.csv
     prepare.py brown-news DIR               DIR/{split}.txt + .genre.txt -> DIR/news/{split}.tsv (news|other)
     prepare.py sentiment IN.json OUT.tsv    [{"text","class"}...] -> label<TAB>text lines
 
@@ -21,9 +22,11 @@ brown-tag writes CoNLL files (token<TAB>tag, blank line between sentences) for `
              nps$ is one span "NP" (B-NP I-NP ...); every other token is O
 """
 
+import csv
 import json
 import os
 import re
+import shutil
 import sys
 
 
@@ -144,6 +147,31 @@ def brown_news(d):
                 out.write(("news" if g == "news" else "other") + "\t" + w + "\n")
 
 
+def statsmodels_series(src, out):
+    """More series for the forecaster defaults (docs/defaults.md): Nile (yearly flow), El Nino (monthly sea
+    surface temperature, reshaped from one row per year to one per month), US macro data (quarterly real GDP
+    and unemployment) and electrical equipment orders (monthly), from statsmodels' datasets folder."""
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(os.path.join(src, "nile", "nile.csv"), os.path.join(out, "nile.csv"))
+    shutil.copy(os.path.join(src, "macrodata", "macrodata.csv"), os.path.join(out, "macrodata.csv"))
+    with open(os.path.join(src, "elnino", "elnino.csv"), encoding="utf-8") as f, \
+            open(os.path.join(out, "elnino.csv"), "w", encoding="utf-8") as o:
+        header = next(csv.reader(f))
+        if len(header) != 13 or header[0] != "YEAR":
+            fail(f"{src}/elnino/elnino.csv: expected YEAR and 12 month columns, got {header}")
+        o.write("month,temp\n")
+        for row in csv.reader(f):
+            for m, v in enumerate(row[1:], 1):
+                o.write(f"{int(float(row[0]))}-{m:02d},{v}\n")
+    with open(os.path.join(src, "elec_equip", "elec_equip.csv"), encoding="utf-8") as f, \
+            open(os.path.join(out, "elec_equip.csv"), "w", encoding="utf-8") as o:
+        next(f)
+        o.write("date,orders\n")
+        for line in f:
+            if line.strip():
+                o.write(line.strip() + "\n")
+
+
 def sentiment(src, dst):
     items = json.load(open(src, encoding="utf-8"))
     if items and items[-1].get("text") == "" and items[-1].get("class") is None:
@@ -165,6 +193,8 @@ def main(argv):
         brown_tag(argv[1])
     elif len(argv) == 2 and argv[0] == "brown-news":
         brown_news(argv[1])
+    elif len(argv) == 3 and argv[0] == "statsmodels-series":
+        statsmodels_series(argv[1], argv[2])
     elif len(argv) == 3 and argv[0] == "sentiment":
         sentiment(argv[1], argv[2])
     else:

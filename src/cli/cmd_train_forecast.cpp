@@ -1,11 +1,13 @@
 // recurrent train forecast — time-series forecasting from a CSV column (direct multi-step).
 //
 //   recurrent train forecast --data F.csv --column NAME [--time-column NAME] [--features A,B]
-//     [--lookback L] [--horizon 1] [--season S] [--relative | --no-relative] [--patience 20] [--gaps interpolate|drop]
+//     [--lookback L] [--horizon 1] [--season S] [--relative | --no-relative] [--[no-]seasonal-residual]
+//     [--patience 20] [--gaps interpolate|drop]
 //     [--valid-frac 0.15 --test-frac 0.15] --cell lstm --hidden 64 --layers 1 [--bidirectional]
 //     --dropout 0 --batch 32 (--epochs N | --time-budget 5m) --optimizer adam --lr 2e-3 --clip 1
 //     --out DIR [--resume DIR]
-// Left out, --lookback, --season and --relative are read off the training part (tasks::series_shape).
+// Left out, --lookback, --season, --relative and --seasonal-residual are read off the training part
+// (tasks::series_shape).
 // Writes DIR/last.safetensors, DIR/best.safetensors (lowest validation MAE), DIR/metrics.csv and
 // DIR/results.json; prints validation and test MAE / RMSE / MASE with the baselines' MASE.
 #include <cstdlib>
@@ -40,6 +42,10 @@ void add_train_forecast(CLI::App& train) {
   c->add_flag("--relative", *relative, "inputs and forecasts relative to the last observed value (trends); default: "
               "when the training part's lag-1 autocorrelation is >= 0.95");
   c->add_flag("--no-relative", *absolute, "absolute values (see --relative)");
+  auto seasonal = std::make_shared<bool>(false), no_seasonal = std::make_shared<bool>(false);
+  c->add_flag("--seasonal-residual", *seasonal, "forecast corrections to the seasonal-naive forecast (needs --season >= 2, "
+              "--lookback >= season); default: when seasonal naive beats naive on the training part (and not relative)");
+  c->add_flag("--no-seasonal-residual", *no_seasonal, "forecast the values themselves (see --seasonal-residual)");
   c->add_option("--patience", o->patience, "stop after this many epochs without a better validation MAE (0: off)")
       ->capture_default_str()->check(checked("count"));
   c->add_option("--gaps", o->gaps, "empty cells: interpolate (linearly, for inputs) or drop (skip windows with "
@@ -54,9 +60,11 @@ void add_train_forecast(CLI::App& train) {
   c->add_option("--dropout", o->dropout, "dropout between layers and before the output")->capture_default_str()
       ->check(checked("fraction"));
   add_loop_options(c, *o, *budget, "windows per batch");
-  c->callback([o, budget, c, relative, absolute] {
+  c->callback([o, budget, c, relative, absolute, seasonal, no_seasonal] {
     RC_CHECK(!(*relative && *absolute), "--relative", "and --no-relative contradict each other (give one)");
+    RC_CHECK(!(*seasonal && *no_seasonal), "--seasonal-residual", "and --no-seasonal-residual contradict each other");
     o->relative = *relative ? 1 : *absolute ? 0 : -1;
+    o->seasonal_residual = *seasonal ? 1 : *no_seasonal ? 0 : -1;
     finish_loop_options("forecast", c, *o, *budget, 500);
     if (tasks::train_forecaster(*o) == tasks::ForecastOutcome::stopped && train::interrupted()) std::exit(130);
   });

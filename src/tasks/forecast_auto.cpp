@@ -8,7 +8,9 @@
 //   lookback  2·season when there is a season (two cycles), else twice the last lag before the
 //             autocorrelation (of the first differences when relative, of the detrended levels otherwise)
 //             first falls inside ±2/√n (white-noise band); clamped to [8, 128] and to
-//             a third of the training rows.
+//             a third of the training rows;
+//   seasonal residual  (not relative, season ≥ 2) when the seasonal-naive forecast's in-sample MAE is below
+//             the naive one's: the model predicts corrections to the seasonal-naive forecast.
 #include <algorithm>
 #include <cmath>
 
@@ -82,6 +84,14 @@ SeriesShape series_shape(const std::vector<double>& y, int64_t train_end) {
     int64_t k = 1;
     while (k < max_lag && std::fabs(rx[k]) >= band) ++k;
     lookback = 2 * (k - 1);
+  }
+  // Residual to the seasonal-naive forecast when that beats the naive one in-sample (the season carries more
+  // of the signal than the last value does).
+  if (!s.relative && s.season > 1) {
+    double naive = 0, seasonal = 0;
+    for (int64_t t = s.season; t < n; ++t)
+      naive += std::fabs(levels[t] - levels[t - 1]), seasonal += std::fabs(levels[t] - levels[t - s.season]);
+    s.seasonal_residual = seasonal < naive;
   }
   s.lookback = std::clamp<int64_t>(lookback, 8, 128);
   s.lookback = std::max<int64_t>(1, std::min(s.lookback, train_end / 3));

@@ -31,6 +31,9 @@ void ForecastConfig::validate() const {
   RC_CHECK(lookback >= 1, "--lookback", "expected >= 1, got ", lookback);
   RC_CHECK(horizon >= 1, "--horizon", "expected >= 1, got ", horizon);
   RC_CHECK(season >= 1, "--season", "expected >= 1 (1: no season), got ", season);
+  RC_CHECK(!(relative && seasonal_residual), "--seasonal-residual", "and --relative are two references; give one");
+  RC_CHECK(!seasonal_residual || (season >= 2 && lookback >= season), "--seasonal-residual",
+           "needs a --season >= 2 and a --lookback of at least one season, got season ", season, ", lookback ", lookback);
   RC_CHECK(!layers.empty(), "--layers", "expected at least one layer");
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "--dropout", "expected a value in [0, 1), got ", dropout);
   for (const std::string& f : features) {
@@ -48,7 +51,7 @@ std::string ForecastConfig::to_json() const {
             {"season", season},        {"relative", relative},       {"gaps", gap_policy_name(gaps)},
             {"valid_frac", valid_frac}, {"test_frac", test_frac},    {"mean", mean},
             {"stdev", stdev},          {"layers", ls},               {"bidirectional", bidirectional},
-            {"dropout", dropout},      {"multi_step", "direct"}};
+            {"dropout", dropout},      {"multi_step", "direct"},     {"seasonal_residual", seasonal_residual}};
   return j.dump();
 }
 
@@ -64,6 +67,7 @@ ForecastConfig ForecastConfig::from_json(const std::string& text, const std::str
     c.horizon = j.at("horizon").get<int64_t>();
     c.season = j.at("season").get<int64_t>();
     c.relative = j.at("relative").get<bool>();
+    c.seasonal_residual = j.value("seasonal_residual", false);  // absent in models saved before it existed
     c.gaps = parse_gap_policy(j.at("gaps").get<std::string>());
     c.valid_frac = j.at("valid_frac").get<double>();
     c.test_frac = j.at("test_frac").get<double>();
@@ -115,14 +119,22 @@ Tensor Forecaster::inputs(const ForecastData& d, const std::vector<int64_t>& ori
   return x;
 }
 
+double Forecaster::reference(const ForecastData& d, int64_t t, int64_t h) const {
+  const std::vector<double>& y = d.filled[0];
+  if (cfg_.relative) return (y[t] - cfg_.mean[0]) / cfg_.stdev[0];
+  if (!cfg_.seasonal_residual) return 0.0;
+  const int64_t S = cfg_.season;
+  return (y[t + h - S * ((h + S - 1) / S)] - cfg_.mean[0]) / cfg_.stdev[0];  // the seasonal-naive forecast
+}
+
 Tensor Forecaster::targets(const ForecastData& d, const std::vector<int64_t>& origins) const {
   const int64_t B = static_cast<int64_t>(origins.size()), H = cfg_.horizon;
   const double m = cfg_.mean[0], s = cfg_.stdev[0];
-  Tensor z({B, H});  // z[b, h−1] = z(y_{t+h}) − (relative ? z(y_t) : 0)
+  Tensor z({B, H});  // z[b, h−1] = z(y_{t+h}) − reference(t, h)
   for (int64_t b = 0; b < B; ++b) {
     const int64_t t = origins[b];
-    const double base = cfg_.relative ? (d.filled[0][t] - m) / s : 0.0;
-    for (int64_t h = 1; h <= H; ++h) z.data()[b * H + h - 1] = static_cast<float>((d.y()[t + h] - m) / s - base);
+    for (int64_t h = 1; h <= H; ++h)
+      z.data()[b * H + h - 1] = static_cast<float>((d.y()[t + h] - m) / s - reference(d, t, h));
   }
   return z;
 }
@@ -148,10 +160,8 @@ std::vector<double> Forecaster::forecast(const ForecastData& d, const std::vecto
   for (size_t a = 0; a < origins.size(); a += static_cast<size_t>(batch)) {
     const std::vector<int64_t> o(origins.begin() + a, origins.begin() + std::min(origins.size(), a + batch));
     const Var y = forward(inputs(d, o));  // [B, H]
-    for (size_t b = 0; b < o.size(); ++b) {
-      const double base = cfg_.relative ? (d.filled[0][o[b]] - m) / s : 0.0;
-      for (int64_t h = 0; h < H; ++h) out.push_back((y.value().data()[b * H + h] + base) * s + m);
-    }
+    for (size_t b = 0; b < o.size(); ++b)
+      for (int64_t h = 0; h < H; ++h) out.push_back((y.value().data()[b * H + h] + reference(d, o[b], h + 1)) * s + m);
   }
   train(was_training);
   return out;

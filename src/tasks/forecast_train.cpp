@@ -114,6 +114,7 @@ ForecastConfig ForecastRun::base_config() const {
   c.horizon = o_.horizon;
   c.season = o_.season;
   c.relative = o_.relative == 1;
+  c.seasonal_residual = o_.seasonal_residual == 1;
   c.gaps = parse_gap_policy(o_.gaps);
   c.valid_frac = o_.valid_frac;
   c.test_frac = o_.test_frac;
@@ -125,19 +126,21 @@ ForecastConfig ForecastRun::base_config() const {
 
 data::Series ForecastRun::read_with_shape() {
   data::Series s = data::read_series_csv(o_.data, cfg_.csv_options());
-  if (o_.lookback > 0 && o_.season > 0 && o_.relative >= 0) return s;
+  if (o_.lookback > 0 && o_.season > 0 && o_.relative >= 0 && o_.seasonal_residual >= 0) return s;
   const SeriesSplit sp = chronological_split(s.rows(), cfg_.valid_frac, cfg_.test_frac, 0, cfg_.horizon, s.source);
   const std::vector<double> y = data::interpolate_gaps(s.values[0], s.source + ": column '" + s.names[0] + "'");
   const SeriesShape sh = series_shape(y, sp.train_end);
   if (o_.relative < 0) cfg_.relative = sh.relative;
   if (o_.season == 0) cfg_.season = sh.season;
   if (o_.lookback == 0) cfg_.lookback = sh.lookback;
+  if (o_.seasonal_residual < 0)
+    cfg_.seasonal_residual = sh.seasonal_residual && !cfg_.relative && cfg_.season == sh.season && cfg_.lookback >= cfg_.season;
   shape_ = {{"lag1_autocorrelation", sh.lag1}, {"season_autocorrelation", sh.season_acf}, {"relative", cfg_.relative},
-            {"season", cfg_.season}, {"lookback", cfg_.lookback}};
+            {"season", cfg_.season}, {"lookback", cfg_.lookback}, {"seasonal_residual", cfg_.seasonal_residual}};
   if (!o_.quiet) {
     char buf[256];
     std::snprintf(buf, sizeof buf, "from the training part: %s (lag-1 autocorrelation %.2f), season %lld%s, lookback %lld",
-                  cfg_.relative ? "relative to the last value" : "absolute values", sh.lag1,
+                  cfg_.relative ? "relative to the last value" : cfg_.seasonal_residual ? "corrections to the seasonal naive forecast" : "absolute values", sh.lag1,
                   static_cast<long long>(cfg_.season), sh.season > 1 ? (" (autocorrelation " + train::fmt_num(sh.season_acf, 2) + ")").c_str() : "",
                   static_cast<long long>(cfg_.lookback));
     progress_.line(buf);

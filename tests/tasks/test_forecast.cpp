@@ -397,14 +397,17 @@ TEST(SeriesShape, SeasonLookbackAndRelativeFromTheTrainingPart) {
   EXPECT_FALSE(s.relative);
   EXPECT_EQ(s.season, 12);
   EXPECT_EQ(s.lookback, 24);
+  EXPECT_TRUE(s.seasonal_residual);  // last year's value is far closer than last month's
   const SeriesShape w = series_shape(walk, 300);  // trending: relative, and the season of its differences
   EXPECT_TRUE(w.relative);
   EXPECT_EQ(w.season, 7);
   EXPECT_EQ(w.lookback, 14);
+  EXPECT_FALSE(w.seasonal_residual);  // relative already
   const SeriesShape n = series_shape(noise, 300);
   EXPECT_FALSE(n.relative);
   EXPECT_EQ(n.season, 1);
   EXPECT_EQ(n.lookback, 8);
+  EXPECT_FALSE(n.seasonal_residual);
   // Only the training part counts: the same noise followed by a huge trend gives the same shape.
   for (int t = 300; t < 400; ++t) noise[t] = 1000.0 * t;
   EXPECT_EQ(series_shape(noise, 300).lookback, 8);
@@ -461,4 +464,28 @@ TEST(Forecaster, StopsByItselfWhenValidationRisesWhileTrainingFalls) {
   EXPECT_GT(valid_loss.back(), *std::min_element(valid_loss.begin(), valid_loss.end()));
   EXPECT_NEAR(res.at("valid").at("mae").get<double>(), valid_mae[static_cast<size_t>(best - 1)], 1e-5 * valid_mae[0]);
   fs::remove_all(d);
+}
+
+TEST(Forecaster, SeasonalResidualForecastsAreCorrectionsToSeasonalNaive) {
+  // With the output layer at zero the model's correction is 0: its forecasts ARE the seasonal-naive ones,
+  // for every step of the horizon (h ≤ S and h > S); the same model without the mode forecasts the mean.
+  for (bool residual : {true, false}) {
+    ForecastConfig c = small_config(12, 8, 5);
+    c.seasonal_residual = residual;
+    const ForecastData d = data_of(ar2_csv(120, 3), c);
+    Rng r(9);
+    Forecaster m(c, r);
+    for (auto& [name, p] : m.named_parameters())
+      if (name.rfind("output.", 0) == 0) p.value().fill_(0.0f);
+    const std::vector<int64_t>& o = d.origins[2];
+    const std::vector<double> f = m.forecast(d, o), sn = seasonal_naive_forecasts(d.filled[0], o, 8, 5);
+    ASSERT_EQ(f.size(), sn.size());
+    double worst = 0;
+    for (size_t i = 0; i < f.size(); ++i)
+      worst = std::max(worst, std::fabs(f[i] - (residual ? sn[i] : c.mean[0])));
+    EXPECT_LT(worst, 1e-4) << (residual ? "residual" : "plain");
+  }
+  ForecastConfig bad = small_config(4, 1, 5);
+  bad.seasonal_residual = true;
+  EXPECT_NE(error_of([&] { bad.validate(); }).find("--seasonal-residual"), std::string::npos);
 }

@@ -5,7 +5,9 @@
 // columns, each z-scored with the mean / standard deviation of its TRAINING-part values. With
 // `relative`, the target channel (inputs and outputs) is taken relative to the window's last value
 // z_t: the model sees z_{t−L+1..t} − z_t and predicts z_{t+h} − z_t (for trends that leave the
-// training range, like CO2).
+// training range, like CO2). With `seasonal_residual` the model sees the window as it is and predicts the
+// correction to the seasonal-naive forecast, z_{t+h} − z_{t+h−S·⌈h/S⌉} (for series whose season is the
+// strongest part of the signal).
 //
 //   x [L, B, C] → RNN stack (any cell per layer; bidirectional reads the window both ways) →
 //   final state of the last layer [B, F] (F = D·R) → dropout → linear [H, F] → ŷ [B, H]
@@ -53,6 +55,7 @@ struct ForecastConfig {
   std::vector<std::string> features;
   int64_t lookback = 0, horizon = 1, season = 1;
   bool relative = false;
+  bool seasonal_residual = false;  // outputs: corrections to the seasonal-naive forecast (needs L ≥ S ≥ 2)
   GapPolicy gaps = GapPolicy::interpolate;
   double valid_frac = 0.15, test_frac = 0.15;
   std::vector<double> mean, stdev;  // [C] fitted on the training part
@@ -109,6 +112,9 @@ class Forecaster : public Module {
   Rng& dropout_rng() { return dropout_rng_; }
 
  private:
+  // What the output for step h from origin t is relative to (normalised units): z(y_t) when relative,
+  // the seasonal-naive forecast z(y_{t+h−S·⌈h/S⌉}) with seasonal_residual, else 0.
+  double reference(const ForecastData& d, int64_t t, int64_t h) const;
   ForecastConfig cfg_;
   std::shared_ptr<RNN> rnn_;
   Var out_w_, out_b_;
@@ -122,6 +128,7 @@ struct SeriesShape {
   bool relative = false;   // lag-1 autocorrelation ≥ 0.95
   int64_t season = 1;      // first autocorrelation peak (lag ≥ 2) within 0.8 of the highest, if that is ≥ 0.2
   int64_t lookback = 8;    // 2·season, or twice the autocorrelation's reach; in [8, 128] and ≤ rows/3
+  bool seasonal_residual = false;  // not relative, and seasonal naive beats naive in-sample
   double lag1 = 0.0, season_acf = 0.0;
 };
 // From y[0, train_end) (gaps filled). Throws when train_end < 4.
@@ -170,6 +177,7 @@ struct ForecastTrainOptions : train::RunOptions {
   std::string data, column, time_column, features;  // features: comma list
   int64_t lookback = 0, horizon = 1, season = 0;  // lookback, season 0: from the training part (series_shape)
   int relative = -1;                               // −1: from the training part; 0 off; 1 on
+  int seasonal_residual = -1;                      // −1: from the training part; 0 off; 1 on
   int64_t patience = 20;                           // stop after this many epochs without a better valid MAE (0: off)
   std::string gaps = "interpolate";
   double valid_frac = 0.15, test_frac = 0.15;
