@@ -7,7 +7,7 @@ What it does (each step skips work already done unless --force):
      (Adam, lr 3e-3, clip 1, batches of 8 chorales, early stopping after 20 epochs without a better
      validation NLL, best weights kept; --threads 1 so runs do not compete for the cores);
   2. prints the table: test NLL per step (mean ± sample standard deviation over seeds, and min–max),
-     frame accuracy, parameters, epochs and seconds, beside the paper's figures; writes RUNS/summary.json;
+     frame accuracy, parameters, epochs and seconds, beside the paper's figures; writes RUNS/summary_SIZE.json;
   3. draws the learning curves (validation NLL per step against updates and against wall seconds, every
      seed of every cell) into FIGURES/music_curves.png;
   4. samples from the best GRU (lowest validation NLL): a piano roll of a chorale primed with the first 8
@@ -19,6 +19,8 @@ Usage (from the repository root, after scripts/build.sh and scripts/data/fetch.s
     /usr/bin/python3 scripts/music/run_table.py [--bin build/recurrent] [--seeds 1,2,3,4,5]
         [--data data/jsb-chorales/jsb-chorales-quarter.json] [--runs runs/music]
         [--figures docs/figures] [--samples docs/music] [--force] [--plots-only]
+    /usr/bin/python3 scripts/music/run_table.py --size large --seeds 1,2,3   # ~169k parameters: tanh 331,
+        LSTM 157, GRU 185 units (the paper's speech size), runs RUNS/CELL-large-sSEED, music_curves_large.png
 
 Needs Debian's /usr/bin/python3 with python3-matplotlib and numpy; standard library otherwise.
 """
@@ -37,7 +39,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-CELLS = [("rnn_tanh", 78), ("lstm", 34), ("gru", 41)]
+# Units per cell for ~20k parameters (the paper's music setting) and ~169k (its speech setting, here as a
+# larger music model): 88·H + H² + 2H + 88·H + 88 for tanh, ×4 / ×3 gate blocks for LSTM / GRU.
+SIZES = {"small": [("rnn_tanh", 78), ("lstm", 34), ("gru", 41)],
+         "large": [("rnn_tanh", 331), ("lstm", 157), ("gru", 185)]}
+CELLS = SIZES["small"]
 LABEL = {"rnn_tanh": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
 COLOR = {"rnn_tanh": "tab:blue", "lstm": "tab:orange", "gru": "tab:green"}
 # Chung et al. 2014, Table 2 (JSB Chorales, test set, average negative log-probability per time step),
@@ -49,7 +55,7 @@ TRAIN_ARGS = ["--epochs", "300", "--patience", "20", "--batch", "8", "--optimize
 
 
 def run_dir(args, cell, seed):
-    return os.path.join(args.runs, f"{cell}-s{seed}")
+    return os.path.join(args.runs, f"{cell}-s{seed}" if args.size == "small" else f"{cell}-{args.size}-s{seed}")
 
 
 def train_all(args, seeds):
@@ -130,7 +136,8 @@ def plot_curves(args, seeds, path):
     axes[0].legend(loc="upper right")
     axes[1].text(0.98, 0.02, "dotted: GRU test NLL of Chung et al. (8.54)", transform=axes[1].transAxes,
                  ha="right", va="bottom", fontsize=8, color="gray")
-    fig.suptitle(f"JSB chorales (quarter notes), ~20k parameters, {len(seeds)} seeds per cell: validation NLL "
+    params = "~20k" if args.size == "small" else "~169k"
+    fig.suptitle(f"JSB chorales (quarter notes), {params} parameters, {len(seeds)} seeds per cell: validation NLL "
                  "during training")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -215,10 +222,14 @@ def main():
     ap.add_argument("--figures", default="docs/figures")
     ap.add_argument("--samples", default="docs/music")
     ap.add_argument("--seeds", default="1,2,3,4,5")
+    ap.add_argument("--size", default="small", choices=sorted(SIZES),
+                    help="small: ~20k parameters (the table, figures and samples); large: ~169k (table and curves)")
     ap.add_argument("--force", action="store_true", help="retrain runs that have results")
     ap.add_argument("--plots-only", action="store_true", help="no training: table and figures from the runs")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    global CELLS
+    CELLS = SIZES[args.size]
     for p in [args.bin, args.data]:
         if not os.path.exists(p):
             sys.exit(f"run_table.py: {p} not found (scripts/build.sh; scripts/data/fetch.sh jsb-chorales)")
@@ -226,9 +237,12 @@ def main():
         train_all(args, seeds)
     res = read_results(args, seeds)
     summary = print_table(res)
-    with open(os.path.join(args.runs, "summary.json"), "w") as f:
+    with open(os.path.join(args.runs, f"summary_{args.size}.json"), "w") as f:
         json.dump(summary, f, indent=1)
     os.makedirs(args.figures, exist_ok=True)
+    if args.size != "small":
+        plot_curves(args, seeds, os.path.join(args.figures, f"music_curves_{args.size}.png"))
+        return
     plot_curves(args, seeds, os.path.join(args.figures, "music_curves.png"))
     model = best_run(args, res)
     print(f"samples from {model}")

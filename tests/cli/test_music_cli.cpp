@@ -145,3 +145,20 @@ TEST_F(MusicCli, BadInputIsOneClearError) {
   r = run("eval --model " + model_ + " --data " + data_ + " --beam 2");
   EXPECT_NE(r.out.find("this model is a music model"), std::string::npos) << r.out;
 }
+
+TEST_F(MusicCli, ResumeAfterMaxStepsEndsWhereAnUninterruptedRunEnds) {
+  ASSERT_EQ(train_.status, 0) << train_.out;
+  // 12 training chorales in batches of 4: 3 steps an epoch; stop inside epoch 2, then continue.
+  const std::string part = (dir_ / "part").string();
+  auto r = run("train music --data " + data_ + " --cell lstm --hidden 12 --epochs 3 --batch 4 --max-steps 4 --out " +
+               part + " --threads 1 --quiet");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(fs::exists(fs::path(part) / "results.json"));
+  r = run("train music --resume " + part + " --max-steps 0 --threads 1 --quiet");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto test_nll = [](const std::string& dir) {
+    std::ifstream f(fs::path(dir) / "results.json");
+    return nlohmann::json::parse(f).at("test").at("nll_per_step").get<double>();
+  };
+  EXPECT_EQ(test_nll(part), test_nll(model_));  // the same seed, data, order and steps: bit for bit
+}
