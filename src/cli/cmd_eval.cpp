@@ -53,6 +53,7 @@ std::string model_kind(const std::string& task) {
   if (task == "seq2seq") return "an encoder-decoder";
   if (task == "forecast") return "a forecaster";
   if (task == "music") return "a music model";
+  if (task == "asr") return "a speech model";
   return "a '" + task + "' model";
 }
 
@@ -194,7 +195,7 @@ void add_eval(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand("eval", "evaluate a model: a language model on a text (bits/char, perplexity), a classifier on labelled sentences, a tagger on tagged sentences, a forecaster on a CSV series (test part: MAE, RMSE, MASE), an encoder-decoder on sentence pairs (BLEU)");
   c->add_option("--model", a->model, "model directory (best.safetensors, else last) or file")->required()->check(checked("path"));
-  c->add_option("--data", a->data, "UTF-8 text")->required()->check(checked("file"));
+  c->add_option("--data", a->data, "UTF-8 text (a speech model: the FSDD folder, or a folder of connected digits with labels.tsv)")->required()->check(checked("path"));
   c->add_option("--batch", a->batch, "language model: rows scored together (the figure does not depend on it: each "
                 "row first reads the --seq-len tokens before its part); classifier: sentences per batch")
       ->capture_default_str()->check(checked("positive"));
@@ -226,6 +227,7 @@ void add_eval(CLI::App& app) {
     if (task == "condlm") return eval_condlm(a->model, a->data, a->json);
     if (task == "seq2seq") return eval_seq2seq(a->model, a->data, a->beam, a->json);
     if (task == "music") return eval_music(a->model, a->data, a->json);  // cmd_music.cpp
+    if (task == "asr") return eval_asr(a->model, a->data, a->json);      // cmd_transcribe.cpp
     auto m = tasks::open_lm(a->model);
     const std::vector<int64_t> ids = m->vocab().encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");

@@ -29,6 +29,9 @@ void eval_forecaster(const std::string& model, const std::string& data, bool jso
 void add_train_tag(CLI::App& train);       // cmd_train_tag.cpp
 void add_train_condlm(CLI::App& train);    // cmd_train_condlm.cpp
 void add_train_music(CLI::App& train);     // cmd_train_music.cpp
+void add_train_asr(CLI::App& train);       // cmd_train_asr.cpp: speech (spoken digits)
+void add_transcribe(CLI::App& app);        // cmd_transcribe.cpp
+void eval_asr(const std::string& model, const std::string& data, bool json);  // cmd_transcribe.cpp
 // Music models (train music) in `eval` and `sample` (cmd_music.cpp).
 struct MusicSampleArgs {
   std::string prime_from, data, out;  // --prime-from SPLIT:INDEX[:STEPS], --data, --out FILE.mid

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   recurrent::cli::add_score(app);
   recurrent::cli::add_sample(app);
   recurrent::cli::add_predict(app);
+  recurrent::cli::add_transcribe(app);
   recurrent::cli::add_translate(app);
   recurrent::cli::add_bench(app);
   recurrent::cli::add_gradlab(app);
