@@ -140,14 +140,26 @@ void eval_tagger(const std::string& model, const std::string& data, bool json) {
   if (e.unseen > 0)
     std::fprintf(stderr, "warning: %s: %lld tokens have a tag the model was not trained on (counted as errors)\n",
                  data.c_str(), static_cast<long long>(e.unseen));
+  // The most-frequent-tag baseline stored with the model (fitted on its training part), on the same tokens.
+  const std::unique_ptr<tasks::MostFrequentTag> base = tasks::load_tag_baseline(model);
+  tasks::TagEval be;
+  if (base) {
+    std::vector<std::vector<std::string>> gold;
+    for (const auto& s : set.items) gold.push_back(s.tags);
+    be = tasks::tag_metrics(gold, base->predict(set));
+  }
   if (json) {
     nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss", e.loss}, {"accuracy", e.accuracy},
                         {"f1", e.f1()}, {"f1_kind", e.spans ? "span" : "macro"}, {"unseen_tags", e.unseen}};
     if (e.spans) j["precision"] = e.span.precision(), j["recall"] = e.span.recall();
+    if (base) j["baselines"] = {{"most_frequent_tag", {{"accuracy", be.accuracy}, {"f1", be.f1()}}}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("accuracy %.2f%%  %s %.4f  loss %.4f on %lld tokens\n", 100 * e.accuracy,
                 e.spans ? "span F1" : "macro-F1", e.f1(), e.loss, static_cast<long long>(e.tokens));
+    if (base)
+      std::printf("baseline: most frequent tag per word accuracy %.2f%%  %s %.4f\n", 100 * be.accuracy,
+                  e.spans ? "span F1" : "macro-F1", be.f1());
   }
 }
 

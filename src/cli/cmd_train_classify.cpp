@@ -4,7 +4,7 @@
 //     --cell lstm --hidden 128 --layers 1 [--bidirectional] --pool last|mean --dropout 0.3
 //     --batch 32 (--epochs N | --time-budget 5m) --optimizer adam --lr 2e-3 --out DIR [--resume DIR]
 //     [--folds 10 --fold i] [--word-dropout p] [--weight-decay w] [--patience N]
-//     [--init-from LMDIR [--lm-vocab]] [--init-from-reverse LMDIR]
+//     [--init-from LMDIR [--lm-vocab]] [--init-from-reverse LMDIR] [--class-weight balanced|none]
 // F: TSV `label<TAB>text`, JSON lines {"text","label"} or a JSON array of such objects.
 // Writes DIR/last.safetensors, DIR/best.safetensors (best validation macro-F1), DIR/metrics.csv and
 // DIR/results.json; prints validation and test accuracy / macro-F1 on stdout.
@@ -50,6 +50,8 @@ void add_train_classify(CLI::App& train) {
   c->add_flag("--lm-vocab", o->lm_vocab, "with --init-from: add the LM's words to the vocabulary");
   c->add_option("--weight-decay", o->weight_decay, "weight decay (adamw: decoupled; others: L2 in the gradient); "
                 "default: the optimizer's (0; adamw 1e-2)")->check(checked("nonneg-real"));
+  c->add_option("--class-weight", o->class_weight, "balanced (each class weighs as much in the loss, for unbalanced "
+                "labels) or none")->capture_default_str()->check(choice({"balanced", "none"}));
   c->add_option("--patience", o->patience, "stop after this many epochs without a better validation macro-F1 (0: off)")
       ->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget);

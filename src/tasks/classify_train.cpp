@@ -58,6 +58,7 @@ class ClassifyRun : public SentenceTask {
   std::unique_ptr<ClassifierConfig> cfg_;
   std::unique_ptr<TextClassifier> model_;
   Encoded tr_, va_, te_;
+  std::vector<float> class_weights_;  // [C] per --class-weight, from the training labels
   ClassifierBaselines baselines_;  // fitted on tr_ before training (deterministic, so a resume refits the same)
   std::string init_report_;  // what --init-from copied (results.json)
 };
@@ -142,7 +143,9 @@ Var ClassifyRun::batch_loss(const std::vector<size_t>& items) {
     bs.push_back(&tr_.seqs[i]);
     ys.push_back(tr_.labels[i]);
   }
-  return cross_entropy(model_->forward(bs), ys);
+  CrossEntropyOptions ce;
+  for (int64_t y : ys) ce.weights.push_back(class_weights_[static_cast<size_t>(y)]);
+  return cross_entropy(model_->forward(bs), ys, ce);
 }
 
 ValidScore ClassifyRun::validate() {
@@ -157,6 +160,18 @@ void ClassifyRun::report_init(const LmInitReport& r, const std::string& from) {
                            " embedding rows, " + std::to_string(r.tensors) + " recurrent tensors";
   init_report_ += (init_report_.empty() ? "" : "; ") + what;
   if (!o_.quiet) loop_.line("initialised from " + what);
+}
+
+// --class-weight: balanced → w_c = N / (C · n_c) (classes absent from training: 1), none → 1.
+std::vector<float> class_weights(const std::vector<int64_t>& labels, int64_t C, const std::string& mode) {
+  RC_CHECK(mode == "balanced" || mode == "none", "--class-weight", "expected balanced or none, got '", mode, "'");
+  std::vector<float> w(static_cast<size_t>(C), 1.0f);
+  if (mode == "none") return w;
+  std::vector<int64_t> n(static_cast<size_t>(C), 0);
+  for (int64_t y : labels) ++n[static_cast<size_t>(y)];
+  for (int64_t c = 0; c < C; ++c)
+    if (n[c] > 0) w[c] = static_cast<float>(static_cast<double>(labels.size()) / (static_cast<double>(C) * n[c]));
+  return w;
 }
 
 json eval_json(const ClassifyEval& e) {
@@ -222,6 +237,7 @@ ClassifyOutcome ClassifyRun::run() {
     loop_.fresh(*this, o_.optimizer, o_.lr);
   }
   encode_sets();
+  class_weights_ = class_weights(tr_.labels, static_cast<int64_t>(cfg_->labels.size()), o_.class_weight);
   baselines_ = ClassifierBaselines::fit(tr_.seqs, tr_.labels, va_.seqs, va_.labels,
                                         static_cast<int64_t>(cfg_->vocab.size()), static_cast<int64_t>(cfg_->labels.size()));
   char buf[320];

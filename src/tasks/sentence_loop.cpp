@@ -111,6 +111,7 @@ void SentenceLoop::save(SentenceTask& task, const std::string& file, bool with_s
   d.config_json = task.config_json();
   d.command_json = o_.command;
   d.extra = task.extra_tensors();
+  d.baseline_json = task.baseline_json();
   if (with_state) {
     json t = {{"optimizer", opt_->kind()}, {"lr", dstr(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
               {"batch", pos_.batch}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_score)},

@@ -69,6 +69,8 @@ class SentenceTask {
   virtual std::vector<std::pair<std::string, Rng*>> rngs() = 0;  // saved as "<name>" in recurrent.train
   // Tensors saved with the model in every checkpoint as "extra.<name>" (e.g. the task's baselines).
   virtual io::NamedTensors extra_tensors() const { return {}; }
+  // JSON saved as the checkpoint's "recurrent.baseline" metadata ("": none).
+  virtual std::string baseline_json() const { return ""; }
 };
 
 enum class LoopOutcome { finished, stopped };  // stopped: Ctrl-C or --max-steps (last checkpoint saved)

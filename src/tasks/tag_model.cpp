@@ -371,6 +371,34 @@ std::vector<std::vector<std::string>> MostFrequentTag::predict(const data::Tagge
   return out;
 }
 
+std::string MostFrequentTag::to_json() const {
+  nlohmann::json exact = nlohmann::json::object(), lower(lower_);
+  for (const auto& [w, t] : exact_)
+    if (auto it = lower_.find(lower_word(w)); it == lower_.end() || it->second != t) exact[w] = t;
+  return nlohmann::json{{"kind", "most_frequent_tag"}, {"fallback", fallback_}, {"lower", lower}, {"exact", exact}}.dump();
+}
+
+MostFrequentTag MostFrequentTag::from_json(const std::string& text, const std::string& where) {
+  MostFrequentTag m;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    RC_CHECK(j.value("kind", "") == "most_frequent_tag", where, "the stored baseline is not a most-frequent-tag table");
+    m.fallback_ = j.at("fallback").get<std::string>();
+    m.lower_ = j.at("lower").get<std::unordered_map<std::string, std::string>>();
+    m.exact_ = j.at("exact").get<std::unordered_map<std::string, std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where, std::string("bad most-frequent-tag baseline: ") + e.what());
+  }
+  return m;
+}
+
+std::unique_ptr<MostFrequentTag> load_tag_baseline(const std::string& model_path) {
+  const std::string path = resolve_model_path(model_path);
+  const train::LoadedCheckpoint ck = train::read_checkpoint(path);
+  if (ck.baseline_json.empty()) return nullptr;
+  return std::make_unique<MostFrequentTag>(MostFrequentTag::from_json(ck.baseline_json, path));
+}
+
 std::unique_ptr<Tagger> load_tagger(const std::string& model_path) {
   return load_trained<Tagger, TaggerConfig>(model_path);
 }

@@ -47,6 +47,7 @@ class TagRun : public SentenceTask {
   std::vector<std::pair<std::string, Rng*>> rngs() override {
     return {{"dropout_rng", &model_->dropout_rng()}, {"rnn_dropout_rng", &model_->rnn().dropout_rng()}};
   }
+  std::string baseline_json() const override { return baseline_ ? baseline_->to_json() : ""; }
 
  private:
   void load_sets();
@@ -61,6 +62,7 @@ class TagRun : public SentenceTask {
   std::unique_ptr<Tagger> model_;
   std::vector<TaggerInput> tr_;
   std::vector<std::vector<int64_t>> tr_tags_;
+  std::unique_ptr<MostFrequentTag> baseline_;  // fitted on train_ (a resume refits the same)
 };
 
 void TagRun::load_sets() {
@@ -126,7 +128,7 @@ json TagRun::report(const data::TaggedSet& set, const char* name) {
     std::vector<std::vector<std::string>> g;
     for (const auto& s : set.items) g.push_back(s.tags);
     return g;
-  }(), MostFrequentTag(train_).predict(set));
+  }(), baseline_->predict(set));
   // Accuracy on the tokens whose word is not in the vocabulary (read as <unk>).
   int64_t oov = 0, oov_right = 0;
   for (size_t s = 0; s < set.items.size(); ++s) {
@@ -149,6 +151,10 @@ json TagRun::report(const data::TaggedSet& set, const char* name) {
     std::printf("  spans P %.4f R %.4f F1 %.4f (baseline F1 %.4f)", e.span.precision(), e.span.recall(), e.span.f1(),
                 base.f1());
   std::printf("  (%lld tokens)\n", static_cast<long long>(e.tokens));
+  std::fflush(stdout);
+  if (std::string(name) == "valid" && e.f1() <= base.f1() && (e.spans || e.accuracy <= base.accuracy))
+    std::fprintf(stderr, "warning: the model does not beat its most-frequent-tag baseline on validation (%s %.4f vs %.4f)\n",
+                 e.spans ? "span F1" : "accuracy", e.spans ? e.f1() : e.accuracy, e.spans ? base.f1() : base.accuracy);
   if (e.unseen > 0)
     std::fprintf(stderr, "warning: %s: %lld tokens have a tag the training data does not have (counted as errors)\n",
                  set.source.c_str(), static_cast<long long>(e.unseen));
@@ -170,6 +176,7 @@ void TagRun::finish() {
 TagOutcome TagRun::run() {
   loop_.check_options();
   load_sets();
+  baseline_ = std::make_unique<MostFrequentTag>(train_);
   if (loop_.resumed()) {
     train::LoadedCheckpoint ck = loop_.read_resume();
     cfg_ = std::make_unique<TaggerConfig>(TaggerConfig::from_json(ck.config_json, o_.resume));

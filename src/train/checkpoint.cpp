@@ -27,6 +27,7 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
   io::Metadata meta{{"recurrent.format", kFormat}, {"recurrent.config", d.config_json}};
   if (!d.train_json.empty()) meta["recurrent.train"] = d.train_json;
   if (!d.command_json.empty()) meta["recurrent.command"] = d.command_json;
+  if (!d.baseline_json.empty()) meta["recurrent.baseline"] = d.baseline_json;
   io::write_safetensors(path, t, meta);
 }
 
@@ -39,6 +40,7 @@ LoadedCheckpoint read_checkpoint(const std::string& path) {
   RC_CHECK(!ck.config_json.empty(), path, "checkpoint without recurrent.config metadata");
   ck.train_json = ck.file.metadata_or("recurrent.train", "");
   ck.command_json = ck.file.metadata_or("recurrent.command", "");
+  ck.baseline_json = ck.file.metadata_or("recurrent.baseline", "");
   std::string rest;
   for (const std::string& n : ck.file.names()) {
     if (strip(n, "optim.", rest)) ck.optim.push_back({rest, ck.file.get_f32(n)});

@@ -121,3 +121,25 @@ TEST(Baselines, TrainClassifyStoresThemAndEvalScoresThem) {
   EXPECT_GE(j.at("baselines").at("bag_of_ngrams").at("accuracy").get<double>(), 0.9);  // the keyword is learnable
   fs::remove_all(d);
 }
+
+TEST(Baselines, TrainTagStoresTheMostFrequentTagTableAndEvalScoresIt) {
+  const fs::path d = fs::temp_directory_path() / ("recurrent-baselines-tag-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  // Training tags: DT 4, NN 3, VBZ 2, VB 1 → unknown words get DT; "dog" is NN 3 times, VB once → NN.
+  data::write_file((d / "train.conll").string(),
+                   "the\tDT\ndog\tNN\nruns\tVBZ\n\nthe\tDT\ndog\tNN\nbarks\tVBZ\n\nthe\tDT\ndog\tVB\n\na\tDT\ndog\tNN\n\n");
+  // Held out: The/DT (via its lower-cased form) dog/NN runs/VBZ; cat/NN (unknown → DT: wrong) runs/VBZ.
+  // Hand computation: 4 of 5 tokens right → accuracy 0.8.
+  data::write_file((d / "held.conll").string(), "The\tDT\ndog\tNN\nruns\tVBZ\n\ncat\tNN\nruns\tVBZ\n\n");
+  const std::string train = (d / "train.conll").string();
+  const auto t = recurrent::testing::run("train tag --data " + train + " --valid " + train + " --test " + train +
+                                         " --out " + (d / "run").string() + " --hidden 8 --epochs 1 --quiet --threads 1");
+  ASSERT_EQ(t.status, 0) << t.out;
+  const auto e = recurrent::testing::run("eval --model " + (d / "run").string() + " --data " + (d / "held.conll").string() +
+                                         " --json --threads 1");
+  ASSERT_EQ(e.status, 0) << e.out;
+  const auto j = nlohmann::json::parse(e.out.substr(e.out.find('{')));
+  EXPECT_DOUBLE_EQ(j.at("baselines").at("most_frequent_tag").at("accuracy").get<double>(), 0.8) << j.dump();
+  fs::remove_all(d);
+}

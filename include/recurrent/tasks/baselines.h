@@ -7,11 +7,14 @@
 //   majority        the most frequent training label (ties: the lowest label id)
 //   bag of n-grams  fastText-style (Joulin et al. 2017): a sentence is the MEAN of its unigram and bigram
 //                   one-hot vectors, x [F] (unigrams: the classifier's token ids 0…V−1; bigrams seen in the
-//                   training part: ids V…F−1; unseen bigrams are left out), then a linear softmax layer
+//                   training part — twice or more when it has over 4096 sentences: ids V…F−1; other bigrams
+//                   are left out), then a linear softmax layer
 //                   logits = x·W + b, W [F, C]. Without a hidden layer that is multinomial logistic regression
-//                   on length-normalised n-gram counts; trained full-batch (Adam, 300 steps, lr 0.05, L2 weight
-//                   decay chosen on the validation part from {1e-4, 1e-3, 1e-2} by macro-F1, then accuracy) —
-//                   the same procedure as bench/classify/bow_baseline.py. Deterministic (starts from zero).
+//                   on length-normalised n-gram counts with balanced class weights N/(C·n_c) in the loss (1 on
+//                   balanced labels); trained by Adam (300 steps, lr 0.05; full batch up to 4096 sentences,
+//                   else batches of 4096 in a fixed shuffled order), the L2 weight decay {1e-4, 1e-3, 1e-2}
+//                   chosen on the validation part by macro-F1, then accuracy — the procedure of
+//                   bench/classify/bow_baseline.py plus the class weights. Deterministic (starts from zero).
 // Legend: V vocabulary, C classes, F features (V + bigrams), N sentences.
 #pragma once
 
@@ -37,6 +40,7 @@ class BowClassifier {
   std::vector<int64_t> predict(const std::vector<std::vector<int64_t>>& seqs) const;  // [N] argmax (ties: low id)
   std::vector<float> logits(const std::vector<int64_t>& seq) const;                    // [C]
   double weight_decay() const { return weight_decay_; }
+  bool balanced() const { return balanced_; }
   int64_t features() const { return V_ + static_cast<int64_t>(bigrams_.size()); }
   int64_t classes() const { return C_; }
   bool defined() const { return C_ > 0; }
@@ -50,10 +54,11 @@ class BowClassifier {
  private:
   // Feature ids and the common value 1/count of one sentence (unigrams and known bigrams; repeats repeat).
   std::vector<int64_t> feature_ids(const std::vector<int64_t>& seq) const;
-  void train(const std::vector<std::vector<int64_t>>& rows, const std::vector<int64_t>& labels, double wd);
+  void train(const std::vector<std::vector<int64_t>>& rows, const std::vector<int64_t>& labels, double wd, bool balanced);
 
   int64_t V_ = 0, C_ = 0;
   double weight_decay_ = 0.0;
+  bool balanced_ = false;  // trained with balanced class weights
   std::vector<std::pair<int64_t, int64_t>> bigrams_;       // feature V + i is bigrams_[i]
   std::unordered_map<uint64_t, int64_t> bigram_index_;     // a·V + b → feature id
   std::vector<float> w_, b_;                               // [F, C], [C]

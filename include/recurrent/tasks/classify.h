@@ -176,6 +176,8 @@ struct ClassifyTrainOptions : train::RunOptions {
   bool lm_vocab = false;                   // add the --init-from LM's words to the vocabulary
   double weight_decay = -1.0;              // < 0: the optimizer's default (0; adamw 1e-2). adam, sgd,
                                            // rmsprop, adagrad: L2 in the gradient; adamw: decoupled
+  std::string class_weight = "balanced";   // balanced: item weight N/(C·n_class) in the loss (PyTorch's
+                                           // weight=, sklearn's class_weight='balanced'); none: all 1
   int64_t patience = 5;                    // > 0: stop after this many epochs without a better validation macro-F1
   int64_t batch = 32;
   std::string optimizer = "adam";

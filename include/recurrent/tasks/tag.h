@@ -121,12 +121,20 @@ class MostFrequentTag {
  public:
   explicit MostFrequentTag(const data::TaggedSet& train);
   std::vector<std::vector<std::string>> predict(const data::TaggedSet& set) const;
+  // {"kind": "most_frequent_tag", "fallback", "lower": {word: tag}, "exact": {word: tag}} — exact entries
+  // only where they differ from the lower-cased word's (the same predictions, a smaller file). Stored in
+  // a tagger's checkpoints ("recurrent.baseline"); from_json throws Error(where, ...) on anything else.
+  std::string to_json() const;
+  static MostFrequentTag from_json(const std::string& json, const std::string& where);
 
  private:
+  MostFrequentTag() = default;
   std::unordered_map<std::string, std::string> exact_, lower_;
   std::string fallback_;
 };
 
+// The most-frequent-tag baseline stored in a tagger's model file (file or run directory); null when none.
+std::unique_ptr<MostFrequentTag> load_tag_baseline(const std::string& model_path);
 std::unique_ptr<Tagger> load_tagger(const std::string& model_path);  // file or run directory
 
 // ---- training ----------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@
 //                "recurrent.config"  = JSON: everything needed to rebuild the model (incl. vocabulary)
 //                "recurrent.train"   = JSON: step, epoch, RNG states, lr, ... (absent in weights-only files)
 //                "recurrent.command" = the CLI's record of the run's options (RunOptions::command; may be absent)
+//                "recurrent.baseline" = JSON: the task's baseline fitted on the training part, when it is not
+//                                       tensors (e.g. a tagger's most-frequent-tag table; may be absent)
 // The write goes through io::write_safetensors (temp file, fsync, rename), so a crash or Ctrl-C
 // mid-write leaves the previous checkpoint intact.
 #pragma once
@@ -26,6 +28,7 @@ struct CheckpointData {
   std::string train_json;          // empty: weights-only file
   io::NamedTensors extra;          // names without the "extra." prefix
   std::string command_json;        // RunOptions::command; empty: none
+  std::string baseline_json;       // empty: none
 };
 
 // opt may be null (weights-only).
@@ -33,7 +36,7 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
 
 struct LoadedCheckpoint {
   io::SafeTensors file;
-  std::string config_json, train_json, command_json;
+  std::string config_json, train_json, command_json, baseline_json;
   io::NamedTensors optim;  // "optim." prefix removed
   io::NamedTensors extra;  // "extra." prefix removed
 };
