@@ -13,6 +13,7 @@
 //     a folder of connected digits with labels.tsv: WER, CER, sentence accuracy, real-time factor and
 //     digit latency (streaming for unidirectional CTC models).
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
@@ -28,14 +29,31 @@ namespace recurrent::cli {
 namespace {
 
 struct TranscribeArgs {
-  std::string model, file;
+  std::string model, file, posteriors;
   bool timestamps = false, stream = false;
   int64_t beam = 1;
   double chunk_ms = 100;
 };
 
+// CSV: step, time (s, the step's start), blank, then p(digit 0..9): the CTC posteriors (the spikes).
+void write_posteriors(const std::string& path, const tasks::AsrResult& r) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  RC_CHECK(f != nullptr, "--posteriors", "cannot write ", path);
+  std::fprintf(f, "step,time,blank,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9\n");
+  const Tensor lp = r.log_probs.contiguous();
+  for (int64_t t = 0; t < lp.size(0); ++t) {
+    std::fprintf(f, "%lld,%.3f", static_cast<long long>(t), t * r.step_seconds);
+    for (int64_t c = 0; c < lp.size(1); ++c) std::fprintf(f, ",%.5g", std::exp(double(lp.data()[t * lp.size(1) + c])));
+    std::fprintf(f, "\n");
+  }
+  RC_CHECK(std::fclose(f) == 0, "--posteriors", "write failed: ", path);
+}
+
 void transcribe_file(tasks::AsrModel& m, const TranscribeArgs& a) {
   const int rate = m.config().front_end().sample_rate;
+  const bool cls = m.config().kind == tasks::AsrKind::classify;
+  RC_CHECK(!cls || (!a.timestamps && a.posteriors.empty() && a.beam == 1), a.timestamps ? "--timestamps"
+           : a.beam != 1 ? "--beam" : "--posteriors", "applies to CTC models; this model is an isolated-digit classifier");
   const audio::Audio wav = audio::read_audio(a.file, {.target_rate = rate});
   for (const auto& n : wav.notes) std::fprintf(stderr, "recurrent: note: %s\n", n.c_str());
   const tasks::AsrResult r = tasks::recognize(m, m.features(wav.samples, a.file), a.beam, a.timestamps);
@@ -46,6 +64,7 @@ void transcribe_file(tasks::AsrModel& m, const TranscribeArgs& a) {
   std::printf("%s\n", tasks::digits_text(r.digits).c_str());
   if (a.timestamps)
     for (size_t i = 0; i < r.digits.size(); ++i) std::printf("%d\t%.2f\t%.2f\n", r.digits[i], r.start_s[i], r.end_s[i]);
+  if (!a.posteriors.empty()) write_posteriors(a.posteriors, r);
 }
 
 void transcribe_stream(tasks::AsrModel& m, const TranscribeArgs& a) {
@@ -106,6 +125,8 @@ void add_transcribe(CLI::App& app) {
       ->check(checked("path"));
   c->add_option("file", a->file, "audio file (WAV, FLAC, ...; resampled to the model's rate)")->check(checked("file"));
   c->add_flag("--timestamps", a->timestamps, "one line per digit: digit, start and end in seconds (CTC alignment)");
+  c->add_option("--posteriors", a->posteriors, "CTC model: write each step's posteriors (blank, digits 0-9) "
+                "to this CSV")->check(checked("text"));
   c->add_option("--beam", a->beam, "prefix beam search width (1: greedy)")->capture_default_str()
       ->check(checked("positive"));
   c->add_flag("--stream", a->stream, "read raw s16le mono PCM at the model's rate from stdin, printing partial "
@@ -117,6 +138,7 @@ void add_transcribe(CLI::App& app) {
     RC_CHECK(!a->stream || a->file.empty(), "--stream", "reads stdin: give no file with it");
     RC_CHECK(!a->stream || !a->timestamps, "--timestamps", "applies to a file, not to --stream");
     RC_CHECK(a->stream || c->count("--chunk-ms") == 0, "--chunk-ms", "applies to --stream");
+    RC_CHECK(!a->stream || a->posteriors.empty(), "--posteriors", "applies to a file, not to --stream");
     auto m = tasks::load_asr_model(a->model);
     if (a->stream) return transcribe_stream(*m, *a);
     transcribe_file(*m, *a);

@@ -186,14 +186,14 @@ AsrResult recognize(AsrModel& m, const Tensor& feats, int64_t beam, bool timesta
     tokens = prefix_beam_search(fv, bo).at(0).tokens;
   }
   for (int64_t t : tokens) r.digits.push_back(static_cast<int>(t - 1));
-  if (timestamps && !tokens.empty()) {
-    const audio::FeatureOptions f = m.config().front_end();
-    const double step_s = double(k) * f.hop_length / f.sample_rate;  // one RNN step
+  const audio::FeatureOptions f = m.config().front_end();
+  r.step_seconds = double(k) * f.hop_length / f.sample_rate;  // one RNN step
+  r.log_probs = lp;
+  if (timestamps && !tokens.empty())
     for (const TokenSpan& s : token_spans(forced_align(fv, tokens), 0)) {
-      r.start_s.push_back(s.start * step_s);
-      r.end_s.push_back(s.end * step_s);
+      r.start_s.push_back(s.start * r.step_seconds);
+      r.end_s.push_back(s.end * r.step_seconds);
     }
-  }
   return r;
 }
 

@@ -102,6 +102,8 @@ struct AsrResult {
   std::vector<int> digits;
   std::vector<double> start_s, end_s;  // ctc: each digit's time span (forced alignment of the answer)
   double confidence = 0.0;             // classify: the top probability
+  Tensor log_probs;                    // ctc: per-step log-probabilities [T', 11] (class 0 the blank)
+  double step_seconds = 0.0;           // ctc: audio time per step (stack · hop / rate)
 };
 AsrResult recognize(AsrModel& m, const Tensor& feats, int64_t beam = 1, bool timestamps = false);
 std::string digits_text(const std::vector<int>& digits);  // "3 1 4"
