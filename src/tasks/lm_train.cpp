@@ -18,6 +18,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/data/lm_batches.h"
+#include "recurrent/tasks/baselines.h"
 #include "recurrent/data/text_file.h"
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/optim/plateau.h"
@@ -353,12 +354,27 @@ void LmRun::finish() {
             {"parameters", model_->num_parameters()}, {"threads", num_threads()},
             {"valid", {{"tokens", v.tokens}, {"loss_nats", v.loss_nats}, {"bits_per_token", v.bits()}, {"perplexity", v.perplexity()}}}};
   std::printf("valid: %s on %lld held-out %s\n", unit_str(v.loss_nats).c_str(), static_cast<long long>(v.tokens), tok);
+  // The unigram and bigram baselines of the same training tokens, on the same held-out tokens.
+  const NgramLmBaseline base = NgramLmBaseline::fit(s_.train, s_.valid, model_->vocab().size());
+  auto baselines = [&](const std::vector<int64_t>& ids, const char* part) {
+    const double u = base.unigram_nats(ids), b = base.bigram_nats(ids);
+    std::printf("%s baselines: unigram %s, bigram %s\n", part, unit_str(u).c_str(), unit_str(b).c_str());
+    r["baselines"][part] = {{"unigram", {{"loss_nats", u}, {"bits_per_token", u / std::log(2.0)}, {"perplexity", std::exp(u)}}},
+                            {"bigram", {{"loss_nats", b}, {"bits_per_token", b / std::log(2.0)}, {"perplexity", std::exp(b)}}}};
+    return b;
+  };
+  const double vb = baselines(s_.valid, "valid");
+  r["baselines"]["bigram_lambda"] = base.lambda();
   if (s_.test.size() >= 2) {
     const LmEval t = evaluate_lm(*model_, s_.test, o_.eval_batch, o_.seq_len);
     r["test"] = {{"tokens", t.tokens}, {"loss_nats", t.loss_nats}, {"bits_per_token", t.bits()}, {"perplexity", t.perplexity()}};
     std::printf("test: %s on %lld held-out %s\n", unit_str(t.loss_nats).c_str(), static_cast<long long>(t.tokens), tok);
+    baselines(s_.test, "test");
   }
   std::fflush(stdout);
+  if (v.loss_nats >= vb)
+    std::fprintf(stderr, "warning: the model does not beat its bigram baseline on validation (%s vs %s): a longer "
+                 "--time-budget may help\n", unit_str(v.loss_nats).c_str(), unit_str(vb).c_str());
   io::write_file_atomic(path("results.json"), r.dump(2) + "\n");
 }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -142,4 +143,16 @@ TEST(Baselines, TrainTagStoresTheMostFrequentTagTableAndEvalScoresIt) {
   const auto j = nlohmann::json::parse(e.out.substr(e.out.find('{')));
   EXPECT_DOUBLE_EQ(j.at("baselines").at("most_frequent_tag").at("accuracy").get<double>(), 0.8) << j.dump();
   fs::remove_all(d);
+}
+
+TEST(Baselines, NgramLmAgainstAHandComputation) {
+  // Training 0 1 0 1 0 (V = 2, N = 5): P_uni(0) = (3+1)/7, P_uni(1) = (2+1)/7; bigrams 0→1 twice, 1→0 twice.
+  // Validation 0 1 0 follows the alternation, so the largest λ of the grid (0.99) is chosen.
+  const NgramLmBaseline m = NgramLmBaseline::fit({0, 1, 0, 1, 0}, {0, 1, 0}, 2);
+  EXPECT_DOUBLE_EQ(m.lambda(), 0.99);
+  EXPECT_NEAR(m.unigram_nats({0, 1}), -std::log(3.0 / 7.0), 1e-12);
+  EXPECT_NEAR(m.bigram_nats({0, 1}), -std::log(0.99 * 2.0 / 2.0 + 0.01 * 3.0 / 7.0), 1e-12);
+  // 1 → 1 was never seen: λ·0 + (1−λ)·P_uni(1).
+  EXPECT_NEAR(m.bigram_nats({1, 1}), -std::log(0.01 * 3.0 / 7.0), 1e-12);
+  EXPECT_EQ(m.bigram_nats({1}), 0.0);
 }

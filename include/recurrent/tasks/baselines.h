@@ -65,3 +65,28 @@ class BowClassifier {
 };
 
 }  // namespace recurrent::tasks
+
+namespace recurrent::tasks {
+
+// Language models: a unigram and an interpolated bigram model of the training tokens (ids < V), scored on the
+// held-out tokens each predicted from the one before (as the LM predicts them):
+//   P_uni(w) = (c(w) + 1) / (N + V)                                          (add-one)
+//   P_bi(w | v) = λ·c(v, w)/c(v·) + (1 − λ)·P_uni(w)  (c(v·) = Σ_w c(v, w); 0: P_uni(w))  (Jelinek–Mercer)
+// λ ∈ {0.5, 0.7, 0.8, 0.9, 0.95, 0.99} chosen on the validation tokens.
+class NgramLmBaseline {
+ public:
+  static NgramLmBaseline fit(const std::vector<int64_t>& train, const std::vector<int64_t>& valid, int64_t V);
+  // Mean nats per predicted token (ids[1..] given ids[i−1]); 0 when fewer than 2 tokens.
+  double unigram_nats(const std::vector<int64_t>& ids) const;
+  double bigram_nats(const std::vector<int64_t>& ids) const;
+  double lambda() const { return lambda_; }
+
+ private:
+  double nats(const std::vector<int64_t>& ids, double lambda) const;
+  int64_t V_ = 0, N_ = 0;
+  double lambda_ = 0.9;
+  std::vector<double> uni_, pred_;                    // [V] counts; counts as a predecessor
+  std::unordered_map<uint64_t, double> bi_;           // v·V + w → count
+};
+
+}  // namespace recurrent::tasks
