@@ -18,14 +18,14 @@ JOBS=${JOBS:-2}
 SETS=${SETS:-"sunspots co2 nile elnino realgdp unemp elec_equip"}
 D="$REPO/data"
 
-flags_of() {  # candidate name → flags (the rest: the defaults)
+flags_of() {  # candidate name → flags (explicit, so a later change of defaults does not change a candidate)
   case $1 in
-    lstm64) echo "" ;;
-    gru64) echo "--cell gru" ;;
-    lstm32) echo "--hidden 32" ;;
-    lstm128) echo "--hidden 128" ;;
-    lstm64-d2) echo "--dropout 0.2" ;;
-    lstm64-plain) echo "--no-seasonal-residual --no-relative" ;;
+    lstm64) echo "--cell lstm --hidden 64" ;;
+    gru64) echo "--cell gru --hidden 64" ;;
+    lstm32) echo "--cell lstm --hidden 32" ;;
+    lstm128) echo "--cell lstm --hidden 128" ;;
+    lstm64-d2) echo "--cell lstm --hidden 64 --dropout 0.2" ;;
+    lstm64-plain) echo "--cell lstm --hidden 64 --no-seasonal-residual --no-relative" ;;
     *) echo "unknown candidate $1" >&2; exit 2 ;;
   esac
 }

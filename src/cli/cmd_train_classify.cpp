@@ -1,7 +1,7 @@
 // recurrent train classify — many-to-one text classification (sentiment and the like).
 //
 //   recurrent train classify --data F [--data F2 ...] [--valid F --test F] --level word|char
-//     --cell lstm --hidden 128 --layers 1 [--bidirectional] --pool last|mean --dropout 0.3
+//     --cell lstm --hidden 128 --layers 1 [--no-bidirectional] --pool max|last|mean --dropout 0.5
 //     --batch 32 (--epochs N | --time-budget 5m) --optimizer adam --lr 2e-3 --out DIR [--resume DIR]
 //     [--folds 10 --fold i] [--word-dropout p] [--weight-decay w] [--patience N]
 //     [--init-from LMDIR [--lm-vocab]] [--init-from-reverse LMDIR] [--class-weight balanced|none]
@@ -33,7 +33,8 @@ void add_train_classify(CLI::App& train) {
   c->add_option("--max-vocab", o->max_vocab, "vocabulary size incl. <unk> (0: no limit)")->capture_default_str()->check(checked("count"));
   add_stack_options(c, *o);
   c->add_option("--embed", o->embed, "embedding size (0: the first hidden size)")->capture_default_str()->check(checked("count"));
-  c->add_flag("--bidirectional", o->bidirectional, "both directions in every layer (outputs concatenated)");
+  c->add_flag("--bidirectional,!--no-bidirectional", o->bidirectional, "both directions in every layer (outputs "
+              "concatenated; the default); --no-bidirectional: forward only");
   c->add_option("--pool", o->pool, "last (final states), mean or max (over each sentence's length)")
       ->capture_default_str()->check(choice({"last", "mean", "max"}));
   c->add_option("--dropout", o->dropout, "dropout on the embedding, between layers and before the output")

@@ -44,6 +44,8 @@ void add_train_tag(CLI::App& train) {
   c->add_option("--dropout", o->dropout, "dropout on the inputs, between layers and before the output")
       ->capture_default_str()
       ->check(checked("fraction"));
+  c->add_option("--patience", o->patience, "stop after this many epochs without a better validation score (0: off)")
+      ->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget);
   c->callback([o, budget, c] {
     finish_loop_options("tag", c, *o, *budget);

@@ -26,6 +26,7 @@ SentenceLoopOptions loop_options(const TagTrainOptions& o) {
   SentenceLoopOptions l = common_loop_options(o, "tag");
   l.order_stream = 0x746167676572ull;  // "tagger"
   l.metric = "score";                  // span F1 for span tagsets, else token accuracy
+  l.patience = o.patience;
   return l;
 }
 

@@ -74,6 +74,8 @@ ClassifyTrainOptions small_opts(const std::string& data, const fs::path& out) {
   o.lr = 1e-2;
   o.quiet = true;
   o.seed = 3;
+  // The mechanics under test, not the defaults (docs/defaults.md): one direction, last state, no dropout.
+  o.bidirectional = false, o.pool = "last", o.dropout = 0.0, o.word_dropout = 0.0;
   return o;
 }
 

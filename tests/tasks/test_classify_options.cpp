@@ -75,6 +75,8 @@ ClassifyTrainOptions small_opts(const std::string& data, const fs::path& out) {
   o.lr = 1e-2;
   o.quiet = true;
   o.seed = 3;
+  // The mechanics under test, not the defaults (docs/defaults.md): one direction, last state, no dropout.
+  o.bidirectional = false, o.pool = "last", o.dropout = 0.0, o.word_dropout = 0.0;
   return o;
 }
 
@@ -378,7 +380,7 @@ TEST(ClassifyOptionsCli, OneLineErrorsForBadValues) {
       {base + " --lm-vocab", "--lm-vocab: needs --init-from"},
       {base + " --init-from " + (d / "char.safetensors").string(), "is a character-level language model"},
       {base + " --init-from " + lm + " --embed 6", "the language model's embedding size is 8"},
-      {base + " --init-from-reverse " + lm, "--init-from-reverse: needs --bidirectional"},
+      {base + " --no-bidirectional --init-from-reverse " + lm, "--init-from-reverse: needs --bidirectional"},
   };
   for (const auto& [args, want] : cases) {
     recurrent::testing::CmdResult e = run(args);

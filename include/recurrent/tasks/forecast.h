@@ -181,7 +181,7 @@ struct ForecastTrainOptions : train::RunOptions {
   int64_t patience = 20;                           // stop after this many epochs without a better valid MAE (0: off)
   std::string gaps = "interpolate";
   double valid_frac = 0.15, test_frac = 0.15;
-  std::string cells = "lstm", hidden = "64";
+  std::string cells = "lstm", hidden = "128";  // chosen on evidence: docs/defaults.md
   int64_t layers = 1;
   bool bidirectional = false;
   double dropout = 0.0;
