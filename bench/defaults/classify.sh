@@ -17,14 +17,15 @@ JOBS=${JOBS:-2}
 SETS=${SETS:-"amazon imdb yelp brown-news"}
 D="$REPO/data"
 
-flags_of() {  # candidate name → flags
+flags_of() {  # candidate name → flags (explicit, so a later change of defaults does not change a candidate)
+  local base="--hidden 128 --class-weight balanced --patience 5"
   case $1 in
-    lstm-last) echo "--cell lstm --pool last" ;;
-    bilstm-max-d5) echo "--bidirectional --pool max --dropout 0.5" ;;
-    bilstm-max-d5-wd2) echo "--bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
-    bilstm-mean-d5) echo "--bidirectional --pool mean --dropout 0.5" ;;
-    bigru-max-d5-wd2) echo "--cell gru --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
-    bilstm64-max-d5-wd2) echo "--hidden 64 --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
+    lstm-last) echo "$base --cell lstm --no-bidirectional --pool last --dropout 0 --word-dropout 0" ;;
+    bilstm-max-d5) echo "$base --cell lstm --bidirectional --pool max --dropout 0.5 --word-dropout 0" ;;
+    bilstm-max-d5-wd2) echo "$base --cell lstm --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
+    bilstm-mean-d5) echo "$base --cell lstm --bidirectional --pool mean --dropout 0.5 --word-dropout 0" ;;
+    bigru-max-d5-wd2) echo "$base --cell gru --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
+    bilstm64-max-d5-wd2) echo "--hidden 64 --class-weight balanced --patience 5 --cell lstm --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
     *) echo "unknown candidate $1" >&2; exit 2 ;;
   esac
 }
