@@ -33,7 +33,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--model", required=True)
     ap.add_argument("--model2", default="", help="a second model (e.g. the unidirectional one)")
-    ap.add_argument("--labels", default="model", help="panel names, comma list")
+    ap.add_argument("--labels", default="model", help="panel names, separated by |")
     ap.add_argument("--wav", required=True)
     ap.add_argument("--spans", default="", help="start:end sample spans of the digits (make_utterance.py)")
     ap.add_argument("--out", required=True)
@@ -44,7 +44,7 @@ def main():
                     "--out", f"{tmp}/f.csv"], check=True, capture_output=True)
     _, feats = read_csv(f"{tmp}/f.csv")
     models = [m for m in (a.model, a.model2) if m]
-    names = a.labels.split(",")
+    names = a.labels.split("|")
     posts, texts = [], []
     for i, m in enumerate(models):
         r = subprocess.run([exe, "transcribe", "--model", m, a.wav, "--posteriors", f"{tmp}/p{i}.csv"], check=True,
