@@ -59,15 +59,16 @@ double item_latency(AsrModel& m, const AsrItem& it, double chunk_ms, bool stream
   const size_t chunk = std::max<size_t>(1, static_cast<size_t>(chunk_ms * rate / 1000.0));
   std::vector<double> seen;  // latency of digit j, once it has appeared
   double total = 0;
-  for (size_t a = 0; a <= N; a += chunk) {
+  for (size_t a = 0;; a += chunk) {  // the chunks, then finish() (the last frames) once all N are in
+    const bool end = a >= N;
     const double t0 = now_s();
-    const std::vector<int>& d = a < N ? s.push(it.samples.data() + a, std::min(chunk, N - a)) : s.finish();
+    const std::vector<int>& d = end ? s.finish() : s.push(it.samples.data() + a, std::min(chunk, N - a));
     const double sec = now_s() - t0;
     total += sec;
     const double in = static_cast<double>(std::min(N, a + chunk));
     while (seen.size() < d.size() && seen.size() < it.ends.size())
       seen.push_back(1000.0 * ((in - it.ends[seen.size()]) / rate + sec));
-    if (a >= N) break;
+    if (end) break;
   }
   if (s.digits() == it.digits && seen.size() == it.ends.size()) out.insert(out.end(), seen.begin(), seen.end());
   return total;
