@@ -2,11 +2,11 @@
 # Isolated spoken digits (issue 22, acceptance 2): the classifier of `recurrent train asr --isolated` on
 # FSDD, speaker-independent (each of the five speakers held out in turn, trained on the other four)
 # and on the official split (takes 0-4 of every speaker test). Prints one line per run and the mean.
-#   [NORMALIZE=global] scripts/asr/isolated.sh [BUILD_DIR] [OUT_DIR] [extra train options...]
+#   [NORMALIZE=utterance] scripts/asr/isolated.sh [BUILD_DIR] [OUT_DIR] [extra train options...]
 set -euo pipefail
 build=${1:-build}; out=${2:-runs/asr-isolated}; shift $(( $# < 2 ? $# : 2 ))
 data=${FSDD:-data/fsdd}
-common=(--data "$data" --isolated --cell gru --hidden 64 --layers 2 --bidirectional --normalize "${NORMALIZE:-utterance}"
+common=(--data "$data" --isolated --cell gru --hidden 64 --layers 2 --bidirectional --normalize "${NORMALIZE:-global}"
         --spec-augment --dropout 0.2 --epochs 12 --patience 0 --quiet --force "$@")
 acc() { /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['test']['accuracy'])" "$1/results.json"; }
 sum=0
