@@ -325,6 +325,19 @@ TEST(ForecastCli, TrainEvalJsonAndPredictCsv) {
   const nlohmann::json j = nlohmann::json::parse(r.out);
   for (const char* k : {"mae", "rmse", "mase", "naive_mase", "seasonal_naive_mase"}) EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_DOUBLE_EQ(j.at("mase").get<double>(), results(out).at("test").at("mase").get<double>());
+  // The naive baseline by hand: ŷ_{t+h} = y_t over the 17 test origins 101…117 and h = 1, 2, scaled by the
+  // training part's (rows 0…83: 120 − 18 − 18) mean |y_t − y_{t−1}|.
+  std::vector<double> y;
+  for (const std::string& line : data::read_lines(csv))
+    if (line[0] != 't') y.push_back(std::stod(line.substr(line.find(',') + 1)));
+  ASSERT_EQ(y.size(), 120u);
+  double scale = 0, mae = 0;
+  for (int t = 1; t < 84; ++t) scale += std::fabs(y[t] - y[t - 1]) / 83;
+  for (int t = 101; t <= 117; ++t)
+    for (int h = 1; h <= 2; ++h) mae += std::fabs(y[t + h] - y[t]) / 34;
+  EXPECT_NEAR(j.at("baselines").at("naive").at("mase").get<double>(), mae / scale, 1e-9 * mae / scale) << j.dump();
+  EXPECT_NEAR(j.at("baselines").at("naive").at("mae").get<double>(), mae, 1e-9 * mae);
+  EXPECT_EQ(j.at("baselines").at("seasonal_naive").at("season").get<int64_t>(), 10);
   r = run("predict --model " + out + " --data " + csv + " --out " + (d / "f.csv").string() + " --threads 1");
   ASSERT_EQ(r.status, 0) << r.out;
   const std::vector<std::string> lines = data::read_lines((d / "f.csv").string());
