@@ -42,6 +42,8 @@ void add_train_condlm(CLI::App& train) {
   c->add_option("--dropout", o->dropout, "dropout on the inputs, between layers and before the decoder")
       ->capture_default_str()
       ->check(checked("fraction"));
+  c->add_option("--patience", o->patience, "stop after this many epochs without a better validation loss (0: off)")
+      ->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget);
   c->callback([o, budget, no_condition, c] {
     o->conditioned = !*no_condition;

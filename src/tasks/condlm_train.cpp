@@ -25,6 +25,7 @@ SentenceLoopOptions loop_options(const CondLmTrainOptions& o) {
   SentenceLoopOptions l = common_loop_options(o, "condlm");
   l.order_stream = 0x636f6e646c6dull;  // "condlm"
   l.metric = "neg_loss";               // −(validation nats per token): higher is better
+  l.patience = o.patience;
   return l;
 }
 

@@ -109,6 +109,7 @@ struct CondLmTrainOptions : train::RunOptions {
   int64_t batch = 32;
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 5.0;
+  int64_t patience = 3;  // stop after this many epochs without a better validation loss (0: off)
 };
 enum class CondLmOutcome { finished, stopped };
 // Without --valid / --test the data is split by position (i % 10 == 9 test, == 8 valid).
