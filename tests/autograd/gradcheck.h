@@ -175,7 +175,7 @@ inline ::testing::AssertionResult gradcheck_ok(const GradFn& f, std::vector<Tens
 }
 
 // EXPECT_TRUE(tensor_near(actual, expected, atol, rtol)): same shape and every element within
-// atol + rtol·|expected|; the failure names the worst element and its index.
+// atol + rtol·|expected| (equal elements always pass; NaN never does); the failure names the worst element.
 inline ::testing::AssertionResult tensor_near(const Tensor& actual, const Tensor& expected, double atol,
                                               double rtol = 0.0) {
   if (actual.shape() != expected.shape())
@@ -186,7 +186,8 @@ inline ::testing::AssertionResult tensor_near(const Tensor& actual, const Tensor
   int64_t wi = -1;
   for (int64_t i = 0; i < a.numel(); ++i) {
     const double d = std::fabs(static_cast<double>(a.data()[i]) - e.data()[i]);
-    const double ratio = d / (atol + rtol * std::fabs(e.data()[i]));
+    // An exact match passes even with zero tolerances (d / 0 would be 0/0 = NaN, read as a failure).
+    const double ratio = d == 0.0 ? 0.0 : d / (atol + rtol * std::fabs(e.data()[i]));
     if (!(ratio <= worst)) {
       worst = std::isnan(ratio) ? INFINITY : ratio;
       wi = i;
