@@ -18,6 +18,7 @@ import os
 import resource
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -46,7 +47,7 @@ def child_cpu(cmd, env=None):
 
 
 def recurrent_tok_per_cpu_s(a):
-    out = "/tmp/cpu_per_step_recurrent"
+    out = os.path.join(tempfile.gettempdir(), "cpu_per_step_recurrent")
     subprocess.run(["rm", "-rf", out], check=True)
     short = child_cpu(recurrent_cmd(a, a.warmup, out))
     subprocess.run(["rm", "-rf", out], check=True)

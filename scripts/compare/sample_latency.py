@@ -4,14 +4,14 @@ cache). Runs every binary interleaved, `--length 0` and `--length L`, REPS times
 per token = (median wall(L) - median wall(0)) / L (process start, model load and the prime cancel out),
 and the same for CPU time (user + sys of the child).
 
-  scripts/compare/sample_latency.py --model DIR --bin before=/tmp/wt-before/build/recurrent \
+  scripts/compare/sample_latency.py --model DIR --bin before=../wt-before/build/recurrent \
       --bin after=build/recurrent [--length 2000] [--reps 11] [--threads 1,2]
 
 The model: any `recurrent train lm` directory, e.g. the README's figure used a char 2x256 LSTM trained
 for 40 steps (the speed does not depend on how well it is trained):
   build/recurrent --threads 2 train lm --data tests/fixtures/lm/moby_train.txt --level char --cell lstm
     --layers 2 --hidden 256 --embed 64 --seq-len 100 --batch 32 --optimizer adam --lr 2e-3 --clip 5
-    --max-steps 40 --out /tmp/lm2x256
+    --max-steps 40 --out runs/lm2x256
 """
 import argparse
 import os
