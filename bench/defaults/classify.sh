@@ -39,23 +39,6 @@ data_of() {  # set name → data options
   esac
 }
 
-mkdir -p "$OUT"
-jobs_list=()
-for set in $SETS; do
-  for cand in $CANDIDATES; do
-    for seed in $SEEDS; do jobs_list+=("$set $cand $seed"); done
-  done
-done
-run_one() {
-  local set=$1 cand=$2 seed=$3 dir="$OUT/$1/$2/seed$3"
-  [[ -f "$dir/results.json" ]] && return 0
-  mkdir -p "$(dirname "$dir")"
-  # shellcheck disable=SC2046
-  "$BIN" train classify $(data_of "$set") $(flags_of "$cand") --time-budget "$BUDGET" --seed "$seed" \
-    --threads 1 --quiet --force --out "$dir" >"$dir.log" 2>&1 || { echo "FAILED: $set $cand $seed (see $dir.log)" >&2; return 0; }
-  echo "$set $cand seed$seed: $(grep '^test:' "$dir.log" | head -1)"
-}
-export -f run_one flags_of data_of
-export OUT BIN BUDGET D
-printf '%s\n' "${jobs_list[@]}" | xargs -P "$JOBS" -L 1 bash -c 'run_one $0 $1 $2'
-/usr/bin/python3 "$REPO/bench/defaults/lodo.py" classify "$OUT"
+# shellcheck source=run_candidates.sh
+source "$REPO/bench/defaults/run_candidates.sh"
+run_candidates classify
