@@ -55,6 +55,7 @@ class AsrRun : public train::EpochTask {
   void save(const std::string& file, bool with_state);
   void finish();
   std::string path(const char* f) const { return (fs::path(o_.out) / f).string(); }
+  train::NamedRngs rngs() { return train::NamedRngs{{"dropout_rng", &model_->dropout_rng()}, {"rnn_dropout_rng", &model_->rnn().dropout_rng()}}; }
 
   AsrTrainOptions o_;
   AsrConfig cfg_;
@@ -105,18 +106,14 @@ void AsrRun::setup_resume() {
   Rng init(o_.seed);
   model_ = std::make_unique<AsrModel>(cfg_, init);
   train::load_model_weights(ck, *model_);
+  train::EpochState st = train::read_epoch_state(ck, model_->named_parameters(), rngs(), file);
+  opt_ = std::move(st.opt);
+  pos_ = st.pos;  // (the recorded seed is not taken back here: the run's own --seed, as before)
   try {
     const json t = json::parse(ck.train_json);
-    opt_ = train::make_optimizer(t.at("optimizer").get<std::string>(), model_->named_parameters(),
-                                 std::stod(t.at("lr").get<std::string>()));
-    opt_->load_state(ck.optim);
-    pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("batch").get<int64_t>(),
-            std::stod(t.at("elapsed").get<std::string>())};
     best_err_ = std::stod(t.at("best_err").get<std::string>());
     best_loss_ = std::stod(t.at("best_loss").get<std::string>());
     best_epoch_ = t.at("best_epoch").get<int64_t>();
-    train::rng_state_from_json(model_->dropout_rng(), t.at("dropout_rng").dump(), file);
-    train::rng_state_from_json(model_->rnn().dropout_rng(), t.at("rnn_dropout_rng").dump(), file);
   } catch (const json::exception& e) {
     throw Error(file, std::string("bad training state: ") + e.what());
   }
@@ -127,14 +124,9 @@ void AsrRun::save(const std::string& file, bool with_state) {
   d.config_json = cfg_.to_json();
   d.command_json = o_.command;
   if (with_state) {
-    auto ds = [](double v) { return train::fmt_num(v, 17); };
-    const json t = {{"optimizer", opt_->kind()}, {"lr", ds(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
-                    {"batch", pos_.batch}, {"elapsed", ds(pos_.elapsed)}, {"best_err", ds(best_err_)},
-                    {"best_loss", ds(best_loss_)}, {"best_epoch", best_epoch_}, {"seed", o_.seed},
-                    {"threads", num_threads()},
-                    {"dropout_rng", json::parse(train::rng_state_to_json(model_->dropout_rng()))},
-                    {"rnn_dropout_rng", json::parse(train::rng_state_to_json(model_->rnn().dropout_rng()))}};
-    d.train_json = t.dump();
+    const json t = {{"best_err", train::fmt_num(best_err_, 17)}, {"best_loss", train::fmt_num(best_loss_, 17)},
+                    {"best_epoch", best_epoch_}};
+    d.train_json = train::epoch_state_json(*opt_, pos_, o_.seed, rngs(), t.dump());
   }
   train::save_checkpoint(file, *model_, with_state ? opt_.get() : nullptr, d);
 }

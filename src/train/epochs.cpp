@@ -4,8 +4,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
+#include "recurrent/core/error.h"
 #include "recurrent/core/rng.h"
+#include "recurrent/core/threads.h"
 
 namespace recurrent::train {
 
@@ -15,6 +18,35 @@ std::vector<size_t> epoch_order(size_t n, uint64_t seed, uint64_t stream, int64_
   Rng r(seed, stream + static_cast<uint64_t>(epoch));
   for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[r.below(i)]);  // Fisher–Yates
   return p;
+}
+
+std::string epoch_state_json(const Optimizer& opt, const EpochPosition& pos, uint64_t seed, const NamedRngs& rngs,
+                             const std::string& task_fields) {
+  using nlohmann::json;
+  auto exact = [](double v) { return fmt_num(v, 17); };
+  json t = json::parse(task_fields);
+  t.update({{"optimizer", opt.kind()}, {"lr", exact(opt.lr())}, {"step", pos.step}, {"epoch", pos.epoch},
+            {"batch", pos.batch}, {"elapsed", exact(pos.elapsed)}, {"seed", seed}, {"threads", num_threads()}});
+  for (const auto& [name, rng] : rngs) t[name] = json::parse(rng_state_to_json(*rng));
+  return t.dump();
+}
+
+EpochState read_epoch_state(const LoadedCheckpoint& ck, const NamedParams& params, const NamedRngs& rngs,
+                            const std::string& file) {
+  using nlohmann::json;
+  EpochState s;
+  try {
+    const json t = json::parse(ck.train_json);
+    s.opt = make_optimizer(t.at("optimizer").get<std::string>(), params, std::stod(t.at("lr").get<std::string>()));
+    s.opt->load_state(ck.optim);
+    s.pos = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("batch").get<int64_t>(),
+             std::stod(t.at("elapsed").get<std::string>())};
+    s.seed = t.at("seed").get<uint64_t>();
+    for (const auto& [name, rng] : rngs) rng_state_from_json(*rng, t.at(name).dump(), file);
+  } catch (const json::exception& e) {
+    throw Error(file, std::string("bad training state: ") + e.what());
+  }
+  return s;
 }
 
 EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& lim, Progress& progress, bool quiet,

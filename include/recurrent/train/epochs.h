@@ -15,9 +15,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "recurrent/core/rng.h"
+#include "recurrent/train/checkpoint.h"
 #include "recurrent/train/loop.h"
 
 namespace recurrent::train {
@@ -57,6 +61,22 @@ enum class EpochOutcome { finished, stopped };
 // "stopped/interrupted … continue with: HINT" line shows `resume_hint` (train::resume_command).
 EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& lim, Progress& progress, bool quiet,
                         const std::string& resume_hint);
+
+// The "recurrent.train" JSON of an EpochTask's last checkpoint: {"optimizer", "lr", "step", "epoch", "batch",
+// "elapsed", "seed", "threads", each named RNG's state} merged with the task's own fields (`task_fields`, a JSON
+// object's text: its best validation figure and epoch, ...). Reals are written with 17 digits (exact).
+using NamedRngs = std::vector<std::pair<std::string, Rng*>>;
+std::string epoch_state_json(const Optimizer& opt, const EpochPosition& pos, uint64_t seed, const NamedRngs& rngs,
+                             const std::string& task_fields);
+// Reads what epoch_state_json wrote: a new optimizer on `params` with the checkpoint's state, the position, the
+// seed, and the named RNGs' states (set in place). A malformed state: Error(file, "bad training state: ...").
+struct EpochState {
+  std::unique_ptr<Optimizer> opt;
+  EpochPosition pos;
+  uint64_t seed = 0;
+};
+EpochState read_epoch_state(const LoadedCheckpoint& ck, const NamedParams& params, const NamedRngs& rngs,
+                            const std::string& file);
 
 // A permutation of 0..n−1 drawn from Rng(seed, stream + epoch) by Fisher–Yates: a function of
 // (seed, stream, epoch) only, so a resumed run draws the same orders.
