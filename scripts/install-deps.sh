@@ -7,6 +7,8 @@ pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-d
       libbenchmark-dev zlib1g-dev python3 python3-matplotlib)
 # The audio layer (docs/audio.md): libsndfile (WAV and other formats), libsamplerate (resampling), FFTW.
 pkgs+=(libsndfile1-dev libsamplerate0-dev libfftw3-dev)
+# Eigen (header-only linear algebra): the echo state network's spectral radius and ridge solve (docs/esn.md).
+pkgs+=(libeigen3-dev)
 # zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
 # The Python package (python/, docs/python.md) and its tests: pybind11 and the headers of Debian's
 # python3, NumPy, pytest, and PyTorch (recurrent.torch's drop-ins are tested against torch.nn.*).

@@ -4,6 +4,8 @@
 //   classifier (labelled sentences, any format of train classify): --json prints
 //     {"n": N, "loss": x, "accuracy": x, "macro_f1": x}; --ensemble DIR (repeatable) averages the class
 //     probabilities of --model and these models (tasks::evaluate_ensemble) and adds "models": M
+//   echo state network (the CSV series; test part): --json prints {"part", "one_step": {"mae", "rmse",
+//     "mase", ...}, "nmse_one_step", "nrmse_horizon", "horizon"[, "free_run": {...}]} (cmd_predict_esn.cpp)
 //   forecaster (the CSV series; metrics on the test part of its chronological split): --json prints
 //     {"mae", "rmse", "mase", "naive_mase", "seasonal_naive_mase", ...}
 //   tagger (tagged sentences, any format of train tag): --json prints {"sentences", "tokens", "loss",
@@ -54,6 +56,7 @@ std::string model_kind(const std::string& task) {
   if (task == "forecast") return "a forecaster";
   if (task == "music") return "a music model";
   if (task == "asr") return "a speech model";
+  if (task == "esn") return "an echo state network";
   return "a '" + task + "' model";
 }
 
@@ -240,6 +243,7 @@ void add_eval(CLI::App& app) {
     if (task == "seq2seq") return eval_seq2seq(a->model, a->data, a->beam, a->json);
     if (task == "music") return eval_music(a->model, a->data, a->json);  // cmd_music.cpp
     if (task == "asr") return eval_asr(a->model, a->data, a->json);      // cmd_transcribe.cpp
+    if (task == "esn") return eval_esn(a->model, a->data, a->json);      // cmd_predict_esn.cpp
     auto m = tasks::open_lm(a->model);
     const std::vector<int64_t> ids = m->vocab().encode(data::read_utf8_file(a->data));
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");

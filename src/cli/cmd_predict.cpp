@@ -6,6 +6,7 @@
 //   language model (char or word, RNN or transformer): per line the --top-k most likely next tokens
 //   conditional LM: per `label<TAB>context` line the --top-k most likely next words
 //   encoder-decoder: per line its translation (greedy, or --beam K)
+//   echo state network --data F.csv [--part test] [--out forecasts.csv]: the same CSV (cmd_predict_esn.cpp)
 //   forecaster    --data F.csv [--part test] [--out forecasts.csv] [--plot out.png]: the forecasts as
 //                 CSV (every window of the part, then the H steps past the last row), and optionally a
 //                 PNG of history, forecasts and truth drawn by scripts/forecast/plot.py with matplotlib
@@ -130,8 +131,9 @@ const std::vector<Scope>& scopes() {
   static const std::vector<std::string> text = {"classify", "tag", "lm", "condlm", "seq2seq"};
   static const char* s2s = "encoder-decoders (train seq2seq)";
   static const std::vector<Scope> s = {
-      {"--data", {"forecast"}, "forecasters (their CSV series)", " (give its input with --input, or stdin)"},
-      {"--part", {"forecast"}, "forecasters"},
+      {"--data", {"forecast", "esn"}, "forecasters and echo state networks (their CSV series)",
+       " (give its input with --input, or stdin)"},
+      {"--part", {"forecast", "esn"}, "forecasters and echo state networks"},
       {"--plot", {"forecast"}, "forecasters"},
       {"--input", text, "text models", " (it reads its series with --data)"},
       {"--format", text, "text models", " (it writes CSV)"},
@@ -252,6 +254,10 @@ void add_predict(CLI::App& app) {
     if (task.empty()) task = "lm";  // language models saved before configurations named their task
     check_scopes(*c, task);
     if (task == "forecast") return predict_forecast(*a);
+    if (task == "esn") {
+      RC_CHECK(!a->data.empty(), "--data", "an echo state network predicts from its CSV series: give --data FILE");
+      return predict_esn(a->model, a->data, a->part, a->out);  // cmd_predict_esn.cpp
+    }
     RC_CHECK(task == "classify" || task == "tag" || task == "lm" || task == "condlm" || task == "seq2seq", a->model,
              "predict does not know ", model_kind(task));
     predict_text(*a, task);

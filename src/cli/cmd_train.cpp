@@ -20,6 +20,7 @@ void add_train(CLI::App& app) {
   add_train_seq2seq(*train_group(app));
   add_train_music(*train_group(app));
   add_train_asr(*train_group(app));
+  add_train_esn(*train_group(app));
 }
 
 }  // namespace recurrent::cli

@@ -127,7 +127,7 @@ TEST_F(Predict, ClassifierLabelsAndProbabilities) {
   expect_refused(p + " --top-k 3", "--top-k: applies to language models; this model is a classifier");
   expect_refused(p + " --beam 2", "--beam: applies to encoder-decoders (train seq2seq); this model is a classifier");
   expect_refused(p + " --input-format conll", "--input-format: applies to taggers; this model is a classifier");
-  expect_refused(p + " --data " + in, "--data: applies to forecasters (their CSV series); this model is a classifier (give its input");
+  expect_refused(p + " --data " + in, "--data: applies to forecasters and echo state networks (their CSV series); this model is a classifier (give its input");
   expect_refused(p + " --format xml", "--format: expected");
   expect_refused(p + " --input " + write("bad.txt", "fine\n\xff\xfe bytes\n"), "bad.txt:2: invalid UTF-8");
   expect_refused(p + " --input " + path("missing.txt"), "missing.txt");
