@@ -17,6 +17,8 @@ Series:
          y(t+1); figure: test NMSE = mean (yhat - y)^2 / var(y).
   sunspots, co2  data/ (scripts/data/fetch.sh sunspots co2); one-step and multi-step figures beside
          train forecast's (docs/forecast.md).
+  sentiment  --mode classify on the UCI sentiment sets (scripts/data/fetch.sh sentiment), train classify's
+         default split; test macro-F1 beside the bag-of-n-grams baseline and the BiLSTM (docs/defaults.md).
 """
 import argparse
 import json
@@ -94,15 +96,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build/recurrent"))
     ap.add_argument("--out", default=os.path.join(ROOT, "runs/esn"))
-    ap.add_argument("--only", default="mg,narma,sunspots,co2")
+    ap.add_argument("--only", default="mg,narma,sunspots,co2,sentiment")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     data = {"mg": os.path.join(a.out, "mackey_glass17.csv"), "narma": os.path.join(a.out, "narma10.csv")}
     write_csv(data["mg"], {"y": mackey_glass(4200)})
     u, y = narma10(6000)
     write_csv(data["narma"], {"u": u, "y": y})
-    rows = []
+    rows, cls = [], []
     for key in a.only.split(","):
+        if key == "sentiment":
+            for name in ("amazon", "imdb", "yelp"):
+                r = train(a.bin, a.out, "sentiment-" + name,
+                          ["--mode", "classify", "--data", os.path.join(ROOT, "data/sentiment", name + ".tsv"),
+                           "--reservoir", "500", "--spectral-radius", "0.9", "--leak", "0.3", "--ridge", "10",
+                           "--input-scale", "1", "--min-count", "1", "--seed", "1"])
+                cls.append((name, r["test"]["accuracy"], r["test"]["macro_f1"], r["valid"]["macro_f1"], r["fit_seconds"]))
+            continue
         for name, args in runs(data)[key]:
             r = train(a.bin, a.out, name, args)
             t = r["test"]
@@ -115,6 +125,11 @@ def main():
     for n, N, H, nmse, nrmse, m1, n1, mh, nh, s in rows:
         fr = f"{mh:.3f} ({nh:.3f})" if H > 1 else "-"
         print(f"| {n} | {N} | {H} | {nmse:.3g} | {nrmse:.3g} | {m1:.3f} ({n1:.3f}) | {fr} | {s:.1f} |")
+    if cls:
+        print("\n| set (N = 500) | test accuracy | test macro-F1 | valid macro-F1 | fit s |")
+        print("|---|---|---|---|---|")
+        for name, acc, f1, vf1, s in cls:
+            print(f"| {name} | {100 * acc:.1f}% | {f1:.3f} | {vf1:.3f} | {s:.1f} |")
 
 
 if __name__ == "__main__":

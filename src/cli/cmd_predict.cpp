@@ -6,7 +6,8 @@
 //   language model (char or word, RNN or transformer): per line the --top-k most likely next tokens
 //   conditional LM: per `label<TAB>context` line the --top-k most likely next words
 //   encoder-decoder: per line its translation (greedy, or --beam K)
-//   echo state network --data F.csv [--part test] [--out forecasts.csv]: the same CSV (cmd_predict_esn.cpp)
+//   echo state network --data F.csv [--part test] [--out forecasts.csv]: the same CSV; a classifying one:
+//                 --input lines → TSV text, label, scores (cmd_predict_esn.cpp)
 //   forecaster    --data F.csv [--part test] [--out forecasts.csv] [--plot out.png]: the forecasts as
 //                 CSV (every window of the part, then the H steps past the last row), and optionally a
 //                 PNG of history, forecasts and truth drawn by scripts/forecast/plot.py with matplotlib
@@ -128,7 +129,7 @@ struct Scope {
   const char* hint = "";  // after the kind
 };
 const std::vector<Scope>& scopes() {
-  static const std::vector<std::string> text = {"classify", "tag", "lm", "condlm", "seq2seq"};
+  static const std::vector<std::string> text = {"classify", "tag", "lm", "condlm", "seq2seq", "esn"};
   static const char* s2s = "encoder-decoders (train seq2seq)";
   static const std::vector<Scope> s = {
       {"--data", {"forecast", "esn"}, "forecasters and echo state networks (their CSV series)",
@@ -254,10 +255,8 @@ void add_predict(CLI::App& app) {
     if (task.empty()) task = "lm";  // language models saved before configurations named their task
     check_scopes(*c, task);
     if (task == "forecast") return predict_forecast(*a);
-    if (task == "esn") {
-      RC_CHECK(!a->data.empty(), "--data", "an echo state network predicts from its CSV series: give --data FILE");
-      return predict_esn(a->model, a->data, a->part, a->out);  // cmd_predict_esn.cpp
-    }
+    if (task == "esn")  // cmd_predict_esn.cpp: a forecasting one reads --data, a classifying one --input
+      return predict_esn(a->model, a->data, a->part, a->input, a->out, c->count("--input") > 0, c->count("--format") > 0);
     RC_CHECK(task == "classify" || task == "tag" || task == "lm" || task == "condlm" || task == "seq2seq", a->model,
              "predict does not know ", model_kind(task));
     predict_text(*a, task);

@@ -1,11 +1,14 @@
 // recurrent train esn — an echo state network (tasks/esn.h): fixed sparse reservoir, ridge readout, no BPTT.
 //
-//   recurrent train esn --data F.csv --column NAME [--time-column NAME] [--features A,B] [--no-target-input]
+//   recurrent train esn [--mode forecast] --data F.csv --column NAME [--time-column NAME] [--features A,B] [--no-target-input]
 //     [--horizon 1] [--season S] [--valid-frac 0.15 --test-frac 0.15]
 //     --reservoir 500 --spectral-radius 0.9 --leak 0.3 --input-scale 1 --density 0.1 --ridge 1e-6
 //     --washout 100 --seed 1 --out DIR [--force] [--quiet]
+//   recurrent train esn --mode classify --data F [--valid F --test F] [--level word|char] [--keep-case]
+//     [--min-count 2] --reservoir 500 ... --out DIR
 // Writes DIR/last.safetensors and DIR/results.json; prints validation and test one-step MAE / RMSE /
-// MASE / NMSE and, with --horizon H > 1, the free-run figures and the NRMSE at step H.
+// MASE / NMSE and, with --horizon H > 1, the free-run figures and the NRMSE at step H (classify:
+// accuracy and macro-F1).
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/run_record.h"
@@ -16,13 +19,26 @@ namespace recurrent::cli {
 
 void add_train_esn(CLI::App& train) {
   auto o = std::make_shared<tasks::EsnTrainOptions>();
-  auto no_target = std::make_shared<bool>(false);
+  auto no_target = std::make_shared<bool>(false), keep_case = std::make_shared<bool>(false);
+  auto level = std::make_shared<std::string>("word");
   tasks::EsnConfig& c = o->cfg;
   CLI::App* s = train.add_subcommand("esn", "fit an echo state network (fixed random reservoir, ridge-regression "
                                      "readout, no backpropagation) to a CSV time series");
-  s->add_option("--data", o->data, "CSV with a header, one row per time step in time order (as train forecast)")
+  s->add_option("--mode", c.mode, "forecast (a CSV time series) or classify (labelled sentences, as train classify)")
+      ->capture_default_str()->check(choice({"forecast", "classify"}));
+  s->add_option("--data", o->data, "forecast: CSV with a header, one row per time step in time order (as train "
+                "forecast); classify: labelled sentences (TSV label<TAB>text, JSON lines or a JSON array)")
       ->required()->check(checked("file"));
-  s->add_option("--column", c.column, "the column to predict")->required()->check(checked("text"));
+  s->add_option("--column", c.column, "forecast: the column to predict (required)")->check(checked("text"));
+  s->add_option("--valid", o->valid, "classify: validation sentences (default: items i mod 10 = 8 of --data)")
+      ->check(checked("file"));
+  s->add_option("--test", o->test, "classify: test sentences (default: items i mod 10 = 9 of --data)")
+      ->check(checked("file"));
+  s->add_option("--level", *level, "classify: tokens are words or characters")->capture_default_str()
+      ->check(choice({"word", "char"}));
+  s->add_flag("--keep-case", *keep_case, "classify, word level: do not lower-case");
+  s->add_option("--min-count", c.min_count, "classify: training tokens seen fewer times become <unk>")
+      ->capture_default_str()->check(checked("positive"));
   s->add_option("--time-column", c.time_column, "column with the time of each row (for forecasts)")->check(checked("text"));
   s->add_option("--features", o->features, "extra input columns, comma-separated (their values at each step are inputs)")
       ->check(checked("text"));
@@ -54,8 +70,17 @@ void add_train_esn(CLI::App& train) {
   s->add_option("--seed", o->seed, "random seed of the reservoir and input weights")->capture_default_str()
       ->check(checked("seed"));
   s->add_flag("--quiet", o->quiet, "no summary line on stderr");
-  s->callback([o, no_target, s] {
+  s->callback([o, no_target, keep_case, level, s] {
+    // Options of the other mode are refused, not ignored.
+    const bool cls = o->cfg.mode == "classify";
+    for (const char* opt : {"--column", "--time-column", "--features", "--no-target-input", "--horizon", "--season",
+                            "--valid-frac", "--test-frac", "--washout"})
+      RC_CHECK(!cls || s->count(opt) == 0, opt, "applies to --mode forecast (this run is --mode classify)");
+    for (const char* opt : {"--valid", "--test", "--level", "--keep-case", "--min-count"})
+      RC_CHECK(cls || s->count(opt) == 0, opt, "applies to --mode classify (this run is --mode forecast)");
     o->cfg.target_input = !*no_target;
+    o->cfg.chars = *level == "char";
+    o->cfg.lower = !*keep_case;
     o->command = record_options("esn", *s);
     tasks::train_esn(*o);
   });

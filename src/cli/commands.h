@@ -33,7 +33,8 @@ void add_train_asr(CLI::App& train);       // cmd_train_asr.cpp: speech (spoken 
 void add_train_esn(CLI::App& train);       // cmd_train_esn.cpp: echo state networks
 // Echo state networks in `eval` and `predict` (cmd_predict_esn.cpp).
 void eval_esn(const std::string& model, const std::string& data, bool json);
-void predict_esn(const std::string& model, const std::string& data, const std::string& part, const std::string& out);
+void predict_esn(const std::string& model, const std::string& data, const std::string& part, const std::string& input,
+                 const std::string& out, bool input_given, bool format_given);
 void add_transcribe(CLI::App& app);        // cmd_transcribe.cpp
 void eval_asr(const std::string& model, const std::string& data, bool json);  // cmd_transcribe.cpp
 // Music models (train music) in `eval` and `sample` (cmd_music.cpp).

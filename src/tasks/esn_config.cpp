@@ -22,6 +22,12 @@ void EsnConfig::validate() const {
            density);
   RC_CHECK(std::isfinite(ridge) && ridge >= 0, "--ridge", "expected a regularisation >= 0, got ", ridge);
   RC_CHECK(washout >= 0, "--washout", "expected a number of steps >= 0, got ", washout);
+  RC_CHECK(mode == "forecast" || mode == "classify", "--mode", "expected forecast or classify, got '", mode, "'");
+  RC_CHECK(min_count >= 1, "--min-count", "expected a positive integer, got ", min_count);
+  if (classify()) {
+    RC_CHECK(inputs >= 1 && outputs >= 1, "esn", "expected at least one input and one output");
+    return;
+  }
   RC_CHECK(horizon >= 1, "--horizon", "expected a positive integer, got ", horizon);
   RC_CHECK(season >= 1, "--season", "expected a positive integer, got ", season);
   RC_CHECK(horizon == 1 || (target_input && features.empty()), "--horizon",
@@ -37,7 +43,10 @@ void EsnConfig::validate() const {
 }
 
 std::string EsnConfig::to_json() const {
-  json j = {{"task", "esn"},           {"mode", "forecast"},
+  json j = {{"task", "esn"},           {"mode", mode},
+            {"chars", chars},          {"lower", lower},
+            {"min_count", min_count},  {"vocab", vocab},
+            {"labels", labels},
             {"reservoir", reservoir},  {"spectral_radius", spectral_radius},
             {"leak", leak},            {"input_scale", input_scale},
             {"density", density},      {"ridge", ridge},
@@ -56,6 +65,12 @@ EsnConfig EsnConfig::from_json(const std::string& text, const std::string& where
     const json j = json::parse(text);
     RC_CHECK(j.value("task", "") == "esn", where, "not an echo state network (task '", j.value("task", ""), "')");
     EsnConfig c;
+    c.mode = j.value("mode", "forecast");
+    c.chars = j.value("chars", false);
+    c.lower = j.value("lower", true);
+    c.min_count = j.value("min_count", int64_t{2});
+    c.vocab = j.value("vocab", std::vector<std::string>{});
+    c.labels = j.value("labels", std::vector<std::string>{});
     c.reservoir = j.at("reservoir").get<int64_t>();
     c.spectral_radius = j.at("spectral_radius").get<double>();
     c.leak = j.at("leak").get<double>();
@@ -77,8 +92,11 @@ EsnConfig EsnConfig::from_json(const std::string& text, const std::string& where
     c.mean = j.at("mean").get<std::vector<double>>();
     c.stdev = j.at("stdev").get<std::vector<double>>();
     c.validate();
-    RC_CHECK(c.mean.size() == c.features.size() + 1 && c.stdev.size() == c.mean.size(), where,
-             "expected one mean and standard deviation per column");
+    RC_CHECK(c.classify() ? static_cast<int64_t>(c.vocab.size()) == c.inputs &&
+                                static_cast<int64_t>(c.labels.size()) == c.outputs
+                          : c.mean.size() == c.features.size() + 1 && c.stdev.size() == c.mean.size(), where,
+             "expected one mean and standard deviation per column (forecast), or one input per vocabulary "
+             "entry and one output per label (classify)");
     return c;
   } catch (const json::exception& e) {
     throw Error(where, std::string("bad model configuration: ") + e.what());

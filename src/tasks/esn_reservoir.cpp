@@ -54,23 +54,41 @@ void EchoStateNetwork::sync() {
       if (const float v = w.data()[i * N + j]; v != 0.0f) w_col_.push_back(j), w_val_.push_back(v);
     w_row_.push_back(static_cast<int64_t>(w_col_.size()));
   }
+  vocab_index_.clear();
+  for (size_t i = 0; i < cfg_.vocab.size(); ++i) vocab_index_.emplace(cfg_.vocab[i], static_cast<int64_t>(i));
   w_out_.resize(static_cast<size_t>(O * F));
   for (size_t i = 0; i < w_out_.size(); ++i)
     w_out_[i] = static_cast<double>(hi.data()[i]) + static_cast<double>(lo.data()[i]);
 }
 
+// pre [N] holds W_in [1; u]; adds W x (CSR) and applies the leaky tanh update to x.
+void EchoStateNetwork::update(const std::vector<double>& pre, std::vector<double>& x) const {
+  const int64_t N = cfg_.reservoir;
+  const double a = cfg_.leak;
+  std::vector<double> s(pre);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t p = w_row_[i]; p < w_row_[i + 1]; ++p) s[i] += w_val_[p] * x[w_col_[p]];
+  for (int64_t i = 0; i < N; ++i) x[i] = (1.0 - a) * x[i] + a * std::tanh(s[i]);
+}
+
 void EchoStateNetwork::step(const double* u, std::vector<double>& x) const {
   const int64_t N = cfg_.reservoir, K1 = cfg_.inputs + 1;
-  const double a = cfg_.leak;
   std::vector<double> pre(static_cast<size_t>(N));
   for (int64_t i = 0; i < N; ++i) {
     const double* wi = w_in_d_.data() + i * K1;
     double s = wi[0];
     for (int64_t k = 1; k < K1; ++k) s += wi[k] * u[k - 1];
-    for (int64_t p = w_row_[i]; p < w_row_[i + 1]; ++p) s += w_val_[p] * x[w_col_[p]];
     pre[i] = s;
   }
-  for (int64_t i = 0; i < N; ++i) x[i] = (1.0 - a) * x[i] + a * std::tanh(pre[i]);
+  update(pre, x);
+}
+
+void EchoStateNetwork::step_token(int64_t v, std::vector<double>& x) const {
+  const int64_t N = cfg_.reservoir, K1 = cfg_.inputs + 1;
+  RC_CHECK(v >= 0 && v < cfg_.inputs, "esn", "token id ", v, " outside the vocabulary of ", cfg_.inputs);
+  std::vector<double> pre(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) pre[i] = w_in_d_[i * K1] + w_in_d_[i * K1 + 1 + v];
+  update(pre, x);
 }
 
 std::vector<double> EchoStateNetwork::run(const std::vector<double>& u, int64_t T) const {
@@ -95,6 +113,29 @@ void EchoStateNetwork::readout(const double* u, const std::vector<double>& x, do
   }
 }
 
+void EchoStateNetwork::readout_features(const double* f, double* out) const {
+  const int64_t F = cfg_.features_out();
+  for (int64_t o = 0; o < cfg_.outputs; ++o) {
+    const double* w = w_out_.data() + o * F;
+    double s = 0;
+    for (int64_t k = 0; k < F; ++k) s += w[k] * f[k];
+    out[o] = s;
+  }
+}
+
+void EchoStateNetwork::set_readout(const std::vector<double>& w) {
+  RC_CHECK(w.size() == static_cast<size_t>(cfg_.outputs * cfg_.features_out()), "esn", "readout: expected ",
+           cfg_.outputs, "x", cfg_.features_out(), " weights, got ", w.size());
+  w_out_ = w;
+  float* hi = out_hi_.value().data();
+  float* lo = out_lo_.value().data();
+  for (size_t i = 0; i < w_out_.size(); ++i) {
+    hi[i] = static_cast<float>(w_out_[i]);
+    lo[i] = static_cast<float>(w_out_[i] - static_cast<double>(hi[i]));
+    w_out_[i] = static_cast<double>(hi[i]) + static_cast<double>(lo[i]);  // what a loaded model will use
+  }
+}
+
 double EchoStateNetwork::fit(const std::vector<double>& u, const std::vector<double>& states,
                              const std::vector<double>& targets, int64_t T) {
   const int64_t K = cfg_.inputs, N = cfg_.reservoir, O = cfg_.outputs, F = cfg_.features_out();
@@ -115,14 +156,7 @@ double EchoStateNetwork::fit(const std::vector<double>& u, const std::vector<dou
   }
   RC_CHECK(rows >= 1, "--washout", "no training step left after the washout of ", cfg_.washout, " steps (", T,
            " steps in the training part)");
-  w_out_ = ridge_solve(X, Y, rows, F, O, cfg_.ridge, "esn readout");
-  float* hi = out_hi_.value().data();
-  float* lo = out_lo_.value().data();
-  for (size_t i = 0; i < w_out_.size(); ++i) {
-    hi[i] = static_cast<float>(w_out_[i]);
-    lo[i] = static_cast<float>(w_out_[i] - static_cast<double>(hi[i]));
-    w_out_[i] = static_cast<double>(hi[i]) + static_cast<double>(lo[i]);  // what a loaded model will use
-  }
+  set_readout(ridge_solve(X, Y, rows, F, O, cfg_.ridge, "esn readout"));
   double se = 0;
   std::vector<double> x(static_cast<size_t>(N)), y(static_cast<size_t>(O));
   for (int64_t r = 0; r < rows; ++r) {

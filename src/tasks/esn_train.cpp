@@ -59,8 +59,10 @@ void print_eval(const EsnEval& e, int64_t H) {
 std::string train_esn(const EsnTrainOptions& o) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
+  RC_CHECK(o.resume.empty(), "--resume", "an echo state network is fitted in one solve: there is nothing to resume");
+  if (o.cfg.classify()) return train_esn_classifier(o);
+  RC_CHECK(!o.cfg.column.empty(), "--column", "the column to predict is required (or give --mode classify)");
   train::RunOptions ro = o;
-  RC_CHECK(ro.resume.empty(), "--resume", "an echo state network is fitted in one solve: there is nothing to resume");
   train::RunDir dir(ro);  // refuses another run's folder before any work
   EsnConfig cfg = o.cfg;
   cfg.features = split_names(o.features);

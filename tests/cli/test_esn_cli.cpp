@@ -90,3 +90,25 @@ TEST(EsnCli, BadSettingsAreRefusedWithOneLine) {
   EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
   EXPECT_FALSE(fs::exists(t / "bad"));  // nothing left behind by a refused run
 }
+
+TEST(EsnCli, ClassifyTrainEvalPredict) {
+  Tmp t;
+  const std::string data = t / "s.tsv", out = t / "cls";
+  {
+    std::ofstream f(data);
+    for (int i = 0; i < 60; ++i) f << (i % 2 ? "pos\tgood great fine nice" : "neg\tbad awful poor sad") << "\n";
+  }
+  const recurrent::testing::CmdResult r =
+      run("train esn --mode classify --data " + data + " --reservoir 30 --min-count 1 --quiet --out " + out);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("test: accuracy 100.00%"), std::string::npos) << r.out;
+  const recurrent::testing::CmdResult e = run("eval --model " + out + " --data " + data + " --json");
+  ASSERT_EQ(e.status, 0) << e.out;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(e.out).at("accuracy").get<double>(), 1.0) << e.out;
+  const recurrent::testing::CmdResult p = run("predict --model " + out + " --input " + data);
+  ASSERT_EQ(p.status, 0) << p.out;
+  EXPECT_EQ(p.out.rfind("text\tlabel\tscore_neg\tscore_pos\n", 0), 0u) << p.out;
+  one_line_error("predict --model " + out + " --data " + data, "--data");
+  one_line_error("train esn --mode classify --data " + data + " --column y --out " + t / "x", "--column");
+  one_line_error("train esn --data " + data + " --level char --out " + t / "x", "--level");
+}

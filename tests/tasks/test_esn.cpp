@@ -250,3 +250,44 @@ TEST(EsnConfig, BadSettingsNameTheOption) {
   }
   fs::remove(csv);
 }
+
+TEST(EsnClassify, SeparatesTwoTopicsAndSurvivesSaveAndLoad) {
+  // Class "colour" sentences draw their words from one set, "animal" from another, with shared filler
+  // words; 200 sentences, so the default split gives 160 / 20 / 20.
+  const fs::path tsv = fs::temp_directory_path() / ("recurrent-esn-cls-" + std::to_string(::getpid()) + ".tsv");
+  {
+    std::ofstream f(tsv);
+    const std::vector<std::string> a = {"red", "green", "blue", "yellow"}, b = {"cat", "dog", "bird", "horse"},
+                                   filler = {"the", "a", "is", "very", "and"};
+    Rng rng(9);
+    for (int i = 0; i < 200; ++i) {
+      const bool colour = rng.below(2) == 0;
+      f << (colour ? "colour" : "animal") << "\t";
+      const int n = 3 + static_cast<int>(rng.below(6));
+      for (int k = 0; k < n; ++k) {
+        const auto& pool = rng.below(3) == 0 ? filler : colour ? a : b;
+        f << (k ? " " : "") << pool[rng.below(pool.size())];
+      }
+      f << "\n";
+    }
+  }
+  const fs::path out = fs::temp_directory_path() / ("recurrent-esn-cls-run-" + std::to_string(::getpid()));
+  EsnTrainOptions o;
+  o.data = tsv.string(), o.out = out.string(), o.quiet = true, o.seed = 2;
+  o.cfg.mode = "classify", o.cfg.reservoir = 40, o.cfg.ridge = 1e-3, o.cfg.min_count = 1, o.cfg.leak = 0.5;
+  const nlohmann::json r = nlohmann::json::parse(train_esn(o));
+  EXPECT_GE(r.at("test").at("accuracy").get<double>(), 0.9) << r.dump();
+  auto m = load_esn(out.string());
+  EXPECT_EQ(m->config().labels, (std::vector<std::string>{"animal", "colour"}));
+  const std::vector<std::vector<double>> s = esn_class_scores(*m, {"red blue green", "dog cat horse"}, "test");
+  EXPECT_GT(s[0][1], s[0][0]);
+  EXPECT_GT(s[1][0], s[1][1]);
+  // An untrained readout scores every class 0: accuracy is that of always predicting the first label.
+  EchoStateNetwork zero(m->config());
+  const data::LabeledSet all = data::read_labeled(tsv.string());
+  const ClassifyEval ez = evaluate_esn_classifier(zero, all), et = evaluate_esn_classifier(*m, all);
+  EXPECT_LT(ez.accuracy, 0.7);
+  EXPECT_GT(et.accuracy, 0.9);
+  fs::remove_all(out);
+  fs::remove(tsv);
+}

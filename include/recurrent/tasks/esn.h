@@ -25,6 +25,14 @@
 // prediction over a horizon H > 1 (target input and no features only): from origin t the prediction
 // ŷ_{t+h} is fed back as the next input, h = 1 … H (Jaeger 2001 §6: teacher forcing, then free run).
 //
+// Classification (esn_classify.cpp; --mode classify): labelled sentences as `train classify` reads them
+// (data/labeled_text.h), tokens as classify_tokens splits them (word or char level; id 0 = <unk> for
+// tokens rarer than --min-count in training). Each sentence runs from x = 0 with its tokens as one-hot
+// inputs (W_in's column 1+v is token v's input vector); its features are [1; mean_t x(t); x(T)]
+// (F = 1 + 2N) and the readout gives one score per class (ridge on one-hot targets); the label is the
+// arg-max. Split as train classify's default: item i is test when i mod 10 = 9, validation when 8,
+// unless --valid / --test files are given.
+//
 // A model file is a train/checkpoint.h checkpoint (task "esn"): config JSON EsnConfig::to_json(),
 // tensors model.w_in, model.w, model.w_out, model.w_out_lo.
 #pragma once
@@ -32,17 +40,21 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "recurrent/core/rng.h"
+#include "recurrent/data/labeled_text.h"
 #include "recurrent/data/series_csv.h"
 #include "recurrent/nn/module.h"
+#include "recurrent/tasks/classify.h"
 #include "recurrent/tasks/forecast.h"
 #include "recurrent/train/run.h"
 
 namespace recurrent::tasks {
 
 struct EsnConfig {
+  std::string mode = "forecast";  // "forecast" | "classify"
   int64_t reservoir = 500;       // N
   double spectral_radius = 0.9;  // ρ(W) after scaling
   double leak = 0.3;             // α
@@ -60,8 +72,15 @@ struct EsnConfig {
   int64_t season = 1;            // seasonal-naive baseline's season
   double valid_frac = 0.15, test_frac = 0.15;
   std::vector<double> mean, stdev;  // [1 + features] fitted on the training part
+  // classification
+  bool chars = false, lower = true;
+  int64_t min_count = 2;
+  std::vector<std::string> vocab;   // id → token; vocab[0] == "<unk>" (K = vocab size)
+  std::vector<std::string> labels;  // id → label (O = labels)
 
-  int64_t features_out() const { return 1 + inputs + reservoir; }  // F
+  bool classify() const { return mode == "classify"; }
+  // F: [1; u; x] when forecasting, [1; mean x; last x] when classifying
+  int64_t features_out() const { return classify() ? 1 + 2 * reservoir : 1 + inputs + reservoir; }
   data::SeriesCsvOptions csv_options() const { return {column, time_column, features}; }
   // Throws Error("--option", ...) naming the first bad setting.
   void validate() const;
@@ -95,19 +114,29 @@ class EchoStateNetwork : public Module {
   std::vector<double> run(const std::vector<double>& u, int64_t T) const;
   // y = W_out [1; u; x] → out [O].
   void readout(const double* u, const std::vector<double>& x, double* out) const;
+  // y = W_out f for a feature vector f [F] → out [O].
+  void readout_features(const double* f, double* out) const;
+  // One update with a one-hot input (token v): x ← (1 − α) x + α tanh(W_in[:, 0] + W_in[:, 1+v] + W x).
+  void step_token(int64_t v, std::vector<double>& x) const;
+  // Sets W_out [O, F] (stored as float hi + lo; the model then uses hi + lo).
+  void set_readout(const std::vector<double>& w);
   // Fits W_out on rows t ≥ washout of (u [T, K], states [T, N]) to targets [T, O]; returns the fit's
   // training MSE (in the targets' units).
   double fit(const std::vector<double>& u, const std::vector<double>& states, const std::vector<double>& targets,
              int64_t T);
   const std::vector<double>& readout_weights() const { return w_out_; }  // [O, F]
+  // classify: token → id of the configured vocabulary (built by sync()).
+  const std::unordered_map<std::string, int64_t>& vocab_index() const { return vocab_index_; }
 
  private:
   void make_parameters();
+  void update(const std::vector<double>& pre, std::vector<double>& x) const;  // pre += W x; leaky tanh
   EsnConfig cfg_;
   Var w_in_, w_, out_hi_, out_lo_;
   // double copies: W_in [N, 1+K] dense; W in CSR (row_ptr [N+1], col, val); W_out [O, F]
   std::vector<double> w_in_d_, w_val_, w_out_;
   std::vector<int64_t> w_row_, w_col_;
+  std::unordered_map<std::string, int64_t> vocab_index_;
 };
 
 std::unique_ptr<EchoStateNetwork> load_esn(const std::string& model_path);  // file or run directory
@@ -140,6 +169,17 @@ EsnEval evaluate_esn(const EchoStateNetwork& m, const EsnSeries& d, Part part);
 // seasonal_naive): every origin of the part over the horizon, then the forecast past the last row.
 std::string esn_forecast_csv(const EchoStateNetwork& m, const EsnSeries& d, Part part);
 
+// ---- classification (esn_classify.cpp) ----------------------------------------------------------------
+// Token ids of a text under the model's vocabulary (unknown → 0; an empty text → {0}).
+std::vector<int64_t> esn_encode(const EchoStateNetwork& m, const std::string& text, const std::string& where);
+// [1; mean_t x(t); x(T)] of one sentence run from x = 0.
+std::vector<double> esn_sentence_features(const EchoStateNetwork& m, const std::vector<int64_t>& ids);
+// Class scores [C] of each text.
+std::vector<std::vector<double>> esn_class_scores(const EchoStateNetwork& m, const std::vector<std::string>& texts,
+                                                  const std::string& where);
+// Accuracy and macro-F1 on a labelled set (labels unseen in training: Error naming file:line).
+ClassifyEval evaluate_esn_classifier(const EchoStateNetwork& m, const data::LabeledSet& set);
+
 // ---- `recurrent train esn` (esn_train.cpp) ----------------------------------------------------------
 // From train::RunOptions: out, force, seed (the reservoir draw), quiet, command; no budgets (one solve).
 struct EsnTrainOptions : train::RunOptions {
@@ -147,7 +187,9 @@ struct EsnTrainOptions : train::RunOptions {
   EsnConfig cfg;
   std::string features;  // comma list
   int64_t season = 0;    // 0: from the training part (series_shape)
+  std::string valid, test;  // classify: optional files (else folds of --data)
 };
+std::string train_esn_classifier(const EsnTrainOptions& o);  // esn_classify.cpp (train_esn calls it)
 // Fits, saves DIR/last.safetensors (atomic) and DIR/results.json, prints the metrics. Returns the
 // results JSON text.
 std::string train_esn(const EsnTrainOptions& o);
