@@ -86,8 +86,9 @@ def runs(data):
         "sunspots": [(f"sunspots-h{h}", sun + ["--reservoir", "50", "--spectral-radius", "0.9", "--leak", "0.5",
                                               "--ridge", "1", "--washout", "20", "--input-scale", "0.5", "--horizon",
                                               str(h), "--seed", "1"]) for h in (1, 10)],
-        "co2": [(f"co2-h{h}", co2 + ["--reservoir", "200", "--spectral-radius", "0.9", "--leak", "0.3", "--ridge", "1e-4",
-                                    "--washout", "100", "--input-scale", "0.1", "--horizon", str(h), "--seed", "1"])
+        "co2": [(f"co2-h{h}", co2 + ["--difference", "--reservoir", "200", "--spectral-radius", "0.9", "--leak", "0.3",
+                                    "--ridge", "1e-2", "--washout", "100", "--input-scale", "0.1", "--horizon", str(h),
+                                    "--seed", "1"])
                 for h in (1, 52)],
     }
 

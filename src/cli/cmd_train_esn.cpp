@@ -1,6 +1,7 @@
 // recurrent train esn — an echo state network (tasks/esn.h): fixed sparse reservoir, ridge readout, no BPTT.
 //
 //   recurrent train esn [--mode forecast] --data F.csv --column NAME [--time-column NAME] [--features A,B] [--no-target-input]
+//     [--difference]
 //     [--horizon 1] [--season S] [--valid-frac 0.15 --test-frac 0.15]
 //     --reservoir 500 --spectral-radius 0.9 --leak 0.3 --input-scale 1 --density 0.1 --ridge 1e-6
 //     --washout 100 --seed 1 --out DIR [--force] [--quiet]
@@ -44,6 +45,8 @@ void add_train_esn(CLI::App& train) {
       ->check(checked("text"));
   s->add_flag("--no-target-input", *no_target, "the target's own values are not an input: predict it from --features "
               "alone (system identification, e.g. NARMA)");
+  s->add_flag("--difference", c.difference, "model the first differences y_t - y_(t-1) (input and target); forecasts "
+              "add the predicted differences to the last value (series with a trend, e.g. CO2)");
   s->add_option("--horizon", c.horizon, "free-run steps evaluated from each origin, forecasts fed back as inputs "
                 "(1: one-step prediction only)")->capture_default_str()->check(checked("positive"));
   s->add_option("--season", o->season, "season length in rows for the seasonal-naive baseline; default: read off the "
@@ -73,8 +76,8 @@ void add_train_esn(CLI::App& train) {
   s->callback([o, no_target, keep_case, level, s] {
     // Options of the other mode are refused, not ignored.
     const bool cls = o->cfg.mode == "classify";
-    for (const char* opt : {"--column", "--time-column", "--features", "--no-target-input", "--horizon", "--season",
-                            "--valid-frac", "--test-frac", "--washout"})
+    for (const char* opt : {"--column", "--time-column", "--features", "--no-target-input", "--difference",
+                            "--horizon", "--season", "--valid-frac", "--test-frac", "--washout"})
       RC_CHECK(!cls || s->count(opt) == 0, opt, "applies to --mode forecast (this run is --mode classify)");
     for (const char* opt : {"--valid", "--test", "--level", "--keep-case", "--min-count"})
       RC_CHECK(cls || s->count(opt) == 0, opt, "applies to --mode classify (this run is --mode forecast)");

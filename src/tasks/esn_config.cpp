@@ -54,6 +54,7 @@ std::string EsnConfig::to_json() const {
             {"inputs", inputs},        {"outputs", outputs},
             {"column", column},        {"time_column", time_column},
             {"features", features},    {"target_input", target_input},
+            {"difference", difference},
             {"horizon", horizon},      {"season", season},
             {"valid_frac", valid_frac}, {"test_frac", test_frac},
             {"mean", mean},            {"stdev", stdev}};
@@ -85,6 +86,7 @@ EsnConfig EsnConfig::from_json(const std::string& text, const std::string& where
     c.time_column = j.at("time_column").get<std::string>();
     c.features = j.at("features").get<std::vector<std::string>>();
     c.target_input = j.at("target_input").get<bool>();
+    c.difference = j.value("difference", false);
     c.horizon = j.at("horizon").get<int64_t>();
     c.season = j.at("season").get<int64_t>();
     c.valid_frac = j.at("valid_frac").get<double>();

@@ -23,9 +23,26 @@ EsnSeries load_esn_series(const std::string& csv_path, const EsnConfig& cfg) {
   return d;
 }
 
+namespace {
+// The target channel as the model reads it: the gap-filled series, or its first differences (0 at t = 0).
+std::vector<double> modelled_target(const EsnConfig& cfg, const EsnSeries& d) {
+  std::vector<double> v = d.filled[0];
+  if (!cfg.difference) return v;
+  for (size_t t = v.size(); t-- > 1;) v[t] -= v[t - 1];
+  v[0] = 0.0;
+  return v;
+}
+}  // namespace
+
 void fit_esn_normalisation(EsnConfig& cfg, const EsnSeries& d) {
   cfg.mean.clear(), cfg.stdev.clear();
-  for (const std::vector<double>& v : d.series.values) {
+  std::vector<std::vector<double>> channels = d.series.values;
+  if (cfg.difference) {  // Δy over the training rows whose two values are observed
+    const std::vector<double>& y = d.y();
+    channels[0].assign(y.size(), std::nan(""));
+    for (size_t t = 1; t < y.size(); ++t) channels[0][t] = y[t] - y[t - 1];
+  }
+  for (const std::vector<double>& v : channels) {
     double s = 0, ss = 0;
     int64_t k = 0;
     for (int64_t t = 0; t < d.split.train_end; ++t)
@@ -40,10 +57,11 @@ void fit_esn_normalisation(EsnConfig& cfg, const EsnSeries& d) {
 std::vector<double> esn_inputs(const EsnConfig& cfg, const EsnSeries& d) {
   const int64_t n = d.series.rows(), K = cfg.inputs;
   std::vector<double> u(static_cast<size_t>(n * K));
+  const std::vector<double> y0 = modelled_target(cfg, d);
   for (int64_t t = 0; t < n; ++t) {
     int64_t k = 0;
     for (size_t c = cfg.target_input ? 0 : 1; c < d.filled.size(); ++c, ++k)
-      u[t * K + k] = (d.filled[c][t] - cfg.mean[c]) / cfg.stdev[c];
+      u[t * K + k] = ((c == 0 ? y0[t] : d.filled[c][t]) - cfg.mean[c]) / cfg.stdev[c];
   }
   return u;
 }
@@ -52,7 +70,8 @@ std::vector<double> esn_targets(const EsnConfig& cfg, const EsnSeries& d) {
   const int64_t n = d.series.rows();
   std::vector<double> z(static_cast<size_t>(n), std::nan(""));
   for (int64_t t = 0; t + 1 < n; ++t)
-    if (!std::isnan(d.y()[t + 1])) z[t] = (d.y()[t + 1] - cfg.mean[0]) / cfg.stdev[0];
+    if (!std::isnan(d.y()[t + 1]))
+      z[t] = (d.y()[t + 1] - (cfg.difference ? d.filled[0][t] : 0.0) - cfg.mean[0]) / cfg.stdev[0];
   return z;
 }
 
@@ -82,8 +101,8 @@ std::vector<int64_t> esn_origins(const EsnConfig& c, const EsnSeries& d, Part p,
 
 // Predictions [origins × H] in original units: step 1 from the teacher-forced state x(t), later steps
 // with each prediction fed back as the next input.
-std::vector<double> predict(const EchoStateNetwork& m, const std::vector<double>& u, const std::vector<double>& states,
-                            const std::vector<int64_t>& origins, int64_t H) {
+std::vector<double> predict(const EchoStateNetwork& m, const EsnSeries& d, const std::vector<double>& u,
+                            const std::vector<double>& states, const std::vector<int64_t>& origins, int64_t H) {
   const EsnConfig& c = m.config();
   const int64_t N = c.reservoir, K = c.inputs;
   std::vector<double> out;
@@ -92,10 +111,12 @@ std::vector<double> predict(const EchoStateNetwork& m, const std::vector<double>
   for (int64_t t : origins) {
     std::copy(states.begin() + t * N, states.begin() + (t + 1) * N, x.begin());
     std::copy(u.begin() + t * K, u.begin() + (t + 1) * K, in.begin());
+    double level = c.difference ? d.filled[0][t] : 0.0;  // difference: forecasts accumulate from y_t
     for (int64_t h = 1; h <= H; ++h) {
       double z = 0;
       m.readout(in.data(), x, &z);
-      out.push_back(z * c.stdev[0] + c.mean[0]);
+      const double v = z * c.stdev[0] + c.mean[0];
+      out.push_back(c.difference ? (level += v) : v);
       if (h == H) break;
       in[0] = z;  // horizon > 1 only with the target as the only input (EsnConfig::validate)
       m.step(in.data(), x);
@@ -133,7 +154,7 @@ EsnEval evaluate_esn(const EchoStateNetwork& m, const EsnSeries& d, Part part) {
   e.part = part;
   const double var = part_variance(d, part);
   const std::vector<int64_t> o1 = esn_origins(c, d, part, 1);
-  const std::vector<double> p1 = predict(m, u, states, o1, 1);
+  const std::vector<double> p1 = predict(m, d, u, states, o1, 1);
   e.one_step = metrics(c, d, o1, p1, 1);
   e.one_step.part = part;
   e.nmse_one_step = e.one_step.model.rmse * e.one_step.model.rmse / var;
@@ -141,7 +162,7 @@ EsnEval evaluate_esn(const EchoStateNetwork& m, const EsnSeries& d, Part part) {
   if (c.horizon > 1) {
     const int64_t H = c.horizon;
     const std::vector<int64_t> oh = esn_origins(c, d, part, H);
-    const std::vector<double> ph = predict(m, u, states, oh, H);
+    const std::vector<double> ph = predict(m, d, u, states, oh, H);
     e.free_run = metrics(c, d, oh, ph, H);
     e.free_run.part = part;
     double se = 0;
@@ -175,7 +196,7 @@ std::string esn_forecast_csv(const EchoStateNetwork& m, const EsnSeries& d, Part
   const std::vector<double> states = m.run(u, N);
   std::vector<int64_t> o = esn_origins(c, d, part, H);
   o.push_back(N - 1);  // the future: from the last row
-  const std::vector<double> pred = predict(m, u, states, o, H);
+  const std::vector<double> pred = predict(m, d, u, states, o, H);
   auto time = [&](int64_t i) {
     return i >= N ? std::string() : d.series.times.empty() ? std::to_string(i) : csv_text(d.series.times[i]);
   };

@@ -291,3 +291,26 @@ TEST(EsnClassify, SeparatesTwoTopicsAndSurvivesSaveAndLoad) {
   fs::remove_all(out);
   fs::remove(tsv);
 }
+
+TEST(EsnForecast, DifferencesFollowATrendOutOfTheTrainingRange) {
+  // A sine on a rising line: the test values lie above every training value.
+  std::vector<double> y;
+  for (int t = 0; t < 400; ++t) y.push_back(2 + 0.05 * t + std::sin(0.4 * t));
+  const std::string csv = write_csv(y, "trend.csv");
+  auto run_one = [&](bool difference) {
+    const fs::path out = fs::temp_directory_path() / ("recurrent-esn-trend-" + std::to_string(::getpid()));
+    EsnTrainOptions o;
+    o.data = csv, o.out = out.string(), o.quiet = true, o.force = true, o.seed = 4;
+    o.cfg.column = "y", o.cfg.reservoir = 40, o.cfg.washout = 20, o.cfg.ridge = 1e-6, o.cfg.horizon = 5;
+    o.cfg.difference = difference;
+    const nlohmann::json r = nlohmann::json::parse(train_esn(o));
+    fs::remove_all(out);
+    return r.at("test");
+  };
+  const nlohmann::json diff = run_one(true), plain = run_one(false);
+  EXPECT_LT(diff.at("one_step").at("mase").get<double>(), 0.2 * diff.at("one_step").at("naive_mase").get<double>())
+      << diff.dump();
+  EXPECT_LT(diff.at("free_run").at("mase").get<double>(), 0.5 * plain.at("free_run").at("mase").get<double>())
+      << diff.dump() << "\n" << plain.dump();
+  fs::remove(csv);
+}

@@ -21,7 +21,9 @@
 // gaps interpolated for inputs, chronological split, z-scored with the training part's mean and
 // standard deviation). At row t the input u(t) is [z(y_t); z(features_t)] (without the target when
 // target_input is off: system identification from the features alone, e.g. NARMA) and the readout
-// predicts z(y_{t+1}). One-step prediction: the reservoir is driven by the true values. Free-run
+// predicts z(y_{t+1}). With `difference` the target channel is the first difference Δy_t = y_t − y_{t−1}
+// (input z(Δy_t), target z(Δy_{t+1}), forecast y_t + the predicted differences): for series whose test
+// values leave the training range (a trend, CO2). One-step prediction: the reservoir is driven by the true values. Free-run
 // prediction over a horizon H > 1 (target input and no features only): from origin t the prediction
 // ŷ_{t+h} is fed back as the next input, h = 1 … H (Jaeger 2001 §6: teacher forcing, then free run).
 //
@@ -68,6 +70,7 @@ struct EsnConfig {
   std::string column, time_column;
   std::vector<std::string> features;
   bool target_input = true;      // the target's own value is an input (else only the features)
+  bool difference = false;       // model Δy_t = y_t − y_{t−1} (input and target); forecasts y_t + Σ Δ̂
   int64_t horizon = 1;           // H: free-run steps evaluated from each origin
   int64_t season = 1;            // seasonal-naive baseline's season
   double valid_frac = 0.15, test_frac = 0.15;
