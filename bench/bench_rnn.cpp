@@ -1,13 +1,13 @@
 // Throughput of our recurrent layers (public API, fast engine) on the anchors' configurations.
 //
-//   cells {rnn_tanh, lstm, gru} × H {128, 256, 512} × B {1, 16, 64} × {infer, train} × threads {1, 2},
+//   cells {rnn_tanh, lstm, gru, mingru, minlstm, rglru} × H {128, 256, 512} × B {1, 16, 64} × {infer, train} × threads {1, 2},
 //   T = 100, one layer, input = hidden = H
 //   infer = forward without tape; train = forward + BPTT with every weight gradient (loss = sum of
 //   outputs), as src/cli/bench_workload.h defines (shared with `recurrent bench`).
 // Counters: tokens/s (B·T per call) and FLOPS (GFLOP/s; forward = 2·G·H·(I + H) per token, training
 // = 3× forward; the anchors' FLOP model). Before timing, each case checks the fast engine against the
 // step-by-step reference engine on the same weights over the first 2 steps (output, and in training
-// the gradient of weight_hh_l0) and fails the case on a mismatch.
+// the gradient of weight_hh_l0, weight_ih_l0 for the scan cells) and fails the case on a mismatch.
 //
 //   build/bench/bench_rnn --benchmark_filter='lstm/H:256/B:64/train/threads:2' --benchmark_repetitions=5
 // For the side-by-side table with oneDNN and PyTorch use scripts/bench/compare_anchors.py.
@@ -50,7 +50,7 @@ bool check(const bench::RnnWorkload& full, std::string& msg) {
     bench::RnnRunner r(w);
     r.call();
     y[e] = r.last_output().clone();
-    if (w.train) g[e] = r.rnn().parameter("weight_hh_l0").grad().clone();
+    if (w.train) g[e] = r.rnn().parameter(is_scan_cell(w.cell) ? "weight_ih_l0" : "weight_hh_l0").grad().clone();
   }
   set_rnn_engine(RnnEngine::fast);
   const double tol = 1e-4;  // fp32 fast path against the double-precision reference, relative to max
@@ -83,7 +83,8 @@ void run_case(benchmark::State& state, Case c) {
 
 void register_all() {
   for (int threads : {1, 2})
-    for (CellType cell : {CellType::rnn_tanh, CellType::lstm, CellType::gru})
+    for (CellType cell : {CellType::rnn_tanh, CellType::lstm, CellType::gru, CellType::mingru, CellType::minlstm,
+                          CellType::rglru})
       for (int64_t H : {128, 256, 512})
         for (int64_t B : {1, 16, 64})
           for (bool train : {false, true}) {

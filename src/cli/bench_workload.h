@@ -10,6 +10,7 @@
 // FLOP model (the anchors' and issue 4's, so figures compare across tools): per token, per layer
 // and per direction, forward = 2·G·H·(I_l + H), G = gate_count(cell) (1 RNN, 2 simple GRU, 3 GRU,
 // 4 LSTM), I_l = layer l's input size (I for layer 0, D·H after); a training step counts 3× forward.
+// The scan cells (mingru G = 2, minlstm and rglru G = 3) have no W_hh: 2·G·H·I_l.
 // Elementwise work (nonlinearities, peepholes) is not counted.
 #pragma once
 
@@ -45,7 +46,8 @@ struct RnnWorkload {
   double forward_flops_per_token() const {
     const double G = gate_count(cell), H = static_cast<double>(hidden), D = bidirectional ? 2 : 1;
     double total = 0, in = static_cast<double>(input_size());
-    for (int64_t l = 0; l < layers; ++l, in = D * H) total += D * 2.0 * G * H * (in + H);
+    const double R = is_scan_cell(cell) ? 0.0 : H;  // the scan cells have no W_hh
+    for (int64_t l = 0; l < layers; ++l, in = D * H) total += D * 2.0 * G * H * (in + R);
     return total;
   }
   double flops_per_call() const { return forward_flops_per_token() * tokens() * (train ? 3.0 : 1.0); }

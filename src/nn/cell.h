@@ -6,7 +6,8 @@
 //   rnn_fused_forward.cpp   the fused time loops (the target's panels + these rows)
 //   rnn_fused_backward.cpp
 //   rnn_reference.cpp       the plain double reference (the products + ref_forward / ref_backward)
-// One file per cell (cell_lstm.cpp, cell_gru.cpp, cell_gru_cho.cpp, cell_gru_simple.cpp, cell_rnn.cpp)
+// One file per cell (cell_lstm.cpp, cell_gru.cpp, cell_gru_cho.cpp, cell_gru_simple.cpp, cell_rnn.cpp, the scan
+// cells cell_mingru.cpp, cell_minlstm.cpp, cell_rglru.cpp run by rnn_scan.cpp)
 // defines its Cell(s); cell_registry.cpp maps CellType to them. Adding a cell: docs/engine.md, "Adding a cell".
 //
 // Dimension legend: B batch rows, H hidden size, R = size of h (H, or P with an LSTM projection), G gates;
@@ -27,7 +28,7 @@ struct RnnKernels;
 
 namespace recurrent::rnn {
 
-enum class Act { sigmoid, tanh, relu };  // a gate's nonlinearity (the gradient lab's saturation)
+enum class Act { sigmoid, tanh, relu, linear };  // a gate's nonlinearity (the gradient lab's saturation)
 
 // What the tape's extra buffer EX [T, B, H] holds for the cell (an LSTM projection's m_t aside).
 enum class Extra {
@@ -52,6 +53,7 @@ struct FwdRows {
   const float* cp;       // cell_state: [M, H] c_{t-1}
   float* c;              // cell_state: [M, H] out: c_t
   float* ex;             // extra != none: [M, H] the tape's extra of the step (out)
+  const float* decay = nullptr;  // decay cells (RG-LRU): [H] log σ(Λ) per unit (≤ 0)
   FwdRows row(int64_t b) const;  // row b alone (M = 1)
 };
 
@@ -72,6 +74,8 @@ struct BwdRow {
   const float* peep;     // [3H] or null
   float* dpeep;          // [3H] peephole gradients, added to (with peep)
   const float* dex;      // phase 2: [H] dL/d ex (Cho: da_n · W_hn)
+  const float* decay = nullptr;  // decay cells: [H] log σ(Λ) (as FwdRows::decay)
+  float* ddecay = nullptr;       // decay cells: [H] dL/d decay, added to
 };
 
 // Per-step state of the reference (double), one row of one step, kept for backward.
@@ -95,7 +99,7 @@ struct RefBack {
 };
 // Weight-gradient accumulators of the reference in double, flushed into the caller's floats at the end.
 struct RefGrads {
-  std::vector<double> w_ih, w_hh, b_ih, b_hh, w_hr, w_ch;
+  std::vector<double> w_ih, w_hh, b_ih, b_hh, w_hr, w_ch, lambda;
   explicit RefGrads(const DirShape& s);
 };
 // y[g] = b[g] + Σ_k W[g, k] v[k] for g in [g0, g1) (W rows K apart; b may be null)
@@ -123,6 +127,12 @@ struct Cell {
   // Whether the per-step path runs the target's SIMD rows (else the scalar rows: kept as they were
   // before issue 20, bitwise; either is tested against the reference).
   bool step_simd;
+  // Scan cells (minGRU, minLSTM, RG-LRU; h_gates = 0): no W_hh, no b_hh; every gate is a function of x_t
+  // alone and h_t = a_t ⊙ h_{t-1} + b_t, so rnn_scan.cpp runs them (X·W_ihᵀ for all steps in one GEMM, then
+  // an elementwise scan over t) instead of the drivers above. decay: has lambda_l{k} [H] (RG-LRU's Λ),
+  // handed to the rows as log σ(Λ) (FwdRows::decay).
+  bool scan = false;
+  bool decay = false;
 
   // ---- float rows; k = null: the scalar reference rows (the SIMD kernels are tested against them) ----
   // phase 1 (the only one unless two_phase()): gates (two-phase: those of h_gates, and ex), state, h
@@ -136,7 +146,7 @@ struct Cell {
   void (*ref_forward)(const DirShape& s, const DirParams& p, RefStep& c);
   void (*ref_backward)(const DirShape& s, const DirParams& p, const RefStep& c, RefBack& d, RefGrads& gr);
 
-  bool two_phase() const { return h_gates < gates; }
+  bool two_phase() const { return !scan && h_gates < gates; }
 };
 
 const Cell& cell_of(CellType c);  // cell_registry.cpp

@@ -6,10 +6,12 @@ namespace recurrent::rnn {
 
 // Defined in the cells' own files (cell_*.cpp), constant-initialised.
 extern const Cell kRnnTanh, kRnnRelu, kLstm, kLstmPeephole, kGru, kGruCho, kGruSimple;
+extern const Cell kMinGru, kMinLstm, kRgLru;  // scan cells (rnn_scan.cpp)
 
 namespace {
 // In CellType's order (recurrent/nn/rnn_types.h), which is also cell_names()'s.
-const Cell* const kCells[] = {&kRnnTanh, &kRnnRelu, &kLstm, &kLstmPeephole, &kGru, &kGruCho, &kGruSimple};
+const Cell* const kCells[] = {&kRnnTanh, &kRnnRelu, &kLstm, &kLstmPeephole, &kGru, &kGruCho, &kGruSimple,
+                              &kMinGru, &kMinLstm, &kRgLru};
 constexpr size_t kCount = sizeof(kCells) / sizeof(kCells[0]);
 }  // namespace
 
@@ -35,7 +37,7 @@ FwdRows FwdRows::row(int64_t b) const {
 
 RefGrads::RefGrads(const DirShape& s)
     : w_ih(s.G() * s.H * s.I), w_hh(s.G() * s.H * s.R), b_ih(s.G() * s.H), b_hh(s.G() * s.H), w_hr(s.R * s.H),
-      w_ch(3 * s.H) {}
+      w_ch(3 * s.H), lambda(s.H) {}
 
 void ref_affine(const float* W, const float* b, const double* v, int64_t K, int64_t g0, int64_t g1, double* y) {
   for (int64_t g = g0; g < g1; ++g) {
@@ -52,6 +54,7 @@ namespace recurrent {
 const char* cell_name(CellType c) { return rnn::cell_of(c).name; }
 int gate_count(CellType c) { return rnn::cell_of(c).gates; }
 bool has_cell_state(CellType c) { return rnn::cell_of(c).cell_state; }
+bool is_scan_cell(CellType c) { return rnn::cell_of(c).scan; }
 
 std::vector<std::string> cell_names() {
   std::vector<std::string> out;

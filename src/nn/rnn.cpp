@@ -18,14 +18,15 @@ namespace recurrent {
 
 namespace {
 
-constexpr const char* kKinds[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "weight_ch"};
+constexpr const char* kKinds[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "weight_ch", "lambda"};
+constexpr int kNumKinds = 7;
 
 // Everything one layer's op needs, captured by its backward closure.
 struct LayerCall {
   rnn::DirShape shape[2];
   rnn::DirParams params[2];
   std::vector<Tensor> param_values;    // keeps the weights alive; order matches param_index
-  int param_index[2][6];               // input index of each kind per direction, -1 when absent
+  int param_index[2][kNumKinds];       // input index of each kind per direction, -1 when absent
   int h0_index = -1, c0_index = -1;
   int D = 1;
   bool sum = false;
@@ -59,11 +60,20 @@ RNN::RNN(RNNOptions opts, Rng& rng) : opts_(std::move(opts)), dropout_rng_(rng.f
         rng.fill_uniform(t, -k, k);
         register_parameter(param_name(kind, l, d), t);
       };
+      const rnn::Cell& cell = rnn::cell_of(s.cell);
       add("weight_ih", {G * H, in});
-      add("weight_hh", {G * H, R});
+      if (!cell.scan) add("weight_hh", {G * H, R});  // scan cells: gates from x only, no W_hh, no b_hh
       if (opts_.bias) {
         add("bias_ih", {G * H});
-        add("bias_hh", {G * H});
+        if (!cell.scan) add("bias_hh", {G * H});
+      }
+      if (cell.decay) {  // RG-LRU's Λ: a = σ(Λ) with a^c ~ U(0.9, 0.999) (Griffin's initialisation), c = 8
+        Tensor lam({H});
+        for (int64_t j = 0; j < H; ++j) {
+          const double a = std::pow(static_cast<double>(rng.uniform(0.9f, 0.999f)), 1.0 / 8.0);
+          lam.data()[j] = static_cast<float>(std::log(a / (1.0 - a)));
+        }
+        register_parameter(param_name("lambda", l, d), lam);
       }
       if (s.proj > 0) add("weight_hr", {s.proj, H});
       if (rnn::cell_of(s.cell).peephole) add("weight_ch", {3, H});
@@ -101,9 +111,9 @@ Var RNN::param(const char* kind, size_t layer, int dir) const {
 // The parameters of layer l, direction d: their Vars appended to inputs (call.param_index), their values,
 // raw pointers and stamps into call.params.
 static void bind_params(const RNN& rnn, size_t l, int d, LayerCall& call, std::vector<Var>& inputs) {
-  const float* ptrs[6] = {};
-  rnn::WeightStamp stamps[6] = {};
-  for (int k = 0; k < 6; ++k) {
+  const float* ptrs[kNumKinds] = {};
+  rnn::WeightStamp stamps[kNumKinds] = {};
+  for (int k = 0; k < kNumKinds; ++k) {
     const Var p = rnn.param(kKinds[k], l, d);
     call.param_index[d][k] = -1;
     if (!p.defined()) continue;
@@ -121,6 +131,7 @@ static void bind_params(const RNN& rnn, size_t l, int d, LayerCall& call, std::v
   call.params[d].s_ih = stamps[0];
   call.params[d].s_hh = stamps[1];
   call.params[d].s_hr = stamps[4];
+  call.params[d].lambda = ptrs[6];
 }
 
 // The layer op's backward: both directions' BPTT (the probe's per-step norms too), then dh0 / dc0.
@@ -131,12 +142,13 @@ static void layer_backward(const std::shared_ptr<LayerCall>& call, int64_t ycols
   Tensor dh0 = call->h0_index >= 0 && needs_grad(hub, call->h0_index) ? Tensor({call->D, B, R}) : Tensor();
   Tensor dc0 = call->c0_index >= 0 && needs_grad(hub, call->c0_index) ? Tensor({call->D, B, H}) : Tensor();
   for (int d = 0; d < call->D; ++d) {
-    float* gp[6] = {};
-    for (int k = 0; k < 6; ++k) {
+    float* gp[kNumKinds] = {};
+    for (int k = 0; k < kNumKinds; ++k) {
       int idx = call->param_index[d][k];
       if (idx >= 0 && needs_grad(hub, idx)) gp[k] = grad_buffer(*hub.inputs[idx]).data();
     }
     rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
+    grads.lambda = gp[6];
     if (probe) {  // the probe's buffers for this backward: [T, B] per direction
       GradProbe::Dir& pd = probe->layers[l][d];
       pd.dh = Tensor({call->shape[d].T, B});

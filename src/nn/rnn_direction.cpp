@@ -306,6 +306,7 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
              const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape,
              bool keep_tape) {
   const Cell& cell = cell_of(s.cell);
+  if (cell.scan) return scan_forward(s, p, x, valid_all, h0, y, ldy, accumulate, h_n, tape);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool lstm = cell.cell_state, proj = projected(cell, H, R);
   const int rev = s.reverse ? 1 : 0;
@@ -470,6 +471,7 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
               int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
               const DirGrads& g) {
   const Cell& cell = cell_of(s.cell);
+  if (cell.scan) return scan_backward(s, p, x, tape, dy, ldy, dh_n, dx, dh0, g);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
   const bool lstm = cell.cell_state, proj = projected(cell, H, R), apart = cell.h_apart >= 0;
   // Pre-activation grads of all steps, [T, B, GH], written over the activations A in the tape: step

@@ -65,6 +65,7 @@ struct DirParams {
   // With a cache, the stamps of w_ih, w_hh and w_hr (where present) must be set: they key its entries.
   PanelCache* cache = nullptr;
   WeightStamp s_ih{}, s_hh{}, s_hr{};
+  const float* lambda = nullptr;  // [H] RG-LRU's Λ (decay cells; scan cells have no w_hh, b_hh)
 };
 
 // Gradients to add into; null where not wanted.
@@ -83,6 +84,7 @@ struct DirGrads {
   // Padded rows record the gradient they carry through unchanged. Null: no cost but one branch per step.
   float* dh_norm = nullptr;
   float* dc_norm = nullptr;
+  float* lambda = nullptr;  // [H] RG-LRU's Λ
 };
 
 struct RefTape;  // the reference implementation's own record (rnn_reference.cpp)
@@ -158,6 +160,15 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
 float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape& tape, const float* dy, int64_t ldy,
                            float* dA, float* dGh, float* dh, float* dhp, float* dc, float* dpeep,
                            double* dbias = nullptr, float* dhs = nullptr, double* dbias_hh = nullptr);
+
+// The scan cells (Cell::scan: minGRU, minLSTM, RG-LRU; rnn_scan.cpp), called by forward/backward above with
+// the same contracts: A = X·W_ihᵀ for all steps in one GEMM, then the elementwise recurrence over t, each
+// thread owning a block of hidden units for all rows and steps (no barrier inside the loop; results do
+// not depend on the thread count). The tape keeps A (activations) and HS.
+void scan_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
+                  float* y, int64_t ldy, bool accumulate, float* h_n, DirTape& tape);
+void scan_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy, int64_t ldy,
+                   const float* dh_n, float* dx, float* dh0, const DirGrads& g);
 
 // valid[t*B + b] = t < lengths[b]; empty if every length equals T.
 std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths);

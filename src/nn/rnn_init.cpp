@@ -105,7 +105,7 @@ void init_rnn(RNN& rnn, const RnnInit& in, Rng& rng) {
       const int64_t I = w_ih.size(1);
       for (int64_t g = 0; g < G; ++g) {
         init_block(w_ih.value().data() + g * H * I, H, I, I, in, rng, H);
-        init_recurrent(w_hh.value().data() + g * H * R, H, R, in, rng);
+        if (w_hh.defined()) init_recurrent(w_hh.value().data() + g * H * R, H, R, in, rng);  // scan cells: none
       }
       if (Var w_hr = rnn.param("weight_hr", l, d); w_hr.defined()) init_block(w_hr.value().data(), R, H, H, in, rng, H);
       if (Var w_ch = rnn.param("weight_ch", l, d); w_ch.defined()) init_block(w_ch.value().data(), 3, H, H, in, rng, H);

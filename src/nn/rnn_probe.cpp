@@ -17,6 +17,7 @@ bool saturated(Act a, float v) {
     case Act::sigmoid: return v < 0.05f || v > 0.95f;
     case Act::tanh: return std::fabs(v) > 0.9f;  // (v+1)/2 outside [0.05, 0.95]
     case Act::relu: return v <= 0.0f;            // a dead unit passes no gradient
+    case Act::linear: return false;              // a scan cell's value path (minGRU's h̃, RG-LRU's x)
   }
   return false;
 }

@@ -156,6 +156,7 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
   flush(gr.b_hh, g.b_hh);
   if (R != H) flush(gr.w_hr, g.w_hr);
   if (p.w_ch) flush(gr.w_ch, g.w_ch);
+  if (p.lambda) flush(gr.lambda, g.lambda);
 }
 
 }  // namespace recurrent::rnn

@@ -42,6 +42,10 @@ void RNNOptions::validate() const {
              s.hidden, "), as in PyTorch");
   }
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "dropout", "expected a probability in [0, 1), got ", dropout);
+  if (precision == Precision::bf16)
+    for (const LayerSpec& s : layers)
+      RC_CHECK(!rnn::cell_of(s.cell).scan, "precision", "bf16 is not implemented for the scan cell ", cell_name(s.cell),
+               "; use precision fp32");
   if (precision == Precision::bf16) {
     const int64_t target = simd::resolve_target(engine.over(default_engine()).target);
     RC_CHECK(cpu_has_avx512_bf16() && bf16_target(target), "precision",

@@ -168,6 +168,8 @@ struct LabNet : Module {
   }
   // Each [H, H] gate block of W_hh scaled to spectral radius rho.
   void rescale_recurrent(double rho) {
+    RC_CHECK(!is_scan_cell(rnn->options().layers[0].cell), "--rho", "the ", cell_name(rnn->options().layers[0].cell),
+             " cell has no recurrent weights to rescale");
     Tensor& w = rnn->param("weight_hh", 0, 0).value();
     const int64_t H = w.size(1), G = w.size(0) / H;
     for (int64_t g = 0; g < G; ++g) {
@@ -387,11 +389,13 @@ LabProfile profile_lab(const LabConfig& cfg_in, const LabModel& model, int64_t b
     sk += k, sy += y, skk += k * k, sky += k * y, n += 1;
   }
   if (n > 1) prof.decay_rate = (n * sky - sk * sy) / (n * skk - sk * sk);
-  const Tensor& w = net.rnn->param("weight_hh", 0, 0).value();
-  const int64_t H = w.size(1), G = w.size(0) / H;
-  for (int64_t g = 0; g < G; ++g) {
-    prof.block_rho.push_back(spectral_radius(w.data() + g * H * H, H, H));
-    prof.block_norm.push_back(spectral_norm(w.data() + g * H * H, H, H, H));
+  if (const Var wv = net.rnn->param("weight_hh", 0, 0); wv.defined()) {  // the scan cells have none
+    const Tensor& w = wv.value();
+    const int64_t H = w.size(1), G = w.size(0) / H;
+    for (int64_t g = 0; g < G; ++g) {
+      prof.block_rho.push_back(spectral_radius(w.data() + g * H * H, H, H));
+      prof.block_norm.push_back(spectral_norm(w.data() + g * H * H, H, H, H));
+    }
   }
   if (jacobian) prof.jacobian = jacobian_profile(*net.rnn, first_x);
   return prof;

@@ -45,7 +45,7 @@ void expect_near(const std::vector<float>& want, const std::vector<float>& got, 
 
 // One side's buffers (the scalar and the SIMD side start from the same values).
 struct Side {
-  std::vector<float> a, gh, h, c, ex, da, dgh, dc, dhp, dpeep;
+  std::vector<float> a, gh, h, c, ex, da, dgh, dc, dhp, dpeep, ddecay;
 };
 
 class CellRows : public ::testing::TestWithParam<std::tuple<std::string, int64_t>> {};
@@ -60,6 +60,8 @@ TEST_P(CellRows, SimdMatchesScalar) {
                            peep = random_vec(3 * H, rng, 1.0f), hp = random_vec(M * H, rng, 1.0f),
                            cp = random_vec(M * H, rng, 2.0f), dh = random_vec(M * H, rng, 1.0f),
                            dc0 = random_vec(M * H, rng, 1.0f), dex = random_vec(M * H, rng, 1.0f);
+  std::vector<float> decay = random_vec(H, rng, 1.0f);  // decay cells: log σ(Λ) ≤ 0
+  for (float& v : decay) v = -std::fabs(v) - 1e-3f;
   for (bool with_bias : {false, true})
     for (bool folded : {false, true}) {
       if (folded && cell.h_apart < 0) continue;
@@ -84,12 +86,14 @@ TEST_P(CellRows, SimdMatchesScalar) {
                         .h = s.h.data(),
                         .cp = cp.data(),
                         .c = s.c.data(),
-                        .ex = s.ex.data()};
+                        .ex = s.ex.data(),
+                        .decay = cell.decay ? decay.data() : nullptr};
         cell.forward(k, r);
         if (cell.two_phase()) cell.forward2(k, r);
         // Backward from the scalar side's activations (both sides read the same a).
         s.da = side[0].a, s.dgh.assign(M * lda, -7.0f), s.dc = dc0, s.dhp.assign(M * H, 0.5f);
         s.dpeep.assign(3 * H, 0.25f);
+        s.ddecay.assign(H, 0.125f);
         for (int64_t b = 0; b < M; ++b) {
           BwdRow br{.n = n,
                     .H = H,
@@ -105,14 +109,16 @@ TEST_P(CellRows, SimdMatchesScalar) {
                     .dhp = s.dhp.data() + b * H,
                     .peep = cell.peephole ? peep.data() : nullptr,
                     .dpeep = s.dpeep.data(),
-                    .dex = dex.data() + b * H};
+                    .dex = dex.data() + b * H,
+                    .decay = cell.decay ? decay.data() : nullptr,
+                    .ddecay = cell.decay ? s.ddecay.data() : nullptr};
           cell.backward(k, br);
           if (cell.two_phase()) cell.backward2(k, br);
         }
       }
       for (auto [field, name] : {std::pair{&Side::a, "a"}, {&Side::h, "h"}, {&Side::c, "c"}, {&Side::ex, "ex"},
                                  {&Side::da, "da"}, {&Side::dgh, "dgh"}, {&Side::dc, "dc"}, {&Side::dhp, "dhp"},
-                                 {&Side::dpeep, "dpeep"}})
+                                 {&Side::dpeep, "dpeep"}, {&Side::ddecay, "ddecay"}})
         expect_near(side[0].*field, side[1].*field, what + ", " + name);
       EXPECT_NE(side[0].a, a0) << what << ": the forward rows changed nothing";
     }
@@ -138,7 +144,12 @@ TEST(CellRegistry, EveryCellIsConsistent) {
     EXPECT_TRUE(c.forward && c.backward && c.ref_forward && c.ref_backward) << name;
     EXPECT_EQ(c.two_phase(), c.forward2 != nullptr) << name;
     EXPECT_EQ(c.two_phase(), c.backward2 != nullptr) << name;
-    EXPECT_TRUE(c.h_gates >= 1 && c.h_gates <= c.gates) << name;
+    if (c.scan) {  // no W_hh: nothing multiplies h_{t-1}, no h side, one phase (rnn_scan.cpp)
+      EXPECT_TRUE(c.h_gates == 0 && c.h_apart < 0 && !c.two_phase() && !c.cell_state && !c.projection) << name;
+    } else {
+      EXPECT_TRUE(c.h_gates >= 1 && c.h_gates <= c.gates) << name;
+      EXPECT_FALSE(c.decay) << name << ": only the scan driver hands the rows a decay";
+    }
     EXPECT_LT(c.h_apart, c.gates) << name;
     EXPECT_FALSE(c.two_phase() && c.h_apart >= 0) << name << ": the fused loops support one or the other";
     EXPECT_EQ(c.two_phase(), c.extra == rnn::Extra::in_step) << name << ": phase 2 reads the extra";

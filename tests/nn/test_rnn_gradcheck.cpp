@@ -10,12 +10,15 @@ using namespace recurrent::testing;
 
 namespace {
 
+// ReLU, and minGRU / minLSTM's g (g' jumps from ¼ to 1 at 0): a central difference straddling the kink.
+bool kinked(CellType c) { return c == CellType::rnn_relu || c == CellType::mingru || c == CellType::minlstm; }
+
 void check(RnnCase c) {
   RnnHarness h(std::move(c));
   auto f = [&](const std::vector<Var>& v) { return h.run(v); };
   GradCheckOptions o;
   bool relu = false;
-  for (auto& s : h.c.opts.layers) relu = relu || s.cell == CellType::rnn_relu;
+  for (auto& s : h.c.opts.layers) relu = relu || kinked(s.cell);
   if (relu) {
     // ReLU has a kink at 0: with h = 1e-2 some of the ~100 pre-activations a perturbation moves
     // cross it and the central difference straddles the kink. h = 1e-3 makes that 10× rarer; the
@@ -27,7 +30,8 @@ void check(RnnCase c) {
 }
 
 const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu, CellType::lstm, CellType::lstm_peephole,
-                              CellType::gru,      CellType::gru_cho,  CellType::gru_simple};
+                              CellType::gru,      CellType::gru_cho,  CellType::gru_simple,
+                              CellType::mingru,   CellType::minlstm,  CellType::rglru};
 
 class EveryCell : public ::testing::TestWithParam<CellType> {};
 
@@ -69,7 +73,7 @@ TEST_P(EveryCell, CarriedStateAcrossTwoChunks) {
     return concat({ya, yb}, 0);
   };
   GradCheckOptions o;
-  if (GetParam() == CellType::rnn_relu) o.eps = 1e-3, o.atol = 1e-2;  // kink at 0, as in check()
+  if (kinked(GetParam())) o.eps = 1e-3, o.atol = 1e-2;  // kink at 0, as in check()
   EXPECT_TRUE(gradcheck_ok(f, h.inputs(), o));
 }
 
@@ -93,6 +97,20 @@ TEST(RnnGradcheck, MixedCellsPerLayer) {
   check({o, 4, 2, {4, 2}, true, "gru → lstm(proj) → tanh rnn → simplified gru"});
   o.bidirectional = true;
   check({o, 3, 2, {}, false, "mixed, bidirectional"});
+}
+
+// The scan cells (no W_hh) stacked with classic ones, bidirectional, lengths and h0.
+TEST(RnnGradcheck, MixedWithScanCells) {
+  RNNOptions o;
+  o.input_size = 3;
+  o.bidirectional = true;
+  o.layers = {{CellType::rglru, 4, 0}, {CellType::lstm, 3, 0}, {CellType::minlstm, 4, 0}, {CellType::mingru, 3, 0}};
+  RnnCase c{o, 4, 2, {4, 3}, true, "rglru → lstm → minlstm → mingru, bidirectional"};
+  RnnHarness h(std::move(c));
+  auto f = [&](const std::vector<Var>& v) { return h.run(v); };
+  GradCheckOptions g;
+  g.eps = 1e-3, g.atol = 1e-2;  // g's kink, as in check()
+  EXPECT_TRUE(gradcheck_ok(f, h.inputs(), g)) << h.c.label;
 }
 
 }  // namespace

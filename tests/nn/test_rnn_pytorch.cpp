@@ -1,5 +1,6 @@
 // Parity with PyTorch 1.13's nn.RNN / nn.LSTM / nn.GRU on the fixtures of
-// scripts/fixtures/make_rnn_fixtures.py (docs/fixtures.md): outputs, final states, the input and
+// scripts/fixtures/make_rnn_fixtures.py (docs/fixtures.md), and with the scan cells written in torch from
+// their papers (scripts/fixtures/make_scan_fixtures.py): outputs, final states, the input and
 // initial-state gradients and every weight gradient of
 //   L = Σ output ⊙ grad_output + Σ h_n ⊙ grad_h_n [+ Σ c_n ⊙ grad_c_n].
 // The oracle ran in float64; we run float32, so agreement is bounded by float32 rounding over a few
@@ -23,9 +24,11 @@ using recurrent::io::SafeTensors;
 
 namespace {
 
-std::vector<std::string> fixture_files() {
+// dir "rnn": torch.nn.RNN / LSTM / GRU (make_rnn_fixtures.py); "scan": minGRU, minLSTM and RG-LRU written in
+// torch from their papers' equations (make_scan_fixtures.py), same format.
+std::vector<std::string> fixture_files(const char* dir = "rnn") {
   std::vector<std::string> out;
-  for (auto& e : std::filesystem::directory_iterator(std::string(RECURRENT_TEST_DATA) + "/rnn"))
+  for (auto& e : std::filesystem::directory_iterator(std::string(RECURRENT_TEST_DATA) + "/" + dir))
     if (e.path().extension() == ".safetensors") out.push_back(e.path().string());
   std::sort(out.begin(), out.end());
   return out;
@@ -102,7 +105,30 @@ INSTANTIATE_TEST_SUITE_P(Targets, RnnPyTorchParity, ::testing::ValuesIn(simd::cp
 TEST(RnnPyTorchParityReference, ReferenceEngine) {
   set_rnn_engine(RnnEngine::reference);
   for (const auto& p : fixture_files()) check_fixture(p);
+  for (const auto& p : fixture_files("scan")) check_fixture(p);
   set_rnn_engine(RnnEngine::fast);
+}
+
+// The scan cells on every SIMD target, and with the scalar rows (EngineConfig::fused = -1).
+class ScanPyTorchParity : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(ScanPyTorchParity, AllFixtures) {
+  const recurrent::testing::ScopedTarget target(GetParam());
+  auto files = fixture_files("scan");
+  ASSERT_GE(files.size(), 9u) << "fixtures missing in " << RECURRENT_TEST_DATA << "/scan";
+  for (const auto& p : files) check_fixture(p);
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, ScanPyTorchParity, ::testing::ValuesIn(simd::cpu_targets()),
+                         recurrent::testing::TargetName());
+
+TEST(ScanPyTorchParityScalarRows, AllFixtures) {
+  const EngineConfig saved = default_engine();
+  EngineConfig e = saved;
+  e.fused = -1;
+  set_default_engine(e);
+  for (const auto& p : fixture_files("scan")) check_fixture(p);
+  set_default_engine(saved);
 }
 
 }  // namespace

@@ -48,7 +48,11 @@ void compare(const RnnCase& c, double atol = 1e-6) {
 }
 
 const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu, CellType::lstm, CellType::lstm_peephole,
-                              CellType::gru,      CellType::gru_cho,  CellType::gru_simple};
+                              CellType::gru,      CellType::gru_cho,  CellType::gru_simple,
+                              CellType::mingru,   CellType::minlstm,  CellType::rglru};
+
+// Sums over T·B = 224 rows (bias gradients, dW_ih) of terms of both signs: as kWideAtol below.
+constexpr double kScanAtol = 1e-5;
 
 class FastVsReference : public ::testing::TestWithParam<CellType> {};
 
@@ -69,6 +73,37 @@ TEST_P(FastVsReference, EveryOption) {
 
 INSTANTIATE_TEST_SUITE_P(Cells, FastVsReference, ::testing::ValuesIn(kAllCells),
                          [](const auto& info) { return std::string(cell_name(info.param)); });
+
+TEST(FastVsReference, MixedStackWithScanCells) {
+  RNNOptions o;
+  o.input_size = 4;
+  o.bidirectional = true;
+  o.layers = {{CellType::mingru, 6, 0}, {CellType::gru, 5, 0}, {CellType::rglru, 7, 0}, {CellType::minlstm, 4, 0}};
+  compare({o, 6, 3, {6, 3, 1}, true, "mixed with scan cells"});
+  o.merge = BidirMerge::sum;
+  compare({o, 5, 2, {}, true, "mixed with scan cells, sum merge"});
+}
+
+// The scan cells split hidden units between threads above ~64k elements per call (rnn_scan.cpp): each unit
+// is computed the same way on any thread, so 1 and 2 threads give bitwise the same outputs and gradients,
+// and both match the double reference (H = 300: blocks of 16 and a tail of 12; lengths and h0).
+TEST(ScanCells, ThreadsAreBitwiseTheSameAndMatchTheReference) {
+  const int saved = num_threads();
+  for (CellType cell : {CellType::mingru, CellType::minlstm, CellType::rglru}) {
+    const RnnCase c{RNNOptions::uniform(cell, 5, 300, 1, true), 8, 28, {8, 3, 8, 1, 8, 8, 5, 8, 8, 8, 2, 8, 8, 8,
+                                                                         8, 8, 7, 8, 8, 8, 8, 4, 8, 8, 8, 8, 8, 6},
+                    true, std::string("H=300 B=28 ") + cell_name(cell)};
+    set_num_threads(1);
+    const Result one = run_engine(c, RnnEngine::fast);
+    set_num_threads(2);
+    const Result two = run_engine(c, RnnEngine::fast);
+    ASSERT_EQ(one.values.size(), two.values.size());
+    for (size_t k = 0; k < one.values.size(); ++k)
+      EXPECT_EQ(one.values[k].to_vector(), two.values[k].to_vector()) << c.label << ": value " << k;
+    compare(c, kScanAtol);
+  }
+  set_num_threads(saved);
+}
 
 TEST(FastVsReference, MixedStack) {
   RNNOptions o;

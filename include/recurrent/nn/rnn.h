@@ -49,7 +49,8 @@ class RNN : public Module {
   RNNOutput forward(const Var& input, const std::vector<int64_t>& lengths = {}, const RNNState& init = {});
 
   const RNNOptions& options() const { return opts_; }
-  // Parameter name of (layer, direction, kind), kind ∈ {weight_ih, weight_hh, bias_ih, bias_hh, weight_hr, weight_ch}.
+  // Parameter name of (layer, direction, kind), kind ∈ {weight_ih, weight_hh, bias_ih, bias_hh, weight_hr, weight_ch,
+  // lambda} (the scan cells have no weight_hh / bias_hh; lambda: RG-LRU's Λ [H]).
   static std::string param_name(const char* kind, size_t layer, int dir);
   Var param(const char* kind, size_t layer, int dir) const;  // undefined Var if the layer has none
   Rng& dropout_rng() { return dropout_rng_; }

@@ -9,6 +9,10 @@
 //   gru (PyTorch/cuDNN linear-before-reset), gru_cho (Cho et al. 2014, reset before the matmul)
 //                        G = 3  (r, z, n)
 //   gru_simple           G = 2  (u, c̃): the update-gate-only GRU of sequence-model courses
+//   scan cells (no weight_hh, no bias_hh: gates from x only, h_t = a_t ⊙ h_{t-1} + b_t; src/nn/rnn_scan.cpp):
+//   mingru               G = 2  (z, h̃)      minGRU (Feng et al. 2024)
+//   minlstm              G = 3  (f, i, h̃)   minLSTM (Feng et al. 2024)
+//   rglru                G = 3  (r, i, x)   RG-LRU (De et al. 2024, Griffin), + lambda_l{k} [H]
 // Each cell is one unit of code (src/nn/cell.h, one cell_*.cpp per cell; docs/engine.md "Adding a cell").
 #pragma once
 
@@ -18,7 +22,7 @@
 
 namespace recurrent {
 
-enum class CellType { rnn_tanh, rnn_relu, lstm, lstm_peephole, gru, gru_cho, gru_simple };
+enum class CellType { rnn_tanh, rnn_relu, lstm, lstm_peephole, gru, gru_cho, gru_simple, mingru, minlstm, rglru };
 
 const char* cell_name(CellType c);
 CellType parse_cell(const std::string& name);  // throws Error("--cell", ...) listing valid names
@@ -26,6 +30,7 @@ std::vector<std::string> cell_names();
 int gate_count(CellType c);
 inline bool is_lstm(CellType c) { return c == CellType::lstm || c == CellType::lstm_peephole; }
 bool has_cell_state(CellType c);  // carries c_t beside h_t (the LSTMs)
+bool is_scan_cell(CellType c);    // mingru, minlstm, rglru: no weight_hh (gates from x only)
 
 // One layer of a stack: its cell, hidden size and (LSTM only) projection size.
 struct LayerSpec {

@@ -10,6 +10,9 @@
 #include "kernels/simd/cells/gru_cho-inl.h"
 #include "kernels/simd/cells/gru_simple-inl.h"
 #include "kernels/simd/cells/lstm-inl.h"
+#include "kernels/simd/cells/mingru-inl.h"
+#include "kernels/simd/cells/minlstm-inl.h"
+#include "kernels/simd/cells/rglru-inl.h"
 #include "kernels/simd/cells/rnn-inl.h"
 #include "kernels/simd/math-inl.h"
 #include "kernels/simd/panel-inl.h"
@@ -68,6 +71,12 @@ const RnnKernels* GetRnnKernels() {
       .gru_cho_backward_r_row = GruChoBackwardRRow,
       .gru_simple_forward_row = GruSimpleForwardRow,
       .gru_simple_backward_row = GruSimpleBackwardRow,
+      .mingru_forward_row = MinGruForwardRow,
+      .mingru_backward_row = MinGruBackwardRow,
+      .minlstm_forward_row = MinLstmForwardRow,
+      .minlstm_backward_row = MinLstmBackwardRow,
+      .rglru_forward_row = RgLruForwardRow,
+      .rglru_backward_row = RgLruBackwardRow,
       .rnn_forward_row = RnnForwardRow,
       .rnn_backward_row = RnnBackwardRow,
       .sigmoid_array = SigmoidArray,

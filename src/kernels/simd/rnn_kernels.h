@@ -47,6 +47,18 @@ struct RnnKernels {
   void (*gru_simple_forward_row)(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h);
   void (*gru_simple_backward_row)(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
                                   float* dp);
+  // Scan cells (no W_hh; cells/mingru-inl.h, minlstm-inl.h, rglru-inl.h): minGRU (z, h̃), minLSTM (f, i, h̃),
+  // RG-LRU (r, i, x) with la [n] = log σ(Λ) and dla [n] added to
+  void (*mingru_forward_row)(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h);
+  void (*mingru_backward_row)(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                              float* dp);
+  void (*minlstm_forward_row)(int64_t n, int64_t H, float* a, const float* bias, const float* hp, float* h);
+  void (*minlstm_backward_row)(int64_t n, int64_t H, const float* a, const float* hp, const float* dh, float* da,
+                               float* dp);
+  void (*rglru_forward_row)(int64_t n, int64_t H, float* a, const float* bias, const float* la, const float* hp,
+                            float* h);
+  void (*rglru_backward_row)(int64_t n, int64_t H, const float* a, const float* la, const float* hp,
+                             const float* dh, float* da, float* dp, float* dla);
   // Vanilla RNN (tanh | relu)
   void (*rnn_forward_row)(int64_t n, bool relu, float* a, const float* bias, float* h);
   void (*rnn_backward_row)(int64_t n, bool relu, const float* a, const float* dh, float* da);
