@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "recurrent/kernels/cpu.h"
 #include "run_cli.h"
@@ -67,6 +68,46 @@ TEST(BenchCli, EveryCellTrainsAndReportsConsistentFigures) {
   }
 }
 
+// The scan cells (mingru G = 2, minlstm and rglru G = 3) have no W_hh: 2·G·H·I per token and direction.
+TEST(BenchCli, ScanCellsCountOnlyTheInputProduct) {
+  const double H = 8, I = 5, B = 2, T = 3;
+  for (const auto& [cell, G] : std::map<std::string, int>{{"mingru", 2}, {"minlstm", 3}, {"rglru", 3}}) {
+    SCOPED_TRACE(cell);
+    nlohmann::json j = run_json("--cell " + cell + " --hidden 8 --input-size 5 --batch 2 --seq-len 3 --mode train");
+    EXPECT_EQ(j.at("cell"), cell);
+    expect_consistent(j, 3.0 * 2 * G * H * I * B * T / 1e9);
+    EXPECT_GT(j.at("tape_bytes").get<double>(), 0.0);
+  }
+}
+
+// --cell A,B,C: every cell timed in the same run; each JSON line names the anchor (the first cell) and its
+// tokens/s as a multiple of the anchor's (= anchor's median / this median); the text report ends in a table.
+TEST(BenchCli, SeveralCellsInOneRunAreComparedToTheFirst) {
+  CmdResult r = run("bench --cell lstm,mingru,rglru --hidden 8 --batch 2 --seq-len 3 --mode train" + kQuick);
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::vector<nlohmann::json> lines;
+  size_t p = 0;
+  while (p < r.out.size()) {
+    const size_t q = r.out.find('\n', p);
+    lines.push_back(nlohmann::json::parse(r.out.substr(p, q - p)));
+    p = q == std::string::npos ? r.out.size() : q + 1;
+  }
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  const double anchor = lines[0].at("median_s");
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(lines[k].at("cell"), std::vector<std::string>({"lstm", "mingru", "rglru"})[k]);
+    EXPECT_EQ(lines[k].at("anchor_cell"), "lstm");
+    const double m = lines[k].at("median_s");
+    EXPECT_NEAR(lines[k].at("tokens_ratio_to_anchor").get<double>(), anchor / m, 1e-9 * anchor / m);
+  }
+  CmdResult t = run("bench --cell gru,minlstm --hidden 8 --batch 2 --seq-len 3 --mode infer --reps 1 --min-time 0 "
+                    "--peak-gflops 50");
+  ASSERT_EQ(t.status, 0) << t.out;
+  for (const char* s : {"recurrent bench: gru H=8", "recurrent bench: minlstm H=8", "| cell | median s per call |",
+                        "| gru |", "| minlstm |", "x gru (tokens/s)"})
+    EXPECT_NE(t.out.find(s), std::string::npos) << s << "\n" << t.out;
+}
+
 TEST(BenchCli, StackedBidirectionalInferenceCountsEveryLayerAndDirection) {
   const double H = 6, I = 5, B = 3, T = 4, G = 3;
   nlohmann::json j = run_json("--cell gru --hidden 6 --input-size 5 --batch 3 --seq-len 4 --layers 2 "
@@ -105,6 +146,7 @@ TEST(BenchCli, BadValuesGiveOneErrorLineAndNonZeroExit) {
       {"--hidden 0", "--hidden"},          {"--hidden abc", "--hidden"},
       {"--batch -3", "--batch"},           {"--seq-len 0", "--seq-len"},
       {"--mode fast", "--mode"},           {"--cell lstmx", "lstmx"},
+      {"--cell lstm,mingru,nope", "nope"}, {"--cell mingru --precision bf16", "mingru"},
       {"--precision fp16", "--precision"},
       {"--reps 0", "--reps"},              {"--layers 0", "--layers"},
       {"--peak-gflops -1", "--peak-gflops"}};
