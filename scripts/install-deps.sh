@@ -9,6 +9,8 @@ pkgs=(g++ cmake ninja-build pkg-config libdnnl-dev libcli11-dev nlohmann-json3-d
 pkgs+=(libsndfile1-dev libsamplerate0-dev libfftw3-dev)
 # Eigen (header-only linear algebra): the echo state network's spectral radius and ridge solve (docs/esn.md).
 pkgs+=(libeigen3-dev)
+# `recurrent serve` (docs/serve.md): cpp-httplib, the HTTP/1.1 server (it brings libssl-dev, zlib, brotli).
+pkgs+=(libcpp-httplib-dev)
 # zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
 # The Python package (python/, docs/python.md) and its tests: pybind11 and the headers of Debian's
 # python3, NumPy, pytest, and PyTorch (recurrent.torch's drop-ins are tested against torch.nn.*).

@@ -57,6 +57,7 @@ void check_finite(double value, const std::string& what, const std::vector<std::
 void check_finite_weights(const Module& m, const std::string& model);
 void add_train_seq2seq(CLI::App& train);   // cmd_train_seq2seq.cpp
 void add_translate(CLI::App& app);         // cmd_translate.cpp
+void add_serve(CLI::App& app);             // cmd_serve.cpp: the HTTP API (src/serve/)
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 void add_experiment(CLI::App& app);  // cmd_experiment.cpp

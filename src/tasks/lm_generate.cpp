@@ -26,11 +26,8 @@ int64_t start_token(const Vocab& v) {
 std::vector<std::vector<double>> log_probs(LmStreams& st, const std::vector<int64_t>& ids, int64_t V) {
   NoGradGuard ng;
   const int64_t T = static_cast<int64_t>(ids.size());
-  Tensor lp = log_softmax(Var(st.feed(ids, T, 1))).value().contiguous();  // [T, 1, V]
-  std::vector<std::vector<double>> out(static_cast<size_t>(T), std::vector<double>(static_cast<size_t>(V)));
-  const float* p = lp.data();
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t v = 0; v < V; ++v) out[t][v] = p[t * V + v];
+  std::vector<std::vector<double>> out = log_prob_rows(st.feed(ids, T, 1));
+  RC_CHECK(out.empty() || static_cast<int64_t>(out[0].size()) == V, "LmStreams", "expected ", V, " logits per step");
   return out;
 }
 
@@ -70,10 +67,7 @@ int64_t draw(const std::vector<double>& q, Rng& rng) {
 }
 
 std::vector<int64_t> prime_ids(const Vocab& v, const std::string& prime, const std::string& where = "--prime") {
-  std::vector<int64_t> ids{start_token(v)};
-  std::vector<int64_t> p = v.encode_line(data::utf8_decode(prime, where));
-  ids.insert(ids.end(), p.begin(), p.end());
-  return ids;
+  return sample_prime_ids(v, prime, where);
 }
 
 void beam_search(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
@@ -150,23 +144,50 @@ std::vector<double> next_token_probs(LmModel& m, const std::string& context_utf8
   return p;
 }
 
-void sample_lm(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
+std::vector<int64_t> sample_prime_ids(const data::Vocab& v, const std::string& prime, const std::string& where) {
+  std::vector<int64_t> ids{start_token(v)};
+  std::vector<int64_t> p = v.encode_line(data::utf8_decode(prime, where));
+  ids.insert(ids.end(), p.begin(), p.end());
+  return ids;
+}
+
+std::vector<std::vector<double>> log_prob_rows(const Tensor& logits) {
+  NoGradGuard ng;
+  // logits [T, B, V] → log_softmax over V → rows [T·B][V] in doubles
+  Tensor lp = log_softmax(Var(logits)).value().contiguous();
+  const int64_t V = lp.size(lp.dim() - 1), R = lp.numel() / std::max<int64_t>(V, 1);
+  std::vector<std::vector<double>> out(static_cast<size_t>(R), std::vector<double>(static_cast<size_t>(V)));
+  const float* p = lp.data();
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t v = 0; v < V; ++v) out[r][v] = p[r * V + v];
+  return out;
+}
+
+void check_sample_options(const SampleOptions& o) {
   RC_CHECK(o.length >= 0, "--length", "expected >= 0, got ", o.length);
   RC_CHECK(o.temperature > 0 && std::isfinite(o.temperature), "--temperature", "expected > 0, got ", o.temperature);
   RC_CHECK(o.top_k >= 0, "--top-k", "expected >= 0 (0: all tokens), got ", o.top_k);
   RC_CHECK(o.top_p > 0 && o.top_p <= 1, "--top-p", "expected a value in (0, 1], got ", o.top_p);
   RC_CHECK(o.beam >= 0, "--beam", "expected >= 0, got ", o.beam);
+}
+
+TokenSampler::TokenSampler(const SampleOptions& o) : o_(o), rng_(o.seed, 0x73616d70) { check_sample_options(o); }
+
+int64_t TokenSampler::next(const std::vector<double>& logp) { return draw(sampling_dist(logp, o_), rng_); }
+
+void sample_lm(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
+  check_sample_options(o);
   m.eval();
   if (o.beam > 0) return beam_search(m, o, emit);
   NoGradGuard ng;
   const Vocab& vocab = m.vocab();
-  Rng rng(o.seed, 0x73616d70);
+  TokenSampler sampler(o);
   std::unique_ptr<LmStreams> st = m.streams();
   std::vector<std::vector<double>> lp = log_probs(*st, prime_ids(vocab, o.prime), m.vocab_size());
   std::vector<double> cur = lp.back();
   emit(o.prime);
   for (int64_t i = 0; i < o.length; ++i) {
-    const int64_t id = draw(sampling_dist(cur, o), rng);
+    const int64_t id = sampler.next(cur);
     emit(vocab.render(id));
     if (i + 1 < o.length) cur = log_probs(*st, {id}, m.vocab_size())[0];
   }

@@ -156,6 +156,29 @@ struct SampleOptions {
 };
 // Emits the prime then each generated token as text (streamed). Never emits <unk>.
 void sample_lm(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit);
+// Throws Error naming the option (--length, --temperature, --top-k, --top-p, --beam) when out of range.
+void check_sample_options(const SampleOptions& o);
+
+// The pieces sample_lm is made of, for callers that drive the model themselves (the server batches
+// many generations into one step per token, src/serve/): the same pieces give the same text.
+//   ids = sample_prime_ids(vocab, prime)         the start token, then the prime's tokens
+//   feed ids (B = 1) → logits [T, 1, V]; cur = log_prob_rows(logits).back()
+//   repeat: id = sampler.next(cur); emit vocab.render(id); feed {id} → cur = log_prob_rows(...)[b]
+std::vector<int64_t> sample_prime_ids(const data::Vocab& v, const std::string& prime,
+                                      const std::string& where = "--prime");
+// logits [T, B, V] → log-softmax rows in doubles, row t·B + b.
+std::vector<std::vector<double>> log_prob_rows(const Tensor& logits);
+// One generation's draws: softmax(logp / temperature) without <unk>, top-k, top-p, then a draw from
+// its own Rng(seed, "samp"): the same seed gives the same tokens.
+class TokenSampler {
+ public:
+  explicit TokenSampler(const SampleOptions& o);
+  int64_t next(const std::vector<double>& logp);  // logp [V] → a token id (never <unk>)
+
+ private:
+  SampleOptions o_;
+  Rng rng_;
+};
 
 // ---- training ----------------------------------------------------------------------------------------
 // The run options (out, resume, force, epochs, time_budget, max_steps, seed, quiet, log_every,

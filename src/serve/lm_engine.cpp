@@ -1,0 +1,320 @@
+// The engine thread of one language model: continuous batching and sessions (contract in
+// serve/lm_engine.h).
+#include "serve/lm_engine.h"
+
+#include <random>
+
+#include "recurrent/autograd/var.h"
+#include "recurrent/core/error.h"
+#include "recurrent/data/utf8.h"
+
+namespace recurrent::serve {
+
+struct LmEngine::Session {
+  std::unique_ptr<tasks::LmStreams> streams;
+  std::vector<double> cur;  // log p(next token) [V]
+  double log_prob = 0;
+  int64_t tokens = 0;
+  Clock::time_point last_used;
+};
+
+namespace {
+
+// Per layer: rows [D, 1, R] of each generation → [D, B, R] (an undefined Var stays undefined).
+Var gather_rows(const std::vector<const Var*>& rows) {
+  if (!rows[0]->defined()) return Var();
+  const Tensor& t0 = rows[0]->value();
+  const int64_t D = t0.size(0), R = t0.size(2), B = static_cast<int64_t>(rows.size());
+  Tensor out({D, B, R});
+  for (int64_t b = 0; b < B; ++b) {
+    Tensor src = rows[b]->value().contiguous();
+    for (int64_t d = 0; d < D; ++d) std::copy_n(src.data() + d * R, R, out.data() + (d * B + b) * R);
+  }
+  return Var(out);
+}
+
+// Row b of [D, B, R] → [D, 1, R].
+Var row_of(const Var& v, int64_t b) {
+  if (!v.defined()) return Var();
+  Tensor src = v.value().contiguous();
+  const int64_t D = src.size(0), B = src.size(1), R = src.size(2);
+  Tensor out({D, 1, R});
+  for (int64_t d = 0; d < D; ++d) std::copy_n(src.data() + (d * B + b) * R, R, out.data() + d * R);
+  return Var(out);
+}
+
+std::string random_id() {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 8; ++i) {
+    const uint32_t x = rd();
+    for (int k = 0; k < 4; ++k) s += hex[(x >> (4 * k)) & 15];
+  }
+  return s;
+}
+
+// The tokens of a piece as shown to the client (as tasks::score_text shows them).
+std::vector<std::string> shown_tokens(const data::Vocab& v, const std::u32string& text) {
+  if (v.level() == data::TokenLevel::words) return data::split_words(text, v.lower());
+  std::vector<std::string> out;
+  for (char32_t c : text) out.push_back(data::utf8_encode(std::u32string(1, c)));
+  return out;
+}
+
+}  // namespace
+
+LmEngine::LmEngine(std::string name, std::unique_ptr<tasks::LmModel> model, EngineLimits limits, Metrics& metrics)
+    : name_(std::move(name)), model_(std::move(model)), lim_(limits), metrics_(metrics) {
+  model_->eval();
+  rnn_ = dynamic_cast<tasks::LanguageModel*>(model_.get());
+  thread_ = std::thread([this] { loop(); });
+}
+
+LmEngine::~LmEngine() {
+  shutdown(Clock::duration::zero());
+  if (thread_.joinable()) thread_.join();
+}
+
+bool LmEngine::accepting() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return !stopping_;
+}
+
+bool LmEngine::idle() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return jobs_.empty() && waiting_.empty() && batch_.empty();
+}
+
+void LmEngine::shutdown(Clock::duration grace) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    const Clock::time_point at = Clock::now() + grace;
+    if (!stopping_ || at < stop_at_) stop_at_ = at;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool LmEngine::enqueue(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    const int64_t queued = static_cast<int64_t>(jobs_.size() + waiting_.size());
+    if (stopping_ || queued >= lim_.max_queue) return false;
+    jobs_.push_back(std::move(job));
+    metrics_.queue_depth = queued + 1;
+  }
+  cv_.notify_all();
+  return true;
+}
+
+std::shared_ptr<Generation> LmEngine::try_generate(const GenerateRequest& r) {
+  auto g = std::make_shared<Generation>(r, lim_.timeout);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    const int64_t free_rows = lim_.max_batch - static_cast<int64_t>(batch_.size());
+    const int64_t queued = static_cast<int64_t>(jobs_.size() + waiting_.size());
+    if (stopping_ || queued >= lim_.max_queue + std::max<int64_t>(free_rows, 0)) return nullptr;
+    waiting_.push_back(g);
+    metrics_.queue_depth = queued + 1;
+  }
+  cv_.notify_all();
+  return g;
+}
+
+std::future<tasks::TextScore> LmEngine::try_score(const std::string& text) {
+  return try_run([text](tasks::LmModel& m) { return tasks::score_text(m, text); });
+}
+
+std::future<std::string> LmEngine::try_open_session() {
+  return try_run([this](tasks::LmModel& m) -> std::string {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (static_cast<int64_t>(sessions_.size()) >= lim_.max_sessions) return "";
+    }
+    auto s = std::make_shared<Session>();
+    s->streams = m.streams();
+    const std::vector<int64_t> start = tasks::sample_prime_ids(m.vocab(), "", "session");  // the start token
+    s->cur = tasks::log_prob_rows(s->streams->feed(start, 1, 1)).back();
+    s->last_used = Clock::now();
+    std::string id = random_id();
+    std::lock_guard<std::mutex> l(mu_);
+    sessions_[id] = s;
+    metrics_.sessions = static_cast<int64_t>(sessions_.size());
+    return id;
+  });
+}
+
+std::future<SessionScore> LmEngine::try_feed_session(const std::string& id, const std::string& text) {
+  return try_run([this, id, text](tasks::LmModel& m) {
+    std::shared_ptr<Session> s;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = sessions_.find(id);
+      RC_CHECK(it != sessions_.end(), "session", "no open session ", id, " (closed, expired or never opened)");
+      s = it->second;
+    }
+    const std::u32string u = data::utf8_decode(text, "text");
+    const std::vector<int64_t> ids = m.vocab().encode_line(u);
+    const std::vector<std::string> shown = shown_tokens(m.vocab(), u);
+    RC_CHECK(!ids.empty(), "text", "no tokens in this piece");
+    const std::vector<std::vector<double>> rows =
+        tasks::log_prob_rows(s->streams->feed(ids, static_cast<int64_t>(ids.size()), 1));  // [T][V]
+    SessionScore r;
+    for (size_t t = 0; t < ids.size(); ++t) {
+      const double l = t == 0 ? s->cur[ids[0]] : rows[t - 1][ids[t]];
+      r.piece.log_prob += l;
+      r.piece.tokens.push_back({t < shown.size() ? shown[t] : m.vocab().render(ids[t]), std::exp(l),
+                                ids[t] == data::Vocab::kUnk});
+    }
+    s->cur = rows.back();
+    s->log_prob += r.piece.log_prob, s->tokens += static_cast<int64_t>(ids.size());
+    s->last_used = Clock::now();
+    r.total_log_prob = s->log_prob, r.total_tokens = s->tokens;
+    return r;
+  });
+}
+
+bool LmEngine::close_session(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  const bool found = sessions_.erase(id) > 0;  // its streams die here; the engine holds no reference
+  metrics_.sessions = static_cast<int64_t>(sessions_.size());
+  return found;
+}
+
+void LmEngine::close_idle_sessions() {
+  std::lock_guard<std::mutex> l(mu_);
+  const Clock::time_point now = Clock::now();
+  for (auto it = sessions_.begin(); it != sessions_.end();)
+    it = now - it->second->last_used > lim_.session_idle ? sessions_.erase(it) : std::next(it);
+  metrics_.sessions = static_cast<int64_t>(sessions_.size());
+}
+
+void LmEngine::admit(const std::shared_ptr<Generation>& g) {
+  NoGradGuard ng;
+  const tasks::SampleOptions& o = g->req.sample;
+  if (o.beam > 0) {  // deterministic search, run whole (it is not batched); the prime is not repeated
+    bool first = true, stopped = false;
+    tasks::sample_lm(*model_, o, [&](const std::string& s) {
+      if (!first && !stopped) stopped = g->append(s), metrics_.tokens(1);
+      first = false;
+    });
+    g->finish(stopped ? "stop" : "length");
+    return;
+  }
+  g->sampler.emplace(o);
+  const std::vector<int64_t> ids = tasks::sample_prime_ids(model_->vocab(), o.prime, "prime");
+  const int64_t T = static_cast<int64_t>(ids.size());
+  if (rnn_) {
+    g->cur = tasks::log_prob_rows(rnn_->forward(ids, T, 1, g->state).value()).back();
+  } else {
+    g->streams = model_->streams();
+    g->cur = tasks::log_prob_rows(g->streams->feed(ids, T, 1)).back();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  batch_.push_back(g);
+}
+
+void LmEngine::step() {
+  NoGradGuard ng;
+  const Clock::time_point now = Clock::now();
+  bool out_of_time;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    out_of_time = stopping_ && now >= stop_at_;
+  }
+  std::vector<std::shared_ptr<Generation>> keep;
+  std::vector<std::pair<std::shared_ptr<Generation>, const char*>> done;  // finished after the batch shrinks
+  std::vector<int64_t> ids;
+  for (auto& g : batch_) {
+    const char* why = g->cancelled() ? "cancelled" : out_of_time ? "shutdown" : now > g->deadline ? "timeout"
+                      : g->produced >= g->req.sample.length ? "length" : nullptr;
+    if (!why) {
+      const int64_t id = g->sampler->next(g->cur);
+      ++g->produced;
+      metrics_.tokens(1);
+      if (g->append(model_->vocab().render(id))) why = "stop";
+      else if (g->produced >= g->req.sample.length) why = "length";
+      else keep.push_back(g), ids.push_back(id);
+    }
+    if (why) done.push_back({g, why});
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    batch_ = keep;
+  }
+  // A client that sees its generation end may send the next request at once: its row is free by then.
+  for (auto& [g, why] : done) g->finish(why);
+  metrics_.active = static_cast<int64_t>(batch_.size());
+  if (batch_.empty()) return;
+  const int64_t B = static_cast<int64_t>(batch_.size());
+  metrics_.batch_step(B);
+  if (!rnn_) {
+    for (int64_t b = 0; b < B; ++b) batch_[b]->cur = tasks::log_prob_rows(batch_[b]->streams->feed({ids[b]}, 1, 1))[0];
+    return;
+  }
+  // One recurrent step for every row: ids [1, B] → logits [1, B, V]; states [D, B, R] per layer.
+  RNNState st;
+  const size_t L = batch_[0]->state.h.size();
+  for (size_t l = 0; l < L; ++l) {
+    std::vector<const Var*> h, c;
+    for (auto& g : batch_) h.push_back(&g->state.h[l]);
+    st.h.push_back(gather_rows(h));
+    if (l < batch_[0]->state.c.size()) {
+      for (auto& g : batch_) c.push_back(&g->state.c[l]);
+      st.c.push_back(gather_rows(c));
+    }
+  }
+  const std::vector<std::vector<double>> rows = tasks::log_prob_rows(rnn_->forward(ids, 1, B, st).value());
+  for (int64_t b = 0; b < B; ++b) {
+    Generation& g = *batch_[b];
+    g.cur = rows[b];
+    for (size_t l = 0; l < st.h.size(); ++l) g.state.h[l] = row_of(st.h[l], b);
+    for (size_t l = 0; l < st.c.size(); ++l) g.state.c[l] = row_of(st.c[l], b);
+  }
+}
+
+void LmEngine::loop() {
+  Clock::time_point swept = Clock::now();
+  for (;;) {
+    std::deque<std::function<void()>> jobs;
+    std::vector<std::shared_ptr<Generation>> joining;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::seconds(1), [&] { return stopping_ || !jobs_.empty() || !waiting_.empty() || !batch_.empty(); });
+      jobs.swap(jobs_);
+      while (!waiting_.empty() && static_cast<int64_t>(batch_.size() + joining.size()) < lim_.max_batch) {
+        joining.push_back(waiting_.front());
+        waiting_.pop_front();
+      }
+      if (stopping_) {  // nothing new starts; what waits is refused
+        for (auto& g : waiting_) g->finish("shutdown", "the server is shutting down");
+        for (auto& g : joining) g->finish("shutdown", "the server is shutting down");
+        waiting_.clear(), joining.clear();
+        if (jobs.empty() && batch_.empty()) {
+          sessions_.clear();
+          return;
+        }
+      }
+      metrics_.queue_depth = static_cast<int64_t>(waiting_.size());
+    }
+    for (auto& job : jobs) job();  // packaged tasks: their exceptions go to their futures
+    for (auto& g : joining) {
+      try {
+        admit(g);
+      } catch (const std::exception& e) {
+        g->finish("error", e.what());
+      }
+    }
+    try {
+      step();
+    } catch (const std::exception& e) {  // a model failure: every row of the batch gets it
+      std::lock_guard<std::mutex> l(mu_);
+      for (auto& g : batch_) g->finish("error", e.what());
+      batch_.clear();
+    }
+    if (Clock::now() - swept > std::chrono::seconds(1)) close_idle_sessions(), swept = Clock::now();
+  }
+}
+
+}  // namespace recurrent::serve

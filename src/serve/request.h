@@ -1,0 +1,74 @@
+// serve/request.h — the JSON bodies of `recurrent serve`'s endpoints, parsed strictly, as a pure
+// function of the bytes (no sockets, no model): parse_request(kind, body, limits) returns the parsed
+// request or an ApiError (HTTP status + one-line reason). A fuzz harness calls it directly.
+//
+// Strict: the body must be valid UTF-8 (RFC 3629), at most limits.max_body bytes, nested at most
+// kMaxDepth deep, one JSON object; every field known to the endpoint (an unknown one is named in
+// the error), of the right type and range (integers must be integers, counts ≥ 0 and ≤ the limits).
+// The HTTP status of every refusal is part of the contract (docs/serve.md):
+//   400 malformed JSON, wrong type, unknown or missing field, invalid UTF-8, number out of range
+//   413 body larger than max_body          (the HTTP layer refuses it before reading it, too)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "recurrent/tasks/lm.h"
+
+namespace recurrent::serve {
+
+struct ApiError {
+  int status = 400;
+  std::string message;  // one line
+};
+
+struct RequestLimits {
+  size_t max_body = 1 << 20;       // bytes
+  int64_t max_tokens = 2048;       // generate: length ≤ this
+  int64_t max_beam = 16;
+  int64_t max_stops = 8;           // stop strings per request
+  size_t max_stop_bytes = 64;      // each
+};
+constexpr int kMaxDepth = 16;  // JSON nesting (the bodies need 2)
+
+struct GenerateRequest {
+  std::string model;                 // "" → the only model (or the first given)
+  tasks::SampleOptions sample;       // prime, length, temperature, top_k, top_p, seed, beam
+  std::vector<std::string> stop;     // finish when the generated text contains one (not included)
+  bool stream = false;               // server-sent events, one per token
+};
+struct ScoreRequest {
+  std::string model;
+  std::string text;
+};
+struct SessionOpenRequest {
+  std::string model;
+};
+struct SessionFeedRequest {  // POST /v1/sessions/ID/score: the next piece of the session's text
+  std::string text;
+};
+struct TextRequest {  // classify, tag, translate: one text (translate: also beam)
+  std::string model;
+  std::string text;
+  int64_t beam = 0;
+};
+struct ForecastRequest {
+  std::string model;
+  std::vector<std::vector<double>> history;  // [T][features] (a flat array: one feature)
+  int64_t horizon = 1;
+};
+
+enum class RequestKind { generate, score, session_open, session_feed, classify, tag, translate, forecast };
+using ParsedRequest = std::variant<ApiError, GenerateRequest, ScoreRequest, SessionOpenRequest, SessionFeedRequest,
+                                   TextRequest, ForecastRequest>;
+
+// bytes → the request or the error. Never throws (a bad_alloc aside); never crashes on any input.
+ParsedRequest parse_request(RequestKind kind, std::string_view body, const RequestLimits& limits);
+
+// "" when `s` is strict UTF-8; else "invalid UTF-8 at byte offset N".
+std::string utf8_problem(std::string_view s);
+
+}  // namespace recurrent::serve

@@ -1,0 +1,181 @@
+// The language-model routes: score, generate (JSON or server-sent events), sessions (contract in
+// serve/server.h). Each handler: parse the body (serve/request.h), find the model, hand the work to
+// its engine, wait within the request timeout, reply.
+#include <cmath>
+#include <future>
+
+#include "recurrent/core/error.h"
+#include "serve/server_impl.h"
+
+namespace recurrent::serve {
+
+using nlohmann::json;
+
+namespace {
+
+// The parsed request of type T, or nullptr with the error already replied.
+template <class T>
+const T* parsed(const ParsedRequest& p, httplib::Response& res) {
+  if (const ApiError* e = std::get_if<ApiError>(&p)) {
+    reply_error(res, e->status, e->message);
+    return nullptr;
+  }
+  return std::get_if<T>(&p);
+}
+
+json score_json(const tasks::TextScore& s) {
+  json toks = json::array();
+  for (auto& t : s.tokens) toks.push_back({{"token", t.token}, {"prob", t.prob}, {"unk", t.unk}});
+  return {{"log_prob", s.log_prob}, {"log2_prob", s.log_prob / std::log(2.0)}, {"tokens", toks}};
+}
+
+// Waits for an engine result within the request timeout; replies and returns false on failure.
+template <class R>
+bool await(std::future<R>& f, Clock::duration timeout, R& out, httplib::Response& res) {
+  if (f.wait_for(timeout) != std::future_status::ready) {
+    reply_error(res, 504, "the request timed out in the engine's queue");
+    return false;
+  }
+  try {
+    out = f.get();
+    return true;
+  } catch (const Error& e) {
+    reply_error(res, 400, e.what());
+  } catch (const std::future_error&) {
+    reply_error(res, 503, "the server is shutting down");
+  } catch (const std::exception& e) {
+    reply_error(res, 500, std::string("internal error: ") + e.what());
+  }
+  return false;
+}
+
+json final_json(const Generation& g) {
+  json j = {{"text", g.text()}, {"finish_reason", g.finish_reason()}, {"prime", g.req.sample.prime}};
+  if (!g.error().empty()) j["error"] = g.error();
+  return j;
+}
+
+int final_status(const Generation& g) {
+  const std::string r = g.finish_reason();
+  if (r == "timeout") return 504;
+  if (r == "shutdown") return 503;
+  if (r == "error") return 400;  // the engine refused the request (e.g. an unusable prime)
+  return 200;
+}
+
+void stream_generation(std::shared_ptr<Generation> g, httplib::Response& res, Metrics& metrics) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [g, &metrics, first = true](size_t, httplib::DataSink& sink) mutable {
+        std::string piece;
+        for (int i = 0; i < 50; ++i) {  // ≤ 5 s per call; the provider is called again while it returns true
+          if (g->next_piece(piece, std::chrono::milliseconds(100))) {
+            if (first) metrics.first_token(g->first_token_seconds()), first = false;
+            const std::string ev = "data: " + dump({{"token", piece}}) + "\n\n";
+            if (!sink.write(ev.data(), ev.size())) return g->cancel(), false;
+            return true;
+          }
+          if (g->finished()) {
+            const std::string ev = "data: " + dump(final_json(*g)) + "\n\n";
+            sink.write(ev.data(), ev.size());
+            sink.done();
+            return true;
+          }
+          if (!sink.is_writable()) return g->cancel(), false;
+        }
+        return true;
+      },
+      [g](bool) { g->cancel(); });  // a no-op once finished; a client gone mid-stream frees its row
+}
+
+}  // namespace
+
+void Server::Impl::add_lm_routes() {
+  http.Post("/v1/score", [this](const httplib::Request& req, httplib::Response& res) {
+    const ParsedRequest p = parse_request(RequestKind::score, req.body, opt.request);
+    const ScoreRequest* r = parsed<ScoreRequest>(p, res);
+    if (!r) return;
+    LmEngine* e = lm(r->model, res);
+    if (!e) return;
+    std::future<tasks::TextScore> f = e->try_score(r->text);
+    if (!f.valid()) return reply_busy(res, *e);
+    tasks::TextScore s;
+    if (!await(f, opt.engine.timeout, s, res)) return;
+    json j = score_json(s);
+    j["model"] = e->name();
+    reply_json(res, j);
+  });
+  http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) {
+    const ParsedRequest p = parse_request(RequestKind::generate, req.body, opt.request);
+    const GenerateRequest* r = parsed<GenerateRequest>(p, res);
+    if (!r) return;
+    LmEngine* e = lm(r->model, res);
+    if (!e) return;
+    std::shared_ptr<Generation> g = e->try_generate(*r);
+    if (!g) return reply_busy(res, *e);
+    if (r->stream) return stream_generation(g, res, metrics);
+    std::string piece;
+    while (!g->finished()) g->next_piece(piece, std::chrono::milliseconds(200));  // the engine bounds it (timeout)
+    if (g->first_token_seconds() >= 0) metrics.first_token(g->first_token_seconds());
+    json j = final_json(*g);
+    j["model"] = e->name();
+    reply_json(res, j, final_status(*g));
+  });
+}
+
+void Server::Impl::add_session_routes() {
+  http.Post("/v1/sessions", [this](const httplib::Request& req, httplib::Response& res) {
+    const ParsedRequest p = parse_request(RequestKind::session_open, req.body.empty() ? "{}" : req.body, opt.request);
+    const SessionOpenRequest* r = parsed<SessionOpenRequest>(p, res);
+    if (!r) return;
+    LmEngine* e = lm(r->model, res);
+    if (!e) return;
+    std::future<std::string> f = e->try_open_session();
+    if (!f.valid()) return reply_busy(res, *e);
+    std::string id;
+    if (!await(f, opt.engine.timeout, id, res)) return;
+    if (id.empty()) {
+      res.set_header("Retry-After", "1");
+      return reply_error(res, 429, "too many open sessions (at most " + std::to_string(opt.engine.max_sessions) +
+                                       "); close one or retry later");
+    }
+    reply_json(res, {{"session", e->name() + "." + id}, {"model", e->name()}}, 201);
+  });
+  // Session ids are MODEL.HEX; the model part finds the engine.
+  auto engine_of = [this](const std::string& sid, std::string& id) -> LmEngine* {
+    const size_t dot = sid.rfind('.');
+    if (dot == std::string::npos) return nullptr;
+    id = sid.substr(dot + 1);
+    for (auto& e : lms)
+      if (e->name() == sid.substr(0, dot)) return e.get();
+    return nullptr;
+  };
+  http.Post(R"(/v1/sessions/([^/]+)/score)", [this, engine_of](const httplib::Request& req, httplib::Response& res) {
+    const ParsedRequest p = parse_request(RequestKind::session_feed, req.body, opt.request);
+    const SessionFeedRequest* r = parsed<SessionFeedRequest>(p, res);
+    if (!r) return;
+    std::string id;
+    LmEngine* e = engine_of(req.matches[1], id);
+    if (!e) return reply_error(res, 404, "no such session");
+    std::future<SessionScore> f = e->try_feed_session(id, r->text);
+    if (!f.valid()) return reply_busy(res, *e);
+    SessionScore s;
+    if (!await(f, opt.engine.timeout, s, res)) {
+      if (res.status == 400 && res.body.find("no open session") != std::string::npos)
+        reply_error(res, 404, "no such session (closed, expired or never opened)");
+      return;
+    }
+    json j = score_json(s.piece);
+    j["total_log_prob"] = s.total_log_prob, j["total_tokens"] = s.total_tokens;
+    reply_json(res, j);
+  });
+  http.Delete(R"(/v1/sessions/([^/]+))", [engine_of](const httplib::Request& req, httplib::Response& res) {
+    std::string id;
+    LmEngine* e = engine_of(req.matches[1], id);
+    if (!e || !e->close_session(id)) return reply_error(res, 404, "no such session");
+    reply_json(res, {{"closed", true}});
+  });
+}
+
+}  // namespace recurrent::serve
