@@ -62,5 +62,6 @@ void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 void add_experiment(CLI::App& app);  // cmd_experiment.cpp
 void add_gradlab_transformer(CLI::App& app);  // `gradlab transformer` (cmd_gradlab_transformer.cpp), after add_gradlab
+void add_gradlab_esn(CLI::App& app);  // `gradlab esn` (cmd_gradlab_esn.cpp): the no-BPTT remedy, after add_gradlab
 
 }  // namespace recurrent::cli

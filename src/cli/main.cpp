@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   recurrent::cli::add_gradlab(app);
   recurrent::cli::add_experiment(app);
   recurrent::cli::add_gradlab_transformer(app);
+  recurrent::cli::add_gradlab_esn(app);
 
   if (argc == 2 && std::string(argv[1]) == "--list-options") {  // for tests: every option and its check
     recurrent::cli::list_options(app);

@@ -314,3 +314,18 @@ TEST(EsnForecast, DifferencesFollowATrendOutOfTheTrainingRange) {
       << diff.dump() << "\n" << plain.dump();
   fs::remove(csv);
 }
+
+TEST(EsnLab, AddingAndAgreementWithoutBptt) {
+  EsnLabConfig c;
+  c.T = 30, c.train = 400, c.test = 200, c.seed = 3;
+  c.esn.reservoir = 80, c.esn.ridge = 1e-6;
+  const EsnLabResult a = esn_lab(c);
+  EXPECT_LT(a.test_metric, 0.01) << "adding T=30 test MSE";  // baseline 1/6
+  EXPECT_TRUE(a.solved);
+  c.task = "agreement", c.T = 10;
+  const EsnLabResult g = esn_lab(c);
+  EXPECT_GE(g.test_metric, 0.95) << "agreement D=10 test accuracy";
+  // A reservoir too small to hold anything: far from solved.
+  c.task = "adding", c.T = 30, c.esn.reservoir = 1, c.esn.density = 1;
+  EXPECT_GT(esn_lab(c).test_metric, 0.05);
+}

@@ -81,9 +81,13 @@ struct EsnConfig {
   std::vector<std::string> vocab;   // id → token; vocab[0] == "<unk>" (K = vocab size)
   std::vector<std::string> labels;  // id → label (O = labels)
 
+  bool last_only = false;           // sequence features [1; last x] instead of [1; mean x; last x] (gradlab esn --pool last)
+
   bool classify() const { return mode == "classify"; }
-  // F: [1; u; x] when forecasting, [1; mean x; last x] when classifying
-  int64_t features_out() const { return classify() ? 1 + 2 * reservoir : 1 + inputs + reservoir; }
+  // F: [1; u; x] when forecasting, [1; mean x; last x] (or [1; last x]) when classifying
+  int64_t features_out() const {
+    return classify() ? 1 + (last_only ? 1 : 2) * reservoir : 1 + inputs + reservoir;
+  }
   data::SeriesCsvOptions csv_options() const { return {column, time_column, features}; }
   // Throws Error("--option", ...) naming the first bad setting.
   void validate() const;
@@ -182,6 +186,26 @@ std::vector<std::vector<double>> esn_class_scores(const EchoStateNetwork& m, con
                                                   const std::string& where);
 // Accuracy and macro-F1 on a labelled set (labels unseen in training: Error naming file:line).
 ClassifyEval evaluate_esn_classifier(const EchoStateNetwork& m, const data::LabeledSet& set);
+
+// ---- the gradient lab's long-range tasks without BPTT (esn_lab.cpp; `recurrent gradlab esn`) ----------
+// adding (T steps, 2 inputs → the sum of the two marked values, MSE; solved below 0.01) and agreement
+// (distance D, one-hot tokens → singular/plural, accuracy; solved at 95%), tasks/synthetic.h. Each
+// sequence runs from x = 0; features [1; mean x; last x] → ridge readout (the classify path's readout),
+// or [1; last x] with esn.last_only — what an RNN's head reads. The mean over time is a running sum, which
+// puts the adding problem's sum within a linear readout's reach without any memory of the marked steps.
+struct EsnLabConfig {
+  std::string task = "adding";  // "adding" | "agreement"
+  int64_t T = 200, train = 2000, test = 1000;
+  EsnConfig esn;                // reservoir settings (mode, inputs and outputs are set by the task)
+  uint64_t seed = 1;
+};
+struct EsnLabResult {
+  double train_metric = 0, test_metric = 0;  // adding: MSE; agreement: accuracy
+  double baseline = 0;                       // adding: 1/6 (predict the mean); agreement: 0.5
+  bool solved = false;
+  double seconds = 0;
+};
+EsnLabResult esn_lab(const EsnLabConfig& c);
 
 // ---- `recurrent train esn` (esn_train.cpp) ----------------------------------------------------------
 // From train::RunOptions: out, force, seed (the reservoir draw), quiet, command; no budgets (one solve).
