@@ -11,6 +11,8 @@ pkgs+=(libsndfile1-dev libsamplerate0-dev libfftw3-dev)
 pkgs+=(libeigen3-dev)
 # `recurrent serve` (docs/serve.md): cpp-httplib, the HTTP/1.1 server (it brings libssl-dev, zlib, brotli).
 pkgs+=(libcpp-httplib-dev)
+# Data-parallel training under mpirun (docs/distributed.md): Open MPI, its headers and mpirun.
+pkgs+=(libopenmpi-dev openmpi-bin)
 # zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
 # The Python package (python/, docs/python.md) and its tests: pybind11 and the headers of Debian's
 # python3, NumPy, pytest, and PyTorch (recurrent.torch's drop-ins are tested against torch.nn.*).

@@ -1,16 +1,20 @@
 // recurrent — command-line tool. Each subcommand lives in its own file (commands.h).
 // Errors: CLI11 usage errors and recurrent::Error become a one-line message and a non-zero exit.
+// Under mpirun (cli/mpi_comm.h) the line names the rank and the whole job ends.
 #include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <new>
+#include <omp.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/engine_env.h"
 #include "cli/interrupts.h"
+#include "cli/mpi_comm.h"
 #include "cli/omp_env.h"
 #include "cli/options.h"
 #include "cli/run_record.h"
@@ -20,6 +24,12 @@
 int main(int argc, char** argv) {
   recurrent::cli::bound_openmp_spin(argv);  // libgomp: short spin, then sleep (cli/omp_env.h)
   recurrent::cli::route_sigint_to_watcher();  // Ctrl-C on a thread of its own (cli/interrupts.h)
+  int ranks = 1;
+  try {
+    ranks = recurrent::cli::start_mpi(&argc, &argv);  // under mpirun: this rank of the job (cli/mpi_comm.h)
+  } catch (const recurrent::Error& e) {
+    return recurrent::cli::fail(e.what(), 1);
+  }
   CLI::App app{"recurrent: recurrent neural networks and sequence models on CPUs", "recurrent"};
   app.set_version_flag("--version", std::string("recurrent ") + RECURRENT_VERSION);
   app.require_subcommand(1);
@@ -37,6 +47,10 @@ int main(int argc, char** argv) {
     // --threads overrides RECURRENT_NUM_THREADS; otherwise read (and validate) the variable now, so a
     // bad value is a one-line error up front, not a surprise in the middle of a run.
     if (threads <= 0) threads = recurrent::cli::threads_from_env();
+    // Under mpirun the ranks on one machine share its cores: cores / local ranks each (at least 1).
+    if (threads <= 0 && ranks > 1)
+      threads = std::max(1, std::min(omp_get_num_procs(), static_cast<int>(std::thread::hardware_concurrency()) /
+                                                              recurrent::cli::local_ranks()));
     if (threads > 0) recurrent::set_num_threads(threads);
   });
 
@@ -59,7 +73,7 @@ int main(int argc, char** argv) {
 
   if (argc == 2 && std::string(argv[1]) == "--list-options") {  // for tests: every option and its check
     recurrent::cli::list_options(app);
-    return 0;
+    return recurrent::cli::finish_mpi(0);
   }
 
   try {
@@ -68,22 +82,17 @@ int main(int argc, char** argv) {
     std::reverse(args.begin(), args.end());            // CLI11 takes the arguments last first
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::fprintf(stderr, "recurrent: error: %s\n", recurrent::cli::usage_message(app, e).c_str());
-    return e.get_exit_code();
+    if (e.get_exit_code() == 0) return recurrent::cli::finish_mpi(app.exit(e));  // --help, --version
+    return recurrent::cli::fail(recurrent::cli::usage_message(app, e), e.get_exit_code());
   } catch (const recurrent::Error& e) {
-    std::fprintf(stderr, "recurrent: error: %s\n", e.what());
-    return 1;
+    return recurrent::cli::fail(e.what(), 1);
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "recurrent: error: out of memory: the model or its batches do not fit (check the sizes "
-                         "given: --hidden, --embed, --layers, --batch, --seq-len, --length)\n");
-    return 1;
+    return recurrent::cli::fail("out of memory: the model or its batches do not fit (check the sizes given: --hidden, "
+                                "--embed, --layers, --batch, --seq-len, --length)", 1);
   } catch (const std::filesystem::filesystem_error& e) {
-    std::fprintf(stderr, "recurrent: error: %s: %s\n", e.path1().string().c_str(), e.code().message().c_str());
-    return 1;
+    return recurrent::cli::fail(e.path1().string() + ": " + e.code().message(), 1);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "recurrent: error: %s\n", e.what());
-    return 1;
+    return recurrent::cli::fail(e.what(), 1);
   }
-  return 0;
+  return recurrent::cli::finish_mpi(0);
 }

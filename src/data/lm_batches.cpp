@@ -19,6 +19,20 @@ LmBatcher::LmBatcher(const std::vector<int64_t>& stream, int64_t batch, int64_t 
            "); use a smaller --batch or more text");
 }
 
+LmChunk LmChunk::columns(int64_t b0, int64_t b1) const {
+  RC_CHECK(0 <= b0 && b0 <= b1 && b1 <= B, "LmChunk", "rows [", b0, ", ", b1, ") outside [0, ", B, ")");
+  LmChunk c;
+  c.T = T, c.B = b1 - b0;
+  c.inputs.resize(static_cast<size_t>(c.T * c.B));
+  c.targets.resize(c.inputs.size());
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = b0; b < b1; ++b) {
+      c.inputs[static_cast<size_t>(t * c.B + b - b0)] = inputs[static_cast<size_t>(t * B + b)];
+      c.targets[static_cast<size_t>(t * c.B + b - b0)] = targets[static_cast<size_t>(t * B + b)];
+    }
+  return c;
+}
+
 LmChunk LmBatcher::chunk(int64_t k) const {
   RC_CHECK(k >= 0 && k < num_chunks(), "LmBatcher", "chunk ", k, " outside [0, ", num_chunks(), ")");
   LmChunk c;

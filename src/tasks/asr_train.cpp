@@ -18,6 +18,7 @@
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/tasks/asr.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/train/dist.h"
 #include "recurrent/train/epochs.h"
 #include "tasks/layer_options.h"
 
@@ -133,8 +134,10 @@ void AsrRun::save(const std::string& file, bool with_state) {
 
 train::StepStats AsrRun::train_batch(int64_t epoch, int64_t batch, int64_t step) {
   std::vector<size_t> which;
-  const size_t end = std::min(perm_.size(), static_cast<size_t>((batch + 1) * o_.batch));
-  for (size_t i = static_cast<size_t>(batch * o_.batch); i < end; ++i) which.push_back(perm_[i]);
+  const size_t begin = static_cast<size_t>(batch * o_.batch), end = std::min(perm_.size(), begin + o_.batch);
+  const train::Shard sh = train::my_shard(static_cast<int64_t>(end - begin));  // under mpirun: this rank's utterances
+  for (size_t i = begin + sh.begin; i < begin + sh.end; ++i) which.push_back(perm_[i]);
+  if (which.empty()) return train::train_step([] { return Var(); }, *opt_, o_.clip, step, 0.0);  // nothing for this rank
   std::vector<Tensor> feats;
   if (o_.spec_augment) {
     Rng rng(o_.seed, static_cast<uint64_t>(epoch) * (1ull << 20) + static_cast<uint64_t>(batch));
@@ -145,7 +148,8 @@ train::StepStats AsrRun::train_batch(int64_t epoch, int64_t batch, int64_t step)
     }
   }
   const AsrBatch b = asr_batch(data_.train, which, cfg_.stack, feats);
-  return train::train_step([&] { return asr_loss(*model_, b); }, *opt_, o_.clip, step);
+  return train::train_step([&] { return asr_loss(*model_, b); }, *opt_, o_.clip, step,
+                           static_cast<double>(which.size()));  // CTC / cross-entropy: a mean over utterances
 }
 
 void AsrRun::end_epoch(const train::EpochPosition& pos, bool partial, double train_loss, double grad_norm) {
@@ -170,6 +174,7 @@ void AsrRun::end_epoch(const train::EpochPosition& pos, bool partial, double tra
 }
 
 void AsrRun::finish() {
+  if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   if (best_epoch_ >= 0) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   const AsrEval v = evaluate_asr(*model_, data_.valid);
   const AsrEval t = evaluate_asr(*model_, data_.test);

@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <nlohmann/json.hpp>
 
+#include "recurrent/train/dist.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
@@ -37,6 +38,11 @@ class ClassifyRun : public SentenceTask {
   std::string config_json() const override { return cfg_->to_json(); }
   int64_t train_items() const override { return static_cast<int64_t>(tr_.seqs.size()); }
   Var batch_loss(const std::vector<size_t>& items) override;
+  double batch_weight(const std::vector<size_t>& items) const override {  // a mean weighted by --class-weight
+    double n = 0;
+    for (size_t i : items) n += class_weights_[static_cast<size_t>(tr_.labels[i])];
+    return n;
+  }
   ValidScore validate() override;
   std::vector<std::pair<std::string, Rng*>> rngs() override {
     return {{"dropout_rng", &model_->dropout_rng()}, {"rnn_dropout_rng", &model_->rnn().dropout_rng()}};
@@ -195,6 +201,7 @@ json ClassifyRun::report_baselines(const char* part, const Encoded& e, const Cla
 }
 
 void ClassifyRun::finish() {
+  if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   loop_.load_best(*this);
   const ClassifyEval v = evaluate_classifier(*model_, va_.seqs, va_.labels);
   json r = {{"steps", loop_.steps()}, {"epochs_completed", loop_.epochs_completed()}, {"train_seconds", loop_.elapsed()},

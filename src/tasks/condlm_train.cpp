@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "recurrent/train/dist.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
@@ -38,6 +39,11 @@ class CondLmRun : public SentenceTask {
   std::string config_json() const override { return cfg_->to_json(); }
   int64_t train_items() const override { return static_cast<int64_t>(tr_.size()); }
   Var batch_loss(const std::vector<size_t>& items) override;
+  double batch_weight(const std::vector<size_t>& items) const override {  // the mean is over predicted tokens
+    double n = 0;
+    for (size_t i : items) n += static_cast<double>(tr_[i].ids.size() - 1);
+    return n;
+  }
   ValidScore validate() override;
   std::vector<std::pair<std::string, Rng*>> rngs() override {
     return {{"dropout_rng", &model_->dropout_rng()}, {"rnn_dropout_rng", &model_->rnn().dropout_rng()}};
@@ -123,6 +129,7 @@ json eval_json(const CondLmEval& e) {
 }
 
 void CondLmRun::finish() {
+  if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   loop_.load_best(*this);
   const CondLmEval v = evaluate_condlm(*model_, va_);
   json r = {{"conditioned", cfg_->conditioned}, {"labels", cfg_->labels}, {"vocabulary", cfg_->vocab.size()},

@@ -18,6 +18,7 @@
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/tasks/forecast.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/train/dist.h"
 #include "recurrent/train/epochs.h"
 #include "tasks/layer_options.h"
 
@@ -187,10 +188,13 @@ void ForecastRun::save(const std::string& file, bool with_state) {
 train::StepStats ForecastRun::train_batch(int64_t, int64_t batch, int64_t step) {
   const std::vector<int64_t>& all = data_.origins[0];
   std::vector<int64_t> o;
-  const size_t end = std::min(all.size(), static_cast<size_t>((batch + 1) * o_.batch));
-  for (size_t i = static_cast<size_t>(batch * o_.batch); i < end; ++i) o.push_back(all[perm_[i]]);
+  const size_t begin = static_cast<size_t>(batch * o_.batch), end = std::min(all.size(), begin + o_.batch);
+  const train::Shard sh = train::my_shard(static_cast<int64_t>(end - begin));  // under mpirun: this rank's windows
+  for (size_t i = begin + sh.begin; i < begin + sh.end; ++i) o.push_back(all[perm_[i]]);
+  if (o.empty()) return train::train_step([] { return Var(); }, *opt_, o_.clip, step, 0.0);  // nothing for this rank
   const Tensor x = model_->inputs(data_, o), z = model_->targets(data_, o);  // [L, B, C], [B, H]
-  return train::train_step([&] { return mse_loss(model_->forward(x), z); }, *opt_, o_.clip, step);
+  return train::train_step([&] { return mse_loss(model_->forward(x), z); }, *opt_, o_.clip, step,
+                           static_cast<double>(o.size()));  // the mean is over windows × horizon
 }
 
 void ForecastRun::end_epoch(const train::EpochPosition& pos, bool partial, double train_loss, double grad_norm) {
@@ -221,6 +225,7 @@ void ForecastRun::end_epoch(const train::EpochPosition& pos, bool partial, doubl
 }
 
 void ForecastRun::finish() {
+  if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   if (best_saved_) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   const ForecastEval v = evaluate_forecaster(*model_, data_, Part::valid);
   const ForecastEval t = evaluate_forecaster(*model_, data_, Part::test);

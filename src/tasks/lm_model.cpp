@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "recurrent/train/dist.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/lm.h"
@@ -202,24 +203,28 @@ LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, i
     from[b] = std::max<int64_t>(0, lo[b] - W);
     steps = std::max(steps, lo[b + 1] - from[b]);
   }
+  // Under mpirun each rank feeds its rows [r0, r0 + R) (train::shard) and the sums are added up.
+  const train::Shard mine = train::my_shard(B);
+  const int64_t R = mine.count(), r0 = mine.begin;
   std::unique_ptr<LmStreams> st = m.streams();
   CrossEntropyOptions co;
   co.reduction = Reduction::sum;  // unscored steps (warm-up, padding past a row's end): ignore_index
-  double nats = 0.0;
-  for (int64_t t0 = 0; t0 < steps; t0 += seq_len) {
+  std::vector<double> nats = {0.0};
+  for (int64_t t0 = 0; t0 < steps && R > 0; t0 += seq_len) {
     const int64_t T = std::min(seq_len, steps - t0);
-    std::vector<int64_t> in(static_cast<size_t>(T * B), 0), target(in.size(), co.ignore_index);
+    std::vector<int64_t> in(static_cast<size_t>(T * R), 0), target(in.size(), co.ignore_index);
     for (int64_t t = 0; t < T; ++t)
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t pos = from[b] + t0 + t;  // input position; past the row's end: padding
+      for (int64_t r = 0; r < R; ++r) {
+        const int64_t b = r0 + r, pos = from[b] + t0 + t;  // input position; past the row's end: padding
         if (pos >= lo[b + 1]) continue;
-        in[static_cast<size_t>(t * B + b)] = ids[static_cast<size_t>(pos)];
-        if (pos >= lo[b]) target[static_cast<size_t>(t * B + b)] = ids[static_cast<size_t>(pos + 1)];
+        in[static_cast<size_t>(t * R + r)] = ids[static_cast<size_t>(pos)];
+        if (pos >= lo[b]) target[static_cast<size_t>(t * R + r)] = ids[static_cast<size_t>(pos + 1)];
       }
-    nats += cross_entropy(Var(st->feed(in, T, B)), target, co).value().item();
+    nats[0] += cross_entropy(Var(st->feed(in, T, R)), target, co).value().item();
   }
+  train::sum_over_ranks(nats, "the evaluation");
   m.train(was_training);
-  return {n, nats / static_cast<double>(n)};
+  return {n, nats[0] / static_cast<double>(n)};
 }
 
 std::unique_ptr<LanguageModel> load_lm(const std::string& model_path) {

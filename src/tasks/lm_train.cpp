@@ -7,10 +7,14 @@
 // as an uninterrupted one and ends with the same weights (same seed and thread count).
 // The model is an LmModel (tasks/lm.h): the RNN (--arch rnn) or the transformer (--arch transformer,
 // tasks/lm_transformer.h: chunks are independent windows of --context steps, so no carried state).
+// Under mpirun (train/dist.h) rank r trains on rows train::shard(batch, r, N) of every chunk and carries
+// the state of those rows; checkpoints hold the whole batch's state (gathered), so a run resumes on any
+// number of ranks.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -26,6 +30,7 @@
 #include "recurrent/tasks/lm_transformer.h"
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/diagnostics.h"
+#include "recurrent/train/dist.h"
 #include "tasks/layer_options.h"
 #include "recurrent/train/loop.h"
 
@@ -217,7 +222,7 @@ void LmRun::setup_resume() {
     RC_CHECK(l < L, file, "tensor 'extra.", name, "' for a layer the model does not have");
     std::vector<Var>& v = h ? state_.h : state_.c;
     v.resize(L);
-    v[l] = Var(t);
+    v[l] = Var(train::world_size() > 1 ? train::shard_of(t, 1, train::my_shard(o_.batch)) : t);  // [D, B(, shard), H]
   }
   RC_CHECK(state_.h.empty() || std::all_of(state_.h.begin(), state_.h.end(), [](const Var& v) { return v.defined(); }),
            file, "carried hidden state incomplete");
@@ -240,9 +245,12 @@ void LmRun::save(const std::string& file, bool with_state) {
               {"warmup", o_.warmup}, {"rng", json::parse(train::rng_state_to_json(rng_))}};
     for (auto& [name, r] : model_->dropout_rngs()) t[name] = json::parse(train::rng_state_to_json(*r));
     d.train_json = t.dump();
+    // The whole batch's carried state [D, B, H] (under mpirun each rank holds its rows: gathered).
+    const train::Shard sh = train::my_shard(o_.batch);
+    auto whole = [&](const Var& v) { return train::gather_shards(v.value(), 1, sh, o_.batch, "the carried state"); };
     for (size_t l = 0; l < state_.h.size(); ++l) {
-      d.extra.push_back({"h." + std::to_string(l), state_.h[l].value()});
-      if (l < state_.c.size() && state_.c[l].defined()) d.extra.push_back({"c." + std::to_string(l), state_.c[l].value()});
+      d.extra.push_back({"h." + std::to_string(l), whole(state_.h[l])});
+      if (l < state_.c.size() && state_.c[l].defined()) d.extra.push_back({"c." + std::to_string(l), whole(state_.c[l])});
     }
   }
   train::save_checkpoint(file, *model_, with_state ? opt_.get() : nullptr, d);
@@ -256,10 +264,9 @@ std::string LmRun::unit_str(double nats) const {
 }
 
 bool LmRun::should_stop(Clock::time_point t0) const {
-  if (train::interrupted()) return true;
   if (o_.max_steps > 0 && pos_.step >= o_.max_steps) return true;
   const double el = elapsed0_ + std::chrono::duration<double>(Clock::now() - t0).count();
-  return o_.time_budget > 0 && el >= o_.time_budget;
+  return train::stop_requested(o_.time_budget > 0 && el >= o_.time_budget);  // agreed by all ranks
 }
 
 // Linear warm-up: step s (1-based) of the first --warmup runs at lr·s/warmup; opt_->lr() holds the
@@ -270,10 +277,12 @@ void LmRun::train_chunk(const data::LmChunk& c) {
   const double lr = opt_->lr();
   if (o_.warmup > 0 && pos_.step < o_.warmup) opt_->set_lr(lr * static_cast<double>(pos_.step + 1) / o_.warmup);
   train::StepStats st;
+  const train::Shard sh = train::my_shard(c.B);  // this rank's rows (all of them: one process)
+  const data::LmChunk mine = sh.count() == c.B ? c : c.columns(sh.begin, sh.end);
   try {
     st = train::train_step(
-        [&] { return cross_entropy(model_->forward_chunk(c.inputs, c.T, c.B, state_), c.targets); }, *opt_, o_.clip,
-        pos_.step + 1);
+        [&] { return cross_entropy(model_->forward_chunk(mine.inputs, mine.T, mine.B, state_), mine.targets); }, *opt_,
+        o_.clip, pos_.step + 1, static_cast<double>(mine.T * mine.B));
   } catch (...) {
     opt_->set_lr(lr);
     if (probed) diag_->abandon();
@@ -344,14 +353,16 @@ int64_t LmRun::draw_offset() {
   return static_cast<int64_t>(rng_.below(static_cast<uint64_t>(std::max<int64_t>(1, range))));
 }
 
+// Under mpirun every rank evaluates its share (evaluate_lm); rank 0 prints and writes the results.
 void LmRun::finish() {
+  train::any_rank(false, "the end of training");  // a barrier: rank 0 has written best.safetensors
   const bool chars = model_->vocab().level() == data::TokenLevel::chars;
   const char* tok = chars ? "chars" : "tokens";
   if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   const LmEval v = evaluate_lm(*model_, s_.valid, o_.eval_batch, o_.seq_len);
   json r = {{"level", data::level_name(model_->vocab().level())}, {"arch", json::parse(model_->config_json()).value("arch", "rnn")}, {"steps", pos_.step}, {"epochs_completed", pos_.epoch},
             {"train_seconds", pos_.elapsed}, {"tokens_per_s", run_train_secs_ > 0 ? run_tokens_ / run_train_secs_ : 0.0},
-            {"parameters", model_->num_parameters()}, {"threads", num_threads()},
+            {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"ranks", train::world_size()},
             {"valid", {{"tokens", v.tokens}, {"loss_nats", v.loss_nats}, {"bits_per_token", v.bits()}, {"perplexity", v.perplexity()}}}};
   std::printf("valid: %s on %lld held-out %s\n", unit_str(v.loss_nats).c_str(), static_cast<long long>(v.tokens), tok);
   // The unigram and bigram baselines of the same training tokens, on the same held-out tokens.
@@ -364,6 +375,9 @@ void LmRun::finish() {
     return b;
   };
   const double vb = baselines(s_.valid, "valid");
+  if (const train::ReduceStats& rs = train::reduce_stats(); rs.steps > 0)  // under mpirun: what a step moved
+    r["data_parallel"] = {{"ranks", train::world_size()}, {"allreduce_bytes_per_step", rs.bytes_per_step},
+                          {"allreduce_buckets", rs.buckets}, {"allreduce_ms_per_step", 1e3 * rs.seconds / rs.steps}};
   r["baselines"]["bigram_lambda"] = base.lambda();
   if (s_.test.size() >= 2) {
     const LmEval t = evaluate_lm(*model_, s_.test, o_.eval_batch, o_.seq_len);
@@ -372,6 +386,7 @@ void LmRun::finish() {
     baselines(s_.test, "test");
   }
   std::fflush(stdout);
+  if (!train::is_writer()) return;
   if (v.loss_nats >= vb)
     std::fprintf(stderr, "warning: the model does not beat its bigram baseline on validation (%s vs %s): a longer "
                  "--time-budget may help\n", unit_str(v.loss_nats).c_str(), unit_str(vb).c_str());
@@ -384,6 +399,9 @@ TrainOutcome LmRun::run() {
   RC_CHECK(o_.epochs > 0 || o_.time_budget > 0 || o_.max_steps > 0, "--epochs", "give --epochs N or --time-budget T");
   RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
   RC_CHECK(o_.lr_decay > 0 && o_.lr_decay < 1, "--lr-decay", "expected a factor in (0, 1), got ", o_.lr_decay);
+  RC_CHECK(o_.batch >= train::world_size(), "--batch", "the global batch (", o_.batch, ") is cut into rows for ",
+           train::world_size(), " ranks; give at least one row per rank");
+  RC_CHECK(o_.diagnostics == 0 || train::world_size() == 1, "--diagnostics", "runs in one process only, not under mpirun");
   const bool resume = !o_.resume.empty();
   if (resume) setup_resume(); else setup_fresh();
   if (resume) train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
@@ -406,9 +424,13 @@ TrainOutcome LmRun::run() {
                   resume ? "resuming" : "training", data::level_name(model_->vocab().level()),
                   static_cast<long long>(model_->vocab_size()), s_.train.size(), s_.valid.size(), s_.test.size(),
                   model_->summary().c_str(), static_cast<long long>(model_->num_parameters()), num_threads(), num_threads() == 1 ? "" : "s");
+    if (train::world_size() > 1) std::snprintf(buf + std::strlen(buf), sizeof buf - std::strlen(buf), " × %d ranks", train::world_size());
     progress_ = train::Progress(o_.log_every);
     progress_.line(buf);
   }
+  std::vector<Rng*> drop;
+  for (auto& [name, r] : model_->dropout_rngs()) drop.push_back(r);
+  train::rank_streams(drop);  // under mpirun: each rank its own dropout masks
   train::clear_interrupt();
   train::install_interrupt_handler();
   model_->train();
@@ -429,6 +451,7 @@ TrainOutcome LmRun::run() {
     if (stop && (train::interrupted() || (o_.max_steps > 0 && pos_.step >= o_.max_steps))) {
       log_row("");
       save(path("last.safetensors"), true);
+      if (!o_.quiet && !train::reduce_summary().empty()) progress_.line(train::reduce_summary());
       progress_.line(std::string(train::interrupted() ? "interrupted" : "stopped at --max-steps") + " at step " +
                      std::to_string(pos_.step) + "; saved " + path("last.safetensors") + "; continue with: " + train::resume_command("lm", o_.out));
       return TrainOutcome::stopped;
@@ -444,6 +467,7 @@ TrainOutcome LmRun::run() {
     pos_.offset = draw_offset();
     save(path("last.safetensors"), true);
   }
+  if (!o_.quiet && !train::reduce_summary().empty()) progress_.line(train::reduce_summary());
   finish();
   return TrainOutcome::finished;
 }

@@ -17,6 +17,7 @@
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/tasks/music.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/train/dist.h"
 #include "recurrent/train/epochs.h"
 #include "tasks/layer_options.h"
 
@@ -124,10 +125,14 @@ void MusicRun::save(const std::string& file, bool with_state) {
 
 train::StepStats MusicRun::train_batch(int64_t, int64_t batch, int64_t step) {
   std::vector<size_t> which;
-  const size_t end = std::min(perm_.size(), static_cast<size_t>((batch + 1) * o_.batch));
-  for (size_t i = static_cast<size_t>(batch * o_.batch); i < end; ++i) which.push_back(perm_[i]);
+  const size_t begin = static_cast<size_t>(batch * o_.batch), end = std::min(perm_.size(), begin + o_.batch);
+  const train::Shard sh = train::my_shard(static_cast<int64_t>(end - begin));  // under mpirun: this rank's rolls
+  for (size_t i = begin + sh.begin; i < begin + sh.end; ++i) which.push_back(perm_[i]);
+  if (which.empty()) return train::train_step([] { return Var(); }, *opt_, o_.clip, step, 0.0);  // nothing for this rank
   const MusicBatch b = music_batch(train_rolls(), which);
-  return train::train_step([&] { return music_loss(*model_, b); }, *opt_, o_.clip, step);
+  double steps = 0;  // the loss is a mean over the real (unmasked) time steps
+  for (float m : b.mask) steps += m;
+  return train::train_step([&] { return music_loss(*model_, b); }, *opt_, o_.clip, step, steps);
 }
 
 void MusicRun::end_epoch(const train::EpochPosition& pos, bool partial, double train_loss, double grad_norm) {
@@ -152,6 +157,7 @@ void MusicRun::end_epoch(const train::EpochPosition& pos, bool partial, double t
 }
 
 void MusicRun::finish() {
+  if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   if (best_epoch_ >= 0) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   const MusicEval v = evaluate_music(*model_, data_.part(ChoraleSplit::valid));
   const MusicEval t = evaluate_music(*model_, data_.part(ChoraleSplit::test));

@@ -14,6 +14,7 @@
 #include "recurrent/optim/adam.h"
 #include "recurrent/optim/rmsprop.h"
 #include "recurrent/optim/sgd.h"
+#include "recurrent/train/dist.h"
 
 namespace recurrent::tasks {
 
@@ -132,9 +133,8 @@ std::vector<size_t> SentenceLoop::order(int64_t epoch, size_t n) const {
 }
 
 bool SentenceLoop::should_stop() const {
-  if (train::interrupted()) return true;
   if (o_.max_steps > 0 && pos_.step >= o_.max_steps) return true;
-  return o_.time_budget > 0 && pos_.elapsed >= o_.time_budget;
+  return train::stop_requested(o_.time_budget > 0 && pos_.elapsed >= o_.time_budget);  // agreed by all ranks
 }
 
 // --patience N: the last N completed epochs (pos_.epoch of them done) brought no better validation.
@@ -148,8 +148,11 @@ bool SentenceLoop::patience_exhausted() {
 // One optimisation step on batch pos_.batch of this epoch's order `perm` (nb batches per epoch).
 void SentenceLoop::train_batch(SentenceTask& task, const std::vector<size_t>& perm, int64_t nb) {
   const int64_t end = std::min<int64_t>((pos_.batch + 1) * o_.batch, static_cast<int64_t>(perm.size()));
-  const std::vector<size_t> items(perm.begin() + pos_.batch * o_.batch, perm.begin() + end);
-  train::StepStats st = train::train_step([&] { return task.batch_loss(items); }, *opt_, o_.clip, pos_.step + 1);
+  const train::Shard sh = train::my_shard(end - pos_.batch * o_.batch);  // this rank's items (all: one process)
+  const auto first = perm.begin() + pos_.batch * o_.batch;
+  const std::vector<size_t> items(first + sh.begin, first + sh.end);
+  train::StepStats st = train::train_step([&] { return task.batch_loss(items); }, *opt_, o_.clip, pos_.step + 1,
+                                          items.empty() ? 0.0 : task.batch_weight(items));
   ++pos_.step, ++pos_.batch;
   acc_loss_ += st.loss, acc_norm_ += st.grad_norm, ++acc_steps_;
   ema_loss_ = ema_set_ ? 0.95 * ema_loss_ + 0.05 * st.loss : st.loss;
@@ -202,6 +205,9 @@ LoopOutcome SentenceLoop::run(SentenceTask& task, const std::string& banner) {
       resume, pos_.step);
   progress_ = train::Progress(o_.log_every);
   if (!o_.quiet) progress_.line(banner);
+  std::vector<Rng*> rngs;
+  for (auto& [name, r] : task.rngs()) rngs.push_back(r);
+  train::rank_streams(rngs);  // under mpirun: each rank its own dropout masks
   train::clear_interrupt();
   train::install_interrupt_handler();
   task.model().train();

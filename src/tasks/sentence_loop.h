@@ -2,6 +2,8 @@
 // independent items (sentences) in minibatches, a fresh order each epoch, validation after each
 // epoch, best/last checkpoints, metrics CSV, progress, NaN checks (train/loop.h's train_step),
 // Ctrl-C / --max-steps / --time-budget, and exact resume. Internal to src/tasks.
+// Under mpirun (train/dist.h) rank r trains on its shard train::shard(batch, r, N) of every global
+// batch; the driver sums the gradients (train_step), so --batch stays the global batch.
 //
 // Resume is exact: epoch e's order is a permutation drawn from Rng(seed, order_stream + e), so the
 // last checkpoint needs only the position (epoch, batch), the optimizer state and the task's RNG
@@ -65,6 +67,9 @@ class SentenceTask {
   virtual std::string config_json() const = 0;
   virtual int64_t train_items() const = 0;
   virtual Var batch_loss(const std::vector<size_t>& items) = 0;  // mean loss of these training items
+  // What batch_loss's mean is over (items; scored tokens; summed sample weights): under mpirun each
+  // rank's shard counts this much in the global batch's mean (train::reduce_gradients).
+  virtual double batch_weight(const std::vector<size_t>& items) const { return static_cast<double>(items.size()); }
   virtual ValidScore validate() = 0;
   virtual std::vector<std::pair<std::string, Rng*>> rngs() = 0;  // saved as "<name>" in recurrent.train
   // Tensors saved with the model in every checkpoint as "extra.<name>" (e.g. the task's baselines).

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "recurrent/train/dist.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
@@ -199,15 +200,23 @@ std::vector<std::vector<size_t>> Seq2SeqRun::batches(int64_t epoch) const {
 }
 
 bool Seq2SeqRun::should_stop() const {
-  if (train::interrupted()) return true;
   if (o_.max_steps > 0 && pos_.step >= o_.max_steps) return true;
-  return o_.time_budget > 0 && pos_.elapsed >= o_.time_budget;
+  return train::stop_requested(o_.time_budget > 0 && pos_.elapsed >= o_.time_budget);  // agreed by all ranks
 }
 
 // Teacher forcing: loss = mean over real target tokens (y_1..y_n, <eos>) of −log p.
+// Under mpirun rank r trains on its shard train::shard(|idx|, r, N) of the global batch `idx`.
 void Seq2SeqRun::train_batch(const std::vector<size_t>& idx) {
   Seq2SeqBatch b;
-  for (size_t i : idx) b.src.push_back(&tr_.src[i]), b.tgt.push_back(&tr_.tgt[i]);
+  const train::Shard sh = train::my_shard(static_cast<int64_t>(idx.size()));
+  double weight = 0;  // the loss is a mean over this shard's target tokens
+  for (size_t k = 0; k < idx.size(); ++k) {
+    const size_t i = idx[k];
+    tokens_ += static_cast<int64_t>(tr_.tgt[i].size()) + 1;  // the global batch's tokens (throughput)
+    if (static_cast<int64_t>(k) < sh.begin || static_cast<int64_t>(k) >= sh.end) continue;
+    b.src.push_back(&tr_.src[i]), b.tgt.push_back(&tr_.tgt[i]);
+    weight += static_cast<double>(tr_.tgt[i].size()) + 1;
+  }
   auto loss_fn = [&] {
     Var logits = model_->forward(b);  // [B, T, V]
     const int64_t T = logits.size(1);
@@ -215,7 +224,6 @@ void Seq2SeqRun::train_batch(const std::vector<size_t>& idx) {
     for (const auto* t : b.tgt) {
       const int64_t n = static_cast<int64_t>(t->size());
       for (int64_t s = 0; s < T; ++s) targets.push_back(s < n ? (*t)[s] : s == n ? kEos : -100);
-      tokens_ += n + 1;
     }
     return cross_entropy(logits, targets);
   };
@@ -225,7 +233,7 @@ void Seq2SeqRun::train_batch(const std::vector<size_t>& idx) {
   if (o_.warmup > 0 && pos_.step < o_.warmup) opt_->set_lr(lr * static_cast<double>(pos_.step + 1) / o_.warmup);
   train::StepStats st;
   try {
-    st = train::train_step(loss_fn, *opt_, o_.clip, pos_.step + 1);
+    st = train::train_step(loss_fn, *opt_, o_.clip, pos_.step + 1, weight);
   } catch (...) {
     opt_->set_lr(lr);
     throw;
@@ -274,6 +282,7 @@ json eval_json(const Seq2SeqEval& e) {
 }
 
 void Seq2SeqRun::finish() {
+  if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"train_n", tr_.src.size()},

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "recurrent/train/dist.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
@@ -44,6 +45,11 @@ class TagRun : public SentenceTask {
   std::string config_json() const override { return cfg_->to_json(); }
   int64_t train_items() const override { return static_cast<int64_t>(tr_.size()); }
   Var batch_loss(const std::vector<size_t>& items) override;
+  double batch_weight(const std::vector<size_t>& items) const override {  // the mean is over tagged tokens
+    double n = 0;
+    for (size_t i : items) n += static_cast<double>(tr_tags_[i].size());
+    return n;
+  }
   ValidScore validate() override;
   std::vector<std::pair<std::string, Rng*>> rngs() override {
     return {{"dropout_rng", &model_->dropout_rng()}, {"rnn_dropout_rng", &model_->rnn().dropout_rng()}};
@@ -163,6 +169,7 @@ json TagRun::report(const data::TaggedSet& set, const char* name) {
 }
 
 void TagRun::finish() {
+  if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   loop_.load_best(*this);
   json r = {{"steps", loop_.steps()}, {"epochs_completed", loop_.epochs_completed()}, {"train_seconds", loop_.elapsed()},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"tags", cfg_->tags.size()},

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "recurrent/core/error.h"
+#include "recurrent/train/dist.h"
 
 namespace recurrent::train {
 
@@ -19,6 +20,7 @@ bool strip(const std::string& name, const std::string& prefix, std::string& rest
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* opt, const CheckpointData& d) {
+  if (!is_writer()) return;  // under mpirun rank 0 writes; every rank holds the same weights (dist.h)
   io::NamedTensors t;
   for (auto& [name, p] : model.named_parameters()) t.push_back({"model." + name, p.value()});
   if (opt)

@@ -9,6 +9,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/core/rng.h"
 #include "recurrent/core/threads.h"
+#include "recurrent/train/dist.h"
 
 namespace recurrent::train {
 
@@ -58,9 +59,8 @@ EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& 
   const double elapsed0 = pos.elapsed;
   auto tick = [&] { pos.elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t0).count(); };
   auto should_stop = [&] {
-    if (interrupted()) return true;
     if (lim.max_steps > 0 && pos.step >= lim.max_steps) return true;
-    return lim.time_budget > 0 && pos.elapsed >= lim.time_budget;
+    return stop_requested(lim.time_budget > 0 && pos.elapsed >= lim.time_budget);  // agreed by all ranks
   };
   const int64_t nb = task.batches_per_epoch();
   double acc_loss = 0, acc_norm = 0, ema = NAN;

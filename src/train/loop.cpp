@@ -15,16 +15,27 @@
 #include "recurrent/optim/clip.h"
 #include "recurrent/optim/rmsprop.h"
 #include "recurrent/optim/sgd.h"
+#include "recurrent/train/dist.h"
 
 namespace recurrent::train {
 
-StepStats train_step(const std::function<Var()>& loss_fn, Optimizer& opt, double clip, int64_t step) {
+StepStats train_step(const std::function<Var()>& loss_fn, Optimizer& opt, double clip, int64_t step, double weight) {
   opt.zero_grad();
-  Var loss = loss_fn();
-  const double l = loss.value().item();
-  RC_CHECK(std::isfinite(l), "training", "the loss is ", l, " at step ", step,
-           " (weights not updated; try a lower --lr or a --clip)");
-  loss.backward();
+  const bool dist = world_size() > 1;
+  double l = 0;
+  if (!dist || weight > 0) {
+    Var loss = loss_fn();
+    l = loss.value().item();
+    if (!dist) RC_CHECK(std::isfinite(l), "training", "the loss is ", l, " at step ", step,
+                        " (weights not updated; try a lower --lr or a --clip)");
+    loss.backward();
+  }
+  // Under mpirun: the global batch's mean loss and gradients, the same on every rank (dist.h).
+  if (dist) {
+    l = reduce_gradients(opt.params(), l, weight, step);
+    RC_CHECK(std::isfinite(l), "training", "the loss is ", l, " at step ", step,
+             " (weights not updated; try a lower --lr or a --clip)");
+  }
   std::vector<Var> ps;
   for (auto& [n, p] : opt.params()) ps.push_back(p);
   const double norm = clip > 0 ? clip_grad_norm(ps, clip) : grad_norm(ps);
@@ -110,6 +121,7 @@ std::string fmt_num(double v, int digits) {
 MetricsCsv::MetricsCsv(const std::string& path, const std::vector<std::string>& columns, bool resume,
                        int64_t keep_upto)
     : ncol_(columns.size()) {
+  if (!is_writer()) return;  // under mpirun rank 0 writes the run's files
   std::string header;
   for (size_t i = 0; i < columns.size(); ++i) header += (i ? "," : "") + columns[i];
   std::string kept = header + "\n";
@@ -134,6 +146,7 @@ MetricsCsv::~MetricsCsv() {
 
 void MetricsCsv::row(const std::vector<std::string>& values) {
   RC_CHECK(values.size() == ncol_, "metrics", "expected ", ncol_, " values, got ", values.size());
+  if (!f_) return;
   std::string line;
   for (size_t i = 0; i < values.size(); ++i) line += (i ? "," : "") + values[i];
   std::fprintf(f_, "%s\n", line.c_str());
@@ -143,6 +156,7 @@ void MetricsCsv::row(const std::vector<std::string>& values) {
 Progress::Progress(double plain_every) : tty_(::isatty(STDERR_FILENO) == 1), every_(plain_every) {}
 
 void Progress::update(const std::string& text, bool force) {
+  if (!is_writer()) return;  // under mpirun rank 0 shows the progress
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_).count();
   if (!force && !first_ && since < (tty_ ? 0.25 : every_)) return;
@@ -158,6 +172,7 @@ void Progress::update(const std::string& text, bool force) {
 }
 
 void Progress::line(const std::string& text) {
+  if (!is_writer()) return;
   std::fprintf(stderr, "%s%s\n", tty_ && dirty_ ? "\r\033[K" : "", text.c_str());
   dirty_ = false;
   std::fflush(stderr);

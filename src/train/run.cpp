@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "recurrent/core/error.h"
+#include "recurrent/train/dist.h"
 #include "recurrent/train/loop.h"
 
 namespace recurrent::train {
@@ -49,7 +50,9 @@ RunDir::RunDir(const RunOptions& o) : dir_(o.out.empty() ? o.resume : o.out), fo
   // A resumed run continues in its own folder: its metrics, best model and results are there.
   RC_CHECK(o.resume.empty() || own, "--out", "a resumed run writes into its own folder (", o.resume,
            "); to branch a run, copy its folder and resume the copy");
-  if (own || force_ || !holds_run(dir_)) return;
+  // Under mpirun rank 0 checks and makes the folder; the others (which never write into it) would race
+  // with its first files.
+  if (own || force_ || !is_writer() || !holds_run(dir_)) return;
   std::string files;
   for (const std::string& f : run_files_in(dir_)) files += (files.empty() ? "" : ", ") + f;
   throw Error("--out", dir_ + " holds another run (" + files + "); continue it with --resume " + dir_ +
@@ -59,7 +62,7 @@ RunDir::RunDir(const RunOptions& o) : dir_(o.out.empty() ? o.resume : o.out), fo
 std::string RunDir::file(const std::string& name) const { return (fs::path(dir_) / name).string(); }
 
 void RunDir::create() {
-  if (created_) return;
+  if (created_ || !is_writer()) return;
   if (force_)
     for (const std::string& f : run_files_in(dir_)) fs::remove(fs::path(dir_) / f);
   made_dir_ = !fs::exists(dir_);

@@ -121,3 +121,21 @@ TEST(LmBatcher, RowsAreContiguousAndChunksContinueThem) {
   EXPECT_THROW(LmBatcher(s, 200, T, 0, "s"), Error);
   EXPECT_THROW(b.chunk(4), Error);
 }
+
+// A data-parallel rank's rows of a chunk (train/dist.h): the same tokens at the same steps.
+TEST(LmBatcher, ColumnsAreTheRowsOfAChunk) {
+  std::vector<int64_t> s(103);
+  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<int64_t>(i);
+  const LmChunk c = LmBatcher(s, 4, 7, 2, "s").chunk(1);
+  const LmChunk m = c.columns(1, 3);
+  EXPECT_EQ(m.T, c.T);
+  EXPECT_EQ(m.B, 2);
+  for (int64_t t = 0; t < c.T; ++t)
+    for (int64_t r = 0; r < 2; ++r) {
+      EXPECT_EQ(m.inputs[t * 2 + r], c.inputs[t * 4 + 1 + r]);
+      EXPECT_EQ(m.targets[t * 2 + r], c.targets[t * 4 + 1 + r]);
+    }
+  EXPECT_EQ(c.columns(0, 4).inputs, c.inputs);
+  EXPECT_EQ(c.columns(2, 2).inputs.size(), 0u);
+  EXPECT_THROW(c.columns(3, 5), Error);
+}

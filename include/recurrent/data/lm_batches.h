@@ -20,6 +20,8 @@ struct LmChunk {
   int64_t T = 0, B = 0;            // steps in this chunk (≤ seq_len), rows
   std::vector<int64_t> inputs;     // [T, B] time-major
   std::vector<int64_t> targets;    // [T, B]
+  // Rows [b0, b1) of every step: [T, b1 − b0] (a data-parallel rank's shard of the global batch).
+  LmChunk columns(int64_t b0, int64_t b1) const;
 };
 
 class LmBatcher {

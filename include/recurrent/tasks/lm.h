@@ -116,7 +116,8 @@ struct LmEval {
 // (state or KV cache carried, eval mode), and each row first reads, unscored, the W tokens before
 // its part, so its tokens have the context they have in one stream. RNN: W = seq_len. Transformer
 // (context C): W = max(seq_len, C) and parts start at multiples of C − C/2, in step with the window's
-// slides. batch 1: one stream, exactly. Errors name --batch / --seq-len.
+// slides. batch 1: one stream, exactly. Errors name --batch / --seq-len. Under mpirun (train/dist.h)
+// every rank must call it: each feeds its share of the B rows and the sums are added across ranks.
 LmEval evaluate_lm(LmModel& m, const std::vector<int64_t>& ids, int64_t batch, int64_t seq_len);
 
 // ---- loading -------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@
 //                "recurrent.baseline" = JSON: the task's baseline fitted on the training part, when it is not
 //                                       tensors (e.g. a tagger's most-frequent-tag table; may be absent)
 // The write goes through io::write_safetensors (temp file, fsync, rename), so a crash or Ctrl-C
-// mid-write leaves the previous checkpoint intact.
+// mid-write leaves the previous checkpoint intact. Under mpirun only rank 0 writes (dist.h): the
+// others' save_checkpoint does nothing (they hold the same weights and optimizer state).
 #pragma once
 
 #include <string>

@@ -5,6 +5,10 @@
 // train_step: zero_grad → loss = loss_fn() → backward → norm = ‖g‖₂ over all parameters (before
 // clipping) → a NaN/Inf loss or norm throws Error("training", "... at step N ...") BEFORE the
 // optimizer touches the weights → clip to max_norm (0: no clipping) → optimizer step.
+// Under mpirun (dist.h) loss_fn is this rank's shard of the global batch, a mean over `weight` units
+// (rows, sentences, tokens; 0: an empty shard, loss_fn is not called); after backward the gradients and
+// the loss become the global batch's mean (reduce_gradients), so the checks, the clipping and the step
+// are the same on every rank. A single process ignores `weight`.
 #pragma once
 
 #include <chrono>
@@ -24,7 +28,8 @@ struct StepStats {
   double grad_norm = 0.0;  // before clipping
 };
 
-StepStats train_step(const std::function<Var()>& loss_fn, Optimizer& opt, double clip, int64_t step);
+StepStats train_step(const std::function<Var()>& loss_fn, Optimizer& opt, double clip, int64_t step,
+                     double weight = 1.0);
 
 // "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad" with the given lr and the algorithm's PyTorch defaults
 // (momentum / weight decay 0, except AdamW's 1e-2).
@@ -45,6 +50,7 @@ bool interrupt_armed();
 void request_interrupt();
 
 // Metrics CSV with a fixed header. Opening for a resumed run keeps only the rows with step ≤ keep_upto.
+// Under mpirun only rank 0 writes it (and shows the Progress below); the others' calls do nothing.
 class MetricsCsv {
  public:
   MetricsCsv(const std::string& path, const std::vector<std::string>& columns, bool resume, int64_t keep_upto);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Issue 25, acceptance 3: kill one of 3 ranks mid-training; the job must end within 30 s with a message
+# naming the failed rank, the last checkpoint must be intact, and the run must resume on 2 ranks and finish.
+# Usage: kill_rank.sh RECURRENT MPIEXEC LM_FIXTURES_DIR
+set -uo pipefail
+bin=$1 mpiexec=$2 data=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mpirun() {
+  local n=$1; shift
+  "$mpiexec" --oversubscribe --allow-run-as-root --bind-to none --mca oob_tcp_if_include lo \
+    --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca btl_vader_single_copy_mechanism none -np "$n" "$bin" "$@"
+}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+args=(train lm --data "$data/moby_train.txt" --valid "$data/moby_heldout.txt" --hidden 24 --layers 1 --batch 6
+      --seq-len 16 --threads 1 --quiet --out "$work/run")
+
+# 1. 5 steps on 3 ranks: the last checkpoint (step 5).
+mpirun 3 "${args[@]}" --max-steps 5 >"$work/first.log" 2>&1 || { cat "$work/first.log"; fail "the first 5 steps failed"; }
+cp "$work/run/last.safetensors" "$work/step5.safetensors"
+
+# 2. Resumed on 3 ranks for very many steps; rank 1 is killed once training runs.
+mpirun 3 train lm --resume "$work/run" --max-steps 1000000 >"$work/killed.log" 2>&1 &
+job=$!
+victim=""
+for _ in $(seq 1 100); do  # the rank-1 process: this run's recurrent with OMPI_COMM_WORLD_RANK=1
+  for pid in $(pgrep -f -- "--resume $work/run" 2>/dev/null); do
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$pid; fi
+  done
+  [[ -n $victim ]] && break
+  sleep 0.1
+done
+[[ -n $victim ]] || { kill "$job"; fail "no rank-1 process found under mpirun"; }
+sleep 3  # well into training (each step is milliseconds)
+t0=$(date +%s.%N)
+kill -9 "$victim"
+for _ in $(seq 1 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$job" 2>/dev/null; then kill -9 "$job"; fail "the job still runs 30 s after rank 1 was killed"; fi
+wait "$job"
+status=$?
+t1=$(date +%s.%N)
+echo "job ended $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s after rank 1 was killed, exit status $status"
+[[ $status -ne 0 ]] || fail "the job exited with status 0 after a rank was killed"
+grep -qE 'rank 1 .*(exited on signal|killed)|process rank 1' "$work/killed.log" ||
+  { cat "$work/killed.log"; fail "no message names rank 1"; }
+grep -E 'rank 1' "$work/killed.log" | head -1
+
+# 3. The last checkpoint is intact (step 5: the killed run never saved) and resumes on 2 ranks.
+cmp -s "$work/run/last.safetensors" "$work/step5.safetensors" || fail "last.safetensors changed"
+mpirun 2 train lm --resume "$work/run" --max-steps 10 >"$work/resumed.log" 2>&1 ||
+  { cat "$work/resumed.log"; fail "the resume on 2 ranks failed"; }
+grep -q 'at step 10' "$work/resumed.log" ||
+  fail "the resumed run did not reach step 10"
+echo "PASS: killed rank named, checkpoint intact, resumed on 2 ranks to step 10"
