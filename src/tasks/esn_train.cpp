@@ -11,6 +11,7 @@
 #include "recurrent/io/atomic_file.h"
 #include "recurrent/tasks/esn.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/train/dist.h"
 
 namespace recurrent::tasks {
 
@@ -60,6 +61,8 @@ std::string train_esn(const EsnTrainOptions& o) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   RC_CHECK(o.resume.empty(), "--resume", "an echo state network is fitted in one solve: there is nothing to resume");
+  RC_CHECK(train::world_size() == 1, "mpirun", "an echo state network is fitted in one solve, in one process: run "
+           "train esn without mpirun (data-parallel training is for the gradient-trained tasks)");
   if (o.cfg.classify()) return train_esn_classifier(o);
   RC_CHECK(!o.cfg.column.empty(), "--column", "the column to predict is required (or give --mode classify)");
   train::RunOptions ro = o;
