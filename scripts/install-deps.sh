@@ -13,6 +13,9 @@ pkgs+=(libeigen3-dev)
 pkgs+=(libcpp-httplib-dev)
 # Data-parallel training under mpirun (docs/distributed.md): Open MPI, its headers and mpirun.
 pkgs+=(libopenmpi-dev openmpi-bin)
+# The fuzzing build (scripts/fuzz.sh, docs/fuzzing.md): Debian 12's clang (14) with its libFuzzer and
+# sanitizer runtimes (libclang-rt-14-dev; clang-15's runtimes are not packaged complete) and LLVM's OpenMP.
+pkgs+=(clang libclang-rt-14-dev libomp-dev)
 # zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
 # The Python package (python/, docs/python.md) and its tests: pybind11 and the headers of Debian's
 # python3, NumPy, pytest, and PyTorch (recurrent.torch's drop-ins are tested against torch.nn.*).

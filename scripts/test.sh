@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs dependencies, builds, runs every test (Release), then the
-# sanitizer build (ASan + UBSan) of the same tests. Exits non-zero on any failure.
+# sanitizer build (ASan + UBSan) of the same tests, then every fuzzing harness for 30 s (scripts/fuzz.sh,
+# docs/fuzzing.md; RECURRENT_FUZZ_SECONDS changes it, 0 skips it). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -12,3 +13,5 @@ scripts/build.sh build
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECURRENT_SANITIZE=ON -DRECURRENT_BUILD_BENCH=OFF
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j "$(nproc)" -E "${RECURRENT_ASAN_EXCLUDE:-^$}")
+seconds=${RECURRENT_FUZZ_SECONDS:-30}
+if ((seconds > 0)); then scripts/fuzz.sh "$seconds"; fi

@@ -134,6 +134,11 @@ std::vector<std::string> expand_resume(const CLI::App& app, const std::vector<st
   const CLI::App* train = subcommand(app, "train");
   const CLI::App* sub = train ? subcommand(*train, args[ti]) : nullptr;
   const std::string file = (fs::path(g.resume) / "last.safetensors").string();
+  // A run killed between its first best.safetensors and its first last.safetensors (the end of its
+  // first epoch) has nothing to resume from: say so, rather than asking for the options (--data).
+  RC_CHECK(!sub || fs::exists(file) || !fs::exists(fs::path(g.resume) / "best.safetensors"), "--resume",
+           "no last.safetensors in ", g.resume, " (the run stopped before its first resumable checkpoint; "
+           "best.safetensors holds its best model so far): start it again with --out ", g.resume, " --force");
   if (!sub || !fs::exists(file)) return args;  // the task reports a missing checkpoint
   // The header only (the tensors are read by the task): metadata "recurrent.command".
   const std::string rec_text = io::read_safetensors_header(file).metadata_or("recurrent.command", "");

@@ -109,6 +109,10 @@ void read_track(Reader& r, std::vector<MidiNote>& out) {
     const int kind = status >> 4, ch = status & 0x0f;
     const uint8_t a = r.u8("event data");
     const uint8_t b = (kind == 0xc || kind == 0xd) ? 0 : r.u8("event data");
+    // Data bytes are 7-bit (a status byte here means a truncated or corrupt event): a pitch or a
+    // velocity past 127 would otherwise reach the notes.
+    RC_CHECK(a < 0x80 && b < 0x80, r.where, "event 0x", std::hex, int(status), " with data byte 0x",
+             int(a < 0x80 ? b : a), std::dec, " before byte ", r.pos, " (expected 0..127)");
     if (kind == 0x9 && b > 0) {
       note_off(ch, a);
       on[{ch, a}] = {tick, b};

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -135,7 +137,7 @@ MetricsCsv::MetricsCsv(const std::string& path, const std::vector<std::string>& 
     }
   }
   f_ = std::fopen(path.c_str(), "w");
-  RC_CHECK(f_ != nullptr, path, "cannot open for writing");
+  RC_CHECK(f_ != nullptr, path, "cannot open for writing: ", std::strerror(errno));
   std::fputs(kept.c_str(), f_);
   std::fflush(f_);
 }

@@ -163,3 +163,18 @@ TEST_F(RunFolders, ResumeRefusesOptionsThatWouldChangeTheRun) {
   EXPECT_NE(other.status, 0);
   EXPECT_NE(other.out.find("holds a `train lm` run"), std::string::npos) << other.out;
 }
+
+// A kill -9 between a run's first best.safetensors and its first last.safetensors (found by
+// scripts/reliability/kill_test.py) left a folder that `--resume DIR` answered with "--data is required".
+TEST_F(RunFolders, ResumeWithOnlyABestCheckpointSaysWhatToDo) {
+  CmdResult a = run(lm(d("k")) + " --max-steps 100 --quiet");  // past the first epoch (~90 steps)
+  ASSERT_EQ(a.status, 0) << a.out;
+  ASSERT_TRUE(fs::exists(d("k") + "/best.safetensors"));
+  fs::remove(d("k") + "/last.safetensors");  // the state the kill left
+  fs::remove(d("k") + "/results.json");
+  CmdResult r = run("train lm --resume " + d("k"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("recurrent: error: --resume: no last.safetensors in " + d("k")), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--force"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("--data is required"), std::string::npos) << r.out;
+}

@@ -125,3 +125,17 @@ TEST(Midi, MalformedFilesAreRefused) {
   EXPECT_THROW(encode_midi(MidiFile{480, 500000, 0, {{128, 0, 1, 80, 0}}}), Error);
   EXPECT_THROW(encode_midi(MidiFile{480, 500000, 0, {{60, 5, 5, 80, 0}}}), Error);
 }
+
+// Found by tests/fuzz/fuzz_midi (fixtures/io/fuzz/): a status byte where a note's data byte belongs
+// gave a note of pitch or velocity above 127 instead of an error.
+TEST(Midi, DataBytesAbove127AreRefused) {
+  EXPECT_NE(parse_error(smf(0, {bytes_of({0x00, 0x90, 0xBC, 0x40})})).find("data byte 0xbc"), std::string::npos);
+  EXPECT_NE(parse_error(smf(0, {bytes_of({0x00, 0x90, 60, 0xC0})})).find("data byte 0xc0"), std::string::npos);
+  const std::string found = std::string(RECURRENT_TEST_DATA) + "/io/fuzz/midi-data-byte-88baaddd.mid";
+  try {
+    read_midi(found);
+    ADD_FAILURE() << "no Error thrown";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(expected 0..127)"), std::string::npos) << e.what();
+  }
+}
