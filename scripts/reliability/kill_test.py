@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Crash safety of `recurrent train lm` (issue 28, acceptance 2; docs/reliability.md).
 
-Three cases, each on a tiny character LM (1 LSTM layer of 16, 6 epochs of a 4,000-character
+Three cases, each on a tiny character LM (1 LSTM layer of 16, 10 epochs of a 2,500-character
 excerpt, --threads 1, --log-interval 1 so metrics.csv is appended every step):
 
-  kills      the run is killed with SIGKILL at N random moments in [0, 1.2 T] (T: the length of an
-             uninterrupted run, measured first). After each kill the output folder must be either
+  kills      the run is killed with SIGKILL at N random moments: 0-30 ms after its metrics.csv
+             reaches a random step (0: right after it starts) of the uninterrupted run's steps, so
+             the kills spread over the whole write path (a metrics row every step, checkpoints at
+             every epoch end) whatever the machine's load. After each kill the output folder must be either
              loadable (every checkpoint in it parses and `recurrent eval` loads it) or cleanly empty
              (no checkpoint: the same command with --force starts over). The run is then continued
              (`train lm --resume DIR` alone; a finished run is left as is; a folder killed between its
@@ -40,7 +42,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CORPUS = os.path.join(REPO, "tests", "fixtures", "lm", "moby_train.txt")
 MODEL = ["--cell", "lstm", "--hidden", "16", "--layers", "1", "--embed", "8", "--seq-len", "16", "--batch", "4",
          "--threads", "1", "--log-interval", "1", "--quiet"]
-EPOCHS = 6
+EPOCHS = 10
 CHECKPOINTS = ("last.safetensors", "best.safetensors")
 
 
@@ -120,24 +122,44 @@ def one_line_error(r):
     return r.returncode != 0 and len(lines) == 1 and lines[0].startswith("recurrent: error: ")
 
 
-def case_kills(args, work, text, ref, ref_seconds):
+def metrics_rows(folder):
+    try:
+        with open(os.path.join(folder, "metrics.csv"), "rb") as f:
+            return max(0, f.read().count(b"\n") - 1)
+    except OSError:
+        return 0
+
+
+def kill_at_step(cmd, out, step, jitter):
+    """Starts `cmd`, SIGKILLs it `jitter` seconds after its metrics.csv holds `step` rows (0: right
+    after it starts); returns True when it was killed, False when it finished first."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while p.poll() is None and step > 0 and metrics_rows(out) < step:
+        time.sleep(0.001)
+    try:
+        p.wait(timeout=jitter)
+        return False
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        return True
+
+
+def case_kills(args, work, text, ref):
     rng = random.Random(args.seed)
+    steps = metrics_rows(ref)
     states = {"empty": 0, "best only": 0, "resumable": 0, "finished": 0}
     failures, tmp_left, tmp_after, resumed_equal = [], 0, 0, 0
     for i in range(args.kills):
         out = os.path.join(work, f"kill{i}")
-        moment = rng.uniform(0, 1.2 * ref_seconds)
-        p = subprocess.Popen(train_cmd(args, text, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            p.wait(timeout=moment)
-        except subprocess.TimeoutExpired:
-            p.send_signal(signal.SIGKILL)
-            p.wait()
+        step, jitter = rng.randint(0, steps), rng.uniform(0, 0.03)
+        moment = f"step {step} + {1000 * jitter:.0f} ms"
+        kill_at_step(train_cmd(args, text, out), out, step, jitter)
         tmp_left += len(temp_files(out))
         has_last, has_best = (os.path.exists(os.path.join(out, c)) for c in CHECKPOINTS)
         why = loadable(args, text, out)
         if why:
-            failures.append(f"kill {i} at {moment:.3f} s: {why}")
+            failures.append(f"kill {i} at {moment}: {why}")
             continue
         if not has_last and not has_best:  # cleanly empty: start over, as a user would
             states["empty"] += 1
@@ -146,7 +168,7 @@ def case_kills(args, work, text, ref, ref_seconds):
             states["best only"] += 1
             r = run([args.bin, "train", "lm", "--resume", out, "--quiet"])
             if not one_line_error(r) or "no last.safetensors" not in r.stdout:
-                failures.append(f"kill {i} at {moment:.3f} s: a folder with only best.safetensors: --resume "
+                failures.append(f"kill {i} at {moment}: a folder with only best.safetensors: --resume "
                                 f"said {r.stdout.strip()!r}")
                 continue
             r = run(train_cmd(args, text, out) + ["--force"])
@@ -157,18 +179,18 @@ def case_kills(args, work, text, ref, ref_seconds):
             states["resumable"] += 1
             r = run([args.bin, "train", "lm", "--resume", out, "--quiet"])
         if r is not None and r.returncode != 0:
-            failures.append(f"kill {i} at {moment:.3f} s: continuing failed: {r.stdout.strip()[-300:]}")
+            failures.append(f"kill {i} at {moment}: continuing failed: {r.stdout.strip()[-300:]}")
             continue
         why = compare_to_reference(ref, out)
         if why:
-            failures.append(f"kill {i} at {moment:.3f} s: after resuming, {why}")
+            failures.append(f"kill {i} at {moment}: after resuming, {why}")
             continue
         resumed_equal += 1
         tmp_after += len(temp_files(out))
         shutil.rmtree(out, ignore_errors=True)
     for f in failures:
         print("  FAIL", f)
-    print(f"kills: {args.kills} SIGKILLs in [0, {1.2 * ref_seconds:.2f}] s; folders found: {states['empty']} "
+    print(f"kills: {args.kills} SIGKILLs, each 0-30 ms after a random metrics row in 0..{steps}; folders found: {states['empty']} "
           f"without a checkpoint, {states['best only']} with only best.safetensors (resume refused clearly, "
           f"restarted with --force), {states['resumable']} resumable, {states['finished']} finished; "
           f"{args.kills - sum(states.values())} unreadable; {resumed_equal}/{args.kills} continued to the "
@@ -298,17 +320,16 @@ def main():
     try:
         text = os.path.join(work, "tiny.txt")
         with open(CORPUS, encoding="utf-8") as f, open(text, "w", encoding="utf-8") as g:
-            g.write(f.read()[:4000])
+            g.write(f.read()[:2500])
         ref = os.path.join(work, "ref")
         t0 = time.monotonic()
         r = run(train_cmd(args, text, ref))
-        ref_seconds = time.monotonic() - t0
         if r.returncode != 0:
             print(f"the uninterrupted run failed: {r.stdout}")
             return 1
-        print(f"uninterrupted run: {ref_seconds:.2f} s")
+        print(f"uninterrupted run: {time.monotonic() - t0:.2f} s, {metrics_rows(ref)} steps")
         if "kills" in cases:
-            ok &= case_kills(args, work, text, ref, ref_seconds)
+            ok &= case_kills(args, work, text, ref)
         if "disk-full" in cases:
             ok &= case_disk_full(args, work, text, ref)
         if "read-only" in cases:
