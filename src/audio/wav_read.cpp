@@ -109,7 +109,11 @@ Audio read_audio(const std::string& path, const ReadOptions& opts) {
     const bool far = r > opts.far_ratio || r < 1.0 / opts.far_ratio;
     a.notes.push_back(detail::concat(path, ": resampled from ", info.samplerate, " Hz to ", opts.target_rate, " Hz",
                                      far ? " (far from the model's rate: check this is the right file)" : ""));
+    const size_t before = buf.size();
     buf = resample(buf, info.samplerate, opts.target_rate, path);
+    // Found by tests/fuzz/fuzz_wav: a few samples at a far higher rate resample to none.
+    RC_CHECK(!buf.empty(), path, before, " samples at ", info.samplerate, " Hz are less than one sample at ",
+             opts.target_rate, " Hz; expected longer audio");
     a.sample_rate = opts.target_rate;
   }
   a.samples = std::move(buf);

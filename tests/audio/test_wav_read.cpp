@@ -168,3 +168,15 @@ TEST(WavRead, EightBitWavAndFlacLoad) {
   EXPECT_NEAR(zero_crossing_hz(fl.samples, 8000), 440.0, 1.0);
   EXPECT_TRUE(any_note_has(fl, "resampled from 16000 Hz to 8000 Hz"));
 }
+
+// Found by tests/fuzz/fuzz_wav: 4 stereo frames at 204,608 Hz resampled to 8 kHz gave no samples and no
+// error (read_audio promises audio or an Error). The fuzzer's input is tests/fixtures/audio/fuzz/.
+TEST(WavRead, TooShortToResampleIsRefused) {
+  ScratchDir dir("wav");
+  write_wav(dir.file("blip.wav"), std::vector<float>(8, 0.25f), 204608, 2);
+  const std::string msg = error_of([&] { read_audio(dir.file("blip.wav")); });
+  expect_has(msg, dir.file("blip.wav"));
+  expect_has(msg, "less than one sample at 8000 Hz");
+  const std::string found = std::string(RECURRENT_TEST_DATA) + "/audio/fuzz/wav-resampled-to-nothing-c14d3464.wav";
+  expect_has(error_of([&] { read_audio(found); }), "less than one sample at 8000 Hz");
+}
