@@ -4,7 +4,8 @@
 Starts the server (--bin, --model) on a free port, then for each client count (--clients 1,8,32,128)
 runs two bounded phases of --duration seconds each:
   generate: every client streams generations of --length tokens back to back (seed per request);
-            time to first token, per-token latency (gaps between token events), tokens/s overall;
+            time to first token, per-token latency (each generation's time after its first token over
+            the tokens after it; p50/p99 over generations), tokens/s overall;
   score:    every client scores a 64-character line back to back; latency p50/p99, requests/s.
 Errors are counted by HTTP status. Then (--over CLIENTS:BATCH:QUEUE) a server with small limits gets
 more clients than it admits: only 200s and 429s are expected. The server is stopped with SIGTERM.
@@ -62,7 +63,7 @@ def stream_once(conn, length, stats):
     if r.status != 200:
         r.read()
         return r.status
-    last, n = None, 0
+    first, last, n = None, None, 0
     while True:
         line = r.readline()
         if not line:
@@ -72,12 +73,13 @@ def stream_once(conn, length, stats):
         now = time.perf_counter()
         if b'"token"' not in line:
             break
-        if last is None:
+        if first is None:
+            first = now
             stats["ttft"].append(now - t0)
-        else:
-            stats["gap"].append(now - last)
         last, n = now, n + 1
     r.read()
+    if n > 1:  # per-token latency of this generation: the time after its first token over the tokens after it
+        stats["gap"].append((last - first) / (n - 1))
     stats["tokens"] += n
     return 200
 
@@ -93,7 +95,10 @@ def score_once(conn, stats):
 
 
 def run_phase(port, clients, duration, work):
-    """`clients` threads call work(conn, stats) until the deadline; returns merged stats and wall time."""
+    """`clients` threads call work(conn, stats) until the deadline; returns merged stats and wall time.
+    A request that finds its kept-alive connection closed by the server (idle past its keep-alive
+    timeout) is sent again once on a new connection, as HTTP clients do; these are counted as
+    "reconnects", not errors."""
     deadline = time.perf_counter() + duration
     all_stats = []
 
@@ -103,7 +108,13 @@ def run_phase(port, clients, duration, work):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         while time.perf_counter() < deadline:
             try:
-                s = work(conn, st)
+                try:
+                    s = work(conn, st)
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    st["reconnects"] = st.get("reconnects", 0) + 1
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                    s = work(conn, st)
             except (OSError, http.client.HTTPException) as e:
                 s = type(e).__name__
                 conn.close()
@@ -120,11 +131,12 @@ def run_phase(port, clients, duration, work):
     for t in threads:
         t.join(duration + 180)
     wall = time.perf_counter() - t0
-    merged = {"ttft": [], "gap": [], "tokens": 0, "score": [], "status": {}}
+    merged = {"ttft": [], "gap": [], "tokens": 0, "score": [], "status": {}, "reconnects": 0}
     for st in all_stats:
         for k in ("ttft", "gap", "score"):
             merged[k] += st[k]
         merged["tokens"] += st["tokens"]
+        merged["reconnects"] += st.get("reconnects", 0)
         for k, v in st["status"].items():
             merged["status"][str(k)] = merged["status"].get(str(k), 0) + v
     return merged, wall
@@ -181,7 +193,8 @@ def main():
                          "token_p50_ms": 1e3 * pct(g["gap"], 50), "token_p99_ms": 1e3 * pct(g["gap"], 99),
                          "mean_batch": brows / steps if steps else 0.0,
                          "score_p50_ms": 1e3 * pct(s["score"], 50), "score_p99_ms": 1e3 * pct(s["score"], 99),
-                         "score_per_s": len(s["score"]) / swall, "errors": errors})
+                         "score_per_s": len(s["score"]) / swall, "errors": errors,
+                         "reconnects": g["reconnects"] + s["reconnects"]})
             r = rows[-1]
             print(f"# {n} clients: {r['gen_tokens_per_s']:.0f} tok/s, batch {r['mean_batch']:.1f}, errors {errors}",
                   file=sys.stderr, flush=True)
@@ -193,7 +206,7 @@ def main():
         proc, port = start_server(a, mb, mq)
         try:
             o, _ = run_phase(port, n, a.duration / 2, lambda c, st: stream_once(c, a.length, st))
-            over = {"clients": n, "max_batch": mb, "max_queue": mq, "status": o["status"]}
+            over = {"clients": n, "max_batch": mb, "max_queue": mq, "status": o["status"], "reconnects": o["reconnects"]}
         finally:
             stop_server(proc)
     load1 = os.getloadavg()
@@ -202,18 +215,19 @@ def main():
           f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; "
           f"{a.duration:g} s per phase, generations of {a.length} tokens, clients on the same machine")
     print("| clients | score p50 / p99 ms | score req/s | TTFT p50 / p99 ms | per-token p50 / p99 ms | "
-          "tokens/s | mean batch | errors |")
-    print("|---|---|---|---|---|---|---|---|")
+          "tokens/s | mean batch | errors | reconnects |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['clients']} | {r['score_p50_ms']:.1f} / {r['score_p99_ms']:.1f} | {r['score_per_s']:.0f} | "
               f"{r['ttft_p50_ms']:.1f} / {r['ttft_p99_ms']:.1f} | {r['token_p50_ms']:.2f} / {r['token_p99_ms']:.2f} | "
-              f"{r['gen_tokens_per_s']:.0f} | {r['mean_batch']:.1f} | {sum(r['errors'].values())} {r['errors'] or ''} |")
+              f"{r['gen_tokens_per_s']:.0f} | {r['mean_batch']:.1f} | {sum(r['errors'].values())} {r['errors'] or ''} | "
+              f"{r['reconnects']} |")
     by = {r["clients"]: r["gen_tokens_per_s"] for r in rows}
     if 1 in by and 32 in by:
         print(f"tokens/s at 32 clients / at 1 client: {by[32] / by[1]:.1f}x (goal >= 8x)")
     if over:
         print(f"beyond the limits: {over['clients']} clients, --max-batch {over['max_batch']} --max-queue "
-              f"{over['max_queue']}: statuses {over['status']} (only 200 and 429 expected)")
+              f"{over['max_queue']}: statuses {over['status']} (only 200 and 429 expected), {over['reconnects']} reconnects")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"cpu": cpu_name(), "load_before": load0, "load_after": load1, "threads": a.threads,

@@ -136,6 +136,7 @@ Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>()) {
   const auto rt = s.opt.read_timeout;
   h.set_read_timeout(rt.count() / 1000, (rt.count() % 1000) * 1000);
   h.set_write_timeout(5, 0);
+  h.set_tcp_nodelay(true);  // each event and reply goes out at once (Nagle + delayed ACK held them ~40 ms)
   h.set_keep_alive_timeout(2);
   h.set_keep_alive_max_count(1000);
   h.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
