@@ -345,6 +345,7 @@ void bind_io(py::module_& m);  // io.cpp: recurrent.load_safetensors / save_safe
 
 PYBIND11_MODULE(_recurrent, m) {
   m.doc() = "recurrent's engine: recurrent layer stacks over NumPy arrays (see recurrent.RNN, recurrent.torch).";
+  rc::set_min_parallel_work(rc::kDefaultMinParallelWork);  // small calls on one thread (core/threads.h)
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -80,7 +80,7 @@ void add_train_asr(CLI::App& train) {
     o->d.speakers_test = comma_list((*spk)[2]);
     finish_loop_options("asr", c, *o, *budget, 30);
     o->d.seed = o->seed;
-    if (tasks::train_asr(*o) == tasks::AsrOutcome::stopped && train::interrupted()) std::exit(130);
+    if (tasks::train_asr(*o) == tasks::AsrOutcome::stopped && train::interrupted()) std::exit(128 + train::interrupt_signal());
   });
 }
 

@@ -62,7 +62,7 @@ void add_train_classify(CLI::App& train) {
                "splits --data into folds; with --valid/--test the parts are those files (give one or the other)");
     finish_loop_options("classify", c, *o, *budget);
     if (tasks::train_classifier(*o) == tasks::ClassifyOutcome::stopped && train::interrupted())
-      std::exit(130);
+      std::exit(128 + train::interrupt_signal());
   });
 }
 

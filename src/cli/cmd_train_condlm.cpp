@@ -48,7 +48,7 @@ void add_train_condlm(CLI::App& train) {
   c->callback([o, budget, no_condition, c] {
     o->conditioned = !*no_condition;
     finish_loop_options("condlm", c, *o, *budget);
-    if (tasks::train_condlm(*o) == tasks::CondLmOutcome::stopped && train::interrupted()) std::exit(130);
+    if (tasks::train_condlm(*o) == tasks::CondLmOutcome::stopped && train::interrupted()) std::exit(128 + train::interrupt_signal());
   });
 }
 

@@ -66,7 +66,7 @@ void add_train_forecast(CLI::App& train) {
     o->relative = *relative ? 1 : *absolute ? 0 : -1;
     o->seasonal_residual = *seasonal ? 1 : *no_seasonal ? 0 : -1;
     finish_loop_options("forecast", c, *o, *budget, 500);
-    if (tasks::train_forecaster(*o) == tasks::ForecastOutcome::stopped && train::interrupted()) std::exit(130);
+    if (tasks::train_forecaster(*o) == tasks::ForecastOutcome::stopped && train::interrupted()) std::exit(128 + train::interrupt_signal());
   });
 }
 

@@ -88,7 +88,7 @@ void add_train_lm(CLI::App& train) {
              "applies to the decay on plateau; --decay-start decays every epoch instead (give one of them)");
     finish_loop_options("lm", c, *o, *budget);
     if (tasks::train_lm(*o) == tasks::TrainOutcome::stopped && train::interrupted())
-      std::exit(130);  // Ctrl-C: checkpoint saved and files flushed; 128 + SIGINT as shells report
+      std::exit(128 + train::interrupt_signal());  // checkpoint saved, files flushed; as shells report
   });
 }
 

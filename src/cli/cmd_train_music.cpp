@@ -29,7 +29,7 @@ void add_train_music(CLI::App& train) {
   add_loop_options(c, *o, *budget, "chorales per batch");
   c->callback([o, budget, c] {
     finish_loop_options("music", c, *o, *budget, 200);
-    if (tasks::train_music(*o) == tasks::MusicOutcome::stopped && train::interrupted()) std::exit(130);
+    if (tasks::train_music(*o) == tasks::MusicOutcome::stopped && train::interrupted()) std::exit(128 + train::interrupt_signal());
   });
 }
 

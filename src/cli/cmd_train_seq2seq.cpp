@@ -65,7 +65,7 @@ void add_train_seq2seq(CLI::App& train) {
     for (const char* opt : {"--heads", "--d-model", "--ff"})
       if (!tf && c->count(opt)) throw Error(opt, "is a transformer option (add --arch transformer)");
     finish_loop_options("seq2seq", c, *o, *budget);
-    if (tasks::train_seq2seq(*o) == tasks::Seq2SeqOutcome::stopped && train::interrupted()) std::exit(130);
+    if (tasks::train_seq2seq(*o) == tasks::Seq2SeqOutcome::stopped && train::interrupted()) std::exit(128 + train::interrupt_signal());
   });
 }
 

@@ -49,7 +49,7 @@ void add_train_tag(CLI::App& train) {
   add_loop_options(c, *o, *budget);
   c->callback([o, budget, c] {
     finish_loop_options("tag", c, *o, *budget);
-    if (tasks::train_tagger(*o) == tasks::TagOutcome::stopped && train::interrupted()) std::exit(130);
+    if (tasks::train_tagger(*o) == tasks::TagOutcome::stopped && train::interrupted()) std::exit(128 + train::interrupt_signal());
   });
 }
 

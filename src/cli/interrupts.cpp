@@ -28,7 +28,8 @@ void route_sigint_to_watcher() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGTERM);  // a container stop, a batch scheduler's end of job
+  sigaddset(&set, SIGHUP);   // a closed terminal or ssh session
   if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return;  // then the plain handler stays in charge
   std::thread([set] {
     for (bool asked = false;;) {
@@ -44,17 +45,13 @@ void route_sigint_to_watcher() {
         stop();
         continue;
       }
-      if (sig == SIGTERM) {
-        std::fflush(nullptr);
-        _exit(128 + SIGTERM);
-      }
       if (!asked && train::interrupt_armed()) {
         asked = true;
-        train::request_interrupt();
+        train::request_interrupt(sig);
         continue;
       }
       std::fflush(nullptr);
-      _exit(128 + SIGINT);
+      _exit(128 + sig);
     }
   }).detach();
 }

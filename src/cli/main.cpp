@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
       threads = std::max(1, std::min(omp_get_num_procs(), static_cast<int>(std::thread::hardware_concurrency()) /
                                                               recurrent::cli::local_ranks()));
     if (threads > 0) recurrent::set_num_threads(threads);
+    // Calls too small to share run on one thread (core/threads.h): a team costs a time slice per meeting
+    // on a busy machine.
+    recurrent::set_min_parallel_work(recurrent::kDefaultMinParallelWork);
   });
 
   recurrent::cli::add_inspect(app);

@@ -82,6 +82,15 @@ std::string check_kind(const std::string& kind, const std::string& s) {
       return "expected a duration such as 90s, 30m or 1.5h, got " + s;
     }
   }
+  if (kind == "steps-or-duration") {  // --save-every
+    try {
+      train::RunOptions o;
+      train::parse_save_every(s, o);
+      return "";
+    } catch (const Error& e) {
+      return e.message();
+    }
+  }
   if (kind == "nonneg-real-list")
     return each_part(s, [](const std::string& p) { return real_if(p, [](double v) { return v >= 0; }, "").empty(); })
                ? ""
@@ -111,6 +120,7 @@ const char* kind_hint(const std::string& kind) {
   if (kind == "fraction") return "in [0,1)";
   if (kind == "probability") return "in (0,1]";
   if (kind == "duration") return "DURATION";
+  if (kind == "steps-or-duration") return "STEPS|DURATION";
   if (kind == "positive-list") return "N[,N…]";
   if (kind == "cells") return "CELL[,CELL…]";
   return "";
@@ -169,6 +179,9 @@ void add_run_options(CLI::App* c, train::RunOptions& o, std::string& budget) {
                 "--max-steps the default is 10, forecast 100; 0: no epoch limit)")->check(checked("count"));
   c->add_option("--time-budget", budget, "training wall time incl. validation, the whole run: 90s, 30m, 1.5h")
       ->check(checked("duration"));
+  c->add_option("--save-every", o.save_every_text, "also save last.safetensors mid-epoch (exact position, as at "
+                "Ctrl-C) every N steps or every DURATION of training (500, 90s, 10m, 1.5h; off: only at epoch ends)")
+      ->capture_default_str()->check(checked("steps-or-duration"));
   c->add_option("--max-steps", o.max_steps, "stop after this many steps in the whole run, saving last.safetensors "
                 "(0: no limit)")->check(checked("count"));
   c->add_option("--out", o.out, "output folder; refused if it holds another run unless --force (a resumed run "
@@ -186,6 +199,7 @@ void add_run_options(CLI::App* c, train::RunOptions& o, std::string& budget) {
 void finish_run_options(const std::string& task, const CLI::App* c, train::RunOptions& o, const std::string& budget,
                         int64_t default_epochs) {
   if (!budget.empty()) o.time_budget = train::parse_duration(budget, "--time-budget");
+  train::parse_save_every(o.save_every_text, o);
   if (c->count("--epochs") == 0 && o.time_budget == 0 && o.max_steps == 0) o.epochs = default_epochs;
   RC_CHECK(!(c->count("--force") && c->count("--resume")), "--force",
            "replaces a run; --resume continues one (give one of them)");
@@ -235,7 +249,7 @@ void list_options(const CLI::App& app) { list_app(app, ""); }
 
 std::string option_kind(const CLI::Option* o) {
   for (const char* k : {"positive", "count", "seed", "real", "positive-real", "nonneg-real", "fraction", "probability",
-                        "duration", "positive-list", "nonneg-real-list", "cells", "file", "dir", "path", "text",
+                        "duration", "steps-or-duration", "positive-list", "nonneg-real-list", "cells", "file", "dir", "path", "text",
                         "choice", "choice-list", "range"})
     if (has_validator(o, k)) return k;
   return "";

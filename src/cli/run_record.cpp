@@ -103,7 +103,7 @@ void check_given(const std::string& name, const std::vector<std::string>& given,
 }  // namespace
 
 bool may_change_on_resume(const std::string& o) {
-  static const char* kMay[] = {"--epochs", "--time-budget", "--max-steps", "--quiet",     "--log-every",
+  static const char* kMay[] = {"--epochs", "--time-budget", "--max-steps", "--save-every", "--quiet", "--log-every",
                                "--log-interval", "--eval-batch", "--diagnostics", "--data", "--valid", "--test"};
   return std::any_of(std::begin(kMay), std::end(kMay), [&](const char* m) { return o == m; });
 }

@@ -87,6 +87,8 @@ void gemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, cons
   GemmBackend b = g_backend;
   if (b == GemmBackend::reference) return gemm_reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   num_threads();  // make sure the OpenMP thread count oneDNN uses is the configured one
+  // A small product runs on one thread (core/threads.h: min_parallel_work)
+  ThreadScope fit(threads_for(static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K)));
   if (b == GemmBackend::onednn) b = choose_path(tb, M, N);
   if (b == GemmBackend::onednn_matmul &&
       detail::matmul_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))

@@ -3,6 +3,8 @@
 // helpers (per-thread stream and scratchpad). See src/kernels/onednn_matmul.h.
 #include "kernels/onednn_matmul.h"
 
+#include <omp.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -117,7 +119,7 @@ bool matmul_plain(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alp
   constexpr std::size_t kMaxEntries = 1024;  // bound memory if callers vary alpha/beta freely
 
   const PlainKey key{static_cast<int>(ta), static_cast<int>(tb), M, N, K, lda, ldb, ldc,
-                     bits(alpha), bits(beta), num_threads()};
+                     bits(alpha), bits(beta), omp_get_max_threads()};  // this call's team (ThreadScope)
   std::shared_ptr<const PlainEntry> e;
   {
     std::lock_guard<std::mutex> lock(mu);

@@ -19,6 +19,7 @@
 #include "nn/rnn_direction.h"
 #include "nn/rnn_team.h"
 #include "recurrent/core/tensor.h"
+#include "recurrent/core/threads.h"
 
 namespace recurrent::rnn::fused {
 
@@ -88,11 +89,13 @@ bool split_forward_by_rows(const DirShape& s, int n);
 void row_span(int64_t B, int tid, int n, int64_t& r0, int64_t& r1);
 void count_split_run(bool rows);  // tests: forward_split_runs
 
-// Runs member(team, tid) on a team of StepTeam::plan(nb) threads (one OpenMP region per sequence). If
-// OpenMP grants fewer threads (nested parallelism), thread 0 runs the whole loop alone.
+// Runs member(team, tid) on a team of StepTeam::plan(nb) threads (one OpenMP region per sequence), or on
+// one thread when a step's work (multiply-adds) is too small to share (core/threads.h: threads_for) — the
+// team meets once per step. If OpenMP grants fewer threads (nested parallelism), thread 0 runs the whole
+// loop alone.
 template <class Member>
-void run_team(int64_t nb, const Member& member) {
-  const int nt = StepTeam::plan(nb);
+void run_team(int64_t nb, double step_work, const Member& member) {
+  const int nt = threads_for(step_work) == 1 ? 1 : StepTeam::plan(nb);
   if (nt == 1) {
     StepTeam one(1);
     return member(one, 0);

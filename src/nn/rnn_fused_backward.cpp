@@ -336,7 +336,7 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
               .dhs = dhs,
               .wbb = wbb.p,
               .wrb = wrb.p};
-  fused::run_team(blocks(H, P), [&](StepTeam& team, int tid) {
+  fused::run_team(blocks(H, P), 2.0 * static_cast<double>(s.B) * static_cast<double>(GH) * static_cast<double>(R), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_backward_member(w, team, tid, dh, dhp);
     } else {

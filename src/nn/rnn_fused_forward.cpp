@@ -446,7 +446,7 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
               .wrb = cached ? cbf16(cached->wrb) : pack.wrb,
               .pack = cached ? nullptr : &pack,
               .light = light};
-  fused::run_team(blocks(H, P), [&](StepTeam& team, int tid) {
+  fused::run_team(blocks(H, P), static_cast<double>(B) * static_cast<double>(GH) * static_cast<double>(R), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_forward_member(f, team, tid);
     } else {

@@ -242,7 +242,7 @@ AsrOutcome AsrRun::run() {
                    std::to_string(model_->num_parameters()) + " parameters, " + std::to_string(num_threads()) +
                    " thread(s)");
   model_->train();
-  const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps};
+  const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps, o_.save_every_steps, o_.save_every_seconds};
   if (!stop_early() && train::run_epochs(*this, pos_, lim, progress_, o_.quiet, train::resume_command("asr", o_.out)) ==
                            train::EpochOutcome::stopped)
     return AsrOutcome::stopped;

@@ -289,7 +289,7 @@ ForecastOutcome ForecastRun::run() {
     progress_.line(buf);
   }
   model_->train();
-  const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps};
+  const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps, o_.save_every_steps, o_.save_every_seconds};
   if (train::run_epochs(*this, pos_, lim, progress_, o_.quiet, train::resume_command("forecast", o_.out)) == train::EpochOutcome::stopped)
     return ForecastOutcome::stopped;
   finish();

@@ -2,6 +2,7 @@
 // Contract in include/recurrent/tasks/lm.h.
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <numeric>
 
 #include "recurrent/autograd/ops.h"
@@ -70,19 +71,89 @@ std::vector<int64_t> prime_ids(const Vocab& v, const std::string& prime, const s
   return sample_prime_ids(v, prime, where);
 }
 
+// The beams' back-pointers since the last token that every live beam descends from. Step s holds, for
+// each beam k alive after it, its token and the beam of step s−1 it extends (beams sorted best first).
+// Tokens every live beam descends from are decided: decided() hands them out and forgets their steps, so
+// memory is bounded by how long the beams disagree — and by kMaxUndecided steps: past that, prune_to_best()
+// decides the best beam's oldest token and names the beams that do not descend from it (to be dropped).
+class BeamHistory {
+ public:
+  static constexpr size_t kMaxUndecided = 10000;
+
+  void push(std::vector<int64_t> from, std::vector<int64_t> token) { steps_.push_back({std::move(from), std::move(token)}); }
+  size_t undecided() const { return steps_.size(); }
+
+  // The decided tokens, oldest first (removed from the history).
+  std::vector<int64_t> decided() {
+    if (steps_.empty()) return {};
+    std::vector<int64_t> live(steps_.back().token.size());
+    std::iota(live.begin(), live.end(), 0);
+    int64_t last_single = -1, single_beam = 0;
+    for (int64_t s = static_cast<int64_t>(steps_.size()) - 1; s >= 0; --s) {
+      std::sort(live.begin(), live.end());
+      live.erase(std::unique(live.begin(), live.end()), live.end());
+      if (live.size() == 1 && last_single < 0) last_single = s, single_beam = live[0];
+      for (int64_t& k : live) k = steps_[static_cast<size_t>(s)].from[static_cast<size_t>(k)];
+    }
+    if (last_single < 0) return {};
+    std::vector<int64_t> out = path(last_single, single_beam);
+    steps_.erase(steps_.begin(), steps_.begin() + last_single + 1);
+    return out;
+  }
+  // Beam k's tokens at steps 0..s (oldest first).
+  std::vector<int64_t> path(int64_t s, int64_t k) const {
+    std::vector<int64_t> out(static_cast<size_t>(s + 1));
+    for (; s >= 0; --s) {
+      const Step& st = steps_[static_cast<size_t>(s)];
+      out[static_cast<size_t>(s)] = st.token[static_cast<size_t>(k)];
+      k = st.from[static_cast<size_t>(k)];
+    }
+    return out;
+  }
+  // The live beams that descend from the best beam's (beam 0's) oldest undecided token, in order; the last
+  // step keeps only them.
+  std::vector<int64_t> prune_to_best() {
+    const size_t n = steps_.back().token.size();
+    std::vector<int64_t> root(n);  // each live beam's beam at step 0
+    std::iota(root.begin(), root.end(), 0);
+    for (size_t s = steps_.size(); s-- > 1;)
+      for (int64_t& k : root) k = steps_[s].from[static_cast<size_t>(k)];
+    std::vector<int64_t> keep;
+    for (size_t k = 0; k < n; ++k)
+      if (root[k] == root[0]) keep.push_back(static_cast<int64_t>(k));
+    Step& last = steps_.back();
+    Step kept;
+    for (int64_t k : keep) kept.from.push_back(last.from[k]), kept.token.push_back(last.token[k]);
+    last = std::move(kept);
+    return keep;
+  }
+
+ private:
+  struct Step {
+    std::vector<int64_t> from, token;
+  };
+  std::deque<Step> steps_;
+};
+
+// Beam search, streamed: the prime at once, then each token as soon as every live beam agrees on it, the
+// rest of the best beam at the end. Memory O(K · undecided steps), whatever --length.
 void beam_search(LmModel& m, const SampleOptions& o, const std::function<void(const std::string&)>& emit) {
   NoGradGuard ng;
   const Vocab& vocab = m.vocab();
   const int64_t V = m.vocab_size();
   std::unique_ptr<LmStreams> st = m.streams();
-  std::vector<std::vector<double>> lp = log_probs(*st, prime_ids(vocab, o.prime), V);
-  std::vector<double> cur = lp.back();                  // [V] for the single initial beam
+  std::vector<double> cur = log_probs(*st, prime_ids(vocab, o.prime), V).back();  // [V] for the single initial beam
   std::vector<double> score{0.0};
-  std::vector<std::vector<int64_t>> seqs{{}};
+  BeamHistory hist;
+  emit(o.prime);
+  auto emit_ids = [&](const std::vector<int64_t>& ids) {
+    for (int64_t id : ids) emit(vocab.render(id));
+  };
+  std::vector<std::pair<double, int64_t>> cand;
   for (int64_t step = 0; step < o.length; ++step) {
     const int64_t B = static_cast<int64_t>(score.size());
     // candidates (beam b, token v) with score[b] + log p(v | beam b); <unk> excluded
-    std::vector<std::pair<double, int64_t>> cand;
+    cand.clear();
     for (int64_t b = 0; b < B; ++b)
       for (int64_t v = 1; v < V; ++v) cand.push_back({score[b] + cur[b * V + v], b * V + v});
     const size_t K = std::min<size_t>(static_cast<size_t>(o.beam), cand.size());
@@ -91,20 +162,24 @@ void beam_search(LmModel& m, const SampleOptions& o, const std::function<void(co
     });
     std::vector<int64_t> from(K), next(K);
     std::vector<double> nscore(K);
-    std::vector<std::vector<int64_t>> nseqs(K);
-    for (size_t k = 0; k < K; ++k) {
-      from[k] = cand[k].second / V, next[k] = cand[k].second % V, nscore[k] = cand[k].first;
-      nseqs[k] = seqs[from[k]];
-      nseqs[k].push_back(next[k]);
-    }
+    for (size_t k = 0; k < K; ++k) from[k] = cand[k].second / V, next[k] = cand[k].second % V, nscore[k] = cand[k].first;
     st->reorder(from);
-    score = nscore, seqs = std::move(nseqs);
+    hist.push(from, next);
+    if (hist.undecided() > BeamHistory::kMaxUndecided) {  // bound the memory: keep the best beam's descendants
+      const std::vector<int64_t> keep = hist.prune_to_best();
+      st->reorder(keep);
+      std::vector<int64_t> knext;
+      std::vector<double> kscore;
+      for (int64_t k : keep) knext.push_back(next[k]), kscore.push_back(nscore[k]);
+      next = std::move(knext), nscore = std::move(kscore);
+    }
+    score = std::move(nscore);
+    emit_ids(hist.decided());
     if (step + 1 == o.length) break;
-    Tensor l = log_softmax(Var(st->feed(next, 1, static_cast<int64_t>(K)))).value().contiguous();  // [1, K, V]
+    Tensor l = log_softmax(Var(st->feed(next, 1, static_cast<int64_t>(next.size())))).value().contiguous();  // [1, K, V]
     cur.assign(l.data(), l.data() + l.numel());
   }
-  emit(o.prime);
-  for (int64_t id : seqs[0]) emit(vocab.render(id));
+  if (hist.undecided() > 0) emit_ids(hist.path(static_cast<int64_t>(hist.undecided()) - 1, 0));
 }
 
 }  // namespace

@@ -437,12 +437,14 @@ TrainOutcome LmRun::run() {
   const auto t0 = Clock::now();
   elapsed0_ = pos_.elapsed;
   auto tick = [&] { pos_.elapsed = elapsed0_ + std::chrono::duration<double>(Clock::now() - t0).count(); };
+  train::SaveSchedule saves(o_, pos_.step, pos_.elapsed);
   while (o_.epochs == 0 || pos_.epoch < o_.epochs) {
     data::LmBatcher b(s_.train, o_.batch, o_.seq_len, pos_.offset, o_.data);
     bool stop = false;
     while (pos_.chunk < b.num_chunks()) {
       tick();
       if ((stop = should_stop(t0))) break;
+      if (saves.due(pos_.step, pos_.elapsed)) save(path("last.safetensors"), true), saves.saved(pos_.step, pos_.elapsed);
       train_chunk(b.chunk(pos_.chunk));
       ++pos_.chunk;
       show_progress(b);
@@ -466,6 +468,7 @@ TrainOutcome LmRun::run() {
     state_ = {};
     pos_.offset = draw_offset();
     save(path("last.safetensors"), true);
+    saves.saved(pos_.step, pos_.elapsed);
   }
   if (!o_.quiet && !train::reduce_summary().empty()) progress_.line(train::reduce_summary());
   finish();

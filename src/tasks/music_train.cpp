@@ -208,7 +208,7 @@ MusicOutcome MusicRun::run() {
   progress_ = train::Progress(o_.log_every);
   start_line(resume);
   model_->train();
-  const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps};
+  const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps, o_.save_every_steps, o_.save_every_seconds};
   if (!stop_early() && train::run_epochs(*this, pos_, lim, progress_, o_.quiet, train::resume_command("music", o_.out)) ==
                            train::EpochOutcome::stopped)
     return MusicOutcome::stopped;

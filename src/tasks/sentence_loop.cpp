@@ -216,12 +216,14 @@ LoopOutcome SentenceLoop::run(SentenceTask& task, const std::string& banner) {
   auto tick = [&] { pos_.elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t0).count(); };
   const int64_t n = task.train_items();
   const int64_t nb = (n + o_.batch - 1) / o_.batch;
+  train::SaveSchedule saves(o_, pos_.step, pos_.elapsed);
   while ((o_.epochs == 0 || pos_.epoch < o_.epochs) && !patience_exhausted()) {
     const std::vector<size_t> perm = order(pos_.epoch, static_cast<size_t>(n));
     bool stop = false;
     while (pos_.batch < nb) {
       tick();
       if ((stop = should_stop())) break;
+      if (saves.due(pos_.step, pos_.elapsed)) save(task, path("last.safetensors"), true), saves.saved(pos_.step, pos_.elapsed);
       train_batch(task, perm, nb);
     }
     tick();
@@ -240,6 +242,7 @@ LoopOutcome SentenceLoop::run(SentenceTask& task, const std::string& banner) {
     ++pos_.epoch;
     pos_.batch = 0;
     save(task, path("last.safetensors"), true);
+    saves.saved(pos_.step, pos_.elapsed);
   }
   task.model().eval();
   return LoopOutcome::finished;

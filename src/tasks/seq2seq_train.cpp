@@ -351,6 +351,7 @@ Seq2SeqOutcome Seq2SeqRun::run() {
   const auto t0 = Clock::now();
   const double elapsed0 = pos_.elapsed;
   auto tick = [&] { pos_.elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t0).count(); };
+  train::SaveSchedule saves(o_, pos_.step, pos_.elapsed);
   while (o_.epochs == 0 || pos_.epoch < o_.epochs) {
     const std::vector<std::vector<size_t>> bs = batches(pos_.epoch);
     const int64_t nb = static_cast<int64_t>(bs.size());
@@ -358,6 +359,7 @@ Seq2SeqOutcome Seq2SeqRun::run() {
     while (pos_.batch < nb) {
       tick();
       if ((stop = should_stop())) break;
+      if (saves.due(pos_.step, pos_.elapsed)) save(path("last.safetensors"), true), saves.saved(pos_.step, pos_.elapsed);
       train_batch(bs[static_cast<size_t>(pos_.batch)]);
       if (o_.valid_every > 0 && pos_.step % o_.valid_every == 0 && pos_.batch < nb) validate(true);
     }
@@ -376,6 +378,7 @@ Seq2SeqOutcome Seq2SeqRun::run() {
     ++pos_.epoch;
     pos_.batch = 0;
     save(path("last.safetensors"), true);
+    saves.saved(pos_.step, pos_.elapsed);
   }
   finish();
   return Seq2SeqOutcome::finished;

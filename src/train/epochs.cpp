@@ -63,6 +63,7 @@ EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& 
     return stop_requested(lim.time_budget > 0 && pos.elapsed >= lim.time_budget);  // agreed by all ranks
   };
   const int64_t nb = task.batches_per_epoch();
+  SaveSchedule saves(lim.save_every_steps, lim.save_every_seconds, pos.step, pos.elapsed);
   double acc_loss = 0, acc_norm = 0, ema = NAN;
   int64_t acc_steps = 0;
   while (lim.epochs == 0 || pos.epoch < lim.epochs) {
@@ -71,6 +72,7 @@ EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& 
     while (pos.batch < nb) {
       tick();
       if ((stop = should_stop())) break;
+      if (saves.due(pos.step, pos.elapsed)) task.save_last(pos), saves.saved(pos.step, pos.elapsed);
       const StepStats st = task.train_batch(pos.epoch, pos.batch, pos.step + 1);
       ++pos.step, ++pos.batch;
       acc_loss += st.loss, acc_norm += st.grad_norm, ++acc_steps;
@@ -99,6 +101,7 @@ EpochOutcome run_epochs(EpochTask& task, EpochPosition& pos, const EpochLimits& 
     ++pos.epoch;
     pos.batch = 0;
     task.save_last(pos);
+    saves.saved(pos.step, pos.elapsed);
     if (task.stop_early()) break;
   }
   return EpochOutcome::finished;

@@ -99,7 +99,9 @@ std::string format_duration(double seconds) {
 
 namespace {
 std::atomic<bool> g_interrupted{false}, g_armed{false};
+std::atomic<int> g_signal{SIGINT};
 extern "C" void on_sigint(int) {
+  g_signal.store(SIGINT);
   g_interrupted.store(true);
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
 }
@@ -110,7 +112,11 @@ void install_interrupt_handler() {
   std::signal(SIGINT, on_sigint);
 }
 bool interrupt_armed() { return g_armed.load(); }
-void request_interrupt() { g_interrupted.store(true); }
+void request_interrupt(int signal) {
+  g_signal.store(signal);
+  g_interrupted.store(true);
+}
+int interrupt_signal() { return g_signal.load(); }
 bool interrupted() { return g_interrupted.load(); }
 void clear_interrupt() { g_interrupted.store(false); }
 

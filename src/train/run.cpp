@@ -107,6 +107,24 @@ void check_budget_left(const RunOptions& o, int64_t steps, int64_t epochs, doubl
            format_duration(elapsed), " to train on", how);
 }
 
+void parse_save_every(const std::string& text, RunOptions& o) {
+  o.save_every_steps = 0, o.save_every_seconds = 0;
+  if (text == "0" || text == "off") return;
+  const std::string expected = "expected a number of steps (500), a duration with its unit (90s, 10m, 1.5h) or off, got '";
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    RC_CHECK(text.size() <= 15, "--save-every", expected, text, "'");
+    o.save_every_steps = std::stoll(text);
+    return;
+  }
+  const char last = text.empty() ? '\0' : text.back();
+  RC_CHECK(last == 's' || last == 'm' || last == 'h' || text.ends_with("min"), "--save-every", expected, text, "'");
+  try {
+    o.save_every_seconds = parse_duration(text, "--save-every");
+  } catch (const Error&) {
+    throw Error("--save-every", expected + text + "'");
+  }
+}
+
 std::string resume_command(const std::string& task, const std::string& dir) {
   // Quoted for a POSIX shell when it holds anything but [A-Za-z0-9_./+-], so the line can be pasted.
   const bool plain = !dir.empty() && dir.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -23,7 +23,7 @@ std::string bad_value(const std::string& kind, const std::string& missing) {
   static const std::map<std::string, std::string> bad = {
       {"positive", "0"},       {"count", "-1"},           {"seed", "-1"},        {"real", "abc"},
       {"positive-real", "0"},  {"nonneg-real", "-1"},     {"fraction", "1"},     {"probability", "0"},
-      {"duration", "5q"},      {"positive-list", "16,0"}, {"nonneg-real-list", "1,-1"},
+      {"duration", "5q"},      {"steps-or-duration", "5q"}, {"positive-list", "16,0"}, {"nonneg-real-list", "1,-1"},
       {"cells", "lstm,nope"},  {"choice", "nope"},        {"choice-list", "nope"}, {"range", "-1"},
       {"text", ""},            {"flag", ""}};
   if (kind == "file" || kind == "dir" || kind == "path") return missing;

@@ -114,30 +114,67 @@ TEST_F(RunFolders, ResumeAloneContinuesExactlyAfterMaxSteps) {
   EXPECT_NE(done.out.find("--epochs: the run has completed 2 epochs"), std::string::npos) << done.out;
 }
 
-TEST_F(RunFolders, ResumeAloneContinuesExactlyAfterCtrlC) {
+// Ctrl-C, SIGTERM (a container stop) and SIGHUP (a closed ssh session) all save the run and exit with
+// 128 + the signal; the pasted hint then ends with the uninterrupted run's weights.
+TEST_F(RunFolders, ResumeAloneContinuesExactlyAfterCtrlCTermOrHangup) {
   CmdResult a = run(lm(d("a")) + " --quiet");
   ASSERT_EQ(a.status, 0) << a.out;
-  // The same command, interrupted by SIGINT once it has written a few metrics rows.
-  const std::string cmd = std::string(RECURRENT_BIN) + " " + lm(d("b")) + " --quiet";
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    SCOPED_TRACE("signal " + std::to_string(sig));
+    const std::string dir = d("b" + std::to_string(sig));
+    // The same command, interrupted by the signal once it has written a few metrics rows.
+    const std::string cmd = std::string(RECURRENT_BIN) + " " + lm(dir) + " --quiet";
+    std::vector<std::string> argv_s = {"/bin/sh", "-c", "exec " + cmd};
+    std::vector<char*> argv;
+    for (std::string& s : argv_s) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
+    for (int i = 0; i < 2000 && lines_in(dir + "/metrics.csv") < 6; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ::kill(pid, sig);
+    int st = 0;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    ASSERT_TRUE(WIFEXITED(st)) << "ended by signal " << (WIFSIGNALED(st) ? WTERMSIG(st) : 0) << " without saving";
+    if (WEXITSTATUS(st) == 0) GTEST_SKIP() << "the run finished before the signal arrived (machine too fast?)";
+    ASSERT_EQ(WEXITSTATUS(st), 128 + sig);
+    CmdResult b = run("train lm --resume " + dir + " --quiet");  // the hint, pasted
+    ASSERT_EQ(b.status, 0) << b.out;
+    std::string why;
+    EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", dir + "/last.safetensors", "model.", why)) << why;
+    EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", dir + "/last.safetensors", "optim.", why)) << why;
+  }
+}
+
+// --save-every 2: a run killed outright (SIGKILL, nothing saved at the kill) still has a mid-epoch
+// last.safetensors at most 2 steps old, and resuming it ends with the uninterrupted run's weights.
+TEST_F(RunFolders, SaveEveryLetsAKilledRunResumeExactly) {
+  CmdResult a = run(lm(d("a")) + " --quiet");
+  ASSERT_EQ(a.status, 0) << a.out;
+  const std::string cmd = std::string(RECURRENT_BIN) + " " + lm(d("k")) + " --save-every 2 --quiet";
   std::vector<std::string> argv_s = {"/bin/sh", "-c", "exec " + cmd};
   std::vector<char*> argv;
   for (std::string& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
   ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
-  for (int i = 0; i < 2000 && lines_in(d("b") + "/metrics.csv") < 6; ++i)
+  for (int i = 0; i < 2000 && lines_in(d("k") + "/metrics.csv") < 6; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ::kill(pid, SIGINT);
+  ::kill(pid, SIGKILL);
   int st = 0;
   ASSERT_EQ(waitpid(pid, &st, 0), pid);
-  ASSERT_TRUE(WIFEXITED(st));
-  if (WEXITSTATUS(st) == 0) GTEST_SKIP() << "the run finished before the interrupt arrived (machine too fast?)";
-  ASSERT_EQ(WEXITSTATUS(st), 130);
-  CmdResult b = run("train lm --resume " + d("b") + " --quiet");  // the hint, pasted
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) GTEST_SKIP() << "the run finished before the kill arrived (machine too fast?)";
+  ASSERT_TRUE(WIFSIGNALED(st));
+  ASSERT_TRUE(std::filesystem::exists(d("k") + "/last.safetensors")) << "no periodic checkpoint before the kill";
+  CmdResult b = run("train lm --resume " + d("k") + " --quiet");
   ASSERT_EQ(b.status, 0) << b.out;
   std::string why;
-  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("b") + "/last.safetensors", "model.", why)) << why;
-  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("b") + "/last.safetensors", "optim.", why)) << why;
+  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("k") + "/last.safetensors", "model.", why)) << why;
+  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("k") + "/last.safetensors", "optim.", why)) << why;
+  // A bad value is one line naming the option.
+  CmdResult bad = run(lm(d("bad")) + " --save-every 10x");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("--save-every"), std::string::npos) << bad.out;
 }
 
 TEST_F(RunFolders, ResumeRefusesOptionsThatWouldChangeTheRun) {

@@ -30,4 +30,33 @@ TEST(Threads, SetNumThreadsReachesOpenMP) {
   set_num_threads(before);
 }
 
+// Work below min_parallel_work() gets one thread; ThreadScope caps this thread's regions and restores.
+TEST(Threads, SmallWorkRunsOnOneThreadAndTheScopeRestores) {
+  const int before = num_threads();
+  const double was = min_parallel_work();
+  set_num_threads(2);
+  set_min_parallel_work(1000);
+  EXPECT_EQ(threads_for(999), 1);
+  EXPECT_EQ(threads_for(1000), 2);
+  set_min_parallel_work(0);
+  EXPECT_EQ(threads_for(0), 2) << "0: no call is too small";
+  EXPECT_THROW(set_min_parallel_work(-1), Error);
+  {
+    ThreadScope one(1);
+    EXPECT_EQ(omp_get_max_threads(), 1);
+    int seen = 0;
+#pragma omp parallel
+    {
+#pragma omp single
+      seen = omp_get_num_threads();
+    }
+    EXPECT_EQ(seen, 1);
+    ThreadScope more(8);
+    EXPECT_EQ(omp_get_max_threads(), 1) << "a scope never raises the count";
+  }
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  set_min_parallel_work(was);
+  set_num_threads(before);
+}
+
 }  // namespace

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/data/text_file.h"
@@ -179,6 +180,67 @@ TEST(LmScore, AgreesWithEvaluationByTheChainRule) {
   LmEval e = evaluate_lm(*m, ids, 1, 7);
   EXPECT_EQ(e.tokens, 31);
   EXPECT_NEAR(e.loss_nats * 31, -s.log_prob, 1e-4 * std::abs(s.log_prob));
+  fs::remove_all(d);
+}
+
+// The plain beam search (every beam's whole sequence copied each step), to check the streamed one.
+std::string reference_beam(LanguageModel& m, const std::string& prime, int64_t length, size_t width) {
+  NoGradGuard ng;
+  m.eval();
+  const data::Vocab& vocab = m.vocab();
+  const int64_t V = m.vocab_size();
+  std::unique_ptr<LmStreams> st = m.streams();
+  std::vector<int64_t> ids{vocab.id("\n")};
+  for (int64_t id : vocab.encode_line(data::utf8_decode(prime, "prime"))) ids.push_back(id);
+  Tensor l = log_softmax(Var(st->feed(ids, static_cast<int64_t>(ids.size()), 1))).value().contiguous();
+  std::vector<double> cur(l.data() + (l.numel() - V), l.data() + l.numel());
+  std::vector<double> score{0.0};
+  std::vector<std::vector<int64_t>> seqs{{}};
+  for (int64_t step = 0; step < length; ++step) {
+    std::vector<std::pair<double, int64_t>> cand;
+    for (size_t b = 0; b < score.size(); ++b)
+      for (int64_t v = 1; v < V; ++v) cand.push_back({score[b] + cur[b * V + v], static_cast<int64_t>(b) * V + v});
+    const size_t K = std::min(width, cand.size());
+    std::sort(cand.begin(), cand.end(), [](auto& a, auto& c) { return a.first > c.first || (a.first == c.first && a.second < c.second); });
+    std::vector<int64_t> from(K), next(K);
+    std::vector<std::vector<int64_t>> nseqs(K);
+    score.assign(K, 0.0);
+    for (size_t k = 0; k < K; ++k) {
+      from[k] = cand[k].second / V, next[k] = cand[k].second % V, score[k] = cand[k].first;
+      nseqs[k] = seqs[static_cast<size_t>(from[k])];
+      nseqs[k].push_back(next[k]);
+    }
+    seqs = std::move(nseqs);
+    st->reorder(from);
+    Tensor n = log_softmax(Var(st->feed(next, 1, static_cast<int64_t>(K)))).value().contiguous();
+    cur.assign(n.data(), n.data() + n.numel());
+  }
+  std::string out = prime;
+  for (int64_t id : seqs[0]) out += vocab.render(id);
+  return out;
+}
+
+// Beam search streams: the prime first, then tokens as soon as every beam agrees on them (many pieces
+// before the end), and the text is exactly the plain beam search's.
+TEST(LmSample, StreamedBeamSearchEqualsThePlainOne) {
+  fs::path d = tmpdir("beam");
+  LmTrainOptions o = char_opts(char_excerpt(d), d);
+  o.max_steps = 10;
+  ASSERT_EQ(train_lm(o), TrainOutcome::stopped);
+  std::unique_ptr<LanguageModel> m = load_lm(d.string());
+  for (int64_t width : {2, 3, 5}) {
+    SampleOptions so;
+    so.prime = "Call me";
+    so.length = 120;
+    so.beam = width;
+    std::vector<std::string> pieces;
+    sample_lm(*m, so, [&](const std::string& s) { pieces.push_back(s); });
+    std::string out;
+    for (const std::string& p : pieces) out += p;
+    EXPECT_EQ(out, reference_beam(*m, so.prime, so.length, static_cast<size_t>(width))) << "beam " << width;
+    ASSERT_FALSE(pieces.empty());
+    EXPECT_EQ(pieces[0], "Call me");
+  }
   fs::remove_all(d);
 }
 

@@ -3,11 +3,35 @@
 // Default: all cores. The library reads no environment; the CLI sets the count from --threads, else
 // from RECURRENT_NUM_THREADS (src/cli/engine_env.h). Results are deterministic for a given seed *and*
 // thread count.
+//
+// Threads that fit the work: waking a team costs microseconds on an idle machine and a whole time slice
+// (milliseconds) when other processes hold the cores, so a call whose work is below
+// min_parallel_work() multiply-adds runs on one thread (threads_for). The decision depends only on the
+// shapes, never on timing, so results stay deterministic. The library default is 0 (every call may use
+// the team: what its tests of the parallel paths need); the CLI and the Python package set
+// kDefaultMinParallelWork.
 #pragma once
 
 namespace recurrent {
 
 int num_threads();
 void set_num_threads(int n);      // n >= 1
+
+inline constexpr double kDefaultMinParallelWork = 1 << 18;  // ~262k multiply-adds: ~10-20 µs on one core
+void set_min_parallel_work(double multiply_adds);            // >= 0; 0: no call is too small for the team
+double min_parallel_work();
+int threads_for(double multiply_adds);  // 1 below min_parallel_work(), else num_threads()
+
+// OpenMP regions started by this thread while the scope lives (oneDNN's included) use at most n threads.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n);
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int prev_;
+};
 
 }  // namespace recurrent

@@ -3,7 +3,7 @@
 //
 //   for epoch = pos.epoch …  (until --epochs, or for ever with a --time-budget / --max-steps):
 //     task.begin_epoch(epoch)                        (e.g. draw the epoch's order: epoch_order)
-//     for batch = pos.batch … nb−1:  stop? → break;  stats = task.train_batch(…);  progress line
+//     for batch = pos.batch … nb−1:  stop? → break;  --save-every due? → task.save_last(pos);  stats = task.train_batch(…);  progress line
 //     stopped by Ctrl-C or --max-steps mid-epoch → task.save_last(pos) and return `stopped`
 //       (the position points INTO the epoch, so --resume continues with the same steps)
 //     task.end_epoch(pos, partial, mean train loss, mean grad norm)   (validate, CSV, best)
@@ -23,6 +23,7 @@
 #include "recurrent/core/rng.h"
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/loop.h"
+#include "recurrent/train/run.h"
 
 namespace recurrent::train {
 
@@ -37,6 +38,8 @@ struct EpochLimits {
   int64_t epochs = 0;        // 0: no limit (then time_budget or max_steps must be set)
   double time_budget = 0.0;  // seconds; 0: none
   int64_t max_steps = 0;     // stop like an interrupt (save last, return stopped); 0: none
+  int64_t save_every_steps = 0;    // periodic save_last mid-epoch (--save-every; RunOptions); 0: none
+  double save_every_seconds = 0.0;
 };
 
 class EpochTask {

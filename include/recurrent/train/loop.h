@@ -44,10 +44,14 @@ std::string format_duration(double seconds);  // "1h02m", "4m05s", "12s"
 void install_interrupt_handler();
 bool interrupted();
 void clear_interrupt();  // for tests and for loops that run again
-// For a program that takes SIGINT on a thread of its own (the CLI: cli/interrupts.h): whether a loop
-// has installed the handler (then the first Ctrl-C should only ask it to stop), and the request itself.
+// For a program that takes its stop signals on a thread of its own (the CLI: cli/interrupts.h takes
+// SIGINT, SIGTERM and SIGHUP): whether a loop has installed the handler (then the first signal should
+// only ask it to stop), and the request itself with the signal that made it (default SIGINT = 2).
 bool interrupt_armed();
-void request_interrupt();
+void request_interrupt(int signal = 2);
+// The signal of the last interrupt (SIGINT unless request_interrupt said otherwise): a command that
+// stopped on it exits with 128 + it, as a shell reports a process killed by it.
+int interrupt_signal();
 
 // Metrics CSV with a fixed header. Opening for a resumed run keeps only the rows with step ≤ keep_upto.
 // Under mpirun only rank 0 writes it (and shows the Progress below); the others' calls do nothing.

@@ -30,6 +30,12 @@ struct RunOptions {
   uint64_t seed = 1;
   bool quiet = false;          // no progress on stderr
   double log_every = 10.0;     // seconds between plain progress lines (stderr not a terminal)
+  // --save-every: last.safetensors is also written mid-epoch, with the exact position (as at Ctrl-C), every
+  // save_every_steps optimisation steps or save_every_seconds of training, whichever comes first; 0: never
+  // (then only at epoch ends and stops). A crash loses at most that much work.
+  int64_t save_every_steps = 0;
+  double save_every_seconds = 600.0;
+  std::string save_every_text = "10m";  // the CLI's --save-every text, read by parse_save_every
   std::string command;         // opaque to the library: the CLI's record of the run's options (JSON),
                                // written into every checkpoint so `--resume DIR` alone can continue
 };
@@ -64,6 +70,29 @@ class RunDir {
 void check_budget_left(const RunOptions& o, int64_t steps, int64_t epochs, double elapsed);
 // The run in `dir` has written its final results.json after its last checkpoint.
 bool run_finished(const std::string& dir);
+
+// --save-every's value: "0" or "off" (none), a whole number of steps ("500"), or a duration ("90s", "10m",
+// "1.5h"; a unit is required, so "500" is never read as seconds). Throws Error("--save-every", ...).
+void parse_save_every(const std::string& text, RunOptions& o);
+
+// When the next periodic save is due (RunOptions::save_every_*), counted from the last save or the start.
+class SaveSchedule {
+ public:
+  SaveSchedule(int64_t every_steps, double every_seconds, int64_t step, double elapsed)
+      : steps_(every_steps), seconds_(every_seconds), step0_(step), t0_(elapsed) {}
+  SaveSchedule(const RunOptions& o, int64_t step, double elapsed)
+      : SaveSchedule(o.save_every_steps, o.save_every_seconds, step, elapsed) {}
+  bool due(int64_t step, double elapsed) const {
+    return (steps_ > 0 && step - step0_ >= steps_) || (seconds_ > 0 && elapsed - t0_ >= seconds_);
+  }
+  void saved(int64_t step, double elapsed) { step0_ = step, t0_ = elapsed; }
+
+ private:
+  int64_t steps_;
+  double seconds_;
+  int64_t step0_;
+  double t0_;
+};
 
 // "recurrent train TASK --resume DIR": the command that continues a run, for the lines printed at a stop.
 std::string resume_command(const std::string& task, const std::string& dir);
