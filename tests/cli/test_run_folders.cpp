@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -203,6 +204,18 @@ TEST_F(RunFolders, ResumeRefusesOptionsThatWouldChangeTheRun) {
 
 // A kill -9 between a run's first best.safetensors and its first last.safetensors (found by
 // scripts/reliability/kill_test.py) left a folder that `--resume DIR` answered with "--data is required".
+// A kill inside an atomic write leaves "<name>.tmp.XXXXXX" behind; resuming removes it (and only it).
+TEST_F(RunFolders, ResumeRemovesTheTemporaryFileOfAnInterruptedWrite) {
+  CmdResult a = run(lm(d("t")) + " --max-steps 3 --quiet");
+  ASSERT_EQ(a.status, 0) << a.out;
+  const std::string tmp = d("t") + "/last.safetensors.tmp.AbC123", mine = d("t") + "/notes.txt";
+  for (const std::string& f : {tmp, mine}) std::ofstream(f) << "half";
+  CmdResult r = run("train lm --resume " + d("t") + " --max-steps 5 --quiet");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(tmp));
+  EXPECT_TRUE(std::filesystem::exists(mine)) << "a file that is not the run's stays";
+}
+
 TEST_F(RunFolders, ResumeWithOnlyABestCheckpointSaysWhatToDo) {
   CmdResult a = run(lm(d("k")) + " --max-steps 100 --quiet");  // past the first epoch (~90 steps)
   ASSERT_EQ(a.status, 0) << a.out;

@@ -6,7 +6,8 @@
 //     metrics, results) unless --force, which removes those files first and nothing else;
 //   * --resume DIR writes into DIR (an --out naming another folder is refused: copy the folder to branch);
 //   * under mpirun (dist.h) only rank 0 checks for another run's files and creates the folder;
-//   * create() makes the folder; call it once every option and the data have been checked. If the run
+//   * create() makes the folder (and removes the temporary files that a run killed inside an atomic write
+//     left); call it once every option and the data have been checked. If the run
 //     then ends (error or return) before its first checkpoint (last or best.safetensors) exists, the
 //     RunDir removes what create() made, so a failed start never leaves a half-made run behind.
 // Budgets (check_budget_left): --epochs, --max-steps and --time-budget count the whole run, resumed
