@@ -34,11 +34,13 @@ struct RnnWorkload {
   bool bidirectional = false;
   bool train = true;
   Precision precision = Precision::fp32;  // bf16: the layers' products in bf16 (rnn_types.h)
+  float recurrent_dropout = 0.0f, zoneout = 0.0f;  // every layer's (rnn_types.h LayerSpec; training draws the masks)
 
   int64_t input_size() const { return input > 0 ? input : hidden; }
   RNNOptions options() const {
     RNNOptions o = RNNOptions::uniform(cell, input_size(), hidden, layers, bidirectional);
     o.precision = precision;
+    for (LayerSpec& l : o.layers) l.recurrent_dropout = recurrent_dropout, l.zoneout = zoneout;
     return o;
   }
   int64_t tokens() const { return batch * seq_len; }

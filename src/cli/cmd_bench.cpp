@@ -47,6 +47,7 @@ struct BenchArgs {
   bool bidirectional = false, json = false;
   int reps = 7, warmup = 1;
   double min_time = 0.2, peak_gflops = 0;
+  double recurrent_dropout = 0, zoneout = 0;
   uint64_t seed = 1;
 };
 
@@ -109,6 +110,8 @@ bench::RnnWorkload workload(const BenchArgs& a, const std::string& cell) {
   w.layers = a.layers;
   w.bidirectional = a.bidirectional;
   w.train = a.mode == "train";
+  w.recurrent_dropout = static_cast<float>(a.recurrent_dropout);
+  w.zoneout = static_cast<float>(a.zoneout);
   w.options().validate();
   return w;
 }
@@ -121,7 +124,8 @@ void print_one(const BenchArgs& a, const std::string& cell, const bench::RnnWork
   nlohmann::ordered_json j = {
       {"lib", "recurrent"}, {"cell", cell}, {"H", w.hidden}, {"I", w.input_size()}, {"B", w.batch},
       {"T", w.seq_len}, {"layers", w.layers}, {"bidir", w.bidirectional}, {"mode", a.mode},
-      {"precision", a.precision}, {"threads", threads}, {"target", simd::target_name(simd::default_target())},
+      {"precision", a.precision}, {"recurrent_dropout", a.recurrent_dropout}, {"zoneout", a.zoneout},
+      {"threads", threads}, {"target", simd::target_name(simd::default_target())},
       {"reps", a.reps}, {"warmup", a.warmup}, {"calls_per_rep", t.calls_per_rep},
       {"min_s", t.min_s}, {"median_s", t.median_s}, {"tokens_s", tokens / t.median_s},
       {"us_per_step_med", t.median_s / static_cast<double>(w.seq_len) * 1e6},
@@ -139,10 +143,12 @@ void print_one(const BenchArgs& a, const std::string& cell, const bench::RnnWork
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("recurrent bench: %s H=%lld I=%lld B=%lld T=%lld layers=%lld%s mode=%s precision=%s threads=%d target=%s\n",
+  std::printf("recurrent bench: %s H=%lld I=%lld B=%lld T=%lld layers=%lld%s mode=%s precision=%s threads=%d target=%s"
+              " recurrent-dropout=%g zoneout=%g\n",
               cell.c_str(), (long long)w.hidden, (long long)w.input_size(), (long long)w.batch,
               (long long)w.seq_len, (long long)w.layers, w.bidirectional ? " bidirectional" : "", a.mode.c_str(),
-              a.precision.c_str(), threads, simd::target_name(simd::default_target()).c_str());
+              a.precision.c_str(), threads, simd::target_name(simd::default_target()).c_str(), a.recurrent_dropout,
+              a.zoneout);
   std::printf("  time      median %.6g s, best %.6g s per call (%d reps x %d calls); %.4g us per time step\n",
               t.median_s, t.min_s, a.reps, t.calls_per_rep, t.median_s / static_cast<double>(w.seq_len) * 1e6);
   std::printf("  speed     %.4g tokens/s, %.4g GFLOP/s (%.4g GFLOP per call%s)\n", tokens / t.median_s, gflops,
@@ -232,6 +238,10 @@ void add_bench(CLI::App& app) {
       ->capture_default_str()->check(choice({"train", "infer"}));
   c->add_option("--precision", a->precision, "fp32 | bf16")
       ->capture_default_str()->check(choice({"fp32", "bf16"}));
+  c->add_option("--recurrent-dropout", a->recurrent_dropout, "recurrent dropout p, every layer (train mode draws masks)")
+      ->capture_default_str()->check(checked("fraction"));
+  c->add_option("--zoneout", a->zoneout, "zoneout p, every layer (train: masks; infer: the expectation)")
+      ->capture_default_str()->check(checked("fraction"));
   c->add_flag("--json", a->json, "print one JSON line (fields as the anchors' rnn_dnnl / bench_torch.py)");
   c->add_option("--reps", a->reps, "timed repetitions (median reported)")
       ->capture_default_str()->check(int_range(1, 1000));

@@ -60,6 +60,7 @@ void add_train_asr(CLI::App& train) {
                 "model; needed by --stream) or utterance (each utterance's own mean and variance)")
       ->capture_default_str()->check(choice({"global", "utterance"}));
   add_stack_options(c, o->cells, o->hidden, o->layers);
+  add_recurrence_options(c, o->recurrent_dropout, o->zoneout);
   c->add_flag("--bidirectional", o->bidirectional, "bidirectional layers (needs the whole utterance: no --stream)");
   c->add_option("--stack", o->stack, "feature frames stacked into one RNN step (time subsampling)")
       ->capture_default_str()->check(int_range(1, 16));

@@ -56,6 +56,7 @@ void add_train_forecast(CLI::App& train) {
   c->add_option("--test-frac", o->test_frac, "test part: the last rows")->capture_default_str()
       ->check(checked("fraction"));
   add_stack_options(c, o->cells, o->hidden, o->layers);
+  add_recurrence_options(c, o->recurrent_dropout, o->zoneout);
   c->add_flag("--bidirectional", o->bidirectional, "read the lookback window both ways (final states concatenated)");
   c->add_option("--dropout", o->dropout, "dropout between layers and before the output")->capture_default_str()
       ->check(checked("fraction"));

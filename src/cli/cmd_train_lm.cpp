@@ -36,6 +36,7 @@ void add_train_lm(CLI::App& train) {
   c->add_option("--arch", o->arch, "rnn (--cell, --hidden, --embed) or transformer (--heads, --d-model, --ff, --context)")
       ->capture_default_str()->check(choice({"rnn", "transformer"}));
   add_stack_options(c, o->cells, o->hidden, o->layers);
+  add_recurrence_options(c, o->recurrent_dropout, o->zoneout);
   c->get_option("--layers")->description("recurrent layers, or transformer blocks");
   c->add_option("--heads", o->heads, "transformer: attention heads")->capture_default_str()->check(checked("positive"));
   c->add_option("--d-model", o->d_model, "transformer: model width (embedding, attention; a multiple of --heads)")

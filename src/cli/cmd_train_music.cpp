@@ -22,6 +22,7 @@ void add_train_music(CLI::App& train) {
   c->add_option("--data", o->data, "JSON piano rolls {\"train\", \"valid\", \"test\"} (scripts/data/fetch.sh "
                 "jsb-chorales)")->required()->check(checked("file"));
   add_stack_options(c, o->cells, o->hidden, o->layers);
+  add_recurrence_options(c, o->recurrent_dropout, o->zoneout);
   c->add_option("--dropout", o->dropout, "dropout between layers and before the output")->capture_default_str()
       ->check(checked("fraction"));
   c->add_option("--patience", o->patience, "stop after this many epochs without a better validation NLL (0: off); "

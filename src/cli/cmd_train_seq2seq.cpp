@@ -39,6 +39,7 @@ void add_train_seq2seq(CLI::App& train) {
   c->add_option("--eval-max-len", o->eval_max_len, "also drop longer validation/test pairs (0: keep all)")
       ->capture_default_str()->check(checked("count"));
   add_stack_options(c, o->cells, o->hidden, o->layers);
+  add_recurrence_options(c, o->recurrent_dropout, o->zoneout);
   c->get_option("--hidden")->description("hidden size, or a comma list per layer (encoder and decoder)");
   c->get_option("--layers")->description("recurrent layers, or transformer blocks, in the encoder and in the decoder");
   c->add_option("--heads", o->heads, "transformer: attention heads")->capture_default_str()->check(checked("positive"));

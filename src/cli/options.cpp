@@ -214,6 +214,15 @@ void add_stack_options(CLI::App* c, std::string& cells, std::string& hidden, int
   c->add_option("--layers", layers, "recurrent layers")->capture_default_str()->check(checked("positive"));
 }
 
+void add_recurrence_options(CLI::App* c, double& recurrent_dropout, double& zoneout) {
+  c->add_option("--recurrent-dropout", recurrent_dropout,
+                "dropout on h_{t-1} as fed to W_hh, one mask per sequence (Gal & Ghahramani 2016; not gru_cho)")
+      ->capture_default_str()->check(checked("fraction"));
+  c->add_option("--zoneout", zoneout,
+                "probability that a unit keeps its previous h (and c) at a step (Krueger et al. 2017; no projection)")
+      ->capture_default_str()->check(checked("fraction"));
+}
+
 void add_optimizer_options(CLI::App* c, std::string& optimizer, double& lr, double& clip) {
   c->add_option("--optimizer", optimizer, "optimizer")->capture_default_str()
       ->check(choice({"sgd", "adam", "adamw", "rmsprop", "adagrad"}));

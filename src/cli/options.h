@@ -41,6 +41,9 @@ void finish_run_options(const std::string& task, const CLI::App* c, train::RunOp
 // --cell --hidden --layers: a recurrent stack (one cell name or a comma list; sizes likewise).
 void add_stack_options(CLI::App* c, std::string& cells, std::string& hidden, int64_t& layers);
 
+// --recurrent-dropout --zoneout: regularisers inside the recurrence, every layer (rnn_types.h LayerSpec).
+void add_recurrence_options(CLI::App* c, double& recurrent_dropout, double& zoneout);
+
 // --optimizer --lr --clip
 void add_optimizer_options(CLI::App* c, std::string& optimizer, double& lr, double& clip);
 

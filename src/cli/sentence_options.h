@@ -13,10 +13,11 @@
 
 namespace recurrent::cli {
 
-// --cell --hidden --layers
+// --cell --hidden --layers, --recurrent-dropout --zoneout
 template <class O>
 void add_stack_options(CLI::App* c, O& o) {
   add_stack_options(c, o.cells, o.hidden, o.layers);
+  add_recurrence_options(c, o.recurrent_dropout, o.zoneout);
 }
 
 // --batch, --optimizer --lr --clip, and the run options (add_run_options). `budget` receives

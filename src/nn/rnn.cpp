@@ -34,6 +34,8 @@ struct LayerCall {
   Tensor x;                            // [T, B, I] contiguous
   std::vector<uint8_t> valid;
   std::vector<rnn::DirTape> tapes;
+  Tensor rmask[2];                     // recurrent dropout [B, R] per direction (training), else undefined
+  std::vector<uint8_t> zmask[2];       // zoneout [T, B, H] per direction (training), else empty
 };
 
 std::atomic<RnnEngine> g_engine{RnnEngine::fast};
@@ -167,8 +169,42 @@ static void layer_backward(const std::shared_ptr<LayerCall>& call, int64_t ycols
 }
 
 // One layer, both directions, as one tape op with outputs (y, h_n, c_n).
+// The layer's recurrent dropout and zoneout masks (LayerSpec) of direction d, drawn from rng in training
+// (null rng: evaluation, no dropout and zoneout's expectation), into call's params.
+// fixed: RNN::set_recurrent_masks' tensor for this layer and direction, or undefined.
+static void draw_masks(const LayerSpec& spec, int d, Rng* rng, const Tensor& fixed_r, const Tensor& fixed_z,
+                       LayerCall& call) {
+  const rnn::DirShape& s = call.shape[d];
+  rnn::DirParams& p = call.params[d];
+  p.zoneout = spec.zoneout;
+  if (!rng) return;
+  if (spec.recurrent_dropout > 0.0f) {
+    if (fixed_r.defined()) {
+      RC_CHECK(fixed_r.shape() == Shape({s.B, s.R}), "set_recurrent_masks", "rmask: expected shape ",
+               shape_str({s.B, s.R}), ", got ", shape_str(fixed_r.shape()));
+      call.rmask[d] = fixed_r.contiguous();
+    } else {
+      call.rmask[d] = Tensor::uninitialized({s.B, s.R});
+      rnn::draw_dropout_mask(*rng, spec.recurrent_dropout, s.B * s.R, call.rmask[d].data());
+    }
+    p.rmask = call.rmask[d].data();
+  }
+  if (spec.zoneout > 0.0f) {
+    call.zmask[d].resize(s.T * s.B * s.H);
+    if (fixed_z.defined()) {
+      RC_CHECK(fixed_z.shape() == Shape({s.T, s.B, s.H}), "set_recurrent_masks", "zmask: expected shape ",
+               shape_str({s.T, s.B, s.H}), ", got ", shape_str(fixed_z.shape()));
+      const Tensor z = fixed_z.contiguous();
+      for (int64_t i = 0; i < s.T * s.B * s.H; ++i) call.zmask[d][i] = z.data()[i] != 0.0f;
+    } else {
+      rnn::draw_zoneout_mask(*rng, spec.zoneout, s.T * s.B * s.H, call.zmask[d].data());
+    }
+    p.zmask = call.zmask[d].data();
+  }
+}
+
 static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const std::vector<uint8_t>& valid,
-                                  const Var& h0, const Var& c0, int64_t& tape_bytes) {
+                                  const Var& h0, const Var& c0, int64_t& tape_bytes, Rng* mask_rng) {
   const RNNOptions& o = rnn.options();
   const LayerSpec& spec = o.layers[l];
   auto call = std::make_shared<LayerCall>();
@@ -183,6 +219,9 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
   for (int d = 0; d < call->D; ++d) {
     call->shape[d] = {spec.cell, T, B, I, H, R, d == 1, o.precision, engine};
     bind_params(rnn, l, d, *call, inputs);
+    const size_t k = l * static_cast<size_t>(call->D) + static_cast<size_t>(d);
+    const auto pick = [k](const std::vector<Tensor>& v) { return k < v.size() ? v[k] : Tensor(); };
+    draw_masks(spec, d, mask_rng, pick(rnn.fixed_rmask()), pick(rnn.fixed_zmask()), *call);
   }
   if (h0.defined()) {
     call->h0_index = static_cast<int>(inputs.size());
@@ -269,7 +308,7 @@ RNNOutput RNN::forward(const Var& input, const std::vector<int64_t>& lengths, co
     Var c0 = init.c.empty() || !has_cell_state(s.cell) ? Var() : init.c[l];
     if (h0.defined()) check_state(h0, "h0", l, {opts_.directions(), B, s.out_size()});
     if (c0.defined()) check_state(c0, "c0", l, {opts_.directions(), B, s.hidden});
-    std::vector<Var> r = run_layer(*this, l, x, valid, h0, c0, out.tape_bytes);
+    std::vector<Var> r = run_layer(*this, l, x, valid, h0, c0, out.tape_bytes, is_training() ? &dropout_rng_ : nullptr);
     x = r[0];
     out.final_state.h.push_back(r[1]);
     out.final_state.c.push_back(has_cell_state(s.cell) ? r[2] : Var());

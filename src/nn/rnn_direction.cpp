@@ -85,6 +85,13 @@ void check_precision(const DirShape& s, bool fused) {
            simd::target_name(s.engine.target), fused ? "" : ", fused loops off", "); use fp32");
 }
 
+// Recurrent dropout and zoneout (DirParams) run in the fused loops and the reference only: never skipped silently.
+void check_regularisers(const DirParams& p, bool fused) {
+  RC_CHECK(fused || !has_regularisers(p), "--recurrent-dropout/--zoneout",
+           "recurrent dropout and zoneout run in the fused loops only, which are off here (RECURRENT_RNN_FUSED=0, "
+           "or the gradient lab's per-step norms); turn them on or drop the option");
+}
+
 // bf16 precision, after the loop: dX = dA·W_ih and the weight gradients dW_ih = dAᵀ·X, dW_hh = dA'ᵀ·H_prev,
 // dW_hr = dHᵀ·M with bf16 operands and fp32 accumulation (oneDNN bf16 matmul, kernels/gemm_bf16.h); each
 // fp32 operand converted once (dA feeds dX, dW_ih and dW_hh). Buffers as in backward() below.
@@ -295,7 +302,7 @@ std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths) 
 
 int64_t DirTape::bytes() const {
   int64_t n = 0;
-  for (const Tensor* t : {&a, &hs, &cs, &extra})
+  for (const Tensor* t : {&a, &hs, &cs, &extra, &hd})
     if (t->defined()) n += t->numel();
   return n * 4 + static_cast<int64_t>(valid.size());
 }
@@ -312,13 +319,14 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   const int rev = s.reverse ? 1 : 0;
   const bool fused = fused_supported(s);
   check_precision(s, fused);
+  check_regularisers(p, fused);
   // The fused loops write every row of every step of A (the x-projection below, beta = 0, or the loop itself when folded), HS and
   // CS (slot rev·T: h0 / c0 or zeros, below): no need to zero tens of MB first (a serial memset,
   // ~2% of an LSTM training step on 1 thread, the other thread idle meanwhile on 2).
   const auto buffer = [fused](Shape shape) { return fused ? Tensor::uninitialized(std::move(shape)) : Tensor(std::move(shape)); };
   // Inference (no tape): the fused loop writes h_t straight into y and keeps two c slots
   // (fused_forward_loop's light mode), when y is [T, B, R] written whole.
-  const bool light = fused && !keep_tape && !accumulate && !valid_all && ldy == R;
+  const bool light = fused && !keep_tape && !accumulate && !valid_all && ldy == R && !p.rmask;
   // The x-projection inside the loop's steps (rnn_fused.cpp "Input folded"): A is then filled there,
   // and without a tape holds one step.
   const bool fold = fused && fold_input(s);
@@ -330,6 +338,7 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   if (cell.extra == Extra::backward) tape.extra = light ? buffer({1, B, H}) : Tensor({T, B, H});
   if (cell.extra == Extra::in_step) tape.extra = Tensor({T, B, H});
   if (proj) tape.extra = buffer({T, B, H});  // m: the fused loop writes every row (0 on padded ones)
+  if (p.rmask) tape.hd = buffer({T + 1, B, R});  // the loop writes every slot but h0's (below)
   float* A = tape.a.data();
   float* HS = tape.hs.data();
   float* CS = lstm ? tape.cs.data() : nullptr;
@@ -348,13 +357,16 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
   } else {
     std::memset(HS + h0slot * B * R, 0, B * R * sizeof(float));
   }
+  if (p.rmask)
+    for (int64_t i = 0; i < B * R; ++i) tape.hd.data()[h0slot * B * R + i] = HS[h0slot * B * R + i] * p.rmask[i];
   if (lstm && c0) {
     std::memcpy(CS + c0slot * B * H, c0, B * H * sizeof(float));
   } else if (lstm) {
     std::memset(CS + c0slot * B * H, 0, B * H * sizeof(float));
   }
   if (fused) {
-    fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate, light, fold ? x : nullptr);
+    fused_forward_loop(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate, light, fold ? x : nullptr,
+                       p.rmask ? tape.hd.data() : nullptr);
   } else {
     step_loop_forward(s, p, valid_all, A, HS, CS, EX, y, ldy, accumulate);
   }
@@ -440,7 +452,8 @@ void backward_products(const DirShape& s, const DirParams& p, const float* x, co
   const Cell& cell = cell_of(s.cell);
   const int64_t TB = s.T * s.B, H = s.H, R = s.R, GH = s.G() * H, HG = cell.h_gates * H;
   const float* EX = tape.extra.defined() ? tape.extra.data() : nullptr;
-  const float* hprev = tape.hs.data() + (s.reverse ? 1 : 0) * s.B * R;  // slots [rev, T + rev): every step's h_{t-1}
+  // slots [rev, T + rev): every step's h_{t-1} (recurrent dropout: h_{t-1} ⊙ rmask, what W_hh saw)
+  const float* hprev = (tape.hd.defined() ? tape.hd : tape.hs).data() + (s.reverse ? 1 : 0) * s.B * R;
   const bool bf16 = s.precision == Precision::bf16;
   if (bf16) {  // dX and every weight gradient (dW_hh, dW_hr too) with bf16 operands
     backward_products_bf16(s, p, x, da, dgh, hprev, EX, dHs, dx, g);
@@ -490,6 +503,10 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
   RC_CHECK(s.precision != Precision::bf16 || (!g.dh_norm && !g.dc_norm), "precision",
            "the gradient lab's per-step norms are recorded by the fp32 per-step loop only; use precision fp32");
   check_precision(s, fused);
+  check_regularisers(p, fused);
+  RC_CHECK(p.zoneout == 0.0f || p.zmask, "--zoneout",
+           "backward through an evaluation-mode forward with zoneout (its expectation) is not supported; "
+           "train in training mode");
   if (dh_n) std::memcpy(dh.data(), dh_n, B * R * sizeof(float));
   if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
 

@@ -24,6 +24,7 @@
 #include <memory>
 #include <vector>
 
+#include "recurrent/core/rng.h"
 #include "recurrent/core/tensor.h"
 #include "recurrent/nn/rnn_probe.h"
 #include "recurrent/nn/rnn_types.h"
@@ -66,6 +67,13 @@ struct DirParams {
   PanelCache* cache = nullptr;
   WeightStamp s_ih{}, s_hh{}, s_hr{};
   const float* lambda = nullptr;  // [H] RG-LRU's Λ (decay cells; scan cells have no w_hh, b_hh)
+  // Regularisers inside the recurrence (docs/cells.md; the fused loops and the reference, not the per-step path):
+  //   rmask [B, R]: recurrent dropout, h_{t-1} ⊙ rmask is what W_hh multiplies (0 or 1/(1-p)); null: none.
+  //   zoneout > 0: zmask [T, B, H] (1: unit j of row b keeps its previous h (and c) at time t), or null: the
+  //   expectation h_t = p h_{t-1} + (1-p) h̃_t (evaluation; the fused backward refuses it).
+  const float* rmask = nullptr;
+  const uint8_t* zmask = nullptr;
+  float zoneout = 0.0f;
 };
 
 // Gradients to add into; null where not wanted.
@@ -95,6 +103,7 @@ struct DirTape {
   Tensor hs;     // [T+1, B, R] states (slots as above)
   Tensor cs;     // [T+1, B, H] LSTM cell states
   Tensor extra;  // [T, B, H]   gru: W_hn h + b_hn ([1, B, H] without a tape); gru_cho: r ⊙ h_prev; LSTM with projection: o ⊙ tanh c
+  Tensor hd;     // [T+1, B, R] recurrent dropout only: hs ⊙ rmask, the products' left operand (slots as hs)
   std::vector<uint8_t> valid;  // [T, B] 1 where t < length[b]; empty when all lengths are T
   std::shared_ptr<RefTape> ref;  // reference engine only
   int64_t bytes() const;
@@ -128,6 +137,12 @@ void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir
 // fused_supported(): every cell and option (LSTM with peephole and/or projection, every GRU form, RNN
 // tanh/ReLU) on every SIMD target, unless s.engine.fused < 0 (then the per-step path).
 bool fused_supported(const DirShape& s);
+// Recurrent dropout's mask m [n]: 0 with probability p, else 1/(1-p) (rnn_masks.cpp). Zoneout's z [n]: 1 with
+// probability p (to 2^-16). Both from rng (the model's dropout stream), reproducibly.
+void draw_dropout_mask(Rng& rng, float p, int64_t n, float* m);
+void draw_zoneout_mask(Rng& rng, float p, int64_t n, uint8_t* z);
+// Whether p asks for recurrent dropout or zoneout (only the fused loops and the reference run them).
+inline bool has_regularisers(const DirParams& p) { return p.rmask || p.zoneout > 0.0f; }
 // Test helpers that set the PROCESS DEFAULT engine's split / fold (EngineConfig in rnn_types.h): 0 = the
 // rule, 1 / -1 = forced. How the one-phase cells' fused forward shares work between threads: 0 = automatic
 // (batch rows when each thread gets ≥ 16 of them, see rnn_engine.cpp), 1 = batch rows whenever each
@@ -148,9 +163,11 @@ void force_fold_input(int mode);
 // y, h_n and c_n are bitwise the same.
 // x (only when fold_input(s)): the input [T, B, I]; the loop computes x_t W_ihᵀ itself and A arrives
 // unfilled ([T, B, GH] for the tape, or [1, B, GH] in light mode: one step's gates, reused).
+// HD (p.rmask only, else null): [T+1, B, R] the dropped states hs ⊙ rmask (h0's slot filled by the caller),
+// which the products read instead of HS.
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
                         float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light = false,
-                        const float* x = nullptr);
+                        const float* x = nullptr, float* HD = nullptr);
 // dh [B,R] holds dL/dh_T (dh_n), dhp [B,R] scratch, dc [B,H] dL/dc_T; fills dA (and dGh for gru),
 // accumulates dpeep. Returns the buffer (dh or dhp) that holds dL/dh0 at the end; dc then holds dL/dc0.
 // dbias [GH] (or null; not for gru_cho): += Σ_{t,b} dA[t, b, :] (each step's B rows summed in fp32, the

@@ -9,6 +9,7 @@
 // Dimension legend as in rnn_direction.h; P = the target's panel width; packed panels: rnn_fused.h.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "nn/cell.h"
 #include "nn/rnn_fused.h"
@@ -38,6 +39,8 @@ struct Bwd {
   float* dhs;        // projection: dL/dh_t of every step, [T, B, R] (for dW_hr)
   uint16_t* wbb;     // bf16: the backward panels in bf16 [n][panel_bf16_elems(G·H)] (wb unused); else null
   uint16_t* wrb;     // bf16 + projection: W_hr panels [nb][panel_bf16_elems(R)]; else null
+  const float* rmask;    // recurrent dropout [B, R] or null: dh_{t-1} += (dA_t · W_hh) ⊙ rmask
+  const uint8_t* zmask;  // zoneout [T, B, H] or null
   int64_t P() const { return k.panel; }
   bool bf16() const { return wbb != nullptr; }
   fused::Panels hh() const { return {&k, wbb ? nullptr : wb, wbb, s.G() * s.H, blocks(s.R, P())}; }
@@ -87,6 +90,23 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
     float* dab = dat + b * GH + j0;
     const bool ok = !valid || valid[b];
     if (ok) add_dy(w, t, b, j0, nj, dhb);
+    // Zoneout: where unit j kept its previous state, dL/dh_t (and dL/dc_t) goes to h_{t-1} (c_{t-1}) whole and
+    // the cell's new values get none; elsewhere the cell's. (The tape's h_t, c_t are the cell's own where
+    // the mask is 0; where it is 1 the cell's rows see zero gradients, so what they read there is moot.)
+    float zh[64], zc[64];  // nj ≤ P ≤ 64
+    const uint8_t* z = ok && w.zmask ? w.zmask + (t * B + b) * H + j0 : nullptr;
+    float* dcb = w.dc ? w.dc + b * H + j0 : nullptr;
+    if (z) {
+      for (int64_t j = 0; j < nj; ++j) {
+        zh[j] = z[j] ? dhb[j] : 0.0f;
+        dhb[j] = z[j] ? 0.0f : dhb[j];
+      }
+      if (dcb)
+        for (int64_t j = 0; j < nj; ++j) {
+          zc[j] = z[j] ? dcb[j] : 0.0f;
+          dcb[j] = z[j] ? 0.0f : dcb[j];
+        }
+    }
     if (!ok) {  // padded: no gate gradient; dh (and dc) pass through unchanged
       for (int64_t g = 0; g < G; ++g) {
         std::memset(dab + g * H, 0, nj * sizeof(float));
@@ -110,6 +130,11 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
                            .peep = at(w.p.w_ch, j0),
                            .dpeep = at(w.dpeep, j0),
                            .dex = nullptr});
+    if (z) {
+      for (int64_t j = 0; j < nj; ++j) dpb[j] += zh[j];
+      if (dcb)
+        for (int64_t j = 0; j < nj; ++j) dcb[j] += zc[j];
+    }
   }
   if (w.dbias) add_block_bias_grad(B, H, G, dat, j0, nj, w.dbias);
   if (w.dbias_hh) add_block_bias_grad(B, H, G, dgt, j0, nj, w.dbias_hh);
@@ -201,6 +226,21 @@ void proj_backward_gates(const Bwd& w, int64_t t, int64_t jb, const float* dhv, 
   if (w.dbias) add_block_bias_grad(B, H, G, dat, j0, nj, w.dbias);
 }
 
+// dh_{t-1}[:, j0 : j0 + nj] += dA_t[:, :K] · W_hh[:K, block jb] (ld: dh's row stride, R); with recurrent
+// dropout the product goes through scratch [B, P] and is multiplied by the mask (h_{t-1} ⊙ rmask fed W_hh).
+void add_dh_prev(const Bwd& w, int64_t jb, int64_t K, const float* da, int64_t lda, const uint16_t* ab, int64_t j0,
+                 int64_t nj, float* dhpv, int64_t ld, std::vector<float>& scratch) {
+  const int64_t B = w.s.B, P = w.P();
+  if (!w.rmask) return w.hh().gemm(jb, 0, K, B, da, lda, ab, nj, dhpv + j0, ld, true);
+  w.hh().gemm(jb, 0, K, B, da, lda, ab, nj, scratch.data(), P, false);
+  for (int64_t b = 0; b < B; ++b) {
+    const float* sc = scratch.data() + b * P;
+    const float* m = w.rmask + b * ld + j0;
+    float* d = dhpv + b * ld + j0;
+    for (int64_t j = 0; j < nj; ++j) d[j] += sc[j] * m[j];
+  }
+}
+
 // Packs this member's backward panels: W_hh columns [K = GH rows, N columns] in blocks [b0, b1).
 void pack_backward(const Bwd& w, const float* m, int64_t K, int64_t N, int64_t b0, int64_t b1, float* f,
                    uint16_t* b) {
@@ -224,6 +264,7 @@ void proj_backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, floa
   team.span(tid, nb, b0, b1);
   pack_backward(w, w.p.w_hr, R, H, b0, b1, w.wr, w.wrb);
   fused::Operand op(w.bf16(), B, GH);  // dh_t [B, R], then dA_t [B, GH]
+  std::vector<float> scratch(w.rmask ? B * w.P() : 0);  // recurrent dropout: one block's product
   team.sync(tid);
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
@@ -244,7 +285,7 @@ void proj_backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, floa
     const uint16_t* ab = b0 < b1 ? op.set(B, GH, dat, GH) : nullptr;
     for (int64_t jr = b0; jr < b1; ++jr) {  // dh_{t-1}[:, block] += dA_t · W_hh[:, block]
       const int64_t j0 = jr * w.P(), nj = std::min(w.P(), R - j0);
-      w.hh().gemm(jr, 0, GH, B, dat, GH, ab, nj, dhpv + j0, R, true);
+      add_dh_prev(w, jr, GH, dat, GH, ab, j0, nj, dhpv, R, scratch);
     }
     std::swap(dhv, dhpv);
   }
@@ -262,6 +303,7 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
   team.span(tid, nb, b0, b1);
   pack_backward(w, w.p.w_hh, GH, H, b0, b1, w.wb, w.wbb);  // R = H here
   fused::Operand op(w.bf16(), B, GH);  // two-phase: da[:, HG:] (Cho's da_n [B, H]), then dA_t [B, K ≤ GH]
+  std::vector<float> scratch(w.rmask ? B * w.P() : 0);  // recurrent dropout: one block's product
   team.sync(tid);
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
@@ -283,7 +325,7 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
     const uint16_t* ab = op.set(B, K, dgt, GH);
     for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t[:, :K] · W_hh[:K, block]
       const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
-      w.hh().gemm(jb, 0, K, B, dgt, GH, ab, nj, dhpv + j0, H, true);
+      add_dh_prev(w, jb, K, dgt, GH, ab, j0, nj, dhpv, H, scratch);
     }
     std::swap(dhv, dhpv);
   }
@@ -335,7 +377,9 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
               .dm = proj ? dm.data() : nullptr,
               .dhs = dhs,
               .wbb = wbb.p,
-              .wrb = wrb.p};
+              .wrb = wrb.p,
+              .rmask = p.rmask,
+              .zmask = p.zmask};
   fused::run_team(blocks(H, P), 2.0 * static_cast<double>(s.B) * static_cast<double>(GH) * static_cast<double>(R), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_backward_member(w, team, tid, dh, dhp);

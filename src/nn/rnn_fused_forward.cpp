@@ -57,6 +57,12 @@ struct Fwd {
   // No tape (inference): HS holds only h0 and the states h_t are y's rows (ldy = R), CS holds two slots
   // used in turn; otherwise HS [T+1, B, R], CS [T+1, B, H].
   bool light;
+  // Recurrent dropout (rmask [B, R], HD [T+1, B, R]: the products read h ⊙ rmask from HD) and zoneout (zp > 0;
+  // zmask [T, B, H] or null: the expectation) (rnn_direction.h DirParams); null / 0: none.
+  float* HD;
+  const float* rmask;
+  const uint8_t* zmask;
+  float zp;
 
   int64_t P() const { return k.panel; }
   bool bf16() const { return wfb != nullptr; }
@@ -76,6 +82,9 @@ struct Fwd {
   float* cs(int64_t slot) const { return CS ? CS + (light ? slot % 2 : slot) * s.B * s.H : nullptr; }
   int64_t time(int64_t step) const { return s.reverse ? s.T - 1 - step : step; }
   const float* h_prev(int64_t step) const { return hs(time(step) + (s.reverse ? 1 : 0)); }  // [B, R]
+  // The products' left operand of slot / of step's h_{t-1}: the state, or with recurrent dropout its dropped copy
+  const float* hin(int64_t slot) const { return HD ? HD + slot * s.B * s.R : hs(slot); }
+  const float* hin_prev(int64_t step) const { return hin(time(step) + (s.reverse ? 1 : 0)); }
   const float* ex(int64_t step) const { return ex_rows(time(step)); }                      // [B, H]
 };
 
@@ -102,7 +111,7 @@ void forward_products(const Fwd& f, int64_t t, int64_t jb, int64_t r0, int64_t r
   const int apart = f.cell.h_apart;
   const bool gru = apart >= 0;
   float* at = f.a(t);
-  const float* hp = f.hs(t + (s.reverse ? 1 : 0));
+  const float* hp = f.hin(t + (s.reverse ? 1 : 0));
   const int64_t j0 = jb * P, nj = std::min(P, H - j0), M = r1 - r0;
   if (f.x) {
     const int64_t I = s.I;
@@ -156,6 +165,42 @@ FwdRows block_rows(const Fwd& f, int64_t t, int64_t j0, int64_t nj, int64_t r0, 
           .ex = ex ? ex + off : nullptr};
 }
 
+// After the cell's rows of time t, units [j0, j0 + nj) (of h_t's R columns), rows [r0, r1): zoneout on valid
+// rows (h_t and c_t keep h_{t-1}, c_{t-1} where zmask is 1; without a mask the expectation
+// p·prev + (1-p)·new), then the dropped copy HD = h_t ⊙ rmask that the next step's products read.
+void regularise_rows(const Fwd& f, int64_t t, int64_t j0, int64_t nj, int64_t r0, int64_t r1, const uint8_t* valid) {
+  const DirShape& s = f.s;
+  const int64_t B = s.B, H = s.H, R = s.R;
+  const int rev = s.reverse ? 1 : 0;
+  if (f.zp > 0.0f) {  // R = H here (no projection)
+    const float* hp = f.hs(t + rev);
+    float* hn = f.hs(t + 1 - rev);
+    const float* cp = f.cs(t + rev);
+    float* cn = f.cs(t + 1 - rev);
+    const float q = f.zp;
+    for (int64_t b = r0; b < r1; ++b) {
+      if (valid && !valid[b]) continue;
+      const int64_t o = b * H + j0;
+      if (f.zmask) {
+        const uint8_t* z = f.zmask + (t * B + b) * H + j0;
+        for (int64_t j = 0; j < nj; ++j) hn[o + j] = z[j] ? hp[o + j] : hn[o + j];
+        if (cn)
+          for (int64_t j = 0; j < nj; ++j) cn[o + j] = z[j] ? cp[o + j] : cn[o + j];
+      } else {
+        for (int64_t j = 0; j < nj; ++j) hn[o + j] = q * hp[o + j] + (1.0f - q) * hn[o + j];
+        if (cn)
+          for (int64_t j = 0; j < nj; ++j) cn[o + j] = q * cp[o + j] + (1.0f - q) * cn[o + j];
+      }
+    }
+  }
+  if (f.HD) {
+    const float* hn = f.hs(t + 1 - rev);
+    float* hd = f.HD + (t + 1 - rev) * B * R;
+    for (int64_t b = r0; b < r1; ++b)
+      for (int64_t j = 0; j < nj; ++j) hd[b * R + j0 + j] = hn[b * R + j0 + j] * f.rmask[b * R + j0 + j];
+  }
+}
+
 // Step `step` (time t), hidden-unit block jb, rows [r0, r1): the gate products, the cell's gate/state pass
 // of the block's units (all rows at once when none is padded), then y_t for those columns.
 void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r1, const uint16_t* ab) {
@@ -173,6 +218,7 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
   const FwdRows r = block_rows(f, t, j0, nj, r0, r1 - r0, hn + r0 * H + j0);
   if (!valid) {  // every row valid (LSTM, GRU: all rows' gates, then their states)
     f.cell.forward(&f.k, r);
+    regularise_rows(f, t, j0, nj, r0, r1, nullptr);
     for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, true, hn + b * H + j0, j0, nj);
     return;
   }
@@ -184,8 +230,9 @@ void forward_block(const Fwd& f, int64_t step, int64_t jb, int64_t r0, int64_t r
     } else {
       f.cell.forward(&f.k, r.row(b - r0));
     }
-    store_y(f, t * B + b, valid[b], hb, j0, nj);
   }
+  regularise_rows(f, t, j0, nj, r0, r1, valid);
+  for (int64_t b = r0; b < r1; ++b) store_y(f, t * B + b, valid[b], hn + b * H + j0, j0, nj);
 }
 
 // Two-phase cells (Cho's GRU), phase 1 of block jb: a_t[gates < h_gates] += h_{t-1} W_hhᵀ, then the cell's
@@ -224,8 +271,9 @@ void phase2_forward(const Fwd& f, int64_t step, int64_t jb, const uint16_t* ab) 
     } else {
       std::memcpy(hb, hp + b * H + j0, nj * sizeof(float));
     }
-    store_y(f, t * B + b, ok, hb, j0, nj);
   }
+  regularise_rows(f, t, j0, nj, 0, B, valid);
+  for (int64_t b = 0; b < B; ++b) store_y(f, t * B + b, !valid || valid[b], hn + b * H + j0, j0, nj);
 }
 
 // LSTM with projection, phase 1 of H block jb: a_t[g, block] += h_{t-1} W_hh[g, block]ᵀ (K = R), then
@@ -242,7 +290,7 @@ void proj_forward_gates(const Fwd& f, int64_t step, int64_t jb, const uint16_t* 
   float* mt = f.ex_rows(t);
   const uint8_t* valid = f.valid_all ? f.valid_all + t * B : nullptr;
   const int64_t j0 = jb * f.P(), nj = std::min(f.P(), H - j0);
-  for (int64_t g = 0; g < G; ++g) f.hh().gemm(jb * G + g, 0, R, B, f.h_prev(step), R, ab, nj, at + g * H + j0, GH, true);
+  for (int64_t g = 0; g < G; ++g) f.hh().gemm(jb * G + g, 0, R, B, f.hin_prev(step), R, ab, nj, at + g * H + j0, GH, true);
   const FwdRows r = block_rows(f, t, j0, nj, 0, B, mt + j0);
   for (int64_t b = 0; b < B; ++b) {
     if (!valid || valid[b]) {
@@ -270,6 +318,7 @@ void proj_forward_state(const Fwd& f, int64_t step, int64_t jr, const uint16_t* 
     if (!ok) std::memcpy(hn + b * R + j0, hp + b * R + j0, nj * sizeof(float));
     store_y(f, t * B + b, ok, hn + b * R + j0, j0, nj);
   }
+  regularise_rows(f, t, j0, nj, 0, B, valid);  // recurrent dropout only (no zoneout with a projection)
 }
 
 // Packs this member's forward panels of w [G·N, K], blocks [b0, b1), into the call's precision: bf16 pairs
@@ -302,7 +351,7 @@ void proj_forward_member(const Fwd& f, StepTeam& team, int tid) {
     if (team.solo() && tid != 0) break;
     team.span(tid, nb, b0, b1);
     if (b0 < b1) {
-      const uint16_t* ab = op.set(B, R, f.h_prev(step), R);
+      const uint16_t* ab = op.set(B, R, f.hin_prev(step), R);
       for (int64_t jb = b0; jb < b1; ++jb) proj_forward_gates(f, step, jb, ab);
     }
     if (!team.solo()) team.sync(tid);
@@ -325,7 +374,7 @@ void rows_forward_member(const Fwd& f, StepTeam& team, int tid, fused::Operand& 
   int64_t r0 = 0, r1 = team.solo() ? (tid == 0 ? B : 0) : B;
   if (!team.solo()) fused::row_span(B, tid, team.size(), r0, r1);
   for (int64_t step = 0; r0 < r1 && step < f.s.T; ++step) {
-    const uint16_t* ab = op.set(r1 - r0, H, f.h_prev(step) + r0 * H, H);  // this thread's rows only
+    const uint16_t* ab = op.set(r1 - r0, H, f.hin_prev(step) + r0 * H, H);  // this thread's rows only
     for (int64_t jb = 0; jb < nb; ++jb) forward_block(f, step, jb, r0, r1, ab);
   }
   if (!team.solo()) team.sync(tid);
@@ -352,7 +401,7 @@ void forward_member(const Fwd& f, StepTeam& team, int tid) {
   for (int64_t step = 0; step < f.s.T; ++step) {
     team.span(tid, nb, b0, b1);
     if (b0 == b1) break;  // solo, and not thread 0
-    const uint16_t* ab = op.set(B, H, f.h_prev(step), H);
+    const uint16_t* ab = op.set(B, H, f.hin_prev(step), H);
     if (f.cell.two_phase()) {  // two phases: every ex_t column (Cho: r ⊙ h_{t-1}) before the n product
       for (int64_t jb = b0; jb < b1; ++jb) phase1_forward(f, step, jb, ab);
       if (!team.solo()) team.sync(tid);
@@ -391,10 +440,14 @@ PanelKey panel_key(const DirShape& s, const DirParams& p, const simd::RnnKernels
 }  // namespace
 
 void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* valid_all, float* A, float* HS,
-                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light, const float* x) {
+                        float* CS, float* EX, float* y, int64_t ldy, bool accumulate, bool light, const float* x,
+                        float* HD) {
   RC_CHECK(!light || (!accumulate && !valid_all && ldy == s.R), "fused_forward_loop",
            "light mode needs y = [T, B, R] written whole, without padding");
   RC_CHECK(!x || fold_input(s), "fused_forward_loop", "an input to fold was given for a shape that does not fold it");
+  RC_CHECK(!p.rmask == !HD && (!p.rmask || !light) && (p.zoneout == 0.0f || !fused::projected(s)) &&
+               (!p.rmask || !cell_of(s.cell).two_phase()),
+           "fused_forward_loop", "recurrent dropout needs HD and a tape, and no two-phase cell; zoneout no projection");
   const simd::RnnKernels& k = fused::kernels(s);
   const int64_t B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H, P = k.panel;
   const Cell& cell = cell_of(s.cell);
@@ -445,7 +498,11 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
               .wfb = cached ? cbf16(cached->wfb) : pack.wfb,
               .wrb = cached ? cbf16(cached->wrb) : pack.wrb,
               .pack = cached ? nullptr : &pack,
-              .light = light};
+              .light = light,
+              .HD = HD,
+              .rmask = p.rmask,
+              .zmask = p.zmask,
+              .zp = p.zoneout};
   fused::run_team(blocks(H, P), static_cast<double>(B) * static_cast<double>(GH) * static_cast<double>(R), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_forward_member(f, team, tid);

@@ -22,13 +22,20 @@ double norm2(const std::vector<double>& v) {
 
 }  // namespace
 
+// Zoneout's weight on the previous state of unit j at row tb = t·B + b: the mask bit, or p (the expectation).
+static double zone_weight(const DirParams& p, int64_t tb, int64_t H, int64_t j) {
+  return p.zmask ? static_cast<double>(p.zmask[tb * H + j]) : static_cast<double>(p.zoneout);
+}
+
 struct RefTape {
   std::vector<RefStep> steps;  // [T*B], index t*B + b
 };
 
 // One step of one row: fills c from x (I) and c.hp (R), c.cp (H): the products here, the cell's
 // equations in between (it may add products of its own: Cho's W_hn (r ⊙ h)).
-static void ref_step(const DirShape& s, const DirParams& p, const Cell& cell, const double* x, RefStep& c) {
+// rm: recurrent dropout, this row's mask [R] (W_hh sees h_prev ⊙ rm), or null.
+static void ref_step(const DirShape& s, const DirParams& p, const Cell& cell, const double* x, const float* rm,
+                     RefStep& c) {
   const int64_t H = s.H, R = s.R, G = s.G(), I = s.I;
   c.xa.assign(G * H, 0.0);
   c.ha.assign(G * H, 0.0);
@@ -36,7 +43,10 @@ static void ref_step(const DirShape& s, const DirParams& p, const Cell& cell, co
   c.m.assign(H, 0.0);
   c.h.assign(R, 0.0);
   ref_affine(p.w_ih, p.b_ih, x, I, 0, G * H, c.xa.data());
-  ref_affine(p.w_hh, p.b_hh, c.hp.data(), R, 0, cell.h_gates * H, c.ha.data());  // the rows that see h_prev
+  std::vector<double> hd = c.hp;
+  if (rm)
+    for (int64_t k = 0; k < R; ++k) hd[k] *= rm[k];
+  ref_affine(p.w_hh, p.b_hh, hd.data(), R, 0, cell.h_gates * H, c.ha.data());  // the rows that see h_prev
   cell.ref_forward(s, p, c);
   if (projected(cell, H, R)) {
     ref_affine(p.w_hr, nullptr, c.m.data(), H, 0, R, c.h.data());  // h = W_hr m
@@ -68,9 +78,15 @@ void reference_forward(const DirShape& s, const DirParams& p, const float* x, co
       sc.valid = true;
       sc.hp = h;
       sc.cp = c;
-      ref_step(s, p, cell, xv.data(), sc);
+      ref_step(s, p, cell, xv.data(), p.rmask ? p.rmask + b * R : nullptr, sc);
       h = sc.h;
       if (cell.cell_state) c = sc.c;
+      if (p.zoneout > 0.0f)  // zoneout (R = H): keep the previous value with weight w (a mask bit, or p)
+        for (int64_t j = 0; j < H; ++j) {
+          const double w = zone_weight(p, t * B + b, H, j);
+          h[j] = w * sc.hp[j] + (1 - w) * h[j];
+          if (cell.cell_state) c[j] = w * sc.cp[j] + (1 - w) * c[j];
+        }
       for (int64_t j = 0; j < R; ++j) yr[j] = static_cast<float>((accumulate ? yr[j] : 0.0) + h[j]);
     }
     if (h_n) for (int64_t j = 0; j < R; ++j) h_n[b * R + j] = static_cast<float>(h[j]);
@@ -87,7 +103,7 @@ void flush(const std::vector<double>& a, float* out) {
 
 // Backward of one valid step of one row. In: dh [R] (dL/dh_t), d.dc [H] (dL/dc_t from later steps).
 // Out: d.dxa, d.dha [G*H]; dh, d.dc replaced by dL/dh_{t-1}, dL/dc_{t-1}; weight grads accumulated.
-void ref_step_backward(const DirShape& s, const DirParams& p, const Cell& cell, const RefStep& c,
+void ref_step_backward(const DirShape& s, const DirParams& p, const Cell& cell, const RefStep& c, const float* rm,
                        std::vector<double>& dh, RefBack& d, RefGrads& gr) {
   const int64_t H = s.H, R = s.R, G = s.G();
   d.dxa.assign(G * H, 0.0);
@@ -108,8 +124,9 @@ void ref_step_backward(const DirShape& s, const DirParams& p, const Cell& cell, 
   const int64_t hrows = cell.h_gates * H;
   for (int64_t g = 0; g < hrows; ++g)
     for (int64_t k = 0; k < R; ++k) {
-      d.dhp[k] += p.w_hh[g * R + k] * d.dha[g];
-      gr.w_hh[g * R + k] += d.dha[g] * c.hp[k];
+      const double m = rm ? rm[k] : 1.0;  // recurrent dropout: W_hh saw h_prev ⊙ rm
+      d.dhp[k] += p.w_hh[g * R + k] * d.dha[g] * m;
+      gr.w_hh[g * R + k] += d.dha[g] * c.hp[k] * m;
     }
   dh = d.dhp;
 }
@@ -136,7 +153,19 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
       if (g.dh_norm) g.dh_norm[t * B + b] = static_cast<float>(norm2(dh));
       if (g.dc_norm && cell.cell_state) g.dc_norm[t * B + b] = static_cast<float>(norm2(dc));
       if (!c.valid) continue;  // padding: the state passed through unchanged, so does its gradient
-      ref_step_backward(s, p, cell, c, dh, d, gr);
+      std::vector<double> zh(H, 0.0), zc(H, 0.0);  // zoneout: the parts that go to h_{t-1}, c_{t-1} directly
+      if (p.zoneout > 0.0f)
+        for (int64_t j = 0; j < H; ++j) {
+          const double w = zone_weight(p, t * B + b, H, j);
+          zh[j] = w * dh[j], dh[j] *= 1 - w;
+          if (cell.cell_state) zc[j] = w * dc[j], dc[j] *= 1 - w;
+        }
+      ref_step_backward(s, p, cell, c, p.rmask ? p.rmask + b * R : nullptr, dh, d, gr);
+      if (p.zoneout > 0.0f)
+        for (int64_t j = 0; j < H; ++j) {
+          dh[j] += zh[j];
+          if (cell.cell_state) dc[j] += zc[j];
+        }
       const float* xr = x + (t * B + b) * I;
       for (int64_t gi = 0; gi < GH; ++gi) {
         gr.b_ih[gi] += dxa[gi];

@@ -40,6 +40,19 @@ void RNNOptions::validate() const {
              cell_name(s.cell));
     RC_CHECK(s.proj < s.hidden, "proj_size", "layer ", l, ": proj_size (", s.proj, ") must be smaller than hidden (",
              s.hidden, "), as in PyTorch");
+    RC_CHECK(s.recurrent_dropout >= 0.0f && s.recurrent_dropout < 1.0f, "--recurrent-dropout", "layer ", l,
+             ": expected a probability in [0, 1), got ", s.recurrent_dropout);
+    RC_CHECK(s.zoneout >= 0.0f && s.zoneout < 1.0f, "--zoneout", "layer ", l, ": expected a probability in [0, 1), got ",
+             s.zoneout);
+    RC_CHECK(s.recurrent_dropout == 0.0f || s.cell != CellType::gru_cho, "--recurrent-dropout", "layer ", l,
+             ": not defined for gru_cho (its reset multiplies h_{t-1} before W_hn); the other cells take it");
+    RC_CHECK(s.recurrent_dropout == 0.0f || !is_scan_cell(s.cell), "--recurrent-dropout", "layer ", l, ": ",
+             cell_name(s.cell), " has no W_hh to feed a dropped h_{t-1} to (a scan cell's gates see x_t only)");
+    RC_CHECK(s.zoneout == 0.0f || !is_scan_cell(s.cell), "--zoneout", "layer ", l,
+             ": not implemented for the scan cells (mingru, minlstm, rglru)");
+    RC_CHECK(s.zoneout == 0.0f || s.proj == 0, "--zoneout", "layer ", l,
+             ": an LSTM with a projection (proj_size) has no state of its own to zone (h = W_hr m); every cell "
+             "without a projection takes it");
   }
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "dropout", "expected a probability in [0, 1), got ", dropout);
   if (precision == Precision::bf16)

@@ -10,6 +10,7 @@
 #include "recurrent/tasks/asr.h"
 #include "recurrent/tasks/ctc_decode.h"
 #include "recurrent/tasks/load_model.h"
+#include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
@@ -51,7 +52,7 @@ void AsrConfig::validate() const {
 
 std::string AsrConfig::to_json() const {
   json ls = json::array();
-  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
+  for (const LayerSpec& l : layers) ls.push_back(layer_json(l));
   return json{{"task", "asr"}, {"kind", kind == AsrKind::ctc ? "ctc" : "classify"}, {"features", features},
               {"norm_mean", norm_mean}, {"norm_std", norm_std}, {"layers", ls}, {"bidirectional", bidirectional},
               {"stack", stack}, {"dropout", dropout}, {"data", json::parse(data_json)}}
@@ -70,8 +71,7 @@ AsrConfig AsrConfig::from_json(const std::string& text, const std::string& where
     c.norm_mean = j.at("norm_mean").get<std::vector<float>>();
     c.norm_std = j.at("norm_std").get<std::vector<float>>();
     for (const json& l : j.at("layers"))
-      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(),
-                          l.value("proj", int64_t{0})});
+      c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.stack = j.at("stack").get<int64_t>();
     c.dropout = j.at("dropout").get<float>();

@@ -218,7 +218,7 @@ AsrOutcome AsrRun::run() {
     if (!stop_early()) train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   } else {
     cfg_.kind = o_.d.isolated ? AsrKind::classify : AsrKind::ctc;
-    cfg_.layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+    cfg_.layers = layer_specs(o_.cells, o_.hidden, o_.layers, o_.recurrent_dropout, o_.zoneout);
     cfg_.bidirectional = o_.bidirectional;
     cfg_.stack = o_.stack;
     cfg_.dropout = static_cast<float>(o_.dropout);

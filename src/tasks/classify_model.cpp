@@ -11,6 +11,7 @@
 #include "recurrent/tasks/classify.h"
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
+#include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
@@ -77,7 +78,7 @@ void ClassifierConfig::validate() const {
 
 std::string ClassifierConfig::to_json() const {
   json ls = json::array();
-  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
+  for (const LayerSpec& l : layers) ls.push_back(layer_json(l));
   json j = {{"task", "classify"}, {"level", chars ? "char" : "word"}, {"lower", lower},
             {"embed", embed},     {"layers", ls},    {"bidirectional", bidirectional},
             {"dropout", dropout}, {"word_dropout", word_dropout}, {"pooling", pooling_name(pooling)},
@@ -94,8 +95,7 @@ ClassifierConfig ClassifierConfig::from_json(const std::string& text, const std:
     c.lower = j.at("lower").get<bool>();
     c.embed = j.at("embed").get<int64_t>();
     for (const json& l : j.at("layers"))
-      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(),
-                          l.value("proj", int64_t{0})});
+      c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.dropout = j.at("dropout").get<float>();
     c.word_dropout = j.value("word_dropout", 0.0f);  // absent in models written before the option

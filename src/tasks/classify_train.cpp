@@ -122,7 +122,7 @@ void ClassifyRun::build_config() {
     }
   }
   cfg_->labels = data::LabelSet::from(train_).names();
-  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers, o_.recurrent_dropout, o_.zoneout);
   cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
   cfg_->bidirectional = o_.bidirectional;
   cfg_->dropout = static_cast<float>(o_.dropout);

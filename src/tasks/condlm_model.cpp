@@ -11,6 +11,7 @@
 #include "recurrent/tasks/lm.h"
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
+#include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
@@ -38,7 +39,7 @@ void CondLmConfig::validate() const {
 
 std::string CondLmConfig::to_json() const {
   json ls = json::array();
-  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
+  for (const LayerSpec& l : layers) ls.push_back(layer_json(l));
   json j = {{"task", "condlm"},  {"conditioned", conditioned}, {"lower", vocab.lower()}, {"embed", embed},
             {"label_embed", label_embed}, {"layers", ls}, {"dropout", dropout}, {"labels", labels},
             {"vocab", vocab.tokens()}};
@@ -55,8 +56,7 @@ CondLmConfig CondLmConfig::from_json(const std::string& text, const std::string&
     c.embed = j.at("embed").get<int64_t>();
     c.label_embed = j.at("label_embed").get<int64_t>();
     for (const json& l : j.at("layers"))
-      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(),
-                          l.value("proj", int64_t{0})});
+      c.layers.push_back(layer_from_json(l));
     c.dropout = j.at("dropout").get<float>();
     c.labels = j.at("labels").get<std::vector<std::string>>();
     c.validate();

@@ -92,7 +92,7 @@ void CondLmRun::build_config() {
   cfg_->vocab = data::Vocab::build_words(text, wo);
   cfg_->conditioned = o_.conditioned;
   cfg_->labels = o_.conditioned ? data::LabelSet::from(train_).names() : std::vector<std::string>{"<none>"};
-  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers, o_.recurrent_dropout, o_.zoneout);
   cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
   cfg_->label_embed = o_.label_embed;
   cfg_->dropout = static_cast<float>(o_.dropout);

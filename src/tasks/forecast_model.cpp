@@ -10,6 +10,7 @@
 #include "recurrent/tasks/forecast.h"
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
+#include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
@@ -45,7 +46,7 @@ void ForecastConfig::validate() const {
 
 std::string ForecastConfig::to_json() const {
   json ls = json::array();
-  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
+  for (const LayerSpec& l : layers) ls.push_back(layer_json(l));
   json j = {{"task", "forecast"},      {"column", column},           {"time_column", time_column},
             {"features", features},    {"lookback", lookback},       {"horizon", horizon},
             {"season", season},        {"relative", relative},       {"gaps", gap_policy_name(gaps)},
@@ -74,8 +75,7 @@ ForecastConfig ForecastConfig::from_json(const std::string& text, const std::str
     c.mean = j.at("mean").get<std::vector<double>>();
     c.stdev = j.at("stdev").get<std::vector<double>>();
     for (const json& l : j.at("layers"))
-      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(),
-                          l.value("proj", int64_t{0})});
+      c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.dropout = j.at("dropout").get<float>();
     c.validate();

@@ -120,7 +120,7 @@ ForecastConfig ForecastRun::base_config() const {
   c.gaps = parse_gap_policy(o_.gaps);
   c.valid_frac = o_.valid_frac;
   c.test_frac = o_.test_frac;
-  c.layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+  c.layers = layer_specs(o_.cells, o_.hidden, o_.layers, o_.recurrent_dropout, o_.zoneout);
   c.bidirectional = o_.bidirectional;
   c.dropout = static_cast<float>(o_.dropout);
   return c;

@@ -23,7 +23,8 @@ std::vector<std::string> split_list(const std::string& s) {
 
 }  // namespace
 
-std::vector<LayerSpec> layer_specs(const std::string& cells_s, const std::string& hidden_s, int64_t layers) {
+std::vector<LayerSpec> layer_specs(const std::string& cells_s, const std::string& hidden_s, int64_t layers,
+                                   double recurrent_dropout, double zoneout) {
   RC_CHECK(layers >= 1, "--layers", "expected >= 1, got ", layers);
   const std::vector<std::string> cells = split_list(cells_s), hidden = split_list(hidden_s);
   auto pick = [&](const std::vector<std::string>& v, size_t l, const char* opt) {
@@ -42,9 +43,23 @@ std::vector<LayerSpec> layer_specs(const std::string& cells_s, const std::string
       throw Error("--hidden", "expected a positive integer, got '" + h + "'");
     }
     RC_CHECK(s.hidden >= 1, "--hidden", "expected a positive integer, got ", s.hidden);
+    s.recurrent_dropout = static_cast<float>(recurrent_dropout);
+    s.zoneout = static_cast<float>(zoneout);
     specs.push_back(s);
   }
   return specs;
+}
+
+nlohmann::json layer_json(const LayerSpec& l) {
+  return {{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj},
+          {"recurrent_dropout", l.recurrent_dropout}, {"zoneout", l.zoneout}};
+}
+
+LayerSpec layer_from_json(const nlohmann::json& j) {
+  LayerSpec l{parse_cell(j.at("cell").get<std::string>()), j.at("hidden").get<int64_t>(), j.value("proj", int64_t{0})};
+  l.recurrent_dropout = j.value("recurrent_dropout", 0.0f);
+  l.zoneout = j.value("zoneout", 0.0f);
+  return l;
 }
 
 }  // namespace recurrent::tasks

@@ -10,6 +10,7 @@
 #include "recurrent/tasks/lm.h"
 #include "recurrent/tasks/lm_transformer.h"
 #include "recurrent/train/checkpoint.h"
+#include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
@@ -35,7 +36,7 @@ void LmConfig::validate() const {
 
 std::string LmConfig::to_json() const {
   json ls = json::array();
-  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
+  for (const LayerSpec& l : layers) ls.push_back(layer_json(l));
   json j = {{"task", "lm"},       {"level", data::level_name(vocab.level())}, {"lower", vocab.lower()},
             {"embed", embed},     {"layers", ls},
             {"dropout", dropout}, {"tie_weights", tie_weights},
@@ -53,8 +54,7 @@ LmConfig LmConfig::from_json(const std::string& text, const std::string& where) 
                           j.at("vocab").get<std::vector<std::string>>(), j.at("lower").get<bool>());
     c.embed = j.at("embed").get<int64_t>();
     for (const json& l : j.at("layers"))
-      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(),
-                          l.value("proj", int64_t{0})});
+      c.layers.push_back(layer_from_json(l));
     c.dropout = j.at("dropout").get<float>();
     c.tie_weights = j.at("tie_weights").get<bool>();
     c.precision = parse_precision(j.value("precision", std::string("fp32")));  // older models: fp32

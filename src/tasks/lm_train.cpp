@@ -163,7 +163,7 @@ std::unique_ptr<LmModel> LmRun::build_model(data::Vocab vocab) {
   RC_CHECK(o_.arch == "rnn", "--arch", "expected rnn or transformer, got '", o_.arch, "'");
   LmConfig c;
   c.vocab = std::move(vocab);
-  c.layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+  c.layers = layer_specs(o_.cells, o_.hidden, o_.layers, o_.recurrent_dropout, o_.zoneout);
   c.embed = o_.embed > 0 ? o_.embed : c.layers[0].hidden;
   c.dropout = static_cast<float>(o_.dropout);
   c.tie_weights = o_.tie_weights;

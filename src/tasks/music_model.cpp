@@ -9,6 +9,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/tasks/music.h"
+#include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
@@ -31,7 +32,7 @@ void MusicConfig::validate() const {
 
 std::string MusicConfig::to_json() const {
   json ls = json::array();
-  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
+  for (const LayerSpec& l : layers) ls.push_back(layer_json(l));
   return json{{"task", "music"}, {"keys", K}, {"lowest_pitch", data::kLowestPitch}, {"layers", ls}, {"dropout", dropout}}
       .dump();
 }
@@ -44,8 +45,7 @@ MusicConfig MusicConfig::from_json(const std::string& text, const std::string& w
              "expected a model of the 88 piano keys from MIDI ", data::kLowestPitch);
     MusicConfig c;
     for (const json& l : j.at("layers"))
-      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(),
-                          l.value("proj", int64_t{0})});
+      c.layers.push_back(layer_from_json(l));
     c.dropout = j.at("dropout").get<float>();
     c.validate();
     return c;

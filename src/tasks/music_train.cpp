@@ -79,7 +79,7 @@ class MusicRun : public train::EpochTask {
 };
 
 void MusicRun::setup_new() {
-  cfg_.layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+  cfg_.layers = layer_specs(o_.cells, o_.hidden, o_.layers, o_.recurrent_dropout, o_.zoneout);
   cfg_.dropout = static_cast<float>(o_.dropout);
   cfg_.validate();
   data_ = data::read_chorales(o_.data);

@@ -13,6 +13,7 @@
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
+#include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
@@ -98,7 +99,7 @@ std::string Seq2SeqConfig::to_json() const {
                 {"d_model", d_model}, {"heads", heads}, {"ff", ff}, {"pos", "sinusoidal"}, {"dropout", dropout},
                 {"src_vocab", src.tokens()}, {"tgt_vocab", tgt.tokens()}}.dump();
   json ls = json::array();
-  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}});
+  for (const LayerSpec& l : layers) ls.push_back(layer_json(l));
   json j = {{"task", "seq2seq"},           {"arch", arch},
             {"units", "words-lower"},      {"embed", embed},
             {"layers", ls},                {"bidirectional", bidirectional},
@@ -127,7 +128,7 @@ Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text, const std::strin
     }
     c.embed = j.at("embed").get<int64_t>();
     for (const json& l : j.at("layers"))
-      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(), 0});
+      c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.dropout = j.at("dropout").get<float>();
     c.attention = parse_attention(j.at("attention").get<std::string>());

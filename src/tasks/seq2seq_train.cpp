@@ -122,7 +122,7 @@ void Seq2SeqRun::build_config() {
   if (o_.arch == "transformer") {
     cfg_->depth = o_.layers, cfg_->d_model = o_.d_model, cfg_->heads = o_.heads, cfg_->ff = o_.ff;
   } else {
-    cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+    cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers, o_.recurrent_dropout, o_.zoneout);
     cfg_->embed = o_.embed > 0 ? o_.embed : cfg_->layers[0].hidden;
     cfg_->bidirectional = o_.bidirectional;
     cfg_->attention = parse_attention(o_.attention);

@@ -13,6 +13,7 @@
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/tasks/tag.h"
 #include "recurrent/train/checkpoint.h"
+#include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
@@ -72,7 +73,7 @@ void TaggerConfig::validate() const {
 
 std::string TaggerConfig::to_json() const {
   json ls = json::array();
-  for (const LayerSpec& l : layers) ls.push_back({{"cell", cell_name(l.cell)}, {"hidden", l.hidden}, {"proj", l.proj}});
+  for (const LayerSpec& l : layers) ls.push_back(layer_json(l));
   json j = {{"task", "tag"},       {"embed", embed},   {"feature_embed", feature_embed},
             {"layers", ls},        {"bidirectional", bidirectional}, {"dropout", dropout},
             {"tags", tags},        {"suffixes", suffixes}, {"vocab", vocab}};
@@ -87,8 +88,7 @@ TaggerConfig TaggerConfig::from_json(const std::string& text, const std::string&
     c.embed = j.at("embed").get<int64_t>();
     c.feature_embed = j.at("feature_embed").get<int64_t>();
     for (const json& l : j.at("layers"))
-      c.layers.push_back({parse_cell(l.at("cell").get<std::string>()), l.at("hidden").get<int64_t>(),
-                          l.value("proj", int64_t{0})});
+      c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.dropout = j.at("dropout").get<float>();
     c.tags = j.at("tags").get<std::vector<std::string>>();

@@ -103,7 +103,7 @@ void TagRun::build_config() {
   cfg_->vocab = frequent(words, o_.min_count, o_.max_vocab);
   cfg_->suffixes = frequent(suffixes, o_.min_count, 0);
   for (const auto& [t, n] : tags) cfg_->tags.push_back(t);
-  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers);
+  cfg_->layers = layer_specs(o_.cells, o_.hidden, o_.layers, o_.recurrent_dropout, o_.zoneout);
   cfg_->embed = o_.embed;
   cfg_->feature_embed = o_.feature_embed;
   cfg_->bidirectional = o_.bidirectional;

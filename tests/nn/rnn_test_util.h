@@ -26,7 +26,8 @@ struct RnnHarness {
   Rng rng{123};
   RNN rnn;
   std::vector<std::string> names;
-  explicit RnnHarness(RnnCase rc) : c(std::move(rc)), rnn(c.opts, rng) {
+  Rng::State mask_state;
+  explicit RnnHarness(RnnCase rc) : c(std::move(rc)), rnn(c.opts, rng), mask_state(rnn.dropout_rng().state()) {
     for (auto& [n, v] : rnn.named_parameters()) names.push_back(n);
   }
   std::vector<Tensor> inputs() {
@@ -51,6 +52,8 @@ struct RnnHarness {
       for (size_t l = 0; l < c.opts.layers.size(); ++l) init.h.push_back(v[k++]);
       for (auto& s : c.opts.layers) init.c.push_back(is_lstm(s.cell) ? v[k++] : Var());
     }
+    // Recurrent dropout / zoneout: the same masks in every call (finite differences, engine comparisons).
+    rnn.dropout_rng().set_state(mask_state);
     RNNOutput out = rnn.forward(v[0], c.lengths, init);
     std::vector<Var> parts{reshape(out.output, {-1})};
     for (auto& h : out.final_state.h) parts.push_back(reshape(h, {-1}));

@@ -54,6 +54,14 @@ class RNN : public Module {
   static std::string param_name(const char* kind, size_t layer, int dir);
   Var param(const char* kind, size_t layer, int dir) const;  // undefined Var if the layer has none
   Rng& dropout_rng() { return dropout_rng_; }
+  // Recurrent dropout / zoneout (LayerSpec) masks to use in training instead of drawing them (PyTorch parity,
+  // replays), per layer and direction at index l·D + d: rmask [B, R] (0 or 1/(1-p)), zmask [T, B, H] (0 or 1);
+  // an undefined tensor (or a short list): that layer draws its own. Kept until set again (empty lists: none).
+  void set_recurrent_masks(std::vector<Tensor> rmask, std::vector<Tensor> zmask) {
+    fixed_rmask_ = std::move(rmask), fixed_zmask_ = std::move(zmask);
+  }
+  const std::vector<Tensor>& fixed_rmask() const { return fixed_rmask_; }
+  const std::vector<Tensor>& fixed_zmask() const { return fixed_zmask_; }
 
   // Gradient lab: record per-step gradient norms and gate statistics (rnn_probe.h); null detaches.
   void set_grad_probe(std::shared_ptr<GradProbe> probe) { probe_ = std::move(probe); }
@@ -73,6 +81,7 @@ class RNN : public Module {
  private:
   RNNOptions opts_;
   Rng dropout_rng_;
+  std::vector<Tensor> fixed_rmask_, fixed_zmask_;
   std::shared_ptr<GradProbe> probe_;
   std::vector<std::shared_ptr<rnn::PanelCache>> panel_caches_;  // [layer · directions + dir]
   bool panel_caching_ = true;

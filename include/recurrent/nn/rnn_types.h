@@ -37,6 +37,14 @@ struct LayerSpec {
   CellType cell = CellType::lstm;
   int64_t hidden = 0;
   int64_t proj = 0;  // 0: no projection
+  // Inside the recurrence (docs/cells.md "Recurrent dropout and zoneout"), probabilities in [0, 1):
+  //   recurrent_dropout  Gal & Ghahramani 2016: h_{t-1} as fed to W_hh times one inverted-dropout mask per
+  //                      sequence (and direction), training only. Not with gru_cho.
+  //   zoneout            Krueger et al. 2017: per unit per step, h_t (and c_t) keep their previous values with
+  //                      probability p (one mask shared by h and c) in training; at evaluation the
+  //                      expectation h_t = p h_{t-1} + (1-p) h̃_t. Not with a projection.
+  float recurrent_dropout = 0.0f;
+  float zoneout = 0.0f;
   int64_t out_size() const { return proj > 0 ? proj : hidden; }  // R: size of h_t
 };
 

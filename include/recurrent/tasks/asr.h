@@ -184,6 +184,7 @@ struct AsrTrainOptions : train::RunOptions {
   std::string kind = "mfcc";  // front end: mfcc | fbank
   std::string normalize = "global";  // global (streams) | utterance (each utterance's own mean/variance)
   std::string cells = "lstm", hidden = "128";
+  double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t layers = 2;
   bool bidirectional = false;
   int64_t stack = 2;

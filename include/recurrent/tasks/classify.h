@@ -166,6 +166,7 @@ struct ClassifyTrainOptions : train::RunOptions {
   bool keep_case = false;
   int64_t min_count = 1, max_vocab = 0;
   std::string cells = "lstm", hidden = "128";
+  double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t embed = 0, layers = 1;           // embed 0: the first hidden size
   // The defaults were chosen on evidence (docs/defaults.md: every candidate on every labelled set,
   // leave-one-dataset-out): a BiLSTM 128 with max pooling, dropout 0.5 and word dropout 0.2.

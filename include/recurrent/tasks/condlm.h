@@ -104,6 +104,7 @@ struct CondLmTrainOptions : train::RunOptions {
   bool lower = false;
   int64_t min_count = 1, max_vocab = 0;
   std::string cells = "lstm", hidden = "256";
+  double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t embed = 0, label_embed = 16, layers = 1;
   double dropout = 0.0;
   int64_t batch = 32;

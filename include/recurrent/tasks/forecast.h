@@ -182,6 +182,7 @@ struct ForecastTrainOptions : train::RunOptions {
   std::string gaps = "interpolate";
   double valid_frac = 0.15, test_frac = 0.15;
   std::string cells = "lstm", hidden = "128";  // chosen on evidence: docs/defaults.md
+  double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t layers = 1;
   bool bidirectional = false;
   double dropout = 0.0;

@@ -191,6 +191,7 @@ struct LmTrainOptions : train::RunOptions {
   int64_t min_count = 1, max_vocab = 0;
   std::string arch = "rnn";                    // rnn | transformer (tasks/lm_transformer.h)
   std::string cells = "lstm", hidden = "512";  // comma lists: one value, or one per layer
+  double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t embed = 0, layers = 2;               // embed 0: same as the first hidden size
   double dropout = 0.0;
   bool tie_weights = false;

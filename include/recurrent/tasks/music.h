@@ -96,6 +96,7 @@ Tensor sample_music(MusicModel& m, const MusicSampleOptions& o);
 struct MusicTrainOptions : train::RunOptions {
   std::string data;
   std::string cells = "gru", hidden = "41";
+  double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t layers = 1;
   double dropout = 0.0;
   int64_t batch = 8;  // chorales per batch

@@ -228,6 +228,7 @@ struct Seq2SeqTrainOptions : train::RunOptions {
   int64_t max_len = 0;        // > 0: drop training pairs with more tokens on either side (valid/test kept)
   int64_t eval_max_len = 0;   // > 0: also drop longer valid/test pairs (a short-sentence benchmark)
   std::string cells = "lstm", hidden = "256";
+  double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t embed = 0, layers = 1;
   bool bidirectional = false;
   double dropout = 0.0;

@@ -146,6 +146,7 @@ struct TagTrainOptions : train::RunOptions {
   int64_t min_count = 2, max_vocab = 0;
   int64_t feature_embed = 16;
   std::string cells = "lstm", hidden = "128";
+  double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t embed = 100, layers = 1;
   bool bidirectional = true;
   double dropout = 0.0;
