@@ -21,6 +21,7 @@ CONFIGS = [  # (label, extra `recurrent bench` arguments); the first is the anch
     ("lstm", ["--cell", "lstm"]),
     ("lstm + recurrent dropout 0.25", ["--cell", "lstm", "--recurrent-dropout", "0.25"]),
     ("lstm + zoneout 0.1", ["--cell", "lstm", "--zoneout", "0.1"]),
+    ("lstm_ln (layer norm)", ["--cell", "lstm_ln"]),
 ]
 
 
@@ -41,7 +42,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--cells", default="", help="extra cells to time as 'lstm_ln,gru_ln' (if the binary has them)")
+    ap.add_argument("--cells", default="", help="extra cells to time, e.g. 'gru,gru_ln'")
     ap.add_argument("--out", default="", help="also write the table here")
     args = ap.parse_args()
     configs = list(CONFIGS) + [(c, ["--cell", c]) for c in args.cells.split(",") if c]

@@ -87,6 +87,8 @@ struct RefStep {
   std::vector<double> ex;      // [H] Cho: r ⊙ h_{t-1}
   std::vector<double> h;       // [R] h_t
   std::vector<double> hp, cp;  // h_{t-1} [R], c_{t-1} [H]
+  std::vector<double> nx, nh, nc;  // layer-norm cells: LN(W_ih x), LN(W_hh h_{t-1}) [G·H], LSTM: LN(c_t) [H]
+  double isx = 0, ish = 0, isc = 0;  // their 1/σ
   bool valid = false;
 };
 // Backward of one valid reference step: the cell fills dxa, dha, dhp (its elementwise part) and dc; the
@@ -100,6 +102,7 @@ struct RefBack {
 // Weight-gradient accumulators of the reference in double, flushed into the caller's floats at the end.
 struct RefGrads {
   std::vector<double> w_ih, w_hh, b_ih, b_hh, w_hr, w_ch, lambda;
+  std::vector<double> ln_ih, ln_hh, ln_c, ln_cb;  // layer-norm cells' gains (and the c-norm's bias)
   explicit RefGrads(const DirShape& s);
 };
 // y[g] = b[g] + Σ_k W[g, k] v[k] for g in [g0, g1) (W rows K apart; b may be null)

@@ -7,11 +7,12 @@ namespace recurrent::rnn {
 // Defined in the cells' own files (cell_*.cpp), constant-initialised.
 extern const Cell kRnnTanh, kRnnRelu, kLstm, kLstmPeephole, kGru, kGruCho, kGruSimple;
 extern const Cell kMinGru, kMinLstm, kRgLru;  // scan cells (rnn_scan.cpp)
+extern const Cell kLstmLn, kGruLn;            // layer-norm cells (cell_ln.cpp, rnn_fused_ln.cpp)
 
 namespace {
 // In CellType's order (recurrent/nn/rnn_types.h), which is also cell_names()'s.
 const Cell* const kCells[] = {&kRnnTanh, &kRnnRelu, &kLstm, &kLstmPeephole, &kGru, &kGruCho, &kGruSimple,
-                              &kMinGru, &kMinLstm, &kRgLru};
+                              &kMinGru, &kMinLstm, &kRgLru, &kLstmLn, &kGruLn};
 constexpr size_t kCount = sizeof(kCells) / sizeof(kCells[0]);
 }  // namespace
 
@@ -37,7 +38,7 @@ FwdRows FwdRows::row(int64_t b) const {
 
 RefGrads::RefGrads(const DirShape& s)
     : w_ih(s.G() * s.H * s.I), w_hh(s.G() * s.H * s.R), b_ih(s.G() * s.H), b_hh(s.G() * s.H), w_hr(s.R * s.H),
-      w_ch(3 * s.H), lambda(s.H) {}
+      w_ch(3 * s.H), lambda(s.H), ln_ih(s.G() * s.H), ln_hh(s.G() * s.H), ln_c(s.H), ln_cb(s.H) {}
 
 void ref_affine(const float* W, const float* b, const double* v, int64_t K, int64_t g0, int64_t g1, double* y) {
   for (int64_t g = g0; g < g1; ++g) {

@@ -18,8 +18,9 @@ namespace recurrent {
 
 namespace {
 
-constexpr const char* kKinds[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "weight_ch", "lambda"};
-constexpr int kNumKinds = 7;
+constexpr const char* kKinds[] = {"weight_ih", "weight_hh", "bias_ih",      "bias_hh",      "weight_hr", "weight_ch",
+                                   "lambda",    "ln_weight_ih", "ln_weight_hh", "ln_weight_c", "ln_bias_c"};
+constexpr int kNumKinds = sizeof(kKinds) / sizeof(kKinds[0]);
 
 // Everything one layer's op needs, captured by its backward closure.
 struct LayerCall {
@@ -79,6 +80,19 @@ RNN::RNN(RNNOptions opts, Rng& rng) : opts_(std::move(opts)), dropout_rng_(rng.f
       }
       if (s.proj > 0) add("weight_hr", {s.proj, H});
       if (rnn::cell_of(s.cell).peephole) add("weight_ch", {3, H});
+      if (is_layer_norm(s.cell)) {  // gains 1, the c-norm's bias 0 (not drawn: the other weights stay as they were)
+        auto constant = [&](const char* kind, Shape shape, float v) {
+          Tensor t(std::move(shape));
+          t.fill_(v);
+          register_parameter(param_name(kind, l, d), t);
+        };
+        constant("ln_weight_ih", {G * H}, 1.0f);
+        constant("ln_weight_hh", {G * H}, 1.0f);
+        if (rnn::cell_of(s.cell).cell_state) {
+          constant("ln_weight_c", {H}, 1.0f);
+          constant("ln_bias_c", {H}, 0.0f);
+        }
+      }
       panel_caches_.push_back(std::make_shared<rnn::PanelCache>());
     }
     in = opts_.layer_output_size(l);
@@ -130,6 +144,7 @@ static void bind_params(const RNN& rnn, size_t l, int d, LayerCall& call, std::v
   }
   call.params[d] = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5]};
   call.params[d].cache = rnn.panel_cache(l, d);
+  call.params[d].ln_ih = ptrs[7], call.params[d].ln_hh = ptrs[8], call.params[d].ln_c = ptrs[9], call.params[d].ln_cb = ptrs[10];
   call.params[d].s_ih = stamps[0];
   call.params[d].s_hh = stamps[1];
   call.params[d].s_hr = stamps[4];
@@ -151,6 +166,7 @@ static void layer_backward(const std::shared_ptr<LayerCall>& call, int64_t ycols
     }
     rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
     grads.lambda = gp[6];
+    grads.ln_ih = gp[7], grads.ln_hh = gp[8], grads.ln_c = gp[9], grads.ln_cb = gp[10];
     if (probe) {  // the probe's buffers for this backward: [T, B] per direction
       GradProbe::Dir& pd = probe->layers[l][d];
       pd.dh = Tensor({call->shape[d].T, B});

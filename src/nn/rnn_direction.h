@@ -74,6 +74,8 @@ struct DirParams {
   const float* rmask = nullptr;
   const uint8_t* zmask = nullptr;
   float zoneout = 0.0f;
+  // Layer-norm cells (lstm_ln, gru_ln): gains of the x and h sides [G*H]; LSTM: the c-norm's gain and bias [H].
+  const float *ln_ih = nullptr, *ln_hh = nullptr, *ln_c = nullptr, *ln_cb = nullptr;
 };
 
 // Gradients to add into; null where not wanted.
@@ -93,6 +95,7 @@ struct DirGrads {
   float* dh_norm = nullptr;
   float* dc_norm = nullptr;
   float* lambda = nullptr;  // [H] RG-LRU's Λ
+  float *ln_ih = nullptr, *ln_hh = nullptr, *ln_c = nullptr, *ln_cb = nullptr;  // layer-norm cells' parameters
 };
 
 struct RefTape;  // the reference implementation's own record (rnn_reference.cpp)
@@ -104,6 +107,7 @@ struct DirTape {
   Tensor cs;     // [T+1, B, H] LSTM cell states
   Tensor extra;  // [T, B, H]   gru: W_hn h + b_hn ([1, B, H] without a tape); gru_cho: r ⊙ h_prev; LSTM with projection: o ⊙ tanh c
   Tensor hd;     // [T+1, B, R] recurrent dropout only: hs ⊙ rmask, the products' left operand (slots as hs)
+  Tensor nx, nh, ln_stats;  // layer-norm cells: LN(X W_ihᵀ), LN(h_{t-1} W_hhᵀ) [T, B, G*H]; 1/σ_x, 1/σ_h, μ_c, 1/σ_c [T, B, 4]
   std::vector<uint8_t> valid;  // [T, B] 1 where t < length[b]; empty when all lengths are T
   std::shared_ptr<RefTape> ref;  // reference engine only
   int64_t bytes() const;
@@ -122,6 +126,12 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
 void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
               int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
               const DirGrads& g);
+
+// Layer-norm cells (is_layer_norm): their whole forward / backward (rnn_fused_ln.cpp), same contract; fused only.
+void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
+                const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
+void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy, int64_t ldy,
+                 const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0, const DirGrads& g);
 
 // The plain step-by-step reference: same contract as forward/backward, scalar loops in double.
 void reference_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null,

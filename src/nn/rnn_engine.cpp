@@ -63,7 +63,8 @@ void force_fold_input(int mode) {
 // shrinks to one step. Taken when B ≥ 8 (a full register block; at B = 1 the big GEMM before the loop
 // keeps the per-step latency down).
 bool fold_input(const DirShape& s) {
-  if (s.precision != Precision::fp32 || cell_of(s.cell).two_phase() || fused::projected(s)) return false;
+  if (s.precision != Precision::fp32 || cell_of(s.cell).two_phase() || fused::projected(s) || is_layer_norm(s.cell))
+    return false;  // (layer-norm cells normalise X W_ihᵀ before their loop: rnn_fused_ln.cpp)
   return s.engine.fold != 0 ? s.engine.fold > 0 : s.B >= 8;
 }
 

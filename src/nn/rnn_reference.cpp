@@ -33,6 +33,37 @@ struct RefTape {
 
 // One step of one row: fills c from x (I) and c.hp (R), c.cp (H): the products here, the cell's
 // equations in between (it may add products of its own: Cho's W_hn (r ⊙ h)).
+// v ← γ ⊙ LN(v) + β (β may be null), n = LN(v) = (v − μ)/σ, σ = √(var + 1e-5); returns 1/σ.
+static double ref_layer_norm(std::vector<double>& v, const float* gamma, const float* beta, std::vector<double>& n) {
+  const double N = static_cast<double>(v.size());
+  double mu = 0.0, var = 0.0;
+  for (double e : v) mu += e;
+  mu /= N;
+  for (double e : v) var += (e - mu) * (e - mu);
+  const double isd = 1.0 / std::sqrt(var / N + 1e-5);
+  n.resize(v.size());
+  for (size_t j = 0; j < v.size(); ++j) {
+    n[j] = (v[j] - mu) * isd;
+    v[j] = gamma[j] * n[j] + (beta ? beta[j] : 0.0);
+  }
+  return isd;
+}
+
+// Backward of y = γ ⊙ n + β, n = LN(v): dy → dv in place; dgamma += dy ⊙ n, dbeta += dy.
+static void ref_layer_norm_backward(std::vector<double>& d, const std::vector<double>& n, const float* gamma,
+                                    double isd, std::vector<double>& dgamma, std::vector<double>& dbeta) {
+  const double N = static_cast<double>(d.size());
+  double m1 = 0.0, m2 = 0.0;
+  for (size_t j = 0; j < d.size(); ++j) {
+    dgamma[j] += d[j] * n[j];
+    dbeta[j] += d[j];
+    m1 += d[j] * gamma[j];
+    m2 += d[j] * gamma[j] * n[j];
+  }
+  m1 /= N, m2 /= N;
+  for (size_t j = 0; j < d.size(); ++j) d[j] = isd * (d[j] * gamma[j] - m1 - n[j] * m2);
+}
+
 // rm: recurrent dropout, this row's mask [R] (W_hh sees h_prev ⊙ rm), or null.
 static void ref_step(const DirShape& s, const DirParams& p, const Cell& cell, const double* x, const float* rm,
                      RefStep& c) {
@@ -42,11 +73,16 @@ static void ref_step(const DirShape& s, const DirParams& p, const Cell& cell, co
   c.gate.assign(G * H, 0.0);
   c.m.assign(H, 0.0);
   c.h.assign(R, 0.0);
-  ref_affine(p.w_ih, p.b_ih, x, I, 0, G * H, c.xa.data());
+  const bool ln = is_layer_norm(s.cell);  // biases after the norms
+  ref_affine(p.w_ih, ln ? nullptr : p.b_ih, x, I, 0, G * H, c.xa.data());
   std::vector<double> hd = c.hp;
   if (rm)
     for (int64_t k = 0; k < R; ++k) hd[k] *= rm[k];
-  ref_affine(p.w_hh, p.b_hh, hd.data(), R, 0, cell.h_gates * H, c.ha.data());  // the rows that see h_prev
+  ref_affine(p.w_hh, ln ? nullptr : p.b_hh, hd.data(), R, 0, cell.h_gates * H, c.ha.data());  // the rows that see h_prev
+  if (ln) {  // xa = γ_x LN(W_ih x) + b_ih, ha = γ_h LN(W_hh h) + b_hh
+    c.isx = ref_layer_norm(c.xa, p.ln_ih, p.b_ih, c.nx);
+    c.ish = ref_layer_norm(c.ha, p.ln_hh, p.b_hh, c.nh);
+  }
   cell.ref_forward(s, p, c);
   if (projected(cell, H, R)) {
     ref_affine(p.w_hr, nullptr, c.m.data(), H, 0, R, c.h.data());  // h = W_hr m
@@ -120,6 +156,10 @@ void ref_step_backward(const DirShape& s, const DirParams& p, const Cell& cell, 
     d.dm = dh;
   }
   cell.ref_backward(s, p, c, d, gr);
+  if (is_layer_norm(s.cell)) {  // through the norms: the biases and gains here, the products below see d(W h)
+    ref_layer_norm_backward(d.dha, c.nh, p.ln_hh, c.ish, gr.ln_hh, gr.b_hh);
+    ref_layer_norm_backward(d.dxa, c.nx, p.ln_ih, c.isx, gr.ln_ih, gr.b_ih);
+  }
   // h-side products: rows that multiply h_prev (Cho: only r, z rows; the cell did its n rows).
   const int64_t hrows = cell.h_gates * H;
   for (int64_t g = 0; g < hrows; ++g)
@@ -168,8 +208,7 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
         }
       const float* xr = x + (t * B + b) * I;
       for (int64_t gi = 0; gi < GH; ++gi) {
-        gr.b_ih[gi] += dxa[gi];
-        gr.b_hh[gi] += d.dha[gi];
+        if (!is_layer_norm(s.cell)) gr.b_ih[gi] += dxa[gi], gr.b_hh[gi] += d.dha[gi];  // LN: ref_step_backward
         for (int64_t i = 0; i < I; ++i) {
           gr.w_ih[gi * I + i] += dxa[gi] * xr[i];
           if (dx) dx[(t * B + b) * I + i] += static_cast<float>(p.w_ih[gi * I + i] * dxa[gi]);
@@ -186,6 +225,11 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
   if (R != H) flush(gr.w_hr, g.w_hr);
   if (p.w_ch) flush(gr.w_ch, g.w_ch);
   if (p.lambda) flush(gr.lambda, g.lambda);
+  if (is_layer_norm(s.cell)) {
+    flush(gr.ln_ih, g.ln_ih);
+    flush(gr.ln_hh, g.ln_hh);
+    if (cell.cell_state) flush(gr.ln_c, g.ln_c), flush(gr.ln_cb, g.ln_cb);
+  }
 }
 
 }  // namespace recurrent::rnn

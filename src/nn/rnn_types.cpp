@@ -54,6 +54,9 @@ void RNNOptions::validate() const {
              ": an LSTM with a projection (proj_size) has no state of its own to zone (h = W_hr m); every cell "
              "without a projection takes it");
   }
+  for (size_t l = 0; l < layers.size(); ++l)
+    RC_CHECK(!is_layer_norm(layers[l].cell) || precision == Precision::fp32, "precision", "layer ", l, ": ",
+             cell_name(layers[l].cell), " runs in fp32 only");
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "dropout", "expected a probability in [0, 1), got ", dropout);
   if (precision == Precision::bf16)
     for (const LayerSpec& s : layers)

@@ -39,7 +39,7 @@ struct RnnHarness {
     if (c.with_h0) {
       for (auto& s : c.opts.layers) in.push_back(random_tensor({c.opts.directions(), c.B, s.out_size()}, r));
       for (auto& s : c.opts.layers)
-        if (is_lstm(s.cell)) in.push_back(random_tensor({c.opts.directions(), c.B, s.hidden}, r));
+        if (has_cell_state(s.cell)) in.push_back(random_tensor({c.opts.directions(), c.B, s.hidden}, r));
     }
     return in;
   }
@@ -50,7 +50,7 @@ struct RnnHarness {
     size_t k = 1 + names.size();
     if (c.with_h0) {
       for (size_t l = 0; l < c.opts.layers.size(); ++l) init.h.push_back(v[k++]);
-      for (auto& s : c.opts.layers) init.c.push_back(is_lstm(s.cell) ? v[k++] : Var());
+      for (auto& s : c.opts.layers) init.c.push_back(has_cell_state(s.cell) ? v[k++] : Var());
     }
     // Recurrent dropout / zoneout: the same masks in every call (finite differences, engine comparisons).
     rnn.dropout_rng().set_state(mask_state);
@@ -66,6 +66,35 @@ struct RnnHarness {
 
 inline RNNOptions one_layer(CellType cell, int64_t I = 3, int64_t H = 4, int64_t proj = 0) {
   return RNNOptions::uniform(cell, I, H, 1, false, proj);
+}
+
+// Runs c on one engine (the fast one, or the double reference), in training mode (backward: the outputs'
+// and every input's gradient for a fixed random seed) or evaluation (backward = false: outputs only).
+inline std::vector<Tensor> run_on_engine(const RnnCase& c, RnnEngine e, bool backward = true) {
+  set_rnn_engine(e);
+  RnnHarness h(c);
+  if (!backward) h.rnn.eval();
+  std::vector<Var> vars;
+  for (auto& t : h.inputs()) vars.emplace_back(t, backward);
+  Var out = h.run(vars);
+  std::vector<Tensor> res{out.value()};
+  if (backward) {
+    Rng r(99);
+    out.backward(random_tensor(out.shape(), r));
+    for (auto& v : vars) res.push_back(v.grad());
+  }
+  set_rnn_engine(RnnEngine::fast);
+  return res;
+}
+
+// The fast engine against the double reference on c: 1e-5 relative + atol (tests/nn/test_rnn_reference.cpp).
+inline void compare_engines(const RnnCase& c, double atol = 1e-5, bool backward = true) {
+  const std::vector<Tensor> fast = run_on_engine(c, RnnEngine::fast, backward),
+                            ref = run_on_engine(c, RnnEngine::reference, backward);
+  ASSERT_EQ(fast.size(), ref.size());
+  for (size_t k = 0; k < fast.size(); ++k)
+    EXPECT_TRUE(tensor_near(fast[k], ref[k], atol, 1e-5))
+        << c.label << ": " << (k == 0 ? std::string("outputs") : "gradient of input " + std::to_string(k - 1));
 }
 
 }  // namespace recurrent::testing

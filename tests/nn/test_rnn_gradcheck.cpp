@@ -26,12 +26,14 @@ void check(RnnCase c) {
     o.eps = 1e-3;
     o.atol = 1e-2;
   }
+  for (auto& s : h.c.opts.layers)  // the norms' curvature needs a smaller step (tests/nn/test_rnn_layer_norm.cpp)
+    if (is_layer_norm(s.cell)) o.eps = 1e-3;
   EXPECT_TRUE(gradcheck_ok(f, h.inputs(), o)) << h.c.label;
 }
 
-const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu, CellType::lstm, CellType::lstm_peephole,
-                              CellType::gru,      CellType::gru_cho,  CellType::gru_simple,
-                              CellType::mingru,   CellType::minlstm,  CellType::rglru};
+const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu, CellType::lstm,    CellType::lstm_peephole,
+                              CellType::gru,      CellType::gru_cho,  CellType::gru_simple, CellType::mingru,
+                              CellType::minlstm,  CellType::rglru,    CellType::lstm_ln,    CellType::gru_ln};
 
 class EveryCell : public ::testing::TestWithParam<CellType> {};
 
@@ -74,6 +76,7 @@ TEST_P(EveryCell, CarriedStateAcrossTwoChunks) {
   };
   GradCheckOptions o;
   if (kinked(GetParam())) o.eps = 1e-3, o.atol = 1e-2;  // kink at 0, as in check()
+  if (is_layer_norm(GetParam())) o.eps = 1e-3;         // the norms' curvature, as in check()
   EXPECT_TRUE(gradcheck_ok(f, h.inputs(), o));
 }
 

@@ -20,8 +20,10 @@ using recurrent::testing::ScopedTarget;
 
 namespace {
 
-const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu, CellType::lstm, CellType::lstm_peephole,
-                              CellType::gru,      CellType::gru_cho,  CellType::gru_simple};
+const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu,   CellType::lstm,    CellType::lstm_peephole,
+                              CellType::gru,      CellType::gru_cho,    CellType::gru_simple, CellType::lstm_ln,
+                              CellType::gru_ln};
+bool projectable(CellType c) { return is_lstm(c) && !is_layer_norm(c); }
 
 // Every layer of o gets the regularisers (recurrent dropout not on gru_cho, zoneout not with a projection).
 RNNOptions with(RNNOptions o, float rdrop, float zone) {
@@ -32,30 +34,7 @@ RNNOptions with(RNNOptions o, float rdrop, float zone) {
   return o;
 }
 
-std::vector<Tensor> run_engine(const RnnCase& c, RnnEngine e, bool backward = true) {
-  set_rnn_engine(e);
-  RnnHarness h(c);
-  if (!backward) h.rnn.eval();
-  std::vector<Var> vars;
-  for (auto& t : h.inputs()) vars.emplace_back(t, backward);
-  Var out = h.run(vars);
-  std::vector<Tensor> res{out.value()};
-  if (backward) {
-    Rng r(99);
-    out.backward(random_tensor(out.shape(), r));
-    for (auto& v : vars) res.push_back(v.grad());
-  }
-  set_rnn_engine(RnnEngine::fast);
-  return res;
-}
-
-void compare(const RnnCase& c, double atol = 1e-5, bool backward = true) {
-  const std::vector<Tensor> fast = run_engine(c, RnnEngine::fast, backward), ref = run_engine(c, RnnEngine::reference, backward);
-  ASSERT_EQ(fast.size(), ref.size());
-  for (size_t k = 0; k < fast.size(); ++k)
-    EXPECT_TRUE(tensor_near(fast[k], ref[k], atol, 1e-5))
-        << c.label << ": " << (k == 0 ? std::string("outputs") : "gradient of input " + std::to_string(k - 1));
-}
+void compare(const RnnCase& c, double atol = 1e-5, bool backward = true) { compare_engines(c, atol, backward); }
 
 class RegularisedFusedVsReference : public ::testing::TestWithParam<std::tuple<CellType, int64_t>> {};
 
@@ -82,7 +61,7 @@ TEST_P(RegularisedFusedVsReference, EveryOption) {
     RNNOptions bi = with(RNNOptions::uniform(cell, 5, 33, 2, true), 0.3f, 0.3f);
     compare({bi, 3, 2, {3, 2}, true, "both, 2 layers bidirectional" + tag, std::min(r, 0.2f)});
     compare({with(one_layer(cell, 4, 40), 0.3f, 0.3f), 3, 1, {}, true, "both, batch 1" + tag, r});
-    if (is_lstm(cell))
+    if (projectable(cell))
       compare({with(one_layer(cell, 5, 70, 40), 0.3f, 0.0f), 4, 9, len9, true, "dropout, projection P=40" + tag, 0.2f});
   }
   set_num_threads(saved);
@@ -105,6 +84,7 @@ void check(const RnnCase& c) {
   auto f = [&](const std::vector<Var>& v) { return h.run(v); };
   GradCheckOptions o;
   if (c.opts.layers[0].cell == CellType::rnn_relu) o.eps = 1e-3, o.atol = 1e-2;  // kink at 0 (test_rnn_gradcheck.cpp)
+  if (is_layer_norm(c.opts.layers[0].cell)) o.eps = 1e-3;  // the norms' curvature (test_rnn_layer_norm.cpp)
   EXPECT_TRUE(gradcheck_ok(f, h.inputs(), o)) << c.label;
 }
 
@@ -113,7 +93,7 @@ TEST_P(RegularisedGradcheck, DropoutZoneoutLengthsStack) {
   check({with(one_layer(cell, 3, 5), 0.4f, 0.0f), 5, 3, {3, 5, 1}, true, "dropout, h0 + lengths"});
   check({with(one_layer(cell, 3, 5), 0.0f, 0.4f), 5, 3, {3, 5, 1}, true, "zoneout, h0 + lengths"});
   check({with(RNNOptions::uniform(cell, 3, 4, 2, true), 0.3f, 0.3f), 4, 2, {4, 2}, true, "both, 2 layers bidirectional"});
-  if (is_lstm(cell)) check({with(one_layer(cell, 3, 5, 3), 0.4f, 0.0f), 4, 2, {}, true, "dropout, projection"});
+  if (projectable(cell)) check({with(one_layer(cell, 3, 5, 3), 0.4f, 0.0f), 4, 2, {}, true, "dropout, projection"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, RegularisedGradcheck, ::testing::ValuesIn(kAllCells),

@@ -2,7 +2,8 @@
 // equations in scripts/fixtures/make_rnn_reg_fixtures.py (PyTorch has neither): the same masks fed in
 // (RNN::set_recurrent_masks), outputs, final states, input / initial-state gradients and every weight
 // gradient of L = Σ output ⊙ grad_output + Σ h_n ⊙ grad_h_n [+ Σ c_n ⊙ grad_c_n], on every SIMD target and
-// the reference engine. The oracle ran in float64: 1e-5 relative + 1e-6 absolute (the bound).
+// the reference engine. The oracle ran in float64: 1e-5 relative + 1e-6 absolute (the bound; the
+// layer-norm cells' float32 engine: see check_fixture).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -55,7 +56,7 @@ void check_fixture(const std::string& path) {
 
   Var x(f.get_f32("input"), true);
   std::vector<int64_t> lengths = f.contains("lengths") ? f.get_i64("lengths") : std::vector<int64_t>{};
-  const bool lstm = cell == CellType::lstm;
+  const bool lstm = has_cell_state(cell);
   RNNState init;
   Var h0, c0;
   if (f.contains("h0")) {  // [L*D, B, H] split into per-layer [D, B, H]
@@ -75,7 +76,13 @@ void check_fixture(const std::string& path) {
     loss = add(loss, dot(c_n, f.get_f32("grad_c_n")));
   }
   loss.backward();
-  const double atol = 1e-6, rtol = 1e-5;
+  // The layer-norm LSTM/GRU in float32: the norms' backward subtracts means of cancelling terms, and float32
+  // PyTorch itself misses its float64 answer by 0.3–1× this bound on these cases (0.34–0.39 on the committed
+  // ones, the fixture script refuses cases above 0.5) and by up to 45× on random draws; the fast engine's
+  // float32 lands at up to 2.4× (one W_ih gradient element of the 2-layer case), so it is held to 1e-4 relative
+  // + 1e-5 absolute there. The double reference engine is held to 1e-5 / 1e-6 on every fixture (below).
+  const bool f32_ln = is_layer_norm(cell) && rnn_engine() == RnnEngine::fast;
+  const double atol = f32_ln ? 1e-5 : 1e-6, rtol = f32_ln ? 1e-4 : 1e-5;
   EXPECT_TRUE(tensor_near(out.output.value(), f.get_f32("output"), atol, rtol)) << "output";
   EXPECT_TRUE(tensor_near(h_n.value(), f.get_f32("h_n"), atol, rtol)) << "h_n";
   if (lstm) { EXPECT_TRUE(tensor_near(c_n.value(), f.get_f32("c_n"), atol, rtol)) << "c_n"; }
@@ -91,7 +98,7 @@ class RegularisedPyTorchParity : public ::testing::TestWithParam<int64_t> {};
 TEST_P(RegularisedPyTorchParity, AllFixtures) {
   const ScopedTarget target(GetParam());
   const auto files = fixture_files();
-  ASSERT_GE(files.size(), 7u) << "fixtures missing in " << RECURRENT_TEST_DATA << "/rnn_reg";
+  ASSERT_GE(files.size(), 12u) << "fixtures missing in " << RECURRENT_TEST_DATA << "/rnn_reg";
   for (const auto& p : files) check_fixture(p);
 }
 
