@@ -62,17 +62,14 @@ float normalise(float* v, int64_t n, float* mu = nullptr) {
 
 // Backward of y = γ ⊙ n, n = LN(v): dv[n] = isd·(dn − mean(dn) − n·mean(dn ⊙ n)), dn = γ ⊙ dy. dy and dv
 // may be the same buffer; dgamma (or null) += dy ⊙ n.
+// dgamma (or null) += dy ⊙ n; tmp: scratch [n].
 void ln_backward_row(int64_t n, const float* dy, const float* nrm, const float* gamma, float isd, float* dv,
-                     double* dgamma) {
-  double s1 = 0.0, s2 = 0.0;
-  for (int64_t j = 0; j < n; ++j) {
-    const double dn = static_cast<double>(dy[j]) * gamma[j];
-    s1 += dn;
-    s2 += dn * nrm[j];
-    if (dgamma) dgamma[j] += static_cast<double>(dy[j]) * nrm[j];
-  }
-  const float m1 = static_cast<float>(s1 / static_cast<double>(n)), m2 = static_cast<float>(s2 / static_cast<double>(n));
-  for (int64_t j = 0; j < n; ++j) dv[j] = isd * (dy[j] * gamma[j] - m1 - nrm[j] * m2);
+                     float* dgamma, float* tmp) {
+  for (int64_t j = 0; j < n; ++j) tmp[j] = dy[j] * gamma[j];
+  if (dgamma)
+    for (int64_t j = 0; j < n; ++j) dgamma[j] += dy[j] * nrm[j];
+  const float m1 = sum8(tmp, n) / static_cast<float>(n), m2 = dot8(tmp, nrm, n) / static_cast<float>(n);
+  for (int64_t j = 0; j < n; ++j) dv[j] = isd * (tmp[j] - m1 - nrm[j] * m2);
 }
 
 // out[j] += Σ_rows m[row, j] (double), threads over column blocks (the same order on any thread count).
@@ -207,25 +204,26 @@ void my_rows(StepTeam& team, int tid, int64_t B, int64_t& r0, int64_t& r1) {
 
 // Per-thread sums of backward (summed over the team in thread order after the loop).
 struct LnAcc {
-  std::vector<double> ln_hh, b_hh, ln_c, ln_cb;  // [GH], GRU [GH], LSTM [H], [H]
+  std::vector<double> b_hh, ln_c, ln_cb;     // GRU [GH], LSTM [H], [H]
+  std::vector<float> ln_hh, ln_c_step, ln_cb_step;  // one step's rows in float, added into the double sums per step
+  std::vector<double> ln_hh_sum;             // [GH]
 };
 
 // LSTM-LN backward of one valid row (a = activations in, dA out; dm = dL/dh_t; dc = dL/dc_t in, dL/dc_{t-1} out).
 void lstm_ln_backward_row(const LnLoop& L, int64_t H, float* a, const float* nc, const float* cp, const float* st,
                           const float* dm, float* dc, float* tmp, LnAcc& acc) {
   const float isd = st[kIsdC];
-  double s1 = 0.0, s2 = 0.0;
-  for (int64_t j = 0; j < H; ++j) {
+  float* gc = acc.ln_c_step.data();
+  float* gb = acc.ln_cb_step.data();
+  for (int64_t j = 0; j < H; ++j) {  // no reduction in this loop: it vectorises
     const float chat = nc[j], tc = tanh_scalar(L.p.ln_c[j] * chat + L.p.ln_cb[j]), o = a[3 * H + j];
     const float dcn = dm[j] * o * (1.0f - tc * tc);
     a[3 * H + j] = dm[j] * tc * o * (1.0f - o);  // d_o (o read above)
-    acc.ln_c[j] += static_cast<double>(dcn) * chat;
-    acc.ln_cb[j] += dcn;
+    gc[j] += dcn * chat;
+    gb[j] += dcn;
     tmp[j] = dcn * L.p.ln_c[j];  // dĉ
-    s1 += tmp[j];
-    s2 += static_cast<double>(tmp[j]) * chat;
   }
-  const float m1 = static_cast<float>(s1 / static_cast<double>(H)), m2 = static_cast<float>(s2 / static_cast<double>(H));
+  const float m1 = sum8(tmp, H) / static_cast<float>(H), m2 = dot8(tmp, nc, H) / static_cast<float>(H);
   for (int64_t j = 0; j < H; ++j) {
     const float chat = nc[j];
     const float dct = dc[j] + isd * (tmp[j] - m1 - chat * m2);
@@ -272,20 +270,25 @@ void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, i
     if (L.lstm) {
       lstm_ln_backward_row(L, H, dab, L.EX + (t * B + b) * H, cp + b * H, st, dhb, dcb, tmp, acc);
       std::memset(dpb, 0, H * sizeof(float));
-      ln_backward_row(GH, dab, nr, L.p.ln_hh, st[kIsdH], dgb, acc.ln_hh.data());
+      ln_backward_row(GH, dab, nr, L.p.ln_hh, st[kIsdH], dgb, acc.ln_hh.data(), tmp);
     } else {
       kGru.backward(&L.k, {.n = H, .H = H, .a = dab, .da = dab, .dgh = dgb,
                            .hp = L.HS + L.slot_prev(t) * B * H + b * H, .cp = nullptr, .c = nullptr,
                            .ex = L.EX + (t * B + b) * H, .dh = dhb, .dc = nullptr, .dhp = dpb, .peep = nullptr,
                            .dpeep = nullptr, .dex = nullptr});
       for (int64_t j = 0; j < GH; ++j) acc.b_hh[j] += dgb[j];
-      ln_backward_row(GH, dgb, nr, L.p.ln_hh, st[kIsdH], dgb, acc.ln_hh.data());
+      ln_backward_row(GH, dgb, nr, L.p.ln_hh, st[kIsdH], dgb, acc.ln_hh.data(), tmp);
     }
     if (z)
       for (int64_t j = 0; j < H; ++j) {
         dpb[j] += zz[j];
         if (dcb) dcb[j] += zz[H + j];
       }
+  }
+  for (int64_t j = 0; j < GH; ++j) acc.ln_hh_sum[j] += acc.ln_hh[j], acc.ln_hh[j] = 0.0f;
+  for (size_t j = 0; j < acc.ln_c_step.size(); ++j) {
+    acc.ln_c[j] += acc.ln_c_step[j], acc.ln_cb[j] += acc.ln_cb_step[j];
+    acc.ln_c_step[j] = acc.ln_cb_step[j] = 0.0f;
   }
   const int64_t M = r1 - r0;  // dh_{t-1}[rows] += (dGh · W_hh)[rows] (⊙ rmask)
   for (int64_t jb = 0; jb < blocks(H, P); ++jb) {
@@ -325,11 +328,17 @@ void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uin
   float *A = tape.a.data(), *NX = tape.nx.data(), *ST = tape.ln_stats.data();
   gemm(Trans::N, Trans::T, T * B, GH, I, 1.0f, x, I, p.w_ih, I, 0.0f, A, GH);  // A = X W_ihᵀ
 #pragma omp parallel for schedule(static) if (T * B * GH >= (1 << 16))
-  for (int64_t r = 0; r < T * B; ++r) {  // A ← γ_x ⊙ LN(A), NX = LN(A)
+  for (int64_t r = 0; r < T * B; ++r) {  // NX = LN(A), A ← γ_x ⊙ NX
+    float* ar = A + r * GH;
     float* nr = NX + r * GH;
-    std::memcpy(nr, A + r * GH, GH * sizeof(float));
-    ST[r * 4 + kIsdX] = normalise(nr, GH);
-    for (int64_t j = 0; j < GH; ++j) A[r * GH + j] = p.ln_ih[j] * nr[j];
+    const float m = sum8(ar, GH) / static_cast<float>(GH);
+    for (int64_t j = 0; j < GH; ++j) nr[j] = ar[j] - m;
+    const float isd = 1.0f / std::sqrt(dot8(nr, nr, GH) / static_cast<float>(GH) + static_cast<float>(kLnEps));
+    ST[r * 4 + kIsdX] = isd;
+    for (int64_t j = 0; j < GH; ++j) {
+      nr[j] *= isd;
+      ar[j] = p.ln_ih[j] * nr[j];
+    }
   }
   const int64_t h0slot = s.reverse ? T : 0;
   float* HS = tape.hs.data();
@@ -390,11 +399,14 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
     team.span(tid, nb, b0, b1);
     fused::pack_backward_panels(P, p.w_hh, GH, H, b0, b1, L.wb);
     LnAcc& acc = accs[tid];
-    acc.ln_hh.assign(GH, 0.0);
+    acc.ln_hh.assign(GH, 0.0f);
+    acc.ln_hh_sum.assign(GH, 0.0);
     acc.b_hh.assign(lstm ? 0 : GH, 0.0);
     acc.ln_c.assign(lstm ? H : 0, 0.0);
     acc.ln_cb.assign(lstm ? H : 0, 0.0);
-    std::vector<float> tmp(H), scratch(std::max(2 * H, B * P));
+    acc.ln_c_step.assign(lstm ? H : 0, 0.0f);
+    acc.ln_cb_step.assign(lstm ? H : 0, 0.0f);
+    std::vector<float> tmp(GH), scratch(std::max(2 * H, B * P));
     team.sync(tid);
     int64_t r0, r1;
     my_rows(team, tid, B, r0, r1);
@@ -414,22 +426,37 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
     for (const LnAcc& a : accs)
       for (int64_t j = 0; out && j < static_cast<int64_t>((a.*f).size()) && j < n; ++j) out[j] += static_cast<float>((a.*f)[j]);
   };
-  flush(&LnAcc::ln_hh, g.ln_hh, GH);
+  flush(&LnAcc::ln_hh_sum, g.ln_hh, GH);
   flush(&LnAcc::ln_c, g.ln_c, H);
   flush(&LnAcc::ln_cb, g.ln_cb, H);
   float* dA = tape.a.data();
-  if (g.b_ih) colsum(T * B, GH, dA, g.b_ih);  // b_ih (and the LSTM's b_hh) see the gate gradients before the x norm
-  if (lstm && g.b_hh) colsum(T * B, GH, dA, g.b_hh);
+  // b_ih (and the LSTM's b_hh) see the gate gradients before the x norm
+  if (g.b_ih || (lstm && g.b_hh)) {
+    std::vector<float> db(GH, 0.0f);
+    colsum(T * B, GH, dA, db.data());
+    for (int64_t j = 0; j < GH; ++j) {
+      if (g.b_ih) g.b_ih[j] += db[j];
+      if (lstm && g.b_hh) g.b_hh[j] += db[j];
+    }
+  }
   if (!lstm) flush(&LnAcc::b_hh, g.b_hh, GH);
   float *NX = tape.nx.data(), *ST = tape.ln_stats.data();
-#pragma omp parallel for schedule(static) if (T * B * GH >= (1 << 16))
-  for (int64_t r = 0; r < T * B; ++r) {  // dA ← LN_x'(γ_x ⊙ dA); NX ← dA ⊙ NX for γ_x's gradient
-    float* da = dA + r * GH;
-    float* nx = NX + r * GH;
-    std::vector<float> prod(da, da + GH);
-    for (int64_t j = 0; j < GH; ++j) prod[j] *= nx[j];
-    ln_backward_row(GH, da, nx, p.ln_ih, ST[r * 4 + kIsdX], da, nullptr);
-    std::memcpy(nx, prod.data(), GH * sizeof(float));
+#pragma omp parallel
+  {
+    std::vector<float> tmp(GH);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < T * B; ++r) {  // dA ← LN_x'(γ_x ⊙ dA); NX ← dA ⊙ NX for γ_x's gradient
+      float* da = dA + r * GH;
+      float* nx = NX + r * GH;
+      const float isd = ST[r * 4 + kIsdX];
+      for (int64_t j = 0; j < GH; ++j) tmp[j] = da[j] * p.ln_ih[j];
+      const float m1 = sum8(tmp.data(), GH) / static_cast<float>(GH), m2 = dot8(tmp.data(), nx, GH) / static_cast<float>(GH);
+      for (int64_t j = 0; j < GH; ++j) {
+        const float n = nx[j];
+        nx[j] = da[j] * n;
+        da[j] = isd * (tmp[j] - m1 - n * m2);
+      }
+    }
   }
   if (g.ln_ih) colsum(T * B, GH, NX, g.ln_ih);
   if (dx) gemm(Trans::N, Trans::N, T * B, I, GH, 1.0f, dA, GH, p.w_ih, I, 1.0f, dx, I);
