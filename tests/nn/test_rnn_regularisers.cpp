@@ -178,6 +178,8 @@ TEST(RnnRegularisers, BadOptionsAreRefused) {
             std::string::npos);
   EXPECT_NE(msg(opts(CellType::gru_cho, 0.2f, 0.0f)).find("not defined for gru_cho"), std::string::npos);
   EXPECT_NE(msg(opts(CellType::lstm, 0.0f, 0.2f, 4)).find("no state of its own to zone"), std::string::npos);
+  EXPECT_NE(msg(opts(CellType::mingru, 0.2f, 0.0f)).find("no W_hh"), std::string::npos);
+  EXPECT_NE(msg(opts(CellType::rglru, 0.0f, 0.2f)).find("not implemented for the scan cells"), std::string::npos);
   EXPECT_EQ(msg(opts(CellType::gru_cho, 0.0f, 0.2f)), "no error");
   EXPECT_EQ(msg(opts(CellType::lstm, 0.2f, 0.0f, 4)), "no error");
   // Backward through zoneout's evaluation-mode expectation; the per-step path (RECURRENT_RNN_FUSED=0).
