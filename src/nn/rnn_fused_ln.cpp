@@ -355,7 +355,8 @@ void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uin
                  .HS = HS, .CS = lstm ? tape.cs.data() : nullptr, .EX = tape.extra.data(),
                  .HD = p.rmask ? tape.hd.data() : nullptr, .GHB = lstm ? nullptr : ghb.data(), .y = y, .ldy = ldy,
                  .accumulate = accumulate, .bias = bias.data(), .wf = wf.data(), .wb = nullptr};
-  fused::run_team(B >= 16 ? nb : 1, [&](StepTeam& team, int tid) {
+  const double step_work = static_cast<double>(B) * static_cast<double>(GH) * static_cast<double>(H);  // multiply-adds
+  fused::run_team(B >= 16 ? nb : 1, step_work, [&](StepTeam& team, int tid) {
     int64_t b0, b1;
     team.span(tid, nb, b0, b1);
     fused::pack_forward_panels(k, p.w_hh, s.G(), H, H, b0, b1, L.wf);
@@ -394,7 +395,8 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
                  .HD = tape.hd.defined() ? tape.hd.data() : nullptr, .GHB = nullptr, .y = nullptr, .ldy = ldy,
                  .accumulate = false, .bias = nullptr, .wf = nullptr, .wb = wb.data()};
   std::vector<LnAcc> accs(StepTeam::kMaxThreads);
-  fused::run_team(B >= 16 ? nb : 1, [&](StepTeam& team, int tid) {
+  const double step_work = 2.0 * static_cast<double>(B) * static_cast<double>(GH) * static_cast<double>(H);
+  fused::run_team(B >= 16 ? nb : 1, step_work, [&](StepTeam& team, int tid) {
     int64_t b0, b1;
     team.span(tid, nb, b0, b1);
     fused::pack_backward_panels(P, p.w_hh, GH, H, b0, b1, L.wb);
