@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include <CLI/CLI.hpp>
+
 #include "nn/rnn_team.h"
 
 #include "recurrent/core/error.h"
@@ -53,6 +55,16 @@ int threads_from_env() {
   RC_CHECK(end && *end == '\0' && errno == 0 && n >= 1 && n <= 1024, "RECURRENT_NUM_THREADS",
            "expected a positive integer, got '", v, "'");
   return static_cast<int>(n);
+}
+
+bool output_independent_of_threads(const CLI::App& app) {
+  for (const CLI::App* c : app.get_subcommands()) {
+    const std::string& n = c->get_name();
+    if (n == "eval" || n == "score" || n == "sample" || n == "predict" || n == "translate" || n == "transcribe" ||
+        n == "forward")
+      return true;
+  }
+  return false;
 }
 
 }  // namespace recurrent::cli

@@ -13,6 +13,10 @@
 
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace recurrent::cli {
 
 // target: the --target option's value ("" when not given: RECURRENT_TARGET, else the best target).
@@ -21,5 +25,9 @@ void apply_engine_env(const std::string& target);
 // RECURRENT_NUM_THREADS as a count in [1, 1024], or 0 when unset or empty; any other value throws an
 // Error naming the variable and quoting the value.
 int threads_from_env();
+
+// True when the chosen subcommand only runs a trained model (eval, score, sample, predict, translate,
+// transcribe, forward): its output is the same at any thread count, so its default may fit the load.
+bool output_independent_of_threads(const CLI::App& app);
 
 }  // namespace recurrent::cli

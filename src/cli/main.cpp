@@ -51,6 +51,12 @@ int main(int argc, char** argv) {
     if (threads <= 0 && ranks > 1)
       threads = std::max(1, std::min(omp_get_num_procs(), static_cast<int>(std::thread::hardware_concurrency()) /
                                                               recurrent::cli::local_ranks()));
+    // Inference on a machine whose cores other processes hold: a team would meet at every step and wait a
+    // time slice for a descheduled partner, so the default fits the load now (core/threads.h). Only for
+    // commands whose output is the same at any thread count (tests/cli/test_thread_fit.cpp); training
+    // keeps every core, so a run's result never depends on what else ran when it started.
+    if (threads <= 0 && ranks == 1 && recurrent::cli::output_independent_of_threads(app))
+      threads = recurrent::fit_threads_to_load(recurrent::num_threads(), recurrent::others_running());
     if (threads > 0) recurrent::set_num_threads(threads);
     // Calls too small to share run on one thread (core/threads.h): a team costs a time slice per meeting
     // on a busy machine.

@@ -2,8 +2,12 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <thread>
 
 #include "recurrent/core/error.h"
 
@@ -35,6 +39,36 @@ void set_min_parallel_work(double multiply_adds) {
 double min_parallel_work() { return g_min_work.load(std::memory_order_relaxed); }
 int threads_for(double multiply_adds) {
   return multiply_adds < min_parallel_work() ? 1 : num_threads();
+}
+
+int fit_threads_to_load(int cores, int others) {
+  if (cores < 1) cores = 1;
+  if (others < 0) return cores;  // unknown: no fit
+  return std::clamp(cores - others, 1, cores);
+}
+
+namespace {
+// /proc/loadavg: "0.52 0.58 0.59 R/T LASTPID", R = runnable tasks now, the reader included. -1 if unreadable.
+int runnable_now() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return -1;
+  double a = 0, b = 0, c = 0;
+  int running = -1, total = 0;
+  const int got = std::fscanf(f, "%lf %lf %lf %d/%d", &a, &b, &c, &running, &total);
+  std::fclose(f);
+  return got == 5 && running >= 1 ? running : -1;
+}
+}  // namespace
+
+int others_running() {
+  int least = -1;
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const int r = runnable_now();
+    if (r < 0) return -1;
+    least = least < 0 ? r : std::min(least, r);
+  }
+  return least - 1;  // less the caller
 }
 
 ThreadScope::ThreadScope(int n) : prev_(omp_get_max_threads()) { omp_set_num_threads(n < prev_ ? n : prev_); }

@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
 
@@ -60,3 +65,31 @@ TEST(Threads, SmallWorkRunsOnOneThreadAndTheScopeRestores) {
 }
 
 }  // namespace
+
+// The load fit: cores less the other runnable tasks, at least 1, all cores when the count is unknown.
+TEST(Threads, FitToLoadLeavesTheBusyCores) {
+  EXPECT_EQ(fit_threads_to_load(2, 0), 2);
+  EXPECT_EQ(fit_threads_to_load(2, 1), 1);
+  EXPECT_EQ(fit_threads_to_load(2, 2), 1);
+  EXPECT_EQ(fit_threads_to_load(2, 40), 1);
+  EXPECT_EQ(fit_threads_to_load(8, 3), 5);
+  EXPECT_EQ(fit_threads_to_load(4, -1), 4) << "unknown load: no fit";
+}
+
+// Three threads of this process that never sleep are runnable at every read of /proc/loadavg, so the
+// count sees at least them (besides the caller), and a 2-core fit leaves one thread.
+TEST(Threads, OthersRunningCountsBusyTasks) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> spin;
+  for (int i = 0; i < 3; ++i)
+    spin.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const int others = others_running();
+  stop = true;
+  for (auto& t : spin) t.join();
+  EXPECT_GE(others, 3);
+  EXPECT_EQ(fit_threads_to_load(2, others), 1);
+}

@@ -22,6 +22,15 @@ void set_min_parallel_work(double multiply_adds);            // >= 0; 0: no call
 double min_parallel_work();
 int threads_for(double multiply_adds);  // 1 below min_parallel_work(), else num_threads()
 
+// Threads that fit the machine's load now (what libgomp's OMP_DYNAMIC does with the load average, but
+// from the instantaneous count of runnable tasks, so it follows what runs at this moment): `cores` less
+// the tasks of other processes that are running or waiting for a core, at least 1. For commands whose
+// results do not depend on the thread count (inference: tested), so the choice never changes an output.
+// others_running: the runnable tasks besides the caller, the least of a few reads of /proc/loadavg 1 ms
+// apart (one read can catch a short-lived task); -1 where the count cannot be read (then no fit).
+int fit_threads_to_load(int cores, int others_running);  // clamp(cores - others_running, 1, cores)
+int others_running();
+
 // OpenMP regions started by this thread while the scope lives (oneDNN's included) use at most n threads.
 class ThreadScope {
  public:
