@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global options (--threads) may also follow the subcommand
   int threads = 0;
-  app.add_option("--threads", threads, "threads to use (default: $RECURRENT_NUM_THREADS, else all cores)")
+  app.add_option("--threads", threads, "threads to use (default: $RECURRENT_NUM_THREADS, else all cores; eval, score, sample, predict, translate, "
+                 "transcribe, forward: the cores that other processes leave free now)")
       ->check(recurrent::cli::int_range(1, 1024));
   std::string target;
   app.add_option("--target", target,
