@@ -58,6 +58,7 @@ void check_finite_weights(const Module& m, const std::string& model);
 void add_train_seq2seq(CLI::App& train);   // cmd_train_seq2seq.cpp
 void add_translate(CLI::App& app);         // cmd_translate.cpp
 void add_serve(CLI::App& app);             // cmd_serve.cpp: the HTTP API (src/serve/)
+void add_explore(CLI::App& app);           // cmd_explore.cpp: the web explorer (src/explore/)
 void add_bench(CLI::App& app);
 void add_gradlab(CLI::App& app);
 void add_experiment(CLI::App& app);  // cmd_experiment.cpp

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   recurrent::cli::add_transcribe(app);
   recurrent::cli::add_translate(app);
   recurrent::cli::add_serve(app);
+  recurrent::cli::add_explore(app);
   recurrent::cli::add_bench(app);
   recurrent::cli::add_gradlab(app);
   recurrent::cli::add_experiment(app);

@@ -1,0 +1,342 @@
+// recurrent explore — the page's script: four views over the server's JSON endpoints (docs/explore.md).
+// No library: the curves are SVG drawn here. The page marks what it has drawn in data attributes of
+// <body> (data-runs, data-cells, ...) for the browser tests (tests/explore/e2e_browser.py).
+'use strict';
+const $ = (id) => document.getElementById(id);
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+const state = { runs: [], metrics: {}, selected: new Set(), cells: null, view: '' };
+
+function status(msg) { $('status').textContent = msg || ''; }
+async function api(path, body) {
+  const r = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const j = await r.json();
+  if (!r.ok) throw new Error(j.error || ('HTTP ' + r.status));
+  return j;
+}
+function el(tag, attrs, text) {
+  const e = document.createElementNS(tag === 'svg' || attrs && attrs.svg ? 'http://www.w3.org/2000/svg' : 'http://www.w3.org/1999/xhtml', tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (k !== 'svg') e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function fmt(v) {
+  if (v === null || v === undefined) return '';
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : String(+v.toPrecision(5));
+}
+
+// ---- a line chart: series [{name, colour, points: [[x, y], ...], dash}] ----------------------------
+function lineChart(title, series, opt) {
+  const W = opt.width || 460, H = opt.height || 220, L = 52, R = 8, T = 8, B = 22;
+  const logY = !!opt.logY;
+  const pts = series.flatMap((s) => s.points).filter((p) => p[1] !== null && isFinite(p[1]) && (!logY || p[1] > 0));
+  const box = el('div', { class: 'chart' });
+  box.appendChild(el('h4', {}, title));
+  const svg = el('svg', { width: W, height: H, svg: 1 });
+  box.appendChild(svg);
+  if (!pts.length) return box;
+  const fy = (y) => (logY ? Math.log10(y) : y);
+  let x0 = Math.min(...pts.map((p) => p[0])), x1 = Math.max(...pts.map((p) => p[0]));
+  let y0 = Math.min(...pts.map((p) => fy(p[1]))), y1 = Math.max(...pts.map((p) => fy(p[1])));
+  if (x1 === x0) x1 = x0 + 1;
+  if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
+  const sx = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
+  const sy = (y) => T + (1 - (fy(y) - y0) / (y1 - y0)) * (H - T - B);
+  svg.appendChild(el('rect', { x: L, y: T, width: W - L - R, height: H - T - B, fill: 'none', stroke: '#ccc', svg: 1 }));
+  for (let i = 0; i <= 4; ++i) {
+    const yv = y0 + ((y1 - y0) * i) / 4, yy = T + (1 - i / 4) * (H - T - B);
+    svg.appendChild(el('text', { x: 2, y: yy + 3, svg: 1 }, fmt(logY ? Math.pow(10, yv) : yv)));
+    const xv = x0 + ((x1 - x0) * i) / 4;
+    svg.appendChild(el('text', { x: sx(xv) - 10, y: H - 6, svg: 1 }, fmt(xv)));
+  }
+  series.forEach((s) => {
+    const p = s.points.filter((q) => q[1] !== null && isFinite(q[1]) && (!logY || q[1] > 0));
+    if (!p.length) return;
+    const d = p.map((q, i) => (i ? 'L' : 'M') + sx(q[0]).toFixed(1) + ',' + sy(q[1]).toFixed(1)).join('');
+    svg.appendChild(el('path', { d, fill: 'none', stroke: s.colour, 'stroke-width': 1.5, 'stroke-dasharray': s.dash || '',
+                                 'data-series': s.name, 'data-points': p.length, svg: 1 }));
+    if (p.length === 1) svg.appendChild(el('circle', { cx: sx(p[0][0]), cy: sy(p[0][1]), r: 2.5, fill: s.colour, svg: 1 }));
+  });
+  const legend = el('div');
+  series.forEach((s) => {
+    const item = el('span', { style: 'margin-right:1em' });
+    item.appendChild(el('span', { class: 'swatch', style: 'background:' + s.colour }));
+    item.appendChild(document.createTextNode(s.name));
+    legend.appendChild(item);
+  });
+  box.appendChild(legend);
+  svg.addEventListener('mousemove', (ev) => {  // the nearest point of any series
+    const r = svg.getBoundingClientRect(), mx = ev.clientX - r.left, my = ev.clientY - r.top;
+    let best = null, bd = 1e9;
+    series.forEach((s) => s.points.forEach((q) => {
+      if (q[1] === null || !isFinite(q[1]) || (logY && q[1] <= 0)) return;
+      const d = Math.hypot(sx(q[0]) - mx, sy(q[1]) - my);
+      if (d < bd) { bd = d; best = [s, q]; }
+    }));
+    const tip = $('tooltip');
+    if (!best || bd > 30) { tip.style.display = 'none'; return; }
+    tip.textContent = best[0].name + ': ' + (opt.xName || 'x') + ' ' + fmt(best[1][0]) + ', ' + fmt(best[1][1]);
+    tip.style.left = ev.clientX + 12 + 'px'; tip.style.top = ev.clientY + 12 + 'px'; tip.style.display = 'block';
+  });
+  svg.addEventListener('mouseleave', () => { $('tooltip').style.display = 'none'; });
+  return box;
+}
+
+// ---- Runs: every metrics.csv, overlaid, polled every second ---------------------------------------
+async function refreshRuns() {
+  const j = await api('/api/runs');
+  state.runs = j.runs;
+  const list = $('run-list');
+  const known = new Set([...list.querySelectorAll('input')].map((i) => i.value));
+  j.runs.filter((r) => r.metrics).forEach((r) => {
+    if (known.has(r.name)) return;
+    const lab = el('label');
+    const box = el('input', { type: 'checkbox', value: r.name });
+    box.checked = true;
+    state.selected.add(r.name);
+    box.addEventListener('change', () => { box.checked ? state.selected.add(r.name) : state.selected.delete(r.name); drawRuns(); });
+    lab.appendChild(box);
+    lab.appendChild(document.createTextNode(' ' + r.name));
+    list.appendChild(lab);
+  });
+  for (const id of ['grad-run', 'cells-run', 'samples-run']) {
+    const sel = $(id), want = id === 'grad-run' ? (r) => r.diagnostics : (r) => r.model;
+    const have = new Set([...sel.options].map((o) => o.value));
+    j.runs.filter(want).forEach((r) => { if (!have.has(r.name)) sel.appendChild(el('option', { value: r.name }, r.name)); });
+  }
+}
+
+async function pollMetrics() {
+  let changed = false;
+  for (const r of state.runs.filter((x) => x.metrics)) {
+    const m = state.metrics[r.name] || (state.metrics[r.name] = { columns: [], rows: [] });
+    try {
+      const j = await api('/api/runs/' + encodeURIComponent(r.name) + '/metrics?from=' + m.rows.length);
+      if (j.total < m.rows.length) { m.rows = []; changed = true; continue; }  // the run was restarted
+      if (j.rows.length || m.columns.length !== j.columns.length) changed = true;
+      m.columns = j.columns;
+      m.rows.push(...j.rows);
+    } catch (e) { status(e.message); }
+  }
+  if (changed) drawRuns();
+}
+
+function drawRuns() {
+  const runs = state.runs.filter((r) => r.metrics && state.selected.has(r.name));
+  const cols = [];
+  runs.forEach((r) => (state.metrics[r.name] || { columns: [] }).columns.forEach((c) => {
+    if (!['step', 'epoch', 'elapsed_s'].includes(c) && !cols.includes(c)) cols.push(c);
+  }));
+  const charts = $('charts');
+  charts.textContent = '';
+  const logY = $('log-y').checked;
+  let total = 0;
+  cols.forEach((c) => {
+    const series = [];
+    runs.forEach((r, i) => {
+      const m = state.metrics[r.name];
+      const xi = m.columns.indexOf('step'), yi = m.columns.indexOf(c);
+      if (yi < 0) return;
+      series.push({ name: r.name, colour: COLOURS[i % COLOURS.length], points: m.rows.map((row) => [xi >= 0 ? row[xi] : 0, row[yi]]) });
+    });
+    charts.appendChild(lineChart(c, series, { logY: logY && c !== 'epoch', xName: 'step' }));
+  });
+  const table = $('run-table');
+  table.textContent = '';
+  const head = el('tr');
+  ['run', 'rows', 'step', 'train_loss', 'valid_loss'].forEach((h) => head.appendChild(el('th', {}, h)));
+  table.appendChild(head);
+  runs.forEach((r) => {
+    const m = state.metrics[r.name], last = m.rows[m.rows.length - 1] || [];
+    total += m.rows.length;
+    const tr = el('tr', { 'data-run': r.name, 'data-rows': m.rows.length });
+    tr.appendChild(el('td', {}, r.name));
+    tr.appendChild(el('td', { class: 'rows' }, String(m.rows.length)));
+    ['step', 'train_loss', 'valid_loss'].forEach((c) => tr.appendChild(el('td', { class: c }, fmt(last[m.columns.indexOf(c)]))));
+    table.appendChild(tr);
+  });
+  document.body.dataset.runs = runs.length;
+  document.body.dataset.rows = total;
+}
+
+// ---- Gradient flow ------------------------------------------------------------------------------------
+async function loadGrad() {
+  const name = $('grad-run').value;
+  if (!name) return;
+  const j = await api('/api/runs/' + encodeURIComponent(name) + '/diagnostics');
+  state.grad = j.steps;
+  const s = $('grad-step');
+  const atEnd = +s.value === +s.max;
+  s.max = Math.max(0, j.steps.length - 1);
+  if (atEnd) s.value = s.max;
+  drawGrad();
+}
+function drawGrad() {
+  const steps = state.grad || [], k = +$('grad-step').value, st = steps[k];
+  const box = $('grad-chart');
+  box.textContent = '';
+  if (!st) { $('grad-label').textContent = 'no probed step yet'; return; }
+  $('grad-label').textContent = 'step ' + st.step + ' (' + (k + 1) + ' of ' + steps.length + '), loss ' + fmt(st.loss) +
+    ', gradient norm ' + fmt(st.grad_norm);
+  const series = [];
+  st.layers.forEach((l, i) => {
+    const name = 'layer ' + l.layer + (l.dir ? ' reverse' : '');
+    series.push({ name: name + ' ‖∂L/∂h_t‖', colour: COLOURS[i % 10], points: l.dh.map((v, t) => [t, v]) });
+    if (l.dc) series.push({ name: name + ' ‖∂L/∂c_t‖', colour: COLOURS[i % 10], dash: '4 3', points: l.dc.map((v, t) => [t, v]) });
+  });
+  box.appendChild(lineChart('gradient norm against time step t (log scale)', series, { logY: true, width: 760, height: 360, xName: 't' }));
+  document.body.dataset.gradSteps = steps.length;
+}
+
+// ---- Cells --------------------------------------------------------------------------------------------
+function colourFor(v, scale) {  // blue (negative) … white … red (positive)
+  const a = Math.max(-1, Math.min(1, v / scale));
+  return a >= 0 ? `rgba(220,40,40,${a.toFixed(3)})` : `rgba(40,90,220,${(-a).toFixed(3)})`;
+}
+async function readCells() {
+  const t0 = performance.now();
+  status('reading…');
+  const c = await api('/api/cells', { run: $('cells-run').value, text: $('cells-text').value });
+  state.cells = c;
+  const layer = $('cells-layer');
+  layer.textContent = '';
+  c.layers.forEach((l, i) => layer.appendChild(el('option', { value: i }, i + ' (' + l.cell + ', ' + l.size + ')')));
+  fillKinds();
+  const view = $('cells-view');
+  view.textContent = '';
+  const frag = document.createDocumentFragment();
+  c.chars.forEach((ch, k) => { const s = el('span', { 'data-k': k }, ch); frag.appendChild(s); });
+  view.appendChild(frag);
+  $('cells-info').textContent = c.chars.length + ' characters, activations in ' + c.seconds.toFixed(3) +
+    ' s on the server; gates checked against h to ' + c.gate_check.toExponential(1);
+  status('');
+  await search({ pattern: 'quotes' });
+  document.body.dataset.cellsMs = (performance.now() - t0).toFixed(1);
+}
+function fillKinds() {
+  const l = state.cells.layers[+$('cells-layer').value || 0], kind = $('cells-kind'), was = kind.value;
+  kind.textContent = '';
+  l.kinds.forEach((k) => kind.appendChild(el('option', { value: k }, k)));
+  if (l.kinds.includes(was)) kind.value = was;
+  $('cells-unit').max = l.size - 1;
+}
+async function colourCells() {
+  const c = state.cells;
+  if (!c) return;
+  const spans = $('cells-view').children, how = $('cells-colour').value;
+  let values, scale = 1, label;
+  if (how === 'unit') {
+    const q = 'layer=' + $('cells-layer').value + '&index=' + $('cells-unit').value + '&kind=' + $('cells-kind').value;
+    values = (await api('/api/cells/' + c.id + '/unit?' + q)).values;
+    scale = Math.max(1e-6, ...values.map(Math.abs));
+    label = 'layer ' + $('cells-layer').value + ' ' + $('cells-kind').value + '[' + $('cells-unit').value + ']';
+    for (let k = 0; k < spans.length; ++k) {
+      spans[k].style.background = colourFor(values[k], scale);
+      spans[k].title = fmt(values[k]);
+    }
+  } else {
+    for (let k = 0; k < spans.length; ++k) {
+      const p = c.prob[k], v = how === 'prob' ? p : -Math.log2(Math.max(p, 1e-9)) / 8;
+      spans[k].style.background = how === 'prob' ? `rgba(40,160,60,${(1 - p).toFixed(3)})` : colourFor(v, 1);
+      spans[k].title = 'P = ' + fmt(p);
+    }
+    label = how;
+  }
+  document.body.dataset.cells = spans.length;
+  document.body.dataset.colouredBy = label;
+}
+async function search(body) {
+  const c = state.cells;
+  const j = await api('/api/cells/' + c.id + '/search', body);
+  const t = $('cells-units');
+  t.textContent = '';
+  const head = el('tr');
+  ['layer', 'kind', 'unit', 'r'].forEach((h) => head.appendChild(el('th', {}, h)));
+  t.appendChild(head);
+  j.units.forEach((u, i) => {
+    const tr = el('tr', { 'data-r': u.r });
+    [u.layer, u.kind, u.index, u.r.toFixed(3)].forEach((v) => tr.appendChild(el('td', {}, String(v))));
+    tr.addEventListener('click', () => pickUnit(u, tr));
+    t.appendChild(tr);
+    if (i === 0) pickUnit(u, tr);
+  });
+  document.body.dataset.pattern = body.pattern || 'selection';
+  document.body.dataset.bestR = j.units.length ? j.units[0].r.toFixed(4) : '';
+}
+async function pickUnit(u, tr) {
+  [...$('cells-units').querySelectorAll('tr')].forEach((r) => r.classList.remove('sel'));
+  tr.classList.add('sel');
+  $('cells-layer').value = u.layer;
+  fillKinds();
+  $('cells-kind').value = u.kind;
+  $('cells-unit').value = u.index;
+  $('cells-colour').value = 'unit';
+  await colourCells();
+}
+function selectionSpans() {  // the marked characters as [begin, end) ranges
+  const sel = window.getSelection();
+  if (!sel.rangeCount) return [];
+  const spans = [...$('cells-view').children].filter((s) => sel.containsNode(s, true)).map((s) => +s.dataset.k);
+  return spans.length ? [[Math.min(...spans), Math.max(...spans) + 1]] : [];
+}
+
+// ---- Samples ------------------------------------------------------------------------------------------
+async function generate() {
+  const j = await api('/api/sample', {
+    run: $('samples-run').value, prime: $('samples-prime').value, length: +$('samples-length').value,
+    temperature: +$('samples-temperature').value, top_k: +$('samples-topk').value, top_p: +$('samples-topp').value,
+    seed: +$('samples-seed').value,
+  });
+  const view = $('samples-view');
+  view.textContent = '';
+  j.tokens.forEach((t) => {
+    const s = el('span', { title: 'P = ' + fmt(t.prob), 'data-prob': t.prob }, t.token);
+    s.style.background = `rgba(230,120,20,${(1 - t.prob).toFixed(3)})`;
+    if (t.prime) s.style.fontWeight = 'bold';
+    view.appendChild(s);
+  });
+  document.body.dataset.samples = j.tokens.length;
+}
+
+// ---- views and wiring --------------------------------------------------------------------------------
+function show(view) {
+  state.view = view;
+  document.querySelectorAll('.view').forEach((v) => v.classList.toggle('active', v.id === 'view-' + view));
+  document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active', a.dataset.view === view));
+  if (view === 'grad') loadGrad().catch((e) => status(e.message));
+}
+function guard(f) { return (...a) => f(...a).catch((e) => status(e.message)); }
+
+async function start() {
+  window.addEventListener('hashchange', () => show(location.hash.slice(1) || 'runs'));
+  $('log-y').addEventListener('change', drawRuns);
+  $('grad-run').addEventListener('change', guard(loadGrad));
+  $('grad-step').addEventListener('input', drawGrad);
+  $('cells-go').addEventListener('click', guard(readCells));
+  $('cells-layer').addEventListener('change', () => { fillKinds(); guard(colourCells)(); });
+  for (const id of ['cells-kind', 'cells-unit', 'cells-colour']) $(id).addEventListener('change', guard(colourCells));
+  document.querySelectorAll('[data-pattern]').forEach((b) => b.addEventListener('click', guard(() => search({ pattern: b.dataset.pattern }))));
+  $('cells-selection').addEventListener('click', guard(async () => {
+    const spans = selectionSpans();
+    if (!spans.length) throw new Error('mark some characters of the text first');
+    await search({ spans });
+  }));
+  $('samples-go').addEventListener('click', guard(generate));
+  await refreshRuns();
+  $('cells-text').value = (await api('/api/text')).text;
+  show(location.hash.slice(1) || 'runs');
+  await pollMetrics();
+  document.body.dataset.ready = '1';
+  if (state.view === 'cells' && $('cells-text').value && $('cells-run').value) await readCells();
+  let ticks = 0;
+  const tick = async () => {  // every second: new runs, new metrics rows; the gradient view every 3 s
+    try {
+      await refreshRuns();
+      await pollMetrics();
+      if (state.view === 'grad' && ++ticks % 3 === 0) await loadGrad();
+    } catch (e) { status(e.message); }
+    setTimeout(tick, 1000);
+  };
+  setTimeout(tick, 1000);
+}
+start().catch((e) => status(e.message));

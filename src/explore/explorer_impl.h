@@ -1,0 +1,47 @@
+// explore/explorer_impl.h — what the explorer's route files share.
+#pragma once
+
+#include <httplib.h>
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+
+#include "explore/activations.h"
+#include "explore/explorer.h"
+#include "explore/runs.h"
+#include "recurrent/tasks/lm.h"
+
+namespace recurrent::explore {
+
+struct Explorer::Impl {
+  ExploreOptions opt;
+  httplib::Server http;
+  int port = -1;
+  std::mutex models_mu;  // the loaded models, by file and modification time
+  std::map<std::string, std::pair<std::string, std::shared_ptr<tasks::LmModel>>> models;
+  std::mutex work_mu;    // one model computation at a time (the machine's cores are the limit)
+  std::mutex cells_mu;
+  std::deque<std::pair<std::string, std::shared_ptr<const Activations>>> cells;  // newest first, at most 4
+
+  // The run called `name`, or nullptr with a 404 answered.
+  std::optional<RunEntry> run(const std::string& name, httplib::Response& res);
+  // The language model of run `name` (loaded once per file version); Error when there is none.
+  std::shared_ptr<tasks::LmModel> model(const RunEntry& r);
+  std::shared_ptr<const Activations> cell_set(const std::string& id, httplib::Response& res);
+  void add_run_routes();    // explorer.cpp
+  void add_cells_routes();  // routes_cells.cpp
+};
+
+// The body as a JSON object whose fields are all in `known`; Error("body", ...) otherwise.
+nlohmann::json object_body(const std::string& body, std::initializer_list<const char*> known);
+// Runs `f`, turning an Error into a 400 with its one line.
+void answer(httplib::Response& res, const std::function<void()>& f);
+
+}  // namespace recurrent::explore

@@ -1,0 +1,187 @@
+// The explorer's model routes: the Cells view (activations, unit rows, pattern search) and samples
+// (contract in explore/explorer.h).
+#include <cmath>
+#include <functional>
+
+#include "explore/explorer_impl.h"
+#include "explore/patterns.h"
+#include "recurrent/core/error.h"
+#include "serve/server_impl.h"
+
+namespace recurrent::explore {
+
+using nlohmann::json;
+using serve::reply_error;
+using serve::reply_json;
+
+namespace {
+
+// Rounded to 4 significant decimals: the page draws colours, not digits, and the body stays small.
+json rounded(const float* x, int64_t stride, size_t n) {
+  json out = json::array();
+  for (size_t k = 0; k < n; ++k) out.push_back(std::round(static_cast<double>(x[k * stride]) * 1e4) / 1e4);
+  return out;
+}
+
+std::string cells_id(const std::string& run, const std::string& text) {
+  return std::to_string(std::hash<std::string>{}(run + '\0' + text) & 0xffffffffffffULL);
+}
+
+const std::string& str_field(const json& j, const char* name) {
+  RC_CHECK(j.contains(name) && j[name].is_string(), name, "expected a string");
+  return j[name].get_ref<const std::string&>();
+}
+
+int64_t int_field(const json& j, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
+  if (!j.contains(name)) return fallback;
+  RC_CHECK(j[name].is_number_integer(), name, "expected an integer in [", lo, ", ", hi, "]");
+  const int64_t v = j[name].get<int64_t>();
+  RC_CHECK(v >= lo && v <= hi, name, "expected an integer in [", lo, ", ", hi, "], got ", v);
+  return v;
+}
+
+double real_field(const json& j, const char* name, double fallback, double lo, double hi) {
+  if (!j.contains(name)) return fallback;
+  RC_CHECK(j[name].is_number(), name, "expected a number in [", lo, ", ", hi, "]");
+  const double v = j[name].get<double>();
+  RC_CHECK(std::isfinite(v) && v >= lo && v <= hi, name, "expected a number in [", lo, ", ", hi, "], got ", v);
+  return v;
+}
+
+json cells_reply(const std::string& id, const Activations& a) {
+  json layers = json::array();
+  for (const LayerActivations& l : a.layers) {
+    json kinds = json::array();
+    for (const auto& [k, rows] : l.kinds) kinds.push_back(k);
+    layers.push_back({{"cell", l.cell}, {"size", l.size}, {"kinds", kinds}});
+  }
+  return {{"id", id}, {"chars", a.chars}, {"prob", rounded(a.prob.data(), 1, a.prob.size())}, {"layers", layers},
+          {"seconds", a.seconds}, {"gate_check", a.gate_check}};
+}
+
+std::vector<float> search_pattern(const json& b, const Activations& a) {
+  RC_CHECK(b.contains("pattern") != b.contains("spans"), "body", "expected either \"pattern\" or \"spans\"");
+  if (b.contains("pattern")) return builtin_pattern(str_field(b, "pattern"), a.chars);
+  RC_CHECK(b["spans"].is_array() && !b["spans"].empty() && b["spans"].size() <= 1000, "spans",
+           "expected a list of 1 to 1000 [begin, end] pairs");
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  for (const json& s : b["spans"]) {
+    RC_CHECK(s.is_array() && s.size() == 2 && s[0].is_number_integer() && s[1].is_number_integer(), "spans",
+             "expected [begin, end] pairs of integers");
+    spans.push_back({s[0].get<int64_t>(), s[1].get<int64_t>()});
+  }
+  return spans_pattern(spans, a.chars.size());
+}
+
+// The prime and `length` sampled tokens, each with its probability under the model (tasks/lm.h's pieces).
+json sample_tokens(tasks::LmModel& m, const tasks::SampleOptions& o) {
+  NoGradGuard ng;
+  const data::Vocab& v = m.vocab();
+  const std::vector<int64_t> ids = tasks::sample_prime_ids(v, o.prime, "prime");
+  auto st = m.streams();
+  const std::vector<std::vector<double>> rows =
+      tasks::log_prob_rows(st->feed(ids, static_cast<int64_t>(ids.size()), 1));
+  json tokens = json::array();
+  for (size_t k = 1; k < ids.size(); ++k) tokens.push_back({{"token", v.render(ids[k])}, {"prob", std::exp(rows[k - 1][ids[k]])}, {"prime", true}});
+  std::vector<double> cur = rows.back();
+  tasks::TokenSampler sampler(o);
+  for (int64_t k = 0; k < o.length; ++k) {
+    const int64_t id = sampler.next(cur);
+    tokens.push_back({{"token", v.render(id)}, {"prob", std::exp(cur[id])}});
+    cur = tasks::log_prob_rows(st->feed({id}, 1, 1))[0];
+  }
+  return {{"tokens", tokens}};
+}
+
+}  // namespace
+
+std::shared_ptr<const Activations> Explorer::Impl::cell_set(const std::string& id, httplib::Response& res) {
+  std::lock_guard<std::mutex> l(cells_mu);
+  for (auto& [k, a] : cells)
+    if (k == id) return a;
+  reply_error(res, 404, "no cell set \"" + id.substr(0, 40) + "\" (computed sets are kept 4 at a time: post /api/cells again)");
+  return nullptr;
+}
+
+void Explorer::Impl::add_cells_routes() {
+  http.Post("/api/cells", [this](const httplib::Request& req, httplib::Response& res) {
+    answer(res, [&] {
+      const json b = object_body(req.body, {"run", "text"});
+      const std::string& name = str_field(b, "run");
+      const std::string& text = str_field(b, "text");
+      const auto r = run(name, res);
+      if (!r) return;
+      const std::string id = cells_id(r->dir, text);
+      {
+        std::lock_guard<std::mutex> l(cells_mu);
+        for (auto& [k, a] : cells)
+          if (k == id) return reply_json(res, cells_reply(id, *a));
+      }
+      auto m = model(*r);
+      auto* lm = dynamic_cast<tasks::LanguageModel*>(m.get());
+      RC_CHECK(lm, r->name, "the Cells view reads RNN language models; this is a ", m->summary());
+      std::shared_ptr<const Activations> a;
+      {
+        std::lock_guard<std::mutex> w(work_mu);
+        a = std::make_shared<const Activations>(compute_activations(*lm, text, opt.max_chars));
+      }
+      std::lock_guard<std::mutex> l(cells_mu);
+      cells.push_front({id, a});
+      if (cells.size() > 4) cells.pop_back();
+      reply_json(res, cells_reply(id, *a));
+    });
+  });
+  http.Get(R"(/api/cells/([0-9]+)/unit)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto a = cell_set(req.matches[1], res);
+    if (!a) return;
+    const auto layer = parse_count(req.get_param_value("layer"), -1), index = parse_count(req.get_param_value("index"), -1);
+    const std::string kind = req.has_param("kind") ? req.get_param_value("kind") : "h";
+    if (!layer || *layer < 0 || *layer >= static_cast<int64_t>(a->layers.size()))
+      return reply_error(res, 400, "layer: expected an integer in [0, " + std::to_string(a->layers.size()) + ")");
+    const LayerActivations& l = a->layers[static_cast<size_t>(*layer)];
+    if (!index || *index < 0 || *index >= l.size)
+      return reply_error(res, 400, "index: expected an integer in [0, " + std::to_string(l.size) + ")");
+    auto it = l.kinds.find(kind);
+    if (it == l.kinds.end()) return reply_error(res, 400, "kind: this layer has no \"" + kind.substr(0, 16) + "\"");
+    reply_json(res, {{"values", rounded(it->second.data() + *index, l.size, a->chars.size())}});
+  });
+  http.Post(R"(/api/cells/([0-9]+)/search)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto a = cell_set(req.matches[1], res);
+    if (!a) return;
+    answer(res, [&] {
+      const json b = object_body(req.body, {"pattern", "spans", "kinds", "top"});
+      std::vector<std::string> kinds;
+      if (b.contains("kinds")) {
+        RC_CHECK(b["kinds"].is_array(), "kinds", "expected a list of kind names (h, c, i, f, o, r, z)");
+        for (const json& k : b["kinds"]) {
+          RC_CHECK(k.is_string(), "kinds", "expected a list of kind names (h, c, i, f, o, r, z)");
+          kinds.push_back(k.get<std::string>());
+        }
+      }
+      const std::vector<float> p = search_pattern(b, *a);
+      json units = json::array();
+      for (const UnitScore& u : rank_units(*a, p, kinds, static_cast<size_t>(int_field(b, "top", 10, 1, 100))))
+        units.push_back({{"layer", u.layer}, {"index", u.index}, {"kind", u.kind}, {"r", u.r}});
+      reply_json(res, {{"pattern", rounded(p.data(), 1, p.size())}, {"units", units}});
+    });
+  });
+  http.Post("/api/sample", [this](const httplib::Request& req, httplib::Response& res) {
+    answer(res, [&] {
+      const json b = object_body(req.body, {"run", "prime", "length", "temperature", "top_k", "top_p", "seed"});
+      const auto r = run(str_field(b, "run"), res);
+      if (!r) return;
+      tasks::SampleOptions o;
+      o.prime = b.contains("prime") ? str_field(b, "prime") : "";
+      o.length = int_field(b, "length", 200, 0, 2000);
+      o.temperature = real_field(b, "temperature", 1.0, 1e-3, 100.0);
+      o.top_k = int_field(b, "top_k", 0, 0, 1000000);
+      o.top_p = real_field(b, "top_p", 1.0, 1e-6, 1.0);
+      o.seed = static_cast<uint64_t>(int_field(b, "seed", 1, 0, INT64_MAX));
+      auto m = model(*r);
+      std::lock_guard<std::mutex> w(work_mu);
+      reply_json(res, sample_tokens(*m, o));
+    });
+  });
+}
+
+}  // namespace recurrent::explore

@@ -1,0 +1,116 @@
+// explore/activations.h and patterns.h: the per-layer rows are the model's own (probabilities equal
+// score_text's, the last rows equal the stacked forward's final state, gates rebuild h), and the
+// patterns and the ranking find a unit that is the pattern.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "explore/activations.h"
+#include "explore/patterns.h"
+#include "recurrent/autograd/var.h"
+#include "recurrent/core/error.h"
+#include "recurrent/data/utf8.h"
+
+namespace recurrent::explore {
+namespace {
+
+const std::string kText = "“Call me (Ishmael),” he said.\nSome years ago — never mind how long.\n";
+
+std::unique_ptr<tasks::LanguageModel> tiny(std::vector<LayerSpec> layers, data::TokenLevel level = data::TokenLevel::chars) {
+  tasks::LmConfig c;
+  const std::u32string chars = data::utf8_decode(kText, "t");
+  if (level == data::TokenLevel::chars) c.vocab = data::Vocab::build_chars(chars);
+  else c.vocab = data::Vocab::build_words(chars, {});
+  c.embed = 6;
+  c.layers = std::move(layers);
+  Rng rng(7);
+  auto m = std::make_unique<tasks::LanguageModel>(c, rng);
+  m->eval();
+  return m;
+}
+
+TEST(ExploreActivations, RowsAreTheModelsOwnStatesAndProbabilities) {
+  auto m = tiny({LayerSpec{CellType::lstm, 12, 0}, LayerSpec{CellType::gru, 10, 0}, LayerSpec{CellType::rnn_tanh, 5, 0}});
+  const Activations a = compute_activations(*m, kText, 1000);
+  const size_t N = data::utf8_decode(kText, "t").size();
+  ASSERT_EQ(a.chars.size(), N);
+  EXPECT_EQ(a.chars[0], "“");
+  ASSERT_EQ(a.layers.size(), 3u);
+  EXPECT_EQ(a.layers[0].kinds.size(), 5u);  // h c i f o
+  EXPECT_EQ(a.layers[1].kinds.size(), 3u);  // h r z
+  EXPECT_EQ(a.layers[2].kinds.size(), 1u);  // h
+  EXPECT_LT(a.gate_check, 1e-5);
+  // P(char k | before) is score_text's.
+  const tasks::TextScore s = tasks::score_text(*m, kText);
+  ASSERT_EQ(s.tokens.size(), N);
+  for (size_t k = 0; k < N; ++k) EXPECT_NEAR(a.prob[k], s.tokens[k].prob, 1e-5 + 1e-4 * s.tokens[k].prob) << k;
+  // The last row of each layer is the stacked model's final state.
+  NoGradGuard ng;
+  RNNState st;
+  const std::vector<int64_t> ids = tasks::sample_prime_ids(m->vocab(), kText);
+  m->forward(ids, static_cast<int64_t>(ids.size()), 1, st);
+  for (size_t l = 0; l < 3; ++l) {
+    const int64_t H = a.layers[l].size;
+    const float* h = a.layers[l].kinds.at("h").data() + (N - 1) * H;
+    for (int64_t u = 0; u < H; ++u) EXPECT_NEAR(h[u], st.h[l].value().data()[u], 1e-5) << l << " " << u;
+  }
+  const float* c = a.layers[0].kinds.at("c").data() + (N - 1) * 12;
+  for (int64_t u = 0; u < 12; ++u) EXPECT_NEAR(c[u], st.c[0].value().data()[u], 1e-5) << u;
+}
+
+TEST(ExploreActivations, RefusesEmptyLongTextAndWordModels) {
+  auto m = tiny({LayerSpec{CellType::lstm, 4, 0}});
+  EXPECT_THROW(compute_activations(*m, "", 100), Error);
+  EXPECT_THROW(compute_activations(*m, kText, 5), Error);
+  EXPECT_THROW(compute_activations(*m, "\xff", 100), Error);
+  auto w = tiny({LayerSpec{CellType::lstm, 4, 0}}, data::TokenLevel::words);
+  EXPECT_THROW(compute_activations(*w, "Call me", 100), Error);
+}
+
+std::vector<std::string> chars_of(const std::string& s) {
+  std::vector<std::string> out;
+  for (char32_t c : data::utf8_decode(s, "t")) out.push_back(data::utf8_encode(std::u32string(1, c)));
+  return out;
+}
+
+TEST(ExplorePatterns, QuotesLinePositionAndBrackets) {
+  const auto q = builtin_pattern("quotes", chars_of("a“bc”d\"e\"f"));
+  EXPECT_EQ(q, (std::vector<float>{0, 1, 1, 1, 0, 0, 1, 1, 0, 0}));
+  EXPECT_EQ(builtin_pattern("line", chars_of("ab\ncd")), (std::vector<float>{1, 2, 0, 1, 2}));
+  EXPECT_EQ(builtin_pattern("brackets", chars_of("a(b[c])d)")), (std::vector<float>{0, 1, 1, 1, 1, 1, 0, 0, 0}));
+  EXPECT_EQ(spans_pattern({{1, 3}}, 5), (std::vector<float>{0, 1, 1, 0, 0}));
+  EXPECT_THROW(spans_pattern({{3, 3}}, 5), Error);
+  EXPECT_THROW(spans_pattern({{0, 6}}, 5), Error);
+  EXPECT_THROW(builtin_pattern("commas", chars_of("a")), Error);
+}
+
+TEST(ExplorePatterns, RankingFindsTheUnitThatIsThePattern) {
+  Activations a;
+  a.chars = chars_of("a“bc”d e“f”g");
+  const std::vector<float> p = builtin_pattern("quotes", a.chars);
+  const size_t n = p.size(), H = 4;
+  LayerActivations l;
+  l.size = H;
+  std::vector<float>& h = l.kinds["h"];
+  h.assign(n * H, 0.0f);
+  for (size_t t = 0; t < n; ++t) {
+    h[t * H + 0] = std::sin(static_cast<float>(t));   // noise
+    h[t * H + 1] = 0.5f;                              // constant: r = 0
+    h[t * H + 2] = -2.0f * p[t] + 1.0f;               // the pattern, negated: r = −1
+    h[t * H + 3] = p[t] + 0.3f * std::cos(3.0f * t);  // the pattern with noise
+  }
+  a.layers.push_back(l);
+  const auto r = rank_units(a, p, {}, 3);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].index, 2);
+  EXPECT_NEAR(r[0].r, -1.0, 1e-9);
+  EXPECT_EQ(r[1].index, 3);
+  EXPECT_GT(r[1].r, 0.8);
+  std::vector<float> col(n);
+  for (size_t t = 0; t < n; ++t) col[t] = h[t * H + 3];
+  EXPECT_NEAR(r[1].r, pearson(col.data(), 1, p), 1e-9);
+  EXPECT_TRUE(rank_units(a, p, {"c"}, 3).empty());
+}
+
+}  // namespace
+}  // namespace recurrent::explore

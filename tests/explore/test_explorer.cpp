@@ -1,0 +1,155 @@
+// explore/explorer.h over HTTP: the page and its assets, runs listed live, metrics rows from an offset,
+// the Cells and Samples routes on a tiny trained LM, and every bad request a 4xx with one JSON line.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "explore/explorer.h"
+#include "serve/serve_fixture.h"
+
+namespace recurrent::explore {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class ExplorerTest : public ::testing::Test {
+ protected:
+  fs::path dir = fs::temp_directory_path() / ("recurrent-explore-" + std::to_string(::getpid()));
+  std::unique_ptr<Explorer> ex;
+  std::thread t;
+  int port = 0;
+
+  void SetUp() override {
+    fs::remove_all(dir);
+    fs::create_directories(dir / "runs" / "a");
+    std::ofstream(dir / "runs" / "a" / "metrics.csv") << "step,train_loss\n1,3.5\n2,3.25\n";
+    fs::create_symlink(fs::absolute(recurrent::testing::tiny_lm()), dir / "runs" / "lm");
+    ExploreOptions o;
+    o.paths = {(dir / "runs").string()};
+    o.port = 0;
+    o.text = "Call me Ishmael.";
+    ex = std::make_unique<Explorer>(o);
+    port = ex->bind();
+    t = std::thread([this] { ex->run(); });
+  }
+  void TearDown() override {
+    ex->stop();
+    t.join();
+    fs::remove_all(dir);
+  }
+  httplib::Result get(const std::string& path) {
+    httplib::Client c("127.0.0.1", port);
+    return c.Get(path.c_str());
+  }
+  httplib::Result post(const std::string& path, const std::string& body) {
+    httplib::Client c("127.0.0.1", port);
+    return c.Post(path.c_str(), body, "application/json");
+  }
+};
+
+void expect_error(const httplib::Result& r, int status) {
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, status) << r->body;
+  const json j = json::parse(r->body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r->body;
+  EXPECT_TRUE(j.contains("error")) << r->body;
+}
+
+TEST_F(ExplorerTest, ServesThePageAndItsAssetsFromTheBinary) {
+  auto r = get("/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("/assets/explore.js"), std::string::npos);
+  EXPECT_EQ(r->body.find("http"), std::string::npos) << "the page must reference nothing outside the server";
+  r = get("/assets/explore.js");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("lineChart"), std::string::npos);
+  expect_error(get("/assets/nope.js"), 404);
+  expect_error(get("/assets/..%2Fexplorer.h"), 404);
+}
+
+TEST_F(ExplorerTest, ListsRunsLiveAndReadsMetricsFromAnOffset) {
+  json j = json::parse(get("/api/runs")->body);
+  ASSERT_EQ(j["runs"].size(), 2u);
+  EXPECT_EQ(j["runs"][0]["name"], "a");
+  EXPECT_TRUE(j["runs"][1]["model"].get<bool>());
+  j = json::parse(get("/api/runs/a/metrics?from=1")->body);
+  EXPECT_EQ(j["total"], 2);
+  ASSERT_EQ(j["rows"].size(), 1u);
+  EXPECT_EQ(j["rows"][0][1], 3.25);
+  std::ofstream(dir / "runs" / "a" / "metrics.csv", std::ios::app) << "3,3.0\n4,";  // a row and a half
+  j = json::parse(get("/api/runs/a/metrics?from=2")->body);
+  EXPECT_EQ(j["total"], 3);
+  fs::create_directories(dir / "runs" / "b");
+  std::ofstream(dir / "runs" / "b" / "metrics.csv") << "step\n";
+  EXPECT_EQ(json::parse(get("/api/runs")->body)["runs"].size(), 3u);
+  j = json::parse(get("/api/runs/lm/model")->body);
+  EXPECT_EQ(j["task"], "lm");
+}
+
+TEST_F(ExplorerTest, CellsAndSamplesOnATrainedModel) {
+  auto r = post("/api/cells", R"({"run": "lm", "text": "Call me “Ishmael”."})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json c = json::parse(r->body);
+  EXPECT_EQ(c["chars"].size(), 18u);
+  EXPECT_EQ(c["prob"].size(), 18u);
+  EXPECT_LT(c["gate_check"].get<double>(), 1e-5);
+  const std::string id = c["id"];
+  r = get("/api/cells/" + id + "/unit?layer=1&index=3&kind=c");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["values"].size(), 18u);
+  r = post("/api/cells/" + id + "/search", R"({"pattern": "quotes", "top": 5})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json s = json::parse(r->body);
+  ASSERT_EQ(s["units"].size(), 5u);
+  EXPECT_GE(std::fabs(s["units"][0]["r"].get<double>()), std::fabs(s["units"][4]["r"].get<double>()));
+  r = post("/api/cells/" + id + "/search", R"({"spans": [[0, 4]], "kinds": ["h"]})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["units"][0]["kind"], "h");
+  r = post("/api/sample", R"({"run": "lm", "prime": "Call", "length": 7, "temperature": 0.8, "seed": 3})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json g = json::parse(r->body);
+  ASSERT_EQ(g["tokens"].size(), 11u);  // 4 prime characters and 7 drawn
+  for (const json& t : g["tokens"]) EXPECT_GT(t["prob"].get<double>(), 0.0);
+  EXPECT_EQ(json::parse(get("/api/text")->body)["text"], "Call me Ishmael.");
+}
+
+TEST_F(ExplorerTest, BadRequestsGetOneLineErrors) {
+  expect_error(get("/api/nope"), 404);
+  expect_error(get("/api/runs/zz/metrics"), 404);
+  expect_error(get("/api/runs/a/metrics?from=-3"), 400);
+  expect_error(get("/api/runs/a/metrics?from=abc"), 400);
+  expect_error(get("/api/runs/a/diagnostics"), 409);
+  expect_error(get("/api/runs/a/model"), 409);
+  expect_error(post("/api/cells", "{"), 400);
+  expect_error(post("/api/cells", "[1]"), 400);
+  expect_error(post("/api/cells", R"({"run": "lm"})"), 400);
+  expect_error(post("/api/cells", R"({"run": "lm", "text": 5})"), 400);
+  expect_error(post("/api/cells", R"({"run": "lm", "text": "a", "x": 1})"), 400);
+  expect_error(post("/api/cells", R"({"run": "a", "text": "abc"})"), 400);  // no model in that run
+  EXPECT_EQ(post("/api/cells", R"({"run": "lm", "text": "\u00ff\u00ff"})")->status, 200);  // unknown characters: <unk>
+  expect_error(post("/api/cells", std::string(R"({"run": "lm", "text": ")") + std::string(2 << 20, 'a') + "\"}"), 413);
+  expect_error(get("/api/cells/123/unit?layer=0&index=0"), 404);
+  const std::string id = json::parse(post("/api/cells", R"({"run": "lm", "text": "abc"})")->body)["id"];
+  expect_error(get("/api/cells/" + id + "/unit?layer=9&index=0"), 400);
+  expect_error(get("/api/cells/" + id + "/unit?layer=0&index=99999"), 400);
+  expect_error(get("/api/cells/" + id + "/unit?layer=0&index=0&kind=q"), 400);
+  expect_error(post("/api/cells/" + id + "/search", R"({"pattern": "quotes", "spans": [[0, 1]]})"), 400);
+  expect_error(post("/api/cells/" + id + "/search", R"({"spans": [[0, 9]]})"), 400);
+  expect_error(post("/api/cells/" + id + "/search", R"({"spans": "x"})"), 400);
+  expect_error(post("/api/cells/" + id + "/search", R"({"pattern": "quotes", "top": 0})"), 400);
+  expect_error(post("/api/sample", R"({"run": "lm", "temperature": 0})"), 400);
+  expect_error(post("/api/sample", R"({"run": "lm", "top_p": 2})"), 400);
+  expect_error(post("/api/sample", R"({"run": "lm", "length": 1e9})"), 400);
+}
+
+}  // namespace
+}  // namespace recurrent::explore
