@@ -11,6 +11,9 @@ pkgs+=(libsndfile1-dev libsamplerate0-dev libfftw3-dev)
 pkgs+=(libeigen3-dev)
 # `recurrent serve` (docs/serve.md): cpp-httplib, the HTTP/1.1 server (it brings libssl-dev, zlib, brotli).
 pkgs+=(libcpp-httplib-dev)
+# `recurrent explore`'s browser tests (tests/explore/e2e_browser.py): Debian's chromium, headless, and the
+# WebSocket client that speaks the DevTools protocol to it.
+pkgs+=(chromium python3-websocket)
 # Data-parallel training under mpirun (docs/distributed.md): Open MPI, its headers and mpirun.
 pkgs+=(libopenmpi-dev openmpi-bin)
 # The fuzzing build (scripts/fuzz.sh, docs/fuzzing.md): Debian 12's clang (14) with its libFuzzer and

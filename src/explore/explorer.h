@@ -13,7 +13,7 @@
 //                                           {"id", "chars", "prob", "layers": [{"cell", "size", "kinds"}], "seconds", "gate_check"}
 //   GET  /api/cells/ID/unit?layer=L&index=K&kind=h   {"values": [N]}
 //   POST /api/cells/ID/search {"pattern": "quotes"|"line"|"brackets"} or {"spans": [[b, e], …]}, "kinds"?, "top"?
-//                                           {"pattern": [N], "units": [{"layer", "index", "kind", "r"}]}
+//                                           {"units": [{"layer", "index", "kind", "r"}], "best_values": [N] (the first unit's row)}
 //   POST /api/sample {"run", "prime", "length", "temperature", "top_k", "top_p", "seed"}
 //                                           {"tokens": [{"token", "prob"}]}: prime then generated, each with P(token)
 // Every refusal is {"error": "one line"} with a 4xx: 400 bad body or parameter, 404 unknown run, cell

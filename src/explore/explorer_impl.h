@@ -28,7 +28,12 @@ struct Explorer::Impl {
   std::map<std::string, std::pair<std::string, std::shared_ptr<tasks::LmModel>>> models;
   std::mutex work_mu;    // one model computation at a time (the machine's cores are the limit)
   std::mutex cells_mu;
-  std::deque<std::pair<std::string, std::shared_ptr<const Activations>>> cells;  // newest first, at most 4
+  struct CellSet {
+    std::string id;
+    std::shared_ptr<const Activations> acts;
+    std::string reply;  // the POST /api/cells answer
+  };
+  std::deque<CellSet> cells;  // newest first, at most 4
 
   // The run called `name`, or nullptr with a 404 answered.
   std::optional<RunEntry> run(const std::string& name, httplib::Response& res);

@@ -16,10 +16,10 @@ using serve::reply_json;
 
 namespace {
 
-// Rounded to 4 significant decimals: the page draws colours, not digits, and the body stays small.
+// Rounded to 3 decimals: the page draws colours, not digits, and the body stays small.
 json rounded(const float* x, int64_t stride, size_t n) {
   json out = json::array();
-  for (size_t k = 0; k < n; ++k) out.push_back(std::round(static_cast<double>(x[k * stride]) * 1e4) / 1e4);
+  for (size_t k = 0; k < n; ++k) out.push_back(std::round(static_cast<double>(x[k * stride]) * 1e3) / 1e3);
   return out;
 }
 
@@ -97,8 +97,8 @@ json sample_tokens(tasks::LmModel& m, const tasks::SampleOptions& o) {
 
 std::shared_ptr<const Activations> Explorer::Impl::cell_set(const std::string& id, httplib::Response& res) {
   std::lock_guard<std::mutex> l(cells_mu);
-  for (auto& [k, a] : cells)
-    if (k == id) return a;
+  for (auto& c : cells)
+    if (c.id == id) return c.acts;
   reply_error(res, 404, "no cell set \"" + id.substr(0, 40) + "\" (computed sets are kept 4 at a time: post /api/cells again)");
   return nullptr;
 }
@@ -114,8 +114,8 @@ void Explorer::Impl::add_cells_routes() {
       const std::string id = cells_id(r->dir, text);
       {
         std::lock_guard<std::mutex> l(cells_mu);
-        for (auto& [k, a] : cells)
-          if (k == id) return reply_json(res, cells_reply(id, *a));
+        for (auto& c : cells)
+          if (c.id == id) return res.set_content(c.reply, "application/json");
       }
       auto m = model(*r);
       auto* lm = dynamic_cast<tasks::LanguageModel*>(m.get());
@@ -125,10 +125,11 @@ void Explorer::Impl::add_cells_routes() {
         std::lock_guard<std::mutex> w(work_mu);
         a = std::make_shared<const Activations>(compute_activations(*lm, text, opt.max_chars));
       }
+      const std::string reply = serve::dump(cells_reply(id, *a)) + "\n";  // kept: the same text asks again
       std::lock_guard<std::mutex> l(cells_mu);
-      cells.push_front({id, a});
+      cells.push_front({id, a, reply});
       if (cells.size() > 4) cells.pop_back();
-      reply_json(res, cells_reply(id, *a));
+      res.set_content(reply, "application/json");
     });
   });
   http.Get(R"(/api/cells/([0-9]+)/unit)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -160,9 +161,14 @@ void Explorer::Impl::add_cells_routes() {
       }
       const std::vector<float> p = search_pattern(b, *a);
       json units = json::array();
-      for (const UnitScore& u : rank_units(*a, p, kinds, static_cast<size_t>(int_field(b, "top", 10, 1, 100))))
-        units.push_back({{"layer", u.layer}, {"index", u.index}, {"kind", u.kind}, {"r", u.r}});
-      reply_json(res, {{"pattern", rounded(p.data(), 1, p.size())}, {"units", units}});
+      const std::vector<UnitScore> top = rank_units(*a, p, kinds, static_cast<size_t>(int_field(b, "top", 10, 1, 100)));
+      for (const UnitScore& u : top) units.push_back({{"layer", u.layer}, {"index", u.index}, {"kind", u.kind}, {"r", u.r}});
+      json out = {{"units", units}};
+      if (!top.empty()) {  // the best unit's row, so the page colours the text without asking again
+        const LayerActivations& l = a->layers[top[0].layer];
+        out["best_values"] = rounded(l.kinds.at(top[0].kind).data() + top[0].index, l.size, a->chars.size());
+      }
+      reply_json(res, out);
     });
   });
   http.Post("/api/sample", [this](const httplib::Request& req, httplib::Response& res) {

@@ -103,6 +103,8 @@ async function refreshRuns() {
     const sel = $(id), want = id === 'grad-run' ? (r) => r.diagnostics : (r) => r.model;
     const have = new Set([...sel.options].map((o) => o.value));
     j.runs.filter(want).forEach((r) => { if (!have.has(r.name)) sel.appendChild(el('option', { value: r.name }, r.name)); });
+    const asked = new URLSearchParams(location.search).get('run');  // ?run=NAME: that run first
+    if (!have.size && asked && [...sel.options].some((o) => o.value === asked)) sel.value = asked;
   }
 }
 
@@ -202,16 +204,14 @@ async function readCells() {
   layer.textContent = '';
   c.layers.forEach((l, i) => layer.appendChild(el('option', { value: i }, i + ' (' + l.cell + ', ' + l.size + ')')));
   fillKinds();
-  const view = $('cells-view');
-  view.textContent = '';
-  const frag = document.createDocumentFragment();
-  c.chars.forEach((ch, k) => { const s = el('span', { 'data-k': k }, ch); frag.appendChild(s); });
-  view.appendChild(frag);
+  const esc = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+  $('cells-view').innerHTML = c.chars.map((ch, k) => '<span data-k="' + k + '">' + (esc[ch] || ch) + '</span>').join('');
   $('cells-info').textContent = c.chars.length + ' characters, activations in ' + c.seconds.toFixed(3) +
     ' s on the server; gates checked against h to ' + c.gate_check.toExponential(1);
   status('');
-  await search({ pattern: 'quotes' });
-  document.body.dataset.cellsMs = (performance.now() - t0).toFixed(1);
+  await search({ pattern: 'quotes', kinds: ['c', 'h'] });  // the states (Karpathy et al.: the LSTM's c)
+  document.body.dataset.cellsMs = (performance.now() - t0).toFixed(1);  // this reading
+  document.body.dataset.loadedMs = performance.now().toFixed(1);        // since the navigation began
 }
 function fillKinds() {
   const l = state.cells.layers[+$('cells-layer').value || 0], kind = $('cells-kind'), was = kind.value;
@@ -220,14 +220,14 @@ function fillKinds() {
   if (l.kinds.includes(was)) kind.value = was;
   $('cells-unit').max = l.size - 1;
 }
-async function colourCells() {
+async function colourCells(known) {  // known: the unit's values when the server sent them already
   const c = state.cells;
   if (!c) return;
   const spans = $('cells-view').children, how = $('cells-colour').value;
   let values, scale = 1, label;
   if (how === 'unit') {
     const q = 'layer=' + $('cells-layer').value + '&index=' + $('cells-unit').value + '&kind=' + $('cells-kind').value;
-    values = (await api('/api/cells/' + c.id + '/unit?' + q)).values;
+    values = Array.isArray(known) ? known : (await api('/api/cells/' + c.id + '/unit?' + q)).values;
     scale = Math.max(1e-6, ...values.map(Math.abs));
     label = 'layer ' + $('cells-layer').value + ' ' + $('cells-kind').value + '[' + $('cells-unit').value + ']';
     for (let k = 0; k < spans.length; ++k) {
@@ -253,17 +253,17 @@ async function search(body) {
   const head = el('tr');
   ['layer', 'kind', 'unit', 'r'].forEach((h) => head.appendChild(el('th', {}, h)));
   t.appendChild(head);
-  j.units.forEach((u, i) => {
+  j.units.forEach((u) => {
     const tr = el('tr', { 'data-r': u.r });
     [u.layer, u.kind, u.index, u.r.toFixed(3)].forEach((v) => tr.appendChild(el('td', {}, String(v))));
     tr.addEventListener('click', () => pickUnit(u, tr));
     t.appendChild(tr);
-    if (i === 0) pickUnit(u, tr);
   });
+  if (j.units.length) await pickUnit(j.units[0], t.querySelector('tr[data-r]'), j.best_values);
   document.body.dataset.pattern = body.pattern || 'selection';
   document.body.dataset.bestR = j.units.length ? j.units[0].r.toFixed(4) : '';
 }
-async function pickUnit(u, tr) {
+async function pickUnit(u, tr, values) {
   [...$('cells-units').querySelectorAll('tr')].forEach((r) => r.classList.remove('sel'));
   tr.classList.add('sel');
   $('cells-layer').value = u.layer;
@@ -271,7 +271,7 @@ async function pickUnit(u, tr) {
   $('cells-kind').value = u.kind;
   $('cells-unit').value = u.index;
   $('cells-colour').value = 'unit';
-  await colourCells();
+  await colourCells(values);
 }
 function selectionSpans() {  // the marked characters as [begin, end) ranges
   const sel = window.getSelection();
@@ -325,9 +325,9 @@ async function start() {
   await refreshRuns();
   $('cells-text').value = (await api('/api/text')).text;
   show(location.hash.slice(1) || 'runs');
+  if (state.view === 'cells' && $('cells-text').value && $('cells-run').value) await readCells();
   await pollMetrics();
   document.body.dataset.ready = '1';
-  if (state.view === 'cells' && $('cells-text').value && $('cells-run').value) await readCells();
   let ticks = 0;
   const tick = async () => {  // every second: new runs, new metrics rows; the gradient view every 3 s
     try {

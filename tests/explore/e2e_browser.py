@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `recurrent explore` in a real headless browser (Debian's chromium, driven over
+the DevTools protocol with python3-websocket; docs/explore.md).
+
+The chromium runs behind an unreachable proxy (--proxy-server to a closed loopback port; only loopback
+bypasses it), so nothing outside the machine can be reached, and every request the page makes is
+recorded (Network domain): the test fails if any is addressed elsewhere than the explorer. Views: Runs (curves, a metrics line appearing within 2 s, a real `train`
+appearing), Gradient flow, Cells (the text coloured, units ranked for built-in patterns and a marked
+selection), Samples. The page load for a 2x256 LSTM and 10,000 characters is measured and printed.
+
+  /usr/bin/python3 tests/explore/e2e_browser.py --bin build/recurrent --text tests/fixtures/lm/moby_train.txt \
+      [--screenshots DIR] [--keep]
+  /usr/bin/python3 tests/explore/e2e_browser.py --bin build/recurrent --shoot URL_PATH --explore-args '...' --out x.png
+"""
+import argparse, base64, json, os, shutil, subprocess, sys, tempfile, time, urllib.request
+
+import websocket  # Debian: python3-websocket
+
+
+class Browser:
+    """A headless chromium and one page, over the DevTools protocol."""
+
+    def __init__(self, allowed_origin, workdir):
+        self.allowed, self.outside, self.next_id = allowed_origin, [], 0
+        self.profile = os.path.join(workdir, 'chromium-profile')
+        exe = shutil.which('chromium') or shutil.which('chromium-browser')
+        if not exe:
+            sys.exit('e2e_browser: chromium not found (scripts/install-deps.sh installs it)')
+        self.proc = subprocess.Popen(
+            [exe, '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
+             '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-extensions',
+             '--proxy-server=http://127.0.0.1:9', '--remote-debugging-port=0', '--user-data-dir=' + self.profile,
+             '--window-size=1400,900', 'about:blank'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = os.path.join(self.profile, 'DevToolsActivePort')
+        for _ in range(300):
+            if os.path.exists(port_file) and open(port_file).read().count('\n') >= 1:
+                break
+            time.sleep(0.1)
+        else:
+            self.close()
+            sys.exit('e2e_browser: chromium did not open its DevTools port in 30 s')
+        port = open(port_file).read().split('\n')[0]
+        pages = json.load(urllib.request.urlopen(f'http://127.0.0.1:{port}/json/list'))
+        page = [p for p in pages if p['type'] == 'page'][0]
+        self.ws = websocket.create_connection(page['webSocketDebuggerUrl'], timeout=60, suppress_origin=True)
+        self.call('Network.enable')
+        self.call('Page.enable')
+        self.call('Emulation.setDeviceMetricsOverride', width=1400, height=900, deviceScaleFactor=1, mobile=False)
+
+    def _handle(self, msg):
+        if msg.get('method') == 'Network.requestWillBeSent':  # every request the page makes
+            url = msg['params']['request']['url']
+            if not url.startswith(self.allowed) and not url.startswith('about:') and not url.startswith('data:'):
+                self.outside.append(url)
+
+    def _send(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({'id': self.next_id, 'method': method, 'params': params}))
+        return self.next_id
+
+    def call(self, method, **params):
+        want = self._send(method, **params)
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get('id') == want:
+                if 'error' in msg:
+                    raise RuntimeError(f'{method}: {msg["error"]}')
+                return msg.get('result', {})
+            self._handle(msg)
+
+    def js(self, expr):
+        r = self.call('Runtime.evaluate', expression=expr, returnByValue=True, awaitPromise=True)
+        if 'exceptionDetails' in r:
+            raise RuntimeError(f'{expr}: {r["exceptionDetails"]}')
+        return r['result'].get('value')
+
+    def wait(self, expr, timeout=30, what=None):
+        end = time.time() + timeout
+        while time.time() < end:
+            v = self.js(expr)
+            if v:
+                return v
+            time.sleep(0.05)
+        status = self.js("document.getElementById('status') ? document.getElementById('status').textContent : ''")
+        raise AssertionError(f'timed out ({timeout} s) waiting for {what or expr}; page status: {status!r}')
+
+    def goto(self, url):
+        self.call('Page.navigate', url='about:blank')
+        self.call('Page.navigate', url=url)
+        self.wait("document.readyState === 'complete' && document.body && document.body.dataset.ready === '1'",
+                  what='the page to start')
+
+    def screenshot(self, path):
+        data = self.call('Page.captureScreenshot', format='png')['data']
+        with open(path, 'wb') as f:
+            f.write(base64.b64decode(data))
+
+    def close(self):
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f'e2e_browser: {" ".join(cmd)} failed:\n{r.stdout}')
+
+
+def start_explorer(binary, args):
+    p = subprocess.Popen([binary, '--threads', '1', 'explore', '--port', '0'] + args, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    line = p.stdout.readline()
+    if not line.startswith('listening on '):
+        p.kill()
+        sys.exit(f'e2e_browser: explore did not start: {line}{p.stdout.read()}')
+    return p, line.split()[-1].rstrip('/')
+
+
+def train(binary, text, out, extra):
+    run([binary, '--threads', '1', 'train', 'lm', '--data', text, '--level', 'char', '--quiet', '--out', out] + extra)
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+    print('ok   ', msg)
+
+
+def views(b, base, runs):
+    # ---- Runs: curves with one point per metrics row; the table's numbers; new lines within 2 s
+    b.goto(base + '/#runs')
+    b.wait("+document.body.dataset.rows > 0", what='metrics rows')
+    rows = sum(1 for _ in open(os.path.join(runs, 'tiny', 'metrics.csv'))) - 1
+    pts = b.js("+document.querySelector('#charts path[data-series=\"tiny\"]').dataset.points")
+    check(pts == rows, f'Runs: the first curve of run tiny has {pts} points, metrics.csv {rows} rows')
+    check(b.js("document.querySelectorAll('#charts .chart').length") >= 4, 'Runs: a chart per metrics column')
+    syn = os.path.join(runs, 'synthetic')
+    os.makedirs(syn)
+    with open(os.path.join(syn, 'metrics.csv'), 'w') as f:
+        f.write('step,epoch,train_loss,valid_loss,grad_norm,lr,tokens_per_s,elapsed_s\n1,0,4.0,,1.0,0.002,100,0.1\n')
+    t0 = time.time()
+    b.wait("!!document.querySelector('tr[data-run=\"synthetic\"]')", timeout=10, what='a new run to appear')
+    appear = time.time() - t0
+    latencies = []
+    for k in range(2, 7):
+        time.sleep(0.3 * k % 1.1)  # lines at varied moments of the page's polling cycle
+        with open(os.path.join(syn, 'metrics.csv'), 'a') as f:
+            f.write(f'{k},0,{4.0 / k},,1.0,0.002,100,{k * 0.1}\n')
+        t0 = time.time()
+        b.wait(f"+document.querySelector('tr[data-run=\"synthetic\"]').dataset.rows === {k}", timeout=10,
+               what=f'row {k} of the synthetic run')
+        latencies.append(time.time() - t0)
+    print(f'live: new run shown after {appear:.2f} s; new lines shown after {", ".join(f"{x:.2f}" for x in latencies)} s')
+    check(max(latencies + [appear]) < 2.0, f'Runs: every new metrics line shown within 2 s (worst {max(latencies + [appear]):.2f} s)')
+    live = subprocess.Popen([b.binary, '--threads', '1', 'train', 'lm', '--data', b.text, '--level', 'char', '--hidden', '16',
+                             '--layers', '1', '--seq-len', '20', '--batch', '4', '--max-steps', '60', '--log-interval', '10',
+                             '--quiet', '--out', os.path.join(runs, 'live')])
+    live.wait(120)
+    b.wait("document.querySelector('tr[data-run=\"live\"]') && +document.querySelector('tr[data-run=\"live\"]').dataset.rows === 6",
+           timeout=5, what='the rows of a real train run')
+    check(True, 'Runs: a `train lm` started after the page opened appears with all its rows')
+    b.js("document.querySelector('#log-y').click()")
+    check(b.js("document.querySelectorAll('#charts path').length") > 0, 'Runs: log scale redraws')
+    if b.shots:
+        b.screenshot(os.path.join(b.shots, 'runs.png'))
+
+    # ---- Gradient flow: ‖∂L/∂h_t‖ for each t of the probed chunk (seq-len 20), a slider over steps
+    b.goto(base + '/?run=tiny#grad')
+    b.wait("+document.body.dataset.gradSteps > 0", what='probed steps')
+    steps = b.js("+document.body.dataset.gradSteps")
+    check(steps == 6, f'Gradient flow: 6 probed steps (--diagnostics 1, 6 steps), got {steps}')
+    check(b.js("+document.querySelector('#grad-chart path').dataset.points") == 20, 'Gradient flow: 20 time steps per curve')
+    b.js("const s = document.querySelector('#grad-step'); s.value = 0; s.dispatchEvent(new Event('input'))")
+    check('step 1 ' in b.js("document.querySelector('#grad-label').textContent"), 'Gradient flow: the slider picks step 1')
+    if b.shots:
+        b.screenshot(os.path.join(b.shots, 'grad.png'))
+
+    # ---- Cells: a coloured span per character, ranked units for each pattern and for a selection
+    b.goto(base + '/?run=tiny#cells')
+    b.wait("document.body.dataset.pattern === 'quotes' && document.body.dataset.cells", timeout=60, what='cells')
+    n = b.js("+document.body.dataset.cells")
+    coloured = b.js("[...document.querySelectorAll('#cells-view span')].filter(s => s.style.background).length")
+    check(n == 10000 and coloured == n, f'Cells: {coloured} of {n} characters coloured by the top quote unit')
+    for p in ('line', 'brackets'):
+        b.js(f"document.querySelector('[data-pattern=\"{p}\"]').click()")
+        b.wait(f"document.body.dataset.pattern === '{p}'", what=p)
+        check(b.js("document.querySelectorAll('#cells-units tr[data-r]').length") == 10, f'Cells: 10 units ranked for {p}')
+    b.js("""const v = document.querySelector('#cells-view'), r = document.createRange();
+            r.setStart(v.children[40], 0); r.setEnd(v.children[80], 0);
+            const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+            document.querySelector('#cells-selection').click()""")
+    b.wait("document.body.dataset.pattern === 'selection'", what='a marked selection')
+    check(True, 'Cells: units ranked for a marked selection')
+    b.js("const c = document.querySelector('#cells-colour'); c.value = 'prob'; c.dispatchEvent(new Event('change'))")
+    b.wait("document.body.dataset.colouredBy === 'prob'", what='colouring by probability')
+    check(True, 'Cells: characters coloured by the model\'s probability')
+
+    # ---- Samples: tokens coloured by probability
+    b.goto(base + '/?run=tiny#samples')
+    b.js("document.querySelector('#samples-length').value = 50; document.querySelector('#samples-go').click()")
+    b.wait("+document.body.dataset.samples === 58", what='58 sampled tokens')
+    probs = b.js("[...document.querySelectorAll('#samples-view span')].map(s => +s.dataset.prob)")
+    check(len(probs) == 58 and all(0 < p <= 1 for p in probs), 'Samples: prime + 50 tokens, each with its probability')
+
+
+def page_load(b, base, run_name):
+    # The first reading computes the activations (cold); the second finds them cached.
+    out = {}
+    for label in ('cold', 'warm'):
+        b.goto(base + f'/?run={run_name}#cells')
+        ms = float(b.wait("document.body.dataset.loadedMs", timeout=120, what='the cells of the 2x256 LSTM'))
+        out[label] = ms
+        if b.timing:
+            print(label, b.js("JSON.stringify(performance.getEntriesByType('resource').map(e => [e.name.split('/').slice(3).join('/').slice(0, 40), Math.round(e.startTime), Math.round(e.responseEnd)]))"),
+                  b.js("JSON.stringify([performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd, document.body.dataset.cellsMs])"))
+    n = b.js("+document.body.dataset.cells")
+    print(f'page load, 2x256 LSTM, {n} characters: cold {out["cold"]:.0f} ms (activations computed), '
+          f'warm {out["warm"]:.0f} ms (navigation start to the text coloured by the top quote unit)')
+    check(n == 10000, 'page load measured on 10,000 characters')
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--bin', required=True)
+    ap.add_argument('--text', help='a UTF-8 text of at least 10,000 characters (training data and the Cells text)')
+    ap.add_argument('--screenshots', help='save a PNG of each view here')
+    ap.add_argument('--keep', action='store_true', help='keep the temporary folder')
+    ap.add_argument('--timing', action='store_true', help='print when each request of the page-load views started and ended')
+    ap.add_argument('--shoot', help='only: open this path of an explorer started with --explore-args, save --out')
+    ap.add_argument('--explore-args', default='')
+    ap.add_argument('--out')
+    ap.add_argument('--wait', default="document.body.dataset.loadedMs", help='with --shoot: JS that is true when drawn')
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix='recurrent-e2e-')
+    server = b = None
+    try:
+        if a.shoot:
+            server, base = start_explorer(a.bin, a.explore_args.split())
+            b = Browser(base, work)
+            b.goto(base + a.shoot)
+            b.wait(a.wait, timeout=300, what='the view to be drawn')
+            time.sleep(0.3)
+            b.screenshot(a.out)
+            print('saved', a.out)
+            return
+        runs = os.path.join(work, 'runs')
+        train(a.bin, a.text, os.path.join(runs, 'tiny'),
+              ['--hidden', '24', '--layers', '2', '--embed', '16', '--seq-len', '20', '--batch', '8', '--max-steps', '6',
+               '--log-interval', '1', '--diagnostics', '1'])
+        train(a.bin, a.text, os.path.join(runs, 'lstm2x256'),
+              ['--hidden', '256', '--layers', '2', '--seq-len', '20', '--batch', '4', '--max-steps', '1'])
+        server, base = start_explorer(a.bin, [runs, '--text', a.text, '--max-chars', '10000'])
+        b = Browser(base, work)
+        b.binary, b.text, b.shots, b.timing = a.bin, a.text, a.screenshots, a.timing
+        if b.shots:
+            os.makedirs(b.shots, exist_ok=True)
+        views(b, base, runs)
+        page_load(b, base, 'lstm2x256')
+        check(not b.outside, f'nothing requested outside the explorer ({len(b.outside)} tried: {b.outside[:3]})')
+        check(server.poll() is None, 'the explorer is still running')
+    finally:
+        if b:
+            b.close()
+        if server:
+            server.terminate()
+            server.wait(10)
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print('kept', work)
+
+
+if __name__ == '__main__':
+    main()
