@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/interrupts.h"
@@ -63,7 +64,12 @@ void add_explore(CLI::App& app) {
     on_terminate([&server] { server.stop(); });
     std::printf("listening on http://%s:%d\n", a->host.c_str(), port);
     std::fflush(stdout);
+    std::thread warm([&server] {  // the Cells view of --text, computed while the page is being opened
+      for (const std::string& line : server.warm()) std::printf("cells of --text ready: %s\n", line.c_str());
+      std::fflush(stdout);
+    });
     server.run();
+    warm.join();
     on_terminate(nullptr);
   });
 }

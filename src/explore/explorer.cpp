@@ -1,6 +1,7 @@
 // `recurrent explore`'s server: setup, the page, the runs' routes (contract in explore/explorer.h).
 #include "explore/explorer.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -14,9 +15,16 @@
 namespace recurrent::explore {
 
 using nlohmann::json;
-using serve::reply_error;
-using serve::reply_json;
 namespace fs = std::filesystem;
+
+void reply_json(httplib::Response& res, const json& j, int status) {
+  res.status = status;
+  res.set_content(serve::dump(j) + "\n", kJson);
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  reply_json(res, {{"error", message}}, status);
+}
 
 json object_body(const std::string& body, std::initializer_list<const char*> known) {
   json j = json::parse(body, nullptr, false);
@@ -66,7 +74,7 @@ namespace {
 
 const char* content_type(const std::string& name) {
   if (name.ends_with(".html")) return "text/html; charset=utf-8";
-  if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
+  if (name.ends_with(".js")) return "application/javascript; charset=utf-8";  // not compressed (kJson)
   if (name.ends_with(".css")) return "text/css; charset=utf-8";
   return "application/octet-stream";
 }
@@ -123,7 +131,10 @@ void Explorer::Impl::add_run_routes() {
     if (!r->model) return reply_error(res, 409, "run \"" + r->name + "\" holds no model file");
     answer(res, [&] { reply_json(res, model_info(tasks::resolve_model_path(r->dir))); });
   });
-  http.Get("/api/text", [this](const httplib::Request&, httplib::Response& res) { reply_json(res, {{"text", opt.text}}); });
+  http.Get("/api/text", [this](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> l(cells_mu);
+    reply_json(res, {{"text", opt.text}, {"warm", warm}});
+  });
 }
 
 Explorer::Explorer(ExploreOptions o) : impl_(std::make_unique<Impl>()) {
@@ -168,6 +179,25 @@ int Explorer::bind() {
 }
 
 void Explorer::run() { impl_->http.listen_after_bind(); }
+
+std::vector<std::string> Explorer::warm() {
+  Impl& s = *impl_;
+  std::vector<std::string> done;
+  if (s.opt.text.empty()) return done;
+  for (const RunEntry& r : list_runs(s.opt.paths)) {
+    if (!r.model || done.size() == 4) continue;
+    try {
+      const Impl::CellSet c = s.read_cells(r, s.opt.text);
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.2f s", c.acts->seconds);
+      done.push_back(r.name + ": " + secs);
+      std::lock_guard<std::mutex> l(s.cells_mu);
+      s.warm.push_back(r.name);
+    } catch (const Error&) {  // not a character RNN LM: the Cells view refuses it when asked
+    }
+  }
+  return done;
+}
 
 void Explorer::stop() { impl_->http.stop(); }
 

@@ -8,7 +8,8 @@
 //   GET  /api/runs/NAME/metrics?from=N      metrics.csv rows N… (explore/runs.h read_metrics)
 //   GET  /api/runs/NAME/diagnostics         ‖∂L/∂h_t‖ per probed step (read_diagnostics)
 //   GET  /api/runs/NAME/model               {"task", "arch", "level", "layers": [{"cell", "hidden"}], "vocab_size"}
-//   GET  /api/text                          {"text"}: the text given with --text ("" without)
+//   GET  /api/text                          {"text", "warm": [runs]}: the text given with --text ("" without), and
+//                                           the runs whose cells of it are computed (warm())
 //   POST /api/cells {"run", "text"}         activations of a char RNN LM over the text (explore/activations.h):
 //                                           {"id", "chars", "prob", "layers": [{"cell", "size", "kinds"}], "seconds", "gate_check"}
 //   GET  /api/cells/ID/unit?layer=L&index=K&kind=h   {"values": [N]}
@@ -44,6 +45,9 @@ class Explorer {
   Explorer& operator=(const Explorer&) = delete;
   int bind();  // Error("--port", ...) when it cannot listen
   void run();  // serves until stop()
+  // Reads the --text with the first 4 character RNN LMs listed, so their Cells view opens at once
+  // (GET /api/text lists them under "warm"); returns one line per model, e.g. "moby: 2.31 s". Any thread.
+  std::vector<std::string> warm();
   void stop();
 
   struct Impl;

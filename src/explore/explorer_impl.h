@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "explore/activations.h"
 #include "explore/explorer.h"
@@ -34,15 +35,26 @@ struct Explorer::Impl {
     std::string reply;  // the POST /api/cells answer
   };
   std::deque<CellSet> cells;  // newest first, at most 4
+  std::vector<std::string> warm;  // runs whose cells of opt.text are computed (warm())
 
   // The run called `name`, or nullptr with a 404 answered.
   std::optional<RunEntry> run(const std::string& name, httplib::Response& res);
   // The language model of run `name` (loaded once per file version); Error when there is none.
   std::shared_ptr<tasks::LmModel> model(const RunEntry& r);
   std::shared_ptr<const Activations> cell_set(const std::string& id, httplib::Response& res);
+  // The cells of run r over `text`, from the cache or computed (one computation at a time); Error when
+  // the run holds no character-level RNN LM or the text is refused.
+  CellSet read_cells(const RunEntry& r, const std::string& text);
   void add_run_routes();    // explorer.cpp
   void add_cells_routes();  // routes_cells.cpp
 };
+
+// The replies' content type. With a charset, cpp-httplib does not compress them: it would brotli- or
+// gzip-compress "application/json" for a browser, which cost more time than it saved over loopback
+// (a 200 KB Cells reply: ~300 ms on a loaded core).
+inline constexpr const char* kJson = "application/json; charset=utf-8";
+void reply_json(httplib::Response& res, const nlohmann::json& j, int status = 200);
+void reply_error(httplib::Response& res, int status, const std::string& message);  // {"error": message}
 
 // The body as a JSON object whose fields are all in `known`; Error("body", ...) otherwise.
 nlohmann::json object_body(const std::string& body, std::initializer_list<const char*> known);

@@ -11,8 +11,6 @@
 namespace recurrent::explore {
 
 using nlohmann::json;
-using serve::reply_error;
-using serve::reply_json;
 
 namespace {
 
@@ -103,6 +101,29 @@ std::shared_ptr<const Activations> Explorer::Impl::cell_set(const std::string& i
   return nullptr;
 }
 
+Explorer::Impl::CellSet Explorer::Impl::read_cells(const RunEntry& r, const std::string& text) {
+  const std::string id = cells_id(r.dir, text);
+  {
+    std::lock_guard<std::mutex> l(cells_mu);
+    for (auto& c : cells)
+      if (c.id == id) return c;
+  }
+  auto m = model(r);
+  auto* lm = dynamic_cast<tasks::LanguageModel*>(m.get());
+  RC_CHECK(lm, r.name, "the Cells view reads RNN language models; this is a ", m->summary());
+  CellSet c;
+  {
+    std::lock_guard<std::mutex> w(work_mu);
+    c.acts = std::make_shared<const Activations>(compute_activations(*lm, text, opt.max_chars));
+  }
+  c.id = id;
+  c.reply = serve::dump(cells_reply(id, *c.acts)) + "\n";  // kept: the same text asks again
+  std::lock_guard<std::mutex> l(cells_mu);
+  cells.push_front(c);
+  if (cells.size() > 4) cells.pop_back();
+  return c;
+}
+
 void Explorer::Impl::add_cells_routes() {
   http.Post("/api/cells", [this](const httplib::Request& req, httplib::Response& res) {
     answer(res, [&] {
@@ -110,26 +131,7 @@ void Explorer::Impl::add_cells_routes() {
       const std::string& name = str_field(b, "run");
       const std::string& text = str_field(b, "text");
       const auto r = run(name, res);
-      if (!r) return;
-      const std::string id = cells_id(r->dir, text);
-      {
-        std::lock_guard<std::mutex> l(cells_mu);
-        for (auto& c : cells)
-          if (c.id == id) return res.set_content(c.reply, "application/json");
-      }
-      auto m = model(*r);
-      auto* lm = dynamic_cast<tasks::LanguageModel*>(m.get());
-      RC_CHECK(lm, r->name, "the Cells view reads RNN language models; this is a ", m->summary());
-      std::shared_ptr<const Activations> a;
-      {
-        std::lock_guard<std::mutex> w(work_mu);
-        a = std::make_shared<const Activations>(compute_activations(*lm, text, opt.max_chars));
-      }
-      const std::string reply = serve::dump(cells_reply(id, *a)) + "\n";  // kept: the same text asks again
-      std::lock_guard<std::mutex> l(cells_mu);
-      cells.push_front({id, a, reply});
-      if (cells.size() > 4) cells.pop_back();
-      res.set_content(reply, "application/json");
+      if (r) res.set_content(read_cells(*r, text).reply, kJson);
     });
   });
   http.Get(R"(/api/cells/([0-9]+)/unit)", [this](const httplib::Request& req, httplib::Response& res) {

@@ -211,20 +211,27 @@ def views(b, base, runs):
 
 
 def page_load(b, base, run_name):
-    # The first reading computes the activations (cold); the second finds them cached.
-    out = {}
-    for label in ('cold', 'warm'):
+    # The explorer reads --text with each model when it starts (Explorer::warm); then the page is opened
+    # three times, each a fresh navigation: from its start to the text coloured by the top quote unit.
+    end = time.time() + 120
+    while run_name not in json.load(urllib.request.urlopen(base + '/api/text'))['warm']:
+        if time.time() > end:
+            raise AssertionError('the explorer did not read --text with ' + run_name + ' in 120 s')
+        time.sleep(0.1)
+    times = []
+    for _ in range(3):
         b.goto(base + f'/?run={run_name}#cells')
-        ms = float(b.wait("document.body.dataset.loadedMs", timeout=120, what='the cells of the 2x256 LSTM'))
-        out[label] = ms
+        times.append(float(b.wait("document.body.dataset.loadedMs", timeout=60, what='the cells of the 2x256 LSTM')))
         if b.timing:
-            print(label, b.js("JSON.stringify(performance.getEntriesByType('resource').map(e => [e.name.split('/').slice(3).join('/').slice(0, 40), Math.round(e.startTime), Math.round(e.responseEnd)]))"),
-                  b.js("JSON.stringify([performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd, document.body.dataset.cellsMs])"))
+            print(b.js("JSON.stringify(performance.getEntriesByType('resource').map(e => [e.name.split('/').slice(3).join('/').slice(0, 40), Math.round(e.startTime), Math.round(e.responseEnd)]))"))
     n = b.js("+document.body.dataset.cells")
-    print(f'page load, 2x256 LSTM, {n} characters: cold {out["cold"]:.0f} ms (activations computed), '
-          f'warm {out["warm"]:.0f} ms (navigation start to the text coloured by the top quote unit)')
+    info = b.js("document.querySelector('#cells-info').textContent")
+    times.sort()
+    print(f'page load, 2x256 LSTM, {n} characters: median {times[1]:.0f} ms, worst {times[2]:.0f} ms '
+          f'(navigation start to the text coloured by the top quote unit); server: {info}')
     check(n == 10000, 'page load measured on 10,000 characters')
-    return out
+    check(times[2] < 5000, 'the page loads in < 5 s (the figure to meet is < 1 s, printed above; timed tests are not gates here)')
+    return times
 
 
 def main():

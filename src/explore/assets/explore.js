@@ -204,12 +204,11 @@ async function readCells() {
   layer.textContent = '';
   c.layers.forEach((l, i) => layer.appendChild(el('option', { value: i }, i + ' (' + l.cell + ', ' + l.size + ')')));
   fillKinds();
-  const esc = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
-  $('cells-view').innerHTML = c.chars.map((ch, k) => '<span data-k="' + k + '">' + (esc[ch] || ch) + '</span>').join('');
   $('cells-info').textContent = c.chars.length + ' characters, activations in ' + c.seconds.toFixed(3) +
     ' s on the server; gates checked against h to ' + c.gate_check.toExponential(1);
   status('');
-  await search({ pattern: 'quotes', kinds: ['c', 'h'] });  // the states (Karpathy et al.: the LSTM's c)
+  // The states (Karpathy et al. read the LSTM's c); ?pattern=line|brackets picks another first pattern.
+  await search({ pattern: new URLSearchParams(location.search).get('pattern') || 'quotes', kinds: ['c', 'h'] });
   document.body.dataset.cellsMs = (performance.now() - t0).toFixed(1);  // this reading
   document.body.dataset.loadedMs = performance.now().toFixed(1);        // since the navigation began
 }
@@ -223,26 +222,31 @@ function fillKinds() {
 async function colourCells(known) {  // known: the unit's values when the server sent them already
   const c = state.cells;
   if (!c) return;
-  const spans = $('cells-view').children, how = $('cells-colour').value;
-  let values, scale = 1, label;
+  const how = $('cells-colour').value, n = c.chars.length, bg = new Array(n), tip = new Array(n);
+  let label;
   if (how === 'unit') {
     const q = 'layer=' + $('cells-layer').value + '&index=' + $('cells-unit').value + '&kind=' + $('cells-kind').value;
-    values = Array.isArray(known) ? known : (await api('/api/cells/' + c.id + '/unit?' + q)).values;
-    scale = Math.max(1e-6, ...values.map(Math.abs));
+    const values = Array.isArray(known) ? known : (await api('/api/cells/' + c.id + '/unit?' + q)).values;
+    let scale = 1e-6;
+    for (const v of values) scale = Math.max(scale, Math.abs(v));
     label = 'layer ' + $('cells-layer').value + ' ' + $('cells-kind').value + '[' + $('cells-unit').value + ']';
-    for (let k = 0; k < spans.length; ++k) {
-      spans[k].style.background = colourFor(values[k], scale);
-      spans[k].title = fmt(values[k]);
-    }
+    for (let k = 0; k < n; ++k) { bg[k] = colourFor(values[k], scale); tip[k] = fmt(values[k]); }
   } else {
-    for (let k = 0; k < spans.length; ++k) {
-      const p = c.prob[k], v = how === 'prob' ? p : -Math.log2(Math.max(p, 1e-9)) / 8;
-      spans[k].style.background = how === 'prob' ? `rgba(40,160,60,${(1 - p).toFixed(3)})` : colourFor(v, 1);
-      spans[k].title = 'P = ' + fmt(p);
+    for (let k = 0; k < n; ++k) {
+      const p = c.prob[k];
+      bg[k] = how === 'prob' ? `rgba(40,160,60,${(1 - p).toFixed(3)})` : colourFor(-Math.log2(Math.max(p, 1e-9)) / 8, 1);
+      tip[k] = 'P = ' + fmt(p);
     }
     label = how;
   }
-  document.body.dataset.cells = spans.length;
+  // One string for the whole text: a span per character with its colour (10k style writes cost more).
+  const esc = { '&': '&amp;', '<': '&lt;', '>': '&gt;' }, parts = new Array(n);
+  for (let k = 0; k < n; ++k) {
+    const ch = c.chars[k];
+    parts[k] = '<span data-k="' + k + '" style="background:' + bg[k] + '" title="' + tip[k] + '">' + (esc[ch] || ch) + '</span>';
+  }
+  $('cells-view').innerHTML = parts.join('');
+  document.body.dataset.cells = n;
   document.body.dataset.colouredBy = label;
 }
 async function search(body) {
