@@ -10,6 +10,7 @@
 #include "recurrent/audio/resample.h"
 #include "recurrent/audio/wav.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/limits.h"
 
 namespace recurrent::audio {
 namespace {
@@ -69,6 +70,7 @@ std::vector<float> read_frames(SNDFILE* f, const SF_INFO& info, Audio& a, const 
     const sf_count_t got = sf_readf_float(f, buf.data() + at, kChunk);
     buf.resize(at + static_cast<size_t>(std::max<sf_count_t>(got, 0)) * ch);
     if (got < kChunk) break;
+    check_input_bytes(path, buf.size() * sizeof(float), "decoded audio");  // a compressed file may decode to far more
   }
   const auto frames = static_cast<sf_count_t>(buf.size() / ch);
   if (frames < info.frames)
@@ -81,6 +83,7 @@ std::vector<float> read_frames(SNDFILE* f, const SF_INFO& info, Audio& a, const 
 
 Audio read_audio(const std::string& path, const ReadOptions& opts) {
   RC_CHECK(opts.target_rate >= 0, path, "target sample rate must be >= 0, got ", opts.target_rate);
+  check_input_file_size(path);
   SF_INFO info{};
   SndfilePtr f(sf_open(path.c_str(), SFM_READ, &info));
   if (!f) explain_open_failure(path, sf_strerror(nullptr));

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "recurrent/core/error.h"
+#include "recurrent/core/limits.h"
 
 namespace recurrent::data {
 
@@ -17,6 +18,7 @@ namespace {
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   RC_CHECK(f.good(), path, "cannot open for reading");
+  check_input_file_size(path);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
@@ -39,6 +41,10 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& p
       throw Error(path, "corrupt or truncated gzip data (" + msg + ")");
     }
     out.insert(out.end(), buf, buf + (sizeof buf - z.avail_out));
+    if (out.size() > max_input_bytes()) {  // a gzip bomb: a few MB that inflate without end
+      inflateEnd(&z);
+      check_input_bytes(path, out.size(), "inflated data");
+    }
     if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {  // input used up before the stream's end
       inflateEnd(&z);
       throw Error(path, "truncated gzip data (the stream ends before its end marker)");

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "recurrent/core/error.h"
+#include "recurrent/core/limits.h"
 #include "recurrent/data/utf8.h"
 
 namespace recurrent::data {
@@ -16,6 +17,7 @@ std::string read_file(const std::string& path) {
   // given by mistake would read as an empty corpus.
   std::error_code ec;
   RC_CHECK(!std::filesystem::is_directory(path, ec), path, "is a directory, expected a file");
+  check_input_file_size(path);
   std::ifstream in(path, std::ios::binary);
   RC_CHECK(in.good(), path, "cannot open for reading: ", std::strerror(errno));
   std::ostringstream ss;

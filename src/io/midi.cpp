@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "recurrent/core/error.h"
+#include "recurrent/core/limits.h"
 #include "recurrent/io/atomic_file.h"
 
 namespace recurrent::io {
@@ -218,6 +219,7 @@ MidiFile parse_midi(const std::vector<uint8_t>& bytes, const std::string& where)
 MidiFile read_midi(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   RC_CHECK(f, path, "cannot open for reading");
+  check_input_file_size(path);
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   return parse_midi(bytes, path);
 }

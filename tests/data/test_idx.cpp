@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "recurrent/core/error.h"
+#include "recurrent/core/limits.h"
 #include "recurrent/data/idx.h"
 
 using namespace recurrent;
@@ -139,3 +140,19 @@ TEST_F(Idx, ImageAndLabelCountsMustAgree) {
 }
 
 }  // namespace
+
+// A gzip bomb (a small file that inflates past the input limit) is refused while it inflates, naming
+// the file and the limit, not read until memory runs out. The limit is lowered here to 1 MiB so the
+// test stays small; the default is core/limits.h's kMaxInputBytes.
+TEST_F(Idx, InflatingPastTheInputLimitIsRefused) {
+  const uint64_t was = max_input_bytes();
+  set_max_input_bytes(1 << 20);
+  const Bytes zeros((3 << 20), 0);
+  const std::string p = write("bomb.idx.gz", gzip(zeros));
+  EXPECT_LT(fs::file_size(p), 64u << 10) << "a small file";
+  const std::string e = error_of([&] { read_maybe_gzip(p); });
+  set_max_input_bytes(was);
+  EXPECT_NE(e.find("bomb.idx.gz"), std::string::npos) << e;
+  EXPECT_NE(e.find("inflated data of"), std::string::npos) << e;
+  EXPECT_NE(e.find("over the 1.00 MiB limit"), std::string::npos) << e;
+}

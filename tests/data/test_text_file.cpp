@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "recurrent/core/error.h"
+#include "recurrent/core/limits.h"
 #include "recurrent/data/text_file.h"
 
 using namespace recurrent;
@@ -85,4 +86,22 @@ TEST_F(TextFile, IoErrorsNameThePath) {
   EXPECT_NE(e.message().find("cannot open for writing: No such file or directory"), std::string::npos) << e.what();
 }
 
+}  // namespace
+
+namespace {
+// A file one byte past the input limit (core/limits.h) is refused before a byte is read: one line with
+// the file, its size and the limit. The file is sparse (resize_file), so it costs no disk or time.
+TEST_F(TextFile, FilesPastTheInputLimitAreRefusedBeforeReading) {
+  const std::string p = put("huge.txt", "");
+  fs::resize_file(p, kMaxInputBytes + 1);
+  for (const auto& read : {+[](const std::string& f) { (void)read_file(f); },
+                           +[](const std::string& f) { (void)read_lines(f); },
+                           +[](const std::string& f) { (void)read_utf8_file(f); }}) {
+    const std::string e = error_of([&] { read(p); }).what();
+    EXPECT_NE(e.find("huge.txt: file of 2.00 GiB is over the 2.00 GiB limit of input read whole into memory"),
+              std::string::npos) << e;
+  }
+  fs::resize_file(p, 5);  // at the limit and below: read as usual (here five NULs)
+  EXPECT_EQ(read_file(p), std::string(5, '\0'));
+}
 }  // namespace
