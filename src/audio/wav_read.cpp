@@ -2,6 +2,7 @@
 #include <sndfile.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +38,18 @@ std::string magic_of(const std::string& head) {
   return s;
 }
 
+// Why libsndfile could not read `head` (a file's or a buffer's first bytes, of `size` in all): one line.
+[[noreturn]] void explain_bad_header(const std::string& name, uint64_t size, const std::string& head, const char* lib_msg) {
+  const std::string magic = head.substr(0, 4);
+  const bool riff = magic == "RIFF" || magic == "RIFX" || magic == "RF64";
+  if (riff && (head.size() < 12 || head.substr(8, 4) == "WAVE"))
+    throw Error(name, detail::concat("truncated or damaged WAV header (", size,
+                                     " bytes; a WAV needs a RIFF/WAVE header with 'fmt ' and 'data' chunks; libsndfile: ",
+                                     lib_msg, ")"));
+  throw Error(name, detail::concat("not a WAV file (nor another format libsndfile reads: FLAC, OGG, AIFF, AU, ...): "
+                                   "it starts with '", magic_of(head), "', a WAV with 'RIFF'; libsndfile: ", lib_msg));
+}
+
 // Why libsndfile could not open `path`: one line naming what was expected.
 [[noreturn]] void explain_open_failure(const std::string& path, const char* lib_msg) {
   std::error_code ec;
@@ -48,14 +61,34 @@ std::string magic_of(const std::string& head) {
   std::string head(12, '\0');
   in.read(head.data(), 12);
   head.resize(static_cast<size_t>(in.gcount()));
-  const std::string magic = head.substr(0, 4);
-  const bool riff = magic == "RIFF" || magic == "RIFX" || magic == "RF64";
-  if (riff && (head.size() < 12 || head.substr(8, 4) == "WAVE"))
-    throw Error(path, detail::concat("truncated or damaged WAV header (", size,
-                                     " bytes; a WAV needs a RIFF/WAVE header with 'fmt ' and 'data' chunks; libsndfile: ",
-                                     lib_msg, ")"));
-  throw Error(path, detail::concat("not a WAV file (nor another format libsndfile reads: FLAC, OGG, AIFF, AU, ...): "
-                                   "it starts with '", magic_of(head), "', a WAV with 'RIFF'; libsndfile: ", lib_msg));
+  explain_bad_header(path, size, head, lib_msg);
+}
+
+// libsndfile's virtual I/O over a buffer (read only).
+struct Buffer {
+  std::string_view bytes;
+  sf_count_t pos = 0;
+};
+SF_VIRTUAL_IO buffer_io() {
+  SF_VIRTUAL_IO io{};
+  io.get_filelen = [](void* u) { return static_cast<sf_count_t>(static_cast<Buffer*>(u)->bytes.size()); };
+  io.seek = [](sf_count_t off, int whence, void* u) {
+    Buffer& b = *static_cast<Buffer*>(u);
+    const sf_count_t n = static_cast<sf_count_t>(b.bytes.size());
+    const sf_count_t to = whence == SEEK_SET ? off : whence == SEEK_CUR ? b.pos + off : n + off;
+    b.pos = std::clamp<sf_count_t>(to, 0, n);
+    return b.pos;
+  };
+  io.read = [](void* dst, sf_count_t count, void* u) {
+    Buffer& b = *static_cast<Buffer*>(u);
+    const sf_count_t got = std::clamp<sf_count_t>(static_cast<sf_count_t>(b.bytes.size()) - b.pos, 0, std::max<sf_count_t>(count, 0));
+    std::memcpy(dst, b.bytes.data() + b.pos, static_cast<size_t>(got));
+    b.pos += got;
+    return got;
+  };
+  io.write = [](const void*, sf_count_t, void*) { return sf_count_t{0}; };
+  io.tell = [](void* u) { return static_cast<Buffer*>(u)->pos; };
+  return io;
 }
 
 // Reads every frame, interleaved, in chunks until the end (a header may announce more frames than the
@@ -81,12 +114,10 @@ std::vector<float> read_frames(SNDFILE* f, const SF_INFO& info, Audio& a, const 
 
 }  // namespace
 
-Audio read_audio(const std::string& path, const ReadOptions& opts) {
-  RC_CHECK(opts.target_rate >= 0, path, "target sample rate must be >= 0, got ", opts.target_rate);
-  check_input_file_size(path);
-  SF_INFO info{};
-  SndfilePtr f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) explain_open_failure(path, sf_strerror(nullptr));
+namespace {
+
+// An open file (or buffer) `path` names → mono samples at the target rate (the checks of wav.h).
+Audio decode(SNDFILE* f, const SF_INFO& info, const std::string& path, const ReadOptions& opts) {
   Audio a;
   a.file_rate = info.samplerate;
   a.file_channels = info.channels;
@@ -95,7 +126,7 @@ Audio read_audio(const std::string& path, const ReadOptions& opts) {
            " channels; expected mono or stereo (stereo is downmixed; with more channels which one is speech is not known)");
   RC_CHECK(info.samplerate > 0, path, "sample rate ", info.samplerate, " in the header; expected a positive rate");
   RC_CHECK(info.frames > 0, path, "0 samples; expected audio (the file has a header but no sound)");
-  std::vector<float> buf = read_frames(f.get(), info, a, path);
+  std::vector<float> buf = read_frames(f, info, a, path);
   RC_CHECK(!buf.empty(), path, "0 samples could be read; expected audio");
   const int sub = info.format & SF_FORMAT_SUBMASK;
   if (sub != SF_FORMAT_PCM_16)
@@ -121,6 +152,28 @@ Audio read_audio(const std::string& path, const ReadOptions& opts) {
   }
   a.samples = std::move(buf);
   return a;
+}
+
+}  // namespace
+
+Audio read_audio(const std::string& path, const ReadOptions& opts) {
+  RC_CHECK(opts.target_rate >= 0, path, "target sample rate must be >= 0, got ", opts.target_rate);
+  check_input_file_size(path);
+  SF_INFO info{};
+  SndfilePtr f(sf_open(path.c_str(), SFM_READ, &info));
+  if (!f) explain_open_failure(path, sf_strerror(nullptr));
+  return decode(f.get(), info, path, opts);
+}
+
+Audio read_audio_bytes(std::string_view bytes, const std::string& name, const ReadOptions& opts) {
+  RC_CHECK(opts.target_rate >= 0, name, "target sample rate must be >= 0, got ", opts.target_rate);
+  RC_CHECK(!bytes.empty(), name, "empty (0 bytes); expected a WAV file");
+  Buffer b{bytes};
+  SF_VIRTUAL_IO io = buffer_io();
+  SF_INFO info{};
+  SndfilePtr f(sf_open_virtual(&io, SFM_READ, &info, &b));
+  if (!f) explain_bad_header(name, bytes.size(), std::string(bytes.substr(0, 12)), sf_strerror(nullptr));
+  return decode(f.get(), info, name, opts);
 }
 
 }  // namespace recurrent::audio

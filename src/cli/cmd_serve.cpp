@@ -1,6 +1,7 @@
 // recurrent serve --model DIR [--model NAME=DIR ...] [--host 127.0.0.1] [--port 8080] — an HTTP/1.1 JSON
-// API over trained language models: score, generate (server-sent events), sessions, with continuous
-// batching, limits and API keys (src/serve/, docs/serve.md). Prints "listening on http://HOST:PORT"
+// API over trained models: language models (score, generate as server-sent events, sessions, with
+// continuous batching), classifiers, taggers, encoder-decoders, forecasters and speech models (uploads
+// and streaming audio sessions), with limits and API keys (src/serve/, docs/serve.md). Prints "listening on http://HOST:PORT"
 // once it accepts connections; SIGTERM or Ctrl-C stops it gracefully (in-flight generations get
 // --grace, then end), a second one at once.
 #include <cstdio>
@@ -60,7 +61,8 @@ serve::ServeOptions serve_options(const ServeArgs& a) {
 
 void add_serve(CLI::App& app) {
   auto a = std::make_shared<ServeArgs>();
-  CLI::App* c = app.add_subcommand("serve", "serve language models over HTTP: score, generate (streamed), sessions");
+  CLI::App* c = app.add_subcommand("serve", "serve trained models over HTTP: LM score, generate (streamed) and sessions; "
+                                   "classify, tag, translate, forecast, transcribe (and audio streams)");
   c->add_option("--model", a->models, "model directory or file, or NAME=DIR (repeat for several; the first is "
                 "the default)")->required()->check(checked("text"));
   c->add_option("--host", a->host, "address to listen on (loopback unless told otherwise)")->capture_default_str()

@@ -7,6 +7,7 @@
 #include "recurrent/autograd/var.h"
 #include "recurrent/core/error.h"
 #include "recurrent/data/utf8.h"
+#include "serve/worker.h"
 
 namespace recurrent::serve {
 
@@ -41,17 +42,6 @@ Var row_of(const Var& v, int64_t b) {
   Tensor out({D, 1, R});
   for (int64_t d = 0; d < D; ++d) std::copy_n(src.data() + (d * B + b) * R, R, out.data() + d * R);
   return Var(out);
-}
-
-std::string random_id() {
-  std::random_device rd;
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 8; ++i) {
-    const uint32_t x = rd();
-    for (int k = 0; k < 4; ++k) s += hex[(x >> (4 * k)) & 15];
-  }
-  return s;
 }
 
 // The tokens of a piece as shown to the client (as tasks::score_text shows them).

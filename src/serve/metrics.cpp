@@ -68,7 +68,9 @@ std::string Metrics::prometheus() const {
      << "# HELP recurrent_active_generations Generations in the batch.\n# TYPE recurrent_active_generations gauge\n"
      << "recurrent_active_generations " << active.load() << "\n"
      << "# HELP recurrent_sessions Open sessions.\n# TYPE recurrent_sessions gauge\n"
-     << "recurrent_sessions " << sessions.load() << "\n";
+     << "recurrent_sessions " << sessions.load() << "\n"
+     << "# HELP recurrent_audio_sessions Open audio streaming sessions.\n# TYPE recurrent_audio_sessions gauge\n"
+     << "recurrent_audio_sessions " << audio_sessions.load() << "\n";
   return os.str();
 }
 

@@ -5,6 +5,7 @@
 //   recurrent_generated_tokens_total                  counter (tokens/s: its rate())
 //   recurrent_batch_steps_total, recurrent_batch_rows_total   engine steps and the rows they carried
 //   recurrent_queue_depth, recurrent_active_generations, recurrent_sessions    gauges
+//   recurrent_audio_sessions                          gauge (speech models' streaming sessions)
 // Thread-safe; every method may be called from any thread.
 #pragma once
 
@@ -24,7 +25,7 @@ class Metrics {
   void first_token(double seconds);
   void tokens(int64_t n) { tokens_ += n; }
   void batch_step(int64_t rows) { ++steps_, rows_ += rows; }
-  std::atomic<int64_t> queue_depth{0}, active{0}, sessions{0};
+  std::atomic<int64_t> queue_depth{0}, active{0}, sessions{0}, audio_sessions{0};
   std::string prometheus() const;
 
   static constexpr std::array<double, 14> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,

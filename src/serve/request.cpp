@@ -176,7 +176,7 @@ ForecastRequest forecast_request(const json& body) {
   Fields f(body, {"model", "history", "horizon"});
   ForecastRequest r;
   r.model = f.str("model", false);
-  r.horizon = f.integer("horizon", 1, 1, 10000);
+  r.horizon = f.integer("horizon", 0, 1, 10000);
   const json* h = f.get("history");
   if (!h) refuse("missing field \"history\" (an array of numbers, or of rows of numbers)");
   if (!h->is_array() || h->empty()) refuse(Fields::field("history") + "expected a non-empty array");
@@ -185,6 +185,7 @@ ForecastRequest forecast_request(const json& body) {
     auto number = [&](const json& x) {
       if (!x.is_number()) refuse(Fields::field("history") + "expected numbers, got " + type_name(x));
       v.push_back(x.get<double>());
+      if (!std::isfinite(v.back())) refuse(Fields::field("history") + "expected finite numbers, got " + x.dump());
     };
     if (row.is_array())
       for (const json& x : row) number(x);
@@ -194,6 +195,51 @@ ForecastRequest forecast_request(const json& body) {
       refuse(Fields::field("history") + "every row needs the same number of values");
     if (v.empty()) refuse(Fields::field("history") + "empty row");
     r.history.push_back(std::move(v));
+  }
+  return r;
+}
+
+// "%41" → 'A', '+' → ' '; a bad escape is refused.
+std::string percent_decode(std::string_view s) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') out += ' ';
+    else if (s[i] != '%') out += s[i];
+    else if (i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0)
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])), i += 2;
+    else refuse("query: a '%' must start an escape of two hexadecimal digits");
+  }
+  if (std::string p = utf8_problem(out); !p.empty()) refuse("query: " + p);
+  return out;
+}
+
+// "model=x&beam=2" → the audio request; every key known and given once, beam an integer in [1, 64].
+AudioRequest audio_request(std::string_view query, bool beam_allowed) {
+  AudioRequest r;
+  std::set<std::string> seen;
+  const std::string expected = beam_allowed ? "model, beam" : "model";
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    const std::string key = percent_decode(pair.substr(0, eq));
+    const std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    if (!seen.insert(key).second) refuse("query parameter \"" + Fields::printable(key) + "\" given twice");
+    if (key == "model") {
+      r.model = value;
+    } else if (key == "beam" && beam_allowed) {
+      const bool digits = !value.empty() && value.size() <= 2 && value.find_first_not_of("0123456789") == std::string::npos;
+      r.beam = digits ? std::stoi(value) : 0;
+      if (r.beam < 1 || r.beam > 64)
+        refuse("query parameter \"beam\": expected an integer in [1, 64], got \"" + Fields::printable(value) + "\"");
+    } else {
+      refuse("unknown query parameter \"" + Fields::printable(key) + "\" (expected: " + expected + ")");
+    }
   }
   return r;
 }
@@ -221,6 +267,8 @@ ParsedRequest parse_json(RequestKind kind, const json& body, const RequestLimits
     case RequestKind::tag: return text_request(body, false);
     case RequestKind::translate: return text_request(body, true);
     case RequestKind::forecast: return forecast_request(body);
+    case RequestKind::transcribe:
+    case RequestKind::audio_session_open: break;  // query strings: parse_request
   }
   refuse("unknown request kind", 500);
 }
@@ -257,6 +305,8 @@ ParsedRequest parse_request(RequestKind kind, std::string_view body, const Reque
   try {
     if (body.size() > limits.max_body)
       refuse("body of " + std::to_string(body.size()) + " bytes; at most " + std::to_string(limits.max_body), 413);
+    if (kind == RequestKind::transcribe || kind == RequestKind::audio_session_open)
+      return audio_request(body, kind == RequestKind::transcribe);
     if (std::string p = utf8_problem(body); !p.empty()) refuse("body: " + p);
     if (nesting_depth(body, kMaxDepth) > kMaxDepth)
       refuse("malformed request: JSON nested deeper than " + std::to_string(kMaxDepth));

@@ -8,6 +8,9 @@
 // The HTTP status of every refusal is part of the contract (docs/serve.md):
 //   400 malformed JSON, wrong type, unknown or missing field, invalid UTF-8, number out of range
 //   413 body larger than max_body          (the HTTP layer refuses it before reading it, too)
+// The speech endpoints take their audio as the body, raw; their parameters come in the URL's query
+// string ("model=NAME&beam=4"), parsed by the same function as strictly (the `body` argument is then
+// the query string: percent-decoded, '+' a space, every key known, each at most once).
 #pragma once
 
 #include <cstdint>
@@ -57,15 +60,24 @@ struct TextRequest {  // classify, tag, translate: one text (translate: also bea
 };
 struct ForecastRequest {
   std::string model;
-  std::vector<std::vector<double>> history;  // [T][features] (a flat array: one feature)
-  int64_t horizon = 1;
+  std::vector<std::vector<double>> history;  // [T][C]: the target, then the model's features (a flat array: C = 1)
+  int64_t horizon = 0;                       // 0: the model's horizon
+};
+struct AudioRequest {  // query of POST /v1/transcribe (beam) and POST /v1/transcribe/sessions (no beam)
+  std::string model;
+  int64_t beam = 1;   // CTC prefix beam width (1: greedy)
 };
 
-enum class RequestKind { generate, score, session_open, session_feed, classify, tag, translate, forecast };
+enum class RequestKind {
+  generate, score, session_open, session_feed, classify, tag, translate, forecast,  // JSON bodies
+  transcribe, audio_session_open                                                    // query strings
+};
+constexpr int kRequestKinds = 10;
 using ParsedRequest = std::variant<ApiError, GenerateRequest, ScoreRequest, SessionOpenRequest, SessionFeedRequest,
-                                   TextRequest, ForecastRequest>;
+                                   TextRequest, ForecastRequest, AudioRequest>;
 
-// bytes → the request or the error. Never throws (a bad_alloc aside); never crashes on any input.
+// bytes (a JSON body, or a query string for transcribe / audio_session_open) → the request or the
+// error. Never throws (a bad_alloc aside); never crashes on any input.
 ParsedRequest parse_request(RequestKind kind, std::string_view body, const RequestLimits& limits);
 
 // "" when `s` is strict UTF-8; else "invalid UTF-8 at byte offset N".

@@ -13,40 +13,10 @@ using nlohmann::json;
 
 namespace {
 
-// The parsed request of type T, or nullptr with the error already replied.
-template <class T>
-const T* parsed(const ParsedRequest& p, httplib::Response& res) {
-  if (const ApiError* e = std::get_if<ApiError>(&p)) {
-    reply_error(res, e->status, e->message);
-    return nullptr;
-  }
-  return std::get_if<T>(&p);
-}
-
 json score_json(const tasks::TextScore& s) {
   json toks = json::array();
   for (auto& t : s.tokens) toks.push_back({{"token", t.token}, {"prob", t.prob}, {"unk", t.unk}});
   return {{"log_prob", s.log_prob}, {"log2_prob", s.log_prob / std::log(2.0)}, {"tokens", toks}};
-}
-
-// Waits for an engine result within the request timeout; replies and returns false on failure.
-template <class R>
-bool await(std::future<R>& f, Clock::duration timeout, R& out, httplib::Response& res) {
-  if (f.wait_for(timeout) != std::future_status::ready) {
-    reply_error(res, 504, "the request timed out in the engine's queue");
-    return false;
-  }
-  try {
-    out = f.get();
-    return true;
-  } catch (const Error& e) {
-    reply_error(res, 400, e.what());
-  } catch (const std::future_error&) {
-    reply_error(res, 503, "the server is shutting down");
-  } catch (const std::exception& e) {
-    reply_error(res, 500, std::string("internal error: ") + e.what());
-  }
-  return false;
 }
 
 json final_json(const Generation& g) {

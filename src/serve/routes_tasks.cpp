@@ -1,10 +1,24 @@
-// The routes of the other model kinds: classify, tag, translate (contract in serve/task_engine.h).
+// The routes of the other model kinds: classify, tag, translate, forecast (contract in serve/task_engine.h).
 #include "recurrent/core/error.h"
 #include "serve/server_impl.h"
 
 namespace recurrent::serve {
 
 using nlohmann::json;
+
+namespace {
+
+// Hands `in` to the engine, waits within the timeout, replies (the model's name added).
+void answer(TaskEngine& e, const TaskInput& in, Clock::duration timeout, httplib::Response& res) {
+  std::future<json> f = e.try_predict(in);
+  if (!f.valid()) return reply_busy(res, e.accepting());
+  json j;
+  if (!await(f, timeout, j, res)) return;
+  j["model"] = e.name();
+  reply_json(res, j);
+}
+
+}  // namespace
 
 void Server::Impl::add_task_routes() {
   struct Route {
@@ -16,29 +30,16 @@ void Server::Impl::add_task_routes() {
                   Route{"/v1/translate", RequestKind::translate, "seq2seq"}})
     http.Post(r.path, [this, r](const httplib::Request& req, httplib::Response& res) {
       const ParsedRequest p = parse_request(r.kind, req.body, opt.request);
-      if (const ApiError* e = std::get_if<ApiError>(&p)) return reply_error(res, e->status, e->message);
-      const TextRequest& t = std::get<TextRequest>(p);
-      TaskEngine* e = other(t.model, r.task, res);
-      if (!e) return;
-      std::future<json> f = e->try_predict(t);
-      if (!f.valid()) {
-        res.set_header("Connection", "close");
-        if (!e->accepting()) return reply_error(res, 503, "the server is shutting down");
-        res.set_header("Retry-After", "1");
-        return reply_error(res, 429, "too many requests: the model's queue is full; retry after 1 s");
-      }
-      if (f.wait_for(opt.engine.timeout) != std::future_status::ready)
-        return reply_error(res, 504, "the request timed out in the model's queue");
-      try {
-        json j = f.get();
-        j["model"] = e->name();
-        reply_json(res, j);
-      } catch (const Error& err) {
-        reply_error(res, 400, err.what());
-      } catch (const std::future_error&) {
-        reply_error(res, 503, "the server is shutting down");
-      }
+      const TextRequest* t = parsed<TextRequest>(p, res);
+      if (!t) return;
+      if (TaskEngine* e = other(t->model, r.task, res)) answer(*e, *t, opt.engine.timeout, res);
     });
+  http.Post("/v1/forecast", [this](const httplib::Request& req, httplib::Response& res) {
+    const ParsedRequest p = parse_request(RequestKind::forecast, req.body, opt.request);
+    const ForecastRequest* f = parsed<ForecastRequest>(p, res);
+    if (!f) return;
+    if (TaskEngine* e = other(f->model, "forecast", res)) answer(*e, *f, opt.engine.timeout, res);
+  });
 }
 
 }  // namespace recurrent::serve

@@ -32,6 +32,13 @@ void reply_busy(httplib::Response& res, const LmEngine& e) {
   reply_error(res, 429, "too many requests: the batch and its queue are full; retry after 1 s");
 }
 
+void reply_busy(httplib::Response& res, bool accepting) {
+  res.set_header("Connection", "close");
+  if (!accepting) return reply_error(res, 503, "the server is shutting down");
+  res.set_header("Retry-After", "1");
+  reply_error(res, 429, "too many requests: the model's queue is full; retry after 1 s");
+}
+
 std::vector<std::string> read_api_keys(const std::string& path) {
   std::ifstream f(path);
   RC_CHECK(f, path, "cannot read the API key file");
@@ -79,9 +86,11 @@ thread_local Clock::time_point request_start;
 
 // Metrics labels: the routes, not every path a client tries.
 std::string endpoint_label(const std::string& path) {
-  for (const char* p : {"/health", "/metrics", "/v1/models", "/v1/score", "/v1/generate"})
+  for (const char* p : {"/health", "/metrics", "/v1/models", "/v1/score", "/v1/generate", "/v1/classify", "/v1/tag",
+                        "/v1/translate", "/v1/forecast", "/v1/transcribe"})
     if (path == p) return p;
   if (path.rfind("/v1/sessions", 0) == 0) return "/v1/sessions";
+  if (path.rfind("/v1/transcribe/sessions", 0) == 0) return "/v1/transcribe/sessions";
   return "other";
 }
 
@@ -110,8 +119,18 @@ LmEngine* Server::Impl::lm(const std::string& name, httplib::Response& res) {
 TaskEngine* Server::Impl::other(const std::string& name, const std::string& task, httplib::Response& res) {
   for (auto& e : others)
     if (e->task() == task && (name.empty() || e->name() == name)) return e.get();
-  const char* kind = task == "classify" ? "a classifier" : task == "tag" ? "a tagger" : "an encoder-decoder";
+  const char* kind = task == "classify" ? "a classifier"
+                     : task == "tag"    ? "a tagger"
+                     : task == "forecast" ? "a forecaster"
+                                          : "an encoder-decoder";
   reply_no_model(tasks, name, kind, res);
+  return nullptr;
+}
+
+SpeechEngine* Server::Impl::speech_model(const std::string& name, httplib::Response& res) {
+  for (auto& e : speech)
+    if (name.empty() || e->name() == name) return e.get();
+  reply_no_model(tasks, name, "a speech model", res);
   return nullptr;
 }
 
@@ -125,6 +144,7 @@ Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>()) {
     const std::string task = model_task(path);
     s.tasks[name] = task;
     if (task == "lm") s.lms.push_back(std::make_unique<LmEngine>(name, tasks::open_lm(path), s.opt.engine, s.metrics));
+    else if (task == "asr") s.speech.push_back(std::make_unique<SpeechEngine>(name, path, s.opt.engine, s.metrics));
     else s.others.push_back(std::make_unique<TaskEngine>(name, task, path, s.opt.engine));
   }
   httplib::Server& h = s.http;
@@ -183,12 +203,22 @@ Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>()) {
                       {"batched", dynamic_cast<tasks::LanguageModel*>(&m) != nullptr},
                       {"endpoints", {"/v1/score", "/v1/generate", "/v1/sessions"}}});
     }
-    for (auto& e : s.others) list.push_back({{"name", e->name()}, {"task", e->task()}, {"endpoints", {e->endpoint()}}});
+    for (auto& e : s.others) {
+      json d = {{"name", e->name()}, {"task", e->task()}, {"endpoints", {e->endpoint()}}};
+      d.update(e->description());
+      list.push_back(d);
+    }
+    for (auto& e : s.speech) {
+      json d = {{"name", e->name()}, {"task", "asr"}, {"endpoints", {"/v1/transcribe", "/v1/transcribe/sessions"}}};
+      d.update(e->description());
+      list.push_back(d);
+    }
     reply_json(res, {{"models", list}});
   });
   s.add_lm_routes();
   s.add_session_routes();
   s.add_task_routes();
+  s.add_speech_routes();
 }
 
 Server::~Server() { stop(); }
@@ -209,6 +239,7 @@ void Server::stop() {
   if (s.stopping.exchange(true)) return;
   for (auto& e : s.lms) e->shutdown(s.opt.grace);
   for (auto& e : s.others) e->shutdown();
+  for (auto& e : s.speech) e->shutdown();
   // Streams end with their last event (finish_reason "shutdown") before the HTTP side stops, which
   // would cut them; new requests meanwhile get 503. Bounded: grace + 1 s.
   const Clock::time_point until = Clock::now() + s.opt.grace + std::chrono::seconds(1);

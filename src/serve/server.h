@@ -10,6 +10,8 @@
 //   POST /v1/sessions/ID/score      {"text"}: the next piece, scored given every piece before it
 //   DELETE /v1/sessions/ID
 //   POST /v1/classify, /v1/tag, /v1/translate   {"text"} (translate: "beam") — serve/task_engine.h
+//   POST /v1/forecast               {"history", "horizon"} — serve/task_engine.h
+//   POST /v1/transcribe, /v1/transcribe/sessions[/ID/audio|/ID/finish]   audio — serve/speech_engine.h
 // Every request body is parsed by serve/request.h's parse_request; every refusal is a JSON
 // {"error": "one line"} with its 4xx (401 without detail; 429 with Retry-After).
 // The HTTP library is Debian's cpp-httplib; one engine thread per model does all model work

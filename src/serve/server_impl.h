@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,9 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "recurrent/core/error.h"
 #include "serve/lm_engine.h"
 #include "serve/metrics.h"
 #include "serve/server.h"
+#include "serve/speech_engine.h"
 #include "serve/task_engine.h"
 
 namespace recurrent::serve {
@@ -22,7 +25,8 @@ struct Server::Impl {
   ServeOptions opt;
   Metrics metrics;
   std::vector<std::unique_ptr<LmEngine>> lms;  // in the order given
-  std::vector<std::unique_ptr<TaskEngine>> others;  // classifiers, taggers, encoder-decoders
+  std::vector<std::unique_ptr<TaskEngine>> others;  // classifiers, taggers, encoder-decoders, forecasters
+  std::vector<std::unique_ptr<SpeechEngine>> speech;
   std::map<std::string, std::string> tasks;   // model name → its task ("lm", ...)
   httplib::Server http;
   std::atomic<bool> stopping{false};
@@ -34,7 +38,10 @@ struct Server::Impl {
   // The model of `task` that `name` names ("" → the first of that task); nullptr with `res` answered.
   TaskEngine* other(const std::string& name, const std::string& task, httplib::Response& res);
   void add_lm_routes();  // routes_lm.cpp
+  // The speech model `name` names ("" → the first); nullptr with `res` answered.
+  SpeechEngine* speech_model(const std::string& name, httplib::Response& res);
   void add_task_routes();  // routes_tasks.cpp
+  void add_speech_routes();  // routes_speech.cpp
   void add_session_routes();
 };
 
@@ -44,5 +51,38 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
 void reply_json(httplib::Response& res, const nlohmann::json& j, int status = 200);
 // 429 with Retry-After when the engine still accepts work, else 503 (shutting down).
 void reply_busy(httplib::Response& res, const LmEngine& e);
+// The same for the worker-thread engines (TaskEngine, SpeechEngine).
+void reply_busy(httplib::Response& res, bool accepting);
+
+// The parsed request of type T, or nullptr with the error already replied.
+template <class T>
+const T* parsed(const ParsedRequest& p, httplib::Response& res) {
+  if (const ApiError* e = std::get_if<ApiError>(&p)) {
+    reply_error(res, e->status, e->message);
+    return nullptr;
+  }
+  return std::get_if<T>(&p);
+}
+
+// Waits for an engine result within the request timeout; replies and returns false on failure.
+template <class R>
+bool await(std::future<R>& f, Clock::duration timeout, R& out, httplib::Response& res) {
+  if (f.wait_for(timeout) != std::future_status::ready) {
+    reply_error(res, 504, "the request timed out in the engine's queue");
+    return false;
+  }
+  try {
+    out = f.get();
+    return true;
+  } catch (const Error& e) {
+    reply_error(res, 400, e.what());
+  } catch (const std::future_error&) {
+    reply_error(res, 503, "the server is shutting down");
+  } catch (const std::exception& e) {
+    reply_error(res, 500, std::string("internal error: ") + e.what());
+  }
+  return false;
+}
+
 
 }  // namespace recurrent::serve

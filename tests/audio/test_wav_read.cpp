@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "audio_test_util.h"
 #include "recurrent/audio/wav.h"
@@ -179,4 +181,26 @@ TEST(WavRead, TooShortToResampleIsRefused) {
   expect_has(msg, "less than one sample at 8000 Hz");
   const std::string found = std::string(RECURRENT_TEST_DATA) + "/audio/fuzz/wav-resampled-to-nothing-c14d3464.wav";
   expect_has(error_of([&] { read_audio(found); }), "less than one sample at 8000 Hz");
+}
+
+// read_audio_bytes (an upload in memory): the same samples and notes as the file, and the same
+// one-line errors naming the buffer's name.
+TEST(WavRead, BytesInMemoryAsTheFile) {
+  ScratchDir dir("wav");
+  write_wav(dir.file("s.wav"), sine(440, 16000, 0.2), 16000, 2);  // stereo at 16 kHz: downmixed and resampled
+  std::ifstream in(dir.file("s.wav"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Audio f = read_audio(dir.file("s.wav"), {.target_rate = 8000});
+  const Audio b = read_audio_bytes(bytes, "body", {.target_rate = 8000});
+  EXPECT_EQ(b.samples, f.samples);
+  EXPECT_EQ(b.file_rate, 16000);
+  EXPECT_EQ(b.file_format, f.file_format);
+  ASSERT_EQ(b.notes.size(), f.notes.size());
+  EXPECT_EQ(b.notes[0].rfind("body: ", 0), 0u) << b.notes[0];
+  std::string msg = error_of([&] { read_audio_bytes("this is a text file, not audio\n", "body"); });
+  expect_has(msg, "body: not a WAV file");
+  expect_has(msg, "'RIFF'");
+  msg = error_of([&] { read_audio_bytes(bytes.substr(0, 20), "body"); });
+  expect_has(msg, "body: truncated or damaged WAV header (20 bytes");
+  expect_has(error_of([&] { read_audio_bytes("", "body"); }), "body: empty (0 bytes)");
 }

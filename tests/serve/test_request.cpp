@@ -118,3 +118,42 @@ TEST(ServeRequest, NeverThrowsOnOddBytes) {
     }
   EXPECT_EQ(answered, static_cast<int>(base.size()) * 9 * 3);
 }
+
+TEST(ServeRequest, ForecastHorizonAndFiniteHistory) {
+  ParsedRequest p = parse_request(RequestKind::forecast, R"({"history": [[1, 2], [3, 4.5]]})", {});
+  ASSERT_TRUE(std::holds_alternative<ForecastRequest>(p));
+  EXPECT_EQ(std::get<ForecastRequest>(p).horizon, 0);  // the model's
+  EXPECT_EQ(std::get<ForecastRequest>(p).history, (std::vector<std::vector<double>>{{1, 2}, {3, 4.5}}));
+  p = parse_request(RequestKind::forecast, R"({"history": [1, 2, 3], "horizon": 2})", {});
+  ASSERT_TRUE(std::holds_alternative<ForecastRequest>(p));
+  EXPECT_EQ(std::get<ForecastRequest>(p).history, (std::vector<std::vector<double>>{{1}, {2}, {3}}));
+  EXPECT_EQ(std::get<ForecastRequest>(p).horizon, 2);
+  expect_refused(RequestKind::forecast, R"({"history": [1], "horizon": 0})", 400, "field \"horizon\"");
+  expect_refused(RequestKind::forecast, R"({"history": []})", 400, "field \"history\": expected a non-empty array");
+  expect_refused(RequestKind::forecast, R"({"history": [1, "2"]})", 400, "field \"history\": expected numbers");
+  expect_refused(RequestKind::forecast, R"({"horizon": 2})", 400, "missing field \"history\"");
+  expect_refused(RequestKind::forecast, R"({"history": [1], "values": [2]})", 400, "unknown field \"values\"");
+}
+
+TEST(ServeRequest, AudioQueries) {
+  ParsedRequest p = parse_request(RequestKind::transcribe, "model=my%20digits&beam=8", {});
+  ASSERT_TRUE(std::holds_alternative<AudioRequest>(p));
+  EXPECT_EQ(std::get<AudioRequest>(p).model, "my digits");
+  EXPECT_EQ(std::get<AudioRequest>(p).beam, 8);
+  p = parse_request(RequestKind::transcribe, "", {});
+  ASSERT_TRUE(std::holds_alternative<AudioRequest>(p));
+  EXPECT_EQ(std::get<AudioRequest>(p).model, "");
+  EXPECT_EQ(std::get<AudioRequest>(p).beam, 1);
+  p = parse_request(RequestKind::audio_session_open, "model=a+b", {});
+  ASSERT_TRUE(std::holds_alternative<AudioRequest>(p));
+  EXPECT_EQ(std::get<AudioRequest>(p).model, "a b");
+  expect_refused(RequestKind::transcribe, "beam=0", 400, "query parameter \"beam\": expected an integer in [1, 64]");
+  expect_refused(RequestKind::transcribe, "beam=65", 400, "query parameter \"beam\"");
+  expect_refused(RequestKind::transcribe, "beam=-1", 400, "query parameter \"beam\"");
+  expect_refused(RequestKind::transcribe, "beam=99999999999999999999", 400, "query parameter \"beam\"");
+  expect_refused(RequestKind::transcribe, "model=a&model=b", 400, "query parameter \"model\" given twice");
+  expect_refused(RequestKind::transcribe, "lang=en", 400, "unknown query parameter \"lang\" (expected: model, beam)");
+  expect_refused(RequestKind::audio_session_open, "beam=2", 400, "unknown query parameter \"beam\" (expected: model)");
+  expect_refused(RequestKind::transcribe, "model=%zz", 400, "query: a '%' must start an escape");
+  expect_refused(RequestKind::transcribe, "model=%ff", 400, "query: invalid UTF-8");
+}

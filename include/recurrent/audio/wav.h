@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace recurrent::audio {
@@ -34,6 +35,8 @@ struct Audio {
 
 // Throws recurrent::Error(path, ...) for a file that cannot be used (see the contract above).
 Audio read_audio(const std::string& path, const ReadOptions& opts = {});
+// The same from bytes in memory (an upload); `name` stands for the path in errors and notes.
+Audio read_audio_bytes(std::string_view bytes, const std::string& name, const ReadOptions& opts = {});
 
 // The sample encodings write_wav supports (the ones tests and the connected-digits builder need).
 enum class WavEncoding { pcm16, pcm24, float32, pcm8 };  // pcm8: WAV's unsigned 8-bit
