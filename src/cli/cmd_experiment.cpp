@@ -180,7 +180,7 @@ void options(CLI::App* c, ExpArgs& a) {
   c->add_option("--max-steps,--steps", g.steps, "training steps per run")->check(checked("positive"))
       ->capture_default_str();
   c->add_option("--time-budget", g.time_budget, "wall time per run: 90s, 30m, 1.5h (0: none)")
-      ->check(checked("duration"));
+      ->transform(checked("duration"));  // to seconds: binds a double
   c->add_option("--seed", g.seed, "seed of weights and data")->capture_default_str()->check(checked("seed"));
   c->add_option("--out", a.out, "report folder (default runs/experiment/NAME)")->check(checked("text"));
   c->add_flag("--json", a.json, "one JSON summary line per run instead of the progress and table");

@@ -135,7 +135,7 @@ void add_gradlab(CLI::App& app) {
       ->check(checked("nonneg-real-list"));
   t->add_option("--max-steps,--steps", ta->cfg.steps, "training steps per run")->check(checked("positive"));
   t->add_option("--time-budget", ta->cfg.time_budget, "wall time per run: 90s, 30m, 1.5h (0: none)")
-      ->check(checked("duration"));
+      ->transform(checked("duration"));  // to seconds: binds a double
   t->add_option("--optimizer", ta->cfg.optimizer, "adam | rmsprop | sgd (momentum 0.9)")
       ->check(choice({"adam", "rmsprop", "sgd"}));
   t->add_option("--lr", ta->cfg.lr, "learning rate")->check(checked("positive-real"));

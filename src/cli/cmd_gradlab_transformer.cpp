@@ -98,7 +98,7 @@ void add_gradlab_transformer(CLI::App& app) {
   c->add_option("--pos", a->pos, "positions: sinusoidal or learned")->capture_default_str()->check(choice({"sinusoidal", "learned"}));
   c->add_option("--batch", a->cfg.batch, "sequences per batch")->capture_default_str()->check(checked("positive"));
   c->add_option("--max-steps,--steps", a->cfg.steps, "training steps")->capture_default_str()->check(checked("positive"));
-  c->add_option("--time-budget", a->cfg.time_budget, "wall time: 90s, 30m, 1.5h (0: none)")->check(checked("duration"));
+  c->add_option("--time-budget", a->cfg.time_budget, "wall time: 90s, 30m, 1.5h (0: none)")->transform(checked("duration"));  // to seconds: binds a double
   c->add_option("--lr", a->cfg.lr, "Adam learning rate")->capture_default_str()->check(checked("positive-real"));
   c->add_option("--clip", a->cfg.clip, "max gradient norm (0: no clipping)")
       ->capture_default_str()->check(checked("nonneg-real"));

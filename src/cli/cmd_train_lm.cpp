@@ -74,7 +74,7 @@ void add_train_lm(CLI::App& train) {
   c->add_option("--diagnostics", o->diagnostics,
                 "every N steps (N defaults to 100 when --diagnostics is given alone; off without it): ‖∂L/∂h_t‖ per "
                 "step and layer, gradient norms, gate statistics into DIR/diagnostics.jsonl (docs/gradlab.md)")
-      ->expected(0, 1)->default_str("100")->check(checked("positive"));
+      ->expected(0, 1)->default_str("100")->option_text("[N]")->check(checked("positive"));  // no "=100" in --help: off by default
   c->callback([o, budget, c] {
     // Options of the other architecture are a mistake, not something to ignore silently.
     const bool tf = o->arch == "transformer";

@@ -14,11 +14,13 @@
 #include "cli/commands.h"
 #include "cli/engine_env.h"
 #include "cli/interrupts.h"
+#include "cli/memory_check.h"
 #include "cli/mpi_comm.h"
 #include "cli/omp_env.h"
 #include "cli/options.h"
 #include "cli/run_record.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/memory.h"
 #include "recurrent/core/threads.h"
 
 int main(int argc, char** argv) {
@@ -62,6 +64,8 @@ int main(int argc, char** argv) {
     // Calls too small to share run on one thread (core/threads.h): a team costs a time slice per meeting
     // on a busy machine.
     recurrent::set_min_parallel_work(recurrent::kDefaultMinParallelWork);
+    // Sizes no memory here could hold: one line naming them, before anything is allocated.
+    recurrent::cli::check_memory(app);
   });
 
   recurrent::cli::add_inspect(app);
@@ -97,9 +101,10 @@ int main(int argc, char** argv) {
     return recurrent::cli::fail(recurrent::cli::usage_message(app, e), e.get_exit_code());
   } catch (const recurrent::Error& e) {
     return recurrent::cli::fail(e.what(), 1);
+  } catch (const recurrent::OutOfMemory& e) {  // passed check_memory's lower bound, and still too big
+    return recurrent::cli::fail(recurrent::cli::oom_message(app, static_cast<double>(e.bytes())), 1);
   } catch (const std::bad_alloc&) {
-    return recurrent::cli::fail("out of memory: the model or its batches do not fit (check the sizes given: --hidden, "
-                                "--embed, --layers, --batch, --seq-len, --length)", 1);
+    return recurrent::cli::fail(recurrent::cli::oom_message(app, 0), 1);
   } catch (const std::filesystem::filesystem_error& e) {
     return recurrent::cli::fail(e.path1().string() + ": " + e.code().message(), 1);
   } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "recurrent/core/error.h"
+#include "recurrent/core/memory.h"
 
 namespace recurrent {
 
@@ -106,13 +108,23 @@ namespace {
 std::atomic<uint64_t> g_next_storage_id{1};  // 0: no storage
 }
 
+namespace {
+std::atomic<size_t> g_allocation_limit{0};  // core/memory.h; 0: none
+}
+
+void set_allocation_limit(size_t bytes) { g_allocation_limit.store(bytes, std::memory_order_relaxed); }
+size_t allocation_limit() { return g_allocation_limit.load(std::memory_order_relaxed); }
+
 Storage::Storage(size_t n, bool zero) : n_(n), id_(g_next_storage_id.fetch_add(1, std::memory_order_relaxed)) {
+  const size_t limit = allocation_limit();
+  // n floats overflow size_t's bytes long before any limit matters: compare elements, not bytes.
+  if (limit > 0 && n > limit / sizeof(float)) throw OutOfMemory(n > SIZE_MAX / sizeof(float) ? SIZE_MAX : n * sizeof(float));
   const size_t bytes = storage_bytes(n);
   const bool huge = bytes >= 2 * kHuge;
   data_ = bytes >= kCacheMin ? static_cast<float*>(take_cached(bytes)) : nullptr;
   if (!data_) {
     data_ = static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, bytes));
-    if (!data_) throw std::bad_alloc();
+    if (!data_) throw OutOfMemory(bytes);
 #ifdef MADV_HUGEPAGE
     if (huge) madvise(data_, bytes, MADV_HUGEPAGE);
 #endif
@@ -131,18 +143,32 @@ Storage::~Storage() {
   std::free(data_);
 }
 
+namespace {
+// The element count of a new tensor's storage; a count past size_t (a product of huge sizes) is a request
+// no memory holds, not a wrapped-around small one.
+size_t storage_numel(const Shape& s) {
+  size_t n = 1;
+  for (int64_t d : s) {
+    RC_CHECK(d >= 0, "Tensor", "negative dimension in shape ", shape_str(s));
+    if (d == 0) return 0;
+    if (__builtin_mul_overflow(n, static_cast<size_t>(d), &n)) throw OutOfMemory(SIZE_MAX);
+  }
+  return n;
+}
+}  // namespace
+
 Tensor::Tensor(Shape shape) : shape_(std::move(shape)) {
-  for (int64_t d : shape_) RC_CHECK(d >= 0, "Tensor", "negative dimension in shape ", shape_str(shape_));
+  const size_t n = storage_numel(shape_);
   strides_ = contiguous_strides(shape_);
-  storage_ = std::make_shared<Storage>(static_cast<size_t>(numel()));
+  storage_ = std::make_shared<Storage>(n);
 }
 
 Tensor Tensor::uninitialized(Shape shape) {
-  for (int64_t d : shape) RC_CHECK(d >= 0, "Tensor", "negative dimension in shape ", shape_str(shape));
+  const size_t n = storage_numel(shape);
   Tensor t;
   t.shape_ = std::move(shape);
   t.strides_ = contiguous_strides(t.shape_);
-  t.storage_ = std::make_shared<Storage>(static_cast<size_t>(t.numel()), false);
+  t.storage_ = std::make_shared<Storage>(n, false);
   return t;
 }
 

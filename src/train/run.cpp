@@ -107,8 +107,8 @@ void check_budget_left(const RunOptions& o, int64_t steps, int64_t epochs, doubl
            epochs, " to train on", how);
   RC_CHECK(o.max_steps == 0 || steps < o.max_steps, "--max-steps", "the run has taken ", steps,
            " steps; give more than ", steps, " (or 0: no step limit) to train on", how);
-  RC_CHECK(o.time_budget == 0 || elapsed < o.time_budget, "--time-budget", "the run has trained for ",
-           format_duration(elapsed), " of its ", format_duration(o.time_budget), "; give more than ",
+  RC_CHECK(o.time_budget == 0 || elapsed < o.time_budget, "--time-budget", "the run has already trained for ",
+           format_duration(elapsed), ", all of a ", format_duration(o.time_budget), " budget; give more than ",
            format_duration(elapsed), " to train on", how);
 }
 

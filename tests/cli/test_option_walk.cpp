@@ -31,6 +31,19 @@ std::string bad_value(const std::string& kind, const std::string& missing) {
   return it == bad.end() ? "?" : it->second;
 }
 
+// A value each kind accepts ("" where no value fits every option of the kind: choices, ranges).
+std::string good_value(const std::string& kind, const std::string& file, const std::string& dir) {
+  static const std::map<std::string, std::string> good = {
+      {"positive", "3"},        {"count", "2"},         {"seed", "7"},         {"real", "0.5"},
+      {"positive-real", "0.5"}, {"nonneg-real", "0.5"}, {"fraction", "0.5"},   {"probability", "0.5"},
+      {"duration", "1.5m"},     {"steps-or-duration", "90s"}, {"positive-list", "3,2"}, {"nonneg-real-list", "0,0.5"},
+      {"cells", "lstm"},        {"text", "x"}};
+  if (kind == "file") return file;
+  if (kind == "dir" || kind == "path") return dir;
+  auto it = good.find(kind);
+  return it == good.end() ? "" : it->second;
+}
+
 struct Listed {
   std::string command, option, kind;
   bool flag = false;
@@ -84,6 +97,28 @@ TEST(OptionWalk, WrongValuesAreRefusedNamingTheOption) {
   }
   EXPECT_GT(tried, 150);
   EXPECT_FALSE(fs::exists(dir));
+}
+
+// A value of the right kind is taken as written: every option converts it to what it binds ("1.5m" of a
+// duration bound to seconds, issue 27's `experiment --time-budget 20s`). CLI11 converts every given value
+// before it answers --help, so `COMMAND OPTION VALUE … --help` exits 0 exactly when all the values are
+// accepted (one run per command with all its options; a refusal names the option).
+TEST(OptionWalk, GoodValuesAreAcceptedAsWritten) {
+  const std::string file = std::string(RECURRENT_TEST_DATA) + "/lm/moby_train.txt";
+  const std::string dir = std::string(RECURRENT_TEST_DATA) + "/lm";
+  std::map<std::string, std::string> args;  // command → its options with good values
+  int tried = 0;
+  for (const Listed& o : list_options()) {
+    const std::string good = good_value(o.kind, file, dir);
+    if (o.flag || good.empty()) continue;
+    args[o.command] += " " + o.option + " '" + good + "'";
+    ++tried;
+  }
+  for (const auto& [command, options] : args) {
+    recurrent::testing::CmdResult r = run(command + options + " --help");
+    EXPECT_EQ(r.status, 0) << command << options << "\n" << r.out.substr(0, 400);
+  }
+  EXPECT_GT(tried, 150);
 }
 
 TEST(OptionWalk, ThreadsAndTargetAreAcceptedAfterAnySubcommand) {
