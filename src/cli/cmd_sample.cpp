@@ -62,12 +62,14 @@ void add_sample(CLI::App& app) {
       RC_CHECK(o->temperature > 0, "--temperature", "a conditional LM samples: expected a temperature > 0, got ",
                o->temperature);
       auto m = tasks::load_condlm(*model);
+      check_finite_weights(*m, *model);  // NaN weights would print text all the same
       cond->temperature = o->temperature, cond->seed = o->seed;
       for (const std::string& s : tasks::sample_condlm(*m, *cond)) std::printf("%s\n", s.c_str());
       return;
     }
     if (greedy_asked) o->temperature = 1.0, o->top_k = 1;  // greedy: the argmax
     auto m = tasks::open_lm(*model);
+    check_finite_weights(*m, *model);  // NaN weights would print text all the same (one token over and over)
     if (*no_cache) {
       auto* tf = dynamic_cast<tasks::TransformerLanguageModel*>(m.get());
       RC_CHECK(tf, "--no-kv-cache", "only for a transformer model");

@@ -2,13 +2,16 @@
 #include "cli/run_record.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/options.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/threads.h"
 #include "recurrent/io/safetensors.h"
+#include "recurrent/kernels/target.h"
 
 namespace recurrent::cli {
 
@@ -18,6 +21,32 @@ using nlohmann::json;
 
 bool not_recorded(const std::string& name) { return name == "--resume" || name == "--out" || name == "--force"; }
 
+// Progress output of this command only: recorded, but a resumed run takes them as given now (so they can
+// be turned off: `--resume DIR` without --quiet shows progress again).
+bool this_command_only(const std::string& name) {
+  return name == "--quiet" || name == "--log-every" || name == "--diagnostics";
+}
+
+// Whether `name` (a global option: --threads, --target) is given anywhere in args.
+bool given_anywhere(const std::vector<std::string>& args, const std::string& name) {
+  return std::any_of(args.begin(), args.end(), [&](const std::string& a) { return a == name || a.rfind(name + "=", 0) == 0; });
+}
+
+// The recorded engine ({"threads": N when chosen, "target": "avx512"}) re-entered unless chosen now
+// (on the command line or by RECURRENT_NUM_THREADS / RECURRENT_TARGET), so a resumed run computes as the
+// run did (results depend on the thread count and the SIMD target); a target this CPU lacks is left out.
+void reenter_engine(const json& engine, const std::vector<std::string>& args, std::vector<std::string>& out) {
+  const char* env_threads = std::getenv("RECURRENT_NUM_THREADS");
+  if (engine.contains("threads") && !given_anywhere(args, "--threads") && !(env_threads && *env_threads))
+    out.push_back("--threads=" + std::to_string(engine.at("threads").get<int>()));
+  const char* env_target = std::getenv("RECURRENT_TARGET");
+  if (!engine.contains("target") || given_anywhere(args, "--target") || (env_target && *env_target)) return;
+  const std::string target = engine.at("target").get<std::string>();
+  try {
+    if (simd::cpu_runs(simd::parse_target(target))) out.push_back("--target=" + target);
+  } catch (const Error&) {  // a target this build does not know: the best one here
+  }
+}
 bool is_flag(const CLI::Option* o) { return o->get_expected_max() == 0; }
 
 const CLI::App* subcommand(const CLI::App& app, const std::string& name) {
@@ -123,7 +152,11 @@ std::string record_options(const std::string& task, const CLI::App& sub) {
       }
     opts[name] = vals;
   }
-  return json{{"task", task}, {"options", opts}}.dump();
+  json engine = {{"target", simd::target_name(simd::default_target())}};
+  const CLI::App* root = sub.get_parent() ? sub.get_parent()->get_parent() : nullptr;
+  const char* env_threads = std::getenv("RECURRENT_NUM_THREADS");
+  if ((root && root->count("--threads")) || (env_threads && *env_threads)) engine["threads"] = num_threads();
+  return json{{"task", task}, {"options", opts}, {"engine", engine}}.dump();
 }
 
 std::vector<std::string> expand_resume(const CLI::App& app, const std::vector<std::string>& args) {
@@ -143,12 +176,13 @@ std::vector<std::string> expand_resume(const CLI::App& app, const std::vector<st
   // The header only (the tensors are read by the task): metadata "recurrent.command".
   const std::string rec_text = io::read_safetensors_header(file).metadata_or("recurrent.command", "");
   if (rec_text.empty()) return args;  // a run from before records: options must be repeated
-  json rec;
+  json rec, engine;
   try {
     rec = json::parse(rec_text);
     RC_CHECK(rec.at("task").get<std::string>() == args[ti], "--resume", g.resume, " holds a `train ",
              rec.at("task").get<std::string>(), "` run; resume it with recurrent train ", rec.at("task").get<std::string>(),
              " --resume ", g.resume);
+    engine = rec.value("engine", json::object());
     rec = rec.at("options");
     for (const auto& [name, given] : g.values) check_given(name, given, rec, *sub, g.resume);
   } catch (const json::exception& e) {
@@ -162,6 +196,7 @@ std::vector<std::string> expand_resume(const CLI::App& app, const std::vector<st
   for (const auto& [name, vals] : rec.items()) {
     if (g.values.count(name)) continue;
     if (new_budget && name == "--max-steps") continue;
+    if (this_command_only(name)) continue;
     const CLI::Option* opt = sub->get_option_no_throw(name);
     if (!opt) continue;  // an option this version no longer has
     if (vals.empty() || is_flag(opt)) {
@@ -170,6 +205,7 @@ std::vector<std::string> expand_resume(const CLI::App& app, const std::vector<st
     }
     for (const auto& v : vals) out.push_back(name + "=" + v.get<std::string>());  // one token: never re-read
   }
+  reenter_engine(engine, args, out);
   return out;
 }
 

@@ -263,6 +263,9 @@ ForecastOutcome ForecastRun::run() {
     data::Series series = read_with_shape();
     cfg_.validate();
     data_ = prepare_forecast_data(std::move(series), cfg_);
+    // MASE's scale, which every validation needs: a training part without it (a constant series) is
+    // refused now, not after the first epoch has trained.
+    naive_scale(data_.y(), data_.split.train_end, data_.series.source);
     fit_normalisation(cfg_, data_);
     Rng init(o_.seed);
     model_ = std::make_unique<Forecaster>(cfg_, init);

@@ -186,6 +186,7 @@ TEST_F(RunFolders, ResumeRefusesOptionsThatWouldChangeTheRun) {
   } bad[] = {
       {" --hidden 32,16", "--hidden: the run in " + d("r") + " was trained with --hidden 24,16"},
       {" --lr 0.1", "--lr: the run in " + d("r") + " was trained with the default --lr"},
+      {" --cell gru", "--cell: the run in " + d("r") + " was trained with --cell lstm,gru"},
       {" --seq-len 8", "--seq-len"},
       {" --tie-weights", "--tie-weights"},
   };
@@ -227,4 +228,37 @@ TEST_F(RunFolders, ResumeWithOnlyABestCheckpointSaysWhatToDo) {
   EXPECT_NE(r.out.find("recurrent: error: --resume: no last.safetensors in " + d("k")), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("--force"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("--data is required"), std::string::npos) << r.out;
+}
+
+// A smaller --time-budget on resume is refused with the figures (issue 27: it used to stop at once and
+// print "train nan bits/char … 0 tok/s").
+TEST_F(RunFolders, ResumeRefusesAUsedUpTimeBudgetWithTheFigures) {
+  CmdResult a = run("train lm --data " + text + " --hidden 8 --layers 1 --epochs 0 --time-budget 2s --threads 1 "
+                    "--quiet --out " + d("tb"));
+  ASSERT_EQ(a.status, 0) << a.out;
+  CmdResult r = run("train lm --resume " + d("tb") + " --time-budget 1s");
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("recurrent: error: --time-budget: the run has already trained for "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(", all of a 1s budget; give more than "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("nan"), std::string::npos) << r.out;
+}
+
+// Progress output is the resuming command's own (so --quiet and --diagnostics can be turned off); the
+// thread count and SIMD target the run computed with are re-entered unless chosen again.
+TEST_F(RunFolders, ResumeTakesProgressOutputAsGivenAndKeepsTheEngine) {
+  CmdResult a = run(lm(d("p")) + " --max-steps 3 --quiet --diagnostics 1");
+  ASSERT_EQ(a.status, 0) << a.out;
+  const size_t diag = lines_in(d("p") + "/diagnostics.jsonl");
+  EXPECT_EQ(diag, 3u);
+  const std::string rec = io::read_safetensors_header(d("p") + "/last.safetensors").metadata_or("recurrent.command", "");
+  EXPECT_NE(rec.find("\"engine\":{"), std::string::npos) << rec;
+  EXPECT_NE(rec.find("\"threads\":1"), std::string::npos) << rec;
+  CmdResult b = run("train lm --resume " + d("p") + " --max-steps 6");  // the paste: no --quiet, no --threads
+  ASSERT_EQ(b.status, 0) << b.out;
+  EXPECT_NE(b.out.find("resuming char level"), std::string::npos) << "progress shown again:\n" << b.out;
+  EXPECT_NE(b.out.find(", 1 thread\n"), std::string::npos) << "the run's --threads 1 kept:\n" << b.out;
+  EXPECT_EQ(lines_in(d("p") + "/diagnostics.jsonl"), diag) << "--diagnostics not given again: off";
+  CmdResult c = run("train lm --resume " + d("p") + " --max-steps 8 --quiet --threads 2");
+  ASSERT_EQ(c.status, 0) << c.out;
+  EXPECT_EQ(c.out.find("resuming"), std::string::npos) << c.out;
 }
