@@ -235,9 +235,10 @@ std::string oom_message(const CLI::App& app, double bytes) {
   std::string path;
   const CLI::App& c = *chosen(app, path);
   const MemoryLimit limit = memory_limit();
-  return "out of memory: " + (bytes > 0 ? "a block of " + fmt_bytes(bytes) + " did not fit" : std::string("an allocation failed")) +
-         " (this machine holds " + fmt_bytes(limit.bytes) + ", " + limit.what + "); the sizes given: " + sizes_given(c) +
-         " (see " + (path.empty() ? "" : path + " ") + "--help)";
+  return "out of memory: " +
+         (bytes > 0 ? "an allocation of " + fmt_bytes(bytes) + " failed" : std::string("an allocation failed")) +
+         " (this machine holds " + fmt_bytes(limit.bytes) + ", " + limit.what + ", other processes included); the " +
+         "sizes given: " + sizes_given(c) + " (see " + (path.empty() ? "" : path + " ") + "--help)";
 }
 
 }  // namespace recurrent::cli

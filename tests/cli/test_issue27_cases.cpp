@@ -118,6 +118,18 @@ TEST_F(Issue27, OptionsThatDoNotApplyToTheRunAreRefused) {
   EXPECT_FALSE(fs::exists(path("x")));
 }
 
+// Item 7: experiment checks its lists and optimizer before it makes its folder (it left four header-only
+// CSVs behind).
+TEST_F(Issue27, ExperimentChecksEverythingBeforeItsFolder) {
+  const std::string base = "experiment adding --T 10 --max-steps 1 --no-plots --out " + path("e");
+  expect_refused(base + " --cells lstm,bogus", "--cell: expected a comma list of");
+  expect_refused(base + " --clip 1,x", "--clip: expected a number >= 0 or a comma list of them, got 1,x");
+  expect_refused(base + " --inits foo", "--inits: expected a comma list of pytorch");
+  expect_refused(base + " --optimizer foo", "--optimizer: expected one of adam, rmsprop, sgd, got foo");
+  expect_refused(base + " --lr 0", "--lr: expected a number > 0, got 0");
+  EXPECT_FALSE(fs::exists(path("e")));
+}
+
 // Item 7: a constant series (no MASE scale) is refused before training, not at the first validation
 // (an epoch later; with --max-steps before the first epoch's end it even saved a run no resume could finish).
 TEST_F(Issue27, ForecastOnAConstantSeriesIsRefusedBeforeTraining) {
@@ -129,6 +141,24 @@ TEST_F(Issue27, ForecastOnAConstantSeriesIsRefusedBeforeTraining) {
                        " " + budget,
                    path("const.csv") + ": the training part has no two consecutive different values");
   EXPECT_FALSE(fs::exists(path("f")));
+}
+
+// Item 8: a file given as --out is named (a raw "filesystem error" before), and so is a missing folder of
+// predict's --plot/--out (a 30-line Python traceback for --plot).
+TEST_F(Issue27, OutputPathsAreNamed) {
+  recurrent::data::write_file(path("file"), "x\n");
+  expect_refused("train lm --data " + kMoby + " --max-steps 1 --out " + path("file"),
+                 "--out: " + path("file") + " is a file; expected a folder");
+  std::string csv = "t,y\n";
+  for (int i = 0; i < 200; ++i) csv += std::to_string(i) + "," + std::to_string(i % 7) + "\n";
+  recurrent::data::write_file(path("s.csv"), csv);
+  const CmdResult t = run("train forecast --data " + path("s.csv") + " --column y --hidden 4 --max-steps 2 --quiet "
+                          "--threads 1 --out " + path("f"));
+  ASSERT_EQ(t.status, 0) << t.out;
+  expect_refused("predict --model " + path("f") + " --data " + path("s.csv") + " --plot " + path("no/x.png"),
+                 "--plot: the folder " + path("no") + " does not exist (create it first)");
+  expect_refused("predict --model " + path("f") + " --data " + path("s.csv") + " --out " + path("no/x.csv"),
+                 "--out: the folder " + path("no") + " does not exist");
 }
 
 // Item 8: a folder where a file is expected is named ("basic_filebuf::underflow error" before).

@@ -320,7 +320,7 @@ TEST(LmCli, TrainEvalScoreEndToEndAndErrors) {
       {"train lm --data " + text + " --cell lstmx --out " + m + "-new", "--cell"},
       {"train lm --data " + text + " --hidden 16,8,4 --layers 2 --out " + m + "-new", "--hidden"},
       {"train lm --data " + text + " --hidden 16 --embed 8 --tie-weights --out " + m + "-new", "--tie-weights"},
-      {"train lm --data " + text + " --batch 100000 --out " + m + "-new", "too few for 100000 rows"},
+      {"train lm --data " + text + " --batch 100000 --hidden 8 --seq-len 4 --out " + m + "-new", "too few for 100000 rows"},
       {"train lm --data " + text + " --optimizer adamax --out " + m + "-new", "--optimizer"},
       {"train lm --data " + text + " --time-budget 5q --out " + m + "-new", "--time-budget"},
       {"train lm --data " + text + " --resume " + d.string(), "no last.safetensors"},

@@ -146,7 +146,7 @@ TEST(RunBudget, UsedUpBudgetsAreRefusedWithTheFigures) {
   o.time_budget = 60;
   e = error_of([&] { check_budget_left(o, 10, 0, 61.0); });
   EXPECT_EQ(e.rfind("--time-budget: ", 0), 0u) << e;
-  EXPECT_NE(e.find("1m01s of its 1m00s"), std::string::npos) << e;
+  EXPECT_NE(e.find("already trained for 1m01s, all of a 1m00s budget"), std::string::npos) << e;
   EXPECT_EQ(error_of([&] { check_budget_left(RunOptions{}, 1000, 1000, 1e6); }), "");  // no budget: no limit
   fs::remove_all(d);
 }
