@@ -26,6 +26,7 @@ flags_of() {  # candidate name → flags (explicit, so a later change of default
     bilstm-mean-d5) echo "$base --cell lstm --bidirectional --pool mean --dropout 0.5 --word-dropout 0" ;;
     bigru-max-d5-wd2) echo "$base --cell gru --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
     bilstm64-max-d5-wd2) echo "--hidden 64 --class-weight balanced --patience 5 --cell lstm --bidirectional --pool max --dropout 0.5 --word-dropout 0.2" ;;
+    search3) echo "--class-weight balanced --patience 5 --search 3" ;;  # successive halving over the first three of the evidence table
     *) echo "unknown candidate $1" >&2; exit 2 ;;
   esac
 }

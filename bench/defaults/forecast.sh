@@ -26,6 +26,7 @@ flags_of() {  # candidate name → flags (explicit, so a later change of default
     lstm128) echo "--cell lstm --hidden 128" ;;
     lstm64-d2) echo "--cell lstm --hidden 64 --dropout 0.2" ;;
     lstm64-plain) echo "--cell lstm --hidden 64 --no-seasonal-residual --no-relative" ;;
+    search5) echo "--search 5" ;;  # successive halving over the five candidates above in their evidence order
     *) echo "unknown candidate $1" >&2; exit 2 ;;
   esac
 }

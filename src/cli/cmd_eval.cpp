@@ -249,9 +249,15 @@ void add_eval(CLI::App& app) {
     RC_CHECK(ids.size() >= 2, a->data, "fewer than 2 tokens to evaluate");
     const tasks::LmEval e = tasks::evaluate_lm(*m, ids, a->batch, a->seq_len);
     check_finite(e.loss_nats, "loss", {{m.get(), a->model}});
+    // The unigram and bigram baselines stored with the model (fitted on its training text), on the same tokens.
+    const tasks::NgramLmBaseline base = tasks::NgramLmBaseline::load(a->model, m->vocab().size());
+    auto nats_json = [](double n) { return nlohmann::json{{"loss_nats", n}, {"bits_per_token", n / std::log(2.0)}, {"perplexity", std::exp(n)}}; };
     if (a->json) {
       nlohmann::json j = {{"tokens", e.tokens}, {"loss_nats", e.loss_nats}, {"bits_per_token", e.bits()},
                           {"perplexity", e.perplexity()}};
+      if (base.defined())
+        j["baselines"] = {{"unigram", nats_json(base.unigram_nats(ids))}, {"bigram", nats_json(base.bigram_nats(ids))},
+                          {"bigram_lambda", base.lambda()}};
       std::printf("%s\n", j.dump().c_str());
     } else if (m->vocab().level() == data::TokenLevel::chars) {
       std::printf("%.4f bits/char (%.4f nats) on %lld characters\n", e.bits(), e.loss_nats, static_cast<long long>(e.tokens));
@@ -259,6 +265,9 @@ void add_eval(CLI::App& app) {
       std::printf("perplexity %.3f (%.4f nats, %.4f bits per word) on %lld tokens\n", e.perplexity(), e.loss_nats,
                   e.bits(), static_cast<long long>(e.tokens));
     }
+    if (!a->json && base.defined())
+      std::printf("baselines: unigram %.4f nats (%.4f bits), bigram %.4f nats (%.4f bits) per token\n", base.unigram_nats(ids),
+                  base.unigram_nats(ids) / std::log(2.0), base.bigram_nats(ids), base.bigram_nats(ids) / std::log(2.0));
   });
 }
 

@@ -55,6 +55,9 @@ void add_train_classify(CLI::App& train) {
                 "labels) or none")->capture_default_str()->check(choice({"balanced", "none"}));
   c->add_option("--patience", o->patience, "stop after this many epochs without a better validation macro-F1 (0: off)")
       ->capture_default_str()->check(checked("count"));
+  c->add_option("--search", o->search, "try the first N candidate settings of docs/defaults.md's evidence table "
+                "(they set --cell, --hidden, --[no-]bidirectional, --pool, --dropout, --word-dropout) by successive halving on the validation macro-F1 within the one budget, keep "
+                "the best (trials in DIR/trials, log in DIR/trials.csv; 0: off)")->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget);
   c->callback([o, budget, c] {
     for (const char* opt : {"--folds", "--fold"})

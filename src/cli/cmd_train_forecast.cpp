@@ -60,6 +60,9 @@ void add_train_forecast(CLI::App& train) {
   c->add_flag("--bidirectional", o->bidirectional, "read the lookback window both ways (final states concatenated)");
   c->add_option("--dropout", o->dropout, "dropout between layers and before the output")->capture_default_str()
       ->check(checked("fraction"));
+  c->add_option("--search", o->search, "try the first N candidate settings of docs/defaults.md's evidence table "
+                "(they set --cell, --hidden, --dropout) by successive halving on the validation MAE within the one budget, keep "
+                "the best (trials in DIR/trials, log in DIR/trials.csv; 0: off)")->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget, "windows per batch");
   c->callback([o, budget, c, relative, absolute, seasonal, no_seasonal] {
     RC_CHECK(!(*relative && *absolute), "--relative", "and --no-relative contradict each other (give one)");

@@ -66,6 +66,8 @@ void add_train_lm(CLI::App& train) {
       ->capture_default_str()->check(checked("fraction"));
   c->add_option("--patience", o->patience, "epochs without improvement before the lr decays (not with --decay-start)")
       ->capture_default_str()->check(checked("count"));
+  c->add_option("--stop-patience", o->stop_patience, "stop after this many epochs without a better validation loss "
+                "(early stopping: the best epoch's weights are the model; 0: off)")->capture_default_str()->check(checked("count"));
   c->add_option("--decay-start", o->decay_start, "> 0: instead decay every epoch from this one on (Zaremba: 4)")
       ->capture_default_str()->check(checked("count"));
   c->add_option("--eval-batch", o->eval_batch, "rows when evaluating")->capture_default_str()->check(checked("positive"));

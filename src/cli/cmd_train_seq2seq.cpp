@@ -57,6 +57,8 @@ void add_train_seq2seq(CLI::App& train) {
       ->capture_default_str()->check(checked("positive"));
   c->add_option("--valid-every", o->valid_every, "also validate every N steps (0: once per epoch)")
       ->capture_default_str()->check(checked("count"));
+  c->add_option("--patience", o->patience, "stop after this many epochs without a better validation BLEU (0: off)")
+      ->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget, "sentence pairs per batch");
   c->callback([o, budget, c] {
     // Options of the other architecture are a mistake, not something to ignore silently.

@@ -139,7 +139,7 @@ void ClassifyRun::encode_sets() {
   };
   enc(train_, tr_);
   enc(valid_, va_);
-  enc(test_, te_);
+  if (!o_.trial) enc(test_, te_);  // a --search trial never looks at the test part
 }
 
 Var ClassifyRun::batch_loss(const std::vector<size_t>& items) {
@@ -205,9 +205,14 @@ void ClassifyRun::finish() {
   loop_.load_best(*this);
   const ClassifyEval v = evaluate_classifier(*model_, va_.seqs, va_.labels);
   json r = {{"steps", loop_.steps()}, {"epochs_completed", loop_.epochs_completed()}, {"train_seconds", loop_.elapsed()},
+            {"best_epoch", loop_.best_epoch() + 1}, {"stopped_early", loop_.stopped_early()},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"labels", cfg_->labels},
             {"train_n", tr_.seqs.size()}, {"vocab", cfg_->vocab.size()}, {"valid", eval_json(v)}};
   if (!init_report_.empty()) r["init_from"] = init_report_;
+  if (o_.trial) {  // a --search trial: validation only, nothing on stdout
+    io::write_file_atomic(loop_.path("results.json"), r.dump(2) + "\n");
+    return;
+  }
   std::printf("valid: accuracy %.2f%%  macro-F1 %.4f  (%lld sentences)\n", 100 * v.accuracy, v.macro_f1,
               static_cast<long long>(v.n));
   std::fflush(stdout);
@@ -259,6 +264,9 @@ ClassifyOutcome ClassifyRun::run() {
 
 }  // namespace
 
-ClassifyOutcome train_classifier(const ClassifyTrainOptions& o) { return ClassifyRun(o).run(); }
+ClassifyOutcome train_classifier(const ClassifyTrainOptions& o) {
+  if (o.search > 0) return search_classifier(o);
+  return ClassifyRun(o).run();
+}
 
 }  // namespace recurrent::tasks

@@ -228,14 +228,19 @@ void ForecastRun::finish() {
   if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   if (best_saved_) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   const ForecastEval v = evaluate_forecaster(*model_, data_, Part::valid);
-  const ForecastEval t = evaluate_forecaster(*model_, data_, Part::test);
   json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
                   {"parameters", model_->num_parameters()}, {"threads", num_threads()},
                   {"rows", data_.split.n}, {"split", {data_.split.train_end, data_.split.valid_end - data_.split.train_end,
                                                       data_.split.n - data_.split.valid_end}},
-                  {"train_windows", data_.origins[0].size()}, {"valid", eval_json(v)}, {"test", eval_json(t)},
+                  {"train_windows", data_.origins[0].size()}, {"valid", eval_json(v)},
                   {"best_epoch", best_epoch_ + 1}, {"stopped_early", stop_early()}};
   if (!shape_.is_null()) r["from_training_part"] = shape_;
+  if (o_.trial) {  // a --search trial: validation only, the test part is never evaluated
+    io::write_file_atomic(path("results.json"), r.dump(2) + "\n");
+    return;
+  }
+  const ForecastEval t = evaluate_forecaster(*model_, data_, Part::test);
+  r["test"] = eval_json(t);
   for (const ForecastEval* e : {&v, &t})
     std::printf("%s: MAE %.4g  RMSE %.4g  MASE %.3f  (naive %.3f, seasonal naive %.3f; %lld windows x %lld steps)\n",
                 part_name(e->part), e->model.mae, e->model.rmse, e->mase, e->naive_mase, e->seasonal_naive_mase,
@@ -257,7 +262,7 @@ ForecastOutcome ForecastRun::run() {
   const bool resume = !o_.resume.empty();
   if (resume) {
     setup_resume();
-    train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
+    if (!o_.evaluate_only) train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   } else {
     cfg_ = base_config();
     data::Series series = read_with_shape();
@@ -278,7 +283,7 @@ ForecastOutcome ForecastRun::run() {
                                "grad_norm", "lr", "elapsed_s"},
       resume, pos_.step);
   progress_ = train::Progress(o_.log_every);
-  if (!o_.quiet) {
+  if (!o_.quiet && !o_.evaluate_only) {
     char buf[400];
     const SeriesSplit& s = data_.split;
     std::snprintf(buf, sizeof buf, "%s forecaster: '%s', %lld rows (%lld gaps) → train %lld / valid %lld / test %lld rows; "
@@ -293,7 +298,8 @@ ForecastOutcome ForecastRun::run() {
   }
   model_->train();
   const train::EpochLimits lim{o_.epochs, o_.time_budget, o_.max_steps, o_.save_every_steps, o_.save_every_seconds};
-  if (train::run_epochs(*this, pos_, lim, progress_, o_.quiet, train::resume_command("forecast", o_.out)) == train::EpochOutcome::stopped)
+  if (!o_.evaluate_only &&
+      train::run_epochs(*this, pos_, lim, progress_, o_.quiet, train::resume_command("forecast", o_.out)) == train::EpochOutcome::stopped)
     return ForecastOutcome::stopped;
   finish();
   return ForecastOutcome::finished;
@@ -301,6 +307,9 @@ ForecastOutcome ForecastRun::run() {
 
 }  // namespace
 
-ForecastOutcome train_forecaster(const ForecastTrainOptions& o) { return ForecastRun(o).run(); }
+ForecastOutcome train_forecaster(const ForecastTrainOptions& o) {
+  if (o.search > 0) return search_forecaster(o);
+  return ForecastRun(o).run();
+}
 
 }  // namespace recurrent::tasks

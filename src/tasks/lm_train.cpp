@@ -55,6 +55,7 @@ struct Position {
   int64_t step = 0, epoch = 0, chunk = 0, offset = 0, tokens = 0;
   double elapsed = 0.0, best_valid = INFINITY;
   bool best_saved = false;
+  int64_t best_epoch = -1;  // 0-based epoch of best.safetensors (for --stop-patience); −1: none yet
 };
 
 class LmRun {
@@ -70,6 +71,10 @@ class LmRun {
   std::unique_ptr<LmModel> build_model(data::Vocab vocab);
   void warm_up_lr();
   bool should_stop(Clock::time_point t0) const;
+  // --stop-patience N: the last N completed epochs brought no better validation loss.
+  bool stopped_early() const {
+    return o_.stop_patience > 0 && pos_.best_epoch >= 0 && pos_.epoch - 1 - pos_.best_epoch >= o_.stop_patience;
+  }
   void train_chunk(const data::LmChunk& c);
   void end_epoch(bool partial);
   void save(const std::string& file, bool with_state);
@@ -89,6 +94,7 @@ class LmRun {
   std::unique_ptr<train::Diagnostics> diag_;  // --diagnostics N: DIR/diagnostics.jsonl
   train::Progress progress_{10.0};
   Streams s_;
+  NgramLmBaseline base_;  // unigram and bigram baselines of the training tokens (λ on validation)
   Position pos_;
   RNNState state_;
   double base_lr_ = 0.0;
@@ -199,7 +205,7 @@ void LmRun::setup_resume() {
                           p.at("last_epoch").get<int64_t>()});
     pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("chunk").get<int64_t>(),
             t.at("offset").get<int64_t>(), t.at("tokens").get<int64_t>(), dval(t, "elapsed"), dval(t, "best_valid"),
-            t.at("best_saved").get<bool>()};
+            t.at("best_saved").get<bool>(), t.value("best_epoch", int64_t{-1})};
     // The position (chunk, offset) only means the same thing for the same data, batch and seq-len.
     RC_CHECK(t.at("seq_len").get<int64_t>() == o_.seq_len && t.at("batch").get<int64_t>() == o_.batch, "--resume",
              "the run was trained with --seq-len ", t.at("seq_len").get<int64_t>(), " --batch ",
@@ -216,6 +222,7 @@ void LmRun::setup_resume() {
   const auto* rnn = dynamic_cast<const LanguageModel*>(model_.get());
   const size_t L = rnn ? rnn->config().layers.size() : 0;
   for (auto& [name, t] : ck.extra) {
+    if (name.rfind("baseline.", 0) == 0) continue;  // the n-gram baselines: refitted from the same data
     const bool h = name.rfind("h.", 0) == 0, c = name.rfind("c.", 0) == 0;
     RC_CHECK(h || c, file, "unexpected tensor 'extra.", name, "'");
     const size_t l = std::stoul(name.substr(2));
@@ -233,13 +240,14 @@ void LmRun::save(const std::string& file, bool with_state) {
   train::CheckpointData d;
   d.config_json = model_->config_json();
   d.command_json = o_.command;
+  base_.append_tensors(d.extra, "baseline.lm.");  // `recurrent eval` scores them on any text
   if (with_state) {
     const PlateauState& ps = plateau_->state();
     json t = {{"optimizer", opt_->kind()}, {"lr", dstr(opt_->lr())}, {"base_lr", dstr(base_lr_)},
               {"plateau", {{"lr", dstr(ps.lr)}, {"best", dstr(ps.best)}, {"bad", ps.num_bad_epochs},
                            {"cooldown", ps.cooldown_counter}, {"last_epoch", ps.last_epoch}}},
               {"step", pos_.step}, {"epoch", pos_.epoch}, {"chunk", pos_.chunk}, {"offset", pos_.offset},
-              {"tokens", pos_.tokens}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_valid)},
+              {"tokens", pos_.tokens}, {"elapsed", dstr(pos_.elapsed)}, {"best_valid", dstr(pos_.best_valid)}, {"best_epoch", pos_.best_epoch},
               {"best_saved", pos_.best_saved}, {"seed", o_.seed}, {"threads", num_threads()},
               {"seq_len", o_.seq_len}, {"batch", o_.batch}, {"train_tokens", s_.train.size()},
               {"warmup", o_.warmup}, {"rng", json::parse(train::rng_state_to_json(rng_))}};
@@ -328,7 +336,7 @@ void LmRun::end_epoch(bool partial) {
   RC_CHECK(std::isfinite(v.loss_nats), "validation", "the validation loss is ", v.loss_nats, " after step ", pos_.step);
   log_row(train::fmt_num(v.loss_nats));
   const bool better = v.loss_nats < pos_.best_valid;
-  if (better) pos_.best_valid = v.loss_nats;
+  if (better) pos_.best_valid = v.loss_nats, pos_.best_epoch = pos_.epoch;
   if (!partial) {  // the lr for the next epoch
     if (o_.decay_start > 0) opt_->set_lr(base_lr_ * std::pow(o_.lr_decay, std::max<int64_t>(0, pos_.epoch + 2 - o_.decay_start)));
     else opt_->set_lr(plateau_->step(v.loss_nats));
@@ -361,12 +369,12 @@ void LmRun::finish() {
   if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   const LmEval v = evaluate_lm(*model_, s_.valid, o_.eval_batch, o_.seq_len);
   json r = {{"level", data::level_name(model_->vocab().level())}, {"arch", json::parse(model_->config_json()).value("arch", "rnn")}, {"steps", pos_.step}, {"epochs_completed", pos_.epoch},
-            {"train_seconds", pos_.elapsed}, {"tokens_per_s", run_train_secs_ > 0 ? run_tokens_ / run_train_secs_ : 0.0},
+            {"best_epoch", pos_.best_epoch + 1}, {"stopped_early", stopped_early()}, {"train_seconds", pos_.elapsed}, {"tokens_per_s", run_train_secs_ > 0 ? run_tokens_ / run_train_secs_ : 0.0},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"ranks", train::world_size()},
             {"valid", {{"tokens", v.tokens}, {"loss_nats", v.loss_nats}, {"bits_per_token", v.bits()}, {"perplexity", v.perplexity()}}}};
   std::printf("valid: %s on %lld held-out %s\n", unit_str(v.loss_nats).c_str(), static_cast<long long>(v.tokens), tok);
   // The unigram and bigram baselines of the same training tokens, on the same held-out tokens.
-  const NgramLmBaseline base = NgramLmBaseline::fit(s_.train, s_.valid, model_->vocab().size());
+  const NgramLmBaseline& base = base_;
   auto baselines = [&](const std::vector<int64_t>& ids, const char* part) {
     const double u = base.unigram_nats(ids), b = base.bigram_nats(ids);
     std::printf("%s baselines: unigram %s, bigram %s\n", part, unit_str(u).c_str(), unit_str(b).c_str());
@@ -406,6 +414,7 @@ TrainOutcome LmRun::run() {
   if (resume) setup_resume(); else setup_fresh();
   if (resume) train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   if (!resume) pos_.offset = draw_offset();
+  base_ = NgramLmBaseline::fit(s_.train, s_.valid, model_->vocab().size());  // deterministic: a resume refits the same
   data::LmBatcher check(s_.train, o_.batch, o_.seq_len, pos_.offset, o_.data);  // too short: error now
   dir.create();
   csv_ = std::make_unique<train::MetricsCsv>(
@@ -439,6 +448,12 @@ TrainOutcome LmRun::run() {
   auto tick = [&] { pos_.elapsed = elapsed0_ + std::chrono::duration<double>(Clock::now() - t0).count(); };
   train::SaveSchedule saves(o_, pos_.step, pos_.elapsed);
   while (o_.epochs == 0 || pos_.epoch < o_.epochs) {
+    if (stopped_early()) {
+      if (!o_.quiet)
+        progress_.line("early stop: no better validation loss in " + std::to_string(o_.stop_patience) + " epochs (best: epoch " +
+                       std::to_string(pos_.best_epoch + 1) + "); its weights are the model");
+      break;
+    }
     data::LmBatcher b(s_.train, o_.batch, o_.seq_len, pos_.offset, o_.data);
     bool stop = false;
     while (pos_.chunk < b.num_chunks()) {

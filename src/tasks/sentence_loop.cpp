@@ -139,7 +139,7 @@ bool SentenceLoop::should_stop() const {
 
 // --patience N: the last N completed epochs (pos_.epoch of them done) brought no better validation.
 bool SentenceLoop::patience_exhausted() {
-  if (o_.patience <= 0 || pos_.best_epoch < 0 || pos_.epoch - 1 - pos_.best_epoch < o_.patience) return false;
+  if (!stopped_early()) return false;
   if (!o_.quiet)
     progress_.line("early stop: no better validation " + o_.metric + " in " + std::to_string(o_.patience) + " epochs");
   return true;
@@ -196,6 +196,11 @@ void SentenceLoop::load_best(SentenceTask& task) const {
 LoopOutcome SentenceLoop::run(SentenceTask& task, const std::string& banner) {
   check_options();
   const bool resume = !o_.resume.empty();
+  if (resume && o_.evaluate_only) {  // train no further: the task evaluates the best weights (train/run.h)
+    dir_->create();
+    task.model().eval();
+    return LoopOutcome::finished;
+  }
   if (resume) train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   dir_->create();
   csv_ = std::make_unique<train::MetricsCsv>(

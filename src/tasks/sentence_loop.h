@@ -99,6 +99,11 @@ class SentenceLoop {
 
   int64_t steps() const { return pos_.step; }
   int64_t epochs_completed() const { return pos_.epoch; }
+  int64_t best_epoch() const { return pos_.best_epoch; }  // 0-based; −1: none
+  // --patience ended the run: its last `patience` completed epochs brought no better validation score.
+  bool stopped_early() const {
+    return o_.patience > 0 && pos_.best_epoch >= 0 && pos_.epoch - 1 - pos_.best_epoch >= o_.patience;
+  }
   double elapsed() const { return pos_.elapsed; }
   uint64_t seed() const { return o_.seed; }
   bool resumed() const { return !o_.resume.empty(); }

@@ -38,6 +38,7 @@ struct Position {
   int64_t step = 0, epoch = 0, batch = 0;
   double elapsed = 0.0, best_bleu = -1.0, best_loss = INFINITY;
   bool best_saved = false;
+  int64_t best_epoch = -1;  // 0-based epoch of best.safetensors (for --patience); −1: none yet
 };
 
 std::string at(const data::ParallelSet& s, const data::TextPair& p) { return s.source + ":" + std::to_string(p.line); }
@@ -66,6 +67,10 @@ class Seq2SeqRun {
   void encode(const data::ParallelSet& s, Encoded& e) const;
   std::vector<std::vector<size_t>> batches(int64_t epoch) const;
   bool should_stop() const;
+  // --patience N: the last N completed epochs brought no better validation BLEU.
+  bool stopped_early() const {
+    return o_.patience > 0 && pos_.best_epoch >= 0 && pos_.epoch - 1 - pos_.best_epoch >= o_.patience;
+  }
   void train_batch(const std::vector<size_t>& idx);
   void validate(bool partial);
   void save(const std::string& file, bool with_state);
@@ -153,7 +158,7 @@ void Seq2SeqRun::setup_resume() {
     opt_->load_state(ck.optim);
     pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("batch").get<int64_t>(),
             std::stod(t.at("elapsed").get<std::string>()), std::stod(t.at("best_bleu").get<std::string>()),
-            std::stod(t.at("best_loss").get<std::string>()), t.at("best_saved").get<bool>()};
+            std::stod(t.at("best_loss").get<std::string>()), t.at("best_saved").get<bool>(), t.value("best_epoch", int64_t{-1})};
     o_.seed = t.at("seed").get<uint64_t>();
     o_.batch = t.at("batch_size").get<int64_t>();
     o_.warmup = t.value("warmup", int64_t{0});
@@ -175,7 +180,7 @@ void Seq2SeqRun::save(const std::string& file, bool with_state) {
     for (Rng* r : model_->dropout_rngs()) rngs.push_back(json::parse(train::rng_state_to_json(*r)));
     json t = {{"optimizer", opt_->kind()}, {"lr", ds(opt_->lr())}, {"step", pos_.step}, {"epoch", pos_.epoch},
               {"batch", pos_.batch}, {"elapsed", ds(pos_.elapsed)}, {"best_bleu", ds(pos_.best_bleu)},
-              {"best_loss", ds(pos_.best_loss)}, {"best_saved", pos_.best_saved}, {"seed", o_.seed},
+              {"best_loss", ds(pos_.best_loss)}, {"best_saved", pos_.best_saved}, {"best_epoch", pos_.best_epoch}, {"seed", o_.seed},
               {"batch_size", o_.batch}, {"warmup", o_.warmup}, {"threads", num_threads()}, {"dropout_rngs", rngs}};
     d.train_json = t.dump();
   }
@@ -261,7 +266,7 @@ void Seq2SeqRun::validate(bool partial) {
              train::fmt_num(opt_->lr()), train::fmt_num(pos_.elapsed, 5)});
   acc_loss_ = acc_norm_ = 0, acc_steps_ = 0;
   const bool better = v.bleu > pos_.best_bleu || (v.bleu == pos_.best_bleu && v.loss < pos_.best_loss);
-  if (better) pos_.best_bleu = v.bleu, pos_.best_loss = v.loss;
+  if (better) pos_.best_bleu = v.bleu, pos_.best_loss = v.loss, pos_.best_epoch = pos_.epoch;
   if (!o_.quiet) {
     char buf[256];
     std::snprintf(buf, sizeof buf, "epoch %lld%s  step %lld  train loss %.4f  valid loss %.4f (ppl %.1f)  BLEU %.2f  exact %.1f%%%s  %s",
@@ -285,6 +290,7 @@ void Seq2SeqRun::finish() {
   if (!train::is_writer()) return;  // under mpirun rank 0 evaluates the best model and writes the results
   if (pos_.best_saved) train::load_model_weights(train::read_checkpoint(path("best.safetensors")), *model_);
   json r = {{"steps", pos_.step}, {"epochs_completed", pos_.epoch}, {"train_seconds", pos_.elapsed},
+            {"best_epoch", pos_.best_epoch + 1}, {"stopped_early", stopped_early()},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"train_n", tr_.src.size()},
             {"arch", cfg_->arch}, {"attention", attention_label()}, {"beam", o_.beam}};
   // Greedy BLEU on valid and test; with --beam K > 1 also the test set's beam-search BLEU ("test_beam").
@@ -353,6 +359,12 @@ Seq2SeqOutcome Seq2SeqRun::run() {
   auto tick = [&] { pos_.elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t0).count(); };
   train::SaveSchedule saves(o_, pos_.step, pos_.elapsed);
   while (o_.epochs == 0 || pos_.epoch < o_.epochs) {
+    if (stopped_early()) {
+      if (!o_.quiet)
+        progress_.line("early stop: no better validation BLEU in " + std::to_string(o_.patience) + " epochs (best: epoch " +
+                       std::to_string(pos_.best_epoch + 1) + "); its weights are the model");
+      break;
+    }
     const std::vector<std::vector<size_t>> bs = batches(pos_.epoch);
     const int64_t nb = static_cast<int64_t>(bs.size());
     bool stop = false;

@@ -36,7 +36,7 @@ std::vector<std::string> run_files_in(const std::string& dir) {
 const std::vector<std::string>& RunDir::run_files() {
   static const std::vector<std::string> files = {"last.safetensors", "best.safetensors", "results.json", "metrics.csv",
                                                  "diagnostics.jsonl", "valid.hyp.txt", "test.hyp.txt",
-                                                 "test_beam.hyp.txt"};
+                                                 "test_beam.hyp.txt", "trials.csv", "trials.json"};
   return files;
 }
 

@@ -17,6 +17,7 @@
 #include "recurrent/data/text_file.h"
 #include "recurrent/tasks/baselines.h"
 #include "recurrent/tasks/classify.h"
+#include "recurrent/tasks/lm.h"
 #include "run_cli.h"
 
 using namespace recurrent;
@@ -155,4 +156,43 @@ TEST(Baselines, NgramLmAgainstAHandComputation) {
   // 1 → 1 was never seen: λ·0 + (1−λ)·P_uni(1).
   EXPECT_NEAR(m.bigram_nats({1, 1}), -std::log(0.01 * 3.0 / 7.0), 1e-12);
   EXPECT_EQ(m.bigram_nats({1}), 0.0);
+}
+
+TEST(Baselines, TrainLmStoresTheNgramModelsAndEvalScoresThem) {
+  const fs::path d = fs::temp_directory_path() / ("recurrent-lm-baselines-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  // Training text "abab…aba" (201 a, 200 b, N = 401 characters): bigrams a→b 200 times, b→a 200 times, so
+  // c(a·) = c(b·) = 200. Validation "abab…" alternates too, so λ = 0.99 (the grid's largest) is chosen.
+  std::string train;
+  for (int i = 0; i < 200; ++i) train += "ab";
+  train += "a";
+  data::write_file((d / "train.txt").string(), train);
+  data::write_file((d / "valid.txt").string(), "abababab");
+  data::write_file((d / "held.txt").string(), "aab");
+  const auto t = recurrent::testing::run("train lm --data " + (d / "train.txt").string() + " --valid " + (d / "valid.txt").string() +
+                                         " --level char --layers 1 --hidden 8 --seq-len 8 --batch 4 --epochs 1 --out " +
+                                         (d / "run").string() + " --seed 1 --quiet --threads 1");
+  ASSERT_EQ(t.status, 0) << t.out;
+  const auto e = recurrent::testing::run("eval --model " + (d / "run").string() + " --data " + (d / "held.txt").string() +
+                                         " --json --threads 1");
+  ASSERT_EQ(e.status, 0) << e.out;
+  const auto j = nlohmann::json::parse(e.out.substr(e.out.find('{')));
+  const double V = static_cast<double>(open_lm((d / "run").string())->vocab().size()), N = 401, lambda = 0.99;
+  // "aab": a predicted from a, b predicted from a.
+  const double pa = (201 + 1) / (N + V), pb = (200 + 1) / (N + V);
+  const double uni = -(std::log(pa) + std::log(pb)) / 2;
+  const double bi = -(std::log(lambda * 0 / 200 + (1 - lambda) * pa) + std::log(lambda * 200 / 200 + (1 - lambda) * pb)) / 2;
+  EXPECT_NEAR(j.at("baselines").at("unigram").at("loss_nats").get<double>(), uni, 1e-6);
+  EXPECT_NEAR(j.at("baselines").at("bigram").at("loss_nats").get<double>(), bi, 1e-6);
+  EXPECT_NEAR(j.at("baselines").at("bigram").at("bits_per_token").get<double>(), bi / std::log(2.0), 1e-6);
+  EXPECT_NEAR(j.at("baselines").at("bigram_lambda").get<double>(), lambda, 1e-6);
+  // The same figures as training printed for its own held-out text (results.json), from the stored tensors.
+  const auto v = recurrent::testing::run("eval --model " + (d / "run").string() + " --data " + (d / "valid.txt").string() +
+                                         " --json --threads 1");
+  ASSERT_EQ(v.status, 0) << v.out;
+  const auto res = nlohmann::json::parse(data::read_file((d / "run" / "results.json").string()));
+  EXPECT_NEAR(nlohmann::json::parse(v.out.substr(v.out.find('{'))).at("baselines").at("bigram").at("loss_nats").get<double>(),
+              res.at("baselines").at("valid").at("bigram").at("loss_nats").get<double>(), 1e-6);
+  fs::remove_all(d);
 }

@@ -412,3 +412,51 @@ TEST(LmCli, Bf16TrainsSavesAndSamplesInBf16) {
   EXPECT_NE(tf.out.find("--precision"), std::string::npos) << tf.out;
   fs::remove_all(d);
 }
+
+// The valid_loss column of an LM run's metrics.csv (rows written at epoch ends; the others leave it empty).
+std::vector<double> lm_valid_losses(const fs::path& run) {
+  std::vector<double> v;
+  const std::vector<std::string> lines = data::read_lines((run / "metrics.csv").string());
+  for (size_t i = 1; i < lines.size(); ++i) {
+    size_t c = 0;
+    for (int k = 0; k < 3; ++k) c = lines[i].find(',', c) + 1;  // step, epoch, train_loss, valid_loss
+    const std::string f = lines[i].substr(c, lines[i].find(',', c) - c);
+    if (!f.empty()) v.push_back(std::stod(f));
+  }
+  return v;
+}
+
+TEST(LmEarlyStop, StopsByItselfWhenValidationStopsImprovingAndKeepsTheBestWeights) {
+  // Random characters (no pattern to learn beyond their frequencies): a 64-unit LSTM memorises 1,200 training
+  // characters while the validation loss, after its best epoch, only rises; --stop-patience 3 ends the run long
+  // before --epochs 200, and the model is the best epoch's.
+  set_num_threads(1);
+  fs::path d = tmpdir("earlystop");
+  Rng r(4);
+  auto random_text = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += static_cast<char>('a' + r.below(8));
+    return s;
+  };
+  data::write_file((d / "train.txt").string(), random_text(1200));
+  data::write_file((d / "valid.txt").string(), random_text(400));
+  LmTrainOptions o = char_opts((d / "train.txt").string(), d / "run");
+  o.valid = (d / "valid.txt").string();
+  o.cells = "lstm", o.hidden = "64", o.layers = 1, o.embed = 16, o.dropout = 0.0;
+  o.epochs = 200, o.lr = 1e-2, o.stop_patience = 3;
+  ASSERT_EQ(train_lm(o), TrainOutcome::finished);
+  const nlohmann::json res = nlohmann::json::parse(data::read_file((d / "run" / "results.json").string()));
+  const int64_t epochs = res.at("epochs_completed").get<int64_t>(), best = res.at("best_epoch").get<int64_t>();
+  EXPECT_TRUE(res.at("stopped_early").get<bool>());
+  EXPECT_LT(epochs, 60);
+  EXPECT_EQ(epochs, best + 3);
+  const std::vector<double> v = lm_valid_losses(d / "run");
+  ASSERT_EQ(static_cast<int64_t>(v.size()), epochs);
+  EXPECT_GT(v.back(), *std::min_element(v.begin(), v.end()));
+  EXPECT_NEAR(res.at("valid").at("loss_nats").get<double>(), v[static_cast<size_t>(best - 1)], 1e-4);
+  // --stop-patience 0: no early stop (the same run goes on to --epochs).
+  o.stop_patience = 0, o.epochs = epochs + 2, o.out = (d / "off").string();
+  ASSERT_EQ(train_lm(o), TrainOutcome::finished);
+  EXPECT_EQ(nlohmann::json::parse(data::read_file((d / "off" / "results.json").string())).at("epochs_completed"), epochs + 2);
+  fs::remove_all(d);
+}

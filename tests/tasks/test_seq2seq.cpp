@@ -312,3 +312,52 @@ TEST(Seq2Seq, InterruptedAndResumedEqualsUninterrupted) {
 }
 
 }  // namespace
+
+TEST(Seq2Seq, StopsByItselfWhenValidationStopsImprovingAndKeepsTheBestWeights) {
+  // Targets unrelated to their sources (random words): nothing generalises, so after its best epoch the
+  // validation figure (BLEU, ties by the lower loss) is not beaten while the 64-unit model memorises the 40
+  // training pairs; --patience 3 ends the run long before --epochs 200 and the model is the best epoch's.
+  set_num_threads(1);
+  fs::path d = tmpdir("earlystop");
+  Rng r(6);
+  auto pairs = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) {
+      std::string a, b;
+      for (int j = 0; j < 4; ++j) a += (j ? " w" : "w") + std::to_string(r.below(12));
+      for (int j = 0; j < 4; ++j) b += (j ? " v" : "v") + std::to_string(r.below(12));
+      s += a + "\t" + b + "\n";
+    }
+    return s;
+  };
+  data::write_file((d / "train.tsv").string(), pairs(40));
+  data::write_file((d / "valid.tsv").string(), pairs(20));
+  Seq2SeqTrainOptions o = small_opts((d / "train.tsv").string(), d / "run");
+  o.valid = (d / "valid.tsv").string();
+  o.hidden = "64", o.batch = 8, o.epochs = 200, o.patience = 3;
+  ASSERT_EQ(train_seq2seq(o), Seq2SeqOutcome::finished);
+  const nlohmann::json res = nlohmann::json::parse(data::read_file((d / "run" / "results.json").string()));
+  const int64_t epochs = res.at("epochs_completed").get<int64_t>(), best = res.at("best_epoch").get<int64_t>();
+  EXPECT_TRUE(res.at("stopped_early").get<bool>());
+  EXPECT_LT(epochs, 60);
+  EXPECT_EQ(epochs, best + 3);
+  // metrics.csv: the training loss fell, and the model's validation figures are its best epoch's row.
+  std::vector<std::vector<double>> rows;  // step, epoch, train_loss, valid_loss, valid_bleu
+  const std::vector<std::string> lines = data::read_lines((d / "run" / "metrics.csv").string());
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<double> v;
+    size_t p = 0;
+    for (int k = 0; k < 5; ++k) {
+      const size_t q = lines[i].find(',', p);
+      v.push_back(std::stod(lines[i].substr(p, q - p)));
+      p = q + 1;
+    }
+    rows.push_back(v);
+  }
+  ASSERT_EQ(static_cast<int64_t>(rows.size()), epochs);
+  EXPECT_LT(rows.back()[2], 0.8 * rows.front()[2]);
+  const std::vector<double>& b = rows[static_cast<size_t>(best - 1)];
+  EXPECT_NEAR(res.at("valid").at("loss").get<double>(), b[3], 1e-4);
+  EXPECT_NEAR(res.at("valid").at("bleu").get<double>(), b[4], 1e-5 * std::max(1.0, b[4]));  // metrics.csv: 6 digits
+  fs::remove_all(d);
+}

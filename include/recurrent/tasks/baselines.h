@@ -80,6 +80,17 @@ class NgramLmBaseline {
   double unigram_nats(const std::vector<int64_t>& ids) const;
   double bigram_nats(const std::vector<int64_t>& ids) const;
   double lambda() const { return lambda_; }
+  bool defined() const { return V_ > 0; }
+  // Stored with the LM (every checkpoint's "extra.<prefix>*", so `recurrent eval` scores it on any text):
+  // "<prefix>unigram" [V] counts, "<prefix>bigrams" [K, 3] rows (v, w, c(v, w)) in (v, w) order, "<prefix>lambda" [1].
+  // Floats: ids and counts are exact below 2^24 (a larger count is rounded by < 1e-7 of itself).
+  // from_tensors: undefined when absent (models from before); malformed → Error(where, ...).
+  void append_tensors(io::NamedTensors& out, const std::string& prefix) const;
+  static NgramLmBaseline from_tensors(const io::NamedTensors& in, const std::string& prefix, int64_t V,
+                                      const std::string& where);
+  // The baselines stored with a trained LM (a run folder or .safetensors; "extra.baseline.lm.*"); undefined
+  // for an LM saved before they were stored.
+  static NgramLmBaseline load(const std::string& model_path, int64_t V);
 
  private:
   double nats(const std::vector<int64_t>& ids, double lambda) const;

@@ -34,6 +34,7 @@
 #include "recurrent/nn/rnn.h"
 #include "recurrent/tasks/baselines.h"
 #include "recurrent/train/run.h"
+#include "recurrent/train/search.h"
 
 namespace recurrent::tasks {
 
@@ -185,12 +186,19 @@ struct ClassifyTrainOptions : train::RunOptions {
   int64_t batch = 32;
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 5.0;
+  int64_t search = 0;                      // > 0: --search N, the first N of classify_candidates() (train/search.h)
 };
 enum class ClassifyOutcome { finished, stopped };
+// --search: the candidates of docs/defaults.md's evidence table, best (leave-one-dataset-out) first.
+const std::vector<train::SearchCandidate>& classify_candidates();
 // Without --valid / --test the data is split by position into `folds` folds (item i in fold i % folds):
 // fold `fold` is test, fold fold−1 (mod folds) validation, the rest training. The default (10 folds,
 // fold 9) is 80/10/10 with test i % 10 == 9 and valid i % 10 == 8; with only one of --valid / --test
 // given, only the other fold is taken out. Cross-validation: run fold = 0 … folds−1, average test.
 ClassifyOutcome train_classifier(const ClassifyTrainOptions& o);
+// train_classifier with o.search > 0: successive halving over the first o.search candidates (they set --cell,
+// --hidden, --[no-]bidirectional, --pool, --dropout, --word-dropout), trials ranked by validation macro-F1, the
+// kept one evaluated on test once.
+ClassifyOutcome search_classifier(const ClassifyTrainOptions& o);
 
 }  // namespace recurrent::tasks

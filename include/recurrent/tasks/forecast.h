@@ -43,6 +43,7 @@
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
 #include "recurrent/train/run.h"
+#include "recurrent/train/search.h"
 
 namespace recurrent::tasks {
 
@@ -189,8 +190,14 @@ struct ForecastTrainOptions : train::RunOptions {
   int64_t batch = 32;
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 1.0;
+  int64_t search = 0;  // > 0: --search N, the first N of forecast_candidates() (train/search.h)
 };
 enum class ForecastOutcome { finished, stopped };
 ForecastOutcome train_forecaster(const ForecastTrainOptions& o);
+// --search: the candidates of docs/defaults.md's evidence table, best (leave-one-dataset-out) first.
+const std::vector<train::SearchCandidate>& forecast_candidates();
+// train_forecaster with o.search > 0: successive halving over the first o.search candidates (they set --cell,
+// --hidden, --dropout), trials ranked by validation MAE, the kept one evaluated on test once.
+ForecastOutcome search_forecaster(const ForecastTrainOptions& o);
 
 }  // namespace recurrent::tasks

@@ -206,6 +206,8 @@ struct LmTrainOptions : train::RunOptions {
   double lr = 2e-3, clip = 5.0;
   double lr_decay = 0.5;                       // factor on plateau (or per epoch from decay_start)
   int64_t patience = 0, decay_start = 0;       // decay_start > 0: lr·decay^max(0, epoch+1−decay_start)
+  int64_t stop_patience = 5;                   // > 0: stop after this many epochs without a better validation loss
+                                               // (early stopping; the best epoch's weights are the model); 0: off
   int64_t eval_batch = 16;
   int64_t log_interval = 50;                   // metrics rows every N steps
   int64_t diagnostics = 0;                     // > 0: gradient-flow JSON lines every N steps (train/diagnostics.h)

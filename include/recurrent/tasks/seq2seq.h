@@ -239,6 +239,8 @@ struct Seq2SeqTrainOptions : train::RunOptions {
   int64_t heads = 4, d_model = 128, ff = 512;  // --arch transformer (with `layers` blocks per side)
   int64_t beam = 1;           // decoding for validation / test BLEU
   int64_t valid_every = 0;    // > 0: also validate every N steps (else once per epoch)
+  int64_t patience = 5;       // > 0: stop after this many epochs without a better validation BLEU (early stopping;
+                              // the best weights are the model); 0: off
 };
 enum class Seq2SeqOutcome { finished, stopped };
 // Without --valid / --test, pair i is test if i % 10 == 9, valid if i % 10 == 8 (as train classify).

@@ -37,6 +37,10 @@ struct RunOptions {
   int64_t save_every_steps = 0;
   double save_every_seconds = 600.0;
   std::string save_every_text = "10m";  // the CLI's --save-every text, read by parse_save_every
+  // --search (search.h): a trial is scored on validation only (the test part is never evaluated; nothing on
+  // stdout); evaluate_only (with resume) trains no further: the run's best weights are evaluated, results.json written.
+  bool trial = false;
+  bool evaluate_only = false;
   std::string command;         // opaque to the library: the CLI's record of the run's options (JSON),
                                // written into every checkpoint so `--resume DIR` alone can continue
 };
