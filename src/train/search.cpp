@@ -80,6 +80,40 @@ void copy_winner(const std::string& from, const std::string& out) {
       fs::copy_file(fs::path(from) / f, fs::path(out) / f, fs::copy_options::overwrite_existing);
   }
 }
+// Each unfinished trial's cumulative allowance for rung r: with a time budget (left: seconds left of it) an
+// even share of left / (rungs − r); with --epochs E alone E·2^(r−rungs+1) epochs (at least 1).
+void set_allowances(std::vector<TrialState>& t, const std::vector<size_t>& alive, int64_t r, int64_t rungs,
+                    const RunOptions& o, double left) {
+  std::vector<size_t> active;
+  for (size_t k : alive)
+    if (!t[k].report.finished) active.push_back(k);
+  for (size_t k : active) {
+    if (o.time_budget > 0) {
+      t[k].allowance = t[k].report.train_seconds + left / static_cast<double>(rungs - r) / static_cast<double>(active.size());
+    } else {
+      const double e = std::ldexp(static_cast<double>(o.epochs), static_cast<int>(r - rungs + 1));
+      t[k].allowance = std::max<double>(1.0, std::round(e));
+    }
+  }
+}
+
+// Trains trial k (fresh, or resumed in its folder) up to its allowance, as a validation-only run.
+void run_trial(TrialState& s, size_t k, const SearchCandidate& c, const RunOptions& o, bool time_mode, const TrialFn& run) {
+  RunOptions b = o;
+  b.out = trial_dir(o.out, k, c);
+  b.resume = s.started ? b.out : "";
+  b.force = false, b.quiet = true, b.trial = true, b.evaluate_only = false;
+  b.command = candidate_command(o.command, c);
+  if (time_mode) b.time_budget = std::max(s.allowance, s.report.train_seconds + 1e-3);
+  else b.epochs = static_cast<int64_t>(s.allowance);
+  const bool budget_left = !s.started || (time_mode ? s.report.train_seconds < b.time_budget : s.report.epochs < b.epochs);
+  if (!budget_left) return;
+  s.report = run(k, b, s.started);
+  s.started = true;
+  if (interrupted()) throw Error("--search", "interrupted in trial " + std::to_string(k + 1) + " (" + b.out + ")");
+  // With a time budget, reaching --epochs also ends a trial for good.
+  if (time_mode && o.epochs > 0 && s.report.epochs >= o.epochs) s.report.finished = true;
+}
 }  // namespace
 
 std::string trial_dir(const std::string& out, size_t k, const SearchCandidate& c) {
@@ -137,36 +171,10 @@ SearchOutcome successive_halving(const std::vector<SearchCandidate>& cands, cons
                  static_cast<long long>(rungs), time_mode ? format_duration(o.time_budget).c_str()
                                                           : (std::to_string(o.epochs) + " epochs").c_str());
   for (int64_t r = 0; r < rungs; ++r) {
-    std::vector<size_t> active;
-    for (size_t k : alive)
-      if (!t[k].report.finished) active.push_back(k);
-    if (time_mode) {
-      const double left = std::max(0.0, o.time_budget - wall());
-      for (size_t k : active) t[k].allowance = t[k].report.train_seconds + left / static_cast<double>(rungs - r) / active.size();
-    } else {
-      const double e = std::ldexp(static_cast<double>(o.epochs), static_cast<int>(r - rungs + 1));
-      for (size_t k : active) t[k].allowance = std::max<double>(1.0, std::round(e));
-    }
+    set_allowances(t, alive, r, rungs, o, time_mode ? std::max(0.0, o.time_budget - wall()) : 0.0);
     for (size_t k : alive) {
       const double w0 = wall();
-      if (!t[k].report.finished) {
-        RunOptions b = o;
-        b.out = trial_dir(o.out, k, cands[k]);
-        b.resume = t[k].started ? b.out : "";
-        b.force = false, b.quiet = true, b.trial = true, b.evaluate_only = false;
-        b.command = candidate_command(o.command, cands[k]);
-        if (time_mode) b.time_budget = std::max(t[k].allowance, t[k].report.train_seconds + 1e-3);
-        else b.epochs = static_cast<int64_t>(t[k].allowance);
-        const bool budget_left = !t[k].started || (time_mode ? t[k].report.train_seconds < b.time_budget
-                                                             : t[k].report.epochs < b.epochs);
-        if (budget_left) {
-          t[k].report = run(k, b, t[k].started);
-          t[k].started = true;
-          if (interrupted()) throw Error("--search", "interrupted in trial " + std::to_string(k + 1) + " (" + b.out + ")");
-          // With a time budget, reaching --epochs also ends a trial for good.
-          if (time_mode && o.epochs > 0 && t[k].report.epochs >= o.epochs) t[k].report.finished = true;
-        }
-      }
+      if (!t[k].report.finished) run_trial(t[k], k, cands[k], o, time_mode, run);
       log.row(r, rungs, k, cands[k], t[k].allowance, time_mode, t[k].report, wall() - w0, r + 1 == rungs);
     }
     alive = best_half(alive, t);
