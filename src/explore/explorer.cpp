@@ -122,8 +122,11 @@ void Explorer::Impl::add_run_routes() {
   http.Get(R"(/api/runs/([^/]+)/diagnostics)", [this](const httplib::Request& req, httplib::Response& res) {
     const auto r = run(req.matches[1], res);
     if (!r) return;
-    if (!r->diagnostics) return reply_error(res, 409, "run \"" + r->name + "\" has no diagnostics.jsonl (train with --diagnostics N)");
-    answer(res, [&] { reply_json(res, read_diagnostics((fs::path(r->dir) / "diagnostics.jsonl").string())); });
+    if (!r->diagnostics) return reply_error(res, 409, "run \"" + r->name + "\" has no diagnostics.jsonl (train with --diagnostics N) or dh.csv");
+    const fs::path jsonl = fs::path(r->dir) / "diagnostics.jsonl";  // else the gradient lab's dh.csv
+    answer(res, [&] {
+      reply_json(res, fs::exists(jsonl) ? read_diagnostics(jsonl.string()) : read_gradlab_dh((fs::path(r->dir) / "dh.csv").string()));
+    });
   });
   http.Get(R"(/api/runs/([^/]+)/model)", [this](const httplib::Request& req, httplib::Response& res) {
     const auto r = run(req.matches[1], res);
@@ -166,6 +169,7 @@ Explorer::Explorer(ExploreOptions o) : impl_(std::make_unique<Impl>()) {
   });
   s.add_run_routes();
   s.add_cells_routes();
+  s.add_attention_routes();
 }
 
 Explorer::~Explorer() { stop(); }

@@ -2,7 +2,7 @@
 // (docs/explore.md). The page and its script are embedded in the binary (explore/assets/, nothing
 // fetched from elsewhere); the HTTP layer is serve's (Debian's cpp-httplib, the same JSON replies).
 //
-//   GET  /                                  the page (views: Runs, Gradient flow, Cells, Samples)
+//   GET  /                                  the page (views: Runs, Gradient flow, Cells, Samples, Attention)
 //   GET  /assets/NAME                       its script and style sheet
 //   GET  /api/runs                          {"runs": [{"name", "metrics", "diagnostics", "model"}]} (found anew each time)
 //   GET  /api/runs/NAME/metrics?from=N      metrics.csv rows N… (explore/runs.h read_metrics)
@@ -17,6 +17,10 @@
 //                                           {"units": [{"layer", "index", "kind", "r"}], "best_values": [N] (the first unit's row)}
 //   POST /api/sample {"run", "prime", "length", "temperature", "top_k", "top_p", "seed"}
 //                                           {"tokens": [{"token", "prob"}]}: prime then generated, each with P(token)
+//   POST /api/attention {"run", "text", "beam"? (5)}   an RNN encoder-decoder's attention over the source:
+//                                           {"source": [tokens], "results": [{"beam", "translation", "target",
+//                                           "log_prob", "ended", "attention": [target step][source token]}]}
+//                                           greedy first, then beam search of that width
 // Every refusal is {"error": "one line"} with a 4xx: 400 bad body or parameter, 404 unknown run, cell
 // set or endpoint, 409 a run without the file asked for, 413 a body over 1 MiB.
 #pragma once

@@ -18,6 +18,7 @@
 #include "explore/explorer.h"
 #include "explore/runs.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/seq2seq.h"
 
 namespace recurrent::explore {
 
@@ -27,6 +28,7 @@ struct Explorer::Impl {
   int port = -1;
   std::mutex models_mu;  // the loaded models, by file and modification time
   std::map<std::string, std::pair<std::string, std::shared_ptr<tasks::LmModel>>> models;
+  std::map<std::string, std::shared_ptr<tasks::Seq2SeqModel>> s2s_models;  // by file
   std::mutex work_mu;    // one model computation at a time (the machine's cores are the limit)
   std::mutex cells_mu;
   struct CellSet {
@@ -47,6 +49,9 @@ struct Explorer::Impl {
   CellSet read_cells(const RunEntry& r, const std::string& text);
   void add_run_routes();    // explorer.cpp
   void add_cells_routes();  // routes_cells.cpp
+  // The RNN encoder-decoder with attention of run r (loaded once); Error otherwise.
+  std::shared_ptr<tasks::Seq2SeqModel> seq2seq(const RunEntry& r);
+  void add_attention_routes();  // routes_attention.cpp
 };
 
 // The replies' content type. With a charset, cpp-httplib does not compress them: it would brotli- or

@@ -31,7 +31,7 @@ RunEntry probe(const fs::path& p) {
     return r;
   }
   r.metrics = is_file(p / "metrics.csv");
-  r.diagnostics = is_file(p / "diagnostics.jsonl");
+  r.diagnostics = is_file(p / "diagnostics.jsonl") || is_file(p / "dh.csv");
   r.model = is_file(p / "best.safetensors") || is_file(p / "last.safetensors");
   return r;
 }
@@ -163,6 +163,40 @@ json read_diagnostics(const std::string& path, size_t max_lines) {
     steps.push_back(std::move(s));
   }
   return {{"steps", steps}, {"probed", n}};
+}
+
+json read_gradlab_dh(const std::string& path, size_t max_steps) {
+  const std::string text = whole_lines(path);
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  RC_CHECK(split_csv_line(line) == std::vector<std::string>({"model", "clip", "step", "t", "distance", "dh_norm"}), path,
+           "expected the gradient lab's header model,clip,step,t,distance,dh_norm");
+  // step → series ("lstm clip 1") → dh by t, in the order first seen
+  std::map<double, std::vector<std::pair<std::string, std::vector<json>>>> steps;
+  while (std::getline(in, line)) {
+    const std::vector<std::string> f = split_csv_line(line);
+    if (f.size() != 6) continue;
+    const json step = number_or_null(f[2]), t = number_or_null(f[3]);
+    if (!step.is_number() || !t.is_number() || t.get<double>() < 0 || t.get<double>() > 1e6) continue;
+    auto& series = steps[step.get<double>()];
+    const std::string name = f[0] + " clip " + f[1];
+    auto it = std::find_if(series.begin(), series.end(), [&](const auto& x) { return x.first == name; });
+    if (it == series.end()) it = series.insert(series.end(), {name, {}});
+    const size_t k = static_cast<size_t>(t.get<double>());
+    if (it->second.size() <= k) it->second.resize(k + 1, nullptr);
+    it->second[k] = number_or_null(f[5]);
+  }
+  std::vector<json> all;
+  for (auto& [step, series] : steps) {
+    json layers = json::array();
+    for (auto& [name, dh] : series) layers.push_back({{"name", name}, {"layer", 0}, {"dir", 0}, {"dh", dh}});
+    all.push_back({{"step", step}, {"loss", nullptr}, {"grad_norm", nullptr}, {"layers", layers}});
+  }
+  json out = json::array();
+  const size_t n = all.size();
+  for (size_t k = 0; k < n && k < max_steps; ++k) out.push_back(all[n <= max_steps ? k : k * (n - 1) / (max_steps - 1)]);
+  return {{"steps", out}, {"probed", n}};
 }
 
 std::optional<int64_t> parse_count(const std::string& text, int64_t fallback) {

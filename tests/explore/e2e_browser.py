@@ -5,8 +5,8 @@ the DevTools protocol with python3-websocket; docs/explore.md).
 The chromium runs behind an unreachable proxy (--proxy-server to a closed loopback port; only loopback
 bypasses it), so nothing outside the machine can be reached, and every request the page makes is
 recorded (Network domain): the test fails if any is addressed elsewhere than the explorer. Views: Runs (curves, a metrics line appearing within 2 s, a real `train`
-appearing), Gradient flow, Cells (the text coloured, units ranked for built-in patterns and a marked
-selection), Samples. The page load for a 2x256 LSTM and 10,000 characters is measured and printed.
+appearing), Gradient flow (--diagnostics and the gradient lab), Cells (the text coloured, units ranked
+for built-in patterns and a marked selection), Samples, Attention (a tiny encoder-decoder). The page load for a 2x256 LSTM and 10,000 characters is measured and printed.
 
   /usr/bin/python3 tests/explore/e2e_browser.py --bin build/recurrent --text tests/fixtures/lm/moby_train.txt \
       [--screenshots DIR] [--keep]
@@ -181,6 +181,10 @@ def views(b, base, runs):
     check('step 1 ' in b.js("document.querySelector('#grad-label').textContent"), 'Gradient flow: the slider picks step 1')
     if b.shots:
         b.screenshot(os.path.join(b.shots, 'grad.png'))
+    b.goto(base + '/?run=lab#grad')  # the gradient lab's dh.csv: a curve per (cell, clip)
+    b.wait("+document.body.dataset.gradSteps === 5", what='the 5 probes of the gradient lab run (steps 1, 5, 10, 15, 20)')
+    names = b.js("[...document.querySelectorAll('#grad-chart path')].map(p => p.dataset.series)")
+    check(names == ['lstm clip 0 ‖∂L/∂h_t‖', 'gru clip 0 ‖∂L/∂h_t‖'], f'Gradient flow: the gradient lab run, {names}')
 
     # ---- Cells: a coloured span per character, ranked units for each pattern and for a selection
     b.goto(base + '/?run=tiny#cells')
@@ -208,6 +212,20 @@ def views(b, base, runs):
     b.wait("+document.body.dataset.samples === 58", what='58 sampled tokens')
     probs = b.js("[...document.querySelectorAll('#samples-view span')].map(s => +s.dataset.prob)")
     check(len(probs) == 58 and all(0 < p <= 1 for p in probs), 'Samples: prime + 50 tokens, each with its probability')
+
+
+def attention(b, base):
+    # Attention: a heat map per decoding, one row per output word, one cell per source word, rows summing to 1
+    b.goto(base + '/?run=s2s#attention')
+    b.js("document.querySelector('#attention-text').value = 'one two'; document.querySelector('#attention-beam').value = 3;"
+         "document.querySelector('#attention-go').click()")
+    b.wait("+document.body.dataset.attention === 2", what='greedy and beam heat maps')
+    rows = b.js("[...document.querySelectorAll('table.heat[data-beam=\"3\"] tbody tr, table.heat[data-beam=\"3\"] > tr')]"
+                ".map(tr => [...tr.querySelectorAll('td')].map(td => +td.dataset.a))")
+    check(len(rows) >= 1 and all(len(r) == 2 and abs(sum(r) - 1) < 1e-2 for r in rows),
+          f'Attention: {len(rows)} output rows over 2 source words, each summing to 1')
+    if b.shots:
+        b.screenshot(os.path.join(b.shots, 'attention.png'))
 
 
 def page_load(b, base, run_name):
@@ -264,12 +282,21 @@ def main():
                '--log-interval', '1', '--diagnostics', '1'])
         train(a.bin, a.text, os.path.join(runs, 'lstm2x256'),
               ['--hidden', '256', '--layers', '2', '--seq-len', '20', '--batch', '4', '--max-steps', '1'])
+        pairs = os.path.join(work, 'pairs.tsv')
+        with open(pairs, 'w') as f:  # counting in English and Spanish (tests/serve/test_task_routes.cpp)
+            en, es = ['one', 'two', 'three', 'four'], ['uno', 'dos', 'tres', 'cuatro']
+            f.writelines(f'{en[i % 4]} {en[i // 4 % 4]}\t{es[i % 4]} {es[i // 4 % 4]}\n' for i in range(40))
+        run([a.bin, '--threads', '1', 'train', 'seq2seq', '--data', pairs, '--hidden', '8', '--embed', '4', '--epochs', '2',
+             '--quiet', '--out', os.path.join(runs, 's2s')])
+        run([a.bin, '--threads', '1', 'gradlab', 'train', '--task', 'adding', '--T', '20', '--cells', 'lstm,gru', '--hidden', '16',
+             '--steps', '20', '--probe-every', '5', '--eval-every', '1000', '--eval-size', '10', '--out', os.path.join(runs, 'lab')])
         server, base = start_explorer(a.bin, [runs, '--text', a.text, '--max-chars', '10000'])
         b = Browser(base, work)
         b.binary, b.text, b.shots, b.timing = a.bin, a.text, a.screenshots, a.timing
         if b.shots:
             os.makedirs(b.shots, exist_ok=True)
         views(b, base, runs)
+        attention(b, base)
         page_load(b, base, 'lstm2x256')
         check(not b.outside, f'nothing requested outside the explorer ({len(b.outside)} tried: {b.outside[:3]})')
         check(server.poll() is None, 'the explorer is still running')

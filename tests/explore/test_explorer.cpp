@@ -122,6 +122,38 @@ TEST_F(ExplorerTest, CellsAndSamplesOnATrainedModel) {
   EXPECT_EQ(json::parse(get("/api/text")->body)["text"], "Call me Ishmael.");
 }
 
+TEST_F(ExplorerTest, AttentionOfAnEncoderDecoderIsTranslatesOwn) {
+  std::string pairs;  // counting in English and Spanish (as tests/serve/test_task_routes.cpp)
+  const char* en[] = {"one", "two", "three", "four"};
+  const char* es[] = {"uno", "dos", "tres", "cuatro"};
+  for (int i = 0; i < 40; ++i) pairs += std::string(en[i % 4]) + " " + en[i / 4 % 4] + "\t" + es[i % 4] + " " + es[i / 4 % 4] + "\n";
+  std::ofstream(dir / "pairs.tsv") << pairs;
+  std::ofstream(dir / "src.txt") << "one two\n";
+  const std::string s2s = (dir / "runs" / "s2s").string();
+  auto r = recurrent::testing::run("--threads 1 train seq2seq --data " + (dir / "pairs.tsv").string() +
+                                   " --hidden 8 --embed 4 --epochs 2 --quiet --out " + s2s);
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto res = post("/api/attention", R"({"run": "s2s", "text": "One two", "beam": 3})");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json j = json::parse(res->body);
+  EXPECT_EQ(j["source"], json({"one", "two"}));
+  ASSERT_EQ(j["results"].size(), 2u);
+  for (int k = 0; k < 2; ++k) {
+    const json& d = j["results"][k];
+    ASSERT_EQ(d["attention"].size(), d["target"].size()) << res->body;
+    for (const json& row : d["attention"]) {
+      ASSERT_EQ(row.size(), 2u);
+      EXPECT_NEAR(row[0].get<double>() + row[1].get<double>(), 1.0, 1e-3);
+    }
+  }
+  r = recurrent::testing::run("--threads 1 translate --model " + s2s + " < " + (dir / "src.txt").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(j["results"][0]["translation"].get<std::string>() + "\n", r.out);  // greedy = translate's
+  r = recurrent::testing::run("--threads 1 translate --beam 3 --model " + s2s + " < " + (dir / "src.txt").string());
+  EXPECT_EQ(j["results"][1]["translation"].get<std::string>() + "\n", r.out);
+}
+
 TEST_F(ExplorerTest, BadRequestsGetOneLineErrors) {
   expect_error(get("/api/nope"), 404);
   expect_error(get("/api/runs/zz/metrics"), 404);
@@ -146,6 +178,9 @@ TEST_F(ExplorerTest, BadRequestsGetOneLineErrors) {
   expect_error(post("/api/cells/" + id + "/search", R"({"spans": [[0, 9]]})"), 400);
   expect_error(post("/api/cells/" + id + "/search", R"({"spans": "x"})"), 400);
   expect_error(post("/api/cells/" + id + "/search", R"({"pattern": "quotes", "top": 0})"), 400);
+  expect_error(post("/api/attention", R"({"run": "lm", "text": "one two"})"), 400);  // not an encoder-decoder
+  expect_error(post("/api/attention", R"({"run": "lm", "text": "a", "beam": 0})"), 400);
+  expect_error(post("/api/attention", R"({"run": "zz", "text": "a"})"), 404);
   expect_error(post("/api/sample", R"({"run": "lm", "temperature": 0})"), 400);
   expect_error(post("/api/sample", R"({"run": "lm", "top_p": 2})"), 400);
   expect_error(post("/api/sample", R"({"run": "lm", "length": 1e9})"), 400);

@@ -76,6 +76,25 @@ TEST(ExploreRuns, DiagnosticsKeepEvenlySpacedLinesAndSkipBadOnes) {
   EXPECT_EQ(j["steps"][1]["layers"][0]["dc"][1], 1.0);
 }
 
+TEST(ExploreRuns, GradientLabDhCsvBecomesOneSeriesPerModelAndClip) {
+  TempDir d;
+  write(d.p / "lab" / "dh.csv",
+        "model,clip,step,t,distance,dh_norm\nlstm,0,1,0,1,0.5\nlstm,0,1,1,0,1\ngru,1,1,1,0,2\ngru,1,1,0,1,0.25\n"
+        "lstm,0,5,0,1,0.1\nlstm,0,5,1,0,0.2\n");
+  const auto runs = list_runs({(d.p / "lab").string()});
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs[0].diagnostics);
+  const nlohmann::json j = read_gradlab_dh((d.p / "lab" / "dh.csv").string());
+  ASSERT_EQ(j["steps"].size(), 2u);
+  EXPECT_EQ(j["steps"][0]["step"], 1.0);
+  ASSERT_EQ(j["steps"][0]["layers"].size(), 2u);
+  EXPECT_EQ(j["steps"][0]["layers"][0]["name"], "lstm clip 0");
+  EXPECT_EQ(j["steps"][0]["layers"][1]["dh"], nlohmann::json({0.25, 2.0}));  // by t, whatever the row order
+  EXPECT_EQ(j["steps"][1]["layers"][0]["dh"], nlohmann::json({0.1, 0.2}));
+  write(d.p / "bad.csv", "a,b\n");
+  EXPECT_THROW(read_gradlab_dh((d.p / "bad.csv").string()), Error);
+}
+
 TEST(ExploreRuns, CountsAreNonNegativeIntegers) {
   EXPECT_EQ(parse_count("", 7), 7);
   EXPECT_EQ(parse_count("42", 0), 42);

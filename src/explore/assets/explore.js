@@ -1,4 +1,4 @@
-// recurrent explore — the page's script: four views over the server's JSON endpoints (docs/explore.md).
+// recurrent explore — the page's script: five views over the server's JSON endpoints (docs/explore.md).
 // No library: the curves are SVG drawn here. The page marks what it has drawn in data attributes of
 // <body> (data-runs, data-cells, ...) for the browser tests (tests/explore/e2e_browser.py).
 'use strict';
@@ -99,7 +99,7 @@ async function refreshRuns() {
     lab.appendChild(document.createTextNode(' ' + r.name));
     list.appendChild(lab);
   });
-  for (const id of ['grad-run', 'cells-run', 'samples-run']) {
+  for (const id of ['grad-run', 'cells-run', 'samples-run', 'attention-run']) {
     const sel = $(id), want = id === 'grad-run' ? (r) => r.diagnostics : (r) => r.model;
     const have = new Set([...sel.options].map((o) => o.value));
     j.runs.filter(want).forEach((r) => { if (!have.has(r.name)) sel.appendChild(el('option', { value: r.name }, r.name)); });
@@ -178,11 +178,11 @@ function drawGrad() {
   const box = $('grad-chart');
   box.textContent = '';
   if (!st) { $('grad-label').textContent = 'no probed step yet'; return; }
-  $('grad-label').textContent = 'step ' + st.step + ' (' + (k + 1) + ' of ' + steps.length + '), loss ' + fmt(st.loss) +
-    ', gradient norm ' + fmt(st.grad_norm);
+  $('grad-label').textContent = 'step ' + st.step + ' (' + (k + 1) + ' of ' + steps.length + ')' +
+    (st.loss === null ? '' : ', loss ' + fmt(st.loss) + ', gradient norm ' + fmt(st.grad_norm));
   const series = [];
   st.layers.forEach((l, i) => {
-    const name = 'layer ' + l.layer + (l.dir ? ' reverse' : '');
+    const name = l.name || 'layer ' + l.layer + (l.dir ? ' reverse' : '');  // name: the gradient lab's series
     series.push({ name: name + ' ‖∂L/∂h_t‖', colour: COLOURS[i % 10], points: l.dh.map((v, t) => [t, v]) });
     if (l.dc) series.push({ name: name + ' ‖∂L/∂c_t‖', colour: COLOURS[i % 10], dash: '4 3', points: l.dc.map((v, t) => [t, v]) });
   });
@@ -227,10 +227,12 @@ async function colourCells(known) {  // known: the unit's values when the server
   if (how === 'unit') {
     const q = 'layer=' + $('cells-layer').value + '&index=' + $('cells-unit').value + '&kind=' + $('cells-kind').value;
     const values = Array.isArray(known) ? known : (await api('/api/cells/' + c.id + '/unit?' + q)).values;
-    let scale = 1e-6;
-    for (const v of values) scale = Math.max(scale, Math.abs(v));
+    // Red above the unit's mean over the text, blue below, full colour at the largest deviation.
+    let mean = 0, scale = 1e-6;
+    for (const v of values) mean += v / n;
+    for (const v of values) scale = Math.max(scale, Math.abs(v - mean));
     label = 'layer ' + $('cells-layer').value + ' ' + $('cells-kind').value + '[' + $('cells-unit').value + ']';
-    for (let k = 0; k < n; ++k) { bg[k] = colourFor(values[k], scale); tip[k] = fmt(values[k]); }
+    for (let k = 0; k < n; ++k) { bg[k] = colourFor(values[k] - mean, scale); tip[k] = fmt(values[k]); }
   } else {
     for (let k = 0; k < n; ++k) {
       const p = c.prob[k];
@@ -302,6 +304,36 @@ async function generate() {
   document.body.dataset.samples = j.tokens.length;
 }
 
+// ---- Attention: a heat map per decoding (greedy, beam) ---------------------------------------------------
+async function attend() {
+  const j = await api('/api/attention', { run: $('attention-run').value, text: $('attention-text').value,
+                                          beam: +$('attention-beam').value });
+  const view = $('attention-view');
+  view.textContent = '';
+  j.results.forEach((r) => {
+    view.appendChild(el('h4', {}, (r.beam === 1 ? 'greedy' : 'beam ' + r.beam) + ': ' + r.translation +
+                                  ' (log p ' + r.log_prob.toFixed(3) + (r.ended ? '' : ', cut at the length limit') + ')'));
+    const t = el('table', { class: 'heat', 'data-beam': r.beam }), head = el('tr');
+    head.appendChild(el('th'));
+    j.source.forEach((w) => head.appendChild(el('th', {}, w)));
+    const thead = el('thead');
+    thead.appendChild(head);
+    t.appendChild(thead);
+    r.attention.forEach((row, i) => {
+      const tr = el('tr');
+      tr.appendChild(el('th', {}, r.target[i] || '<eos>'));
+      row.forEach((a) => {
+        const td = el('td', { title: a.toFixed(3), 'data-a': a });
+        td.style.background = `rgba(30,60,160,${a.toFixed(3)})`;
+        tr.appendChild(td);
+      });
+      t.appendChild(tr);
+    });
+    view.appendChild(t);
+  });
+  document.body.dataset.attention = j.results.length;
+}
+
 // ---- views and wiring --------------------------------------------------------------------------------
 function show(view) {
   state.view = view;
@@ -326,6 +358,7 @@ async function start() {
     await search({ spans });
   }));
   $('samples-go').addEventListener('click', guard(generate));
+  $('attention-go').addEventListener('click', guard(attend));
   await refreshRuns();
   $('cells-text').value = (await api('/api/text')).text;
   show(location.hash.slice(1) || 'runs');
