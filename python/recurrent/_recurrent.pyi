@@ -46,6 +46,10 @@ class RNN:
     def infer(self, x: F32, lengths: Optional[Sequence[int]] = None, h0: Optional[F32] = None,
               c0: Optional[F32] = None) -> Tuple[F32, F32, Optional[F32]]:
         """Forward without a tape in one call: (output, h_n, c_n or None)."""
+    def panel_cache_stats(self) -> Tuple[int, int]:
+        """(hits, misses) of the packed-weight cache since construction."""
+    def _time_infer(self, x: F32, calls: int) -> float:
+        """Benchmark anchor: CPU microseconds per inference call of the engine alone (calls made from C++)."""
 
 class LanguageModel:
     """A model directory (or .safetensors file) written by `recurrent train lm`: score and sample as the CLI does."""
@@ -58,6 +62,27 @@ class LanguageModel:
                seed: int = 1, beam: int = 0) -> str:
         """The prime and `length` generated tokens, as `recurrent sample` prints them."""
 
+class Vocab:
+    """A token vocabulary by the CLI's rules (chars: code points ascending; words: count descending; 0 <unk>, 1 <eos>)."""
+    def __init__(self, level: str, tokens: List[str], lower: bool = False) -> None: ...
+    @staticmethod
+    def build(text: str, level: str = "char", lower: bool = False, min_count: int = 1, max_size: int = 0) -> "Vocab": ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def lower(self) -> bool: ...
+    @property
+    def tokens(self) -> List[str]: ...
+    def __len__(self) -> int: ...
+    def encode(self, text: str) -> npt.NDArray[np.int64]:
+        """Ids of a text as `recurrent train lm` / `eval` read a file (words: <eos> after every line)."""
+    def context_ids(self, text: str = "") -> npt.NDArray[np.int64]:
+        """The start token, then the tokens of one line: what `recurrent score` and `sample` feed first."""
+    def render(self, id: int) -> str: ...
+
+def _save_lm(path: str, vocab: Vocab, embed: int, layers: List[Tuple[str, int, int]], dropout: float, tie_weights: bool,
+             tensors: Dict[str, F32]) -> str: ...
+def _resolve_model_path(path: str) -> str: ...
 def load_safetensors(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
     """(tensors, metadata): floating dtypes as float32 arrays, integer ones as int64."""
 def save_safetensors(path: str, tensors: Dict[str, np.ndarray], metadata: Optional[Dict[str, str]] = None) -> None:

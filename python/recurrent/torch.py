@@ -26,6 +26,9 @@ from . import _recurrent
 __all__ = ["LSTM", "GRU", "RNN"]
 
 _f32 = _torch.float32
+_Tensor = _torch.Tensor
+_from_numpy = _torch.from_numpy
+_is_tracing = _torch._C._is_tracing  # what torch.jit.is_tracing() asks, without its Python frame
 _CELLS = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}
 _warned = set()
 
@@ -85,14 +88,29 @@ class _Dropin:
 
     # ---- engines: built on first use; self._rc (engines, weight order, bound state) is never part of
     # state_dict, pickling or deepcopy -----------------------------------------------------------------
-    def _rc_engine(self, key):
-        """(engine, weights in its order) for key = (batch_first, layer): layer None is the whole stack,
-        k is layer k alone (its parameters renamed _l0). The engine is bound to the weights' memory
-        again only when a pointer, torch's version counter or requires_grad moved."""
+    def _rc_checked(self):
+        """self._rc, with its weight facts current: "reason" (None, or why the weights cannot run on the
+        engine), "grad" (a weight requires grad) and "gen", bumped when a weight's pointer, torch's version
+        counter (every in-place write bumps it) or requires_grad moved. Read on every call: one pass
+        over the weights; the rest only when something moved."""
         rc = self.__dict__.get("_rc")
         if rc is None:
-            rc = self.__dict__["_rc"] = {}
-        entry = rc.get(key)
+            rc = self.__dict__["_rc"] = {"engines": {}, "state": None, "gen": 0}
+        flat = self._flat_weights  # torch keeps it current (.to(), parameter assignment)
+        state = [(p.data_ptr(), p._version, p.requires_grad) for p in flat]
+        if state != rc["state"]:
+            rc["reason"] = next((f"parameters of dtype {p.dtype} on {p.device.type}" for p in flat
+                                 if p.dtype is not _f32 or not p.is_cpu), None)
+            rc["grad"] = any(g for _, _, g in state)
+            rc["state"] = state
+            rc["gen"] += 1
+        return rc
+
+    def _rc_engine(self, rc, key):
+        """[engine, indices of its weights in _flat_weights, gen bound at] for key = (batch_first, layer):
+        layer None is the whole stack, k is layer k alone (its parameters renamed _l0). The engine is
+        bound to the weights' memory again only when rc's gen moved (and then only what changed)."""
+        entry = rc["engines"].get(key)
         if entry is None:
             batch_first, layer = key
             D = 2 if self.bidirectional else 1
@@ -102,16 +120,14 @@ class _Dropin:
                                self.num_layers if layer is None else 1, self.bias, batch_first,
                                self.bidirectional, self.proj_size)
             names = e.parameter_names if layer is None else [n.replace("_l0", f"_l{layer}", 1) for n in e.parameter_names]
-            entry = rc[key] = [e, [self._flat_weights_names.index(n) for n in names], None]
-        e, idx, bound = entry
-        flat = self._flat_weights  # torch keeps it current (.to(), parameter assignment)
-        weights = [flat[i] for i in idx]
-        state = [(p.data_ptr(), p._version, p.requires_grad) for p in weights]
-        if state != bound:
-            e.bind_parameters([p.detach().numpy() for p in weights], [v for _, v, _ in state],
-                              [g for _, _, g in state])
-            entry[2] = state
-        return e, weights
+            entry = rc["engines"][key] = [e, [self._flat_weights_names.index(n) for n in names], None]
+        if entry[2] != rc["gen"]:
+            state = rc["state"]
+            flat = self._flat_weights
+            entry[0].bind_parameters([flat[i].detach().numpy() for i in entry[1]], [state[i][1] for i in entry[1]],
+                                     [state[i][2] for i in entry[1]])
+            entry[2] = rc["gen"]
+        return entry
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
@@ -119,28 +135,40 @@ class _Dropin:
         state.pop("_rc", None)
         return state
 
-    def _rc_why_not(self, x, hx):
+    def _rc_why_not(self, x, hx, rc):
         """None if the engine runs this call, else the reason (torch.nn runs it)."""
-        if x.dtype != _f32:
-            if x.dtype != _torch.float64:
+        if x.dtype is not _f32:
+            if x.dtype is not _torch.float64:
                 raise ValueError(f"input: expected dtype float32 (or float64, which runs torch.nn."
                                  f"{type(self).__name__}), got {x.dtype}")
             return "float64 input"
         if not x.is_cpu:  # (is_cpu and dtype are cheap; .device builds an object per call)
             return f"tensors on {x.device.type}"
-        for p in self._flat_weights:
-            if p.dtype is not _f32 or not p.is_cpu:
-                return f"parameters of dtype {p.dtype} on {p.device.type}"
+        if rc["reason"] is not None:
+            return rc["reason"]
         if hx is not None:
             for t in (hx if isinstance(hx, tuple) else (hx,)):
                 if t.dtype is not _f32 or not t.is_cpu:
                     return f"hidden state of dtype {t.dtype} on {t.device.type}"
-        if _torch.jit.is_scripting() or _torch.jit.is_tracing():
+        if _is_tracing():  # (scripting never runs this Python forward)
             return "torch.jit"
         return None
 
     def forward(self, input, hx=None):
-        cls = type(self).__name__
+        rc = self._rc_checked()
+        # The common inference call (no state given, a 3-D CPU float32 tensor, nothing to record, no dropout
+        # between layers, not traced): straight to the engine. Everything else takes the general path below.
+        if (hx is None and type(input) is _Tensor and rc["reason"] is None and input.dtype is _f32 and input.is_cpu
+                and input.dim() == 3 and not _torch.is_grad_enabled() and not _is_tracing()
+                and not (self.dropout > 0 and self.training and self.num_layers > 1)):
+            x = input.contiguous()
+            out, h_n, c = self._rc_engine(rc, (self.batch_first, None))[0]._infer_at(x.data_ptr(), x.shape, x, None,
+                                                                                      None, None)
+            return (_from_numpy(out), (_from_numpy(h_n), _from_numpy(c))) if c is not None else \
+                (_from_numpy(out), _from_numpy(h_n))
+        return self._rc_general(input, hx, rc)
+
+    def _rc_general(self, input, hx, rc):
         x = input.data if isinstance(input, PackedSequence) else input
         if not isinstance(x, _torch.Tensor):
             raise ValueError(f"input: expected a torch.Tensor or PackedSequence, got {type(input).__name__}")
@@ -150,13 +178,13 @@ class _Dropin:
                 raise ValueError("hx: expected a tuple (h_0, c_0) for an LSTM")
             if not lstm and not isinstance(hx, _torch.Tensor):
                 raise ValueError(f"hx: expected a tensor h_0, got {type(hx).__name__}")
-        reason = self._rc_why_not(x, hx)
+        reason = self._rc_why_not(x, hx, rc)
         if reason is not None:
-            _warn_once(cls, reason)
+            _warn_once(type(self).__name__, reason)
             return super().forward(input, hx)
-        return self._rc_forward(input, hx, lstm)
+        return self._rc_forward(input, hx, lstm, rc)
 
-    def _rc_forward(self, input, hx, lstm):
+    def _rc_forward(self, input, hx, lstm, rc):
         packed = isinstance(input, PackedSequence)
         batch_first = False if packed else self.batch_first
         unbatched = False
@@ -184,13 +212,13 @@ class _Dropin:
             c0 = None if c0 is None else c0.contiguous()
         x = x.contiguous()
         record = _torch.is_grad_enabled() and (
-            x.requires_grad or any(p.requires_grad for p in self._flat_weights)
-            or (h0 is not None and h0.requires_grad) or (c0 is not None and c0.requires_grad))
+            rc["grad"] or x.requires_grad or (h0 is not None and h0.requires_grad)
+            or (c0 is not None and c0.requires_grad))
 
         if self.dropout > 0 and self.training and self.num_layers > 1:
-            out, h_n, c_n = self._rc_layers(input if packed else None, x, lengths, h0, c0, batch_first, record)
+            out, h_n, c_n = self._rc_layers(rc, input if packed else None, x, lengths, h0, c0, batch_first, record)
         else:
-            out, h_n, c_n = self._rc_call((batch_first, None), x, lengths, h0, c0, record)
+            out, h_n, c_n = self._rc_call(rc, (batch_first, None), x, lengths, h0, c0, record)
 
         if packed:
             out = _pack_like(out, lengths, input)
@@ -200,16 +228,18 @@ class _Dropin:
             c_n = c_n.squeeze(1) if lstm else c_n
         return (out, (h_n, c_n)) if lstm else (out, h_n)
 
-    def _rc_call(self, key, x, lengths, h0, c0, record):
-        engine, weights = self._rc_engine(key)
+    def _rc_call(self, rc, key, x, lengths, h0, c0, record):
+        engine, idx, _ = self._rc_engine(rc, key)
         if record:
-            return _EngineFunction.apply(engine, lengths, record, x, h0, c0, *weights)
-        # Nothing to differentiate: the engine without a tape and without an autograd node.
-        out, h_n, c = engine.infer(_np(x), lengths, _np(h0), _np(c0))
-        return (_torch.from_numpy(out), _torch.from_numpy(h_n),
-                _torch.from_numpy(c) if c is not None else _torch.empty(0))
+            flat = self._flat_weights
+            return _EngineFunction.apply(engine, lengths, record, x, h0, c0, *[flat[i] for i in idx])
+        # Nothing to differentiate: the engine without a tape and without an autograd node, reading x's
+        # memory through its pointer (x is a contiguous CPU float32 tensor here; x.numpy() would cost more
+        # than the rest of the call at B = 1, T = 1). c_n of a GRU/RNN stack is None here: forward drops it.
+        out, h_n, c = engine._infer_at(x.data_ptr(), x.shape, x, lengths, _np(h0), _np(c0))
+        return _torch.from_numpy(out), _torch.from_numpy(h_n), None if c is None else _torch.from_numpy(c)
 
-    def _rc_layers(self, packed_input, x, lengths, h0, c0, batch_first, record):
+    def _rc_layers(self, rc, packed_input, x, lengths, h0, c0, batch_first, record):
         """Layer by layer with torch's dropout between layers (its generator, its order, its shapes)."""
         D = 2 if self.bidirectional else 1
         hs, cs = [], []
@@ -218,7 +248,7 @@ class _Dropin:
         for k in range(self.num_layers):
             hk = None if h0 is None else h0[k * D:(k + 1) * D]
             ck = None if c0 is None else c0[k * D:(k + 1) * D]
-            x, h, c = self._rc_call((False, k), x, lengths, hk, ck, record)
+            x, h, c = self._rc_call(rc, (False, k), x, lengths, hk, ck, record)
             hs.append(h)
             cs.append(c)
             if k + 1 < self.num_layers:
@@ -256,3 +286,8 @@ class GRU(_Dropin, _torch.nn.GRU):
 
 class RNN(_Dropin, _torch.nn.RNN):
     __doc__ = "torch.nn.RNN running recurrent's engine on CPU float32 (recurrent.torch).\n\n" + (_torch.nn.RNN.__doc__ or "")
+
+
+from .torch_lm import LanguageModel  # noqa: E402  (recurrent.torch.LanguageModel; it builds on the classes above)
+
+__all__.append("LanguageModel")

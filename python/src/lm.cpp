@@ -7,14 +7,58 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/train/checkpoint.h"
 
 namespace py = pybind11;
 namespace rc = recurrent;
 
+rc::Tensor borrow_array(const py::handle& obj, const std::string& name);  // module.cpp
+
 namespace {
+
+// A language model trained in Python (recurrent.torch.LanguageModel) as the CLI's model file: the
+// recurrent.config `recurrent train lm` writes (LmConfig: vocabulary, embedding, layers as (cell, hidden,
+// proj)) and the weights under the checkpoint's names (embedding.weight, rnn.weight_ih_l0, ...,
+// decoder.weight unless tied, decoder.bias), strictly: each present with its shape, no other name.
+// Weights-only, written atomically. path: a directory (→ DIR/best.safetensors, the file `--model DIR`
+// reads first) or a .safetensors file. Returns the file written.
+std::string save_lm(const std::string& path, const rc::data::Vocab& vocab, int64_t embed,
+                    const std::vector<std::tuple<std::string, int64_t, int64_t>>& layers, float dropout, bool tie_weights,
+                    const py::dict& tensors) {
+  rc::tasks::LmConfig c;
+  c.vocab = vocab;
+  c.embed = embed;
+  for (const auto& [cell, hidden, proj] : layers) c.layers.push_back(rc::LayerSpec{rc::parse_cell(cell), hidden, proj});
+  c.dropout = dropout;
+  c.tie_weights = tie_weights;
+  rc::Rng rng(0);
+  rc::tasks::LanguageModel lm(c, rng);  // validates the configuration (errors name the option)
+  for (auto item : tensors) {
+    const std::string name = py::str(item.first);
+    RC_CHECK(lm.has_parameter(name), name, "not a parameter of this language model (expected embedding.weight, rnn.*, ",
+             tie_weights ? "" : "decoder.weight, ", "decoder.bias)");
+  }
+  for (auto& [name, p] : lm.named_parameters()) {
+    RC_CHECK(tensors.contains(name), name, "missing: the language model needs every parameter");
+    const rc::Tensor src = borrow_array(tensors[py::str(name)], name);
+    RC_CHECK(src.shape() == p.shape(), name, "expected shape ", rc::shape_str(p.shape()), ", got ", rc::shape_str(src.shape()));
+    p.value().copy_(src);
+  }
+  namespace fs = std::filesystem;
+  std::string file = path;
+  if (fs::path(path).extension() != ".safetensors") {
+    fs::create_directories(path);
+    file = (fs::path(path) / "best.safetensors").string();
+  }
+  py::gil_scoped_release nogil;
+  rc::train::save_checkpoint(file, lm, nullptr, rc::train::CheckpointData{c.to_json()});
+  return file;
+}
 
 class PyLM {
  public:
@@ -68,6 +112,11 @@ class PyLM {
 }  // namespace
 
 void bind_lm(py::module_& m) {
+  m.def("_save_lm", &save_lm, py::arg("path"), py::arg("vocab"), py::arg("embed"), py::arg("layers"), py::arg("dropout"),
+        py::arg("tie_weights"), py::arg("tensors"),
+        "write a language model as `recurrent train lm` does (used by recurrent.torch.LanguageModel.save)");
+  m.def("_resolve_model_path", &rc::tasks::resolve_model_path, py::arg("path"),
+        "the checkpoint file `--model PATH` reads: DIR/best.safetensors, else DIR/last.safetensors, or the file");
   py::class_<PyLM>(m, "LanguageModel",
                    "A model directory (or .safetensors file) written by `recurrent train lm`: score and sample "
                    "as the CLI does.")

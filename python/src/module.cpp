@@ -16,6 +16,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <ctime>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -54,6 +57,19 @@ rc::Tensor borrow_array(const py::handle& obj, const std::string& name) {
   return rc::Tensor::borrow(const_cast<float*>(static_cast<const float*>(a.data())), std::move(shape), owner);
 }
 
+// A contiguous float32 buffer owned by `keep` (a torch tensor: recurrent.torch has checked dtype, device and
+// layout) as a tensor over the same memory; keep stays alive as long as the tensor.
+rc::Tensor borrow_ptr(uintptr_t ptr, const std::vector<int64_t>& shape, const py::object& keep) {
+  RC_CHECK(ptr != 0 || std::find(shape.begin(), shape.end(), 0) != shape.end(), "input", "null data pointer");
+  PyObject* o = keep.ptr();
+  Py_INCREF(o);
+  std::shared_ptr<void> owner(o, [](void* p) {
+    py::gil_scoped_acquire gil;
+    Py_DECREF(static_cast<PyObject*>(p));
+  });
+  return rc::Tensor::borrow(reinterpret_cast<float*>(ptr), rc::Shape(shape.begin(), shape.end()), owner);
+}
+
 // A tensor as a NumPy array over the same memory (contiguous ones are not copied).
 py::array to_array(const rc::Tensor& t0, bool writeable) {
   rc::Tensor t = t0.contiguous();
@@ -87,11 +103,15 @@ class Forward {
   std::mutex* grad_mutex = nullptr;                          // the model's: parameter grads are shared leaves
 
   py::object output() const { return to_array(out.output.value(), true); }
-  py::object h_n() const { return to_array(rc::stack_states(out.final_state.h), true); }
+  py::object h_n() const { return to_array(stacked(out.final_state.h), true); }
   py::object c_n() const {
     for (const rc::Var& c : out.final_state.c)
       if (!c.defined()) return py::none();
-    return to_array(rc::stack_states(out.final_state.c), true);
+    return to_array(stacked(out.final_state.c), true);
+  }
+  // PyTorch's [L*D, B, R] from per-layer [D, B, R]: one layer's state as it is (no copy), else stacked.
+  static rc::Tensor stacked(const std::vector<rc::Var>& per_layer) {
+    return per_layer.size() == 1 && per_layer[0].defined() ? per_layer[0].value() : rc::stack_states(per_layer);
   }
 
   // grad_* may be None (that output's gradient is zero). Returns (dx, dh0, dc0, {name: grad}); an
@@ -237,18 +257,23 @@ class PyRNN {
     }
   }
 
-  Forward forward(const py::object& x, const py::object& lengths, const py::object& h0, const py::object& c0,
-                  bool requires_grad, bool x_grad, bool h0_grad, bool c0_grad, bool training) {
+  Forward forward_array(const py::object& x, const py::object& lengths, const py::object& h0, const py::object& c0,
+                        bool requires_grad, bool x_grad, bool h0_grad, bool c0_grad, bool training) {
+    return forward(borrow_array(x, "input"), lengths, h0, c0, requires_grad, x_grad, h0_grad, c0_grad, training);
+  }
+  Forward forward(rc::Tensor x, const py::object& lengths, const py::object& h0, const py::object& c0, bool requires_grad,
+                  bool x_grad, bool h0_grad, bool c0_grad, bool training) {
     Forward f;
     f.grad_mutex = &grad_mutex_;
     f.directions = rnn_.options().directions();
-    f.x = rc::Var(borrow_array(x, "input"), requires_grad && x_grad);
+    f.x = rc::Var(std::move(x), requires_grad && x_grad);
     std::vector<int64_t> lens;
     if (!lengths.is_none()) lens = lengths.cast<std::vector<int64_t>>();
     rc::RNNState init;
     if (auto h = opt_array(h0, "h0")) init.h = f.h0 = split_states(*h, "h0", requires_grad && h0_grad, false);
     if (auto c = opt_array(c0, "c0")) init.c = f.c0 = split_states(*c, "c0", requires_grad && c0_grad, true);
-    for (const auto& [n, p] : rnn_.named_parameters()) f.params.emplace_back(n, p);
+    if (requires_grad)  // backward's parameter list (no tape, no backward: not needed)
+      for (const auto& [n, p] : rnn_.named_parameters()) f.params.emplace_back(n, p);
     rnn_.train(training);
     f.recorded = requires_grad;
     {
@@ -262,8 +287,35 @@ class PyRNN {
 
   // Inference without a tape in one call: (output, h_n, c_n or None); what recurrent.torch runs under no_grad.
   py::tuple infer(const py::object& x, const py::object& lengths, const py::object& h0, const py::object& c0) {
-    Forward f = forward(x, lengths, h0, c0, false, false, false, false, false);
+    Forward f = forward(borrow_array(x, "input"), lengths, h0, c0, false, false, false, false, false);
     return py::make_tuple(f.output(), f.h_n(), f.c_n());
+  }
+  // The same on a torch tensor's memory: recurrent.torch passes x.data_ptr() and x.shape of a contiguous
+  // CPU float32 tensor (it checks that) and the tensor itself, kept alive while the engine reads it.
+  // (x.numpy() would cost more than the rest of the call's argument handling at B = 1, T = 1.)
+  py::tuple infer_at(uintptr_t ptr, const std::vector<int64_t>& shape, const py::object& keep, const py::object& lengths,
+                     const py::object& h0, const py::object& c0) {
+    Forward f = forward(borrow_ptr(ptr, shape, keep), lengths, h0, c0, false, false, false, false, false);
+    return py::make_tuple(f.output(), f.h_n(), f.c_n());
+  }
+
+  // Benchmark anchor (scripts/bench/python_overhead.py): CPU time per call, in µs, of `calls` inference
+  // calls of the engine itself on x (no Python between calls: what a C++ caller pays).
+  double time_infer(const py::object& x, int64_t calls) {
+    RC_CHECK(calls >= 1, "calls", "expected at least 1, got ", calls);
+    rc::Var xv(borrow_array(x, "input"), false);
+    rnn_.train(false);
+    py::gil_scoped_release nogil;
+    rc::NoGradGuard guard;
+    timespec t0{}, t1{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    for (int64_t i = 0; i < calls; ++i) rnn_.forward(xv);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / static_cast<double>(calls);
+  }
+  std::pair<int64_t, int64_t> cache_stats() const {
+    const rc::PanelCacheStats s = rnn_.panel_cache_stats();
+    return {s.hits, s.misses};
   }
 
   int64_t num_layers() const { return static_cast<int64_t>(rnn_.options().layers.size()); }
@@ -342,6 +394,7 @@ class PyRNN {
 
 void bind_lm(py::module_& m);  // lm.cpp: recurrent.LanguageModel
 void bind_io(py::module_& m);  // io.cpp: recurrent.load_safetensors / save_safetensors
+void bind_vocab(py::module_& m);  // vocab.cpp: recurrent.Vocab
 
 PYBIND11_MODULE(_recurrent, m) {
   m.doc() = "recurrent's engine: recurrent layer stacks over NumPy arrays (see recurrent.RNN, recurrent.torch).";
@@ -379,15 +432,22 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
       .def("set_parameter", &PyRNN::set_parameter, py::arg("name"), py::arg("value"), "copy `value` into a parameter")
       .def("bind_parameters", &PyRNN::bind_parameters, py::arg("arrays"), py::arg("versions"), py::arg("requires_grad"),
            "use outside float32 arrays as the weights (no copy); versions: the owner's write counters")
-      .def("forward", &PyRNN::forward, py::arg("x"), py::arg("lengths") = py::none(), py::arg("h0") = py::none(),
+      .def("forward", &PyRNN::forward_array, py::arg("x"), py::arg("lengths") = py::none(), py::arg("h0") = py::none(),
            py::arg("c0") = py::none(), py::arg("requires_grad") = false, py::arg("x_grad") = true, py::arg("h0_grad") = true,
            py::arg("c0_grad") = true, py::arg("training") = true,
            "x [T, B, I] ([B, T, I] with batch_first); lengths: B values in [1, T] or None; h0/c0: [L*D, B, R|H] or None. "
            "requires_grad records the tape for Forward.backward.")
       .def("infer", &PyRNN::infer, py::arg("x"), py::arg("lengths") = py::none(), py::arg("h0") = py::none(),
            py::arg("c0") = py::none(), "forward without a tape: (output, h_n, c_n or None)")
+      .def("_infer_at", &PyRNN::infer_at, py::arg("ptr"), py::arg("shape"), py::arg("keep"), py::arg("lengths"), py::arg("h0"),
+           py::arg("c0"), "infer on a contiguous float32 buffer at ptr (recurrent.torch: a tensor's data_ptr(), kept alive by keep)")
+      .def("panel_cache_stats", &PyRNN::cache_stats,
+           "(hits, misses) of the packed-weight cache since construction (docs/engine.md)")
+      .def("_time_infer", &PyRNN::time_infer, py::arg("x"), py::arg("calls"),
+           "benchmark anchor: CPU µs per inference call of the engine alone on x, `calls` calls from C++")
       .def("__repr__", &PyRNN::describe);
 
+  bind_vocab(m);  // before bind_lm: its _save_lm takes a Vocab
   bind_lm(m);
   bind_io(m);
   m.def("cell_names", &rc::cell_names, "the cell names RNN accepts");

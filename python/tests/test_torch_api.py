@@ -182,3 +182,29 @@ def test_threads_share_one_module_for_inference():
     for t in ts:
         t.join()
     assert not bad  # the GIL is released in the engine: the calls overlap, results stay bitwise the same
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_inference_fast_path_matches_and_sees_weight_changes(cls, batch_first):
+    torch.manual_seed(5)
+    ref = getattr(torch.nn, cls)(3, 6, num_layers=2, batch_first=batch_first)
+    ours = getattr(rt, cls)(3, 6, num_layers=2, batch_first=batch_first)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(4, 2, 3)
+    with torch.no_grad():
+        for _ in range(2):
+            a, b = ours(x), ref(x)
+            assert torch.allclose(a[0], b[0], rtol=1e-5, atol=1e-6)
+            states = zip(a[1], b[1]) if cls == "LSTM" else [(a[1], b[1])]
+            for s, r in states:
+                assert torch.allclose(s, r, rtol=1e-5, atol=1e-6)
+        # the packed weights are reused while the weights stay put...
+        stats = ours._rc["engines"][(batch_first, None)][0].panel_cache_stats
+        before = stats()
+        ours(x)
+        assert stats()[1] == before[1] and stats()[0] > before[0]
+        # ...and repacked when one is replaced behind torch's back (new memory, same Parameter object)
+        for m in (ours, ref):
+            m.weight_hh_l1.data = torch.full_like(m.weight_hh_l1, 0.05)
+        assert torch.allclose(ours(x)[0], ref(x)[0], rtol=1e-5, atol=1e-6)
