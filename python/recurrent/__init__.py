@@ -11,13 +11,14 @@ recurrent.load_safetensors / save_safetensors read and write checkpoints as dict
 state_dict names). recurrent.LanguageModel(dir) scores and samples a model trained by `recurrent train lm`, as the CLI does.
 recurrent.torch has drop-in replacements for torch.nn.LSTM / GRU / RNN, and recurrent.torch.LanguageModel,
 the CLI's language model in PyTorch (train it in Python, save it, run it with `recurrent sample/score/eval`);
-recurrent.Vocab builds its vocabulary by the CLI's rules. Arrays go in without copies
+recurrent.Vocab builds its vocabulary by the CLI's rules. recurrent.predict(model, lines) runs a CLI-trained
+classifier, tagger, language model or encoder-decoder as `recurrent predict --format jsonl` does. Arrays go in without copies
 (float32, C-contiguous, else ValueError) and come out as views of the engine's memory; errors from
 the engine are ValueError with the library's one-line message. docs/python.md has the rest.
 """
-from ._recurrent import (RNN, Forward, LanguageModel, Vocab, cell_names, load_safetensors, num_threads,
+from ._recurrent import (RNN, Forward, LanguageModel, Vocab, cell_names, load_safetensors, num_threads, predict,
                          save_safetensors, set_num_threads)
 
-__all__ = ["RNN", "Forward", "LanguageModel", "Vocab", "cell_names", "load_safetensors", "num_threads",
+__all__ = ["RNN", "Forward", "LanguageModel", "Vocab", "cell_names", "load_safetensors", "num_threads", "predict",
            "save_safetensors", "set_num_threads"]
 __version__ = "0.1.0"

@@ -80,6 +80,10 @@ class Vocab:
         """The start token, then the tokens of one line: what `recurrent score` and `sample` feed first."""
     def render(self, id: int) -> str: ...
 
+def predict(model: str, input: Union[str, Sequence[str]], top_k: int = 5, beam: int = 1, max_len: int = 0,
+            length_penalty: float = 1.0, input_format: str = "auto") -> List[dict]:
+    """A CLI-trained text model on new input, as `recurrent predict --format jsonl`: one dict per item."""
+
 def _save_lm(path: str, vocab: Vocab, embed: int, layers: List[Tuple[str, int, int]], dropout: float, tie_weights: bool,
              tensors: Dict[str, F32]) -> str: ...
 def _resolve_model_path(path: str) -> str: ...

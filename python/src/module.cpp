@@ -395,6 +395,7 @@ class PyRNN {
 void bind_lm(py::module_& m);  // lm.cpp: recurrent.LanguageModel
 void bind_io(py::module_& m);  // io.cpp: recurrent.load_safetensors / save_safetensors
 void bind_vocab(py::module_& m);  // vocab.cpp: recurrent.Vocab
+void bind_predict(py::module_& m);  // predict.cpp: recurrent.predict
 
 PYBIND11_MODULE(_recurrent, m) {
   m.doc() = "recurrent's engine: recurrent layer stacks over NumPy arrays (see recurrent.RNN, recurrent.torch).";
@@ -450,6 +451,7 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
   bind_vocab(m);  // before bind_lm: its _save_lm takes a Vocab
   bind_lm(m);
   bind_io(m);
+  bind_predict(m);
   m.def("cell_names", &rc::cell_names, "the cell names RNN accepts");
   m.def("num_threads", &rc::num_threads, "threads the engine uses");
   m.def("set_num_threads", &rc::set_num_threads, py::arg("n"), "threads the engine uses (n >= 1)");
