@@ -7,9 +7,15 @@
 #include "recurrent/autograd/var.h"
 #include "recurrent/core/error.h"
 #include "recurrent/data/utf8.h"
+#include "recurrent/tasks/lm_score.h"
 #include "serve/worker.h"
 
 namespace recurrent::serve {
+
+struct LmEngine::ScoreJob {
+  std::string text;
+  std::promise<tasks::TextScore> done;
+};
 
 struct LmEngine::Session {
   std::unique_ptr<tasks::LmStreams> streams;
@@ -73,7 +79,7 @@ bool LmEngine::accepting() const {
 
 bool LmEngine::idle() const {
   std::lock_guard<std::mutex> l(mu_);
-  return jobs_.empty() && waiting_.empty() && batch_.empty();
+  return jobs_.empty() && waiting_.empty() && batch_.empty() && scores_.empty();
 }
 
 void LmEngine::shutdown(Clock::duration grace) {
@@ -89,7 +95,7 @@ void LmEngine::shutdown(Clock::duration grace) {
 bool LmEngine::enqueue(std::function<void()> job) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    const int64_t queued = static_cast<int64_t>(jobs_.size() + waiting_.size());
+    const int64_t queued = static_cast<int64_t>(jobs_.size() + waiting_.size() + scores_.size());
     if (stopping_ || queued >= lim_.max_queue) return false;
     jobs_.push_back(std::move(job));
     metrics_.queue_depth = queued + 1;
@@ -103,7 +109,7 @@ std::shared_ptr<Generation> LmEngine::try_generate(const GenerateRequest& r) {
   {
     std::lock_guard<std::mutex> l(mu_);
     const int64_t free_rows = lim_.max_batch - static_cast<int64_t>(batch_.size());
-    const int64_t queued = static_cast<int64_t>(jobs_.size() + waiting_.size());
+    const int64_t queued = static_cast<int64_t>(jobs_.size() + waiting_.size() + scores_.size());
     if (stopping_ || queued >= lim_.max_queue + std::max<int64_t>(free_rows, 0)) return nullptr;
     waiting_.push_back(g);
     metrics_.queue_depth = queued + 1;
@@ -113,7 +119,51 @@ std::shared_ptr<Generation> LmEngine::try_generate(const GenerateRequest& r) {
 }
 
 std::future<tasks::TextScore> LmEngine::try_score(const std::string& text) {
-  return try_run([text](tasks::LmModel& m) { return tasks::score_text(m, text); });
+  auto j = std::make_shared<ScoreJob>();
+  j->text = text;
+  std::future<tasks::TextScore> f = j->done.get_future();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    const int64_t queued = static_cast<int64_t>(jobs_.size() + waiting_.size() + scores_.size());
+    if (stopping_ || queued >= lim_.max_queue + lim_.max_batch) return {};  // scores batch as generations do
+    scores_.push_back(std::move(j));
+    metrics_.queue_depth = queued + 1;
+  }
+  cv_.notify_all();
+  return f;
+}
+
+void LmEngine::run_scores(const std::vector<std::shared_ptr<ScoreJob>>& jobs) {
+  constexpr size_t kBudget = size_t{1} << 16;  // padded tokens T·B of one pass
+  std::vector<ScoreJob*> group;
+  std::vector<tasks::ScoreInput> inputs;
+  size_t T = 0;
+  auto flush = [&] {
+    if (group.empty()) return;
+    try {
+      std::vector<tasks::TextScore> s = tasks::score_texts(*model_, inputs);
+      for (size_t i = 0; i < group.size(); ++i) group[i]->done.set_value(std::move(s[i]));
+    } catch (...) {
+      for (ScoreJob* j : group) j->done.set_exception(std::current_exception());
+    }
+    metrics_.score_batch(static_cast<int64_t>(group.size()));
+    group.clear(), inputs.clear(), T = 0;
+  };
+  for (const auto& j : jobs) {
+    tasks::ScoreInput in;
+    try {
+      in = tasks::score_input(model_->vocab(), j->text);
+    } catch (...) {
+      j->done.set_exception(std::current_exception());
+      continue;
+    }
+    const size_t n = in.ids.size() - 1;  // steps
+    if (!group.empty() && std::max(T, n) * (group.size() + 1) > kBudget) flush();
+    T = std::max(T, n);
+    group.push_back(j.get());
+    inputs.push_back(std::move(in));
+  }
+  flush();
 }
 
 std::future<std::string> LmEngine::try_open_session() {
@@ -269,10 +319,15 @@ void LmEngine::loop() {
   for (;;) {
     std::deque<std::function<void()>> jobs;
     std::vector<std::shared_ptr<Generation>> joining;
+    std::vector<std::shared_ptr<ScoreJob>> scoring;
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait_for(l, std::chrono::seconds(1), [&] { return stopping_ || !jobs_.empty() || !waiting_.empty() || !batch_.empty(); });
+      cv_.wait_for(l, std::chrono::seconds(1), [&] {
+        return stopping_ || !jobs_.empty() || !waiting_.empty() || !batch_.empty() || !scores_.empty();
+      });
       jobs.swap(jobs_);
+      scoring.assign(scores_.begin(), scores_.end());  // admitted: run even when stopping, as jobs are
+      scores_.clear();
       while (!waiting_.empty() && static_cast<int64_t>(batch_.size() + joining.size()) < lim_.max_batch) {
         joining.push_back(waiting_.front());
         waiting_.pop_front();
@@ -281,7 +336,7 @@ void LmEngine::loop() {
         for (auto& g : waiting_) g->finish("shutdown", "the server is shutting down");
         for (auto& g : joining) g->finish("shutdown", "the server is shutting down");
         waiting_.clear(), joining.clear();
-        if (jobs.empty() && batch_.empty()) {
+        if (jobs.empty() && batch_.empty() && scoring.empty()) {
           sessions_.clear();
           return;
         }
@@ -289,6 +344,7 @@ void LmEngine::loop() {
       metrics_.queue_depth = static_cast<int64_t>(waiting_.size());
     }
     for (auto& job : jobs) job();  // packaged tasks: their exceptions go to their futures
+    if (!scoring.empty()) run_scores(scoring);
     for (auto& g : joining) {
       try {
         admit(g);

@@ -9,6 +9,10 @@
 // between steps. An RNN model's rows carry their own state [D, 1, R], gathered into [D, B, R] for the
 // step and scattered back; any other LM (transformer) steps its rows' own streams one after another.
 //
+// Scores: every score request waiting when the engine looks is run with the others in ONE pass of the
+// model over ids [T, B] (tasks/lm_score.h; padded T·B at most 65536 tokens a pass, more make another),
+// equal to `recurrent score` up to the batched products' rounding (exactly, for a request alone).
+//
 // Sessions: a session is a stream whose state (an RNN's h/c) lives in the engine between calls; each
 // call feeds the next piece of text and scores it given everything fed before. Capped in number,
 // closed after an idle timeout.
@@ -82,7 +86,9 @@ class LmEngine {
 
  private:
   struct Session;
+  struct ScoreJob;
   void loop();
+  void run_scores(const std::vector<std::shared_ptr<ScoreJob>>& jobs);  // batched, on the engine thread
   bool enqueue(std::function<void()> job);
   void admit(const std::shared_ptr<Generation>& g);  // prime it (B = 1) and draw nothing yet
   void step();                                        // one token for every row of the batch
@@ -97,6 +103,7 @@ class LmEngine {
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
   std::deque<std::shared_ptr<Generation>> waiting_;
+  std::deque<std::shared_ptr<ScoreJob>> scores_;
   std::vector<std::shared_ptr<Generation>> batch_;  // changed by the engine thread under mu_
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // under mu_ (the streams: engine thread)
   uint64_t session_counter_ = 0;

@@ -4,6 +4,7 @@
 //   recurrent_first_token_seconds                     histogram of generate's time to first token
 //   recurrent_generated_tokens_total                  counter (tokens/s: its rate())
 //   recurrent_batch_steps_total, recurrent_batch_rows_total   engine steps and the rows they carried
+//   recurrent_score_batches_total, recurrent_score_rows_total  batched score passes and the texts in them
 //   recurrent_queue_depth, recurrent_active_generations, recurrent_sessions    gauges
 //   recurrent_audio_sessions                          gauge (speech models' streaming sessions)
 // Thread-safe; every method may be called from any thread.
@@ -25,6 +26,7 @@ class Metrics {
   void first_token(double seconds);
   void tokens(int64_t n) { tokens_ += n; }
   void batch_step(int64_t rows) { ++steps_, rows_ += rows; }
+  void score_batch(int64_t rows) { ++score_batches_, score_rows_ += rows; }
   std::atomic<int64_t> queue_depth{0}, active{0}, sessions{0}, audio_sessions{0};
   std::string prometheus() const;
 
@@ -42,7 +44,7 @@ class Metrics {
   std::map<std::pair<std::string, int>, int64_t> requests_;
   std::map<std::string, Histogram> latency_;
   Histogram ttft_;
-  std::atomic<int64_t> tokens_{0}, steps_{0}, rows_{0};
+  std::atomic<int64_t> tokens_{0}, steps_{0}, rows_{0}, score_batches_{0}, score_rows_{0};
 };
 
 }  // namespace recurrent::serve

@@ -9,6 +9,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/data/utf8.h"
 #include "recurrent/tasks/lm.h"
+#include "recurrent/tasks/lm_score.h"
 
 namespace recurrent::tasks {
 
@@ -184,29 +185,47 @@ void beam_search(LmModel& m, const SampleOptions& o, const std::function<void(co
 
 }  // namespace
 
-TextScore score_text(LmModel& m, const std::string& text_utf8) {
-  const Vocab& v = m.vocab();
+ScoreInput score_input(const Vocab& v, const std::string& text_utf8) {
   const std::u32string text = data::utf8_decode(text_utf8, "text");
-  std::vector<std::string> shown;
+  ScoreInput in;
   if (v.level() == TokenLevel::words) {
-    shown = data::split_words(text, v.lower());
-    shown.push_back("<eos>");
+    in.shown = data::split_words(text, v.lower());
+    in.shown.push_back("<eos>");
   } else {
-    for (char32_t c : text) shown.push_back(data::utf8_encode(std::u32string(1, c)));
+    for (char32_t c : text) in.shown.push_back(data::utf8_encode(std::u32string(1, c)));
   }
-  std::vector<int64_t> ids{start_token(v)};
-  for (int64_t id : v.encode_line(text)) ids.push_back(id);
-  if (v.level() == TokenLevel::words) ids.push_back(Vocab::kEos);
-  RC_CHECK(ids.size() >= 2, "text", "nothing to score (empty text)");
-  std::vector<int64_t> inputs(ids.begin(), ids.end() - 1);
-  std::vector<std::vector<double>> lp = log_probs(*m.streams(), inputs, m.vocab_size());
-  TextScore s;
-  for (size_t t = 0; t + 1 < ids.size(); ++t) {
-    const double l = lp[t][ids[t + 1]];
-    s.log_prob += l;
-    s.tokens.push_back({shown[t], std::exp(l), ids[t + 1] == Vocab::kUnk});
+  in.ids = {start_token(v)};
+  for (int64_t id : v.encode_line(text)) in.ids.push_back(id);
+  if (v.level() == TokenLevel::words) in.ids.push_back(Vocab::kEos);
+  RC_CHECK(in.ids.size() >= 2, "text", "nothing to score (empty text)");
+  return in;
+}
+
+std::vector<TextScore> score_texts(LmModel& m, const std::vector<ScoreInput>& inputs) {
+  NoGradGuard ng;
+  const int64_t B = static_cast<int64_t>(inputs.size());
+  size_t T = 0;
+  for (const ScoreInput& in : inputs) T = std::max(T, in.ids.size() - 1);
+  std::vector<int64_t> x(T * B);  // [T, B]: row b's inputs ids[0 .. n_b − 2], then its last input again
+  for (size_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b) x[t * B + b] = inputs[b].ids[std::min(t, inputs[b].ids.size() - 2)];
+  const std::vector<std::vector<double>> lp = log_prob_rows(m.streams()->feed(x, static_cast<int64_t>(T), B));
+  RC_CHECK(lp.empty() || static_cast<int64_t>(lp[0].size()) == m.vocab_size(), "LmStreams", "expected ",
+           m.vocab_size(), " logits per step");
+  std::vector<TextScore> out(inputs.size());
+  for (int64_t b = 0; b < B; ++b) {
+    const ScoreInput& in = inputs[b];
+    for (size_t t = 0; t + 1 < in.ids.size(); ++t) {
+      const double l = lp[t * B + b][in.ids[t + 1]];
+      out[b].log_prob += l;
+      out[b].tokens.push_back({in.shown[t], std::exp(l), in.ids[t + 1] == Vocab::kUnk});
+    }
   }
-  return s;
+  return out;
+}
+
+TextScore score_text(LmModel& m, const std::string& text_utf8) {
+  return score_texts(m, {score_input(m.vocab(), text_utf8)})[0];
 }
 
 std::vector<double> next_token_probs(LmModel& m, const std::string& context_utf8, const std::string& where) {
