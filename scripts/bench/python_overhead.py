@@ -4,8 +4,8 @@
 Times (CPU time), interleaved, the median of --reps rounds of --calls calls each, for one LSTM layer:
   c++      the engine called from C++ in a loop (RNN._time_infer: rnn.forward without a tape, no Python)
   engine   recurrent.RNN.infer on NumPy arrays (the extension: argument conversion + compute)
-  dropin   recurrent.torch.LSTM under torch.no_grad() (module call, checks, parameter binding, tensors)
-  torch    torch.nn.LSTM under torch.no_grad()
+  dropin   recurrent.torch.LSTM, grad mode off (module call, checks, parameter binding, tensors)
+  torch    torch.nn.LSTM, grad mode off
 and the same with a tape and backward (requires_grad input). dropin - c++ is the Python layer's
 overhead per inference call (issue 21: <= 20 us); dropin - engine the drop-in's share of it.
 Usage: PYTHONPATH=<build>/python /usr/bin/python3 scripts/bench/python_overhead.py
@@ -21,13 +21,16 @@ import recurrent
 import recurrent.torch as rt
 
 
-def per_call(fn, calls):
+def per_call(fn, calls, grad=True):
     # CPU time of this process, not wall time: on a shared machine the wall clock mostly measures
-    # the scheduler (every case runs on one thread, so CPU time is that thread's time).
-    t = time.process_time()
-    for _ in range(calls):
-        fn()
-    return (time.process_time() - t) / calls * 1e6
+    # the scheduler (every case runs on one thread, so CPU time is that thread's time). Inference cases
+    # run the whole loop under one torch.no_grad(), as an inference loop would (entering no_grad costs a
+    # few us of its own, which is the caller's, not the layer's).
+    with torch.set_grad_enabled(grad):
+        t = time.process_time()
+        for _ in range(calls):
+            fn()
+        return (time.process_time() - t) / calls * 1e6
 
 
 def main():
@@ -52,12 +55,10 @@ def main():
     xg = x.clone().requires_grad_()
 
     def dropin():
-        with torch.no_grad():
-            ours(x)
+        ours(x)
 
     def tor():
-        with torch.no_grad():
-            ref(x)
+        ref(x)
 
     def dropin_bw():
         ours(xg)[0].sum().backward()
@@ -76,14 +77,14 @@ def main():
              "engine+bw": eng_bw, "dropin+bw": dropin_bw, "torch+bw": tor_bw}
     times = {k: [] for k in cases}
     for k, fn in cases.items():
-        per_call(fn, 1 if k == "c++" else a.calls // 10)  # warm up
+        per_call(fn, 1 if k == "c++" else a.calls // 10, grad=k.endswith("+bw"))  # warm up
     for _ in range(a.reps):
         for k, fn in cases.items():
             if k == "c++":
                 fn()
                 times[k].append(cpp.last)
             else:
-                times[k].append(per_call(fn, a.calls))
+                times[k].append(per_call(fn, a.calls, grad=k.endswith("+bw")))
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"LSTM {a.input}->{a.hidden}, B=1, T=1, {a.threads} thread(s), median of {a.reps} x {a.calls} calls (us/call):")
     for k, v in med.items():
