@@ -10,7 +10,9 @@ changed: a `--time-budget X` becomes 4s, `--epochs N` becomes 1, and the long-ra
 are not bounded by the budget); `scripts/bench/compare_anchors.py` is skipped (it takes minutes
 and builds the anchors). A training run whose folder a later `--resume` continues gets a 60s budget and a
 metrics row every 10 steps, and is interrupted with SIGINT (a user's Ctrl-C) after three rows, so that the
-resume line runs as written. Exit status 1 if any command fails.
+resume line runs as written. A server started in the background (`… &`: serve, explore) must print its
+"listening on" line within 120 s; it is left running for the lines after it and stopped at the end; the load
+test gets 2 s phases. Exit status 1 if any command fails.
 """
 import argparse
 import os
@@ -53,6 +55,8 @@ def shrink(cmd):
             cmd += " --valid 100 --test-size 200 --no-plots"
     if " train seq2seq " in cmd:  # validation and test decoding are not bounded by the budget: short pairs only
         cmd += " --max-len 8 --eval-max-len 8"
+    if "load_test.py" in cmd:
+        cmd += " --duration 2"
     if " gradlab profile " in cmd:
         cmd += " --batches 1 --no-jacobian"
     if re.search(r" train (lm|classify|tag|condlm|seq2seq|forecast) ", cmd) and "--time-budget" not in cmd \
@@ -80,6 +84,22 @@ def run(cmd, cwd, interrupt_dir=None):
     return p.returncode, out
 
 
+def start_server(cmd, cwd):
+    """Starts `cmd &` in the background; returns (process, None) once it prints "listening on", else (process, why)."""
+    log = tempfile.TemporaryFile(mode="w+")
+    p = subprocess.Popen(["bash", "-c", "exec " + cmd], cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    for _ in range(1200):
+        log.seek(0)
+        out = log.read()
+        if "listening on" in out:
+            return p, None
+        if p.poll() is not None:
+            return p, f"exited with status {p.returncode}: " + " | ".join(out.strip().splitlines()[-5:])
+        time.sleep(0.1)
+    return p, "no 'listening on' line within 120 s"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
@@ -94,9 +114,17 @@ def main():
     cmds = tour_commands(os.path.join(REPO, "README.md"))
     resumed = {m.group(1) for c in cmds for m in [re.search(r"--resume (\S+)", c)] if m}
     failed = 0
+    servers = []
     for cmd in cmds:
         if "compare_anchors.py" in cmd:
             print(f"skip  {cmd}")
+            continue
+        if cmd.endswith("&"):  # a server for the lines after it
+            t0 = time.time()
+            p, why = start_server(cmd[:-1].strip(), work)
+            servers.append(p)
+            failed += why is not None
+            print(f"{'ok  ' if why is None else 'FAIL'}  {time.time() - t0:5.1f}s  {cmd}" + (f"\n      {why}" if why else ""))
             continue
         small = shrink(cmd)
         out_dir = re.search(r"--out (\S+)", small)
@@ -110,6 +138,10 @@ def main():
         print(f"{'ok  ' if ok else 'FAIL'}  {time.time() - t0:5.1f}s  {small}" + ("  (interrupted)" if interrupt else ""))
         if not ok:
             print(f"      exit status {rc}\n      " + "\n      ".join(out.strip().splitlines()[-5:]))
+    for p in servers:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=30)
     print(f"{len(cmds)} commands, {failed} failed; scratch folder {work}")
     if not args.keep:
         shutil.rmtree(work)

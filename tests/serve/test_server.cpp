@@ -154,6 +154,7 @@ TEST(ServeHttp, BusyGets429WithRetryAfter) {
   for (int i = 0; i < 8; ++i)
     got.push_back(std::async(std::launch::async, [&s] {
       auto c = s.client();
+      c->set_read_timeout(120, 0);  // the one admitted runs 20,000 tokens: ~20 s in the sanitizer build under load
       return post(*c, "/v1/generate", R"({"length": 20000})");
     }));
   int ok = 0, busy = 0;
