@@ -176,9 +176,7 @@ Explorer::~Explorer() { stop(); }
 
 int Explorer::bind() {
   Impl& s = *impl_;
-  if (s.opt.port == 0) s.port = s.http.bind_to_any_port(s.opt.host);
-  else s.port = s.http.bind_to_port(s.opt.host, s.opt.port) ? s.opt.port : -1;
-  RC_CHECK(s.port > 0, "--port", "cannot listen on ", s.opt.host, ":", s.opt.port, " (in use, or not an address here)");
+  s.port = serve::bind_port(s.http, s.opt.host, s.opt.port);
   return s.port;
 }
 

@@ -223,11 +223,15 @@ Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>()) {
 
 Server::~Server() { stop(); }
 
+int bind_port(httplib::Server& http, const std::string& host, int port) {
+  const int got = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
+  RC_CHECK(got > 0, "--port", "cannot listen on ", host, ":", port, " (in use, or not an address here)");
+  return got;
+}
+
 int Server::bind() {
   Impl& s = *impl_;
-  if (s.opt.port == 0) s.port = s.http.bind_to_any_port(s.opt.host);
-  else s.port = s.http.bind_to_port(s.opt.host, s.opt.port) ? s.opt.port : -1;
-  RC_CHECK(s.port > 0, "--port", "cannot listen on ", s.opt.host, ":", s.opt.port, " (in use, or not an address here)");
+  s.port = bind_port(s.http, s.opt.host, s.opt.port);
   return s.port;
 }
 

@@ -49,6 +49,9 @@ struct Server::Impl {
 std::string dump(const nlohmann::json& j);
 void reply_error(httplib::Response& res, int status, const std::string& message);
 void reply_json(httplib::Response& res, const nlohmann::json& j, int status = 200);
+// Binds `http` to host:port (0: any free port) and returns the port; an Error naming --port if it cannot.
+// Shared by serve and explore.
+int bind_port(httplib::Server& http, const std::string& host, int port);
 // 429 with Retry-After when the engine still accepts work, else 503 (shutting down).
 void reply_busy(httplib::Response& res, const LmEngine& e);
 // The same for the worker-thread engines (TaskEngine, SpeechEngine).
