@@ -79,7 +79,7 @@ void add_serve(CLI::App& app) {
   c->add_option("--timeout", a->timeout, "per-request time limit")->capture_default_str()->check(checked("duration"));
   c->add_option("--session-idle", a->session_idle, "a session unused this long is closed")->capture_default_str()
       ->check(checked("duration"));
-  c->add_option("--read-timeout", a->read_timeout, "a client silent this long mid-request is cut off")
+  c->add_option("--read-timeout", a->read_timeout, "a request must arrive whole within this of its first byte (408 after)")
       ->capture_default_str()->check(checked("duration"));
   c->add_option("--grace", a->grace, "on SIGTERM, in-flight requests may run this long")->capture_default_str()
       ->check(checked("duration"));

@@ -2,6 +2,8 @@
 // (contract in serve/server.h; the LM routes in routes_lm.cpp).
 #include "serve/server.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -147,13 +149,20 @@ Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>()) {
     else if (task == "asr") s.speech.push_back(std::make_unique<SpeechEngine>(name, path, s.opt.engine, s.metrics));
     else s.others.push_back(std::make_unique<TaskEngine>(name, task, path, s.opt.engine));
   }
-  httplib::Server& h = s.http;
+  HttpServer& h = s.http;
   const int threads = s.opt.http_threads > 0
                           ? s.opt.http_threads
                           : static_cast<int>(s.opt.engine.max_batch + s.opt.engine.max_queue + 8);
-  h.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   h.set_payload_max_length(s.opt.request.max_body);
-  const auto rt = s.opt.read_timeout;
+  // The whole request within --read-timeout of its first byte (408 after); each recv's own timeout
+  // is a second longer, so the watchdog answers first.
+  Watchdog::Options dog;
+  dog.deadline = s.opt.read_timeout;
+  dog.busy_grace = std::min(s.opt.read_timeout, std::chrono::milliseconds(1000));
+  dog.threads = static_cast<size_t>(threads);
+  dog.on_cut = [&s](double sec) { s.metrics.request("other", 408, sec); };
+  h.guard(std::move(dog));  // and the pool of `threads` HTTP threads
+  const auto rt = s.opt.read_timeout + std::chrono::seconds(1);
   h.set_read_timeout(rt.count() / 1000, (rt.count() % 1000) * 1000);
   h.set_write_timeout(5, 0);
   h.set_tcp_nodelay(true);  // each event and reply goes out at once (Nagle + delayed ACK held them ~40 ms)
@@ -161,12 +170,22 @@ Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>()) {
   h.set_keep_alive_max_count(1000);
   h.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
     request_start = Clock::now();
+    const auto refuse = [&](int status, const std::string& why) {
+      if (!s.http.request_read()) return httplib::Server::HandlerResponse::Handled;  // cut: its 408 is out
+      res.set_header("Connection", "close");  // the body is not read
+      reply_error(res, status, why);
+      return httplib::Server::HandlerResponse::Handled;
+    };
+    // Refused from its Content-Length, before a byte of the body is read.
+    if (req.has_header("Content-Length") &&
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > s.opt.request.max_body)
+      return refuse(413, "body too large: at most " + std::to_string(s.opt.request.max_body) + " bytes");
     if (req.path == "/health" || s.opt.api_keys.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (key_matches(request_key(req), s.opt.api_keys)) return httplib::Server::HandlerResponse::Unhandled;
-    reply_error(res, 401, "unauthorized");
-    return httplib::Server::HandlerResponse::Handled;
+    return refuse(401, "unauthorized");
   });
-  h.set_error_handler([max_body = s.opt.request.max_body](const httplib::Request& req, httplib::Response& res) {
+  h.set_error_handler([&s, max_body = s.opt.request.max_body](const httplib::Request& req, httplib::Response& res) {
+    s.http.request_read();  // answered without a route (404, 413, malformed HTTP): no deadline while written
     if (!res.body.empty()) return;  // a handler's own JSON error
     if (res.status == 404) reply_error(res, 404, "no such endpoint: " + req.method + " " + req.path.substr(0, 100));
     else if (res.status == 413) reply_error(res, 413, "body too large: at most " + std::to_string(max_body) + " bytes");
@@ -182,6 +201,7 @@ Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>()) {
     }
   });
   h.set_logger([&s](const httplib::Request& req, const httplib::Response& res) {  // after the whole response
+    if (!s.http.responded()) return;  // cut by the watchdog, which counted its 408
     const double sec = std::chrono::duration<double>(Clock::now() - request_start).count();
     s.metrics.request(endpoint_label(req.path), res.status, sec);
   });

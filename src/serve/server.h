@@ -36,7 +36,7 @@ struct ServeOptions {
   RequestLimits request;
   EngineLimits engine;
   std::vector<std::string> api_keys;  // empty: no keys asked
-  std::chrono::milliseconds read_timeout{10000};  // a client that sends nothing for this long is cut
+  std::chrono::milliseconds read_timeout{10000};  // a request's first byte → whole, else 408 (serve/watchdog.h)
   std::chrono::milliseconds grace{2000};          // SIGTERM: in-flight work may run this long
   int http_threads = 0;                            // 0: max_batch + max_queue + 8
 };

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "recurrent/core/error.h"
+#include "serve/http_server.h"
 #include "serve/lm_engine.h"
 #include "serve/metrics.h"
 #include "serve/server.h"
@@ -28,7 +29,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<TaskEngine>> others;  // classifiers, taggers, encoder-decoders, forecasters
   std::vector<std::unique_ptr<SpeechEngine>> speech;
   std::map<std::string, std::string> tasks;   // model name → its task ("lm", ...)
-  httplib::Server http;
+  HttpServer http;  // cpp-httplib with the whole-request deadline (serve/watchdog.h)
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;  // stop() runs whole before the server is destroyed
   int port = -1;
