@@ -6,7 +6,8 @@
     c.score("Call me Ishmael.")["log_prob"]
     c.generate(prime="Call me", length=100, temperature=0.8, seed=1)["text"]
     for token in c.stream(prime="Call me", length=100): print(token, end="", flush=True)
-    sid = c.open_session(); c.feed(sid, "Call me "); c.feed(sid, "Ishmael."); c.close_session(sid)
+    sid = c.open_session(); c.feed(sid, "Call me "); c.feed(sid, "Ishmael.")
+    c.generate_from(sid, length=50, seed=1); c.close_session(sid)
 
 Command line:  client.py [--url URL] [--key KEY] generate|stream|score TEXT_OR_PRIME [--length N] [--seed S]
 """
@@ -105,6 +106,11 @@ class Client:
 
     def feed(self, session, text):
         return self.request("POST", f"/v1/sessions/{session}/score", {"text": text})
+
+    def generate_from(self, session, **options):
+        """A generation that goes on from the session's text (options: length, temperature, top_k,
+        top_p, seed, stop); the session does not move."""
+        return self.request("POST", f"/v1/sessions/{session}/generate", _body(**options))
 
     def close_session(self, session):
         return self.request("DELETE", f"/v1/sessions/{session}")

@@ -18,7 +18,9 @@ struct LmEngine::ScoreJob {
 };
 
 struct LmEngine::Session {
-  std::unique_ptr<tasks::LmStreams> streams;
+  RNNState state;                            // an RNN model's state after everything fed, [D, 1, R] per layer
+  std::unique_ptr<tasks::LmStreams> streams;  // any other model: its stream,
+  std::vector<int64_t> ids;                   //   and every id fed to it (a generation re-feeds them)
   std::vector<double> cur;  // log p(next token) [V]
   double log_prob = 0;
   int64_t tokens = 0;
@@ -173,9 +175,9 @@ std::future<std::string> LmEngine::try_open_session() {
       if (static_cast<int64_t>(sessions_.size()) >= lim_.max_sessions) return "";
     }
     auto s = std::make_shared<Session>();
-    s->streams = m.streams();
+    if (!rnn_) s->streams = m.streams();
     const std::vector<int64_t> start = tasks::sample_prime_ids(m.vocab(), "", "session");  // the start token
-    s->cur = tasks::log_prob_rows(s->streams->feed(start, 1, 1)).back();
+    s->cur = feed_session(*s, start).back();
     s->last_used = Clock::now();
     std::string id = random_id();
     std::lock_guard<std::mutex> l(mu_);
@@ -198,8 +200,7 @@ std::future<SessionScore> LmEngine::try_feed_session(const std::string& id, cons
     const std::vector<int64_t> ids = m.vocab().encode_line(u);
     const std::vector<std::string> shown = shown_tokens(m.vocab(), u);
     RC_CHECK(!ids.empty(), "text", "no tokens in this piece");
-    const std::vector<std::vector<double>> rows =
-        tasks::log_prob_rows(s->streams->feed(ids, static_cast<int64_t>(ids.size()), 1));  // [T][V]
+    const std::vector<std::vector<double>> rows = feed_session(*s, ids);  // [T][V]
     SessionScore r;
     for (size_t t = 0; t < ids.size(); ++t) {
       const double l = t == 0 ? s->cur[ids[0]] : rows[t - 1][ids[t]];
@@ -213,6 +214,33 @@ std::future<SessionScore> LmEngine::try_feed_session(const std::string& id, cons
     r.total_log_prob = s->log_prob, r.total_tokens = s->tokens;
     return r;
   });
+}
+
+std::vector<std::vector<double>> LmEngine::feed_session(Session& s, const std::vector<int64_t>& ids) {
+  NoGradGuard ng;
+  const int64_t T = static_cast<int64_t>(ids.size());
+  if (rnn_) return tasks::log_prob_rows(rnn_->forward(ids, T, 1, s.state).value());
+  s.ids.insert(s.ids.end(), ids.begin(), ids.end());
+  return tasks::log_prob_rows(s.streams->feed(ids, T, 1));
+}
+
+void LmEngine::start_from_session(Generation& g) {
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = sessions_.find(g.req.session);
+    RC_CHECK(it != sessions_.end(), "session", "no open session ", g.req.session, " (closed, expired or never opened)");
+    s = it->second;
+  }
+  s->last_used = Clock::now();
+  g.cur = s->cur;
+  if (rnn_) {  // a copy of the session's state: the session itself does not move
+    for (const Var& h : s->state.h) g.state.h.push_back(h.defined() ? Var(h.value().clone()) : Var());
+    for (const Var& c : s->state.c) g.state.c.push_back(c.defined() ? Var(c.value().clone()) : Var());
+  } else {  // a fresh stream fed everything the session was fed
+    g.streams = model_->streams();
+    g.cur = tasks::log_prob_rows(g.streams->feed(s->ids, static_cast<int64_t>(s->ids.size()), 1)).back();
+  }
 }
 
 bool LmEngine::close_session(const std::string& id) {
@@ -243,6 +271,12 @@ void LmEngine::admit(const std::shared_ptr<Generation>& g) {
     return;
   }
   g->sampler.emplace(o);
+  if (!g->req.session.empty()) {
+    start_from_session(*g);
+    std::lock_guard<std::mutex> l(mu_);
+    batch_.push_back(g);
+    return;
+  }
   const std::vector<int64_t> ids = tasks::sample_prime_ids(model_->vocab(), o.prime, "prime");
   const int64_t T = static_cast<int64_t>(ids.size());
   if (rnn_) {

@@ -14,8 +14,10 @@
 // equal to `recurrent score` up to the batched products' rounding (exactly, for a request alone).
 //
 // Sessions: a session is a stream whose state (an RNN's h/c) lives in the engine between calls; each
-// call feeds the next piece of text and scores it given everything fed before. Capped in number,
-// closed after an idle timeout.
+// call feeds the next piece of text and scores it given everything fed before. A generation may start
+// from a session (GenerateRequest::session): it takes a copy of the state (an RNN's h/c; any other
+// model re-feeds the session's tokens) and joins the batch; the session does not move. Capped in
+// number, closed after an idle timeout.
 //
 // Limits: at most max_batch generations in the batch, at most max_queue requests waiting beyond it;
 // try_* calls refuse (nullptr / false) past that, which the HTTP layer answers with 429.
@@ -93,6 +95,10 @@ class LmEngine {
   void admit(const std::shared_ptr<Generation>& g);  // prime it (B = 1) and draw nothing yet
   void step();                                        // one token for every row of the batch
   void close_idle_sessions();
+  // Feeds ids to a session's model state → their log-prob rows [T][V] (the engine thread).
+  std::vector<std::vector<double>> feed_session(Session& s, const std::vector<int64_t>& ids);
+  // A generation from a session (g.req.session): the session's state copied into g (Error if none).
+  void start_from_session(Generation& g);
 
   std::string name_;
   std::unique_ptr<tasks::LmModel> model_;

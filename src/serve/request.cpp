@@ -123,8 +123,11 @@ class Fields {
   const json& o_;
 };
 
-GenerateRequest generate_request(const json& body, const RequestLimits& lim) {
-  Fields f(body, {"model", "prime", "length", "temperature", "top_k", "top_p", "seed", "beam", "stop", "stream"});
+// session: POST /v1/sessions/ID/generate, which goes on from the session's text (no model, prime, beam).
+GenerateRequest generate_request(const json& body, const RequestLimits& lim, bool session) {
+  const Fields f = session ? Fields(body, {"length", "temperature", "top_k", "top_p", "seed", "stop", "stream"})
+                           : Fields(body, {"model", "prime", "length", "temperature", "top_k", "top_p", "seed", "beam",
+                                           "stop", "stream"});
   GenerateRequest r;
   tasks::SampleOptions& o = r.sample;
   r.model = f.str("model", false);
@@ -246,7 +249,8 @@ AudioRequest audio_request(std::string_view query, bool beam_allowed) {
 
 ParsedRequest parse_json(RequestKind kind, const json& body, const RequestLimits& lim) {
   switch (kind) {
-    case RequestKind::generate: return generate_request(body, lim);
+    case RequestKind::generate: return generate_request(body, lim, false);
+    case RequestKind::session_generate: return generate_request(body, lim, true);
     case RequestKind::score: {
       Fields f(body, {"model", "text"});
       ScoreRequest r{f.str("model", false), f.str("text", true)};

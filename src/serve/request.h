@@ -42,6 +42,8 @@ struct GenerateRequest {
   tasks::SampleOptions sample;       // prime, length, temperature, top_k, top_p, seed, beam
   std::vector<std::string> stop;     // finish when the generated text contains one (not included)
   bool stream = false;               // server-sent events, one per token
+  std::string session;               // POST /v1/sessions/ID/generate (set by the route, not parsed): go on
+                                     // from the session's state; no model, prime or beam
 };
 struct ScoreRequest {
   std::string model;
@@ -70,9 +72,10 @@ struct AudioRequest {  // query of POST /v1/transcribe (beam) and POST /v1/trans
 
 enum class RequestKind {
   generate, score, session_open, session_feed, classify, tag, translate, forecast,  // JSON bodies
-  transcribe, audio_session_open                                                    // query strings
+  transcribe, audio_session_open,                                                   // query strings
+  session_generate                                          // JSON: generate's fields but model, prime, beam
 };
-constexpr int kRequestKinds = 10;
+constexpr int kRequestKinds = 11;
 using ParsedRequest = std::variant<ApiError, GenerateRequest, ScoreRequest, SessionOpenRequest, SessionFeedRequest,
                                    TextRequest, ForecastRequest, AudioRequest>;
 

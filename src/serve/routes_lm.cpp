@@ -82,16 +82,23 @@ void Server::Impl::add_lm_routes() {
     if (!r) return;
     LmEngine* e = lm(r->model, res);
     if (!e) return;
-    std::shared_ptr<Generation> g = e->try_generate(*r);
-    if (!g) return reply_busy(res, *e);
-    if (r->stream) return stream_generation(g, res, metrics);
-    std::string piece;
-    while (!g->finished()) g->next_piece(piece, std::chrono::milliseconds(200));  // the engine bounds it (timeout)
-    if (g->first_token_seconds() >= 0) metrics.first_token(g->first_token_seconds());
-    json j = final_json(*g);
-    j["model"] = e->name();
-    reply_json(res, j, final_status(*g));
+    generate(*e, *r, res);
   });
+}
+
+void Server::Impl::generate(LmEngine& e, const GenerateRequest& r, httplib::Response& res) {
+  std::shared_ptr<Generation> g = e.try_generate(r);
+  if (!g) return reply_busy(res, e);
+  if (r.stream) return stream_generation(g, res, metrics);
+  std::string piece;
+  while (!g->finished()) g->next_piece(piece, std::chrono::milliseconds(200));  // the engine bounds it (timeout)
+  if (g->first_token_seconds() >= 0) metrics.first_token(g->first_token_seconds());
+  if (g->finish_reason() == "error" && g->error().find("no open session") != std::string::npos)
+    return reply_error(res, 404, "no such session (closed, expired or never opened)");
+  json j = final_json(*g);
+  j["model"] = e.name();
+  if (!r.session.empty()) j["session"] = e.name() + "." + r.session;
+  reply_json(res, j, final_status(*g));
 }
 
 void Server::Impl::add_session_routes() {
@@ -139,6 +146,18 @@ void Server::Impl::add_session_routes() {
     json j = score_json(s.piece);
     j["total_log_prob"] = s.total_log_prob, j["total_tokens"] = s.total_tokens;
     reply_json(res, j);
+  });
+  // A generation that goes on from the session's text (its state copied; the session does not move).
+  http.Post(R"(/v1/sessions/([^/]+)/generate)", [this, engine_of](const httplib::Request& req, httplib::Response& res) {
+    const ParsedRequest p = parse_request(RequestKind::session_generate, req.body, opt.request);
+    const GenerateRequest* r = parsed<GenerateRequest>(p, res);
+    if (!r) return;
+    std::string id;
+    LmEngine* e = engine_of(req.matches[1], id);
+    if (!e) return reply_error(res, 404, "no such session");
+    GenerateRequest from = *r;
+    from.session = id;
+    generate(*e, from, res);
   });
   http.Delete(R"(/v1/sessions/([^/]+))", [engine_of](const httplib::Request& req, httplib::Response& res) {
     std::string id;

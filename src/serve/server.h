@@ -8,6 +8,7 @@
 //                                    "stop", "stream"} → text, or server-sent events token by token
 //   POST /v1/sessions               {"model"} → {"session": ID}
 //   POST /v1/sessions/ID/score      {"text"}: the next piece, scored given every piece before it
+//   POST /v1/sessions/ID/generate   generate's fields but model/prime/beam: goes on from the session's state
 //   DELETE /v1/sessions/ID
 //   POST /v1/classify, /v1/tag, /v1/translate   {"text"} (translate: "beam") — serve/task_engine.h
 //   POST /v1/forecast               {"history", "horizon"} — serve/task_engine.h

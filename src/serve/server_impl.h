@@ -39,6 +39,8 @@ struct Server::Impl {
   // The model of `task` that `name` names ("" → the first of that task); nullptr with `res` answered.
   TaskEngine* other(const std::string& name, const std::string& task, httplib::Response& res);
   void add_lm_routes();  // routes_lm.cpp
+  // Runs a generate request on `e` and answers it (JSON, or server-sent events when r.stream).
+  void generate(LmEngine& e, const GenerateRequest& r, httplib::Response& res);
   // The speech model `name` names ("" → the first); nullptr with `res` answered.
   SpeechEngine* speech_model(const std::string& name, httplib::Response& res);
   void add_task_routes();  // routes_tasks.cpp

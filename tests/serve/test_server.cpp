@@ -1,7 +1,8 @@
 // `recurrent serve` over HTTP, in process on 127.0.0.1 and a free port (issue 26):
 //   acceptance 2 — a seeded generate returns exactly what `recurrent sample` prints with that seed
 //   (alone, and while batched with other generations), score equals `recurrent score --json`, a
-//   session fed in 10 pieces gives the result of one call; streaming (SSE) gives the same tokens;
+//   session fed in 10 pieces gives the result of one call, and generates from its state what
+//   `recurrent sample` primed with its text prints; streaming (SSE) gives the same tokens;
 //   acceptance 3 — every bad request gets its 4xx and a one-line reason, and the server stays up;
 //   limits — 429 with Retry-After beyond the batch and queue, stop strings.
 #include <algorithm>
@@ -130,6 +131,51 @@ TEST(ServeHttp, ScoreAndSessionsMatchTheCli) {
   ASSERT_TRUE(del);
   EXPECT_EQ(del->status, 200);
   EXPECT_EQ(post(*c, "/v1/sessions/" + sid + "/score", R"({"text": "a"})").status, 404);
+}
+
+// A session's state carried between calls: fed in 10 pieces or in one call, it generates (seeded)
+// exactly what `recurrent sample` primed with the same text prints; generating does not move it.
+TEST(ServeHttp, SessionGeneratesAsSamplePrimedWithItsText) {
+  RunningServer s(tiny_options());
+  auto c = s.client();
+  const std::string text = "Call me Ishmael. Some years ago";
+  auto open = [&] {
+    const Reply o = post(*c, "/v1/sessions", "{}");
+    EXPECT_EQ(o.status, 201) << o.raw;
+    return o.body.value("session", "");
+  };
+  const std::string ten = open(), one = open();
+  for (size_t k = 0; k < 10; ++k) {
+    const size_t at = k * text.size() / 10, end = (k + 1) * text.size() / 10;
+    EXPECT_EQ(post(*c, "/v1/sessions/" + ten + "/score", json{{"text", text.substr(at, end - at)}}.dump()).status, 200);
+  }
+  EXPECT_EQ(post(*c, "/v1/sessions/" + one + "/score", json{{"text", text}}.dump()).status, 200);
+  const std::string want = cli_sample("--prime '" + text + "' --length 60 --temperature 0.8 --seed 7");
+  for (const std::string& sid : {ten, one}) {
+    const Reply r = post(*c, "/v1/sessions/" + sid + "/generate", R"({"length": 60, "temperature": 0.8, "seed": 7})");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(text + r.body.value("text", ""), want) << sid;
+    EXPECT_EQ(r.body.value("session", ""), sid);
+  }
+  // Streamed, the same text; then the sessions go on from their own text, not the generated one.
+  const Reply ev = post(*c, "/v1/sessions/" + ten + "/generate", R"({"length": 60, "temperature": 0.8, "seed": 7, "stream": true})");
+  ASSERT_EQ(ev.status, 200);
+  const std::string last = ev.raw.substr(ev.raw.rfind("data: ") + 6);
+  EXPECT_EQ(text + json::parse(last).value("text", ""), want) << ev.raw;
+  const std::string more = ", never mind how long precisely";
+  const CmdResult cli = run("score --json --threads 1 --model " + tiny_lm() + " '" + text + more + "'");
+  ASSERT_EQ(cli.status, 0) << cli.out;
+  const double whole = json::parse(cli.out)["log_prob"].get<double>();
+  for (const std::string& sid : {ten, one}) {
+    const Reply f = post(*c, "/v1/sessions/" + sid + "/score", json{{"text", more}}.dump());
+    ASSERT_EQ(f.status, 200) << f.raw;
+    EXPECT_NEAR(f.body["total_log_prob"].get<double>(), whole, 1e-6 * std::abs(whole)) << sid;
+  }
+  const Reply bad = post(*c, "/v1/sessions/" + ten + "/generate", R"({"prime": "x"})");
+  EXPECT_EQ(bad.status, 400) << bad.raw;
+  EXPECT_NE(bad.body.value("error", "").find("unknown field \"prime\""), std::string::npos) << bad.raw;
+  ASSERT_TRUE(c->Delete(("/v1/sessions/" + ten).c_str()));
+  EXPECT_EQ(post(*c, "/v1/sessions/" + ten + "/generate", "{}").status, 404);
 }
 
 TEST(ServeHttp, StopStringsEndTheText) {
