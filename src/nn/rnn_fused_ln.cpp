@@ -3,12 +3,16 @@
 // which a block of P units cannot see, so these fused loops give each thread its own batch rows through
 // every block of every step (as the one-phase cells' rows split, rnn_fused_forward.cpp): no barrier inside
 // the loop, forward or backward. Per step and row:
-//   forward   nh = LN(h_{t-1} W_hhᵀ) (the target's panels, all G·H columns) → the cell's gate pass on the
-//             target's SIMD rows (a = γ_x nx + γ_h nh + b; GRU: the h side γ_h nh apart, as its gh) →
-//             LSTM: h_t = o ⊙ tanh(γ_c ĉ_t + β_c), ĉ_t = LN(c_t); zoneout, recurrent dropout's copy
-//   backward  the gate backward (LSTM: through the c-norm) → dA (x side), dGh = LN'ᵀ(γ_h ⊙ dA) (h side),
-//             dh_{t-1} = dGh · W_hh (+ the elementwise part), rows only
-// The x side, LN(X W_ihᵀ) for all steps, is normalised before the loop and differentiated after it.
+//   lstm_ln   forward: the target's panel products h_{t-1} W_hhᵀ (all G·H columns of the thread's rows), then
+//             ONE kernel (cells/lstm_ln-inl.h): both norms' statistics in one pass, the gates, c_t and its
+//             statistics in the next, ĉ_t and h_t in a third; the x product X W_ihᵀ comes from one GEMM before
+//             the loop and is normalised there, inside the step. Backward: ONE kernel per row through the
+//             output, the c-norm, the gates and both norms (dA: the x side, dGh: the h side) that also adds
+//             every parameter's sums (biases, the three gains, β_c) into per-thread accumulators, then
+//             dh_{t-1} = dGh · W_hh on the same rows. After the loop only GEMMs remain (dX, dW_ih, dW_hh).
+//   gru_ln    forward: nh = LN(h_{t-1} W_hhᵀ) → the GRU's SIMD gate rows (the h side γ_h nh apart, as its gh);
+//             the x side is normalised for all steps before the loop and differentiated after it.
+//   both      zoneout and recurrent dropout's copy after the row's cell.
 // Contracts: ln_forward / ln_backward in rnn_direction.h.
 #include <algorithm>
 #include <cmath>
@@ -23,7 +27,7 @@
 
 namespace recurrent::rnn {
 
-extern const Cell kLstm, kGru;  // the gate passes LN cells run on (cell_lstm.cpp, cell_gru.cpp)
+extern const Cell kGru;  // the gate pass gru_ln runs on (cell_gru.cpp; lstm_ln: its own kernel, cells/lstm_ln-inl.h)
 
 namespace {
 using fused::blocks;
@@ -94,7 +98,7 @@ struct LnLoop {
   const simd::RnnKernels& k;
   bool lstm;
   const uint8_t* valid_all;
-  float *A, *NH, *ST, *HS, *CS, *EX, *HD, *GHB;  // tape buffers (DirTape), GHB: GRU's γ_h ⊙ nh [B, GH]
+  float *A, *NX, *NH, *ST, *HS, *CS, *EX, *HD, *GHB;  // tape buffers (DirTape), GHB: GRU's γ_h ⊙ nh [B, GH]
   float* y;
   int64_t ldy;
   bool accumulate;
@@ -127,14 +131,6 @@ void regularise_row(const LnLoop& L, int64_t t, int64_t b) {
   }
 }
 
-// LSTM: h_t = o ⊙ tanh(γ_c ĉ + β_c), ĉ = LN(c_t) (c_t itself stays the carried state); chat: the tape's ĉ row
-// [H] (kept, not recomputed from c_t in backward: zoneout may replace c_t, but ĉ couples every unit's c̃_t).
-void lstm_ln_output(const LnLoop& L, int64_t H, const float* a, const float* c, float* h, float* st, float* chat) {
-  std::memcpy(chat, c, H * sizeof(float));
-  st[kIsdC] = normalise(chat, H, &st[kMuC]);
-  for (int64_t j = 0; j < H; ++j) h[j] = a[3 * H + j] * tanh_scalar(L.p.ln_c[j] * chat[j] + L.p.ln_cb[j]);
-}
-
 // Step t on rows [r0, r1).
 void ln_forward_step(const LnLoop& L, int64_t t, int64_t r0, int64_t r1) {
   const DirShape& s = L.s;
@@ -161,23 +157,19 @@ void ln_forward_step(const LnLoop& L, int64_t t, int64_t r0, int64_t r1) {
       continue;
     }
     float* nr = nh + b * GH;
-    st[kIsdH] = normalise(nr, GH);
     float* ar = at + b * GH;
-    const FwdRows row{.M = 1, .n = H, .H = H, .a = ar, .lda = GH, .gh = nullptr, .folded = false, .bias = L.bias,
-                      .b_hh = nullptr, .peep = nullptr, .hp = hp + b * H, .h = hn + b * H,
-                      .cp = cp ? cp + b * H : nullptr, .c = cn ? cn + b * H : nullptr,
-                      .ex = L.EX && !L.lstm ? L.EX + (t * B + b) * H : nullptr};
-    if (L.lstm) {
-      for (int64_t j = 0; j < GH; ++j) ar[j] += L.p.ln_hh[j] * nr[j];
-      kLstm.forward(&L.k, row);
-      lstm_ln_output(L, H, ar, cn + b * H, hn + b * H, st, L.EX + (t * B + b) * H);
+    if (L.lstm) {  // both norms, the gates, c_t, its norm and h_t in one kernel (cells/lstm_ln-inl.h)
+      L.k.lstm_ln_forward_row({.H = H, .x = ar, .nx = L.NX + (t * B + b) * GH, .nh = nr, .gx = L.p.ln_ih,
+                               .gh = L.p.ln_hh, .bias = L.bias, .cp = cp + b * H, .c = cn + b * H,
+                               .chat = L.EX + (t * B + b) * H, .h = hn + b * H, .gc = L.p.ln_c, .bc = L.p.ln_cb,
+                               .st = st});
     } else {
+      st[kIsdH] = normalise(nr, GH);
       float* gh = L.GHB + b * GH;
       for (int64_t j = 0; j < GH; ++j) gh[j] = L.p.ln_hh[j] * nr[j];
-      FwdRows gr = row;
-      gr.gh = gh;
-      gr.b_hh = L.p.b_hh;
-      kGru.forward(&L.k, gr);
+      kGru.forward(&L.k, {.M = 1, .n = H, .H = H, .a = ar, .lda = GH, .gh = gh, .folded = false, .bias = L.bias,
+                          .b_hh = L.p.b_hh, .peep = nullptr, .hp = hp + b * H, .h = hn + b * H, .cp = nullptr,
+                          .c = nullptr, .ex = L.EX + (t * B + b) * H});
     }
     regularise_row(L, t, b);
   }
@@ -202,38 +194,18 @@ void my_rows(StepTeam& team, int tid, int64_t B, int64_t& r0, int64_t& r1) {
   if (!team.solo()) fused::row_span(B, tid, team.size(), r0, r1);
 }
 
-// Per-thread sums of backward (summed over the team in thread order after the loop).
+// Per-thread sums of backward (summed over the team in thread order after the loop): one step's rows in
+// float (step), added into double sums (sum) after every step. Layout: LSTM Σ da (the biases), Σ da ⊙ nx (γ_x),
+// Σ da ⊙ nh (γ_h) [GH] each, then γ_c's and β_c's [H] each; GRU Σ dgh ⊙ nh (γ_h) [GH] only.
 struct LnAcc {
-  std::vector<double> b_hh, ln_c, ln_cb;     // GRU [GH], LSTM [H], [H]
-  std::vector<float> ln_hh, ln_c_step, ln_cb_step;  // one step's rows in float, added into the double sums per step
-  std::vector<double> ln_hh_sum;             // [GH]
+  std::vector<double> b_hh;  // GRU [GH]
+  std::vector<float> step;
+  std::vector<double> sum;
+  void flush_step() {
+    for (size_t j = 0; j < step.size(); ++j) sum[j] += step[j], step[j] = 0.0f;
+  }
 };
-
-// LSTM-LN backward of one valid row (a = activations in, dA out; dm = dL/dh_t; dc = dL/dc_t in, dL/dc_{t-1} out).
-void lstm_ln_backward_row(const LnLoop& L, int64_t H, float* a, const float* nc, const float* cp, const float* st,
-                          const float* dm, float* dc, float* tmp, LnAcc& acc) {
-  const float isd = st[kIsdC];
-  float* gc = acc.ln_c_step.data();
-  float* gb = acc.ln_cb_step.data();
-  for (int64_t j = 0; j < H; ++j) {  // no reduction in this loop: it vectorises
-    const float chat = nc[j], tc = tanh_scalar(L.p.ln_c[j] * chat + L.p.ln_cb[j]), o = a[3 * H + j];
-    const float dcn = dm[j] * o * (1.0f - tc * tc);
-    a[3 * H + j] = dm[j] * tc * o * (1.0f - o);  // d_o (o read above)
-    gc[j] += dcn * chat;
-    gb[j] += dcn;
-    tmp[j] = dcn * L.p.ln_c[j];  // dĉ
-  }
-  const float m1 = sum8(tmp, H) / static_cast<float>(H), m2 = dot8(tmp, nc, H) / static_cast<float>(H);
-  for (int64_t j = 0; j < H; ++j) {
-    const float chat = nc[j];
-    const float dct = dc[j] + isd * (tmp[j] - m1 - chat * m2);
-    const float i = a[j], f = a[H + j], g = a[2 * H + j];
-    a[j] = dct * g * i * (1.0f - i);
-    a[H + j] = dct * cp[j] * f * (1.0f - f);
-    a[2 * H + j] = dct * i * (1.0f - g * g);
-    dc[j] = dct * f;
-  }
-}
+enum AccAt { kAccDb = 0, kAccDgx = 1, kAccDgh = 2, kAccC = 3 };  // LSTM offsets in units of GH (kAccC: then dbc at +H)
 
 // BPTT step t on rows [r0, r1): dh [B, H] dL/dh_t in (consumed), dhp [B, H] out: dL/dh_{t-1}.
 void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, int64_t r1, float* dh, float* dhp,
@@ -268,16 +240,20 @@ void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, i
     const float* st = L.ST + (t * B + b) * 4;
     const float* nr = L.NH + (t * B + b) * GH;
     if (L.lstm) {
-      lstm_ln_backward_row(L, H, dab, L.EX + (t * B + b) * H, cp + b * H, st, dhb, dcb, tmp, acc);
+      float* ac = acc.step.data();
+      L.k.lstm_ln_backward_row({.H = H, .a = dab, .nx = L.NX + (t * B + b) * GH, .nh = nr, .gx = L.p.ln_ih,
+                                .gh = L.p.ln_hh, .chat = L.EX + (t * B + b) * H, .cp = cp + b * H, .gc = L.p.ln_c,
+                                .bc = L.p.ln_cb, .st = st, .dm = dhb, .dc = dcb, .dgh = dgb, .db = ac + kAccDb * GH,
+                                .dgx = ac + kAccDgx * GH, .dgg = ac + kAccDgh * GH, .dgc = ac + kAccC * GH,
+                                .dbc = ac + kAccC * GH + H});
       std::memset(dpb, 0, H * sizeof(float));
-      ln_backward_row(GH, dab, nr, L.p.ln_hh, st[kIsdH], dgb, acc.ln_hh.data(), tmp);
     } else {
       kGru.backward(&L.k, {.n = H, .H = H, .a = dab, .da = dab, .dgh = dgb,
                            .hp = L.HS + L.slot_prev(t) * B * H + b * H, .cp = nullptr, .c = nullptr,
                            .ex = L.EX + (t * B + b) * H, .dh = dhb, .dc = nullptr, .dhp = dpb, .peep = nullptr,
                            .dpeep = nullptr, .dex = nullptr});
       for (int64_t j = 0; j < GH; ++j) acc.b_hh[j] += dgb[j];
-      ln_backward_row(GH, dgb, nr, L.p.ln_hh, st[kIsdH], dgb, acc.ln_hh.data(), tmp);
+      ln_backward_row(GH, dgb, nr, L.p.ln_hh, st[kIsdH], dgb, acc.step.data(), tmp);
     }
     if (z)
       for (int64_t j = 0; j < H; ++j) {
@@ -285,11 +261,7 @@ void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, i
         if (dcb) dcb[j] += zz[H + j];
       }
   }
-  for (int64_t j = 0; j < GH; ++j) acc.ln_hh_sum[j] += acc.ln_hh[j], acc.ln_hh[j] = 0.0f;
-  for (size_t j = 0; j < acc.ln_c_step.size(); ++j) {
-    acc.ln_c[j] += acc.ln_c_step[j], acc.ln_cb[j] += acc.ln_cb_step[j];
-    acc.ln_c_step[j] = acc.ln_cb_step[j] = 0.0f;
-  }
+  acc.flush_step();
   const int64_t M = r1 - r0;  // dh_{t-1}[rows] += (dGh · W_hh)[rows] (⊙ rmask)
   for (int64_t jb = 0; jb < blocks(H, P); ++jb) {
     const int64_t j0 = jb * P, nj = std::min(P, H - j0);
@@ -303,6 +275,31 @@ void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, i
       for (int64_t j = 0; j < nj; ++j)
         dhp[b * H + j0 + j] += scratch[(b - r0) * P + j] * L.p.rmask[b * H + j0 + j];
   }
+}
+
+// GRU: after the loop, dA ← LN_x'(γ_x ⊙ dA) for every row, b_ih's gradient (Σ dA before) and γ_x's (Σ dA ⊙ NX).
+void x_norm_backward(const DirShape& s, const DirParams& p, DirTape& tape, const DirGrads& g) {
+  const int64_t TB = s.T * s.B, GH = s.G() * s.H;
+  float *dA = tape.a.data(), *NX = tape.nx.data(), *ST = tape.ln_stats.data();
+  if (g.b_ih) colsum(TB, GH, dA, g.b_ih);
+#pragma omp parallel
+  {
+    std::vector<float> tmp(GH);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < TB; ++r) {  // dA ← LN_x'(γ_x ⊙ dA); NX ← dA ⊙ NX for γ_x's gradient
+      float* da = dA + r * GH;
+      float* nx = NX + r * GH;
+      const float isd = ST[r * 4 + kIsdX];
+      for (int64_t j = 0; j < GH; ++j) tmp[j] = da[j] * p.ln_ih[j];
+      const float m1 = sum8(tmp.data(), GH) / static_cast<float>(GH), m2 = dot8(tmp.data(), nx, GH) / static_cast<float>(GH);
+      for (int64_t j = 0; j < GH; ++j) {
+        const float n = nx[j];
+        nx[j] = da[j] * n;
+        da[j] = isd * (tmp[j] - m1 - n * m2);
+      }
+    }
+  }
+  if (g.ln_ih) colsum(TB, GH, NX, g.ln_ih);
 }
 
 }  // namespace
@@ -327,8 +324,9 @@ void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uin
   if (p.rmask) tape.hd = Tensor::uninitialized({T + 1, B, H});
   float *A = tape.a.data(), *NX = tape.nx.data(), *ST = tape.ln_stats.data();
   gemm(Trans::N, Trans::T, T * B, GH, I, 1.0f, x, I, p.w_ih, I, 0.0f, A, GH);  // A = X W_ihᵀ
-#pragma omp parallel for schedule(static) if (T * B * GH >= (1 << 16))
-  for (int64_t r = 0; r < T * B; ++r) {  // NX = LN(A), A ← γ_x ⊙ NX
+  // GRU: NX = LN(A), A ← γ_x ⊙ NX before the loop (LSTM: inside it, per row: cells/lstm_ln-inl.h)
+#pragma omp parallel for schedule(static) if (!lstm && T * B * GH >= (1 << 16))
+  for (int64_t r = 0; r < (lstm ? 0 : T * B); ++r) {
     float* ar = A + r * GH;
     float* nr = NX + r * GH;
     const float m = sum8(ar, GH) / static_cast<float>(GH);
@@ -351,7 +349,7 @@ void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uin
   for (int64_t j = 0; j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (lstm && p.b_hh ? p.b_hh[j] : 0.0f);
   Tensor wf = Tensor::uninitialized({nb * s.G(), H, P});
   Tensor ghb = lstm ? Tensor() : Tensor::uninitialized({B, GH});
-  const LnLoop L{.s = s, .p = p, .k = k, .lstm = lstm, .valid_all = valid_all, .A = A, .NH = tape.nh.data(), .ST = ST,
+  const LnLoop L{.s = s, .p = p, .k = k, .lstm = lstm, .valid_all = valid_all, .A = A, .NX = NX, .NH = tape.nh.data(), .ST = ST,
                  .HS = HS, .CS = lstm ? tape.cs.data() : nullptr, .EX = tape.extra.data(),
                  .HD = p.rmask ? tape.hd.data() : nullptr, .GHB = lstm ? nullptr : ghb.data(), .y = y, .ldy = ldy,
                  .accumulate = accumulate, .bias = bias.data(), .wf = wf.data(), .wb = nullptr};
@@ -390,7 +388,7 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
   Tensor dGh = Tensor::uninitialized({T, B, GH});
   Tensor wb = Tensor::uninitialized({nb, GH, P});
   const LnLoop L{.s = s, .p = p, .k = k, .lstm = lstm, .valid_all = tape.valid.empty() ? nullptr : tape.valid.data(),
-                 .A = tape.a.data(), .NH = tape.nh.data(), .ST = tape.ln_stats.data(), .HS = tape.hs.data(),
+                 .A = tape.a.data(), .NX = tape.nx.data(), .NH = tape.nh.data(), .ST = tape.ln_stats.data(), .HS = tape.hs.data(),
                  .CS = lstm ? tape.cs.data() : nullptr, .EX = tape.extra.data(),
                  .HD = tape.hd.defined() ? tape.hd.data() : nullptr, .GHB = nullptr, .y = nullptr, .ldy = ldy,
                  .accumulate = false, .bias = nullptr, .wf = nullptr, .wb = wb.data()};
@@ -401,13 +399,10 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
     team.span(tid, nb, b0, b1);
     fused::pack_backward_panels(P, p.w_hh, GH, H, b0, b1, L.wb);
     LnAcc& acc = accs[tid];
-    acc.ln_hh.assign(GH, 0.0f);
-    acc.ln_hh_sum.assign(GH, 0.0);
+    const int64_t nacc = lstm ? 3 * GH + 2 * H : GH;
+    acc.step.assign(nacc, 0.0f);
+    acc.sum.assign(nacc, 0.0);
     acc.b_hh.assign(lstm ? 0 : GH, 0.0);
-    acc.ln_c.assign(lstm ? H : 0, 0.0);
-    acc.ln_cb.assign(lstm ? H : 0, 0.0);
-    acc.ln_c_step.assign(lstm ? H : 0, 0.0f);
-    acc.ln_cb_step.assign(lstm ? H : 0, 0.0f);
     std::vector<float> tmp(GH), scratch(std::max(2 * H, B * P));
     team.sync(tid);
     int64_t r0, r1;
@@ -424,43 +419,26 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
   const float* dh_final = T % 2 ? dhp.data() : dh.data();
   if (dh0) std::memcpy(dh0, dh_final, B * H * sizeof(float));
   if (dc0 && lstm) std::memcpy(dc0, dc.data(), B * H * sizeof(float));
-  const auto flush = [&](std::vector<double> LnAcc::*f, float* out, int64_t n) {
-    for (const LnAcc& a : accs)
-      for (int64_t j = 0; out && j < static_cast<int64_t>((a.*f).size()) && j < n; ++j) out[j] += static_cast<float>((a.*f)[j]);
+  // Sums over the team in thread order: into out[0, n) from each thread's sum[at, at + n) (b_hh: GRU's own).
+  const auto flush = [&](int64_t at, float* out, int64_t n, bool gru_b_hh = false) {
+    for (const LnAcc& a : accs) {
+      const std::vector<double>& v = gru_b_hh ? a.b_hh : a.sum;
+      for (int64_t j = 0; out && at + n <= static_cast<int64_t>(v.size()) && j < n; ++j) out[j] += static_cast<float>(v[at + j]);
+    }
   };
-  flush(&LnAcc::ln_hh_sum, g.ln_hh, GH);
-  flush(&LnAcc::ln_c, g.ln_c, H);
-  flush(&LnAcc::ln_cb, g.ln_cb, H);
   float* dA = tape.a.data();
-  // b_ih (and the LSTM's b_hh) see the gate gradients before the x norm
-  if (g.b_ih || (lstm && g.b_hh)) {
-    std::vector<float> db(GH, 0.0f);
-    colsum(T * B, GH, dA, db.data());
-    for (int64_t j = 0; j < GH; ++j) {
-      if (g.b_ih) g.b_ih[j] += db[j];
-      if (lstm && g.b_hh) g.b_hh[j] += db[j];
-    }
+  if (lstm) {  // the loop's kernel took the x norm's backward and every parameter sum (cells/lstm_ln-inl.h)
+    flush(kAccDb * GH, g.b_ih, GH);  // b_ih and b_hh see the gate gradients before the norms
+    flush(kAccDb * GH, g.b_hh, GH);
+    flush(kAccDgx * GH, g.ln_ih, GH);
+    flush(kAccDgh * GH, g.ln_hh, GH);
+    flush(kAccC * GH, g.ln_c, H);
+    flush(kAccC * GH + H, g.ln_cb, H);
+  } else {
+    flush(0, g.ln_hh, GH);
+    flush(0, g.b_hh, GH, true);
+    x_norm_backward(s, p, tape, g);
   }
-  if (!lstm) flush(&LnAcc::b_hh, g.b_hh, GH);
-  float *NX = tape.nx.data(), *ST = tape.ln_stats.data();
-#pragma omp parallel
-  {
-    std::vector<float> tmp(GH);
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < T * B; ++r) {  // dA ← LN_x'(γ_x ⊙ dA); NX ← dA ⊙ NX for γ_x's gradient
-      float* da = dA + r * GH;
-      float* nx = NX + r * GH;
-      const float isd = ST[r * 4 + kIsdX];
-      for (int64_t j = 0; j < GH; ++j) tmp[j] = da[j] * p.ln_ih[j];
-      const float m1 = sum8(tmp.data(), GH) / static_cast<float>(GH), m2 = dot8(tmp.data(), nx, GH) / static_cast<float>(GH);
-      for (int64_t j = 0; j < GH; ++j) {
-        const float n = nx[j];
-        nx[j] = da[j] * n;
-        da[j] = isd * (tmp[j] - m1 - n * m2);
-      }
-    }
-  }
-  if (g.ln_ih) colsum(T * B, GH, NX, g.ln_ih);
   if (dx) gemm(Trans::N, Trans::N, T * B, I, GH, 1.0f, dA, GH, p.w_ih, I, 1.0f, dx, I);
   if (g.w_ih) gemm(Trans::T, Trans::N, GH, I, T * B, 1.0f, dA, GH, x, I, 1.0f, g.w_ih, I);
   const float* hprev = (tape.hd.defined() ? tape.hd : tape.hs).data() + (s.reverse ? 1 : 0) * B * H;

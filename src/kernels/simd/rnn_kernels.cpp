@@ -10,6 +10,7 @@
 #include "kernels/simd/cells/gru_cho-inl.h"
 #include "kernels/simd/cells/gru_simple-inl.h"
 #include "kernels/simd/cells/lstm-inl.h"
+#include "kernels/simd/cells/lstm_ln-inl.h"
 #include "kernels/simd/cells/mingru-inl.h"
 #include "kernels/simd/cells/minlstm-inl.h"
 #include "kernels/simd/cells/rglru-inl.h"
@@ -77,6 +78,8 @@ const RnnKernels* GetRnnKernels() {
       .minlstm_backward_row = MinLstmBackwardRow,
       .rglru_forward_row = RgLruForwardRow,
       .rglru_backward_row = RgLruBackwardRow,
+      .lstm_ln_forward_row = LstmLnForwardRow,
+      .lstm_ln_backward_row = LstmLnBackwardRow,
       .rnn_forward_row = RnnForwardRow,
       .rnn_backward_row = RnnBackwardRow,
       .sigmoid_array = SigmoidArray,

@@ -10,6 +10,32 @@
 
 namespace recurrent::simd {
 
+// Layer-normalised LSTM, one row of one step (cells/lstm_ln-inl.h; G = 4 gate blocks i f g o of H, norms over 4H).
+struct LnLstmForward {
+  int64_t H;
+  float* x;            // [4H] in: the row's x product (X W_ihᵀ, no bias); out: the activations i f g o
+  float* nx;           // [4H] out: LN(x product)
+  float* nh;           // [4H] in: h_{t-1} W_hhᵀ; out: its LN
+  const float *gx, *gh;  // [4H] the two norms' gains
+  const float* bias;   // [4H] b_ih + b_hh, or null
+  const float* cp;     // [H] c_{t-1}
+  float *c, *chat, *h;  // [H] out: c_t, LN(c_t), h_t
+  const float *gc, *bc;  // [H] the c-norm's gain and bias
+  float* st;           // [4] out: 1/σ_x, 1/σ_h, μ_c, 1/σ_c
+};
+struct LnLstmBackward {
+  int64_t H;
+  float* a;            // [4H] in: activations; out: dL/d(x product) (through the x norm)
+  const float *nx, *nh, *gx, *gh;  // [4H] the tape's norms, the gains
+  const float *chat, *cp, *gc, *bc;  // [H] LN(c_t), c_{t-1}, the c-norm's gain and bias
+  const float* st;     // [4] as forward's
+  const float* dm;     // [H] dL/dh_t
+  float* dc;           // [H] in: dL/dc_t (from step t+1); out: dL/dc_{t-1}
+  float* dgh;          // [4H] out: dL/d(h product) (through the h norm)
+  float *db, *dgx, *dgg;  // [4H] += Σ da (the biases), Σ da ⊙ nx (γ_x), Σ da ⊙ nh (γ_h)
+  float *dgc, *dbc;    // [H] += the c-norm's gain and bias gradients
+};
+
 struct RnnKernels {
   int64_t target;  // Highway target bit
   int64_t panel;   // columns of a packed panel: 2 vectors (32 AVX-512, 16 AVX2, 8 SSE4 / NEON)
@@ -59,6 +85,9 @@ struct RnnKernels {
                             float* h);
   void (*rglru_backward_row)(int64_t n, int64_t H, const float* a, const float* la, const float* hp,
                              const float* dh, float* da, float* dp, float* dla);
+  // Layer-normalised LSTM (cells/lstm_ln-inl.h)
+  void (*lstm_ln_forward_row)(const LnLstmForward& r);
+  void (*lstm_ln_backward_row)(const LnLstmBackward& r);
   // Vanilla RNN (tanh | relu)
   void (*rnn_forward_row)(int64_t n, bool relu, float* a, const float* bias, float* h);
   void (*rnn_backward_row)(int64_t n, bool relu, const float* a, const float* dh, float* da);

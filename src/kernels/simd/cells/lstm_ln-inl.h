@@ -1,0 +1,178 @@
+// Layer-normalised LSTM (lstm_ln; Ba, Kiros & Hinton 2016; equations in docs/cells.md), one batch row of
+// one step, forward and backward, for every SIMD target: the three norms' statistics, the gate
+// nonlinearities, the c-norm and the backward's reductions in as few passes over the row as they allow.
+//   forward   pass 1 (4H): one-pass statistics of the x product and the h product together;
+//             pass 2 (H, the 4 gate blocks side by side): both norms, the gates, c_t and its statistics;
+//             pass 3 (H): ĉ_t = LN(c_t), h_t = o ⊙ tanh(γ_c ĉ_t + β_c)
+//   backward  pass A (H): through the output and the c-norm's own terms;  pass B (H): through the c-norm,
+//             the gates, dc_{t-1}, and every sum the x and h norms' backward need (and the parameters' sums);
+//             pass C (4H): dL/d(x product) and dL/d(h product) = LN'(γ ⊙ da) on both sides
+// Statistics: shifted sums per lane (each lane's first value as its shift), the lanes merged in double by
+// Chan, Golub & LeVeque's pairwise formula: one pass, and as exact as a two-pass mean / variance.
+// Contract: RnnKernels::lstm_ln_forward_row / lstm_ln_backward_row (rnn_kernels.h); the double reference:
+// src/nn/cell_ln.cpp; the loops: src/nn/rnn_fused_ln.cpp.
+#if defined(RECURRENT_KERNELS_SIMD_CELLS_LSTM_LN_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef RECURRENT_KERNELS_SIMD_CELLS_LSTM_LN_INL_H_
+#undef RECURRENT_KERNELS_SIMD_CELLS_LSTM_LN_INL_H_
+#else
+#define RECURRENT_KERNELS_SIMD_CELLS_LSTM_LN_INL_H_
+#endif
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/simd/math-inl.h"
+#include "kernels/simd/rnn_kernels.h"
+#include "kernels/simd/vec-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace recurrent::simd::HWY_NAMESPACE {
+
+inline constexpr double kLnEpsilon = 1e-5;  // inside the square root, as torch.nn.LayerNorm
+
+// One-pass mean and variance of a row fed vector by vector in order (whole vectors, then at most one tail).
+struct RowStats {
+  V k, s1, s2;  // per lane: shift, Σ (x − k), Σ (x − k)²
+  bool started = false;
+  HWY_INLINE void Add(V x, Full) {
+    if (!started) k = x, s1 = s2 = hn::Zero(D()), started = true;
+    const V d = hn::Sub(x, k);
+    s1 = hn::Add(s1, d);
+    s2 = hn::MulAdd(d, d, s2);
+  }
+  HWY_INLINE void Add(V x, Tail t) {
+    const D d;
+    if (!started) k = x, s1 = s2 = hn::Zero(d), started = true;
+    const V dv = hn::IfThenElseZero(hn::FirstN(d, static_cast<size_t>(t.n)), hn::Sub(x, k));
+    s1 = hn::Add(s1, dv);
+    s2 = hn::MulAdd(dv, dv, s2);
+  }
+  // n values in all: mean and 1/√(var + ε) (biased variance).
+  HWY_INLINE void Finish(int64_t n, float* mean, float* isd) const {
+    HWY_ALIGN float kk[kLanes], a[kLanes], b[kLanes];
+    const D d;
+    hn::Store(k, d, kk);
+    hn::Store(s1, d, a);
+    hn::Store(s2, d, b);
+    double N = 0.0, mu = 0.0, m2 = 0.0;
+    for (int64_t l = 0; l < kLanes; ++l) {
+      const double nl = static_cast<double>(n / kLanes + (l < n % kLanes ? 1 : 0));
+      if (nl == 0.0) continue;
+      const double ml = kk[l] + a[l] / nl, m2l = std::max(0.0, b[l] - static_cast<double>(a[l]) * a[l] / nl);
+      const double delta = ml - mu, nn = N + nl;
+      mu += delta * nl / nn;
+      m2 += m2l + delta * delta * N * nl / nn;
+      N = nn;
+    }
+    *mean = static_cast<float>(mu);
+    *isd = static_cast<float>(1.0 / std::sqrt(m2 / static_cast<double>(n) + kLnEpsilon));
+  }
+};
+
+HWY_INLINE float SumLanes(V v) { return hn::GetLane(hn::SumOfLanes(D(), v)); }
+
+inline void LstmLnForwardRow(const LnLstmForward& r) {
+  const D d;
+  const int64_t H = r.H, GH = 4 * H;
+  RowStats sx, sh, sc;
+  ForVectors(GH, [&](int64_t j, auto k) {  // pass 1
+    sx.Add(Ld(k, r.x + j), k);
+    sh.Add(Ld(k, r.nh + j), k);
+  });
+  float mux, isx, muh, ish;
+  sx.Finish(GH, &mux, &isx);
+  sh.Finish(GH, &muh, &ish);
+  r.st[0] = isx, r.st[1] = ish;
+  const V vmx = hn::Set(d, mux), vix = hn::Set(d, isx), vmh = hn::Set(d, muh), vih = hn::Set(d, ish);
+  ForVectors(H, [&](int64_t j, auto k) {  // pass 2: the gates of unit block j, c_t
+    V pre[4];
+    for (int q = 0; q < 4; ++q) {
+      const int64_t o = q * H + j;
+      const V nx = hn::Mul(hn::Sub(Ld(k, r.x + o), vmx), vix), nh = hn::Mul(hn::Sub(Ld(k, r.nh + o), vmh), vih);
+      St(k, r.nx + o, nx);
+      St(k, r.nh + o, nh);
+      V p = hn::MulAdd(Ld(k, r.gx + o), nx, hn::Mul(Ld(k, r.gh + o), nh));
+      if (r.bias) p = hn::Add(p, Ld(k, r.bias + o));
+      pre[q] = p;
+    }
+    const V i = Sigmoid(d, pre[0]), f = Sigmoid(d, pre[1]), g = Tanh(d, pre[2]), o = Sigmoid(d, pre[3]);
+    St(k, r.x + j, i);
+    St(k, r.x + H + j, f);
+    St(k, r.x + 2 * H + j, g);
+    St(k, r.x + 3 * H + j, o);
+    const V c = hn::MulAdd(f, Ld(k, r.cp + j), hn::Mul(i, g));
+    St(k, r.c + j, c);
+    sc.Add(c, k);
+  });
+  float muc, isc;
+  sc.Finish(H, &muc, &isc);
+  r.st[2] = muc, r.st[3] = isc;
+  const V vmc = hn::Set(d, muc), vic = hn::Set(d, isc);
+  ForVectors(H, [&](int64_t j, auto k) {  // pass 3
+    const V ch = hn::Mul(hn::Sub(Ld(k, r.c + j), vmc), vic);
+    St(k, r.chat + j, ch);
+    St(k, r.h + j, hn::Mul(Ld(k, r.x + 3 * H + j), Tanh(d, hn::MulAdd(Ld(k, r.gc + j), ch, Ld(k, r.bc + j)))));
+  });
+}
+
+inline void LstmLnBackwardRow(const LnLstmBackward& r) {
+  const D d;
+  const int64_t H = r.H, GH = 4 * H;
+  float* a = r.a;
+  float* tmp = r.dgh;  // pass A → B: γ_c ⊙ dL/dĉ in dgh's first H (pass C writes dgh whole afterwards)
+  V t1 = hn::Zero(d), t2 = hn::Zero(d);
+  ForVectors(H, [&](int64_t j, auto k) {  // pass A: h_t = o ⊙ tanh(γ_c ĉ + β_c)
+    const V ch = Ld(k, r.chat + j), gc = Ld(k, r.gc + j), o = Ld(k, a + 3 * H + j), dm = Ld(k, r.dm + j);
+    const V tc = Tanh(d, hn::MulAdd(gc, ch, Ld(k, r.bc + j)));
+    const V dcn = hn::Mul(hn::Mul(dm, o), OneMinusSq(tc));  // dL/d(γ_c ĉ + β_c)
+    St(k, a + 3 * H + j, hn::Mul(hn::Mul(dm, tc), SigGrad(o)));  // da_o
+    St(k, r.dgc + j, hn::MulAdd(dcn, ch, Ld(k, r.dgc + j)));
+    St(k, r.dbc + j, hn::Add(dcn, Ld(k, r.dbc + j)));
+    const V t = hn::Mul(dcn, gc);
+    St(k, tmp + j, t);
+    t1 = hn::Add(t1, t);  // (masked lanes of a tail load as 0, so they add nothing)
+    t2 = hn::MulAdd(t, ch, t2);
+  });
+  const float invH = 1.0f / static_cast<float>(H);
+  const V m1 = hn::Set(d, SumLanes(t1) * invH), m2 = hn::Set(d, SumLanes(t2) * invH), ic = hn::Set(d, r.st[3]);
+  V x1 = hn::Zero(d), x2 = hn::Zero(d), h1 = hn::Zero(d), h2 = hn::Zero(d);
+  ForVectors(H, [&](int64_t j, auto k) {  // pass B: c-norm, gates, dc_{t-1}, the norms' sums
+    const V ch = Ld(k, r.chat + j);
+    const V dct = hn::MulAdd(ic, hn::Sub(hn::Sub(Ld(k, tmp + j), m1), hn::Mul(ch, m2)), Ld(k, r.dc + j));
+    const V i = Ld(k, a + j), f = Ld(k, a + H + j), g = Ld(k, a + 2 * H + j);
+    V da[4];
+    da[0] = hn::Mul(hn::Mul(dct, g), SigGrad(i));
+    da[1] = hn::Mul(hn::Mul(dct, Ld(k, r.cp + j)), SigGrad(f));
+    da[2] = hn::Mul(hn::Mul(dct, i), OneMinusSq(g));
+    da[3] = Ld(k, a + 3 * H + j);
+    St(k, r.dc + j, hn::Mul(dct, f));
+    for (int q = 0; q < 4; ++q) {
+      const int64_t o = q * H + j;
+      if (q < 3) St(k, a + o, da[q]);
+      const V nx = Ld(k, r.nx + o), nh = Ld(k, r.nh + o);
+      St(k, r.db + o, hn::Add(da[q], Ld(k, r.db + o)));
+      St(k, r.dgx + o, hn::MulAdd(da[q], nx, Ld(k, r.dgx + o)));
+      St(k, r.dgg + o, hn::MulAdd(da[q], nh, Ld(k, r.dgg + o)));
+      const V u = hn::Mul(da[q], Ld(k, r.gx + o)), w = hn::Mul(da[q], Ld(k, r.gh + o));
+      x1 = hn::Add(x1, u);
+      x2 = hn::MulAdd(u, nx, x2);
+      h1 = hn::Add(h1, w);
+      h2 = hn::MulAdd(w, nh, h2);
+    }
+  });
+  const float invG = 1.0f / static_cast<float>(GH);
+  const V xm1 = hn::Set(d, SumLanes(x1) * invG), xm2 = hn::Set(d, SumLanes(x2) * invG);
+  const V hm1 = hn::Set(d, SumLanes(h1) * invG), hm2 = hn::Set(d, SumLanes(h2) * invG);
+  const V ix = hn::Set(d, r.st[0]), ih = hn::Set(d, r.st[1]);
+  ForVectors(GH, [&](int64_t j, auto k) {  // pass C: both norms' backward
+    const V da = Ld(k, a + j);
+    const V u = hn::Mul(da, Ld(k, r.gx + j)), w = hn::Mul(da, Ld(k, r.gh + j));
+    St(k, r.dgh + j, hn::Mul(ih, hn::Sub(hn::Sub(w, hm1), hn::Mul(Ld(k, r.nh + j), hm2))));
+    St(k, a + j, hn::Mul(ix, hn::Sub(hn::Sub(u, xm1), hn::Mul(Ld(k, r.nx + j), xm2))));
+  });
+}
+
+}  // namespace recurrent::simd::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard (per target)
