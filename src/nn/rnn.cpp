@@ -36,7 +36,8 @@ struct LayerCall {
   std::vector<uint8_t> valid;
   std::vector<rnn::DirTape> tapes;
   Tensor rmask[2];                     // recurrent dropout [B, R] per direction (training), else undefined
-  std::vector<uint8_t> zmask[2];       // zoneout [T, B, H] per direction (training), else empty
+  Tensor zmask[2];  // zoneout [T, B, H] bytes per direction (training; ⌈T·B·H/4⌉ floats of the storage cache, so no
+                    // page faults and clearing per call), else undefined
 };
 
 std::atomic<RnnEngine> g_engine{RnnEngine::fast};
@@ -206,16 +207,18 @@ static void draw_masks(const LayerSpec& spec, int d, Rng* rng, const Tensor& fix
     p.rmask = call.rmask[d].data();
   }
   if (spec.zoneout > 0.0f) {
-    call.zmask[d].resize(s.T * s.B * s.H);
+    const int64_t n = s.T * s.B * s.H;
+    call.zmask[d] = Tensor::uninitialized({(n + 3) / 4});
+    uint8_t* zm = reinterpret_cast<uint8_t*>(call.zmask[d].data());
     if (fixed_z.defined()) {
       RC_CHECK(fixed_z.shape() == Shape({s.T, s.B, s.H}), "set_recurrent_masks", "zmask: expected shape ",
                shape_str({s.T, s.B, s.H}), ", got ", shape_str(fixed_z.shape()));
       const Tensor z = fixed_z.contiguous();
-      for (int64_t i = 0; i < s.T * s.B * s.H; ++i) call.zmask[d][i] = z.data()[i] != 0.0f;
+      for (int64_t i = 0; i < n; ++i) zm[i] = z.data()[i] != 0.0f;
     } else {
-      rnn::draw_zoneout_mask(*rng, spec.zoneout, s.T * s.B * s.H, call.zmask[d].data());
+      rnn::draw_zoneout_mask(*rng, spec.zoneout, n, zm);
     }
-    p.zmask = call.zmask[d].data();
+    p.zmask = zm;
   }
 }
 

@@ -96,17 +96,7 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
     float zh[64], zc[64];  // nj ≤ P ≤ 64
     const uint8_t* z = ok && w.zmask ? w.zmask + (t * B + b) * H + j0 : nullptr;
     float* dcb = w.dc ? w.dc + b * H + j0 : nullptr;
-    if (z) {
-      for (int64_t j = 0; j < nj; ++j) {
-        zh[j] = z[j] ? dhb[j] : 0.0f;
-        dhb[j] = z[j] ? 0.0f : dhb[j];
-      }
-      if (dcb)
-        for (int64_t j = 0; j < nj; ++j) {
-          zc[j] = z[j] ? dcb[j] : 0.0f;
-          dcb[j] = z[j] ? 0.0f : dcb[j];
-        }
-    }
+    if (z) w.k.zoneout_split_row(nj, z, dhb, dcb, zh, zc);
     if (!ok) {  // padded: no gate gradient; dh (and dc) pass through unchanged
       for (int64_t g = 0; g < G; ++g) {
         std::memset(dab + g * H, 0, nj * sizeof(float));
@@ -130,11 +120,7 @@ void backward_gate_block(const Bwd& w, int64_t t, int64_t jb, float* dhv, float*
                            .peep = at(w.p.w_ch, j0),
                            .dpeep = at(w.dpeep, j0),
                            .dex = nullptr});
-    if (z) {
-      for (int64_t j = 0; j < nj; ++j) dpb[j] += zh[j];
-      if (dcb)
-        for (int64_t j = 0; j < nj; ++j) dcb[j] += zc[j];
-    }
+    if (z) w.k.zoneout_merge_row(nj, zh, dpb, zc, dcb);
   }
   if (w.dbias) add_block_bias_grad(B, H, G, dat, j0, nj, w.dbias);
   if (w.dbias_hh) add_block_bias_grad(B, H, G, dgt, j0, nj, w.dbias_hh);

@@ -170,35 +170,21 @@ FwdRows block_rows(const Fwd& f, int64_t t, int64_t j0, int64_t nj, int64_t r0, 
 // p·prev + (1-p)·new), then the dropped copy HD = h_t ⊙ rmask that the next step's products read.
 void regularise_rows(const Fwd& f, int64_t t, int64_t j0, int64_t nj, int64_t r0, int64_t r1, const uint8_t* valid) {
   const DirShape& s = f.s;
-  const int64_t B = s.B, H = s.H, R = s.R;
+  const int64_t B = s.B, R = s.R;  // R = H with zoneout (no projection)
   const int rev = s.reverse ? 1 : 0;
-  if (f.zp > 0.0f) {  // R = H here (no projection)
-    const float* hp = f.hs(t + rev);
-    float* hn = f.hs(t + 1 - rev);
-    const float* cp = f.cs(t + rev);
-    float* cn = f.cs(t + 1 - rev);
-    const float q = f.zp;
-    for (int64_t b = r0; b < r1; ++b) {
-      if (valid && !valid[b]) continue;
-      const int64_t o = b * H + j0;
-      if (f.zmask) {
-        const uint8_t* z = f.zmask + (t * B + b) * H + j0;
-        for (int64_t j = 0; j < nj; ++j) hn[o + j] = z[j] ? hp[o + j] : hn[o + j];
-        if (cn)
-          for (int64_t j = 0; j < nj; ++j) cn[o + j] = z[j] ? cp[o + j] : cn[o + j];
-      } else {
-        for (int64_t j = 0; j < nj; ++j) hn[o + j] = q * hp[o + j] + (1.0f - q) * hn[o + j];
-        if (cn)
-          for (int64_t j = 0; j < nj; ++j) cn[o + j] = q * cp[o + j] + (1.0f - q) * cn[o + j];
-      }
-    }
-  }
-  if (f.HD) {
-    const float* hn = f.hs(t + 1 - rev);
-    float* hd = f.HD + (t + 1 - rev) * B * R;
-    for (int64_t b = r0; b < r1; ++b)
-      for (int64_t j = 0; j < nj; ++j) hd[b * R + j0 + j] = hn[b * R + j0 + j] * f.rmask[b * R + j0 + j];
-  }
+  if (f.zp <= 0.0f && !f.HD) return;
+  const float* cp = f.cs(t + rev);
+  float* cn = f.cs(t + 1 - rev);
+  const auto rows = [&](int64_t b, int64_t M, bool zoneout) {  // rows [b, b + M): the target's kernel
+    const int64_t o = b * R + j0;
+    f.k.zoneout_rows({.M = M, .n = nj, .ld = R, .zoneout = zoneout,
+                      .z = f.zmask ? f.zmask + (t * B + b) * R + j0 : nullptr, .ldz = R, .q = f.zp,
+                      .hp = f.hs(t + rev) + o, .h = f.hs(t + 1 - rev) + o, .cp = cp ? cp + o : nullptr,
+                      .c = cn ? cn + o : nullptr, .rm = f.HD ? f.rmask + o : nullptr,
+                      .hd = f.HD ? f.HD + (t + 1 - rev) * B * R + o : nullptr});
+  };
+  if (!valid) return rows(r0, r1 - r0, f.zp > 0.0f);
+  for (int64_t b = r0; b < r1; ++b) rows(b, 1, f.zp > 0.0f && valid[b]);  // padded rows: carried, not zoned
 }
 
 // Step `step` (time t), hidden-unit block jb, rows [r0, r1): the gate products, the cell's gate/state pass

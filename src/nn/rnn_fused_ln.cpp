@@ -112,23 +112,14 @@ struct LnLoop {
 
 // Zoneout and recurrent dropout's copy on row b of time t (rnn_fused_forward.cpp's regularise_rows, one row).
 void regularise_row(const LnLoop& L, int64_t t, int64_t b) {
-  const int64_t B = L.s.B, H = L.s.H;
-  float* hn = L.HS + L.slot_new(t) * B * H + b * H;
-  const float* hp = L.HS + L.slot_prev(t) * B * H + b * H;
-  float* cn = L.CS ? L.CS + L.slot_new(t) * B * H + b * H : nullptr;
-  const float* cp = L.CS ? L.CS + L.slot_prev(t) * B * H + b * H : nullptr;
-  if (L.p.zoneout > 0.0f) {
-    const float q = L.p.zoneout;
-    const uint8_t* z = L.p.zmask ? L.p.zmask + (t * B + b) * H : nullptr;
-    for (int64_t j = 0; j < H; ++j) {
-      hn[j] = z ? (z[j] ? hp[j] : hn[j]) : q * hp[j] + (1.0f - q) * hn[j];
-      if (cn) cn[j] = z ? (z[j] ? cp[j] : cn[j]) : q * cp[j] + (1.0f - q) * cn[j];
-    }
-  }
-  if (L.HD) {
-    float* hd = L.HD + L.slot_new(t) * B * H + b * H;
-    for (int64_t j = 0; j < H; ++j) hd[j] = hn[j] * L.p.rmask[b * H + j];
-  }
+  const int64_t B = L.s.B, H = L.s.H, o = b * H;
+  if (L.p.zoneout <= 0.0f && !L.HD) return;
+  L.k.zoneout_rows({.M = 1, .n = H, .ld = H, .zoneout = L.p.zoneout > 0.0f,
+                    .z = L.p.zmask ? L.p.zmask + (t * B + b) * H : nullptr, .ldz = H, .q = L.p.zoneout,
+                    .hp = L.HS + L.slot_prev(t) * B * H + o, .h = L.HS + L.slot_new(t) * B * H + o,
+                    .cp = L.CS ? L.CS + L.slot_prev(t) * B * H + o : nullptr,
+                    .c = L.CS ? L.CS + L.slot_new(t) * B * H + o : nullptr, .rm = L.HD ? L.p.rmask + o : nullptr,
+                    .hd = L.HD ? L.HD + L.slot_new(t) * B * H + o : nullptr});
 }
 
 // Step t on rows [r0, r1).
@@ -232,11 +223,7 @@ void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, i
       for (int64_t j = 0; j < H; ++j) dhb[j] += dy[(t * B + b) * L.ldy + j];
     const uint8_t* z = L.p.zmask ? L.p.zmask + (t * B + b) * H : nullptr;
     std::vector<float>& zz = scratch;  // [2H] zoneout's pass-through parts (then B·P for dropout, below)
-    if (z)
-      for (int64_t j = 0; j < H; ++j) {
-        zz[j] = z[j] ? dhb[j] : 0.0f, dhb[j] = z[j] ? 0.0f : dhb[j];
-        if (dcb) zz[H + j] = z[j] ? dcb[j] : 0.0f, dcb[j] = z[j] ? 0.0f : dcb[j];
-      }
+    if (z) L.k.zoneout_split_row(H, z, dhb, dcb, zz.data(), zz.data() + H);
     const float* st = L.ST + (t * B + b) * 4;
     const float* nr = L.NH + (t * B + b) * GH;
     if (L.lstm) {
@@ -255,11 +242,7 @@ void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, i
       for (int64_t j = 0; j < GH; ++j) acc.b_hh[j] += dgb[j];
       ln_backward_row(GH, dgb, nr, L.p.ln_hh, st[kIsdH], dgb, acc.step.data(), tmp);
     }
-    if (z)
-      for (int64_t j = 0; j < H; ++j) {
-        dpb[j] += zz[j];
-        if (dcb) dcb[j] += zz[H + j];
-      }
+    if (z) L.k.zoneout_merge_row(H, zz.data(), dpb, zz.data() + H, dcb);
   }
   acc.flush_step();
   const int64_t M = r1 - r0;  // dh_{t-1}[rows] += (dGh · W_hh)[rows] (⊙ rmask)

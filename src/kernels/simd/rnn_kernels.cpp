@@ -14,6 +14,7 @@
 #include "kernels/simd/cells/mingru-inl.h"
 #include "kernels/simd/cells/minlstm-inl.h"
 #include "kernels/simd/cells/rglru-inl.h"
+#include "kernels/simd/cells/regularise-inl.h"
 #include "kernels/simd/cells/rnn-inl.h"
 #include "kernels/simd/math-inl.h"
 #include "kernels/simd/panel-inl.h"
@@ -80,6 +81,9 @@ const RnnKernels* GetRnnKernels() {
       .rglru_backward_row = RgLruBackwardRow,
       .lstm_ln_forward_row = LstmLnForwardRow,
       .lstm_ln_backward_row = LstmLnBackwardRow,
+      .zoneout_rows = ZoneoutRows,
+      .zoneout_split_row = ZoneoutSplitRow,
+      .zoneout_merge_row = ZoneoutMergeRow,
       .rnn_forward_row = RnnForwardRow,
       .rnn_backward_row = RnnBackwardRow,
       .sigmoid_array = SigmoidArray,

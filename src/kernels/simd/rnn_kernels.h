@@ -36,6 +36,23 @@ struct LnLstmBackward {
   float *dgc, *dbc;    // [H] += the c-norm's gain and bias gradients
 };
 
+// Zoneout and recurrent dropout's copy on M rows of one step (cells/regularise-inl.h): units [0, n) of rows
+// ld apart (pointers offset to the first row and unit). zoneout: h (c) ← z ? h_prev (c_prev) : h (c), z rows
+// ldz apart (bytes, 1: keep), or without z the expectation q·prev + (1 − q)·new; then hd = h ⊙ rm if hd.
+struct RegRows {
+  int64_t M, n, ld;
+  bool zoneout;
+  const uint8_t* z;
+  int64_t ldz;
+  float q;
+  const float* hp;
+  float* h;
+  const float* cp;  // c_{t-1} and c_t, or null (no cell state)
+  float* c;
+  const float* rm;  // recurrent dropout's mask and the copy it writes, or null
+  float* hd;
+};
+
 struct RnnKernels {
   int64_t target;  // Highway target bit
   int64_t panel;   // columns of a packed panel: 2 vectors (32 AVX-512, 16 AVX2, 8 SSE4 / NEON)
@@ -88,6 +105,11 @@ struct RnnKernels {
   // Layer-normalised LSTM (cells/lstm_ln-inl.h)
   void (*lstm_ln_forward_row)(const LnLstmForward& r);
   void (*lstm_ln_backward_row)(const LnLstmBackward& r);
+  // Zoneout / recurrent dropout (cells/regularise-inl.h). Backward of zoneout, one row of n units: split moves
+  // dh (dc) where z ≠ 0 into zh (zc), leaving the cell's share; merge adds zh (zc) to dhp (dc). dc, zc: or null.
+  void (*zoneout_rows)(const RegRows& r);
+  void (*zoneout_split_row)(int64_t n, const uint8_t* z, float* dh, float* dc, float* zh, float* zc);
+  void (*zoneout_merge_row)(int64_t n, const float* zh, float* dhp, const float* zc, float* dc);
   // Vanilla RNN (tanh | relu)
   void (*rnn_forward_row)(int64_t n, bool relu, float* a, const float* bias, float* h);
   void (*rnn_backward_row)(int64_t n, bool relu, const float* a, const float* dh, float* da);
