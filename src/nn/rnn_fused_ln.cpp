@@ -102,7 +102,7 @@ struct LnLoop {
   float* y;
   int64_t ldy;
   bool accumulate;
-  float* bias;      // LSTM: b_ih + b_hh; GRU: b_ih (b_hh goes inside r ⊙ (…), added by the GRU rows)
+  const float* bias;  // gate_bias: LSTM b_ih + b_hh; GRU b_ih
   float* wf;        // forward panels [nb·G, R, P]
   float* wb;        // backward panels [nr, G·H, P]
   int64_t P() const { return k.panel; }
@@ -150,7 +150,7 @@ void ln_forward_step(const LnLoop& L, int64_t t, int64_t r0, int64_t r1) {
     float* nr = nh + b * GH;
     float* ar = at + b * GH;
     if (L.lstm) {  // both norms, the gates, c_t, its norm and h_t in one kernel (cells/lstm_ln-inl.h)
-      L.k.lstm_ln_forward_row({.H = H, .x = ar, .nx = L.NX + (t * B + b) * GH, .nh = nr, .gx = L.p.ln_ih,
+      L.k.lstm_ln_forward_row({.H = H, .x = ar, .nh = nr, .gx = L.p.ln_ih,
                                .gh = L.p.ln_hh, .bias = L.bias, .cp = cp + b * H, .c = cn + b * H,
                                .chat = L.EX + (t * B + b) * H, .h = hn + b * H, .gc = L.p.ln_c, .bc = L.p.ln_cb,
                                .st = st});
@@ -228,9 +228,9 @@ void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, i
     const float* nr = L.NH + (t * B + b) * GH;
     if (L.lstm) {
       float* ac = acc.step.data();
-      L.k.lstm_ln_backward_row({.H = H, .a = dab, .nx = L.NX + (t * B + b) * GH, .nh = nr, .gx = L.p.ln_ih,
-                                .gh = L.p.ln_hh, .chat = L.EX + (t * B + b) * H, .cp = cp + b * H, .gc = L.p.ln_c,
-                                .bc = L.p.ln_cb, .st = st, .dm = dhb, .dc = dcb, .dgh = dgb, .db = ac + kAccDb * GH,
+      L.k.lstm_ln_backward_row({.H = H, .nx = dab, .nh = dgb, .gx = L.p.ln_ih, .gh = L.p.ln_hh, .bias = L.bias,
+                                .chat = L.EX + (t * B + b) * H, .cp = cp + b * H, .gc = L.p.ln_c,
+                                .bc = L.p.ln_cb, .st = st, .dm = dhb, .dc = dcb, .scratch = tmp, .db = ac + kAccDb * GH,
                                 .dgx = ac + kAccDgx * GH, .dgg = ac + kAccDgh * GH, .dgc = ac + kAccC * GH,
                                 .dbc = ac + kAccC * GH + H});
       std::memset(dpb, 0, H * sizeof(float));
@@ -258,6 +258,13 @@ void ln_backward_step(const LnLoop& L, const float* dy, int64_t t, int64_t r0, i
       for (int64_t j = 0; j < nj; ++j)
         dhp[b * H + j0 + j] += scratch[(b - r0) * P + j] * L.p.rmask[b * H + j0 + j];
   }
+}
+
+// The biases the gate pass adds: LSTM b_ih + b_hh; GRU b_ih (its b_hh goes inside r ⊙ (…), added by the GRU rows).
+std::vector<float> gate_bias(const DirParams& p, int64_t GH, bool lstm) {
+  std::vector<float> bias(GH, 0.0f);
+  for (int64_t j = 0; j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (lstm && p.b_hh ? p.b_hh[j] : 0.0f);
+  return bias;
 }
 
 // GRU: after the loop, dA ← LN_x'(γ_x ⊙ dA) for every row, b_ih's gradient (Σ dA before) and γ_x's (Σ dA ⊙ NX).
@@ -298,14 +305,14 @@ void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uin
   const simd::RnnKernels& k = fused::kernels(s);
   const int64_t P = k.panel, nb = blocks(H, P);
   tape.a = Tensor::uninitialized({T, B, GH});
-  tape.nx = Tensor::uninitialized({T, B, GH});
+  if (!lstm) tape.nx = Tensor::uninitialized({T, B, GH});  // lstm_ln: A holds LN(x product) in place
   tape.nh = Tensor::uninitialized({T, B, GH});
   tape.ln_stats = Tensor({T, B, 4});
   tape.hs = Tensor::uninitialized({T + 1, B, H});
   if (lstm) tape.cs = Tensor::uninitialized({T + 1, B, H});
   tape.extra = lstm ? Tensor::uninitialized({T, B, H}) : Tensor({T, B, H});  // LSTM: ĉ_t = LN(c_t); GRU: its W_hn h side
   if (p.rmask) tape.hd = Tensor::uninitialized({T + 1, B, H});
-  float *A = tape.a.data(), *NX = tape.nx.data(), *ST = tape.ln_stats.data();
+  float *A = tape.a.data(), *NX = lstm ? nullptr : tape.nx.data(), *ST = tape.ln_stats.data();
   gemm(Trans::N, Trans::T, T * B, GH, I, 1.0f, x, I, p.w_ih, I, 0.0f, A, GH);  // A = X W_ihᵀ
   // GRU: NX = LN(A), A ← γ_x ⊙ NX before the loop (LSTM: inside it, per row: cells/lstm_ln-inl.h)
 #pragma omp parallel for schedule(static) if (!lstm && T * B * GH >= (1 << 16))
@@ -328,8 +335,7 @@ void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uin
     for (int64_t i = 0; i < B * H; ++i) tape.cs.data()[h0slot * B * H + i] = c0 ? c0[i] : 0.0f;
   if (p.rmask)
     for (int64_t i = 0; i < B * H; ++i) tape.hd.data()[h0slot * B * H + i] = HS[h0slot * B * H + i] * p.rmask[i];
-  std::vector<float> bias(GH, 0.0f);
-  for (int64_t j = 0; j < GH; ++j) bias[j] = (p.b_ih ? p.b_ih[j] : 0.0f) + (lstm && p.b_hh ? p.b_hh[j] : 0.0f);
+  std::vector<float> bias = gate_bias(p, GH, lstm);
   Tensor wf = Tensor::uninitialized({nb * s.G(), H, P});
   Tensor ghb = lstm ? Tensor() : Tensor::uninitialized({B, GH});
   const LnLoop L{.s = s, .p = p, .k = k, .lstm = lstm, .valid_all = valid_all, .A = A, .NX = NX, .NH = tape.nh.data(), .ST = ST,
@@ -368,13 +374,16 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
   Tensor dh({B, H}), dhp({B, H}), dc = lstm ? Tensor({B, H}) : Tensor();
   if (dh_n) std::memcpy(dh.data(), dh_n, B * H * sizeof(float));
   if (lstm && dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
-  Tensor dGh = Tensor::uninitialized({T, B, GH});
+  // dL/d(h product) of every step: lstm_ln writes it over its tape's h norms (NH), gru_ln into a buffer of its own
+  Tensor dGh_t = lstm ? Tensor() : Tensor::uninitialized({T, B, GH});
+  float* dGh = lstm ? tape.nh.data() : dGh_t.data();
   Tensor wb = Tensor::uninitialized({nb, GH, P});
+  std::vector<float> bias = gate_bias(p, GH, lstm);  // lstm_ln's kernel recomputes the gates
   const LnLoop L{.s = s, .p = p, .k = k, .lstm = lstm, .valid_all = tape.valid.empty() ? nullptr : tape.valid.data(),
-                 .A = tape.a.data(), .NX = tape.nx.data(), .NH = tape.nh.data(), .ST = tape.ln_stats.data(), .HS = tape.hs.data(),
+                 .A = tape.a.data(), .NX = lstm ? nullptr : tape.nx.data(), .NH = tape.nh.data(), .ST = tape.ln_stats.data(), .HS = tape.hs.data(),
                  .CS = lstm ? tape.cs.data() : nullptr, .EX = tape.extra.data(),
                  .HD = tape.hd.defined() ? tape.hd.data() : nullptr, .GHB = nullptr, .y = nullptr, .ldy = ldy,
-                 .accumulate = false, .bias = nullptr, .wf = nullptr, .wb = wb.data()};
+                 .accumulate = false, .bias = bias.data(), .wf = nullptr, .wb = wb.data()};
   std::vector<LnAcc> accs(StepTeam::kMaxThreads);
   const double step_work = 2.0 * static_cast<double>(B) * static_cast<double>(GH) * static_cast<double>(H);
   fused::run_team(B >= 16 ? nb : 1, step_work, [&](StepTeam& team, int tid) {
@@ -386,14 +395,14 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
     acc.step.assign(nacc, 0.0f);
     acc.sum.assign(nacc, 0.0);
     acc.b_hh.assign(lstm ? 0 : GH, 0.0);
-    std::vector<float> tmp(GH), scratch(std::max(2 * H, B * P));
+    std::vector<float> tmp(GH + H), scratch(std::max(2 * H, B * P));  // tmp: lstm_ln's kernel scratch [5H]
     team.sync(tid);
     int64_t r0, r1;
     my_rows(team, tid, B, r0, r1);
     float *dhv = dh.data(), *dhpv = dhp.data();
     for (int64_t step = T - 1; r0 < r1 && step >= 0; --step) {
       ln_backward_step(L, dy, s.reverse ? T - 1 - step : step, r0, r1, dhv, dhpv, lstm ? dc.data() : nullptr,
-                       dGh.data(), tmp.data(), scratch, acc);
+                       dGh, tmp.data(), scratch, acc);
       std::swap(dhv, dhpv);
     }
     if (!team.solo()) team.sync(tid);
@@ -425,7 +434,7 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
   if (dx) gemm(Trans::N, Trans::N, T * B, I, GH, 1.0f, dA, GH, p.w_ih, I, 1.0f, dx, I);
   if (g.w_ih) gemm(Trans::T, Trans::N, GH, I, T * B, 1.0f, dA, GH, x, I, 1.0f, g.w_ih, I);
   const float* hprev = (tape.hd.defined() ? tape.hd : tape.hs).data() + (s.reverse ? 1 : 0) * B * H;
-  if (g.w_hh) gemm(Trans::T, Trans::N, GH, H, T * B, 1.0f, dGh.data(), GH, hprev, H, 1.0f, g.w_hh, H);
+  if (g.w_hh) gemm(Trans::T, Trans::N, GH, H, T * B, 1.0f, dGh, GH, hprev, H, 1.0f, g.w_hh, H);
 }
 
 }  // namespace recurrent::rnn

@@ -11,29 +11,30 @@
 namespace recurrent::simd {
 
 // Layer-normalised LSTM, one row of one step (cells/lstm_ln-inl.h; G = 4 gate blocks i f g o of H, norms over 4H).
+// The tape keeps the two norms only (the gates' activations are recomputed in backward from them).
 struct LnLstmForward {
   int64_t H;
-  float* x;            // [4H] in: the row's x product (X W_ihᵀ, no bias); out: the activations i f g o
-  float* nx;           // [4H] out: LN(x product)
-  float* nh;           // [4H] in: h_{t-1} W_hhᵀ; out: its LN
+  float* x;              // [4H] in: the row's x product (X W_ihᵀ, no bias); out: its LN
+  float* nh;             // [4H] in: h_{t-1} W_hhᵀ; out: its LN
   const float *gx, *gh;  // [4H] the two norms' gains
-  const float* bias;   // [4H] b_ih + b_hh, or null
-  const float* cp;     // [H] c_{t-1}
-  float *c, *chat, *h;  // [H] out: c_t, LN(c_t), h_t
+  const float* bias;     // [4H] b_ih + b_hh, or null
+  const float* cp;       // [H] c_{t-1}
+  float *c, *chat, *h;   // [H] out: c_t, LN(c_t), h_t
   const float *gc, *bc;  // [H] the c-norm's gain and bias
-  float* st;           // [4] out: 1/σ_x, 1/σ_h, μ_c, 1/σ_c
+  float* st;             // [4] out: 1/σ_x, 1/σ_h, μ_c, 1/σ_c
 };
 struct LnLstmBackward {
   int64_t H;
-  float* a;            // [4H] in: activations; out: dL/d(x product) (through the x norm)
-  const float *nx, *nh, *gx, *gh;  // [4H] the tape's norms, the gains
+  float* nx;             // [4H] in: LN(x product) (the tape); out: dL/d(x product)
+  float* nh;             // [4H] in: LN(h product); out: dL/d(h product)
+  const float *gx, *gh, *bias;       // as forward's
   const float *chat, *cp, *gc, *bc;  // [H] LN(c_t), c_{t-1}, the c-norm's gain and bias
-  const float* st;     // [4] as forward's
-  const float* dm;     // [H] dL/dh_t
-  float* dc;           // [H] in: dL/dc_t (from step t+1); out: dL/dc_{t-1}
-  float* dgh;          // [4H] out: dL/d(h product) (through the h norm)
+  const float* st;       // [4] as forward's
+  const float* dm;       // [H] dL/dh_t
+  float* dc;             // [H] in: dL/dc_t (from step t+1); out: dL/dc_{t-1}
+  float* scratch;        // [5H] the caller's, any contents
   float *db, *dgx, *dgg;  // [4H] += Σ da (the biases), Σ da ⊙ nx (γ_x), Σ da ⊙ nh (γ_h)
-  float *dgc, *dbc;    // [H] += the c-norm's gain and bias gradients
+  float *dgc, *dbc;      // [H] += the c-norm's gain and bias gradients
 };
 
 // Zoneout and recurrent dropout's copy on M rows of one step (cells/regularise-inl.h): units [0, n) of rows

@@ -2,11 +2,13 @@
 // one step, forward and backward, for every SIMD target: the three norms' statistics, the gate
 // nonlinearities, the c-norm and the backward's reductions in as few passes over the row as they allow.
 //   forward   pass 1 (4H): one-pass statistics of the x product and the h product together;
-//             pass 2 (H, the 4 gate blocks side by side): both norms, the gates, c_t and its statistics;
-//             pass 3 (H): ĉ_t = LN(c_t), h_t = o ⊙ tanh(γ_c ĉ_t + β_c)
-//   backward  pass A (H): through the output and the c-norm's own terms;  pass B (H): through the c-norm,
+//             pass 2 (H, the 4 gate blocks side by side): both norms (in place: the tape keeps them, not the
+//             gates), the gates, c_t and its statistics; pass 3 (H): ĉ_t = LN(c_t), h_t = o ⊙ tanh(γ_c ĉ_t + β_c)
+//   backward  pass A (H): the gates again from the two norms, through the output and the c-norm's own terms
+//             (recomputing 4 activations per unit costs less than a [T, B, 4H] tape written and read back);
+//             pass B (H): through the c-norm,
 //             the gates, dc_{t-1}, and every sum the x and h norms' backward need (and the parameters' sums);
-//             pass C (4H): dL/d(x product) and dL/d(h product) = LN'(γ ⊙ da) on both sides
+//             pass C (4H): dL/d(x product) and dL/d(h product) = LN'(γ ⊙ da) on both sides, over the norms
 // Statistics: shifted sums per lane (each lane's first value as its shift), the lanes merged in double by
 // Chan, Golub & LeVeque's pairwise formula: one pass, and as exact as a two-pass mean / variance.
 // Contract: RnnKernels::lstm_ln_forward_row / lstm_ln_backward_row (rnn_kernels.h); the double reference:
@@ -71,6 +73,18 @@ struct RowStats {
 
 HWY_INLINE float SumLanes(V v) { return hn::GetLane(hn::SumOfLanes(D(), v)); }
 
+// The pre-activations of unit block j (gates i f g o) from the two norms: γ_x nx + γ_h nh + b.
+template <class K>
+HWY_INLINE void PreActivations(const float* nx, const float* nh, const float* gx, const float* gh, const float* bias,
+                               int64_t H, int64_t j, K k, V* pre) {
+  for (int q = 0; q < 4; ++q) {
+    const int64_t o = q * H + j;
+    V p = hn::MulAdd(Ld(k, gx + o), Ld(k, nx + o), hn::Mul(Ld(k, gh + o), Ld(k, nh + o)));
+    if (bias) p = hn::Add(p, Ld(k, bias + o));
+    pre[q] = p;
+  }
+}
+
 inline void LstmLnForwardRow(const LnLstmForward& r) {
   const D d;
   const int64_t H = r.H, GH = 4 * H;
@@ -84,24 +98,18 @@ inline void LstmLnForwardRow(const LnLstmForward& r) {
   sh.Finish(GH, &muh, &ish);
   r.st[0] = isx, r.st[1] = ish;
   const V vmx = hn::Set(d, mux), vix = hn::Set(d, isx), vmh = hn::Set(d, muh), vih = hn::Set(d, ish);
-  ForVectors(H, [&](int64_t j, auto k) {  // pass 2: the gates of unit block j, c_t
-    V pre[4];
+  ForVectors(H, [&](int64_t j, auto k) {  // pass 2: both norms (in place), the gates of unit block j, c_t
     for (int q = 0; q < 4; ++q) {
       const int64_t o = q * H + j;
-      const V nx = hn::Mul(hn::Sub(Ld(k, r.x + o), vmx), vix), nh = hn::Mul(hn::Sub(Ld(k, r.nh + o), vmh), vih);
-      St(k, r.nx + o, nx);
-      St(k, r.nh + o, nh);
-      V p = hn::MulAdd(Ld(k, r.gx + o), nx, hn::Mul(Ld(k, r.gh + o), nh));
-      if (r.bias) p = hn::Add(p, Ld(k, r.bias + o));
-      pre[q] = p;
+      St(k, r.x + o, hn::Mul(hn::Sub(Ld(k, r.x + o), vmx), vix));
+      St(k, r.nh + o, hn::Mul(hn::Sub(Ld(k, r.nh + o), vmh), vih));
     }
-    const V i = Sigmoid(d, pre[0]), f = Sigmoid(d, pre[1]), g = Tanh(d, pre[2]), o = Sigmoid(d, pre[3]);
-    St(k, r.x + j, i);
-    St(k, r.x + H + j, f);
-    St(k, r.x + 2 * H + j, g);
-    St(k, r.x + 3 * H + j, o);
+    V pre[4];
+    PreActivations(r.x, r.nh, r.gx, r.gh, r.bias, H, j, k, pre);
+    const V i = Sigmoid(d, pre[0]), f = Sigmoid(d, pre[1]), g = Tanh(d, pre[2]);
     const V c = hn::MulAdd(f, Ld(k, r.cp + j), hn::Mul(i, g));
     St(k, r.c + j, c);
+    St(k, r.h + j, Sigmoid(d, pre[3]));  // o, until pass 3
     sc.Add(c, k);
   });
   float muc, isc;
@@ -111,21 +119,27 @@ inline void LstmLnForwardRow(const LnLstmForward& r) {
   ForVectors(H, [&](int64_t j, auto k) {  // pass 3
     const V ch = hn::Mul(hn::Sub(Ld(k, r.c + j), vmc), vic);
     St(k, r.chat + j, ch);
-    St(k, r.h + j, hn::Mul(Ld(k, r.x + 3 * H + j), Tanh(d, hn::MulAdd(Ld(k, r.gc + j), ch, Ld(k, r.bc + j)))));
+    St(k, r.h + j, hn::Mul(Ld(k, r.h + j), Tanh(d, hn::MulAdd(Ld(k, r.gc + j), ch, Ld(k, r.bc + j)))));
   });
 }
 
 inline void LstmLnBackwardRow(const LnLstmBackward& r) {
   const D d;
   const int64_t H = r.H, GH = 4 * H;
-  float* a = r.a;
-  float* tmp = r.dgh;  // pass A → B: γ_c ⊙ dL/dĉ in dgh's first H (pass C writes dgh whole afterwards)
+  float* act = r.scratch;       // [4H] i f g (then their da), da_o
+  float* tmp = r.scratch + GH;  // [H] γ_c ⊙ dL/dĉ
   V t1 = hn::Zero(d), t2 = hn::Zero(d);
-  ForVectors(H, [&](int64_t j, auto k) {  // pass A: h_t = o ⊙ tanh(γ_c ĉ + β_c)
-    const V ch = Ld(k, r.chat + j), gc = Ld(k, r.gc + j), o = Ld(k, a + 3 * H + j), dm = Ld(k, r.dm + j);
+  ForVectors(H, [&](int64_t j, auto k) {  // pass A: the gates again, h_t = o ⊙ tanh(γ_c ĉ + β_c)
+    V pre[4];
+    PreActivations(r.nx, r.nh, r.gx, r.gh, r.bias, H, j, k, pre);
+    St(k, act + j, Sigmoid(d, pre[0]));
+    St(k, act + H + j, Sigmoid(d, pre[1]));
+    St(k, act + 2 * H + j, Tanh(d, pre[2]));
+    const V o = Sigmoid(d, pre[3]);
+    const V ch = Ld(k, r.chat + j), gc = Ld(k, r.gc + j), dm = Ld(k, r.dm + j);
     const V tc = Tanh(d, hn::MulAdd(gc, ch, Ld(k, r.bc + j)));
     const V dcn = hn::Mul(hn::Mul(dm, o), OneMinusSq(tc));  // dL/d(γ_c ĉ + β_c)
-    St(k, a + 3 * H + j, hn::Mul(hn::Mul(dm, tc), SigGrad(o)));  // da_o
+    St(k, act + 3 * H + j, hn::Mul(hn::Mul(dm, tc), SigGrad(o)));  // da_o
     St(k, r.dgc + j, hn::MulAdd(dcn, ch, Ld(k, r.dgc + j)));
     St(k, r.dbc + j, hn::Add(dcn, Ld(k, r.dbc + j)));
     const V t = hn::Mul(dcn, gc);
@@ -139,16 +153,16 @@ inline void LstmLnBackwardRow(const LnLstmBackward& r) {
   ForVectors(H, [&](int64_t j, auto k) {  // pass B: c-norm, gates, dc_{t-1}, the norms' sums
     const V ch = Ld(k, r.chat + j);
     const V dct = hn::MulAdd(ic, hn::Sub(hn::Sub(Ld(k, tmp + j), m1), hn::Mul(ch, m2)), Ld(k, r.dc + j));
-    const V i = Ld(k, a + j), f = Ld(k, a + H + j), g = Ld(k, a + 2 * H + j);
+    const V i = Ld(k, act + j), f = Ld(k, act + H + j), g = Ld(k, act + 2 * H + j);
     V da[4];
     da[0] = hn::Mul(hn::Mul(dct, g), SigGrad(i));
     da[1] = hn::Mul(hn::Mul(dct, Ld(k, r.cp + j)), SigGrad(f));
     da[2] = hn::Mul(hn::Mul(dct, i), OneMinusSq(g));
-    da[3] = Ld(k, a + 3 * H + j);
+    da[3] = Ld(k, act + 3 * H + j);
     St(k, r.dc + j, hn::Mul(dct, f));
     for (int q = 0; q < 4; ++q) {
       const int64_t o = q * H + j;
-      if (q < 3) St(k, a + o, da[q]);
+      if (q < 3) St(k, act + o, da[q]);
       const V nx = Ld(k, r.nx + o), nh = Ld(k, r.nh + o);
       St(k, r.db + o, hn::Add(da[q], Ld(k, r.db + o)));
       St(k, r.dgx + o, hn::MulAdd(da[q], nx, Ld(k, r.dgx + o)));
@@ -164,11 +178,11 @@ inline void LstmLnBackwardRow(const LnLstmBackward& r) {
   const V xm1 = hn::Set(d, SumLanes(x1) * invG), xm2 = hn::Set(d, SumLanes(x2) * invG);
   const V hm1 = hn::Set(d, SumLanes(h1) * invG), hm2 = hn::Set(d, SumLanes(h2) * invG);
   const V ix = hn::Set(d, r.st[0]), ih = hn::Set(d, r.st[1]);
-  ForVectors(GH, [&](int64_t j, auto k) {  // pass C: both norms' backward
-    const V da = Ld(k, a + j);
+  ForVectors(GH, [&](int64_t j, auto k) {  // pass C: both norms' backward, in place of the norms
+    const V da = Ld(k, act + j);
     const V u = hn::Mul(da, Ld(k, r.gx + j)), w = hn::Mul(da, Ld(k, r.gh + j));
-    St(k, r.dgh + j, hn::Mul(ih, hn::Sub(hn::Sub(w, hm1), hn::Mul(Ld(k, r.nh + j), hm2))));
-    St(k, a + j, hn::Mul(ix, hn::Sub(hn::Sub(u, xm1), hn::Mul(Ld(k, r.nx + j), xm2))));
+    St(k, r.nh + j, hn::Mul(ih, hn::Sub(hn::Sub(w, hm1), hn::Mul(Ld(k, r.nh + j), hm2))));
+    St(k, r.nx + j, hn::Mul(ix, hn::Sub(hn::Sub(u, xm1), hn::Mul(Ld(k, r.nx + j), xm2))));
   });
 }
 
