@@ -107,7 +107,8 @@ struct DirTape {
   Tensor cs;     // [T+1, B, H] LSTM cell states
   Tensor extra;  // [T, B, H]   gru: W_hn h + b_hn ([1, B, H] without a tape); gru_cho: r ⊙ h_prev; LSTM with projection: o ⊙ tanh c
   Tensor hd;     // [T+1, B, R] recurrent dropout only: hs ⊙ rmask, the products' left operand (slots as hs)
-  Tensor nx, nh, ln_stats;  // layer-norm cells: LN(X W_ihᵀ), LN(h_{t-1} W_hhᵀ) [T, B, G*H]; 1/σ_x, 1/σ_h, μ_c, 1/σ_c [T, B, 4]
+  Tensor nx, nh, ln_stats;  // layer-norm cells: LN(X W_ihᵀ) (gru_ln; lstm_ln keeps it in a), LN(h_{t-1} W_hhᵀ)
+                            // [T, B, G*H]; 1/σ_x, 1/σ_h, μ_c, 1/σ_c [T, B, 4]
   std::vector<uint8_t> valid;  // [T, B] 1 where t < length[b]; empty when all lengths are T
   std::shared_ptr<RefTape> ref;  // reference engine only
   int64_t bytes() const;

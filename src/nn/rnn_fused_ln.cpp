@@ -6,8 +6,9 @@
 //   lstm_ln   forward: the target's panel products h_{t-1} W_hhᵀ (all G·H columns of the thread's rows), then
 //             ONE kernel (cells/lstm_ln-inl.h): both norms' statistics in one pass, the gates, c_t and its
 //             statistics in the next, ĉ_t and h_t in a third; the x product X W_ihᵀ comes from one GEMM before
-//             the loop and is normalised there, inside the step. Backward: ONE kernel per row through the
-//             output, the c-norm, the gates and both norms (dA: the x side, dGh: the h side) that also adds
+//             the loop and is normalised inside the step. The tape keeps the norms in place of the products (A,
+//             NH), not the gates. Backward: ONE kernel per row recomputing the gates, then through the output,
+//             the c-norm, the gates and both norms (dA: the x side over A, dGh: the h side over NH) that also adds
 //             every parameter's sums (biases, the three gains, β_c) into per-thread accumulators, then
 //             dh_{t-1} = dGh · W_hh on the same rows. After the loop only GEMMs remain (dX, dW_ih, dW_hh).
 //   gru_ln    forward: nh = LN(h_{t-1} W_hhᵀ) → the GRU's SIMD gate rows (the h side γ_h nh apart, as its gh);
