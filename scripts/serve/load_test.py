@@ -9,7 +9,9 @@ runs two bounded phases of --duration seconds each:
   score:    every client scores a 64-character line back to back; latency p50/p99, requests/s.
 Errors are counted by HTTP status. Then (--over CLIENTS:BATCH:QUEUE) a server with small limits gets
 more clients than it admits: only 200s and 429s are expected. The server is stopped with SIGTERM.
-Prints a Markdown table and writes --json. Every loop is bounded by its phase's deadline.
+Prints a Markdown table, then PASS/FAIL for each point of acceptance 1 (tokens/s at 32 clients >= 8x
+at 1 client, no errors within the limits, only 200s and 429s beyond them) and exits 1 when one fails;
+writes --json. Every loop is bounded by its phase's deadline.
 
   /usr/bin/python3 scripts/serve/load_test.py --bin build/recurrent --model runs/serve-lm --threads 2
 """
@@ -147,10 +149,11 @@ def metric(port, name):
     conn.request("GET", "/metrics")
     text = conn.getresponse().read().decode()
     conn.close()
+    total = 0.0  # summed over the series' labels (one per model)
     for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def cpu_name():
@@ -186,14 +189,17 @@ def main():
             steps0, rows0 = metric(port, "recurrent_batch_steps_total"), metric(port, "recurrent_batch_rows_total")
             g, gwall = run_phase(port, n, a.duration, lambda c, st: stream_once(c, a.length, st))
             steps, brows = metric(port, "recurrent_batch_steps_total") - steps0, metric(port, "recurrent_batch_rows_total") - rows0
+            sb0, sr0 = metric(port, "recurrent_score_batches_total"), metric(port, "recurrent_score_rows_total")
             s, swall = run_phase(port, n, a.duration, score_once)
+            sb, sr = metric(port, "recurrent_score_batches_total") - sb0, metric(port, "recurrent_score_rows_total") - sr0
             errors = {k: v for d in (g["status"], s["status"]) for k, v in d.items() if k != "200"}
             rows.append({"clients": n, "gen_tokens_per_s": g["tokens"] / gwall, "gen_tokens": g["tokens"],
                          "ttft_p50_ms": 1e3 * pct(g["ttft"], 50), "ttft_p99_ms": 1e3 * pct(g["ttft"], 99),
                          "token_p50_ms": 1e3 * pct(g["gap"], 50), "token_p99_ms": 1e3 * pct(g["gap"], 99),
                          "mean_batch": brows / steps if steps else 0.0,
                          "score_p50_ms": 1e3 * pct(s["score"], 50), "score_p99_ms": 1e3 * pct(s["score"], 99),
-                         "score_per_s": len(s["score"]) / swall, "errors": errors,
+                         "score_per_s": len(s["score"]) / swall, "mean_score_batch": sr / sb if sb else 0.0,
+                         "errors": errors,
                          "reconnects": g["reconnects"] + s["reconnects"]})
             r = rows[-1]
             print(f"# {n} clients: {r['gen_tokens_per_s']:.0f} tok/s, batch {r['mean_batch']:.1f}, errors {errors}",
@@ -214,26 +220,41 @@ def main():
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; server --threads {a.threads}; load average before "
           f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; "
           f"{a.duration:g} s per phase, generations of {a.length} tokens, clients on the same machine")
-    print("| clients | score p50 / p99 ms | score req/s | TTFT p50 / p99 ms | per-token p50 / p99 ms | "
+    print("| clients | score p50 / p99 ms | score req/s | mean score batch | TTFT p50 / p99 ms | per-token p50 / p99 ms | "
           "tokens/s | mean batch | errors | reconnects |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['clients']} | {r['score_p50_ms']:.1f} / {r['score_p99_ms']:.1f} | {r['score_per_s']:.0f} | "
+              f"{r['mean_score_batch']:.1f} | "
               f"{r['ttft_p50_ms']:.1f} / {r['ttft_p99_ms']:.1f} | {r['token_p50_ms']:.2f} / {r['token_p99_ms']:.2f} | "
               f"{r['gen_tokens_per_s']:.0f} | {r['mean_batch']:.1f} | {sum(r['errors'].values())} {r['errors'] or ''} | "
               f"{r['reconnects']} |")
+    # Acceptance 1, point by point: each line says PASS or FAIL; the exit status is 1 when one fails.
+    failed = []
+
+    def verdict(ok, what):
+        print(f"{'PASS' if ok else 'FAIL'}: {what}")
+        if not ok:
+            failed.append(what)
+
     by = {r["clients"]: r["gen_tokens_per_s"] for r in rows}
     if 1 in by and 32 in by:
-        print(f"tokens/s at 32 clients / at 1 client: {by[32] / by[1]:.1f}x (goal >= 8x)")
+        ratio = by[32] / by[1] if by[1] else float("inf")
+        verdict(ratio >= 8, f"tokens/s at 32 clients / at 1 client: {ratio:.1f}x (goal >= 8x)")
+    for r in rows:
+        verdict(not r["errors"], f"{r['clients']} clients within the limits: errors {r['errors'] or 0}")
+        verdict(r["gen_tokens"] > 0 and r["score_per_s"] > 0, f"{r['clients']} clients: generations and scores answered")
     if over:
-        print(f"beyond the limits: {over['clients']} clients, --max-batch {over['max_batch']} --max-queue "
-              f"{over['max_queue']}: statuses {over['status']} (only 200 and 429 expected), {over['reconnects']} reconnects")
+        others = set(over["status"]) - {"200", "429"}
+        verdict(not others, f"beyond the limits: {over['clients']} clients, --max-batch {over['max_batch']} --max-queue "
+                            f"{over['max_queue']}: statuses {over['status']} (only 200 and 429 expected), "
+                            f"{over['reconnects']} reconnects")
+        verdict(over["status"].get("429", 0) > 0, "beyond the limits: some requests refused with 429")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"cpu": cpu_name(), "load_before": load0, "load_after": load1, "threads": a.threads,
                        "duration": a.duration, "length": a.length, "rows": rows, "over": over}, f, indent=1)
-    bad = [r for r in rows if r["errors"]] or (over and set(over["status"]) - {"200", "429"})
-    return 1 if bad else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

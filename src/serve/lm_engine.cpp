@@ -62,7 +62,7 @@ std::vector<std::string> shown_tokens(const data::Vocab& v, const std::u32string
 
 }  // namespace
 
-LmEngine::LmEngine(std::string name, std::unique_ptr<tasks::LmModel> model, EngineLimits limits, Metrics& metrics)
+LmEngine::LmEngine(std::string name, std::unique_ptr<tasks::LmModel> model, EngineLimits limits, ModelMetrics& metrics)
     : name_(std::move(name)), model_(std::move(model)), lim_(limits), metrics_(metrics) {
   model_->eval();
   rnn_ = dynamic_cast<tasks::LanguageModel*>(model_.get());
@@ -264,7 +264,7 @@ void LmEngine::admit(const std::shared_ptr<Generation>& g) {
   if (o.beam > 0) {  // deterministic search, run whole (it is not batched); the prime is not repeated
     bool first = true, stopped = false;
     tasks::sample_lm(*model_, o, [&](const std::string& s) {
-      if (!first && !stopped) stopped = g->append(s), metrics_.tokens(1);
+      if (!first && !stopped) stopped = g->append(s), ++metrics_.tokens;
       first = false;
     });
     g->finish(stopped ? "stop" : "length");
@@ -306,7 +306,7 @@ void LmEngine::step() {
     if (!why) {
       const int64_t id = g->sampler->next(g->cur);
       ++g->produced;
-      metrics_.tokens(1);
+      ++metrics_.tokens;
       if (g->append(model_->vocab().render(id))) why = "stop";
       else if (g->produced >= g->req.sample.length) why = "length";
       else keep.push_back(g), ids.push_back(id);
@@ -320,7 +320,7 @@ void LmEngine::step() {
   // A client that sees its generation end may send the next request at once: its row is free by then.
   for (auto& [g, why] : done) g->finish(why);
   metrics_.active = static_cast<int64_t>(batch_.size());
-  if (batch_.empty()) return;
+  if (batch_.empty()) return void(metrics_.batch_size = 0);
   const int64_t B = static_cast<int64_t>(batch_.size());
   metrics_.batch_step(B);
   if (!rnn_) {

@@ -56,7 +56,7 @@ struct SessionScore {  // one piece of a session's text
 
 class LmEngine {
  public:
-  LmEngine(std::string name, std::unique_ptr<tasks::LmModel> model, EngineLimits limits, Metrics& metrics);
+  LmEngine(std::string name, std::unique_ptr<tasks::LmModel> model, EngineLimits limits, ModelMetrics& metrics);
   ~LmEngine();  // shutdown(0) and join
   LmEngine(const LmEngine&) = delete;
   LmEngine& operator=(const LmEngine&) = delete;
@@ -104,7 +104,7 @@ class LmEngine {
   std::unique_ptr<tasks::LmModel> model_;
   tasks::LanguageModel* rnn_ = nullptr;  // the batched path when the model is an RNN LM
   EngineLimits lim_;
-  Metrics& metrics_;
+  ModelMetrics& metrics_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;

@@ -43,6 +43,26 @@ void print_histogram(std::ostringstream& os, const std::string& name, const std:
 }
 }  // namespace
 
+ModelMetrics& Metrics::model(const std::string& name, const std::string& task) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::unique_ptr<ModelMetrics>& m = models_[name];
+  if (!m) m = std::make_unique<ModelMetrics>(), m->task = task;
+  return *m;
+}
+
+namespace {
+// One metric's HELP and TYPE lines, then its value for every model (of the tasks it applies to).
+void per_model(std::ostringstream& os, const char* name, const char* type, const char* help,
+               const std::map<std::string, std::unique_ptr<ModelMetrics>>& models,
+               const std::atomic<int64_t> ModelMetrics::*field, bool lm_only = false, bool asr_only = false) {
+  os << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  for (auto& [model, m] : models) {
+    if ((lm_only && m->task != "lm") || (asr_only && m->task != "asr")) continue;
+    os << name << "{model=\"" << model << "\"} " << ((*m).*field).load() << "\n";
+  }
+}
+}  // namespace
+
 std::string Metrics::prometheus() const {
   std::ostringstream os;
   std::lock_guard<std::mutex> l(mu_);
@@ -55,27 +75,21 @@ std::string Metrics::prometheus() const {
   os << "# HELP recurrent_first_token_seconds Generate: time to the first generated token.\n"
         "# TYPE recurrent_first_token_seconds histogram\n";
   print_histogram(os, "recurrent_first_token_seconds", "", ttft_);
-  os << "# HELP recurrent_generated_tokens_total Tokens generated.\n# TYPE recurrent_generated_tokens_total counter\n"
-     << "recurrent_generated_tokens_total " << tokens_.load() << "\n"
-     << "# HELP recurrent_batch_steps_total Batched generation steps (one recurrent step for every row).\n"
-        "# TYPE recurrent_batch_steps_total counter\n"
-     << "recurrent_batch_steps_total " << steps_.load() << "\n"
-     << "# HELP recurrent_batch_rows_total Rows (generations) carried by those steps.\n"
-        "# TYPE recurrent_batch_rows_total counter\n"
-     << "recurrent_batch_rows_total " << rows_.load() << "\n"
-     << "# HELP recurrent_score_batches_total Score passes (every waiting score request in one).\n"
-        "# TYPE recurrent_score_batches_total counter\n"
-     << "recurrent_score_batches_total " << score_batches_.load() << "\n"
-     << "# HELP recurrent_score_rows_total Texts scored by those passes.\n# TYPE recurrent_score_rows_total counter\n"
-     << "recurrent_score_rows_total " << score_rows_.load() << "\n"
-     << "# HELP recurrent_queue_depth Requests admitted and waiting for the engine.\n# TYPE recurrent_queue_depth gauge\n"
-     << "recurrent_queue_depth " << queue_depth.load() << "\n"
-     << "# HELP recurrent_active_generations Generations in the batch.\n# TYPE recurrent_active_generations gauge\n"
-     << "recurrent_active_generations " << active.load() << "\n"
-     << "# HELP recurrent_sessions Open sessions.\n# TYPE recurrent_sessions gauge\n"
-     << "recurrent_sessions " << sessions.load() << "\n"
-     << "# HELP recurrent_audio_sessions Open audio streaming sessions.\n# TYPE recurrent_audio_sessions gauge\n"
-     << "recurrent_audio_sessions " << audio_sessions.load() << "\n";
+  const auto& m = models_;
+  per_model(os, "recurrent_queue_depth", "gauge", "Requests admitted and waiting for the model.", m, &ModelMetrics::queue_depth);
+  per_model(os, "recurrent_generated_tokens_total", "counter", "Tokens generated.", m, &ModelMetrics::tokens, true);
+  per_model(os, "recurrent_batch_steps_total", "counter", "Batched generation steps (one recurrent step for every row).",
+            m, &ModelMetrics::steps, true);
+  per_model(os, "recurrent_batch_rows_total", "counter", "Rows (generations) carried by those steps.", m,
+            &ModelMetrics::rows, true);
+  per_model(os, "recurrent_batch_size", "gauge", "Rows of the last generation step.", m, &ModelMetrics::batch_size, true);
+  per_model(os, "recurrent_score_batches_total", "counter", "Score passes (every waiting score request in one).", m,
+            &ModelMetrics::score_batches, true);
+  per_model(os, "recurrent_score_rows_total", "counter", "Texts scored by those passes.", m, &ModelMetrics::score_rows, true);
+  per_model(os, "recurrent_active_generations", "gauge", "Generations in the batch.", m, &ModelMetrics::active, true);
+  per_model(os, "recurrent_sessions", "gauge", "Open sessions.", m, &ModelMetrics::sessions, true);
+  per_model(os, "recurrent_audio_sessions", "gauge", "Open audio streaming sessions.", m, &ModelMetrics::audio_sessions,
+            false, true);
   return os.str();
 }
 

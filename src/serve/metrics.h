@@ -2,10 +2,13 @@
 //   recurrent_requests_total{endpoint, status}        counter
 //   recurrent_request_seconds{endpoint}               histogram of whole-request latency
 //   recurrent_first_token_seconds                     histogram of generate's time to first token
+// and per model ({model="NAME"}, one series for every model served):
 //   recurrent_generated_tokens_total                  counter (tokens/s: its rate())
 //   recurrent_batch_steps_total, recurrent_batch_rows_total   engine steps and the rows they carried
 //   recurrent_score_batches_total, recurrent_score_rows_total  batched score passes and the texts in them
-//   recurrent_queue_depth, recurrent_active_generations, recurrent_sessions    gauges
+//   recurrent_queue_depth                             gauge: requests admitted and waiting for the model
+//   recurrent_batch_size                              gauge: rows of the model's last generation step
+//   recurrent_active_generations, recurrent_sessions  gauges (language models)
 //   recurrent_audio_sessions                          gauge (speech models' streaming sessions)
 // Thread-safe; every method may be called from any thread.
 #pragma once
@@ -14,20 +17,27 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 
 namespace recurrent::serve {
 
+// One model's counters and gauges; an engine keeps a reference (it lives as long as the Metrics).
+struct ModelMetrics {
+  std::string task;  // lm, classify, tag, translate, forecast, asr: which series it prints
+  std::atomic<int64_t> queue_depth{0}, active{0}, batch_size{0}, sessions{0}, audio_sessions{0};
+  std::atomic<int64_t> tokens{0}, steps{0}, rows{0}, score_batches{0}, score_rows{0};
+  void batch_step(int64_t n) { ++steps, rows += n, batch_size = n; }
+  void score_batch(int64_t n) { ++score_batches, score_rows += n; }
+};
+
 class Metrics {
  public:
   void request(const std::string& endpoint, int status, double seconds);
   void first_token(double seconds);
-  void tokens(int64_t n) { tokens_ += n; }
-  void batch_step(int64_t rows) { ++steps_, rows_ += rows; }
-  void score_batch(int64_t rows) { ++score_batches_, score_rows_ += rows; }
-  std::atomic<int64_t> queue_depth{0}, active{0}, sessions{0}, audio_sessions{0};
+  ModelMetrics& model(const std::string& name, const std::string& task);  // created on first use
   std::string prometheus() const;
 
   static constexpr std::array<double, 14> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -44,7 +54,7 @@ class Metrics {
   std::map<std::pair<std::string, int>, int64_t> requests_;
   std::map<std::string, Histogram> latency_;
   Histogram ttft_;
-  std::atomic<int64_t> tokens_{0}, steps_{0}, rows_{0}, score_batches_{0}, score_rows_{0};
+  std::map<std::string, std::unique_ptr<ModelMetrics>> models_;  // by name (addresses stay put)
 };
 
 }  // namespace recurrent::serve

@@ -145,9 +145,10 @@ Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>()) {
     const std::string path = tasks::resolve_model_path(dir);
     const std::string task = model_task(path);
     s.tasks[name] = task;
-    if (task == "lm") s.lms.push_back(std::make_unique<LmEngine>(name, tasks::open_lm(path), s.opt.engine, s.metrics));
-    else if (task == "asr") s.speech.push_back(std::make_unique<SpeechEngine>(name, path, s.opt.engine, s.metrics));
-    else s.others.push_back(std::make_unique<TaskEngine>(name, task, path, s.opt.engine));
+    ModelMetrics& mm = s.metrics.model(name, task);
+    if (task == "lm") s.lms.push_back(std::make_unique<LmEngine>(name, tasks::open_lm(path), s.opt.engine, mm));
+    else if (task == "asr") s.speech.push_back(std::make_unique<SpeechEngine>(name, path, s.opt.engine, mm));
+    else s.others.push_back(std::make_unique<TaskEngine>(name, task, path, s.opt.engine, mm));
   }
   HttpServer& h = s.http;
   const int threads = s.opt.http_threads > 0

@@ -35,7 +35,7 @@ std::vector<float> s16le_samples(const std::string& pcm) {
 
 }  // namespace
 
-SpeechEngine::SpeechEngine(std::string name, const std::string& path, EngineLimits limits, Metrics& metrics)
+SpeechEngine::SpeechEngine(std::string name, const std::string& path, EngineLimits limits, ModelMetrics& metrics)
     : name_(std::move(name)), model_(tasks::load_asr_model(path)), lim_(limits), metrics_(metrics) {
   const tasks::AsrConfig& c = model_->config();
   rate_ = c.front_end().sample_rate;
@@ -50,7 +50,7 @@ SpeechEngine::SpeechEngine(std::string name, const std::string& path, EngineLimi
                   {"sample_rate", rate_},
                   {"streaming", why_not.empty()}};
   if (!why_not.empty()) description_["streaming_refused"] = why_not;
-  worker_ = std::make_unique<Worker>(limits.max_queue, [this] { close_idle_sessions(); });
+  worker_ = std::make_unique<Worker>(limits.max_queue, [this] { close_idle_sessions(); }, &metrics.queue_depth);
 }
 
 SpeechEngine::~SpeechEngine() { worker_.reset(); }  // joins before the model and sessions go
@@ -133,8 +133,7 @@ void SpeechEngine::close_idle_sessions() {
 
 void SpeechEngine::count_sessions() {
   const auto n = static_cast<int64_t>(sessions_.size());
-  metrics_.audio_sessions += n - counted_;  // the gauge sums every speech model's
-  counted_ = n;
+  metrics_.audio_sessions = n;
 }
 
 }  // namespace recurrent::serve

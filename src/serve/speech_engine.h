@@ -30,7 +30,7 @@ namespace recurrent::serve {
 
 class SpeechEngine {
  public:
-  SpeechEngine(std::string name, const std::string& path, EngineLimits limits, Metrics& metrics);  // loads it
+  SpeechEngine(std::string name, const std::string& path, EngineLimits limits, ModelMetrics& metrics);  // loads it
   ~SpeechEngine();
   SpeechEngine(const SpeechEngine&) = delete;
   SpeechEngine& operator=(const SpeechEngine&) = delete;
@@ -59,10 +59,9 @@ class SpeechEngine {
   int rate_ = 0;
   nlohmann::json description_;
   EngineLimits lim_;
-  Metrics& metrics_;
+  ModelMetrics& metrics_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // under mu_ (the streams: worker thread)
-  int64_t counted_ = 0;  // sessions_.size() as last added to the metrics gauge
   std::unique_ptr<Worker> worker_;  // last: its thread stops before the rest goes
 };
 

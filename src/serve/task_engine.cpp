@@ -88,7 +88,8 @@ Predict forecaster(const std::string& path, json& description) {
 
 }  // namespace
 
-TaskEngine::TaskEngine(std::string name, std::string task, const std::string& path, EngineLimits limits)
+TaskEngine::TaskEngine(std::string name, std::string task, const std::string& path, EngineLimits limits,
+                       ModelMetrics& metrics)
     : name_(std::move(name)), task_(std::move(task)) {
   if (task_ == "classify") predict_ = classifier(path), endpoint_ = "/v1/classify";
   else if (task_ == "tag") predict_ = tagger(path), endpoint_ = "/v1/tag";
@@ -96,7 +97,7 @@ TaskEngine::TaskEngine(std::string name, std::string task, const std::string& pa
   else if (task_ == "forecast") predict_ = forecaster(path, description_), endpoint_ = "/v1/forecast";
   else throw Error(path, "serve takes language models, classifiers, taggers, encoder-decoders, forecasters and "
                          "speech models; this model's task is \"" + task_ + "\"");
-  worker_ = std::make_unique<Worker>(limits.max_queue);
+  worker_ = std::make_unique<Worker>(limits.max_queue, std::function<void()>(), &metrics.queue_depth);
 }
 
 TaskEngine::~TaskEngine() { worker_.reset(); }  // joins before predict_ goes

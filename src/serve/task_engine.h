@@ -28,7 +28,8 @@ using TaskInput = std::variant<TextRequest, ForecastRequest>;
 class TaskEngine {
  public:
   // task: "classify" | "tag" | "seq2seq" | "forecast" (Error naming the path otherwise). Loads the model.
-  TaskEngine(std::string name, std::string task, const std::string& path, EngineLimits limits);
+  // `metrics`: the model's queue depth gauge is kept there.
+  TaskEngine(std::string name, std::string task, const std::string& path, EngineLimits limits, ModelMetrics& metrics);
   ~TaskEngine();
   TaskEngine(const TaskEngine&) = delete;
   TaskEngine& operator=(const TaskEngine&) = delete;

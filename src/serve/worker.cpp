@@ -18,7 +18,8 @@ std::string random_id() {
   return s;
 }
 
-Worker::Worker(int64_t max_queue, std::function<void()> tick) : max_queue_(max_queue), tick_(std::move(tick)) {
+Worker::Worker(int64_t max_queue, std::function<void()> tick, std::atomic<int64_t>* depth)
+    : max_queue_(max_queue), tick_(std::move(tick)), depth_(depth) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -45,6 +46,7 @@ bool Worker::enqueue(std::function<void()> job) {
     std::lock_guard<std::mutex> l(mu_);
     if (stopping_ || static_cast<int64_t>(jobs_.size()) >= max_queue_ + 1) return false;
     jobs_.push_back(std::move(job));
+    if (depth_) *depth_ = static_cast<int64_t>(jobs_.size());
   }
   cv_.notify_all();
   return true;
@@ -65,6 +67,7 @@ void Worker::loop() {
       if (!jobs_.empty()) {
         job = std::move(jobs_.front());
         jobs_.pop_front();
+        if (depth_) *depth_ = static_cast<int64_t>(jobs_.size());
       }
     }
     if (job) job();

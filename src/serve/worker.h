@@ -3,6 +3,7 @@
 // wait on the futures; a job's exceptions travel in its future.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -22,8 +23,8 @@ std::string random_id();
 class Worker {
  public:
   // At most max_queue jobs wait beyond the one running. `tick`, when given, runs on the thread about
-  // once a second (idle sweeps).
-  explicit Worker(int64_t max_queue, std::function<void()> tick = {});
+  // once a second (idle sweeps). `depth`, when given, is kept at the number of jobs waiting (a gauge).
+  explicit Worker(int64_t max_queue, std::function<void()> tick = {}, std::atomic<int64_t>* depth = nullptr);
   ~Worker();  // shutdown() and join
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -44,6 +45,7 @@ class Worker {
   void loop();
   int64_t max_queue_;
   std::function<void()> tick_;
+  std::atomic<int64_t>* depth_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;

@@ -20,10 +20,8 @@ struct SlowReply {
   bool closed = false;   // the server closed the connection
 };
 
-inline SlowReply slow_request(int port, const std::string& start, std::chrono::milliseconds every,
-                              std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  using Clock = std::chrono::steady_clock;
-  SlowReply r;
+// Connects and sends `start`; the socket, or -1.
+inline int slow_connect(int port, const std::string& start) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -31,10 +29,19 @@ inline SlowReply slow_request(int port, const std::string& start, std::chrono::m
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
-    return r;
+    return -1;
   }
-  const auto t0 = Clock::now();
   (void)::send(fd, start.data(), start.size(), MSG_NOSIGNAL);
+  return fd;
+}
+
+// Then one byte every `every` (never, when zero) until the server answers or closes; closes fd.
+inline SlowReply slow_trickle(int fd, std::chrono::milliseconds every,
+                              std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  using Clock = std::chrono::steady_clock;
+  SlowReply r;
+  if (fd < 0) return r;
+  const auto t0 = Clock::now();
   auto next = t0 + every;
   char buf[4096];
   while (Clock::now() - t0 < limit) {
@@ -56,6 +63,11 @@ inline SlowReply slow_request(int port, const std::string& start, std::chrono::m
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   ::close(fd);
   return r;
+}
+
+inline SlowReply slow_request(int port, const std::string& start, std::chrono::milliseconds every,
+                              std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  return slow_trickle(slow_connect(port, start), every, limit);
 }
 
 // The start of a request whose headers never end ("X-Slow: xxxx…" one byte at a time).

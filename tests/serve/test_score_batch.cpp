@@ -64,5 +64,5 @@ TEST(ScoreBatch, ConcurrentClientsGetTheCliScores) {
   }
   auto m = s.client()->Get("/metrics");
   ASSERT_TRUE(m);
-  EXPECT_NE(m->body.find("recurrent_score_rows_total 8\n"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("recurrent_score_rows_total{model=\"tiny\"} 8\n"), std::string::npos) << m->body;
 }
