@@ -142,13 +142,13 @@ void LmEngine::run_scores(const std::vector<std::shared_ptr<ScoreJob>>& jobs) {
   size_t T = 0;
   auto flush = [&] {
     if (group.empty()) return;
+    metrics_.score_batch(static_cast<int64_t>(group.size()));  // counted before any client has its answer
     try {
       std::vector<tasks::TextScore> s = tasks::score_texts(*model_, inputs);
       for (size_t i = 0; i < group.size(); ++i) group[i]->done.set_value(std::move(s[i]));
     } catch (...) {
       for (ScoreJob* j : group) j->done.set_exception(std::current_exception());
     }
-    metrics_.score_batch(static_cast<int64_t>(group.size()));
     group.clear(), inputs.clear(), T = 0;
   };
   for (const auto& j : jobs) {
@@ -317,10 +317,11 @@ void LmEngine::step() {
     std::lock_guard<std::mutex> l(mu_);
     batch_ = keep;
   }
+  metrics_.active = static_cast<int64_t>(batch_.size());  // before a finished client can look
+  if (batch_.empty()) metrics_.batch_size = 0;
   // A client that sees its generation end may send the next request at once: its row is free by then.
   for (auto& [g, why] : done) g->finish(why);
-  metrics_.active = static_cast<int64_t>(batch_.size());
-  if (batch_.empty()) return void(metrics_.batch_size = 0);
+  if (batch_.empty()) return;
   const int64_t B = static_cast<int64_t>(batch_.size());
   metrics_.batch_step(B);
   if (!rnn_) {
