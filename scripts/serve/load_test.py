@@ -65,20 +65,22 @@ def stream_once(conn, length, stats):
     if r.status != 200:
         r.read()
         return r.status
-    first, last, n = None, None, 0
-    while True:
-        line = r.readline()
-        if not line:
+    first, last, n, buf = None, None, 0, b""
+    while True:  # events "data: {...}\n\n", read as they come (several may come in one read)
+        data = r.read1(65536)
+        if not data:
             break
-        if not line.startswith(b"data: "):
-            continue
         now = time.perf_counter()
-        if b'"token"' not in line:
-            break
-        if first is None:
-            first = now
-            stats["ttft"].append(now - t0)
-        last, n = now, n + 1
+        buf += data
+        *events, buf = buf.split(b"\n\n")
+        tokens = sum(1 for e in events if e.startswith(b'data: {"token"'))
+        if tokens:
+            if first is None:
+                first = now
+                stats["ttft"].append(now - t0)
+            last, n = now, n + tokens
+        if any(e.startswith(b"data: ") and not e.startswith(b'data: {"token"') for e in events):
+            break  # the final event
     r.read()
     if n > 1:  # per-token latency of this generation: the time after its first token over the tokens after it
         stats["gap"].append((last - first) / (n - 1))

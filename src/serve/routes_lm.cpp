@@ -42,7 +42,10 @@ void stream_generation(std::shared_ptr<Generation> g, httplib::Response& res, Me
         for (int i = 0; i < 50; ++i) {  // ≤ 5 s per call; the provider is called again while it returns true
           if (g->next_piece(piece, std::chrono::milliseconds(100))) {
             if (first) metrics.first_token(g->first_token_seconds()), first = false;
-            const std::string ev = "data: " + dump({{"token", piece}}) + "\n\n";
+            // One event per token; the tokens already waiting (a client or thread that fell behind
+            // the engine) go out in one write.
+            std::string ev = "data: " + dump({{"token", piece}}) + "\n\n";
+            while (g->next_piece(piece, Clock::duration::zero())) ev += "data: " + dump({{"token", piece}}) + "\n\n";
             if (!sink.write(ev.data(), ev.size())) return g->cancel(), false;
             return true;
           }
