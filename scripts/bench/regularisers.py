@@ -7,12 +7,13 @@ configuration in turn, `--rounds` times (the order rotated every round, so a loa
 and prints a markdown table: median time per training step over the rounds, tokens/s, and the median of
 the per-round ratios to the plain LSTM of the same round. The machine may be shared: compare ratios.
 
-    scripts/bench/regularisers.py --bin build/recurrent --rounds 5 --out bench/results/regularisers.md
+    scripts/bench/regularisers.py --bin build/recurrent --rounds 5 --out bench/results/regularisers.md [--cpu 4]
 """
 import argparse
 import datetime
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,8 +29,19 @@ CONFIGS = [  # (label, extra `recurrent bench` arguments); the first is the anch
 def run(binary, extra, args):
     cmd = [binary, "bench", "--hidden", str(args.hidden), "--batch", str(args.batch), "--seq-len", str(args.seq_len),
            "--mode", args.mode, "--threads", str(args.threads), "--reps", str(args.reps), "--json"] + extra
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1]), " ".join(cmd[1:])
+    j = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    if args.cpu:  # CPU seconds per call: two runs of 1 and 1 + cpu calls (no warm-up, one call per rep), differenced
+        base = [binary, "bench", "--hidden", str(args.hidden), "--batch", str(args.batch), "--seq-len", str(args.seq_len),
+                "--mode", args.mode, "--threads", str(args.threads), "--json", "--warmup", "0", "--min-time", "0",
+                "--peak-gflops", "100"] + extra
+        t = []
+        for reps in (1, 1 + args.cpu):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(base + ["--reps", str(reps)], check=True, capture_output=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        j["cpu_s"] = (t[1] - t[0]) / args.cpu
+    return j, " ".join(cmd[1:])
 
 
 def main():
@@ -44,11 +56,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cells", default="", help="extra cells to time, e.g. 'gru,gru_ln'")
     ap.add_argument("--out", default="", help="also write the table here")
+    ap.add_argument("--cpu", type=int, default=0, metavar="N",
+                    help="also time N calls by the CPU seconds they take (user + system, all threads), from the "
+                         "difference of a 1-call and a (1+N)-call run: less sensitive to a busy machine than wall time")
     args = ap.parse_args()
     configs = list(CONFIGS) + [(c, ["--cell", c]) for c in args.cells.split(",") if c]
     times = {label: [] for label, _ in configs}
     ratios = {label: [] for label, _ in configs}
     tokens = {label: [] for label, _ in configs}
+    cpu = {label: [] for label, _ in configs}
+    cpu_ratios = {label: [] for label, _ in configs}
     commands = {}
     for r in range(args.rounds):
         order = configs[r % len(configs):] + configs[:r % len(configs)]
@@ -57,10 +74,14 @@ def main():
             j, cmd = run(args.bin, extra, args)
             got[label] = j["median_s"]
             tokens[label].append(j["tokens_s"])
+            if args.cpu:
+                cpu[label].append(j["cpu_s"])
             commands[label] = cmd
         for label, _ in configs:
             times[label].append(got[label])
             ratios[label].append(got[label] / got[configs[0][0]])
+            if args.cpu:
+                cpu_ratios[label].append(cpu[label][-1] / cpu[configs[0][0]][-1])
     load = os.getloadavg()
     lines = [f"Training step cost vs the plain LSTM ({args.mode}, H = {args.hidden}, B = {args.batch}, T = {args.seq_len}, "
              f"{args.threads} threads, {args.rounds} rounds x {args.reps} reps), {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, "
@@ -70,6 +91,13 @@ def main():
     for label, _ in configs:
         lines.append(f"| {label} | {statistics.median(times[label]):.4f} | {statistics.median(tokens[label]):.0f} | "
                      f"{statistics.median(ratios[label]):.3f} | {' '.join(f'{x:.3f}' for x in ratios[label])} |")
+    if args.cpu:
+        lines += ["", f"CPU seconds per call (user + system, {args.cpu} calls per round, differenced):", "",
+                  "| configuration | median CPU s per call | ratio to lstm (median of rounds) | ratios per round |",
+                  "|---|---|---|---|"]
+        for label, _ in configs:
+            lines.append(f"| {label} | {statistics.median(cpu[label]):.4f} | {statistics.median(cpu_ratios[label]):.3f} | "
+                         f"{' '.join(f'{x:.3f}' for x in cpu_ratios[label])} |")
     lines += ["", "Commands (`recurrent` + ...):"] + [f"- `{commands[l]}`" for l, _ in configs]
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
