@@ -36,6 +36,11 @@ Prints one JSON line per side and a summary table; writes OUT/<task>-{recurrent,
 (recurrent.torch.LSTM, docs/python.md; the package from --python-path, default build/python): same
 script, seed, initialisation and batches, so with --steps N the two PyTorch runs' losses after N steps
 are comparable (issue 21, acceptance 3). That side is reported as "torch+recurrent".
+--lstm both runs the PyTorch side --rounds times with each class, alternating (torch.nn.LSTM first), and
+prints the throughput ratio (each round's and the median) and the loss check (training loss after the
+last step, same seed and batches: within 1%). --no-eval skips the PyTorch side's validation and test
+passes (their losses are then NaN), so a short --steps comparison measures training only:
+    /usr/bin/python3 bench/lm/compare_pytorch.py moby --only torch --lstm both --steps 60 --rounds 3 --no-eval
 """
 import argparse
 import json
@@ -268,10 +273,10 @@ def run_torch(task, a):
             if step % 200 == 0:
                 print(f"torch step {step} loss {loss.item():.3f} {tokens / train_secs:.0f} tok/s "
                       f"{time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
-        vloss, _ = evaluate(valid)
+        vloss, _ = evaluate(valid) if not a.no_eval else (float("nan"), 0)
         print(f"torch epoch {epoch + 1}{' (partial)' if done else ''} valid {vloss:.4f} nats "
               f"lr {opt.param_groups[0]['lr']:.3g}", file=sys.stderr, flush=True)
-        if vloss < best:
+        if vloss < best or best_state is None:
             best = vloss
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
         if done:
@@ -282,9 +287,13 @@ def run_torch(task, a):
         offset = rnd.randrange(max(1, min(T, len(train) - B)))
     if not done:
         elapsed = time.monotonic() - t0
-    model.load_state_dict(best_state)
-    vloss, _ = evaluate(valid)
-    tloss, tn = evaluate(test)
+    if a.no_eval:
+        vloss = tloss = float("nan")
+        tn = 0
+    else:
+        model.load_state_dict(best_state)
+        vloss, _ = evaluate(valid)
+        tloss, tn = evaluate(test)
     cap = [l.split(":", 1)[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability usage" in l]
     return dict(side="torch" if a.lstm == "torch" else "torch+recurrent", task=task,
                 tokens_per_s=tokens / train_secs, steps=step, epochs=epoch, last_train_loss=last_loss,
@@ -309,8 +318,24 @@ def summary(rs):
         unit = (lambda l: f"{l / math.log(2):.3f} bpc") if r["task"] == "moby" else (lambda l: f"ppl {math.exp(l):.1f}")
         print(f"{r['side']:10} {r['tokens_per_s']:10.0f} {r['steps']:7d} {r['epochs']:6d} {r['train_seconds']:8.0f} "
               f"{unit(r['valid_loss']):>9} {unit(r['test_loss']):>9}  {r.get('target', '?')}")
-    if len(rs) == 2:
+    if len(rs) == 2 and rs[0]["side"] == "recurrent":
         print(f"throughput ratio recurrent/torch: {rs[0]['tokens_per_s'] / rs[1]['tokens_per_s']:.2f}x")
+
+
+def swap_summary(pairs):
+    """--lstm both: each round's torch.nn.LSTM and recurrent.torch.LSTM runs, the ratio, the loss check."""
+    ratios = []
+    for i, (t, r) in enumerate(pairs):
+        ratios.append(r["tokens_per_s"] / t["tokens_per_s"])
+        print(f"round {i + 1}: torch.nn.LSTM {t['tokens_per_s']:.0f} chars/s, recurrent.torch.LSTM "
+              f"{r['tokens_per_s']:.0f} chars/s: {ratios[-1]:.2f}x")
+    ratios.sort()
+    print(f"import swap, median of {len(ratios)} round(s): {ratios[len(ratios) // 2]:.2f}x torch.nn.LSTM's "
+          f"throughput (issue 21: >= 1.5x)")
+    t, r = pairs[-1]
+    rel = abs(r["last_train_loss"] - t["last_train_loss"]) / abs(t["last_train_loss"])
+    print(f"loss check after {t['steps']} steps: torch.nn.LSTM {t['last_train_loss']:.6f}, recurrent.torch.LSTM "
+          f"{r['last_train_loss']:.6f}, relative difference {rel:.2e} ({'within' if rel <= 0.01 else 'NOT within'} 1%)")
 
 
 def main():
@@ -326,8 +351,11 @@ def main():
     p.add_argument("--target", choices=TARGETS, default=None,
                    help="SIMD target for both sides: RECURRENT_TARGET for recurrent, ATEN_CPU_CAPABILITY and "
                         "OPENBLAS_CORETYPE for PyTorch (default: the environment as it is)")
-    p.add_argument("--lstm", choices=["torch", "recurrent"], default="torch",
-                   help="the torch side's LSTM: torch.nn.LSTM or recurrent.torch.LSTM (the one-line swap)")
+    p.add_argument("--lstm", choices=["torch", "recurrent", "both"], default="torch",
+                   help="the torch side's LSTM: torch.nn.LSTM or recurrent.torch.LSTM (the one-line swap), or "
+                        "both, alternating --rounds times, with the ratio and the loss check")
+    p.add_argument("--rounds", type=int, default=1, help="with --lstm both: pairs of runs, alternating")
+    p.add_argument("--no-eval", action="store_true", help="PyTorch side: no validation / test passes")
     p.add_argument("--python-path", default=os.path.join(REPO, "build", "python"),
                    help="where the recurrent Python package is (with --lstm recurrent)")
     p.add_argument("--steps", type=int, default=0, help="stop each side after N training steps")
@@ -357,14 +385,23 @@ def main():
                     env[k] = v
             print(f"+ torch side: ATEN_CPU_CAPABILITY={env.get('ATEN_CPU_CAPABILITY', '(unset)')} "
                   f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}", file=sys.stderr, flush=True)
-        child = subprocess.run([sys.executable, os.path.abspath(__file__)] + sys.argv[1:] + ["--torch-child"],
-                               env=env, check=True, stdout=subprocess.PIPE, text=True)
-        r = json.loads(child.stdout.strip().splitlines()[-1])
-        print(json.dumps(r), flush=True)
-        results.append(r)
+        def child(lstm):
+            out = subprocess.run([sys.executable, os.path.abspath(__file__)] + sys.argv[1:] +
+                                 ["--lstm", lstm, "--torch-child"], env=env, check=True, stdout=subprocess.PIPE,
+                                 text=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(json.dumps(r), flush=True)
+            return r
+        if a.lstm == "both":
+            pairs = [(child("torch"), child("recurrent")) for _ in range(max(1, a.rounds))]
+            results += list(pairs[-1])
+        else:
+            results.append(child(a.lstm))
     for r in results:
         json.dump(r, open(os.path.join(a.out, f"{a.task}-{r['side']}.json"), "w"), indent=2)
     summary(results)
+    if a.only != "recurrent" and a.lstm == "both":
+        swap_summary(pairs)
 
 
 if __name__ == "__main__":

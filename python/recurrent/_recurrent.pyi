@@ -48,8 +48,9 @@ class RNN:
         """Forward without a tape in one call: (output, h_n, c_n or None)."""
     def panel_cache_stats(self) -> Tuple[int, int]:
         """(hits, misses) of the packed-weight cache since construction."""
-    def _time_infer(self, x: F32, calls: int) -> float:
-        """Benchmark anchor: CPU microseconds per inference call of the engine alone (calls made from C++)."""
+    def _time_infer(self, x: F32, calls: int, touch_bytes: int = 0) -> float:
+        """Benchmark anchor: CPU microseconds per inference call of the engine alone (calls made from C++),
+        reading touch_bytes of another buffer between calls (their own time subtracted)."""
 
 class LanguageModel:
     """A model directory (or .safetensors file) written by `recurrent train lm`: score and sample as the CLI does."""

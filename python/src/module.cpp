@@ -301,17 +301,38 @@ class PyRNN {
 
   // Benchmark anchor (scripts/bench/python_overhead.py): CPU time per call, in µs, of `calls` inference
   // calls of the engine itself on x (no Python between calls: what a C++ caller pays).
-  double time_infer(const py::object& x, int64_t calls) {
+  // touch_bytes > 0: between calls the loop also reads that many bytes of another buffer (what any caller's
+  // own work between calls does to the caches; python_overhead.py shows what it costs the engine).
+  double time_infer(const py::object& x, int64_t calls, int64_t touch_bytes) {
     RC_CHECK(calls >= 1, "calls", "expected at least 1, got ", calls);
+    RC_CHECK(touch_bytes >= 0, "touch_bytes", "expected at least 0, got ", touch_bytes);
     rc::Var xv(borrow_array(x, "input"), false);
     rnn_.train(false);
+    std::vector<int64_t> other(static_cast<size_t>(touch_bytes / 8), 1);
+    volatile int64_t sink = 0;
     py::gil_scoped_release nogil;
     rc::NoGradGuard guard;
     timespec t0{}, t1{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
-    for (int64_t i = 0; i < calls; ++i) rnn_.forward(xv);
+    for (int64_t i = 0; i < calls; ++i) {
+      rnn_.forward(xv);
+      int64_t s = 0;
+      for (size_t k = 0; k < other.size(); k += 8) s += other[k];  // one read per 64-byte line
+      sink = sink + s;
+    }
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
-    return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / static_cast<double>(calls);
+    double ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+    if (!other.empty()) {  // less the reads themselves, timed alone
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+      for (int64_t i = 0; i < calls; ++i) {
+        int64_t s = 0;
+        for (size_t k = 0; k < other.size(); k += 8) s += other[k];
+        sink = sink + s;
+      }
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+      ns -= (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+    }
+    return ns / 1e3 / static_cast<double>(calls);
   }
   std::pair<int64_t, int64_t> cache_stats() const {
     const rc::PanelCacheStats s = rnn_.panel_cache_stats();
@@ -444,8 +465,9 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
            py::arg("c0"), "infer on a contiguous float32 buffer at ptr (recurrent.torch: a tensor's data_ptr(), kept alive by keep)")
       .def("panel_cache_stats", &PyRNN::cache_stats,
            "(hits, misses) of the packed-weight cache since construction (docs/engine.md)")
-      .def("_time_infer", &PyRNN::time_infer, py::arg("x"), py::arg("calls"),
-           "benchmark anchor: CPU µs per inference call of the engine alone on x, `calls` calls from C++")
+      .def("_time_infer", &PyRNN::time_infer, py::arg("x"), py::arg("calls"), py::arg("touch_bytes") = 0,
+           "benchmark anchor: CPU µs per inference call of the engine alone on x, `calls` calls from C++ "
+           "(reading touch_bytes of another buffer between calls)")
       .def("__repr__", &PyRNN::describe);
 
   bind_vocab(m);  // before bind_lm: its _save_lm takes a Vocab

@@ -3,6 +3,10 @@
 
 Times (CPU time), interleaved, the median of --reps rounds of --calls calls each, for one LSTM layer:
   c++      the engine called from C++ in a loop (RNN._time_infer: rnn.forward without a tape, no Python)
+  c++touch the same, reading --touch-kb KB of another buffer between calls (its own time subtracted): what a
+           caller's own work between calls does to the caches. Once a layer's packed weights fill L2
+           (LSTM 64 -> 256: 1.3 MB), every byte touched between calls is a weight reloaded from L3, so
+           dropin - c++ grows with the layer while dropin - c++touch stays near the Python layer's own cost
   engine   recurrent.RNN.infer on NumPy arrays (the extension: argument conversion + compute)
   dropin   recurrent.torch.LSTM, grad mode off (module call, checks, parameter binding, tensors)
   torch    torch.nn.LSTM, grad mode off
@@ -40,6 +44,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--touch-kb", type=int, default=16)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     recurrent.set_num_threads(a.threads)
@@ -73,16 +78,19 @@ def main():
     def cpp():  # the same calls made from C++: per_call's loop of one call that times `calls` calls itself
         cpp.last = eng._time_infer(xn, a.calls)
 
-    cases = {"c++": cpp, "engine": lambda: eng.infer(xn), "dropin": dropin, "torch": tor,
+    def cpp_touch():
+        cpp_touch.last = eng._time_infer(xn, a.calls, a.touch_kb * 1024)
+
+    cases = {"c++": cpp, "c++touch": cpp_touch, "engine": lambda: eng.infer(xn), "dropin": dropin, "torch": tor,
              "engine+bw": eng_bw, "dropin+bw": dropin_bw, "torch+bw": tor_bw}
     times = {k: [] for k in cases}
     for k, fn in cases.items():
-        per_call(fn, 1 if k == "c++" else a.calls // 10, grad=k.endswith("+bw"))  # warm up
+        per_call(fn, 1 if k.startswith("c++") else a.calls // 10, grad=k.endswith("+bw"))  # warm up
     for _ in range(a.reps):
         for k, fn in cases.items():
-            if k == "c++":
+            if k.startswith("c++"):
                 fn()
-                times[k].append(cpp.last)
+                times[k].append(fn.last)
             else:
                 times[k].append(per_call(fn, a.calls, grad=k.endswith("+bw")))
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -91,6 +99,8 @@ def main():
         print(f"  {k:10s} {v:8.1f}")
     print(f"  Python layer's overhead per inference call (dropin - c++): {med['dropin'] - med['c++']:.1f} us, "
           f"of which the drop-in over recurrent.RNN (dropin - engine): {med['dropin'] - med['engine']:.1f} us")
+    print(f"  over the engine called from C++ reading {a.touch_kb} KB between calls (dropin - c++touch): "
+          f"{med['dropin'] - med['c++touch']:.1f} us; those reads cost the engine {med['c++touch'] - med['c++']:.1f} us a call")
     print(f"  forward + backward, drop-in over recurrent.RNN: {med['dropin+bw'] - med['engine+bw']:.1f} us")
 
 

@@ -42,15 +42,22 @@ std::vector<Var> Module::parameters() const {
   return out;
 }
 
-bool Module::has_parameter(const std::string& name) const {
-  for (auto& [n, v] : named_parameters(false))
-    if (n == name) return true;
-  return false;
+// Lookups by name walk the tree without building named_parameters(false)'s list (no strings, no
+// allocation) and give its first match: the RNN looks its weights up on every call (several per layer
+// and direction).
+const Var* Module::find_parameter(std::string_view name) const {
+  for (auto& [n, v] : params_)
+    if (n == name) return &v;
+  for (auto& [n, m] : children_)
+    if (name.size() > n.size() && name[n.size()] == '.' && name.compare(0, n.size(), n) == 0)
+      if (const Var* v = m->find_parameter(name.substr(n.size() + 1))) return v;
+  return nullptr;
 }
 
+bool Module::has_parameter(const std::string& name) const { return find_parameter(name) != nullptr; }
+
 Var Module::parameter(const std::string& name) const {
-  for (auto& [n, v] : named_parameters(false))
-    if (n == name) return v;
+  if (const Var* v = find_parameter(name)) return *v;
   throw Error(name, "no such parameter in the model");
 }
 

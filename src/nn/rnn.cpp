@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -120,9 +121,12 @@ void RNN::set_panel_caching(bool on) {
     for (const auto& c : panel_caches_) c->clear();
 }
 
-Var RNN::param(const char* kind, size_t layer, int dir) const {
-  std::string name = param_name(kind, layer, dir);
-  return has_parameter(name) ? parameter(name) : Var();
+Var RNN::param(const char* kind, size_t layer, int dir) const {  // per call: no allocation for the usual names
+  char name[64];
+  const int n = std::snprintf(name, sizeof name, "%s_l%zu%s", kind, layer, dir ? "_reverse" : "");
+  const Var* v = n > 0 && n < static_cast<int>(sizeof name) ? find_parameter(std::string_view(name, static_cast<size_t>(n)))
+                                                             : find_parameter(param_name(kind, layer, dir));
+  return v ? *v : Var();
 }
 
 // The parameters of layer l, direction d: their Vars appended to inputs (call.param_index), their values,

@@ -86,7 +86,11 @@ void StepTeam::sync(int tid) {
     // Last arriver: every other member's clock is visible (their fetch_add released it).
     ++syncs_;
     bool go_solo = force_at_ > 0 && syncs_ == force_at_;
-    if (may_go_solo_)
+    // Not at the first sync: a partner late there was starting up (an OpenMP worker woken from sleep,
+    // 0.1-1+ ms in a VM when the caller ran other work between calls, e.g. PyTorch around
+    // recurrent.torch), not descheduled mid-loop; a descheduled partner is seen at the next sync. Counted,
+    // that start made every call after a pause go solo, and the back-off then kept the calls on one thread.
+    if (may_go_solo_ && syncs_ > 1)
       for (int i = 0; i < n_; ++i) {
         if (i == tid) continue;
         const int64_t arrived = clock_[i].arrived.load(std::memory_order_relaxed);

@@ -14,7 +14,8 @@
 //     a wait above kSoloAfterNs + 2 × the waiter's own work since the previous barrier cannot be
 //     imbalance (a time slice lost to an equal-priority process is ~1.5-6 ms), so from that barrier on thread 0 does every block of the remaining steps and the
 //     other threads leave the loop and sleep until thread 0 finishes (finish()). Results are bitwise
-//     the same: a block's arithmetic does not depend on which thread runs it.
+//     the same: a block's arithmetic does not depend on which thread runs it. Not at a loop's first
+//     sync: a late partner there is an OpenMP worker waking from sleep (team start-up), not a lost slice.
 //  4. remember: a call that went solo makes the following 1, 2, 4, ... 16 calls start on one thread
 //     (no team at all); a call that completes with its team resets the back-off. So a loaded machine
 //     pays the detection (one time slice) rarely, an idle one never.

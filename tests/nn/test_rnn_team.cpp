@@ -73,6 +73,21 @@ TEST(StepTeam, ForcedSoloHandsEveryBlockToThreadZero) {
   other.join();
 }
 
+// A partner late at the FIRST sync is starting up (an OpenMP worker woken from sleep), not descheduled:
+// the team stays whole. (Only the first sync: later ones may see a real lost time slice on a loaded machine.)
+TEST(StepTeam, LateStartDoesNotGoSolo) {
+  rnn::StepTeam team(2, /*may_go_solo=*/true);
+  std::thread other([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // > kSoloAfterNs: solo, were it counted
+    team.sync(1);
+    team.finish(1);
+  });
+  team.sync(0);
+  EXPECT_FALSE(team.solo());
+  team.finish(0);
+  other.join();
+}
+
 // Outputs and every input gradient of one forward + backward (fast engine) on 2 threads.
 std::vector<Tensor> run_case(const RnnCase& c) {
   RnnHarness h(c);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,7 @@ class Module {
   std::vector<Var> parameters() const;
   Var parameter(const std::string& name) const;  // throws Error naming the missing parameter
   bool has_parameter(const std::string& name) const;
+  const Var* find_parameter(std::string_view name) const;  // null when missing; no allocation
   int64_t num_parameters() const;                // total element count
 
   // Point this module's own parameter `name` at another Var of the same shape (weight tying,
