@@ -3,10 +3,9 @@
 
 Times (CPU time), interleaved, the median of --reps rounds of --calls calls each, for one LSTM layer:
   c++      the engine called from C++ in a loop (RNN._time_infer: rnn.forward without a tape, no Python)
-  c++touch the same, reading --touch-kb KB of another buffer between calls (its own time subtracted): what a
-           caller's own work between calls does to the caches. Once a layer's packed weights fill L2
-           (LSTM 64 -> 256: 1.3 MB), every byte touched between calls is a weight reloaded from L3, so
-           dropin - c++ grows with the layer while dropin - c++touch stays near the Python layer's own cost
+  c++touch the same, reading --touch-kb KB of another buffer between calls (those reads' own time
+           subtracted): what any caller's own work between calls costs the engine through the caches
+           (LSTM 64 -> 256: the packed weights, 1.3 MB, are about the size of a core's L2)
   engine   recurrent.RNN.infer on NumPy arrays (the extension: argument conversion + compute)
   dropin   recurrent.torch.LSTM, grad mode off (module call, checks, parameter binding, tensors)
   torch    torch.nn.LSTM, grad mode off
