@@ -5,12 +5,14 @@
 // once it accepts connections; SIGTERM or Ctrl-C stops it gracefully (in-flight generations get
 // --grace, then end), a second one at once.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/interrupts.h"
 #include "cli/options.h"
 #include "recurrent/core/error.h"
+#include "recurrent/nn/rnn_types.h"
 #include "recurrent/train/loop.h"
 #include "serve/server.h"
 
@@ -88,6 +90,15 @@ void add_serve(CLI::App& app) {
   c->add_option("--http-threads", a->http_threads, "HTTP worker threads (0: max-batch + max-queue + 8)")
       ->capture_default_str()->check(checked("count"));
   c->callback([a] {
+    // The input projection is not folded into the recurrent steps unless RECURRENT_RNN_FOLD says so:
+    // folded (the rule: batch >= 8), a batched step's packed panels [W_ih; W_hh] and a prime's (B = 1,
+    // W_hh alone) replace each other in the one-entry panel cache, and every generation that joins the
+    // batch repacked both (~1.35x the tokens/s at 32 clients without folding, docs/serve.md).
+    if (!std::getenv("RECURRENT_RNN_FOLD")) {
+      EngineConfig e = default_engine();
+      e.fold = -1;
+      set_default_engine(e);
+    }
     serve::Server server(serve_options(*a));
     const int port = server.bind();
     on_terminate([&server] { server.stop(); });
