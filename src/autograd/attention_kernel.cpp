@@ -16,6 +16,7 @@
 // output and gradients, so the result does not depend on the thread count or schedule.
 #include "autograd/attention_kernel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -110,6 +111,7 @@ void forward_head(const Dims& d, int64_t b, int64_t h, const Operand& q, const O
       float* s = S + r * n;
       const float l = softmax_row(s, n);
       if (lse) lse[(b * d.H + h) * d.Tq + i] = l;
+      if (d.weights) std::copy_n(s, n, d.weights + ((b * d.H + h) * d.Tq + i) * d.Tk);  // keys ≥ n stay 0
       if (d.dropout > 0.0f) {
         DropoutRow m(d, b, h, i);
         for (int64_t j = 0, lim = d.visible(i); j < lim; ++j) s[j] *= m.next();

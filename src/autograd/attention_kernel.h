@@ -26,6 +26,7 @@ struct Dims {
   uint64_t seed = 0;
   const float* key_padding = nullptr;  // [B, Tk] or null
   const float* attn_mask = nullptr;    // [Tq, Tk] or null
+  float* weights = nullptr;            // forward: receives P [B, H, Tq, Tk] (zero-initialised by the caller) or null
   // Keys row i may see: [0, visible(i)), the causal limit (Tk without a causal mask).
   int64_t visible(int64_t i) const {
     if (!causal) return Tk;

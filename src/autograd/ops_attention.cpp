@@ -57,6 +57,10 @@ attn::Dims make_dims(const Tensor& q, const Tensor& k, const Tensor& v, int64_t 
              "attn_mask must be a contiguous [Tq, Tk] = [", d.Tq, ", ", d.Tk, "], got ", shape_str(o.attn_mask.shape()));
     d.attn_mask = o.attn_mask.data();
   }
+  if (o.weights) {
+    *o.weights = Tensor({d.B, d.H, d.Tq, d.Tk});
+    d.weights = o.weights->data();
+  }
   return d;
 }
 
@@ -73,6 +77,7 @@ struct Saved {
 std::shared_ptr<Saved> save(const attn::Dims& d, const AttentionOptions& o) {
   auto s = std::make_shared<Saved>();
   s->d = d;
+  s->d.weights = nullptr;  // written by the forward below (from d), never by backward
   if (o.key_padding.defined()) {
     s->key_padding = o.key_padding.clone();
     s->d.key_padding = s->key_padding.data();
@@ -101,7 +106,7 @@ Var attention(const Var& q, const Var& k, const Var& v, const AttentionOptions& 
   const attn::Dims d = make_dims(qv, kv, vv, qv.size(2), kv.size(2), vv.size(2), opt, "attention");
   auto s = save(d, opt);
   Tensor out(out_shape(d, bf));
-  attn::run_forward(s->d, operand(qv, bf), operand(kv, bf), operand(vv, bf), operand(out, bf), s->lse.data());
+  attn::run_forward(d, operand(qv, bf), operand(kv, bf), operand(vv, bf), operand(out, bf), s->lse.data());
   return make_op("attention", out, {q, k, v}, [s, qv, kv, vv, bf](Node& o) {
     attn::run_backward(s->d, operand(qv, bf), operand(kv, bf), operand(vv, bf), operand(o.value, bf), s->lse.data(),
                        operand(o.grad, bf), grad_operand(o, 0, bf), grad_operand(o, 1, bf), grad_operand(o, 2, bf));
@@ -118,7 +123,7 @@ Var attention_packed(const Var& qkv, const AttentionOptions& opt) {
   const attn::Dims d = make_dims(x, x, x, D, D, D, opt, "attention_packed");
   auto s = save(d, opt);
   Tensor out(out_shape(d, bf));
-  attn::run_forward(s->d, operand(x, bf, 0), operand(x, bf, D), operand(x, bf, 2 * D), operand(out, bf), s->lse.data());
+  attn::run_forward(d, operand(x, bf, 0), operand(x, bf, D), operand(x, bf, 2 * D), operand(out, bf), s->lse.data());
   return make_op("attention_packed", out, {qkv}, [s, x, D, bf](Node& o) {
     Tensor& g = grad_buffer(*o.inputs[0]);
     attn::run_backward(s->d, operand(x, bf, 0), operand(x, bf, D), operand(x, bf, 2 * D), operand(o.value, bf),

@@ -8,92 +8,54 @@
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/data/utf8.h"
+#include "recurrent/kernels/activations.h"
+#include "recurrent/nn/rnn_probe.h"
 
 namespace recurrent::explore {
 
 namespace {
 
-float sigm(float x) { return x >= 0 ? 1.0f / (1.0f + std::exp(-x)) : std::exp(x) / (1.0f + std::exp(x)); }
+// Columns [col0, col0 + n) of rows 1.. of a [T', 1, W] tensor (row 0 is the start token's step): a view.
+Rows columns(const Tensor& t, int64_t col0) {
+  const int64_t W = t.size(2);
+  return {t, t.data() + W + col0, W};
+}
 
-// A one-layer RNN whose parameters are layer l's of `full` (shared Vars, not copies).
-std::shared_ptr<RNN> layer_rnn(const RNN& full, size_t l, int64_t input_size) {
-  RNNOptions o;
-  o.input_size = input_size;
-  o.layers = {full.options().layers[l]};
-  o.precision = full.options().precision;
-  Rng rng(0);
-  auto r = std::make_shared<RNN>(o, rng);
-  const std::string from = "_l0", to = "_l" + std::to_string(l);
-  for (auto& [name, v] : r->named_parameters()) {
-    std::string src = name;
-    src.replace(src.rfind(from), from.size(), to);
-    r->replace_parameter(name, full.parameter(src));
+int64_t gate_index(const GradProbe::Dir& d, const char* name) {
+  for (size_t g = 0; g < d.gates.size(); ++g)
+    if (d.gates[g] == name) return static_cast<int64_t>(g);
+  throw Error("model", std::string("the layer has no gate ") + name);
+}
+
+// max |o_t tanh(c_t) − h_t| over N rows of H units: the check that the rows were read at the right places.
+double lstm_check(const Rows& o, const Rows& c, const Rows& h, int64_t N, int64_t H) {
+  std::vector<float> tc(static_cast<size_t>(H));
+  double worst = 0.0;
+  for (int64_t t = 0; t < N; ++t) {
+    tanh_vec(c.row(t), tc.data(), H);
+    const float *ot = o.row(t), *ht = h.row(t);
+    for (int64_t u = 0; u < H; ++u) worst = std::max(worst, static_cast<double>(std::fabs(ot[u] * tc[u] - ht[u])));
   }
-  r->eval();
-  return r;
-}
-
-// Pre-activations of the gates from both sides: ih [N', G·H] = W_ih x + b_ih, hh [N', G·H] = W_hh h_{t-1} + b_hh.
-struct Pre {
-  Tensor ih, hh;
-};
-Pre pre_activations(const RNN& full, size_t l, const Var& x, const Tensor& h) {
-  // x: [N', 1, I], h: [N', 1, H] the layer's outputs → h_prev [N', 1, H] (zeros first)
-  const int64_t N = h.size(0), H = h.size(2);
-  Tensor hp({N, 1, H});
-  std::copy_n(h.data(), (N - 1) * H, hp.data() + H);
-  Pre p;
-  p.ih = linear(x, full.param("weight_ih", l, 0), full.param("bias_ih", l, 0)).value().contiguous();
-  p.hh = linear(Var(hp), full.param("weight_hh", l, 0), full.param("bias_hh", l, 0)).value().contiguous();
-  return p;
-}
-
-// LSTM gates i, f, g, o (PyTorch order) → c, i, f, o rows; returns max |o tanh(c) − h|.
-double lstm_kinds(const Pre& p, const Tensor& h, LayerActivations& out) {
-  const int64_t N = h.size(0), H = h.size(2);
-  for (const char* k : {"c", "i", "f", "o"}) out.kinds[k].assign(static_cast<size_t>(N * H), 0.0f);
-  float *c = out.kinds["c"].data(), *ig = out.kinds["i"].data(), *fg = out.kinds["f"].data(), *og = out.kinds["o"].data();
-  const float *a = p.ih.data(), *b = p.hh.data(), *hv = h.data();
-  double worst = 0.0;
-  for (int64_t t = 0; t < N; ++t)
-    for (int64_t u = 0; u < H; ++u) {
-      const int64_t r = t * 4 * H;
-      auto gate = [&](int64_t g) { return a[r + g * H + u] + b[r + g * H + u]; };
-      const float i = sigm(gate(0)), f = sigm(gate(1)), g = std::tanh(gate(2)), o = sigm(gate(3));
-      const float prev = t > 0 ? c[(t - 1) * H + u] : 0.0f;
-      const int64_t k = t * H + u;
-      c[k] = f * prev + i * g, ig[k] = i, fg[k] = f, og[k] = o;
-      worst = std::max(worst, static_cast<double>(std::fabs(o * std::tanh(c[k]) - hv[k])));
-    }
   return worst;
 }
-
-// PyTorch GRU gates r, z, n: h_t = (1 − z) n + z h_{t-1}, n = tanh(a_n + r (W_hn h + b_hn)) → r, z rows.
-double gru_kinds(const Pre& p, const Tensor& h, LayerActivations& out) {
-  const int64_t N = h.size(0), H = h.size(2);
-  for (const char* k : {"r", "z"}) out.kinds[k].assign(static_cast<size_t>(N * H), 0.0f);
-  float *rg = out.kinds["r"].data(), *zg = out.kinds["z"].data();
-  const float *a = p.ih.data(), *b = p.hh.data(), *hv = h.data();
+// max |(1 − z) n + z h_{t−1} − h_t|; h_prev(t) = the state before row t.
+double gru_check(const Rows& z, const Rows& n, const Rows& h, const float* h_first, int64_t N, int64_t H) {
   double worst = 0.0;
-  for (int64_t t = 0; t < N; ++t)
-    for (int64_t u = 0; u < H; ++u) {
-      const int64_t row = t * 3 * H, k = t * H + u;
-      const float r = sigm(a[row + u] + b[row + u]), z = sigm(a[row + H + u] + b[row + H + u]);
-      const float n = std::tanh(a[row + 2 * H + u] + r * b[row + 2 * H + u]);
-      const float prev = t > 0 ? hv[k - H] : 0.0f;
-      rg[k] = r, zg[k] = z;
-      worst = std::max(worst, static_cast<double>(std::fabs((1 - z) * n + z * prev - hv[k])));
-    }
+  for (int64_t t = 0; t < N; ++t) {
+    const float *zt = z.row(t), *nt = n.row(t), *ht = h.row(t), *prev = t > 0 ? h.row(t - 1) : h_first;
+    for (int64_t u = 0; u < H; ++u)
+      worst = std::max(worst, static_cast<double>(std::fabs((1 - zt[u]) * nt[u] + zt[u] * prev[u] - ht[u])));
+  }
   return worst;
-}
-
-// Rows 1..N' of an [N', 1, H] tensor (row 0 is the start token's step) → [N, H].
-std::vector<float> drop_first(const Tensor& t) {
-  const int64_t N = t.size(0), H = t.size(2);
-  return std::vector<float>(t.data() + H, t.data() + N * H);
 }
 
 }  // namespace
+
+Rows Rows::of(std::vector<float> values, int64_t ld) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  Tensor t = Tensor::from(std::move(values), {n});
+  return {t, t.data(), ld};
+}
 
 Activations compute_activations(tasks::LanguageModel& m, const std::string& text, int64_t max_chars) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -105,35 +67,39 @@ Activations compute_activations(tasks::LanguageModel& m, const std::string& text
   const std::vector<int64_t> ids = tasks::sample_prime_ids(v, text, "text");
   RC_CHECK(ids.size() == u.size() + 1, "text", "the model's vocabulary split this text unexpectedly");
   Activations a;
+  a.chars.reserve(u.size());
   for (char32_t ch : u) a.chars.push_back(data::utf8_encode(std::u32string(1, ch)));
   NoGradGuard ng;
   m.eval();
   const int64_t N1 = static_cast<int64_t>(ids.size());
-  const RNN& full = m.rnn();
-  Var x = embedding(m.parameter("embedding.weight"), ids, {N1, 1});  // [N+1, 1, E]
-  for (size_t l = 0; l < full.options().layers.size(); ++l) {
-    const LayerSpec& spec = full.options().layers[l];
-    auto r = layer_rnn(full, l, x.value().size(2));
-    Var y = r->forward(x).output;  // [N+1, 1, R_l]
-
+  RNN rnn = m.rnn();  // a copy sharing the weights and packed panels: the probe is this call's alone
+  auto probe = std::make_shared<GradProbe>();
+  probe->keep_states = true;  // the forward's own h, gates and c of every layer (nn/rnn_probe.h)
+  rnn.set_grad_probe(probe);
+  const Var x = embedding(m.parameter("embedding.weight"), ids, {N1, 1});  // [N+1, 1, E]
+  const Var y = rnn.forward(x).output;                                      // [N+1, 1, R_last]
+  for (size_t l = 0; l < rnn.options().layers.size(); ++l) {
+    const LayerSpec& spec = rnn.options().layers[l];
+    const GradProbe::Dir& d = probe->layers.at(l).at(0);
+    RC_CHECK(d.h.defined(), "model", "the recurrent engine kept no states of layer ", l, " (the reference engine?)");
     LayerActivations la;
     la.cell = cell_name(spec.cell);
     la.size = spec.out_size();
-    Tensor h = y.value().contiguous();
-    la.kinds["h"] = drop_first(h);
-    const bool plain = spec.proj == 0 && (spec.cell == CellType::lstm || spec.cell == CellType::gru);
-    if (plain) {
-      const Pre p = pre_activations(full, l, x, h);
-      const double err = spec.cell == CellType::lstm ? lstm_kinds(p, h, la) : gru_kinds(p, h, la);
-      a.gate_check = std::max(a.gate_check, err);
-      for (auto& [k, rows] : la.kinds)
-        if (k != "h") rows.erase(rows.begin(), rows.begin() + spec.hidden);  // the start token's step
+    la.kinds["h"] = columns(d.h, 0);
+    const int64_t H = spec.hidden, N = N1 - 1;
+    if (spec.proj == 0 && spec.cell == CellType::lstm) {  // c and the gates i, f, o (g is tanh of a candidate)
+      la.kinds["c"] = columns(d.c, 0);
+      for (const char* g : {"i", "f", "o"}) la.kinds[g] = columns(d.gate_acts, gate_index(d, g) * H);
+      a.gate_check = std::max(a.gate_check, lstm_check(la.kinds["o"], la.kinds["c"], la.kinds["h"], N, H));
+    } else if (spec.proj == 0 && spec.cell == CellType::gru) {
+      for (const char* g : {"r", "z"}) la.kinds[g] = columns(d.gate_acts, gate_index(d, g) * H);
+      const Rows n = columns(d.gate_acts, gate_index(d, "n") * H);
+      a.gate_check = std::max(a.gate_check, gru_check(la.kinds["z"], n, la.kinds["h"], d.h.data(), N, H));
     }
     a.layers.push_back(std::move(la));
-    x = y;
   }
   const Var dec = m.config().tie_weights ? m.parameter("embedding.weight") : m.parameter("decoder.weight");
-  const Tensor lp = log_softmax(linear(x, dec, m.parameter("decoder.bias"))).value().contiguous();  // [N+1, 1, V]
+  const Tensor lp = log_softmax(linear(y, dec, m.parameter("decoder.bias"))).value().contiguous();  // [N+1, 1, V]
   const int64_t V = lp.size(2);
   for (size_t k = 0; k + 1 < ids.size(); ++k) a.prob.push_back(std::exp(lp.data()[k * V + ids[k + 1]]));
   a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

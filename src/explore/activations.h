@@ -1,14 +1,14 @@
 // explore/activations.h — what each unit of a character language model does over a text: the
 // Cells view of `recurrent explore` (LSTMVis, Strobelt et al. 2017; Karpathy, Johnson & Fei-Fei 2015).
 //
-//   text (N code points) → ids [N+1] (the start token, then each character) → the model's own layers,
-//   one at a time (each a one-layer RNN sharing the model's weights, so every layer's output sequence
-//   is kept, not only the last) → per layer l, per kind, a matrix [N, H_l], row k = the state after
-//   reading character k:
-//     h          every cell (the layer's output h_t)
-//     c, i, f, o plain LSTM layers: cell state and gates, read off the layer's own inputs and outputs
-//                (gates_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh; c_t = f c_{t-1} + i g); `gate_check`
-//                is max |o_t tanh(c_t) − h_t| over the text, the proof that they are the layer's
+//   text (N code points) → ids [N+1] (the start token, then each character) → ONE inference forward of
+//   the model's stack (no tape; the fused engine, the input projection of all steps one GEMM) with a
+//   GradProbe keeping its states (nn/rnn_probe.h keep_states: the engine's own h, gate activations and
+//   c of every layer, not recomputed) → per layer l, per kind, a matrix [N, H_l], row k = the state
+//   after reading character k:
+//     h          every cell (the layer's output h_t; R_l units for a projected LSTM)
+//     c, i, f, o plain LSTM layers: cell state and gates; `gate_check` is max |o_t tanh(c_t) − h_t|
+//                over the text (the check that the rows were read at the right places)
 //     r, z       PyTorch GRU layers, likewise (max |(1−z) n + z h_{t-1} − h_t|)
 //   prob [N]     P(character k | the start token and the characters before it), from the model's decoder.
 // Patterns (explore/patterns.h) are correlated against these rows. Only RNN models at character level.
@@ -19,14 +19,25 @@
 #include <string>
 #include <vector>
 
+#include "recurrent/core/tensor.h"
 #include "recurrent/tasks/lm.h"
 
 namespace recurrent::explore {
 
+// One kind's rows [N, size]: row k (the state after character k) at data + k·ld — a view of what the
+// engine recorded (no copy), kept alive by `owner`.
+struct Rows {
+  Tensor owner;
+  const float* data = nullptr;
+  int64_t ld = 0;
+  const float* row(int64_t k) const { return data + k * ld; }
+  static Rows of(std::vector<float> values, int64_t ld);  // rows from values [N, ld] (tests, patterns)
+};
+
 struct LayerActivations {
-  std::string cell;                                  // "lstm", "gru", ...
-  int64_t size = 0;                                  // H_l (R_l for h of a projected LSTM)
-  std::map<std::string, std::vector<float>> kinds;   // kind → [N, size] row-major
+  std::string cell;                     // "lstm", "gru", ...
+  int64_t size = 0;                     // H_l (R_l for h of a projected LSTM)
+  std::map<std::string, Rows> kinds;    // kind → [N, size]
 };
 
 struct Activations {

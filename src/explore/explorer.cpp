@@ -187,7 +187,7 @@ std::vector<std::string> Explorer::warm() {
   std::vector<std::string> done;
   if (s.opt.text.empty()) return done;
   for (const RunEntry& r : list_runs(s.opt.paths)) {
-    if (!r.model || done.size() == 4) continue;
+    if (!r.model || static_cast<int64_t>(done.size()) >= s.opt.warm) continue;
     try {
       const Impl::CellSet c = s.read_cells(r, s.opt.text);
       char secs[32];

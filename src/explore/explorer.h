@@ -17,10 +17,11 @@
 //                                           {"units": [{"layer", "index", "kind", "r"}], "best_values": [N] (the first unit's row)}
 //   POST /api/sample {"run", "prime", "length", "temperature", "top_k", "top_p", "seed"}
 //                                           {"tokens": [{"token", "prob"}]}: prime then generated, each with P(token)
-//   POST /api/attention {"run", "text", "beam"? (5)}   an RNN encoder-decoder's attention over the source:
-//                                           {"source": [tokens], "results": [{"beam", "translation", "target",
-//                                           "log_prob", "ended", "attention": [target step][source token]}]}
-//                                           greedy first, then beam search of that width
+//   POST /api/attention {"run", "text", "beam"? (5)}   an encoder-decoder: {"source": [tokens], "results": [{"beam",
+//                                           "translation", "target", "log_prob", "ended", "attention": [target step]
+//                                           [source token] (RNN), "maps" (transformer)}]}, greedy first, then beam
+//                                           search of that width; a transformer LM: {"maps"} over the text.
+//                                           maps: explore/attention_maps.h (per layer and head, recorded by the forward)
 // Every refusal is {"error": "one line"} with a 4xx: 400 bad body or parameter, 404 unknown run, cell
 // set or endpoint, 409 a run without the file asked for, 413 a body over 1 MiB.
 #pragma once
@@ -38,6 +39,7 @@ struct ExploreOptions {
   int port = 8090;                 // 0: any free port
   std::string text;                // the Cells view's text at start ("" none)
   int64_t max_chars = 20000;       // longest text for the Cells view
+  int64_t warm = 4;                // warm() reads the text with this many character RNN LMs (--warm)
   int http_threads = 8;
 };
 
@@ -49,7 +51,7 @@ class Explorer {
   Explorer& operator=(const Explorer&) = delete;
   int bind();  // Error("--port", ...) when it cannot listen
   void run();  // serves until stop()
-  // Reads the --text with the first 4 character RNN LMs listed, so their Cells view opens at once
+  // Reads the --text with the first `warm` (4) character RNN LMs listed, so their Cells view opens at once
   // (GET /api/text lists them under "warm"); returns one line per model, e.g. "moby: 2.31 s". Any thread.
   std::vector<std::string> warm();
   void stop();

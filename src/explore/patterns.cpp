@@ -80,7 +80,7 @@ std::vector<UnitScore> rank_units(const Activations& a, const std::vector<float>
       const size_t H = static_cast<size_t>(a.layers[l].size);
       std::vector<double> sx(H), sxx(H), sxy(H);
       for (size_t t = 0; t < n; ++t) {
-        const float* x = rows.data() + t * H;
+        const float* x = rows.row(static_cast<int64_t>(t));
         const double dy = pattern[t] - my;
         for (size_t u = 0; u < H; ++u) sx[u] += x[u], sxx[u] += static_cast<double>(x[u]) * x[u], sxy[u] += x[u] * dy;
       }

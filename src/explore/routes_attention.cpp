@@ -1,10 +1,14 @@
-// The explorer's Attention view: an encoder-decoder's attention weights over the source for a text the
-// user types, greedy and with a beam (contract in explore/explorer.h).
+// The explorer's Attention view: an RNN encoder-decoder's attention over the source (greedy and a
+// beam), and a transformer's maps per layer and head (its LM's self-attention; its encoder-decoder's
+// encoder self, decoder self and cross attention) for a text the user types (contract in explore/explorer.h).
 #include <cmath>
 
+#include "explore/attention_maps.h"
 #include "explore/explorer_impl.h"
 #include "recurrent/core/error.h"
+#include "recurrent/io/safetensors.h"
 #include "recurrent/tasks/load_model.h"
+#include "recurrent/tasks/lm_transformer.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "serve/server_impl.h"
 
@@ -27,6 +31,12 @@ json decoded(const tasks::Seq2SeqModel& m, const tasks::Translation& t, int64_t 
           {"ended", t.ended}, {"attention", weights}};
 }
 
+// The "task" of a model file's recurrent.config (read from its header only).
+std::string model_task(const std::string& path) {
+  const json cfg = json::parse(io::read_safetensors_header(path).metadata_or("recurrent.config", ""), nullptr, false);
+  return cfg.is_object() ? cfg.value("task", "lm") : "";
+}
+
 }  // namespace
 
 std::shared_ptr<tasks::Seq2SeqModel> Explorer::Impl::seq2seq(const RunEntry& r) {
@@ -36,9 +46,8 @@ std::shared_ptr<tasks::Seq2SeqModel> Explorer::Impl::seq2seq(const RunEntry& r) 
   auto it = s2s_models.find(path);
   if (it != s2s_models.end()) return it->second;
   std::shared_ptr<tasks::Seq2SeqModel> m = tasks::load_seq2seq(path);
-  RC_CHECK(m->config().arch == "rnn", r.name, "the Attention view reads RNN encoder-decoders (a transformer has one "
-           "attention per layer and head, not one alignment)");
-  RC_CHECK(m->config().attention != tasks::AttentionKind::none, r.name, "this encoder-decoder has no attention (--attention none)");
+  RC_CHECK(m->config().arch != "rnn" || m->config().attention != tasks::AttentionKind::none, r.name,
+           "this encoder-decoder has no attention (--attention none)");
   s2s_models[path] = m;
   return m;
 }
@@ -57,23 +66,34 @@ void Explorer::Impl::add_attention_routes() {
       }
       const auto r = run(b["run"].get<std::string>(), res);
       if (!r) return;
-      auto m = seq2seq(*r);
+      RC_CHECK(r->model, r->name, "this run holds no model file");
       const std::string& text = b["text"].get_ref<const std::string&>();
       RC_CHECK(text.size() <= 2000, "text", "expected at most 2000 bytes, got ", text.size());
+      if (model_task(tasks::resolve_model_path(r->dir)) != "seq2seq") {  // a language model: a transformer's maps
+        auto m = model(*r);
+        auto* t = dynamic_cast<tasks::TransformerLanguageModel*>(m.get());
+        RC_CHECK(t, r->name, "the Attention view reads encoder-decoders and transformers; this is a ", m->summary());
+        std::lock_guard<std::mutex> w(work_mu);
+        return reply_json(res, {{"maps", lm_attention_maps(*t, text)}});
+      }
+      auto m = seq2seq(*r);
       const std::vector<int64_t> src = m->encode_source(text, "text");
-      json source = json::array();
-      for (const std::string& s : tasks::seq2seq_tokens(text, "text")) source.push_back(s);
-      if (source.empty()) source.push_back("<unk>");
+      std::vector<std::string> tokens = tasks::seq2seq_tokens(text, "text");
+      if (tokens.empty()) tokens.push_back("<unk>");
       tasks::DecodeOptions o;
       o.keep_attention = true;
+      auto* tf = dynamic_cast<tasks::TransformerSeq2Seq*>(m.get());
       json results = json::array();  // greedy, then the beam's best: the alternative the search found
       std::lock_guard<std::mutex> w(work_mu);
-      results.push_back(decoded(*m, tasks::beam_search(*m, src, o), 1));
-      if (beam > 1) {
-        o.beam = beam;
-        results.push_back(decoded(*m, tasks::beam_search(*m, src, o), beam));
+      for (int64_t k : {int64_t{1}, beam}) {
+        if (k == beam && k == 1 && !results.empty()) break;
+        o.beam = k;
+        const tasks::Translation t = tasks::beam_search(*m, src, o);
+        json d = decoded(*m, t, k);
+        if (tf) d["maps"] = seq2seq_attention_maps(*tf, src, tokens, t);
+        results.push_back(std::move(d));
       }
-      reply_json(res, {{"source", source}, {"results", results}});
+      reply_json(res, {{"source", tokens}, {"results", results}});
     });
   });
 }

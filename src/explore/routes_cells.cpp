@@ -146,7 +146,7 @@ void Explorer::Impl::add_cells_routes() {
       return reply_error(res, 400, "index: expected an integer in [0, " + std::to_string(l.size) + ")");
     auto it = l.kinds.find(kind);
     if (it == l.kinds.end()) return reply_error(res, 400, "kind: this layer has no \"" + kind.substr(0, 16) + "\"");
-    reply_json(res, {{"values", rounded(it->second.data() + *index, l.size, a->chars.size())}});
+    reply_json(res, {{"values", rounded(it->second.data + *index, it->second.ld, a->chars.size())}});
   });
   http.Post(R"(/api/cells/([0-9]+)/search)", [this](const httplib::Request& req, httplib::Response& res) {
     const auto a = cell_set(req.matches[1], res);
@@ -168,7 +168,8 @@ void Explorer::Impl::add_cells_routes() {
       json out = {{"units", units}};
       if (!top.empty()) {  // the best unit's row, so the page colours the text without asking again
         const LayerActivations& l = a->layers[top[0].layer];
-        out["best_values"] = rounded(l.kinds.at(top[0].kind).data() + top[0].index, l.size, a->chars.size());
+        const Rows& rows = l.kinds.at(top[0].kind);
+        out["best_values"] = rounded(rows.data + top[0].index, rows.ld, a->chars.size());
       }
       reply_json(res, out);
     });

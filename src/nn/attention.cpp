@@ -64,6 +64,7 @@ AttentionOptions MultiheadAttention::options(const AttentionMasks& m) {
     o.dropout = dropout_;
     o.dropout_seed = rng_.next_u64();
   }
+  o.weights = recording();
   return o;
 }
 
@@ -103,6 +104,7 @@ Tensor MultiheadAttention::step(const Tensor& x_new, KVCache& cache, int64_t cap
   AttentionOptions o;
   o.heads = H_;
   o.causal = true;  // bottom-right: new step i sees the cache up to its own position
+  o.weights = recording();
   Tensor a = attention_inference(qkv.slice(2, 0, D_), cache.k.slice(1, 0, end), cache.v.slice(1, 0, end), o);
   return out_proj_->forward(Var(a)).value();
 }
@@ -133,6 +135,7 @@ Tensor MultiheadAttention::attend_memory(const Tensor& x_new, const KVCache& mem
   AttentionOptions o;
   o.heads = H_;
   o.key_padding = key_padding;
+  o.weights = recording();
   Tensor a = attention_inference(q, memory.k.slice(1, 0, memory.len), memory.v.slice(1, 0, memory.len), o);
   return out_proj_->forward(Var(a)).value();
 }

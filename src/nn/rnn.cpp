@@ -287,7 +287,8 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
     probe->layers.resize(o.layers.size());
     probe->layers[l].resize(call->D);
     if (!call->reference)
-      for (int d = 0; d < call->D; ++d) rnn::record_forward_stats(call->shape[d], call->tapes[d], probe->layers[l][d]);
+      for (int d = 0; d < call->D; ++d)
+        rnn::record_forward_stats(call->shape[d], call->tapes[d], probe->layers[l][d], probe->keep_states);
   }
   std::vector<Tensor> outs{y, hn};
   if (lstm) outs.push_back(cn);

@@ -142,8 +142,9 @@ void reference_backward(const DirShape& s, const DirParams& p, const float* x, D
                         int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
                         const DirGrads& g);
 
-// Gradient lab: gate means/saturation and state norms of a fast-engine forward (rnn_probe.cpp).
-void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out);
+// Gradient lab: gate means/saturation and state norms of a fast-engine forward, or with keep_states its
+// h, gate activations and c (rnn_probe.cpp, include/recurrent/nn/rnn_probe.h).
+void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out, bool keep_states = false);
 // The fused time loops (rnn_fused_forward.cpp, rnn_fused_backward.cpp), used by forward/backward when
 // fused_supported(): every cell and option (LSTM with peephole and/or projection, every GRU form, RNN
 // tanh/ReLU) on every SIMD target, unless s.engine.fused < 0 (then the per-step path).

@@ -4,6 +4,7 @@
 
 #include "nn/cell.h"
 #include "nn/rnn_direction.h"
+#include "recurrent/autograd/var.h"
 #include "recurrent/core/error.h"
 
 namespace recurrent {
@@ -48,10 +49,18 @@ std::vector<double> GradProbe::dc_norm(size_t layer, int dir) const { return bat
 
 namespace rnn {
 
-void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out) {
+void record_forward_stats(const DirShape& s, const DirTape& tape, GradProbe::Dir& out, bool keep_states) {
   const Cell& cell = cell_of(s.cell);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G();
   out.gates.assign(cell.gate_names, cell.gate_names + G);  // PyTorch's gate order (docs/cells.md)
+  if (keep_states) {  // the tape's own rows (slots: rnn_direction.h), copied if a backward may overwrite them
+    const int64_t first = s.reverse ? 0 : 1;
+    const auto keep = [](const Tensor& t) { return grad_enabled() ? t.clone() : t; };
+    out.h = keep(tape.hs.slice(0, first, first + T));
+    out.gate_acts = keep(tape.a);
+    out.c = tape.cs.defined() ? keep(tape.cs.slice(0, first, first + T)) : Tensor();
+    return;
+  }
   const Act* acts = cell.gate_acts;
   const int rev = s.reverse ? 1 : 0;
   std::vector<double> sum(G, 0.0), sat(G, 0.0);

@@ -1,5 +1,6 @@
 // explore/activations.h and patterns.h: the per-layer rows are the model's own (probabilities equal
-// score_text's, the last rows equal the stacked forward's final state, gates rebuild h), and the
+// score_text's, the last rows equal the stacked forward's final state, gates rebuild h; a projected
+// LSTM's h has its R units), and the
 // patterns and the ranking find a unit that is the pattern.
 #include <gtest/gtest.h>
 
@@ -51,11 +52,27 @@ TEST(ExploreActivations, RowsAreTheModelsOwnStatesAndProbabilities) {
   m->forward(ids, static_cast<int64_t>(ids.size()), 1, st);
   for (size_t l = 0; l < 3; ++l) {
     const int64_t H = a.layers[l].size;
-    const float* h = a.layers[l].kinds.at("h").data() + (N - 1) * H;
+    const float* h = a.layers[l].kinds.at("h").row(static_cast<int64_t>(N) - 1);
     for (int64_t u = 0; u < H; ++u) EXPECT_NEAR(h[u], st.h[l].value().data()[u], 1e-5) << l << " " << u;
   }
-  const float* c = a.layers[0].kinds.at("c").data() + (N - 1) * 12;
+  const float* c = a.layers[0].kinds.at("c").row(static_cast<int64_t>(N) - 1);
   for (int64_t u = 0; u < 12; ++u) EXPECT_NEAR(c[u], st.c[0].value().data()[u], 1e-5) << u;
+}
+
+TEST(ExploreActivations, ProjectedLstmGivesItsProjectedStates) {
+  auto m = tiny({LayerSpec{CellType::lstm, 8, 3}, LayerSpec{CellType::gru, 6, 0}});
+  const Activations a = compute_activations(*m, kText, 1000);
+  const size_t N = a.chars.size();
+  ASSERT_EQ(a.layers.size(), 2u);
+  EXPECT_EQ(a.layers[0].size, 3);
+  EXPECT_EQ(a.layers[0].kinds.size(), 1u);  // h (R = 3 units) only
+  NoGradGuard ng;
+  RNNState st;
+  const std::vector<int64_t> ids = tasks::sample_prime_ids(m->vocab(), kText);
+  m->forward(ids, static_cast<int64_t>(ids.size()), 1, st);
+  for (int64_t u = 0; u < 3; ++u)
+    EXPECT_NEAR(a.layers[0].kinds.at("h").row(static_cast<int64_t>(N) - 1)[u], st.h[0].value().data()[u], 1e-5);
+  EXPECT_LT(a.gate_check, 1e-5);  // the GRU layer's
 }
 
 TEST(ExploreActivations, RefusesEmptyLongTextAndWordModels) {
@@ -91,14 +108,14 @@ TEST(ExplorePatterns, RankingFindsTheUnitThatIsThePattern) {
   const size_t n = p.size(), H = 4;
   LayerActivations l;
   l.size = H;
-  std::vector<float>& h = l.kinds["h"];
-  h.assign(n * H, 0.0f);
+  std::vector<float> h(n * H, 0.0f);
   for (size_t t = 0; t < n; ++t) {
     h[t * H + 0] = std::sin(static_cast<float>(t));   // noise
     h[t * H + 1] = 0.5f;                              // constant: r = 0
     h[t * H + 2] = -2.0f * p[t] + 1.0f;               // the pattern, negated: r = −1
     h[t * H + 3] = p[t] + 0.3f * std::cos(3.0f * t);  // the pattern with noise
   }
+  l.kinds["h"] = Rows::of(h, H);
   a.layers.push_back(l);
   const auto r = rank_units(a, p, {}, 3);
   ASSERT_EQ(r.size(), 3u);

@@ -154,6 +154,64 @@ TEST_F(ExplorerTest, AttentionOfAnEncoderDecoderIsTranslatesOwn) {
   EXPECT_EQ(j["results"][1]["translation"].get<std::string>() + "\n", r.out);
 }
 
+// A transformer's maps (explore/attention_maps.h): every layer and head, rows summing to 1, the causal
+// ones zero above the diagonal; the encoder-decoder's for the greedy and the beam's translations.
+TEST_F(ExplorerTest, AttentionMapsOfTransformers) {
+  std::string pairs;
+  const char* en[] = {"one", "two", "three", "four"};
+  const char* es[] = {"uno", "dos", "tres", "cuatro"};
+  for (int i = 0; i < 40; ++i) pairs += std::string(en[i % 4]) + " " + en[i / 4 % 4] + "\t" + es[i % 4] + " " + es[i / 4 % 4] + "\n";
+  std::ofstream(dir / "pairs.tsv") << pairs;
+  auto r = recurrent::testing::run("--threads 1 train seq2seq --arch transformer --layers 1 --heads 2 --d-model 8 --ff 16 "
+                                   "--data " + (dir / "pairs.tsv").string() + " --epochs 1 --quiet --out " + (dir / "runs" / "s2st").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = recurrent::testing::run("--threads 1 train lm --arch transformer --layers 2 --heads 2 --d-model 8 --ff 16 --context 16 "
+                              "--seq-len 16 --batch 2 --max-steps 2 --level char --quiet --data " + (dir / "pairs.tsv").string() +
+                              " --out " + (dir / "runs" / "tlm").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto rows_sum_to_one = [](const json& m, bool causal) {
+    ASSERT_EQ(m["heads"].size(), 2u) << m["name"];
+    for (const json& head : m["heads"]) {
+      ASSERT_EQ(head.size(), m["rows"].size());
+      for (size_t i = 0; i < head.size(); ++i) {
+        ASSERT_EQ(head[i].size(), m["cols"].size());
+        double s = 0;
+        for (size_t j = 0; j < head[i].size(); ++j) {
+          s += head[i][j].get<double>();
+          if (causal && j > i) EXPECT_EQ(head[i][j].get<double>(), 0.0) << m["name"];
+        }
+        EXPECT_NEAR(s, 1.0, 1e-3) << m["name"];
+      }
+    }
+  };
+  auto res = post("/api/attention", R"({"run": "s2st", "text": "three one", "beam": 3})");
+  ASSERT_EQ(res->status, 200) << res->body;
+  json j = json::parse(res->body);
+  ASSERT_EQ(j["results"].size(), 2u);
+  for (const json& d : j["results"]) {
+    ASSERT_EQ(d["maps"].size(), 3u);  // one block a side: encoder self, decoder self, cross
+    for (const json& m : d["maps"]) {
+      const std::string what = m["what"];
+      if (what != "decoder self") {
+        EXPECT_EQ(m["cols"], json({"three", "one"}));
+      }
+      if (what != "encoder self") {
+        EXPECT_EQ(m["rows"].size(), d["target"].size() + (d["ended"].get<bool>() ? 0 : 1));
+      }
+      rows_sum_to_one(m, what == "decoder self");
+    }
+  }
+  res = post("/api/attention", R"({"run": "tlm", "text": "one two"})");
+  ASSERT_EQ(res->status, 200) << res->body;
+  j = json::parse(res->body);
+  ASSERT_EQ(j["maps"].size(), 2u);
+  for (const json& m : j["maps"]) {
+    EXPECT_EQ(m["rows"].size(), 8u);  // the start token and 7 characters
+    rows_sum_to_one(m, true);
+  }
+  expect_error(post("/api/attention", R"({"run": "tlm", "text": "a text longer than the sixteen-token context"})"), 400);
+}
+
 TEST_F(ExplorerTest, BadRequestsGetOneLineErrors) {
   expect_error(get("/api/nope"), 404);
   expect_error(get("/api/runs/zz/metrics"), 404);
@@ -178,7 +236,7 @@ TEST_F(ExplorerTest, BadRequestsGetOneLineErrors) {
   expect_error(post("/api/cells/" + id + "/search", R"({"spans": [[0, 9]]})"), 400);
   expect_error(post("/api/cells/" + id + "/search", R"({"spans": "x"})"), 400);
   expect_error(post("/api/cells/" + id + "/search", R"({"pattern": "quotes", "top": 0})"), 400);
-  expect_error(post("/api/attention", R"({"run": "lm", "text": "one two"})"), 400);  // not an encoder-decoder
+  expect_error(post("/api/attention", R"({"run": "lm", "text": "one two"})"), 400);  // an RNN LM: no attention
   expect_error(post("/api/attention", R"({"run": "lm", "text": "a", "beam": 0})"), 400);
   expect_error(post("/api/attention", R"({"run": "zz", "text": "a"})"), 404);
   expect_error(post("/api/sample", R"({"run": "lm", "temperature": 0})"), 400);

@@ -43,6 +43,9 @@ struct AttentionOptions {
   float scale = 0.0f;       // 0: 1/√dh
   float dropout = 0.0f;     // on the attention probabilities; the caller passes 0 outside training
   uint64_t dropout_seed = 0;
+  // When set, the op also writes the probabilities it computed, P [B, H, Tq, Tk] (before dropout; 0 for
+  // the keys a row does not see), into *weights (a new tensor): what attention maps show (explore).
+  Tensor* weights = nullptr;
 };
 
 // The fused op. q, k, v may be the same Var (self-attention on one tensor).

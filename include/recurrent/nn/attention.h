@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "recurrent/autograd/attention.h"
 #include "recurrent/core/rng.h"
@@ -82,9 +83,14 @@ class MultiheadAttention : public Module {
   int64_t embed_dim() const { return D_; }
   int64_t num_heads() const { return H_; }
   Rng& dropout_rng() { return rng_; }
+  // Attention maps (the explorer, docs/explore.md): while a record is attached, every call above appends
+  // the weights its attention op computed, P [B, H, Tq, Tk] (AttentionOptions::weights), to it; null detaches.
+  void set_record(std::shared_ptr<std::vector<Tensor>> record) { record_ = std::move(record); }
 
  private:
   AttentionOptions options(const AttentionMasks& m);
+  Tensor* recording() { return record_ ? &record_->emplace_back() : nullptr; }  // the next call's P, or null
+  std::shared_ptr<std::vector<Tensor>> record_;
   int64_t D_, H_;
   float dropout_;
   bool batch_first_;

@@ -9,6 +9,10 @@
 //             0.95, tanh gates (mapped to [0,1] by (v+1)/2) the same, i.e. |v| > 0.9; ReLU: exactly 0;
 //             the mean ‖h_t‖ and ‖c_t‖ over valid (t, b). Fast engine only (the reference engine keeps
 //             its own record); padded steps are left out.
+//   states    (keep_states only) the forward's own values per (t, b): h [T, B, R] (h_t), gate_acts [T, B, G·H]
+//             (the gate activations in PyTorch's order, e.g. LSTM i f g o, GRU r z n), c [T, B, H]
+//             (LSTM c_t) — what the explorer's Cells view shows (src/explore/activations.cpp). Views of
+//             the forward's tape without grad mode; copies with it (a backward overwrites the tape).
 // The probe holds the most recent forward and backward. Detached (the default) it costs one branch per
 // step; attached, one pass over [B, R] per step in backward and one over the gates after forward.
 #pragma once
@@ -29,7 +33,9 @@ struct GradProbe {
     std::vector<double> gate_mean;    // [G]
     std::vector<double> gate_saturated;  // [G] fraction in [0, 1]
     double h_norm = 0.0, c_norm = 0.0;   // mean ‖h_t‖, ‖c_t‖ over valid (t, b); c: LSTM only
+    Tensor h, gate_acts, c;           // keep_states: [T, B, R], [T, B, G·H], [T, B, H] (LSTM); else undefined
   };
+  bool keep_states = false;  // also keep h, gates and cells of the forward (above); then no gate statistics
   std::vector<std::vector<Dir>> layers;  // [layer][direction], sized by the first forward
 
   // ‖∂L/∂H_t‖ of the whole batch at each time t = sqrt(Σ_b dh[t, b]²), summed in double: T values (empty before a backward).

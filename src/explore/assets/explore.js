@@ -191,10 +191,18 @@ function drawGrad() {
 }
 
 // ---- Cells --------------------------------------------------------------------------------------------
-function colourFor(v, scale) {  // blue (negative) … white … red (positive)
-  const a = Math.max(-1, Math.min(1, v / scale));
-  return a >= 0 ? `rgba(220,40,40,${a.toFixed(3)})` : `rgba(40,90,220,${(-a).toFixed(3)})`;
-}
+// Colours by class, not inline style (10k style attributes cost the browser more than 62 class names):
+// b0..b40 blue (−1) … white (b20) … red (+1) in steps of 0.05; g0..g20 green of alpha 0 … 1.
+(function cellStyles() {
+  const rules = [];
+  for (let k = 0; k <= 40; ++k) {
+    const a = (k - 20) / 20;
+    rules.push(`#cells-view .b${k}{background:${a >= 0 ? `rgba(220,40,40,${a.toFixed(2)})` : `rgba(40,90,220,${(-a).toFixed(2)})`}}`);
+  }
+  for (let k = 0; k <= 20; ++k) rules.push(`#cells-view .g${k}{background:rgba(40,160,60,${(k / 20).toFixed(2)})}`);
+  document.head.appendChild(el('style', {}, rules.join('\n')));
+})();
+function bucket(v, scale) { return 'b' + Math.round(20 + 20 * Math.max(-1, Math.min(1, v / scale))); }
 async function readCells() {
   const t0 = performance.now();
   status('reading…');
@@ -209,6 +217,7 @@ async function readCells() {
   status('');
   // The states (Karpathy et al. read the LSTM's c); ?pattern=line|brackets picks another first pattern.
   await search({ pattern: new URLSearchParams(location.search).get('pattern') || 'quotes', kinds: ['c', 'h'] });
+  await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));  // the coloured text laid out and painted
   document.body.dataset.cellsMs = (performance.now() - t0).toFixed(1);  // this reading
   document.body.dataset.loadedMs = performance.now().toFixed(1);        // since the navigation began
 }
@@ -222,8 +231,8 @@ function fillKinds() {
 async function colourCells(known) {  // known: the unit's values when the server sent them already
   const c = state.cells;
   if (!c) return;
-  const how = $('cells-colour').value, n = c.chars.length, bg = new Array(n), tip = new Array(n);
-  let label;
+  const how = $('cells-colour').value, n = c.chars.length, cls = new Array(n);
+  let label, tip;
   if (how === 'unit') {
     const q = 'layer=' + $('cells-layer').value + '&index=' + $('cells-unit').value + '&kind=' + $('cells-kind').value;
     const values = Array.isArray(known) ? known : (await api('/api/cells/' + c.id + '/unit?' + q)).values;
@@ -232,24 +241,36 @@ async function colourCells(known) {  // known: the unit's values when the server
     for (const v of values) mean += v / n;
     for (const v of values) scale = Math.max(scale, Math.abs(v - mean));
     label = 'layer ' + $('cells-layer').value + ' ' + $('cells-kind').value + '[' + $('cells-unit').value + ']';
-    for (let k = 0; k < n; ++k) { bg[k] = colourFor(values[k] - mean, scale); tip[k] = fmt(values[k]); }
+    for (let k = 0; k < n; ++k) cls[k] = bucket(values[k] - mean, scale);
+    tip = (k) => label + ' = ' + fmt(values[k]);
   } else {
     for (let k = 0; k < n; ++k) {
       const p = c.prob[k];
-      bg[k] = how === 'prob' ? `rgba(40,160,60,${(1 - p).toFixed(3)})` : colourFor(-Math.log2(Math.max(p, 1e-9)) / 8, 1);
-      tip[k] = 'P = ' + fmt(p);
+      cls[k] = how === 'prob' ? 'g' + Math.round(20 * (1 - p)) : bucket(-Math.log2(Math.max(p, 1e-9)) / 8, 1);
     }
     label = how;
+    tip = (k) => 'P = ' + fmt(c.prob[k]) + ', ' + fmt(-Math.log2(Math.max(c.prob[k], 1e-9))) + ' bits';
   }
-  // One string for the whole text: a span per character with its colour (10k style writes cost more).
-  const esc = { '&': '&amp;', '<': '&lt;', '>': '&gt;' }, parts = new Array(n);
+  // One string for the whole text: a span per character with its colour class, a block per line (the
+  // browser lays out and paints only the lines in view: content-visibility in explore.css).
+  const esc = { '&': '&amp;', '<': '&lt;', '>': '&gt;' }, parts = ['<div class="ln">'];
   for (let k = 0; k < n; ++k) {
     const ch = c.chars[k];
-    parts[k] = '<span data-k="' + k + '" style="background:' + bg[k] + '" title="' + tip[k] + '">' + (esc[ch] || ch) + '</span>';
+    parts.push('<span class="' + cls[k] + '">' + (esc[ch] || ch) + '</span>');
+    if (ch === '\n' && k + 1 < n) parts.push('</div><div class="ln">');
   }
+  parts.push('</div>');
   $('cells-view').innerHTML = parts.join('');
+  state.cellTip = tip;
   document.body.dataset.cells = n;
   document.body.dataset.colouredBy = label;
+}
+function cellsTooltip(ev) {  // the value under the pointer (one listener for the whole text)
+  const view = $('cells-view'), tipEl = $('tooltip');
+  if (ev.target.tagName !== 'SPAN' || !state.cellTip) { tipEl.style.display = 'none'; return; }
+  const k = Array.prototype.indexOf.call(view.querySelectorAll('span'), ev.target);
+  tipEl.textContent = JSON.stringify(state.cells.chars[k]) + ' (' + k + '): ' + state.cellTip(k);
+  tipEl.style.left = ev.clientX + 12 + 'px'; tipEl.style.top = ev.clientY + 12 + 'px'; tipEl.style.display = 'block';
 }
 async function search(body) {
   const c = state.cells;
@@ -282,7 +303,7 @@ async function pickUnit(u, tr, values) {
 function selectionSpans() {  // the marked characters as [begin, end) ranges
   const sel = window.getSelection();
   if (!sel.rangeCount) return [];
-  const spans = [...$('cells-view').children].filter((s) => sel.containsNode(s, true)).map((s) => +s.dataset.k);
+  const spans = [...$('cells-view').querySelectorAll('span')].flatMap((s, k) => (sel.containsNode(s, true) ? [k] : []));
   return spans.length ? [[Math.min(...spans), Math.max(...spans) + 1]] : [];
 }
 
@@ -304,34 +325,87 @@ async function generate() {
   document.body.dataset.samples = j.tokens.length;
 }
 
-// ---- Attention: a heat map per decoding (greedy, beam) ---------------------------------------------------
+// ---- Attention: a heat map per decoding (greedy, beam); a transformer's maps per layer and head ---------
+function heatCanvas(m, head) {  // one head's weights [rows][cols] as coloured cells, labels when they fit
+  const P = m.heads[head], rows = m.rows.length, cols = m.cols.length;
+  const cell = Math.max(3, Math.min(22, Math.floor(320 / Math.max(rows, cols)))), lab = cell >= 8 ? 48 : 0;
+  const c = el('canvas', { width: lab + cols * cell, height: lab + rows * cell, class: 'amap', 'data-what': m.what,
+                           'data-layer': m.layer, 'data-head': head, 'data-rows': rows, 'data-cols': cols,
+                           'data-row-sums': P.map((r) => r.reduce((a, b) => a + b, 0).toFixed(3)).join(',') });
+  const g = c.getContext('2d');
+  for (let i = 0; i < rows; ++i)
+    for (let j = 0; j < cols; ++j) {
+      g.fillStyle = `rgba(30,60,160,${P[i][j]})`;
+      g.fillRect(lab + j * cell, lab + i * cell, cell, cell);
+    }
+  if (lab) {
+    g.fillStyle = '#333';
+    g.font = Math.min(cell - 1, 11) + 'px sans-serif';
+    g.textAlign = 'right';
+    m.rows.forEach((t, i) => g.fillText(t.slice(0, 7), lab - 2, lab + i * cell + cell * 0.75));
+    m.cols.forEach((t, j) => {
+      g.save(); g.translate(lab + j * cell + cell * 0.75, lab - 2); g.rotate(-Math.PI / 2);
+      g.textAlign = 'left'; g.fillText(t.slice(0, 7), 0, 0); g.restore();
+    });
+  }
+  c.addEventListener('mousemove', (ev) => {
+    const r = c.getBoundingClientRect(), j = Math.floor((ev.clientX - r.left - lab) / cell), i = Math.floor((ev.clientY - r.top - lab) / cell);
+    const tip = $('tooltip');
+    if (i < 0 || j < 0 || i >= rows || j >= cols) { tip.style.display = 'none'; return; }
+    tip.textContent = JSON.stringify(m.rows[i]) + ' → ' + JSON.stringify(m.cols[j]) + ': ' + P[i][j].toFixed(3);
+    tip.style.left = ev.clientX + 12 + 'px'; tip.style.top = ev.clientY + 12 + 'px'; tip.style.display = 'block';
+  });
+  c.addEventListener('mouseleave', () => { $('tooltip').style.display = 'none'; });
+  return c;
+}
+function drawMaps(view, maps) {  // a row of heads per (layer, kind)
+  maps.forEach((m) => {
+    const box = el('div', { class: 'maps' });
+    box.appendChild(el('h5', {}, 'layer ' + m.layer + ', ' + m.what + '-attention (' + m.name + ')'));
+    m.heads.forEach((_, h) => {
+      const fig = el('figure');
+      fig.appendChild(heatCanvas(m, h));
+      fig.appendChild(el('figcaption', {}, 'head ' + h));
+      box.appendChild(fig);
+    });
+    view.appendChild(box);
+  });
+  return maps.length;
+}
+function heatTable(source, r) {  // an RNN decoder's one alignment: a row per output word
+  const t = el('table', { class: 'heat', 'data-beam': r.beam }), head = el('tr');
+  head.appendChild(el('th'));
+  source.forEach((w) => head.appendChild(el('th', {}, w)));
+  const thead = el('thead');
+  thead.appendChild(head);
+  t.appendChild(thead);
+  r.attention.forEach((row, i) => {
+    const tr = el('tr');
+    tr.appendChild(el('th', {}, r.target[i] || '<eos>'));
+    row.forEach((a) => {
+      const td = el('td', { title: a.toFixed(3), 'data-a': a });
+      td.style.background = `rgba(30,60,160,${a.toFixed(3)})`;
+      tr.appendChild(td);
+    });
+    t.appendChild(tr);
+  });
+  return t;
+}
 async function attend() {
   const j = await api('/api/attention', { run: $('attention-run').value, text: $('attention-text').value,
                                           beam: +$('attention-beam').value });
   const view = $('attention-view');
   view.textContent = '';
-  j.results.forEach((r) => {
+  let maps = 0;
+  if (j.maps) maps += drawMaps(view, j.maps);  // a transformer language model
+  (j.results || []).forEach((r) => {
     view.appendChild(el('h4', {}, (r.beam === 1 ? 'greedy' : 'beam ' + r.beam) + ': ' + r.translation +
                                   ' (log p ' + r.log_prob.toFixed(3) + (r.ended ? '' : ', cut at the length limit') + ')'));
-    const t = el('table', { class: 'heat', 'data-beam': r.beam }), head = el('tr');
-    head.appendChild(el('th'));
-    j.source.forEach((w) => head.appendChild(el('th', {}, w)));
-    const thead = el('thead');
-    thead.appendChild(head);
-    t.appendChild(thead);
-    r.attention.forEach((row, i) => {
-      const tr = el('tr');
-      tr.appendChild(el('th', {}, r.target[i] || '<eos>'));
-      row.forEach((a) => {
-        const td = el('td', { title: a.toFixed(3), 'data-a': a });
-        td.style.background = `rgba(30,60,160,${a.toFixed(3)})`;
-        tr.appendChild(td);
-      });
-      t.appendChild(tr);
-    });
-    view.appendChild(t);
+    if (r.maps) maps += drawMaps(view, r.maps);
+    else view.appendChild(heatTable(j.source, r));
   });
-  document.body.dataset.attention = j.results.length;
+  document.body.dataset.attentionMaps = maps;
+  document.body.dataset.attention = (j.results || []).length;
 }
 
 // ---- views and wiring --------------------------------------------------------------------------------
@@ -349,6 +423,8 @@ async function start() {
   $('grad-run').addEventListener('change', guard(loadGrad));
   $('grad-step').addEventListener('input', drawGrad);
   $('cells-go').addEventListener('click', guard(readCells));
+  $('cells-view').addEventListener('mouseover', cellsTooltip);
+  $('cells-view').addEventListener('mouseleave', () => { $('tooltip').style.display = 'none'; });
   $('cells-layer').addEventListener('change', () => { fillKinds(); guard(colourCells)(); });
   for (const id of ['cells-kind', 'cells-unit', 'cells-colour']) $(id).addEventListener('change', guard(colourCells));
   document.querySelectorAll('[data-pattern]').forEach((b) => b.addEventListener('click', guard(() => search({ pattern: b.dataset.pattern }))));
@@ -359,8 +435,8 @@ async function start() {
   }));
   $('samples-go').addEventListener('click', guard(generate));
   $('attention-go').addEventListener('click', guard(attend));
-  await refreshRuns();
-  $('cells-text').value = (await api('/api/text')).text;
+  const [, text] = await Promise.all([refreshRuns(), api('/api/text')]);  // both at once
+  $('cells-text').value = text.text;
   show(location.hash.slice(1) || 'runs');
   if (state.view === 'cells' && $('cells-text').value && $('cells-run').value) await readCells();
   await pollMetrics();
