@@ -5,7 +5,7 @@ depend on how well a model is trained), starts the explorer over all of them, an
 endpoints the way the page does (docs/explore.md); a view that does not apply must be refused with a
 4xx and one line. Prints one row per run and view; exits 1 if any fails.
 
-  /usr/bin/python3 scripts/explore/check_readme_models.py --bin build/recurrent --data data [--keep]
+  /usr/bin/python3 scripts/explore/check_readme_models.py --bin build/recurrent --data data [--runs DIR] [--only a,b]
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile, urllib.error, urllib.request
 
@@ -87,15 +87,18 @@ def main():
     ap.add_argument('--data', required=True, help='the data folder (scripts/data/fetch.sh)')
     ap.add_argument('--keep', action='store_true')
     ap.add_argument('--only', help='comma-separated run names')
+    ap.add_argument('--runs', help='train into this folder, keeping it (runs already there are not trained again)')
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix='recurrent-explore-models-')
-    runs = os.path.join(work, 'runs')
+    runs = a.runs or os.path.join(work, 'runs')
     genre = os.path.join(work, 'genre.tsv')
     with open(genre, 'w') as f:  # README: paste data/brown/train.genre.txt data/brown/train.txt > genre.tsv
         for g, t in zip(open(os.path.join(a.data, 'brown/train.genre.txt')), open(os.path.join(a.data, 'brown/train.txt'))):
             f.write(g.rstrip('\n') + '\t' + t)
     todo = [r for r in RUNS if not a.only or r[0] in a.only.split(',')]
     for name, args, _ in todo:
+        if os.path.isdir(os.path.join(runs, name)):
+            continue
         args = [genre if x == 'GENRE' else os.path.join(a.data, x) if x.startswith(('sentiment/', 'moby-dick/', 'brown/', 'sunspots/',
                 'jsb-chorales/', 'bible/')) or x == 'fsdd' else x for x in args]
         cmd = [a.bin, '--threads', '1', 'train'] + args + ['--quiet', '--out', os.path.join(runs, name)]

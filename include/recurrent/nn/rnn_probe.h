@@ -13,6 +13,8 @@
 //             (the gate activations in PyTorch's order, e.g. LSTM i f g o, GRU r z n), c [T, B, H]
 //             (LSTM c_t) — what the explorer's Cells view shows (src/explore/activations.cpp). Views of
 //             the forward's tape without grad mode; copies with it (a backward overwrites the tape).
+//             gate_acts is the tape's gate buffer as the engine leaves it: the activations for the fused
+//             and per-step loops of every plain cell; the layer-norm LSTM keeps its norms there instead.
 // The probe holds the most recent forward and backward. Detached (the default) it costs one branch per
 // step; attached, one pass over [B, R] per step in backward and one over the gates after forward.
 #pragma once
