@@ -55,8 +55,8 @@ def shrink(cmd):
             cmd += " --valid 100 --test-size 200 --no-plots"
     if " train seq2seq " in cmd:  # validation and test decoding are not bounded by the budget: short pairs only
         cmd += " --max-len 8 --eval-max-len 8"
-    if "load_test.py" in cmd:
-        cmd += " --duration 2"
+    if "load_test.py" in cmd:  # 2 s phases of a 4 s model: the figures mean nothing, the script must run
+        cmd += " --duration 2 --no-fail"
     if " gradlab profile " in cmd:
         cmd += " --batches 1 --no-jacobian"
     if re.search(r" train (lm|classify|tag|condlm|seq2seq|forecast) ", cmd) and "--time-budget" not in cmd \

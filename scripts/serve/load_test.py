@@ -181,6 +181,8 @@ def main():
     ap.add_argument("--max-queue", type=int, default=128)
     ap.add_argument("--over", default="64:8:8", help="CLIENTS:MAX_BATCH:MAX_QUEUE beyond the limits ('' to skip)")
     ap.add_argument("--json", default="")
+    ap.add_argument("--no-fail", action="store_true",
+                    help="print the PASS/FAIL lines but exit 0 (smoke runs: scripts/check_tour.py's 2 s phases)")
     a = ap.parse_args()
 
     load0 = os.getloadavg()
@@ -256,7 +258,7 @@ def main():
         with open(a.json, "w") as f:
             json.dump({"cpu": cpu_name(), "load_before": load0, "load_after": load1, "threads": a.threads,
                        "duration": a.duration, "length": a.length, "rows": rows, "over": over}, f, indent=1)
-    return 1 if failed else 0
+    return 1 if failed and not a.no_fail else 0
 
 
 if __name__ == "__main__":
