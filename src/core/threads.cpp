@@ -67,6 +67,7 @@ int others_running() {
     const int r = runnable_now();
     if (r < 0) return -1;
     least = least < 0 ? r : std::min(least, r);
+    if (least <= 1) break;  // only the caller runs: no later read can count fewer (idle: no wait)
   }
   return least - 1;  // less the caller
 }

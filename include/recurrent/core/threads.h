@@ -27,7 +27,8 @@ int threads_for(double multiply_adds);  // 1 below min_parallel_work(), else num
 // the tasks of other processes that are running or waiting for a core, at least 1. For commands whose
 // results do not depend on the thread count (inference: tested), so the choice never changes an output.
 // others_running: the runnable tasks besides the caller, the least of a few reads of /proc/loadavg 1 ms
-// apart (one read can catch a short-lived task); -1 where the count cannot be read (then no fit).
+// apart (one read can catch a short-lived task; a read that sees only the caller ends it, so an idle machine
+// waits for nothing); -1 where the count cannot be read (then no fit).
 int fit_threads_to_load(int cores, int others_running);  // clamp(cores - others_running, 1, cores)
 int others_running();
 
