@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 
+#include "audio/riff_check.h"
 #include "recurrent/audio/resample.h"
 #include "recurrent/audio/wav.h"
 #include "recurrent/core/error.h"
@@ -159,6 +160,16 @@ Audio decode(SNDFILE* f, const SF_INFO& info, const std::string& path, const Rea
 Audio read_audio(const std::string& path, const ReadOptions& opts) {
   RC_CHECK(opts.target_rate >= 0, path, "target sample rate must be >= 0, got ", opts.target_rate);
   check_input_file_size(path);
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (in && !ec)
+      riff::check_riff_chunks([&in](uint64_t off, char* out, size_t n) {
+        in.clear();
+        return bool(in.seekg(static_cast<std::streamoff>(off)).read(out, static_cast<std::streamsize>(n)));
+      }, size, path);
+  }
   SF_INFO info{};
   SndfilePtr f(sf_open(path.c_str(), SFM_READ, &info));
   if (!f) explain_open_failure(path, sf_strerror(nullptr));
@@ -168,6 +179,11 @@ Audio read_audio(const std::string& path, const ReadOptions& opts) {
 Audio read_audio_bytes(std::string_view bytes, const std::string& name, const ReadOptions& opts) {
   RC_CHECK(opts.target_rate >= 0, name, "target sample rate must be >= 0, got ", opts.target_rate);
   RC_CHECK(!bytes.empty(), name, "empty (0 bytes); expected a WAV file");
+  riff::check_riff_chunks([bytes](uint64_t off, char* out, size_t n) {
+    if (off > bytes.size() || n > bytes.size() - off) return false;
+    std::memcpy(out, bytes.data() + off, n);
+    return true;
+  }, bytes.size(), name);
   Buffer b{bytes};
   SF_VIRTUAL_IO io = buffer_io();
   SF_INFO info{};

@@ -183,6 +183,31 @@ TEST(WavRead, TooShortToResampleIsRefused) {
   expect_has(error_of([&] { read_audio(found); }), "less than one sample at 8000 Hz");
 }
 
+// Found by tests/fuzz/fuzz_wav (a CI run of scripts/fuzz.sh): libsndfile 1.2.0 never returned from sf_open on
+// a 140-byte WAVE file whose LIST chunk declares 400 bytes. Refused before libsndfile sees it, from a file
+// and from memory; a LIST whose sub-chunk runs past the LIST likewise; a truncated data chunk still reads.
+TEST(WavRead, ChunkPastTheEndIsRefusedBeforeLibsndfile) {
+  const std::string found = std::string(RECURRENT_TEST_DATA) + "/audio/fuzz/wav-list-past-end-7837510b.wav";
+  std::string msg = error_of([&] { read_audio(found); });
+  expect_has(msg, "chunk 'LIST' at byte 36 declares 400 bytes but only 96 follow");
+  std::ifstream in(found, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  expect_has(error_of([&] { read_audio_bytes(bytes, "body"); }), "body: chunk 'LIST' at byte 36");
+
+  ScratchDir dir("wav");
+  write_wav(dir.file("s.wav"), sine(440, 8000, 0.1), 8000, 1);
+  std::ifstream sin(dir.file("s.wav"), std::ios::binary);
+  std::string good((std::istreambuf_iterator<char>(sin)), std::istreambuf_iterator<char>());
+  // A LIST of 16 bytes ("INFO", then a sub-chunk "INAM" declaring 100 bytes) after the header's 12 bytes.
+  std::string list = std::string("LIST") + std::string("\x10\0\0\0", 4) + "INFO" + "INAM" + std::string("\x64\0\0\0", 4) + "abcd";
+  std::string bad = good.substr(0, 12) + list + good.substr(12);
+  expect_has(error_of([&] { read_audio_bytes(bad, "b"); }), "sub-chunk 'INAM' of the LIST chunk at byte 24 declares 100 bytes");
+  // The same LIST made well-formed (INAM of 4 bytes) reads; so does a take cut short inside its data.
+  list.replace(16, 1, std::string("\x04", 1));
+  EXPECT_EQ(read_audio_bytes(good.substr(0, 12) + list + good.substr(12), "ok").samples, read_audio_bytes(good, "g").samples);
+  EXPECT_FALSE(read_audio_bytes(good.substr(0, good.size() - 100), "cut").samples.empty());
+}
+
 // read_audio_bytes (an upload in memory): the same samples and notes as the file, and the same
 // one-line errors naming the buffer's name.
 TEST(WavRead, BytesInMemoryAsTheFile) {

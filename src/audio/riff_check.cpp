@@ -1,0 +1,56 @@
+// A RIFF/WAVE file's chunk layout checked before libsndfile opens it (audio/riff_check.h).
+#include "audio/riff_check.h"
+
+#include <cstring>
+
+#include "recurrent/core/error.h"
+
+namespace recurrent::audio::riff {
+namespace {
+
+uint32_t le32(const char* p) {
+  return uint32_t(uint8_t(p[0])) | uint32_t(uint8_t(p[1])) << 8 | uint32_t(uint8_t(p[2])) << 16 |
+         uint32_t(uint8_t(p[3])) << 24;
+}
+
+std::string printable(const char* id) {
+  std::string s;
+  for (int i = 0; i < 4; ++i) s += (id[i] >= 32 && id[i] < 127) ? id[i] : '.';
+  return s;
+}
+
+// The sub-chunks of a LIST whose payload is [begin, end): a 4-byte list type, then id, size, bytes (even-padded).
+void check_list(const ReadAt& read, uint64_t begin, uint64_t end, const std::string& name) {
+  uint64_t off = begin + 4;
+  while (off + 8 <= end) {
+    char c[8];
+    if (!read(off, c, 8)) return;
+    const uint64_t len = le32(c + 4);
+    RC_CHECK(off + 8 + len <= end, name, "sub-chunk '", printable(c), "' of the LIST chunk at byte ", off,
+             " declares ", len, " bytes but its LIST has ", end - off - 8, " left; expected a well-formed WAV file");
+    off += 8 + len + (len & 1);
+  }
+}
+
+}  // namespace
+
+void check_riff_chunks(const ReadAt& read, uint64_t size, const std::string& name) {
+  char h[12];
+  if (size < 12 || !read(0, h, 12) || std::memcmp(h, "RIFF", 4) != 0 || std::memcmp(h + 8, "WAVE", 4) != 0) return;
+  uint64_t off = 12;
+  while (off + 8 <= size) {
+    char c[8];
+    if (!read(off, c, 8)) return;
+    const uint64_t len = le32(c + 4);
+    const bool list = std::memcmp(c, "LIST", 4) == 0;
+    // Other chunks that run past the end (a header cut short, a truncated take's data) are libsndfile's to
+    // explain or read: only LIST chunks hang it.
+    if (!list && off + 8 + len > size) return;
+    RC_CHECK(off + 8 + len <= size, name, "chunk 'LIST' at byte ", off, " declares ", len, " bytes but only ",
+             size - off - 8, " follow; expected a well-formed WAV file");
+    if (list) check_list(read, off + 8, off + 8 + len, name);
+    off += 8 + len + (len & 1);
+  }
+}
+
+}  // namespace recurrent::audio::riff
