@@ -32,9 +32,12 @@ bool given_anywhere(const std::vector<std::string>& args, const std::string& nam
   return std::any_of(args.begin(), args.end(), [&](const std::string& a) { return a == name || a.rfind(name + "=", 0) == 0; });
 }
 
-// The recorded engine ({"threads": N when chosen, "target": "avx512"}) re-entered unless chosen now
-// (on the command line or by RECURRENT_NUM_THREADS / RECURRENT_TARGET), so a resumed run computes as the
-// run did (results depend on the thread count and the SIMD target); a target this CPU lacks is left out.
+// The recorded engine ({"threads": N when chosen, "target": "avx512", "target_chosen": bool}) re-entered
+// unless chosen now (on the command line or by RECURRENT_NUM_THREADS / RECURRENT_TARGET), so a resumed run
+// computes as the run did (results depend on the thread count and the SIMD target). A target the run took
+// by default is re-entered only when this machine's default differs: choosing a target also holds oneDNN
+// to its instruction set, which the run's default did not (a build without AVX-512 kernels on an AVX-512
+// CPU defaults to avx2 yet runs oneDNN's AVX-512 GEMMs). A target this CPU lacks is left out.
 void reenter_engine(const json& engine, const std::vector<std::string>& args, std::vector<std::string>& out) {
   const char* env_threads = std::getenv("RECURRENT_NUM_THREADS");
   if (engine.contains("threads") && !given_anywhere(args, "--threads") && !(env_threads && *env_threads))
@@ -42,6 +45,7 @@ void reenter_engine(const json& engine, const std::vector<std::string>& args, st
   const char* env_target = std::getenv("RECURRENT_TARGET");
   if (!engine.contains("target") || given_anywhere(args, "--target") || (env_target && *env_target)) return;
   const std::string target = engine.at("target").get<std::string>();
+  if (!engine.value("target_chosen", false) && target == simd::target_name(simd::best_target())) return;
   try {
     if (simd::cpu_runs(simd::parse_target(target))) out.push_back("--target=" + target);
   } catch (const Error&) {  // a target this build does not know: the best one here
@@ -152,8 +156,10 @@ std::string record_options(const std::string& task, const CLI::App& sub) {
       }
     opts[name] = vals;
   }
-  json engine = {{"target", simd::target_name(simd::default_target())}};
   const CLI::App* root = sub.get_parent() ? sub.get_parent()->get_parent() : nullptr;
+  const char* env_target = std::getenv("RECURRENT_TARGET");
+  const bool target_chosen = (root && root->count("--target")) || (env_target && *env_target);
+  json engine = {{"target", simd::target_name(simd::default_target())}, {"target_chosen", target_chosen}};
   const char* env_threads = std::getenv("RECURRENT_NUM_THREADS");
   if ((root && root->count("--threads")) || (env_threads && *env_threads)) engine["threads"] = num_threads();
   return json{{"task", task}, {"options", opts}, {"engine", engine}}.dump();

@@ -20,6 +20,7 @@
 
 #include "recurrent/data/text_file.h"
 #include "recurrent/io/safetensors.h"
+#include "recurrent/kernels/target.h"
 #include "run_cli.h"
 #include "same_tensors.h"
 
@@ -261,4 +262,26 @@ TEST_F(RunFolders, ResumeTakesProgressOutputAsGivenAndKeepsTheEngine) {
   CmdResult c = run("train lm --resume " + d("p") + " --max-steps 8 --quiet --threads 2");
   ASSERT_EQ(c.status, 0) << c.out;
   EXPECT_EQ(c.out.find("resuming"), std::string::npos) << c.out;
+}
+
+// A target the run chose (--target or RECURRENT_TARGET) is re-entered on resume, so the resumed run computes
+// as the run did (a chosen target also holds oneDNN to its instruction set); a default one is recorded as
+// not chosen and is not forced on the resumed run (forcing it would hold oneDNN where the run did not).
+TEST_F(RunFolders, ResumeReentersAChosenTargetAndNotADefaultOne) {
+  const std::string lowest = simd::target_name(simd::cpu_targets().back());
+  CmdResult plain = run(lm(d("dflt")) + " --max-steps 2 --quiet");
+  ASSERT_EQ(plain.status, 0) << plain.out;
+  const std::string rec0 = io::read_safetensors_header(d("dflt") + "/last.safetensors").metadata_or("recurrent.command", "");
+  EXPECT_NE(rec0.find("\"target_chosen\":false"), std::string::npos) << rec0;
+  CmdResult a = run("--target " + lowest + " " + lm(d("a")) + " --quiet");
+  ASSERT_EQ(a.status, 0) << a.out;
+  CmdResult b1 = run("--target " + lowest + " " + lm(d("b")) + " --max-steps 7 --quiet");
+  ASSERT_EQ(b1.status, 0) << b1.out;
+  const std::string rec = io::read_safetensors_header(d("b") + "/last.safetensors").metadata_or("recurrent.command", "");
+  EXPECT_NE(rec.find("\"target\":\"" + lowest + "\""), std::string::npos) << rec;
+  EXPECT_NE(rec.find("\"target_chosen\":true"), std::string::npos) << rec;
+  CmdResult b2 = run("train lm --resume " + d("b") + " --epochs 2 --quiet");
+  ASSERT_EQ(b2.status, 0) << b2.out;
+  std::string why;
+  EXPECT_TRUE(same_tensors(d("a") + "/last.safetensors", d("b") + "/last.safetensors", "model.", why)) << why;
 }
