@@ -29,14 +29,18 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
 json object_body(const std::string& body, std::initializer_list<const char*> known) {
   json j = json::parse(body, nullptr, false);
   RC_CHECK(!j.is_discarded(), "body", "expected a JSON object, got malformed JSON");
-  RC_CHECK(j.is_object(), "body", "expected a JSON object");
+  check_fields(j, "body", known);
+  return j;
+}
+
+void check_fields(const json& j, const char* what, std::initializer_list<const char*> known) {
+  RC_CHECK(j.is_object(), what, "expected a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool ok = false;
     std::string names;
     for (const char* k : known) ok = ok || it.key() == k, names += std::string(names.empty() ? "" : ", ") + k;
-    RC_CHECK(ok, "body", "unknown field \"", it.key().substr(0, 40), "\" (expected: ", names, ")");
+    RC_CHECK(ok, what, "unknown field \"", it.key().substr(0, 40), "\" (expected: ", names, ")");
   }
-  return j;
 }
 
 void answer(httplib::Response& res, const std::function<void()>& f) {

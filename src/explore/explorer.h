@@ -10,8 +10,10 @@
 //   GET  /api/runs/NAME/model               {"task", "arch", "level", "layers": [{"cell", "hidden"}], "vocab_size"}
 //   GET  /api/text                          {"text", "warm": [runs]}: the text given with --text ("" without), and
 //                                           the runs whose cells of it are computed (warm())
-//   POST /api/cells {"run", "text"}         activations of a char RNN LM over the text (explore/activations.h):
-//                                           {"id", "chars", "prob", "layers": [{"cell", "size", "kinds"}], "seconds", "gate_check"}
+//   POST /api/cells {"run", "text"?, "search"?}  activations of a char RNN LM over the text (without "text": the
+//                                           explorer's --text; explore/activations.h): {"id", "chars", "prob", "layers":
+//                                           [{"cell", "size", "kinds"}], "seconds", "gate_check"}, and with "search" (a
+//                                           search body, below) its answer under "search": the page's first view in one request
 //   GET  /api/cells/ID/unit?layer=L&index=K&kind=h   {"values": [N]}
 //   POST /api/cells/ID/search {"pattern": "quotes"|"line"|"brackets"} or {"spans": [[b, e], …]}, "kinds"?, "top"?
 //                                           {"units": [{"layer", "index", "kind", "r"}], "best_values": [N] (the first unit's row)}

@@ -63,6 +63,8 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
 
 // The body as a JSON object whose fields are all in `known`; Error("body", ...) otherwise.
 nlohmann::json object_body(const std::string& body, std::initializer_list<const char*> known);
+// Error(what, ...) unless j is an object whose fields are all in `known`.
+void check_fields(const nlohmann::json& j, const char* what, std::initializer_list<const char*> known);
 // Runs `f`, turning an Error into a 400 with its one line.
 void answer(httplib::Response& res, const std::function<void()>& f);
 

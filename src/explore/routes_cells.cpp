@@ -71,6 +71,31 @@ std::vector<float> search_pattern(const json& b, const Activations& a) {
   return spans_pattern(spans, a.chars.size());
 }
 
+constexpr std::initializer_list<const char*> kSearchFields = {"pattern", "spans", "kinds", "top"};
+
+// The units ranked for a search body {"pattern"|"spans", "kinds"?, "top"?}: {"units", "best_values"} (the
+// first unit's row, so the page colours the text without asking again).
+json search_reply(const json& b, const Activations& a) {
+  std::vector<std::string> kinds;
+  if (b.contains("kinds")) {
+    RC_CHECK(b["kinds"].is_array(), "kinds", "expected a list of kind names (h, c, i, f, o, r, z)");
+    for (const json& k : b["kinds"]) {
+      RC_CHECK(k.is_string(), "kinds", "expected a list of kind names (h, c, i, f, o, r, z)");
+      kinds.push_back(k.get<std::string>());
+    }
+  }
+  const std::vector<float> p = search_pattern(b, a);
+  json units = json::array();
+  const std::vector<UnitScore> top = rank_units(a, p, kinds, static_cast<size_t>(int_field(b, "top", 10, 1, 100)));
+  for (const UnitScore& u : top) units.push_back({{"layer", u.layer}, {"index", u.index}, {"kind", u.kind}, {"r", u.r}});
+  json out = {{"units", units}};
+  if (!top.empty()) {
+    const Rows& rows = a.layers[top[0].layer].kinds.at(top[0].kind);
+    out["best_values"] = rounded(rows.data + top[0].index, rows.ld, a.chars.size());
+  }
+  return out;
+}
+
 // The prime and `length` sampled tokens, each with its probability under the model (tasks/lm.h's pieces).
 json sample_tokens(tasks::LmModel& m, const tasks::SampleOptions& o) {
   NoGradGuard ng;
@@ -127,11 +152,20 @@ Explorer::Impl::CellSet Explorer::Impl::read_cells(const RunEntry& r, const std:
 void Explorer::Impl::add_cells_routes() {
   http.Post("/api/cells", [this](const httplib::Request& req, httplib::Response& res) {
     answer(res, [&] {
-      const json b = object_body(req.body, {"run", "text"});
+      const json b = object_body(req.body, {"run", "text", "search"});
       const std::string& name = str_field(b, "run");
-      const std::string& text = str_field(b, "text");
+      RC_CHECK(b.contains("text") || !opt.text.empty(), "text", "expected a string (this explorer has no --text to read instead)");
+      const std::string& text = b.contains("text") ? str_field(b, "text") : opt.text;
+      if (b.contains("search")) check_fields(b["search"], "search", kSearchFields);  // before the reading
       const auto r = run(name, res);
-      if (r) res.set_content(read_cells(*r, text).reply, kJson);
+      if (!r) return;
+      const CellSet c = read_cells(*r, text);
+      if (!b.contains("search")) return res.set_content(c.reply, kJson);
+      // The reply with the search's answer spliced in before its closing brace: {..., "search": {...}}.
+      const json s = search_reply(b["search"], *c.acts);
+      std::string out = c.reply.substr(0, c.reply.rfind('}'));
+      out += ",\"search\":" + serve::dump(s) + "}\n";
+      res.set_content(out, kJson);
     });
   });
   http.Get(R"(/api/cells/([0-9]+)/unit)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -152,26 +186,7 @@ void Explorer::Impl::add_cells_routes() {
     const auto a = cell_set(req.matches[1], res);
     if (!a) return;
     answer(res, [&] {
-      const json b = object_body(req.body, {"pattern", "spans", "kinds", "top"});
-      std::vector<std::string> kinds;
-      if (b.contains("kinds")) {
-        RC_CHECK(b["kinds"].is_array(), "kinds", "expected a list of kind names (h, c, i, f, o, r, z)");
-        for (const json& k : b["kinds"]) {
-          RC_CHECK(k.is_string(), "kinds", "expected a list of kind names (h, c, i, f, o, r, z)");
-          kinds.push_back(k.get<std::string>());
-        }
-      }
-      const std::vector<float> p = search_pattern(b, *a);
-      json units = json::array();
-      const std::vector<UnitScore> top = rank_units(*a, p, kinds, static_cast<size_t>(int_field(b, "top", 10, 1, 100)));
-      for (const UnitScore& u : top) units.push_back({{"layer", u.layer}, {"index", u.index}, {"kind", u.kind}, {"r", u.r}});
-      json out = {{"units", units}};
-      if (!top.empty()) {  // the best unit's row, so the page colours the text without asking again
-        const LayerActivations& l = a->layers[top[0].layer];
-        const Rows& rows = l.kinds.at(top[0].kind);
-        out["best_values"] = rounded(rows.data + top[0].index, rows.ld, a->chars.size());
-      }
-      reply_json(res, out);
+      reply_json(res, search_reply(object_body(req.body, kSearchFields), *a));
     });
   });
   http.Post("/api/sample", [this](const httplib::Request& req, httplib::Response& res) {

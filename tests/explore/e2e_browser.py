@@ -208,6 +208,9 @@ def views(b, base, runs):
     b.js("const c = document.querySelector('#cells-colour'); c.value = 'prob'; c.dispatchEvent(new Event('change'))")
     b.wait("document.body.dataset.colouredBy === 'prob'", what='colouring by probability')
     check(True, 'Cells: characters coloured by the model\'s probability')
+    b.js("document.querySelector('#cells-text').value = 'He said \"Call me Ishmael\" twice.'; document.querySelector('#cells-go').click()")
+    b.wait("+document.body.dataset.cells === 32 && document.body.dataset.pattern === 'quotes'", what='a typed text read')
+    check(b.js("document.querySelectorAll('#cells-view span').length") == 32, 'Cells: a typed text read and coloured, a span per character')
 
     # ---- Samples: tokens coloured by probability
     b.goto(base + '/?run=tiny#samples')
@@ -270,6 +273,7 @@ def page_load(b, binary, run_dir, text_path, work, threads):
             n = b.js("+document.body.dataset.cells")
             info = b.js("document.querySelector('#cells-info').textContent")
             if b.timing:
+                print(b.js("JSON.stringify(performance.getEntriesByType('mark').map(e => [e.name, Math.round(e.startTime)]))"))
                 print(b.js("JSON.stringify(performance.getEntriesByType('resource').map(e => [e.name.split('/').slice(3).join('/').slice(0, 40), Math.round(e.startTime), Math.round(e.responseEnd)]))"))
             check(n == 10000, f'page load {k + 1}: 10,000 characters coloured')
         finally:
@@ -295,6 +299,7 @@ def main():
     ap.add_argument('--shoot', help='only: open this path of an explorer started with --explore-args, save --out')
     ap.add_argument('--explore-args', default='')
     ap.add_argument('--out')
+    ap.add_argument('--load-only', action='store_true', help='only the cold page loads (trains only the 2x256 LSTM)')
     ap.add_argument('--wait', default="document.body.dataset.loadedMs", help='with --shoot: JS that is true when drawn')
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix='recurrent-e2e-')
@@ -310,6 +315,15 @@ def main():
             print('saved', a.out)
             return
         runs = os.path.join(work, 'runs')
+        if a.load_only:
+            train(a.bin, a.text, os.path.join(runs, 'lstm2x256'),
+                  ['--hidden', '256', '--layers', '2', '--seq-len', '20', '--batch', '4', '--max-steps', '1'])
+            b = Browser('http://127.0.0.1:0', work)
+            b.timing = a.timing
+            page_load(b, a.bin, os.path.join(runs, 'lstm2x256'), a.text, work,
+                      ('--threads', a.load_threads) if a.load_threads else ())
+            check(not b.outside, f'nothing requested outside the explorer ({len(b.outside)} tried: {b.outside[:3]})')
+            return
         train(a.bin, a.text, os.path.join(runs, 'tiny'),
               ['--hidden', '24', '--layers', '2', '--embed', '16', '--seq-len', '20', '--batch', '8', '--max-steps', '6',
                '--log-interval', '1', '--diagnostics', '1'])

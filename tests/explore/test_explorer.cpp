@@ -122,6 +122,26 @@ TEST_F(ExplorerTest, CellsAndSamplesOnATrainedModel) {
   EXPECT_EQ(json::parse(get("/api/text")->body)["text"], "Call me Ishmael.");
 }
 
+TEST_F(ExplorerTest, CellsOfTheExplorersTextWithTheFirstSearchInOneReply) {
+  // No "text": the explorer's --text; "search": the search endpoint's answer in the same reply.
+  auto r = post("/api/cells", R"({"run": "lm", "search": {"pattern": "line", "kinds": ["c"], "top": 3}})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json c = json::parse(r->body);
+  ASSERT_EQ(c["chars"].size(), 16u);  // "Call me Ishmael."
+  EXPECT_EQ(c["chars"][15], ".");
+  ASSERT_EQ(c["search"]["units"].size(), 3u);
+  EXPECT_EQ(c["search"]["units"][0]["kind"], "c");
+  EXPECT_EQ(c["search"]["best_values"].size(), 16u);
+  const std::string id = c["id"];
+  const json s = json::parse(post("/api/cells/" + id + "/search", R"({"pattern": "line", "kinds": ["c"], "top": 3})")->body);
+  EXPECT_EQ(s, c["search"]);
+  // The same text given: the same cell set, and no search in the reply without asking.
+  const json again = json::parse(post("/api/cells", R"({"run": "lm", "text": "Call me Ishmael."})")->body);
+  EXPECT_EQ(again["id"], id);
+  EXPECT_FALSE(again.contains("search"));
+}
+
 TEST_F(ExplorerTest, AttentionOfAnEncoderDecoderIsTranslatesOwn) {
   std::string pairs;  // counting in English and Spanish (as tests/serve/test_task_routes.cpp)
   const char* en[] = {"one", "two", "three", "four"};
@@ -221,7 +241,9 @@ TEST_F(ExplorerTest, BadRequestsGetOneLineErrors) {
   expect_error(get("/api/runs/a/model"), 409);
   expect_error(post("/api/cells", "{"), 400);
   expect_error(post("/api/cells", "[1]"), 400);
-  expect_error(post("/api/cells", R"({"run": "lm"})"), 400);
+  expect_error(post("/api/cells", R"({"run": "lm", "search": [1]})"), 400);
+  expect_error(post("/api/cells", R"({"run": "lm", "search": {"pattern": "quotes", "x": 1}})"), 400);
+  expect_error(post("/api/cells", R"({"run": "lm", "search": {"pattern": "nope"}})"), 400);
   expect_error(post("/api/cells", R"({"run": "lm", "text": 5})"), 400);
   expect_error(post("/api/cells", R"({"run": "lm", "text": "a", "x": 1})"), 400);
   expect_error(post("/api/cells", R"({"run": "a", "text": "abc"})"), 400);  // no model in that run

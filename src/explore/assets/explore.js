@@ -8,7 +8,10 @@ const state = { runs: [], metrics: {}, selected: new Set(), cells: null, view: '
 
 function status(msg) { $('status').textContent = msg || ''; }
 async function api(path, body) {
-  const r = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return answerOf(fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
+}
+async function answerOf(reply) {  // a fetch's JSON, or its one-line error thrown
+  const r = await reply;
   const j = await r.json();
   if (!r.ok) throw new Error(j.error || ('HTTP ' + r.status));
   return j;
@@ -203,10 +206,17 @@ function drawGrad() {
   document.head.appendChild(el('style', {}, rules.join('\n')));
 })();
 function bucket(v, scale) { return 'b' + Math.round(20 + 20 * Math.max(-1, Math.min(1, v / scale))); }
-async function readCells() {
+// The states (Karpathy et al. read the LSTM's c); ?pattern=line|brackets picks another first pattern.
+function firstSearch() { return { pattern: new URLSearchParams(location.search).get('pattern') || 'quotes', kinds: ['c', 'h'] }; }
+// Reads the text of the box (or takes up the page's first reading, index.html's firstCells: the explorer's
+// --text), its first search answered in the same reply.
+async function readCells(first) {
   const t0 = performance.now();
   status('reading…');
-  const c = await api('/api/cells', { run: $('cells-run').value, text: $('cells-text').value });
+  const body = first ? first.search : firstSearch();
+  const c = await (first ? answerOf(first.reply)
+                         : api('/api/cells', { run: $('cells-run').value, text: $('cells-text').value, search: body }));
+  performance.mark('cells-reply');
   state.cells = c;
   const layer = $('cells-layer');
   layer.textContent = '';
@@ -215,9 +225,9 @@ async function readCells() {
   $('cells-info').textContent = c.chars.length + ' characters, activations in ' + c.seconds.toFixed(3) +
     ' s on the server; gates checked against h to ' + c.gate_check.toExponential(1);
   status('');
-  // The states (Karpathy et al. read the LSTM's c); ?pattern=line|brackets picks another first pattern.
-  await search({ pattern: new URLSearchParams(location.search).get('pattern') || 'quotes', kinds: ['c', 'h'] });
+  await showUnits(c.search, body);
   await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));  // the coloured text laid out and painted
+  performance.mark('painted');
   document.body.dataset.cellsMs = (performance.now() - t0).toFixed(1);  // this reading
   document.body.dataset.loadedMs = performance.now().toFixed(1);        // since the navigation began
 }
@@ -261,6 +271,7 @@ async function colourCells(known) {  // known: the unit's values when the server
   }
   parts.push('</div>');
   $('cells-view').innerHTML = parts.join('');
+  performance.mark('coloured');
   state.cellTip = tip;
   document.body.dataset.cells = n;
   document.body.dataset.colouredBy = label;
@@ -273,8 +284,9 @@ function cellsTooltip(ev) {  // the value under the pointer (one listener for th
   tipEl.style.left = ev.clientX + 12 + 'px'; tipEl.style.top = ev.clientY + 12 + 'px'; tipEl.style.display = 'block';
 }
 async function search(body) {
-  const c = state.cells;
-  const j = await api('/api/cells/' + c.id + '/search', body);
+  await showUnits(await api('/api/cells/' + state.cells.id + '/search', body), body);
+}
+async function showUnits(j, body) {  // a search's answer: the ranked units, the text coloured by the first
   const t = $('cells-units');
   t.textContent = '';
   const head = el('tr');
@@ -422,7 +434,7 @@ async function start() {
   $('log-y').addEventListener('change', drawRuns);
   $('grad-run').addEventListener('change', guard(loadGrad));
   $('grad-step').addEventListener('input', drawGrad);
-  $('cells-go').addEventListener('click', guard(readCells));
+  $('cells-go').addEventListener('click', guard(() => readCells()));
   $('cells-view').addEventListener('mouseover', cellsTooltip);
   $('cells-view').addEventListener('mouseleave', () => { $('tooltip').style.display = 'none'; });
   $('cells-layer').addEventListener('change', () => { fillKinds(); guard(colourCells)(); });
@@ -438,7 +450,8 @@ async function start() {
   const [, text] = await Promise.all([refreshRuns(), api('/api/text')]);  // both at once
   $('cells-text').value = text.text;
   show(location.hash.slice(1) || 'runs');
-  if (state.view === 'cells' && $('cells-text').value && $('cells-run').value) await readCells();
+  if (window.firstCells) await readCells(window.firstCells);  // started by the page (index.html)
+  else if (state.view === 'cells' && $('cells-text').value && $('cells-run').value) await readCells();
   await pollMetrics();
   document.body.dataset.ready = '1';
   let ticks = 0;
