@@ -1,12 +1,18 @@
 // Per-unit activations of a character LM over a text (contract in explore/activations.h).
 #include "explore/activations.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/threads.h"
 #include "recurrent/data/utf8.h"
 #include "recurrent/kernels/activations.h"
 #include "recurrent/nn/rnn_probe.h"
@@ -15,38 +21,99 @@ namespace recurrent::explore {
 
 namespace {
 
-// Columns [col0, col0 + n) of rows 1.. of a [T', 1, W] tensor (row 0 is the start token's step): a view.
-Rows columns(const Tensor& t, int64_t col0) {
-  const int64_t W = t.size(2);
-  return {t, t.data() + W + col0, W};
-}
-
 int64_t gate_index(const GradProbe::Dir& d, const char* name) {
   for (size_t g = 0; g < d.gates.size(); ++g)
     if (d.gates[g] == name) return static_cast<int64_t>(g);
   throw Error("model", std::string("the layer has no gate ") + name);
 }
 
-// max |o_t tanh(c_t) − h_t| over N rows of H units: the check that the rows were read at the right places.
-double lstm_check(const Rows& o, const Rows& c, const Rows& h, int64_t N, int64_t H) {
-  std::vector<float> tc(static_cast<size_t>(H));
-  double worst = 0.0;
-  for (int64_t t = 0; t < N; ++t) {
-    tanh_vec(c.row(t), tc.data(), H);
-    const float *ot = o.row(t), *ht = h.row(t);
-    for (int64_t u = 0; u < H; ++u) worst = std::max(worst, static_cast<double>(std::fabs(ot[u] * tc[u] - ht[u])));
+// Layer l of the stack as a one-layer RNN over inputs of `in` features, sharing the stack's weights
+// (kind_l{l} → kind_l0; character LMs are unidirectional).
+RNN layer_rnn(const RNN& stack, size_t l, int64_t in) {
+  RNNOptions o = stack.options();
+  o.input_size = in;
+  o.layers = {o.layers[l]};
+  o.dropout = 0.0f;
+  Rng rng(1);
+  RNN r(o, rng);
+  for (const auto& [name, v] : r.named_parameters()) {
+    const size_t at = name.rfind("_l0");
+    RC_CHECK(at != std::string::npos && at + 3 == name.size(), "model", "unexpected recurrent parameter ", name);
+    r.replace_parameter(name, stack.parameter(name.substr(0, at) + "_l" + std::to_string(l)));
   }
-  return worst;
+  return r;
 }
-// max |(1 − z) n + z h_{t−1} − h_t|; h_prev(t) = the state before row t.
-double gru_check(const Rows& z, const Rows& n, const Rows& h, const float* h_first, int64_t N, int64_t H) {
-  double worst = 0.0;
-  for (int64_t t = 0; t < N; ++t) {
-    const float *zt = z.row(t), *nt = n.row(t), *ht = h.row(t), *prev = t > 0 ? h.row(t - 1) : h_first;
-    for (int64_t u = 0; u < H; ++u)
-      worst = std::max(worst, static_cast<double>(std::fabs((1 - zt[u]) * nt[u] + zt[u] * prev[u] - ht[u])));
+
+// One layer's part of the reading: its one-layer RNN (a probe keeping the forward's states), the state carried
+// from chunk to chunk, and the rows it fills.
+struct Stage {
+  explicit Stage(RNN r) : rnn(std::move(r)) {}
+  RNN rnn;
+  std::shared_ptr<GradProbe> probe = std::make_shared<GradProbe>();
+  RNNState state;  // empty: zeros (the first chunk)
+  LayerActivations* out = nullptr;
+  double check = 0.0;  // max |o tanh(c) − h| (LSTM) or |(1 − z) n + z h_{t−1} − h| (GRU) over its steps
+
+  // x: [C, 1, I], the steps s0 … s0+C−1 of the N+1 (step 0 reads the start token; row s−1 holds step s).
+  // Returns the layer's output [C, 1, R].
+  Var run(const Var& x, int64_t s0);
+};
+
+// Copies columns [c0, c0 + n) of rows j0.. of src [C, 1, W] to rows r0.. of dst [N, n].
+void copy_rows(const Tensor& src, int64_t c0, int64_t n, int64_t j0, int64_t rows, Tensor dst, int64_t r0) {
+  const int64_t W = src.size(2);
+  for (int64_t j = 0; j < rows; ++j)
+    std::copy_n(src.data() + (j0 + j) * W + c0, n, dst.data() + (r0 + j) * n);
+}
+
+Var Stage::run(const Var& x, int64_t s0) {
+  const Tensor h_before = state.h.empty() ? Tensor() : state.h[0].value();
+  RNNOutput y = rnn.forward(x, {}, state);
+  state = y.final_state;
+  const GradProbe::Dir& d = probe->layers.at(0).at(0);
+  RC_CHECK(d.h.defined(), "model", "the recurrent engine kept no states (the reference engine?)");
+  const int64_t C = x.value().size(0), j0 = s0 == 0 ? 1 : 0, rows = C - j0, r0 = s0 + j0 - 1;
+  const LayerSpec& spec = rnn.options().layers[0];
+  const int64_t H = spec.hidden;
+  auto rows_of = [&](const char* kind) { return out->kinds.at(kind).owner; };
+  copy_rows(d.h, 0, out->size, j0, rows, rows_of("h"), r0);
+  if (out->kinds.count("c")) {  // a plain LSTM: c, i, f, o
+    copy_rows(d.c, 0, H, j0, rows, rows_of("c"), r0);
+    for (const char* g : {"i", "f", "o"}) copy_rows(d.gate_acts, gate_index(d, g) * H, H, j0, rows, rows_of(g), r0);
+    std::vector<float> tc(static_cast<size_t>(H));
+    const float *o = rows_of("o").data(), *c = rows_of("c").data(), *h = rows_of("h").data();
+    for (int64_t r = r0; r < r0 + rows; ++r) {
+      tanh_vec(c + r * H, tc.data(), H);
+      for (int64_t u = 0; u < H; ++u) check = std::max(check, static_cast<double>(std::fabs(o[r * H + u] * tc[u] - h[r * H + u])));
+    }
+  } else if (out->kinds.count("z")) {  // a GRU: r, z; checked with n and the state before each step
+    for (const char* g : {"r", "z"}) copy_rows(d.gate_acts, gate_index(d, g) * H, H, j0, rows, rows_of(g), r0);
+    const int64_t W = d.gate_acts.size(2), nc = gate_index(d, "n") * H, zc = gate_index(d, "z") * H;
+    for (int64_t j = j0; j < C; ++j) {
+      const float* prev = j > 0 ? d.h.data() + (j - 1) * H : (h_before.defined() ? h_before.data() : nullptr);
+      const float *g = d.gate_acts.data() + j * W, *ht = d.h.data() + j * H;
+      for (int64_t u = 0; u < H; ++u) {
+        const float hp = prev ? prev[u] : 0.0f;
+        check = std::max(check, static_cast<double>(std::fabs((1 - g[zc + u]) * g[nc + u] + g[zc + u] * hp - ht[u])));
+      }
+    }
   }
-  return worst;
+  return y.output;
+}
+
+// The kinds a layer shows, each [N, size] (filled by Stage::run).
+LayerActivations layer_rows(const LayerSpec& spec, int64_t N) {
+  LayerActivations la;
+  la.cell = cell_name(spec.cell);
+  la.size = spec.out_size();
+  std::vector<const char*> kinds = {"h"};
+  if (spec.proj == 0 && spec.cell == CellType::lstm) kinds = {"h", "c", "i", "f", "o"};
+  else if (spec.proj == 0 && spec.cell == CellType::gru) kinds = {"h", "r", "z"};
+  for (const char* k : kinds) {
+    const Tensor t = Tensor::uninitialized({N, k[0] == 'h' ? la.size : spec.hidden});
+    la.kinds[k] = Rows{t, t.data(), t.size(1)};
+  }
+  return la;
 }
 
 }  // namespace
@@ -57,51 +124,110 @@ Rows Rows::of(std::vector<float> values, int64_t ld) {
   return {t, t.data(), ld};
 }
 
-Activations compute_activations(tasks::LanguageModel& m, const std::string& text, int64_t max_chars) {
+namespace {
+
+// The reading, chunk by chunk: thread t of `groups.size()` runs the layers of groups[t] over each chunk in
+// turn, after thread t − 1 has run its layers over that chunk (a pipeline: with a thread per layer, layer 1
+// reads chunk k while layer 0 reads chunk k + 1). The last group also scores each step's next character.
+struct Pipeline {
+  tasks::LanguageModel& m;
+  const std::vector<int64_t>& ids;
+  int64_t chunk;
+  std::vector<Stage>& stages;
+  std::vector<std::pair<size_t, size_t>> groups;  // [first, last) layers of each thread
+  std::vector<float>& prob;
+  std::vector<std::vector<Var>> handoff;  // [thread][chunk]: its last layer's output
+  std::vector<int64_t> done;              // chunks each thread has finished
+  std::mutex mu;
+  std::condition_variable cv;
+  std::exception_ptr error;
+
+  void thread(size_t t);
+  void score(const Var& y, int64_t s0);
+};
+
+void Pipeline::score(const Var& y, int64_t s0) {  // prob[s] = P(ids[s+1] | steps ≤ s)
+  const Var dec = m.config().tie_weights ? m.parameter("embedding.weight") : m.parameter("decoder.weight");
+  const Tensor lp = log_softmax(linear(y, dec, m.parameter("decoder.bias"))).value().contiguous();  // [C, 1, V]
+  const int64_t V = lp.size(2), N = static_cast<int64_t>(ids.size()) - 1;
+  for (int64_t j = 0; j < lp.size(0) && s0 + j < N; ++j) prob[s0 + j] = std::exp(lp.data()[j * V + ids[s0 + j + 1]]);
+}
+
+void Pipeline::thread(size_t t) {
+  NoGradGuard ng;  // per thread
+  const int64_t N1 = static_cast<int64_t>(ids.size()), K = (N1 + chunk - 1) / chunk;
+  try {
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t s0 = k * chunk, C = std::min(chunk, N1 - s0);
+      Var x;
+      if (t == 0) {
+        x = embedding(m.parameter("embedding.weight"), std::vector<int64_t>(ids.begin() + s0, ids.begin() + s0 + C), {C, 1});
+      } else {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return done[t - 1] > k || error; });
+        if (error) return;
+        x = std::move(handoff[t - 1][static_cast<size_t>(k)]);
+      }
+      for (size_t l = groups[t].first; l < groups[t].second; ++l) x = stages[l].run(x, s0);
+      if (t + 1 == groups.size()) score(x, s0);
+      std::lock_guard<std::mutex> l(mu);
+      if (t + 1 < groups.size()) handoff[t][static_cast<size_t>(k)] = x;
+      done[t] = k + 1;
+      cv.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> l(mu);
+    if (!error) error = std::current_exception();
+    cv.notify_all();
+  }
+}
+
+}  // namespace
+
+Activations compute_activations(tasks::LanguageModel& m, const std::string& text, int64_t max_chars, int64_t chunk) {
   const auto t0 = std::chrono::steady_clock::now();
   const data::Vocab& v = m.vocab();
   RC_CHECK(v.level() == data::TokenLevel::chars, "model", "the Cells view reads character-level models; this one is word level");
   const std::u32string u = data::utf8_decode(text, "text");
   RC_CHECK(!u.empty(), "text", "expected some text, got none");
   RC_CHECK(static_cast<int64_t>(u.size()) <= max_chars, "text", "expected at most ", max_chars, " characters, got ", u.size());
+  RC_CHECK(chunk >= 1, "chunk", "expected a positive chunk length, got ", chunk);
   const std::vector<int64_t> ids = tasks::sample_prime_ids(v, text, "text");
   RC_CHECK(ids.size() == u.size() + 1, "text", "the model's vocabulary split this text unexpectedly");
   Activations a;
   a.chars.reserve(u.size());
   for (char32_t ch : u) a.chars.push_back(data::utf8_encode(std::u32string(1, ch)));
-  NoGradGuard ng;
   m.eval();
-  const int64_t N1 = static_cast<int64_t>(ids.size());
-  RNN rnn = m.rnn();  // a copy sharing the weights and packed panels: the probe is this call's alone
-  auto probe = std::make_shared<GradProbe>();
-  probe->keep_states = true;  // the forward's own h, gates and c of every layer (nn/rnn_probe.h)
-  rnn.set_grad_probe(probe);
-  const Var x = embedding(m.parameter("embedding.weight"), ids, {N1, 1});  // [N+1, 1, E]
-  const Var y = rnn.forward(x).output;                                      // [N+1, 1, R_last]
-  for (size_t l = 0; l < rnn.options().layers.size(); ++l) {
-    const LayerSpec& spec = rnn.options().layers[l];
-    const GradProbe::Dir& d = probe->layers.at(l).at(0);
-    RC_CHECK(d.h.defined(), "model", "the recurrent engine kept no states of layer ", l, " (the reference engine?)");
-    LayerActivations la;
-    la.cell = cell_name(spec.cell);
-    la.size = spec.out_size();
-    la.kinds["h"] = columns(d.h, 0);
-    const int64_t H = spec.hidden, N = N1 - 1;
-    if (spec.proj == 0 && spec.cell == CellType::lstm) {  // c and the gates i, f, o (g is tanh of a candidate)
-      la.kinds["c"] = columns(d.c, 0);
-      for (const char* g : {"i", "f", "o"}) la.kinds[g] = columns(d.gate_acts, gate_index(d, g) * H);
-      a.gate_check = std::max(a.gate_check, lstm_check(la.kinds["o"], la.kinds["c"], la.kinds["h"], N, H));
-    } else if (spec.proj == 0 && spec.cell == CellType::gru) {
-      for (const char* g : {"r", "z"}) la.kinds[g] = columns(d.gate_acts, gate_index(d, g) * H);
-      const Rows n = columns(d.gate_acts, gate_index(d, "n") * H);
-      a.gate_check = std::max(a.gate_check, gru_check(la.kinds["z"], n, la.kinds["h"], d.h.data(), N, H));
-    }
-    a.layers.push_back(std::move(la));
+  const RNN& stack = m.rnn();
+  const size_t L = stack.options().layers.size();
+  const int64_t N = static_cast<int64_t>(u.size());
+  a.layers.reserve(L);
+  std::vector<Stage> stages;
+  int64_t in = stack.options().input_size;
+  for (size_t l = 0; l < L; ++l) {
+    a.layers.push_back(layer_rows(stack.options().layers[l], N));
+    stages.emplace_back(layer_rnn(stack, l, in));
+    stages.back().rnn.set_grad_probe(stages.back().probe);
+    stages.back().probe->keep_states = true;  // the forward's own h, gates and c (nn/rnn_probe.h)
+    stages.back().out = &a.layers.back();
+    in = stack.options().layer_output_size(l);
   }
-  const Var dec = m.config().tie_weights ? m.parameter("embedding.weight") : m.parameter("decoder.weight");
-  const Tensor lp = log_softmax(linear(y, dec, m.parameter("decoder.bias"))).value().contiguous();  // [N+1, 1, V]
-  const int64_t V = lp.size(2);
-  for (size_t k = 0; k + 1 < ids.size(); ++k) a.prob.push_back(std::exp(lp.data()[k * V + ids[k + 1]]));
+  a.prob.assign(static_cast<size_t>(N), 0.0f);
+  // Threads: one per group of consecutive layers, at most num_threads() (core/threads.h) and one per layer.
+  const size_t nt = std::min<size_t>(L, static_cast<size_t>(std::max(1, num_threads())));
+  Pipeline p{m, ids, chunk, stages, {}, a.prob, std::vector<std::vector<Var>>(nt), std::vector<int64_t>(nt, 0), {}, {}, {}};
+  for (size_t t = 0; t < nt; ++t) {
+    p.groups.push_back({L * t / nt, L * (t + 1) / nt});
+    p.handoff[t].resize(static_cast<size_t>((ids.size() + chunk - 1) / chunk));
+  }
+  if (nt == 1) {
+    p.thread(0);
+  } else {  // each thread's engine calls nest inside this region: they run on that one thread (nn/rnn_fused.h)
+#pragma omp parallel num_threads(static_cast<int>(nt))
+    p.thread(static_cast<size_t>(omp_get_thread_num()));
+  }
+  if (p.error) std::rethrow_exception(p.error);
+  for (const Stage& s : stages) a.gate_check = std::max(a.gate_check, s.check);
   a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return a;
 }

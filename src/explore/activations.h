@@ -1,11 +1,10 @@
 // explore/activations.h — what each unit of a character language model does over a text: the
 // Cells view of `recurrent explore` (LSTMVis, Strobelt et al. 2017; Karpathy, Johnson & Fei-Fei 2015).
 //
-//   text (N code points) → ids [N+1] (the start token, then each character) → ONE inference forward of
-//   the model's stack (no tape; the fused engine, the input projection of all steps one GEMM) with a
-//   GradProbe keeping its states (nn/rnn_probe.h keep_states: the engine's own h, gate activations and
-//   c of every layer, not recomputed) → per layer l, per kind, a matrix [N, H_l], row k = the state
-//   after reading character k:
+//   text (N code points) → ids [N+1] (the start token, then each character) → the inference forward of the
+//   model's stack (no tape; the fused engine), chunk by chunk (below), each layer with a GradProbe keeping
+//   its states (nn/rnn_probe.h keep_states: the engine's own h, gate activations and c, not recomputed),
+//   copied to a matrix [N, H_l] per layer l and kind, row k = the state after reading character k:
 //     h          every cell (the layer's output h_t; R_l units for a projected LSTM)
 //     c, i, f, o plain LSTM layers: cell state and gates; `gate_check` is max |o_t tanh(c_t) − h_t|
 //                over the text (the check that the rows were read at the right places)
@@ -24,8 +23,8 @@
 
 namespace recurrent::explore {
 
-// One kind's rows [N, size]: row k (the state after character k) at data + k·ld — a view of what the
-// engine recorded (no copy), kept alive by `owner`.
+// One kind's rows [N, size]: row k (the state after character k) at data + k·ld — what the engine
+// recorded, kept in `owner`.
 struct Rows {
   Tensor owner;
   const float* data = nullptr;
@@ -50,6 +49,12 @@ struct Activations {
 
 // Error("text", ...) when the text is empty or longer than `max_chars` code points, or not UTF-8;
 // Error(model, ...) when the model is not a character-level RNN language model.
-Activations compute_activations(tasks::LanguageModel& m, const std::string& text_utf8, int64_t max_chars);
+//
+// The stack is read chunk by chunk (`chunk` steps, the states carried): one layer's one-layer RNN per chunk
+// (sharing the stack's weights), on up to num_threads() threads, a thread per group of consecutive layers, so
+// layer 1 reads chunk k while layer 0 reads chunk k + 1 — no per-step meeting of threads, and each thread's
+// W_hh stays in its own core's cache. Only the kinds shown are kept ([N, size] each, float32).
+Activations compute_activations(tasks::LanguageModel& m, const std::string& text_utf8, int64_t max_chars,
+                                int64_t chunk = 512);
 
 }  // namespace recurrent::explore

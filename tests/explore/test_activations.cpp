@@ -10,6 +10,7 @@
 #include "explore/patterns.h"
 #include "recurrent/autograd/var.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/threads.h"
 #include "recurrent/data/utf8.h"
 
 namespace recurrent::explore {
@@ -57,6 +58,37 @@ TEST(ExploreActivations, RowsAreTheModelsOwnStatesAndProbabilities) {
   }
   const float* c = a.layers[0].kinds.at("c").row(static_cast<int64_t>(N) - 1);
   for (int64_t u = 0; u < 12; ++u) EXPECT_NEAR(c[u], st.c[0].value().data()[u], 1e-5) << u;
+}
+
+TEST(ExploreActivations, ChunksAndThreadsReadTheSameRows) {
+  // The reading chunk by chunk (states carried), on 1 thread or a pipeline of 2 (layers 0-1 and 2), equals
+  // the reading in one chunk: the same rows, probabilities and check.
+  auto m = tiny({LayerSpec{CellType::lstm, 12, 0}, LayerSpec{CellType::gru, 10, 0}, LayerSpec{CellType::rnn_tanh, 5, 0}});
+  const Activations whole = [&] {
+    const int prev = num_threads();
+    set_num_threads(1);
+    Activations a = compute_activations(*m, kText, 1000, 100000);
+    set_num_threads(prev);
+    return a;
+  }();
+  const int prev = num_threads();
+  for (int threads : {1, 2})
+    for (int64_t chunk : {1, 5, 7}) {
+      set_num_threads(threads);
+      const Activations a = compute_activations(*m, kText, 1000, chunk);
+      set_num_threads(prev);
+      ASSERT_EQ(a.prob.size(), whole.prob.size());
+      for (size_t k = 0; k < a.prob.size(); ++k) EXPECT_NEAR(a.prob[k], whole.prob[k], 1e-6) << threads << " " << chunk << " " << k;
+      EXPECT_LT(a.gate_check, 1e-5);
+      for (size_t l = 0; l < 3; ++l)
+        for (const auto& [kind, rows] : whole.layers[l].kinds) {
+          const Rows& got = a.layers[l].kinds.at(kind);
+          for (size_t t = 0; t < a.chars.size(); ++t)
+            for (int64_t u = 0; u < rows.ld; ++u)  // the kind's width
+              ASSERT_NEAR(got.row(static_cast<int64_t>(t))[u], rows.row(static_cast<int64_t>(t))[u], 1e-6)
+                  << threads << " threads, chunk " << chunk << ", layer " << l << " " << kind << " t " << t << " u " << u;
+        }
+    }
 }
 
 TEST(ExploreActivations, ProjectedLstmGivesItsProjectedStates) {
