@@ -189,6 +189,15 @@ void Explorer::run() { impl_->http.listen_after_bind(); }
 std::vector<std::string> Explorer::warm() {
   Impl& s = *impl_;
   std::vector<std::string> done;
+  int64_t loaded = 0;  // the language models of the first kPreload runs holding one, loaded before any page asks
+  for (const RunEntry& r : list_runs(s.opt.paths)) {
+    if (!r.model || loaded >= kPreload) continue;
+    try {
+      s.model(r);
+      ++loaded;
+    } catch (const Error&) {  // not a language model: its views load what they need when asked
+    }
+  }
   if (s.opt.text.empty()) return done;
   for (const RunEntry& r : list_runs(s.opt.paths)) {
     if (!r.model || static_cast<int64_t>(done.size()) >= s.opt.warm) continue;

@@ -53,8 +53,11 @@ class Explorer {
   Explorer& operator=(const Explorer&) = delete;
   int bind();  // Error("--port", ...) when it cannot listen
   void run();  // serves until stop()
-  // Reads the --text with the first `warm` (4) character RNN LMs listed, so their Cells view opens at once
-  // (GET /api/text lists them under "warm"); returns one line per model, e.g. "moby: 2.31 s". Any thread.
+  // Loads the language models of the first kPreload runs that hold one (a model a page asks for is then
+  // ready), then reads the --text with the first `warm` (4) character RNN LMs listed, so their Cells view
+  // opens at once (GET /api/text lists them under "warm"); returns one line per text read, e.g.
+  // "moby: 2.31 s". Any thread.
+  static constexpr int64_t kPreload = 4;
   std::vector<std::string> warm();
   void stop();
 
