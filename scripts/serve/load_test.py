@@ -5,7 +5,8 @@ Starts the server (--bin, --model) on a free port, then for each client count (-
 runs two bounded phases of --duration seconds each:
   generate: every client streams generations of --length tokens back to back (seed per request);
             time to first token, per-token latency (each generation's time after its first token over
-            the tokens after it; p50/p99 over generations), tokens/s overall;
+            the tokens after it; p50/p99 over generations), tokens/s overall, and the CPU the server and
+            this script used in the phase (cores: CPU seconds over wall seconds; the server's CPU µs a token);
   score:    every client scores a 64-character line back to back; latency p50/p99, requests/s.
 Errors are counted by HTTP status. Then (--over CLIENTS:BATCH:QUEUE) a server with small limits gets
 more clients than it admits: only 200s and 429s are expected. The server is stopped with SIGTERM.
@@ -40,6 +41,8 @@ def pct(xs, p):
 def start_server(a, max_batch, max_queue):
     cmd = [a.bin, "--threads", str(a.threads), "serve", "--model", a.model, "--port", "0",
            "--max-batch", str(max_batch), "--max-queue", str(max_queue), "--timeout", "120s"]
+    if a.flush_ms is not None:
+        cmd += ["--flush-ms", str(a.flush_ms)]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     if not line.startswith("listening on"):
@@ -96,6 +99,21 @@ def score_once(conn, stats):
     if r.status == 200:
         stats["score"].append(time.perf_counter() - t0)
     return r.status
+
+
+def proc_cpu(pid):
+    """CPU seconds (user + system) used so far by process `pid` (all its threads), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def own_cpu():
+    t = os.times()
+    return t.user + t.system
 
 
 def run_phase(port, clients, duration, work):
@@ -180,6 +198,8 @@ def main():
     ap.add_argument("--max-batch", type=int, default=128)
     ap.add_argument("--max-queue", type=int, default=128)
     ap.add_argument("--over", default="64:8:8", help="CLIENTS:MAX_BATCH:MAX_QUEUE beyond the limits ('' to skip)")
+    ap.add_argument("--flush-ms", type=float, default=None,
+                    help="the server's --flush-ms (a stream's tokens coalesced this long; default: the server's)")
     ap.add_argument("--json", default="")
     ap.add_argument("--no-fail", action="store_true",
                     help="print the PASS/FAIL lines but exit 0 (smoke runs: scripts/check_tour.py's 2 s phases)")
@@ -191,7 +211,9 @@ def main():
     try:
         for n in [int(x) for x in a.clients.split(",")]:
             steps0, rows0 = metric(port, "recurrent_batch_steps_total"), metric(port, "recurrent_batch_rows_total")
+            cpu0 = proc_cpu(proc.pid), own_cpu()
             g, gwall = run_phase(port, n, a.duration, lambda c, st: stream_once(c, a.length, st))
+            cpu1 = proc_cpu(proc.pid), own_cpu()
             steps, brows = metric(port, "recurrent_batch_steps_total") - steps0, metric(port, "recurrent_batch_rows_total") - rows0
             sb0, sr0 = metric(port, "recurrent_score_batches_total"), metric(port, "recurrent_score_rows_total")
             s, swall = run_phase(port, n, a.duration, score_once)
@@ -203,6 +225,8 @@ def main():
                          "mean_batch": brows / steps if steps else 0.0,
                          "score_p50_ms": 1e3 * pct(s["score"], 50), "score_p99_ms": 1e3 * pct(s["score"], 99),
                          "score_per_s": len(s["score"]) / swall, "mean_score_batch": sr / sb if sb else 0.0,
+                         "server_cores": (cpu1[0] - cpu0[0]) / gwall, "client_cores": (cpu1[1] - cpu0[1]) / gwall,
+                         "server_us_per_token": 1e6 * (cpu1[0] - cpu0[0]) / max(g["tokens"], 1),
                          "errors": errors,
                          "reconnects": g["reconnects"] + s["reconnects"]})
             r = rows[-1]
@@ -225,13 +249,14 @@ def main():
           f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; "
           f"{a.duration:g} s per phase, generations of {a.length} tokens, clients on the same machine")
     print("| clients | score p50 / p99 ms | score req/s | mean score batch | TTFT p50 / p99 ms | per-token p50 / p99 ms | "
-          "tokens/s | mean batch | errors | reconnects |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "tokens/s | mean batch | server / client cores | server CPU µs a token | errors | reconnects |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['clients']} | {r['score_p50_ms']:.1f} / {r['score_p99_ms']:.1f} | {r['score_per_s']:.0f} | "
               f"{r['mean_score_batch']:.1f} | "
               f"{r['ttft_p50_ms']:.1f} / {r['ttft_p99_ms']:.1f} | {r['token_p50_ms']:.2f} / {r['token_p99_ms']:.2f} | "
-              f"{r['gen_tokens_per_s']:.0f} | {r['mean_batch']:.1f} | {sum(r['errors'].values())} {r['errors'] or ''} | "
+              f"{r['gen_tokens_per_s']:.0f} | {r['mean_batch']:.1f} | {r['server_cores']:.2f} / {r['client_cores']:.2f} | "
+              f"{r['server_us_per_token']:.0f} | {sum(r['errors'].values())} {r['errors'] or ''} | "
               f"{r['reconnects']} |")
     # Acceptance 1, point by point: each line says PASS or FAIL; the exit status is 1 when one fails.
     failed = []

@@ -5,14 +5,12 @@
 // once it accepts connections; SIGTERM or Ctrl-C stops it gracefully (in-flight generations get
 // --grace, then end), a second one at once.
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/interrupts.h"
 #include "cli/options.h"
 #include "recurrent/core/error.h"
-#include "recurrent/nn/rnn_types.h"
 #include "recurrent/train/loop.h"
 #include "serve/server.h"
 
@@ -25,6 +23,7 @@ struct ServeArgs {
   std::string host = "127.0.0.1", key_file;
   int64_t port = 8080, max_batch = 64, max_queue = 64, max_body = 1 << 20, max_tokens = 2048, max_sessions = 64;
   int64_t http_threads = 0;
+  double flush_ms = 10;
   std::string timeout = "60s", session_idle = "5m", read_timeout = "10s", grace = "2s";
 };
 
@@ -52,6 +51,8 @@ serve::ServeOptions serve_options(const ServeArgs& a) {
   o.engine.session_idle = millis(a.session_idle, "--session-idle");
   o.read_timeout = millis(a.read_timeout, "--read-timeout");
   o.grace = millis(a.grace, "--grace");
+  RC_CHECK(a.flush_ms <= 10000, "--flush-ms", "expected at most 10000 (10 s), got ", a.flush_ms);
+  o.engine.flush = std::chrono::microseconds(static_cast<int64_t>(a.flush_ms * 1000.0));
   RC_CHECK(o.engine.timeout.count() > 0, "--timeout", "expected a duration > 0");
   RC_CHECK(o.read_timeout.count() >= 1000, "--read-timeout", "expected at least 1s");
   o.http_threads = static_cast<int>(a.http_threads);
@@ -87,18 +88,12 @@ void add_serve(CLI::App& app) {
       ->check(checked("duration"));
   c->add_option("--api-key-file", a->key_file, "require one of these keys (one a line) as 'Authorization: Bearer KEY'")
       ->check(checked("file"));
+  c->add_option("--flush-ms", a->flush_ms, "a streamed generation's tokens go out together, each at most this many "
+                "milliseconds after it was drawn (0: each token in its own write)")
+      ->capture_default_str()->check(checked("nonneg-real"));
   c->add_option("--http-threads", a->http_threads, "HTTP worker threads (0: max-batch + max-queue + 8)")
       ->capture_default_str()->check(checked("count"));
   c->callback([a] {
-    // The input projection is not folded into the recurrent steps unless RECURRENT_RNN_FOLD says so:
-    // folded (the rule: batch >= 8), a batched step's packed panels [W_ih; W_hh] and a prime's (B = 1,
-    // W_hh alone) replace each other in the one-entry panel cache, and every generation that joins the
-    // batch repacked both (~1.35x the tokens/s at 32 clients without folding, docs/serve.md).
-    if (!std::getenv("RECURRENT_RNN_FOLD")) {
-      EngineConfig e = default_engine();
-      e.fold = -1;
-      set_default_engine(e);
-    }
     serve::Server server(serve_options(*a));
     const int port = server.bind();
     on_terminate([&server] { server.stop(); });

@@ -9,7 +9,7 @@ std::shared_ptr<const PanelCache::Entry> PanelCache::find(const PanelKey& key) {
   std::shared_ptr<const Entry> e;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    e = entry_;
+    e = entry_[key.fold ? 1 : 0];
   }
   if (e && e->key == key) {
     hits_.fetch_add(1, std::memory_order_relaxed);
@@ -20,11 +20,17 @@ std::shared_ptr<const PanelCache::Entry> PanelCache::find(const PanelKey& key) {
 }
 
 void PanelCache::publish(std::shared_ptr<const Entry> e) {
+  if (!e) return;
   std::shared_ptr<const Entry> old;  // released outside the lock
   std::lock_guard<std::mutex> lock(mu_);
-  old = std::exchange(entry_, std::move(e));
+  const int slot = e->key.fold ? 1 : 0;
+  old = std::exchange(entry_[slot], std::move(e));
 }
 
-void PanelCache::clear() { publish(nullptr); }
+void PanelCache::clear() {
+  std::shared_ptr<const Entry> old[2];  // released outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int i = 0; i < 2; ++i) old[i] = std::exchange(entry_[i], nullptr);
+}
 
 }  // namespace recurrent::rnn

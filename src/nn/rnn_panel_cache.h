@@ -7,8 +7,10 @@
 // view's offset); then the SIMD target, the panel width, precision (fp32 / bf16 panels), the fold flag
 // and the sizes I, R, H, G (and the cell). The biases and peepholes are not packed: read per call.
 //
-// One entry per cache (the last one packed): a model runs one shape family at a time; training (a
-// new version every step) just replaces it. Thread safety: entries are immutable and shared
+// One entry per fold setting (the last one packed of each): a model runs one shape family at a time;
+// training (a new version every step) just replaces it. A server alternates both settings — a
+// single sequence's prime (B = 1: not folded under the rule) between batched steps (B >= 8: folded)
+// — and keeps both packed rather than repacking at every change (docs/serve.md). Thread safety: entries are immutable and shared
 // (std::shared_ptr<const Entry>); find() and publish() swap the pointer under a mutex, and a forward
 // call holds its own reference while it runs, so two threads may run forward on one model at once
 // (both may miss and pack; the last to publish stays).
@@ -43,15 +45,15 @@ class PanelCache {
   };
   // The entry packed for exactly `key` (a hit), or null (a miss).
   std::shared_ptr<const Entry> find(const PanelKey& key);
-  void publish(std::shared_ptr<const Entry> e);  // replaces the entry
-  void clear();
+  void publish(std::shared_ptr<const Entry> e);  // replaces the entry of its key's fold setting
+  void clear();                                   // both entries
   // Tests and measurements: lookups since construction.
   int64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   int64_t misses() const { return misses_.load(std::memory_order_relaxed); }
 
  private:
   std::mutex mu_;
-  std::shared_ptr<const Entry> entry_;
+  std::shared_ptr<const Entry> entry_[2];  // by PanelKey::fold
   std::atomic<int64_t> hits_{0}, misses_{0};
 };
 

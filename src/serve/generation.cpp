@@ -2,21 +2,27 @@
 #include "serve/generation.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace recurrent::serve {
 
-void Generation::release(size_t upto) {
+void Generation::release(size_t upto, Clock::time_point now) {
   if (upto <= sent_) return;
-  std::string piece = text_.substr(sent_, upto - sent_);
-  released_ += piece;
-  out_.push_back(std::move(piece));
+  if (ends_.empty()) oldest_ = now;
+  released_.append(text_, sent_, upto - sent_);
+  pending_.append(text_, sent_, upto - sent_);
+  ends_.push_back(pending_.size());
   sent_ = upto;
-  if (ttft_ < 0) ttft_ = std::chrono::duration<double>(Clock::now() - start).count();
+  if (ttft_ < 0) ttft_ = std::chrono::duration<double>(now - start).count();
 }
 
-bool Generation::append(const std::string& piece) {
+bool Generation::due(Clock::time_point now) const {
+  return !ends_.empty() && (!handed_ || flush <= Clock::duration::zero() || now - oldest_ >= flush);
+}
+
+bool Generation::append(const std::string& piece, Clock::time_point now) {
   std::lock_guard<std::mutex> l(mu_);
-  if (ttft_ < 0) ttft_ = std::chrono::duration<double>(Clock::now() - start).count();
+  if (ttft_ < 0) ttft_ = std::chrono::duration<double>(now - start).count();
   text_ += piece;
   size_t longest = 0;
   for (const std::string& s : req.stop) longest = std::max(longest, s.size());
@@ -26,9 +32,8 @@ bool Generation::append(const std::string& piece) {
   for (const std::string& s : req.stop) stop_at = std::min(stop_at, text_.find(s, from));
   if (stop_at != std::string::npos) {
     text_.resize(stop_at);
-    release(stop_at);
-    cv_.notify_all();
-    return true;
+    release(stop_at, now);
+    return true;  // finish() follows and wakes the HTTP side
   }
   // Hold back the longest tail of text_ that is a proper prefix of some stop string.
   size_t hold = 0;
@@ -38,31 +43,46 @@ bool Generation::append(const std::string& piece) {
         hold = k;
         break;
       }
-  release(text_.size() - hold);
-  cv_.notify_all();
+  release(text_.size() - hold, now);
+  if (waiting_ && due(now)) cv_.notify_one();  // no wake-up until a hand-over is due
   return false;
 }
 
 void Generation::finish(const std::string& reason, const std::string& error) {
   std::lock_guard<std::mutex> l(mu_);
   if (done_) return;
-  if (reason == "length") release(text_.size());  // held-back text that never became a stop string
+  if (reason == "length") release(text_.size(), Clock::now());  // held-back text that never became a stop string
   done_ = true, reason_ = reason, error_ = error;
   cv_.notify_all();
 }
 
-bool Generation::next_piece(std::string& piece, Clock::duration wait) {
+bool Generation::take(std::string& text, std::vector<size_t>& ends, Clock::duration wait) {
   std::unique_lock<std::mutex> l(mu_);
-  cv_.wait_for(l, wait, [&] { return !out_.empty() || done_; });
-  if (out_.empty()) return false;
-  piece = std::move(out_.front());
-  out_.pop_front();
+  const Clock::time_point limit = Clock::now() + wait;
+  for (;;) {
+    const Clock::time_point now = Clock::now();
+    if (done_ || due(now) || now >= limit) break;
+    // Pieces pending but not yet due: wake when they are (the engine wakes us earlier only at the end).
+    const Clock::time_point until = ends_.empty() ? limit : std::min(limit, oldest_ + flush);
+    waiting_ = true;
+    cv_.wait_until(l, until);
+    waiting_ = false;
+  }
+  if (ends_.empty() || (!done_ && !due(Clock::now()))) return false;  // `wait` passed first
+  text.clear(), ends.clear();
+  text.swap(pending_), ends.swap(ends_);
+  handed_ = true;
   return true;
+}
+
+bool Generation::wait_done(Clock::duration wait) {
+  std::unique_lock<std::mutex> l(mu_);
+  return cv_.wait_for(l, wait, [&] { return done_; });
 }
 
 bool Generation::finished() const {
   std::lock_guard<std::mutex> l(mu_);
-  return done_ && out_.empty();
+  return done_ && ends_.empty();
 }
 std::string Generation::finish_reason() const {
   std::lock_guard<std::mutex> l(mu_);
@@ -79,6 +99,24 @@ std::string Generation::text() const {
 double Generation::first_token_seconds() const {
   std::lock_guard<std::mutex> l(mu_);
   return ttft_;
+}
+
+void append_token_event(std::string& out, const std::string& text, size_t from, size_t to) {
+  bool plain = true;  // printable ASCII but '"' and '\\': the JSON string is the bytes themselves
+  for (size_t i = from; i < to && plain; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  }
+  if (plain) {
+    out += "data: {\"token\":\"";
+    out.append(text, from, to - from);
+    out += "\"}\n\n";
+    return;
+  }
+  const nlohmann::json j = {{"token", text.substr(from, to - from)}};
+  out += "data: ";
+  out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += "\n\n";
 }
 
 }  // namespace recurrent::serve

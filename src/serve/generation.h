@@ -4,16 +4,22 @@
 //
 // Stop strings: text that could still be the start of a stop string is held back, so a client never
 // sees any part of the stop string; the generated text ends just before it.
+//
+// Coalescing (`flush`): the HTTP side is handed the first released piece at once (time to first
+// token), later ones together once the oldest of them has waited `flush` (0: each as it comes), and
+// everything at the end. So a streamed client gets one write per `flush` instead of one per token, and
+// the engine wakes the HTTP thread only when a hand-over is due: at most `flush` (plus one engine step
+// and the scheduler's delay) between a token being drawn and its being sent.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "recurrent/nn/rnn.h"
 #include "recurrent/tasks/lm.h"
@@ -25,27 +31,33 @@ using Clock = std::chrono::steady_clock;
 
 class Generation {
  public:
-  Generation(GenerateRequest r, Clock::duration timeout)
-      : req(std::move(r)), start(Clock::now()), deadline(start + timeout) {}
+  Generation(GenerateRequest r, Clock::duration timeout, Clock::duration flush = Clock::duration::zero())
+      : req(std::move(r)), start(Clock::now()), deadline(start + timeout), flush(flush) {}
 
   const GenerateRequest req;
   const Clock::time_point start, deadline;
+  const Clock::duration flush;  // pieces waiting this long are handed over together (0: at once)
 
   // ---- engine side (the engine thread only) ----
   std::optional<tasks::TokenSampler> sampler;
-  RNNState state;                                // an RNN model's state, [D, 1, R] per layer
+  RNNState state;                                // an RNN model's state before it joins the batch, [D, 1, R] per layer
   std::unique_ptr<tasks::LmStreams> streams;     // any other model: its own stream
   std::vector<double> cur;                       // log p(next token) [V]
   int64_t produced = 0;                          // tokens drawn
   // Appends a token's text; releases what no stop string can still claim. True: a stop string ended it.
-  bool append(const std::string& piece);
+  // `now`: the caller's clock reading (one per engine step), for the hand-over rule.
+  bool append(const std::string& piece, Clock::time_point now = Clock::now());
   void finish(const std::string& reason, const std::string& error = "");  // wakes the HTTP side
 
   // ---- HTTP side ----
-  // Waits up to `wait` for the next released piece: true with `piece` set, false when none came
-  // (then finished() tells whether the generation is over).
-  bool next_piece(std::string& piece, Clock::duration wait);
-  bool finished() const;
+  // Waits up to `wait` for a hand-over (see Coalescing above): true with the released pieces not yet
+  // taken in `text` (concatenated) and `ends` (each piece's end offset in `text`); false when there
+  // was none (then finished() tells whether the generation is over). The buffers are swapped with
+  // the generation's own, so a caller that keeps them allocates nothing in the steady state.
+  bool take(std::string& text, std::vector<size_t>& ends, Clock::duration wait);
+  // Waits up to `wait` for the end (a caller that does not stream); true once finished by the engine.
+  bool wait_done(Clock::duration wait);
+  bool finished() const;  // finished by the engine, and every piece taken
   std::string finish_reason() const;  // length | stop | timeout | shutdown | error | cancelled
   std::string error() const;
   std::string text() const;           // the generated text released so far (all of it once finished)
@@ -56,15 +68,25 @@ class Generation {
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> out_;
   std::string text_;      // everything generated (engine side; what was released: text_[0, sent_))
   size_t sent_ = 0;
   std::string released_;  // the released text (HTTP side reads)
+  std::string pending_;   // released, not yet taken: the pieces' text,
+  std::vector<size_t> ends_;  //   and each piece's end in pending_
+  Clock::time_point oldest_;  // when the first piece now pending was released
+  bool handed_ = false;       // a piece was taken (the first goes at once)
+  bool waiting_ = false;      // the HTTP side is blocked in take()
   bool done_ = false;
   std::string reason_, error_;
   double ttft_ = -1;
   std::atomic<bool> cancelled_{false};
-  void release(size_t upto);  // under mu_
+  void release(size_t upto, Clock::time_point now);  // under mu_
+  bool due(Clock::time_point now) const;             // under mu_: a hand-over is due
 };
+
+// Appends the server-sent event of one streamed token, `data: {"token":"PIECE"}` and a blank line,
+// byte for byte what nlohmann::json's dump (invalid UTF-8 replaced) gives, without building a JSON
+// value for the common piece (printable ASCII).
+void append_token_event(std::string& out, const std::string& text, size_t from, size_t to);
 
 }  // namespace recurrent::serve

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "recurrent/autograd/ops.h"
 #include "recurrent/autograd/var.h"
 #include "recurrent/core/error.h"
 #include "recurrent/data/utf8.h"
@@ -29,26 +30,18 @@ struct LmEngine::Session {
 
 namespace {
 
-// Per layer: rows [D, 1, R] of each generation → [D, B, R] (an undefined Var stays undefined).
-Var gather_rows(const std::vector<const Var*>& rows) {
-  if (!rows[0]->defined()) return Var();
-  const Tensor& t0 = rows[0]->value();
+// Rows of several states [D, B_i, R] → one [D, B, R]: row b is rows[b].first's row rows[b].second
+// (an undefined Var stays undefined).
+Var gather_rows(const std::vector<std::pair<const Var*, int64_t>>& rows) {
+  if (!rows[0].first->defined()) return Var();
+  const Tensor& t0 = rows[0].first->value();
   const int64_t D = t0.size(0), R = t0.size(2), B = static_cast<int64_t>(rows.size());
   Tensor out({D, B, R});
   for (int64_t b = 0; b < B; ++b) {
-    Tensor src = rows[b]->value().contiguous();
-    for (int64_t d = 0; d < D; ++d) std::copy_n(src.data() + d * R, R, out.data() + (d * B + b) * R);
+    const Tensor src = rows[b].first->value().contiguous();
+    const int64_t Bs = src.size(1), r = rows[b].second;
+    for (int64_t d = 0; d < D; ++d) std::copy_n(src.data() + (d * Bs + r) * R, R, out.data() + (d * B + b) * R);
   }
-  return Var(out);
-}
-
-// Row b of [D, B, R] → [D, 1, R].
-Var row_of(const Var& v, int64_t b) {
-  if (!v.defined()) return Var();
-  Tensor src = v.value().contiguous();
-  const int64_t D = src.size(0), B = src.size(1), R = src.size(2);
-  Tensor out({D, 1, R});
-  for (int64_t d = 0; d < D; ++d) std::copy_n(src.data() + (d * B + b) * R, R, out.data() + d * R);
   return Var(out);
 }
 
@@ -107,7 +100,7 @@ bool LmEngine::enqueue(std::function<void()> job) {
 }
 
 std::shared_ptr<Generation> LmEngine::try_generate(const GenerateRequest& r) {
-  auto g = std::make_shared<Generation>(r, lim_.timeout);
+  auto g = std::make_shared<Generation>(r, lim_.timeout, lim_.flush);
   {
     std::lock_guard<std::mutex> l(mu_);
     const int64_t free_rows = lim_.max_batch - static_cast<int64_t>(batch_.size());
@@ -297,25 +290,34 @@ void LmEngine::step() {
     std::lock_guard<std::mutex> l(mu_);
     out_of_time = stopping_ && now >= stop_at_;
   }
-  std::vector<std::shared_ptr<Generation>> keep;
+  std::vector<size_t> kept;  // the rows of batch_ that go on, in order
   std::vector<std::pair<std::shared_ptr<Generation>, const char*>> done;  // finished after the batch shrinks
-  std::vector<int64_t> ids;
-  for (auto& g : batch_) {
-    const char* why = g->cancelled() ? "cancelled" : out_of_time ? "shutdown" : now > g->deadline ? "timeout"
-                      : g->produced >= g->req.sample.length ? "length" : nullptr;
+  std::vector<int64_t> ids;  // the kept rows' tokens
+  int64_t drawn = 0;
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    Generation& g = *batch_[i];
+    const char* why = g.cancelled() ? "cancelled" : out_of_time ? "shutdown" : now > g.deadline ? "timeout"
+                      : g.produced >= g.req.sample.length ? "length" : nullptr;
     if (!why) {
-      const int64_t id = g->sampler->next(g->cur);
-      ++g->produced;
-      ++metrics_.tokens;
-      if (g->append(model_->vocab().render(id))) why = "stop";
-      else if (g->produced >= g->req.sample.length) why = "length";
-      else keep.push_back(g), ids.push_back(id);
+      const int64_t id = g.sampler->next(g.cur);
+      ++g.produced, ++drawn;
+      if (g.append(model_->vocab().render(id), now)) why = "stop";
+      else if (g.produced >= g.req.sample.length) why = "length";
+      else kept.push_back(i), ids.push_back(id);
     }
-    if (why) done.push_back({g, why});
+    if (why) done.push_back({batch_[i], why});
   }
+  metrics_.tokens += drawn;
+  RNNState st;  // the kept rows' state [D, B, R]: the last step's as it is when no row left or joined
+  if (rnn_ && !kept.empty())
+    st = kept.size() == state_rows_ && kept.size() == batch_.size() ? std::move(batch_state_) : batch_state_for(kept);
+  state_rows_ = 0;  // until a step has run on st
   {
+    std::vector<std::shared_ptr<Generation>> keep;
+    keep.reserve(kept.size());
+    for (size_t i : kept) keep.push_back(batch_[i]);
     std::lock_guard<std::mutex> l(mu_);
-    batch_ = keep;
+    batch_.swap(keep);
   }
   metrics_.active = static_cast<int64_t>(batch_.size());  // before a finished client can look
   if (batch_.empty()) metrics_.batch_size = 0;
@@ -328,25 +330,28 @@ void LmEngine::step() {
     for (int64_t b = 0; b < B; ++b) batch_[b]->cur = tasks::log_prob_rows(batch_[b]->streams->feed({ids[b]}, 1, 1))[0];
     return;
   }
-  // One recurrent step for every row: ids [1, B] → logits [1, B, V]; states [D, B, R] per layer.
+  // One recurrent step for every row: ids [1, B] → logits [1, B, V]; st [D, B, R] per layer.
+  const Tensor lp = log_softmax(rnn_->forward(ids, 1, B, st)).value().contiguous();  // [1, B, V]
+  batch_state_ = std::move(st), state_rows_ = batch_.size();
+  const int64_t V = lp.size(2);
+  for (int64_t b = 0; b < B; ++b) batch_[b]->cur.assign(lp.data() + b * V, lp.data() + (b + 1) * V);  // as log_prob_rows
+}
+
+RNNState LmEngine::batch_state_for(const std::vector<size_t>& kept) const {
+  auto source = [&](size_t i, bool c, size_t l) -> std::pair<const Var*, int64_t> {
+    if (i < state_rows_) return {&(c ? batch_state_.c : batch_state_.h)[l], static_cast<int64_t>(i)};
+    return {&(c ? batch_[i]->state.c : batch_[i]->state.h)[l], 0};
+  };
   RNNState st;
-  const size_t L = batch_[0]->state.h.size();
-  for (size_t l = 0; l < L; ++l) {
-    std::vector<const Var*> h, c;
-    for (auto& g : batch_) h.push_back(&g->state.h[l]);
-    st.h.push_back(gather_rows(h));
-    if (l < batch_[0]->state.c.size()) {
-      for (auto& g : batch_) c.push_back(&g->state.c[l]);
-      st.c.push_back(gather_rows(c));
-    }
+  const size_t L = state_rows_ ? batch_state_.h.size() : batch_[kept[0]]->state.h.size();
+  const size_t Lc = state_rows_ ? batch_state_.c.size() : batch_[kept[0]]->state.c.size();
+  for (size_t l = 0; l < L + Lc; ++l) {
+    const bool c = l >= L;
+    std::vector<std::pair<const Var*, int64_t>> rows;
+    for (size_t i : kept) rows.push_back(source(i, c, c ? l - L : l));
+    (c ? st.c : st.h).push_back(gather_rows(rows));
   }
-  const std::vector<std::vector<double>> rows = tasks::log_prob_rows(rnn_->forward(ids, 1, B, st).value());
-  for (int64_t b = 0; b < B; ++b) {
-    Generation& g = *batch_[b];
-    g.cur = rows[b];
-    for (size_t l = 0; l < st.h.size(); ++l) g.state.h[l] = row_of(st.h[l], b);
-    for (size_t l = 0; l < st.c.size(); ++l) g.state.c[l] = row_of(st.c[l], b);
-  }
+  return st;
 }
 
 void LmEngine::loop() {
@@ -393,6 +398,7 @@ void LmEngine::loop() {
       std::lock_guard<std::mutex> l(mu_);
       for (auto& g : batch_) g->finish("error", e.what());
       batch_.clear();
+      batch_state_ = {}, state_rows_ = 0;
     }
     if (Clock::now() - swept > std::chrono::seconds(1)) close_idle_sessions(), swept = Clock::now();
   }

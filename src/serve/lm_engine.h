@@ -7,7 +7,9 @@
 // rows' tokens as ONE recurrent step [1, B] through the model, whose packed-weight cache all rows
 // share. Rows leave the batch when done (length, stop string, timeout, client gone) and new ones join
 // between steps. An RNN model's rows carry their own state [D, 1, R], gathered into [D, B, R] for the
-// step and scattered back; any other LM (transformer) steps its rows' own streams one after another.
+// step; the batch's state [D, B, R] stays put between steps and is rebuilt only when rows leave or
+// join (a row's own state [D, 1, R] is what it joins with); any other LM (transformer) steps its rows'
+// own streams one after another.
 //
 // Scores: every score request waiting when the engine looks is run with the others in ONE pass of the
 // model over ids [T, B] (tasks/lm_score.h; padded T·B at most 65536 tokens a pass, more make another),
@@ -46,6 +48,7 @@ struct EngineLimits {
   Clock::duration timeout = std::chrono::seconds(60);  // per request
   int64_t max_sessions = 64;
   Clock::duration session_idle = std::chrono::seconds(300);
+  Clock::duration flush = std::chrono::milliseconds(10);  // a stream's tokens are coalesced this long (Generation)
 };
 
 struct SessionScore {  // one piece of a session's text
@@ -94,6 +97,9 @@ class LmEngine {
   bool enqueue(std::function<void()> job);
   void admit(const std::shared_ptr<Generation>& g);  // prime it (B = 1) and draw nothing yet
   void step();                                        // one token for every row of the batch
+  // The RNN batch's state for the rows `kept` of batch_ (indices, in order): rows < state_rows_ from
+  // batch_state_, later ones (joined since) from their own state.
+  RNNState batch_state_for(const std::vector<size_t>& kept) const;
   void close_idle_sessions();
   // Feeds ids to a session's model state → their log-prob rows [T][V] (the engine thread).
   std::vector<std::vector<double>> feed_session(Session& s, const std::vector<int64_t>& ids);
@@ -111,6 +117,8 @@ class LmEngine {
   std::deque<std::shared_ptr<Generation>> waiting_;
   std::deque<std::shared_ptr<ScoreJob>> scores_;
   std::vector<std::shared_ptr<Generation>> batch_;  // changed by the engine thread under mu_
+  RNNState batch_state_;   // an RNN model's state of batch_[0, state_rows_) after the last step, [D, B, R]
+  size_t state_rows_ = 0;  // (the engine thread only)
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // under mu_ (the streams: engine thread)
   uint64_t session_counter_ = 0;
   bool stopping_ = false;

@@ -35,24 +35,28 @@ int final_status(const Generation& g) {
 
 void stream_generation(std::shared_ptr<Generation> g, httplib::Response& res, Metrics& metrics) {
   res.set_header("Cache-Control", "no-cache");
+  // The provider's buffers live as long as the stream: a hand-over swaps them, so nothing is
+  // allocated per token. One event per token; every token handed over goes out in one write.
+  struct Buffers {
+    std::string text, events;
+    std::vector<size_t> ends;
+    bool first = true;
+  };
   res.set_chunked_content_provider(
       "text/event-stream",
-      [g, &metrics, first = true](size_t, httplib::DataSink& sink) mutable {
-        std::string piece;
+      [g, &metrics, b = std::make_shared<Buffers>()](size_t, httplib::DataSink& sink) {
         for (int i = 0; i < 50; ++i) {  // ≤ 5 s per call; the provider is called again while it returns true
-          if (g->next_piece(piece, std::chrono::milliseconds(100))) {
-            if (first) metrics.first_token(g->first_token_seconds()), first = false;
-            // One event per token; the tokens already waiting (a client or thread that fell behind
-            // the engine) go out in one write.
-            std::string ev = "data: " + dump({{"token", piece}}) + "\n\n";
-            while (g->next_piece(piece, Clock::duration::zero())) ev += "data: " + dump({{"token", piece}}) + "\n\n";
-            if (!sink.write(ev.data(), ev.size())) return g->cancel(), false;
-            return true;
+          b->events.clear();
+          if (g->take(b->text, b->ends, std::chrono::milliseconds(100))) {
+            if (b->first) metrics.first_token(g->first_token_seconds()), b->first = false;
+            size_t from = 0;
+            for (size_t end : b->ends) append_token_event(b->events, b->text, from, end), from = end;
           }
-          if (g->finished()) {
-            const std::string ev = "data: " + dump(final_json(*g)) + "\n\n";
-            sink.write(ev.data(), ev.size());
-            sink.done();
+          const bool last = g->finished();  // the final event goes with the last tokens
+          if (last) b->events += "data: " + dump(final_json(*g)) + "\n\n";
+          if (!b->events.empty()) {
+            if (!sink.write(b->events.data(), b->events.size())) return g->cancel(), false;
+            if (last) sink.done();
             return true;
           }
           if (!sink.is_writable()) return g->cancel(), false;
@@ -93,8 +97,8 @@ void Server::Impl::generate(LmEngine& e, const GenerateRequest& r, httplib::Resp
   std::shared_ptr<Generation> g = e.try_generate(r);
   if (!g) return reply_busy(res, e);
   if (r.stream) return stream_generation(g, res, metrics);
-  std::string piece;
-  while (!g->finished()) g->next_piece(piece, std::chrono::milliseconds(200));  // the engine bounds it (timeout)
+  while (!g->wait_done(std::chrono::milliseconds(200))) {
+  }  // the engine bounds it (timeout)
   if (g->first_token_seconds() >= 0) metrics.first_token(g->first_token_seconds());
   if (g->finish_reason() == "error" && g->error().find("no open session") != std::string::npos)
     return reply_error(res, 404, "no such session (closed, expired or never opened)");

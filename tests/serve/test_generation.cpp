@@ -1,6 +1,11 @@
 // serve/generation.h: stop strings end the text before them, and no piece of a stop string is
-// ever released to the client; pieces arrive in order; held-back text is released at the end.
+// ever released to the client; pieces arrive in order; held-back text is released at the end; a
+// stream's pieces are handed over together once the oldest has waited `flush`; a token's event is
+// what nlohmann::json's dump gives.
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "serve/generation.h"
 
@@ -8,16 +13,20 @@ using namespace recurrent::serve;
 
 namespace {
 
-std::shared_ptr<Generation> make(std::vector<std::string> stop) {
+std::shared_ptr<Generation> make(std::vector<std::string> stop, Clock::duration flush = Clock::duration::zero()) {
   GenerateRequest r;
   r.stop = std::move(stop);
-  return std::make_shared<Generation>(r, std::chrono::seconds(10));
+  return std::make_shared<Generation>(r, std::chrono::seconds(10), flush);
 }
 
 std::vector<std::string> drain(Generation& g) {
   std::vector<std::string> out;
-  std::string p;
-  while (g.next_piece(p, std::chrono::milliseconds(0))) out.push_back(p);
+  std::string text;
+  std::vector<size_t> ends;
+  while (g.take(text, ends, std::chrono::milliseconds(0))) {
+    size_t from = 0;
+    for (size_t e : ends) out.push_back(text.substr(from, e - from)), from = e;
+  }
   return out;
 }
 
@@ -60,4 +69,59 @@ TEST(ServeGeneration, StopInsideOnePiece) {
   h->cancel();
   EXPECT_TRUE(h->cancelled());
   EXPECT_GE(h->first_token_seconds(), 0.0);
+}
+
+TEST(ServeGeneration, PiecesAreHandedOverTogetherOnceTheOldestIsDue) {
+  auto g = make({}, std::chrono::seconds(10));
+  EXPECT_FALSE(g->append("a"));
+  EXPECT_EQ(drain(*g), std::vector<std::string>{"a"});  // the first piece goes at once
+  EXPECT_FALSE(g->append("b"));
+  EXPECT_FALSE(g->append("c"));
+  EXPECT_TRUE(drain(*g).empty());  // not due for 10 s
+  EXPECT_FALSE(g->finished());
+  g->finish("length");
+  EXPECT_EQ(drain(*g), (std::vector<std::string>{"b", "c"}));  // the end hands over everything
+  EXPECT_TRUE(g->finished());
+  EXPECT_EQ(g->text(), "abc");
+
+  auto h = make({}, std::chrono::milliseconds(1));
+  h->append("x");
+  EXPECT_EQ(drain(*h), std::vector<std::string>{"x"});
+  h->append("y");
+  h->append("z");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(drain(*h), (std::vector<std::string>{"y", "z"}));  // due: 1 ms old
+}
+
+TEST(ServeGeneration, AWaitingTakeWakesAtTheEnd) {
+  auto g = make({}, std::chrono::seconds(10));
+  g->append("a");
+  EXPECT_EQ(drain(*g), std::vector<std::string>{"a"});
+  g->append("b");
+  std::thread engine([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    g->finish("length");
+  });
+  std::string text;
+  std::vector<size_t> ends;
+  const Clock::time_point t0 = Clock::now();
+  EXPECT_TRUE(g->take(text, ends, std::chrono::seconds(20)));  // not the 10 s flush: finish wakes it
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(text, "b");
+  EXPECT_EQ(ends, std::vector<size_t>{1});
+  engine.join();
+  EXPECT_TRUE(g->wait_done(std::chrono::milliseconds(0)));
+}
+
+TEST(ServeGeneration, TokenEventIsWhatJsonDumpGives) {
+  const std::string pieces[] = {"a", " ", "Ishmael", "\"", "\\", "\n", "\t", "\x01", "\x7f", "~",
+                                "\xc3\xa9", "\xe2\x80\x94", "\xff", "a\xc3", "</script>", ""};
+  for (const std::string& p : pieces) {
+    const std::string text = "xx" + p + "yy";
+    std::string out = "prefix";
+    append_token_event(out, text, 2, 2 + p.size());
+    const nlohmann::json j = {{"token", p}};
+    EXPECT_EQ(out, "prefix" "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n")
+        << "piece of " << p.size() << " bytes";
+  }
 }
