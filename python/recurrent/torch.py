@@ -32,6 +32,16 @@ _is_tracing = _torch._C._is_tracing  # what torch.jit.is_tracing() asks, without
 _CELLS = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}
 _warned = set()
 
+# The drop-ins' __call__ (python/src/torch_fast.cpp): an inference call that the fast path below would run goes
+# from module(x) to the engine in one C function, once forward has left the module's fast state; every other
+# call goes to torch.nn.Module.__call__ as it is then. What it needs from torch, handed over once:
+_mod = _torch.nn.modules.module
+_recurrent._torch_setup(_Tensor, _torch._C.is_grad_enabled, _is_tracing, _torch._C._from_dlpack, _torch._C._to_dlpack,
+                        _torch.nn.Module,
+                        [v for k, v in vars(_mod).items() if k.startswith("_global") and "hook" in k and isinstance(v, dict)],
+                        [k for k, v in vars(_torch.nn.Module()).items()
+                         if k.endswith("hooks") and "state_dict" not in k and isinstance(v, dict)])
+
 
 def _warn_once(cls, reason):
     key = (cls, reason)
@@ -86,6 +96,8 @@ class _EngineFunction(_torch.autograd.Function):
 class _Dropin:
     """The forward shared by LSTM, GRU and RNN (mixed into the torch.nn classes below)."""
 
+    __call__ = _recurrent._torch_call  # torch.nn.Module.__call__ but for the fast inference call (torch_fast.cpp)
+
     # ---- engines: built on first use; self._rc (engines, weight order, bound state) is never part of
     # state_dict, pickling or deepcopy -----------------------------------------------------------------
     def _rc_checked(self):
@@ -133,6 +145,7 @@ class _Dropin:
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
         state = dict(state)
         state.pop("_rc", None)
+        state.pop("_rc_fast", None)
         return state
 
     def _rc_why_not(self, x, hx, rc):
@@ -162,8 +175,14 @@ class _Dropin:
                 and input.dim() == 3 and not _torch.is_grad_enabled() and not _is_tracing()
                 and not (self.dropout > 0 and self.training and self.num_layers > 1)):
             x = input.contiguous()
-            out, h_n, c = self._rc_engine(rc, (self.batch_first, None))[0]._infer_at(x.data_ptr(), x.shape, x, None,
-                                                                                      None, None)
+            engine = self._rc_engine(rc, (self.batch_first, None))[0]
+            out, h_n, c = engine._infer_at(x.data_ptr(), x.shape, x, None, None, None)
+            # The next such call runs in __call__'s C path (torch_fast.cpp) as long as the weights stay as now. (It
+            # came here because the C path declined this one: no state yet, the weights moved, hooks, a patched
+            # Module.__call__, a non-contiguous input.) Not for a subclass's own forward, nor one set on the module.
+            cls = type(self)
+            if cls.forward is _Dropin.forward and "forward" not in self.__dict__:
+                self.__dict__["_rc_fast"] = _recurrent._torch_fast(cls, engine, self.batch_first, self._flat_weights)
             return (_from_numpy(out), (_from_numpy(h_n), _from_numpy(c))) if c is not None else \
                 (_from_numpy(out), _from_numpy(h_n))
         return self._rc_general(input, hx, rc)

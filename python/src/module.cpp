@@ -31,6 +31,7 @@
 #include "recurrent/core/tensor.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/nn/rnn.h"
+#include "engine_call.h"
 
 namespace py = pybind11;
 namespace rc = recurrent;
@@ -205,6 +206,10 @@ std::vector<std::string> cell_list(const py::object& cell, int64_t layers) {
   return cells;
 }
 
+}  // namespace
+
+namespace recurrent_py {
+
 class PyRNN {
  public:
   PyRNN(const py::object& cell, int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias, bool batch_first,
@@ -297,6 +302,15 @@ class PyRNN {
                      const py::object& h0, const py::object& c0) {
     Forward f = forward(borrow_ptr(ptr, shape, keep), lengths, h0, c0, false, false, false, false, false);
     return py::make_tuple(f.output(), f.h_n(), f.c_n());
+  }
+
+  // What torch_fast.cpp runs: inference without a tape on a borrowed x, the results as the engine's tensors.
+  InferOut infer_tensors(rc::Tensor x) {
+    Forward f = forward(std::move(x), py::none(), py::none(), py::none(), false, false, false, false, false);
+    InferOut o{f.out.output.value(), Forward::stacked(f.out.final_state.h), rc::Tensor()};
+    if (std::all_of(f.out.final_state.c.begin(), f.out.final_state.c.end(), [](const rc::Var& c) { return c.defined(); }))
+      o.c_n = Forward::stacked(f.out.final_state.c);
+    return o;
   }
 
   // Benchmark anchor (scripts/bench/python_overhead.py): CPU time per call, in µs, of `calls` inference
@@ -411,12 +425,18 @@ class PyRNN {
   }
 };
 
-}  // namespace
+PyRNN* engine_of(const py::handle& obj) { return &obj.cast<PyRNN&>(); }
+InferOut infer(PyRNN& e, rc::Tensor x) { return e.infer_tensors(std::move(x)); }
+
+}  // namespace recurrent_py
+
+using recurrent_py::PyRNN;
 
 void bind_lm(py::module_& m);  // lm.cpp: recurrent.LanguageModel
 void bind_io(py::module_& m);  // io.cpp: recurrent.load_safetensors / save_safetensors
 void bind_vocab(py::module_& m);  // vocab.cpp: recurrent.Vocab
 void bind_predict(py::module_& m);  // predict.cpp: recurrent.predict
+void bind_torch_fast(py::module_& m);  // torch_fast.cpp: recurrent.torch's one-call inference
 
 PYBIND11_MODULE(_recurrent, m) {
   m.doc() = "recurrent's engine: recurrent layer stacks over NumPy arrays (see recurrent.RNN, recurrent.torch).";
@@ -474,6 +494,7 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
   bind_lm(m);
   bind_io(m);
   bind_predict(m);
+  bind_torch_fast(m);
   m.def("cell_names", &rc::cell_names, "the cell names RNN accepts");
   m.def("num_threads", &rc::num_threads, "threads the engine uses");
   m.def("set_num_threads", &rc::set_num_threads, py::arg("n"), "threads the engine uses (n >= 1)");
