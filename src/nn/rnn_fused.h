@@ -70,6 +70,16 @@ struct Panels {
     const float* next = i + 1 < count ? f + (i + 1) * K * k->panel : nullptr;
     k->panel_gemm2(M, k1, A1, lda1, K - k1, A2, lda2, f + i * K * k->panel, ncols, C, ldc, acc, next);
   }
+  // fp32 panels i and i + 1 against the same left operand ([A1 | A2], K = k1 + k2; k1 = K, A2 unused: unfolded)
+  // into C1 and C2: bitwise gemm2(i, ...) into C1 and gemm2(i + 1, ...) into C2, in one wider register block.
+  // prefetch: bring the two panels after them into L2 meanwhile (folded weights outgrow L2).
+  void gemm_pair(int64_t i, int64_t M, const float* A1, int64_t lda1, int64_t k1, const float* A2, int64_t lda2,
+                 int64_t ncols, float* C1, float* C2, int64_t ldc, bool acc, bool prefetch) const {
+    const int64_t step = K * k->panel;
+    const float* next = prefetch && i + 2 < count ? f + (i + 2) * step : nullptr;
+    const float* next2 = prefetch && i + 3 < count ? f + (i + 3) * step : nullptr;
+    k->panel_gemm_pair(M, k1, A1, lda1, K - k1, A2, lda2, f + i * step, ncols, C1, C2, ldc, acc, next, next2);
+  }
 };
 
 // One thread's bf16 copy of a phase's left operand; sized before the loop (rows × bf16_pad(max K)).

@@ -113,22 +113,33 @@ void forward_products(const Fwd& f, int64_t t, int64_t jb, int64_t r0, int64_t r
   float* at = f.a(t);
   const float* hp = f.hin(t + (s.reverse ? 1 : 0));
   const int64_t j0 = jb * P, nj = std::min(P, H - j0), M = r1 - r0;
+  const int64_t whole = gru ? apart : G;  // gates whose product is one accumulation (GRU: r, z)
   if (f.x) {
     const int64_t I = s.I;
     const float* xt = f.x + (t * s.B + r0) * I;
     for (int64_t g = 0; g < G; ++g) {
       float* ag = at + r0 * GH + g * H + j0;
-      if (gru && g >= apart) {  // GRU's n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)): the h part apart, into GHB
+      if (g >= whole) {  // GRU's n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)): the h part apart, into GHB
         f.hh().gemm(jb * G + g, 0, I, M, xt, I, nullptr, nj, ag, GH, false);
         f.hh().gemm(jb * G + g, I, H, M, hp + r0 * H, H, nullptr, nj, f.GHB + r0 * GH + g * H + j0, GH, false);
+      } else if (g + 1 < whole) {  // gates g and g + 1 in one register block (bitwise the same as one by one)
+        f.hh().gemm_pair(jb * G + g, M, xt, I, I, hp + r0 * H, H, nj, ag, ag + H, GH, false, true);
+        ++g;
       } else {
         f.hh().gemm2(jb * G + g, M, xt, I, I, hp + r0 * H, H, nj, ag, GH, false);
       }
     }
     return;
   }
-  for (int64_t g = 0; g < G; ++g)  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
-    f.hh().gemm(jb * G + g, 0, H, M, hp + r0 * H, H, ab, nj, (gru ? f.GHB : at) + r0 * GH + g * H + j0, GH, !gru);
+  for (int64_t g = 0; g < G; ++g) {  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
+    float* cg = (gru ? f.GHB : at) + r0 * GH + g * H + j0;
+    if (!ab && g + 1 < G) {  // fp32: gates g and g + 1 in one register block
+      f.hh().gemm_pair(jb * G + g, M, hp + r0 * H, H, H, hp + r0 * H, H, nj, cg, cg + H, GH, !gru, false);
+      ++g;
+    } else {
+      f.hh().gemm(jb * G + g, 0, H, M, hp + r0 * H, H, ab, nj, cg, GH, !gru);
+    }
+  }
   if (t != (s.reverse ? 0 : s.T - 1)) {  // next step's x-projection of this block: on its way from L3 meanwhile
     const float* an = f.a(s.reverse ? t - 1 : t + 1) + j0;
     for (int64_t b = r0; b < r1; ++b)

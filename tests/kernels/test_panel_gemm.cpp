@@ -101,6 +101,47 @@ TEST_P(PanelGemm, TwoSegmentsMatchTheConcatenatedProduct) {
         }
 }
 
+// panel_gemm_pair (two consecutive panels against the same left operand, the fused loops' gates g and g + 1):
+// bitwise two panel_gemm2 calls (checked against the reference above) on every row-block shape (the 4-row
+// blocks of the wide kernel, each remainder, M = 1), one segment (K2 = 0) or two, partial panels, overwrite and
+// accumulate, with and without the prefetched panels; columns past ncols untouched in both outputs.
+TEST_P(PanelGemm, PairIsBitwiseTwoSingleProducts) {
+  const simd::RnnKernels& kern = simd::rnn_kernels(GetParam());
+  const int64_t PW = kern.panel;
+  Rng rng(9);
+  for (int64_t M : {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17})
+    for (int64_t K1 : {1, 5, 33})
+      for (int64_t K2 : {0, 4, 67})
+        for (int64_t ncols : {PW, PW - 3, int64_t{5}})
+          for (int variant = 0; variant < 3; ++variant) {  // 0: overwrite, 1: accumulate, 2: accumulate + prefetch
+            const bool acc = variant > 0;
+            const int64_t K = K1 + K2, lda1 = K1 + 2, lda2 = K2 + 5, ldc = 2 * PW + 7;
+            std::vector<float> A1(M * lda1), A2(M * lda2 + 1), C(M * ldc);
+            for (float& v : A1) v = rng.uniform(-1.0f, 1.0f);
+            for (float& v : A2) v = rng.uniform(-1.0f, 1.0f);
+            Tensor P({4, K, PW});  // panels 0, 1 multiplied; 2, 3 only prefetched
+            for (int64_t i = 0; i < P.numel(); ++i) P.data()[i] = rng.uniform(-1.0f, 1.0f);
+            for (float& v : C) v = rng.uniform(-1.0f, 1.0f);
+            std::vector<float> ref = C, before = C;
+            const float* p0 = P.data();
+            kern.panel_gemm2(M, K1, A1.data(), lda1, K2, A2.data(), lda2, p0, ncols, ref.data(), ldc, acc, nullptr);
+            kern.panel_gemm2(M, K1, A1.data(), lda1, K2, A2.data(), lda2, p0 + K * PW, ncols, ref.data() + PW + 3, ldc,
+                             acc, nullptr);
+            const float* next = variant == 2 ? p0 + 2 * K * PW : nullptr;
+            const float* next2 = variant == 2 ? p0 + 3 * K * PW : nullptr;
+            kern.panel_gemm_pair(M, K1, A1.data(), lda1, K2, A2.data(), lda2, p0, ncols, C.data(), C.data() + PW + 3,
+                                 ldc, acc, next, next2);
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < ldc; ++j) {
+                const int64_t e = i * ldc + j;
+                const bool out = j < ncols || (j >= PW + 3 && j < PW + 3 + ncols);
+                ASSERT_EQ(C[e], out ? ref[e] : before[e])
+                    << "M=" << M << " K1=" << K1 << " K2=" << K2 << " ncols=" << ncols << " variant=" << variant
+                    << " at (" << i << ", " << j << ")" << (out ? "" : ": a column past ncols was written");
+              }
+          }
+}
+
 INSTANTIATE_TEST_SUITE_P(Targets, PanelGemm, ::testing::ValuesIn(simd::cpu_targets()), testing::TargetName());
 
 }  // namespace

@@ -11,6 +11,8 @@
 // the same whatever block it falls in.
 // PanelGemm2 runs two left operands against consecutive panel rows in one accumulation: the folded
 // step [x_t | h_{t-1}] · [W_ih ; W_hh]ᵀ of the fused forward loops (rnn_fused.cpp, "input folded").
+// PanelGemmPair runs the same left operand(s) against two consecutive panels (two gates of a unit block)
+// in a 4-row × 4-vector block on targets with 32 vector registers: bitwise two PanelGemm2 calls.
 #if defined(RECURRENT_KERNELS_SIMD_PANEL_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef RECURRENT_KERNELS_SIMD_PANEL_INL_H_
 #undef RECURRENT_KERNELS_SIMD_PANEL_INL_H_
@@ -177,6 +179,98 @@ inline void PanelGemm2(int64_t M, int64_t K1, const float* A1, int64_t lda1, int
                        int64_t lda2, const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate,
                        const float* next) {
   Run<true>(M, {K1, A1, lda1}, {K2, A2, lda2}, P, next, ncols, C, ldc, accumulate);
+}
+
+// ---- PanelGemmPair: one left operand against TWO consecutive panels (the fused loops' gates g and g + 1 of one
+// unit block) in one register block of kMR4 rows × 4 vectors: one broadcast of A feeds 4 FMAs instead of 2 and
+// each panel row load serves kMR4 rows (on Ice Lake, 8 × 2 vectors ran at ~68% of the FMA peak with the data in
+// L1/L2, 4 × 4 vectors at ~84%: docs/engine.md). Every element is the same FMA chain as PanelGemm2's (k ascending
+// from 0, then + C when accumulating), so the result is bitwise two PanelGemm2 calls. Targets with 16 vector
+// registers, and M = 1 (the matrix-vector form), run exactly those two calls.
+inline constexpr int kMR4 = 4;
+
+template <int MR, bool kPf>
+HWY_INLINE void AccumulateBlock4(int64_t K, const float* A, int64_t lda, const float* P1, const float* P2,
+                                 const float* pf1, const float* pf2, V* c0, V* c1, V* c2, V* c3) {
+  const D d;
+  for (int64_t k = 0; k < K; ++k) {
+    if (kPf) {
+      __builtin_prefetch(pf1 + k * kPanel, 0, 2);
+      __builtin_prefetch(pf2 + k * kPanel, 0, 2);
+      if (kPanel * 4 > 64) {
+        __builtin_prefetch(pf1 + k * kPanel + 16, 0, 2);
+        __builtin_prefetch(pf2 + k * kPanel + 16, 0, 2);
+      }
+    }
+    const V b0 = hn::Load(d, P1 + k * kPanel), b1 = hn::Load(d, P1 + k * kPanel + kLanes);
+    const V b2 = hn::Load(d, P2 + k * kPanel), b3 = hn::Load(d, P2 + k * kPanel + kLanes);
+    for (int r = 0; r < MR; ++r) {
+      const V a = hn::Set(d, A[r * lda + k]);
+      c0[r] = hn::MulAdd(a, b0, c0[r]);
+      c1[r] = hn::MulAdd(a, b1, c1[r]);
+      c2[r] = hn::MulAdd(a, b2, c2[r]);
+      c3[r] = hn::MulAdd(a, b3, c3[r]);
+    }
+  }
+}
+
+// pf1 / pf2: the rows of the next two panels to bring into L2 meanwhile (kPf).
+template <int MR, bool kTwo, bool kPf>
+HWY_NOINLINE void Block4(Seg s1, Seg s2, const float* P1, const float* pf1, const float* pf2, int64_t ncols, float* C1,
+                         float* C2, int64_t ldc, bool accumulate) {
+  V c0[MR], c1[MR], c2[MR], c3[MR];
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = c2[r] = c3[r] = hn::Zero(D());
+  const int64_t Kt = s1.K + s2.K;
+  const float* P2 = P1 + Kt * kPanel;
+  AccumulateBlock4<MR, kPf>(s1.K, s1.A, s1.ld, P1, P2, pf1, pf2, c0, c1, c2, c3);
+  if (kTwo) {
+    const int64_t o = s1.K * kPanel;
+    AccumulateBlock4<MR, kPf>(s2.K, s2.A, s2.ld, P1 + o, P2 + o, pf1 + o, pf2 + o, c0, c1, c2, c3);
+  }
+  for (int r = 0; r < MR; ++r) {
+    StorePanelRow(C1 + r * ldc, c0[r], c1[r], ncols, accumulate);
+    StorePanelRow(C2 + r * ldc, c2[r], c3[r], ncols, accumulate);
+  }
+}
+
+template <bool kTwo, int MR = kMR4 - 1>
+HWY_INLINE void RemainderPair(int64_t rows, Seg s1, Seg s2, const float* P, const float* pf1, const float* pf2,
+                              int64_t ncols, float* C1, float* C2, int64_t ldc, bool accumulate) {
+  if constexpr (MR >= 1) {
+    if (rows == MR) {
+      if (pf1) return Block4<MR, kTwo, true>(s1, s2, P, pf1, pf2, ncols, C1, C2, ldc, accumulate);
+      return Block4<MR, kTwo, false>(s1, s2, P, nullptr, nullptr, ncols, C1, C2, ldc, accumulate);
+    }
+    RemainderPair<kTwo, MR - 1>(rows, s1, s2, P, pf1, pf2, ncols, C1, C2, ldc, accumulate);
+  }
+}
+
+// C1 (+)= [A1 | A2] · P, C2 (+)= [A1 | A2] · P' (P' = P + (K1 + K2)·kPanel, the next panel); next / next2: the
+// two panels after them to prefetch (or null: next null prefetches nothing, next2 null only next).
+inline void PanelGemmPair(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t K2, const float* A2,
+                          int64_t lda2, const float* P, int64_t ncols, float* C1, float* C2, int64_t ldc,
+                          bool accumulate, const float* next, const float* next2) {
+  const int64_t Kt = K1 + K2;
+  const Seg s1{K1, A1, lda1}, s2{K2, A2, lda2};
+  if (kVectorRegisters < 32 || M == 1) {
+    Run<true>(M, s1, s2, P, next, ncols, C1, ldc, accumulate);
+    Run<true>(M, s1, s2, P + Kt * kPanel, next2, ncols, C2, ldc, accumulate);
+    return;
+  }
+  if (next && !next2) next2 = next;
+  const auto at = [](Seg s, int64_t r) { return Seg{s.K, s.A + r * s.ld, s.ld}; };
+  int64_t m = 0;
+  for (; m + kMR4 <= M; m += kMR4) {
+    if (next && m == 0) {
+      Block4<kMR4, true, true>(s1, s2, P, next, next2, ncols, C1, C2, ldc, accumulate);
+    } else {
+      Block4<kMR4, true, false>(at(s1, m), at(s2, m), P, nullptr, nullptr, ncols, C1 + m * ldc, C2 + m * ldc, ldc,
+                                accumulate);
+    }
+  }
+  if (m < M)
+    RemainderPair<true>(M - m, at(s1, m), at(s2, m), P, m == 0 ? next : nullptr, m == 0 ? next2 : nullptr, ncols,
+                        C1 + m * ldc, C2 + m * ldc, ldc, accumulate);
 }
 
 }  // namespace recurrent::simd::HWY_NAMESPACE

@@ -54,6 +54,11 @@ void PanelGemm2Fn(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t 
                   const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate, const float* next) {
   PanelGemm2(M, K1, A1, lda1, K2, A2, lda2, P, ncols, C, ldc, accumulate, next);
 }
+void PanelGemmPairFn(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t K2, const float* A2, int64_t lda2,
+                     const float* P, int64_t ncols, float* C1, float* C2, int64_t ldc, bool accumulate,
+                     const float* next, const float* next2) {
+  PanelGemmPair(M, K1, A1, lda1, K2, A2, lda2, P, ncols, C1, C2, ldc, accumulate, next, next2);
+}
 
 const RnnKernels* GetRnnKernels() {
   static const RnnKernels k{
@@ -63,6 +68,7 @@ const RnnKernels* GetRnnKernels() {
       .pack_rows_transposed = PackRowsTransposedFn,
       .panel_gemm = PanelGemmFn,
       .panel_gemm2 = PanelGemm2Fn,
+      .panel_gemm_pair = PanelGemmPairFn,
       .lstm_forward_rows = LstmForwardRows,
       .lstm_backward_row = LstmBackwardRow,
       .gru_forward_rows = GruForwardRows,

@@ -69,6 +69,12 @@ struct RnnKernels {
   void (*panel_gemm2)(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t K2, const float* A2,
                       int64_t lda2, const float* P, int64_t ncols, float* C, int64_t ldc, bool accumulate,
                       const float* next);
+  // Two consecutive panels P and P + (K1+K2)·panel against the same A: C1 from the first, C2 from the second;
+  // bitwise two panel_gemm2 calls (one wider register block where the target has 32 vector registers).
+  // next / next2: the two panels after them to prefetch, or null.
+  void (*panel_gemm_pair)(int64_t M, int64_t K1, const float* A1, int64_t lda1, int64_t K2, const float* A2,
+                          int64_t lda2, const float* P, int64_t ncols, float* C1, float* C2, int64_t ldc,
+                          bool accumulate, const float* next, const float* next2);
 
   // ---- cells (cells/*-inl.h) ----
   // LSTM: M rows, a rows lda apart (a [4H] i f g o), bias [4H] / peep [3H] or null, cp / c / m rows H apart
