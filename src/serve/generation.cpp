@@ -8,16 +8,11 @@ namespace recurrent::serve {
 
 void Generation::release(size_t upto, Clock::time_point now) {
   if (upto <= sent_) return;
-  if (ends_.empty()) oldest_ = now;
   released_.append(text_, sent_, upto - sent_);
   pending_.append(text_, sent_, upto - sent_);
   ends_.push_back(pending_.size());
   sent_ = upto;
   if (ttft_ < 0) ttft_ = std::chrono::duration<double>(now - start).count();
-}
-
-bool Generation::due(Clock::time_point now) const {
-  return !ends_.empty() && (!handed_ || flush <= Clock::duration::zero() || now - oldest_ >= flush);
 }
 
 bool Generation::append(const std::string& piece, Clock::time_point now) {
@@ -44,7 +39,7 @@ bool Generation::append(const std::string& piece, Clock::time_point now) {
         break;
       }
   release(text_.size() - hold, now);
-  if (waiting_ && due(now)) cv_.notify_one();  // no wake-up until a hand-over is due
+  if (waiting_) cv_.notify_one();  // only when the HTTP side waits for the engine, not on its own timer
   return false;
 }
 
@@ -59,19 +54,23 @@ void Generation::finish(const std::string& reason, const std::string& error) {
 bool Generation::take(std::string& text, std::vector<size_t>& ends, Clock::duration wait) {
   std::unique_lock<std::mutex> l(mu_);
   const Clock::time_point limit = Clock::now() + wait;
+  const bool paced = handed_ && flush > Clock::duration::zero();
+  const Clock::time_point next = paced ? taken_at_ + flush : Clock::time_point::min();  // the next hand-over
   for (;;) {
     const Clock::time_point now = Clock::now();
-    if (done_ || due(now) || now >= limit) break;
-    // Pieces pending but not yet due: wake when they are (the engine wakes us earlier only at the end).
-    const Clock::time_point until = ends_.empty() ? limit : std::min(limit, oldest_ + flush);
-    waiting_ = true;
-    cv_.wait_until(l, until);
+    if (done_ || (!ends_.empty() && now >= next) || now >= limit) break;
+    // Before `next` the HTTP side sleeps on its own timer (the engine does not wake it); after it, with
+    // nothing pending, it waits for the engine's next piece.
+    const bool timer = now < next;
+    waiting_ = !timer;
+    cv_.wait_until(l, timer ? std::min(limit, next) : limit);
     waiting_ = false;
   }
-  if (ends_.empty() || (!done_ && !due(Clock::now()))) return false;  // `wait` passed first
+  const Clock::time_point now = Clock::now();
+  if (ends_.empty() || (!done_ && now < next)) return false;  // `wait` passed first
   text.clear(), ends.clear();
   text.swap(pending_), ends.swap(ends_);
-  handed_ = true;
+  handed_ = true, taken_at_ = now;
   return true;
 }
 

@@ -6,10 +6,11 @@
 // sees any part of the stop string; the generated text ends just before it.
 //
 // Coalescing (`flush`): the HTTP side is handed the first released piece at once (time to first
-// token), later ones together once the oldest of them has waited `flush` (0: each as it comes), and
-// everything at the end. So a streamed client gets one write per `flush` instead of one per token, and
-// the engine wakes the HTTP thread only when a hand-over is due: at most `flush` (plus one engine step
-// and the scheduler's delay) between a token being drawn and its being sent.
+// token), then what was released meanwhile at most once per `flush` (0: each piece as it comes), and
+// everything at the end. Between hand-overs the HTTP thread sleeps on its own timer; the engine wakes
+// it only when it waits with nothing pending (and at the end). So a streamed client gets one write per
+// `flush` instead of one per token, the engine thread makes no wake-up call per token, and a token is
+// sent at most `flush` (plus the scheduler's delay) after it was drawn.
 #pragma once
 
 #include <atomic>
@@ -36,7 +37,7 @@ class Generation {
 
   const GenerateRequest req;
   const Clock::time_point start, deadline;
-  const Clock::duration flush;  // pieces waiting this long are handed over together (0: at once)
+  const Clock::duration flush;  // at most one hand-over per flush (0: each piece at once)
 
   // ---- engine side (the engine thread only) ----
   std::optional<tasks::TokenSampler> sampler;
@@ -73,15 +74,14 @@ class Generation {
   std::string released_;  // the released text (HTTP side reads)
   std::string pending_;   // released, not yet taken: the pieces' text,
   std::vector<size_t> ends_;  //   and each piece's end in pending_
-  Clock::time_point oldest_;  // when the first piece now pending was released
-  bool handed_ = false;       // a piece was taken (the first goes at once)
-  bool waiting_ = false;      // the HTTP side is blocked in take()
+  Clock::time_point taken_at_;  // the last hand-over
+  bool handed_ = false;         // a piece was taken (the first goes at once)
+  bool waiting_ = false;        // the HTTP side is blocked in take() waiting for the engine
   bool done_ = false;
   std::string reason_, error_;
   double ttft_ = -1;
   std::atomic<bool> cancelled_{false};
   void release(size_t upto, Clock::time_point now);  // under mu_
-  bool due(Clock::time_point now) const;             // under mu_: a hand-over is due
 };
 
 // Appends the server-sent event of one streamed token, `data: {"token":"PIECE"}` and a blank line,

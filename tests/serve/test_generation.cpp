@@ -1,6 +1,6 @@
 // serve/generation.h: stop strings end the text before them, and no piece of a stop string is
 // ever released to the client; pieces arrive in order; held-back text is released at the end; a
-// stream's pieces are handed over together once the oldest has waited `flush`; a token's event is
+// stream's pieces are handed over together, at most once per `flush`; a token's event is
 // what nlohmann::json's dump gives.
 #include <gtest/gtest.h>
 
@@ -71,13 +71,13 @@ TEST(ServeGeneration, StopInsideOnePiece) {
   EXPECT_GE(h->first_token_seconds(), 0.0);
 }
 
-TEST(ServeGeneration, PiecesAreHandedOverTogetherOnceTheOldestIsDue) {
+TEST(ServeGeneration, PiecesAreHandedOverAtMostOncePerFlush) {
   auto g = make({}, std::chrono::seconds(10));
   EXPECT_FALSE(g->append("a"));
   EXPECT_EQ(drain(*g), std::vector<std::string>{"a"});  // the first piece goes at once
   EXPECT_FALSE(g->append("b"));
   EXPECT_FALSE(g->append("c"));
-  EXPECT_TRUE(drain(*g).empty());  // not due for 10 s
+  EXPECT_TRUE(drain(*g).empty());  // the next hand-over is 10 s away
   EXPECT_FALSE(g->finished());
   g->finish("length");
   EXPECT_EQ(drain(*g), (std::vector<std::string>{"b", "c"}));  // the end hands over everything
@@ -90,7 +90,7 @@ TEST(ServeGeneration, PiecesAreHandedOverTogetherOnceTheOldestIsDue) {
   h->append("y");
   h->append("z");
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  EXPECT_EQ(drain(*h), (std::vector<std::string>{"y", "z"}));  // due: 1 ms old
+  EXPECT_EQ(drain(*h), (std::vector<std::string>{"y", "z"}));  // 1 ms after the last hand-over
 }
 
 TEST(ServeGeneration, AWaitingTakeWakesAtTheEnd) {
