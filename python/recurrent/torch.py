@@ -36,7 +36,7 @@ _warned = set()
 # from module(x) to the engine in one C function, once forward has left the module's fast state; every other
 # call goes to torch.nn.Module.__call__ as it is then. What it needs from torch, handed over once:
 _mod = _torch.nn.modules.module
-_recurrent._torch_setup(_Tensor, _torch._C.is_grad_enabled, _is_tracing, _torch._C._from_dlpack, _torch._C._to_dlpack,
+_recurrent._torch_setup(_Tensor, _torch._C.is_grad_enabled, _is_tracing, _torch._C._from_dlpack, _f32,
                         _torch.nn.Module,
                         [v for k, v in vars(_mod).items() if k.startswith("_global") and "hook" in k and isinstance(v, dict)],
                         [k for k, v in vars(_torch.nn.Module()).items()

@@ -305,11 +305,20 @@ class PyRNN {
   }
 
   // What torch_fast.cpp runs: inference without a tape on a borrowed x, the results as the engine's tensors.
+  // (forward()'s work without its Forward record: no lengths, states or tape.)
   InferOut infer_tensors(rc::Tensor x) {
-    Forward f = forward(std::move(x), py::none(), py::none(), py::none(), false, false, false, false, false);
-    InferOut o{f.out.output.value(), Forward::stacked(f.out.final_state.h), rc::Tensor()};
-    if (std::all_of(f.out.final_state.c.begin(), f.out.final_state.c.end(), [](const rc::Var& c) { return c.defined(); }))
-      o.c_n = Forward::stacked(f.out.final_state.c);
+    rc::Var xv(std::move(x), false);  // released after the GIL is back (a borrowed x's owner is a Python object)
+    rnn_.train(false);
+    InferOut o;
+    {
+      py::gil_scoped_release nogil;
+      rc::NoGradGuard guard;
+      rc::RNNOutput out = rnn_.forward(xv);
+      o.output = out.output.value();
+      o.h_n = Forward::stacked(out.final_state.h);
+      if (std::all_of(out.final_state.c.begin(), out.final_state.c.end(), [](const rc::Var& c) { return c.defined(); }))
+        o.c_n = Forward::stacked(out.final_state.c);
+    }
     return o;
   }
 

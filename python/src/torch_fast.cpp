@@ -38,7 +38,7 @@ struct TorchApi {
   PyObject* is_grad_enabled = nullptr;  // torch._C.is_grad_enabled
   PyObject* is_tracing = nullptr;       // torch._C._is_tracing
   PyObject* from_dlpack = nullptr;      // torch._C._from_dlpack
-  PyObject* to_dlpack = nullptr;        // torch._C._to_dlpack
+  PyObject* float32 = nullptr;          // torch.float32
   PyObject* module_type = nullptr;      // torch.nn.Module
   PyObject* module_call = nullptr;      // torch.nn.Module.__call__ when recurrent.torch was imported
   std::vector<PyObject*> global_hooks;  // torch's module-level hook dicts (each must be empty)
@@ -58,6 +58,10 @@ struct Names {
   PyObject* forward = interned("forward");
   PyObject* data_ptr = interned("data_ptr");
   PyObject* version = interned("_version");
+  PyObject* dtype = interned("dtype");
+  PyObject* is_cpu = interned("is_cpu");
+  PyObject* shape = interned("shape");
+  PyObject* is_contiguous = interned("is_contiguous");
 };
 const Names& names() {
   static const Names n;
@@ -183,24 +187,19 @@ FastState* current_state(PyObject* self, PyObject* dict) {
   return st;
 }
 
-// x's memory and shape if x (a torch.Tensor) is a contiguous 3-D CPU float32 tensor, else a null pointer. One
-// call into torch (its DLPack export) tells all of it; x itself keeps the memory alive.
+// x's memory and shape if x (a torch.Tensor) is a contiguous 3-D CPU float32 tensor, else a null pointer. (Not
+// through torch's DLPack export: torch 1.13's at::toDLPack runs an as_strided op through the dispatcher.)
 std::pair<float*, std::vector<int64_t>> input_of(PyObject* x) {
+  const Names& n = names();
   std::pair<float*, std::vector<int64_t>> r{nullptr, {}};
-  PyObject* cap = PyObject_CallOneArg(api.to_dlpack, x);
-  auto* m = cap ? static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor")) : nullptr;
-  if (m) {
-    const DLTensor& t = m->dl_tensor;
-    bool ok = t.device.device_type == kDLCPU && t.dtype.code == kDLFloat && t.dtype.bits == 32 && t.dtype.lanes == 1 &&
-              t.ndim == 3;
-    int64_t expect = 1;  // row-major strides (a dimension of size 1 may have any stride, as torch's is_contiguous says)
-    for (int d = 2; ok && d >= 0; --d) {
-      if (t.strides && t.shape[d] != 1 && t.strides[d] != expect) ok = false;
-      expect *= t.shape[d];
-    }
-    if (ok) r = {reinterpret_cast<float*>(static_cast<char*>(t.data) + t.byte_offset), {t.shape[0], t.shape[1], t.shape[2]}};
-  }
-  Py_XDECREF(cap);  // torch's capsule destructor releases its export
+  if (!is(PyObject_GetAttr(x, n.dtype), api.float32) || !is(PyObject_GetAttr(x, n.is_cpu), Py_True)) return r;
+  PyObject* s = PyObject_GetAttr(x, n.shape);  // torch.Size, a tuple
+  if (s && PyTuple_Check(s) && PyTuple_GET_SIZE(s) == 3)
+    for (Py_ssize_t d = 0; d < 3; ++d) r.second.push_back(PyLong_AsLongLong(PyTuple_GET_ITEM(s, d)));
+  Py_XDECREF(s);
+  if (r.second.size() != 3 || !is(PyObject_CallMethodNoArgs(x, n.is_contiguous), Py_True)) return r;
+  const long long p = ptr_of(x);
+  if (!PyErr_Occurred()) r.first = reinterpret_cast<float*>(static_cast<uintptr_t>(p));
   return r;
 }
 
@@ -259,9 +258,9 @@ void bind_torch_fast(py::module_& m) {
   m.def(
       "_torch_setup",
       [](py::object tensor_type, py::object is_grad_enabled, py::object is_tracing, py::object from_dlpack,
-         py::object to_dlpack, py::object module_type, py::list global_hooks, py::list hook_names) {
+         py::object float32, py::object module_type, py::list global_hooks, py::list hook_names) {
         api.tensor_type = tensor_type.release().ptr();
-        api.to_dlpack = to_dlpack.release().ptr();
+        api.float32 = float32.release().ptr();
         api.is_grad_enabled = is_grad_enabled.release().ptr();
         api.is_tracing = is_tracing.release().ptr();
         api.module_call = py::object(module_type.attr("__call__")).release().ptr();
@@ -274,7 +273,7 @@ void bind_torch_fast(py::module_& m) {
         api.from_dlpack = from_dlpack.release().ptr();  // last: set means ready
       },
       "recurrent.torch hands over torch.Tensor, torch._C.is_grad_enabled, torch._C._is_tracing, torch._C._from_dlpack, "
-      "torch._C._to_dlpack, torch.nn.Module, torch's global hook dicts and the names of a module's hook dicts");
+      "torch.float32, torch.nn.Module, torch's global hook dicts and the names of a module's hook dicts");
   m.def(
       "_torch_fast",
       [](py::object cls, py::object engine, bool batch_first, py::list weights) {

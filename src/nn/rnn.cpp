@@ -121,11 +121,25 @@ void RNN::set_panel_caching(bool on) {
     for (const auto& c : panel_caches_) c->clear();
 }
 
-Var RNN::param(const char* kind, size_t layer, int dir) const {  // per call: no allocation for the usual names
+// Per call (11 kinds per layer and direction): no allocation, and no snprintf (libc's formatter is a lot of code
+// for a B = 1 call to bring back into the caches: recurrent.torch's per-call overhead, docs/python.md).
+Var RNN::param(const char* kind, size_t layer, int dir) const {
   char name[64];
-  const int n = std::snprintf(name, sizeof name, "%s_l%zu%s", kind, layer, dir ? "_reverse" : "");
-  const Var* v = n > 0 && n < static_cast<int>(sizeof name) ? find_parameter(std::string_view(name, static_cast<size_t>(n)))
-                                                             : find_parameter(param_name(kind, layer, dir));
+  const size_t k = std::strlen(kind);
+  const Var* v = nullptr;
+  if (k + 2 + 20 + 8 <= sizeof name) {  // kind, "_l", the layer's digits, "_reverse"
+    char digits[20];
+    size_t nd = 0;
+    do digits[nd++] = static_cast<char>('0' + layer % 10); while ((layer /= 10) > 0);
+    size_t n = k;
+    std::memcpy(name, kind, k);
+    name[n++] = '_', name[n++] = 'l';
+    while (nd > 0) name[n++] = digits[--nd];
+    if (dir) std::memcpy(name + n, "_reverse", 8), n += 8;
+    v = find_parameter(std::string_view(name, n));
+  } else {
+    v = find_parameter(param_name(kind, layer, dir));
+  }
   return v ? *v : Var();
 }
 
