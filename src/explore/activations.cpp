@@ -27,9 +27,11 @@ int64_t gate_index(const GradProbe::Dir& d, const char* name) {
   throw Error("model", std::string("the layer has no gate ") + name);
 }
 
+}  // namespace
+
 // Layer l of the stack as a one-layer RNN over inputs of `in` features, sharing the stack's weights
 // (kind_l{l} → kind_l0; character LMs are unidirectional).
-RNN layer_rnn(const RNN& stack, size_t l, int64_t in) {
+static RNN layer_rnn(const RNN& stack, size_t l, int64_t in) {
   RNNOptions o = stack.options();
   o.input_size = in;
   o.layers = {o.layers[l]};
@@ -43,6 +45,18 @@ RNN layer_rnn(const RNN& stack, size_t l, int64_t in) {
   }
   return r;
 }
+
+std::vector<RNN> layer_rnns(const RNN& stack) {
+  std::vector<RNN> out;
+  int64_t in = stack.options().input_size;
+  for (size_t l = 0; l < stack.options().layers.size(); ++l) {
+    out.push_back(layer_rnn(stack, l, in));
+    in = stack.options().layer_output_size(l);
+  }
+  return out;
+}
+
+namespace {
 
 // One layer's part of the reading: its one-layer RNN (a probe keeping the forward's states), the state carried
 // from chunk to chunk, and the rows it fills.
@@ -184,7 +198,8 @@ void Pipeline::thread(size_t t) {
 
 }  // namespace
 
-Activations compute_activations(tasks::LanguageModel& m, const std::string& text, int64_t max_chars, int64_t chunk) {
+Activations compute_activations(tasks::LanguageModel& m, const std::string& text, int64_t max_chars, int64_t chunk,
+                                const std::vector<RNN>* layers) {
   const auto t0 = std::chrono::steady_clock::now();
   const data::Vocab& v = m.vocab();
   RC_CHECK(v.level() == data::TokenLevel::chars, "model", "the Cells view reads character-level models; this one is word level");
@@ -202,15 +217,16 @@ Activations compute_activations(tasks::LanguageModel& m, const std::string& text
   const size_t L = stack.options().layers.size();
   const int64_t N = static_cast<int64_t>(u.size());
   a.layers.reserve(L);
+  const std::vector<RNN> built = layers ? std::vector<RNN>() : layer_rnns(stack);
+  if (!layers) layers = &built;
+  RC_CHECK(layers->size() == L, "model", "expected ", L, " layer RNNs, got ", layers->size());
   std::vector<Stage> stages;
-  int64_t in = stack.options().input_size;
   for (size_t l = 0; l < L; ++l) {
     a.layers.push_back(layer_rows(stack.options().layers[l], N));
-    stages.emplace_back(layer_rnn(stack, l, in));
+    stages.emplace_back((*layers)[l]);  // a copy sharing the weights and packed panels: the probe is this call's
     stages.back().rnn.set_grad_probe(stages.back().probe);
     stages.back().probe->keep_states = true;  // the forward's own h, gates and c (nn/rnn_probe.h)
     stages.back().out = &a.layers.back();
-    in = stack.options().layer_output_size(l);
   }
   a.prob.assign(static_cast<size_t>(N), 0.0f);
   // Threads: one per group of consecutive layers, at most num_threads() (core/threads.h) and one per layer.

@@ -54,7 +54,11 @@ struct Activations {
 // (sharing the stack's weights), on up to num_threads() threads, a thread per group of consecutive layers, so
 // layer 1 reads chunk k while layer 0 reads chunk k + 1 — no per-step meeting of threads, and each thread's
 // W_hh stays in its own core's cache. Only the kinds shown are kept ([N, size] each, float32).
+// `layers`: layer_rnns(m.rnn()) made earlier (built here when null).
 Activations compute_activations(tasks::LanguageModel& m, const std::string& text_utf8, int64_t max_chars,
-                                int64_t chunk = 512);
+                                int64_t chunk = 512, const std::vector<RNN>* layers = nullptr);
+// The stack's layers as one-layer RNNs sharing its weights (kind_l{l} → kind_l0). Building one draws initial
+// weights it then drops (~1 M numbers for a 2×256 LSTM): the explorer builds them once per model.
+std::vector<RNN> layer_rnns(const RNN& stack);
 
 }  // namespace recurrent::explore

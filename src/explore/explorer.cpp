@@ -195,7 +195,8 @@ std::vector<std::string> Explorer::warm() {
     try {
       s.model(r);
       ++loaded;
-    } catch (const Error&) {  // not a language model: its views load what they need when asked
+      s.char_lm(r);  // and a character RNN LM's layer RNNs (explore/activations.h)
+    } catch (const Error&) {  // not a (character RNN) language model: its views load what they need when asked
     }
   }
   if (s.opt.text.empty()) return done;

@@ -29,6 +29,9 @@ struct Explorer::Impl {
   std::mutex models_mu;  // the loaded models, by file and modification time
   std::map<std::string, std::pair<std::string, std::shared_ptr<tasks::LmModel>>> models;
   std::map<std::string, std::shared_ptr<tasks::Seq2SeqModel>> s2s_models;  // by file
+  // The one-layer RNNs of each character RNN LM's stack (explore/activations.h layer_rnns), by run folder, with
+  // the model whose weights they share (a new version of the file: built anew).
+  std::map<std::string, std::pair<std::shared_ptr<tasks::LmModel>, std::shared_ptr<const std::vector<RNN>>>> layer_cache;
   std::mutex work_mu;    // one model computation at a time (the machine's cores are the limit)
   std::mutex cells_mu;
   struct CellSet {
@@ -43,6 +46,8 @@ struct Explorer::Impl {
   std::optional<RunEntry> run(const std::string& name, httplib::Response& res);
   // The language model of run `name` (loaded once per file version); Error when there is none.
   std::shared_ptr<tasks::LmModel> model(const RunEntry& r);
+  // Run r's character RNN LM and its layer RNNs (built once per model version); Error when it has none.
+  std::pair<std::shared_ptr<tasks::LmModel>, std::shared_ptr<const std::vector<RNN>>> char_lm(const RunEntry& r);
   std::shared_ptr<const Activations> cell_set(const std::string& id, httplib::Response& res);
   // The cells of run r over `text`, from the cache or computed (one computation at a time); Error when
   // the run holds no character-level RNN LM or the text is refused.

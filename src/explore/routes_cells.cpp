@@ -126,6 +126,17 @@ std::shared_ptr<const Activations> Explorer::Impl::cell_set(const std::string& i
   return nullptr;
 }
 
+std::pair<std::shared_ptr<tasks::LmModel>, std::shared_ptr<const std::vector<RNN>>> Explorer::Impl::char_lm(const RunEntry& r) {
+  auto m = model(r);
+  auto* lm = dynamic_cast<tasks::LanguageModel*>(m.get());
+  RC_CHECK(lm, r.name, "the Cells view reads RNN language models; this is a ", m->summary());
+  RC_CHECK(lm->vocab().level() == data::TokenLevel::chars, r.name, "the Cells view reads character-level models; this one is word level");
+  std::lock_guard<std::mutex> l(models_mu);
+  auto& entry = layer_cache[r.dir];
+  if (entry.first != m) entry = {m, std::make_shared<const std::vector<RNN>>(layer_rnns(lm->rnn()))};
+  return entry;
+}
+
 Explorer::Impl::CellSet Explorer::Impl::read_cells(const RunEntry& r, const std::string& text) {
   const std::string id = cells_id(r.dir, text);
   {
@@ -133,13 +144,12 @@ Explorer::Impl::CellSet Explorer::Impl::read_cells(const RunEntry& r, const std:
     for (auto& c : cells)
       if (c.id == id) return c;
   }
-  auto m = model(r);
-  auto* lm = dynamic_cast<tasks::LanguageModel*>(m.get());
-  RC_CHECK(lm, r.name, "the Cells view reads RNN language models; this is a ", m->summary());
+  const auto [m, layers] = char_lm(r);
   CellSet c;
   {
     std::lock_guard<std::mutex> w(work_mu);
-    c.acts = std::make_shared<const Activations>(compute_activations(*lm, text, opt.max_chars));
+    c.acts = std::make_shared<const Activations>(
+        compute_activations(dynamic_cast<tasks::LanguageModel&>(*m), text, opt.max_chars, 512, layers.get()));
   }
   c.id = id;
   c.reply = serve::dump(cells_reply(id, *c.acts)) + "\n";  // kept: the same text asks again
