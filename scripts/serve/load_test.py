@@ -5,7 +5,8 @@ Starts the server (--bin, --model) on a free port, then for each client count (-
 runs two bounded phases of --duration seconds each:
   generate: every client streams generations of --length tokens back to back (seed per request);
             time to first token, per-token latency (each generation's time after its first token over
-            the tokens after it; p50/p99 over generations), tokens/s overall, and the CPU the server and
+            the tokens after it; p50/p99 over generations), the longest wait between two reads that
+            brought tokens (per generation; p50/p99), tokens/s overall, and the CPU the server and
             this script used in the phase (cores: CPU seconds over wall seconds; the server's CPU µs a token);
   score:    every client scores a 64-character line back to back; latency p50/p99, requests/s.
 Errors are counted by HTTP status. Then (--over CLIENTS:BATCH:QUEUE) a server with small limits gets
@@ -68,7 +69,7 @@ def stream_once(conn, length, stats):
     if r.status != 200:
         r.read()
         return r.status
-    first, last, n, buf = None, None, 0, b""
+    first, last, n, buf, wait = None, None, 0, b"", 0.0
     while True:  # events "data: {...}\n\n", read as they come (several may come in one read)
         data = r.read1(65536)
         if not data:
@@ -81,12 +82,15 @@ def stream_once(conn, length, stats):
             if first is None:
                 first = now
                 stats["ttft"].append(now - t0)
+            else:
+                wait = max(wait, now - last)
             last, n = now, n + tokens
         if any(e.startswith(b"data: ") and not e.startswith(b'data: {"token"') for e in events):
             break  # the final event
     r.read()
     if n > 1:  # per-token latency of this generation: the time after its first token over the tokens after it
         stats["gap"].append((last - first) / (n - 1))
+        stats["wait"].append(wait)  # the longest this client waited between two reads bringing tokens
     stats["tokens"] += n
     return 200
 
@@ -125,7 +129,7 @@ def run_phase(port, clients, duration, work):
     all_stats = []
 
     def client():
-        st = {"ttft": [], "gap": [], "tokens": 0, "score": [], "status": {}}
+        st = {"ttft": [], "gap": [], "wait": [], "tokens": 0, "score": [], "status": {}}
         all_stats.append(st)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         while time.perf_counter() < deadline:
@@ -153,9 +157,9 @@ def run_phase(port, clients, duration, work):
     for t in threads:
         t.join(duration + 180)
     wall = time.perf_counter() - t0
-    merged = {"ttft": [], "gap": [], "tokens": 0, "score": [], "status": {}, "reconnects": 0}
+    merged = {"ttft": [], "gap": [], "wait": [], "tokens": 0, "score": [], "status": {}, "reconnects": 0}
     for st in all_stats:
-        for k in ("ttft", "gap", "score"):
+        for k in ("ttft", "gap", "wait", "score"):
             merged[k] += st[k]
         merged["tokens"] += st["tokens"]
         merged["reconnects"] += st.get("reconnects", 0)
@@ -222,6 +226,7 @@ def main():
             rows.append({"clients": n, "gen_tokens_per_s": g["tokens"] / gwall, "gen_tokens": g["tokens"],
                          "ttft_p50_ms": 1e3 * pct(g["ttft"], 50), "ttft_p99_ms": 1e3 * pct(g["ttft"], 99),
                          "token_p50_ms": 1e3 * pct(g["gap"], 50), "token_p99_ms": 1e3 * pct(g["gap"], 99),
+                         "wait_p50_ms": 1e3 * pct(g["wait"], 50), "wait_p99_ms": 1e3 * pct(g["wait"], 99),
                          "mean_batch": brows / steps if steps else 0.0,
                          "score_p50_ms": 1e3 * pct(s["score"], 50), "score_p99_ms": 1e3 * pct(s["score"], 99),
                          "score_per_s": len(s["score"]) / swall, "mean_score_batch": sr / sb if sb else 0.0,
@@ -249,12 +254,14 @@ def main():
           f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; "
           f"{a.duration:g} s per phase, generations of {a.length} tokens, clients on the same machine")
     print("| clients | score p50 / p99 ms | score req/s | mean score batch | TTFT p50 / p99 ms | per-token p50 / p99 ms | "
-          "tokens/s | mean batch | server / client cores | server CPU µs a token | errors | reconnects |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "longest wait p50 / p99 ms | tokens/s | mean batch | server / client cores | server CPU µs a token | errors | "
+          "reconnects |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['clients']} | {r['score_p50_ms']:.1f} / {r['score_p99_ms']:.1f} | {r['score_per_s']:.0f} | "
               f"{r['mean_score_batch']:.1f} | "
               f"{r['ttft_p50_ms']:.1f} / {r['ttft_p99_ms']:.1f} | {r['token_p50_ms']:.2f} / {r['token_p99_ms']:.2f} | "
+              f"{r['wait_p50_ms']:.1f} / {r['wait_p99_ms']:.1f} | "
               f"{r['gen_tokens_per_s']:.0f} | {r['mean_batch']:.1f} | {r['server_cores']:.2f} / {r['client_cores']:.2f} | "
               f"{r['server_us_per_token']:.0f} | {sum(r['errors'].values())} {r['errors'] or ''} | "
               f"{r['reconnects']} |")

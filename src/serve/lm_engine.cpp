@@ -273,7 +273,14 @@ void LmEngine::admit(const std::shared_ptr<Generation>& g) {
   const std::vector<int64_t> ids = tasks::sample_prime_ids(model_->vocab(), o.prime, "prime");
   const int64_t T = static_cast<int64_t>(ids.size());
   if (rnn_) {
-    g->cur = tasks::log_prob_rows(rnn_->forward(ids, T, 1, g->state).value()).back();
+    if (ids != prime_.ids) {  // the last prime's state and log-probs are reused as they are (exact)
+      RNNState st;
+      prime_.cur = tasks::log_prob_rows(rnn_->forward(ids, T, 1, st).value()).back();
+      prime_.ids = ids, prime_.state = std::move(st);
+    }
+    g->cur = prime_.cur;
+    for (const Var& h : prime_.state.h) g->state.h.push_back(h.defined() ? Var(h.value().clone()) : Var());
+    for (const Var& c : prime_.state.c) g->state.c.push_back(c.defined() ? Var(c.value().clone()) : Var());
   } else {
     g->streams = model_->streams();
     g->cur = tasks::log_prob_rows(g->streams->feed(ids, T, 1)).back();

@@ -2,7 +2,9 @@
 // and does all its work, so nothing is shared between threads but queues.
 //
 // Continuous batching: every generation admitted is first primed alone (its prime fed as one
-// sequence, B = 1, exactly as `recurrent sample` does), then joins the batch; each engine step draws
+// sequence, B = 1, exactly as `recurrent sample` does; an RNN model keeps the last prime's state and
+// log-probs, so generations with the same prime — the empty one, a shared prompt — reuse them
+// instead of feeding it again), then joins the batch; each engine step draws
 // one token for every row (each generation's own sampler and seed: tasks::TokenSampler) and feeds all
 // rows' tokens as ONE recurrent step [1, B] through the model, whose packed-weight cache all rows
 // share. Rows leave the batch when done (length, stop string, timeout, client gone) and new ones join
@@ -117,6 +119,11 @@ class LmEngine {
   std::deque<std::shared_ptr<Generation>> waiting_;
   std::deque<std::shared_ptr<ScoreJob>> scores_;
   std::vector<std::shared_ptr<Generation>> batch_;  // changed by the engine thread under mu_
+  struct Prime {  // an RNN model's last prime fed (B = 1): its ids, state [D, 1, R] and log p(next) [V]
+    std::vector<int64_t> ids;
+    RNNState state;
+    std::vector<double> cur;
+  } prime_;  // (the engine thread only)
   RNNState batch_state_;   // an RNN model's state of batch_[0, state_rows_) after the last step, [D, B, R]
   size_t state_rows_ = 0;  // (the engine thread only)
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // under mu_ (the streams: engine thread)

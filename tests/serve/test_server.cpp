@@ -43,6 +43,9 @@ TEST(ServeHttp, GenerateEqualsSampleAloneAndBatched) {
   EXPECT_EQ(served(*c, {{"prime", "The"}, {"length", 30}, {"temperature", 0}}),
             cli_sample("--prime The --length 30 --temperature 0"));
   EXPECT_EQ(served(*c, {{"prime", "The"}, {"length", 12}, {"beam", 3}}), cli_sample("--prime The --length 12 --beam 3"));
+  // The same prime again (its state and log-probs reused by the engine): still sample's text.
+  EXPECT_EQ(served(*c, {{"prime", "The"}, {"length", 30}, {"seed", 5}}), cli_sample("--prime The --length 30 --seed 5"));
+  EXPECT_EQ(served(*c, {{"prime", "The"}, {"length", 30}, {"seed", 6}}), cli_sample("--prime The --length 30 --seed 6"));
   // Six generations at once (different primes, lengths and seeds) share the batch's steps.
   std::vector<std::future<std::string>> got;
   for (int i = 0; i < 6; ++i)
