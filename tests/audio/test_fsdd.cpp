@@ -11,7 +11,7 @@ using namespace recurrent::audio::testing;
 
 namespace {
 
-const std::string kFsdd = std::string(RECURRENT_TEST_DATA) + "/audio/fsdd";
+const std::string kFsddDir = std::string(RECURRENT_TEST_DATA) + "/audio/fsdd";
 
 // A fake FSDD folder: every (speaker, digit, take) as a tiny WAV.
 void make_fsdd(const ScratchDir& dir, const std::vector<std::string>& speakers, int takes) {
@@ -25,7 +25,7 @@ void make_fsdd(const ScratchDir& dir, const std::vector<std::string>& speakers, 
 }  // namespace
 
 TEST(Fsdd, ListsTheCommittedTakesWithDigitSpeakerTake) {
-  const auto utts = list_fsdd(kFsdd);
+  const auto utts = list_fsdd(kFsddDir);
   ASSERT_EQ(utts.size(), 6u);
   EXPECT_EQ(speakers_of(utts), (std::vector<std::string>{"george", "jackson", "lucas", "nicolas", "yweweler"}));
   // Sorted by speaker, digit, take: george's 3 first, then jackson's 0 and 2.

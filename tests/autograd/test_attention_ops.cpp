@@ -90,7 +90,7 @@ std::vector<Tensor> qkv_inputs(const Case& c, Rng& rng) {
           random_tensor(seq_shape(c, c.Tk, c.H * c.dv), rng)};
 }
 
-const Case kCases[] = {
+const Case kAttentionCases[] = {
     {2, 3, 3, 1, 4, 4},
     {2, 4, 5, 2, 3, 2, true, false, true, true},
     {3, 4, 4, 3, 2, 3, false, true, true, false},
@@ -109,7 +109,7 @@ std::string label(const Case& c) {
 }
 
 TEST(Attention, MatchesComposedOpsForwardAndBackward) {
-  for (const Case& c : kCases) {
+  for (const Case& c : kAttentionCases) {
     SCOPED_TRACE(label(c));
     Rng rng(11);
     AttentionOptions o = options(c, rng);
@@ -130,7 +130,7 @@ TEST(Attention, MatchesComposedOpsForwardAndBackward) {
 // score feeds Tk probabilities and each output mixes Tk values, so the fan-out of one k or v
 // element is Tq·dv ≲ 30 here: the defaults hold.
 TEST(Attention, Gradcheck) {
-  for (const Case& c : kCases) {
+  for (const Case& c : kAttentionCases) {
     if (c.Tq > 10) continue;  // the 64+ row cases are covered by the comparison above
     SCOPED_TRACE(label(c));
     Rng rng(5);

@@ -32,7 +32,7 @@ struct BceCase {
 
 void PrintTo(const BceCase& c, std::ostream* os) { *os << c.label; }
 
-const BceCase kCases[] = {
+const BceCase kBceCases[] = {
     {"none", BceReduction::none, 0},         {"sum", BceReduction::sum, 0},
     {"mean", BceReduction::mean, 0},         {"mean_rows", BceReduction::mean_rows, 0},
     {"none_mask", BceReduction::none, 1},    {"sum_mask", BceReduction::sum, 1},
@@ -103,7 +103,7 @@ TEST_P(SigmoidBceEvery, StridedLogits) {
   EXPECT_TRUE(strided_inputs_match(bce_fn(y, options_for(GetParam(), 4, rng)), {random_tensor({4, 3}, rng, -3.0f, 3.0f)}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, SigmoidBceEvery, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Cases, SigmoidBceEvery, ::testing::ValuesIn(kBceCases),
                          [](const auto& info) { return std::string(info.param.label); });
 
 TEST(SigmoidBce, MatchesPyTorchBCEWithLogitsLoss) {

@@ -83,7 +83,7 @@ struct BroadcastCase {
   Shape a, b;
 };
 
-const BroadcastCase kCases[] = {
+const BroadcastCase kBroadcastCases[] = {
     {"same", {3, 4}, {3, 4}},
     {"scalar0d", {3, 4}, {}},
     {"scalar1", {3, 4}, {1}},
@@ -137,7 +137,7 @@ TEST_P(EveryBroadcast, StridedInputs) {
 std::vector<ElementwiseCase> all_cases() {
   std::vector<ElementwiseCase> cs;
   for (BinOp op : {BinOp::add, BinOp::sub, BinOp::mul, BinOp::div})
-    for (const BroadcastCase& s : kCases) cs.push_back({op, s});
+    for (const BroadcastCase& s : kBroadcastCases) cs.push_back({op, s});
   return cs;
 }
 

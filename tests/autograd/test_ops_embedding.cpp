@@ -28,7 +28,7 @@ struct EmbCase {
 // gtest prints this instead of the raw bytes of the parameter when a case fails.
 void PrintTo(const EmbCase& c, std::ostream* os) { *os << c.label; }
 
-const EmbCase kCases[] = {
+const EmbCase kEmbCases[] = {
     {"distinct_1d", {4, 0, 2}, {3}},
     {"repeated_1d", {1, 3, 1, 1}, {4}},              // row 1 three times, rows 0, 2, 4 unused
     {"repeated_2d", {0, 4, 4, 2, 0, 4}, {2, 3}},     // [B, T] token ids, as a language model uses them
@@ -73,7 +73,7 @@ TEST_P(EmbeddingEvery, StridedTable) {
   EXPECT_TRUE(strided_inputs_match(fn(GetParam()), {random_tensor({kV, kD}, rng)}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Indices, EmbeddingEvery, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Indices, EmbeddingEvery, ::testing::ValuesIn(kEmbCases),
                          [](const auto& info) { return std::string(info.param.label); });
 
 TEST(Embedding, ByHand) {

@@ -30,14 +30,14 @@ struct LnCase {
 // gtest prints this instead of the raw bytes of the parameter when a case fails.
 void PrintTo(const LnCase& c, std::ostream* os) { *os << c.label; }
 
-const LnCase kCases[] = {
+const LnCase kLnCases[] = {
     {"affine_2d", {3, 5}, true, true},     {"affine_3d", {2, 3, 5}, true, true}, {"affine_1d", {5}, true, true},
     {"weight_only", {3, 5}, true, false}, {"bias_only", {3, 5}, false, true}, {"plain", {3, 5}, false, false},
 };
 
 constexpr float kEps = 1e-5f;
 
-std::vector<Tensor> inputs_for(const LnCase& c, Rng& rng) {
+std::vector<Tensor> inputs_for_ops_layer_norm(const LnCase& c, Rng& rng) {
   const int64_t H = c.x_shape.back();
   std::vector<Tensor> in{random_tensor(c.x_shape, rng, -2.0f, 2.0f)};
   if (c.weight) in.push_back(random_tensor({H}, rng, 0.5f, 1.5f));
@@ -45,7 +45,7 @@ std::vector<Tensor> inputs_for(const LnCase& c, Rng& rng) {
   return in;
 }
 
-GradFn fn(const LnCase& c) {
+GradFn fn_ops_layer_norm(const LnCase& c) {
   return [c](const std::vector<Var>& v) {
     const Var w = c.weight ? v[1] : Var();
     const Var b = c.bias ? v[c.weight ? 2 : 1] : Var();
@@ -72,32 +72,32 @@ class LayerNormEvery : public ::testing::TestWithParam<LnCase> {};
 
 TEST_P(LayerNormEvery, GradientsMatchFiniteDifferences) {
   Rng rng(91);
-  EXPECT_TRUE(gradcheck_ok(fn(GetParam()), inputs_for(GetParam(), rng)));
+  EXPECT_TRUE(gradcheck_ok(fn_ops_layer_norm(GetParam()), inputs_for_ops_layer_norm(GetParam(), rng)));
 }
 
 TEST_P(LayerNormEvery, ForwardMatchesDoubleLoop) {
   Rng rng(92);
-  auto in = inputs_for(GetParam(), rng);
+  auto in = inputs_for_ops_layer_norm(GetParam(), rng);
   std::vector<Var> vs(in.begin(), in.end());
-  EXPECT_TRUE(tensor_near(fn(GetParam())(vs).value(), ref_layer_norm(GetParam(), in), 1e-5, 1e-5));
+  EXPECT_TRUE(tensor_near(fn_ops_layer_norm(GetParam())(vs).value(), ref_layer_norm(GetParam(), in), 1e-5, 1e-5));
 }
 
 TEST_P(LayerNormEvery, StridedInputs) {
   Rng rng(93);
-  EXPECT_TRUE(strided_inputs_match(fn(GetParam()), inputs_for(GetParam(), rng)));
+  EXPECT_TRUE(strided_inputs_match(fn_ops_layer_norm(GetParam()), inputs_for_ops_layer_norm(GetParam(), rng)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, LayerNormEvery, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Modes, LayerNormEvery, ::testing::ValuesIn(kLnCases),
                          [](const auto& info) { return std::string(info.param.label); });
 
 TEST(LayerNorm, OnlyOneInputNeedsGrad) {
   // Each input's gradient on its own (the others constant): the backward's needs_grad branches.
   Rng rng(94);
-  auto in = inputs_for(kCases[0], rng);
+  auto in = inputs_for_ops_layer_norm(kLnCases[0], rng);
   for (size_t k = 0; k < 3; ++k) {
     GradCheckOptions o;
     o.check = {k == 0, k == 1, k == 2};
-    EXPECT_TRUE(gradcheck_ok(fn(kCases[0]), in, o)) << "input " << k;
+    EXPECT_TRUE(gradcheck_ok(fn_ops_layer_norm(kLnCases[0]), in, o)) << "input " << k;
   }
 }
 

@@ -17,12 +17,12 @@ using namespace recurrent::testing;
 
 namespace {
 
-const Shape kShape{2, 3, 4};
+const Shape kShapeOpsReduce{2, 3, 4};
 
 TEST(Reduce, SumAndMeanOfAllGradients) {
   Rng rng(51);
-  EXPECT_TRUE(gradcheck_ok([](const std::vector<Var>& v) { return sum(v[0]); }, {random_tensor(kShape, rng)}));
-  EXPECT_TRUE(gradcheck_ok([](const std::vector<Var>& v) { return mean(v[0]); }, {random_tensor(kShape, rng)}));
+  EXPECT_TRUE(gradcheck_ok([](const std::vector<Var>& v) { return sum(v[0]); }, {random_tensor(kShapeOpsReduce, rng)}));
+  EXPECT_TRUE(gradcheck_ok([](const std::vector<Var>& v) { return mean(v[0]); }, {random_tensor(kShapeOpsReduce, rng)}));
 }
 
 TEST(Reduce, SumAndMeanOfAllByHand) {
@@ -67,23 +67,23 @@ GradFn dim_fn(const DimCase& c) {
 
 TEST_P(ReduceDim, GradientsMatchFiniteDifferences) {
   Rng rng(52);
-  EXPECT_TRUE(gradcheck_ok(dim_fn(GetParam()), {random_tensor(kShape, rng)}));
+  EXPECT_TRUE(gradcheck_ok(dim_fn(GetParam()), {random_tensor(kShapeOpsReduce, rng)}));
 }
 
 TEST_P(ReduceDim, ForwardMatchesDoubleLoop) {
   const DimCase c = GetParam();
   Rng rng(53);
-  Tensor x = random_tensor(kShape, rng);
+  Tensor x = random_tensor(kShapeOpsReduce, rng);
   const int64_t d = c.dim < 0 ? c.dim + 3 : c.dim;
-  Shape out_shape = kShape;
+  Shape out_shape = kShapeOpsReduce;
   out_shape[d] = 1;
   std::vector<double> ref(shape_numel(out_shape), 0.0);
-  for (int64_t i = 0; i < kShape[0]; ++i)
-    for (int64_t j = 0; j < kShape[1]; ++j)
-      for (int64_t k = 0; k < kShape[2]; ++k) {
+  for (int64_t i = 0; i < kShapeOpsReduce[0]; ++i)
+    for (int64_t j = 0; j < kShapeOpsReduce[1]; ++j)
+      for (int64_t k = 0; k < kShapeOpsReduce[2]; ++k) {
         int64_t idx[3] = {i, j, k};
         idx[d] = 0;
-        ref[(idx[0] * out_shape[1] + idx[1]) * out_shape[2] + idx[2]] += x.at({i, j, k}) / (c.average ? kShape[d] : 1.0);
+        ref[(idx[0] * out_shape[1] + idx[1]) * out_shape[2] + idx[2]] += x.at({i, j, k}) / (c.average ? kShapeOpsReduce[d] : 1.0);
       }
   if (!c.keepdim) out_shape.erase(out_shape.begin() + d);
   EXPECT_TRUE(tensor_near(dim_fn(c)({Var(x)}).value(), tensor_of(ref, out_shape), 1e-6));
@@ -91,7 +91,7 @@ TEST_P(ReduceDim, ForwardMatchesDoubleLoop) {
 
 TEST_P(ReduceDim, StridedInputs) {
   Rng rng(54);
-  EXPECT_TRUE(strided_inputs_match(dim_fn(GetParam()), {random_tensor(kShape, rng)}));
+  EXPECT_TRUE(strided_inputs_match(dim_fn(GetParam()), {random_tensor(kShapeOpsReduce, rng)}));
 }
 
 std::vector<DimCase> dim_cases() {

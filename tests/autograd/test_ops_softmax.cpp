@@ -28,17 +28,17 @@ struct SoftmaxCase {
 // gtest prints this instead of the raw bytes of the parameter when a case fails.
 void PrintTo(const SoftmaxCase& c, std::ostream* os) { *os << c.label; }
 
-Var apply(bool log_out, const Var& x) { return log_out ? log_softmax(x) : softmax(x); }
+Var apply_ops_softmax(bool log_out, const Var& x) { return log_out ? log_softmax(x) : softmax(x); }
 
 class SoftmaxEvery : public ::testing::TestWithParam<SoftmaxCase> {};
 
-GradFn fn(bool log_out) {
-  return [log_out](const std::vector<Var>& v) { return apply(log_out, v[0]); };
+GradFn fn_ops_softmax(bool log_out) {
+  return [log_out](const std::vector<Var>& v) { return apply_ops_softmax(log_out, v[0]); };
 }
 
 TEST_P(SoftmaxEvery, GradientsMatchFiniteDifferences) {
   Rng rng(61);
-  EXPECT_TRUE(gradcheck_ok(fn(GetParam().log), {random_tensor(GetParam().shape, rng, -2.0f, 2.0f)}));
+  EXPECT_TRUE(gradcheck_ok(fn_ops_softmax(GetParam().log), {random_tensor(GetParam().shape, rng, -2.0f, 2.0f)}));
 }
 
 TEST_P(SoftmaxEvery, ForwardMatchesDoubleLoop) {
@@ -52,21 +52,21 @@ TEST_P(SoftmaxEvery, ForwardMatchesDoubleLoop) {
     for (int64_t c = 0; c < C; ++c)
       ref[r * C + c] = GetParam().log ? xs[r * C + c] - std::log(z) : std::exp(xs[r * C + c]) / z;
   }
-  EXPECT_TRUE(tensor_near(apply(GetParam().log, Var(x)).value(), tensor_of(ref, x.shape()), 1e-6, 1e-6));
+  EXPECT_TRUE(tensor_near(apply_ops_softmax(GetParam().log, Var(x)).value(), tensor_of(ref, x.shape()), 1e-6, 1e-6));
 }
 
 TEST_P(SoftmaxEvery, StridedInputs) {
   Rng rng(63);
-  EXPECT_TRUE(strided_inputs_match(fn(GetParam().log), {random_tensor(GetParam().shape, rng, -2.0f, 2.0f)}));
+  EXPECT_TRUE(strided_inputs_match(fn_ops_softmax(GetParam().log), {random_tensor(GetParam().shape, rng, -2.0f, 2.0f)}));
 }
 
-const SoftmaxCase kCases[] = {
+const SoftmaxCase kSoftmaxCases[] = {
     {"softmax_1d", false, {5}},          {"softmax_2d", false, {3, 5}},          {"softmax_3d", false, {2, 3, 4}},
     {"softmax_c1", false, {3, 1}},       {"log_softmax_1d", true, {5}},          {"log_softmax_2d", true, {3, 5}},
     {"log_softmax_3d", true, {2, 3, 4}}, {"log_softmax_c1", true, {3, 1}},
 };
 
-INSTANTIATE_TEST_SUITE_P(Ops, SoftmaxEvery, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Ops, SoftmaxEvery, ::testing::ValuesIn(kSoftmaxCases),
                          [](const auto& info) { return std::string(info.param.label); });
 
 TEST(Softmax, ForwardByHand) {
@@ -109,8 +109,8 @@ TEST(Softmax, GradientAtLargeLogits) {
   for (bool log_out : {false, true}) {
     Var a(x, true), b(shifted, true);
     Tensor g = random_tensor({2, 4}, rng);
-    apply(log_out, a).backward(g);
-    apply(log_out, b).backward(g);
+    apply_ops_softmax(log_out, a).backward(g);
+    apply_ops_softmax(log_out, b).backward(g);
     EXPECT_TRUE(tensor_near(b.grad(), a.grad(), 1e-4)) << (log_out ? "log_softmax" : "softmax");  // ulp(500) = 3e-5
   }
 }

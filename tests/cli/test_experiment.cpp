@@ -15,7 +15,7 @@ using recurrent::testing::run;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
+std::string read_text(const fs::path& p) {
   std::ifstream f(p);
   std::stringstream ss;
   ss << f.rdbuf();
@@ -69,12 +69,12 @@ TEST_F(Experiment, JsonLinePerRunAndReportFolder) {
   EXPECT_EQ(lines[0]["cell"], "rnn_tanh");
   EXPECT_EQ(lines[3]["cell"], "gru");
   EXPECT_EQ(lines[3]["clip"], 1.0);
-  const std::string rep = slurp(out / "report.md");
+  const std::string rep = read_text(out / "report.md");
   EXPECT_NE(rep.find("experiment agreement --distance 4"), std::string::npos) << rep;
   EXPECT_NE(rep.find("| gru | 1 |"), std::string::npos) << rep;
   EXPECT_NE(rep.find("No plots: --no-plots given"), std::string::npos) << rep;
   for (const char* f : {"train.csv", "gates.csv", "dh.csv", "summary.csv"}) EXPECT_TRUE(fs::exists(out / f)) << f;
-  std::stringstream summary(slurp(out / "summary.csv"));
+  std::stringstream summary(read_text(out / "summary.csv"));
   int n = 0;
   for (std::string line; std::getline(summary, line);) ++n;
   EXPECT_EQ(n, 5);  // header + 4 runs

@@ -26,7 +26,7 @@ struct Scratch {
 
 size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
-void expect_one_error_line(const recurrent::testing::CmdResult& r, const std::string& part) {
+void expect_one_features_error(const recurrent::testing::CmdResult& r, const std::string& part) {
   EXPECT_NE(r.status, 0) << r.out;
   EXPECT_EQ(r.out.rfind("recurrent: error: ", 0), 0u) << r.out;
   EXPECT_NE(r.out.find(part), std::string::npos) << "'" << part << "' not in: " << r.out;
@@ -66,12 +66,12 @@ TEST(FeaturesCmd, ConversionsAreNoted) {
 TEST(FeaturesCmd, BadAudioIsOneLineNamingTheFile) {
   Scratch s;
   std::ofstream(s.file("text.wav")) << "not audio at all";
-  expect_one_error_line(run("features " + s.file("text.wav")), s.file("text.wav") + ": not a WAV file");
+  expect_one_features_error(run("features " + s.file("text.wav")), s.file("text.wav") + ": not a WAV file");
   recurrent::audio::write_wav(s.file("three.wav"), std::vector<float>(300, 0.1f), 8000, 3);
-  expect_one_error_line(run("features " + s.file("three.wav")), s.file("three.wav") + ": 3 channels");
+  expect_one_features_error(run("features " + s.file("three.wav")), s.file("three.wav") + ": 3 channels");
   recurrent::audio::write_wav(s.file("empty.wav"), {}, 8000);
-  expect_one_error_line(run("features " + s.file("empty.wav")), s.file("empty.wav") + ": 0 samples");
+  expect_one_features_error(run("features " + s.file("empty.wav")), s.file("empty.wav") + ": 0 samples");
   recurrent::audio::write_wav(s.file("tiny.wav"), std::vector<float>(50, 0.1f), 8000);
-  expect_one_error_line(run("features " + s.file("tiny.wav")), "tiny.wav: 50 samples is too short");
-  expect_one_error_line(run("features " + s.file("text.wav") + " --n-fft 64"), "--n-fft: expected >= win_length (200)");
+  expect_one_features_error(run("features " + s.file("tiny.wav")), "tiny.wav: 50 samples is too short");
+  expect_one_features_error(run("features " + s.file("text.wav") + " --n-fft 64"), "--n-fft: expected >= win_length (200)");
 }

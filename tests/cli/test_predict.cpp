@@ -25,7 +25,7 @@ using recurrent::testing::run;
 
 namespace {
 
-const std::string kMoby = std::string(RECURRENT_TEST_DATA) + "/lm/moby_train.txt";
+const std::string kMobyPredict = std::string(RECURRENT_TEST_DATA) + "/lm/moby_train.txt";
 const std::string kHeldout = std::string(RECURRENT_TEST_DATA) + "/lm/moby_heldout.txt";
 
 class Predict : public ::testing::Test {
@@ -59,7 +59,7 @@ class Predict : public ::testing::Test {
   fs::path dir_;
 };
 
-std::vector<std::string> lines(const std::string& s) {
+std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream is(s);
   for (std::string l; std::getline(is, l);) out.push_back(l);
@@ -76,7 +76,7 @@ std::vector<std::string> fields(const std::string& line) {
 
 std::vector<nlohmann::json> jsonl(const std::string& s) {
   std::vector<nlohmann::json> out;
-  for (const std::string& l : lines(s)) out.push_back(nlohmann::json::parse(l));
+  for (const std::string& l : split_lines(s)) out.push_back(nlohmann::json::parse(l));
   return out;
 }
 
@@ -96,7 +96,7 @@ TEST_F(Predict, ClassifierLabelsAndProbabilities) {
   const std::string in = write("in.txt", "a good and great film\n\n  \nan awful\tugly film\n");
   CmdResult r = run("predict --model " + model + " --input " + in);
   ASSERT_EQ(r.status, 0) << r.out;
-  std::vector<std::string> ls = lines(r.out);
+  std::vector<std::string> ls = split_lines(r.out);
   ASSERT_EQ(ls.size(), 3u) << "a header and one row per non-blank line:\n" << r.out;
   EXPECT_EQ(ls[0], "text\tlabel\tneg\tpos");
   EXPECT_EQ(fields(ls[1])[0], "a good and great film");
@@ -151,7 +151,7 @@ TEST_F(Predict, TaggerWritesConll) {
   // One sentence a line (blank lines skipped): CoNLL out, one tag per token, a blank line after each.
   CmdResult r = run("predict --model " + model + " < " + write("in.txt", "the dog sang\n\nthe  fish\n"));
   ASSERT_EQ(r.status, 0) << r.out;
-  std::vector<std::string> ls = lines(r.out);
+  std::vector<std::string> ls = split_lines(r.out);
   ASSERT_EQ(ls.size(), 7u) << r.out;
   const std::vector<std::string> tokens = {"the", "dog", "sang", "", "the", "fish", ""};
   for (size_t i = 0; i < ls.size(); ++i) {
@@ -167,7 +167,7 @@ TEST_F(Predict, TaggerWritesConll) {
   // CoNLL in (a tagged file as is; auto-detected by its TAB): one output line per input line.
   r = run("predict --model " + model + " --input " + data);
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(lines(r.out).size(), lines(tagged_conll()).size());
+  EXPECT_EQ(split_lines(r.out).size(), split_lines(tagged_conll()).size());
   r = run("predict --model " + model + " --input " + data + " --input-format lines --format jsonl");
   ASSERT_EQ(r.status, 0) << r.out;
   std::vector<nlohmann::json> js = jsonl(r.out);
@@ -197,14 +197,14 @@ void expect_next_tokens(const std::string& row, size_t k, const std::string& con
 }
 
 TEST_F(Predict, LanguageModelsNextTokens) {
-  const std::string chars = train("lm --data " + kMoby + " --hidden 16 --layers 1 --seq-len 20 --batch 8 --max-steps 5",
+  const std::string chars = train("lm --data " + kMobyPredict + " --hidden 16 --layers 1 --seq-len 20 --batch 8 --max-steps 5",
                                   "chars");
-  const std::string words = train("lm --data " + kMoby + " --level word --arch transformer --layers 1 --heads 2 "
+  const std::string words = train("lm --data " + kMobyPredict + " --level word --arch transformer --layers 1 --heads 2 "
                                   "--d-model 8 --ff 16 --context 16 --seq-len 16 --batch 4 --max-steps 3", "words");
   const std::string in = write("in.txt", "Call me Ishmae\nthe whale\n");
   CmdResult r = run("predict --model " + chars + " --input " + in);
   ASSERT_EQ(r.status, 0) << r.out;
-  std::vector<std::string> ls = lines(r.out);
+  std::vector<std::string> ls = split_lines(r.out);
   ASSERT_EQ(ls.size(), 3u) << r.out;
   EXPECT_EQ(ls[0], "context\ttoken_1\tprob_1\ttoken_2\tprob_2\ttoken_3\tprob_3\ttoken_4\tprob_4\ttoken_5\tprob_5");
   expect_next_tokens(ls[1], 5, "Call me Ishmae");
@@ -223,7 +223,7 @@ TEST_F(Predict, LanguageModelsNextTokens) {
   EXPECT_TRUE(seen.count("<eos>")) << "the end of the sentence is a possible next token";
   r = run("predict --model " + words + " --top-k 2 < " + in);
   ASSERT_EQ(r.status, 0) << r.out;
-  ls = lines(r.out);
+  ls = split_lines(r.out);
   ASSERT_EQ(ls.size(), 3u) << r.out;
   expect_next_tokens(ls[1], 2, "Call me Ishmae");
   expect_refused("predict --model " + chars + " --beam 3", "--beam: applies to encoder-decoders (train seq2seq); this "
@@ -248,10 +248,10 @@ TEST_F(Predict, EncoderDecoderTranslations) {
   for (const char* beam : {"1", "3"}) {
     const CmdResult t = run("translate --model " + model + " --beam " + beam + " < " + in);
     ASSERT_EQ(t.status, 0) << t.out;
-    const std::vector<std::string> want = lines(t.out);  // translate keeps the blank line
+    const std::vector<std::string> want = split_lines(t.out);  // translate keeps the blank line
     CmdResult r = run("predict --model " + model + " --beam " + std::string(beam) + " --input " + in);
     ASSERT_EQ(r.status, 0) << r.out;
-    std::vector<std::string> ls = lines(r.out);
+    std::vector<std::string> ls = split_lines(r.out);
     ASSERT_EQ(ls.size(), 3u) << r.out;
     EXPECT_EQ(ls[0], "source\ttranslation");
     EXPECT_EQ(ls[1], "one two\t" + want[0]);
@@ -297,7 +297,7 @@ TEST_F(Predict, ForecasterCsvAsBefore) {
                                   "--hidden 8 --epochs 2");
   CmdResult r = run("predict --model " + model + " --data " + data);
   ASSERT_EQ(r.status, 0) << r.out;
-  const std::vector<std::string> ls = lines(r.out);
+  const std::vector<std::string> ls = split_lines(r.out);
   ASSERT_GE(ls.size(), 3u) << r.out;
   for (size_t i = 1; i < ls.size(); ++i) EXPECT_EQ(std::count(ls[i].begin(), ls[i].end(), ','),
                                                    std::count(ls[0].begin(), ls[0].end(), ',')) << ls[i];
@@ -325,9 +325,9 @@ double eval_bits(const std::string& model, const std::string& args) {
 }
 
 TEST_F(Predict, EvalScoresAnLmTheSameAtAnyBatch) {
-  const std::string model = train("lm --data " + kMoby + " --hidden 32 --layers 1 --seq-len 32 --batch 16 --lr 1e-2 "
+  const std::string model = train("lm --data " + kMobyPredict + " --hidden 32 --layers 1 --seq-len 32 --batch 16 --lr 1e-2 "
                                   "--max-steps 150");
-  const std::string tf = train("lm --data " + kMoby + " --arch transformer --layers 1 --heads 2 --d-model 16 --ff 32 "
+  const std::string tf = train("lm --data " + kMobyPredict + " --arch transformer --layers 1 --heads 2 --d-model 16 --ff 32 "
                                "--context 32 --seq-len 32 --batch 16 --lr 1e-2 --max-steps 100", "tf");
   // --batch 1 is one stream, every token with all of the text before it (the transformer: its sliding
   // window). More rows each read the --seq-len (here 50) tokens before their part unscored (the

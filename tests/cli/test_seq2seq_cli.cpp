@@ -10,19 +10,13 @@
 
 #include "recurrent/data/text_file.h"
 #include "run_cli.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using recurrent::testing::CmdResult;
 using recurrent::testing::run;
 
 namespace {
-
-fs::path tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("recurrent-s2scli-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 // 40 English -> Spanish pairs of two counting words ("one two\tuno dos"), written to `path`.
 void write_counting_pairs(const fs::path& path) {
@@ -35,7 +29,7 @@ void write_counting_pairs(const fs::path& path) {
 }
 
 TEST(Seq2SeqCli, TrainTranslateEvalAndAttentionCsv) {
-  fs::path d = tmpdir("ok");
+  fs::path d = recurrent::testing::fresh_temp_dir("s2scli-ok");
   write_counting_pairs(d / "p.tsv");
   const std::string out = (d / "run").string();
   CmdResult r = run("train seq2seq --quiet --data " + (d / "p.tsv").string() + " --hidden 8 --embed 4 --epochs 2 --out " +
@@ -75,7 +69,7 @@ TEST(Seq2SeqCli, TrainTranslateEvalAndAttentionCsv) {
 // --arch transformer through the binary: train, translate (greedy and beam), eval, resume; and
 // --attention-out refused for it with one line.
 TEST(Seq2SeqCli, TransformerTrainTranslateEvalResume) {
-  fs::path d = tmpdir("tf");
+  fs::path d = recurrent::testing::fresh_temp_dir("s2scli-tf");
   write_counting_pairs(d / "p.tsv");
   const std::string out = (d / "run").string();
   const std::string train = "train seq2seq --quiet --data " + (d / "p.tsv").string() +
@@ -110,7 +104,7 @@ TEST(Seq2SeqCli, TransformerTrainTranslateEvalResume) {
 }
 
 TEST(Seq2SeqCli, OneLineErrors) {
-  fs::path d = tmpdir("err");
+  fs::path d = recurrent::testing::fresh_temp_dir("s2scli-err");
   auto w = [&](const char* name, const std::string& s) {
     recurrent::data::write_file((d / name).string(), s);
     return (d / name).string();

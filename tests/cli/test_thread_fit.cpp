@@ -17,8 +17,8 @@ using recurrent::testing::run;
 
 namespace {
 
-const std::string kMoby = std::string(RECURRENT_TEST_DATA) + "/lm/moby_train.txt";
-const std::string kHeldout = std::string(RECURRENT_TEST_DATA) + "/lm/moby_heldout.txt";
+const std::string kFitText = std::string(RECURRENT_TEST_DATA) + "/lm/moby_train.txt";
+const std::string kFitHeldout = std::string(RECURRENT_TEST_DATA) + "/lm/moby_heldout.txt";
 
 class ThreadFit : public ::testing::Test {
  protected:
@@ -49,10 +49,10 @@ class ThreadFit : public ::testing::Test {
 
 TEST_F(ThreadFit, LanguageModelCommandsGiveTheSameOutputAtAnyThreadCount) {
   // 2 × 256 LSTM, batch 32: a step's W_hh product is 32 × 1024 × 256 ≈ 8.4M multiply-adds (team size 2).
-  const std::string m = train("lm --data " + kMoby + " --hidden 256 --layers 2 --embed 32 --seq-len 32 --batch 32 "
+  const std::string m = train("lm --data " + kFitText + " --hidden 256 --layers 2 --embed 32 --seq-len 32 --batch 32 "
                               "--max-steps 2", "lm");
   recurrent::data::write_file(path("in.txt"), "Call me Ishmael. Some years ago\nthe whale\n");
-  expect_same_at_1_and_2("eval --model " + m + " --data " + kHeldout + " --json");
+  expect_same_at_1_and_2("eval --model " + m + " --data " + kFitHeldout + " --json");
   expect_same_at_1_and_2("sample --model " + m + " --length 300 --seed 5");
   expect_same_at_1_and_2("sample --model " + m + " --length 60 --beam 3");
   expect_same_at_1_and_2("predict --model " + m + " --input " + path("in.txt"));

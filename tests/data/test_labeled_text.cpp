@@ -12,7 +12,7 @@ using namespace recurrent::data;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
+std::string labeled_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const Error& e) {
@@ -42,30 +42,30 @@ TEST(LabeledText, JsonArraySkipsOnlyATrailingEmptyElement) {
   LabeledSet s = parse_labeled(R"([{"text": "x", "class": 1}, {"text": "y", "class": 0}, {"text": ""}])", "a.json");
   ASSERT_EQ(s.items.size(), 2u);
   EXPECT_EQ(s.items[1].label, "0");
-  EXPECT_NE(error_of([] { parse_labeled(R"([{"text": ""}, {"text": "y", "class": 0}])", "a.json"); })
+  EXPECT_NE(labeled_error_of([] { parse_labeled(R"([{"text": ""}, {"text": "y", "class": 0}])", "a.json"); })
                 .find("a.json: element 1"),
             std::string::npos);
 }
 
 TEST(LabeledText, MalformedInputNamesFileAndLine) {
-  EXPECT_NE(error_of([] { parse_labeled("1\tok\nno tab here\n", "f.tsv"); }).find("f.tsv:2: expected 'label<TAB>text'"),
+  EXPECT_NE(labeled_error_of([] { parse_labeled("1\tok\nno tab here\n", "f.tsv"); }).find("f.tsv:2: expected 'label<TAB>text'"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_labeled("\tno label\n", "f.tsv"); }).find("f.tsv:1: expected 'label<TAB>text', the label is empty"),
+  EXPECT_NE(labeled_error_of([] { parse_labeled("\tno label\n", "f.tsv"); }).find("f.tsv:1: expected 'label<TAB>text', the label is empty"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_labeled("{\"text\": \"a\", \"label\": 1}\n{\"text\": \n", "f.jsonl"); }).find("f.jsonl:2"),
+  EXPECT_NE(labeled_error_of([] { parse_labeled("{\"text\": \"a\", \"label\": 1}\n{\"text\": \n", "f.jsonl"); }).find("f.jsonl:2"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_labeled("{\"text\": \"a\"}\n", "f.jsonl"); }).find("f.jsonl:1: expected a \"label\""),
+  EXPECT_NE(labeled_error_of([] { parse_labeled("{\"text\": \"a\"}\n", "f.jsonl"); }).find("f.jsonl:1: expected a \"label\""),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_labeled("{\"text\": \"a\", \"label\": 1.5}\n", "f.jsonl"); }).find("string or an integer"),
+  EXPECT_NE(labeled_error_of([] { parse_labeled("{\"text\": \"a\", \"label\": 1.5}\n", "f.jsonl"); }).find("string or an integer"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_labeled("1\t\xff\n", "f.tsv"); }).find("invalid UTF-8"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_text_format("csv"); }).find("--format"), std::string::npos);
+  EXPECT_NE(labeled_error_of([] { parse_labeled("1\t\xff\n", "f.tsv"); }).find("invalid UTF-8"), std::string::npos);
+  EXPECT_NE(labeled_error_of([] { parse_text_format("csv"); }).find("--format"), std::string::npos);
 }
 
 TEST(LabeledText, EmptyAndOneClassSetsAreRejected) {
-  EXPECT_NE(error_of([] { check_classes(parse_labeled("\n\n", "e.tsv"), "the training data"); }).find("e.tsv: the training data is empty"),
+  EXPECT_NE(labeled_error_of([] { check_classes(parse_labeled("\n\n", "e.tsv"), "the training data"); }).find("e.tsv: the training data is empty"),
             std::string::npos);
-  EXPECT_NE(error_of([] { check_classes(parse_labeled("1\ta\n1\tb\n", "o.tsv"), "the training data"); })
+  EXPECT_NE(labeled_error_of([] { check_classes(parse_labeled("1\ta\n1\tb\n", "o.tsv"), "the training data"); })
                 .find("single class ('1')"),
             std::string::npos);
   EXPECT_NO_THROW(check_classes(parse_labeled("1\ta\n0\tb\n", "ok.tsv"), "the training data"));
@@ -76,7 +76,7 @@ TEST(LabeledText, LabelsAreSortedAndUnseenTestLabelsNamed) {
   ASSERT_EQ(l.size(), 2);
   EXPECT_EQ(l.name(0), "neg");
   EXPECT_EQ(l.ids(parse_labeled("pos\tx\nneg\ty\n", "te.tsv")), (std::vector<int64_t>{1, 0}));
-  EXPECT_NE(error_of([&] { l.ids(parse_labeled("pos\tx\nneutral\ty\n", "te.tsv")); })
+  EXPECT_NE(labeled_error_of([&] { l.ids(parse_labeled("pos\tx\nneutral\ty\n", "te.tsv")); })
                 .find("te.tsv:2: label 'neutral' does not occur in the training data"),
             std::string::npos);
   EXPECT_THROW(LabelSet::from_names({"a", "a"}), Error);

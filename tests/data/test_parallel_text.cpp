@@ -12,7 +12,7 @@ using namespace recurrent::data;
 
 namespace {
 
-std::string error_of(const std::string& content) {
+std::string error_of_parallel_text(const std::string& content) {
   try {
     parse_parallel(content, "pairs.tsv");
   } catch (const Error& e) {
@@ -31,13 +31,13 @@ TEST(ParallelText, ParsesPairsSkipsBlankLinesAndCarriageReturns) {
 }
 
 TEST(ParallelText, EachMalformedCaseIsOneErrorWithFileAndLine) {
-  EXPECT_EQ(error_of("a\tb\nno tab here\n"), "pairs.tsv:2: expected 'source<TAB>target', found no tab");
-  EXPECT_EQ(error_of("a\tb\tc\n"), "pairs.tsv:1: expected 'source<TAB>target' with exactly one tab, found more");
-  EXPECT_EQ(error_of("a\tb\n\tb\n"), "pairs.tsv:2: expected 'source<TAB>target', the source is empty");
-  EXPECT_EQ(error_of("a\t  \n"), "pairs.tsv:1: expected 'source<TAB>target', the target is empty");
-  EXPECT_EQ(error_of(""), "pairs.tsv: no sentence pairs (expected 'source<TAB>target' lines)");
-  EXPECT_EQ(error_of("\n \n"), "pairs.tsv: no sentence pairs (expected 'source<TAB>target' lines)");
-  EXPECT_NE(error_of("a\tb\nc\t\xff\n").find("pairs.tsv:2"), std::string::npos);  // invalid UTF-8
+  EXPECT_EQ(error_of_parallel_text("a\tb\nno tab here\n"), "pairs.tsv:2: expected 'source<TAB>target', found no tab");
+  EXPECT_EQ(error_of_parallel_text("a\tb\tc\n"), "pairs.tsv:1: expected 'source<TAB>target' with exactly one tab, found more");
+  EXPECT_EQ(error_of_parallel_text("a\tb\n\tb\n"), "pairs.tsv:2: expected 'source<TAB>target', the source is empty");
+  EXPECT_EQ(error_of_parallel_text("a\t  \n"), "pairs.tsv:1: expected 'source<TAB>target', the target is empty");
+  EXPECT_EQ(error_of_parallel_text(""), "pairs.tsv: no sentence pairs (expected 'source<TAB>target' lines)");
+  EXPECT_EQ(error_of_parallel_text("\n \n"), "pairs.tsv: no sentence pairs (expected 'source<TAB>target' lines)");
+  EXPECT_NE(error_of_parallel_text("a\tb\nc\t\xff\n").find("pairs.tsv:2"), std::string::npos);  // invalid UTF-8
 }
 
 TEST(ParallelText, MissingFileIsAnError) { EXPECT_THROW(read_parallel("/nonexistent/pairs.tsv"), Error); }

@@ -15,7 +15,7 @@ namespace {
 
 // The message of the Error that f throws (fails the test if none is thrown).
 template <typename F>
-std::string error_of(F f) {
+std::string error_of_series_csv(F f) {
   try {
     f();
   } catch (const Error& e) {
@@ -25,7 +25,7 @@ std::string error_of(F f) {
   return "";
 }
 
-void expect_has(const std::string& msg, const std::string& part) {
+void expect_series_has(const std::string& msg, const std::string& part) {
   EXPECT_NE(msg.find(part), std::string::npos) << "'" << part << "' not in: " << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos) << "not one line: " << msg;
 }
@@ -64,7 +64,7 @@ TEST(SeriesCsv, FeaturesFollowTheTargetInTheGivenOrder) {
 TEST(SeriesCsv, SplitsQuotedFieldsWithCommasAndQuotes) {
   EXPECT_EQ(split_csv_line(R"("a,b", "say ""hi""" ,c,)", "x:1"),
             (std::vector<std::string>{"a,b", "say \"hi\"", "c", ""}));
-  expect_has(error_of([] { split_csv_line("\"open,1", "x.csv:3"); }), "x.csv:3: unterminated quoted field");
+  expect_series_has(error_of_series_csv([] { split_csv_line("\"open,1", "x.csv:3"); }), "x.csv:3: unterminated quoted field");
 }
 
 TEST(SeriesCsv, InterpolatesGapsLinearlyAndHoldsTheEnds) {
@@ -72,50 +72,50 @@ TEST(SeriesCsv, InterpolatesGapsLinearlyAndHoldsTheEnds) {
   // interior: 2 → 8 over three steps: 4, 6; leading gap takes 2, trailing takes 9.
   EXPECT_EQ(interpolate_gaps({g, 2, g, g, 8, 9, g}, "t"), (std::vector<double>{2, 2, 4, 6, 8, 9, 9}));
   EXPECT_EQ(interpolate_gaps({1, 2}, "t"), (std::vector<double>{1, 2}));
-  expect_has(error_of([&] { interpolate_gaps({g, g}, "f.csv: column 'y'"); }), "f.csv: column 'y': no values");
+  expect_series_has(error_of_series_csv([&] { interpolate_gaps({g, g}, "f.csv: column 'y'"); }), "f.csv: column 'y': no values");
 }
 
 // ---- one test per malformed input ----------------------------------------------------------------
 
 TEST(SeriesCsvErrors, MissingColumnListsTheColumns) {
-  const std::string m = error_of([] { parse_series_csv("\n\nYEAR,SUN\n1,2\n", "s.csv", {"sun", "", {}}); });
-  expect_has(m, "s.csv:3: no column 'sun' in the header (columns: YEAR, SUN)");
+  const std::string m = error_of_series_csv([] { parse_series_csv("\n\nYEAR,SUN\n1,2\n", "s.csv", {"sun", "", {}}); });
+  expect_series_has(m, "s.csv:3: no column 'sun' in the header (columns: YEAR, SUN)");
 }
 
 TEST(SeriesCsvErrors, MissingFeatureAndTimeColumns) {
-  expect_has(error_of([] { parse_series_csv("a,b\n1,2\n", "s.csv", {"a", "", {"z"}}); }),
+  expect_series_has(error_of_series_csv([] { parse_series_csv("a,b\n1,2\n", "s.csv", {"a", "", {"z"}}); }),
              "s.csv:1: no feature column 'z'");
-  expect_has(error_of([] { parse_series_csv("a,b\n1,2\n", "s.csv", {"a", "when", {}}); }),
+  expect_series_has(error_of_series_csv([] { parse_series_csv("a,b\n1,2\n", "s.csv", {"a", "when", {}}); }),
              "s.csv:1: no time column 'when'");
 }
 
 TEST(SeriesCsvErrors, NonNumericValueNamesLineColumnAndValue) {
-  const std::string m = error_of([] { parse_series_csv("t,y\n1,2.5\n2,3..1\n", "s.csv", {"y", "", {}}); });
-  expect_has(m, "s.csv:3: column 'y': expected a number (or an empty cell for a gap), got '3..1'");
-  expect_has(error_of([] { parse_series_csv("t,y\n1,inf\n", "s.csv", {"y", "", {}}); }), "s.csv:2: column 'y'");
-  expect_has(error_of([] { parse_series_csv("t,y\n1,1e999\n", "s.csv", {"y", "", {}}); }), "got '1e999'");
+  const std::string m = error_of_series_csv([] { parse_series_csv("t,y\n1,2.5\n2,3..1\n", "s.csv", {"y", "", {}}); });
+  expect_series_has(m, "s.csv:3: column 'y': expected a number (or an empty cell for a gap), got '3..1'");
+  expect_series_has(error_of_series_csv([] { parse_series_csv("t,y\n1,inf\n", "s.csv", {"y", "", {}}); }), "s.csv:2: column 'y'");
+  expect_series_has(error_of_series_csv([] { parse_series_csv("t,y\n1,1e999\n", "s.csv", {"y", "", {}}); }), "got '1e999'");
 }
 
 TEST(SeriesCsvErrors, WrongFieldCount) {
-  expect_has(error_of([] { parse_series_csv("t,y\n1,2\n2,3,4\n", "s.csv", {"y", "", {}}); }),
+  expect_series_has(error_of_series_csv([] { parse_series_csv("t,y\n1,2\n2,3,4\n", "s.csv", {"y", "", {}}); }),
              "s.csv:3: expected 2 comma-separated fields (as in the header), got 3");
 }
 
 TEST(SeriesCsvErrors, EmptyFileAndNoDataRows) {
-  expect_has(error_of([] { parse_series_csv("\n \n", "e.csv", {"y", "", {}}); }),
+  expect_series_has(error_of_series_csv([] { parse_series_csv("\n \n", "e.csv", {"y", "", {}}); }),
              "e.csv: empty file (expected a header line with column names)");
-  expect_has(error_of([] { parse_series_csv("t,y\n", "h.csv", {"y", "", {}}); }), "h.csv:1: no data rows");
+  expect_series_has(error_of_series_csv([] { parse_series_csv("t,y\n", "h.csv", {"y", "", {}}); }), "h.csv:1: no data rows");
 }
 
 TEST(SeriesCsvErrors, HeaderProblems) {
-  expect_has(error_of([] { parse_series_csv("y,y\n1,2\n", "d.csv", {"y", "", {}}); }),
+  expect_series_has(error_of_series_csv([] { parse_series_csv("y,y\n1,2\n", "d.csv", {"y", "", {}}); }),
              "d.csv:1: header: duplicate column name 'y'");
-  expect_has(error_of([] { parse_series_csv("y,\n1,2\n", "d.csv", {"y", "", {}}); }),
+  expect_series_has(error_of_series_csv([] { parse_series_csv("y,\n1,2\n", "d.csv", {"y", "", {}}); }),
              "d.csv:1: header: column 2 has no name");
-  expect_has(error_of([] { parse_series_csv("t,y\n,2\n", "d.csv", {"y", "t", {}}); }),
+  expect_series_has(error_of_series_csv([] { parse_series_csv("t,y\n,2\n", "d.csv", {"y", "t", {}}); }),
              "d.csv:2: time column 't': empty");
 }
 
 TEST(SeriesCsvErrors, MissingFile) {
-  expect_has(error_of([] { read_series_csv("/nonexistent/x.csv", {"y", "", {}}); }), "/nonexistent/x.csv");
+  expect_series_has(error_of_series_csv([] { read_series_csv("/nonexistent/x.csv", {"y", "", {}}); }), "/nonexistent/x.csv");
 }

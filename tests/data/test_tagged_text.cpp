@@ -10,7 +10,7 @@ using namespace recurrent::data;
 
 namespace {
 
-std::string error_of(const std::string& content, TagFormat f = TagFormat::detect) {
+std::string error_of_tagged_text(const std::string& content, TagFormat f = TagFormat::detect) {
   try {
     parse_tagged(content, "f.txt", f);
   } catch (const Error& e) {
@@ -38,17 +38,17 @@ TEST(TaggedText, SlashLinesSplitAtTheLastSlash) {
   EXPECT_EQ(s.items[1].tags, (std::vector<std::string>{"vbd", "."}));
   EXPECT_EQ(s.items[1].line, 4);
   // forced conll on slash text: the first line has no tab
-  EXPECT_NE(error_of("The/at\n", TagFormat::conll).find("f.txt:1: expected 'token<TAB>tag'"), std::string::npos);
+  EXPECT_NE(error_of_tagged_text("The/at\n", TagFormat::conll).find("f.txt:1: expected 'token<TAB>tag'"), std::string::npos);
 }
 
 TEST(TaggedText, ErrorsNameFileLineAndWhatWasExpected) {
-  EXPECT_NE(error_of("a\tX\nb\n").find("f.txt:2: expected 'token<TAB>tag', found no tab in 'b'"), std::string::npos);
-  EXPECT_NE(error_of("a\tX\n\tY\n").find("f.txt:2: expected 'token<TAB>tag', the token is empty"), std::string::npos);
-  EXPECT_NE(error_of("a/X b/Y\nc/Z d\n").find("f.txt:2: expected 'word/tag' tokens separated by spaces, got 'd'"),
+  EXPECT_NE(error_of_tagged_text("a\tX\nb\n").find("f.txt:2: expected 'token<TAB>tag', found no tab in 'b'"), std::string::npos);
+  EXPECT_NE(error_of_tagged_text("a\tX\n\tY\n").find("f.txt:2: expected 'token<TAB>tag', the token is empty"), std::string::npos);
+  EXPECT_NE(error_of_tagged_text("a/X b/Y\nc/Z d\n").find("f.txt:2: expected 'word/tag' tokens separated by spaces, got 'd'"),
             std::string::npos);
-  EXPECT_NE(error_of("/X\n").find("f.txt:1: expected 'word/tag'"), std::string::npos);
-  EXPECT_NE(error_of("a/X b/\n").find("got 'b/'"), std::string::npos);
-  EXPECT_NE(error_of("a/X \xc3\n").find("f.txt:1: invalid UTF-8"), std::string::npos);
+  EXPECT_NE(error_of_tagged_text("/X\n").find("f.txt:1: expected 'word/tag'"), std::string::npos);
+  EXPECT_NE(error_of_tagged_text("a/X b/\n").find("got 'b/'"), std::string::npos);
+  EXPECT_NE(error_of_tagged_text("a/X \xc3\n").find("f.txt:1: invalid UTF-8"), std::string::npos);
   EXPECT_THROW(parse_tag_format("csv"), Error);
   EXPECT_EQ(parse_tag_format("slash"), TagFormat::slash);
 }

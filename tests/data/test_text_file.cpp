@@ -37,7 +37,7 @@ class TextFile : public ::testing::Test {
 };
 
 template <typename F>
-Error error_of(F&& f) {
+Error read_error_of(F&& f) {
   try {
     f();
   } catch (const Error& e) {
@@ -65,7 +65,7 @@ TEST_F(TextFile, BytesAndCodePointsAreReadExactly) {
 
 TEST_F(TextFile, InvalidUtf8NamesTheFileAndTheByteOffset) {
   const std::string p = put("bad.txt", "Call me Ishmael.\nSome \xFF years ago\n");
-  for (const Error& e : {error_of([&] { read_lines(p); }), error_of([&] { read_utf8_file(p); })}) {
+  for (const Error& e : {read_error_of([&] { read_lines(p); }), read_error_of([&] { read_utf8_file(p); })}) {
     EXPECT_EQ(e.where(), p);
     EXPECT_EQ(e.message(), "invalid UTF-8 at byte offset 22: byte 0xFF cannot start a sequence");
   }
@@ -74,14 +74,14 @@ TEST_F(TextFile, InvalidUtf8NamesTheFileAndTheByteOffset) {
 
 TEST_F(TextFile, IoErrorsNameThePath) {
   const std::string missing = (dir_ / "missing.txt").string();
-  Error e = error_of([&] { read_file(missing); });
+  Error e = read_error_of([&] { read_file(missing); });
   EXPECT_EQ(e.where(), missing);
   EXPECT_EQ(e.message(), "cannot open for reading: No such file or directory");
-  e = error_of([&] { read_lines(dir_.string()); });
+  e = read_error_of([&] { read_lines(dir_.string()); });
   EXPECT_EQ(e.where(), dir_.string()) << "a directory is not a text file: " << e.what();
   EXPECT_EQ(e.message(), "is a directory, expected a file");
   const std::string nodir = (dir_ / "no" / "such" / "dir.txt").string();
-  e = error_of([&] { write_file(nodir, "x"); });
+  e = read_error_of([&] { write_file(nodir, "x"); });
   EXPECT_EQ(e.where(), nodir);
   EXPECT_NE(e.message().find("cannot open for writing: No such file or directory"), std::string::npos) << e.what();
 }
@@ -97,7 +97,7 @@ TEST_F(TextFile, FilesPastTheInputLimitAreRefusedBeforeReading) {
   for (const auto& read : {+[](const std::string& f) { (void)read_file(f); },
                            +[](const std::string& f) { (void)read_lines(f); },
                            +[](const std::string& f) { (void)read_utf8_file(f); }}) {
-    const std::string e = error_of([&] { read(p); }).what();
+    const std::string e = read_error_of([&] { read(p); }).what();
     EXPECT_NE(e.find("huge.txt: file of 2.00 GiB is over the 2.00 GiB limit of input read whole into memory"),
               std::string::npos) << e;
   }

@@ -105,7 +105,7 @@ TEST(Utf8, EveryScalarValueRoundTrips) {
 }
 
 // The error for `bytes`: message must name `where` and the byte offset.
-std::string error_of(const std::string& bytes, const std::string& where = "moby.txt") {
+std::string decode_error_of(const std::string& bytes, const std::string& where = "moby.txt") {
   try {
     utf8_decode(bytes, where);
   } catch (const Error& e) {
@@ -116,25 +116,25 @@ std::string error_of(const std::string& bytes, const std::string& where = "moby.
 }
 
 TEST(Utf8, ErrorsNameTheSourceAndTheByteOffset) {
-  EXPECT_EQ(error_of("abc\xFF" "def"), "invalid UTF-8 at byte offset 3: byte 0xFF cannot start a sequence");
-  EXPECT_EQ(error_of("ab\x80"), "invalid UTF-8 at byte offset 2: unexpected continuation byte 0x80");
-  EXPECT_EQ(error_of("\xC0\xAF"), "invalid UTF-8 at byte offset 0: byte 0xC0 cannot start a sequence");
-  EXPECT_EQ(error_of("x\xE0\x80\xAF"),
+  EXPECT_EQ(decode_error_of("abc\xFF" "def"), "invalid UTF-8 at byte offset 3: byte 0xFF cannot start a sequence");
+  EXPECT_EQ(decode_error_of("ab\x80"), "invalid UTF-8 at byte offset 2: unexpected continuation byte 0x80");
+  EXPECT_EQ(decode_error_of("\xC0\xAF"), "invalid UTF-8 at byte offset 0: byte 0xC0 cannot start a sequence");
+  EXPECT_EQ(decode_error_of("x\xE0\x80\xAF"),
             "invalid UTF-8 at byte offset 2: byte 0x80 not allowed in a 3-byte sequence starting with 0xE0 "
             "(overlong, surrogate or > U+10FFFF)");
-  EXPECT_NE(error_of("\xED\xA0\x80").find("byte offset 1: byte 0xA0 not allowed"), std::string::npos) << "surrogate";
-  EXPECT_NE(error_of("\xF4\x90\x80\x80").find("byte offset 1: byte 0x90 not allowed"), std::string::npos)
+  EXPECT_NE(decode_error_of("\xED\xA0\x80").find("byte offset 1: byte 0xA0 not allowed"), std::string::npos) << "surrogate";
+  EXPECT_NE(decode_error_of("\xF4\x90\x80\x80").find("byte offset 1: byte 0x90 not allowed"), std::string::npos)
       << "above U+10FFFF";
-  EXPECT_EQ(error_of("x\xC3"), "invalid UTF-8 at byte offset 1: truncated 2-byte sequence at end of input");
-  EXPECT_EQ(error_of("x\xF0\x9F\x90"), "invalid UTF-8 at byte offset 1: truncated 4-byte sequence at end of input");
+  EXPECT_EQ(decode_error_of("x\xC3"), "invalid UTF-8 at byte offset 1: truncated 2-byte sequence at end of input");
+  EXPECT_EQ(decode_error_of("x\xF0\x9F\x90"), "invalid UTF-8 at byte offset 1: truncated 4-byte sequence at end of input");
   // A bad byte before the end is reported as itself, not as a truncation.
-  EXPECT_EQ(error_of("\xE2" "A"), "invalid UTF-8 at byte offset 1: byte 0x41 not allowed in a 3-byte sequence starting with 0xE2");
-  EXPECT_EQ(error_of("\xE2\x82" "A"),
+  EXPECT_EQ(decode_error_of("\xE2" "A"), "invalid UTF-8 at byte offset 1: byte 0x41 not allowed in a 3-byte sequence starting with 0xE2");
+  EXPECT_EQ(decode_error_of("\xE2\x82" "A"),
             "invalid UTF-8 at byte offset 2: byte 0x41 not allowed in a 3-byte sequence starting with 0xE2");
   // Offsets count bytes, not characters: h (1) + é (2) + llo (3) = 6.
-  EXPECT_EQ(error_of("h\xC3\xA9llo\xFF"), "invalid UTF-8 at byte offset 6: byte 0xFF cannot start a sequence");
+  EXPECT_EQ(decode_error_of("h\xC3\xA9llo\xFF"), "invalid UTF-8 at byte offset 6: byte 0xFF cannot start a sequence");
   // The first error wins.
-  EXPECT_NE(error_of("\x80\xFF").find("byte offset 0"), std::string::npos);
+  EXPECT_NE(decode_error_of("\x80\xFF").find("byte offset 0"), std::string::npos);
 }
 
 TEST(Utf8, EncodeRejectsSurrogatesAndValuesAboveTheRange) {

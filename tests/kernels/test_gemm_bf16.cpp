@@ -20,7 +20,7 @@
 namespace recurrent {
 namespace {
 
-constexpr double kU = std::numeric_limits<float>::epsilon() / 2;
+constexpr double kUnitRoundoff = std::numeric_limits<float>::epsilon() / 2;
 
 TEST(GemmBf16, MatchesScalarLoopOnRoundedOperands) {
   if (!cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
@@ -46,7 +46,7 @@ TEST(GemmBf16, MatchesScalarLoopOnRoundedOperands) {
                   ref += t;
                   absum += std::fabs(t);
                 }
-                ASSERT_NEAR(C[i * N + j], ref, (K + 4) * kU * absum + kU * std::fabs(ref) + 1e-30)
+                ASSERT_NEAR(C[i * N + j], ref, (K + 4) * kUnitRoundoff * absum + kUnitRoundoff * std::fabs(ref) + 1e-30)
                     << "tb=" << (tb == Trans::N ? "N" : "T") << " M=" << M << " N=" << N << " K=" << K << " beta=" << beta;
               }
           }
@@ -73,7 +73,7 @@ TEST(GemmBf16, TransposedAndSlicedViews) {
         ref += t;
         absum += std::fabs(t);
       }
-      ASSERT_NEAR(C[i * N + j], ref, (K + 4) * kU * absum + kU * std::fabs(ref)) << i << ", " << j;
+      ASSERT_NEAR(C[i * N + j], ref, (K + 4) * kUnitRoundoff * absum + kUnitRoundoff * std::fabs(ref)) << i << ", " << j;
     }
 }
 

@@ -18,7 +18,7 @@
 namespace recurrent {
 namespace {
 
-constexpr float kU = std::numeric_limits<float>::epsilon() / 2;
+constexpr float kPanelU = std::numeric_limits<float>::epsilon() / 2;
 
 class PanelGemm : public ::testing::TestWithParam<int64_t> {};
 
@@ -52,7 +52,7 @@ TEST_P(PanelGemm, MatchesReferenceOnEveryBlockShape) {
                 ASSERT_EQ(C[e], before[e]) << "column " << j << " past ncols=" << ncols << " was written";
                 continue;
               }
-              const float bound = (K + 4) * kU * (absum[e] + (acc ? std::fabs(before[e]) : 0.0f)) + kU * std::fabs(ref[e]);
+              const float bound = (K + 4) * kPanelU * (absum[e] + (acc ? std::fabs(before[e]) : 0.0f)) + kPanelU * std::fabs(ref[e]);
               ASSERT_NEAR(C[e], ref[e], bound + 1e-30f)
                   << "M=" << M << " K=" << K << " ncols=" << ncols << " acc=" << acc << " at (" << i << ", " << j << ")";
             }
@@ -94,7 +94,7 @@ TEST_P(PanelGemm, TwoSegmentsMatchTheConcatenatedProduct) {
                 ASSERT_EQ(C[e], before[e]) << "column " << j << " past ncols was written";
                 continue;
               }
-              const float bound = (K + 4) * kU * (absum[e] + (acc ? std::fabs(before[e]) : 0.0f)) + kU * std::fabs(ref[e]);
+              const float bound = (K + 4) * kPanelU * (absum[e] + (acc ? std::fabs(before[e]) : 0.0f)) + kPanelU * std::fabs(ref[e]);
               ASSERT_NEAR(C[e], ref[e], bound + 1e-30f)
                   << "M=" << M << " K1=" << K1 << " K2=" << K2 << " acc=" << acc << " at (" << i << ", " << j << ")";
             }

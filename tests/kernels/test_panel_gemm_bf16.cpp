@@ -27,7 +27,7 @@ using avx512::bf16_pad;
 using avx512::from_bf16;
 using avx512::to_bf16;
 
-constexpr float kU = std::numeric_limits<float>::epsilon() / 2;
+constexpr float kPanelBf16U = std::numeric_limits<float>::epsilon() / 2;
 
 float from_bits(uint32_t u) {
   float f;
@@ -132,7 +132,7 @@ TEST(PanelGemmBf16, MatchesScalarLoopOnRoundedOperands) {
                 ref += t;
                 absum += std::fabs(t);
               }
-              const double bound = (K + 4) * kU * absum + kU * std::fabs(ref);
+              const double bound = (K + 4) * kPanelBf16U * absum + kPanelBf16U * std::fabs(ref);
               ASSERT_NEAR(C[e], ref, bound + 1e-30)
                   << "M=" << M << " K=" << K << " ncols=" << ncols << " acc=" << acc << " at (" << i << ", " << j << ")";
             }

@@ -32,7 +32,7 @@ std::vector<float> random_vec(int64_t n, Rng& r, float a) {
 // Highway's sigmoid / tanh against the scalar ones: a few float ulps on values of order 1.
 constexpr float kTol = 2e-6f;
 
-void expect_near(const std::vector<float>& want, const std::vector<float>& got, const std::string& what) {
+void expect_near_cell_rows(const std::vector<float>& want, const std::vector<float>& got, const std::string& what) {
   ASSERT_EQ(want.size(), got.size()) << what;
   size_t worst = 0;
   float err = 0.0f;
@@ -119,7 +119,7 @@ TEST_P(CellRows, SimdMatchesScalar) {
       for (auto [field, name] : {std::pair{&Side::a, "a"}, {&Side::h, "h"}, {&Side::c, "c"}, {&Side::ex, "ex"},
                                  {&Side::da, "da"}, {&Side::dgh, "dgh"}, {&Side::dc, "dc"}, {&Side::dhp, "dhp"},
                                  {&Side::dpeep, "dpeep"}, {&Side::ddecay, "ddecay"}})
-        expect_near(side[0].*field, side[1].*field, what + ", " + name);
+        expect_near_cell_rows(side[0].*field, side[1].*field, what + ", " + name);
       EXPECT_NE(side[0].a, a0) << what << ": the forward rows changed nothing";
     }
 }

@@ -31,7 +31,7 @@ void check(RnnCase c) {
   EXPECT_TRUE(gradcheck_ok(f, h.inputs(), o)) << h.c.label;
 }
 
-const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu, CellType::lstm,    CellType::lstm_peephole,
+const CellType kAllCellsRnnGradcheck[] = {CellType::rnn_tanh, CellType::rnn_relu, CellType::lstm,    CellType::lstm_peephole,
                               CellType::gru,      CellType::gru_cho,  CellType::gru_simple, CellType::mingru,
                               CellType::minlstm,  CellType::rglru,    CellType::lstm_ln,    CellType::gru_ln};
 
@@ -80,7 +80,7 @@ TEST_P(EveryCell, CarriedStateAcrossTwoChunks) {
   EXPECT_TRUE(gradcheck_ok(f, h.inputs(), o));
 }
 
-INSTANTIATE_TEST_SUITE_P(Cells, EveryCell, ::testing::ValuesIn(kAllCells),
+INSTANTIATE_TEST_SUITE_P(Cells, EveryCell, ::testing::ValuesIn(kAllCellsRnnGradcheck),
                          [](const auto& info) { return std::string(cell_name(info.param)); });
 
 TEST(RnnGradcheck, LstmProjection) {

@@ -66,7 +66,7 @@ TEST(LayerNormFusedVsReference, MixedStack) {
 // by its second-order term (seen: 2.7× the tolerance on one bias of the bidirectional-sum stack, the fused and
 // the double reference engines alike, which agree with each other and with PyTorch's autograd); at 1e-3 that
 // element is at 0.07× (reference) / 0.19× (fused) of the tolerance.
-void check(const RnnCase& c) {
+void check_layer_norm(const RnnCase& c) {
   RnnHarness h(c);
   auto f = [&](const std::vector<Var>& v) { return h.run(v); };
   GradCheckOptions o;
@@ -78,13 +78,13 @@ class LayerNormGradcheck : public ::testing::TestWithParam<CellType> {};
 
 TEST_P(LayerNormGradcheck, EveryStack) {
   const CellType cell = GetParam();
-  check({one_layer(cell, 3, 5), 4, 3, {}, false, "single"});
-  check({one_layer(cell, 3, 5), 5, 3, {3, 5, 1}, true, "h0 + lengths"});
+  check_layer_norm({one_layer(cell, 3, 5), 4, 3, {}, false, "single"});
+  check_layer_norm({one_layer(cell, 3, 5), 5, 3, {3, 5, 1}, true, "h0 + lengths"});
   RNNOptions o = RNNOptions::uniform(cell, 3, 4, 2, true);
   o.batch_first = true;
-  check({o, 4, 2, {4, 2}, true, "2 layers, bidirectional, batch_first, lengths"});
+  check_layer_norm({o, 4, 2, {4, 2}, true, "2 layers, bidirectional, batch_first, lengths"});
   o.merge = BidirMerge::sum;
-  check({o, 3, 2, {}, false, "bidirectional sum"});
+  check_layer_norm({o, 3, 2, {}, false, "bidirectional sum"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, LayerNormGradcheck, ::testing::ValuesIn(kLnCells),
@@ -127,7 +127,7 @@ TEST(LayerNorm, NormsMakeTheProjectionsScaleFree) {
   EXPECT_EQ(gru.parameter("ln_weight_ih_l0").shape(), Shape({18}));
 }
 
-std::string error_of(const std::function<void()>& fn) {
+std::string ln_error_of(const std::function<void()>& fn) {
   try {
     fn();
   } catch (const Error& e) {
@@ -138,17 +138,17 @@ std::string error_of(const std::function<void()>& fn) {
 
 TEST(LayerNorm, RefusedWhereItCannotRun) {
   RNNOptions proj = one_layer(CellType::lstm_ln, 3, 8, 4);
-  EXPECT_NE(error_of([&] { proj.validate(); }).find("projection"), std::string::npos);
+  EXPECT_NE(ln_error_of([&] { proj.validate(); }).find("projection"), std::string::npos);
   RNNOptions bf = one_layer(CellType::gru_ln, 3, 8);
   bf.precision = Precision::bf16;
-  EXPECT_NE(error_of([&] { bf.validate(); }).find("precision"), std::string::npos);
+  EXPECT_NE(ln_error_of([&] { bf.validate(); }).find("precision"), std::string::npos);
   Rng rng(1);
   RNN rnn(one_layer(CellType::lstm_ln, 3, 8), rng);
   const EngineConfig saved = default_engine();
   EngineConfig e = saved;
   e.fused = -1;
   set_default_engine(e);
-  EXPECT_NE(error_of([&] { rnn.forward(Var(random_tensor({4, 2, 3}, rng))); }).find("runs in the fused loops only"),
+  EXPECT_NE(ln_error_of([&] { rnn.forward(Var(random_tensor({4, 2, 3}, rng))); }).find("runs in the fused loops only"),
             std::string::npos);
   set_default_engine(saved);
 }

@@ -15,7 +15,7 @@ using namespace recurrent;
 
 namespace {
 
-std::vector<float> random_vec(int64_t n, Rng& r, float a = 0.3f) {
+std::vector<float> random_vec_rnn_light(int64_t n, Rng& r, float a = 0.3f) {
   std::vector<float> v(n);
   for (float& x : v) x = r.uniform(-a, a);
   return v;
@@ -25,7 +25,7 @@ struct Result {
   std::vector<float> y, hn, cn;
 };
 
-Result run(const rnn::DirShape& s, const rnn::DirParams& p, const std::vector<float>& x, const std::vector<float>& h0,
+Result run_rnn_light(const rnn::DirShape& s, const rnn::DirParams& p, const std::vector<float>& x, const std::vector<float>& h0,
            const std::vector<float>& c0, bool keep_tape) {
   Result r{std::vector<float>(s.T * s.B * s.R, -7.0f), std::vector<float>(s.B * s.R), std::vector<float>(s.B * s.H)};
   rnn::DirTape tape;
@@ -47,14 +47,14 @@ TEST(ForwardWithoutTape, IsBitwiseTheForwardWithTape) {
             const int64_t T = 6, I = 5, H = 70, R = P ? P : H, G = gate_count(cell);
             const rnn::DirShape s{cell, T, B, I, H, R, reverse};
             Rng rng(11);
-            const std::vector<float> w_ih = random_vec(G * H * I, rng), w_hh = random_vec(G * H * R, rng),
-                                     b_ih = random_vec(G * H, rng), b_hh = random_vec(G * H, rng),
-                                     w_hr = random_vec(R * H, rng), w_ch = random_vec(3 * H, rng),
-                                     x = random_vec(T * B * I, rng, 1.0f), h0 = random_vec(B * R, rng, 1.0f),
-                                     c0 = random_vec(B * H, rng, 1.0f);
+            const std::vector<float> w_ih = random_vec_rnn_light(G * H * I, rng), w_hh = random_vec_rnn_light(G * H * R, rng),
+                                     b_ih = random_vec_rnn_light(G * H, rng), b_hh = random_vec_rnn_light(G * H, rng),
+                                     w_hr = random_vec_rnn_light(R * H, rng), w_ch = random_vec_rnn_light(3 * H, rng),
+                                     x = random_vec_rnn_light(T * B * I, rng, 1.0f), h0 = random_vec_rnn_light(B * R, rng, 1.0f),
+                                     c0 = random_vec_rnn_light(B * H, rng, 1.0f);
             const rnn::DirParams p{w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data(), P ? w_hr.data() : nullptr,
                                    cell == CellType::lstm_peephole ? w_ch.data() : nullptr};
-            const Result a = run(s, p, x, h0, c0, true), b = run(s, p, x, h0, c0, false);
+            const Result a = run_rnn_light(s, p, x, h0, c0, true), b = run_rnn_light(s, p, x, h0, c0, false);
             const std::string what = std::string(cell_name(cell)) + " P=" + std::to_string(P) +
                                      (reverse ? " reverse" : " forward") + " B=" + std::to_string(B) +
                                      " threads=" + std::to_string(threads);

@@ -43,7 +43,7 @@ bool bitwise_equal(const Tensor& a, const Tensor& b) {
 }
 
 // Output and final states of one forward call, flattened.
-Tensor run(RNN& rnn, const Tensor& x, bool grad = false, const RNNState& init = {}) {
+Tensor run_rnn_panel_cache(RNN& rnn, const Tensor& x, bool grad = false, const RNNState& init = {}) {
   std::unique_ptr<NoGradGuard> ng = grad ? nullptr : std::make_unique<NoGradGuard>();
   RNNOutput out = rnn.forward(Var(x), {}, init);
   std::vector<Var> parts{reshape(out.output, {-1})};
@@ -58,7 +58,7 @@ Tensor fresh_run(const RNN& src, const Tensor& x, bool grad = false) {
   Rng rng(999);
   RNN other(src.options(), rng);
   for (auto& [name, v] : src.named_parameters()) other.parameter(name).value().copy_(v.value());
-  Tensor out = run(other, x, grad);
+  Tensor out = run_rnn_panel_cache(other, x, grad);
   EXPECT_EQ(other.panel_cache_stats().hits, 0);
   return out;
 }
@@ -141,11 +141,11 @@ TEST(RnnPanelCache, SecondCallReusesThePanelsBitwise) {
             plain.set_panel_caching(false);
             for (auto& [name, v] : rnn.named_parameters()) plain.parameter(name).value().copy_(v.value());
             const Tensor x = random_tensor({4, B, 5}, rng);
-            const Tensor y0 = run(plain, x, grad);
-            const Tensor y1 = run(rnn, x, grad);
+            const Tensor y0 = run_rnn_panel_cache(plain, x, grad);
+            const Tensor y1 = run_rnn_panel_cache(rnn, x, grad);
             EXPECT_EQ(rnn.panel_cache_stats().misses, units(opts));
             EXPECT_EQ(rnn.panel_cache_stats().hits, 0);
-            const Tensor y2 = run(rnn, x, grad);
+            const Tensor y2 = run_rnn_panel_cache(rnn, x, grad);
             EXPECT_EQ(rnn.panel_cache_stats().misses, units(opts));
             EXPECT_EQ(rnn.panel_cache_stats().hits, units(opts));
             EXPECT_TRUE(bitwise_equal(y1, y0));
@@ -205,19 +205,19 @@ TEST(RnnPanelCache, OptimizerStepInvalidates) {
       const Tensor x = random_tensor({5, 9, 5}, rng);
       const Tensor seed = random_tensor({5, 9, opts.layer_output_size(opts.layers.size() - 1)}, rng);
       for (int step = 0; step < 2; ++step) {
-        const Tensor before = run(rnn, x);
+        const Tensor before = run_rnn_panel_cache(rnn, x);
         opt->zero_grad();
         RNNOutput out = rnn.forward(Var(x));
         sum(mul(out.output, Var(seed))).backward();
         const PanelCacheStats s0 = rnn.panel_cache_stats();
         opt->step();
-        const Tensor after = run(rnn, x);
+        const Tensor after = run_rnn_panel_cache(rnn, x);
         const PanelCacheStats s1 = rnn.panel_cache_stats();
         EXPECT_EQ(s1.misses - s0.misses, units(opts)) << "the step must invalidate every unit's panels";
         EXPECT_EQ(s1.hits, s0.hits);
         EXPECT_FALSE(bitwise_equal(after, before));
         EXPECT_TRUE(bitwise_equal(after, fresh_run(rnn, x)));
-        EXPECT_TRUE(bitwise_equal(run(rnn, x), after));
+        EXPECT_TRUE(bitwise_equal(run_rnn_panel_cache(rnn, x), after));
         EXPECT_EQ(rnn.panel_cache_stats().hits - s1.hits, units(opts));
       }
     }
@@ -269,11 +269,11 @@ TEST(RnnPanelCache, EveryKindOfWriteInvalidates) {
     };
     for (auto& [what, write] : writes) {
       SCOPED_TRACE(what);
-      const Tensor before = run(rnn, x);
-      EXPECT_TRUE(bitwise_equal(run(rnn, x), before));  // a hit
+      const Tensor before = run_rnn_panel_cache(rnn, x);
+      EXPECT_TRUE(bitwise_equal(run_rnn_panel_cache(rnn, x), before));  // a hit
       const PanelCacheStats s0 = rnn.panel_cache_stats();
       write();
-      const Tensor after = run(rnn, x);
+      const Tensor after = run_rnn_panel_cache(rnn, x);
       const PanelCacheStats s1 = rnn.panel_cache_stats();
       if (what == "copy_ weight_ih" && !folds) {  // W_ih is not in these panels: they stay valid
         EXPECT_EQ(s1.misses, s0.misses);
@@ -307,12 +307,12 @@ TEST(RnnPanelCache, TargetsFoldAndShapesDoNotShare) {
     e.fold = fold;
     set_default_engine(e);
     const PanelCacheStats s0 = rnn.panel_cache_stats();
-    const Tensor y = run(rnn, x9);
+    const Tensor y = run_rnn_panel_cache(rnn, x9);
     const PanelCacheStats s1 = rnn.panel_cache_stats();
     EXPECT_EQ(s1.misses - s0.misses, 2);
     EXPECT_EQ(s1.hits, s0.hits);
     EXPECT_TRUE(bitwise_equal(y, fresh_run(rnn, x9)));
-    EXPECT_TRUE(bitwise_equal(run(rnn, x9), y));  // then a hit
+    EXPECT_TRUE(bitwise_equal(run_rnn_panel_cache(rnn, x9), y));  // then a hit
     EXPECT_EQ(rnn.panel_cache_stats().hits - s1.hits, 2);
   }
   // Under the rule the batch size decides the fold (B >= 8): B = 9 folds, B = 1 does not. Each keeps
@@ -322,15 +322,15 @@ TEST(RnnPanelCache, TargetsFoldAndShapesDoNotShare) {
   set_default_engine(e);
   rnn.set_panel_caching(false);
   rnn.set_panel_caching(true);  // empty caches
-  const Tensor y9 = run(rnn, x9);
+  const Tensor y9 = run_rnn_panel_cache(rnn, x9);
   const PanelCacheStats s0 = rnn.panel_cache_stats();
-  const Tensor y1 = run(rnn, x1);
+  const Tensor y1 = run_rnn_panel_cache(rnn, x1);
   EXPECT_EQ(rnn.panel_cache_stats().misses - s0.misses, 2);
   EXPECT_TRUE(bitwise_equal(y1, fresh_run(rnn, x1)));
   const PanelCacheStats s1 = rnn.panel_cache_stats();
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(bitwise_equal(run(rnn, x9), y9));
-    EXPECT_TRUE(bitwise_equal(run(rnn, x1), y1));
+    EXPECT_TRUE(bitwise_equal(run_rnn_panel_cache(rnn, x9), y9));
+    EXPECT_TRUE(bitwise_equal(run_rnn_panel_cache(rnn, x1), y1));
   }
   EXPECT_EQ(rnn.panel_cache_stats().misses, s1.misses);
   EXPECT_EQ(rnn.panel_cache_stats().hits - s1.hits, 12);
@@ -342,14 +342,14 @@ TEST(RnnPanelCache, ConcurrentForwardCalls) {
   Rng rng(8);
   RNN rnn(RNNOptions::uniform(CellType::gru, 5, 40, 2), rng);
   const Tensor xa = random_tensor({4, 1, 5}, rng), xb = random_tensor({4, 9, 5}, rng);
-  const Tensor ya = run(rnn, xa), yb = run(rnn, xb);
+  const Tensor ya = run_rnn_panel_cache(rnn, xa), yb = run_rnn_panel_cache(rnn, xb);
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   for (int k = 0; k < 4; ++k)
     threads.emplace_back([&, k] {
       for (int i = 0; i < 40; ++i) {
         const bool a = (i + k) % 2 == 0;  // two shapes (fold or not): the entry keeps changing
-        if (!bitwise_equal(run(rnn, a ? xa : xb), a ? ya : yb)) bad.fetch_add(1);
+        if (!bitwise_equal(run_rnn_panel_cache(rnn, a ? xa : xb), a ? ya : yb)) bad.fetch_add(1);
       }
     });
   for (auto& t : threads) t.join();
@@ -363,15 +363,15 @@ TEST(RnnPanelCache, CopiesShareAndCachingCanBeOff) {
   Rng rng(9);
   RNN rnn(RNNOptions::uniform(CellType::lstm, 5, 24, 1), rng);
   const Tensor x = random_tensor({2, 3, 5}, rng);
-  const Tensor y = run(rnn, x);
+  const Tensor y = run_rnn_panel_cache(rnn, x);
   RNN copy = rnn;
-  EXPECT_TRUE(bitwise_equal(run(copy, x), y));
+  EXPECT_TRUE(bitwise_equal(run_rnn_panel_cache(copy, x), y));
   EXPECT_EQ(copy.panel_cache_stats().hits, 1);  // the original's panels
   copy.set_panel_caching(false);
   EXPECT_EQ(copy.panel_cache(0, 0), nullptr);
-  EXPECT_TRUE(bitwise_equal(run(copy, x), y));
+  EXPECT_TRUE(bitwise_equal(run_rnn_panel_cache(copy, x), y));
   EXPECT_EQ(copy.panel_cache_stats().hits + copy.panel_cache_stats().misses, 2);
-  run(rnn, x);
+  run_rnn_panel_cache(rnn, x);
   EXPECT_EQ(rnn.panel_cache_stats().misses, 2) << "the shared cache was dropped";
 }
 

@@ -26,7 +26,7 @@ namespace {
 
 // dir "rnn": torch.nn.RNN / LSTM / GRU (make_rnn_fixtures.py); "scan": minGRU, minLSTM and RG-LRU written in
 // torch from their papers' equations (make_scan_fixtures.py), same format.
-std::vector<std::string> fixture_files(const char* dir = "rnn") {
+std::vector<std::string> fixture_files_rnn_pytorch(const char* dir = "rnn") {
   std::vector<std::string> out;
   for (auto& e : std::filesystem::directory_iterator(std::string(RECURRENT_TEST_DATA) + "/" + dir))
     if (e.path().extension() == ".safetensors") out.push_back(e.path().string());
@@ -37,7 +37,7 @@ std::vector<std::string> fixture_files(const char* dir = "rnn") {
 // Σ a ⊙ seed as a tape expression.
 Var dot(const Var& a, const Tensor& seed) { return sum(mul(a, Var(seed))); }
 
-void check_fixture(const std::string& path) {
+void check_fixture_rnn_pytorch(const std::string& path) {
   SCOPED_TRACE(path);
   SafeTensors f = read_safetensors(path);
   auto meta = [&](const char* k) { return f.metadata_or(k, ""); };
@@ -94,9 +94,9 @@ class RnnPyTorchParity : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(RnnPyTorchParity, AllFixtures) {
   const recurrent::testing::ScopedTarget target(GetParam());
-  auto files = fixture_files();
+  auto files = fixture_files_rnn_pytorch();
   ASSERT_GE(files.size(), 20u) << "fixtures missing in " << RECURRENT_TEST_DATA << "/rnn";
-  for (const auto& p : files) check_fixture(p);
+  for (const auto& p : files) check_fixture_rnn_pytorch(p);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, RnnPyTorchParity, ::testing::ValuesIn(simd::cpu_targets()),
@@ -104,8 +104,8 @@ INSTANTIATE_TEST_SUITE_P(Targets, RnnPyTorchParity, ::testing::ValuesIn(simd::cp
 
 TEST(RnnPyTorchParityReference, ReferenceEngine) {
   set_rnn_engine(RnnEngine::reference);
-  for (const auto& p : fixture_files()) check_fixture(p);
-  for (const auto& p : fixture_files("scan")) check_fixture(p);
+  for (const auto& p : fixture_files_rnn_pytorch()) check_fixture_rnn_pytorch(p);
+  for (const auto& p : fixture_files_rnn_pytorch("scan")) check_fixture_rnn_pytorch(p);
   set_rnn_engine(RnnEngine::fast);
 }
 
@@ -114,9 +114,9 @@ class ScanPyTorchParity : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(ScanPyTorchParity, AllFixtures) {
   const recurrent::testing::ScopedTarget target(GetParam());
-  auto files = fixture_files("scan");
+  auto files = fixture_files_rnn_pytorch("scan");
   ASSERT_GE(files.size(), 9u) << "fixtures missing in " << RECURRENT_TEST_DATA << "/scan";
-  for (const auto& p : files) check_fixture(p);
+  for (const auto& p : files) check_fixture_rnn_pytorch(p);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, ScanPyTorchParity, ::testing::ValuesIn(simd::cpu_targets()),
@@ -127,7 +127,7 @@ TEST(ScanPyTorchParityScalarRows, AllFixtures) {
   EngineConfig e = saved;
   e.fused = -1;
   set_default_engine(e);
-  for (const auto& p : fixture_files("scan")) check_fixture(p);
+  for (const auto& p : fixture_files_rnn_pytorch("scan")) check_fixture_rnn_pytorch(p);
   set_default_engine(saved);
 }
 

@@ -20,10 +20,10 @@ using recurrent::testing::ScopedTarget;
 
 namespace {
 
-const CellType kAllCells[] = {CellType::rnn_tanh, CellType::rnn_relu,   CellType::lstm,    CellType::lstm_peephole,
+const CellType kRegularisedCells[] = {CellType::rnn_tanh, CellType::rnn_relu,   CellType::lstm,    CellType::lstm_peephole,
                               CellType::gru,      CellType::gru_cho,    CellType::gru_simple, CellType::lstm_ln,
                               CellType::gru_ln};
-bool projectable(CellType c) { return is_lstm(c) && !is_layer_norm(c); }
+bool regularised_projectable(CellType c) { return is_lstm(c) && !is_layer_norm(c); }
 
 // Every layer of o gets the regularisers (recurrent dropout not on gru_cho, zoneout not with a projection).
 RNNOptions with(RNNOptions o, float rdrop, float zone) {
@@ -34,7 +34,7 @@ RNNOptions with(RNNOptions o, float rdrop, float zone) {
   return o;
 }
 
-void compare(const RnnCase& c, double atol = 1e-5, bool backward = true) { compare_engines(c, atol, backward); }
+void compare_regularised(const RnnCase& c, double atol = 1e-5, bool backward = true) { compare_engines(c, atol, backward); }
 
 class RegularisedFusedVsReference : public ::testing::TestWithParam<std::tuple<CellType, int64_t>> {};
 
@@ -49,28 +49,28 @@ TEST_P(RegularisedFusedVsReference, EveryOption) {
   for (int threads : {2, 1}) {
     set_num_threads(threads);
     const std::string tag = " threads=" + std::to_string(threads);
-    compare({with(one_layer(cell, 5, 70), 0.3f, 0.0f), 4, 9, len9, true, "dropout H=70 B=9" + tag, r});
-    compare({with(one_layer(cell, 5, 70), 0.0f, 0.3f), 4, 9, len9, true, "zoneout H=70 B=9" + tag, r});
-    compare({with(one_layer(cell, 5, 70), 0.25f, 0.4f), 4, 9, {}, true, "both H=70 B=9" + tag, r});
+    compare_regularised({with(one_layer(cell, 5, 70), 0.3f, 0.0f), 4, 9, len9, true, "dropout H=70 B=9" + tag, r});
+    compare_regularised({with(one_layer(cell, 5, 70), 0.0f, 0.3f), 4, 9, len9, true, "zoneout H=70 B=9" + tag, r});
+    compare_regularised({with(one_layer(cell, 5, 70), 0.25f, 0.4f), 4, 9, {}, true, "both H=70 B=9" + tag, r});
     rnn::force_fold_input(-1);
-    compare({with(one_layer(cell, 5, 70), 0.25f, 0.4f), 4, 9, len9, true, "both, input not folded" + tag, r});
+    compare_regularised({with(one_layer(cell, 5, 70), 0.25f, 0.4f), 4, 9, len9, true, "both, input not folded" + tag, r});
     rnn::force_fold_input(0);
     rnn::force_forward_split(1);
-    compare({with(one_layer(cell, 5, 70), 0.25f, 0.4f), 3, 19, {}, true, "both, rows split B=19" + tag, r});
+    compare_regularised({with(one_layer(cell, 5, 70), 0.25f, 0.4f), 3, 19, {}, true, "both, rows split B=19" + tag, r});
     rnn::force_forward_split(0);
     RNNOptions bi = with(RNNOptions::uniform(cell, 5, 33, 2, true), 0.3f, 0.3f);
-    compare({bi, 3, 2, {3, 2}, true, "both, 2 layers bidirectional" + tag, std::min(r, 0.2f)});
-    compare({with(one_layer(cell, 4, 40), 0.3f, 0.3f), 3, 1, {}, true, "both, batch 1" + tag, r});
-    if (projectable(cell))
-      compare({with(one_layer(cell, 5, 70, 40), 0.3f, 0.0f), 4, 9, len9, true, "dropout, projection P=40" + tag, 0.2f});
+    compare_regularised({bi, 3, 2, {3, 2}, true, "both, 2 layers bidirectional" + tag, std::min(r, 0.2f)});
+    compare_regularised({with(one_layer(cell, 4, 40), 0.3f, 0.3f), 3, 1, {}, true, "both, batch 1" + tag, r});
+    if (regularised_projectable(cell))
+      compare_regularised({with(one_layer(cell, 5, 70, 40), 0.3f, 0.0f), 4, 9, len9, true, "dropout, projection P=40" + tag, 0.2f});
   }
   set_num_threads(saved);
   // Evaluation: no dropout, zoneout's expectation (forward only: the fused backward refuses it).
-  compare({with(one_layer(cell, 5, 70), 0.3f, 0.3f), 4, 9, len9, true, "evaluation", r}, 1e-5, false);
+  compare_regularised({with(one_layer(cell, 5, 70), 0.3f, 0.3f), 4, 9, len9, true, "evaluation", r}, 1e-5, false);
 }
 
 INSTANTIATE_TEST_SUITE_P(CellsTargets, RegularisedFusedVsReference,
-                         ::testing::Combine(::testing::ValuesIn(kAllCells), ::testing::ValuesIn(simd::cpu_targets())),
+                         ::testing::Combine(::testing::ValuesIn(kRegularisedCells), ::testing::ValuesIn(simd::cpu_targets())),
                          [](const auto& info) {
                            return std::string(cell_name(std::get<0>(info.param))) + "_" +
                                   simd::target_name(std::get<1>(info.param));
@@ -79,7 +79,7 @@ INSTANTIATE_TEST_SUITE_P(CellsTargets, RegularisedFusedVsReference,
 // Finite differences with the masks fixed (the harness redraws the same ones in every call).
 class RegularisedGradcheck : public ::testing::TestWithParam<CellType> {};
 
-void check(const RnnCase& c) {
+void check_regularised(const RnnCase& c) {
   RnnHarness h(c);
   auto f = [&](const std::vector<Var>& v) { return h.run(v); };
   GradCheckOptions o;
@@ -90,13 +90,13 @@ void check(const RnnCase& c) {
 
 TEST_P(RegularisedGradcheck, DropoutZoneoutLengthsStack) {
   const CellType cell = GetParam();
-  check({with(one_layer(cell, 3, 5), 0.4f, 0.0f), 5, 3, {3, 5, 1}, true, "dropout, h0 + lengths"});
-  check({with(one_layer(cell, 3, 5), 0.0f, 0.4f), 5, 3, {3, 5, 1}, true, "zoneout, h0 + lengths"});
-  check({with(RNNOptions::uniform(cell, 3, 4, 2, true), 0.3f, 0.3f), 4, 2, {4, 2}, true, "both, 2 layers bidirectional"});
-  if (projectable(cell)) check({with(one_layer(cell, 3, 5, 3), 0.4f, 0.0f), 4, 2, {}, true, "dropout, projection"});
+  check_regularised({with(one_layer(cell, 3, 5), 0.4f, 0.0f), 5, 3, {3, 5, 1}, true, "dropout, h0 + lengths"});
+  check_regularised({with(one_layer(cell, 3, 5), 0.0f, 0.4f), 5, 3, {3, 5, 1}, true, "zoneout, h0 + lengths"});
+  check_regularised({with(RNNOptions::uniform(cell, 3, 4, 2, true), 0.3f, 0.3f), 4, 2, {4, 2}, true, "both, 2 layers bidirectional"});
+  if (regularised_projectable(cell)) check_regularised({with(one_layer(cell, 3, 5, 3), 0.4f, 0.0f), 4, 2, {}, true, "dropout, projection"});
 }
 
-INSTANTIATE_TEST_SUITE_P(Cells, RegularisedGradcheck, ::testing::ValuesIn(kAllCells),
+INSTANTIATE_TEST_SUITE_P(Cells, RegularisedGradcheck, ::testing::ValuesIn(kRegularisedCells),
                          [](const auto& info) { return std::string(cell_name(info.param)); });
 
 Tensor forward_once(RNN& rnn, const Var& x) { return rnn.forward(x).output.value(); }
@@ -154,7 +154,7 @@ TEST(RnnRegularisers, MasksHaveTheirRatesAndRepeat) {
   EXPECT_NE(z, z3) << "the stream did not advance";
 }
 
-std::string error_of(const std::function<void()>& fn) {
+std::string regulariser_error_of(const std::function<void()>& fn) {
   try {
     fn();
   } catch (const Error& e) {
@@ -170,7 +170,7 @@ TEST(RnnRegularisers, BadOptionsAreRefused) {
     o.layers[0].zoneout = zone;
     return o;
   };
-  auto msg = [&](const RNNOptions& o) { return error_of([&] { o.validate(); }); };
+  auto msg = [&](const RNNOptions& o) { return regulariser_error_of([&] { o.validate(); }); };
   EXPECT_NE(msg(opts(CellType::lstm, 1.0f, 0.0f)).find("--recurrent-dropout: layer 0: expected a probability in [0, 1), got 1"),
             std::string::npos);
   EXPECT_NE(msg(opts(CellType::lstm, -0.1f, 0.0f)).find("--recurrent-dropout"), std::string::npos);
@@ -187,14 +187,14 @@ TEST(RnnRegularisers, BadOptionsAreRefused) {
   RNN rnn(opts(CellType::gru, 0.0f, 0.3f), rng);
   Var x(random_tensor({4, 2, 3}, rng), true);
   rnn.eval();
-  EXPECT_NE(error_of([&] { sum(rnn.forward(x).output).backward(); }).find("evaluation-mode forward with zoneout"),
+  EXPECT_NE(regulariser_error_of([&] { sum(rnn.forward(x).output).backward(); }).find("evaluation-mode forward with zoneout"),
             std::string::npos);
   rnn.train();
   const EngineConfig saved = default_engine();
   EngineConfig e = saved;
   e.fused = -1;
   set_default_engine(e);
-  EXPECT_NE(error_of([&] { rnn.forward(x); }).find("run in the fused loops only"), std::string::npos);
+  EXPECT_NE(regulariser_error_of([&] { rnn.forward(x); }).find("run in the fused loops only"), std::string::npos);
   set_default_engine(saved);
 }
 

@@ -22,7 +22,7 @@ using recurrent::io::SafeTensors;
 
 namespace {
 
-std::vector<std::string> fixture_files() {
+std::vector<std::string> fixture_files_rnn_regularisers_pytorch() {
   std::vector<std::string> out;
   for (auto& e : std::filesystem::directory_iterator(std::string(RECURRENT_TEST_DATA) + "/rnn_reg"))
     if (e.path().extension() == ".safetensors") out.push_back(e.path().string());
@@ -30,9 +30,9 @@ std::vector<std::string> fixture_files() {
   return out;
 }
 
-Var dot(const Var& a, const Tensor& seed) { return sum(mul(a, Var(seed))); }
+Var dot_rnn_regularisers_pytorch(const Var& a, const Tensor& seed) { return sum(mul(a, Var(seed))); }
 
-void check_fixture(const std::string& path) {
+void check_fixture_rnn_regularisers_pytorch(const std::string& path) {
   SCOPED_TRACE(path);
   SafeTensors f = read_safetensors(path);
   auto meta = [&](const char* k) { return f.metadata_or(k, ""); };
@@ -69,11 +69,11 @@ void check_fixture(const std::string& path) {
   }
   RNNOutput out = rnn.forward(x, lengths, init);
   Var h_n = concat(out.final_state.h, 0);
-  Var loss = add(dot(out.output, f.get_f32("grad_output")), dot(h_n, f.get_f32("grad_h_n")));
+  Var loss = add(dot_rnn_regularisers_pytorch(out.output, f.get_f32("grad_output")), dot_rnn_regularisers_pytorch(h_n, f.get_f32("grad_h_n")));
   Var c_n;
   if (lstm) {
     c_n = concat(out.final_state.c, 0);
-    loss = add(loss, dot(c_n, f.get_f32("grad_c_n")));
+    loss = add(loss, dot_rnn_regularisers_pytorch(c_n, f.get_f32("grad_c_n")));
   }
   loss.backward();
   // The layer-norm LSTM/GRU in float32: the norms' backward subtracts means of cancelling terms, and float32
@@ -97,16 +97,16 @@ class RegularisedPyTorchParity : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(RegularisedPyTorchParity, AllFixtures) {
   const ScopedTarget target(GetParam());
-  const auto files = fixture_files();
+  const auto files = fixture_files_rnn_regularisers_pytorch();
   ASSERT_GE(files.size(), 12u) << "fixtures missing in " << RECURRENT_TEST_DATA << "/rnn_reg";
-  for (const auto& p : files) check_fixture(p);
+  for (const auto& p : files) check_fixture_rnn_regularisers_pytorch(p);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, RegularisedPyTorchParity, ::testing::ValuesIn(simd::cpu_targets()), TargetName());
 
 TEST(RegularisedPyTorchParityReference, ReferenceEngine) {
   set_rnn_engine(RnnEngine::reference);
-  for (const auto& p : fixture_files()) check_fixture(p);
+  for (const auto& p : fixture_files_rnn_regularisers_pytorch()) check_fixture_rnn_regularisers_pytorch(p);
   set_rnn_engine(RnnEngine::fast);
 }
 

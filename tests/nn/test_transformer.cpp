@@ -23,7 +23,7 @@ namespace {
 // module's parameters live inside it): for up to `per_param` elements of every parameter, spread
 // over the tensor, compare the tape gradient of L = Σ w ⊙ f() with the central difference.
 // Tolerance as gradcheck.h (h = 1e-2, O(1) values, fan-out ≲ 50).
-::testing::AssertionResult params_gradcheck(Module& m, const std::function<Var()>& f, int per_param = 7,
+::testing::AssertionResult params_gradcheck_transformer(Module& m, const std::function<Var()>& f, int per_param = 7,
                                             double atol = 2e-3, double rtol = 1e-2) {
   m.zero_grad();
   Var out = f();
@@ -86,7 +86,7 @@ TEST(TransformerEncoderLayer, GradcheckInputsAndParameters) {
     auto f = [&](const std::vector<Var>& v) { return layer.forward(v[0], m); };
     Tensor x = random_tensor({2, 4, 6}, rng);
     EXPECT_TRUE(gradcheck_ok(f, {x}));
-    EXPECT_TRUE(params_gradcheck(layer, [&] { return layer.forward(Var(x), m); }));
+    EXPECT_TRUE(params_gradcheck_transformer(layer, [&] { return layer.forward(Var(x), m); }));
   }
 }
 
@@ -103,7 +103,7 @@ TEST(TransformerDecoderLayer, GradcheckInputsAndParameters) {
     auto f = [&](const std::vector<Var>& v) { return layer.forward(v[0], v[1], self_m, mem_m); };
     Tensor x = random_tensor({3, 2, 6}, rng), mem = random_tensor({5, 2, 6}, rng);
     EXPECT_TRUE(gradcheck_ok(f, {x, mem}));
-    EXPECT_TRUE(params_gradcheck(layer, [&] { return layer.forward(Var(x), Var(mem), self_m, mem_m); }));
+    EXPECT_TRUE(params_gradcheck_transformer(layer, [&] { return layer.forward(Var(x), Var(mem), self_m, mem_m); }));
   }
 }
 
@@ -228,7 +228,7 @@ TEST(TransformerLM, DropoutIsSeededAndGradientsCheck) {
   o.dropout = 0.0f;
   TransformerLM lm(o, rng);
   std::vector<int64_t> tok = random_tokens(2 * 5, 11, rng);
-  EXPECT_TRUE(params_gradcheck(lm, [&] { return lm.forward(tok, 2, 5); }, 4));
+  EXPECT_TRUE(params_gradcheck_transformer(lm, [&] { return lm.forward(tok, 2, 5); }, 4));
 }
 
 // The RNN-LM layout adapter is a transpose of the batch-first forward.

@@ -19,7 +19,7 @@ using namespace recurrent;
 
 namespace {
 
-const io::SafeTensors& fixture() {
+const io::SafeTensors& schedule_fixture() {
   static const io::SafeTensors st =
       io::read_safetensors(std::string(RECURRENT_TEST_DATA) + "/optim/schedules.safetensors");
   return st;
@@ -27,8 +27,8 @@ const io::SafeTensors& fixture() {
 
 // F64 tensors are converted to float by get_f32; the raw bytes keep the full double.
 std::vector<double> f64(const std::string& name) {
-  const auto raw = fixture().raw(name);
-  EXPECT_EQ(fixture().info(name).dtype, io::DType::F64) << name;
+  const auto raw = schedule_fixture().raw(name);
+  EXPECT_EQ(schedule_fixture().info(name).dtype, io::DType::F64) << name;
   std::vector<double> out(raw.size() / 8);
   std::memcpy(out.data(), raw.data(), out.size() * 8);
   return out;
@@ -56,7 +56,7 @@ class PyTorchSchedule : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PyTorchSchedule, LrSequenceMatches) {
   const std::string c = GetParam();
-  const nlohmann::json o = nlohmann::json::parse(fixture().metadata().at(c));
+  const nlohmann::json o = nlohmann::json::parse(schedule_fixture().metadata().at(c));
   const std::vector<double> want = f64(c + "/lr");
   ASSERT_GE(want.size(), 10u);
   if (o.at("kind") == "plateau") {

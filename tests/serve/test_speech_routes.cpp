@@ -45,7 +45,7 @@ struct SpeechFixture {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-std::string file_bytes(const std::string& path) {
+std::string file_bytes_speech_routes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -76,7 +76,7 @@ TEST(SpeechRoutes, TranscribeAndStreamAsTheCli) {
   o.models = {{"digits", ctc}};
   RunningServer s(o);
   auto c = s.client();
-  const std::string audio = file_bytes(wav);
+  const std::string audio = file_bytes_speech_routes(wav);
   Reply r = post_raw(*c, "/v1/transcribe", audio, "audio/wav");
   ASSERT_EQ(r.status, 200) << r.raw;
   const std::string whole = r.body["text"];
@@ -149,7 +149,7 @@ TEST(SpeechRoutes, BidirectionalModelRefusedForSessions) {
   ASSERT_TRUE(m);
   EXPECT_EQ(json::parse(m->body)["models"][0]["streaming"], false) << m->body;
   // Whole files still work.
-  r = post_raw(*c, "/v1/transcribe", file_bytes(std::string(RECURRENT_TEST_DATA) + "/audio/fsdd/0_jackson_0.wav"),
+  r = post_raw(*c, "/v1/transcribe", file_bytes_speech_routes(std::string(RECURRENT_TEST_DATA) + "/audio/fsdd/0_jackson_0.wav"),
                "audio/wav");
   EXPECT_EQ(r.status, 200) << r.raw;
 }

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-ClassifierConfig small_config(std::vector<std::string> vocab) {
+ClassifierConfig small_config_classify_ensemble(std::vector<std::string> vocab) {
   ClassifierConfig c;
   c.vocab = std::move(vocab);
   c.labels = {"neg", "pos", "mid"};
@@ -54,7 +54,7 @@ const std::vector<std::string> kVocab = {"<unk>", "a", "b", "c", "d", "e"};
 TEST(ClassifyEnsemble, ProbabilitiesAreTheSoftmaxOfTheLogits) {
   set_num_threads(1);
   Rng rng(5);
-  TextClassifier m(small_config(kVocab), rng);
+  TextClassifier m(small_config_classify_ensemble(kVocab), rng);
   const data::LabeledSet s = sentences();
   const auto seqs = encode_all(m, s);
   const std::vector<float> p = classifier_probabilities(m, seqs, 4);  // two batches: 4 + 2
@@ -76,7 +76,7 @@ TEST(ClassifyEnsemble, ProbabilitiesAreTheSoftmaxOfTheLogits) {
 TEST(ClassifyEnsemble, OneMemberIsThatModel) {
   set_num_threads(1);
   Rng rng(6);
-  TextClassifier m(small_config(kVocab), rng);
+  TextClassifier m(small_config_classify_ensemble(kVocab), rng);
   const data::LabeledSet s = sentences();
   const ClassifyEval one = evaluate_classifier(m, encode_all(m, s), data::LabelSet::from_names(m.config().labels).ids(s));
   const ClassifyEval ens = evaluate_ensemble({&m}, {"m"}, s);
@@ -89,7 +89,7 @@ TEST(ClassifyEnsemble, OneMemberIsThatModel) {
 TEST(ClassifyEnsemble, TwoMembersAverageTheirProbabilities) {
   set_num_threads(1);
   Rng r1(7), r2(8);
-  TextClassifier a(small_config(kVocab), r1), b(small_config(kVocab), r2);
+  TextClassifier a(small_config_classify_ensemble(kVocab), r1), b(small_config_classify_ensemble(kVocab), r2);
   const data::LabeledSet s = sentences();
   const std::vector<float> pa = classifier_probabilities(a, encode_all(a, s)),
                            pb = classifier_probabilities(b, encode_all(b, s));
@@ -118,10 +118,10 @@ TEST(ClassifyEnsemble, TwoMembersAverageTheirProbabilities) {
 TEST(ClassifyEnsemble, EachMemberEncodesWithItsOwnVocabulary) {
   set_num_threads(1);
   Rng r1(9), r2(9);
-  TextClassifier a(small_config(kVocab), r1);
+  TextClassifier a(small_config_classify_ensemble(kVocab), r1);
   // b: the same weights with the vocabulary reversed (except <unk>) and the embedding rows alike.
   const std::vector<std::string> rev = {"<unk>", "e", "d", "c", "b", "a"};
-  TextClassifier b(small_config(rev), r2);
+  TextClassifier b(small_config_classify_ensemble(rev), r2);
   auto pa = a.named_parameters(), pb = b.named_parameters();
   ASSERT_EQ(pa.size(), pb.size());
   for (size_t k = 0; k < pa.size(); ++k) {
@@ -148,9 +148,9 @@ TEST(ClassifyEnsemble, EachMemberEncodesWithItsOwnVocabulary) {
 
 TEST(ClassifyEnsemble, MembersWithOtherLabelsAreAnError) {
   Rng r1(1), r2(2);
-  ClassifierConfig c2 = small_config(kVocab);
+  ClassifierConfig c2 = small_config_classify_ensemble(kVocab);
   c2.labels = {"mid", "neg", "pos"};
-  TextClassifier a(small_config(kVocab), r1), b(c2, r2);
+  TextClassifier a(small_config_classify_ensemble(kVocab), r1), b(c2, r2);
   try {
     evaluate_ensemble({&a, &b}, {"runA", "runB"}, sentences());
     FAIL() << "expected an error";

@@ -26,6 +26,7 @@
 #include "recurrent/tasks/lm.h"
 #include "recurrent/train/checkpoint.h"
 #include "run_cli.h"
+#include "temp_dir.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -33,15 +34,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("recurrent-clsopt-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 // n sentences of 4..10 filler words; a random half hold "great" (pos), the others not (neg).
-std::string keyword_tsv(const fs::path& file, int n, uint64_t seed) {
+std::string options_keyword_tsv(const fs::path& file, int n, uint64_t seed) {
   Rng r(seed);
   std::string s;
   for (int i = 0; i < n; ++i) {
@@ -64,7 +58,7 @@ std::string keyword_tsv(const fs::path& file, int n, uint64_t seed) {
   return file.string();
 }
 
-ClassifyTrainOptions small_opts(const std::string& data, const fs::path& out) {
+ClassifyTrainOptions small_classify_opts(const std::string& data, const fs::path& out) {
   ClassifyTrainOptions o;
   o.data = {data};
   o.out = out.string();
@@ -168,9 +162,9 @@ TEST(ClassifyWordDropout, AboutPOfTokensReadAsUnkInTrainingOnly) {
 
 TEST(ClassifyFolds, TestValidTrainByFoldAndDefaultIsFold9Of10) {
   set_num_threads(1);
-  fs::path d = tmpdir("folds");
-  const std::string data = keyword_tsv(d / "kw.tsv", 103, 31);
-  ClassifyTrainOptions o = small_opts(data, d / "f2");
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-folds");
+  const std::string data = options_keyword_tsv(d / "kw.tsv", 103, 31);
+  ClassifyTrainOptions o = small_classify_opts(data, d / "f2");
   o.epochs = 1;
   o.fold = 2;  // test: i % 10 == 2 (i = 2, 12, ..., 102: 11), valid: i % 10 == 1 (11), train 81
   ASSERT_EQ(train_classifier(o), ClassifyOutcome::finished);
@@ -185,7 +179,7 @@ TEST(ClassifyFolds, TestValidTrainByFoldAndDefaultIsFold9Of10) {
   EXPECT_EQ(r.at("valid").at("n").get<int64_t>(), 25);
   EXPECT_EQ(r.at("train_n").get<int64_t>(), 52);
   // Default split == --folds 10 --fold 9, exactly (same items, same order: same weights).
-  ClassifyTrainOptions a = small_opts(data, d / "default");
+  ClassifyTrainOptions a = small_classify_opts(data, d / "default");
   a.epochs = 1;
   ClassifyTrainOptions b = a;
   b.out = (d / "f9").string(), b.folds = 10, b.fold = 9;
@@ -197,9 +191,9 @@ TEST(ClassifyFolds, TestValidTrainByFoldAndDefaultIsFold9Of10) {
 
 TEST(ClassifyWeightDecay, ReachesTheOptimizer) {
   set_num_threads(1);
-  fs::path d = tmpdir("wd");
-  const std::string data = keyword_tsv(d / "kw.tsv", 100, 32);
-  ClassifyTrainOptions adam = small_opts(data, d / "adam");
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-wd");
+  const std::string data = options_keyword_tsv(d / "kw.tsv", 100, 32);
+  ClassifyTrainOptions adam = small_classify_opts(data, d / "adam");
   adam.epochs = 1;
   ClassifyTrainOptions adamw0 = adam, adamw = adam;
   adamw0.optimizer = adamw.optimizer = "adamw";
@@ -214,8 +208,8 @@ TEST(ClassifyWeightDecay, ReachesTheOptimizer) {
 
 TEST(ClassifyPatience, StopsAfterNEpochsWithoutABetterValidation) {
   set_num_threads(1);
-  fs::path d = tmpdir("patience");
-  ClassifyTrainOptions o = small_opts(keyword_tsv(d / "kw.tsv", 100, 33), d / "run");
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-patience");
+  ClassifyTrainOptions o = small_classify_opts(options_keyword_tsv(d / "kw.tsv", 100, 33), d / "run");
   o.optimizer = "sgd";
   o.lr = 1e-30;  // every update rounds away: validation never improves after epoch 1
   o.epochs = 20;
@@ -230,8 +224,8 @@ TEST(ClassifyPatience, StopsAfterNEpochsWithoutABetterValidation) {
 // weights as an uninterrupted one (80 training sentences, batch 16: 5 steps per epoch).
 TEST(ClassifyPatience, SurvivesResumeWithTheCheckpointsWeightDecay) {
   set_num_threads(1);
-  fs::path d = tmpdir("patience-resume");
-  ClassifyTrainOptions o = small_opts(keyword_tsv(d / "kw.tsv", 100, 33), d / "p");
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-patience-resume");
+  ClassifyTrainOptions o = small_classify_opts(options_keyword_tsv(d / "kw.tsv", 100, 33), d / "p");
   o.optimizer = "sgd";
   o.lr = 1e-30;  // validation never improves after epoch 1: stops after epoch 3 with patience 2
   o.epochs = 20;
@@ -242,7 +236,7 @@ TEST(ClassifyPatience, SurvivesResumeWithTheCheckpointsWeightDecay) {
   ASSERT_EQ(train_classifier(o), ClassifyOutcome::finished);
   EXPECT_EQ(results(d / "p").at("epochs_completed").get<int64_t>(), 3);
 
-  ClassifyTrainOptions a = small_opts((d / "kw.tsv").string(), d / "a");
+  ClassifyTrainOptions a = small_classify_opts((d / "kw.tsv").string(), d / "a");
   a.epochs = 2;
   a.optimizer = "adamw";
   a.weight_decay = 0.0;  // not adamw's default 1e-2
@@ -258,8 +252,8 @@ TEST(ClassifyPatience, SurvivesResumeWithTheCheckpointsWeightDecay) {
 
 TEST(ClassifyMaxPool, LearnsTheKeywordTaskWithWordDropoutAndWeightDecay) {
   set_num_threads(1);
-  fs::path d = tmpdir("max");
-  ClassifyTrainOptions o = small_opts(keyword_tsv(d / "kw.tsv", 600, 34), d / "run");
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-max");
+  ClassifyTrainOptions o = small_classify_opts(options_keyword_tsv(d / "kw.tsv", 600, 34), d / "run");
   o.pool = "max";
   o.bidirectional = true;
   o.word_dropout = 0.1;
@@ -287,7 +281,7 @@ std::string save_lm(const fs::path& file, const std::string& text, bool lower, i
 }
 
 TEST(ClassifyInitFromLm, CopiesRowsByTokenAndRecurrentTensorsByName) {
-  fs::path d = tmpdir("init");
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-init");
   const std::string fwd = save_lm(d / "fwd.safetensors", "The great w1 w2 .\nw3 Great\n", true, 16, 1);
   const std::string bwd = save_lm(d / "bwd.safetensors", "w2 w1 great the\n", false, 16, 2);
   ClassifierConfig c;
@@ -335,9 +329,9 @@ TEST(ClassifyInitFromLm, CopiesRowsByTokenAndRecurrentTensorsByName) {
 
 TEST(ClassifyInitFromLm, TrainingWithLmVocabAndReport) {
   set_num_threads(1);
-  fs::path d = tmpdir("initrun");
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-initrun");
   const std::string lm = save_lm(d / "lm.safetensors", "great w1 w2 splendid\n", false, 16, 5);
-  ClassifyTrainOptions o = small_opts(keyword_tsv(d / "kw.tsv", 100, 35), d / "run");
+  ClassifyTrainOptions o = small_classify_opts(options_keyword_tsv(d / "kw.tsv", 100, 35), d / "run");
   o.epochs = 1;
   o.init_from = lm;
   o.lm_vocab = true;
@@ -353,8 +347,8 @@ TEST(ClassifyInitFromLm, TrainingWithLmVocabAndReport) {
 
 TEST(ClassifyOptionsCli, OneLineErrorsForBadValues) {
   using recurrent::testing::run;
-  fs::path d = tmpdir("cli");
-  const std::string data = keyword_tsv(d / "kw.tsv", 60, 36);
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-cli");
+  const std::string data = options_keyword_tsv(d / "kw.tsv", 60, 36);
   // A character-level LM cannot initialise a word classifier.
   LmConfig cc;
   cc.vocab = data::Vocab::build_chars(data::utf8_decode("abc", "t"));

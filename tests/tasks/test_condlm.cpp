@@ -18,6 +18,7 @@
 #include "recurrent/data/text_file.h"
 #include "recurrent/tasks/condlm.h"
 #include "run_cli.h"
+#include "temp_dir.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -26,13 +27,6 @@ using recurrent::testing::CmdResult;
 using recurrent::testing::run;
 
 namespace {
-
-fs::path tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("recurrent-condlm-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 std::string grouped_tsv(const fs::path& file, int n, uint64_t seed) {
   Rng r(seed);
@@ -51,7 +45,7 @@ std::string grouped_tsv(const fs::path& file, int n, uint64_t seed) {
   return file.string();
 }
 
-CondLmTrainOptions small_opts(const std::string& data, const fs::path& out) {
+CondLmTrainOptions small_opts_condlm(const std::string& data, const fs::path& out) {
   CondLmTrainOptions o;
   o.data = data;
   o.out = out.string();
@@ -72,11 +66,11 @@ double test_ppl(const fs::path& out) {
 
 TEST(CondLm, ConditionLowersHeldOutPerplexityAndSamplesFollowTheLabel) {
   set_num_threads(1);
-  fs::path d = tmpdir("groups");
+  fs::path d = recurrent::testing::fresh_temp_dir("condlm-groups");
   const std::string data = grouped_tsv(d / "g.tsv", 600, 31);
-  CondLmTrainOptions c = small_opts(data, d / "cond");
+  CondLmTrainOptions c = small_opts_condlm(data, d / "cond");
   ASSERT_EQ(train_condlm(c), CondLmOutcome::finished);
-  CondLmTrainOptions u = small_opts(data, d / "uncond");
+  CondLmTrainOptions u = small_opts_condlm(data, d / "uncond");
   u.conditioned = false;
   ASSERT_EQ(train_condlm(u), CondLmOutcome::finished);
   const double pc = test_ppl(d / "cond"), pu = test_ppl(d / "uncond");
@@ -125,7 +119,7 @@ TEST(CondLm, EvaluationCountsEveryTargetOnceAndIgnoresPadding) {
 }
 
 TEST(CondLmCli, TrainEvalSampleAndOneLineErrors) {
-  fs::path d = tmpdir("cli");
+  fs::path d = recurrent::testing::fresh_temp_dir("condlm-cli");
   const std::string data = grouped_tsv(d / "g.tsv", 100, 32);
   const std::string out = (d / "run").string();
   CmdResult r = run("train condlm --quiet --data " + data + " --hidden 8 --epochs 1 --out " + out + " --threads 1");

@@ -70,7 +70,7 @@ std::vector<double> gauss(std::vector<double> A, std::vector<double> b, int n) {
   return w;
 }
 
-EsnConfig small_config(int64_t N = 8, int64_t K = 1) {
+EsnConfig small_config_esn(int64_t N = 8, int64_t K = 1) {
   EsnConfig c;
   c.reservoir = N, c.inputs = K, c.outputs = 1, c.density = 0.5, c.spectral_radius = 0.8, c.leak = 0.3;
   c.input_scale = 0.7, c.washout = 3, c.ridge = 1e-3;
@@ -120,7 +120,7 @@ TEST(EsnReservoir, SpectralRadiusOfKnownMatricesAndAfterScaling) {
   EXPECT_NEAR(spectral_radius({3, 7, 0, -5}, 2), 5.0, 1e-12);            // triangular: 3, −5
   EXPECT_NEAR(spectral_radius({0, 1, 0, 0, 0, 1, 0.125, 0, 0}, 3), 0.5, 1e-12);  // λ³ = 1/8
   for (double rho : {0.5, 0.9, 1.25}) {
-    EsnConfig c = small_config(60);
+    EsnConfig c = small_config_esn(60);
     c.density = 0.1, c.spectral_radius = rho;
     Rng rng(3);
     EchoStateNetwork m(c, rng);
@@ -134,7 +134,7 @@ TEST(EsnReservoir, SpectralRadiusOfKnownMatricesAndAfterScaling) {
 }
 
 TEST(EsnReservoir, RunAndFitFollowTheLeakyUpdateAndTheWashoutStepByStep) {
-  const EsnConfig c = small_config(8, 2);
+  const EsnConfig c = small_config_esn(8, 2);
   Rng rng(11);
   EchoStateNetwork m(c, rng);
   const int64_t T = 20, N = 8, K = 2;
@@ -179,7 +179,7 @@ TEST(EsnReservoir, RunAndFitFollowTheLeakyUpdateAndTheWashoutStepByStep) {
 }
 
 TEST(EsnReservoir, SameSeedSameNetworkOtherSeedAnother) {
-  const EsnConfig c = small_config(30);
+  const EsnConfig c = small_config_esn(30);
   Rng a(7), b(7), d(8);
   EchoStateNetwork m1(c, a), m2(c, b), m3(c, d);
   for (const char* name : {"w_in", "w"}) {
@@ -227,7 +227,7 @@ TEST(EsnConfig, BadSettingsNameTheOption) {
       EXPECT_EQ(std::string(e.what()).rfind(option + ": ", 0), 0u) << e.what();
     }
   };
-  EsnConfig c = small_config();
+  EsnConfig c = small_config_esn();
   EXPECT_NO_THROW(c.validate());
   EsnConfig b = c;
   b.spectral_radius = 0, refused(b, "--spectral-radius");

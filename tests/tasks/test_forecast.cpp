@@ -31,7 +31,7 @@ using recurrent::testing::run;
 
 namespace {
 
-fs::path tmpdir(const std::string& name) {
+fs::path tmpdir_forecast(const std::string& name) {
   fs::path d = fs::temp_directory_path() / ("recurrent-fc-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
@@ -62,7 +62,7 @@ std::string ar2_csv(int n, uint64_t seed, double shift = 0.0) {
   return s;
 }
 
-ForecastConfig small_config(int64_t L, int64_t H, int64_t S) {
+ForecastConfig small_config_forecast(int64_t L, int64_t H, int64_t S) {
   ForecastConfig c;
   c.column = "y";
   c.time_column = "t";
@@ -89,7 +89,7 @@ ForecastTrainOptions train_opts(const std::string& data, const fs::path& out) {
   return o;
 }
 
-nlohmann::json results(const fs::path& out) {
+nlohmann::json results_forecast(const fs::path& out) {
   return nlohmann::json::parse(data::read_file((out / "results.json").string()));
 }
 
@@ -155,7 +155,7 @@ TEST(ForecastData, WindowsKeepTheirTargetsInsideThePartAndSkipGappedTargets) {
   // 20 rows → train [0, 14), valid [14, 17), test [17, 20); L = 4, H = 2; gaps at rows 2 and 9.
   std::string csv = "t,y\n";
   for (int i = 0; i < 20; ++i) csv += std::to_string(i) + "," + (i == 2 || i == 9 ? std::string() : std::to_string(i % 5)) + "\n";
-  ForecastConfig c = small_config(4, 2, 1);
+  ForecastConfig c = small_config_forecast(4, 2, 1);
   const ForecastData d = data_of(csv, c);
   // train origins t ∈ [3, 11], minus those whose targets t+1..t+2 hold row 9 (t = 7, 8).
   EXPECT_EQ(d.origins[0], (std::vector<int64_t>{3, 4, 5, 6, 9, 10, 11}));
@@ -171,7 +171,7 @@ TEST(ForecastData, WindowsKeepTheirTargetsInsideThePartAndSkipGappedTargets) {
 TEST(ForecastData, NormalisationIsFittedOnTheTrainingPartOnly) {
   std::string csv = "t,y\n";
   for (int i = 0; i < 40; ++i) csv += std::to_string(i) + "," + std::to_string(i < 28 ? (i % 2 ? 3.0 : 1.0) : 1000.0) + "\n";
-  ForecastConfig c = small_config(4, 1, 1);
+  ForecastConfig c = small_config_forecast(4, 1, 1);
   data_of(csv, c);
   EXPECT_DOUBLE_EQ(c.mean[0], 2.0);  // rows 0..27 alternate 1, 3; the 1000s are valid/test
   EXPECT_DOUBLE_EQ(c.stdev[0], 1.0);
@@ -180,7 +180,7 @@ TEST(ForecastData, NormalisationIsFittedOnTheTrainingPartOnly) {
 TEST(ForecastData, TooFewWindowsAfterGaps) {
   std::string csv = "t,y\n";
   for (int i = 0; i < 20; ++i) csv += std::to_string(i) + "," + (i >= 17 ? std::string() : std::to_string(i)) + "\n";
-  ForecastConfig c = small_config(4, 1, 1);
+  ForecastConfig c = small_config_forecast(4, 1, 1);
   const std::string m = error_of([&] { data_of(csv, c); });
   EXPECT_NE(m.find("mem.csv: no window of the test part has all its targets observed (rows 18..20)"), std::string::npos) << m;
 }
@@ -192,7 +192,7 @@ TEST(Forecaster, InputsAndTargetsByHand) {
   std::string csv = "t,y,x\n";
   for (int i = 0; i < 20; ++i) csv += std::to_string(i) + "," + std::to_string(i) + "," + std::to_string(10 * i) + "\n";
   for (bool relative : {false, true}) {
-    ForecastConfig c = small_config(3, 2, 1);
+    ForecastConfig c = small_config_forecast(3, 2, 1);
     c.features = {"x"};
     c.relative = relative;
     const ForecastData d = data_of(csv, c);
@@ -217,7 +217,7 @@ TEST(Forecaster, InputsAndTargetsByHand) {
 TEST(Forecaster, UsesFeatureColumns) {
   // y_t = x_{t−1} with x i.i.d.: only the feature's past predicts y; without it nothing beats a guess.
   set_num_threads(1);
-  const fs::path d = tmpdir("features");
+  const fs::path d = tmpdir_forecast("features");
   const std::string csv = (d / "xy.csv").string();
   Rng r(21);
   std::string s = "t,y,x\n";
@@ -234,7 +234,7 @@ TEST(Forecaster, UsesFeatureColumns) {
     o.lookback = 4, o.horizon = 1, o.season = 1, o.epochs = 15;
     if (with) o.features = "x";
     ASSERT_EQ(train_forecaster(o), ForecastOutcome::finished);
-    const nlohmann::json t = results(d / ("run" + std::to_string(with))).at("test");
+    const nlohmann::json t = results_forecast(d / ("run" + std::to_string(with))).at("test");
     mase[with] = t.at("mase").get<double>();
     naive = t.at("naive_mase").get<double>();
   }
@@ -247,7 +247,7 @@ TEST(Forecaster, RelativeForecastsMoveWithALevelShift) {
   // One model (normalisation fitted on the original series) applied to the series shifted by +250,
   // far outside the training range: relative forecasts shift by exactly 250, absolute ones do not.
   for (bool relative : {true, false}) {
-    ForecastConfig c = small_config(8, 3, 1);
+    ForecastConfig c = small_config_forecast(8, 3, 1);
     c.relative = relative;
     const ForecastData d0 = data_of(ar2_csv(80, 3), c);
     const ForecastData d1 = prepare_forecast_data(data::parse_series_csv(ar2_csv(80, 3, 250.0), "s.csv", c.csv_options()), c);
@@ -264,17 +264,17 @@ TEST(Forecaster, RelativeForecastsMoveWithALevelShift) {
 
 TEST(Forecaster, LearnsAnAr2SeriesBelowBothBaselines) {
   set_num_threads(1);
-  const fs::path d = tmpdir("ar2");
+  const fs::path d = tmpdir_forecast("ar2");
   const std::string csv = (d / "ar2.csv").string();
   data::write_file(csv, ar2_csv(400, 11));
   ForecastTrainOptions o = train_opts(csv, d / "run");
   ASSERT_EQ(train_forecaster(o), ForecastOutcome::finished);
-  const nlohmann::json t = results(d / "run").at("test");
+  const nlohmann::json t = results_forecast(d / "run").at("test");
   // The AR(2) noise floor is 0.3 per step; naive and seasonal naive (S = 10) are far above it.
   EXPECT_LT(t.at("mase").get<double>(), 0.8 * t.at("naive_mase").get<double>()) << t.dump();
   EXPECT_LT(t.at("mase").get<double>(), 0.8 * t.at("seasonal_naive_mase").get<double>()) << t.dump();
   // Control: the untrained model of the same shape and seed fails the same test.
-  ForecastConfig c = small_config(16, 3, 10);
+  ForecastConfig c = small_config_forecast(16, 3, 10);
   const ForecastData fd = data_of(data::read_file(csv), c);
   Rng init(5);
   Forecaster untrained(c, init);
@@ -286,7 +286,7 @@ TEST(Forecaster, LearnsAnAr2SeriesBelowBothBaselines) {
 
 TEST(Forecaster, InterruptedAndResumedEqualsUninterrupted) {
   set_num_threads(1);
-  const fs::path d = tmpdir("resume");
+  const fs::path d = tmpdir_forecast("resume");
   const std::string csv = (d / "ar2.csv").string();
   data::write_file(csv, ar2_csv(200, 4));
   ForecastTrainOptions a = train_opts(csv, d / "a");
@@ -306,14 +306,14 @@ TEST(Forecaster, InterruptedAndResumedEqualsUninterrupted) {
     const std::vector<float> x = wa.get_f32(n).to_vector(), y = wb.get_f32(n).to_vector();
     EXPECT_EQ(x, y) << n;
   }
-  EXPECT_EQ(results(d / "a").at("test").dump(), results(d / "b").at("test").dump());
+  EXPECT_EQ(results_forecast(d / "a").at("test").dump(), results_forecast(d / "b").at("test").dump());
   fs::remove_all(d);
 }
 
 // ---- CLI ------------------------------------------------------------------------------------------------
 
 TEST(ForecastCli, TrainEvalJsonAndPredictCsv) {
-  const fs::path d = tmpdir("cli");
+  const fs::path d = tmpdir_forecast("cli");
   const std::string csv = (d / "s.csv").string(), out = (d / "run").string();
   data::write_file(csv, ar2_csv(120, 2));
   CmdResult r = run("train forecast --quiet --data " + csv + " --column y --time-column t --lookback 8 --horizon 2 "
@@ -324,7 +324,7 @@ TEST(ForecastCli, TrainEvalJsonAndPredictCsv) {
   ASSERT_EQ(r.status, 0) << r.out;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   for (const char* k : {"mae", "rmse", "mase", "naive_mase", "seasonal_naive_mase"}) EXPECT_TRUE(j.contains(k)) << k;
-  EXPECT_DOUBLE_EQ(j.at("mase").get<double>(), results(out).at("test").at("mase").get<double>());
+  EXPECT_DOUBLE_EQ(j.at("mase").get<double>(), results_forecast(out).at("test").at("mase").get<double>());
   // The naive baseline by hand: ŷ_{t+h} = y_t over the 17 test origins 101…117 and h = 1, 2, scaled by the
   // training part's (rows 0…83: 120 − 18 − 18) mean |y_t − y_{t−1}|.
   std::vector<double> y;
@@ -353,7 +353,7 @@ TEST(ForecastCli, PlotWritesAPng) {
   // scripts/install-deps.sh installs python3-matplotlib, so a missing matplotlib is a failure, not a skip.
   ASSERT_EQ(std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1"), 0)
       << "Debian's python3-matplotlib is not installed (scripts/install-deps.sh installs it)";
-  const fs::path d = tmpdir("plot");
+  const fs::path d = tmpdir_forecast("plot");
   const std::string csv = (d / "s.csv").string(), out = (d / "run").string(), png = (d / "p.png").string();
   data::write_file(csv, ar2_csv(120, 2));
   ASSERT_EQ(run("train forecast --quiet --data " + csv + " --column y --lookback 8 --horizon 3 --hidden 4 --epochs 1 "
@@ -367,7 +367,7 @@ TEST(ForecastCli, PlotWritesAPng) {
 }
 
 TEST(ForecastCli, BadInputsGiveOneLineErrors) {
-  const fs::path d = tmpdir("errors");
+  const fs::path d = tmpdir_forecast("errors");
   const std::string good = (d / "g.csv").string(), bad = (d / "b.csv").string(), tiny = (d / "t.csv").string();
   data::write_file(good, ar2_csv(60, 1));
   data::write_file(bad, "t,y\n0,1\n1,2\n2,x7\n");
@@ -436,7 +436,7 @@ TEST(Forecaster, StopsByItselfWhenValidationRisesWhileTrainingFalls) {
   // 60 training windows (training loss falls) while the validation loss rises after a few epochs;
   // --patience 10 ends the run long before --epochs 300 and keeps the best epoch's weights.
   set_num_threads(1);
-  const fs::path d = tmpdir("overfit");
+  const fs::path d = tmpdir_forecast("overfit");
   const std::string csv = (d / "noisy.csv").string();
   Rng r(8);
   std::string s = "t,y\n";
@@ -451,7 +451,7 @@ TEST(Forecaster, StopsByItselfWhenValidationRisesWhileTrainingFalls) {
   o.lookback = 24, o.horizon = 1, o.season = 1, o.hidden = "64", o.lr = 3e-3, o.batch = 8, o.epochs = 300;
   o.patience = 10;
   ASSERT_EQ(train_forecaster(o), ForecastOutcome::finished);
-  const nlohmann::json res = results(d / "run");
+  const nlohmann::json res = results_forecast(d / "run");
   const int64_t epochs = res.at("epochs_completed").get<int64_t>(), best = res.at("best_epoch").get<int64_t>();
   EXPECT_TRUE(res.at("stopped_early").get<bool>());
   EXPECT_LT(epochs, 100);
@@ -483,7 +483,7 @@ TEST(Forecaster, SeasonalResidualForecastsAreCorrectionsToSeasonalNaive) {
   // With the output layer at zero the model's correction is 0: its forecasts ARE the seasonal-naive ones,
   // for every step of the horizon (h ≤ S and h > S); the same model without the mode forecasts the mean.
   for (bool residual : {true, false}) {
-    ForecastConfig c = small_config(12, 8, 5);
+    ForecastConfig c = small_config_forecast(12, 8, 5);
     c.seasonal_residual = residual;
     const ForecastData d = data_of(ar2_csv(120, 3), c);
     Rng r(9);
@@ -498,7 +498,7 @@ TEST(Forecaster, SeasonalResidualForecastsAreCorrectionsToSeasonalNaive) {
       worst = std::max(worst, std::fabs(f[i] - (residual ? sn[i] : c.mean[0])));
     EXPECT_LT(worst, 1e-4) << (residual ? "residual" : "plain");
   }
-  ForecastConfig bad = small_config(4, 1, 5);
+  ForecastConfig bad = small_config_forecast(4, 1, 5);
   bad.seasonal_residual = true;
   EXPECT_NE(error_of([&] { bad.validate(); }).find("--seasonal-residual"), std::string::npos);
 }

@@ -29,6 +29,7 @@
 #include "recurrent/tasks/lm.h"
 #include "run_cli.h"
 #include "same_tensors.h"
+#include "temp_dir.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -37,13 +38,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kFix = std::string(RECURRENT_TEST_DATA) + "/lm/";
-
-fs::path tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("recurrent-lm-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 using recurrent::testing::CmdResult;
 using recurrent::testing::run;
@@ -81,7 +75,7 @@ using recurrent::testing::same_tensors;
 
 TEST(LmResume, InterruptedTwiceEqualsUninterrupted) {
   set_num_threads(2);
-  fs::path d = tmpdir("resume");
+  fs::path d = recurrent::testing::fresh_temp_dir("lm-resume");
   const std::string text = char_excerpt(d);
   LmTrainOptions a = char_opts(text, d / "a");
   ASSERT_EQ(train_lm(a), TrainOutcome::finished);
@@ -119,7 +113,7 @@ TEST(LmResume, InterruptedTwiceEqualsUninterrupted) {
 }
 
 TEST(LmScore, RanksRealHeldOutSentencesAboveShuffledOnes) {
-  fs::path d = tmpdir("score");
+  fs::path d = recurrent::testing::fresh_temp_dir("lm-score");
   LmTrainOptions o;
   o.data = kFix + "moby_train.txt";
   o.valid = kFix + "moby_heldout.txt";
@@ -159,7 +153,7 @@ TEST(LmScore, RanksRealHeldOutSentencesAboveShuffledOnes) {
 }
 
 TEST(LmScore, AgreesWithEvaluationByTheChainRule) {
-  fs::path d = tmpdir("chain");
+  fs::path d = recurrent::testing::fresh_temp_dir("lm-chain");
   LmTrainOptions o = char_opts(char_excerpt(d), d);
   o.epochs = 1;
   o.max_steps = 10;
@@ -223,7 +217,7 @@ std::string reference_beam(LanguageModel& m, const std::string& prime, int64_t l
 // Beam search streams: the prime first, then tokens as soon as every beam agrees on them (many pieces
 // before the end), and the text is exactly the plain beam search's.
 TEST(LmSample, StreamedBeamSearchEqualsThePlainOne) {
-  fs::path d = tmpdir("beam");
+  fs::path d = recurrent::testing::fresh_temp_dir("lm-beam");
   LmTrainOptions o = char_opts(char_excerpt(d), d);
   o.max_steps = 10;
   ASSERT_EQ(train_lm(o), TrainOutcome::stopped);
@@ -245,7 +239,7 @@ TEST(LmSample, StreamedBeamSearchEqualsThePlainOne) {
 }
 
 TEST(LmSample, SameSeedSameTextAndBeamOneIsGreedy) {
-  fs::path d = tmpdir("sample");
+  fs::path d = recurrent::testing::fresh_temp_dir("lm-sample");
   LmTrainOptions o = char_opts(char_excerpt(d), d);
   o.max_steps = 10;
   ASSERT_EQ(train_lm(o), TrainOutcome::stopped);
@@ -287,7 +281,7 @@ TEST(LmSample, SameSeedSameTextAndBeamOneIsGreedy) {
 }
 
 TEST(LmCli, TrainEvalScoreEndToEndAndErrors) {
-  fs::path d = tmpdir("cli");
+  fs::path d = recurrent::testing::fresh_temp_dir("lm-cli");
   const std::string text = char_excerpt(d), m = (d / "m").string();
   CmdResult t = run("train lm --data " + text + " --hidden 16 --layers 1 --embed 8 --seq-len 16 --batch 8 --epochs 1 "
                     "--out " + m + " --threads 1 --log-every 0");
@@ -385,7 +379,7 @@ TEST(LmConfig, PrecisionIsSavedAndOlderModelsAreFp32) {
 }
 
 TEST(LmCli, Bf16TrainsSavesAndSamplesInBf16) {
-  fs::path d = tmpdir("bf16");
+  fs::path d = recurrent::testing::fresh_temp_dir("lm-bf16");
   const std::string text = char_excerpt(d), m = (d / "m").string();
   CmdResult t = run("train lm --data " + text + " --hidden 40 --layers 1 --embed 8 --seq-len 16 --batch 8 --max-steps 3 "
                     "--precision bf16 --out " + m + " --threads 1 --log-every 0");
@@ -431,7 +425,7 @@ TEST(LmEarlyStop, StopsByItselfWhenValidationStopsImprovingAndKeepsTheBestWeight
   // characters while the validation loss, after its best epoch, only rises; --stop-patience 3 ends the run long
   // before --epochs 200, and the model is the best epoch's.
   set_num_threads(1);
-  fs::path d = tmpdir("earlystop");
+  fs::path d = recurrent::testing::fresh_temp_dir("lm-earlystop");
   Rng r(4);
   auto random_text = [&](int n) {
     std::string s;

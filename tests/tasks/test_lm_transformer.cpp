@@ -22,6 +22,7 @@
 #include "recurrent/tasks/lm_transformer.h"
 #include "run_cli.h"
 #include "same_tensors.h"
+#include "temp_dir.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -31,18 +32,11 @@ using recurrent::testing::run;
 
 namespace {
 
-const std::string kFix = std::string(RECURRENT_TEST_DATA) + "/lm/";
+const std::string kLmFix = std::string(RECURRENT_TEST_DATA) + "/lm/";
 
-fs::path tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("recurrent-tlm-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string char_excerpt(const fs::path& dir, size_t n = 12000) {
+std::string transformer_char_excerpt(const fs::path& dir, size_t n = 12000) {
   const std::string p = (dir / "excerpt.txt").string();
-  data::write_file(p, data::read_file(kFix + "moby_train.txt").substr(0, n));
+  data::write_file(p, data::read_file(kLmFix + "moby_train.txt").substr(0, n));
   return p;
 }
 
@@ -61,7 +55,7 @@ LmTrainOptions tf_opts(const std::string& data, const fs::path& out) {
   return o;
 }
 
-TransformerLmConfig small_config(int64_t context) {
+TransformerLmConfig small_transformer_config(int64_t context) {
   TransformerLmConfig c;
   c.vocab = data::Vocab::build_chars(data::utf8_decode("abcdefgh ij\n", "t"));
   c.layers = 2, c.heads = 2, c.d_model = 8, c.ff = 16, c.context = context;
@@ -91,7 +85,7 @@ using recurrent::testing::same_tensors;
 
 TEST(LmTransformerStreams, MatchFullForwardOverTheWindowAcrossSlides) {
   Rng rng(3);
-  TransformerLanguageModel m(small_config(8), rng);
+  TransformerLanguageModel m(small_transformer_config(8), rng);
   m.eval();
   std::vector<int64_t> ids;
   for (int i = 0; i < 21; ++i) ids.push_back(1 + (i * 7 + i / 3) % 11);
@@ -117,7 +111,7 @@ TEST(LmTransformerStreams, MatchFullForwardOverTheWindowAcrossSlides) {
 
 TEST(LmTransformerStreams, ReorderContinuesTheChosenStreams) {
   Rng rng(4);
-  TransformerLanguageModel m(small_config(6), rng);
+  TransformerLanguageModel m(small_transformer_config(6), rng);
   m.eval();
   const std::vector<int64_t> a{1, 2, 3, 4, 5}, b{6, 7, 8, 9, 10};
   auto s = m.streams();
@@ -138,8 +132,8 @@ TEST(LmTransformerStreams, ReorderContinuesTheChosenStreams) {
 
 TEST(LmTransformerResume, InterruptedTwiceEqualsUninterrupted) {
   set_num_threads(2);
-  fs::path d = tmpdir("resume");
-  const std::string text = char_excerpt(d);
+  fs::path d = recurrent::testing::fresh_temp_dir("tlm-resume");
+  const std::string text = transformer_char_excerpt(d);
   LmTrainOptions a = tf_opts(text, d / "a");
   ASSERT_EQ(train_lm(a), TrainOutcome::finished);
 
@@ -168,8 +162,8 @@ TEST(LmTransformerResume, InterruptedTwiceEqualsUninterrupted) {
 }
 
 TEST(LmTransformer, ScoreAgreesWithEvaluationAndSamplingIsDeterministic) {
-  fs::path d = tmpdir("score");
-  LmTrainOptions o = tf_opts(char_excerpt(d), d);
+  fs::path d = recurrent::testing::fresh_temp_dir("tlm-score");
+  LmTrainOptions o = tf_opts(transformer_char_excerpt(d), d);
   o.max_steps = 10;
   ASSERT_EQ(train_lm(o), TrainOutcome::stopped);
   std::unique_ptr<LmModel> m = open_lm(d.string());
@@ -205,8 +199,8 @@ TEST(LmTransformer, ScoreAgreesWithEvaluationAndSamplingIsDeterministic) {
 }
 
 TEST(LmTransformerCli, TrainEvalScoreSampleAndErrors) {
-  fs::path d = tmpdir("cli");
-  const std::string text = char_excerpt(d), m = (d / "m").string();
+  fs::path d = recurrent::testing::fresh_temp_dir("tlm-cli");
+  const std::string text = transformer_char_excerpt(d), m = (d / "m").string();
   CmdResult t = run("train lm --arch transformer --layers 1 --heads 2 --d-model 16 --ff 32 --context 16 --pos sinusoidal "
                     "--batch 8 --epochs 1 --warmup 10 --lr 3e-3 --data " + text + " --out " + m + " --threads 1 --log-every 0");
   ASSERT_EQ(t.status, 0) << t.out;
@@ -256,7 +250,7 @@ TEST(LmTransformerCli, TrainEvalScoreSampleAndErrors) {
 }
 
 TEST(LmTransformerConfig, JsonRoundTripAndDispatch) {
-  TransformerLmConfig c = small_config(12);
+  TransformerLmConfig c = small_transformer_config(12);
   c.pos = PositionalKind::sinusoidal;
   c.dropout = 0.25f;
   TransformerLmConfig r = TransformerLmConfig::from_json(c.to_json(), "t");

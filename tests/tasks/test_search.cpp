@@ -24,7 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-fs::path tmpdir(const std::string& name) {
+fs::path tmpdir_search(const std::string& name) {
   fs::path d = fs::temp_directory_path() / ("recurrent-tsearch-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
@@ -98,7 +98,7 @@ std::string series(int n, int test_rows, bool alt) {
 
 TEST(Search, ForecastKeepsTheBestByValidationAndNeverLooksAtTest) {
   set_num_threads(1);
-  const fs::path d = tmpdir("forecast");
+  const fs::path d = tmpdir_search("forecast");
   const int n = 100;
   data::write_file((d / "a.csv").string(), series(n, 15, false));
   data::write_file((d / "b.csv").string(), series(n, 15, true));  // the same series with another test part
@@ -129,7 +129,7 @@ TEST(Search, ForecastKeepsTheBestByValidationAndNeverLooksAtTest) {
 
 TEST(Search, ClassifyKeepsTheBestByValidationAndNeverLooksAtTest) {
   set_num_threads(1);
-  const fs::path d = tmpdir("classify");
+  const fs::path d = tmpdir_search("classify");
   Rng r(7);
   auto sentences = [&](int n, bool flip) {
     std::string s;

@@ -25,6 +25,7 @@
 #include "recurrent/io/safetensors.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
+#include "temp_dir.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -32,14 +33,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("recurrent-s2s-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-Seq2SeqConfig tiny_config(AttentionKind att, bool bidir, std::vector<LayerSpec> layers) {
+Seq2SeqConfig tiny_config_seq2seq(AttentionKind att, bool bidir, std::vector<LayerSpec> layers) {
   Seq2SeqConfig c;
   c.src = TokenVocab({"<unk>", "a", "b", "c", "d"});
   c.tgt = TokenVocab({"<unk>", "<bos>", "<eos>", "x", "y", "z"});
@@ -72,7 +66,7 @@ TEST(Seq2SeqVocab, SpecialsFirstThenByCountCapped) {
 }
 
 TEST(Seq2SeqConfig, JsonRoundTripAndValidation) {
-  Seq2SeqConfig c = tiny_config(AttentionKind::luong_general, true, {{CellType::gru, 4, 0}, {CellType::lstm, 6, 0}});
+  Seq2SeqConfig c = tiny_config_seq2seq(AttentionKind::luong_general, true, {{CellType::gru, 4, 0}, {CellType::lstm, 6, 0}});
   c.dropout = 0.25f;
   const Seq2SeqConfig d = Seq2SeqConfig::from_json(c.to_json(), "cfg");
   EXPECT_EQ(d.to_json(), c.to_json());
@@ -99,7 +93,7 @@ TEST(Seq2Seq, StepwiseDecodingEqualsTeacherForcing) {
     for (bool bidir : {false, true})
       for (const auto& layers : stacks) {
         Rng rng(3);
-        RnnSeq2Seq m(tiny_config(att, bidir, layers), rng);
+        RnnSeq2Seq m(tiny_config_seq2seq(att, bidir, layers), rng);
         m.eval();
         NoGradGuard ng;
         const Tensor lp = forced(m, src, tgt);  // [3, 5, 6]
@@ -132,7 +126,7 @@ TEST(Seq2Seq, StepwiseDecodingEqualsTeacherForcing) {
 TEST(Seq2Seq, PaddingInABatchDoesNotChangeLogits) {
   for (AttentionKind att : kKinds) {
     Rng rng(4);
-    RnnSeq2Seq m(tiny_config(att, true, {{CellType::lstm, 4, 0}, {CellType::gru, 4, 0}}), rng);
+    RnnSeq2Seq m(tiny_config_seq2seq(att, true, {{CellType::lstm, 4, 0}, {CellType::gru, 4, 0}}), rng);
     m.eval();
     NoGradGuard ng;
     const Tensor alone = forced(m, {{2, 3}}, {{3}});                              // [1, 2, V]
@@ -147,7 +141,7 @@ TEST(Seq2Seq, PaddingInABatchDoesNotChangeLogits) {
 TEST(Seq2Seq, BeamOfWidthOneIsGreedyAndWiderBeamsAreConsistent) {
   for (AttentionKind att : {AttentionKind::none, AttentionKind::bahdanau}) {
     Rng rng(5);
-    RnnSeq2Seq m(tiny_config(att, false, {{CellType::lstm, 8, 0}}), rng);
+    RnnSeq2Seq m(tiny_config_seq2seq(att, false, {{CellType::lstm, 8, 0}}), rng);
     const std::vector<std::vector<int64_t>> src = {{1, 2, 3}, {4, 4}, {2}, {3, 1, 2, 4, 4, 1}};
     m.eval();
     DecodeOptions greedy, beam1, beam4;
@@ -183,7 +177,7 @@ TEST(Seq2Seq, BeamOfWidthOneIsGreedyAndWiderBeamsAreConsistent) {
 TEST(Seq2Seq, GradientsMatchFiniteDifferences) {
   for (AttentionKind att : kKinds) {
     Rng rng(6);
-    RnnSeq2Seq m(tiny_config(att, true, {{CellType::lstm, 4, 0}}), rng);
+    RnnSeq2Seq m(tiny_config_seq2seq(att, true, {{CellType::lstm, 4, 0}}), rng);
     const std::vector<std::vector<int64_t>> src = {{1, 2, 3}, {4, 2}};
     const std::vector<std::vector<int64_t>> tgt = {{3, 4}, {5}};
     Seq2SeqBatch b;
@@ -237,7 +231,7 @@ std::string reverse_tsv(const fs::path& f, int n, uint64_t seed) {
   return f.string();
 }
 
-Seq2SeqTrainOptions small_opts(const std::string& data, const fs::path& out) {
+Seq2SeqTrainOptions small_opts_seq2seq(const std::string& data, const fs::path& out) {
   Seq2SeqTrainOptions o;
   o.data = data;
   o.out = out.string();
@@ -258,9 +252,9 @@ double results_bleu(const fs::path& run, const char* set) {
 
 TEST(Seq2Seq, AttentionLearnsToReverseAndUntrainedDoesNot) {
   set_num_threads(1);
-  fs::path d = tmpdir("reverse");
+  fs::path d = recurrent::testing::fresh_temp_dir("s2s-reverse");
   const std::string data = reverse_tsv(d / "rev.tsv", 400, 21);
-  Seq2SeqTrainOptions o = small_opts(data, d / "run");
+  Seq2SeqTrainOptions o = small_opts_seq2seq(data, d / "run");
   o.bidirectional = true;
   ASSERT_EQ(train_seq2seq(o), Seq2SeqOutcome::finished);
   EXPECT_GE(results_bleu(d / "run", "test"), 90.0);
@@ -285,9 +279,9 @@ TEST(Seq2Seq, AttentionLearnsToReverseAndUntrainedDoesNot) {
 
 TEST(Seq2Seq, InterruptedAndResumedEqualsUninterrupted) {
   set_num_threads(1);
-  fs::path d = tmpdir("resume");
+  fs::path d = recurrent::testing::fresh_temp_dir("s2s-resume");
   const std::string data = reverse_tsv(d / "rev.tsv", 100, 22);
-  Seq2SeqTrainOptions a = small_opts(data, d / "a");
+  Seq2SeqTrainOptions a = small_opts_seq2seq(data, d / "a");
   a.epochs = 3;
   a.dropout = 0.2;
   a.attention = "bahdanau";
@@ -318,7 +312,7 @@ TEST(Seq2Seq, StopsByItselfWhenValidationStopsImprovingAndKeepsTheBestWeights) {
   // validation figure (BLEU, ties by the lower loss) is not beaten while the 64-unit model memorises the 40
   // training pairs; --patience 3 ends the run long before --epochs 200 and the model is the best epoch's.
   set_num_threads(1);
-  fs::path d = tmpdir("earlystop");
+  fs::path d = recurrent::testing::fresh_temp_dir("s2s-earlystop");
   Rng r(6);
   auto pairs = [&](int n) {
     std::string s;
@@ -332,7 +326,7 @@ TEST(Seq2Seq, StopsByItselfWhenValidationStopsImprovingAndKeepsTheBestWeights) {
   };
   data::write_file((d / "train.tsv").string(), pairs(40));
   data::write_file((d / "valid.tsv").string(), pairs(20));
-  Seq2SeqTrainOptions o = small_opts((d / "train.tsv").string(), d / "run");
+  Seq2SeqTrainOptions o = small_opts_seq2seq((d / "train.tsv").string(), d / "run");
   o.valid = (d / "valid.tsv").string();
   o.hidden = "64", o.batch = 8, o.epochs = 200, o.patience = 3;
   ASSERT_EQ(train_seq2seq(o), Seq2SeqOutcome::finished);

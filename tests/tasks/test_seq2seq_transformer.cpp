@@ -26,6 +26,7 @@
 #include "recurrent/io/safetensors.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
+#include "temp_dir.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -33,14 +34,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("recurrent-s2st-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-Seq2SeqConfig tiny(int64_t depth = 2, int64_t d_model = 8, int64_t heads = 2, int64_t ff = 12) {
+Seq2SeqConfig tiny_seq2seq_transformer(int64_t depth = 2, int64_t d_model = 8, int64_t heads = 2, int64_t ff = 12) {
   Seq2SeqConfig c;
   c.arch = "transformer";
   c.src = TokenVocab({"<unk>", "a", "b", "c", "d"});
@@ -56,7 +50,7 @@ std::unique_ptr<TransformerSeq2Seq> make(const Seq2SeqConfig& c, uint64_t seed) 
   return m;
 }
 
-std::string error_of(const std::function<void()>& f) {
+std::string s2s_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const Error& e) {
@@ -66,7 +60,7 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 TEST(Seq2SeqTransformerConfig, JsonRoundTripAndErrors) {
-  Seq2SeqConfig c = tiny(3, 16, 4, 20);
+  Seq2SeqConfig c = tiny_seq2seq_transformer(3, 16, 4, 20);
   c.dropout = 0.25f;
   const Seq2SeqConfig r = Seq2SeqConfig::from_json(c.to_json(), "cfg");
   EXPECT_EQ(r.arch, "transformer");
@@ -78,23 +72,23 @@ TEST(Seq2SeqTransformerConfig, JsonRoundTripAndErrors) {
   EXPECT_EQ(r.tgt.tokens(), c.tgt.tokens());
   EXPECT_EQ(r.to_json(), c.to_json());
   const std::pair<Seq2SeqConfig, std::string> bad[] = {
-      {tiny(0), "--layers: expected >= 1"},
-      {tiny(1, 10, 4), "--d-model: expected a positive multiple of --heads 4, got 10"},
-      {tiny(1, 8, 0), "--heads: expected >= 1"},
-      {tiny(1, 8, 2, 0), "--ff: expected >= 1"},
+      {tiny_seq2seq_transformer(0), "--layers: expected >= 1"},
+      {tiny_seq2seq_transformer(1, 10, 4), "--d-model: expected a positive multiple of --heads 4, got 10"},
+      {tiny_seq2seq_transformer(1, 8, 0), "--heads: expected >= 1"},
+      {tiny_seq2seq_transformer(1, 8, 2, 0), "--ff: expected >= 1"},
   };
   for (const auto& [cfg, want] : bad) {
     Rng rng(1);
-    const std::string e = error_of([&] { make_seq2seq(cfg, rng); });
+    const std::string e = s2s_error_of([&] { make_seq2seq(cfg, rng); });
     EXPECT_NE(e.find(want), std::string::npos) << e;
   }
-  Seq2SeqConfig other = tiny();
+  Seq2SeqConfig other = tiny_seq2seq_transformer();
   other.arch = "transformers";
-  EXPECT_NE(error_of([&] { other.validate(); }).find("--arch: expected rnn or transformer"), std::string::npos);
+  EXPECT_NE(s2s_error_of([&] { other.validate(); }).find("--arch: expected rnn or transformer"), std::string::npos);
 }
 
 // Teacher-forced log-probabilities [B, T, V].
-Tensor forced(Seq2SeqModel& m, const std::vector<std::vector<int64_t>>& src, const std::vector<std::vector<int64_t>>& tgt) {
+Tensor forced_log_probs(Seq2SeqModel& m, const std::vector<std::vector<int64_t>>& src, const std::vector<std::vector<int64_t>>& tgt) {
   NoGradGuard ng;
   Seq2SeqBatch b;
   for (size_t i = 0; i < src.size(); ++i) b.src.push_back(&src[i]), b.tgt.push_back(&tgt[i]);
@@ -105,9 +99,9 @@ TEST(Seq2SeqTransformer, StepwiseDecodingWithAndWithoutCacheEqualsTeacherForcing
   const std::vector<std::vector<int64_t>> src = {{1, 2, 3, 4, 1}, {4, 2}, {3}};
   const std::vector<std::vector<int64_t>> tgt = {{3, 4, 5, 3}, {5}, {4, 4, 3, 5}};
   for (bool cache : {true, false}) {
-    auto m = make(tiny(), 3);
+    auto m = make(tiny_seq2seq_transformer(), 3);
     m->set_kv_cache(cache);
-    const Tensor lp = forced(*m, src, tgt);  // [3, 5, V]
+    const Tensor lp = forced_log_probs(*m, src, tgt);  // [3, 5, V]
     const int64_t B = 3, T = lp.size(1), V = lp.size(2);
     NoGradGuard ng;
     std::unique_ptr<DecoderState> st = m->start({&src[0], &src[1], &src[2]});
@@ -129,18 +123,18 @@ TEST(Seq2SeqTransformer, StepwiseDecodingWithAndWithoutCacheEqualsTeacherForcing
 }
 
 TEST(Seq2SeqTransformer, PaddingInABatchDoesNotChangeLogits) {
-  auto m = make(tiny(), 4);
+  auto m = make(tiny_seq2seq_transformer(), 4);
   const std::vector<std::vector<int64_t>> s1 = {{2, 3}}, t1 = {{4}};
   const std::vector<std::vector<int64_t>> s3 = {{1, 1, 4, 3, 2, 1}, {2, 3}, {4, 4, 4}};
   const std::vector<std::vector<int64_t>> t3 = {{3, 3, 3, 5, 4}, {4}, {5, 5}};
-  const Tensor alone = forced(*m, s1, t1), batched = forced(*m, s3, t3);
+  const Tensor alone = forced_log_probs(*m, s1, t1), batched = forced_log_probs(*m, s3, t3);
   const int64_t V = alone.size(2), T = batched.size(1);
   for (int64_t t = 0; t < alone.size(1); ++t)
     for (int64_t v = 0; v < V; ++v) ASSERT_NEAR(alone.data()[t * V + v], batched.data()[(1 * T + t) * V + v], 1e-5);
 }
 
 TEST(Seq2SeqTransformer, TranslationsAreTheSameWithAndWithoutKvCache) {
-  Seq2SeqConfig c = tiny(2, 16, 4, 24);
+  Seq2SeqConfig c = tiny_seq2seq_transformer(2, 16, 4, 24);
   c.tgt = TokenVocab({"<unk>", "<bos>", "<eos>", "p", "q", "r", "s", "t", "u"});
   auto m = make(c, 5);
   const std::vector<std::vector<int64_t>> src = {{1, 2, 3, 4, 1, 2}, {4}, {3, 3, 2, 1}, {2, 4, 4}, {1, 1, 1, 1, 1, 1, 1, 1}};
@@ -166,8 +160,8 @@ TEST(Seq2SeqTransformer, TranslationsAreTheSameWithAndWithoutKvCache) {
 }
 
 TEST(Seq2SeqTransformer, CheckpointRoundTrip) {
-  fs::path d = tmpdir("ckpt");
-  Seq2SeqConfig c = tiny();
+  fs::path d = recurrent::testing::fresh_temp_dir("s2st-ckpt");
+  Seq2SeqConfig c = tiny_seq2seq_transformer();
   c.dropout = 0.1f;
   auto m = make(c, 7);
   train::CheckpointData cd;
@@ -177,7 +171,7 @@ TEST(Seq2SeqTransformer, CheckpointRoundTrip) {
   EXPECT_EQ(l->config().to_json(), c.to_json());
   EXPECT_EQ(l->num_parameters(), m->num_parameters());
   const std::vector<std::vector<int64_t>> src = {{1, 2, 3}, {4}}, tgt = {{3, 4}, {5, 5, 5}};
-  const Tensor a = forced(*m, src, tgt), b = forced(*l, src, tgt);
+  const Tensor a = forced_log_probs(*m, src, tgt), b = forced_log_probs(*l, src, tgt);
   ASSERT_EQ(a.numel(), b.numel());
   for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << i;
   fs::remove_all(d);
@@ -187,7 +181,7 @@ TEST(Seq2SeqTransformer, CheckpointRoundTrip) {
 // tests/autograd/gradcheck.h: atol 2e-3, rtol 1e-2, h = 1e-2).
 TEST(Seq2SeqTransformer, GradientsMatchFiniteDifferences) {
   Rng rng(6);
-  TransformerSeq2Seq m(tiny(1, 4, 2, 6), rng);
+  TransformerSeq2Seq m(tiny_seq2seq_transformer(1, 4, 2, 6), rng);
   m.train();  // dropout is 0: training mode only checks that path
   const std::vector<std::vector<int64_t>> src = {{1, 2, 3}, {4, 2}};
   const std::vector<std::vector<int64_t>> tgt = {{3, 4}, {5}};
@@ -223,7 +217,7 @@ TEST(Seq2SeqTransformer, GradientsMatchFiniteDifferences) {
 }
 
 // Synthetic translation: source w_{k1} .. w_{kn} (n in 3..6, k in 0..7) → target v_{kn} .. v_{k1}.
-std::string reverse_tsv(const fs::path& f, int n, uint64_t seed) {
+std::string reverse_pairs_tsv(const fs::path& f, int n, uint64_t seed) {
   Rng r(seed);
   std::string s;
   for (int i = 0; i < n; ++i) {
@@ -241,7 +235,7 @@ std::string reverse_tsv(const fs::path& f, int n, uint64_t seed) {
   return f.string();
 }
 
-Seq2SeqTrainOptions small_opts(const std::string& data, const fs::path& out) {
+Seq2SeqTrainOptions small_transformer_opts(const std::string& data, const fs::path& out) {
   Seq2SeqTrainOptions o;
   o.data = data;
   o.out = out.string();
@@ -260,17 +254,17 @@ Seq2SeqTrainOptions small_opts(const std::string& data, const fs::path& out) {
   return o;
 }
 
-double results_bleu(const fs::path& run, const char* set) {
+double transformer_results_bleu(const fs::path& run, const char* set) {
   return nlohmann::json::parse(data::read_file((run / "results.json").string())).at(set).at("bleu").get<double>();
 }
 
 TEST(Seq2SeqTransformer, LearnsToReverseAndUntrainedDoesNot) {
   set_num_threads(1);
-  fs::path d = tmpdir("reverse");
-  const std::string data = reverse_tsv(d / "rev.tsv", 400, 21);
-  Seq2SeqTrainOptions o = small_opts(data, d / "run");
+  fs::path d = recurrent::testing::fresh_temp_dir("s2st-reverse");
+  const std::string data = reverse_pairs_tsv(d / "rev.tsv", 400, 21);
+  Seq2SeqTrainOptions o = small_transformer_opts(data, d / "run");
   ASSERT_EQ(train_seq2seq(o), Seq2SeqOutcome::finished);
-  EXPECT_GE(results_bleu(d / "run", "test"), 90.0);
+  EXPECT_GE(transformer_results_bleu(d / "run", "test"), 90.0);
   auto trained = load_seq2seq((d / "run").string());
   EXPECT_EQ(trained->config().arch, "transformer");
   Rng rng(9);
@@ -290,9 +284,9 @@ TEST(Seq2SeqTransformer, LearnsToReverseAndUntrainedDoesNot) {
 
 TEST(Seq2SeqTransformer, InterruptedAndResumedEqualsUninterrupted) {
   set_num_threads(1);
-  fs::path d = tmpdir("resume");
-  const std::string data = reverse_tsv(d / "rev.tsv", 100, 22);
-  Seq2SeqTrainOptions a = small_opts(data, d / "a");
+  fs::path d = recurrent::testing::fresh_temp_dir("s2st-resume");
+  const std::string data = reverse_pairs_tsv(d / "rev.tsv", 100, 22);
+  Seq2SeqTrainOptions a = small_transformer_opts(data, d / "a");
   a.epochs = 3;
   a.dropout = 0.2;
   a.d_model = 16;

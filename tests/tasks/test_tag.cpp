@@ -20,6 +20,7 @@
 #include "recurrent/io/safetensors.h"
 #include "recurrent/tasks/tag.h"
 #include "run_cli.h"
+#include "temp_dir.h"
 
 using namespace recurrent;
 using namespace recurrent::tasks;
@@ -28,13 +29,6 @@ using recurrent::testing::CmdResult;
 using recurrent::testing::run;
 
 namespace {
-
-fs::path tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("recurrent-tag-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 using Sents = std::vector<std::vector<std::string>>;
 
@@ -137,7 +131,7 @@ std::string context_conll(const fs::path& file, int n, uint64_t seed) {
   return file.string();
 }
 
-TagTrainOptions small_opts(const std::string& data, const fs::path& out) {
+TagTrainOptions small_opts_tag(const std::string& data, const fs::path& out) {
   TagTrainOptions o;
   o.data = data;
   o.out = out.string();
@@ -155,9 +149,9 @@ TagTrainOptions small_opts(const std::string& data, const fs::path& out) {
 
 TEST(Tag, BiLstmLearnsAContextRuleAboveTheBaselineAndUntrainedDoesNot) {
   set_num_threads(1);
-  fs::path d = tmpdir("ctx");
+  fs::path d = recurrent::testing::fresh_temp_dir("tag-ctx");
   const std::string data = context_conll(d / "ctx.conll", 500, 21);
-  TagTrainOptions o = small_opts(data, d / "run");
+  TagTrainOptions o = small_opts_tag(data, d / "run");
   o.bidirectional = true;
   ASSERT_EQ(train_tagger(o), TagOutcome::finished);
   for (const char* f : {"best.safetensors", "last.safetensors", "metrics.csv", "results.json"})
@@ -201,9 +195,9 @@ TEST(Tag, PaddingInABatchDoesNotChangeLogits) {
 
 TEST(Tag, InterruptedAndResumedEqualsUninterrupted) {
   set_num_threads(1);
-  fs::path d = tmpdir("resume");
+  fs::path d = recurrent::testing::fresh_temp_dir("tag-resume");
   const std::string data = context_conll(d / "ctx.conll", 200, 22);
-  TagTrainOptions a = small_opts(data, d / "a");
+  TagTrainOptions a = small_opts_tag(data, d / "a");
   a.epochs = 3;
   a.dropout = 0.2;
   ASSERT_EQ(train_tagger(a), TagOutcome::finished);
@@ -226,7 +220,7 @@ TEST(Tag, InterruptedAndResumedEqualsUninterrupted) {
 }
 
 TEST(TagCli, TrainEvalJsonSpansAndOneLineErrors) {
-  fs::path d = tmpdir("cli");
+  fs::path d = recurrent::testing::fresh_temp_dir("tag-cli");
   // A BIO task in word/tag lines: "mr" starts a span of the next two words.
   std::string bio;
   Rng r(4);

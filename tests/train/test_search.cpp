@@ -20,7 +20,7 @@ using nlohmann::json;
 
 namespace {
 
-fs::path tmpdir(const std::string& name) {
+fs::path tmpdir_search(const std::string& name) {
   fs::path d = fs::temp_directory_path() / ("recurrent-search-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   return d;
@@ -32,7 +32,7 @@ std::vector<SearchCandidate> five() {
   return c;
 }
 
-std::string error_of(const std::function<void()>& f) {
+std::string search_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const Error& e) {
@@ -47,7 +47,7 @@ std::string error_of(const std::function<void()>& f) {
 TEST(Search, SuccessiveHalvingByEpochsKeepsTheBestByValidation) {
   // Trial k's score after e epochs: quality[k]·e (k=3 best, then 1); trial 1 stops by itself after 2 epochs.
   const double quality[5] = {1, 4, 2, 5, 3};
-  const fs::path d = tmpdir("epochs");
+  const fs::path d = tmpdir_search("epochs");
   RunOptions o;
   o.out = d.string(), o.epochs = 8, o.seed = 1, o.quiet = true;
   o.command = R"({"task":"forecast","options":{"--search":["5"],"--hidden":["99"],"--data":["x.csv"]}})";
@@ -105,7 +105,7 @@ TEST(Search, SuccessiveHalvingByEpochsKeepsTheBestByValidation) {
 }
 
 TEST(Search, ATimeBudgetIsSharedOutAndTheLastRungGetsWhatIsLeft) {
-  const fs::path d = tmpdir("time");
+  const fs::path d = tmpdir_search("time");
   RunOptions o;
   o.out = d.string(), o.time_budget = 40, o.quiet = true;
   std::vector<double> budgets;
@@ -127,17 +127,17 @@ TEST(Search, ATimeBudgetIsSharedOutAndTheLastRungGetsWhatIsLeft) {
 
 TEST(Search, RefusalsAndTheRecordOfTheKeptRun) {
   RunOptions o;
-  o.out = tmpdir("refuse").string(), o.time_budget = 10;
+  o.out = tmpdir_search("refuse").string(), o.time_budget = 10;
   auto none = [](size_t, const RunOptions&, bool) { return TrialReport{}; };
   auto fin = [](const RunOptions&) {};
   RunOptions r = o;
   r.resume = o.out;
-  EXPECT_NE(error_of([&] { successive_halving(five(), r, none, fin); }).find("--search: a search cannot be resumed"), std::string::npos);
+  EXPECT_NE(search_error_of([&] { successive_halving(five(), r, none, fin); }).find("--search: a search cannot be resumed"), std::string::npos);
   r = o, r.max_steps = 5;
-  EXPECT_NE(error_of([&] { successive_halving(five(), r, none, fin); }).find("--max-steps"), std::string::npos);
+  EXPECT_NE(search_error_of([&] { successive_halving(five(), r, none, fin); }).find("--max-steps"), std::string::npos);
   r = o, r.time_budget = 0;
-  EXPECT_NE(error_of([&] { successive_halving(five(), r, none, fin); }).find("needs --time-budget or --epochs"), std::string::npos);
-  EXPECT_NE(error_of([&] { first_candidates(five(), 6); }).find("--search: expected 1 to 5 candidates"), std::string::npos);
+  EXPECT_NE(search_error_of([&] { successive_halving(five(), r, none, fin); }).find("needs --time-budget or --epochs"), std::string::npos);
+  EXPECT_NE(search_error_of([&] { first_candidates(five(), 6); }).find("--search: expected 1 to 5 candidates"), std::string::npos);
   EXPECT_EQ(first_candidates(five(), 2).size(), 2u);
   const SearchCandidate c{"uni", {{"--no-bidirectional", ""}, {"--pool", "last"}}};
   const json j = json::parse(candidate_command(
