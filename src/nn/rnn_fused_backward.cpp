@@ -309,8 +309,14 @@ void backward_member(const Bwd& w, StepTeam& team, int tid, float* dh, float* dh
     }
     const float* dgt = (w.cell.h_apart >= 0 ? w.dGh : w.dA) + t * B * GH;
     const uint16_t* ab = op.set(B, K, dgt, GH);
+    const bool pairs = !ab && !w.rmask && K == w.hh().K;  // fp32, whole panels: two blocks per register block
     for (int64_t jb = b0; jb < b1; ++jb) {  // dh_{t-1}[:, block] += dA_t[:, :K] · W_hh[:K, block]
       const int64_t j0 = jb * w.P(), nj = std::min(w.P(), H - j0);
+      if (pairs && jb + 1 < b1 && j0 + 2 * w.P() <= H) {  // blocks jb, jb + 1 (full): bitwise one at a time
+        w.hh().gemm_pair(jb, B, dgt, GH, K, dgt, GH, w.P(), dhpv + j0, dhpv + j0 + w.P(), H, true, false);
+        ++jb;
+        continue;
+      }
       add_dh_prev(w, jb, K, dgt, GH, ab, j0, nj, dhpv, H, scratch);
     }
     std::swap(dhv, dhpv);
