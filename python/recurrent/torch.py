@@ -172,7 +172,7 @@ class _Dropin:
         # The common inference call (no state given, a 3-D CPU float32 tensor, nothing to record, no dropout
         # between layers, not traced): straight to the engine. Everything else takes the general path below.
         if (hx is None and type(input) is _Tensor and rc["reason"] is None and input.dtype is _f32 and input.is_cpu
-                and input.dim() == 3 and not _torch.is_grad_enabled() and not _is_tracing()
+                and input.dim() == 3 and not input.is_neg() and not _torch.is_grad_enabled() and not _is_tracing()
                 and not (self.dropout > 0 and self.training and self.num_layers > 1)):
             x = input.contiguous()
             engine = self._rc_engine(rc, (self.batch_first, None))[0]
@@ -227,9 +227,9 @@ class _Dropin:
                     raise ValueError("hx: expected 2-D states for an unbatched (2-D) input")
                 h0 = h0.unsqueeze(1)
                 c0 = None if c0 is None else c0.unsqueeze(1)
-            h0 = h0.contiguous()
-            c0 = None if c0 is None else c0.contiguous()
-        x = x.contiguous()
+            h0 = h0.resolve_neg().contiguous()
+            c0 = None if c0 is None else c0.resolve_neg().contiguous()
+        x = x.resolve_neg().contiguous()  # (a lazy negation, torch._neg_view, is not in memory: read through data_ptr)
         record = _torch.is_grad_enabled() and (
             rc["grad"] or x.requires_grad or (h0 is not None and h0.requires_grad)
             or (c0 is not None and c0.requires_grad))

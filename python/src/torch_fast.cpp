@@ -62,6 +62,7 @@ struct Names {
   PyObject* is_cpu = interned("is_cpu");
   PyObject* shape = interned("shape");
   PyObject* is_contiguous = interned("is_contiguous");
+  PyObject* is_neg = interned("is_neg");
 };
 const Names& names() {
   static const Names n;
@@ -198,6 +199,7 @@ std::pair<float*, std::vector<int64_t>> input_of(PyObject* x) {
     for (Py_ssize_t d = 0; d < 3; ++d) r.second.push_back(PyLong_AsLongLong(PyTuple_GET_ITEM(s, d)));
   Py_XDECREF(s);
   if (r.second.size() != 3 || !is(PyObject_CallMethodNoArgs(x, n.is_contiguous), Py_True)) return r;
+  if (!is(PyObject_CallMethodNoArgs(x, n.is_neg), Py_False)) return r;  // a lazy negation (torch._neg_view): not in memory
   const long long p = ptr_of(x);
   if (!PyErr_Occurred()) r.first = reinterpret_cast<float*>(static_cast<uintptr_t>(p));
   return r;

@@ -141,3 +141,15 @@ def test_errors_and_fallbacks_from_the_c_path():
             traced = torch.jit.trace(ours, x, check_trace=False)  # torch.nn's own forward is what gets traced
         assert same(traced(x), ref(x))
         assert same(ours(x), ref(x))
+
+
+def test_a_negated_view_is_read_negated():
+    """torch._neg_view(x) shares x's memory with a negative bit: the C path must not read x's numbers as its own."""
+    ours, ref = pair("LSTM", 4, 3)
+    x = torch.randn(5, 2, 4)
+    with torch.no_grad():
+        ours(x)
+        neg = torch._neg_view(x)
+        assert neg.is_neg()
+        assert same(ours(neg.resolve_neg()), ref(-x))
+        assert same(ours(neg), ref(-x))
