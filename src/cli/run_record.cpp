@@ -32,6 +32,12 @@ bool given_anywhere(const std::vector<std::string>& args, const std::string& nam
   return std::any_of(args.begin(), args.end(), [&](const std::string& a) { return a == name || a.rfind(name + "=", 0) == 0; });
 }
 
+// Whether the environment variable is set to something (the engine's choice made outside the command line).
+bool env_given(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v;
+}
+
 // The recorded engine ({"threads": N when chosen, "target": "avx512", "target_chosen": bool}) re-entered
 // unless chosen now (on the command line or by RECURRENT_NUM_THREADS / RECURRENT_TARGET), so a resumed run
 // computes as the run did (results depend on the thread count and the SIMD target). A target the run took
@@ -39,11 +45,9 @@ bool given_anywhere(const std::vector<std::string>& args, const std::string& nam
 // to its instruction set, which the run's default did not (a build without AVX-512 kernels on an AVX-512
 // CPU defaults to avx2 yet runs oneDNN's AVX-512 GEMMs). A target this CPU lacks is left out.
 void reenter_engine(const json& engine, const std::vector<std::string>& args, std::vector<std::string>& out) {
-  const char* env_threads = std::getenv("RECURRENT_NUM_THREADS");
-  if (engine.contains("threads") && !given_anywhere(args, "--threads") && !(env_threads && *env_threads))
+  if (engine.contains("threads") && !given_anywhere(args, "--threads") && !env_given("RECURRENT_NUM_THREADS"))
     out.push_back("--threads=" + std::to_string(engine.at("threads").get<int>()));
-  const char* env_target = std::getenv("RECURRENT_TARGET");
-  if (!engine.contains("target") || given_anywhere(args, "--target") || (env_target && *env_target)) return;
+  if (!engine.contains("target") || given_anywhere(args, "--target") || env_given("RECURRENT_TARGET")) return;
   const std::string target = engine.at("target").get<std::string>();
   if (!engine.value("target_chosen", false) && target == simd::target_name(simd::best_target())) return;
   try {
@@ -157,11 +161,9 @@ std::string record_options(const std::string& task, const CLI::App& sub) {
     opts[name] = vals;
   }
   const CLI::App* root = sub.get_parent() ? sub.get_parent()->get_parent() : nullptr;
-  const char* env_target = std::getenv("RECURRENT_TARGET");
-  const bool target_chosen = (root && root->count("--target")) || (env_target && *env_target);
+  const bool target_chosen = (root && root->count("--target")) || env_given("RECURRENT_TARGET");
   json engine = {{"target", simd::target_name(simd::default_target())}, {"target_chosen", target_chosen}};
-  const char* env_threads = std::getenv("RECURRENT_NUM_THREADS");
-  if ((root && root->count("--threads")) || (env_threads && *env_threads)) engine["threads"] = num_threads();
+  if ((root && root->count("--threads")) || env_given("RECURRENT_NUM_THREADS")) engine["threads"] = num_threads();
   return json{{"task", task}, {"options", opts}, {"engine", engine}}.dump();
 }
 
