@@ -121,10 +121,12 @@ void print_one(const BenchArgs& a, const std::string& cell, const bench::RnnWork
   const int threads = num_threads();
   const double flops = w.flops_per_call(), tokens = static_cast<double>(w.tokens());
   const double gflops = flops / t.median_s / 1e9;
+  // bf16's per-step products on AMX tiles (rnn::use_amx: the CPU has them, RECURRENT_AMX is not 0)
+  const bool amx = w.precision == Precision::bf16 && default_engine().amx >= 0 && cpu_has_amx_bf16();
   nlohmann::ordered_json j = {
       {"lib", "recurrent"}, {"cell", cell}, {"H", w.hidden}, {"I", w.input_size()}, {"B", w.batch},
       {"T", w.seq_len}, {"layers", w.layers}, {"bidir", w.bidirectional}, {"mode", a.mode},
-      {"precision", a.precision}, {"recurrent_dropout", a.recurrent_dropout}, {"zoneout", a.zoneout},
+      {"precision", a.precision}, {"amx", amx}, {"recurrent_dropout", a.recurrent_dropout}, {"zoneout", a.zoneout},
       {"threads", threads}, {"target", simd::target_name(simd::default_target())},
       {"reps", a.reps}, {"warmup", a.warmup}, {"calls_per_rep", t.calls_per_rep},
       {"min_s", t.min_s}, {"median_s", t.median_s}, {"tokens_s", tokens / t.median_s},
@@ -143,11 +145,11 @@ void print_one(const BenchArgs& a, const std::string& cell, const bench::RnnWork
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("recurrent bench: %s H=%lld I=%lld B=%lld T=%lld layers=%lld%s mode=%s precision=%s threads=%d target=%s"
+  std::printf("recurrent bench: %s H=%lld I=%lld B=%lld T=%lld layers=%lld%s mode=%s precision=%s%s threads=%d target=%s"
               " recurrent-dropout=%g zoneout=%g\n",
               cell.c_str(), (long long)w.hidden, (long long)w.input_size(), (long long)w.batch,
               (long long)w.seq_len, (long long)w.layers, w.bidirectional ? " bidirectional" : "", a.mode.c_str(),
-              a.precision.c_str(), threads, simd::target_name(simd::default_target()).c_str(), a.recurrent_dropout,
+              a.precision.c_str(), amx ? " (AMX)" : "", threads, simd::target_name(simd::default_target()).c_str(), a.recurrent_dropout,
               a.zoneout);
   std::printf("  time      median %.6g s, best %.6g s per call (%d reps x %d calls); %.4g us per time step\n",
               t.median_s, t.min_s, a.reps, t.calls_per_rep, t.median_s / static_cast<double>(w.seq_len) * 1e6);

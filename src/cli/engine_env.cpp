@@ -37,6 +37,7 @@ void apply_engine_env(const std::string& target) {
   e.fused = env_choice("RECURRENT_RNN_FUSED", "1", "0");
   e.split = env_choice("RECURRENT_RNN_SPLIT", "rows", "units");
   e.fold = env_choice("RECURRENT_RNN_FOLD", "1", "0");
+  e.amx = env_choice("RECURRENT_AMX", "1", "0");
   rnn::StepTeam::configure(env_choice("RECURRENT_RNN_SOLO", "1", "0") >= 0,
                            env_choice("RECURRENT_RNN_BARRIER", "omp", "team") > 0);
   simd::set_default_target(e.target);

@@ -5,6 +5,8 @@
 //   RECURRENT_RNN_FUSED=0                   the per-step path instead of the fused time loops
 //   RECURRENT_RNN_SPLIT=rows|units          the fused forward's work split (default: a rule)
 //   RECURRENT_RNN_FOLD=1|0                  input projection folded into the fused steps (default: a rule)
+//   RECURRENT_AMX=0                         bf16 per-step products on vdpbf16ps, not AMX tiles (default: AMX
+//                                           where the CPU has it)
 //   RECURRENT_RNN_SOLO=0                    the fused loops' team never goes solo on a busy machine (nn/rnn_team.h)
 //   RECURRENT_RNN_BARRIER=omp               `#pragma omp barrier` instead of StepTeam's (measurements)
 //   RECURRENT_NUM_THREADS=N                 threads when --threads is not given (default: all cores)

@@ -167,6 +167,9 @@ int64_t forward_split_runs(bool rows, bool reset = false);
 // one-phase cells, B ≥ 8; rnn_engine.cpp), unless s.engine.fold forces it (1 always, -1 never).
 bool fold_input(const DirShape& s);
 void force_fold_input(int mode);
+// Whether the bf16 per-step products run on AMX tiles (kernels/amx/panel_amx.h) for this shape: bf16, a
+// CPU with AMX-BF16 whose tile state Linux granted, and s.engine.amx ≥ 0 (rnn_engine.cpp).
+bool use_amx(const DirShape& s);
 // Unfolded: A [T,B,GH] holds X W_ihᵀ without biases (the gate pass adds them); HS/CS hold h0/c0 in their slot;
 // EX: gru nh, gru_cho r ⊙ h_prev, projection m. Fills the rest of A (activations), HS, CS, EX and y.
 // light (no tape wanted; needs !accumulate, no padding, ldy = R): HS [1, B, R] holds only h0 (in any

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "nn/rnn_fused.h"
+#include "recurrent/kernels/cpu.h"
 #include "recurrent/kernels/target.h"
 
 namespace recurrent::rnn {
@@ -69,6 +70,12 @@ bool fold_input(const DirShape& s) {
 }
 
 bool fused_supported(const DirShape& s) { return s.engine.fused >= 0; }
+
+// bf16 on AMX tiles where the CPU has them (and Linux granted the tile state), unless the engine says
+// never (EngineConfig::amx < 0); 1 cannot force AMX onto a CPU without it.
+bool use_amx(const DirShape& s) {
+  return s.precision == Precision::bf16 && s.engine.amx >= 0 && cpu_has_amx_bf16();
+}
 
 EngineConfig resolve_engine(const EngineConfig& model) {
   EngineConfig e = model.over(default_engine());

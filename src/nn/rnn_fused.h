@@ -7,7 +7,8 @@
 //   forward panel (jb, g) = W_hh[g·H + P·jb + c, k]ᵀ, K = R (input folded: W_ih rows on top, K = I + R)
 //   backward panel jb = W_hh[k, P·jb + c], K = G·H
 //   projection: forward panel jr = W_hr[P·jr + c, k]ᵀ, K = H    backward panel jb = W_hr[k, P·jb + c], K = R
-// bf16 (AVX-512 targets only, P = 32): the same panels as [Kp/2][32][2] pairs (kernels/avx512/panel_bf16.h).
+// bf16 (AVX-512 targets only, P = 32): the same panels as [Kp/2][32][2] pairs (kernels/avx512/panel_bf16.h),
+// multiplied on vdpbf16ps or, where the CPU has them (use_amx), on AMX tiles (kernels/amx/panel_amx.h).
 #pragma once
 
 #include <omp.h>
@@ -59,6 +60,7 @@ struct Panels {
   const uint16_t* b;
   int64_t K;
   int64_t count;  // panels in the set (fp32 folded: the last one has no next to prefetch)
+  bool amx = false;  // bf16: the products on AMX tiles (use_amx); else vdpbf16ps
   // C[M, 0:ncols] (+)= A[M, k0 : k0 + kk] · panel i rows [k0, k0 + kk) (k0 even). fp32: A itself (lda);
   // bf16: ab, A's columns [k0, k0 + kk) already rounded by the caller, [M, bf16_pad(kk)] row-major.
   void gemm(int64_t i, int64_t k0, int64_t kk, int64_t M, const float* A, int64_t lda, const uint16_t* ab,
@@ -90,6 +92,15 @@ struct Operand {
   const uint16_t* set(int64_t M, int64_t K, const float* src, int64_t lds);
 };
 
+// Releases the calling thread's AMX tiles at scope exit, exceptions included (amx::release_tiles; nothing
+// where the thread configured none or the architecture has none): no tile state outlives a team member.
+struct TileRelease {
+  TileRelease() = default;
+  TileRelease(const TileRelease&) = delete;
+  TileRelease& operator=(const TileRelease&) = delete;
+  ~TileRelease();
+};
+
 // ---- the engine's decisions (rnn_engine.cpp) ----
 // The kernels of the shape's target (s.engine.target, resolved).
 const simd::RnnKernels& kernels(const DirShape& s);
@@ -102,18 +113,20 @@ void count_split_run(bool rows);  // tests: forward_split_runs
 // Runs member(team, tid) on a team of StepTeam::plan(nb) threads (one OpenMP region per sequence), or on
 // one thread when a step's work (multiply-adds) is too small to share (core/threads.h: threads_for) — the
 // team meets once per step. If OpenMP grants fewer threads (nested parallelism), thread 0 runs the whole
-// loop alone.
+// loop alone. Each member's thread releases its AMX tiles when done (release_tiles: nothing if unused).
 template <class Member>
 void run_team(int64_t nb, double step_work, const Member& member) {
   const int nt = threads_for(step_work) == 1 ? 1 : StepTeam::plan(nb);
   if (nt == 1) {
     StepTeam one(1);
+    TileRelease done;
     return member(one, 0);
   }
   StepTeam team(nt);
 #pragma omp parallel num_threads(nt)
   {
     const int tid = omp_get_thread_num();
+    TileRelease done;
     if (omp_get_num_threads() == nt) {
       member(team, tid);
     } else if (tid == 0) {

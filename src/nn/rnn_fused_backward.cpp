@@ -43,8 +43,9 @@ struct Bwd {
   const uint8_t* zmask;  // zoneout [T, B, H] or null
   int64_t P() const { return k.panel; }
   bool bf16() const { return wbb != nullptr; }
-  fused::Panels hh() const { return {&k, wbb ? nullptr : wb, wbb, s.G() * s.H, blocks(s.R, P())}; }
-  fused::Panels hr() const { return {&k, wrb ? nullptr : wr, wrb, s.R, blocks(s.H, P())}; }
+  bool amx = false;      // bf16 on AMX tiles (use_amx)
+  fused::Panels hh() const { return {&k, wbb ? nullptr : wb, wbb, s.G() * s.H, blocks(s.R, P()), amx}; }
+  fused::Panels hr() const { return {&k, wrb ? nullptr : wr, wrb, s.R, blocks(s.H, P()), amx}; }
 };
 
 // dbias[g·H + j0 + c] += Σ_b da_t[b, g·H + j0 + c] for the block's columns (fp32 over the B rows in
@@ -371,7 +372,8 @@ float* fused_backward_loop(const DirShape& s, const DirParams& p, const DirTape&
               .wbb = wbb.p,
               .wrb = wrb.p,
               .rmask = p.rmask,
-              .zmask = p.zmask};
+              .zmask = p.zmask,
+              .amx = bf && use_amx(s)};
   fused::run_team(blocks(H, P), 2.0 * static_cast<double>(s.B) * static_cast<double>(GH) * static_cast<double>(R), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_backward_member(w, team, tid, dh, dhp);

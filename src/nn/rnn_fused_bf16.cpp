@@ -1,5 +1,6 @@
 // The bf16 halves of the fused loops' panels (rnn_fused.h): AVX512_BF16 products on 32-column panels
-// (kernels/avx512/panel_bf16.h), x86-64 only; elsewhere the fp32 panels are the only ones, and a bf16
+// (kernels/avx512/panel_bf16.h) or, with Panels::amx, AMX tiles on the same panels (kernels/amx/panel_amx.h),
+// x86-64 only; elsewhere the fp32 panels are the only ones, and a bf16
 // shape never reaches here (RNNOptions::validate and check_precision refuse it first).
 #include <algorithm>
 
@@ -7,6 +8,7 @@
 #include "recurrent/core/error.h"
 
 #if defined(__x86_64__)
+#include "kernels/amx/panel_amx.h"
 #include "kernels/avx512/panel_bf16.h"
 #endif
 
@@ -39,11 +41,15 @@ void Panels::gemm(int64_t i, int64_t k0, int64_t kk, int64_t M, const float* A, 
                   int64_t ncols, float* C, int64_t ldc, bool acc) const {
   if (b) {
     const int64_t kp = avx512::bf16_pad(kk);
-    avx512::panel_gemm_bf16(M, kp, ab, kp, b + i * avx512::panel_bf16_elems(K) + k0 * 32, ncols, C, ldc, acc);
+    const uint16_t* panel = b + i * avx512::panel_bf16_elems(K) + k0 * 32;
+    if (amx) return amx::panel_gemm_amx(M, kp, ab, kp, panel, ncols, C, ldc, acc);
+    avx512::panel_gemm_bf16(M, kp, ab, kp, panel, ncols, C, ldc, acc);
   } else {
     k->panel_gemm(M, kk, A, lda, f + (i * K + k0) * k->panel, ncols, C, ldc, acc);
   }
 }
+
+TileRelease::~TileRelease() { amx::release_tiles(); }
 
 Operand::Operand(bool bf16, int64_t rows, int64_t maxK) : buf(bf16 ? rows * avx512::bf16_pad(maxK) : 0) {}
 
@@ -67,6 +73,8 @@ void Panels::gemm(int64_t i, int64_t k0, int64_t kk, int64_t M, const float* A, 
                   int64_t ncols, float* C, int64_t ldc, bool acc) const {
   k->panel_gemm(M, kk, A, lda, f + (i * K + k0) * k->panel, ncols, C, ldc, acc);
 }
+TileRelease::~TileRelease() {}
+
 Operand::Operand(bool bf16, int64_t, int64_t) : buf(0) {
   RC_CHECK(!bf16, "bf16", "bf16 needs an x86-64 CPU with AVX512_BF16");
 }

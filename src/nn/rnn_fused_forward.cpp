@@ -66,8 +66,9 @@ struct Fwd {
 
   int64_t P() const { return k.panel; }
   bool bf16() const { return wfb != nullptr; }
-  fused::Panels hh() const { return {&k, wfb ? nullptr : wf, wfb, x ? s.I + s.R : s.R, blocks(s.H, P()) * s.G()}; }
-  fused::Panels hr() const { return {&k, wrb ? nullptr : wr, wrb, s.H, blocks(s.R, P())}; }
+  bool amx = false;  // bf16 on AMX tiles (use_amx)
+  fused::Panels hh() const { return {&k, wfb ? nullptr : wf, wfb, x ? s.I + s.R : s.R, blocks(s.H, P()) * s.G(), amx}; }
+  fused::Panels hr() const { return {&k, wrb ? nullptr : wr, wrb, s.H, blocks(s.R, P()), amx}; }
   float* a(int64_t t) const { return A + t * a_stride; }  // A rows of time t, [B, G·H]
   // EX rows of time t, [B, H] (GRU: W_hn h + b_hn; Cho: r ⊙ h_{t-1}; projection: m); an extra kept for
   // backward only reuses one slot without a tape
@@ -499,7 +500,8 @@ void fused_forward_loop(const DirShape& s, const DirParams& p, const uint8_t* va
               .HD = HD,
               .rmask = p.rmask,
               .zmask = p.zmask,
-              .zp = p.zoneout};
+              .zp = p.zoneout,
+              .amx = bf && use_amx(s)};
   fused::run_team(blocks(H, P), static_cast<double>(B) * static_cast<double>(GH) * static_cast<double>(R), [&](StepTeam& team, int tid) {
     if (proj) {
       proj_forward_member(f, team, tid);

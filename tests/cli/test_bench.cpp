@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -47,6 +48,7 @@ void expect_consistent(const nlohmann::json& j, double expected_gflop) {
   EXPECT_EQ(j.at("peak_source"), "given by --peak-gflops");
   EXPECT_EQ(j.at("threads"), 1);
   EXPECT_EQ(j.at("precision"), "fp32");
+  EXPECT_EQ(j.at("amx"), false);
   EXPECT_EQ(j.at("lib"), "recurrent");
   EXPECT_EQ(j.at("reps"), 3);
   EXPECT_EQ(j.at("calls_per_rep"), 1);
@@ -167,6 +169,12 @@ TEST(BenchCli, Bf16RunsOrIsRefusedClearly) {
     nlohmann::json j = run_json(args.substr(6));
     EXPECT_EQ(j.at("precision"), "bf16");
     EXPECT_GT(j.at("tokens_s").get<double>(), 0.0);
+    EXPECT_EQ(j.at("amx"), recurrent::cpu_has_amx_bf16()) << "bf16 runs its per-step products on AMX where the CPU has it";
+    ::setenv("RECURRENT_AMX", "0", 1);  // the child inherits it: AMX off
+    nlohmann::json off = run_json(args.substr(6));
+    ::unsetenv("RECURRENT_AMX");
+    EXPECT_EQ(off.at("amx"), false);
+    EXPECT_GT(off.at("tokens_s").get<double>(), 0.0);
   } else {
     CmdResult r = run(args + kQuick);
     EXPECT_NE(r.status, 0);

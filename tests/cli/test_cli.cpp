@@ -138,6 +138,7 @@ TEST_F(Cli, TargetAndEngineVariablesAreCheckedUpFront) {
                         "RECURRENT_RNN_SPLIT=both");
   expect_one_line_error("inspect " + kDtypes, "RECURRENT_RNN_SOLO: expected '1' or '0', got 'no'",
                         "RECURRENT_RNN_SOLO=no");
+  expect_one_line_error("inspect " + kDtypes, "RECURRENT_AMX: expected '1' or '0', got 'off'", "RECURRENT_AMX=off");
   EXPECT_EQ(run("--target native inspect " + kDtypes).status, 0);
   EXPECT_EQ(run("inspect " + kDtypes, "RECURRENT_TARGET=native RECURRENT_RNN_FUSED=0").status, 0);
 }

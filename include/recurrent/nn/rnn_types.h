@@ -69,7 +69,7 @@ Precision parse_precision(const std::string& s);   // throws Error("--precision"
 
 // How the fast engine runs the layers (docs/engine.md "Engine choices"). Every field's zero value means
 // "the process default" (default_engine(), which the CLI sets from RECURRENT_TARGET, RECURRENT_RNN_SPLIT,
-// RECURRENT_RNN_FOLD and RECURRENT_RNN_FUSED; the library itself reads no environment), whose own
+// RECURRENT_RNN_FOLD, RECURRENT_RNN_FUSED and RECURRENT_AMX; the library itself reads no environment), whose own
 // zero values mean "decide from the CPU and the work size". So two models in one process may run
 // different targets or choices, and tests force each one without touching the others.
 struct EngineConfig {
@@ -77,10 +77,15 @@ struct EngineConfig {
   int split = 0;       // fused forward work split: 1 batch rows (each thread ≥ 8), -1 hidden-unit blocks, 0 automatic
   int fold = 0;        // input projection folded into the fused steps: 1 always (where the cell allows), -1 never, 0 rule
   int fused = 0;       // 1 / 0: the fused time loops; -1: the per-step path (oneDNN products + scalar cell kernels)
+  int amx = 0;         // bf16 per-step products on AMX tiles: 1 / 0 where the CPU has them (cpu_has_amx_bf16),
+                       // -1 never (AVX512_BF16's vdpbf16ps); fp32 ignores it (docs/engine.md, "bf16")
   // This config with its zero fields taken from `dflt` (whose zero fields stay zero: the rule decides).
   EngineConfig over(const EngineConfig& dflt) const {
-    return {target ? target : dflt.target, split ? split : dflt.split, fold ? fold : dflt.fold,
-            fused ? fused : dflt.fused};
+    return {.target = target ? target : dflt.target,
+            .split = split ? split : dflt.split,
+            .fold = fold ? fold : dflt.fold,
+            .fused = fused ? fused : dflt.fused,
+            .amx = amx ? amx : dflt.amx};
   }
 };
 // The process default (all zero unless set). Thread-safe; read when a layer runs.
