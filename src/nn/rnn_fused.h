@@ -65,6 +65,11 @@ struct Panels {
   // bf16: ab, A's columns [k0, k0 + kk) already rounded by the caller, [M, bf16_pad(kk)] row-major.
   void gemm(int64_t i, int64_t k0, int64_t kk, int64_t M, const float* A, int64_t lda, const uint16_t* ab,
             int64_t ncols, float* C, int64_t ldc, bool acc) const;
+  // bf16: panels [i, i + n) against the same rounded rows ab ([M, bf16_pad(kk)]), rows [0, kk), panel i + p into
+  // C + p·cstride: bitwise gemm(i + p, 0, kk, M, ..., C + p·cstride, ...) for each p; on AMX each tile
+  // block of A is read once for all n panels.
+  void gemm_n(int64_t i, int64_t n, int64_t kk, int64_t M, const uint16_t* ab, int64_t ncols, float* C,
+              int64_t cstride, int64_t ldc, bool acc) const;
   // fp32 folded panels (K = k1 + k2): C (+)= A1[M, k1] · panel i rows [0, k1) + A2[M, k2] · rows [k1, K).
   // The next panel in memory is prefetched into L2 meanwhile (folded weights outgrow L2), never past the last.
   void gemm2(int64_t i, int64_t M, const float* A1, int64_t lda1, int64_t k1, const float* A2, int64_t lda2,

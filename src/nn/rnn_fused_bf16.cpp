@@ -49,6 +49,15 @@ void Panels::gemm(int64_t i, int64_t k0, int64_t kk, int64_t M, const float* A, 
   }
 }
 
+void Panels::gemm_n(int64_t i, int64_t n, int64_t kk, int64_t M, const uint16_t* ab, int64_t ncols, float* C,
+                    int64_t cstride, int64_t ldc, bool acc) const {
+  RC_CHECK(b, "Panels::gemm_n", "bf16 panels only");
+  const int64_t kp = avx512::bf16_pad(kk), elems = avx512::panel_bf16_elems(K);
+  if (amx) return amx::panel_gemm_amx_n(n, M, kp, ab, kp, b + i * elems, elems, ncols, C, cstride, ldc, acc);
+  for (int64_t p = 0; p < n; ++p)
+    avx512::panel_gemm_bf16(M, kp, ab, kp, b + (i + p) * elems, ncols, C + p * cstride, ldc, acc);
+}
+
 TileRelease::~TileRelease() { amx::release_tiles(); }
 
 Operand::Operand(bool bf16, int64_t rows, int64_t maxK) : buf(bf16 ? rows * avx512::bf16_pad(maxK) : 0) {}
@@ -73,6 +82,11 @@ void Panels::gemm(int64_t i, int64_t k0, int64_t kk, int64_t M, const float* A, 
                   int64_t ncols, float* C, int64_t ldc, bool acc) const {
   k->panel_gemm(M, kk, A, lda, f + (i * K + k0) * k->panel, ncols, C, ldc, acc);
 }
+void Panels::gemm_n(int64_t, int64_t, int64_t, int64_t, const uint16_t*, int64_t, float*, int64_t, int64_t,
+                    bool) const {
+  throw Error("bf16", "bf16 needs an x86-64 CPU with AVX512_BF16");
+}
+
 TileRelease::~TileRelease() {}
 
 Operand::Operand(bool bf16, int64_t, int64_t) : buf(0) {

@@ -132,13 +132,17 @@ void forward_products(const Fwd& f, int64_t t, int64_t jb, int64_t r0, int64_t r
     }
     return;
   }
-  for (int64_t g = 0; g < G; ++g) {  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
-    float* cg = (gru ? f.GHB : at) + r0 * GH + g * H + j0;
-    if (!ab && g + 1 < G) {  // fp32: gates g and g + 1 in one register block
-      f.hh().gemm_pair(jb * G + g, M, hp + r0 * H, H, H, hp + r0 * H, H, nj, cg, cg + H, GH, !gru, false);
-      ++g;
-    } else {
-      f.hh().gemm(jb * G + g, 0, H, M, hp + r0 * H, H, ab, nj, cg, GH, !gru);
+  if (ab) {  // bf16: the G gates' panels against the same rows (AMX reads each tile block of h_{t-1} once)
+    f.hh().gemm_n(jb * G, G, H, M, ab, nj, (gru ? f.GHB : at) + r0 * GH + j0, H, GH, !gru);
+  } else {
+    for (int64_t g = 0; g < G; ++g) {  // gate g of units [j0, j0+nj): a_t (+)= h_{t-1} W_hhᵀ
+      float* cg = (gru ? f.GHB : at) + r0 * GH + g * H + j0;
+      if (g + 1 < G) {  // fp32: gates g and g + 1 in one register block
+        f.hh().gemm_pair(jb * G + g, M, hp + r0 * H, H, H, hp + r0 * H, H, nj, cg, cg + H, GH, !gru, false);
+        ++g;
+      } else {
+        f.hh().gemm(jb * G + g, 0, H, M, hp + r0 * H, H, nullptr, nj, cg, GH, !gru);
+      }
     }
   }
   if (t != (s.reverse ? 0 : s.T - 1)) {  // next step's x-projection of this block: on its way from L3 meanwhile

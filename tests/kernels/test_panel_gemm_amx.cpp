@@ -5,6 +5,7 @@
 //     multiple of 32: the k tail), full and partial panels, overwrite and accumulate, lda > Kp with NaN
 //     past Kp (never read), columns past ncols and rows past M untouched;
 //   - it agrees with the AVX512_BF16 kernel within twice that bound;
+//   - n panels in one call (panel_gemm_amx_n) are bitwise n single calls;
 //   - the tile configuration is per thread: two threads at once, and again after release_tiles().
 // Skipped only on a CPU without AMX (or where Linux refuses the tile state): the kernel is never called.
 #include <gtest/gtest.h>
@@ -124,6 +125,37 @@ TEST(PanelGemmAmx, AgreesWithTheAvx512Bf16Kernel) {
           ASSERT_NEAR(a[e], b[e], 2 * c.bound[e] + 1e-30f) << "M=" << M << " K=" << K << " at (" << i << ", " << j << ")";
         }
     }
+  amx::release_tiles();
+}
+
+// n panels against the same A in one call: bitwise n single calls (rows whole tiles, a row tail, a k tail,
+// partial panels, accumulate).
+TEST(PanelGemmAmx, SeveralPanelsAreBitwiseSingleCalls) {
+  if (!cpu_has_amx_bf16()) GTEST_SKIP() << kNoAmx << ": the AMX kernel is never called";
+  Rng rng(24);
+  for (int64_t M : {16, 40, 64})
+    for (int64_t K : {64, 70})
+      for (int64_t ncols : {32, 13})
+        for (bool acc : {false, true}) {
+          const int64_t n = 4, Kp = avx512::bf16_pad(K), lda = Kp + 2, ldc = n * 40, elems = avx512::panel_bf16_elems(K);
+          std::vector<uint16_t> Ab(M * lda);
+          std::vector<float> A(M * K), W(K * 32), C0(M * ldc);
+          for (float& v : A) v = rng.uniform(-1.0f, 1.0f);
+          for (float& v : C0) v = rng.uniform(-1.0f, 1.0f);
+          avx512::convert_rows_bf16(M, K, A.data(), K, Ab.data(), lda);
+          AmxAligned P(n * elems);
+          for (int64_t p = 0; p < n; ++p) {
+            for (float& v : W) v = rng.uniform(-1.0f, 1.0f);
+            avx512::pack_panel_bf16(K, ncols, W.data(), 32, 1, P.p + p * elems);
+          }
+          std::vector<float> one = C0, all = C0;
+          for (int64_t p = 0; p < n; ++p)
+            amx::panel_gemm_amx(M, Kp, Ab.data(), lda, P.p + p * elems, ncols, one.data() + p * 40, ldc, acc);
+          amx::panel_gemm_amx_n(n, M, Kp, Ab.data(), lda, P.p, elems, ncols, all.data(), 40, ldc, acc);
+          for (size_t e = 0; e < one.size(); ++e)
+            ASSERT_EQ(std::bit_cast<uint32_t>(one[e]), std::bit_cast<uint32_t>(all[e]))
+                << "M=" << M << " K=" << K << " ncols=" << ncols << " acc=" << acc << " at " << e;
+        }
   amx::release_tiles();
 }
 

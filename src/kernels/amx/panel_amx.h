@@ -28,6 +28,11 @@ namespace recurrent::amx {
 void panel_gemm_amx(int64_t M, int64_t Kp, const uint16_t* A, int64_t lda, const uint16_t* P, int64_t ncols,
                     float* C, int64_t ldc, bool accumulate);
 
+// n panels against the same A: panel p at P + p·pstride into C + p·cstride, bitwise n calls of
+// panel_gemm_amx (the same order per element), with each 32-row block of A read once for all n panels.
+void panel_gemm_amx_n(int64_t n, int64_t M, int64_t Kp, const uint16_t* A, int64_t lda, const uint16_t* P,
+                      int64_t pstride, int64_t ncols, float* C, int64_t cstride, int64_t ldc, bool accumulate);
+
 // TILERELEASE when this thread's tiles were configured by panel_gemm_amx (else nothing): returns the
 // thread's tile state to its initial (unsaved) state.
 void release_tiles();

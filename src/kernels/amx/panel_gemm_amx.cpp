@@ -103,19 +103,35 @@ void rows_block(int64_t nk, const uint16_t* A, int64_t lda, const uint16_t* P, f
 
 void panel_gemm_amx(int64_t M, int64_t Kp, const uint16_t* A, int64_t lda, const uint16_t* P, int64_t ncols,
                     float* C, int64_t ldc, bool accumulate) {
+  panel_gemm_amx_n(1, M, Kp, A, lda, P, 0, ncols, C, 0, ldc, accumulate);
+}
+
+// Row blocks outside, panels inside: a block's 32 rows of A (32 KiB at K = 512) stay in L1 while the
+// panels stream from L2.
+void panel_gemm_amx_n(int64_t n, int64_t M, int64_t Kp, const uint16_t* A, int64_t lda, const uint16_t* P,
+                      int64_t pstride, int64_t ncols, float* C, int64_t cstride, int64_t ldc, bool accumulate) {
   const int64_t nk = Kp / 32;
   int64_t Mt = M / 16 * 16;  // rows in whole tiles
   if (nk > 0 && Mt > 0) {
     configure();
     int64_t m = 0;
-    for (; m + 32 <= Mt; m += 32) rows_block<true>(nk, A + m * lda, lda, P, C + m * ldc, ldc, ncols, accumulate);
-    if (m < Mt) rows_block<false>(nk, A + m * lda, lda, P, C + m * ldc, ldc, ncols, accumulate);
+    for (; m + 32 <= Mt; m += 32)
+      for (int64_t p = 0; p < n; ++p)
+        rows_block<true>(nk, A + m * lda, lda, P + p * pstride, C + p * cstride + m * ldc, ldc, ncols, accumulate);
+    if (m < Mt)
+      for (int64_t p = 0; p < n; ++p)
+        rows_block<false>(nk, A + m * lda, lda, P + p * pstride, C + p * cstride + m * ldc, ldc, ncols, accumulate);
     if (Kp > nk * 32)  // the k tail, added
-      avx512::panel_gemm_bf16(Mt, Kp - nk * 32, A + nk * 32, lda, P + nk * 32 * 32, ncols, C, ldc, true);
+      for (int64_t p = 0; p < n; ++p)
+        avx512::panel_gemm_bf16(Mt, Kp - nk * 32, A + nk * 32, lda, P + p * pstride + nk * 32 * 32, ncols,
+                                C + p * cstride, ldc, true);
   } else {
     Mt = 0;
   }
-  if (Mt < M) avx512::panel_gemm_bf16(M - Mt, Kp, A + Mt * lda, lda, P, ncols, C + Mt * ldc, ldc, accumulate);
+  if (Mt < M)
+    for (int64_t p = 0; p < n; ++p)
+      avx512::panel_gemm_bf16(M - Mt, Kp, A + Mt * lda, lda, P + p * pstride, ncols, C + p * cstride + Mt * ldc, ldc,
+                              accumulate);
 }
 
 void release_tiles() {
