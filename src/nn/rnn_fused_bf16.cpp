@@ -6,6 +6,7 @@
 
 #include "nn/rnn_fused.h"
 #include "recurrent/core/error.h"
+#include "recurrent/kernels/cpu.h"
 
 #if defined(__x86_64__)
 #include "kernels/amx/panel_amx.h"
@@ -58,7 +59,11 @@ void Panels::gemm_n(int64_t i, int64_t n, int64_t kk, int64_t M, const uint16_t*
     avx512::panel_gemm_bf16(M, kp, ab, kp, b + (i + p) * elems, ncols, C + p * cstride, ldc, acc);
 }
 
-TileRelease::~TileRelease() { amx::release_tiles(); }
+// Only where AMX can have run: amx::release_tiles lives in a file compiled for AMX and AVX-512, never
+// entered on a CPU without them.
+TileRelease::~TileRelease() {
+  if (cpu_has_amx_bf16()) amx::release_tiles();
+}
 
 Operand::Operand(bool bf16, int64_t rows, int64_t maxK) : buf(bf16 ? rows * avx512::bf16_pad(maxK) : 0) {}
 
