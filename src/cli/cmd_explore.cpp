@@ -21,6 +21,7 @@ struct ExploreArgs {
   std::vector<std::string> paths;
   std::string host = "127.0.0.1", text;
   int64_t port = 8090, max_chars = 20000, warm = 4;
+  bool log = false;
 };
 
 std::string read_text(const std::string& path) {
@@ -47,10 +48,12 @@ void add_explore(CLI::App& app) {
       ->check(checked("positive"));
   c->add_option("--warm", a->warm, "how many character RNN LMs read --text at start, so their Cells view opens at once "
                 "(0: each reads it when its page asks)")->capture_default_str()->check(checked("count"));
+  c->add_flag("--log", a->log, "print a line when each request arrives and is answered, and each phase of a Cells "
+              "reading (ms since start)");
   c->callback([a] {
     explore::ExploreOptions o;
     o.paths = a->paths, o.host = a->host, o.port = static_cast<int>(a->port), o.max_chars = a->max_chars;
-    o.warm = a->warm;
+    o.warm = a->warm, o.log = a->log;
     if (!a->text.empty()) {
       std::string t = read_text(a->text);
       // The first max_chars code points (a UTF-8 lead byte starts each).

@@ -89,20 +89,26 @@ Var Stage::run(const Var& x, int64_t s0) {
   const int64_t C = x.value().size(0), j0 = s0 == 0 ? 1 : 0, rows = C - j0, r0 = s0 + j0 - 1;
   const LayerSpec& spec = rnn.options().layers[0];
   const int64_t H = spec.hidden;
-  auto rows_of = [&](const char* kind) { return out->kinds.at(kind).owner; };
-  copy_rows(d.h, 0, out->size, j0, rows, rows_of("h"), r0);
-  if (out->kinds.count("c")) {  // a plain LSTM: c, i, f, o
-    copy_rows(d.c, 0, H, j0, rows, rows_of("c"), r0);
-    for (const char* g : {"i", "f", "o"}) copy_rows(d.gate_acts, gate_index(d, g) * H, H, j0, rows, rows_of(g), r0);
+  auto copy_kind = [&](const Tensor& src, int64_t c0, int64_t n, const char* kind) {  // when kept
+    auto it = out->kinds.find(kind);
+    if (it != out->kinds.end()) copy_rows(src, c0, n, j0, rows, it->second.owner, r0);
+  };
+  copy_kind(d.h, 0, out->size, "h");
+  const std::vector<std::string>& names = out->names;
+  const int64_t W = d.gate_acts.defined() ? d.gate_acts.size(2) : 0;
+  if (std::find(names.begin(), names.end(), "c") != names.end()) {  // a plain LSTM: c, i, f, o
+    copy_kind(d.c, 0, H, "c");
+    for (const char* g : {"i", "f", "o"}) copy_kind(d.gate_acts, gate_index(d, g) * H, H, g);
     std::vector<float> tc(static_cast<size_t>(H));
-    const float *o = rows_of("o").data(), *c = rows_of("c").data(), *h = rows_of("h").data();
-    for (int64_t r = r0; r < r0 + rows; ++r) {
-      tanh_vec(c + r * H, tc.data(), H);
-      for (int64_t u = 0; u < H; ++u) check = std::max(check, static_cast<double>(std::fabs(o[r * H + u] * tc[u] - h[r * H + u])));
+    const int64_t oc = gate_index(d, "o") * H;
+    for (int64_t j = j0; j < C; ++j) {  // from the engine's rows (the same numbers, kept or not)
+      const float *o = d.gate_acts.data() + j * W + oc, *h = d.h.data() + j * H;
+      tanh_vec(d.c.data() + j * H, tc.data(), H);
+      for (int64_t u = 0; u < H; ++u) check = std::max(check, static_cast<double>(std::fabs(o[u] * tc[u] - h[u])));
     }
-  } else if (out->kinds.count("z")) {  // a GRU: r, z; checked with n and the state before each step
-    for (const char* g : {"r", "z"}) copy_rows(d.gate_acts, gate_index(d, g) * H, H, j0, rows, rows_of(g), r0);
-    const int64_t W = d.gate_acts.size(2), nc = gate_index(d, "n") * H, zc = gate_index(d, "z") * H;
+  } else if (std::find(names.begin(), names.end(), "z") != names.end()) {  // a GRU: r, z; checked with n and h_{t−1}
+    for (const char* g : {"r", "z"}) copy_kind(d.gate_acts, gate_index(d, g) * H, H, g);
+    const int64_t nc = gate_index(d, "n") * H, zc = gate_index(d, "z") * H;
     for (int64_t j = j0; j < C; ++j) {
       const float* prev = j > 0 ? d.h.data() + (j - 1) * H : (h_before.defined() ? h_before.data() : nullptr);
       const float *g = d.gate_acts.data() + j * W, *ht = d.h.data() + j * H;
@@ -115,16 +121,18 @@ Var Stage::run(const Var& x, int64_t s0) {
   return y.output;
 }
 
-// The kinds a layer shows, each [N, size] (filled by Stage::run).
-LayerActivations layer_rows(const LayerSpec& spec, int64_t N) {
+// The kinds a layer shows, and the rows [N, size] of those kept (all, or with gates = false h and c; filled by
+// Stage::run).
+LayerActivations layer_rows(const LayerSpec& spec, int64_t N, bool gates) {
   LayerActivations la;
   la.cell = cell_name(spec.cell);
   la.size = spec.out_size();
-  std::vector<const char*> kinds = {"h"};
-  if (spec.proj == 0 && spec.cell == CellType::lstm) kinds = {"h", "c", "i", "f", "o"};
-  else if (spec.proj == 0 && spec.cell == CellType::gru) kinds = {"h", "r", "z"};
-  for (const char* k : kinds) {
-    const Tensor t = Tensor::uninitialized({N, k[0] == 'h' ? la.size : spec.hidden});
+  la.names = {"h"};
+  if (spec.proj == 0 && spec.cell == CellType::lstm) la.names = {"h", "c", "i", "f", "o"};
+  else if (spec.proj == 0 && spec.cell == CellType::gru) la.names = {"h", "r", "z"};
+  for (const std::string& k : la.names) {
+    if (!gates && k != "h" && k != "c") continue;
+    const Tensor t = Tensor::uninitialized({N, k == "h" ? la.size : spec.hidden});
     la.kinds[k] = Rows{t, t.data(), t.size(1)};
   }
   return la;
@@ -199,7 +207,7 @@ void Pipeline::thread(size_t t) {
 }  // namespace
 
 Activations compute_activations(tasks::LanguageModel& m, const std::string& text, int64_t max_chars, int64_t chunk,
-                                const std::vector<RNN>* layers) {
+                                const std::vector<RNN>* layers, bool gates) {
   const auto t0 = std::chrono::steady_clock::now();
   const data::Vocab& v = m.vocab();
   RC_CHECK(v.level() == data::TokenLevel::chars, "model", "the Cells view reads character-level models; this one is word level");
@@ -210,6 +218,7 @@ Activations compute_activations(tasks::LanguageModel& m, const std::string& text
   const std::vector<int64_t> ids = tasks::sample_prime_ids(v, text, "text");
   RC_CHECK(ids.size() == u.size() + 1, "text", "the model's vocabulary split this text unexpectedly");
   Activations a;
+  a.gates = gates;
   a.chars.reserve(u.size());
   for (char32_t ch : u) a.chars.push_back(data::utf8_encode(std::u32string(1, ch)));
   m.eval();
@@ -222,7 +231,7 @@ Activations compute_activations(tasks::LanguageModel& m, const std::string& text
   RC_CHECK(layers->size() == L, "model", "expected ", L, " layer RNNs, got ", layers->size());
   std::vector<Stage> stages;
   for (size_t l = 0; l < L; ++l) {
-    a.layers.push_back(layer_rows(stack.options().layers[l], N));
+    a.layers.push_back(layer_rows(stack.options().layers[l], N, gates));
     stages.emplace_back((*layers)[l]);  // a copy sharing the weights and packed panels: the probe is this call's
     stages.back().rnn.set_grad_probe(stages.back().probe);
     stages.back().probe->keep_states = true;  // the forward's own h, gates and c (nn/rnn_probe.h)

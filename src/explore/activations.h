@@ -36,7 +36,8 @@ struct Rows {
 struct LayerActivations {
   std::string cell;                     // "lstm", "gru", ...
   int64_t size = 0;                     // H_l (R_l for h of a projected LSTM)
-  std::map<std::string, Rows> kinds;    // kind → [N, size]
+  std::vector<std::string> names;       // every kind the layer has, kept or not (h c i f o, h r z, or h)
+  std::map<std::string, Rows> kinds;    // the kinds kept: kind → [N, size]
 };
 
 struct Activations {
@@ -45,6 +46,7 @@ struct Activations {
   std::vector<LayerActivations> layers;
   double gate_check = 0.0;         // the largest reconstruction error of h (0 with no gated layer)
   double seconds = 0.0;            // time to compute
+  bool gates = true;               // the gate kinds (i f o, r z) kept; false: the states only (h, and c)
 };
 
 // Error("text", ...) when the text is empty or longer than `max_chars` code points, or not UTF-8;
@@ -53,10 +55,13 @@ struct Activations {
 // The stack is read chunk by chunk (`chunk` steps, the states carried): one layer's one-layer RNN per chunk
 // (sharing the stack's weights), on up to num_threads() threads, a thread per group of consecutive layers, so
 // layer 1 reads chunk k while layer 0 reads chunk k + 1 — no per-step meeting of threads, and each thread's
-// W_hh stays in its own core's cache. Only the kinds shown are kept ([N, size] each, float32).
+// W_hh stays in its own core's cache. Only the kinds shown are kept ([N, size] each, float32); with
+// gates = false only the states (h, and c for a plain LSTM: 40% of an LSTM's rows, 40 MB per 10,000
+// characters of a 2×256 LSTM instead of 100 MB of fresh memory — the explorer's first reading of a text;
+// a reading with the gates follows when the page asks for one). gate_check is computed either way.
 // `layers`: layer_rnns(m.rnn()) made earlier (built here when null).
 Activations compute_activations(tasks::LanguageModel& m, const std::string& text_utf8, int64_t max_chars,
-                                int64_t chunk = 512, const std::vector<RNN>* layers = nullptr);
+                                int64_t chunk = 512, const std::vector<RNN>* layers = nullptr, bool gates = true);
 // The stack's layers as one-layer RNNs sharing its weights (kind_l{l} → kind_l0). Building one draws initial
 // weights it then drops (~1 M numbers for a 2×256 LSTM): the explorer builds them once per model.
 std::vector<RNN> layer_rnns(const RNN& stack);

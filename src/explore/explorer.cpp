@@ -53,6 +53,13 @@ void answer(httplib::Response& res, const std::function<void()>& f) {
   }
 }
 
+void Explorer::Impl::note(const std::string& what) const {
+  if (!opt.log) return;
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::printf("[%8.1f ms] %s\n", ms, what.c_str());
+  std::fflush(stdout);
+}
+
 std::optional<RunEntry> Explorer::Impl::run(const std::string& name, httplib::Response& res) {
   for (RunEntry& r : list_runs(opt.paths))
     if (r.name == name) return r;
@@ -171,6 +178,15 @@ Explorer::Explorer(ExploreOptions o) : impl_(std::make_unique<Impl>()) {
       reply_error(res, 500, "internal error");
     }
   });
+  if (s.opt.log) {  // a line when each request arrives (its body read) and when its answer is ready to send
+    h.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response&) {
+      s.note(req.method + " " + req.path + " received");
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    h.set_logger([&s](const httplib::Request& req, const httplib::Response& res) {
+      s.note(req.method + " " + req.path + " answered " + std::to_string(res.status) + ", " + std::to_string(res.body.size()) + " bytes");
+    });
+  }
   s.add_run_routes();
   s.add_cells_routes();
   s.add_attention_routes();
@@ -193,9 +209,12 @@ std::vector<std::string> Explorer::warm() {
   for (const RunEntry& r : list_runs(s.opt.paths)) {
     if (!r.model || loaded >= kPreload) continue;
     try {
+      s.note("loading the model of " + r.name);
       s.model(r);
       ++loaded;
-      s.char_lm(r);  // and a character RNN LM's layer RNNs (explore/activations.h)
+      s.note("loaded; building its layer RNNs");
+      s.char_lm(r);
+      s.note("layer RNNs of " + r.name + " built");  // and a character RNN LM's layer RNNs (explore/activations.h)
     } catch (const Error&) {  // not a (character RNN) language model: its views load what they need when asked
     }
   }

@@ -43,6 +43,7 @@ struct ExploreOptions {
   int64_t max_chars = 20000;       // longest text for the Cells view
   int64_t warm = 4;                // warm() reads the text with this many character RNN LMs (--warm)
   int http_threads = 8;
+  bool log = false;                // --log: a line per request and per phase of a Cells reading (ms since start)
 };
 
 class Explorer {

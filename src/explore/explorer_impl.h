@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -36,11 +37,17 @@ struct Explorer::Impl {
   std::mutex cells_mu;
   struct CellSet {
     std::string id;
-    std::shared_ptr<const Activations> acts;
+    std::shared_ptr<const Activations> acts;  // first the states only (h, c); with the gates once asked for
     std::string reply;  // the POST /api/cells answer
+    RunEntry run;       // what was read, for the reading with the gates
+    std::string text;
   };
   std::deque<CellSet> cells;  // newest first, at most 4
   std::vector<std::string> warm;  // runs whose cells of opt.text are computed (warm())
+  const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  // With opt.log: prints "[ms since start] what" (one line, flushed); nothing otherwise.
+  void note(const std::string& what) const;
 
   // The run called `name`, or nullptr with a 404 answered.
   std::optional<RunEntry> run(const std::string& name, httplib::Response& res);
@@ -49,6 +56,9 @@ struct Explorer::Impl {
   // Run r's character RNN LM and its layer RNNs (built once per model version); Error when it has none.
   std::pair<std::shared_ptr<tasks::LmModel>, std::shared_ptr<const std::vector<RNN>>> char_lm(const RunEntry& r);
   std::shared_ptr<const Activations> cell_set(const std::string& id, httplib::Response& res);
+  // Cell set `id` with its gate rows: read again keeping them the first time one is asked for (the first
+  // reading keeps the states only: less fresh memory before the page's first view); nullptr with a 404.
+  std::shared_ptr<const Activations> gated_set(const std::string& id, httplib::Response& res);
   // The cells of run r over `text`, from the cache or computed (one computation at a time); Error when
   // the run holds no character-level RNN LM or the text is refused.
   CellSet read_cells(const RunEntry& r, const std::string& text);

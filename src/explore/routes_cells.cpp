@@ -50,7 +50,7 @@ json cells_reply(const std::string& id, const Activations& a) {
   json layers = json::array();
   for (const LayerActivations& l : a.layers) {
     json kinds = json::array();
-    for (const auto& [k, rows] : l.kinds) kinds.push_back(k);
+    for (const std::string& k : l.names) kinds.push_back(k);
     layers.push_back({{"cell", l.cell}, {"size", l.size}, {"kinds", kinds}});
   }
   return {{"id", id}, {"chars", a.chars}, {"prob", rounded(a.prob.data(), 1, a.prob.size())}, {"layers", layers},
@@ -69,6 +69,16 @@ std::vector<float> search_pattern(const json& b, const Activations& a) {
     spans.push_back({s[0].get<int64_t>(), s[1].get<int64_t>()});
   }
   return spans_pattern(spans, a.chars.size());
+}
+
+// Whether search body b ranks a kind that cell set a does not keep (no "kinds": every kind).
+bool needs_gates(const json& b, const Activations& a) {
+  if (a.gates) return false;
+  if (!b.is_object() || !b.contains("kinds")) return true;
+  if (!b["kinds"].is_array()) return false;  // refused by search_reply
+  for (const json& k : b["kinds"])
+    if (k.is_string() && k != "h" && k != "c") return true;
+  return false;
 }
 
 constexpr std::initializer_list<const char*> kSearchFields = {"pattern", "spans", "kinds", "top"};
@@ -126,6 +136,30 @@ std::shared_ptr<const Activations> Explorer::Impl::cell_set(const std::string& i
   return nullptr;
 }
 
+std::shared_ptr<const Activations> Explorer::Impl::gated_set(const std::string& id, httplib::Response& res) {
+  CellSet c;
+  {
+    std::lock_guard<std::mutex> l(cells_mu);
+    for (auto& s : cells)
+      if (s.id == id) c = s;
+  }
+  if (!c.acts || c.acts->gates) return c.acts ? c.acts : cell_set(id, res);  // cell_set: the 404
+  const auto [m, layers] = char_lm(c.run);
+  std::lock_guard<std::mutex> w(work_mu);
+  {
+    std::lock_guard<std::mutex> l(cells_mu);  // read with its gates by another request meanwhile?
+    for (auto& s : cells)
+      if (s.id == id && s.acts->gates) return s.acts;
+  }
+  note("cells of " + c.run.name + ": reading with the gates");
+  auto full = std::make_shared<const Activations>(
+      compute_activations(dynamic_cast<tasks::LanguageModel&>(*m), c.text, opt.max_chars, 512, layers.get(), true));
+  std::lock_guard<std::mutex> l(cells_mu);
+  for (auto& s : cells)
+    if (s.id == id) s.acts = full;
+  return full;
+}
+
 std::pair<std::shared_ptr<tasks::LmModel>, std::shared_ptr<const std::vector<RNN>>> Explorer::Impl::char_lm(const RunEntry& r) {
   auto m = model(r);
   auto* lm = dynamic_cast<tasks::LanguageModel*>(m.get());
@@ -145,14 +179,18 @@ Explorer::Impl::CellSet Explorer::Impl::read_cells(const RunEntry& r, const std:
       if (c.id == id) return c;
   }
   const auto [m, layers] = char_lm(r);
+  note("cells of " + r.name + ": model ready");
   CellSet c;
   {
     std::lock_guard<std::mutex> w(work_mu);
+    note("cells of " + r.name + ": reading");
     c.acts = std::make_shared<const Activations>(
-        compute_activations(dynamic_cast<tasks::LanguageModel&>(*m), text, opt.max_chars, 512, layers.get()));
+        compute_activations(dynamic_cast<tasks::LanguageModel&>(*m), text, opt.max_chars, 512, layers.get(), false));
   }
-  c.id = id;
+  note("cells of " + r.name + ": read in " + std::to_string(c.acts->seconds) + " s");
+  c.id = id, c.run = r, c.text = text;
   c.reply = serve::dump(cells_reply(id, *c.acts)) + "\n";  // kept: the same text asks again
+  note("cells of " + r.name + ": reply of " + std::to_string(c.reply.size()) + " bytes");
   std::lock_guard<std::mutex> l(cells_mu);
   cells.push_front(c);
   if (cells.size() > 4) cells.pop_back();
@@ -172,17 +210,21 @@ void Explorer::Impl::add_cells_routes() {
       const CellSet c = read_cells(*r, text);
       if (!b.contains("search")) return res.set_content(c.reply, kJson);
       // The reply with the search's answer spliced in before its closing brace: {..., "search": {...}}.
-      const json s = search_reply(b["search"], *c.acts);
+      auto acts = c.acts;
+      if (needs_gates(b["search"], *acts) && !(acts = gated_set(c.id, res))) return;
+      const json s = search_reply(b["search"], *acts);
+      note("cells: searched");
       std::string out = c.reply.substr(0, c.reply.rfind('}'));
       out += ",\"search\":" + serve::dump(s) + "}\n";
       res.set_content(out, kJson);
     });
   });
   http.Get(R"(/api/cells/([0-9]+)/unit)", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto a = cell_set(req.matches[1], res);
+    const std::string kind = req.has_param("kind") ? req.get_param_value("kind") : "h";
+    const bool gate = kind == "i" || kind == "f" || kind == "o" || kind == "r" || kind == "z";
+    const auto a = gate ? gated_set(req.matches[1], res) : cell_set(req.matches[1], res);
     if (!a) return;
     const auto layer = parse_count(req.get_param_value("layer"), -1), index = parse_count(req.get_param_value("index"), -1);
-    const std::string kind = req.has_param("kind") ? req.get_param_value("kind") : "h";
     if (!layer || *layer < 0 || *layer >= static_cast<int64_t>(a->layers.size()))
       return reply_error(res, 400, "layer: expected an integer in [0, " + std::to_string(a->layers.size()) + ")");
     const LayerActivations& l = a->layers[static_cast<size_t>(*layer)];
@@ -193,10 +235,12 @@ void Explorer::Impl::add_cells_routes() {
     reply_json(res, {{"values", rounded(it->second.data + *index, it->second.ld, a->chars.size())}});
   });
   http.Post(R"(/api/cells/([0-9]+)/search)", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto a = cell_set(req.matches[1], res);
+    auto a = cell_set(req.matches[1], res);
     if (!a) return;
     answer(res, [&] {
-      reply_json(res, search_reply(object_body(req.body, kSearchFields), *a));
+      const json b = object_body(req.body, kSearchFields);
+      if (needs_gates(b, *a) && !(a = gated_set(req.matches[1], res))) return;
+      reply_json(res, search_reply(b, *a));
     });
   });
   http.Post("/api/sample", [this](const httplib::Request& req, httplib::Response& res) {

@@ -18,6 +18,8 @@ import argparse, base64, json, os, shutil, subprocess, sys, tempfile, time, urll
 
 import websocket  # Debian: python3-websocket
 
+LOADS = 5  # cold page loads, each a fresh explorer and a 10,000-character window it has not read (the worst is the figure)
+
 
 class Browser:
     """A headless chromium and one page, over the DevTools protocol."""
@@ -257,15 +259,20 @@ def attention(b, base):
 
 def page_load(b, binary, run_dir, text_path, work, threads):
     # Cold loads: each navigation opens a fresh explorer (--warm 0) with a 10,000-character window of the
-    # text it has never read: from the navigation's start to the text coloured by the top quote unit,
+    # text it has never read (characters 10k-20k, 20k-30k, ...; LOADS of them): from the navigation's start to the text coloured by the top quote unit,
     # the model's first reading of the text included.
     text = open(text_path, encoding='utf-8').read()
     times, info, phases = [], '', []
-    for k in range(3):
+    loads = min(LOADS, len(text) // 10000 - 1)
+    if loads < 1:
+        sys.exit(f'e2e_browser: {text_path}: the cold loads need at least 20,000 characters')
+    for k in range(loads):
         window = os.path.join(work, f'window{k}.txt')
         with open(window, 'w', encoding='utf-8') as f:
             f.write(text[(k + 1) * 10000:(k + 2) * 10000])
-        server, base = start_explorer(binary, [run_dir, '--text', window, '--max-chars', '10000', '--warm', '0'], threads)
+        log = ['--log'] if b.timing else []
+        server, base = start_explorer(binary, [run_dir, '--text', window, '--max-chars', '10000', '--warm', '0'] + log, threads)
+        listening = time.time() * 1000  # the server's log counts from about here
         b.allowed.append(base)
         try:
             b.goto(base + '/?run=lstm2x256#cells')
@@ -282,15 +289,23 @@ def page_load(b, binary, run_dir, text_path, work, threads):
                 print(b.js("JSON.stringify(performance.getEntriesByType('mark').map(e => [e.name, Math.round(e.startTime)]))"))
                 print(b.js("JSON.stringify(performance.getEntriesByType('resource').map(e => [e.name.split('/').slice(3).join('/').slice(0, 40), Math.round(e.startTime), Math.round(e.responseEnd)]))"))
             check(n == 10000, f'page load {k + 1}: 10,000 characters coloured')
+            origin = b.js("performance.timeOrigin") if b.timing else 0
         finally:
             server.terminate()
             server.wait(10)
-    times.sort()
-    print(f'page load (cold, server threads: {" ".join(threads) or "default"}), 2x256 LSTM, 10000 characters: median {times[1]:.0f} ms, worst {times[2]:.0f} ms '
+        if b.timing:  # the server's --log, its times moved to ms from the navigation's start (± a few ms)
+            print(f'  server started {listening - origin:.0f} ms from the navigation start; its log, ms from the navigation start:')
+            for line in server.stdout.read().splitlines():
+                if line.startswith('['):
+                    ms, what = line[1:].split(' ms] ', 1)
+                    print(f'    {float(ms) + listening - origin:7.0f}  {what}')
+    order = sorted(times)
+    print(f'page load (cold, {len(times)} loads, server threads: {" ".join(threads) or "default"}), 2x256 LSTM, 10000 characters: '
+          f'median {order[len(order) // 2]:.0f} ms, worst {order[-1]:.0f} ms (each: {", ".join(f"{t:.0f}" for t in times)}) '
           f'(navigation start to the text coloured by the top quote unit; each a text the server had not read); '
           f'last server line: {info}; load {os.getloadavg()[0]:.2f}\n  each load, ms from navigation start: HTML received / '
           f'Cells request sent / answered / text coloured / painted: {", ".join(phases)}')
-    check(times[2] < 20000, 'the page loads in < 20 s (the figure to meet is < 1 s at low load, printed above; a timed '
+    check(order[-1] < 20000, 'the page loads in < 20 s (the figure to meet is < 1 s at low load, printed above; a timed '
                             'test on a shared CI machine is no gate, this only catches a page that never loads)')
     return times
 

@@ -91,6 +91,34 @@ TEST(ExploreActivations, ChunksAndThreadsReadTheSameRows) {
     }
 }
 
+TEST(ExploreActivations, StatesOnlyKeepsHAndCOfTheFullReading) {
+  // gates = false (the explorer's first reading): every kind named, only h and c kept, the same rows,
+  // probabilities and check as the reading with the gates.
+  auto m = tiny({LayerSpec{CellType::lstm, 12, 0}, LayerSpec{CellType::gru, 10, 0}, LayerSpec{CellType::rnn_tanh, 5, 0}});
+  const Activations full = compute_activations(*m, kText, 1000, 7);
+  const Activations a = compute_activations(*m, kText, 1000, 7, nullptr, false);
+  EXPECT_TRUE(full.gates);
+  EXPECT_FALSE(a.gates);
+  const std::vector<std::vector<std::string>> names = {{"h", "c", "i", "f", "o"}, {"h", "r", "z"}, {"h"}};
+  const std::vector<size_t> kept = {2, 1, 1};  // h c | h | h
+  for (size_t l = 0; l < 3; ++l) {
+    EXPECT_EQ(a.layers[l].names, names[l]) << l;
+    EXPECT_EQ(full.layers[l].names, names[l]) << l;
+    ASSERT_EQ(a.layers[l].kinds.size(), kept[l]) << l;
+    EXPECT_EQ(full.layers[l].kinds.size(), names[l].size()) << l;
+    for (const auto& [kind, rows] : a.layers[l].kinds) {
+      const Rows& want = full.layers[l].kinds.at(kind);
+      ASSERT_EQ(rows.ld, want.ld);
+      for (size_t t = 0; t < a.chars.size(); ++t)
+        for (int64_t u = 0; u < rows.ld; ++u)
+          ASSERT_EQ(rows.row(static_cast<int64_t>(t))[u], want.row(static_cast<int64_t>(t))[u]) << l << " " << kind << " " << t;
+    }
+  }
+  EXPECT_EQ(a.prob, full.prob);
+  EXPECT_EQ(a.gate_check, full.gate_check);
+  EXPECT_LT(a.gate_check, 1e-5);
+}
+
 TEST(ExploreActivations, ProjectedLstmGivesItsProjectedStates) {
   auto m = tiny({LayerSpec{CellType::lstm, 8, 3}, LayerSpec{CellType::gru, 6, 0}});
   const Activations a = compute_activations(*m, kText, 1000);

@@ -142,6 +142,31 @@ TEST_F(ExplorerTest, CellsOfTheExplorersTextWithTheFirstSearchInOneReply) {
   EXPECT_FALSE(again.contains("search"));
 }
 
+TEST_F(ExplorerTest, GateRowsAreReadWhenFirstAskedFor) {
+  // The first reading keeps h and c; the reply names every kind, and a gate's row or a search over the
+  // gates reads the text again with them (each gate of an LSTM in (0, 1)).
+  auto r = post("/api/cells", R"({"run": "lm", "search": {"pattern": "line", "kinds": ["c", "h"], "top": 2}})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json c = json::parse(r->body);
+  EXPECT_EQ(c["layers"][0]["kinds"], json({"h", "c", "i", "f", "o"}));
+  const std::string id = c["id"], h_row = get("/api/cells/" + id + "/unit?layer=0&index=1&kind=h")->body;
+  for (const char* kind : {"i", "f", "o"}) {
+    r = get("/api/cells/" + id + "/unit?layer=0&index=1&kind=" + kind);
+    ASSERT_EQ(r->status, 200) << kind << ": " << r->body;
+    const json v = json::parse(r->body)["values"];
+    ASSERT_EQ(v.size(), 16u) << kind;
+    for (const json& x : v) {
+      EXPECT_TRUE(x.get<double>() >= 0.0 && x.get<double>() <= 1.0) << kind << " " << x;
+    }
+  }
+  EXPECT_EQ(get("/api/cells/" + id + "/unit?layer=0&index=1&kind=h")->body, h_row);  // the same h after
+  const json s = json::parse(post("/api/cells/" + id + "/search", R"({"pattern": "line", "kinds": ["f"], "top": 2})")->body);
+  ASSERT_EQ(s["units"].size(), 2u) << s;
+  EXPECT_EQ(s["units"][0]["kind"], "f");
+  expect_error(get("/api/cells/" + id + "/unit?layer=0&index=1&kind=r"), 400);  // an LSTM has no r
+  expect_error(get("/api/cells/999/unit?layer=0&index=1&kind=f"), 404);
+}
+
 TEST_F(ExplorerTest, AttentionOfAnEncoderDecoderIsTranslatesOwn) {
   std::string pairs;  // counting in English and Spanish (as tests/serve/test_task_routes.cpp)
   const char* en[] = {"one", "two", "three", "four"};
