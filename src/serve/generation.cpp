@@ -39,7 +39,7 @@ bool Generation::append(const std::string& piece, Clock::time_point now) {
         break;
       }
   release(text_.size() - hold, now);
-  if (waiting_) cv_.notify_one();  // only when the HTTP side waits for the engine, not on its own timer
+  if (waiting_) cv_.notify_one();  // only when the HTTP side waits for the engine (the first piece, or flush 0)
   return false;
 }
 
@@ -55,12 +55,15 @@ bool Generation::take(std::string& text, std::vector<size_t>& ends, Clock::durat
   std::unique_lock<std::mutex> l(mu_);
   const Clock::time_point limit = Clock::now() + wait;
   const bool paced = handed_ && flush > Clock::duration::zero();
-  const Clock::time_point next = paced ? taken_at_ + flush : Clock::time_point::min();  // the next hand-over
+  Clock::time_point next = paced ? taken_at_ + flush : Clock::time_point::min();  // the next hand-over
   for (;;) {
     const Clock::time_point now = Clock::now();
     if (done_ || (!ends_.empty() && now >= next) || now >= limit) break;
-    // Before `next` the HTTP side sleeps on its own timer (the engine does not wake it); after it, with
-    // nothing pending, it waits for the engine's next piece.
+    // Paced (after the first hand-over): the HTTP side sleeps on its own timer, and a tick that finds
+    // nothing pending sets the next one a flush later, so the engine never wakes it per token (it did
+    // when tokens came slower than a flush: a wake-up per row per step on the engine thread, the one
+    // that limits the throughput). Not paced: it waits for the engine's next piece.
+    if (paced && now >= next) next = now + flush;
     const bool timer = now < next;
     waiting_ = !timer;
     cv_.wait_until(l, timer ? std::min(limit, next) : limit);

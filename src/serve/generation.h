@@ -7,10 +7,11 @@
 //
 // Coalescing (`flush`): the HTTP side is handed the first released piece at once (time to first
 // token), then what was released meanwhile at most once per `flush` (0: each piece as it comes), and
-// everything at the end. Between hand-overs the HTTP thread sleeps on its own timer; the engine wakes
-// it only when it waits with nothing pending (and at the end). So a streamed client gets one write per
-// `flush` instead of one per token, the engine thread makes no wake-up call per token, and a token is
-// sent at most `flush` (plus the scheduler's delay) after it was drawn.
+// everything at the end. After the first hand-over the HTTP thread sleeps on its own timer: a tick that
+// finds nothing pending sleeps one more `flush`; the engine wakes it only for the first piece and at the
+// end (and for every piece with flush 0). So a streamed client gets one write per `flush` instead of one
+// per token, the engine thread makes no wake-up call per token however slow its steps are, and a token
+// is sent at most `flush` (plus the scheduler's delay) after it was drawn.
 #pragma once
 
 #include <atomic>

@@ -113,6 +113,31 @@ TEST(ServeGeneration, AWaitingTakeWakesAtTheEnd) {
   EXPECT_TRUE(g->wait_done(std::chrono::milliseconds(0)));
 }
 
+// Tokens slower than a flush: the engine does not wake the HTTP side per piece (that cost the engine
+// thread a wake-up per row per step); a tick that found nothing pending sleeps one more flush, so the
+// piece goes at that next tick: at most a flush after it came, not at once.
+TEST(ServeGeneration, APieceSlowerThanAFlushGoesAtTheNextTick) {
+  const auto flush = std::chrono::milliseconds(400);
+  auto g = make({}, flush);
+  g->append("a");
+  std::string text;
+  std::vector<size_t> ends;
+  ASSERT_TRUE(g->take(text, ends, std::chrono::milliseconds(0)));  // the first piece goes at once
+  const Clock::time_point t0 = Clock::now();  // just after the hand-over: ticks at ~t0 + 400 ms, then ~t0 + 800 ms
+  std::thread engine([&] {
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds(500));  // after the first tick found nothing
+    g->append("b");
+  });
+  EXPECT_TRUE(g->take(text, ends, std::chrono::seconds(5)));
+  const Clock::duration waited = Clock::now() - t0;
+  engine.join();
+  EXPECT_EQ(text, "b");
+  EXPECT_GE(waited, std::chrono::milliseconds(700));  // not at 500 ms, when it came: at the second tick
+  EXPECT_LT(waited, std::chrono::seconds(4));
+  g->finish("length");
+  EXPECT_TRUE(g->wait_done(std::chrono::milliseconds(0)));
+}
+
 TEST(ServeGeneration, TokenEventIsWhatJsonDumpGives) {
   const std::string pieces[] = {"a", " ", "Ishmael", "\"", "\\", "\n", "\t", "\x01", "\x7f", "~",
                                 "\xc3\xa9", "\xe2\x80\x94", "\xff", "a\xc3", "</script>", ""};
