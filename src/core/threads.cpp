@@ -31,6 +31,11 @@ void set_num_threads(int n) {
   omp_set_num_threads(n);
 }
 
+void adopt_num_threads(int n) {
+  RC_CHECK(n >= 1, "--threads", "expected a positive thread count, got ", n);
+  omp_set_num_threads(n);
+}
+
 void set_min_parallel_work(double multiply_adds) {
   RC_CHECK(multiply_adds >= 0 && std::isfinite(multiply_adds), "min_parallel_work", "expected a finite value >= 0, got ",
            multiply_adds);

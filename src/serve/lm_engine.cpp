@@ -7,6 +7,7 @@
 #include "recurrent/autograd/ops.h"
 #include "recurrent/autograd/var.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/threads.h"
 #include "recurrent/data/utf8.h"
 #include "recurrent/tasks/lm_score.h"
 #include "serve/worker.h"
@@ -59,7 +60,10 @@ LmEngine::LmEngine(std::string name, std::unique_ptr<tasks::LmModel> model, Engi
     : name_(std::move(name)), model_(std::move(model)), lim_(limits), metrics_(metrics) {
   model_->eval();
   rnn_ = dynamic_cast<tasks::LanguageModel*>(model_.get());
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this, n = num_threads()] {
+    adopt_num_threads(n);  // --threads: OpenMP's count is per thread (the model's oneDNN and row-parallel calls)
+    loop();
+  });
 }
 
 LmEngine::~LmEngine() {

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "recurrent/autograd/var.h"
+#include "recurrent/core/threads.h"
 
 namespace recurrent::serve {
 
@@ -20,7 +21,10 @@ std::string random_id() {
 
 Worker::Worker(int64_t max_queue, std::function<void()> tick, std::atomic<int64_t>* depth)
     : max_queue_(max_queue), tick_(std::move(tick)), depth_(depth) {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this, n = num_threads()] {
+    adopt_num_threads(n);  // --threads: OpenMP's count is per thread
+    loop();
+  });
 }
 
 Worker::~Worker() {

@@ -35,6 +35,25 @@ TEST(Threads, SetNumThreadsReachesOpenMP) {
   set_num_threads(before);
 }
 
+// A std::thread starts from OpenMP's default count, not from set_num_threads; adopt_num_threads gives it
+// the library's count (the server's engine threads: serve/lm_engine.cpp, serve/worker.cpp).
+TEST(Threads, AStartedThreadAdoptsTheCount) {
+  const int before = num_threads();
+  const int n = omp_get_num_procs() + 1;  // never OpenMP's default
+  set_num_threads(n);
+  int plain = 0, adopted = 0;
+  std::thread([&] { plain = omp_get_max_threads(); }).join();
+  std::thread([&, k = num_threads()] {
+    adopt_num_threads(k);
+    adopted = omp_get_max_threads();
+  }).join();
+  EXPECT_NE(plain, n) << "OpenMP's count is per thread: a new thread does not inherit it";
+  EXPECT_EQ(adopted, n);
+  EXPECT_EQ(num_threads(), n);
+  EXPECT_THROW(adopt_num_threads(0), Error);
+  set_num_threads(before);
+}
+
 // Work below min_parallel_work() gets one thread; ThreadScope caps this thread's regions and restores.
 TEST(Threads, SmallWorkRunsOnOneThreadAndTheScopeRestores) {
   const int before = num_threads();

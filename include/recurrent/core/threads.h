@@ -16,6 +16,11 @@ namespace recurrent {
 
 int num_threads();
 void set_num_threads(int n);      // n >= 1
+// OpenMP keeps the thread count per thread: set_num_threads sets the calling thread's, and a thread
+// started later with std::thread begins from OpenMP's default (all cores), not from it. Such a thread
+// (a server's engine thread) calls adopt_num_threads(n), n = num_threads() read where it was started,
+// so its regions (oneDNN's included) use n threads. n >= 1; the library's count is not changed.
+void adopt_num_threads(int n);
 
 inline constexpr double kDefaultMinParallelWork = 1 << 18;  // ~262k multiply-adds: ~10-20 µs on one core
 void set_min_parallel_work(double multiply_adds);            // >= 0; 0: no call is too small for the team
