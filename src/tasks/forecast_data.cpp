@@ -97,6 +97,23 @@ void fit_normalisation(ForecastConfig& cfg, const ForecastData& d) {
     cfg.mean.push_back(m);
     cfg.stdev.push_back(var > 0 ? std::sqrt(var) : 1.0);  // a constant column: leave its scale
   }
+  if (cfg.relative) {  // the target channel is seen as changes: scale it by theirs, not by the levels'
+    const double r = relative_scale(d.y(), d.split.train_end);
+    if (r > 0) cfg.stdev[0] = r;
+  }
+}
+
+double relative_scale(const std::vector<double>& y, int64_t train_end) {
+  double s = 0, s2 = 0;
+  int64_t n = 0;
+  for (int64_t t = 1; t < train_end; ++t) {
+    const double c = y[t] - y[t - 1];
+    if (std::isnan(c)) continue;
+    s += c, s2 += c * c, ++n;
+  }
+  if (n == 0) return 0.0;
+  const double m = s / static_cast<double>(n);
+  return std::sqrt(std::max(0.0, s2 / static_cast<double>(n) - m * m));
 }
 
 // ---- metrics --------------------------------------------------------------------------------------

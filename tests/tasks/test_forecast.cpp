@@ -177,6 +177,31 @@ TEST(ForecastData, NormalisationIsFittedOnTheTrainingPartOnly) {
   EXPECT_DOUBLE_EQ(c.stdev[0], 1.0);
 }
 
+TEST(ForecastData, RelativeModeScalesTheTargetByItsChanges) {
+  // A trend 10·t plus 0, 2, 0, 2, …: changes alternate 12, 8 (std 2) while the levels spread by ~80;
+  // a relative model sees changes, so its target channel is scaled by theirs (the feature keeps its own).
+  std::string csv = "t,y,x\n";
+  for (int i = 0; i < 40; ++i)
+    csv += std::to_string(i) + "," + std::to_string(10 * i + (i % 2 ? 2 : 0)) + "," + std::to_string(i % 3) + "\n";
+  for (bool relative : {false, true}) {
+    ForecastConfig c = small_config_forecast(4, 1, 1);
+    c.features = {"x"};
+    c.relative = relative;
+    const ForecastData d = data_of(csv, c);
+    ASSERT_EQ(d.split.train_end, 28);
+    double m = 0, v = 0;  // levels of rows 0..27
+    for (int i = 0; i < 28; ++i) m += (10 * i + (i % 2 ? 2 : 0)) / 28.0;
+    for (int i = 0; i < 28; ++i) v += std::pow(10 * i + (i % 2 ? 2 : 0) - m, 2) / 28.0;
+    EXPECT_DOUBLE_EQ(c.mean[0], m);  // the mean cancels in relative mode; kept as it was
+    const double want = relative ? 2.0 * std::sqrt(1.0 - 1.0 / (27.0 * 27.0)) : std::sqrt(v);  // 27 changes: 14 of 12, 13 of 8
+    EXPECT_NEAR(c.stdev[0], want, 1e-9) << relative;
+    EXPECT_NEAR(c.stdev[1], std::sqrt(45.0 / 28.0 - (27.0 / 28.0) * (27.0 / 28.0)), 1e-12);  // 0, 1, 2, 0, …: 10, 9, 9 of each
+  }
+  const double g = NAN;  // pairs with a gap are skipped: changes 2, 2, 6 → mean 10/3
+  EXPECT_NEAR(relative_scale({1, 3, 5, g, 9, 15, 100}, 6), std::sqrt((4 + 4 + 36) / 3.0 - 100.0 / 9.0), 1e-12);
+  EXPECT_EQ(relative_scale({4, 4, 4}, 3), 0.0);  // no change: fit_normalisation keeps the level scale
+}
+
 TEST(ForecastData, TooFewWindowsAfterGaps) {
   std::string csv = "t,y\n";
   for (int i = 0; i < 20; ++i) csv += std::to_string(i) + "," + (i >= 17 ? std::string() : std::to_string(i)) + "\n";

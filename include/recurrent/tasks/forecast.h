@@ -5,7 +5,8 @@
 // columns, each z-scored with the mean / standard deviation of its TRAINING-part values. With
 // `relative`, the target channel (inputs and outputs) is taken relative to the window's last value
 // z_t: the model sees z_{t−L+1..t} − z_t and predicts z_{t+h} − z_t (for trends that leave the
-// training range, like CO2). With `seasonal_residual` the model sees the window as it is and predicts the
+// training range, like CO2), and the target's z-score divides by the standard deviation of its training
+// part's one-step CHANGES instead of its levels' (relative_scale: the changes are what the model sees). With `seasonal_residual` the model sees the window as it is and predicts the
 // correction to the seasonal-naive forecast, z_{t+h} − z_{t+h−S·⌈h/S⌉} (for series whose season is the
 // strongest part of the signal).
 //
@@ -96,8 +97,13 @@ struct ForecastData {
 ForecastData prepare_forecast_data(data::Series s, const ForecastConfig& cfg);
 ForecastData load_forecast_data(const std::string& csv_path, const ForecastConfig& cfg);
 
-// Mean and standard deviation (population; 1 when 0) of each channel's observed training values.
+// Mean and standard deviation (population; 1 when 0) of each channel's observed training values; with
+// cfg.relative the target channel's scale is relative_scale instead (what the model sees are changes: a
+// trending series' level spread would shrink them to a few hundredths).
 void fit_normalisation(ForecastConfig& cfg, const ForecastData& d);
+// Standard deviation (population) of the one-step changes y_t − y_{t−1}, t < train_end, over the pairs
+// where both are observed: the scale of a relative model's inputs and targets. 0 when there is none.
+double relative_scale(const std::vector<double>& y, int64_t train_end);
 
 class Forecaster : public Module {
  public:
