@@ -46,6 +46,9 @@ void add_train_tag(CLI::App& train) {
       ->check(checked("fraction"));
   c->add_option("--patience", o->patience, "stop after this many epochs without a better validation score (0: off)")
       ->capture_default_str()->check(checked("count"));
+  c->add_option("--search", o->search, "try the first N candidate settings (tasks::tag_candidates: the default, a GRU, "
+                "dropout 0.3, 64 units) by successive halving on the validation part within the budget and keep "
+                "the best (trials in DIR/trials, log in DIR/trials.csv; 0: off)")->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget);
   c->callback([o, budget, c] {
     finish_loop_options("tag", c, *o, *budget);

@@ -1,4 +1,4 @@
-// `train forecast --search N` and `train classify --search N`: the candidates of docs/defaults.md's evidence
+// `train forecast|classify|tag --search N`: the candidates of docs/defaults.md's evidence
 // tables and how a trial runs and is scored; the search itself is train/search.h's successive halving.
 #include <cmath>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include "recurrent/data/text_file.h"
 #include "recurrent/tasks/classify.h"
 #include "recurrent/tasks/forecast.h"
+#include "recurrent/tasks/tag.h"
 
 namespace recurrent::tasks {
 
@@ -39,6 +40,8 @@ O trial_options(const O& base, const train::RunOptions& b, const SearchCandidate
       else if (f == "--word-dropout") o.word_dropout = std::stod(v);
       else if (f == "--bidirectional" || f == "--no-bidirectional") o.bidirectional = f == "--bidirectional";
       else throw Error("--search", "candidate " + c->name + " sets " + f + ", which train classify's search cannot");
+    } else if constexpr (std::is_same_v<O, TagTrainOptions>) {
+      throw Error("--search", "candidate " + c->name + " sets " + f + ", which train tag's search cannot");
     } else {
       throw Error("--search", "candidate " + c->name + " sets " + f + ", which train forecast's search cannot");
     }
@@ -86,6 +89,19 @@ const std::vector<SearchCandidate>& classify_candidates() {
   return t;
 }
 
+// No evidence table orders these (one tagged corpus, docs/defaults.md): the default (BiLSTM 128, no dropout)
+// first, then a GRU, dropout 0.3 (the usual tagger setting) and a smaller LSTM. All bidirectional, as the
+// default is: a candidate sets --cell, --hidden and --dropout only.
+const std::vector<SearchCandidate>& tag_candidates() {
+  static const std::vector<SearchCandidate> c = {
+      {"bilstm128", {{"--cell", "lstm"}, {"--hidden", "128"}, {"--dropout", "0"}}},
+      {"bigru128", {{"--cell", "gru"}, {"--hidden", "128"}, {"--dropout", "0"}}},
+      {"bilstm128-d3", {{"--cell", "lstm"}, {"--hidden", "128"}, {"--dropout", "0.3"}}},
+      {"bilstm64", {{"--cell", "lstm"}, {"--hidden", "64"}, {"--dropout", "0"}}},
+  };
+  return c;
+}
+
 ForecastOutcome search_forecaster(const ForecastTrainOptions& base) {
   const std::vector<SearchCandidate> cands = train::first_candidates(forecast_candidates(), base.search);
   auto run = [&](size_t k, const train::RunOptions& b, bool) {
@@ -124,6 +140,25 @@ ClassifyOutcome search_classifier(const ClassifyTrainOptions& base) {
   auto final_eval = [&](const train::RunOptions& f) { train_classifier(trial_options(base, f, nullptr)); };
   train::successive_halving(cands, base, run, final_eval);
   return ClassifyOutcome::finished;
+}
+
+TagOutcome search_tagger(const TagTrainOptions& base) {
+  const std::vector<SearchCandidate> cands = train::first_candidates(tag_candidates(), base.search);
+  auto run = [&](size_t k, const train::RunOptions& b, bool) {
+    const TagTrainOptions o = trial_options(base, b, &cands[k]);
+    train::TrialReport r;
+    if (train_tagger(o) == TagOutcome::stopped) return r;
+    const json j = trial_results(b.out);
+    r.score = j.at("valid").at("score").get<double>();
+    r.summary = "valid score " + fmt("%.4f", r.score) + " (accuracy " + fmt("%.2f%%", 100 * j.at("valid").at("accuracy").get<double>()) + ")";
+    r.finished = j.at("stopped_early").get<bool>();
+    r.epochs = j.at("epochs_completed").get<int64_t>();
+    r.train_seconds = j.at("train_seconds").get<double>();
+    return r;
+  };
+  auto final_eval = [&](const train::RunOptions& f) { train_tagger(trial_options(base, f, nullptr)); };
+  train::successive_halving(cands, base, run, final_eval);
+  return TagOutcome::finished;
 }
 
 }  // namespace recurrent::tasks

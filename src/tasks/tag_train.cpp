@@ -84,7 +84,7 @@ void TagRun::load_sets() {
   }
   train_.source = valid_.source = test_.source = all.source;
   if (!o_.valid.empty()) valid_ = data::read_tagged(o_.valid, f);
-  if (!o_.test.empty()) test_ = data::read_tagged(o_.test, f);
+  if (!o_.test.empty() && !o_.trial) test_ = data::read_tagged(o_.test, f);  // a --search trial never reads it
   data::check_tagged(train_, "the training data");
   RC_CHECK(!valid_.items.empty(), valid_.source, "no validation sentences");
 }
@@ -147,7 +147,8 @@ json TagRun::report(const data::TaggedSet& set, const char* name) {
             {"f1", e.f1()}, {"f1_kind", e.spans ? "span" : "macro"}, {"macro_f1", e.macro_f1},
             {"unseen_tags", e.unseen}, {"oov_tokens", oov},
             {"oov_accuracy", oov ? static_cast<double>(oov_right) / oov : 0.0},
-            {"baseline_accuracy", base.accuracy}, {"baseline_f1", base.f1()}};
+            {"baseline_accuracy", base.accuracy}, {"baseline_f1", base.f1()},
+            {"score", e.spans ? e.f1() : e.accuracy}};  // what early stopping and --search rank by
   if (e.spans) {
     j["precision"] = e.span.precision(), j["recall"] = e.span.recall();
     j["spans"] = {{"gold", e.span.gold}, {"predicted", e.span.predicted}, {"correct", e.span.correct}};
@@ -174,7 +175,14 @@ void TagRun::finish() {
   json r = {{"steps", loop_.steps()}, {"epochs_completed", loop_.epochs_completed()}, {"train_seconds", loop_.elapsed()},
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"tags", cfg_->tags.size()},
             {"vocabulary", cfg_->vocab.size()}, {"train_sentences", train_.items.size()},
-            {"train_tokens", train_.tokens()}};
+            {"train_tokens", train_.tokens()}, {"best_epoch", loop_.best_epoch() + 1},
+            {"stopped_early", loop_.stopped_early()}};
+  if (o_.trial) {  // a --search trial: validation only, nothing on stdout
+    const TagEval v = evaluate_tagger(*model_, valid_);
+    r["valid"] = {{"accuracy", v.accuracy}, {"f1", v.f1()}, {"score", v.spans ? v.f1() : v.accuracy}};
+    io::write_file_atomic(loop_.path("results.json"), r.dump(2) + "\n");
+    return;
+  }
   r["valid"] = report(valid_, "valid");
   if (!test_.items.empty()) r["test"] = report(test_, "test");
   std::fflush(stdout);
@@ -216,6 +224,9 @@ TagOutcome TagRun::run() {
 
 }  // namespace
 
-TagOutcome train_tagger(const TagTrainOptions& o) { return TagRun(o).run(); }
+TagOutcome train_tagger(const TagTrainOptions& o) {
+  if (o.search > 0) return search_tagger(o);
+  return TagRun(o).run();
+}
 
 }  // namespace recurrent::tasks

@@ -1,4 +1,4 @@
-// `train forecast --search` and `train classify --search` on tiny data (tasks/forecast.h, tasks/classify.h,
+// `train forecast|classify|tag --search` on tiny data (tasks/forecast.h, tasks/classify.h, tasks/tag.h,
 // train/search.h): every trial logged, trials scored on validation only (no "test" in their results), the kept
 // run is the trial best by validation and is evaluated on test once in the run's folder, and the test part is
 // never looked at: the same search with a different test part runs the same trials to the same validation
@@ -15,6 +15,7 @@
 #include "recurrent/data/text_file.h"
 #include "recurrent/tasks/classify.h"
 #include "recurrent/tasks/forecast.h"
+#include "recurrent/tasks/tag.h"
 #include "recurrent/train/checkpoint.h"
 
 using namespace recurrent;
@@ -156,5 +157,44 @@ TEST(Search, ClassifyKeepsTheBestByValidationAndNeverLooksAtTest) {
   ASSERT_EQ(train_classifier(opts("test2.tsv", "r2")), ClassifyOutcome::finished);
   EXPECT_EQ(trial_rows(d / "r1"), trial_rows(d / "r2"));
   EXPECT_NE(read_json(d / "r1" / "results.json")["test"]["accuracy"], read_json(d / "r2" / "results.json")["test"]["accuracy"]);
+  fs::remove_all(d);
+}
+
+TEST(Search, TagKeepsTheBestByValidationAndNeverLooksAtTest) {
+  set_num_threads(1);
+  const fs::path d = tmpdir_search("tag");
+  Rng r(11);
+  // CoNLL sentences of d*/n*/v* words tagged DET/NOUN/VERB by their first letter; `flip` swaps NOUN and VERB.
+  auto sentences = [&](int n, bool flip) {
+    std::string s;
+    const char* kinds[3][2] = {{"d", "DET"}, {"n", "NOUN"}, {"v", "VERB"}};
+    for (int i = 0; i < n; ++i) {
+      for (int t = 0, len = 3 + static_cast<int>(r.below(4)); t < len; ++t) {
+        const int k = static_cast<int>(r.below(3));
+        const int tag = flip && k > 0 ? 3 - k : k;
+        s += std::string(kinds[k][0]) + std::to_string(r.below(6)) + "\t" + kinds[tag][1] + "\n";
+      }
+      s += "\n";
+    }
+    return s;
+  };
+  data::write_file((d / "train.conll").string(), sentences(60, false));
+  data::write_file((d / "valid.conll").string(), sentences(15, false));
+  data::write_file((d / "test1.conll").string(), sentences(15, false));
+  data::write_file((d / "test2.conll").string(), sentences(15, true));  // another test part
+  auto opts = [&](const char* test, const char* out) {
+    TagTrainOptions o;
+    o.data = (d / "train.conll").string(), o.valid = (d / "valid.conll").string(), o.test = (d / test).string();
+    o.embed = 8, o.feature_embed = 4, o.batch = 16, o.epochs = 2, o.search = 3;
+    o.out = (d / out).string(), o.quiet = true, o.seed = 6;
+    return o;
+  };
+  ASSERT_EQ(train_tagger(opts("test1.conll", "r1")), TagOutcome::finished);
+  check_search(d / "r1", 3, false, "score");
+  ASSERT_EQ(train_tagger(opts("test2.conll", "r2")), TagOutcome::finished);
+  EXPECT_EQ(trial_rows(d / "r1"), trial_rows(d / "r2"));
+  EXPECT_EQ(trial_rows(d / "r1").size(), 3u + 2u + 1u);  // 3 → 2 → 1
+  EXPECT_NE(read_json(d / "r1" / "results.json")["test"]["accuracy"], read_json(d / "r2" / "results.json")["test"]["accuracy"]);
+  EXPECT_EQ(tag_candidates().front().name, "bilstm128");  // the default first
   fs::remove_all(d);
 }

@@ -39,6 +39,7 @@
 #include "recurrent/nn/module.h"
 #include "recurrent/nn/rnn.h"
 #include "recurrent/train/run.h"
+#include "recurrent/train/search.h"
 
 namespace recurrent::tasks {
 
@@ -154,9 +155,17 @@ struct TagTrainOptions : train::RunOptions {
   std::string optimizer = "adam";
   double lr = 2e-3, clip = 5.0;
   int64_t patience = 3;  // stop after this many epochs without a better validation score (0: off)
+  int64_t search = 0;    // > 0: --search N, the first N of tag_candidates() (train/search.h)
 };
 enum class TagOutcome { finished, stopped };
 // Without --valid / --test the data is split by sentence position (i % 10 == 9 test, == 8 valid).
 TagOutcome train_tagger(const TagTrainOptions& o);
+// --search: the default first, then its usual variants (docs/defaults.md: one tagged corpus, so no
+// leave-one-dataset-out table orders them).
+const std::vector<train::SearchCandidate>& tag_candidates();
+// train_tagger with o.search > 0: successive halving over the first o.search candidates (they set --cell,
+// --hidden, --dropout), trials ranked by the validation score (span F1 for BIO tags, else token accuracy),
+// the kept one evaluated on test once.
+TagOutcome search_tagger(const TagTrainOptions& o);
 
 }  // namespace recurrent::tasks
