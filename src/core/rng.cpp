@@ -63,9 +63,18 @@ uint64_t Rng::below(uint64_t n) {
 }
 
 void Rng::fill_uniform(Tensor& t, float lo, float hi) {
+  // The numbers uniform(lo, hi) would draw one at a time, with one block per 4 words instead of one per
+  // word (a model's initial weights: ~1 M numbers for a 2x256 LSTM LM, drawn again by every model load).
   Tensor c = t.contiguous();
   float* p = c.data();
-  for (int64_t i = 0, n = c.numel(); i < n; ++i) p[i] = uniform(lo, hi);
+  for (int64_t i = 0, n = c.numel(); i < n;) {
+    const uint64_t block = s_.counter >> 2;
+    const auto r = philox({static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), static_cast<uint32_t>(s_.stream),
+                           static_cast<uint32_t>(s_.stream >> 32)},
+                          {static_cast<uint32_t>(s_.seed), static_cast<uint32_t>(s_.seed >> 32)});
+    for (uint32_t lane = static_cast<uint32_t>(s_.counter & 3); lane < 4 && i < n; ++lane, ++i, ++s_.counter)
+      p[i] = lo + (hi - lo) * (static_cast<float>(r[lane] >> 8) * (1.0f / 16777216.0f));
+  }
   if (c.data() != t.data()) t.copy_(c);
 }
 

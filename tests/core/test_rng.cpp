@@ -38,6 +38,22 @@ TEST(Rng, SameSeedSameStreamDifferentSeedDifferent) {
   EXPECT_LT(same, 3);
 }
 
+TEST(Rng, FillUniformDrawsWhatUniformDraws) {
+  // Bitwise the numbers of uniform(lo, hi) one at a time, from any counter (not only a block's first
+  // word), and the state left where they leave it.
+  for (uint64_t skip : {0, 1, 2, 3, 5}) {
+    for (int64_t n : {1, 3, 4, 7, 1001}) {
+      Rng a(42, 7), b(42, 7);
+      for (uint64_t k = 0; k < skip; ++k) a.next_u32(), b.next_u32();
+      Tensor t = Tensor::zeros({n});
+      a.fill_uniform(t, -0.25f, 0.5f);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(t.data()[i], b.uniform(-0.25f, 0.5f)) << skip << " " << n << " " << i;
+      EXPECT_EQ(a.state().counter, b.state().counter);
+      EXPECT_EQ(a.next_u32(), b.next_u32());
+    }
+  }
+}
+
 TEST(Rng, StateRoundTrip) {
   Rng a(7);
   for (int i = 0; i < 13; ++i) a.uniform();
