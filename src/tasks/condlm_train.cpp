@@ -12,6 +12,7 @@
 #include "recurrent/core/threads.h"
 #include "recurrent/data/utf8.h"
 #include "recurrent/io/atomic_file.h"
+#include "recurrent/tasks/baselines.h"
 #include "recurrent/tasks/condlm.h"
 #include "tasks/layer_options.h"
 #include "tasks/sentence_loop.h"
@@ -124,6 +125,15 @@ ValidScore CondLmRun::validate() {
   return {-v.loss_nats, v.loss_nats, buf};
 }
 
+// The sentences as one token stream for the n-gram baselines: <eos> w_1..w_n <eos> w'_1 … — every target of
+// the model (w_1..w_n, <eos> of each sentence) is a token of the stream predicted from the one before it,
+// a sentence's first word from <eos>, as the model predicts it from a zero state.
+std::vector<int64_t> token_stream(const std::vector<CondSentence>& set) {
+  std::vector<int64_t> s;
+  for (const CondSentence& c : set) s.insert(s.end(), c.ids.begin() + (s.empty() ? 0 : 1), c.ids.end());
+  return s;
+}
+
 json eval_json(const CondLmEval& e) {
   return {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss_nats", e.loss_nats}, {"perplexity", e.perplexity()}};
 }
@@ -137,10 +147,26 @@ void CondLmRun::finish() {
             {"parameters", model_->num_parameters()}, {"threads", num_threads()}, {"train_sentences", tr_.size()},
             {"valid", eval_json(v)}};
   std::printf("valid: perplexity %.3f on %lld tokens\n", v.perplexity(), static_cast<long long>(v.tokens));
+  // Unigram and bigram baselines (tasks/baselines.h) of the training sentences, on the same targets.
+  const std::vector<int64_t> tr = token_stream(tr_), va = token_stream(va_);
+  const NgramLmBaseline base = NgramLmBaseline::fit(tr, va, cfg_->vocab.size());
+  auto baselines = [&](const std::vector<int64_t>& ids, const char* part) {
+    const double u = base.unigram_nats(ids), b = base.bigram_nats(ids);
+    std::printf("%s baselines: unigram perplexity %.3f, bigram %.3f\n", part, std::exp(u), std::exp(b));
+    r["baselines"][part] = {{"unigram", {{"loss_nats", u}, {"perplexity", std::exp(u)}}},
+                            {"bigram", {{"loss_nats", b}, {"perplexity", std::exp(b)}}}};
+    return b;
+  };
+  const double vb = baselines(va, "valid");
+  r["baselines"]["bigram_lambda"] = base.lambda();
+  if (v.loss_nats >= vb)
+    std::fprintf(stderr, "warning: the model does not beat its bigram baseline on validation (perplexity %.3f vs %.3f): "
+                 "a longer --time-budget or other settings may help\n", v.perplexity(), std::exp(vb));
   if (!te_.empty()) {
     const CondLmEval t = evaluate_condlm(*model_, te_);
     r["test"] = eval_json(t);
     std::printf("test: perplexity %.3f on %lld tokens\n", t.perplexity(), static_cast<long long>(t.tokens));
+    baselines(token_stream(te_), "test");
   }
   std::fflush(stdout);
   io::write_file_atomic(loop_.path("results.json"), r.dump(2) + "\n");

@@ -3,6 +3,7 @@
 //    words), the conditioned model reaches a clearly lower held-out perplexity than the same network
 //    trained without the condition (--no-condition), and its samples for a label use that label's words;
 //  * the loss counts every target token once (<eos> included) and padding changes nothing;
+//  * results.json carries the unigram and bigram baselines of the training sentences, checked by hand;
 //  * the CLI: train condlm, eval --json (perplexity), sample --condition, and one-line errors.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -116,6 +117,34 @@ TEST(CondLm, EvaluationCountsEveryTargetOnceAndIgnoresPadding) {
   EXPECT_EQ(both.tokens, 7);
   EXPECT_NEAR(both.loss_nats * 7, one.loss_nats * 2 + two.loss_nats * 5, 1e-4);
   EXPECT_THROW(m.encode("c", "x", "t"), Error);
+}
+
+TEST(CondLm, ResultsCarryTheNgramBaselinesComputedByHand) {
+  set_num_threads(1);
+  const fs::path d = recurrent::testing::fresh_temp_dir("condlm-baselines");
+  // Training stream <eos> x y <eos> y <eos>: N = 6 tokens, counts <eos> 3, x 1, y 2; V = 4 (<unk>, <eos>, x, y).
+  data::write_file((d / "train.tsv").string(), "a\tx y\nb\ty\n");
+  data::write_file((d / "valid.tsv").string(), "a\tx\n");    // targets x, <eos>
+  data::write_file((d / "test.tsv").string(), "b\ty y\n");   // targets y, y, <eos>
+  CondLmTrainOptions o = small_opts_condlm((d / "train.tsv").string(), d / "run");
+  o.valid = (d / "valid.tsv").string(), o.test = (d / "test.tsv").string(), o.epochs = 1;
+  ASSERT_EQ(train_condlm(o), CondLmOutcome::finished);
+  const nlohmann::json r = nlohmann::json::parse(data::read_file((d / "run" / "results.json").string()));
+  ASSERT_EQ(r.at("vocabulary").get<int64_t>(), 4);
+  const nlohmann::json& b = r.at("baselines");
+  // Add-one unigram: P(w) = (c(w) + 1) / (N + V) = (c(w) + 1) / 10.
+  EXPECT_NEAR(b["valid"]["unigram"]["loss_nats"].get<double>(), -(std::log(0.2) + std::log(0.4)) / 2, 1e-12);
+  EXPECT_NEAR(b["test"]["unigram"]["loss_nats"].get<double>(), -(2 * std::log(0.3) + std::log(0.4)) / 3, 1e-12);
+  EXPECT_NEAR(b["test"]["unigram"]["perplexity"].get<double>(), std::exp(-(2 * std::log(0.3) + std::log(0.4)) / 3), 1e-9);
+  // Bigram, Jelinek–Mercer with the reported λ: c(<eos>·) = 2 (<eos>→x, <eos>→y), c(x·) = 1 (x→y), c(y·) = 2 (y→<eos> twice).
+  const double l = b["bigram_lambda"].get<double>();
+  const double px = l * 1 / 2 + (1 - l) * 0.2, pe_x = (1 - l) * 0.4;  // valid: x | <eos>, <eos> | x
+  EXPECT_NEAR(b["valid"]["bigram"]["loss_nats"].get<double>(), -(std::log(px) + std::log(pe_x)) / 2, 1e-12);
+  const double py = l * 1 / 2 + (1 - l) * 0.3, py_y = (1 - l) * 0.3, pe_y = l * 2 / 2 + (1 - l) * 0.4;  // test
+  EXPECT_NEAR(b["test"]["bigram"]["loss_nats"].get<double>(), -(std::log(py) + std::log(py_y) + std::log(pe_y)) / 3, 1e-12);
+  // λ is the grid's best on validation (here the smallest: <eos> never follows x in training).
+  EXPECT_DOUBLE_EQ(l, 0.5);
+  fs::remove_all(d);
 }
 
 TEST(CondLmCli, TrainEvalSampleAndOneLineErrors) {
