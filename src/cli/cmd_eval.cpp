@@ -168,15 +168,30 @@ void eval_tagger(const std::string& model, const std::string& data, bool json) {
 
 void eval_condlm(const std::string& model, const std::string& data, bool json) {
   auto m = tasks::load_condlm(model);
-  const tasks::CondLmEval e = tasks::evaluate_condlm(*m, data::read_labeled(data));
+  const data::LabeledSet set = data::read_labeled(data);
+  RC_CHECK(!set.items.empty(), set.source, "no labelled sentences to evaluate");
+  std::vector<tasks::CondSentence> sents;
+  for (const data::LabeledText& it : set.items)
+    sents.push_back(m->encode(it.label, it.text, set.source + ":" + std::to_string(it.line)));
+  const tasks::CondLmEval e = tasks::evaluate_condlm(*m, sents);
   check_finite(e.loss_nats, "loss", {{m.get(), model}});
+  // The unigram and bigram baselines stored with the model (fitted on its training sentences), on the same targets.
+  const tasks::NgramLmBaseline base = tasks::NgramLmBaseline::load(model, m->config().vocab.size());
+  const std::vector<int64_t> ids = tasks::condlm_token_stream(sents);
+  auto nats_json = [](double n) { return nlohmann::json{{"loss_nats", n}, {"perplexity", std::exp(n)}}; };
   if (json) {
     nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss_nats", e.loss_nats},
                         {"perplexity", e.perplexity()}};
+    if (base.defined())
+      j["baselines"] = {{"unigram", nats_json(base.unigram_nats(ids))}, {"bigram", nats_json(base.bigram_nats(ids))},
+                        {"bigram_lambda", base.lambda()}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("perplexity %.3f (%.4f nats per word) on %lld tokens in %lld sentences\n", e.perplexity(), e.loss_nats,
                 static_cast<long long>(e.tokens), static_cast<long long>(e.sentences));
+    if (base.defined())
+      std::printf("baselines: unigram perplexity %.3f, bigram %.3f\n", std::exp(base.unigram_nats(ids)),
+                  std::exp(base.bigram_nats(ids)));
   }
 }
 

@@ -62,6 +62,14 @@ class CondLmRun : public SentenceTask {
   std::unique_ptr<CondLmConfig> cfg_;
   std::unique_ptr<CondLanguageModel> model_;
   std::vector<CondSentence> tr_, va_, te_;
+  NgramLmBaseline base_;  // unigram and bigram baselines of the training sentences (λ on validation)
+
+ public:
+  io::NamedTensors extra_tensors() const override {  // `recurrent eval` scores them on any file
+    io::NamedTensors t;
+    if (base_.defined()) base_.append_tensors(t, "baseline.lm.");
+    return t;
+  }
 };
 
 void CondLmRun::load_sets() {
@@ -125,15 +133,6 @@ ValidScore CondLmRun::validate() {
   return {-v.loss_nats, v.loss_nats, buf};
 }
 
-// The sentences as one token stream for the n-gram baselines: <eos> w_1..w_n <eos> w'_1 … — every target of
-// the model (w_1..w_n, <eos> of each sentence) is a token of the stream predicted from the one before it,
-// a sentence's first word from <eos>, as the model predicts it from a zero state.
-std::vector<int64_t> token_stream(const std::vector<CondSentence>& set) {
-  std::vector<int64_t> s;
-  for (const CondSentence& c : set) s.insert(s.end(), c.ids.begin() + (s.empty() ? 0 : 1), c.ids.end());
-  return s;
-}
-
 json eval_json(const CondLmEval& e) {
   return {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss_nats", e.loss_nats}, {"perplexity", e.perplexity()}};
 }
@@ -148,8 +147,8 @@ void CondLmRun::finish() {
             {"valid", eval_json(v)}};
   std::printf("valid: perplexity %.3f on %lld tokens\n", v.perplexity(), static_cast<long long>(v.tokens));
   // Unigram and bigram baselines (tasks/baselines.h) of the training sentences, on the same targets.
-  const std::vector<int64_t> tr = token_stream(tr_), va = token_stream(va_);
-  const NgramLmBaseline base = NgramLmBaseline::fit(tr, va, cfg_->vocab.size());
+  const std::vector<int64_t> va = condlm_token_stream(va_);
+  const NgramLmBaseline& base = base_;
   auto baselines = [&](const std::vector<int64_t>& ids, const char* part) {
     const double u = base.unigram_nats(ids), b = base.bigram_nats(ids);
     std::printf("%s baselines: unigram perplexity %.3f, bigram %.3f\n", part, std::exp(u), std::exp(b));
@@ -166,7 +165,7 @@ void CondLmRun::finish() {
     const CondLmEval t = evaluate_condlm(*model_, te_);
     r["test"] = eval_json(t);
     std::printf("test: perplexity %.3f on %lld tokens\n", t.perplexity(), static_cast<long long>(t.tokens));
-    baselines(token_stream(te_), "test");
+    baselines(condlm_token_stream(te_), "test");
   }
   std::fflush(stdout);
   io::write_file_atomic(loop_.path("results.json"), r.dump(2) + "\n");
@@ -188,6 +187,7 @@ CondLmOutcome CondLmRun::run() {
     loop_.fresh(*this, o_.optimizer, o_.lr);
   }
   tr_ = encode(train_), va_ = encode(valid_), te_ = encode(test_);
+  base_ = NgramLmBaseline::fit(condlm_token_stream(tr_), condlm_token_stream(va_), cfg_->vocab.size());  // deterministic
   char buf[320];
   std::snprintf(buf, sizeof buf, "%s %s LM: vocabulary %lld, %zu labels, train %zu / valid %zu / test %zu sentences; %lld parameters, %d thread%s",
                 loop_.resumed() ? "resuming" : "training", cfg_->conditioned ? "label-conditioned" : "unconditioned",
@@ -199,6 +199,12 @@ CondLmOutcome CondLmRun::run() {
 }
 
 }  // namespace
+
+std::vector<int64_t> condlm_token_stream(const std::vector<CondSentence>& set) {
+  std::vector<int64_t> s;
+  for (const CondSentence& c : set) s.insert(s.end(), c.ids.begin() + (s.empty() ? 0 : 1), c.ids.end());
+  return s;
+}
 
 CondLmOutcome train_condlm(const CondLmTrainOptions& o) { return CondLmRun(o).run(); }
 

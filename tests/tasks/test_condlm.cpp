@@ -3,7 +3,7 @@
 //    words), the conditioned model reaches a clearly lower held-out perplexity than the same network
 //    trained without the condition (--no-condition), and its samples for a label use that label's words;
 //  * the loss counts every target token once (<eos> included) and padding changes nothing;
-//  * results.json carries the unigram and bigram baselines of the training sentences, checked by hand;
+//  * results.json and `eval --json` carry the unigram and bigram baselines of the training sentences, by hand;
 //  * the CLI: train condlm, eval --json (perplexity), sample --condition, and one-line errors.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -144,6 +144,14 @@ TEST(CondLm, ResultsCarryTheNgramBaselinesComputedByHand) {
   EXPECT_NEAR(b["test"]["bigram"]["loss_nats"].get<double>(), -(std::log(py) + std::log(py_y) + std::log(pe_y)) / 3, 1e-12);
   // λ is the grid's best on validation (here the smallest: <eos> never follows x in training).
   EXPECT_DOUBLE_EQ(l, 0.5);
+  // eval --json scores the baselines stored with the model on any file: the test file's figures again.
+  const CmdResult e = run("eval --model " + (d / "run").string() + " --data " + (d / "test.tsv").string() + " --json");
+  ASSERT_EQ(e.status, 0) << e.out;
+  const nlohmann::json j = nlohmann::json::parse(e.out);
+  ASSERT_TRUE(j.contains("baselines")) << e.out;
+  EXPECT_NEAR(j["baselines"]["unigram"]["loss_nats"].get<double>(), -(2 * std::log(0.3) + std::log(0.4)) / 3, 1e-6);
+  EXPECT_NEAR(j["baselines"]["bigram"]["loss_nats"].get<double>(), -(std::log(py) + std::log(py_y) + std::log(pe_y)) / 3, 1e-6);
+  EXPECT_DOUBLE_EQ(j["baselines"]["bigram_lambda"].get<double>(), 0.5);
   fs::remove_all(d);
 }
 

@@ -82,6 +82,11 @@ struct CondLmEval {
 };
 CondLmEval evaluate_condlm(CondLanguageModel& m, const std::vector<CondSentence>& sents, int64_t batch = 64);
 CondLmEval evaluate_condlm(CondLanguageModel& m, const data::LabeledSet& set, int64_t batch = 64);
+// The sentences as one token stream for the n-gram baselines (tasks/baselines.h): <eos> w_1..w_n <eos> w'_1 …
+// — every target of the model is a token of the stream predicted from the one before it (a sentence's first
+// word from <eos>, as the model predicts it from a zero state). `train condlm` stores the baselines fitted on
+// the training stream with the model ("extra.baseline.lm.*"); `eval --json` scores them on the same targets.
+std::vector<int64_t> condlm_token_stream(const std::vector<CondSentence>& set);
 
 struct CondSampleOptions {
   std::string condition;      // a training label (ignored by an unconditioned model)
