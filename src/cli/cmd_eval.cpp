@@ -205,11 +205,13 @@ void eval_seq2seq(const std::string& model, const std::string& data, int64_t bea
   if (json) {
     nlohmann::json j = {{"n", e.n}, {"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"bleu", e.bleu},
                         {"exact_match", e.exact_match}, {"precisions", e.precisions},
-                        {"brevity_penalty", e.brevity_penalty}, {"beam", beam}};
+                        {"brevity_penalty", e.brevity_penalty}, {"beam", beam},
+                        {"baselines", {{"copy_source", {{"bleu", e.copy_bleu}}}}}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("BLEU %.2f  exact match %.2f%%  loss %.4f (ppl %.2f) on %lld pairs (beam %lld)\n", e.bleu,
                 100 * e.exact_match, e.loss, std::exp(e.loss), static_cast<long long>(e.n), static_cast<long long>(beam));
+    std::printf("baseline: copying the source BLEU %.2f\n", e.copy_bleu);
   }
 }
 

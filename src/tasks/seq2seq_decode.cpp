@@ -150,6 +150,21 @@ std::vector<Translation> translate(Seq2SeqModel& m, const std::vector<std::vecto
   return out;
 }
 
+double copy_source_bleu(const data::ParallelSet& set) {
+  std::vector<std::string> hyps, refs;
+  auto joined = [](const std::vector<std::string>& t) {
+    std::string s;
+    for (const std::string& x : t) s += (s.empty() ? "" : " ") + x;
+    return s;
+  };
+  for (const data::TextPair& p : set.pairs) {
+    const std::string w = set.source + ":" + std::to_string(p.line);
+    hyps.push_back(joined(seq2seq_tokens(p.source, w)));
+    refs.push_back(joined(seq2seq_tokens(p.target, w)));
+  }
+  return corpus_bleu(hyps, refs).score();
+}
+
 Seq2SeqEval evaluate_seq2seq(Seq2SeqModel& m, const data::ParallelSet& set, const DecodeOptions& o, bool with_loss,
                              int64_t batch) {
   RC_CHECK(!set.pairs.empty(), set.source, "no sentence pairs to evaluate");
@@ -201,6 +216,7 @@ Seq2SeqEval evaluate_seq2seq(Seq2SeqModel& m, const data::ParallelSet& set, cons
   for (int n = 1; n <= 4; ++n) e.precisions.push_back(b.precision(n));
   e.brevity_penalty = b.brevity_penalty();
   e.exact_match = static_cast<double>(exact) / static_cast<double>(e.n);
+  e.copy_bleu = copy_source_bleu(set);
   return e;
 }
 

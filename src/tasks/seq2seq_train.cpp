@@ -305,6 +305,10 @@ void Seq2SeqRun::finish() {
       if (k > 1) r[key]["loss"] = r[name]["loss"], r[key]["perplexity"] = r[name]["perplexity"];
       std::printf("%s: BLEU %.2f  exact match %.2f%%  (%lld pairs, %s)\n", name.c_str(), e.bleu, 100 * e.exact_match,
                   static_cast<long long>(e.n), k == 1 ? "greedy" : ("beam " + std::to_string(k)).c_str());
+      if (k == 1) {  // the baseline that copies the source, on the same pairs
+        r["baselines"][name] = {{"copy_source", {{"bleu", e.copy_bleu}}}};
+        std::printf("%s baseline: copying the source BLEU %.2f\n", name.c_str(), e.copy_bleu);
+      }
       std::string hyp;
       for (const std::string& h : e.hypotheses) hyp += h + "\n";
       io::write_file_atomic(path((key + ".hyp.txt").c_str()), hyp);

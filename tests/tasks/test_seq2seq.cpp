@@ -355,3 +355,12 @@ TEST(Seq2Seq, StopsByItselfWhenValidationStopsImprovingAndKeepsTheBestWeights) {
   EXPECT_NEAR(res.at("valid").at("bleu").get<double>(), b[4], 1e-5 * std::max(1.0, b[4]));  // metrics.csv: 6 digits
   fs::remove_all(d);
 }
+
+TEST(Seq2SeqBaseline, CopyingTheSourceScoresItsBleuByHand) {
+  // Lower-cased and tokenised as the target side: a source equal to its target but for case scores 100.
+  EXPECT_NEAR(copy_source_bleu(data::parse_parallel("The Cat sat on the mat\tthe cat sat on the mat\n", "p")), 100.0, 1e-9);
+  EXPECT_EQ(copy_source_bleu(data::parse_parallel("a b c d\tw x y z\n", "p")), 0.0);  // no common n-gram
+  // "a b c d" for "a b c e": p1 = 3/4, p2 = 2/3, p3 = 1/2, p4 = 0/1 → 1/(2·1) (exp smoothing), BP = 1.
+  const double want = 100 * std::exp((std::log(0.75) + std::log(2.0 / 3) + std::log(0.5) + std::log(0.5)) / 4);
+  EXPECT_NEAR(copy_source_bleu(data::parse_parallel("a b c d\ta b c e\n", "p")), want, 1e-9);
+}

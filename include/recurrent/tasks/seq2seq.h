@@ -213,7 +213,11 @@ struct Seq2SeqEval {
   std::vector<double> precisions;  // p_1..p_4 (%)
   double brevity_penalty = 1.0;
   std::vector<std::string> hypotheses;
+  double copy_bleu = 0.0;     // the baseline: copy_source_bleu(set)
 };
+// Corpus BLEU of the baseline that copies the source: each source as the hypothesis for its target, both
+// lower-cased and tokenised as the model's target side (seq2seq_tokens), as `bleu` scores a translation.
+double copy_source_bleu(const data::ParallelSet& set);
 Seq2SeqEval evaluate_seq2seq(Seq2SeqModel& m, const data::ParallelSet& set, const DecodeOptions& o,
                              bool with_loss = true, int64_t batch = 64);
 
