@@ -15,7 +15,7 @@ namespace recurrent::data {
 
 namespace {
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   RC_CHECK(f.good(), path, "cannot open for reading");
   check_input_file_size(path);
@@ -57,7 +57,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& p
 }  // namespace
 
 std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
-  std::vector<uint8_t> raw = read_file(path);
+  std::vector<uint8_t> raw = read_bytes(path);
   if (raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) return gunzip(raw, path);
   return raw;
 }

@@ -8,6 +8,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/data/text_file.h"
 #include "recurrent/data/utf8.h"
+#include "data/at_line.h"
 
 namespace recurrent::data {
 
@@ -15,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string at_line(const std::string& where, int64_t line) { return where + ":" + std::to_string(line); }
+using detail::at_line;
 
 // The label of a JSON object: "label" or "class", a string or an integer.
 std::string json_label(const json& o, const std::string& where) {

@@ -14,14 +14,14 @@ namespace recurrent::data {
 
 namespace {
 
-std::string trim(std::string_view s) {
+std::string trimmed(std::string_view s) {
   size_t a = 0, b = s.size();
   while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
   while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
   return std::string(s.substr(a, b - a));
 }
 
-bool is_blank(std::string_view s) { return trim(s).empty(); }
+bool is_blank(std::string_view s) { return trimmed(s).empty(); }
 
 bool is_gap(const std::string& v) {
   if (v.empty()) return true;
@@ -95,7 +95,7 @@ std::vector<std::string> split_csv_line(const std::string& line, const std::stri
       out.push_back(field);
     } else {
       const size_t b = line.find(',', i);
-      out.push_back(trim(std::string_view(line).substr(i, (b == std::string::npos ? n : b) - i)));
+      out.push_back(trimmed(std::string_view(line).substr(i, (b == std::string::npos ? n : b) - i)));
       i = b == std::string::npos ? n : b;
     }
     if (i >= n) break;

@@ -6,12 +6,13 @@
 #include "recurrent/core/error.h"
 #include "recurrent/data/text_file.h"
 #include "recurrent/data/utf8.h"
+#include "data/at_line.h"
 
 namespace recurrent::data {
 
 namespace {
 
-std::string at_line(const std::string& where, int64_t line) { return where + ":" + std::to_string(line); }
+using detail::at_line;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 

@@ -19,7 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> split_names(const std::string& s) {
+std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;
   if (s.empty()) return out;
   for (size_t a = 0;;) {
@@ -31,7 +31,7 @@ std::vector<std::string> split_names(const std::string& s) {
   return out;
 }
 
-json eval_json(const ForecastEval& e) {
+json one_eval_json(const ForecastEval& e) {
   return {{"windows", e.windows},      {"mae", e.model.mae},
           {"rmse", e.model.rmse},      {"mase", e.mase},
           {"naive_mase", e.naive_mase}, {"seasonal_naive_mase", e.seasonal_naive_mase},
@@ -39,9 +39,9 @@ json eval_json(const ForecastEval& e) {
 }
 
 json esn_eval_json(const EsnEval& e, int64_t H) {
-  json j = {{"part", part_name(e.part)}, {"one_step", eval_json(e.one_step)}, {"nmse_one_step", e.nmse_one_step},
+  json j = {{"part", part_name(e.part)}, {"one_step", one_eval_json(e.one_step)}, {"nmse_one_step", e.nmse_one_step},
             {"nrmse_horizon", e.nrmse_horizon}, {"horizon", H}};
-  if (H > 1) j["free_run"] = eval_json(e.free_run);
+  if (H > 1) j["free_run"] = one_eval_json(e.free_run);
   return j;
 }
 
@@ -68,7 +68,7 @@ std::string train_esn(const EsnTrainOptions& o) {
   train::RunOptions ro = o;
   train::RunDir dir(ro);  // refuses another run's folder before any work
   EsnConfig cfg = o.cfg;
-  cfg.features = split_names(o.features);
+  cfg.features = split_commas(o.features);
   cfg.seed = o.seed;
   cfg.inputs = static_cast<int64_t>(cfg.features.size()) + (cfg.target_input ? 1 : 0);
   cfg.outputs = 1;

@@ -174,7 +174,7 @@ struct LabNet : Module {
     const int64_t H = w.size(1), G = w.size(0) / H;
     for (int64_t g = 0; g < G; ++g) {
       float* blk = w.data() + g * H * H;
-      const double r = spectral_radius(blk, H, H);
+      const double r = recurrent::spectral_radius(blk, H, H);
       RC_CHECK(r > 0.0, "--rho", "W_hh block ", g, " is nilpotent (spectral radius 0): cannot rescale");
       for (int64_t i = 0; i < H * H; ++i) blk[i] = static_cast<float>(blk[i] * (rho / r));
     }
@@ -393,7 +393,7 @@ LabProfile profile_lab(const LabConfig& cfg_in, const LabModel& model, int64_t b
     const Tensor& w = wv.value();
     const int64_t H = w.size(1), G = w.size(0) / H;
     for (int64_t g = 0; g < G; ++g) {
-      prof.block_rho.push_back(spectral_radius(w.data() + g * H * H, H, H));
+      prof.block_rho.push_back(recurrent::spectral_radius(w.data() + g * H * H, H, H));
       prof.block_norm.push_back(spectral_norm(w.data() + g * H * H, H, H, H));
     }
   }

@@ -25,13 +25,13 @@ Task parse_task(const std::string& s) {
   throw Error("--task", "unknown task '" + s + "' (expected adding, copy or agreement)");
 }
 
-struct Batch {
+struct LabBatch {
   Tensor x;                // [L, B, I]
   Tensor y;                // adding: [B, 1]
   std::vector<int64_t> c;  // copy: [L·B] time-major; agreement: [B]
 };
 
-Batch make_batch(Task t, const LabTransformerConfig& cfg, int64_t B, Rng& rng) {
+LabBatch make_batch(Task t, const LabTransformerConfig& cfg, int64_t B, Rng& rng) {
   if (t == Task::adding) {
     AddingBatch a = adding_problem(cfg.T, B, rng);
     return {a.x, a.y, {}};
@@ -87,15 +87,15 @@ class LabTransformerNet : public Module {
   std::shared_ptr<nn_detail::Norm> norm_;
 };
 
-Var task_loss(Task t, const Var& out, const Batch& b) {
+Var task_loss(Task t, const Var& out, const LabBatch& b) {
   return t == Task::adding ? mse_loss(out, b.y) : cross_entropy(out, b.c);
 }
 
 // (metric, accuracy) on the fixed test set (chunks of ≤ 100 sequences); copy counts the recalled steps.
-std::pair<double, double> evaluate(Task t, LabTransformerNet& net, const std::vector<Batch>& test) {
+std::pair<double, double> evaluate(Task t, LabTransformerNet& net, const std::vector<LabBatch>& test) {
   NoGradGuard ng;
   double loss = 0.0, right = 0.0, counted = 0.0, n = 0.0;
-  for (const Batch& b : test) {
+  for (const LabBatch& b : test) {
     const int64_t B = b.x.size(1), L = b.x.size(0);
     Var out = net.forward(b.x);
     loss += task_loss(t, out, b).value().item() * B;
@@ -130,7 +130,7 @@ LabTransformerResult run_lab_transformer(const LabTransformerConfig& cfg,
   LabTransformerNet net(task, cfg, rng);
   // The same data streams as the gradient lab's RNN runs with this seed (forks 1 and 2).
   Rng data_rng = rng.fork(1), test_rng = rng.fork(2);
-  std::vector<Batch> test;
+  std::vector<LabBatch> test;
   for (int64_t left = cfg.eval_size; left > 0; left -= 100)
     test.push_back(make_batch(task, cfg, std::min<int64_t>(left, 100), test_rng));
   std::vector<Var> params = net.parameters();
@@ -146,7 +146,7 @@ LabTransformerResult run_lab_transformer(const LabTransformerConfig& cfg,
   for (int64_t step = 1; step <= cfg.steps; ++step) {
     LabTransformerRecord rec;
     rec.step = step;
-    const Batch b = make_batch(task, cfg, cfg.batch, data_rng);
+    const LabBatch b = make_batch(task, cfg, cfg.batch, data_rng);
     Var loss = task_loss(task, net.forward(b.x), b);
     net.zero_grad();
     loss.backward();
