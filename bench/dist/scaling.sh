@@ -4,7 +4,7 @@
 # "small": 2×200, batch 20 × 20, SGD 1.0), the same number of global steps each; the configurations
 # are interleaved (ROUNDS times) because the machine is shared. Prints one line per run:
 #   model config round tokens/s train_loss(last quarter) allreduce(ms/step, MiB/step)
-# Usage: bench/dist/scaling.sh [BUILD_DIR] [OUT_DIR]   (env: ROUNDS=2 CHAR_STEPS=120 WORD_STEPS=400)
+# Usage: bench/dist/scaling.sh [BUILD_DIR] [OUT_DIR]   (env: ROUNDS=2 CHAR_STEPS=120 WORD_STEPS=400 MODELS="char word")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build}/recurrent
@@ -27,7 +27,7 @@ summary() {
 }
 echo "# $(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 for r in $(seq 1 "$rounds"); do
-  for model in char word; do
+  for model in ${MODELS:-char word}; do
     declare -n args=$model
     for cfg in 1x1 1x2 2x1; do
       dir="$out/$model-$cfg-$r"

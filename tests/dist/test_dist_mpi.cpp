@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/train/dist.h"
 #include "run_cli.h"
 
 namespace fs = std::filesystem;
@@ -63,6 +64,15 @@ std::string lm_args(const std::string& out, int steps) {
   return "train lm --data " + d + "moby_train.txt --valid " + d + "moby_heldout.txt --hidden 24 --layers 2 --batch 8 "
          "--seq-len 16 --dropout 0 --optimizer sgd --lr 1 --max-steps " + std::to_string(steps) +
          " --log-interval 1 --threads 1 --seed 7 --quiet --out " + out;
+}
+
+// A word LM whose embedding [V, 16] (V in the thousands) has a row-sparse gradient: a batch of 8 × 8 tokens
+// touches a few dozen rows, so the ranks sum only those (train/dist.h, kSparseMinRows).
+std::string word_lm_args(const std::string& out, int steps, bool quiet) {
+  const std::string d = std::string(RECURRENT_TEST_DATA) + "/lm/";
+  return "train lm --level word --min-count 1 --data " + d + "moby_train.txt --valid " + d + "moby_heldout.txt --embed 16 --hidden 16 "
+         "--layers 1 --batch 8 --seq-len 8 --dropout 0 --optimizer sgd --lr 1 --max-steps " + std::to_string(steps) +
+         " --log-interval 1 --threads 1 --seed 7" + (quiet ? " --quiet" : "") + " --out " + out;
 }
 
 // The relative weight difference: max over the model's tensors of max|a − b| / max|b| (each tensor's
@@ -123,6 +133,34 @@ TEST_F(Dist, TwoRanksTakeTheStepsOfOneProcess) {
   auto r2 = run(2, lm_args(path("two"), 20));
   ASSERT_EQ(r2.status, 0) << r2.out;
   expect_same_run(path("one"), path("two"), "2 ranks vs 1 process");
+}
+
+// The word LM's embedding gradient goes row-sparse: the same run as one process, and the bytes a step
+// moves (the run's "data parallel:" line) leave out at least half of the embedding's 4·V·E.
+TEST_F(Dist, TwoRanksSumOnlyTheEmbeddingRowsABatchTouches) {
+  auto r1 = run(1, word_lm_args(path("one"), 20, true));
+  ASSERT_EQ(r1.status, 0) << r1.out;
+  auto r2 = run(2, word_lm_args(path("two"), 20, false));
+  ASSERT_EQ(r2.status, 0) << r2.out;
+  expect_same_run(path("one"), path("two"), "word LM, 2 ranks vs 1 process");
+  const auto ck = recurrent::train::read_checkpoint(path("one/last.safetensors"));
+  int64_t params = 0, embedding = 0;
+  for (const auto& name : ck.file.names()) {
+    if (name.rfind("model.", 0) != 0) continue;
+    const recurrent::Tensor t = ck.file.get_f32(name);
+    params += t.numel();
+    if (name == "model.embedding.weight") {
+      ASSERT_GE(t.shape()[0], recurrent::train::kSparseMinRows) << "the test needs an embedding large enough to go sparse";
+      embedding = t.numel();
+    }
+  }
+  const std::string key = "allreduce of ";
+  const size_t at = r2.out.find(key);
+  ASSERT_NE(at, std::string::npos) << r2.out;
+  const double bytes = std::stod(r2.out.substr(at + key.size())) * 1048576.0;
+  std::printf("word LM: %lld parameters (embedding %lld), %.0f bytes per step (dense: %lld)\n",
+              static_cast<long long>(params), static_cast<long long>(embedding), bytes, static_cast<long long>(4 * params));
+  EXPECT_LT(bytes, 4.0 * static_cast<double>(params) - 2.0 * static_cast<double>(embedding));
 }
 
 // A run started on 3 ranks (the batch of 8 cut 3 + 3 + 2) and resumed on 2 ends where one process does:

@@ -111,3 +111,66 @@ TEST(Dist, AStopOnAnyRankStopsAll) {
   c->peer_head = {0.0, 0.0};
   EXPECT_FALSE(stop_requested(false));
 }
+
+namespace {
+// A [kSparseMinRows, 3] matrix whose rows `rows` hold `base + row` (+ k per column), the others zero.
+Tensor sparse_rows(const std::vector<int64_t>& rows, float base) {
+  Tensor t = Tensor::zeros({kSparseMinRows, 3});
+  for (int64_t r : rows)
+    for (int64_t k = 0; k < 3; ++k) t.data()[r * 3 + k] = base + static_cast<float>(r) + 0.25f * static_cast<float>(k);
+  return t;
+}
+}  // namespace
+
+// An embedding-sized gradient sends only the rows some rank has non-zero (here 3 of 2048: rows 5 and
+// 700 here, 700 and 2000 on the peer, a −0 in row 9 counts as non-zero), and the result is bitwise the
+// dense reduction's: (1/2)·g + the peer's share in every row. A second one that this rank has no
+// gradient for receives the peer's row; a small vector after them goes dense, in order.
+TEST(Dist, RowSparseGradientsSendTheUnionOfNonZeroRowsExactly) {
+  Restore restore;
+  auto c = std::make_shared<TwoRanks>();
+  const int64_t R = kSparseMinRows;
+  Var e(Tensor::zeros({R, 3}), true), f(Tensor::zeros({R, 3}), true), q(Tensor::from({0, 0}, {2}), true);
+  const Tensor mine = sparse_rows({5, 700}, 1.0f);
+  e.grad().copy_(mine);
+  e.grad().data()[9 * 3 + 1] = -0.0f;
+  q.grad().copy_(Tensor::from({1, 2}, {2}));
+  const Tensor peer_e = sparse_rows({700, 2000}, -3.5f), peer_f = sparse_rows({3}, 7.0f);
+  c->peer_head = {1 * 4.0, 1.0, 1.0, 1.0, 1.0};  // w·L, w, has_grad(e, f, q), then the masks of e and f
+  c->peer_head.resize(5 + 2 * static_cast<size_t>(R), 0.0);
+  c->peer_head[5 + 700] = c->peer_head[5 + 2000] = 1.0;
+  c->peer_head[5 + static_cast<size_t>(R) + 3] = 1.0;
+  // the peer's shares (weight 1 of 2) in the order sent: e's rows 5, 9, 700, 2000; f's row 3; q
+  for (int64_t r : {5, 9, 700, 2000})
+    for (int64_t k = 0; k < 3; ++k) c->peer_grads.push_back(0.5f * peer_e.data()[r * 3 + k]);
+  for (int64_t k = 0; k < 3; ++k) c->peer_grads.push_back(0.5f * peer_f.data()[3 * 3 + k]);
+  c->peer_grads.push_back(0.5f * 3), c->peer_grads.push_back(0.5f * 4);
+  set_collective(c);
+  EXPECT_DOUBLE_EQ(reduce_gradients({{"e", e}, {"f", f}, {"q", q}}, 2.0, 1.0, 1), 3.0);
+  EXPECT_EQ(c->float_at, 4 * 3 + 3 + 2u);  // not 2 · 2048 · 3 + 2
+  const std::vector<float> ge = e.grad().to_vector(), gf = f.grad().to_vector();
+  Tensor mine_neg = mine.clone();
+  mine_neg.data()[9 * 3 + 1] = -0.0f;
+  for (int64_t i = 0; i < R * 3; ++i) {
+    ASSERT_EQ(ge[static_cast<size_t>(i)], 0.5f * mine_neg.data()[i] + 0.5f * peer_e.data()[i]) << "e, element " << i;
+    ASSERT_EQ(gf[static_cast<size_t>(i)], 0.5f * peer_f.data()[i]) << "f, element " << i;
+  }
+  EXPECT_EQ(q.grad().to_vector(), (std::vector<float>{0.5f * 1 + 1.5f, 0.5f * 2 + 2.0f}));
+  EXPECT_GT(reduce_stats().bytes_per_step, 0.0);
+}
+
+// When more than half the rows are non-zero somewhere the whole matrix is summed, as for any parameter.
+TEST(Dist, MostlyDenseLargeGradientsGoDense) {
+  Restore restore;
+  auto c = std::make_shared<TwoRanks>();
+  const int64_t R = kSparseMinRows;
+  Var e(Tensor::zeros({R, 3}), true);
+  e.grad().fill_(1.0f);
+  c->peer_head = {1.0, 1.0, 1.0};
+  c->peer_head.resize(3 + static_cast<size_t>(R), 1.0);
+  c->peer_grads.assign(static_cast<size_t>(R * 3), 0.25f);
+  set_collective(c);
+  reduce_gradients({{"e", e}}, 1.0, 1.0, 1);
+  EXPECT_EQ(c->float_at, static_cast<size_t>(R * 3));
+  for (float v : e.grad().to_vector()) ASSERT_EQ(v, 0.75f);
+}

@@ -8,8 +8,11 @@
 //
 // One step on N ranks (train_step in loop.h calls reduce_gradients):
 //   rank r: loss L_r = mean over its shard of w_r units (rows, sentences, tokens) → backward → g_r
-//   allreduce (bucketed, ≤ kBucketFloats floats each, in parameter order):
-//     Σ_r w_r·g_r,  Σ_r w_r·L_r,  Σ_r w_r,  per parameter the number of ranks that have a gradient
+//   allreduce of doubles: Σ_r w_r·L_r, Σ_r w_r, per parameter the number of ranks that have a gradient,
+//     per row of each large matrix (kSparseMinRows) the number of ranks where it is non-zero
+//   allreduce of floats (bucketed, ≤ kBucketFloats floats each, in parameter order; of a row-sparse
+//   matrix only the union's rows):
+//     Σ_r w_r·g_r
 //   g = Σ w_r·g_r / Σ w_r,  L = Σ w_r·L_r / Σ w_r   — the gradient and loss of the global batch's mean,
 //   the same on every rank, so clipping, the NaN checks and the optimizer step agree everywhere.
 // With w_r the shard's share of the global mean this equals one process on the whole batch up to
@@ -61,6 +64,11 @@ inline Shard my_shard(int64_t n) { return shard(n, world_rank(), world_size()); 
 
 // One float per bucket element: 1 Mi floats = 4 MiB.
 inline constexpr size_t kBucketFloats = size_t{1} << 20;
+// A matrix parameter [R, C] with R ≥ kSparseMinRows (an embedding [V, E]) sends only the rows that are
+// non-zero on some rank: their union is found in the first (small) allreduce, as one double per row,
+// and when it holds at most half the rows only those rows are summed. Exact: every other row is zero
+// on every rank. (A word LM's batch of 400 tokens touches a few hundred of its 10k embedding rows.)
+inline constexpr int64_t kSparseMinRows = 2048;
 
 // The global mean's gradients (into every parameter's grad, allocated where another rank had one) and
 // its loss; see the contract above. weight 0: this rank had no work (its gradients are ignored).
@@ -71,11 +79,12 @@ double reduce_gradients(const NamedParams& params, double local_loss, double wei
 // loop.h) or a spent time budget (`time_up`) on any rank stops all at the same step, and an interrupt on
 // one becomes one on all (request_interrupt), so every rank takes the same branch afterwards.
 bool stop_requested(bool time_up);
-// What reduce_gradients has moved in this process: steps, bytes of the last step (gradients + head),
-// its buckets, and the seconds spent in its allreduces (transfer and waiting for the slowest rank).
+// What reduce_gradients has moved in this process: steps, the bytes (gradients + head) in all and per
+// step on average, the last step's buckets, and the seconds spent in its allreduces (transfer and
+// waiting for the slowest rank).
 struct ReduceStats {
   int64_t steps = 0, buckets = 0;
-  double bytes_per_step = 0, seconds = 0;
+  double bytes = 0, bytes_per_step = 0, seconds = 0;
 };
 const ReduceStats& reduce_stats();
 // "data parallel: N ranks, allreduce of X MiB per step in K buckets, Y ms per step" ("" before any step).
