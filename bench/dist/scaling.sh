@@ -37,7 +37,7 @@ for r in $(seq 1 "$rounds"); do
         1x2) "$bin" --threads 2 "${args[@]}" --out "$dir" >"$dir.log" 2>&1 ;;
         2x1) mpirun2 "$bin" --threads 1 "${args[@]}" --out "$dir" >"$dir.log" 2>&1 ;;
       esac
-      ar=$(grep -o 'allreduce of [0-9.]* MiB per step in [0-9]* buckets\?, [0-9.]* ms per step' "$dir.log" || true)
+      ar=$(grep -o 'allreduce of [0-9.]* MiB per step in [0-9]* buckets\?, [0-9.]* ms per step\( ([0-9.]* ms of it[^)]*)\)\?' "$dir.log" || true)
       echo "$model $cfg round $r load $load: $(summary "$dir") ${ar:+($ar)}"
     done
   done

@@ -55,10 +55,13 @@ const ReduceStats& reduce_stats() { return g_stats; }
 
 std::string reduce_summary() {
   if (g_stats.steps == 0) return "";
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "data parallel: %d ranks, allreduce of %.3f MiB per step in %lld bucket%s, %.2f ms per step",
+  char buf[300];
+  const double steps = static_cast<double>(g_stats.steps);
+  std::snprintf(buf, sizeof buf,
+                "data parallel: %d ranks, allreduce of %.3f MiB per step in %lld bucket%s, %.2f ms per step "
+                "(%.2f ms of it in the first, small allreduce: waiting for the slowest rank)",
                 world_size(), g_stats.bytes_per_step / 1048576.0, static_cast<long long>(g_stats.buckets),
-                g_stats.buckets == 1 ? "" : "s", 1e3 * g_stats.seconds / static_cast<double>(g_stats.steps));
+                g_stats.buckets == 1 ? "" : "s", 1e3 * g_stats.seconds / steps, 1e3 * g_stats.head_seconds / steps);
   return buf;
 }
 
@@ -187,6 +190,8 @@ double reduce_gradients(const NamedParams& params, double local_loss, double wei
   }
   const auto t0 = std::chrono::steady_clock::now();
   c.allreduce_sum(head.data(), head.size(), what);
+  // The head completes when the last rank arrives: its time is mostly waiting for the slowest rank.
+  g_stats.head_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double W = head[1];
   RC_CHECK(W > 0, "training", "no rank had work at step ", step, " (the global batch is empty)");
   // floats: (w_r / W)·g_r of every parameter some rank has a gradient for (a sparse one: the union's

@@ -157,6 +157,8 @@ TEST(Dist, RowSparseGradientsSendTheUnionOfNonZeroRowsExactly) {
   }
   EXPECT_EQ(q.grad().to_vector(), (std::vector<float>{0.5f * 1 + 1.5f, 0.5f * 2 + 2.0f}));
   EXPECT_GT(reduce_stats().bytes_per_step, 0.0);
+  EXPECT_LE(reduce_stats().head_seconds, reduce_stats().seconds);  // a part of the step's allreduce time
+  EXPECT_NE(reduce_summary().find("waiting for the slowest rank"), std::string::npos) << reduce_summary();
 }
 
 // When more than half the rows are non-zero somewhere the whole matrix is summed, as for any parameter.

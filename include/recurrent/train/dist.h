@@ -80,11 +80,12 @@ double reduce_gradients(const NamedParams& params, double local_loss, double wei
 // one becomes one on all (request_interrupt), so every rank takes the same branch afterwards.
 bool stop_requested(bool time_up);
 // What reduce_gradients has moved in this process: steps, the bytes (gradients + head) in all and per
-// step on average, the last step's buckets, and the seconds spent in its allreduces (transfer and
-// waiting for the slowest rank).
+// step on average, the last step's buckets, the seconds spent in its allreduces (transfer and
+// waiting for the slowest rank), and of them those in the first, small one (doubles: loss, weights,
+// row flags), which ends when the last rank arrives — mostly waiting for the slowest rank.
 struct ReduceStats {
   int64_t steps = 0, buckets = 0;
-  double bytes = 0, bytes_per_step = 0, seconds = 0;
+  double bytes = 0, bytes_per_step = 0, seconds = 0, head_seconds = 0;
 };
 const ReduceStats& reduce_stats();
 // "data parallel: N ranks, allreduce of X MiB per step in K buckets, Y ms per step" ("" before any step).
