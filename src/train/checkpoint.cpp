@@ -34,7 +34,7 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
 }
 
 LoadedCheckpoint read_checkpoint(const std::string& path) {
-  LoadedCheckpoint ck{io::read_safetensors(path), "", "", "", {}, {}};
+  LoadedCheckpoint ck{io::read_safetensors(path), "", "", "", "", {}, {}};
   const std::string fmt = ck.file.metadata_or("recurrent.format", "");
   RC_CHECK(fmt == kFormat, path, "not a recurrent checkpoint (metadata recurrent.format is '", fmt, "', expected '",
            kFormat, "')");

@@ -223,7 +223,9 @@ TEST_F(ExplorerTest, AttentionMapsOfTransformers) {
         double s = 0;
         for (size_t j = 0; j < head[i].size(); ++j) {
           s += head[i][j].get<double>();
-          if (causal && j > i) EXPECT_EQ(head[i][j].get<double>(), 0.0) << m["name"];
+          if (causal && j > i) {
+            EXPECT_EQ(head[i][j].get<double>(), 0.0) << m["name"];
+          }
         }
         EXPECT_NEAR(s, 1.0, 1e-3) << m["name"];
       }

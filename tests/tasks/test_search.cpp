@@ -62,7 +62,9 @@ void check_search(const fs::path& out, size_t n, bool lower_is_better, const cha
   for (const json& r : rows)
     if (r["rung"].get<int>() == rungs - 1) before[r["name"]] = r["score"].get<double>();
   for (const auto& [name, score] : before)
-    if (name != kept) EXPECT_LE(score, before.at(kept)) << name;
+    if (name != kept) {
+      EXPECT_LE(score, before.at(kept)) << name;
+    }
   for (const auto& e : fs::directory_iterator(out / "trials")) {
     const json t = read_json(e.path() / "results.json");
     EXPECT_TRUE(t.contains("valid")) << e.path();
