@@ -12,6 +12,7 @@
 #include "recurrent/tasks/esn.h"
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/dist.h"
+#include "tasks/forecast_json.h"
 
 namespace recurrent::tasks {
 
@@ -19,29 +20,10 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  if (s.empty()) return out;
-  for (size_t a = 0;;) {
-    const size_t b = s.find(',', a);
-    out.push_back(s.substr(a, b == std::string::npos ? std::string::npos : b - a));
-    if (b == std::string::npos) break;
-    a = b + 1;
-  }
-  return out;
-}
-
-json one_eval_json(const ForecastEval& e) {
-  return {{"windows", e.windows},      {"mae", e.model.mae},
-          {"rmse", e.model.rmse},      {"mase", e.mase},
-          {"naive_mase", e.naive_mase}, {"seasonal_naive_mase", e.seasonal_naive_mase},
-          {"naive_rmse", e.naive.rmse}, {"mae_by_step", e.mae_by_step}};
-}
-
 json esn_eval_json(const EsnEval& e, int64_t H) {
-  json j = {{"part", part_name(e.part)}, {"one_step", one_eval_json(e.one_step)}, {"nmse_one_step", e.nmse_one_step},
+  json j = {{"part", part_name(e.part)}, {"one_step", detail::forecast_eval_json(e.one_step)}, {"nmse_one_step", e.nmse_one_step},
             {"nrmse_horizon", e.nrmse_horizon}, {"horizon", H}};
-  if (H > 1) j["free_run"] = one_eval_json(e.free_run);
+  if (H > 1) j["free_run"] = detail::forecast_eval_json(e.free_run);
   return j;
 }
 
@@ -68,7 +50,7 @@ std::string train_esn(const EsnTrainOptions& o) {
   train::RunOptions ro = o;
   train::RunDir dir(ro);  // refuses another run's folder before any work
   EsnConfig cfg = o.cfg;
-  cfg.features = split_commas(o.features);
+  cfg.features = detail::split_commas(o.features);
   cfg.seed = o.seed;
   cfg.inputs = static_cast<int64_t>(cfg.features.size()) + (cfg.target_input ? 1 : 0);
   cfg.outputs = 1;

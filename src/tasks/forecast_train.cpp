@@ -20,17 +20,16 @@
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/dist.h"
 #include "recurrent/train/epochs.h"
+#include "tasks/forecast_json.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
 
-namespace {
+namespace detail {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
-constexpr uint64_t kOrderStream = 0x666f7265ull;
 
-std::vector<std::string> split_names(const std::string& s) {
+std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;
   if (s.empty()) return out;
   size_t a = 0;
@@ -43,7 +42,7 @@ std::vector<std::string> split_names(const std::string& s) {
   return out;
 }
 
-json eval_json(const ForecastEval& e) {
+json forecast_eval_json(const ForecastEval& e) {
   return {{"part", part_name(e.part)},
           {"windows", e.windows},
           {"points", e.model.n},
@@ -63,6 +62,14 @@ json eval_json(const ForecastEval& e) {
                          {"seasonal_naive", {{"mae", e.seasonal_naive.mae}, {"rmse", e.seasonal_naive.rmse},
                                              {"mase", e.seasonal_naive_mase}}}}}};
 }
+
+}  // namespace detail
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+constexpr uint64_t kOrderStream = 0x666f7265ull;
 
 class ForecastRun : public train::EpochTask {
  public:
@@ -111,7 +118,7 @@ ForecastConfig ForecastRun::base_config() const {
   ForecastConfig c;
   c.column = o_.column;
   c.time_column = o_.time_column;
-  c.features = split_names(o_.features);
+  c.features = detail::split_commas(o_.features);
   c.lookback = o_.lookback;
   c.horizon = o_.horizon;
   c.season = o_.season;
@@ -232,7 +239,7 @@ void ForecastRun::finish() {
                   {"parameters", model_->num_parameters()}, {"threads", num_threads()},
                   {"rows", data_.split.n}, {"split", {data_.split.train_end, data_.split.valid_end - data_.split.train_end,
                                                       data_.split.n - data_.split.valid_end}},
-                  {"train_windows", data_.origins[0].size()}, {"valid", eval_json(v)},
+                  {"train_windows", data_.origins[0].size()}, {"valid", detail::forecast_eval_json(v)},
                   {"best_epoch", best_epoch_ + 1}, {"stopped_early", stop_early()}};
   if (!shape_.is_null()) r["from_training_part"] = shape_;
   if (o_.trial) {  // a --search trial: validation only, the test part is never evaluated
@@ -240,7 +247,7 @@ void ForecastRun::finish() {
     return;
   }
   const ForecastEval t = evaluate_forecaster(*model_, data_, Part::test);
-  r["test"] = eval_json(t);
+  r["test"] = detail::forecast_eval_json(t);
   for (const ForecastEval* e : {&v, &t})
     std::printf("%s: MAE %.4g  RMSE %.4g  MASE %.3f  (naive %.3f, seasonal naive %.3f; %lld windows x %lld steps)\n",
                 part_name(e->part), e->model.mae, e->model.rmse, e->mase, e->naive_mase, e->seasonal_naive_mase,
