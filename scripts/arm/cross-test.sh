@@ -35,6 +35,10 @@ fi
 pkgs=(g++-aarch64-linux-gnu qemu-user libdnnl2:arm64 libgtest-dev:arm64 libgmock-dev:arm64 zlib1g-dev:arm64)
 # Google Highway (the SIMD kernels) when the native build uses it.
 grep -q 'find_package(hwy' CMakeLists.txt && pkgs+=(libhwy-dev:arm64)
+# The audio layer (libsndfile, libsamplerate, FFTW) and serve's cpp-httplib (with the OpenSSL and brotli it was
+# built with): the arm64 builds of what install-deps.sh gives the host.
+pkgs+=(libsndfile1-dev:arm64 libsamplerate0-dev:arm64 libfftw3-dev:arm64 libcpp-httplib-dev:arm64 libssl-dev:arm64
+       libbrotli-dev:arm64)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -57,7 +61,8 @@ dnnl_lib=$(ls /usr/lib/$triple/libdnnl.so.[0-9]* | head -1)
 
 # ---- 3. configure and build: the libraries, the CLI (the CLI tests run it) and the test executables.
 cmake -S . -B "$dir" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchain-aarch64.cmake" \
-  -DDNNL_INCLUDE="$dnnl_inc" -DDNNL_LIB="$dnnl_lib" -DRECURRENT_BUILD_BENCH=OFF >/dev/null
+  -DDNNL_INCLUDE="$dnnl_inc" -DDNNL_LIB="$dnnl_lib" -DRECURRENT_BUILD_BENCH=OFF -DRECURRENT_MPI=OFF \
+  -DRECURRENT_PYTHON=OFF >/dev/null
 targets=(recurrent)
 for l in "${layers[@]}"; do targets+=("test_$l"); done
 build_ok=1

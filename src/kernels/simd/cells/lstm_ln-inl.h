@@ -36,6 +36,9 @@ inline constexpr double kLnEpsilon = 1e-5;  // inside the square root, as torch.
 struct RowStats {
   V k, s1, s2;  // per lane: shift, Σ (x − k), Σ (x − k)²
   bool started = false;
+  // Written out, not implicit: GCC compiles an implicit constructor without the target's attributes, and on
+  // aarch64 it then cannot inline the NEON vector's own constructor.
+  HWY_INLINE RowStats() : k(hn::Zero(D())), s1(k), s2(k) {}
   HWY_INLINE void Add(V x, Full) {
     if (!started) k = x, s1 = s2 = hn::Zero(D()), started = true;
     const V d = hn::Sub(x, k);
