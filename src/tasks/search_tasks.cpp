@@ -19,10 +19,15 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using train::SearchCandidate;
 
-json trial_results(const std::string& dir) {
+// A finished trial's results.json; fills what every task's report takes from it (stopped early, epochs, time).
+json trial_results(const std::string& dir, train::TrialReport& r) {
   const std::string f = (fs::path(dir) / "results.json").string();
   RC_CHECK(fs::exists(f), "--search", "the trial in ", dir, " wrote no results.json");
-  return json::parse(data::read_file(f));
+  json j = json::parse(data::read_file(f));
+  r.finished = j.at("stopped_early").get<bool>();
+  r.epochs = j.at("epochs_completed").get<int64_t>();
+  r.train_seconds = j.at("train_seconds").get<double>();
+  return j;
 }
 
 template <class O>
@@ -108,13 +113,10 @@ ForecastOutcome search_forecaster(const ForecastTrainOptions& base) {
     const ForecastTrainOptions o = trial_options(base, b, &cands[k]);
     train::TrialReport r;
     if (train_forecaster(o) == ForecastOutcome::stopped) return r;  // interrupted: the search stops
-    const json j = trial_results(b.out);
+    const json j = trial_results(b.out, r);
     const double mae = j.at("valid").at("mae").get<double>();
     r.score = -mae;
     r.summary = "valid MAE " + fmt("%.4g", mae) + " (MASE " + fmt("%.3f", j.at("valid").at("mase").get<double>()) + ")";
-    r.finished = j.at("stopped_early").get<bool>();
-    r.epochs = j.at("epochs_completed").get<int64_t>();
-    r.train_seconds = j.at("train_seconds").get<double>();
     return r;
   };
   auto final_eval = [&](const train::RunOptions& f) { train_forecaster(trial_options(base, f, nullptr)); };
@@ -128,13 +130,10 @@ ClassifyOutcome search_classifier(const ClassifyTrainOptions& base) {
     const ClassifyTrainOptions o = trial_options(base, b, &cands[k]);
     train::TrialReport r;
     if (train_classifier(o) == ClassifyOutcome::stopped) return r;
-    const json j = trial_results(b.out);
+    const json j = trial_results(b.out, r);
     const double f1 = j.at("valid").at("macro_f1").get<double>();
     r.score = f1;
     r.summary = "valid macro-F1 " + fmt("%.4f", f1) + " (accuracy " + fmt("%.2f%%", 100 * j.at("valid").at("accuracy").get<double>()) + ")";
-    r.finished = j.at("stopped_early").get<bool>();
-    r.epochs = j.at("epochs_completed").get<int64_t>();
-    r.train_seconds = j.at("train_seconds").get<double>();
     return r;
   };
   auto final_eval = [&](const train::RunOptions& f) { train_classifier(trial_options(base, f, nullptr)); };
@@ -148,12 +147,9 @@ TagOutcome search_tagger(const TagTrainOptions& base) {
     const TagTrainOptions o = trial_options(base, b, &cands[k]);
     train::TrialReport r;
     if (train_tagger(o) == TagOutcome::stopped) return r;
-    const json j = trial_results(b.out);
+    const json j = trial_results(b.out, r);
     r.score = j.at("valid").at("score").get<double>();
     r.summary = "valid score " + fmt("%.4f", r.score) + " (accuracy " + fmt("%.2f%%", 100 * j.at("valid").at("accuracy").get<double>()) + ")";
-    r.finished = j.at("stopped_early").get<bool>();
-    r.epochs = j.at("epochs_completed").get<int64_t>();
-    r.train_seconds = j.at("train_seconds").get<double>();
     return r;
   };
   auto final_eval = [&](const train::RunOptions& f) { train_tagger(trial_options(base, f, nullptr)); };
