@@ -73,6 +73,8 @@ void RNNOptions::validate() const {
 
 bool bf16_target(int64_t target) { return simd::avx512_target(target); }
 
+bool bf16_available() { return cpu_has_avx512_bf16() && bf16_target(simd::resolve_target(default_engine().target)); }
+
 namespace {
 std::mutex g_engine_mutex;
 EngineConfig g_engine_default;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "recurrent/kernels/cpu.h"
+#include "recurrent/nn/rnn_types.h"
 #include "run_cli.h"
 
 namespace {
@@ -165,7 +166,7 @@ TEST(BenchCli, BadValuesGiveOneErrorLineAndNonZeroExit) {
 // --precision bf16: runs (and says so) on an AVX512_BF16 CPU; elsewhere one error line naming bf16.
 TEST(BenchCli, Bf16RunsOrIsRefusedClearly) {
   const std::string args = "bench --cell gru --hidden 40 --batch 3 --seq-len 5 --mode train --precision bf16";
-  if (recurrent::cpu_has_avx512_bf16()) {
+  if (recurrent::bf16_available()) {
     nlohmann::json j = run_json(args.substr(6));
     EXPECT_EQ(j.at("precision"), "bf16");
     EXPECT_GT(j.at("tokens_s").get<double>(), 0.0);

@@ -76,7 +76,8 @@ const CellType kAmxCells[] = {CellType::lstm, CellType::gru,     CellType::rnn_t
 class AmxVsReference : public ::testing::TestWithParam<CellType> {};
 
 TEST_P(AmxVsReference, EveryShape) {
-  if (!cpu_has_amx_bf16()) GTEST_SKIP() << "no AMX (amx_tile + amx_bf16) on this CPU, or Linux refused the tile state";
+  if (!cpu_has_amx_bf16() || !bf16_available())
+    GTEST_SKIP() << "no AMX (amx_tile + amx_bf16) on this CPU, Linux refused the tile state, or bf16 is not available";
   const CellType cell = GetParam();
   const int saved = num_threads();
   bool differs = false;

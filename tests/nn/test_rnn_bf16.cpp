@@ -116,7 +116,7 @@ const CellType kAllCells[] = {CellType::lstm, CellType::gru,     CellType::rnn_t
 class Bf16VsReference : public ::testing::TestWithParam<CellType> {};
 
 TEST_P(Bf16VsReference, EveryShape) {
-  if (!cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU: precision bf16 is refused";
+  if (!bf16_available()) GTEST_SKIP() << "no AVX512_BF16 on this CPU, or the default target is not avx512: precision bf16 is refused";
   const CellType cell = GetParam();
   const int saved = num_threads();
   double worst = 0;
@@ -153,7 +153,7 @@ INSTANTIATE_TEST_SUITE_P(Cells, Bf16VsReference, ::testing::ValuesIn(kAllCells),
 // Guard against a silent fp32 run: bf16 must differ from fp32 by far more than fp32 rounding, and
 // fp32 must be no better than it was (fp32 against the reference stays at ~1e-6).
 TEST(Bf16, DiffersFromFp32AndFp32IsUnchanged) {
-  if (!cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  if (!bf16_available()) GTEST_SKIP() << "no AVX512_BF16 on this CPU, or the default target is not avx512";
   for (CellType cell : kAllCells) {
     const RnnCase c = make_case(one_layer(cell, 8, 70), 12, 9, {}, true, cell_name(cell));
     const EngineRun bf = run(c, RnnEngine::fast, Precision::bf16), f32 = run(c, RnnEngine::fast, Precision::fp32),
@@ -179,7 +179,7 @@ TEST(Bf16, DiffersFromFp32AndFp32IsUnchanged) {
 
 // bf16 outside the fused AVX-512 loops is refused with an Error naming the precision, never run in fp32.
 TEST(Bf16, RefusedOutsideTheFusedLoops) {
-  if (!cpu_has_avx512_bf16()) {
+  if (!bf16_available()) {
     RNNOptions o = one_layer(CellType::lstm, 3, 8);
     o.precision = Precision::bf16;
     EXPECT_THROW(o.validate(), Error);

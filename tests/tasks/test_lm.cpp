@@ -371,7 +371,7 @@ TEST(LmConfig, PrecisionIsSavedAndOlderModelsAreFp32) {
   EXPECT_EQ(LmConfig::from_json(old.dump(), "t").precision, Precision::fp32);
   old["precision"] = "fp8";
   EXPECT_THROW(LmConfig::from_json(old.dump(), "t"), Error);
-  if (!cpu_has_avx512_bf16()) return;
+  if (!bf16_available()) return;
   c.precision = Precision::bf16;
   LmConfig r = LmConfig::from_json(c.to_json(), "t");
   EXPECT_EQ(r.precision, Precision::bf16);
@@ -383,7 +383,7 @@ TEST(LmCli, Bf16TrainsSavesAndSamplesInBf16) {
   const std::string text = char_excerpt(d), m = (d / "m").string();
   CmdResult t = run("train lm --data " + text + " --hidden 40 --layers 1 --embed 8 --seq-len 16 --batch 8 --max-steps 3 "
                     "--precision bf16 --out " + m + " --threads 1 --log-every 0");
-  if (!cpu_has_avx512_bf16()) {
+  if (!bf16_available()) {
     EXPECT_NE(t.status, 0);
     EXPECT_NE(t.out.find("bf16"), std::string::npos) << t.out;
     fs::remove_all(d);

@@ -93,6 +93,9 @@ EngineConfig default_engine();
 void set_default_engine(const EngineConfig& e);  // e.target is checked (this CPU must run it)
 // Whether the bf16 products can run on `target` (the AVX-512 targets: their panels are 32 columns wide).
 bool bf16_target(int64_t target);
+// Whether precision bf16 runs under the process default engine: a CPU with AVX512_BF16 and a default target with
+// the bf16 products (what RNNOptions::validate() asks of a layer that does not set its own target).
+bool bf16_available();
 
 struct RNNOptions {
   int64_t input_size = 0;
