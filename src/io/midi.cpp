@@ -125,6 +125,22 @@ void read_track(Reader& r, std::vector<MidiNote>& out) {
     if (tick > v.first) out.push_back({key.second, v.first, tick, v.second, key.first});
 }
 
+// Tracks merged (format 1) can sound one (channel, pitch) twice at once, which one channel of one
+// track cannot say: as within a track, a note starting while another of its key sounds ends that one
+// there (a note left with no length is dropped). Sorts by (start, pitch, channel).
+void merge_overlaps(std::vector<MidiNote>& notes) {
+  std::sort(notes.begin(), notes.end(), [](const MidiNote& a, const MidiNote& b) {
+    return std::tie(a.channel, a.pitch, a.start, a.end) < std::tie(b.channel, b.pitch, b.start, b.end);
+  });
+  for (size_t i = 0; i + 1 < notes.size(); ++i)
+    if (notes[i + 1].channel == notes[i].channel && notes[i + 1].pitch == notes[i].pitch)
+      notes[i].end = std::min(notes[i].end, notes[i + 1].start);
+  std::erase_if(notes, [](const MidiNote& n) { return n.end <= n.start; });
+  std::sort(notes.begin(), notes.end(), [](const MidiNote& a, const MidiNote& b) {
+    return std::tie(a.start, a.pitch, a.channel) < std::tie(b.start, b.pitch, b.channel);
+  });
+}
+
 }  // namespace
 
 std::vector<uint8_t> encode_midi(const MidiFile& m) {
@@ -210,9 +226,7 @@ MidiFile parse_midi(const std::vector<uint8_t>& bytes, const std::string& where)
     read_track(r, m.notes);
     r.pos = next;
   }
-  std::sort(m.notes.begin(), m.notes.end(), [](const MidiNote& a, const MidiNote& b) {
-    return std::tie(a.start, a.pitch, a.channel) < std::tie(b.start, b.pitch, b.channel);
-  });
+  merge_overlaps(m.notes);
   return m;
 }
 

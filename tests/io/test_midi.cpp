@@ -103,6 +103,19 @@ TEST(Midi, ReaderTakesRunningStatusVelocityZeroAndFormat1) {
   EXPECT_EQ(m.notes, (std::vector<MidiNote>{{60, 0, 0x60, 90, 3}, {64, 0, 0x80, 91, 3}}));
 }
 
+TEST(Midi, OverlapsAcrossMergedTracksEndTheEarlierNoteAndWriteBackTheSame) {
+  // Track 0: 60 on channel 0 at 0-96, 62 at 0-48. Track 1: 60 at 48-144 (starts while track 0's
+  // sounds), 62 at 0-24 (starts with track 0's: sorted by end, the shorter is left with no length and dropped).
+  const std::vector<uint8_t> t0 = bytes_of({0x00, 0x90, 60, 80, 0x00, 62, 81, 0x30, 0x80, 62, 0, 0x30, 0x80, 60, 0,
+                                            0x00, 0xFF, 0x2F, 0x00});
+  const std::vector<uint8_t> t1 = bytes_of({0x00, 0x90, 62, 70, 0x18, 0x80, 62, 0, 0x18, 0x90, 60, 71, 0x60, 0x80, 60, 0,
+                                            0x00, 0xFF, 0x2F, 0x00});
+  const MidiFile m = parse_midi(smf(1, {t0, t1}), "two.mid");
+  const std::vector<MidiNote> want = {{60, 0, 48, 80, 0}, {62, 0, 48, 81, 0}, {60, 48, 144, 71, 0}};
+  EXPECT_EQ(m.notes, want);
+  EXPECT_EQ(parse_midi(encode_midi(m), "mem").notes, want);
+}
+
 TEST(Midi, PianoRollStepsBecomeHeldNotes) {
   // 60 held for three steps, 64 re-enters after a rest: two notes.
   const std::vector<MidiNote> n = notes_from_steps({{60, 64}, {60}, {60, 64}, {}}, 10, 80, 2);

@@ -11,7 +11,9 @@
 // The reader takes formats 0 and 1 (all tracks merged), running status, note-on with velocity 0 as
 // note-off, and skips meta / sysex / other channel events; it errors (recurrent::Error naming the
 // file and the byte offset) on a bad header, a chunk running past the end, a truncated event, an
-// SMPTE division. A note-on for a pitch already sounding on that channel ends the earlier note first.
+// SMPTE division. A note-on for a pitch already sounding on that channel ends the earlier note first,
+// across merged tracks too (a note left with no length is dropped): the notes of one (channel, pitch)
+// never overlap, so what is read writes back to the same notes.
 #pragma once
 
 #include <cstdint>
