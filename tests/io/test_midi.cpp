@@ -114,6 +114,11 @@ TEST(Midi, OverlapsAcrossMergedTracksEndTheEarlierNoteAndWriteBackTheSame) {
   const std::vector<MidiNote> want = {{60, 0, 48, 80, 0}, {62, 0, 48, 81, 0}, {60, 48, 144, 71, 0}};
   EXPECT_EQ(m.notes, want);
   EXPECT_EQ(parse_midi(encode_midi(m), "mem").notes, want);
+  // The fuzzer's input (five tracks, one note sounding twice at once across them): read, written and
+  // read again, the same notes.
+  const MidiFile found = read_midi(std::string(RECURRENT_TEST_DATA) + "/io/fuzz/midi-overlap-across-tracks-e47ecbb5.mid");
+  EXPECT_FALSE(found.notes.empty());
+  EXPECT_EQ(parse_midi(encode_midi(found), "mem").notes, found.notes);
 }
 
 TEST(Midi, PianoRollStepsBecomeHeldNotes) {
