@@ -18,7 +18,6 @@
 // Peak: measured once at start (recurrent/kernels/peak.h: widest FMA loop, the run's thread count,
 // best of 10) unless --peak-gflops gives it; the output says which.
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -193,30 +192,6 @@ void run_bench(const BenchArgs& a) {
   for (size_t k = 0; k < cells.size(); ++k)
     std::printf("| %s | %.4g | %.4g | %.2f |\n", cells[k].c_str(), t[k].median_s,
                 static_cast<double>(ws[k].tokens()) / t[k].median_s, t[0].median_s / t[k].median_s);
-}
-
-// CLI11's PositiveNumber prints the whole double range in its message; say it plainly instead.
-CLI::Validator positive_int() {
-  return CLI::Validator(
-      [](std::string& v) -> std::string {
-        char* end = nullptr;
-        errno = 0;
-        const long long n = std::strtoll(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || errno == ERANGE || n < 1) return "expected a positive integer, got '" + v + "'";
-        return "";
-      },
-      "POSITIVE");
-}
-
-CLI::Validator positive_real() {
-  return CLI::Validator(
-      [](std::string& v) -> std::string {
-        char* end = nullptr;
-        const double x = std::strtod(v.c_str(), &end);
-        if (v.empty() || *end != '\0' || !(x > 0) || !std::isfinite(x)) return "expected a positive number, got '" + v + "'";
-        return "";
-      },
-      "POSITIVE");
 }
 
 }  // namespace
