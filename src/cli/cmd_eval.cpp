@@ -34,6 +34,7 @@
 #include "recurrent/tasks/tag.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
+#include "tasks/ngram_json.h"
 
 namespace recurrent::cli {
 
@@ -178,13 +179,13 @@ void eval_condlm(const std::string& model, const std::string& data, bool json) {
   // The unigram and bigram baselines stored with the model (fitted on its training sentences), on the same targets.
   const tasks::NgramLmBaseline base = tasks::NgramLmBaseline::load(model, m->config().vocab.size());
   const std::vector<int64_t> ids = tasks::condlm_token_stream(sents);
-  auto nats_json = [](double n) { return nlohmann::json{{"loss_nats", n}, {"perplexity", std::exp(n)}}; };
   if (json) {
     nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss_nats", e.loss_nats},
                         {"perplexity", e.perplexity()}};
-    if (base.defined())
-      j["baselines"] = {{"unigram", nats_json(base.unigram_nats(ids))}, {"bigram", nats_json(base.bigram_nats(ids))},
-                        {"bigram_lambda", base.lambda()}};
+    if (base.defined()) {
+      j["baselines"] = tasks::detail::ngram_scores_json(base, ids);
+      j["baselines"]["bigram_lambda"] = base.lambda();
+    }
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("perplexity %.3f (%.4f nats per word) on %lld tokens in %lld sentences\n", e.perplexity(), e.loss_nats,
@@ -268,13 +269,13 @@ void add_eval(CLI::App& app) {
     check_finite(e.loss_nats, "loss", {{m.get(), a->model}});
     // The unigram and bigram baselines stored with the model (fitted on its training text), on the same tokens.
     const tasks::NgramLmBaseline base = tasks::NgramLmBaseline::load(a->model, m->vocab().size());
-    auto nats_json = [](double n) { return nlohmann::json{{"loss_nats", n}, {"bits_per_token", n / std::log(2.0)}, {"perplexity", std::exp(n)}}; };
     if (a->json) {
       nlohmann::json j = {{"tokens", e.tokens}, {"loss_nats", e.loss_nats}, {"bits_per_token", e.bits()},
                           {"perplexity", e.perplexity()}};
-      if (base.defined())
-        j["baselines"] = {{"unigram", nats_json(base.unigram_nats(ids))}, {"bigram", nats_json(base.bigram_nats(ids))},
-                          {"bigram_lambda", base.lambda()}};
+      if (base.defined()) {
+        j["baselines"] = tasks::detail::ngram_scores_json(base, ids);
+        j["baselines"]["bigram_lambda"] = base.lambda();
+      }
       std::printf("%s\n", j.dump().c_str());
     } else if (m->vocab().level() == data::TokenLevel::chars) {
       std::printf("%.4f bits/char (%.4f nats) on %lld characters\n", e.bits(), e.loss_nats, static_cast<long long>(e.tokens));

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recurrent/train/dist.h"
+#include "tasks/ngram_json.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
 #include "recurrent/core/threads.h"
@@ -152,8 +153,7 @@ void CondLmRun::finish() {
   auto baselines = [&](const std::vector<int64_t>& ids, const char* part) {
     const double u = base.unigram_nats(ids), b = base.bigram_nats(ids);
     std::printf("%s baselines: unigram perplexity %.3f, bigram %.3f\n", part, std::exp(u), std::exp(b));
-    r["baselines"][part] = {{"unigram", {{"loss_nats", u}, {"perplexity", std::exp(u)}}},
-                            {"bigram", {{"loss_nats", b}, {"perplexity", std::exp(b)}}}};
+    r["baselines"][part] = detail::ngram_scores_json(base, ids);
     return b;
   };
   const double vb = baselines(va, "valid");

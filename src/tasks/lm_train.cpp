@@ -32,6 +32,7 @@
 #include "recurrent/train/diagnostics.h"
 #include "recurrent/train/dist.h"
 #include "tasks/layer_options.h"
+#include "tasks/ngram_json.h"
 #include "recurrent/train/loop.h"
 
 namespace recurrent::tasks {
@@ -378,8 +379,7 @@ void LmRun::finish() {
   auto baselines = [&](const std::vector<int64_t>& ids, const char* part) {
     const double u = base.unigram_nats(ids), b = base.bigram_nats(ids);
     std::printf("%s baselines: unigram %s, bigram %s\n", part, unit_str(u).c_str(), unit_str(b).c_str());
-    r["baselines"][part] = {{"unigram", {{"loss_nats", u}, {"bits_per_token", u / std::log(2.0)}, {"perplexity", std::exp(u)}}},
-                            {"bigram", {{"loss_nats", b}, {"bits_per_token", b / std::log(2.0)}, {"perplexity", std::exp(b)}}}};
+    r["baselines"][part] = detail::ngram_scores_json(base, ids);
     return b;
   };
   const double vb = baselines(s_.valid, "valid");

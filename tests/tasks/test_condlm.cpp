@@ -136,6 +136,7 @@ TEST(CondLm, ResultsCarryTheNgramBaselinesComputedByHand) {
   EXPECT_NEAR(b["valid"]["unigram"]["loss_nats"].get<double>(), -(std::log(0.2) + std::log(0.4)) / 2, 1e-12);
   EXPECT_NEAR(b["test"]["unigram"]["loss_nats"].get<double>(), -(2 * std::log(0.3) + std::log(0.4)) / 3, 1e-12);
   EXPECT_NEAR(b["test"]["unigram"]["perplexity"].get<double>(), std::exp(-(2 * std::log(0.3) + std::log(0.4)) / 3), 1e-9);
+  EXPECT_NEAR(b["test"]["unigram"]["bits_per_token"].get<double>(), -(2 * std::log2(0.3) + std::log2(0.4)) / 3, 1e-12);
   // Bigram, Jelinek–Mercer with the reported λ: c(<eos>·) = 2 (<eos>→x, <eos>→y), c(x·) = 1 (x→y), c(y·) = 2 (y→<eos> twice).
   const double l = b["bigram_lambda"].get<double>();
   const double px = l * 1 / 2 + (1 - l) * 0.2, pe_x = (1 - l) * 0.4;  // valid: x | <eos>, <eos> | x
@@ -152,6 +153,7 @@ TEST(CondLm, ResultsCarryTheNgramBaselinesComputedByHand) {
   EXPECT_NEAR(j["baselines"]["unigram"]["loss_nats"].get<double>(), -(2 * std::log(0.3) + std::log(0.4)) / 3, 1e-6);
   EXPECT_NEAR(j["baselines"]["bigram"]["loss_nats"].get<double>(), -(std::log(py) + std::log(py_y) + std::log(pe_y)) / 3, 1e-6);
   EXPECT_DOUBLE_EQ(j["baselines"]["bigram_lambda"].get<double>(), 0.5);
+  EXPECT_NEAR(j["baselines"]["bigram"]["bits_per_token"].get<double>(), -(std::log2(py) + std::log2(py_y) + std::log2(pe_y)) / 3, 1e-6);
   fs::remove_all(d);
 }
 
