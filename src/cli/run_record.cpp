@@ -12,6 +12,7 @@
 #include "recurrent/core/threads.h"
 #include "recurrent/io/safetensors.h"
 #include "recurrent/kernels/target.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::cli {
 
@@ -46,7 +47,7 @@ bool env_given(const char* name) {
 // CPU defaults to avx2 yet runs oneDNN's AVX-512 GEMMs). A target this CPU lacks is left out.
 void reenter_engine(const json& engine, const std::vector<std::string>& args, std::vector<std::string>& out) {
   if (engine.contains("threads") && !given_anywhere(args, "--threads") && !env_given("RECURRENT_NUM_THREADS"))
-    out.push_back("--threads=" + std::to_string(engine.at("threads").get<int>()));
+    out.push_back("--threads=" + std::to_string(io::json_int_at<int>(engine, "threads")));
   if (!engine.contains("target") || given_anywhere(args, "--target") || env_given("RECURRENT_TARGET")) return;
   const std::string target = engine.at("target").get<std::string>();
   if (!engine.value("target_chosen", false) && target == simd::target_name(simd::best_target())) return;

@@ -9,6 +9,7 @@
 #include "recurrent/audio/resample.h"
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/asr.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::tasks {
 
@@ -113,11 +114,11 @@ AsrDataOptions AsrDataOptions::from_json(const std::string& text, const std::str
     o.speakers_train = j.at("speakers_train").get<std::vector<std::string>>();
     o.speakers_valid = j.at("speakers_valid").get<std::vector<std::string>>();
     o.speakers_test = j.at("speakers_test").get<std::vector<std::string>>();
-    o.valid_takes = j.at("valid_takes").get<int64_t>();
-    o.n_train = j.at("n_train").get<int64_t>();
-    o.n_valid = j.at("n_valid").get<int64_t>();
-    o.n_test = j.at("n_test").get<int64_t>();
-    o.seed = j.at("seed").get<uint64_t>();
+    o.valid_takes = io::json_int_at<int64_t>(j, "valid_takes");
+    o.n_train = io::json_int_at<int64_t>(j, "n_train");
+    o.n_valid = io::json_int_at<int64_t>(j, "n_valid");
+    o.n_test = io::json_int_at<int64_t>(j, "n_test");
+    o.seed = io::json_int_at<uint64_t>(j, "seed");
     return o;
   } catch (const json::exception& e) {
     throw Error(where, std::string("the model's data record is incomplete: ") + e.what());

@@ -10,6 +10,7 @@
 #include "recurrent/tasks/asr.h"
 #include "recurrent/tasks/ctc_decode.h"
 #include "recurrent/tasks/load_model.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -73,7 +74,7 @@ AsrConfig AsrConfig::from_json(const std::string& text, const std::string& where
     for (const json& l : j.at("layers"))
       c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();
-    c.stack = j.at("stack").get<int64_t>();
+    c.stack = io::json_int_at<int64_t>(j, "stack");
     c.dropout = j.at("dropout").get<float>();
     c.data_json = j.value("data", json::object()).dump();
     c.validate();

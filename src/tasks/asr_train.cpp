@@ -20,6 +20,7 @@
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/dist.h"
 #include "recurrent/train/epochs.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -114,7 +115,7 @@ void AsrRun::setup_resume() {
     const json t = json::parse(ck.train_json);
     best_err_ = std::stod(t.at("best_err").get<std::string>());
     best_loss_ = std::stod(t.at("best_loss").get<std::string>());
-    best_epoch_ = t.at("best_epoch").get<int64_t>();
+    best_epoch_ = io::json_int_at<int64_t>(t, "best_epoch");
   } catch (const json::exception& e) {
     throw Error(file, std::string("bad training state: ") + e.what());
   }

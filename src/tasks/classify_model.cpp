@@ -11,6 +11,7 @@
 #include "recurrent/tasks/classify.h"
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -93,7 +94,7 @@ ClassifierConfig ClassifierConfig::from_json(const std::string& text, const std:
     ClassifierConfig c;
     c.chars = j.at("level").get<std::string>() == "char";
     c.lower = j.at("lower").get<bool>();
-    c.embed = j.at("embed").get<int64_t>();
+    c.embed = io::json_int_at<int64_t>(j, "embed");
     for (const json& l : j.at("layers"))
       c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();

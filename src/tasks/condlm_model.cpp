@@ -11,6 +11,7 @@
 #include "recurrent/tasks/lm.h"
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -53,8 +54,8 @@ CondLmConfig CondLmConfig::from_json(const std::string& text, const std::string&
     CondLmConfig c;
     c.vocab = Vocab(data::TokenLevel::words, j.at("vocab").get<std::vector<std::string>>(), j.at("lower").get<bool>());
     c.conditioned = j.at("conditioned").get<bool>();
-    c.embed = j.at("embed").get<int64_t>();
-    c.label_embed = j.at("label_embed").get<int64_t>();
+    c.embed = io::json_int_at<int64_t>(j, "embed");
+    c.label_embed = io::json_int_at<int64_t>(j, "label_embed");
     for (const json& l : j.at("layers"))
       c.layers.push_back(layer_from_json(l));
     c.dropout = j.at("dropout").get<float>();

@@ -4,6 +4,7 @@
 
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/esn.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::tasks {
 
@@ -69,26 +70,26 @@ EsnConfig EsnConfig::from_json(const std::string& text, const std::string& where
     c.mode = j.value("mode", "forecast");
     c.chars = j.value("chars", false);
     c.lower = j.value("lower", true);
-    c.min_count = j.value("min_count", int64_t{2});
+    c.min_count = io::json_int_or<int64_t>(j, "min_count", 2);
     c.vocab = j.value("vocab", std::vector<std::string>{});
     c.labels = j.value("labels", std::vector<std::string>{});
-    c.reservoir = j.at("reservoir").get<int64_t>();
+    c.reservoir = io::json_int_at<int64_t>(j, "reservoir");
     c.spectral_radius = j.at("spectral_radius").get<double>();
     c.leak = j.at("leak").get<double>();
     c.input_scale = j.at("input_scale").get<double>();
     c.density = j.at("density").get<double>();
     c.ridge = j.at("ridge").get<double>();
-    c.washout = j.at("washout").get<int64_t>();
-    c.seed = j.at("seed").get<uint64_t>();
-    c.inputs = j.at("inputs").get<int64_t>();
-    c.outputs = j.at("outputs").get<int64_t>();
+    c.washout = io::json_int_at<int64_t>(j, "washout");
+    c.seed = io::json_int_at<uint64_t>(j, "seed");
+    c.inputs = io::json_int_at<int64_t>(j, "inputs");
+    c.outputs = io::json_int_at<int64_t>(j, "outputs");
     c.column = j.at("column").get<std::string>();
     c.time_column = j.at("time_column").get<std::string>();
     c.features = j.at("features").get<std::vector<std::string>>();
     c.target_input = j.at("target_input").get<bool>();
     c.difference = j.value("difference", false);
-    c.horizon = j.at("horizon").get<int64_t>();
-    c.season = j.at("season").get<int64_t>();
+    c.horizon = io::json_int_at<int64_t>(j, "horizon");
+    c.season = io::json_int_at<int64_t>(j, "season");
     c.valid_frac = j.at("valid_frac").get<double>();
     c.test_frac = j.at("test_frac").get<double>();
     c.mean = j.at("mean").get<std::vector<double>>();

@@ -10,6 +10,7 @@
 #include "recurrent/tasks/forecast.h"
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -64,9 +65,9 @@ ForecastConfig ForecastConfig::from_json(const std::string& text, const std::str
     c.column = j.at("column").get<std::string>();
     c.time_column = j.at("time_column").get<std::string>();
     c.features = j.at("features").get<std::vector<std::string>>();
-    c.lookback = j.at("lookback").get<int64_t>();
-    c.horizon = j.at("horizon").get<int64_t>();
-    c.season = j.at("season").get<int64_t>();
+    c.lookback = io::json_int_at<int64_t>(j, "lookback");
+    c.horizon = io::json_int_at<int64_t>(j, "horizon");
+    c.season = io::json_int_at<int64_t>(j, "season");
     c.relative = j.at("relative").get<bool>();
     c.seasonal_residual = j.value("seasonal_residual", false);  // absent in models saved before it existed
     c.gaps = parse_gap_policy(j.at("gaps").get<std::string>());

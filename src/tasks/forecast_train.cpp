@@ -20,6 +20,7 @@
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/dist.h"
 #include "recurrent/train/epochs.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/forecast_json.h"
 #include "tasks/layer_options.h"
 
@@ -175,7 +176,7 @@ void ForecastRun::setup_resume() {
     const json t = json::parse(ck.train_json);
     best_mae_ = std::stod(t.at("best_mae").get<std::string>());
     best_saved_ = t.at("best_saved").get<bool>();
-    best_epoch_ = t.value("best_epoch", int64_t{-1});
+    best_epoch_ = io::json_int_or<int64_t>(t, "best_epoch", -1);
   } catch (const json::exception& e) {
     throw Error(file, std::string("bad training state: ") + e.what());
   }

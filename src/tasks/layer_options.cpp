@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "recurrent/core/error.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::tasks {
 
@@ -56,7 +57,7 @@ nlohmann::json layer_json(const LayerSpec& l) {
 }
 
 LayerSpec layer_from_json(const nlohmann::json& j) {
-  LayerSpec l{parse_cell(j.at("cell").get<std::string>()), j.at("hidden").get<int64_t>(), j.value("proj", int64_t{0})};
+  LayerSpec l{parse_cell(j.at("cell").get<std::string>()), io::json_int_at<int64_t>(j, "hidden"), io::json_int_or<int64_t>(j, "proj", 0)};
   l.recurrent_dropout = j.value("recurrent_dropout", 0.0f);
   l.zoneout = j.value("zoneout", 0.0f);
   return l;

@@ -10,6 +10,7 @@
 #include "recurrent/tasks/lm.h"
 #include "recurrent/tasks/lm_transformer.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -52,7 +53,7 @@ LmConfig LmConfig::from_json(const std::string& text, const std::string& where) 
     LmConfig c;
     c.vocab = data::Vocab(data::parse_level(j.at("level").get<std::string>()),
                           j.at("vocab").get<std::vector<std::string>>(), j.at("lower").get<bool>());
-    c.embed = j.at("embed").get<int64_t>();
+    c.embed = io::json_int_at<int64_t>(j, "embed");
     for (const json& l : j.at("layers"))
       c.layers.push_back(layer_from_json(l));
     c.dropout = j.at("dropout").get<float>();

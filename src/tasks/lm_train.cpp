@@ -34,6 +34,7 @@
 #include "tasks/layer_options.h"
 #include "tasks/ngram_json.h"
 #include "recurrent/train/loop.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::tasks {
 
@@ -197,22 +198,22 @@ void LmRun::setup_resume() {
     opt_ = train::make_optimizer(t.at("optimizer").get<std::string>(), model_->named_parameters(), dval(t, "lr"));
     opt_->load_state(ck.optim);
     base_lr_ = dval(t, "base_lr");
-    o_.warmup = t.value("warmup", int64_t{0});
+    o_.warmup = io::json_int_or<int64_t>(t, "warmup", 0);
     PlateauOptions po;
     po.factor = o_.lr_decay, po.patience = o_.patience;
     plateau_ = std::make_unique<ReduceLROnPlateau>(base_lr_, po);
     const json& p = t.at("plateau");
-    plateau_->load_state({dval(p, "lr"), dval(p, "best"), p.at("bad").get<int64_t>(), p.at("cooldown").get<int64_t>(),
-                          p.at("last_epoch").get<int64_t>()});
-    pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("chunk").get<int64_t>(),
-            t.at("offset").get<int64_t>(), t.at("tokens").get<int64_t>(), dval(t, "elapsed"), dval(t, "best_valid"),
-            t.at("best_saved").get<bool>(), t.value("best_epoch", int64_t{-1})};
+    plateau_->load_state({dval(p, "lr"), dval(p, "best"), io::json_int_at<int64_t>(p, "bad"), io::json_int_at<int64_t>(p, "cooldown"),
+                          io::json_int_at<int64_t>(p, "last_epoch")});
+    pos_ = {io::json_int_at<int64_t>(t, "step"), io::json_int_at<int64_t>(t, "epoch"), io::json_int_at<int64_t>(t, "chunk"),
+            io::json_int_at<int64_t>(t, "offset"), io::json_int_at<int64_t>(t, "tokens"), dval(t, "elapsed"), dval(t, "best_valid"),
+            t.at("best_saved").get<bool>(), io::json_int_or<int64_t>(t, "best_epoch", -1)};
     // The position (chunk, offset) only means the same thing for the same data, batch and seq-len.
-    RC_CHECK(t.at("seq_len").get<int64_t>() == o_.seq_len && t.at("batch").get<int64_t>() == o_.batch, "--resume",
-             "the run was trained with --seq-len ", t.at("seq_len").get<int64_t>(), " --batch ",
-             t.at("batch").get<int64_t>(), "; resume with the same values");
-    RC_CHECK(t.at("train_tokens").get<size_t>() == s_.train.size(), "--resume", "the training text has ",
-             s_.train.size(), " tokens, the run had ", t.at("train_tokens").get<size_t>(), " (resume with the same --data)");
+    RC_CHECK(io::json_int_at<int64_t>(t, "seq_len") == o_.seq_len && io::json_int_at<int64_t>(t, "batch") == o_.batch, "--resume",
+             "the run was trained with --seq-len ", io::json_int_at<int64_t>(t, "seq_len"), " --batch ",
+             io::json_int_at<int64_t>(t, "batch"), "; resume with the same values");
+    RC_CHECK(io::json_int_at<size_t>(t, "train_tokens") == s_.train.size(), "--resume", "the training text has ",
+             s_.train.size(), " tokens, the run had ", io::json_int_at<size_t>(t, "train_tokens"), " (resume with the same --data)");
     train::rng_state_from_json(rng_, t.at("rng").dump(), file);
     for (auto& [name, r] : model_->dropout_rngs()) train::rng_state_from_json(*r, t.at(name).dump(), file);
   } catch (const json::exception& e) {

@@ -7,6 +7,7 @@
 
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/error.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::tasks {
 
@@ -60,11 +61,11 @@ TransformerLmConfig TransformerLmConfig::from_json(const std::string& text, cons
     TransformerLmConfig c;
     c.vocab = data::Vocab(data::parse_level(j.at("level").get<std::string>()),
                           j.at("vocab").get<std::vector<std::string>>(), j.at("lower").get<bool>());
-    c.layers = j.at("layers").get<int64_t>();
-    c.heads = j.at("heads").get<int64_t>();
-    c.d_model = j.at("d_model").get<int64_t>();
-    c.ff = j.at("ff").get<int64_t>();
-    c.context = j.at("context").get<int64_t>();
+    c.layers = io::json_int_at<int64_t>(j, "layers");
+    c.heads = io::json_int_at<int64_t>(j, "heads");
+    c.d_model = io::json_int_at<int64_t>(j, "d_model");
+    c.ff = io::json_int_at<int64_t>(j, "ff");
+    c.context = io::json_int_at<int64_t>(j, "context");
     c.pos = parse_positional(j.at("pos").get<std::string>());
     c.dropout = j.at("dropout").get<float>();
     c.validate();

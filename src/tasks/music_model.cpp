@@ -9,6 +9,7 @@
 #include "recurrent/core/error.h"
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/tasks/music.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -41,7 +42,7 @@ MusicConfig MusicConfig::from_json(const std::string& text, const std::string& w
   try {
     const json j = json::parse(text);
     RC_CHECK(j.value("task", "") == "music", where, "not a music model (task '", j.value("task", ""), "')");
-    RC_CHECK(j.at("keys").get<int64_t>() == K && j.at("lowest_pitch").get<int>() == data::kLowestPitch, where,
+    RC_CHECK(io::json_int_at<int64_t>(j, "keys") == K && io::json_int_at<int>(j, "lowest_pitch") == data::kLowestPitch, where,
              "expected a model of the 88 piano keys from MIDI ", data::kLowestPitch);
     MusicConfig c;
     for (const json& l : j.at("layers"))

@@ -19,6 +19,7 @@
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/dist.h"
 #include "recurrent/train/epochs.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -106,7 +107,7 @@ void MusicRun::setup_resume() {
   try {
     const json t = json::parse(ck.train_json);
     best_nll_ = std::stod(t.at("best_nll").get<std::string>());
-    best_epoch_ = t.at("best_epoch").get<int64_t>();
+    best_epoch_ = io::json_int_at<int64_t>(t, "best_epoch");
   } catch (const json::exception& e) {
     throw Error(file, std::string("bad training state: ") + e.what());
   }

@@ -11,6 +11,7 @@
 #include "recurrent/tasks/classify.h"
 #include "recurrent/tasks/forecast.h"
 #include "recurrent/tasks/tag.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::tasks {
 
@@ -25,7 +26,7 @@ json trial_results(const std::string& dir, train::TrialReport& r) {
   RC_CHECK(fs::exists(f), "--search", "the trial in ", dir, " wrote no results.json");
   json j = json::parse(data::read_file(f));
   r.finished = j.at("stopped_early").get<bool>();
-  r.epochs = j.at("epochs_completed").get<int64_t>();
+  r.epochs = io::json_int_at<int64_t>(j, "epochs_completed");
   r.train_seconds = j.at("train_seconds").get<double>();
   return j;
 }

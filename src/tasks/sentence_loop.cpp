@@ -15,6 +15,7 @@
 #include "recurrent/optim/rmsprop.h"
 #include "recurrent/optim/sgd.h"
 #include "recurrent/train/dist.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::tasks {
 
@@ -88,15 +89,15 @@ void SentenceLoop::resume(const train::LoadedCheckpoint& ck, SentenceTask& task)
     opt_ = make_optimizer_wd(t.at("optimizer").get<std::string>(), task.model().named_parameters(), dval(t, "lr"),
                              o_.weight_decay);
     opt_->load_state(ck.optim);
-    pos_.step = t.at("step").get<int64_t>();
-    pos_.epoch = t.at("epoch").get<int64_t>();
-    pos_.batch = t.at("batch").get<int64_t>();
+    pos_.step = io::json_int_at<int64_t>(t, "step");
+    pos_.epoch = io::json_int_at<int64_t>(t, "epoch");
+    pos_.batch = io::json_int_at<int64_t>(t, "batch");
     pos_.elapsed = dval(t, "elapsed");
     pos_.best_score = dval(t, "best_valid");
     pos_.best_loss = dval(t, "best_loss");
     pos_.best_saved = t.at("best_saved").get<bool>();
-    pos_.best_epoch = t.value("best_epoch", int64_t{-1});
-    o_.seed = t.at("seed").get<uint64_t>();
+    pos_.best_epoch = io::json_int_or<int64_t>(t, "best_epoch", -1);
+    o_.seed = io::json_int_at<uint64_t>(t, "seed");
     for (auto& [name, rng] : task.rngs()) train::rng_state_from_json(*rng, t.at(name).dump(), file);
   } catch (const json::exception& e) {
     throw Error(file, std::string("bad training state: ") + e.what());

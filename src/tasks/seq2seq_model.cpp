@@ -13,6 +13,7 @@
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -115,10 +116,10 @@ Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text, const std::strin
     Seq2SeqConfig c;
     c.arch = j.at("arch").get<std::string>();
     if (c.arch == "transformer") {
-      c.depth = j.at("layers").get<int64_t>();
-      c.d_model = j.at("d_model").get<int64_t>();
-      c.heads = j.at("heads").get<int64_t>();
-      c.ff = j.at("ff").get<int64_t>();
+      c.depth = io::json_int_at<int64_t>(j, "layers");
+      c.d_model = io::json_int_at<int64_t>(j, "d_model");
+      c.heads = io::json_int_at<int64_t>(j, "heads");
+      c.ff = io::json_int_at<int64_t>(j, "ff");
       RC_CHECK(j.value("pos", "") == "sinusoidal", where, "unknown positional encoding '", j.value("pos", ""), "'");
       c.dropout = j.at("dropout").get<float>();
       c.src = TokenVocab(j.at("src_vocab").get<std::vector<std::string>>());
@@ -126,7 +127,7 @@ Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text, const std::strin
       c.validate();
       return c;
     }
-    c.embed = j.at("embed").get<int64_t>();
+    c.embed = io::json_int_at<int64_t>(j, "embed");
     for (const json& l : j.at("layers"))
       c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();

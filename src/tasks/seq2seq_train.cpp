@@ -20,6 +20,7 @@
 #include "recurrent/tasks/seq2seq.h"
 #include "recurrent/train/checkpoint.h"
 #include "recurrent/train/loop.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -156,12 +157,12 @@ void Seq2SeqRun::setup_resume() {
     opt_ = train::make_optimizer(t.at("optimizer").get<std::string>(), model_->named_parameters(),
                                  std::stod(t.at("lr").get<std::string>()));
     opt_->load_state(ck.optim);
-    pos_ = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("batch").get<int64_t>(),
+    pos_ = {io::json_int_at<int64_t>(t, "step"), io::json_int_at<int64_t>(t, "epoch"), io::json_int_at<int64_t>(t, "batch"),
             std::stod(t.at("elapsed").get<std::string>()), std::stod(t.at("best_bleu").get<std::string>()),
-            std::stod(t.at("best_loss").get<std::string>()), t.at("best_saved").get<bool>(), t.value("best_epoch", int64_t{-1})};
-    o_.seed = t.at("seed").get<uint64_t>();
-    o_.batch = t.at("batch_size").get<int64_t>();
-    o_.warmup = t.value("warmup", int64_t{0});
+            std::stod(t.at("best_loss").get<std::string>()), t.at("best_saved").get<bool>(), io::json_int_or<int64_t>(t, "best_epoch", -1)};
+    o_.seed = io::json_int_at<uint64_t>(t, "seed");
+    o_.batch = io::json_int_at<int64_t>(t, "batch_size");
+    o_.warmup = io::json_int_or<int64_t>(t, "warmup", 0);
     const std::vector<Rng*> rngs = model_->dropout_rngs();
     RC_CHECK(t.at("dropout_rngs").size() == rngs.size(), file, "expected ", rngs.size(), " dropout RNG states");
     for (size_t i = 0; i < rngs.size(); ++i) train::rng_state_from_json(*rngs[i], t.at("dropout_rngs")[i].dump(), file);

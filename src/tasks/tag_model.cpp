@@ -13,6 +13,7 @@
 #include "recurrent/tasks/load_model.h"
 #include "recurrent/tasks/tag.h"
 #include "recurrent/train/checkpoint.h"
+#include "recurrent/io/json_int.h"
 #include "tasks/layer_options.h"
 
 namespace recurrent::tasks {
@@ -85,8 +86,8 @@ TaggerConfig TaggerConfig::from_json(const std::string& text, const std::string&
     json j = json::parse(text);
     RC_CHECK(j.value("task", "") == "tag", where, "not a tagger (task '", j.value("task", ""), "')");
     TaggerConfig c;
-    c.embed = j.at("embed").get<int64_t>();
-    c.feature_embed = j.at("feature_embed").get<int64_t>();
+    c.embed = io::json_int_at<int64_t>(j, "embed");
+    c.feature_embed = io::json_int_at<int64_t>(j, "feature_embed");
     for (const json& l : j.at("layers"))
       c.layers.push_back(layer_from_json(l));
     c.bidirectional = j.at("bidirectional").get<bool>();

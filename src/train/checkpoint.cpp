@@ -6,6 +6,7 @@
 
 #include "recurrent/core/error.h"
 #include "recurrent/train/dist.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::train {
 
@@ -76,9 +77,9 @@ void rng_state_from_json(Rng& r, const std::string& json, const std::string& whe
   try {
     nlohmann::json j = nlohmann::json::parse(json);
     Rng::State s;
-    s.seed = j.at("seed").get<uint64_t>();
-    s.stream = j.at("stream").get<uint64_t>();
-    s.counter = j.at("counter").get<uint64_t>();
+    s.seed = io::json_int_at<uint64_t>(j, "seed");
+    s.stream = io::json_int_at<uint64_t>(j, "stream");
+    s.counter = io::json_int_at<uint64_t>(j, "counter");
     r.set_state(s);
   } catch (const nlohmann::json::exception& e) {
     throw Error(where, std::string("bad RNG state: ") + e.what());

@@ -10,6 +10,7 @@
 #include "recurrent/core/rng.h"
 #include "recurrent/core/threads.h"
 #include "recurrent/train/dist.h"
+#include "recurrent/io/json_int.h"
 
 namespace recurrent::train {
 
@@ -40,9 +41,9 @@ EpochState read_epoch_state(const LoadedCheckpoint& ck, const NamedParams& param
     const json t = json::parse(ck.train_json);
     s.opt = make_optimizer(t.at("optimizer").get<std::string>(), params, std::stod(t.at("lr").get<std::string>()));
     s.opt->load_state(ck.optim);
-    s.pos = {t.at("step").get<int64_t>(), t.at("epoch").get<int64_t>(), t.at("batch").get<int64_t>(),
+    s.pos = {io::json_int_at<int64_t>(t, "step"), io::json_int_at<int64_t>(t, "epoch"), io::json_int_at<int64_t>(t, "batch"),
              std::stod(t.at("elapsed").get<std::string>())};
-    s.seed = t.at("seed").get<uint64_t>();
+    s.seed = io::json_int_at<uint64_t>(t, "seed");
     for (const auto& [name, rng] : rngs) rng_state_from_json(*rng, t.at(name).dump(), file);
   } catch (const json::exception& e) {
     throw Error(file, std::string("bad training state: ") + e.what());

@@ -120,7 +120,9 @@ TEST(Asr, TimestampsLieInsideTheUtterance) {
   for (size_t i = 0; i < r.digits.size(); ++i) {
     EXPECT_LT(r.start_s[i], r.end_s[i]);
     EXPECT_LE(r.end_s[i], x.size() / 8000.0 + 0.03);
-    if (i > 0) EXPECT_GE(r.start_s[i], r.end_s[i - 1]);
+    if (i > 0) {
+      EXPECT_GE(r.start_s[i], r.end_s[i - 1]);
+    }
   }
 }
 
