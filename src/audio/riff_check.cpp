@@ -32,6 +32,21 @@ void check_list(const ReadAt& read, uint64_t begin, uint64_t end, const std::str
   }
 }
 
+// libsndfile also meets "LIST" markers inside other chunks' bytes (e.g. in a second 'fmt ' chunk's payload:
+// tests/fixtures/audio/fuzz/wav-list-in-fmt-d1ec508a.wav hangs sf_open the same way), so every "LIST" at any
+// byte of the header, [0, end), must fit in the file.
+void check_list_markers(const ReadAt& read, uint64_t end, uint64_t size, const std::string& name) {
+  std::string head(end, '\0');
+  if (!read(0, head.data(), head.size())) return;
+  for (size_t at = head.find("LIST"); at != std::string::npos; at = head.find("LIST", at + 1)) {
+    char c[8];
+    if (at + 8 > size || !read(at, c, 8)) return;
+    const uint64_t len = le32(c + 4);
+    RC_CHECK(at + 8 + len <= size, name, "a 'LIST' marker at byte ", at, " declares ", len, " bytes but only ",
+             size - at - 8, " follow; expected a well-formed WAV file");
+  }
+}
+
 }  // namespace
 
 void check_riff_chunks(const ReadAt& read, uint64_t size, const std::string& name) {
@@ -40,17 +55,19 @@ void check_riff_chunks(const ReadAt& read, uint64_t size, const std::string& nam
   uint64_t off = 12;
   while (off + 8 <= size) {
     char c[8];
-    if (!read(off, c, 8)) return;
+    if (!read(off, c, 8)) break;
     const uint64_t len = le32(c + 4);
+    if (std::memcmp(c, "data", 4) == 0) return check_list_markers(read, off, size, name);  // the header ends here
     const bool list = std::memcmp(c, "LIST", 4) == 0;
     // Other chunks that run past the end (a header cut short, a truncated take's data) are libsndfile's to
     // explain or read: only LIST chunks hang it.
-    if (!list && off + 8 + len > size) return;
+    if (!list && off + 8 + len > size) break;
     RC_CHECK(off + 8 + len <= size, name, "chunk 'LIST' at byte ", off, " declares ", len, " bytes but only ",
              size - off - 8, " follow; expected a well-formed WAV file");
     if (list) check_list(read, off + 8, off + 8 + len, name);
     off += 8 + len + (len & 1);
   }
+  check_list_markers(read, size, size, name);  // no data chunk found: all of it is header
 }
 
 }  // namespace recurrent::audio::riff

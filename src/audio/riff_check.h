@@ -2,9 +2,11 @@
 //
 // Found by tests/fuzz/fuzz_wav: libsndfile 1.2.0 (Debian 12) loops forever in sf_open on a WAVE file whose
 // LIST chunk claims more bytes than the file holds (tests/fixtures/audio/fuzz/wav-list-past-end-7837510b.wav,
-// 140 bytes). So a LIST chunk must fit in the file and its sub-chunks in the LIST; other chunks that run past
-// the end (a header cut short, a truncated take's data) stay libsndfile's to explain or read, and files that
-// are not RIFF/WAVE are left to it.
+// 140 bytes), and on a "LIST" marker it meets inside another chunk's bytes (wav-list-in-fmt-d1ec508a.wav,
+// 270 bytes, the long campaign). So a LIST chunk must fit in the file and its sub-chunks in the LIST, and so
+// must every "LIST" at any byte before the data chunk (all of the file when it has none); other chunks that
+// run past the end (a header cut short, a truncated take's data) stay libsndfile's to explain or read, and
+// files that are not RIFF/WAVE are left to it.
 #pragma once
 
 #include <cstddef>

@@ -208,6 +208,22 @@ TEST(WavRead, ChunkPastTheEndIsRefusedBeforeLibsndfile) {
   EXPECT_FALSE(read_audio_bytes(good.substr(0, good.size() - 100), "cut").samples.empty());
 }
 
+// The long campaign's hang: a "LIST" marker inside a second 'fmt ' chunk's bytes, declaring 400 bytes of a
+// 270-byte file — sf_open never returned. Refused up front; a "LIST" among the samples is only samples.
+TEST(WavRead, ListMarkerInsideAnotherChunkIsRefusedBeforeLibsndfile) {
+  const std::string found = std::string(RECURRENT_TEST_DATA) + "/audio/fuzz/wav-list-in-fmt-d1ec508a.wav";
+  expect_has(error_of([&] { read_audio(found); }), "a 'LIST' marker at byte 44 declares 400 bytes but only 218 follow");
+  ScratchDir dir("wav");
+  write_wav(dir.file("s.wav"), sine(440, 8000, 0.1), 8000, 1);
+  std::ifstream sin(dir.file("s.wav"), std::ios::binary);
+  std::string good((std::istreambuf_iterator<char>(sin)), std::istreambuf_iterator<char>());
+  const size_t data = good.find("data");
+  ASSERT_NE(data, std::string::npos);
+  std::string listy = good;
+  listy.replace(data + 8, 8, std::string("LIST\xff\xff\xff\x7f", 8));
+  EXPECT_EQ(read_audio_bytes(listy, "listy").samples.size(), read_audio_bytes(good, "g").samples.size());
+}
+
 // read_audio_bytes (an upload in memory): the same samples and notes as the file, and the same
 // one-line errors naming the buffer's name.
 TEST(WavRead, BytesInMemoryAsTheFile) {
