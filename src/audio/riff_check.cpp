@@ -34,7 +34,7 @@ void check_list(const ReadAt& read, uint64_t begin, uint64_t end, const std::str
 
 // libsndfile also meets "LIST" markers inside other chunks' bytes (e.g. in a second 'fmt ' chunk's payload:
 // tests/fixtures/audio/fuzz/wav-list-in-fmt-d1ec508a.wav hangs sf_open the same way), so every "LIST" at any
-// byte of the header, [0, end), must fit in the file.
+// byte of the header, [0, end), must fit in the file, and its sub-chunks in it.
 void check_list_markers(const ReadAt& read, uint64_t end, uint64_t size, const std::string& name) {
   std::string head(end, '\0');
   if (!read(0, head.data(), head.size())) return;
@@ -44,6 +44,7 @@ void check_list_markers(const ReadAt& read, uint64_t end, uint64_t size, const s
     const uint64_t len = le32(c + 4);
     RC_CHECK(at + 8 + len <= size, name, "a 'LIST' marker at byte ", at, " declares ", len, " bytes but only ",
              size - at - 8, " follow; expected a well-formed WAV file");
+    check_list(read, at + 8, at + 8 + len, name);  // and its sub-chunks fit in it (wav-list-in-fmt-0ce5771a.wav)
   }
 }
 

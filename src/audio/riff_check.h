@@ -4,7 +4,8 @@
 // LIST chunk claims more bytes than the file holds (tests/fixtures/audio/fuzz/wav-list-past-end-7837510b.wav,
 // 140 bytes), and on a "LIST" marker it meets inside another chunk's bytes (wav-list-in-fmt-d1ec508a.wav,
 // 270 bytes, the long campaign). So a LIST chunk must fit in the file and its sub-chunks in the LIST, and so
-// must every "LIST" at any byte before the data chunk (all of the file when it has none); other chunks that
+// must every "LIST" at any byte before the data chunk (all of the file when it has none), with its sub-chunks
+// (wav-list-in-fmt-0ce5771a.wav: such a LIST that fits, whose first sub-chunk declares 4 GB); other chunks that
 // run past the end (a header cut short, a truncated take's data) stay libsndfile's to explain or read, and
 // files that are not RIFF/WAVE are left to it.
 #pragma once
