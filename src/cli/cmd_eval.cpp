@@ -183,7 +183,7 @@ void eval_condlm(const std::string& model, const std::string& data, bool json) {
     nlohmann::json j = {{"sentences", e.sentences}, {"tokens", e.tokens}, {"loss_nats", e.loss_nats},
                         {"perplexity", e.perplexity()}};
     if (base.defined()) {
-      j["baselines"] = tasks::detail::ngram_scores_json(base, ids);
+      j["baselines"] = tasks::detail::ngram_scores_json(base.unigram_nats(ids), base.bigram_nats(ids));
       j["baselines"]["bigram_lambda"] = base.lambda();
     }
     std::printf("%s\n", j.dump().c_str());
@@ -273,7 +273,7 @@ void add_eval(CLI::App& app) {
       nlohmann::json j = {{"tokens", e.tokens}, {"loss_nats", e.loss_nats}, {"bits_per_token", e.bits()},
                           {"perplexity", e.perplexity()}};
       if (base.defined()) {
-        j["baselines"] = tasks::detail::ngram_scores_json(base, ids);
+        j["baselines"] = tasks::detail::ngram_scores_json(base.unigram_nats(ids), base.bigram_nats(ids));
         j["baselines"]["bigram_lambda"] = base.lambda();
       }
       std::printf("%s\n", j.dump().c_str());

@@ -153,7 +153,7 @@ void CondLmRun::finish() {
   auto baselines = [&](const std::vector<int64_t>& ids, const char* part) {
     const double u = base.unigram_nats(ids), b = base.bigram_nats(ids);
     std::printf("%s baselines: unigram perplexity %.3f, bigram %.3f\n", part, std::exp(u), std::exp(b));
-    r["baselines"][part] = detail::ngram_scores_json(base, ids);
+    r["baselines"][part] = detail::ngram_scores_json(u, b);
     return b;
   };
   const double vb = baselines(va, "valid");

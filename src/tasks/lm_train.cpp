@@ -380,7 +380,7 @@ void LmRun::finish() {
   auto baselines = [&](const std::vector<int64_t>& ids, const char* part) {
     const double u = base.unigram_nats(ids), b = base.bigram_nats(ids);
     std::printf("%s baselines: unigram %s, bigram %s\n", part, unit_str(u).c_str(), unit_str(b).c_str());
-    r["baselines"][part] = detail::ngram_scores_json(base, ids);
+    r["baselines"][part] = detail::ngram_scores_json(u, b);
     return b;
   };
   const double vb = baselines(s_.valid, "valid");

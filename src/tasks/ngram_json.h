@@ -4,11 +4,7 @@
 #pragma once
 
 #include <cmath>
-#include <cstdint>
 #include <nlohmann/json.hpp>
-#include <vector>
-
-#include "recurrent/tasks/baselines.h"
 
 namespace recurrent::tasks::detail {
 
@@ -16,8 +12,10 @@ inline nlohmann::json nats_json(double nats) {
   return {{"loss_nats", nats}, {"bits_per_token", nats / std::log(2.0)}, {"perplexity", std::exp(nats)}};
 }
 
-inline nlohmann::json ngram_scores_json(const NgramLmBaseline& base, const std::vector<int64_t>& ids) {
-  return {{"unigram", nats_json(base.unigram_nats(ids))}, {"bigram", nats_json(base.bigram_nats(ids))}};
+// `unigram` and `bigram`: the baselines' mean nats per token (NgramLmBaseline::unigram_nats / bigram_nats),
+// computed once by the caller, which also prints them.
+inline nlohmann::json ngram_scores_json(double unigram, double bigram) {
+  return {{"unigram", nats_json(unigram)}, {"bigram", nats_json(bigram)}};
 }
 
 }  // namespace recurrent::tasks::detail
