@@ -396,7 +396,7 @@ void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape&
     acc.step.assign(nacc, 0.0f);
     acc.sum.assign(nacc, 0.0);
     acc.b_hh.assign(lstm ? 0 : GH, 0.0);
-    std::vector<float> tmp(GH + H), scratch(std::max(2 * H, B * P));  // tmp: lstm_ln's kernel scratch [5H]
+    std::vector<float> tmp(GH + 4 * H), scratch(std::max(2 * H, B * P));  // tmp: lstm_ln's kernel scratch [8H]
     team.sync(tid);
     int64_t r0, r1;
     my_rows(team, tid, B, r0, r1);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "recurrent/kernels/activations.h"
+#include "kernels/simd/rnn_kernels.h"
 #include "kernels/simd_targets.h"
 
 namespace recurrent {
@@ -143,6 +144,56 @@ TEST_P(ActivationsTarget, WithinStatedError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, ActivationsTarget, ::testing::ValuesIn(simd::cpu_targets()), testing::TargetName());
+
+// σ'(x) and tanh'(x) computed from x with the value (math-inl.h SigmoidWithGrad / TanhWithGrad, the layer-norm
+// LSTM's backward): the value is the plain array's bit for bit, and the derivative keeps its relative accuracy
+// where the function saturates, which s(1 − s) and 1 − t² from the float value lose (there 1 − s and 1 − t² keep
+// only the value's absolute rounding: ~1e-3 relative at s = 1 − 1e-4). Relative bounds up to the clamps (tanh
+// |x| ≤ 10, sigmoid |x| ≤ 80), absolute beyond them, where the derivative is below 1e-8 (tanh) or 1e-37.
+constexpr double kGradRel = 5e-7;
+double sigmoid_grad_ref(double x) { return std::exp(-x) / ((1.0 + std::exp(-x)) * (1.0 + std::exp(-x))); }
+double tanh_grad_ref(double x) { return 1.0 / (std::cosh(x) * std::cosh(x)); }
+
+struct GradWorst {
+  double rel = 0, naive_rel = 0;
+  float rel_x = 0, naive_x = 0;
+};
+
+GradWorst check_grad(const char* what, bool tanh_fn, const std::vector<float>& xs) {
+  const simd::RnnKernels& k = simd::rnn_kernels();
+  const int64_t n = static_cast<int64_t>(xs.size());
+  std::vector<float> y(xs.size()), dy(xs.size()), plain(xs.size());
+  (tanh_fn ? k.tanh_grad_array : k.sigmoid_grad_array)(xs.data(), y.data(), dy.data(), n);
+  (tanh_fn ? k.tanh_array : k.sigmoid_array)(xs.data(), plain.data(), n);
+  GradWorst w;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double x = xs[i], r = tanh_fn ? tanh_grad_ref(x) : sigmoid_grad_ref(x);
+    EXPECT_TRUE(std::memcmp(&y[i], &plain[i], sizeof(float)) == 0) << what << " value differs at x = " << x;
+    const bool relative = std::fabs(x) <= (tanh_fn ? 10.0 : 80.0);
+    const double e = std::fabs(dy[i] - r), lim = relative ? kGradRel * r : (tanh_fn ? 1e-8 : 1e-37);
+    EXPECT_LE(e, lim) << what << " derivative at x = " << x << ": " << dy[i] << " vs " << r;
+    if (relative && e / r > w.rel) w.rel = e / r, w.rel_x = xs[i];
+    const double naive = tanh_fn ? 1.0 - static_cast<double>(y[i]) * y[i] : y[i] * (1.0 - static_cast<double>(y[i]));
+    if (relative && r > 0 && std::fabs(naive - r) / r > w.naive_rel) w.naive_rel = std::fabs(naive - r) / r, w.naive_x = xs[i];
+  }
+  return w;
+}
+
+TEST_P(ActivationsTarget, DerivativesFromTheInputKeepRelativeAccuracy) {
+  testing::ScopedTarget scope(GetParam());
+  const std::string name = simd::target_name(GetParam());
+  std::vector<float> xs;
+  for (int i = -100 * 256; i <= 100 * 256; ++i) xs.push_back(static_cast<float>(i) / 256.0f);
+  for (float x : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-4f, 9.99f, 10.0f, 10.01f, 87.5f, -87.5f, 200.0f, -200.0f})
+    xs.push_back(x);
+  const GradWorst s = check_grad((name + " sigmoid").c_str(), false, xs);
+  const GradWorst t = check_grad((name + " tanh").c_str(), true, xs);
+  // What the derivative from the float value alone would have missed by on the same inputs.
+  EXPECT_GT(s.naive_rel, 100 * kGradRel);
+  EXPECT_GT(t.naive_rel, 100 * kGradRel);
+  std::printf("[ measured ] %s derivatives: sigmoid rel %.3g (x=%g; from the value %.3g), tanh rel %.3g (x=%g; from "
+              "the value %.3g)\n", name.c_str(), s.rel, s.rel_x, s.naive_rel, t.rel, t.rel_x, t.naive_rel);
+}
 
 TEST(Activations, ScalarHelpersMatchGenericArrays) {
   const float xs[] = {-30.0f, -3.0f, -0.6f, -1e-3f, 0.0f, 0.3f, 0.7f, 2.0f, 12.0f};

@@ -78,11 +78,15 @@ void check_fixture_rnn_regularisers_pytorch(const std::string& path) {
   loss.backward();
   // The layer-norm LSTM/GRU in float32: the norms' backward subtracts means of cancelling terms, and float32
   // PyTorch itself misses its float64 answer by 0.3–1× this bound on these cases (0.34–0.39 on the committed
-  // ones, the fixture script refuses cases above 0.5) and by up to 45× on random draws; the fast engine's
-  // float32 lands at up to 2.4× (one W_ih gradient element of the 2-layer case), so it is held to 1e-4 relative
-  // + 1e-5 absolute there. The double reference engine is held to 1e-5 / 1e-6 on every fixture (below).
+  // ones, the fixture script refuses cases above 0.5) and by up to 45× on random draws. The fused engine
+  // meets the 1e-5 relative + 1e-6 absolute on every target with fused multiply-add (worst 0.87× of
+  // the bound on AVX-512, 0.66× on AVX2: a W_ih gradient element of the 2-layer case, once the LSTM's gate
+  // derivatives come from the pre-activations, math-inl.h SigmoidWithGrad; from the values: 1.45× on AVX-512);
+  // without FMA (sse4, ssse3: two roundings per multiply-add in every product) it lands at 1.6×, held there
+  // to twice the bound. The double reference engine: 1e-5 / 1e-6 on every fixture (below).
   const bool f32_ln = is_layer_norm(cell) && rnn_engine() == RnnEngine::fast;
-  const double atol = f32_ln ? 1e-5 : 1e-6, rtol = f32_ln ? 1e-4 : 1e-5;
+  const double loose = f32_ln && !simd::fma_target(simd::default_target()) ? 2.0 : 1.0;
+  const double atol = 1e-6 * loose, rtol = 1e-5 * loose;
   EXPECT_TRUE(tensor_near(out.output.value(), f.get_f32("output"), atol, rtol)) << "output";
   EXPECT_TRUE(tensor_near(h_n.value(), f.get_f32("h_n"), atol, rtol)) << "h_n";
   if (lstm) { EXPECT_TRUE(tensor_near(c_n.value(), f.get_f32("c_n"), atol, rtol)) << "c_n"; }

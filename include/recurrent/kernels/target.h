@@ -20,6 +20,7 @@ std::vector<int64_t> cpu_targets();
 std::vector<int64_t> compiled_targets();
 int64_t best_target();                    // cpu_targets().front() (no allocation: called per kernel call)
 bool avx512_target(int64_t target);       // an AVX-512 target (avx512, avx512_dl): 32-lane panels, bf16, zmm peak
+bool fma_target(int64_t target);          // fused multiply-add (one rounding): every target but sse4/ssse3/emu128
 bool cpu_runs(int64_t target);            // compiled and supported by this CPU
 // "sse4", "avx2", "avx512", "neon", "emu128", ... (lower case; Highway's name otherwise).
 std::string target_name(int64_t target);

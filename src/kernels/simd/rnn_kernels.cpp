@@ -41,6 +41,20 @@ void SigmoidArray(const float* x, float* y, int64_t n) {
 void TanhArray(const float* x, float* y, int64_t n) {
   ApplyArray(x, y, n, [](V v) { return Tanh(D(), v); });
 }
+template <class F>
+HWY_INLINE void ApplyArrayWithGrad(const float* x, float* y, float* dy, int64_t n, const F& f) {
+  ForVectors(n, [&](int64_t j, auto k) {
+    V g;
+    St(k, y + j, f(Ld(k, x + j), &g));
+    St(k, dy + j, g);
+  });
+}
+void SigmoidGradArray(const float* x, float* y, float* dy, int64_t n) {
+  ApplyArrayWithGrad(x, y, dy, n, [](V v, V* g) { return SigmoidWithGrad(D(), v, g); });
+}
+void TanhGradArray(const float* x, float* y, float* dy, int64_t n) {
+  ApplyArrayWithGrad(x, y, dy, n, [](V v, V* g) { return TanhWithGrad(D(), v, g); });
+}
 
 // Out-of-line entry points (the table holds their addresses).
 void PackRowsTransposedFn(const float* src, int64_t ld, int64_t nrows, int64_t K, float* dst) {
@@ -94,6 +108,8 @@ const RnnKernels* GetRnnKernels() {
       .rnn_backward_row = RnnBackwardRow,
       .sigmoid_array = SigmoidArray,
       .tanh_array = TanhArray,
+      .sigmoid_grad_array = SigmoidGradArray,
+      .tanh_grad_array = TanhGradArray,
       .max_array = MaxArray,
       .exp_shift_sum = ExpShiftSum,
       .gelu_array = GeluArray,

@@ -32,7 +32,7 @@ struct LnLstmBackward {
   const float* st;       // [4] as forward's
   const float* dm;       // [H] dL/dh_t
   float* dc;             // [H] in: dL/dc_t (from step t+1); out: dL/dc_{t-1}
-  float* scratch;        // [5H] the caller's, any contents
+  float* scratch;        // [8H] the caller's, any contents
   float *db, *dgx, *dgg;  // [4H] += Σ da (the biases), Σ da ⊙ nx (γ_x), Σ da ⊙ nh (γ_h)
   float *dgc, *dbc;      // [H] += the c-norm's gain and bias gradients
 };
@@ -124,6 +124,10 @@ struct RnnKernels {
   // ---- activations (math-inl.h): y[i] = f(x[i]), y == x allowed ----
   void (*sigmoid_array)(const float* x, float* y, int64_t n);
   void (*tanh_array)(const float* x, float* y, int64_t n);
+  // y[i] = f(x[i]) and dy[i] = f'(x[i]) from x (not from y: no cancellation where f saturates; the
+  // layer-norm LSTM's backward uses them): y equals the arrays above bit for bit.
+  void (*sigmoid_grad_array)(const float* x, float* y, float* dy, int64_t n);
+  void (*tanh_grad_array)(const float* x, float* y, float* dy, int64_t n);
 
   // ---- transformer (transformer-inl.h; contracts: recurrent/kernels/softmax.h, gelu.h) ----
   float (*max_array)(const float* x, int64_t n);

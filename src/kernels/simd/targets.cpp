@@ -43,6 +43,9 @@ int64_t best_target() {
   return mask & -mask;  // the lowest bit: the best target
 }
 bool avx512_target(int64_t target) { return target == HWY_AVX3 || target == HWY_AVX3_DL; }
+bool fma_target(int64_t target) {
+  return target != 0 && (target & (HWY_SSE4 | HWY_SSSE3 | HWY_EMU128 | HWY_SCALAR)) == 0;  // x86 AVX2+, NEON, SVE
+}
 bool cpu_runs(int64_t target) {
   return target != 0 && (target & (target - 1)) == 0 && (target & compiled_target_mask() & supported_targets());
 }

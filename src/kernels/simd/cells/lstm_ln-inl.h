@@ -129,20 +129,24 @@ inline void LstmLnForwardRow(const LnLstmForward& r) {
 inline void LstmLnBackwardRow(const LnLstmBackward& r) {
   const D d;
   const int64_t H = r.H, GH = 4 * H;
-  float* act = r.scratch;       // [4H] i f g (then their da), da_o
-  float* tmp = r.scratch + GH;  // [H] γ_c ⊙ dL/dĉ
+  float* act = r.scratch;           // [4H] i f g (then their da), da_o
+  float* tmp = r.scratch + GH;      // [H] γ_c ⊙ dL/dĉ
+  float* der = r.scratch + GH + H;  // [3H] σ'(ĩ), σ'(f̃), tanh'(g̃), each from its pre-activation (math-inl.h)
   V t1 = hn::Zero(d), t2 = hn::Zero(d);
   ForVectors(H, [&](int64_t j, auto k) {  // pass A: the gates again, h_t = o ⊙ tanh(γ_c ĉ + β_c)
-    V pre[4];
+    V pre[4], di, df, dg, dso, dtc;
     PreActivations(r.nx, r.nh, r.gx, r.gh, r.bias, H, j, k, pre);
-    St(k, act + j, Sigmoid(d, pre[0]));
-    St(k, act + H + j, Sigmoid(d, pre[1]));
-    St(k, act + 2 * H + j, Tanh(d, pre[2]));
-    const V o = Sigmoid(d, pre[3]);
+    St(k, act + j, SigmoidWithGrad(d, pre[0], &di));
+    St(k, act + H + j, SigmoidWithGrad(d, pre[1], &df));
+    St(k, act + 2 * H + j, TanhWithGrad(d, pre[2], &dg));
+    St(k, der + j, di);
+    St(k, der + H + j, df);
+    St(k, der + 2 * H + j, dg);
+    const V o = SigmoidWithGrad(d, pre[3], &dso);
     const V ch = Ld(k, r.chat + j), gc = Ld(k, r.gc + j), dm = Ld(k, r.dm + j);
-    const V tc = Tanh(d, hn::MulAdd(gc, ch, Ld(k, r.bc + j)));
-    const V dcn = hn::Mul(hn::Mul(dm, o), OneMinusSq(tc));  // dL/d(γ_c ĉ + β_c)
-    St(k, act + 3 * H + j, hn::Mul(hn::Mul(dm, tc), SigGrad(o)));  // da_o
+    const V tc = TanhWithGrad(d, hn::MulAdd(gc, ch, Ld(k, r.bc + j)), &dtc);
+    const V dcn = hn::Mul(hn::Mul(dm, o), dtc);  // dL/d(γ_c ĉ + β_c)
+    St(k, act + 3 * H + j, hn::Mul(hn::Mul(dm, tc), dso));  // da_o
     St(k, r.dgc + j, hn::MulAdd(dcn, ch, Ld(k, r.dgc + j)));
     St(k, r.dbc + j, hn::Add(dcn, Ld(k, r.dbc + j)));
     const V t = hn::Mul(dcn, gc);
@@ -158,9 +162,9 @@ inline void LstmLnBackwardRow(const LnLstmBackward& r) {
     const V dct = hn::MulAdd(ic, hn::Sub(hn::Sub(Ld(k, tmp + j), m1), hn::Mul(ch, m2)), Ld(k, r.dc + j));
     const V i = Ld(k, act + j), f = Ld(k, act + H + j), g = Ld(k, act + 2 * H + j);
     V da[4];
-    da[0] = hn::Mul(hn::Mul(dct, g), SigGrad(i));
-    da[1] = hn::Mul(hn::Mul(dct, Ld(k, r.cp + j)), SigGrad(f));
-    da[2] = hn::Mul(hn::Mul(dct, i), OneMinusSq(g));
+    da[0] = hn::Mul(hn::Mul(dct, g), Ld(k, der + j));
+    da[1] = hn::Mul(hn::Mul(dct, Ld(k, r.cp + j)), Ld(k, der + H + j));
+    da[2] = hn::Mul(hn::Mul(dct, i), Ld(k, der + 2 * H + j));
     da[3] = Ld(k, act + 3 * H + j);
     St(k, r.dc + j, hn::Mul(dct, f));
     for (int q = 0; q < 4; ++q) {
