@@ -127,7 +127,6 @@ class LmEngine {
   RNNState batch_state_;   // an RNN model's state of batch_[0, state_rows_) after the last step, [D, B, R]
   size_t state_rows_ = 0;  // (the engine thread only)
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // under mu_ (the streams: engine thread)
-  uint64_t session_counter_ = 0;
   bool stopping_ = false;
   Clock::time_point stop_at_;
   std::thread thread_;
