@@ -154,14 +154,20 @@ void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uin
 void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy, int64_t ldy,
                  const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0, const DirGrads& g);
 
-// lstm_bn (is_batch_norm): its whole forward / backward in double, time step outermost (every step's statistics
-// couple the batch's rows), same contract as forward/backward (rnn_bn.cpp). Both engines run it for now: the
-// fast engine's fp32 call computes in double and rounds its results once. In training (p.bn_running null) it
-// fills tape.bn_batch; a training step with fewer than 2 valid rows normalises with a zero variance.
+// lstm_bn (is_batch_norm), time step outermost (every step's statistics couple the batch's rows), same contract
+// as forward/backward: bn_forward / bn_backward in double (rnn_bn.cpp; the reference engine, and the fast one
+// where the fused loops are off), bn_fused_forward / bn_fused_backward in fp32 (rnn_fused_bn.cpp; the fast
+// engine). In training (p.bn_running null) they fill tape.bn_batch; a training step with fewer than 2 valid rows
+// normalises with a zero variance. Backward must be the forward's own engine (tape.bn: the double one).
 void bn_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
                 const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
 void bn_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy, int64_t ldy,
                  const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0, const DirGrads& g);
+void bn_fused_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
+                      const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
+void bn_fused_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
+                       int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
+                       const DirGrads& g);
 
 // The plain step-by-step reference: same contract as forward/backward, scalar loops in double.
 void reference_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null,

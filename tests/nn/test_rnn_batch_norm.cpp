@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 
+#include "kernels/simd_targets.h"
 #include "nn/rnn_test_util.h"
 #include "recurrent/core/error.h"
 
@@ -16,13 +17,14 @@ using namespace recurrent::testing;
 
 namespace {
 
-// Step h: 1e-4 in training. A batch norm over B = 3–4 rows is strongly curved where a feature's rows are close
-// (1/σ up to 1/√ε ≈ 316), so the central difference's truncation term dominates at larger steps: measured worst
-// ratios 14.5 / 155 at h = 1e-3 / 1e-2 on the single-layer case, ≤ 1 at 1e-4, where the engine's double arithmetic
-// (outputs rounded once to float) keeps the rounding term small; the gradients themselves agree with PyTorch's
-// float64 autograd to 1e-5 (test_rnn_bn_pytorch.cpp). With B = 2 the norm is a sign (±1 but for ε) and no step
-// size separates the two terms: the cases use B ≥ 3. Evaluation (an affine norm): 1e-3, as the layer norms.
-bool bn_gradcheck_ok(RnnHarness& h, const std::string& label, double step = 1e-4) {
+// Finite differences. Training, on the double engine (rnn_bn.cpp) with step h = 1e-4: a batch norm over B = 3–4
+// rows is strongly curved where a feature's rows are close (1/σ up to 1/√ε ≈ 316), so the central difference's
+// truncation term dominates at larger steps (measured worst ratios 14.5 / 155 at h = 1e-3 / 1e-2 on the
+// single-layer case, ≤ 1 at 1e-4), and only double arithmetic (outputs rounded once) keeps the rounding term small
+// enough there; the fp32 loop is held to the double engine instead (BatchNormFusedVsReference below). With B = 2
+// the norm is a sign (±1 but for ε) and no step separates the two terms: the cases use B ≥ 3. Evaluation (an
+// affine norm): h = 1e-3, as the layer norms, on both engines.
+bool bn_gradcheck_ok(RnnHarness& h, const std::string& label, double step) {
   auto f = [&](const std::vector<Var>& v) { return h.run(v); };
   GradCheckOptions o;
   o.eps = step;
@@ -32,32 +34,32 @@ bool bn_gradcheck_ok(RnnHarness& h, const std::string& label, double step = 1e-4
   return r.ok;
 }
 
-class BatchNormGradcheck : public ::testing::TestWithParam<RnnEngine> {};
-
-TEST_P(BatchNormGradcheck, Training) {
-  set_rnn_engine(GetParam());
+TEST(BatchNormGradcheck, TrainingDoubleEngine) {
+  set_rnn_engine(RnnEngine::reference);
   const CellType bn = CellType::lstm_bn;
   {
     RnnHarness h({one_layer(bn, 3, 5), 4, 3, {}, false, "single"});
-    bn_gradcheck_ok(h, "single");
+    bn_gradcheck_ok(h, "single", 1e-4);
   }
   {
     RnnHarness h({one_layer(bn, 3, 5), 5, 3, {3, 5, 2}, true, "h0 + lengths"});
-    bn_gradcheck_ok(h, "h0 + lengths");
+    bn_gradcheck_ok(h, "h0 + lengths", 1e-4);
   }
   RNNOptions o = RNNOptions::uniform(bn, 3, 4, 2, true);
   o.batch_first = true;
   {
     RnnHarness h({o, 4, 3, {4, 2, 3}, true, "2 layers, bidirectional, batch_first, lengths"});
-    bn_gradcheck_ok(h, "2 layers bidirectional");
+    bn_gradcheck_ok(h, "2 layers bidirectional", 1e-4);
   }
   o.merge = BidirMerge::sum;
   {
     RnnHarness h({o, 3, 4, {}, false, "bidirectional sum"});
-    bn_gradcheck_ok(h, "bidirectional sum");
+    bn_gradcheck_ok(h, "bidirectional sum", 1e-4);
   }
   set_rnn_engine(RnnEngine::fast);
 }
+
+class BatchNormGradcheck : public ::testing::TestWithParam<RnnEngine> {};
 
 // Evaluation: population statistics learnt from two training calls of 3 steps; the checked sequences have 5, so
 // steps 3 and 4 use step 2's statistics.
@@ -74,6 +76,52 @@ TEST_P(BatchNormGradcheck, Evaluation) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, BatchNormGradcheck, ::testing::Values(RnnEngine::fast, RnnEngine::reference),
                          [](const auto& info) { return std::string(info.param == RnnEngine::fast ? "fast" : "reference"); });
+
+// The fp32 loop (rnn_fused_bn.cpp) against the double engine: outputs and every input's gradient, 1e-4 relative +
+// 1e-5 absolute (the bound its PyTorch parity uses, test_rnn_bn_pytorch.cpp), on every SIMD target (the gate rows
+// are the target's). H = 70: a masked tail on every target.
+void bn_fused_vs_reference(const RnnCase& c, bool backward = true) {
+  const std::vector<Tensor> fast = run_on_engine(c, RnnEngine::fast, backward),
+                            ref = run_on_engine(c, RnnEngine::reference, backward);
+  ASSERT_EQ(fast.size(), ref.size());
+  for (size_t k = 0; k < fast.size(); ++k)
+    EXPECT_TRUE(tensor_near(fast[k], ref[k], 1e-5, 1e-4))
+        << c.label << ": " << (k == 0 ? std::string("outputs") : "gradient of input " + std::to_string(k - 1));
+}
+
+class BatchNormFusedVsReference : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(BatchNormFusedVsReference, EveryStack) {
+  const ScopedTarget target(GetParam());
+  const CellType bn = CellType::lstm_bn;
+  bn_fused_vs_reference({one_layer(bn, 5, 70), 4, 9, {4, 1, 3, 4, 2, 4, 4, 1, 3}, true, "H=70 B=9 lengths + h0"});
+  bn_fused_vs_reference({one_layer(bn, 5, 70), 3, 19, {}, false, "H=70 B=19"});
+  RNNOptions bi = RNNOptions::uniform(bn, 5, 33, 2, true);
+  bn_fused_vs_reference({bi, 3, 3, {3, 2, 1}, true, "H=33 2 layers bidirectional lengths", 0.2f});
+  bi.merge = BidirMerge::sum;
+  bi.batch_first = true;
+  bn_fused_vs_reference({bi, 3, 17, {}, false, "bidirectional sum, batch_first, B=17", 0.2f});
+  bn_fused_vs_reference({one_layer(bn, 5, 70), 4, 9, {}, true, "evaluation", 0.6f}, false);
+  bn_fused_vs_reference({one_layer(bn, 5, 70), 4, 1, {}, true, "evaluation, batch 1", 0.6f}, false);
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, BatchNormFusedVsReference, ::testing::ValuesIn(simd::cpu_targets()), TargetName());
+
+// With the fused loops off (EngineConfig::fused < 0: the per-step path, which cannot normalise across rows) the fast
+// engine runs the double one: bitwise the reference engine's results.
+TEST(BatchNormFusedVsReference, FusedLoopsOffRunTheDoubleEngine) {
+  const RnnCase c{RNNOptions::uniform(CellType::lstm_bn, 3, 6, 1, true), 4, 5, {4, 2, 4, 1, 3}, true, "fused off"};
+  const EngineConfig saved = default_engine();
+  EngineConfig e = saved;
+  e.fused = -1;
+  set_default_engine(e);
+  const std::vector<Tensor> off = run_on_engine(c, RnnEngine::fast);
+  set_default_engine(saved);
+  const std::vector<Tensor> ref = run_on_engine(c, RnnEngine::reference), fused = run_on_engine(c, RnnEngine::fast);
+  ASSERT_EQ(off.size(), ref.size());
+  for (size_t k = 0; k < off.size(); ++k) EXPECT_TRUE(tensor_near(off[k], ref[k], 0.0, 0.0)) << "input " << k;
+  EXPECT_FALSE(tensor_near(fused[1], ref[1], 0.0, 0.0)) << "the fp32 loop itself must differ in the last bits";
+}
 
 // Row 0's output as a function of row 1's input: in training the batch statistics of every step couple them; in
 // evaluation the rows are independent (and the fast and reference engines agree on both).

@@ -2,14 +2,20 @@
 // from the paper's equations in scripts/fixtures/make_rnn_bn_fixtures.py: per fixture, a training call (outputs,
 // final states and every gradient of L = Σ output ⊙ grad_output + Σ h_n ⊙ grad_h_n + Σ c_n ⊙ grad_c_n), a second
 // training call (statistics only), the running statistics it leaves, and an evaluation call on a sequence two
-// steps longer than the training ones (their outputs and gradients), on both engines. lstm_bn computes in
-// double on both (rnn_bn.cpp), so the bound holds: 1e-5 relative + 1e-6 absolute.
+// steps longer than the training ones (their outputs and gradients), on both engines. The double engine
+// (rnn_bn.cpp, RnnEngine::reference) is held to the bound, 1e-5 relative + 1e-6 absolute. The fp32 loop
+// (rnn_fused_bn.cpp, the fast engine) to 1e-4 relative + 1e-5 absolute, as the layer-norm cells' fp32 engine
+// (test_rnn_regularisers_pytorch.cpp): the norms' backward subtracts column means of cancelling terms (measured
+// worst: 1.3e-5 absolute on a W_ih gradient of -1.03, 1.4e-6 on a c0 gradient of 1.6e-3; every target passes at
+// 0.3x that bound, not at 0.2x), and float32 PyTorch misses its own float64 answer by 0.12–0.24x of it (the
+// fixtures' metadata float32_pytorch_worst_ratio).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 
 #include "autograd/gradcheck.h"
+#include "kernels/simd_targets.h"
 #include "recurrent/autograd/ops.h"
 #include "recurrent/io/safetensors.h"
 #include "recurrent/nn/rnn.h"
@@ -29,7 +35,9 @@ std::vector<std::string> fixture_files_rnn_bn_pytorch() {
   return out;
 }
 
-constexpr double kBnPtAtol = 1e-6, kBnPtRtol = 1e-5;
+// The bound of the engine in use (above).
+double bn_pt_atol() { return rnn_engine() == RnnEngine::reference ? 1e-6 : 1e-5; }
+double bn_pt_rtol() { return rnn_engine() == RnnEngine::reference ? 1e-5 : 1e-4; }
 
 // One call of the stack on `input_key` (lengths from `lengths_key` if present); with `prefix` given, the loss
 // L is formed with the fixture's seeds of that prefix, differentiated, and every result compared.
@@ -57,7 +65,7 @@ void bn_pytorch_call(RNN& rnn, const SafeTensors& f, const std::string& input_ke
   Var loss = add(add(dot(out.output, "grad_output"), dot(h_n, "grad_h_n")), dot(c_n, "grad_c_n"));
   loss.backward();
   auto near = [&](const Tensor& got, const std::string& key) {
-    EXPECT_TRUE(tensor_near(got, f.get_f32(prefix + key), kBnPtAtol, kBnPtRtol)) << prefix << key;
+    EXPECT_TRUE(tensor_near(got, f.get_f32(prefix + key), bn_pt_atol(), bn_pt_rtol())) << prefix << key;
   };
   near(out.output.value(), "output");
   near(h_n.value(), "h_n");
@@ -83,16 +91,21 @@ void check_fixture_rnn_bn_pytorch(const std::string& path) {
   const auto buffers = rnn.named_buffers();
   ASSERT_EQ(buffers.size(), static_cast<size_t>(6 * L * o.directions()));
   for (auto& [name, b] : buffers)
-    EXPECT_TRUE(tensor_near(b, f.get_f32(name), kBnPtAtol, kBnPtRtol)) << name;
+    EXPECT_TRUE(tensor_near(b, f.get_f32(name), bn_pt_atol(), bn_pt_rtol())) << name;
   rnn.eval();
   bn_pytorch_call(rnn, f, "input_eval", "lengths_eval", "eval.", true);  // population statistics, T + 2 steps
 }
 
-TEST(BatchNormPyTorchParity, FastEngine) {
+class BatchNormPyTorchParityTargets : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(BatchNormPyTorchParityTargets, FastEngine) {
+  const ScopedTarget target(GetParam());
   const auto files = fixture_files_rnn_bn_pytorch();
   ASSERT_GE(files.size(), 4u) << "fixtures missing in " << RECURRENT_TEST_DATA << "/rnn_bn";
   for (const auto& p : files) check_fixture_rnn_bn_pytorch(p);
 }
+
+INSTANTIATE_TEST_SUITE_P(Targets, BatchNormPyTorchParityTargets, ::testing::ValuesIn(simd::cpu_targets()), TargetName());
 
 TEST(BatchNormPyTorchParity, ReferenceEngine) {
   set_rnn_engine(RnnEngine::reference);
