@@ -4,14 +4,15 @@
 //
 // Batch norm reduces over the batch's rows, so the step is the unit of work and every product spans all rows:
 //   forward   1 GEMM  A[T*B, 4H] = X W_ihᵀ (all steps); per step t: 1 GEMM NH_t = h_{t-1} W_hhᵀ [B, 4H]; the
-//             column statistics of A_t and NH_t over the rows valid at t (double sums; training) or the
-//             population's (evaluation); NX_t, NH_t normalised; A_t = γ_x NX_t + γ_h NH_t; the target's SIMD LSTM
-//             rows (gates in place, c_t; bias b_ih + b_hh); c_t's column statistics, n_c → EX_t; h_t =
-//             o ⊙ tanh(γ_c n_c + β_c). Padded rows keep their state.
+//             column statistics of A_t and NH_t over the rows valid at t (training) or the population's
+//             (evaluation) and the norms NX_t, NH_t; A_t = γ_x NX_t + γ_h NH_t; the LSTM gate rows (in place, c_t;
+//             bias b_ih + b_hh); c_t's column statistics, n_c → EX_t; h_t = o ⊙ tanh(γ_c n_c + β_c). Padded rows
+//             keep their state. Every pass but the γ-weighted sum is the target's Highway kernel
+//             (kernels/simd/cells/lstm_bn-inl.h, lstm-inl.h).
 //   backward  per step: through h_t's tanh and the c-norm (its column means), the gates, the two norms (their
 //             column means) → dU_t over NX_t, dV_t over NH_t; 1 GEMM dh_{t-1} = dV_t W_hh. After the loop:
 //             dX = dU W_ih, dW_ih = dUᵀ X, dW_hh = dVᵀ H_prev (1 GEMM each); the gains', β_c's and the biases'
-//             sums accumulate in double during the loop.
+//             sums: each step's in float (the kernels), the steps' in double.
 // Tape: A [T, B, 4H] gate activations; NX, NH [T, B, 4H] the norms; HS, CS [T+1, B, H] states (slots as
 // rnn_direction.h); EX [T, B, H] n_c; ln_stats [T, 2·4H + H] each step's 1/σ (x, h, c). Bytes per token:
 // 4·(12H + 3H) — the norms and the activations are all backward's derivatives need.
@@ -23,77 +24,11 @@
 #include "nn/cell.h"
 #include "nn/rnn_fused.h"
 #include "recurrent/core/error.h"
-#include "recurrent/kernels/activations.h"
 #include "recurrent/kernels/gemm.h"
 
 namespace recurrent::rnn {
 
 namespace {
-
-constexpr double kBnFusedEps = 1e-5;  // inside the root, as torch.nn.BatchNorm1d
-
-// Column statistics of m [B rows, N columns, ld apart] over the rows with valid[b] (valid null: all):
-// training (rmean null) their mean and biased variance (double sums; written to mean_out / var_out if not null),
-// else rmean / rvar; then out = (m − μ) / √(σ² + ε) on every row (padded rows' values are never read) and
-// is = 1/√(σ² + ε). out may be m.
-void bn_fused_columns(const float* m, int64_t ld, float* out, int64_t B, int64_t N, const uint8_t* valid,
-                      const float* rmean, const float* rvar, float* is, float* mean_out, float* var_out,
-                      std::vector<double>& mu, std::vector<double>& sq) {
-  mu.assign(N, 0.0), sq.assign(N, 0.0);
-  if (rmean) {
-    for (int64_t k = 0; k < N; ++k) mu[k] = rmean[k], sq[k] = rvar[k];
-  } else {
-    int64_t n = 0;
-    for (int64_t b = 0; b < B; ++b) {
-      if (valid && !valid[b]) continue;
-      ++n;
-      const float* r = m + b * ld;
-      for (int64_t k = 0; k < N; ++k) mu[k] += r[k];
-    }
-    for (int64_t k = 0; k < N; ++k) mu[k] /= static_cast<double>(n);
-    for (int64_t b = 0; b < B; ++b) {
-      if (valid && !valid[b]) continue;
-      const float* r = m + b * ld;
-      for (int64_t k = 0; k < N; ++k) sq[k] += (r[k] - mu[k]) * (r[k] - mu[k]);
-    }
-    for (int64_t k = 0; k < N; ++k) sq[k] /= static_cast<double>(n);
-    if (mean_out)
-      for (int64_t k = 0; k < N; ++k) mean_out[k] = static_cast<float>(mu[k]), var_out[k] = static_cast<float>(sq[k]);
-  }
-  for (int64_t k = 0; k < N; ++k) is[k] = static_cast<float>(1.0 / std::sqrt(sq[k] + kBnFusedEps));
-  for (int64_t b = 0; b < B; ++b) {
-    const float* r = m + b * ld;
-    float* o = out + b * ld;
-    for (int64_t k = 0; k < N; ++k) o[k] = static_cast<float>(r[k] - mu[k]) * is[k];
-  }
-}
-
-// Backward of n = (v − μ)/σ per column over the valid rows: d [B, N] (dL/dn) → out [B, N] (dL/dv; may be d):
-//   batch statistics  out = is ⊙ (d − mean_V(d) − n ⊙ mean_V(d ⊙ n));   population  out = is ⊙ d.
-// Padded rows' out is 0 (so the weight-gradient GEMMs after the loop may run over every row).
-void bn_fused_columns_backward(const float* d, const float* nrm, float* out, int64_t B, int64_t N,
-                               const uint8_t* valid, const float* is, bool batch, std::vector<double>& m1,
-                               std::vector<double>& m2) {
-  m1.assign(N, 0.0), m2.assign(N, 0.0);
-  if (batch) {
-    int64_t n = 0;
-    for (int64_t b = 0; b < B; ++b) {
-      if (valid && !valid[b]) continue;
-      ++n;
-      for (int64_t k = 0; k < N; ++k) m1[k] += d[b * N + k], m2[k] += static_cast<double>(d[b * N + k]) * nrm[b * N + k];
-    }
-    for (int64_t k = 0; k < N; ++k) m1[k] /= static_cast<double>(n), m2[k] /= static_cast<double>(n);
-  }
-  for (int64_t b = 0; b < B; ++b) {
-    float* o = out + b * N;
-    if (valid && !valid[b]) {
-      std::fill(o, o + N, 0.0f);
-      continue;
-    }
-    for (int64_t k = 0; k < N; ++k)
-      o[k] = is[k] * static_cast<float>(d[b * N + k] - m1[k] - nrm[b * N + k] * m2[k]);
-  }
-}
 
 struct BnFused {
   const DirShape& s;
@@ -112,11 +47,10 @@ struct BnFused {
 };
 
 // One time step forward (all rows; padded ones then keep their state). batch_row: bn_batch's row t or null.
-void bn_fused_step(const BnFused& F, int64_t t, float* batch_row, std::vector<float>& m_scratch,
-                   std::vector<double>& mu, std::vector<double>& sq) {
+void bn_fused_step(const BnFused& F, int64_t t, float* batch_row, std::vector<float>& mu) {
   const DirShape& s = F.s;
   const DirParams& p = F.p;
-  const int64_t B = s.B, H = s.H, GH = 4 * H, W = GH;
+  const int64_t B = s.B, H = s.H, GH = 4 * H;
   const float* hp = F.HS + F.slot_prev(t) * B * H;
   const float* cp = F.CS + F.slot_prev(t) * B * H;
   float *hn = F.HS + F.slot_new(t) * B * H, *cn = F.CS + F.slot_new(t) * B * H;
@@ -124,28 +58,24 @@ void bn_fused_step(const BnFused& F, int64_t t, float* batch_row, std::vector<fl
   float* is = F.ST + t * (2 * GH + H);  // 1/σ: x side [4H], h side [4H], c [H]
   const uint8_t* v = F.valid_at(t);
   const BnRunning* run = p.bn_running;
-  const int64_t ts = run ? std::min(t, run->S - 1) : 0;
+  const int64_t ts = run ? std::min(t, run->S - 1) : 0;  // the population's step (beyond S: the last)
   const auto pop = [&](const float* a, int64_t w) { return run ? a + ts * w : nullptr; };
   float* bo = batch_row;  // mean_ih, var_ih, mean_hh, var_hh [4H], mean_c, var_c [H]
+  const auto out = [&](int64_t at) { return bo ? bo + at : nullptr; };
   gemm(Trans::N, Trans::T, B, GH, H, 1.0f, hp, H, p.w_hh, H, 0.0f, NHt, GH);  // NH_t = h_{t-1} W_hhᵀ
-  bn_fused_columns(At, GH, NXt, B, GH, v, pop(run ? run->mean_ih : nullptr, W), pop(run ? run->var_ih : nullptr, W), is,
-                   bo, bo ? bo + GH : nullptr, mu, sq);
-  bn_fused_columns(NHt, GH, NHt, B, GH, v, pop(run ? run->mean_hh : nullptr, W), pop(run ? run->var_hh : nullptr, W),
-                   is + GH, bo ? bo + 2 * GH : nullptr, bo ? bo + 3 * GH : nullptr, mu, sq);
-  for (int64_t r = 0; r < B * GH; r += GH)
+  F.k.bn_columns({.B = B, .N = GH, .ld = GH, .m = At, .out = NXt, .valid = v,
+                  .rmean = pop(run ? run->mean_ih : nullptr, GH), .rvar = pop(run ? run->var_ih : nullptr, GH),
+                  .mean = out(0), .var = out(GH), .mu = mu.data(), .isd = is});
+  F.k.bn_columns({.B = B, .N = GH, .ld = GH, .m = NHt, .out = NHt, .valid = v,
+                  .rmean = pop(run ? run->mean_hh : nullptr, GH), .rvar = pop(run ? run->var_hh : nullptr, GH),
+                  .mean = out(2 * GH), .var = out(3 * GH), .mu = mu.data(), .isd = is + GH});
+  for (int64_t r = 0; r < B * GH; r += GH)  // a = γ_x n_x + γ_h n_h (the gate rows add b_ih + b_hh)
     for (int64_t j = 0; j < GH; ++j) At[r + j] = p.ln_ih[j] * NXt[r + j] + p.ln_hh[j] * NHt[r + j];
-  F.k.lstm_forward_rows(B, H, H, At, GH, F.bias, nullptr, cp, cn, m_scratch.data());  // gates in place, c_t
-  bn_fused_columns(cn, H, EXt, B, H, v, pop(run ? run->mean_c : nullptr, H), pop(run ? run->var_c : nullptr, H),
-                   is + 2 * GH, bo ? bo + 4 * GH : nullptr, bo ? bo + 4 * GH + H : nullptr, mu, sq);
-  for (int64_t b = 0; b < B; ++b) {
-    if (v && !v[b]) {  // padding: the state passes through
-      std::memcpy(hn + b * H, hp + b * H, H * sizeof(float));
-      std::memcpy(cn + b * H, cp + b * H, H * sizeof(float));
-      continue;
-    }
-    const float* o = At + b * GH + 3 * H;
-    for (int64_t j = 0; j < H; ++j) hn[b * H + j] = o[j] * tanh_scalar(p.ln_c[j] * EXt[b * H + j] + p.ln_cb[j]);
-  }
+  F.k.lstm_forward_rows(B, H, H, At, GH, F.bias, nullptr, cp, cn, hn);  // gates in place, c_t (h: o ⊙ tanh c_t, replaced)
+  F.k.bn_columns({.B = B, .N = H, .ld = H, .m = cn, .out = EXt, .valid = v,
+                  .rmean = pop(run ? run->mean_c : nullptr, H), .rvar = pop(run ? run->var_c : nullptr, H),
+                  .mean = out(4 * GH), .var = out(4 * GH + H), .mu = mu.data(), .isd = is + 2 * GH});
+  F.k.lstm_bn_h_rows(B, H, At, EXt, p.ln_c, p.ln_cb, v, hp, cp, hn, cn);  // h_t; padded rows keep h, c
 }
 
 }  // namespace
@@ -181,13 +111,12 @@ void bn_fused_forward(const DirShape& s, const DirParams& p, const float* x, con
     F.HS[h0slot * B * H + i] = h0 ? h0[i] : 0.0f;
     F.CS[h0slot * B * H + i] = c0 ? c0[i] : 0.0f;
   }
-  std::vector<float> m_scratch(B * H);
-  std::vector<double> mu, sq;
+  std::vector<float> mu(2 * GH);  // bn_columns' scratch
   const int64_t W = bn_batch_width(GH, H);
   for (int64_t step = 0; step < T; ++step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
     if (F.any_valid(t)) {
-      bn_fused_step(F, t, p.bn_running ? nullptr : tape.bn_batch.data() + t * W, m_scratch, mu, sq);
+      bn_fused_step(F, t, p.bn_running ? nullptr : tape.bn_batch.data() + t * W, mu);
     } else {  // no row at this step: every state passes through
       std::memcpy(F.HS + F.slot_new(t) * B * H, F.HS + F.slot_prev(t) * B * H, B * H * sizeof(float));
       std::memcpy(F.CS + F.slot_new(t) * B * H, F.CS + F.slot_prev(t) * B * H, B * H * sizeof(float));
@@ -208,14 +137,21 @@ void bn_fused_forward(const DirShape& s, const DirParams& p, const float* x, con
 
 namespace {
 
-// Parameter-gradient sums of the loop, in double: b (b_ih and b_hh alike), γ_x, γ_h [4H], γ_c, β_c [H].
+// Parameter-gradient sums: each step's in float (the kernels add into them), the steps' in double.
+// b (b_ih and b_hh alike), γ_x, γ_h [4H]; γ_c, β_c [H].
 struct BnFusedAcc {
-  std::vector<double> b, gx, gh, gc, bc;
+  std::vector<float> b, gx, gh, gc, bc;
+  std::vector<double> sb, sgx, sgh, sgc, sbc;
+  void flush_step() {
+    for (auto [f, d] : {std::pair{&b, &sb}, {&gx, &sgx}, {&gh, &sgh}, {&gc, &sgc}, {&bc, &sbc}}) {
+      for (size_t i = 0; i < f->size(); ++i) (*d)[i] += (*f)[i];
+      std::fill(f->begin(), f->end(), 0.0f);
+    }
+  }
 };
 
 struct BnBackScratch {
-  std::vector<float> dnc, da, dn, dhp;  // [B, H], [B, 4H], [B, 4H], [B, H]
-  std::vector<double> m1, m2;
+  std::vector<float> dnc, da, dnx, dnh, dhp;  // [B, H], [B, 4H] ×3, [B, H]
 };
 
 // One time step backward over its rows: dh, dc [B, H] hold dL/dh_t (y_t's part added), dL/dc_t and leave with
@@ -223,6 +159,7 @@ struct BnBackScratch {
 void bn_fused_step_backward(const BnFused& F, int64_t t, float* dh, float* dc, BnBackScratch& w, BnFusedAcc& acc) {
   const DirShape& s = F.s;
   const DirParams& p = F.p;
+  const simd::RnnKernels& k = F.k;
   const int64_t B = s.B, H = s.H, GH = 4 * H;
   const float* At = F.A + t * B * GH;
   const float* EXt = F.EX + t * B * H;
@@ -231,47 +168,27 @@ void bn_fused_step_backward(const BnFused& F, int64_t t, float* dh, float* dc, B
   const float* is = F.ST + t * (2 * GH + H);
   const uint8_t* v = F.valid_at(t);
   const bool batch = !p.bn_running;
-  for (int64_t b = 0; b < B; ++b) {  // m = o ⊙ tanh(u), u = γ_c n_c + β_c
-    if (v && !v[b]) continue;
-    const float* a = At + b * GH;
-    for (int64_t j = 0; j < H; ++j) {
-      const float o = a[3 * H + j], nc = EXt[b * H + j];
-      const float tu = tanh_scalar(p.ln_c[j] * nc + p.ln_cb[j]);
-      const float du = dh[b * H + j] * o * (1 - tu * tu);
-      acc.gc[j] += static_cast<double>(du) * nc;
-      acc.bc[j] += du;
-      w.dnc[b * H + j] = du * p.ln_c[j];
-      w.da[b * GH + 3 * H + j] = dh[b * H + j] * tu * o * (1 - o);
-    }
-  }
-  bn_fused_columns_backward(w.dnc.data(), EXt, w.dnc.data(), B, H, v, is + 2 * GH, batch, w.m1, w.m2);  // → dL/dc_t
-  for (int64_t b = 0; b < B; ++b) {  // c_t = f c_{t-1} + i g
-    if (v && !v[b]) continue;
-    const float* a = At + b * GH;
-    float* da = w.da.data() + b * GH;
-    for (int64_t j = 0; j < H; ++j) {
-      const float i = a[j], f = a[H + j], g = a[2 * H + j];
-      const float dct = dc[b * H + j] + w.dnc[b * H + j];
-      da[j] = dct * g * i * (1 - i);
-      da[H + j] = dct * cp[b * H + j] * f * (1 - f);
-      da[2 * H + j] = dct * i * (1 - g * g);
-      dc[b * H + j] = dct * f;
-    }
-    for (int64_t k = 0; k < GH; ++k) {  // a = γ_x n_x + γ_h n_h + b
-      acc.b[k] += da[k];
-      acc.gx[k] += static_cast<double>(da[k]) * NXt[b * GH + k];
-      acc.gh[k] += static_cast<double>(da[k]) * NHt[b * GH + k];
-    }
-  }
-  for (int64_t b = 0; b < B; ++b)  // x side: dL/dn_x = da ⊙ γ_x → dL/du over NX_t
-    for (int64_t k = 0; k < GH; ++k) w.dn[b * GH + k] = (v && !v[b]) ? 0.0f : w.da[b * GH + k] * p.ln_ih[k];
-  bn_fused_columns_backward(w.dn.data(), NXt, NXt, B, GH, v, is, batch, w.m1, w.m2);
-  for (int64_t b = 0; b < B; ++b)  // h side likewise over NH_t
-    for (int64_t k = 0; k < GH; ++k) w.dn[b * GH + k] = (v && !v[b]) ? 0.0f : w.da[b * GH + k] * p.ln_hh[k];
-  bn_fused_columns_backward(w.dn.data(), NHt, NHt, B, GH, v, is + GH, batch, w.m1, w.m2);
+  for (int64_t b = 0; b < B; ++b)  // through h_t = o ⊙ tanh(γ_c n_c + β_c): da_o, dL/dn_c
+    if (!v || v[b])
+      k.lstm_bn_out_backward_row(H, At + b * GH, EXt + b * H, p.ln_c, p.ln_cb, dh + b * H, w.da.data() + b * GH,
+                                 w.dnc.data() + b * H, acc.gc.data(), acc.bc.data());
+  k.bn_columns_backward({.B = B, .N = H, .d = w.dnc.data(), .nrm = EXt, .out = w.dnc.data(), .valid = v,
+                         .isd = is + 2 * GH, .batch = batch});  // → dL/dc_t through the c-norm
+  for (int64_t b = 0; b < B; ++b)  // through the gates and a = γ_x n_x + γ_h n_h + b
+    if (!v || v[b])
+      k.lstm_bn_gates_backward_row({.H = H, .a = At + b * GH, .cp = cp + b * H, .dcn = w.dnc.data() + b * H,
+                                    .dc = dc + b * H, .da = w.da.data() + b * GH, .nx = NXt + b * GH,
+                                    .nh = NHt + b * GH, .gx = p.ln_ih, .gh = p.ln_hh, .dnx = w.dnx.data() + b * GH,
+                                    .dnh = w.dnh.data() + b * GH, .db = acc.b.data(), .dgx = acc.gx.data(),
+                                    .dgh = acc.gh.data()});
+  k.bn_columns_backward({.B = B, .N = GH, .d = w.dnx.data(), .nrm = NXt, .out = NXt, .valid = v, .isd = is,
+                         .batch = batch});  // dL/du, u = x_t W_ihᵀ
+  k.bn_columns_backward({.B = B, .N = GH, .d = w.dnh.data(), .nrm = NHt, .out = NHt, .valid = v, .isd = is + GH,
+                         .batch = batch});  // dL/dv, v = h_{t-1} W_hhᵀ
   gemm(Trans::N, Trans::N, B, H, GH, 1.0f, NHt, GH, p.w_hh, H, 0.0f, w.dhp.data(), H);  // dh_{t-1} = dV_t W_hh
   for (int64_t b = 0; b < B; ++b)
     if (!v || v[b]) std::memcpy(dh + b * H, w.dhp.data() + b * H, H * sizeof(float));
+  acc.flush_step();
 }
 
 float bn_fused_norm(const float* v, int64_t n) {
@@ -298,10 +215,12 @@ void bn_fused_backward(const DirShape& s, const DirParams& p, const float* x, Di
   std::vector<float> dh(B * H, 0.0f), dc(B * H, 0.0f);
   if (dh_n) std::memcpy(dh.data(), dh_n, B * H * sizeof(float));
   if (dc_n) std::memcpy(dc.data(), dc_n, B * H * sizeof(float));
-  BnFusedAcc acc{std::vector<double>(GH, 0.0), std::vector<double>(GH, 0.0), std::vector<double>(GH, 0.0),
-                 std::vector<double>(H, 0.0), std::vector<double>(H, 0.0)};
+  BnFusedAcc acc{std::vector<float>(GH, 0.0f),  std::vector<float>(GH, 0.0f),  std::vector<float>(GH, 0.0f),
+                 std::vector<float>(H, 0.0f),   std::vector<float>(H, 0.0f),   std::vector<double>(GH, 0.0),
+                 std::vector<double>(GH, 0.0),  std::vector<double>(GH, 0.0),  std::vector<double>(H, 0.0),
+                 std::vector<double>(H, 0.0)};
   BnBackScratch w{std::vector<float>(B * H, 0.0f), std::vector<float>(B * GH, 0.0f), std::vector<float>(B * GH, 0.0f),
-                  std::vector<float>(B * H, 0.0f), {}, {}};
+                  std::vector<float>(B * GH, 0.0f), std::vector<float>(B * H, 0.0f)};
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? T - 1 - step : step;
     const uint8_t* v = F.valid_at(t);
@@ -320,12 +239,12 @@ void bn_fused_backward(const DirShape& s, const DirParams& p, const float* x, Di
   }
   if (dh0) std::memcpy(dh0, dh.data(), B * H * sizeof(float));
   if (dc0) std::memcpy(dc0, dc.data(), B * H * sizeof(float));
-  bn_fused_flush(acc.b, g.b_ih);  // b_ih and b_hh enter as their sum: the same gradient
-  bn_fused_flush(acc.b, g.b_hh);
-  bn_fused_flush(acc.gx, g.ln_ih);
-  bn_fused_flush(acc.gh, g.ln_hh);
-  bn_fused_flush(acc.gc, g.ln_c);
-  bn_fused_flush(acc.bc, g.ln_cb);
+  bn_fused_flush(acc.sb, g.b_ih);  // b_ih and b_hh enter as their sum: the same gradient
+  bn_fused_flush(acc.sb, g.b_hh);
+  bn_fused_flush(acc.sgx, g.ln_ih);
+  bn_fused_flush(acc.sgh, g.ln_hh);
+  bn_fused_flush(acc.sgc, g.ln_c);
+  bn_fused_flush(acc.sbc, g.ln_cb);
   const float* dU = F.NX;  // [T*B, 4H] dL/d(X W_ihᵀ)
   const float* dV = F.NH;  // [T*B, 4H] dL/d(h_{t-1} W_hhᵀ)
   if (dx) gemm(Trans::N, Trans::N, T * B, I, GH, 1.0f, dU, GH, p.w_ih, I, 1.0f, dx, I);

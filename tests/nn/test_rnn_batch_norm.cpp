@@ -78,8 +78,10 @@ INSTANTIATE_TEST_SUITE_P(Engines, BatchNormGradcheck, ::testing::Values(RnnEngin
                          [](const auto& info) { return std::string(info.param == RnnEngine::fast ? "fast" : "reference"); });
 
 // The fp32 loop (rnn_fused_bn.cpp) against the double engine: outputs and every input's gradient, 1e-4 relative +
-// 1e-5 absolute (the bound its PyTorch parity uses, test_rnn_bn_pytorch.cpp), on every SIMD target (the gate rows
-// are the target's). H = 70: a masked tail on every target.
+// 1e-5 absolute (the bound its PyTorch parity uses, test_rnn_bn_pytorch.cpp), on every SIMD target (every pass but
+// the GEMMs is the target's Highway kernel). H = 70: a masked tail on every target. The worst element sits at
+// 0.5–0.8× the bound (γ_x's gradient of the H = 70, B = 19 case, a sum of cancelling da ⊙ n_x terms): float32 is
+// that far from it by nature here, float32 PyTorch reaching 0.03–1.12× on five random draws of that shape.
 void bn_fused_vs_reference(const RnnCase& c, bool backward = true) {
   const std::vector<Tensor> fast = run_on_engine(c, RnnEngine::fast, backward),
                             ref = run_on_engine(c, RnnEngine::reference, backward);
