@@ -262,6 +262,17 @@ static void draw_masks(const LayerSpec& spec, int d, Rng* rng, const Tensor& fix
   }
 }
 
+// lstm_bn: evaluation normalises with the population statistics (the model's buffers, nn/rnn_bn_stats.h); training
+// normalises with the batch's own, which one row does not have.
+static void bind_batch_norm(const RNN& rnn, size_t l, int d, int64_t H, int64_t B, LayerCall& call) {
+  RC_CHECK(!rnn.is_training() || B > 1, "lstm_bn", "layer ", l,
+           ": training needs batches of more than 1 sequence (the batch statistics of one row are undefined, as "
+           "torch.nn.BatchNorm1d says); got batch size 1 (evaluate with eval())");
+  if (rnn.is_training()) return;
+  call.bn_running[d] = rnn::bn_running_of(rnn, l, d, 4 * H, H, call.bn_keep);
+  call.params[d].bn_running = &call.bn_running[d];
+}
+
 static std::vector<Var> run_layer(RNN& rnn, size_t l, const Var& x, const std::vector<uint8_t>& valid,
                                   const Var& h0, const Var& c0, int64_t& tape_bytes, Rng* mask_rng) {
   const RNNOptions& o = rnn.options();
@@ -281,14 +292,8 @@ static std::vector<Var> run_layer(RNN& rnn, size_t l, const Var& x, const std::v
     const size_t k = l * static_cast<size_t>(call->D) + static_cast<size_t>(d);
     const auto pick = [k](const std::vector<Tensor>& v) { return k < v.size() ? v[k] : Tensor(); };
     draw_masks(spec, d, mask_rng, pick(rnn.fixed_rmask()), pick(rnn.fixed_zmask()), *call);
-    if (is_batch_norm(spec.cell) && !rnn.is_training()) {  // evaluation: the population statistics
-      call->bn_running[d] = rnn::bn_running_of(rnn, l, d, gate_count(spec.cell) * H, H, call->bn_keep);
-      call->params[d].bn_running = &call->bn_running[d];
-    }
+    if (is_batch_norm(spec.cell)) bind_batch_norm(rnn, l, d, H, B, *call);
   }
-  RC_CHECK(!is_batch_norm(spec.cell) || !rnn.is_training() || B > 1, "lstm_bn",
-           "layer ", l, ": training needs batches of more than 1 sequence (the batch statistics of one row are "
-           "undefined, as torch.nn.BatchNorm1d says); got batch size 1 (evaluate with eval())");
   if (h0.defined()) {
     call->h0_index = static_cast<int>(inputs.size());
     inputs.push_back(h0);

@@ -14,6 +14,12 @@ using namespace recurrent::testing;
 
 namespace {
 
+train::CheckpointData bn_ckpt_data() {
+  train::CheckpointData d;
+  d.config_json = "{}";
+  return d;
+}
+
 RNNOptions bn_ckpt_options() {
   RNNOptions o = RNNOptions::uniform(CellType::lstm_bn, 3, 5, 2, true);
   o.layers[1].hidden = 4;
@@ -27,7 +33,7 @@ TEST(CheckpointBuffers, LstmBnSavedAndLoadedEvaluatesIdentically) {
   RNN trained(bn_ckpt_options(), rng);
   for (int k = 0; k < 3; ++k) trained.forward(Var(random_tensor({4, 5, 3}, data)), {4, 3, 4, 2, 4});
   ASSERT_EQ(trained.find_buffer("bn_running_mean_hh_l1_reverse")->shape(), Shape({4, 16}));
-  train::save_checkpoint(path, trained, nullptr, {.config_json = "{}"});
+  train::save_checkpoint(path, trained, nullptr, bn_ckpt_data());
 
   RNN fresh(bn_ckpt_options(), other);
   const Var x(random_tensor({7, 2, 3}, data));  // 7 > 4 steps: the last step's statistics beyond
@@ -51,10 +57,10 @@ TEST(CheckpointBuffers, MissingOrMisshapenStatisticsAreRefused) {
   RNN bn(RNNOptions::uniform(CellType::lstm_bn, 3, 4, 1), rng), plain(RNNOptions::uniform(CellType::lstm, 3, 4, 1), rng);
   // A plain LSTM's file lacks bn_* tensors entirely; a hand-written one with a 1-d statistic has the wrong rank.
   const std::string p1 = (dir / "plain.safetensors").string(), p2 = (dir / "bad.safetensors").string();
-  train::save_checkpoint(p1, plain, nullptr, {.config_json = "{}"});
+  train::save_checkpoint(p1, plain, nullptr, bn_ckpt_data());
   EXPECT_THROW(train::load_model_weights(train::read_checkpoint(p1), bn), Error);
   bn.set_buffer("bn_running_mean_c_l0", Tensor({4}));
-  train::save_checkpoint(p2, bn, nullptr, {.config_json = "{}"});
+  train::save_checkpoint(p2, bn, nullptr, bn_ckpt_data());
   RNN fresh(RNNOptions::uniform(CellType::lstm_bn, 3, 4, 1), rng);
   try {
     train::load_model_weights(train::read_checkpoint(p2), fresh);
