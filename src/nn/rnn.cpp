@@ -267,7 +267,7 @@ static void draw_masks(const LayerSpec& spec, int d, Rng* rng, const Tensor& fix
 static void bind_batch_norm(const RNN& rnn, size_t l, int d, int64_t H, int64_t B, LayerCall& call) {
   RC_CHECK(!rnn.is_training() || B > 1, "lstm_bn", "layer ", l,
            ": training needs batches of more than 1 sequence (the batch statistics of one row are undefined, as "
-           "torch.nn.BatchNorm1d says); got batch size 1 (evaluate with eval())");
+           "torch.nn.BatchNorm1d says); got batch size 1 (evaluation takes any batch size)");
   if (rnn.is_training()) return;
   call.bn_running[d] = rnn::bn_running_of(rnn, l, d, 4 * H, H, call.bn_keep);
   call.params[d].bn_running = &call.bn_running[d];
