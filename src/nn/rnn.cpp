@@ -336,9 +336,10 @@ static std::vector<Var> run_layer(RNN& rnn, size_t l, const Var& x, const std::v
   if (probe) {
     probe->layers.resize(o.layers.size());
     probe->layers[l].resize(call->D);
-    if (!call->reference && !is_batch_norm(spec.cell))  // lstm_bn's double engine keeps no float tape
+    if (!call->reference)
       for (int d = 0; d < call->D; ++d)
-        rnn::record_forward_stats(call->shape[d], call->tapes[d], probe->layers[l][d], probe->keep_states);
+        if (!call->tapes[d].bn)  // (lstm_bn's double engine keeps no float tape; its fp32 loop keeps the gates)
+          rnn::record_forward_stats(call->shape[d], call->tapes[d], probe->layers[l][d], probe->keep_states);
   }
   std::vector<Tensor> outs{y, hn};
   if (lstm) outs.push_back(cn);

@@ -226,6 +226,30 @@ TEST(BatchNorm, ParametersAndBuffers) {
   EXPECT_THROW(rnn.set_buffer("bn_running_mean_ih_l7", Tensor({1, 24})), Error);
 }
 
+// The gradient lab's probe reads the fp32 loop's tape (gate activations, states) as the LSTM's: with every weight
+// 0 the norms see constant columns (n = 0), so the gates are the biases' — i = σ(0), f = σ(10), g = tanh(0) — and
+// c_t = 0, h_t = o ⊙ tanh(β_c = 0) = 0; backward records ‖∂L/∂h_t‖ per (t, b).
+TEST(BatchNorm, GradientLabProbeSeesTheGates) {
+  Rng rng(4);
+  RNN rnn(one_layer(CellType::lstm_bn, 3, 5), rng);
+  for (const char* k : {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}) rnn.parameter(k).value().zero_();
+  Tensor& b = rnn.parameter("bias_ih_l0").value();
+  for (int64_t j = 0; j < 5; ++j) b.data()[5 + j] = 10.0f;
+  auto probe = std::make_shared<GradProbe>();
+  rnn.set_grad_probe(probe);
+  Var x(random_tensor({4, 3, 3}, rng), true);
+  sum(rnn.forward(x).output).backward();
+  const GradProbe::Dir& d = probe->layers.at(0).at(0);
+  ASSERT_EQ(d.gates, (std::vector<std::string>{"i", "f", "g", "o"}));
+  EXPECT_NEAR(d.gate_mean[0], 0.5, 1e-6);
+  EXPECT_NEAR(d.gate_mean[1], 1.0, 1e-4);
+  EXPECT_NEAR(d.gate_mean[2], 0.0, 1e-6);
+  EXPECT_EQ(d.gate_saturated[1], 1.0);
+  EXPECT_EQ(d.h_norm, 0.0);
+  ASSERT_EQ(d.dh.shape(), Shape({4, 3}));
+  EXPECT_GT(d.dh.data()[0], 0.0f);
+}
+
 std::string bn_error_of(const std::function<void()>& fn) {
   try {
     fn();
