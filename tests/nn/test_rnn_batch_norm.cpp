@@ -194,7 +194,7 @@ TEST(BatchNorm, RunningStatisticsFollowTorchsRule) {
     }
   EXPECT_EQ(mean->data()[4 * GH], 0.0f) << "one valid row: no update";
   EXPECT_EQ(var->data()[4 * GH + 3], 1.0f) << "one valid row: no update";
-  // Evaluation and evaluation with grad mode off move nothing.
+  // Evaluation moves nothing.
   const Tensor before = mean->clone();
   rnn.eval();
   rnn.forward(Var(x5));
