@@ -45,7 +45,8 @@ RNNOptions options_from_weights(const ForwardArgs& a, const io::SafeTensors& w) 
   return RNNOptions::uniform(cell, ih.size(1), ih.size(0) / G, a.layers, a.bidirectional, a.proj);
 }
 
-// Strict load, as PyTorch's load_state_dict: every parameter present with its shape, nothing extra.
+// Strict load, as PyTorch's load_state_dict: every parameter present with its shape, nothing extra; lstm_bn's
+// running statistics (buffers) are taken where the file holds them (else its fresh ones: mean 0, variance 1).
 void load_weights(RNN& rnn, const io::SafeTensors& w, const std::string& file) {
   std::set<std::string> expected;
   for (auto& [name, p] : rnn.named_parameters()) {
@@ -54,6 +55,14 @@ void load_weights(RNN& rnn, const io::SafeTensors& w, const std::string& file) {
     RC_CHECK(t.shape() == p.shape(), file, "tensor '", name, "': expected shape ", shape_str(p.shape()), ", got ",
              shape_str(t.shape()), " (check --cell, --layers, --bidirectional, --proj-size)");
     p.value().copy_(t);
+  }
+  for (auto& [name, b] : rnn.named_buffers()) {  // lstm_bn's running statistics, where the file has them
+    if (!w.contains(name)) continue;
+    expected.insert(name);
+    Tensor t = w.get_f32(name);
+    RC_CHECK(t.dim() == 2 && t.size(1) == b.size(1), file, "tensor '", name, "': expected shape [steps, ", b.size(1),
+             "], got ", shape_str(t.shape()));
+    rnn.set_buffer(name, t);
   }
   for (const std::string& n : w.names())
     RC_CHECK(expected.count(n), file, "unexpected tensor '", n, "' for this network (check --cell, --layers, ",

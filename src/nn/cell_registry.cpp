@@ -8,11 +8,12 @@ namespace recurrent::rnn {
 extern const Cell kRnnTanh, kRnnRelu, kLstm, kLstmPeephole, kGru, kGruCho, kGruSimple;
 extern const Cell kMinGru, kMinLstm, kRgLru;  // scan cells (rnn_scan.cpp)
 extern const Cell kLstmLn, kGruLn;            // layer-norm cells (cell_ln.cpp, rnn_fused_ln.cpp)
+extern const Cell kLstmBn;                    // recurrent batch norm (cell_bn.cpp, rnn_bn.cpp)
 
 namespace {
 // In CellType's order (recurrent/nn/rnn_types.h), which is also cell_names()'s.
 const Cell* const kCells[] = {&kRnnTanh, &kRnnRelu, &kLstm, &kLstmPeephole, &kGru, &kGruCho, &kGruSimple,
-                              &kMinGru, &kMinLstm, &kRgLru, &kLstmLn, &kGruLn};
+                              &kMinGru, &kMinLstm, &kRgLru, &kLstmLn, &kGruLn, &kLstmBn};
 constexpr size_t kCount = sizeof(kCells) / sizeof(kCells[0]);
 }  // namespace
 

@@ -11,6 +11,38 @@ void Module::check_new_name(const std::string& name, bool non_null) const {
   RC_CHECK(non_null, "Module", "child module '", name, "' is null");
   for (auto& [n, v] : params_) RC_CHECK(n != name, "Module", "'", name, "' is already a parameter of this module");
   for (auto& [n, m] : children_) RC_CHECK(n != name, "Module", "'", name, "' is already a child module of this module");
+  for (auto& [n, b] : buffers_) RC_CHECK(n != name, "Module", "'", name, "' is already a buffer of this module");
+}
+
+void Module::register_buffer(std::string name, Tensor init) {
+  check_new_name(name, true);
+  buffers_.emplace_back(std::move(name), std::move(init));
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+  std::vector<std::pair<std::string, Tensor>> out(buffers_.begin(), buffers_.end());
+  for (auto& [n, m] : children_)
+    for (auto& [bn, t] : m->named_buffers()) out.emplace_back(n + "." + bn, t);
+  return out;
+}
+
+// The buffer slot of a dotted name, searched as find_parameter does (own buffers, then children by prefix).
+static const Tensor* module_buffer_slot(const Module& m, std::string_view name,
+                                        const std::vector<std::pair<std::string, Tensor>>& own) {
+  for (auto& [n, t] : own)
+    if (n == name) return &t;
+  for (auto& [n, c] : m.named_children())
+    if (name.size() > n.size() && name[n.size()] == '.' && name.compare(0, n.size(), n) == 0)
+      if (const Tensor* t = c->find_buffer(name.substr(n.size() + 1))) return t;
+  return nullptr;
+}
+
+const Tensor* Module::find_buffer(std::string_view name) const { return module_buffer_slot(*this, name, buffers_); }
+
+void Module::set_buffer(std::string_view name, Tensor t) {
+  const Tensor* slot = find_buffer(name);
+  if (!slot) throw Error(std::string(name), "no such buffer in the model");
+  *const_cast<Tensor*>(slot) = std::move(t);  // the slot belongs to this module tree, which is not const here
 }
 
 Var Module::register_parameter(std::string name, Tensor init) {

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "nn/cell.h"
+#include "nn/rnn_bn_stats.h"
 #include "nn/rnn_direction.h"
 #include "nn/rnn_panel_cache.h"
 #include "recurrent/autograd/multi_output.h"
@@ -19,8 +20,12 @@ namespace recurrent {
 
 namespace {
 
-constexpr const char* kKinds[] = {"weight_ih", "weight_hh", "bias_ih",      "bias_hh",      "weight_hr", "weight_ch",
-                                   "lambda",    "ln_weight_ih", "ln_weight_hh", "ln_weight_c", "ln_bias_c"};
+constexpr const char* kKinds[] = {"weight_ih", "weight_hh",    "bias_ih",      "bias_hh",     "weight_hr",
+                                   "weight_ch", "lambda",       "ln_weight_ih", "ln_weight_hh", "ln_weight_c",
+                                   "ln_bias_c", "bn_weight_ih", "bn_weight_hh", "bn_weight_c", "bn_bias_c"};
+// The norms' parameter of kind k (ln_weight_ih ... ln_bias_c, 7..10), or lstm_bn's of the same role (11..14).
+const float* norm_param(const float* const* ptrs, int k) { return ptrs[k] ? ptrs[k] : ptrs[k + 4]; }
+float* norm_param(float* const* ptrs, int k) { return ptrs[k] ? ptrs[k] : ptrs[k + 4]; }
 constexpr int kNumKinds = sizeof(kKinds) / sizeof(kKinds[0]);
 
 // Everything one layer's op needs, captured by its backward closure.
@@ -39,6 +44,8 @@ struct LayerCall {
   Tensor rmask[2];                     // recurrent dropout [B, R] per direction (training), else undefined
   Tensor zmask[2];  // zoneout [T, B, H] bytes per direction (training; ⌈T·B·H/4⌉ floats of the storage cache, so no
                     // page faults and clearing per call), else undefined
+  rnn::BnRunning bn_running[2];     // lstm_bn in evaluation: the population statistics per direction
+  std::vector<Tensor> bn_keep;      // ... whose tensors they point into
 };
 
 std::atomic<RnnEngine> g_engine{RnnEngine::fast};
@@ -94,6 +101,19 @@ RNN::RNN(RNNOptions opts, Rng& rng) : opts_(std::move(opts)), dropout_rng_(rng.f
           constant("ln_weight_c", {H}, 1.0f);
           constant("ln_bias_c", {H}, 0.0f);
         }
+      }
+      if (is_batch_norm(s.cell)) {  // γ 0.1, β_c 0 (Cooijmans et al. 2016, §4: γ = 1 saturates, vanishing gradients)
+        auto constant = [&](const char* kind, Shape shape, float v) {
+          Tensor t(std::move(shape));
+          t.fill_(v);
+          register_parameter(param_name(kind, l, d), t);
+        };
+        constant("bn_weight_ih", {G * H}, 0.1f);
+        constant("bn_weight_hh", {G * H}, 0.1f);
+        constant("bn_weight_c", {H}, 0.1f);
+        constant("bn_bias_c", {H}, 0.0f);
+        for (int k = 0; k < 6; ++k)  // running statistics (rnn_bn_stats.h)
+          register_buffer(param_name(rnn::kBnBufferKinds[k], l, d), rnn::bn_initial_buffer(k, G * H, H));
       }
       panel_caches_.push_back(std::make_shared<rnn::PanelCache>());
     }
@@ -163,7 +183,8 @@ static void bind_params(const RNN& rnn, size_t l, int d, LayerCall& call, std::v
   }
   call.params[d] = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5]};
   call.params[d].cache = rnn.panel_cache(l, d);
-  call.params[d].ln_ih = ptrs[7], call.params[d].ln_hh = ptrs[8], call.params[d].ln_c = ptrs[9], call.params[d].ln_cb = ptrs[10];
+  call.params[d].ln_ih = norm_param(ptrs, 7), call.params[d].ln_hh = norm_param(ptrs, 8);
+  call.params[d].ln_c = norm_param(ptrs, 9), call.params[d].ln_cb = norm_param(ptrs, 10);
   call.params[d].s_ih = stamps[0];
   call.params[d].s_hh = stamps[1];
   call.params[d].s_hr = stamps[4];
@@ -185,7 +206,8 @@ static void layer_backward(const std::shared_ptr<LayerCall>& call, int64_t ycols
     }
     rnn::DirGrads grads{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
     grads.lambda = gp[6];
-    grads.ln_ih = gp[7], grads.ln_hh = gp[8], grads.ln_c = gp[9], grads.ln_cb = gp[10];
+    grads.ln_ih = norm_param(gp, 7), grads.ln_hh = norm_param(gp, 8);
+    grads.ln_c = norm_param(gp, 9), grads.ln_cb = norm_param(gp, 10);
     if (probe) {  // the probe's buffers for this backward: [T, B] per direction
       GradProbe::Dir& pd = probe->layers[l][d];
       pd.dh = Tensor({call->shape[d].T, B});
@@ -240,7 +262,18 @@ static void draw_masks(const LayerSpec& spec, int d, Rng* rng, const Tensor& fix
   }
 }
 
-static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const std::vector<uint8_t>& valid,
+// lstm_bn: evaluation normalises with the population statistics (the model's buffers, nn/rnn_bn_stats.h); training
+// normalises with the batch's own, which one row does not have.
+static void bind_batch_norm(const RNN& rnn, size_t l, int d, int64_t H, int64_t B, LayerCall& call) {
+  RC_CHECK(!rnn.is_training() || B > 1, "lstm_bn", "layer ", l,
+           ": training needs batches of more than 1 sequence (the batch statistics of one row are undefined, as "
+           "torch.nn.BatchNorm1d says); got batch size 1 (evaluation takes any batch size)");
+  if (rnn.is_training()) return;
+  call.bn_running[d] = rnn::bn_running_of(rnn, l, d, 4 * H, H, call.bn_keep);
+  call.params[d].bn_running = &call.bn_running[d];
+}
+
+static std::vector<Var> run_layer(RNN& rnn, size_t l, const Var& x, const std::vector<uint8_t>& valid,
                                   const Var& h0, const Var& c0, int64_t& tape_bytes, Rng* mask_rng) {
   const RNNOptions& o = rnn.options();
   const LayerSpec& spec = o.layers[l];
@@ -259,6 +292,7 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
     const size_t k = l * static_cast<size_t>(call->D) + static_cast<size_t>(d);
     const auto pick = [k](const std::vector<Tensor>& v) { return k < v.size() ? v[k] : Tensor(); };
     draw_masks(spec, d, mask_rng, pick(rnn.fixed_rmask()), pick(rnn.fixed_zmask()), *call);
+    if (is_batch_norm(spec.cell)) bind_batch_norm(rnn, l, d, H, B, *call);
   }
   if (h0.defined()) {
     call->h0_index = static_cast<int>(inputs.size());
@@ -296,13 +330,16 @@ static std::vector<Var> run_layer(const RNN& rnn, size_t l, const Var& x, const 
                    hn.data() + d * B * R, cnd, call->tapes[d], keep_tape);
     }
     tape_bytes += call->tapes[d].bytes();
+    if (call->tapes[d].bn_batch.defined())  // lstm_bn in training: move the running statistics (rnn_bn_stats.h)
+      rnn::bn_update_running(rnn, l, d, gate_count(spec.cell) * H, H, call->tapes[d].bn_batch, valid, B);
   }
   if (probe) {
     probe->layers.resize(o.layers.size());
     probe->layers[l].resize(call->D);
     if (!call->reference)
       for (int d = 0; d < call->D; ++d)
-        rnn::record_forward_stats(call->shape[d], call->tapes[d], probe->layers[l][d], probe->keep_states);
+        if (!call->tapes[d].bn)  // (lstm_bn's double engine keeps no float tape; its fp32 loop keeps the gates)
+          rnn::record_forward_stats(call->shape[d], call->tapes[d], probe->layers[l][d], probe->keep_states);
   }
   std::vector<Tensor> outs{y, hn};
   if (lstm) outs.push_back(cn);

@@ -302,7 +302,7 @@ std::vector<uint8_t> valid_mask(int64_t T, const std::vector<int64_t>& lengths) 
 
 int64_t DirTape::bytes() const {
   int64_t n = 0;
-  for (const Tensor* t : {&a, &hs, &cs, &extra, &hd, &nx, &nh, &ln_stats})
+  for (const Tensor* t : {&a, &hs, &cs, &extra, &hd, &nx, &nh, &ln_stats, &bn_batch})
     if (t->defined()) n += t->numel();
   return n * 4 + static_cast<int64_t>(valid.size());
 }
@@ -313,6 +313,9 @@ void forward(const DirShape& s, const DirParams& p, const float* x, const uint8_
              const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape,
              bool keep_tape) {
   if (is_layer_norm(s.cell)) return ln_forward(s, p, x, valid_all, h0, c0, y, ldy, accumulate, h_n, c_n, tape);
+  if (is_batch_norm(s.cell))  // the fp32 loop, or (fused loops off) the double one: no per-step path for it
+    return (s.engine.fused < 0 ? bn_forward : bn_fused_forward)(s, p, x, valid_all, h0, c0, y, ldy, accumulate, h_n,
+                                                                c_n, tape);
   const Cell& cell = cell_of(s.cell);
   if (cell.scan) return scan_forward(s, p, x, valid_all, h0, y, ldy, accumulate, h_n, tape);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;
@@ -485,6 +488,8 @@ void backward(const DirShape& s, const DirParams& p, const float* x, DirTape& ta
               int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
               const DirGrads& g) {
   if (is_layer_norm(s.cell)) return ln_backward(s, p, x, tape, dy, ldy, dh_n, dc_n, dx, dh0, dc0, g);
+  if (is_batch_norm(s.cell))  // the forward's engine (tape.bn: the double one)
+    return (tape.bn ? bn_backward : bn_fused_backward)(s, p, x, tape, dy, ldy, dh_n, dc_n, dx, dh0, dc0, g);
   const Cell& cell = cell_of(s.cell);
   if (cell.scan) return scan_backward(s, p, x, tape, dy, ldy, dh_n, dx, dh0, g);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, G = s.G(), GH = G * H;

@@ -54,6 +54,17 @@ struct WeightStamp {
 
 class PanelCache;  // rnn_panel_cache.h
 
+// lstm_bn's per-time-step population statistics (the model's bn_running_* buffers), S ≥ 1 steps: time t uses
+// step min(t, S-1) (Cooijmans et al. 2016: beyond the longest training length, the last step's).
+//   mean_ih, var_ih, mean_hh, var_hh [S, G*H]   mean_c, var_c [S, H]   (var: unbiased, as torch's running_var)
+struct BnRunning {
+  int64_t S = 0;
+  const float *mean_ih = nullptr, *var_ih = nullptr, *mean_hh = nullptr, *var_hh = nullptr;
+  const float *mean_c = nullptr, *var_c = nullptr;
+};
+// Width of one step's row of DirTape::bn_batch: mean_ih, var_ih, mean_hh, var_hh [G*H], mean_c, var_c [H].
+inline int64_t bn_batch_width(int64_t GH, int64_t H) { return 4 * GH + 2 * H; }
+
 // Contiguous parameters of one (layer, direction); biases/w_hr/w_ch may be null.
 struct DirParams {
   const float* w_ih;  // [G*H, I]
@@ -75,8 +86,12 @@ struct DirParams {
   const uint8_t* zmask = nullptr;
   float zoneout = 0.0f;
   // Layer-norm cells (lstm_ln, gru_ln): gains of the x and h sides [G*H]; LSTM: the c-norm's gain and bias [H].
+  // lstm_bn: the same roles (γ_x, γ_h [G*H], γ_c, β_c [H]; the model's bn_weight_ih ... bn_bias_c).
   const float *ln_ih = nullptr, *ln_hh = nullptr, *ln_c = nullptr, *ln_cb = nullptr;
+  // lstm_bn in evaluation: the population statistics to normalise with (null: training, the batch's own).
+  const BnRunning* bn_running = nullptr;
 };
+
 
 // Gradients to add into; null where not wanted.
 struct DirGrads {
@@ -99,6 +114,7 @@ struct DirGrads {
 };
 
 struct RefTape;  // the reference implementation's own record (rnn_reference.cpp)
+struct BnTape;   // lstm_bn's double engine's record (rnn_bn.cpp)
 
 // What forward keeps for backward. Bytes per token: 4·(G·H + R + [H: LSTM c] + [H: gru nh, cho r⊙h, proj m]).
 struct DirTape {
@@ -109,8 +125,12 @@ struct DirTape {
   Tensor hd;     // [T+1, B, R] recurrent dropout only: hs ⊙ rmask, the products' left operand (slots as hs)
   Tensor nx, nh, ln_stats;  // layer-norm cells: LN(X W_ihᵀ) (gru_ln; lstm_ln keeps it in a), LN(h_{t-1} W_hhᵀ)
                             // [T, B, G*H]; 1/σ_x, 1/σ_h, μ_c, 1/σ_c [T, B, 4]
+  Tensor bn_batch;  // lstm_bn in training: [T, bn_batch_width] each time step's batch means and BIASED variances
+                    // over the rows valid at t (what the model's running statistics are updated from); undefined in
+                    // evaluation. Filled even without a tape (keep_tape = false).
   std::vector<uint8_t> valid;  // [T, B] 1 where t < length[b]; empty when all lengths are T
   std::shared_ptr<RefTape> ref;  // reference engine only
+  std::shared_ptr<BnTape> bn;    // lstm_bn only (both engines)
   int64_t bytes() const;
 };
 
@@ -133,6 +153,21 @@ void ln_forward(const DirShape& s, const DirParams& p, const float* x, const uin
                 const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
 void ln_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy, int64_t ldy,
                  const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0, const DirGrads& g);
+
+// lstm_bn (is_batch_norm), time step outermost (every step's statistics couple the batch's rows), same contract
+// as forward/backward: bn_forward / bn_backward in double (rnn_bn.cpp; the reference engine, and the fast one
+// where the fused loops are off), bn_fused_forward / bn_fused_backward in fp32 (rnn_fused_bn.cpp; the fast
+// engine). In training (p.bn_running null) they fill tape.bn_batch; a training step with fewer than 2 valid rows
+// normalises with a zero variance. Backward must be the forward's own engine (tape.bn: the double one).
+void bn_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
+                const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
+void bn_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy, int64_t ldy,
+                 const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0, const DirGrads& g);
+void bn_fused_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all, const float* h0,
+                      const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n, float* c_n, DirTape& tape);
+void bn_fused_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
+                       int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
+                       const DirGrads& g);
 
 // The plain step-by-step reference: same contract as forward/backward, scalar loops in double.
 void reference_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_or_null,

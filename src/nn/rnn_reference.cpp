@@ -94,6 +94,7 @@ static void ref_step(const DirShape& s, const DirParams& p, const Cell& cell, co
 void reference_forward(const DirShape& s, const DirParams& p, const float* x, const uint8_t* valid_all,
                        const float* h0, const float* c0, float* y, int64_t ldy, bool accumulate, float* h_n,
                        float* c_n, DirTape& tape) {
+  if (is_batch_norm(s.cell)) return bn_forward(s, p, x, valid_all, h0, c0, y, ldy, accumulate, h_n, c_n, tape);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, I = s.I;
   const Cell& cell = cell_of(s.cell);
   auto rt = std::make_shared<RefTape>();
@@ -175,6 +176,7 @@ void ref_step_backward(const DirShape& s, const DirParams& p, const Cell& cell, 
 void reference_backward(const DirShape& s, const DirParams& p, const float* x, DirTape& tape, const float* dy,
                         int64_t ldy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
                         const DirGrads& g) {
+  if (is_batch_norm(s.cell)) return bn_backward(s, p, x, tape, dy, ldy, dh_n, dc_n, dx, dh0, dc0, g);
   const int64_t T = s.T, B = s.B, H = s.H, R = s.R, I = s.I, GH = s.G() * s.H;
   const Cell& cell = cell_of(s.cell);
   RefGrads gr(s);

@@ -50,12 +50,16 @@ void RNNOptions::validate() const {
              cell_name(s.cell), " has no W_hh to feed a dropped h_{t-1} to (a scan cell's gates see x_t only)");
     RC_CHECK(s.zoneout == 0.0f || !is_scan_cell(s.cell), "--zoneout", "layer ", l,
              ": not implemented for the scan cells (mingru, minlstm, rglru)");
+    RC_CHECK(!is_batch_norm(s.cell) || (s.recurrent_dropout == 0.0f && s.zoneout == 0.0f),
+             s.recurrent_dropout != 0.0f ? "--recurrent-dropout" : "--zoneout", "layer ", l,
+             ": not implemented for lstm_bn (its batch statistics would see the masked states)");
     RC_CHECK(s.zoneout == 0.0f || s.proj == 0, "--zoneout", "layer ", l,
              ": an LSTM with a projection (proj_size) has no state of its own to zone (h = W_hr m); every cell "
              "without a projection takes it");
   }
   for (size_t l = 0; l < layers.size(); ++l)
-    RC_CHECK(!is_layer_norm(layers[l].cell) || precision == Precision::fp32, "precision", "layer ", l, ": ",
+    RC_CHECK((!is_layer_norm(layers[l].cell) && !is_batch_norm(layers[l].cell)) || precision == Precision::fp32,
+             "precision", "layer ", l, ": ",
              cell_name(layers[l].cell), " runs in fp32 only");
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "dropout", "expected a probability in [0, 1), got ", dropout);
   if (precision == Precision::bf16)

@@ -87,6 +87,18 @@ LmInitReport init_classifier_from_lm(TextClassifier& m, const std::string& lm_pa
     std::memcpy(dst.data(), src.data(), sizeof(float) * static_cast<size_t>(src.numel()));
     ++r.tensors;
   }
+  // Buffers by name too (lstm_bn's per-step running statistics, docs/cells.md): as long as the LM's training went.
+  for (const auto& [name, lb] : lm->named_buffers()) {
+    if (name.rfind("rnn.", 0) != 0) continue;
+    const std::string target = reverse ? name + "_reverse" : name;
+    const Tensor* dst = m.find_buffer(target);
+    if (!dst) continue;
+    RC_CHECK(dst->dim() == lb.dim() && dst->size(-1) == lb.size(-1), option, lm_path, ": ", name, " has shape ",
+             shape_str(lb.shape()), " but the classifier's ", target, " has ", shape_str(dst->shape()),
+             " (pass the language model's --cell/--hidden)");
+    m.set_buffer(target, lb.clone());
+    ++r.tensors;
+  }
   return r;
 }
 

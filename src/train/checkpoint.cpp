@@ -24,6 +24,7 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
   if (!is_writer()) return;  // under mpirun rank 0 writes; every rank holds the same weights (dist.h)
   io::NamedTensors t;
   for (auto& [name, p] : model.named_parameters()) t.push_back({"model." + name, p.value()});
+  for (auto& [name, b] : model.named_buffers()) t.push_back({"model." + name, b});  // lstm_bn's running statistics
   if (opt)
     for (auto& [name, s] : opt->state()) t.push_back({"optim." + name, s});
   for (auto& [name, s] : d.extra) t.push_back({"extra." + name, s});
@@ -63,6 +64,17 @@ void load_model_weights(const LoadedCheckpoint& ck, Module& model) {
     RC_CHECK(t.shape() == p.shape(), path, "tensor '", key, "': expected shape ", shape_str(p.shape()), ", got ",
              shape_str(t.shape()));
     p.value().copy_(t);
+  }
+  // Buffers (Module::named_buffers): their shape may differ from the fresh model's (lstm_bn's statistics grow with
+  // the longest training sequence), the rank must not; their owner checks the rest when it reads them.
+  for (auto& [name, b] : model.named_buffers()) {
+    const std::string key = "model." + name;
+    if (!expected.insert(key).second) continue;
+    RC_CHECK(ck.file.contains(key), path, "missing tensor '", key, "'");
+    Tensor t = ck.file.get_f32(key);
+    RC_CHECK(t.dim() == b.dim(), path, "tensor '", key, "': expected ", b.dim(), " dimensions, got shape ",
+             shape_str(t.shape()));
+    model.set_buffer(name, t);
   }
   for (const std::string& n : ck.file.names())
     RC_CHECK(n.rfind("model.", 0) != 0 || expected.count(n), path, "unexpected tensor '", n, "' for this model");

@@ -103,4 +103,33 @@ TEST_F(ForwardCli, BadInputsGiveOneLineErrors) {
   expect_error(wrong_x, "expected feature size");
 }
 
+// lstm_bn evaluates with the running statistics its weights file holds (the PyTorch fixture's, after two training
+// calls; `forward` runs in evaluation): the fixture's evaluation outputs, to the fp32 engine's bound; a file
+// without them leaves the fresh statistics (mean 0, variance 1), which give other outputs.
+TEST(ForwardCliBatchNorm, TakesTheRunningStatisticsFromTheWeights) {
+  const fs::path d = fs::temp_directory_path() / ("recurrent-forward-bn-" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  const io::SafeTensors fix = io::read_safetensors(std::string(RECURRENT_TEST_DATA) + "/rnn_bn/lstm_bn_l1.safetensors");
+  io::NamedTensors with, without;
+  for (const auto& n : fix.names()) {
+    const bool weight = n.rfind("weight_", 0) == 0 || n.rfind("bias_", 0) == 0 || n.rfind("bn_", 0) == 0;
+    if (!weight || n.find(".grad") != std::string::npos) continue;
+    with.push_back({n, fix.get_f32(n)});
+    if (n.rfind("bn_running_", 0) != 0) without.push_back({n, fix.get_f32(n)});
+  }
+  const auto file = [&](const std::string& k) { return (d / (k + ".safetensors")).string(); };
+  io::write_safetensors(file("W"), with);
+  io::write_safetensors(file("P"), without);
+  io::write_safetensors(file("X"), {{"input", fix.get_f32("input_eval")}});
+  for (const char* w : {"W", "P"}) {
+    const CmdResult r = run("forward --weights " + file(w) + " --cell lstm_bn --layers 1 --input " + file("X") +
+                            " --output " + file(std::string("Y") + w));
+    ASSERT_EQ(r.status, 0) << r.out;
+  }
+  const Tensor want = fix.get_f32("eval.output");
+  EXPECT_TRUE(tensor_near(io::read_safetensors(file("YW")).get_f32("output"), want, 1e-5, 1e-4));
+  EXPECT_FALSE(tensor_near(io::read_safetensors(file("YP")).get_f32("output"), want, 1e-3, 1e-3));
+  fs::remove_all(d);
+}
+
 }  // namespace

@@ -265,15 +265,19 @@ TEST(ClassifyMaxPool, LearnsTheKeywordTaskWithWordDropoutAndWeightDecay) {
 }
 
 // A word LM (embedding 8, one LSTM layer of 16) saved as a checkpoint, as `train lm` writes it.
-std::string save_lm(const fs::path& file, const std::string& text, bool lower, int64_t hidden, uint64_t seed) {
+// lstm_bn: its running statistics set to 0.25 (means) over 3 steps, as a trained LM's would have moved.
+std::string save_lm(const fs::path& file, const std::string& text, bool lower, int64_t hidden, uint64_t seed,
+                    CellType cell = CellType::lstm) {
   LmConfig c;
   data::WordVocabOptions vo;
   vo.lower = lower;
   c.vocab = data::Vocab::build_words(data::utf8_decode(text, "t"), vo);
   c.embed = 8;
-  c.layers = {{CellType::lstm, hidden, 0}};
+  c.layers = {{cell, hidden, 0}};
   Rng rng(seed);
   LanguageModel m(c, rng);
+  for (auto& [name, b] : m.named_buffers())
+    if (name.find("running_mean") != std::string::npos) m.set_buffer(name, Tensor({3, b.size(1)}).fill_(0.25f));
   train::CheckpointData cd;
   cd.config_json = c.to_json();
   train::save_checkpoint(file.string(), m, nullptr, cd);
@@ -324,6 +328,29 @@ TEST(ClassifyInitFromLm, CopiesRowsByTokenAndRecurrentTensorsByName) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("rnn.bias_hh_l0 has shape [48] but the classifier"), std::string::npos) << e.what();
   }
+  fs::remove_all(d);
+}
+
+// An lstm_bn LM hands over its gains by name as its weights, and its running statistics (buffers) with them.
+TEST(ClassifyInitFromLm, BatchNormLmHandsOverItsRunningStatistics) {
+  fs::path d = recurrent::testing::fresh_temp_dir("clsopt-init-bn");
+  const std::string fwd = save_lm(d / "fwd.safetensors", "The great w1 w2 .\nw3 Great\n", true, 16, 1, CellType::lstm_bn);
+  ClassifierConfig c;
+  c.vocab = {"<unk>", "great", "w1"};
+  c.labels = {"neg", "pos"};
+  c.embed = 8;
+  c.layers = {{CellType::lstm_bn, 16, 0}};
+  c.bidirectional = true;
+  Rng rng(3);
+  TextClassifier m(c, rng);
+  EXPECT_EQ(m.find_buffer("rnn.bn_running_mean_c_l0")->shape(), Shape({1, 16}));
+  // 4 weights, 4 gains, 6 statistics
+  EXPECT_EQ(init_classifier_from_lm(m, fwd, false).tensors, 14);
+  const Tensor* mean = m.find_buffer("rnn.bn_running_mean_c_l0");
+  ASSERT_EQ(mean->shape(), Shape({3, 16}));
+  EXPECT_EQ(mean->data()[47], 0.25f);
+  EXPECT_EQ(m.find_buffer("rnn.bn_running_var_ih_l0")->data()[5], 1.0f);
+  EXPECT_EQ(m.find_buffer("rnn.bn_running_mean_c_l0_reverse")->shape(), Shape({1, 16})) << "forward LM: l0 only";
   fs::remove_all(d);
 }
 

@@ -44,9 +44,19 @@ class Module {
 
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const { return children_; }
 
+  // Buffers (torch's register_buffer): state saved and loaded with the model that is not trained (no
+  // gradient, not in named_parameters, so no optimizer steps it), e.g. lstm_bn's running statistics. Named
+  // and ordered as parameters ("rnn.bn_running_mean_ih_l0"); the tensors are shared, not copied.
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  const Tensor* find_buffer(std::string_view name) const;  // null when missing
+  // Point buffer `name` (a dotted path, as named_buffers gives it) at t, of any shape (a buffer may grow:
+  // lstm_bn's per-step statistics; its owner checks the shape when it reads it). Throws Error when missing.
+  void set_buffer(std::string_view name, Tensor t);
+
  protected:
-  // Names must be non-empty and unique among this module's parameters and children (Error otherwise).
+  // Names must be non-empty and unique among this module's parameters, buffers and children (Error otherwise).
   Var register_parameter(std::string name, Tensor init);
+  void register_buffer(std::string name, Tensor init);
   template <typename M>
   std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> m) {
     check_new_name(name, m != nullptr);
@@ -58,6 +68,7 @@ class Module {
   void check_new_name(const std::string& name, bool non_null) const;
   void collect(const std::string& prefix, std::vector<std::pair<std::string, Var>>& out) const;
   std::vector<std::pair<std::string, Var>> params_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

@@ -15,6 +15,10 @@
 //   rglru                G = 3  (r, i, x)   RG-LRU (De et al. 2024, Griffin), + lambda_l{k} [H]
 //   lstm_ln, gru_ln      layer-normalised LSTM (G = 4) and GRU (G = 3), Ba et al. 2016; extra parameters
 //                        ln_weight_ih_l{k}, ln_weight_hh_l{k} [G*H] (gains), LSTM: ln_weight_c_l{k}, ln_bias_c_l{k} [H]
+//   lstm_bn              recurrent batch-normalised LSTM (G = 4), Cooijmans et al. 2016; extra parameters
+//                        bn_weight_ih_l{k}, bn_weight_hh_l{k} [G*H] (γ_x, γ_h), bn_weight_c_l{k}, bn_bias_c_l{k} [H]
+//                        (γ_c, β_c), and per-time-step running statistics (buffers, not parameters:
+//                        bn_running_{mean,var}_{ih,hh}_l{k} [S, G*H], bn_running_{mean,var}_c_l{k} [S, H])
 // Each cell is one unit of code (src/nn/cell.h, one cell_*.cpp per cell; docs/engine.md "Adding a cell").
 #pragma once
 
@@ -25,15 +29,20 @@
 namespace recurrent {
 
 enum class CellType { rnn_tanh, rnn_relu, lstm, lstm_peephole, gru, gru_cho, gru_simple, mingru, minlstm, rglru,
-                      lstm_ln, gru_ln };
+                      lstm_ln, gru_ln, lstm_bn };
 
 const char* cell_name(CellType c);
 CellType parse_cell(const std::string& name);  // throws Error("--cell", ...) listing valid names
 std::vector<std::string> cell_names();
 int gate_count(CellType c);
-inline bool is_lstm(CellType c) { return c == CellType::lstm || c == CellType::lstm_peephole || c == CellType::lstm_ln; }
+inline bool is_lstm(CellType c) {
+  return c == CellType::lstm || c == CellType::lstm_peephole || c == CellType::lstm_ln || c == CellType::lstm_bn;
+}
 // Layer-normalised cells (Ba et al. 2016; docs/cells.md): fused loops (rows split) and the reference only, fp32.
 inline bool is_layer_norm(CellType c) { return c == CellType::lstm_ln || c == CellType::gru_ln; }
+// Recurrent batch normalisation (Cooijmans et al. 2016; docs/cells.md): statistics over the batch, per time step,
+// so the rows of a step are coupled; the double engine (rnn_bn.cpp) runs it, fp32 only, no recurrent dropout/zoneout.
+inline bool is_batch_norm(CellType c) { return c == CellType::lstm_bn; }
 bool has_cell_state(CellType c);  // carries c_t beside h_t (the LSTMs)
 bool is_scan_cell(CellType c);    // mingru, minlstm, rglru: no weight_hh (gates from x only)
 

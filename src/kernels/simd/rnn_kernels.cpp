@@ -10,6 +10,7 @@
 #include "kernels/simd/cells/gru_cho-inl.h"
 #include "kernels/simd/cells/gru_simple-inl.h"
 #include "kernels/simd/cells/lstm-inl.h"
+#include "kernels/simd/cells/lstm_bn-inl.h"
 #include "kernels/simd/cells/lstm_ln-inl.h"
 #include "kernels/simd/cells/mingru-inl.h"
 #include "kernels/simd/cells/minlstm-inl.h"
@@ -101,6 +102,11 @@ const RnnKernels* GetRnnKernels() {
       .rglru_backward_row = RgLruBackwardRow,
       .lstm_ln_forward_row = LstmLnForwardRow,
       .lstm_ln_backward_row = LstmLnBackwardRow,
+      .bn_columns = BnColumns,
+      .bn_columns_backward = BnColumnsBackward,
+      .lstm_bn_h_rows = LstmBnHRows,
+      .lstm_bn_out_backward_row = LstmBnOutBackwardRow,
+      .lstm_bn_gates_backward_row = LstmBnGatesBackwardRow,
       .zoneout_rows = ZoneoutRows,
       .zoneout_split_row = ZoneoutSplitRow,
       .zoneout_merge_row = ZoneoutMergeRow,

@@ -37,6 +37,39 @@ struct LnLstmBackward {
   float *dgc, *dbc;      // [H] += the c-norm's gain and bias gradients
 };
 
+// Batch-normalised LSTM (cells/lstm_bn-inl.h): column statistics over the valid rows of one step. B rows ld apart,
+// N columns; valid [B] or null (all rows).
+struct BnColumnsArgs {
+  int64_t B, N, ld;
+  const float* m;            // [B, ld] in
+  float* out;                // [B, ld] out: (m − μ)/σ on every row (may be m)
+  const uint8_t* valid;
+  const float *rmean, *rvar; // [N] the population's statistics (evaluation), or null: the rows' own (training)
+  float *mean, *var;         // [N] out (training, or null): the rows' mean and biased variance
+  float* mu;                 // [2N] scratch (each column's shift and the mean's offset from it)
+  float* isd;                // [N] out: 1/√(σ² + ε)
+};
+struct BnColumnsBackArgs {
+  int64_t B, N;              // rows N apart
+  const float* d;            // [B, N] dL/dn
+  const float* nrm;          // [B, N] n
+  float* out;                // [B, N] dL/dv (may be d); 0 on padded rows
+  const uint8_t* valid;
+  const float* isd;          // [N]
+  bool batch;                // batch statistics (the mean terms) or the population's
+};
+struct BnLstmGatesBackward {
+  int64_t H;
+  const float* a;            // [4H] gate activations i f g o
+  const float* cp;           // [H] c_{t-1}
+  const float* dcn;          // [H] dL/dc_t through the c-norm (and h_t)
+  float* dc;                 // [H] in: dL/dc_t from step t+1; out: dL/dc_{t-1}
+  float* da;                 // [4H] in: da_o; out: every gate's pre-activation gradient
+  const float *nx, *nh, *gx, *gh;  // [4H] the two norms and their gains
+  float *dnx, *dnh;          // [4H] out: da ⊙ γ_x, da ⊙ γ_h
+  float *db, *dgx, *dgh;     // [4H] += da, da ⊙ n_x, da ⊙ n_h
+};
+
 // Zoneout and recurrent dropout's copy on M rows of one step (cells/regularise-inl.h): units [0, n) of rows
 // ld apart (pointers offset to the first row and unit). zoneout: h (c) ← z ? h_prev (c_prev) : h (c), z rows
 // ldz apart (bytes, 1: keep), or without z the expectation q·prev + (1 − q)·new; then hd = h ⊙ rm if hd.
@@ -112,6 +145,16 @@ struct RnnKernels {
   // Layer-normalised LSTM (cells/lstm_ln-inl.h)
   void (*lstm_ln_forward_row)(const LnLstmForward& r);
   void (*lstm_ln_backward_row)(const LnLstmBackward& r);
+  // Batch-normalised LSTM (cells/lstm_bn-inl.h): the columns' statistics and norms, their backward; h_t on B rows
+  // (a [B, 4H] gates, nc / hp / cp / h / c [B, H]); one row's backward through h_t (da's o block, dnc [H], and
+  // dgc / dbc [H] added to) and through the gates and gains.
+  void (*bn_columns)(const BnColumnsArgs& r);
+  void (*bn_columns_backward)(const BnColumnsBackArgs& r);
+  void (*lstm_bn_h_rows)(int64_t B, int64_t H, const float* a, const float* nc, const float* gc, const float* bc,
+                         const uint8_t* valid, const float* hp, const float* cp, float* h, float* c);
+  void (*lstm_bn_out_backward_row)(int64_t H, const float* a, const float* nc, const float* gc, const float* bc,
+                                   const float* dh, float* da, float* dnc, float* dgc, float* dbc);
+  void (*lstm_bn_gates_backward_row)(const BnLstmGatesBackward& r);
   // Zoneout / recurrent dropout (cells/regularise-inl.h). Backward of zoneout, one row of n units: split moves
   // dh (dc) where z ≠ 0 into zh (zc), leaving the cell's share; merge adds zh (zc) to dhp (dc). dc, zc: or null.
   void (*zoneout_rows)(const RegRows& r);
