@@ -57,7 +57,7 @@ void add_train_lm(CLI::App& train) {
   c->add_option("--dropout", o->dropout, "dropout on the embedding, between layers and before the decoder")
       ->capture_default_str()->check(checked("fraction"));
   c->add_flag("--tie-weights", o->tie_weights, "share the embedding and decoder weights (needs embed == last hidden)");
-  c->add_option("--init-range", o->init_range, "> 0: every parameter U(-a, a) (Zaremba: 0.1); 0: PyTorch defaults")
+  c->add_option("--init-range", o->init_range, "> 0: every weight and bias U(-a, a) (Zaremba: 0.1; norm gains and RG-LRU lambda keep theirs); 0: PyTorch defaults")
       ->capture_default_str()->check(checked("nonneg-real"));
   c->add_option("--seq-len", o->seq_len, "truncated BPTT length (steps per chunk)")->capture_default_str()
       ->check(checked("positive"));

@@ -95,4 +95,10 @@ void set_default_engine(const EngineConfig& e) {
   g_engine_default = e;
 }
 
+bool keeps_own_init(const std::string& parameter_name) {
+  const size_t dot = parameter_name.rfind('.');
+  const std::string leaf = dot == std::string::npos ? parameter_name : parameter_name.substr(dot + 1);
+  return leaf.rfind("ln_", 0) == 0 || leaf.rfind("bn_", 0) == 0 || leaf.rfind("lambda_l", 0) == 0;
+}
+
 }  // namespace recurrent

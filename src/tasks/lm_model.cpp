@@ -89,7 +89,8 @@ LanguageModel::LanguageModel(LmConfig cfg, Rng& rng) : cfg_(std::move(cfg)), dro
 }
 
 void LanguageModel::init_uniform(float a, Rng& rng) {
-  for (auto& [name, p] : named_parameters()) rng.fill_uniform(p.value(), -a, a);
+  for (auto& [name, p] : named_parameters())
+    if (!keeps_own_init(name)) rng.fill_uniform(p.value(), -a, a);
 }
 
 Var LanguageModel::forward(const std::vector<int64_t>& ids, int64_t T, int64_t B, RNNState& state) {

@@ -357,6 +357,45 @@ TEST(LmConfig, JsonRoundTripAndTiedWeights) {
   EXPECT_THROW(LmConfig::from_json("not json", "t"), Error);
 }
 
+// --init-range draws every weight and bias from U(−a, a) but leaves the norms' gains and biases and RG-LRU's Λ as
+// their cells initialise them (γ = 1 for layer norm, 0.1 for batch norm, β = 0): drawn, the norms would start
+// near zero. A plain LSTM's parameters are all drawn.
+TEST(LmInitRange, DrawsWeightsAndLeavesNormGainsAndLambda) {
+  LmConfig c;
+  c.vocab = data::Vocab::build_words(data::utf8_decode("a b c a", "t"), {});
+  c.embed = 4;
+  c.layers = {{CellType::lstm_ln, 6, 0}, {CellType::lstm_bn, 5, 0}, {CellType::rglru, 4, 0}, {CellType::lstm, 3, 0}};
+  Rng rng_fresh(1), rng_drawn(1), init(2);
+  LanguageModel fresh(c, rng_fresh), m(c, rng_drawn);
+  m.init_uniform(0.1f, init);
+  int kept = 0, drawn = 0;
+  const auto before = fresh.named_parameters();
+  const auto after = m.named_parameters();
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t k = 0; k < after.size(); ++k) {
+    const std::string& name = after[k].first;
+    const Tensor a = after[k].second.value(), b = before[k].second.value();
+    double max_abs = 0.0;
+    bool same = true;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      max_abs = std::max(max_abs, static_cast<double>(std::fabs(a.data()[i])));
+      same = same && a.data()[i] == b.data()[i];
+    }
+    if (keeps_own_init(name)) {
+      ++kept;
+      EXPECT_TRUE(same) << name << " was redrawn";
+    } else {
+      ++drawn;
+      EXPECT_LE(max_abs, 0.1) << name;
+      EXPECT_FALSE(same) << name << " was not drawn";
+    }
+  }
+  EXPECT_EQ(kept, 4 + 4 + 1) << "ln_weight_ih/hh, ln_weight_c, ln_bias_c; bn_ the same four; lambda_l2";
+  EXPECT_GT(drawn, 10);
+  EXPECT_TRUE(keeps_own_init("rnn.ln_weight_ih_l0_reverse") && keeps_own_init("bn_bias_c_l1") &&
+              keeps_own_init("rnn.lambda_l3") && !keeps_own_init("rnn.weight_ln_x") && !keeps_own_init("rnn.bias_ih_l0"));
+}
+
 // --precision: saved in the model's config ("precision"), absent in older models (= fp32); a bf16 model
 // is trained, evaluated and sampled in bf16 (its RNN options carry it), or refused with one error line
 // on a CPU without AVX512_BF16.

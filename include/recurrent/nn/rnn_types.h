@@ -45,6 +45,9 @@ inline bool is_layer_norm(CellType c) { return c == CellType::lstm_ln || c == Ce
 inline bool is_batch_norm(CellType c) { return c == CellType::lstm_bn; }
 bool has_cell_state(CellType c);  // carries c_t beside h_t (the LSTMs)
 bool is_scan_cell(CellType c);    // mingru, minlstm, rglru: no weight_hh (gates from x only)
+// A parameter (by its full name, "rnn.ln_weight_ih_l0") that a blanket re-initialisation (an LM's --init-range)
+// leaves alone: the norms' gains and biases (ln_*, bn_*) and RG-LRU's lambda_l{k}, whose starting values matter.
+bool keeps_own_init(const std::string& parameter_name);
 
 // One layer of a stack: its cell, hidden size and (LSTM only) projection size.
 struct LayerSpec {

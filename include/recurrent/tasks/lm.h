@@ -92,7 +92,10 @@ class LanguageModel : public LmModel {
   // final state on exit, detached from the tape (truncated BPTT carries it to the next chunk).
   Var forward(const std::vector<int64_t>& ids, int64_t T, int64_t B, RNNState& state);
 
-  void init_uniform(float a, Rng& rng);  // every parameter U(−a, a) (Zaremba et al.: a = 0.1)
+  // Every weight and bias U(−a, a) (Zaremba et al.: a = 0.1), in parameter order; a cell's normalisation gains
+  // and biases (ln_*, bn_*) and RG-LRU's Λ keep their own initialisation (γ = 1 or 0.1, β = 0, Λ from the
+  // paper's a ∈ [0.9, 0.999]): a gain drawn from U(−0.1, 0.1) would start the norm near zero.
+  void init_uniform(float a, Rng& rng);
   RNN& rnn() { return *rnn_; }
   Rng& dropout_rng() { return dropout_rng_; }
 
