@@ -29,8 +29,8 @@ int64_t gate_index(const GradProbe::Dir& d, const char* name) {
 
 }  // namespace
 
-// Layer l of the stack as a one-layer RNN over inputs of `in` features, sharing the stack's weights
-// (kind_l{l} → kind_l0; character LMs are unidirectional).
+// Layer l of the stack as a one-layer RNN over inputs of `in` features, sharing the stack's weights and buffers
+// (kind_l{l} → kind_l0; character LMs are unidirectional), in evaluation mode.
 static RNN layer_rnn(const RNN& stack, size_t l, int64_t in) {
   RNNOptions o = stack.options();
   o.input_size = in;
@@ -43,6 +43,14 @@ static RNN layer_rnn(const RNN& stack, size_t l, int64_t in) {
     RC_CHECK(at != std::string::npos && at + 3 == name.size(), "model", "unexpected recurrent parameter ", name);
     r.replace_parameter(name, stack.parameter(name.substr(0, at) + "_l" + std::to_string(l)));
   }
+  for (const auto& [name, b] : r.named_buffers()) {  // lstm_bn's population statistics
+    const size_t at = name.rfind("_l0");
+    RC_CHECK(at != std::string::npos && at + 3 == name.size(), "model", "unexpected recurrent buffer ", name);
+    const Tensor* from = stack.find_buffer(name.substr(0, at) + "_l" + std::to_string(l));
+    RC_CHECK(from != nullptr, "model", "missing recurrent buffer ", name.substr(0, at), "_l", l);
+    r.set_buffer(name, *from);
+  }
+  r.eval();  // inference: population statistics, zoneout's expectation
   return r;
 }
 

@@ -263,11 +263,20 @@ static void draw_masks(const LayerSpec& spec, int d, Rng* rng, const Tensor& fix
 }
 
 // lstm_bn: evaluation normalises with the population statistics (the model's buffers, nn/rnn_bn_stats.h); training
-// normalises with the batch's own, which one row does not have.
+// normalises with the batch's own, which one row does not have. A batch of one row is refused while the statistics
+// are still fresh (`--batch 1`, or a first batch of one); after batches of two or more, a one-row batch (an epoch's
+// last) trains as a step with one valid row does: its features normalise to 0 and the statistics stay as they are.
 static void bind_batch_norm(const RNN& rnn, size_t l, int d, int64_t H, int64_t B, LayerCall& call) {
-  RC_CHECK(!rnn.is_training() || B > 1, "lstm_bn", "layer ", l,
-           ": training needs batches of more than 1 sequence (the batch statistics of one row are undefined, as "
-           "torch.nn.BatchNorm1d says); got batch size 1 (evaluation takes any batch size)");
+  if (rnn.is_training() && B == 1) {
+    const Tensor* m = rnn.find_buffer(RNN::param_name("bn_running_mean_ih", l, d));
+    bool fresh = m == nullptr || m->size(0) == 1;
+    if (fresh && m) {
+      const Tensor mc = m->contiguous();
+      for (int64_t j = 0; j < mc.numel() && fresh; ++j) fresh = mc.data()[j] == 0.0f;
+    }
+    RC_CHECK(!fresh, "--batch", "lstm_bn (layer ", l, ") trains on the batch's own statistics, which one sequence "
+             "does not have (as torch.nn.BatchNorm1d says): use batches of 2 or more (evaluation takes any size)");
+  }
   if (rnn.is_training()) return;
   call.bn_running[d] = rnn::bn_running_of(rnn, l, d, 4 * H, H, call.bn_keep);
   call.params[d].bn_running = &call.bn_running[d];

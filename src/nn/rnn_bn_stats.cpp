@@ -49,6 +49,8 @@ void bn_update_running(RNN& rnn, size_t layer, int dir, int64_t GH, int64_t H, c
     const std::string name = RNN::param_name(kBnBufferKinds[k], layer, dir);
     const int64_t w = bn_width(k, GH, H);
     Tensor cur = rnn.find_buffer(name)->contiguous();
+    RC_CHECK(cur.dim() == 2 && cur.size(0) >= 1 && cur.size(1) == w, name, "expected shape [S, ", w,
+             "] with S >= 1 steps, got ", shape_str(cur.shape()));
     const int64_t S = cur.size(0);
     Tensor next({std::max(S, T), w});  // grown to T steps: new rows start as torch's (mean 0, variance 1)
     std::memcpy(next.data(), cur.data(), S * w * sizeof(float));

@@ -413,6 +413,7 @@ TrainOutcome LmRun::run() {
   RC_CHECK(o_.diagnostics == 0 || train::world_size() == 1, "--diagnostics", "runs in one process only, not under mpirun");
   const bool resume = !o_.resume.empty();
   if (resume) setup_resume(); else setup_fresh();
+  train::refuse_unsynced_buffers(*model_);
   if (resume) train::check_budget_left(o_, pos_.step, pos_.epoch, pos_.elapsed);
   if (!resume) pos_.offset = draw_offset();
   base_ = NgramLmBaseline::fit(s_.train, s_.valid, model_->vocab().size());  // deterministic: a resume refits the same

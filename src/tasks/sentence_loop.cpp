@@ -214,6 +214,7 @@ LoopOutcome SentenceLoop::run(SentenceTask& task, const std::string& banner) {
   std::vector<Rng*> rngs;
   for (auto& [name, r] : task.rngs()) rngs.push_back(r);
   train::rank_streams(rngs);  // under mpirun: each rank its own dropout masks
+  train::refuse_unsynced_buffers(task.model());
   train::clear_interrupt();
   train::install_interrupt_handler();
   task.model().train();

@@ -65,15 +65,17 @@ void load_model_weights(const LoadedCheckpoint& ck, Module& model) {
              shape_str(t.shape()));
     p.value().copy_(t);
   }
-  // Buffers (Module::named_buffers): their shape may differ from the fresh model's (lstm_bn's statistics grow with
-  // the longest training sequence), the rank must not; their owner checks the rest when it reads them.
+  // Buffers (Module::named_buffers): their first dimension may differ from the fresh model's (lstm_bn's statistics
+  // grow with the longest training sequence: [S, width]), at least 1; every other dimension must match.
   for (auto& [name, b] : model.named_buffers()) {
     const std::string key = "model." + name;
     if (!expected.insert(key).second) continue;
     RC_CHECK(ck.file.contains(key), path, "missing tensor '", key, "'");
     Tensor t = ck.file.get_f32(key);
-    RC_CHECK(t.dim() == b.dim(), path, "tensor '", key, "': expected ", b.dim(), " dimensions, got shape ",
-             shape_str(t.shape()));
+    bool fits = t.dim() == b.dim() && (t.dim() == 0 || t.size(0) >= 1);
+    for (int64_t k = 1; fits && k < t.dim(); ++k) fits = t.size(k) == b.size(k);
+    RC_CHECK(fits, path, "tensor '", key, "': expected shape ", shape_str(b.shape()),
+             " (its first dimension may be any size from 1), got ", shape_str(t.shape()));
     model.set_buffer(name, t);
   }
   for (const std::string& n : ck.file.names())

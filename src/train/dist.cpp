@@ -231,6 +231,13 @@ void rank_streams(const std::vector<Rng*>& rngs) {
   }
 }
 
+void refuse_unsynced_buffers(const Module& model) {
+  if (world_size() == 1) return;
+  const auto buffers = model.named_buffers();
+  RC_CHECK(buffers.empty(), "mpirun", "this model keeps batch statistics (", buffers.front().first,
+           ": lstm_bn) that data-parallel training does not synchronise across ranks; train it in one process");
+}
+
 bool any_rank(bool local, const std::string& what) {
   Collective& c = collective();
   if (c.size() == 1) return local;

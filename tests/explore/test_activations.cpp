@@ -60,6 +60,37 @@ TEST(ExploreActivations, RowsAreTheModelsOwnStatesAndProbabilities) {
   for (int64_t u = 0; u < 12; ++u) EXPECT_NEAR(c[u], st.c[0].value().data()[u], 1e-5) << u;
 }
 
+// lstm_bn: the layer-by-layer reading normalises with the model's population statistics (its buffers), as the
+// stacked model's own evaluation does (before, the per-layer copies trained on B = 1 and refused the model).
+TEST(ExploreActivations, BatchNormLstmReadsWithThePopulationStatistics) {
+  auto m = tiny({LayerSpec{CellType::lstm_bn, 8, 0}, LayerSpec{CellType::lstm_bn, 6, 0}});
+  {  // statistics that differ from the fresh ones: a few training calls of 3 sequences on the recurrent stack
+    m->train();
+    Rng rng(3);
+    NoGradGuard ng;
+    RNN& rnn = m->rnn();
+    for (int k = 0; k < 3; ++k) {
+      Tensor x({5, 3, 6});
+      rng.fill_uniform(x, -2.0f, 2.0f);
+      rnn.forward(Var(x));
+    }
+    m->eval();
+  }
+  const Activations a = compute_activations(*m, kText, 1000);
+  const size_t N = data::utf8_decode(kText, "t").size();
+  const tasks::TextScore s = tasks::score_text(*m, kText);
+  for (size_t k = 0; k < N; ++k) EXPECT_NEAR(a.prob[k], s.tokens[k].prob, 1e-5 + 1e-4 * s.tokens[k].prob) << k;
+  NoGradGuard ng;
+  RNNState st;
+  const std::vector<int64_t> ids = tasks::sample_prime_ids(m->vocab(), kText);
+  m->forward(ids, static_cast<int64_t>(ids.size()), 1, st);
+  for (size_t l = 0; l < 2; ++l) {
+    const int64_t H = a.layers[l].size;
+    const float* h = a.layers[l].kinds.at("h").row(static_cast<int64_t>(N) - 1);
+    for (int64_t u = 0; u < H; ++u) EXPECT_NEAR(h[u], st.h[l].value().data()[u], 1e-5) << l << " " << u;
+  }
+}
+
 TEST(ExploreActivations, ChunksAndThreadsReadTheSameRows) {
   // The reading chunk by chunk (states carried), on 1 thread or a pipeline of 2 (layers 0-1 and 2), equals
   // the reading in one chunk: the same rows, probabilities and check.

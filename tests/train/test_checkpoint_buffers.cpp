@@ -1,6 +1,6 @@
 // Module buffers in checkpoints (Module::named_buffers; lstm_bn's per-step running statistics, docs/cells.md): a
 // trained lstm_bn model saved and loaded into a fresh one evaluates identically, including on steps beyond the
-// longest training length; a checkpoint without the statistics, or with the wrong rank, is refused.
+// longest training length; a checkpoint without the statistics, or with the wrong rank or width, is refused.
 #include <gtest/gtest.h>
 
 #include "autograd/gradcheck.h"
@@ -67,6 +67,27 @@ TEST(CheckpointBuffers, MissingOrMisshapenStatisticsAreRefused) {
     ADD_FAILURE() << "a 1-d statistic loaded";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bn_running_mean_c_l0"), std::string::npos) << e.what();
+  }
+  // A statistic of the right rank but the wrong width ([1, 1] for [S, 4H = 16]): refused at load (before, a training
+  // forward read past it), naming it; only the first dimension (S, the steps) may differ from the model's.
+  const std::string p3 = (dir / "narrow.safetensors").string();
+  RNN narrow(RNNOptions::uniform(CellType::lstm_bn, 3, 4, 1), rng);
+  narrow.set_buffer("bn_running_mean_ih_l0", Tensor({1, 1}));
+  train::save_checkpoint(p3, narrow, nullptr, bn_ckpt_data());
+  RNN into(RNNOptions::uniform(CellType::lstm_bn, 3, 4, 1), rng);
+  try {
+    train::load_model_weights(train::read_checkpoint(p3), into);
+    ADD_FAILURE() << "a [1, 1] statistic loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bn_running_mean_ih_l0"), std::string::npos) << e.what();
+  }
+  // The same width set directly: a training forward refuses it too (its update reads the old rows), naming it.
+  narrow.train();
+  try {
+    narrow.forward(Var(random_tensor({3, 2, 3}, rng)));
+    ADD_FAILURE() << "a training forward used a [1, 1] statistic";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bn_running_mean_ih_l0"), std::string::npos) << e.what();
   }
   // An RNN whose statistics were set to a wrong width refuses to evaluate with them, naming the buffer.
   fresh.set_buffer("bn_running_var_ih_l0", Tensor({2, 5}));

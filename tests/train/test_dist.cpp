@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "recurrent/core/error.h"
+#include "recurrent/nn/rnn.h"
 #include "recurrent/train/dist.h"
 #include "recurrent/train/loop.h"
 
@@ -175,4 +176,24 @@ TEST(Dist, MostlyDenseLargeGradientsGoDense) {
   reduce_gradients({{"e", e}}, 1.0, 1.0, 1);
   EXPECT_EQ(c->float_at, static_cast<size_t>(R * 3));
   for (float v : e.grad().to_vector()) ASSERT_EQ(v, 0.75f);
+}
+
+// lstm_bn's batch statistics are each rank's own: under mpirun (here 2 ranks) a model with buffers is refused with
+// one line naming mpirun; a plain model passes, and one process takes either.
+TEST(Dist, ModelsWithBatchStatisticsAreRefusedAcrossRanks) {
+  Restore restore;
+  Rng rng(1);
+  RNN bn(RNNOptions::uniform(CellType::lstm_bn, 3, 4, 1), rng), plain(RNNOptions::uniform(CellType::lstm, 3, 4, 1), rng);
+  EXPECT_NO_THROW(refuse_unsynced_buffers(bn));
+  set_collective(std::make_shared<TwoRanks>());
+  EXPECT_NO_THROW(refuse_unsynced_buffers(plain));
+  try {
+    refuse_unsynced_buffers(bn);
+    ADD_FAILURE() << "lstm_bn passed on 2 ranks";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("mpirun"), std::string::npos) << m;
+    EXPECT_NE(m.find("lstm_bn"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
 }

@@ -27,6 +27,7 @@
 
 #include "recurrent/autograd/var.h"
 #include "recurrent/core/rng.h"
+#include "recurrent/nn/module.h"
 #include "recurrent/optim/optimizer.h"
 
 namespace recurrent::train {
@@ -95,6 +96,11 @@ std::string reduce_summary();
 // so the shards of a batch get different masks; rank 0 keeps the stream its checkpoints save. Call once the
 // RNGs' states are set (a fresh run or a resume). A single process: nothing changes.
 void rank_streams(const std::vector<Rng*>& rngs);
+
+// Under mpirun: refuses (Error "mpirun", one line) a model whose training changes state outside its gradients —
+// lstm_bn's batch statistics (Module buffers) would be each rank's own shard's, so N ranks would not equal one
+// process on the whole batch and the saved statistics would be rank 0's alone. A single process: nothing.
+void refuse_unsynced_buffers(const Module& model);
 
 // True on every rank when `local` is true on any (a stop request: Ctrl-C, a time budget), so all
 // ranks stop at the same step. A single process returns local.
