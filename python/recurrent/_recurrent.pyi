@@ -36,6 +36,10 @@ class RNN:
         """{name: read-only view of the weights}"""
     def set_parameter(self, name: str, value: F32) -> None:
         """Copy `value` (float32, C-contiguous, the parameter's shape) into a parameter."""
+    def buffers(self) -> Dict[str, F32]:
+        """{name: copy} of the non-trained state saved with the model (lstm_bn's running statistics; else empty)."""
+    def set_buffer(self, name: str, value: F32) -> None:
+        """Replace a buffer (float32; its first dimension, the steps, may differ; the rest must match)."""
     def bind_parameters(self, arrays: List[F32], versions: List[int], requires_grad: List[bool]) -> None:
         """Use outside float32 arrays as the weights without copying; versions: the owner's write counters."""
     def forward(self, x: F32, lengths: Optional[Sequence[int]] = None, h0: Optional[F32] = None,

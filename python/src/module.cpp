@@ -226,6 +226,23 @@ class PyRNN {
     for (const auto& [n, p] : rnn_.named_parameters()) d[py::str(n)] = to_array(p.value(), false);
     return d;
   }
+  // Buffers (lstm_bn's per-step running statistics; empty for the other cells): copies, and setting one replaces it
+  // (its first dimension, the steps, may differ from the current one; the rest must match).
+  py::dict buffers() const {
+    py::dict d;
+    for (const auto& [n, b] : rnn_.named_buffers()) d[py::str(n)] = to_array(b.clone(), true);
+    return d;
+  }
+  void set_buffer(const std::string& name, const py::object& value) {
+    const rc::Tensor* cur = rnn_.find_buffer(name);
+    RC_CHECK(cur != nullptr, name, "not a buffer of this RNN (buffers(): ", rnn_.named_buffers().empty() ? "none" : "its names", ")");
+    rc::Tensor src = borrow_array(value, name);
+    bool fits = src.dim() == cur->dim() && src.dim() >= 1 && src.size(0) >= 1;
+    for (int64_t k = 1; fits && k < src.dim(); ++k) fits = src.size(k) == cur->size(k);
+    RC_CHECK(fits, name, "expected shape ", rc::shape_str(cur->shape()), " (its first dimension may be any size from 1), got ",
+             rc::shape_str(src.shape()));
+    rnn_.set_buffer(name, src.clone());
+  }
   void set_parameter(const std::string& name, const py::object& value) {
     rc::Tensor src = borrow_array(value, name);
     rc::Var p = rnn_.parameter(name);
@@ -481,6 +498,10 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
       .def_property_readonly("directions", &PyRNN::directions)
       .def("parameters", &PyRNN::parameters, "{name: read-only array view of the weights}")
       .def("set_parameter", &PyRNN::set_parameter, py::arg("name"), py::arg("value"), "copy `value` into a parameter")
+      .def("buffers", &PyRNN::buffers, "{name: copy} of the state saved with the model that is not trained (lstm_bn's "
+           "running statistics; empty for the other cells)")
+      .def("set_buffer", &PyRNN::set_buffer, py::arg("name"), py::arg("value"),
+           "replace a buffer (its first dimension, the steps, may differ; the rest must match)")
       .def("bind_parameters", &PyRNN::bind_parameters, py::arg("arrays"), py::arg("versions"), py::arg("requires_grad"),
            "use outside float32 arrays as the weights (no copy); versions: the owner's write counters")
       .def("forward", &PyRNN::forward_array, py::arg("x"), py::arg("lengths") = py::none(), py::arg("h0") = py::none(),

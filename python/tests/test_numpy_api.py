@@ -106,3 +106,32 @@ def test_constructor_errors():
     with pytest.raises(ValueError, match="cell: expected 2 cell names"):
         recurrent.RNN(["lstm"], 3, 4, num_layers=2)
     assert "gru_cho" in recurrent.cell_names()
+
+
+def test_lstm_bn_running_statistics_are_buffers():
+    """lstm_bn's per-step running statistics: buffers() gives copies, training calls update them, set_buffer
+    moves them into another RNN, which then evaluates the same; the other cells have none."""
+    assert recurrent.RNN("lstm", 3, 4).buffers() == {}
+    a = recurrent.RNN("lstm_bn", 3, 4, seed=1)
+    fresh = a.buffers()
+    assert sorted(fresh) == sorted(f"bn_running_{s}_{k}_l0" for s in ("mean", "var") for k in ("ih", "hh", "c"))
+    assert fresh["bn_running_mean_ih_l0"].shape == (1, 16)
+    for seed in (2, 3):
+        a.forward(lopsided((5, 3, 3), seed), training=True)
+    trained = a.buffers()
+    assert trained["bn_running_var_c_l0"].shape == (5, 4)
+    assert not np.array_equal(trained["bn_running_mean_ih_l0"][:1], fresh["bn_running_mean_ih_l0"])
+    assert np.any(trained["bn_running_mean_hh_l0"][1] != 0)  # step 0's h product is W_hh·0
+    b = recurrent.RNN("lstm_bn", 3, 4, seed=9)
+    for n, v in a.parameters().items():
+        b.set_parameter(n, np.array(v))
+    x = lopsided((7, 2, 3), 4)
+    before = b.forward(x, training=False).output.copy()
+    for n, v in trained.items():
+        b.set_buffer(n, v)
+    np.testing.assert_array_equal(b.forward(x, training=False).output, a.forward(x, training=False).output)
+    assert not np.allclose(before, a.forward(x, training=False).output, atol=1e-4)
+    with pytest.raises(ValueError, match="bn_running_mean_ih_l0"):
+        b.set_buffer("bn_running_mean_ih_l0", np.zeros((2, 5), np.float32))
+    with pytest.raises(ValueError, match="not a buffer"):
+        b.set_buffer("weight_ih_l0", np.zeros((16, 3), np.float32))
