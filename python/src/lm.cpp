@@ -24,7 +24,8 @@ namespace {
 // A language model trained in Python (recurrent.torch.LanguageModel) as the CLI's model file: the
 // recurrent.config `recurrent train lm` writes (LmConfig: vocabulary, embedding, layers as (cell, hidden,
 // proj)) and the weights under the checkpoint's names (embedding.weight, rnn.weight_ih_l0, ...,
-// decoder.weight unless tied, decoder.bias), strictly: each present with its shape, no other name.
+// decoder.weight unless tied, decoder.bias), strictly: each present with its shape, no other name; an lstm_bn
+// model's running statistics (rnn.bn_running_*) too when given (else the fresh ones: mean 0, variance 1).
 // Weights-only, written atomically. path: a directory (→ DIR/best.safetensors, the file `--model DIR`
 // reads first) or a .safetensors file. Returns the file written.
 std::string save_lm(const std::string& path, const rc::data::Vocab& vocab, int64_t embed,
@@ -40,6 +41,13 @@ std::string save_lm(const std::string& path, const rc::data::Vocab& vocab, int64
   rc::tasks::LanguageModel lm(c, rng);  // validates the configuration (errors name the option)
   for (auto item : tensors) {
     const std::string name = py::str(item.first);
+    if (const rc::Tensor* b = lm.find_buffer(name)) {  // lstm_bn's running statistics: [S, width], S free
+      const rc::Tensor src = borrow_array(item.second, name);
+      RC_CHECK(src.dim() == 2 && src.size(0) >= 1 && src.size(1) == b->size(1), name, "expected shape [S, ", b->size(1),
+               "] with S >= 1 steps, got ", rc::shape_str(src.shape()));
+      lm.set_buffer(name, src.clone());
+      continue;
+    }
     RC_CHECK(lm.has_parameter(name), name, "not a parameter of this language model (expected embedding.weight, rnn.*, ",
              tie_weights ? "" : "decoder.weight, ", "decoder.bias)");
   }

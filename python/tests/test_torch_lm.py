@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 
+import numpy as np
 import pytest
 import torch
 
@@ -119,3 +120,25 @@ def test_bad_arguments_are_value_errors(tmp_path):
                                       {n: t.numpy() for n, t in state.items()})
     with pytest.raises(FileNotFoundError, match="missing: no such file or directory"):
         rt.LanguageModel.load(str(tmp_path / "missing"))
+
+
+def test_save_lm_takes_lstm_bn_statistics(tmp_path):
+    """The CLI-format writer takes an lstm_bn model's running statistics beside its parameters (names from a model
+    the CLI wrote), checks their width, and the file loads with them."""
+    vocab = recurrent.Vocab.build("abcab ba", level="char")
+    rnn = recurrent.RNN("lstm_bn", 4, 6, seed=2)
+    rng = np.random.default_rng(0)
+    tensors = {"embedding.weight": rng.standard_normal((len(vocab), 4)).astype(np.float32),
+               "decoder.weight": rng.standard_normal((len(vocab), 6)).astype(np.float32),
+               "decoder.bias": np.zeros(len(vocab), np.float32)}
+    tensors.update({"rnn." + n: np.array(v) for n, v in rnn.parameters().items()})
+    stats = {"rnn." + n: np.full((3, v.shape[1]), 0.5, np.float32) for n, v in rnn.buffers().items()}
+    f = recurrent._recurrent._save_lm(str(tmp_path / "bn"), vocab, 4, [("lstm_bn", 6, 0)], 0.0, False,
+                                      {**tensors, **stats})
+    saved, _ = recurrent.load_safetensors(f)
+    np.testing.assert_array_equal(saved["model.rnn.bn_running_var_c_l0"], stats["rnn.bn_running_var_c_l0"])
+    recurrent.LanguageModel(str(tmp_path / "bn")).score("abba")  # loads and runs with them
+    bad = dict(stats, **{"rnn.bn_running_mean_c_l0": np.zeros((3, 5), np.float32)})
+    with pytest.raises(ValueError, match="bn_running_mean_c_l0"):
+        recurrent._recurrent._save_lm(str(tmp_path / "bad"), vocab, 4, [("lstm_bn", 6, 0)], 0.0, False,
+                                      {**tensors, **bad})
