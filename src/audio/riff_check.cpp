@@ -33,12 +33,16 @@ void check_list(const ReadAt& read, uint64_t begin, uint64_t end, const std::str
 }
 
 // libsndfile also meets "LIST" markers inside other chunks' bytes (e.g. in a second 'fmt ' chunk's payload:
-// tests/fixtures/audio/fuzz/wav-list-in-fmt-d1ec508a.wav hangs sf_open the same way), so every "LIST" at any
-// byte of the header, [0, end), must fit in the file, and its sub-chunks in it.
-void check_list_markers(const ReadAt& read, uint64_t end, uint64_t size, const std::string& name) {
-  std::string head(end, '\0');
-  if (!read(0, head.data(), head.size())) return;
-  for (size_t at = head.find("LIST"); at != std::string::npos; at = head.find("LIST", at + 1)) {
+// tests/fixtures/audio/fuzz/wav-list-in-fmt-d1ec508a.wav hangs sf_open the same way), and after the data chunk
+// it walks on (resynchronising byte by byte past what it does not know: wav-list-after-data-2a0f08bc.wav), so
+// every "LIST" at any byte of [from, to), the header before the samples or what follows them, must fit in the
+// file, and its sub-chunks in it. The samples themselves are left alone.
+void check_list_markers(const ReadAt& read, uint64_t from, uint64_t to, uint64_t size, const std::string& name) {
+  if (from >= to) return;
+  std::string part(to - from, '\0');
+  if (!read(from, part.data(), part.size())) return;
+  for (size_t i = part.find("LIST"); i != std::string::npos; i = part.find("LIST", i + 1)) {
+    const uint64_t at = from + i;
     char c[8];
     if (at + 8 > size || !read(at, c, 8)) return;
     const uint64_t len = le32(c + 4);
@@ -58,7 +62,10 @@ void check_riff_chunks(const ReadAt& read, uint64_t size, const std::string& nam
     char c[8];
     if (!read(off, c, 8)) break;
     const uint64_t len = le32(c + 4);
-    if (std::memcmp(c, "data", 4) == 0) return check_list_markers(read, off, size, name);  // the header ends here
+    if (std::memcmp(c, "data", 4) == 0) {  // the header ends here; the samples, then what may follow them
+      check_list_markers(read, 0, off, size, name);
+      return check_list_markers(read, off + 8 + len + (len & 1), size, size, name);
+    }
     const bool list = std::memcmp(c, "LIST", 4) == 0;
     // Other chunks that run past the end (a header cut short, a truncated take's data) are libsndfile's to
     // explain or read: only LIST chunks hang it.
@@ -68,7 +75,7 @@ void check_riff_chunks(const ReadAt& read, uint64_t size, const std::string& nam
     if (list) check_list(read, off + 8, off + 8 + len, name);
     off += 8 + len + (len & 1);
   }
-  check_list_markers(read, size, size, name);  // no data chunk found: all of it is header
+  check_list_markers(read, 0, size, size, name);  // no data chunk found: all of it is header
 }
 
 }  // namespace recurrent::audio::riff

@@ -225,6 +225,15 @@ TEST(WavRead, ListMarkerInsideAnotherChunkIsRefusedBeforeLibsndfile) {
   std::string listy = good;
   listy.replace(data + 8, 8, std::string("LIST\xff\xff\xff\x7f", 8));
   EXPECT_EQ(read_audio_bytes(listy, "listy").samples.size(), read_audio_bytes(good, "g").samples.size());
+  // A fresh-clone CI's 30 s run: after a well-formed data chunk, a LIST whose first sub-chunk declares 4 GB (libsndfile
+  // walks on past the samples and hung); refused before libsndfile. A well-formed LIST INFO there still reads.
+  const std::string found3 = std::string(RECURRENT_TEST_DATA) + "/audio/fuzz/wav-list-after-data-2a0f08bc.wav";
+  expect_has(error_of([&] { read_audio(found3); }), "of the LIST chunk at byte 1656 declares 4294967295 bytes");
+  std::string info("LIST\x16\0\0\0INFOINAM\x09\0\0\0a melody\0\0", 30);
+  std::string tagged = good + info;
+  const uint32_t riff = static_cast<uint32_t>(tagged.size() - 8);
+  for (int k = 0; k < 4; ++k) tagged[4 + k] = static_cast<char>((riff >> (8 * k)) & 0xff);
+  EXPECT_EQ(read_audio_bytes(tagged, "tagged").samples, read_audio_bytes(good, "g").samples);
 }
 
 // read_audio_bytes (an upload in memory): the same samples and notes as the file, and the same
