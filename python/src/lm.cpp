@@ -43,8 +43,8 @@ std::string save_lm(const std::string& path, const rc::data::Vocab& vocab, int64
     const std::string name = py::str(item.first);
     if (const rc::Tensor* b = lm.find_buffer(name)) {  // lstm_bn's running statistics: [S, width], S free
       const rc::Tensor src = borrow_array(item.second, name);
-      RC_CHECK(src.dim() == 2 && src.size(0) >= 1 && src.size(1) == b->size(1), name, "expected shape [S, ", b->size(1),
-               "] with S >= 1 steps, got ", rc::shape_str(src.shape()));
+      RC_CHECK(rc::Module::buffer_fits(*b, src), name, "expected shape [S, ", b->size(1), "] with S >= 1 steps, got ",
+               rc::shape_str(src.shape()));
       lm.set_buffer(name, src.clone());
       continue;
     }

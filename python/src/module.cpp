@@ -237,9 +237,7 @@ class PyRNN {
     const rc::Tensor* cur = rnn_.find_buffer(name);
     RC_CHECK(cur != nullptr, name, "not a buffer of this RNN (buffers(): ", rnn_.named_buffers().empty() ? "none" : "its names", ")");
     rc::Tensor src = borrow_array(value, name);
-    bool fits = src.dim() == cur->dim() && src.dim() >= 1 && src.size(0) >= 1;
-    for (int64_t k = 1; fits && k < src.dim(); ++k) fits = src.size(k) == cur->size(k);
-    RC_CHECK(fits, name, "expected shape ", rc::shape_str(cur->shape()), " (its first dimension may be any size from 1), got ",
+    RC_CHECK(rc::Module::buffer_fits(*cur, src), name, "expected shape ", rc::shape_str(cur->shape()), " (its first dimension may be any size from 1), got ",
              rc::shape_str(src.shape()));
     rnn_.set_buffer(name, src.clone());
   }

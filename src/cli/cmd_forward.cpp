@@ -60,7 +60,7 @@ void load_weights(RNN& rnn, const io::SafeTensors& w, const std::string& file) {
     if (!w.contains(name)) continue;
     expected.insert(name);
     Tensor t = w.get_f32(name);
-    RC_CHECK(t.dim() == 2 && t.size(1) == b.size(1), file, "tensor '", name, "': expected shape [steps, ", b.size(1),
+    RC_CHECK(Module::buffer_fits(b, t), file, "tensor '", name, "': expected shape [steps, ", b.size(1),
              "], got ", shape_str(t.shape()));
     rnn.set_buffer(name, t);
   }

@@ -124,4 +124,11 @@ void Module::zero_grad() {
   for (auto& [n, v] : named_parameters()) v.zero_grad();
 }
 
+bool Module::buffer_fits(const Tensor& current, const Tensor& given) {
+  if (given.dim() != current.dim() || given.dim() < 1 || given.size(0) < 1) return false;
+  for (int64_t k = 1; k < given.dim(); ++k)
+    if (given.size(k) != current.size(k)) return false;
+  return true;
+}
+
 }  // namespace recurrent

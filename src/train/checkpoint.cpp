@@ -72,9 +72,7 @@ void load_model_weights(const LoadedCheckpoint& ck, Module& model) {
     if (!expected.insert(key).second) continue;
     RC_CHECK(ck.file.contains(key), path, "missing tensor '", key, "'");
     Tensor t = ck.file.get_f32(key);
-    bool fits = t.dim() == b.dim() && (t.dim() == 0 || t.size(0) >= 1);
-    for (int64_t k = 1; fits && k < t.dim(); ++k) fits = t.size(k) == b.size(k);
-    RC_CHECK(fits, path, "tensor '", key, "': expected shape ", shape_str(b.shape()),
+    RC_CHECK(Module::buffer_fits(b, t), path, "tensor '", key, "': expected shape ", shape_str(b.shape()),
              " (its first dimension may be any size from 1), got ", shape_str(t.shape()));
     model.set_buffer(name, t);
   }

@@ -52,6 +52,9 @@ class Module {
   // Point buffer `name` (a dotted path, as named_buffers gives it) at t, of any shape (a buffer may grow:
   // lstm_bn's per-step statistics; its owner checks the shape when it reads it). Throws Error when missing.
   void set_buffer(std::string_view name, Tensor t);
+  // What a saved or given buffer may be in place of `current` (a checkpoint's, a weights file's, Python's): the same
+  // rank and every dimension but the first (the steps, which grow) equal, the first at least 1.
+  static bool buffer_fits(const Tensor& current, const Tensor& given);
 
  protected:
   // Names must be non-empty and unique among this module's parameters, buffers and children (Error otherwise).
