@@ -6,12 +6,14 @@
 // most that batching can give the server's 32-client throughput over one client's before any HTTP
 // work. Checks first that every row's log-probabilities are finite and sum to 1.
 //
-//   build/bench/bench_serve_step MODEL_DIR [fold: rule | on | off]   (default: the rule, as serve)
+//   build/bench/bench_serve_step MODEL_DIR [fold: rule | on | off] [B …]   (default: the rule, as serve;
+//   B = 1 8 32 64 128; give e.g. `rule 32` to profile one batch size alone)
 #include <time.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "recurrent/autograd/ops.h"
@@ -36,7 +38,7 @@ double wall() { return std::chrono::duration<double>(std::chrono::steady_clock::
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_serve_step MODEL_DIR [rule|on|off]\n");
+    std::fprintf(stderr, "usage: bench_serve_step MODEL_DIR [rule|on|off] [B ...]\n");
     return 2;
   }
   const std::string fold = argc > 2 ? argv[2] : "rule";
@@ -51,9 +53,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_serve_step: %s is not an RNN language model\n", argv[1]);
     return 2;
   }
+  std::vector<int64_t> sizes;
+  for (int i = 3; i < argc; ++i) sizes.push_back(std::max<int64_t>(1, std::atoll(argv[i])));
+  if (sizes.empty()) sizes = {1, 8, 32, 64, 128};
   NoGradGuard ng;
   double per_token_1 = 0;
-  for (int64_t B : {1, 8, 32, 64, 128}) {
+  for (int64_t B : sizes) {
     RNNState st;  // [D, B, R] per layer, carried from step to step as the server's batch
     std::vector<int64_t> ids(static_cast<size_t>(B));
     for (int64_t b = 0; b < B; ++b) ids[b] = 1 + b % (model->vocab_size() - 1);
