@@ -75,7 +75,9 @@ TEST(AttentionRecord, SelfAttentionWeightsAreTheForwardsCausalAndPadded) {
         double s = 0;
         for (int64_t j = 0; j < T; ++j) {
           const float p = P.data()[((b * H + h) * T + i) * T + j];
-          if (j > i || (b == 1 && j == 4)) EXPECT_EQ(p, 0.0f) << b << h << i << j;
+          if (j > i || (b == 1 && j == 4)) {
+            EXPECT_EQ(p, 0.0f) << b << h << i << j;
+          }
           s += p;
         }
         EXPECT_NEAR(s, 1.0, 1e-5);

@@ -262,7 +262,7 @@ TEST(RnnPanelCache, EveryKindOfWriteInvalidates) {
            ASSERT_GE(fd, 0);
            close(fd);
            const char* path = tmpl.c_str();
-           train::save_checkpoint(path, donor, nullptr, {"{}", "", {}});
+           train::save_checkpoint(path, donor, nullptr, {"{}", "", {}, "", ""});
            train::load_model_weights(train::read_checkpoint(path), rnn);
            std::remove(path);
          }},

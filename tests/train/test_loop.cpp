@@ -99,7 +99,7 @@ TEST(Checkpoint, RoundTripStrictLoadAndRngState) {
   train_step([&] { return sum(m.w * m.w); }, opt, 0.0, 1);
   Rng r(42, 3);
   r.next_u64();
-  save_checkpoint(p, m, &opt, {"{\"task\":\"x\"}", rng_state_to_json(r), {{"h.0", Tensor::ones({1, 2, 3})}}});
+  save_checkpoint(p, m, &opt, {"{\"task\":\"x\"}", rng_state_to_json(r), {{"h.0", Tensor::ones({1, 2, 3})}}, "", ""});
   LoadedCheckpoint ck = read_checkpoint(p);
   EXPECT_EQ(ck.config_json, "{\"task\":\"x\"}");
   ASSERT_EQ(ck.extra.size(), 1u);
