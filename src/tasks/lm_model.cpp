@@ -169,7 +169,7 @@ struct EvalRows {
 EvalRows eval_rows(const LmModel& m, int64_t seq_len) {
   int64_t C = 0;
   try {
-    C = json::parse(m.config_json()).value("context", int64_t{0});
+    C = io::json_int_or<int64_t>(json::parse(m.config_json()), "context", 0);
   } catch (const json::exception&) {
   }
   EvalRows r;
