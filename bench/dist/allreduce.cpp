@@ -2,15 +2,37 @@
 // ranks of `mpirun -np N` on one machine, the operation the training driver runs once per step
 // (train/dist.h). Checks the sum, then prints per size the median of --reps timed calls (each after
 // a barrier) and the ring model's bus bandwidth 2·(N−1)/N · bytes / time. docs/distributed.md.
-//   mpirun -np 2 --bind-to none build/bench/dist/bench_allreduce [--reps 21] [--max-mib 64]
+// --mode blocking (default): one MPI_Allreduce; --mode polled: MPI_Iallreduce on buckets of
+// --bucket-mib, waited for by MPI_Testall with a spin then 20 µs sleeps (what training did before).
+//   mpirun -np 2 --bind-to none build/bench/dist/bench_allreduce [--reps 21] [--max-mib 64] [--mode polled]
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <thread>
 #include <vector>
+
+namespace {
+void polled(float* x, size_t n, size_t bucket) {
+  std::vector<MPI_Request> reqs;
+  for (size_t a = 0; a < n; a += bucket) {
+    reqs.emplace_back();
+    MPI_Iallreduce(MPI_IN_PLACE, x + a, static_cast<int>(std::min(bucket, n - a)), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                   &reqs.back());
+  }
+  for (long polls = 0;; ++polls) {
+    int done = 0;
+    MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE);
+    if (done) return;
+    if (polls >= 2000) std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
@@ -18,18 +40,27 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   int reps = 21;
-  double max_mib = 64;
+  double max_mib = 64, bucket_mib = 4;
+  std::string mode = "blocking";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--max-mib")) max_mib = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--bucket-mib")) bucket_mib = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--mode")) mode = argv[i + 1];
   }
-  if (rank == 0) std::printf("ranks %d\n%12s %12s %12s %14s\n", size, "bytes", "median_us", "min_us", "bus_GB_per_s");
+  const size_t bucket = std::max<size_t>(1, static_cast<size_t>(bucket_mib * 1048576 / sizeof(float)));
+  auto reduce = [&](float* x, size_t n) {
+    if (mode == "polled") polled(x, n, bucket);
+    else MPI_Allreduce(MPI_IN_PLACE, x, static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  };
+  if (rank == 0)
+    std::printf("ranks %d, %s\n%12s %12s %12s %14s\n", size, mode.c_str(), "bytes", "median_us", "min_us", "bus_GB_per_s");
   for (size_t bytes = 4096; bytes <= static_cast<size_t>(max_mib * 1048576); bytes *= 4) {
     const size_t n = bytes / sizeof(float);
     std::vector<float> x(n);
     // Check: rank r contributes r + 1 everywhere, so every element must be N(N+1)/2.
     std::fill(x.begin(), x.end(), static_cast<float>(rank + 1));
-    MPI_Allreduce(MPI_IN_PLACE, x.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    reduce(x.data(), n);
     for (float v : x)
       if (v != size * (size + 1) / 2.0f) {
         std::fprintf(stderr, "rank %d: wrong sum %g\n", rank, v);
@@ -39,7 +70,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) {
       MPI_Barrier(MPI_COMM_WORLD);
       const double a = MPI_Wtime();
-      MPI_Allreduce(MPI_IN_PLACE, x.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+      reduce(x.data(), n);
       double d = MPI_Wtime() - a;
       MPI_Allreduce(MPI_IN_PLACE, &d, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);  // the slowest rank's time
       t.push_back(d);

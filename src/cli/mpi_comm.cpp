@@ -2,9 +2,11 @@
 #include "cli/mpi_comm.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,12 +40,24 @@ double timeout_from_env() {
   return t;
 }
 
-// Non-blocking allreduces (MPI_Iallreduce) waited for by polling, so a peer that never arrives ends the
-// job after the time-out instead of hanging it. Buckets of one step are started back to back and
-// waited for together. Integer counts: buffers are cut into parts of at most 2^30 elements.
+// Blocking MPI_Allreduce, Open MPI's fastest path: on one machine's shared memory a 4 MiB sum takes
+// ~1 ms, where MPI_Iallreduce (libnbc) waited for by MPI_Testall took 10-16 ms — each round of its
+// schedule moves only when the waiting rank polls (bench/dist/allreduce.cpp --mode polled,
+// docs/distributed.md). A peer that hangs without dying would block the call for ever, so a watchdog
+// thread (it makes no MPI call: MPI_THREAD_FUNNELED) ends this rank when one collective has run
+// longer than the time-out; mpirun then sees a rank exit without MPI_Finalize and ends the job.
+// Integer counts: buffers are cut into parts of at most 2^30 elements.
 class MpiCollective final : public train::Collective {
  public:
-  explicit MpiCollective(double timeout) : timeout_(timeout) {}
+  explicit MpiCollective(double timeout) : timeout_(timeout), watchdog_([this] { watch(); }) {}
+  ~MpiCollective() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    watchdog_.join();
+  }
   int rank() const override { return g_rank; }
   int size() const override { return g_size; }
   void allreduce_sum(float* x, size_t n, const std::string& what) override { run({{x, n}}, MPI_FLOAT, what); }
@@ -55,42 +69,61 @@ class MpiCollective final : public train::Collective {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   void run(const std::vector<std::pair<void*, size_t>>& bufs, MPI_Datatype type, const std::string& what) {
     constexpr size_t kPart = size_t{1} << 30;
     const size_t esize = type == MPI_FLOAT ? sizeof(float) : sizeof(double);
-    std::vector<MPI_Request> reqs;
+    arm(what);
     for (const auto& [p, n] : bufs)
-      for (size_t a = 0; a < n; a += kPart) {
-        reqs.emplace_back();
-        MPI_Iallreduce(MPI_IN_PLACE, static_cast<char*>(p) + a * esize, static_cast<int>(std::min(kPart, n - a)), type,
-                       MPI_SUM, MPI_COMM_WORLD, &reqs.back());
-      }
-    wait(reqs, what);
+      for (size_t a = 0; a < n; a += kPart)
+        MPI_Allreduce(MPI_IN_PLACE, static_cast<char*>(p) + a * esize, static_cast<int>(std::min(kPart, n - a)), type,
+                      MPI_SUM, MPI_COMM_WORLD);
+    disarm();
   }
 
-  // Polls (MPI_Test drives the transfer); after a short spin it sleeps between polls, so a rank that
-  // waits leaves the core to a rank that still computes (2 ranks on 2 cores, or oversubscribed).
-  void wait(std::vector<MPI_Request>& reqs, const std::string& what) {
-    using Clock = std::chrono::steady_clock;
-    const auto t0 = Clock::now();
-    for (long polls = 0;; ++polls) {
-      int done = 0;
-      MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE);
-      if (done) return;
-      if (polls < 2000) continue;
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
-      if (std::chrono::duration<double>(Clock::now() - t0).count() > timeout_) {
+  void arm(const std::string& what) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      what_ = what;
+      deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_));
+      armed_ = true;
+    }
+    cv_.notify_all();
+  }
+  void disarm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_ = false;
+  }
+
+  // The watchdog: sleeps until the armed collective's deadline (or until one is armed), and ends the
+  // process if that collective is still running then.
+  void watch() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!quit_) {
+      if (!armed_) {
+        cv_.wait(lock);
+        continue;
+      }
+      const auto deadline = deadline_;
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && armed_ && !quit_ && deadline_ == deadline) {
         std::fprintf(stderr,
                      "recurrent: error: rank %d of %d: %s did not complete within %.0f s (RECURRENT_MPI_TIMEOUT): "
                      "another rank has stopped or hangs; ending the job\n",
-                     g_rank, g_size, what.c_str(), timeout_);
+                     g_rank, g_size, what_.c_str(), timeout_);
         std::fflush(stderr);
-        MPI_Abort(MPI_COMM_WORLD, 3);
+        std::_Exit(3);
       }
     }
   }
 
   double timeout_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool armed_ = false, quit_ = false;
+  Clock::time_point deadline_{};
+  std::string what_;
+  std::thread watchdog_;  // last: started once the members it reads exist
 };
 #endif
 }  // namespace

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Issue 25, faults: a rank that hangs without dying (here: stopped with SIGSTOP) must not hang the job.
+# Every collective runs under a watchdog (RECURRENT_MPI_TIMEOUT seconds; 3 here): the rank that waits
+# past it names the collective and exits, and mpirun ends the job. Checks the job ends within 30 s with
+# that message and a non-zero status, and that the last checkpoint is still readable.
+# Usage: hang_rank.sh RECURRENT MPIEXEC LM_FIXTURES_DIR
+set -uo pipefail
+bin=$1 mpiexec=$2 data=$3
+work=$(mktemp -d)
+victim=""
+trap '[[ -n $victim ]] && kill -CONT "$victim" 2>/dev/null; rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+RECURRENT_MPI_TIMEOUT=3 "$mpiexec" --oversubscribe --allow-run-as-root --bind-to none --mca oob_tcp_if_include lo \
+  --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca btl_vader_single_copy_mechanism none \
+  -x RECURRENT_MPI_TIMEOUT -np 2 "$bin" train lm --data "$data/moby_train.txt" --valid "$data/moby_heldout.txt" \
+  --hidden 24 --layers 1 --batch 6 --seq-len 16 --threads 1 --quiet --save-every 20 --max-steps 1000000 \
+  --out "$work/run" >"$work/hung.log" 2>&1 &
+job=$!
+for _ in $(seq 1 100); do  # the rank-1 process: this run's recurrent with OMPI_COMM_WORLD_RANK=1
+  for pid in $(pgrep -f -- "--out $work/run" 2>/dev/null); do
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$pid; fi
+  done
+  [[ -n $victim ]] && break
+  sleep 0.1
+done
+[[ -n $victim ]] || { kill "$job"; fail "no rank-1 process found under mpirun"; }
+sleep 3  # well into training
+t0=$(date +%s.%N)
+kill -STOP "$victim"
+for _ in $(seq 1 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$job" 2>/dev/null; then kill -9 "$job"; fail "the job still runs 30 s after rank 1 was stopped"; fi
+wait "$job"
+status=$?
+t1=$(date +%s.%N)
+echo "job ended $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s after rank 1 was stopped, exit status $status"
+[[ $status -ne 0 ]] || fail "the job exited with status 0 after a rank hung"
+grep -E 'rank 0 of 2: .* did not complete within 3 s' "$work/hung.log" ||
+  { cat "$work/hung.log"; fail "rank 0 did not report the collective it waited for"; }
+if [[ -e $work/run/last.safetensors ]]; then
+  "$bin" inspect "$work/run/last.safetensors" >/dev/null 2>&1 || fail "last.safetensors is not readable"
+fi
+echo "PASS: a stopped rank ends the job within the time-out, named collective, checkpoint readable"
