@@ -128,38 +128,48 @@ std::vector<Piece> plan_pieces(const NamedParams& params, const std::vector<doub
   return pieces;
 }
 
-// flat ← (share·g of each piece: all of it or its rows), or zeros when this rank had no work.
-void pack(const std::vector<Piece>& pieces, float share, bool has_work, std::vector<float>& flat) {
+// Before the sum: a dense piece is scaled in place (share·g, or zeros when this rank had no work) and
+// summed where it lies; a sparse piece's rows are gathered (scaled) into `flat`. The buckets: every
+// piece's floats in parameter order, cut at kBucketFloats.
+std::vector<std::pair<float*, size_t>> prepare(const std::vector<Piece>& pieces, float share, bool has_work,
+                                               std::vector<float>& flat) {
+  size_t sparse_floats = 0;
+  for (const Piece& pc : pieces) sparse_floats += pc.sparse ? pc.floats() : 0;
+  flat.assign(sparse_floats, 0.0f);
+  std::vector<std::pair<float*, size_t>> buckets;
   size_t at = 0;
   for (const Piece& pc : pieces) {
-    const float* s = std::as_const(*pc.g).data();
     const size_t n = pc.floats();
-    if (!has_work) std::fill_n(flat.begin() + static_cast<std::ptrdiff_t>(at), n, 0.0f);
-    else if (!pc.sparse) for (size_t k = 0; k < n; ++k) flat[at + k] = share * s[k];
-    else {
+    float* src = pc.g->data();
+    float* dst = src;
+    if (!pc.sparse) {
+      if (!has_work) std::fill_n(src, n, 0.0f);
+      else if (share != 1.0f) for (size_t k = 0; k < n; ++k) src[k] = share * src[k];
+    } else {
+      dst = flat.data() + at;
       const size_t C = static_cast<size_t>(pc.g->shape()[1]);
-      for (size_t j = 0; j < pc.rows.size(); ++j)
-        for (size_t k = 0; k < C; ++k) flat[at + j * C + k] = share * s[static_cast<size_t>(pc.rows[j]) * C + k];
+      if (has_work)
+        for (size_t j = 0; j < pc.rows.size(); ++j)
+          for (size_t k = 0; k < C; ++k) dst[j * C + k] = share * src[static_cast<size_t>(pc.rows[j]) * C + k];
+      at += n;
     }
-    at += n;
+    for (size_t b = 0; b < n; b += kBucketFloats) buckets.push_back({dst + b, std::min(kBucketFloats, n - b)});
   }
+  return buckets;
 }
 
-// The sums back into the gradients. A sparse piece's other rows are zero on every rank: already zero
+// The sparse pieces' sums back into their rows. Their other rows are zero on every rank: already zero
 // here when this rank had work (its mask said so), cleared when it had none.
-void unpack(const std::vector<Piece>& pieces, bool has_work, const std::vector<float>& flat) {
+void unpack_sparse(const std::vector<Piece>& pieces, bool has_work, const std::vector<float>& flat) {
   size_t at = 0;
   for (const Piece& pc : pieces) {
-    const size_t n = pc.floats();
-    if (!pc.sparse) std::memcpy(pc.g->data(), flat.data() + at, n * sizeof(float));
-    else {
-      if (!has_work) pc.g->zero_();
-      const size_t C = static_cast<size_t>(pc.g->shape()[1]);
-      float* d = pc.g->data();
-      for (size_t j = 0; j < pc.rows.size(); ++j)
-        std::memcpy(d + static_cast<size_t>(pc.rows[j]) * C, flat.data() + at + j * C, C * sizeof(float));
-    }
-    at += n;
+    if (!pc.sparse) continue;
+    if (!has_work) pc.g->zero_();
+    const size_t C = static_cast<size_t>(pc.g->shape()[1]);
+    float* d = pc.g->data();
+    for (size_t j = 0; j < pc.rows.size(); ++j)
+      std::memcpy(d + static_cast<size_t>(pc.rows[j]) * C, flat.data() + at + j * C, C * sizeof(float));
+    at += pc.floats();
   }
 }
 }  // namespace
@@ -195,20 +205,18 @@ double reduce_gradients(const NamedParams& params, double local_loss, double wei
   const double W = head[1];
   RC_CHECK(W > 0, "training", "no rank had work at step ", step, " (the global batch is empty)");
   // floats: (w_r / W)·g_r of every parameter some rank has a gradient for (a sparse one: the union's
-  // rows), in order, cut into buckets.
+  // rows), in order, cut into buckets; the dense ones summed in place.
   const std::vector<Piece> pieces = plan_pieces(params, head);
+  std::vector<float> flat;
+  const auto buckets = prepare(pieces, static_cast<float>(weight / W), has_work, flat);
   size_t total = 0;
-  for (const Piece& pc : pieces) total += pc.floats();
-  std::vector<float> flat(total);
-  pack(pieces, static_cast<float>(weight / W), has_work, flat);
-  std::vector<std::pair<float*, size_t>> buckets;
-  for (size_t b = 0; b < total; b += kBucketFloats) buckets.push_back({flat.data() + b, std::min(kBucketFloats, total - b)});
+  for (const auto& bk : buckets) total += bk.second;
   c.allreduce_sum_many(buckets, what);
   g_stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   g_stats.steps += 1, g_stats.buckets = static_cast<int64_t>(buckets.size());
   g_stats.bytes += static_cast<double>(total * sizeof(float) + head.size() * sizeof(double));
   g_stats.bytes_per_step = g_stats.bytes / static_cast<double>(g_stats.steps);
-  unpack(pieces, has_work, flat);
+  unpack_sparse(pieces, has_work, flat);
   return head[0] / W;
 }
 
