@@ -184,10 +184,14 @@ inline void PanelGemm2(int64_t M, int64_t K1, const float* A1, int64_t lda1, int
 // ---- PanelGemmPair: one left operand against TWO consecutive panels (the fused loops' gates g and g + 1 of one
 // unit block) in one register block of kMR4 rows × 4 vectors: one broadcast of A feeds 4 FMAs instead of 2 and
 // each panel row load serves kMR4 rows (on Ice Lake, 8 × 2 vectors ran at ~68% of the FMA peak with the data in
-// L1/L2, 4 × 4 vectors at ~84%: docs/engine.md). Every element is the same FMA chain as PanelGemm2's (k ascending
+// L1/L2, 4 × 4 vectors at ~84%: docs/engine.md). 6 rows (24 accumulators + 4 panel vectors + 1 broadcast of
+// the 32 registers): a panel pair of K = 512 rows (128 KB) does not fit L1, so every row block streams it from
+// L2, and 6 rows ask 2/3 of the bytes per FMA that 4 rows do — on Sapphire Rapids (AMX Xeon, 1 thread,
+// bench_panel_gemm pair_avx512) M = 32 × 512 × 512 145.8 → 157.2 GFLOP/s, 64 × 256 × 1024 134 → 154,
+// 64 × 512 × 2048 132 → 146 (zmm FMA peak 205). Every element is the same FMA chain as PanelGemm2's (k ascending
 // from 0, then + C when accumulating), so the result is bitwise two PanelGemm2 calls. Targets with 16 vector
 // registers, and M = 1 (the matrix-vector form), run exactly those two calls.
-inline constexpr int kMR4 = 4;
+inline constexpr int kMR4 = 6;
 
 template <int MR, bool kPf>
 HWY_INLINE void AccumulateBlock4(int64_t K, const float* A, int64_t lda, const float* P1, const float* P2,
