@@ -10,11 +10,13 @@
 //   B = 1 8 32 64 128; give e.g. `rule 32` to profile one batch size alone)
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "recurrent/autograd/ops.h"
 #include "recurrent/core/threads.h"
@@ -78,8 +80,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) lp = log_softmax(lm->forward(ids, 1, B, st)).value();
     const double cpu = (thread_cpu() - c0) / n, w = (wall() - w0) / n;
     if (B == 1) per_token_1 = cpu;
-    std::printf("B = %3ld  CPU %8.1f us/step  wall %8.1f us/step  %8.0f tokens per CPU second  (%.2fx B = 1's)\n",
-                static_cast<long>(B), 1e6 * cpu, 1e6 * w, B / cpu, per_token_1 / (cpu / B));
+    std::printf("B = %3ld  CPU %8.1f us/step  wall %8.1f us/step  %8.0f tokens per CPU second", static_cast<long>(B),
+                1e6 * cpu, 1e6 * w, B / cpu);
+    if (per_token_1 > 0) std::printf("  (%.2fx B = 1's)", per_token_1 / (cpu / B));
+    std::printf("\n");
   }
   return 0;
 }

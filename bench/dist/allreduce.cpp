@@ -48,6 +48,12 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--bucket-mib")) bucket_mib = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--mode")) mode = argv[i + 1];
   }
+  if (mode != "blocking" && mode != "polled") {
+    if (rank == 0) std::fprintf(stderr, "bench_allreduce: --mode: expected blocking or polled, got '%s'\n", mode.c_str());
+    MPI_Finalize();
+    return 2;
+  }
+  bucket_mib = std::max(bucket_mib, 1.0 / 1048576);
   const size_t bucket = std::max<size_t>(1, static_cast<size_t>(bucket_mib * 1048576 / sizeof(float)));
   auto reduce = [&](float* x, size_t n) {
     if (mode == "polled") polled(x, n, bucket);

@@ -36,7 +36,9 @@ double timeout_from_env() {
   if (!v || !*v) return 600.0;
   char* end = nullptr;
   const double t = std::strtod(v, &end);
-  RC_CHECK(end && *end == '\0' && t > 0, "RECURRENT_MPI_TIMEOUT", "expected a positive number of seconds, got '", v, "'");
+  // Up to 10^7 s (116 days): a deadline past the clock's range would be undefined, and read as "now".
+  RC_CHECK(end && *end == '\0' && t > 0 && t <= 1e7, "RECURRENT_MPI_TIMEOUT",
+           "expected a number of seconds in (0, 10000000], got '", v, "'");
   return t;
 }
 
@@ -45,7 +47,8 @@ double timeout_from_env() {
 // schedule moves only when the waiting rank polls (bench/dist/allreduce.cpp --mode polled,
 // docs/distributed.md). A peer that hangs without dying would block the call for ever, so a watchdog
 // thread (it makes no MPI call: MPI_THREAD_FUNNELED) ends this rank when one collective has run
-// longer than the time-out; mpirun then sees a rank exit without MPI_Finalize and ends the job.
+// longer than the time-out; mpirun (and hydra; srun with --kill-on-bad-exit) then sees a rank exit
+// without MPI_Finalize and ends the job.
 // Integer counts: buffers are cut into parts of at most 2^30 elements.
 class MpiCollective final : public train::Collective {
  public:
@@ -88,6 +91,7 @@ class MpiCollective final : public train::Collective {
       what_ = what;
       deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_));
       armed_ = true;
+      if (!idle_) return;  // the watchdog waits for an older deadline: it will find this one after it
     }
     cv_.notify_all();
   }
@@ -102,7 +106,9 @@ class MpiCollective final : public train::Collective {
     std::unique_lock<std::mutex> lock(mu_);
     while (!quit_) {
       if (!armed_) {
+        idle_ = true;
         cv_.wait(lock);
+        idle_ = false;
         continue;
       }
       const auto deadline = deadline_;
@@ -111,7 +117,7 @@ class MpiCollective final : public train::Collective {
                      "recurrent: error: rank %d of %d: %s did not complete within %.0f s (RECURRENT_MPI_TIMEOUT): "
                      "another rank has stopped or hangs; ending the job\n",
                      g_rank, g_size, what_.c_str(), timeout_);
-        std::fflush(stderr);
+        std::fflush(nullptr);  // stderr, and whatever rank 0 has printed so far
         std::_Exit(3);
       }
     }
@@ -120,7 +126,7 @@ class MpiCollective final : public train::Collective {
   double timeout_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool armed_ = false, quit_ = false;
+  bool armed_ = false, quit_ = false, idle_ = false;
   Clock::time_point deadline_{};
   std::string what_;
   std::thread watchdog_;  // last: started once the members it reads exist

@@ -4,8 +4,9 @@
 // (OMPI_COMM_WORLD_SIZE; PMI_SIZE / PMIX_RANK for other launchers); no flag is needed.
 //   * Faults: MPI's default error handler ends the job when a call fails, and mpirun ends it when a rank
 //     dies (naming that rank). A collective that waits longer than RECURRENT_MPI_TIMEOUT seconds (default
-//     600) — a peer that hangs without dying — makes the waiting rank abort the job with a message that
-//     names itself and the operation.
+//     600, at most 10^7) — a peer that hangs without dying — makes the waiting rank print a message that
+//     names itself and the operation and exit with status 3 (a watchdog thread; it makes no MPI call);
+//     the launcher then ends the job (mpirun does; srun needs --kill-on-bad-exit).
 //   * An error on one rank: "recurrent: error: rank R of N: <message>" on stderr, then MPI_Abort ends
 //     every rank.
 //   * Ranks other than 0 send their stdout to /dev/null (rank 0 prints the results).

@@ -102,14 +102,14 @@ TEST_P(PanelGemm, TwoSegmentsMatchTheConcatenatedProduct) {
 }
 
 // panel_gemm_pair (two consecutive panels against the same left operand, the fused loops' gates g and g + 1):
-// bitwise two panel_gemm2 calls (checked against the reference above) on every row-block shape (the 4-row
+// bitwise two panel_gemm2 calls (checked against the reference above) on every row-block shape (the 6-row
 // blocks of the wide kernel, each remainder, M = 1), one segment (K2 = 0) or two, partial panels, overwrite and
 // accumulate, with and without the prefetched panels; columns past ncols untouched in both outputs.
 TEST_P(PanelGemm, PairIsBitwiseTwoSingleProducts) {
   const simd::RnnKernels& kern = simd::rnn_kernels(GetParam());
   const int64_t PW = kern.panel;
   Rng rng(9);
-  for (int64_t M : {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17})
+  for (int64_t M : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17})
     for (int64_t K1 : {1, 5, 33})
       for (int64_t K2 : {0, 4, 67})
         for (int64_t ncols : {PW, PW - 3, int64_t{5}})
