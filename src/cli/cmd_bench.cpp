@@ -199,10 +199,8 @@ void run_bench(const BenchArgs& a) {
 void add_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* c = app.add_subcommand("bench", "time one recurrent-layer configuration (median, tokens/s, GFLOP/s, % of peak)");
-  std::string cells;
-  for (const std::string& n : cell_names()) cells += (cells.empty() ? "" : " | ") + n;
   c->add_option("--cell", a->cell,
-                cells + "; a comma list times each in the same run (rounds in rotated order) and gives tokens/s "
+                cell_choices() + "; a comma list times each in the same run (rounds in rotated order) and gives tokens/s "
                         "as a multiple of the first's")
       ->capture_default_str()->check(choice_list(cell_names()));
   c->add_option("--hidden", a->hidden, "hidden size H")->capture_default_str()->check(checked("positive"));

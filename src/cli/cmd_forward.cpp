@@ -134,9 +134,7 @@ void add_forward(CLI::App& app) {
   CLI::App* c = app.add_subcommand("forward", "run a saved recurrent network on an input (and its gradients)");
   c->add_option("--weights", a->weights, "safetensors file with PyTorch-named weights")->required()
       ->check(checked("file"));
-  std::string cells;
-  for (const std::string& n : cell_names()) cells += (cells.empty() ? "" : " | ") + n;
-  c->add_option("--cell", a->cell, cells)->required()->check(choice(cell_names()));
+  c->add_option("--cell", a->cell, cell_choices())->required()->check(choice(cell_names()));
   c->add_option("--layers", a->layers, "number of stacked layers")->check(checked("positive"));
   c->add_flag("--bidirectional", a->bidirectional, "two directions per layer, outputs concatenated");
   c->add_option("--proj-size", a->proj, "LSTM projection size (0: none)")->check(checked("count"));

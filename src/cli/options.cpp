@@ -208,6 +208,12 @@ void finish_run_options(const std::string& task, const CLI::App* c, train::RunOp
   o.command = record_options(task, *c);
 }
 
+std::string cell_choices() {
+  std::string s;
+  for (const std::string& n : cell_names()) s += (s.empty() ? "" : " | ") + n;
+  return s;
+}
+
 void add_stack_options(CLI::App* c, std::string& cells, std::string& hidden, int64_t& layers) {
   c->add_option("--cell", cells, "cell per layer (one name or a comma list): rnn_tanh rnn_relu lstm "
                 "lstm_peephole gru gru_cho gru_simple mingru minlstm rglru lstm_ln gru_ln lstm_bn")->capture_default_str()->check(checked("cells"));

@@ -38,6 +38,9 @@ void add_run_options(CLI::App* c, train::RunOptions& o, std::string& budget);
 void finish_run_options(const std::string& task, const CLI::App* c, train::RunOptions& o, const std::string& budget,
                         int64_t default_epochs = 10);
 
+// Every cell name (cell_names()) joined by " | ", for an option's help.
+std::string cell_choices();
+
 // --cell --hidden --layers: a recurrent stack (one cell name or a comma list; sizes likewise).
 void add_stack_options(CLI::App* c, std::string& cells, std::string& hidden, int64_t& layers);
 
