@@ -7,25 +7,17 @@
 set -uo pipefail
 bin=$1 mpiexec=$2 data=$3
 work=$(mktemp -d)
-victim=""
 job=""
 # On every exit: the job's whole process group (mpirun and its ranks) killed, the stopped rank included.
 trap '[[ -n $job ]] && kill -9 -- -"$job" 2>/dev/null; pkill -9 -f -- "--out $work/run" 2>/dev/null; rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-RECURRENT_MPI_TIMEOUT=3 setsid "$mpiexec" --oversubscribe --allow-run-as-root --bind-to none --mca oob_tcp_if_include lo \
-  --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca btl_vader_single_copy_mechanism none \
-  -x RECURRENT_MPI_TIMEOUT -np 2 "$bin" train lm --data "$data/moby_train.txt" --valid "$data/moby_heldout.txt" \
+source "$(dirname "$0")/common.sh"
+RECURRENT_MPI_TIMEOUT=3 setsid "$mpiexec" "${mpi_flags[@]}" -x RECURRENT_MPI_TIMEOUT -np 2 "$bin" train lm \
+  --data "$data/moby_train.txt" --valid "$data/moby_heldout.txt" \
   --hidden 24 --layers 1 --batch 6 --seq-len 16 --threads 1 --quiet --log-interval 10 --max-steps 1000000 \
   --out "$work/run" >"$work/hung.log" 2>&1 &
 job=$!
-for _ in $(seq 1 100); do  # the rank-1 process: this run's recurrent with OMPI_COMM_WORLD_RANK=1
-  for pid in $(pgrep -f -- "--out $work/run" 2>/dev/null); do
-    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$pid; fi
-  done
-  [[ -n $victim ]] && break
-  sleep 0.1
-done
-[[ -n $victim ]] || fail "no rank-1 process found under mpirun"
+victim=$(rank_pid "--out $work/run" 1) || fail "no rank-1 process found under mpirun"
 rows() { if [[ -f $work/run/metrics.csv ]]; then wc -l <"$work/run/metrics.csv"; else echo 0; fi; }
 for _ in $(seq 1 300); do  # training runs: metrics.csv has a row after its header
   (($(rows) >= 2)) && break

@@ -6,11 +6,7 @@ set -uo pipefail
 bin=$1 mpiexec=$2 data=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mpirun() {
-  local n=$1; shift
-  "$mpiexec" --oversubscribe --allow-run-as-root --bind-to none --mca oob_tcp_if_include lo \
-    --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca btl_vader_single_copy_mechanism none -np "$n" "$bin" "$@"
-}
+source "$(dirname "$0")/common.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 args=(train lm --data "$data/moby_train.txt" --valid "$data/moby_heldout.txt" --hidden 24 --layers 1 --batch 6
       --seq-len 16 --threads 1 --quiet --out "$work/run")
@@ -21,15 +17,7 @@ mpirun 3 "${args[@]}" --max-steps 5 >"$work/first.log" 2>&1 || { cat "$work/firs
 # 2. Resumed on 3 ranks for very many steps; rank 1 is killed once training runs.
 mpirun 3 train lm --resume "$work/run" --max-steps 1000000 >"$work/killed.log" 2>&1 &
 job=$!
-victim=""
-for _ in $(seq 1 100); do  # the rank-1 process: this run's recurrent with OMPI_COMM_WORLD_RANK=1
-  for pid in $(pgrep -f -- "--resume $work/run" 2>/dev/null); do
-    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$pid; fi
-  done
-  [[ -n $victim ]] && break
-  sleep 0.1
-done
-[[ -n $victim ]] || { kill "$job"; fail "no rank-1 process found under mpirun"; }
+victim=$(rank_pid "--resume $work/run" 1) || { kill "$job"; fail "no rank-1 process found under mpirun"; }
 sleep 3  # well into training (each step is milliseconds)
 t0=$(date +%s.%N)
 kill -9 "$victim"
