@@ -17,8 +17,8 @@ classifier, tagger, language model or encoder-decoder as `recurrent predict --fo
 the engine are ValueError with the library's one-line message. docs/python.md has the rest.
 """
 from ._recurrent import (RNN, Forward, LanguageModel, Vocab, cell_names, load_safetensors, num_threads, predict,
-                         save_safetensors, set_num_threads)
+                         save_safetensors, set_flush_denormal, set_num_threads)
 
 __all__ = ["RNN", "Forward", "LanguageModel", "Vocab", "cell_names", "load_safetensors", "num_threads", "predict",
-           "save_safetensors", "set_num_threads"]
+           "save_safetensors", "set_flush_denormal", "set_num_threads"]
 __version__ = "0.1.0"

@@ -27,6 +27,7 @@
 
 #include "recurrent/autograd/var.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/float_env.h"
 #include "recurrent/core/rng.h"
 #include "recurrent/core/tensor.h"
 #include "recurrent/core/threads.h"
@@ -526,4 +527,7 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
   m.def("cell_names", &rc::cell_names, "the cell names RNN accepts");
   m.def("num_threads", &rc::num_threads, "threads the engine uses");
   m.def("set_num_threads", &rc::set_num_threads, py::arg("n"), "threads the engine uses (n >= 1)");
+  m.def("set_flush_denormal", &rc::set_flush_denormal, py::arg("mode"),
+        "flush denormal floats to zero on this thread and the engine's threads (as torch.set_flush_denormal); "
+        "False where the CPU has no such mode");
 }

@@ -135,3 +135,16 @@ def test_lstm_bn_running_statistics_are_buffers():
         b.set_buffer("bn_running_mean_ih_l0", np.zeros((2, 5), np.float32))
     with pytest.raises(ValueError, match="not a buffer"):
         b.set_buffer("weight_ih_l0", np.zeros((16, 3), np.float32))
+
+
+def test_set_flush_denormal_as_torch():
+    """recurrent.set_flush_denormal(True) flushes on the calling thread (what NumPy computes on here too),
+    False restores gradual underflow; True on x86-64 and aarch64, as torch.set_flush_denormal."""
+    tiny = np.array([1e-20], dtype=np.float32)
+    try:
+        assert recurrent.set_flush_denormal(True) is True
+        assert (tiny * tiny)[0] == 0.0
+        assert recurrent.set_flush_denormal(False) is True
+        assert (tiny * tiny)[0] > 0.0
+    finally:
+        recurrent.set_flush_denormal(False)

@@ -20,12 +20,17 @@
 #include "cli/options.h"
 #include "cli/run_record.h"
 #include "recurrent/core/error.h"
+#include "recurrent/core/float_env.h"
 #include "recurrent/core/memory.h"
 #include "recurrent/core/threads.h"
 
 int main(int argc, char** argv) {
   recurrent::cli::bound_openmp_spin(argv);  // libgomp: short spin, then sleep (cli/omp_env.h)
   recurrent::cli::route_sigint_to_watcher();  // Ctrl-C on a thread of its own (cli/interrupts.h)
+  // Denormals flushed to zero on this thread and the OpenMP team (which starts here, after the signal mask
+  // above, so its threads inherit both): a saturated gate otherwise fills the products with 100x-slower
+  // denormals (include/recurrent/core/float_env.h).
+  recurrent::set_flush_denormal(true);
   int ranks = 1;
   try {
     ranks = recurrent::cli::start_mpi(&argc, &argv);  // under mpirun: this rank of the job (cli/mpi_comm.h)
