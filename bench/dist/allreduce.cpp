@@ -3,7 +3,8 @@
 // (train/dist.h). Checks the sum, then prints per size the median of --reps timed calls (each after
 // a barrier) and the ring model's bus bandwidth 2·(N−1)/N · bytes / time. docs/distributed.md.
 // --mode blocking (default): one MPI_Allreduce; --mode polled: MPI_Iallreduce on buckets of
-// --bucket-mib, waited for by MPI_Testall with a spin then 20 µs sleeps (what training did before).
+// --bucket-mib, waited for by MPI_Testall with a spin then 20 µs sleeps (what training did before);
+// --mode rsag: MPI_Reduce_scatter then MPI_Allgatherv (each rank sums its 1/N).
 //   mpirun -np 2 --bind-to none build/bench/dist/bench_allreduce [--reps 21] [--max-mib 64] [--mode polled]
 #include <mpi.h>
 
@@ -32,6 +33,19 @@ void polled(float* x, size_t n, size_t bucket) {
     if (polls >= 2000) std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
 }
+// Reduce-scatter then allgather (the ring's two halves as two calls): each rank sums 1/N of the buffer.
+// n is cut into N parts, the first n % N one longer (train/dist.h's shard()).
+void rsag(float* x, size_t n, int rank, int size) {
+  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    counts[r] = static_cast<int>(n / size + (static_cast<size_t>(r) < n % size ? 1 : 0));
+    displs[r] = r == 0 ? 0 : displs[r - 1] + counts[r - 1];
+  }
+  std::vector<float> mine(static_cast<size_t>(counts[rank]));
+  MPI_Reduce_scatter(x, mine.data(), counts.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  std::memcpy(x + displs[rank], mine.data(), mine.size() * sizeof(float));
+  MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, x, counts.data(), displs.data(), MPI_FLOAT, MPI_COMM_WORLD);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,8 +62,8 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--bucket-mib")) bucket_mib = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--mode")) mode = argv[i + 1];
   }
-  if (mode != "blocking" && mode != "polled") {
-    if (rank == 0) std::fprintf(stderr, "bench_allreduce: --mode: expected blocking or polled, got '%s'\n", mode.c_str());
+  if (mode != "blocking" && mode != "polled" && mode != "rsag") {
+    if (rank == 0) std::fprintf(stderr, "bench_allreduce: --mode: expected blocking, polled or rsag, got '%s'\n", mode.c_str());
     MPI_Finalize();
     return 2;
   }
@@ -57,6 +71,7 @@ int main(int argc, char** argv) {
   const size_t bucket = std::max<size_t>(1, static_cast<size_t>(bucket_mib * 1048576 / sizeof(float)));
   auto reduce = [&](float* x, size_t n) {
     if (mode == "polled") polled(x, n, bucket);
+    else if (mode == "rsag") rsag(x, n, rank, size);
     else MPI_Allreduce(MPI_IN_PLACE, x, static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
   };
   if (rank == 0)

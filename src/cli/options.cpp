@@ -215,8 +215,8 @@ std::string cell_choices() {
 }
 
 void add_stack_options(CLI::App* c, std::string& cells, std::string& hidden, int64_t& layers) {
-  c->add_option("--cell", cells, "cell per layer (one name or a comma list): rnn_tanh rnn_relu lstm "
-                "lstm_peephole gru gru_cho gru_simple mingru minlstm rglru lstm_ln gru_ln lstm_bn")->capture_default_str()->check(checked("cells"));
+  c->add_option("--cell", cells, "cell per layer (one name or a comma list): " + cell_choices())
+      ->capture_default_str()->check(checked("cells"));
   c->add_option("--hidden", hidden, "hidden size, or a comma list per layer")->capture_default_str()
       ->check(checked("positive-list"));
   c->add_option("--layers", layers, "recurrent layers")->capture_default_str()->check(checked("positive"));
