@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -356,7 +357,10 @@ Tensor Tensor::clone() const {
 
 Tensor& Tensor::fill_(float v) {
   float* dp = data();
-  if (is_contiguous()) {
+  if (is_contiguous() && v == 0.0f && !std::signbit(v)) {
+    // +0 is all zero bits: memset (libc's widest stores; zero_grad clears every gradient each step).
+    if (numel() > 0) std::memset(dp, 0, static_cast<size_t>(numel()) * sizeof(float));
+  } else if (is_contiguous()) {
     for (int64_t i = 0, n = numel(); i < n; ++i) dp[i] = v;
   } else {
     for_each_offset(shape_, strides_, [&](int64_t, int64_t off) { dp[off] = v; });

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "recurrent/core/error.h"
+#include "recurrent/kernels/reduce.h"
 
 namespace recurrent {
 
@@ -22,17 +23,6 @@ void for_each_grad(const std::vector<Var>& params, const char* where, Fn&& fn) {
   }
 }
 
-// Σ g² in double over 8 interleaved partial sums (lane i % 8), combined in a fixed order: the
-// same value on every run, and 8 independent add chains instead of one (the single chain ran at
-// one add per FP-add latency: ~3% of a word-LM training step over its 4M gradients).
-double sum_squares(const float* g, int64_t n) {
-  double acc[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) acc[k] += static_cast<double>(g[i + k]) * g[i + k];
-  for (; i < n; ++i) acc[i & 7] += static_cast<double>(g[i]) * g[i];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
 }  // namespace
 
 double grad_norm(const std::vector<Var>& params) {
@@ -44,7 +34,12 @@ double grad_norm(const std::vector<Var>& params) {
 float clip_grad_norm(const std::vector<Var>& params, double max_norm) {
   RC_CHECK(std::isfinite(max_norm) && max_norm > 0.0, "clip_grad_norm max_norm", "expected a finite value > 0, got ",
            max_norm);
-  const double norm = grad_norm(params);
+  return clip_grad_norm(params, max_norm, grad_norm(params));
+}
+
+float clip_grad_norm(const std::vector<Var>& params, double max_norm, double norm) {
+  RC_CHECK(std::isfinite(max_norm) && max_norm > 0.0, "clip_grad_norm max_norm", "expected a finite value > 0, got ",
+           max_norm);
   if (!std::isfinite(norm)) return static_cast<float>(norm);  // NaN or Inf: the caller decides
   const double coef = max_norm / (norm + 1e-6);
   if (coef < 1.0) {

@@ -3,11 +3,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 
 #include "recurrent/core/error.h"
+#include "recurrent/kernels/reduce.h"
+#include "recurrent/optim/clip.h"
 #include "recurrent/train/loop.h"
 
 namespace recurrent::train {
@@ -128,8 +131,8 @@ std::vector<Piece> plan_pieces(const NamedParams& params, const std::vector<doub
   return pieces;
 }
 
-// Before the sum: a dense piece is scaled in place (share·g, or zeros when this rank had no work) and
-// summed where it lies; a sparse piece's rows are gathered (scaled) into `flat`. The buckets: every
+// Before the sum: a dense piece is scaled in place (share·g unless share is 1, i.e. backward scaled it
+// already; zeros when this rank had no work) and summed where it lies; a sparse piece's rows are gathered (scaled) into `flat`. The buckets: every
 // piece's floats in parameter order, cut at kBucketFloats.
 std::vector<std::pair<float*, size_t>> prepare(const std::vector<Piece>& pieces, float share, bool has_work,
                                                std::vector<float>& flat) {
@@ -174,7 +177,16 @@ void unpack_sparse(const std::vector<Piece>& pieces, bool has_work, const std::v
 }
 }  // namespace
 
-double reduce_gradients(const NamedParams& params, double local_loss, double weight, int64_t step) {
+double global_share(double weight, int64_t step) {
+  Collective& c = collective();
+  if (c.size() == 1) return 1.0;
+  double W = weight > 0 ? weight : 0.0;
+  c.allreduce_sum(&W, 1, "the batch weights of step " + std::to_string(step));
+  RC_CHECK(W > 0, "training", "no rank had work at step ", step, " (the global batch is empty)");
+  return weight > 0 ? weight / W : 0.0;
+}
+
+double reduce_gradients(const NamedParams& params, double local_loss, double weight, int64_t step, bool scaled) {
   Collective& c = collective();
   if (c.size() == 1) return local_loss;
   const std::string what = "the gradients of step " + std::to_string(step);
@@ -208,7 +220,7 @@ double reduce_gradients(const NamedParams& params, double local_loss, double wei
   // rows), in order, cut into buckets; the dense ones summed in place.
   const std::vector<Piece> pieces = plan_pieces(params, head);
   std::vector<float> flat;
-  const auto buckets = prepare(pieces, static_cast<float>(weight / W), has_work, flat);
+  const auto buckets = prepare(pieces, scaled ? 1.0f : static_cast<float>(weight / W), has_work, flat);
   size_t total = 0;
   for (const auto& bk : buckets) total += bk.second;
   c.allreduce_sum_many(buckets, what);
@@ -218,6 +230,23 @@ double reduce_gradients(const NamedParams& params, double local_loss, double wei
   g_stats.bytes_per_step = g_stats.bytes / static_cast<double>(g_stats.steps);
   unpack_sparse(pieces, has_work, flat);
   return head[0] / W;
+}
+
+double global_grad_norm(const NamedParams& params, int64_t step) {
+  Collective& c = collective();
+  std::vector<Var> ps;
+  for (const auto& [name, p] : params) ps.push_back(p);
+  if (c.size() == 1) return grad_norm(ps);
+  double sum_sq = 0.0;
+  for (const Var& p : ps) {
+    if (!p.has_grad()) continue;
+    const Tensor& g = std::as_const(const_cast<Var&>(p).grad());
+    RC_CHECK(g.is_contiguous(), "training", "a gradient is not contiguous");
+    const Shard s = my_shard(g.numel());
+    sum_sq += sum_squares(g.data() + s.begin, s.count());
+  }
+  c.allreduce_sum(&sum_sq, 1, "the gradient norm of step " + std::to_string(step));
+  return std::sqrt(sum_sq);
 }
 
 bool stop_requested(bool time_up) {

@@ -24,23 +24,29 @@ namespace recurrent::train {
 StepStats train_step(const std::function<Var()>& loss_fn, Optimizer& opt, double clip, int64_t step, double weight) {
   opt.zero_grad();
   const bool dist = world_size() > 1;
+  // Under mpirun backward is seeded with this rank's share of the global batch, so its gradients arrive
+  // scaled for the sum (dist.h); one process: 1.
+  const double share = dist ? global_share(weight, step) : 1.0;
   double l = 0;
   if (!dist || weight > 0) {
     Var loss = loss_fn();
     l = loss.value().item();
     if (!dist) RC_CHECK(std::isfinite(l), "training", "the loss is ", l, " at step ", step,
                         " (weights not updated; try a lower --lr or a --clip)");
-    loss.backward();
+    if (share == 1.0) loss.backward();
+    else loss.backward(Tensor::full(loss.value().shape(), static_cast<float>(share)));
   }
   // Under mpirun: the global batch's mean loss and gradients, the same on every rank (dist.h).
   if (dist) {
-    l = reduce_gradients(opt.params(), l, weight, step);
+    l = reduce_gradients(opt.params(), l, weight, step, /*scaled=*/true);
     RC_CHECK(std::isfinite(l), "training", "the loss is ", l, " at step ", step,
              " (weights not updated; try a lower --lr or a --clip)");
   }
   std::vector<Var> ps;
   for (auto& [n, p] : opt.params()) ps.push_back(p);
-  const double norm = clip > 0 ? clip_grad_norm(ps, clip) : grad_norm(ps);
+  // Under mpirun each rank sums the squares of its part of the (identical) gradients (dist.h).
+  const double unclipped = dist ? global_grad_norm(opt.params(), step) : grad_norm(ps);
+  const double norm = clip > 0 ? clip_grad_norm(ps, clip, unclipped) : unclipped;
   RC_CHECK(std::isfinite(norm), "training", "the gradient norm is ", norm, " at step ", step, " (loss ", l,
            "; weights not updated; try a lower --lr or a --clip)");
   opt.step();

@@ -72,6 +72,29 @@ TEST(Dist, ReduceGradientsGivesTheGlobalBatchMean) {
   EXPECT_EQ(c->float_at, 5u);
 }
 
+// The same step with backward seeded by the share (what train_step does): global_share gives 3/4, the
+// gradients arrive as (3/4)·g and are summed as they are.
+TEST(Dist, APreScaledGradientIsSummedAsItIs) {
+  Restore restore;
+  auto c = std::make_shared<TwoRanks>();
+  set_collective(c);
+  c->peer_head = {1.0};  // the peer's weight
+  const double share = global_share(3.0, 1);
+  EXPECT_DOUBLE_EQ(share, 0.75);
+  Var p(Tensor::from({1, 2, 3}, {3}), true);
+  p.grad().copy_(Tensor::from({0.75f * 4, 0.75f * -8, 0.75f * 2}, {3}));
+  c->peer_head = {1 * 6.0, 1.0, 1.0};
+  c->peer_grads = {0.25f * 8, 0.25f * 0, 0.25f * -4};
+  EXPECT_DOUBLE_EQ(reduce_gradients({{"p", p}}, 2.0, 3.0, 1, /*scaled=*/true), 3.0);
+  EXPECT_EQ(p.grad().to_vector(), (std::vector<float>{(3 * 4 + 8) / 4.0f, (3 * -8 + 0) / 4.0f, (3 * 2 - 4) / 4.0f}));
+  c->peer_head = {2.0};
+  EXPECT_DOUBLE_EQ(global_share(0.0, 2), 0.0) << "no work here, the peer's: share 0";
+  c->peer_head = {0.0};
+  EXPECT_THROW(global_share(0.0, 3), Error) << "no rank has work";
+  set_collective(nullptr);
+  EXPECT_DOUBLE_EQ(global_share(5.0, 4), 1.0) << "one process";
+}
+
 // An empty shard (weight 0) contributes nothing; the step is the peer's.
 TEST(Dist, AnEmptyShardAddsNothing) {
   Restore restore;

@@ -6,13 +6,15 @@
 // (src/cli/mpi_comm.cpp) when it runs under mpirun, so `mpirun -np N recurrent train ...` scales
 // the same command.
 //
-// One step on N ranks (train_step in loop.h calls reduce_gradients):
-//   rank r: loss L_r = mean over its shard of w_r units (rows, sentences, tokens) → backward → g_r
+// One step on N ranks (train_step in loop.h calls global_share and reduce_gradients):
+//   allreduce of one double: W = Σ_r w_r, so rank r knows its share s_r = w_r / W before backward
+//   rank r: loss L_r = mean over its shard of w_r units (rows, sentences, tokens) → backward seeded with
+//     s_r (not 1) → s_r·g_r: the gradients come out of backward scaled, no pass over them for it
 //   allreduce of doubles: Σ_r w_r·L_r, Σ_r w_r, per parameter the number of ranks that have a gradient,
 //     per row of each large matrix (kSparseMinRows) the number of ranks where it is non-zero
 //   allreduce of floats (bucketed, ≤ kBucketFloats floats each, in parameter order; of a row-sparse
 //   matrix only the union's rows):
-//     Σ_r w_r·g_r
+//     Σ_r s_r·g_r
 //   g = Σ w_r·g_r / Σ w_r,  L = Σ w_r·L_r / Σ w_r   — the gradient and loss of the global batch's mean,
 //   the same on every rank, so clipping, the NaN checks and the optimizer step agree everywhere.
 // With w_r the shard's share of the global mean this equals one process on the whole batch up to
@@ -71,10 +73,20 @@ inline constexpr size_t kBucketFloats = size_t{1} << 20;
 // on every rank. (A word LM's batch of 400 tokens touches a few hundred of its 10k embedding rows.)
 inline constexpr int64_t kSparseMinRows = 2048;
 
+// This rank's share of the global batch, weight / Σ_r weight (one allreduce; it also waits for the slowest
+// rank). weight 0: no work here (share 0). A single process returns 1. Error when no rank has work.
+double global_share(double weight, int64_t step);
+
 // The global mean's gradients (into every parameter's grad, allocated where another rank had one) and
 // its loss; see the contract above. weight 0: this rank had no work (its gradients are ignored).
-// Returns L. A single process returns local_loss and leaves the gradients alone.
-double reduce_gradients(const NamedParams& params, double local_loss, double weight, int64_t step);
+// scaled: the gradients already hold share·g (backward seeded with global_share); otherwise they are
+// multiplied by the share here. Returns L. A single process returns local_loss and leaves the gradients alone.
+double reduce_gradients(const NamedParams& params, double local_loss, double weight, int64_t step, bool scaled = false);
+
+// ‖g‖₂ over every parameter's gradient when all ranks hold the same gradients (after reduce_gradients):
+// each rank sums the squares of its shard of each gradient's elements, one allreduce adds the parts — a
+// rank reads 1/N of the gradients instead of all. A single process: grad_norm (optim/clip.h).
+double global_grad_norm(const NamedParams& params, int64_t step);
 
 // Whether a training loop stops before its next step, the same on every rank: a Ctrl-C (interrupted(),
 // loop.h) or a spent time budget (`time_up`) on any rank stops all at the same step, and an interrupt on

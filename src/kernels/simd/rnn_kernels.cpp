@@ -19,6 +19,7 @@
 #include "kernels/simd/cells/rnn-inl.h"
 #include "kernels/simd/math-inl.h"
 #include "kernels/simd/panel-inl.h"
+#include "kernels/simd/reduce-inl.h"
 #include "kernels/simd/rnn_kernels.h"
 #include "kernels/simd/transformer-inl.h"
 
@@ -118,6 +119,7 @@ const RnnKernels* GetRnnKernels() {
       .tanh_grad_array = TanhGradArray,
       .max_array = MaxArray,
       .exp_shift_sum = ExpShiftSum,
+      .sum_squares = SumSquares,
       .gelu_array = GeluArray,
       .gelu_grad_add = GeluGradAdd,
   };

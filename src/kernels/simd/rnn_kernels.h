@@ -175,6 +175,7 @@ struct RnnKernels {
   // ---- transformer (transformer-inl.h; contracts: recurrent/kernels/softmax.h, gelu.h) ----
   float (*max_array)(const float* x, int64_t n);
   double (*exp_shift_sum)(float* x, int64_t n, float shift);
+  double (*sum_squares)(const float* x, int64_t n);  // Σ x² in double (kernels/reduce.h)
   void (*gelu_array)(const float* x, float* y, int64_t n);
   void (*gelu_grad_add)(const float* x, const float* g, float* dx, int64_t n);
 };
