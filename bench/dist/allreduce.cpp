@@ -35,13 +35,14 @@ void polled(float* x, size_t n, size_t bucket) {
 }
 // Reduce-scatter then allgather (the ring's two halves as two calls): each rank sums 1/N of the buffer.
 // n is cut into N parts, the first n % N one longer (train/dist.h's shard()).
-void rsag(float* x, size_t n, int rank, int size) {
+// `mine`: the caller's buffer of at least n / N + 1 floats, allocated once (not inside the timed call).
+void rsag(float* x, size_t n, int rank, int size, std::vector<float>& mine) {
   std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
   for (int r = 0; r < size; ++r) {
     counts[r] = static_cast<int>(n / size + (static_cast<size_t>(r) < n % size ? 1 : 0));
     displs[r] = r == 0 ? 0 : displs[r - 1] + counts[r - 1];
   }
-  std::vector<float> mine(static_cast<size_t>(counts[rank]));
+  mine.resize(static_cast<size_t>(counts[rank]));
   MPI_Reduce_scatter(x, mine.data(), counts.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
   std::memcpy(x + displs[rank], mine.data(), mine.size() * sizeof(float));
   MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, x, counts.data(), displs.data(), MPI_FLOAT, MPI_COMM_WORLD);
@@ -69,9 +70,10 @@ int main(int argc, char** argv) {
   }
   bucket_mib = std::max(bucket_mib, 1.0 / 1048576);
   const size_t bucket = std::max<size_t>(1, static_cast<size_t>(bucket_mib * 1048576 / sizeof(float)));
+  std::vector<float> scratch(static_cast<size_t>(max_mib * 1048576 / sizeof(float)) + 1);  // rsag's
   auto reduce = [&](float* x, size_t n) {
     if (mode == "polled") polled(x, n, bucket);
-    else if (mode == "rsag") rsag(x, n, rank, size);
+    else if (mode == "rsag") rsag(x, n, rank, size, scratch);
     else MPI_Allreduce(MPI_IN_PLACE, x, static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
   };
   if (rank == 0)

@@ -528,6 +528,6 @@ initialisation U(-1/sqrt(H), 1/sqrt(H)) from `seed`. Inputs must be float32 and 
   m.def("num_threads", &rc::num_threads, "threads the engine uses");
   m.def("set_num_threads", &rc::set_num_threads, py::arg("n"), "threads the engine uses (n >= 1)");
   m.def("set_flush_denormal", &rc::set_flush_denormal, py::arg("mode"),
-        "flush denormal floats to zero on this thread and the engine's threads (as torch.set_flush_denormal); "
-        "False where the CPU has no such mode");
+        "flush denormal floats to zero on this thread and the OpenMP team it starts (as torch.set_flush_denormal; "
+        "call it from the thread that runs the engine, after set_num_threads); False where the CPU has no such mode");
 }

@@ -237,15 +237,19 @@ double global_grad_norm(const NamedParams& params, int64_t step) {
   std::vector<Var> ps;
   for (const auto& [name, p] : params) ps.push_back(p);
   if (c.size() == 1) return grad_norm(ps);
-  double sum_sq = 0.0;
+  // parts[r]: rank r's Σ over its shards; zeros elsewhere, so the allreduce only gathers (exact).
+  std::vector<double> parts(static_cast<size_t>(c.size()), 0.0);
+  double& mine = parts[static_cast<size_t>(c.rank())];
   for (const Var& p : ps) {
     if (!p.has_grad()) continue;
     const Tensor& g = std::as_const(const_cast<Var&>(p).grad());
     RC_CHECK(g.is_contiguous(), "training", "a gradient is not contiguous");
     const Shard s = my_shard(g.numel());
-    sum_sq += sum_squares(g.data() + s.begin, s.count());
+    mine += sum_squares(g.data() + s.begin, s.count());
   }
-  c.allreduce_sum(&sum_sq, 1, "the gradient norm of step " + std::to_string(step));
+  c.allreduce_sum(parts.data(), parts.size(), "the gradient norm of step " + std::to_string(step));
+  double sum_sq = 0.0;
+  for (double v : parts) sum_sq += v;  // rank order: the same on every rank
   return std::sqrt(sum_sq);
 }
 

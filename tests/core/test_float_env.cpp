@@ -26,21 +26,36 @@ bool gradual(const Underflow& u) { return u.product > 0.0f && u.from_denormal > 
 
 class FloatEnv : public ::testing::Test {
  protected:
-  void SetUp() override { before_ = flush_denormal(); }
-  void TearDown() override { set_flush_denormal(before_); }
+  // A team of 3 (more than the CI machine's cores): set_flush_denormal reaches the team of the current
+  // count, so the count is set first.
+  void SetUp() override {
+    before_ = flush_denormal();
+    threads_ = omp_get_max_threads();
+    omp_set_num_threads(3);
+  }
+  void TearDown() override {
+    set_flush_denormal(before_);
+    omp_set_num_threads(threads_);
+  }
   bool before_ = false;
+  int threads_ = 1;
 };
 
 TEST_F(FloatEnv, FlushReachesTheTeamAndLaterThreads) {
-  if (!set_flush_denormal(true)) GTEST_SKIP() << "no flush-to-zero mode on this CPU";
+  // The team's threads exist before the call, started while flushing was off: the call must reach them
+  // (not only threads it starts itself, which would inherit the caller's mode anyway).
+  if (!set_flush_denormal(false)) GTEST_SKIP() << "no flush-to-zero mode on this CPU";
+  std::vector<int> before(3, -1);
+#pragma omp parallel num_threads(3)
+  before[omp_get_thread_num()] = gradual(underflow());
+  for (int t = 0; t < 3; ++t) ASSERT_EQ(before[t], 1) << "OpenMP thread " << t << " flushed before the call";
+  ASSERT_TRUE(set_flush_denormal(true));
   EXPECT_TRUE(flush_denormal());
   EXPECT_TRUE(flushed(underflow()));
-  const int n = 3;  // more than the cores of the CI machine: every worker, not only the ones that ran before
+  const int n = 3;  // the workers started above
   std::vector<int> ok(n, -1);
 #pragma omp parallel num_threads(n)
   ok[omp_get_thread_num()] = flushed(underflow()) && flush_denormal();
-  // The team above may have grown past the count set_flush_denormal reached; the new workers were started
-  // by this thread and inherit its mode.
   for (int t = 0; t < n; ++t) EXPECT_EQ(ok[t], 1) << "OpenMP thread " << t;
   bool in_thread = false;
   std::thread([&] { in_thread = flushed(underflow()); }).join();

@@ -17,7 +17,7 @@ namespace {
 using SumSquaresFn = double (*)(const float*, int64_t);
 SumSquaresFn fn(int64_t target) { return target == 0 ? sum_squares_generic : simd::rnn_kernels(target).sum_squares; }
 
-std::vector<int64_t> paths() {
+std::vector<int64_t> reduce_paths() {
   std::vector<int64_t> p{0};  // 0: the portable loop
   for (int64_t t : simd::cpu_targets()) p.push_back(t);
   return p;
@@ -57,7 +57,7 @@ TEST_P(SumSquares, MatchesLongDoubleOnEveryLengthAndRepeatsItself) {
   EXPECT_TRUE(std::isnan(f(bad.data(), 37)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, SumSquares, ::testing::ValuesIn(paths()), [](const auto& info) {
+INSTANTIATE_TEST_SUITE_P(Targets, SumSquares, ::testing::ValuesIn(reduce_paths()), [](const auto& info) {
   return info.param == 0 ? std::string("generic") : simd::target_name(info.param);
 });
 

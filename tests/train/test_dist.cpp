@@ -95,6 +95,20 @@ TEST(Dist, APreScaledGradientIsSummedAsItIs) {
   EXPECT_DOUBLE_EQ(global_share(5.0, 4), 1.0) << "one process";
 }
 
+// The norm from the shards: rank 0 of 2 squares the first ⌈n/2⌉ elements of each gradient (3, 4 of p;
+// q has no gradient), the peer the rest (12² = 144), gathered in their slots and added in rank order.
+TEST(Dist, TheGradientNormIsSummedFromEachRanksShard) {
+  Restore restore;
+  auto c = std::make_shared<TwoRanks>();
+  set_collective(c);
+  Var p(Tensor::from({0, 0, 0}, {3}), true), q(Tensor::from({0, 0}, {2}), true);
+  p.grad().copy_(Tensor::from({3, 4, 12}, {3}));
+  c->peer_head = {0.0, 144.0};  // slot 0 is rank 0's: the peer leaves it 0
+  EXPECT_DOUBLE_EQ(global_grad_norm({{"p", p}, {"q", q}}, 1), 13.0);
+  set_collective(nullptr);
+  EXPECT_DOUBLE_EQ(global_grad_norm({{"p", p}, {"q", q}}, 2), 13.0) << "one process: every element";
+}
+
 // An empty shard (weight 0) contributes nothing; the step is the peer's.
 TEST(Dist, AnEmptyShardAddsNothing) {
   Restore restore;

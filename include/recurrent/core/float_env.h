@@ -1,6 +1,6 @@
 // recurrent/core/float_env.h — denormal (subnormal) floats flushed to zero, for the whole engine.
 //
-// Why: a number below 2^-126 (~1.2e-38) takes a microcode assist on x86 — 10–100× the time of a normal
+// Why: a float below 2^-126 (~1.2e-38; a double below 2^-1022) takes a microcode assist on x86 — 10–100× the time of a normal
 // multiply — in our kernels and in oneDNN's. Training meets them where a gate saturates: a peephole LSTM
 // whose cell state has grown gives sigmoid(pre-activation < −87), a denormal, and its gradient fills the
 // weight-gradient products with them (measured: the Moby Dick char LM with lstm_peephole fell from 24k to
@@ -9,9 +9,11 @@
 // below 2^-126, which are 0 to any tolerance the tests or a loss can see.
 //
 // set_flush_denormal(on): FTZ + DAZ on x86 (MXCSR), FZ on aarch64 (FPCR), for the calling thread and the
-// threads of its OpenMP team (oneDNN's included); threads started later by the caller inherit the mode
-// (the kernel copies the floating-point control state into a new thread). Returns false, changing
-// nothing, where the CPU has no such mode. The library's default is the C default (off); the CLI turns it
+// OpenMP team it starts at the current thread count (oneDNN's regions included); threads the caller
+// starts later inherit the mode (Linux copies the floating-point control state into a new thread).
+// Not reached: another thread's own OpenMP team (libgomp keeps one per thread that starts regions), and
+// pooled workers beyond the current count — call it after set_num_threads, from the thread that runs
+// the engine. Returns false, changing nothing, where the CPU has no such mode. The library's default is the C default (off); the CLI turns it
 // on at start, and the Python package offers recurrent.set_flush_denormal like torch's.
 #pragma once
 

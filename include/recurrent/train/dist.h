@@ -73,8 +73,9 @@ inline constexpr size_t kBucketFloats = size_t{1} << 20;
 // on every rank. (A word LM's batch of 400 tokens touches a few hundred of its 10k embedding rows.)
 inline constexpr int64_t kSparseMinRows = 2048;
 
-// This rank's share of the global batch, weight / Σ_r weight (one allreduce; it also waits for the slowest
-// rank). weight 0: no work here (share 0). A single process returns 1. Error when no rank has work.
+// This rank's share of the global batch, weight / Σ_r weight (one allreduce of a double; the weights are
+// unit counts, so every rank gets the same exact sum). weight 0: no work here (share 0). A single process
+// returns 1. Error when no rank has work.
 double global_share(double weight, int64_t step);
 
 // The global mean's gradients (into every parameter's grad, allocated where another rank had one) and
@@ -84,8 +85,10 @@ double global_share(double weight, int64_t step);
 double reduce_gradients(const NamedParams& params, double local_loss, double weight, int64_t step, bool scaled = false);
 
 // ‖g‖₂ over every parameter's gradient when all ranks hold the same gradients (after reduce_gradients):
-// each rank sums the squares of its shard of each gradient's elements, one allreduce adds the parts — a
-// rank reads 1/N of the gradients instead of all. A single process: grad_norm (optim/clip.h).
+// each rank sums the squares of its shard of each gradient's elements; the N parts are gathered (an
+// allreduce of N doubles, each rank's in its own slot) and added in rank order, so every rank gets the
+// same norm bit for bit (a sum of N doubles inside MPI need not be). A rank reads 1/N of the gradients
+// instead of all. A single process: grad_norm (optim/clip.h).
 double global_grad_norm(const NamedParams& params, int64_t step);
 
 // Whether a training loop stops before its next step, the same on every rank: a Ctrl-C (interrupted(),
