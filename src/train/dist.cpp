@@ -132,8 +132,8 @@ std::vector<Piece> plan_pieces(const NamedParams& params, const std::vector<doub
 }
 
 // Before the sum: a dense piece is scaled in place (share·g unless share is 1, i.e. backward scaled it
-// already; zeros when this rank had no work) and summed where it lies; a sparse piece's rows are gathered (scaled) into `flat`. The buckets: every
-// piece's floats in parameter order, cut at kBucketFloats.
+// already; zeros when this rank had no work) and summed where it lies; a sparse piece's rows are
+// gathered (scaled) into `flat`. The buckets: every piece's floats in parameter order, cut at kBucketFloats.
 std::vector<std::pair<float*, size_t>> prepare(const std::vector<Piece>& pieces, float share, bool has_work,
                                                std::vector<float>& flat) {
   size_t sparse_floats = 0;

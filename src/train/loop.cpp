@@ -26,15 +26,14 @@ StepStats train_step(const std::function<Var()>& loss_fn, Optimizer& opt, double
   const bool dist = world_size() > 1;
   // Under mpirun backward is seeded with this rank's share of the global batch, so its gradients arrive
   // scaled for the sum (dist.h); one process: 1.
-  const double share = dist ? global_share(weight, step) : 1.0;
+  const double share = global_share(weight, step);
   double l = 0;
   if (!dist || weight > 0) {
     Var loss = loss_fn();
     l = loss.value().item();
     if (!dist) RC_CHECK(std::isfinite(l), "training", "the loss is ", l, " at step ", step,
                         " (weights not updated; try a lower --lr or a --clip)");
-    if (share == 1.0) loss.backward();
-    else loss.backward(Tensor::full(loss.value().shape(), static_cast<float>(share)));
+    loss.backward(Tensor::full(loss.value().shape(), static_cast<float>(share)));
   }
   // Under mpirun: the global batch's mean loss and gradients, the same on every rank (dist.h).
   if (dist) {
@@ -45,7 +44,7 @@ StepStats train_step(const std::function<Var()>& loss_fn, Optimizer& opt, double
   std::vector<Var> ps;
   for (auto& [n, p] : opt.params()) ps.push_back(p);
   // Under mpirun each rank sums the squares of its part of the (identical) gradients (dist.h).
-  const double unclipped = dist ? global_grad_norm(opt.params(), step) : grad_norm(ps);
+  const double unclipped = global_grad_norm(opt.params(), step);
   const double norm = clip > 0 ? clip_grad_norm(ps, clip, unclipped) : unclipped;
   RC_CHECK(std::isfinite(norm), "training", "the gradient norm is ", norm, " at step ", step, " (loss ", l,
            "; weights not updated; try a lower --lr or a --clip)");
