@@ -4,16 +4,18 @@
 # "small": 2×200, batch 20 × 20, SGD 1.0), the same number of global steps each; the configurations
 # are interleaved (ROUNDS times) because the machine is shared. Prints one line per run:
 #   model config round tokens/s train_loss(last quarter) allreduce(ms/step, MiB/step)
-# Usage: bench/dist/scaling.sh [BUILD_DIR] [OUT_DIR]   (env: ROUNDS=2 CHAR_STEPS=120 WORD_STEPS=400 MODELS="char word")
+# Usage: bench/dist/scaling.sh [BUILD_DIR] [OUT_DIR]   (env: ROUNDS=2 CHAR_STEPS=120 WORD_STEPS=400 MODELS="char word" SINGLE_COPY=)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build}/recurrent
 out=${2:-runs/dist-scaling}
 rounds=${ROUNDS:-2}
 mkdir -p "$out"
+# Shared memory moves large messages by Open MPI's default single copy (cma: process_vm_readv); where the
+# kernel refuses it (a container without CAP_SYS_PTRACE) set SINGLE_COPY=none, as tests/dist does.
 mpirun2() {
   mpirun --oversubscribe --allow-run-as-root --bind-to none --mca oob_tcp_if_include lo --mca btl self,vader,tcp \
-    --mca btl_tcp_if_include lo --mca btl_vader_single_copy_mechanism none -np 2 "$@"
+    --mca btl_tcp_if_include lo ${SINGLE_COPY:+--mca btl_vader_single_copy_mechanism "$SINGLE_COPY"} -np 2 "$@"
 }
 char=(train lm --data data/moby-dick/moby-dick.txt --level char --cell lstm --layers 2 --hidden 256 --embed 64
       --seq-len 100 --batch 32 --optimizer adam --lr 2e-3 --clip 5 --max-steps "${CHAR_STEPS:-120}"

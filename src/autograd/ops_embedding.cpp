@@ -1,6 +1,7 @@
 // Embedding lookup: out[i, :] = W[idx_i, :],  W [V, D], indices [...] -> [..., D].
 // Backward scatter-adds: ∂W[idx_i, :] += g[i, :] (serial over i, so repeated indices add up
-// in a fixed order — deterministic for any thread count).
+// in a fixed order — deterministic for any thread count), and records the rows it touched (the row
+// support, var.h) so that zeroing, clipping and a plain SGD step can visit those rows only.
 #include <cmath>
 #include <cstring>
 
@@ -27,7 +28,7 @@ Var embedding(const Var& weight, const std::vector<int64_t>& indices, const Shap
   float* y = out.data();
   prims::for_rows(n, D, [&](int64_t i) { std::memcpy(y + i * D, w + indices[i] * D, D * sizeof(float)); });
   return make_op("embedding", out, {weight}, [indices, D](Node& o) {
-    float* gw = grad_buffer(*o.inputs[0]).data();
+    float* gw = grad_buffer_rows(*o.inputs[0], indices).data();
     const float* g = o.grad.data();
     for (size_t i = 0; i < indices.size(); ++i) {
       float* row = gw + indices[i] * D;

@@ -1,6 +1,7 @@
 // The tape: Var handles, make_op, topological backward. See include/recurrent/autograd/var.h.
 #include "recurrent/autograd/var.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "recurrent/core/error.h"
@@ -45,18 +46,60 @@ Var::Var(Tensor value, bool requires_grad) : node_(new_node()) {
 
 Tensor& grad_buffer(Node& n) {
   if (!n.grad.defined()) n.grad = Tensor(n.value.shape());
+  n.grad_rows_valid = false;
   return n.grad;
+}
+
+Tensor& grad_buffer_rows(Node& n, const std::vector<int64_t>& rows) {
+  if (!n.grad.defined()) {
+    n.grad = Tensor(n.value.shape());
+    n.grad_rows_valid = true;
+    n.grad_rows.clear();
+  }
+  if (n.grad_rows_valid) n.grad_rows.insert(n.grad_rows.end(), rows.begin(), rows.end());
+  return n.grad;
+}
+
+const std::vector<int64_t>* grad_row_support(Node& n) {
+  if (!n.grad.defined() || !n.grad_rows_valid || n.grad.dim() != 2 || !n.grad.is_contiguous()) return nullptr;
+  std::vector<int64_t>& r = n.grad_rows;
+  std::sort(r.begin(), r.end());
+  r.erase(std::unique(r.begin(), r.end()), r.end());
+  return &r;
+}
+
+void for_each_grad_span(Node& n, const std::function<void(float*, int64_t)>& fn) {
+  if (!n.grad.defined()) return;
+  float* g = n.grad.data();
+  const std::vector<int64_t>* rows = grad_row_support(n);
+  if (rows == nullptr) {
+    fn(g, n.grad.numel());
+    return;
+  }
+  const int64_t C = n.grad.size(1);
+  for (size_t i = 0; i < rows->size();) {
+    size_t j = i + 1;  // [i, j): a run of consecutive rows
+    while (j < rows->size() && (*rows)[j] == (*rows)[j - 1] + 1) ++j;
+    fn(g + (*rows)[i] * C, static_cast<int64_t>(j - i) * C);
+    i = j;
+  }
 }
 
 Tensor& Var::grad() { return grad_buffer(*node_); }
 
 void Var::zero_grad() {
-  if (node_->grad.defined()) node_->grad.zero_();
+  Node& n = *node_;
+  if (!n.grad.defined()) return;
+  if (grad_row_support(n) != nullptr) for_each_grad_span(n, [](float* g, int64_t c) { std::fill_n(g, c, 0.0f); });
+  else n.grad.zero_();
+  n.grad_rows_valid = true;  // all zero: no row may be non-zero
+  n.grad_rows.clear();
 }
 
 void accumulate_grad(Node& n, const Tensor& g) {
   RC_CHECK(g.shape() == n.value.shape(), n.op, "gradient of shape ", shape_str(g.shape()), " for a value of shape ",
            shape_str(n.value.shape()));
+  n.grad_rows_valid = false;
   if (!n.grad.defined()) {
     n.grad = g.clone();
     return;

@@ -10,16 +10,16 @@
 namespace recurrent {
 
 namespace {
-// Calls fn(data, n) for every existing gradient, after checking it is contiguous.
+// Calls fn(data, n) for every part of every existing gradient that may be non-zero (all of it, or the
+// runs of rows an embedding's backward touched: var.h), after checking it is contiguous.
 template <typename Fn>
 void for_each_grad(const std::vector<Var>& params, const char* where, Fn&& fn) {
   for (size_t i = 0; i < params.size(); ++i) {
     const Var& p = params[i];
     RC_CHECK(p.defined(), where, "parameter ", i, " is an undefined Var");
     if (!p.has_grad()) continue;
-    Tensor& g = const_cast<Var&>(p).grad();
-    RC_CHECK(g.is_contiguous(), where, "gradient of parameter ", i, " is not contiguous");
-    fn(g.data(), g.numel());
+    RC_CHECK(p.node()->grad.is_contiguous(), where, "gradient of parameter ", i, " is not contiguous");
+    for_each_grad_span(*p.node(), fn);
   }
 }
 

@@ -53,7 +53,7 @@ void Optimizer::step() {
     Var& p = params_[i].second;
     if (!p.has_grad()) continue;
     Tensor& w = p.value();
-    Tensor& g = p.grad();
+    Tensor& g = p.node()->grad;  // read only: its row support stays known
     RC_CHECK(w.is_contiguous() && g.is_contiguous() && g.same_shape(w), "optimizer step",
              "parameter '", params_[i].first, "': value and gradient must be contiguous and of one shape, got ",
              shape_str(w.shape()), " and ", shape_str(g.shape()));
@@ -61,7 +61,18 @@ void Optimizer::step() {
     if (s.step == 0) init_slot(i);
     s.step += 1;
     for (size_t k = 0; k < bufs.size(); ++k) bufs[k] = s.buf[k].data();
-    update(s.step, w.data(), g.data(), bufs.data(), w.numel());
+    if (!zero_gradient_is_no_op() || grad_row_support(*p.node()) == nullptr) {
+      update(s.step, w.data(), g.data(), bufs.data(), w.numel());
+      continue;
+    }
+    // Only the runs of rows the gradient may have (an embedding's): the same result, as the rest are no-ops.
+    const float* g0 = g.data();
+    for_each_grad_span(*p.node(), [&](float* gs, int64_t n) {
+      const int64_t at = gs - g0;
+      std::vector<float*> b(bufs.size());
+      for (size_t k = 0; k < bufs.size(); ++k) b[k] = bufs[k] + at;
+      update(s.step, w.data() + at, gs, b.data(), n);
+    });
   }
 }
 

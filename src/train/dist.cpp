@@ -96,7 +96,8 @@ void nonzero_rows(const float* g, int64_t R, int64_t C, double* mask) {
 // What one parameter sends: all of its gradient, or the rows of `rows` (the union over the ranks of
 // the rows that are non-zero anywhere; every other row is zero on every rank, so its sum is 0).
 struct Piece {
-  Tensor* g = nullptr;
+  Node* node = nullptr;
+  Tensor* g = nullptr;  // node->grad
   bool sparse = false;
   std::vector<int64_t> rows;
   size_t floats() const {
@@ -118,7 +119,8 @@ std::vector<Piece> plan_pieces(const NamedParams& params, const std::vector<doub
     mask_at += static_cast<size_t>(R);
     if (head[2 + i] == 0) continue;
     Piece piece;
-    piece.g = &p.grad();  // zeros where this rank had none
+    piece.node = p.node();
+    piece.g = &grad_buffer(*p.node());  // zeros where this rank had none; forgets its row support (reset after)
     RC_CHECK(piece.g->is_contiguous(), "training", "the gradient of ", params[i].first, " is not contiguous");
     if (candidate) {
       for (int64_t r = 0; r < R; ++r)
@@ -163,10 +165,12 @@ std::vector<std::pair<float*, size_t>> prepare(const std::vector<Piece>& pieces,
 
 // The sparse pieces' sums back into their rows. Their other rows are zero on every rank: already zero
 // here when this rank had work (its mask said so), cleared when it had none.
+// A sparse piece's gradient keeps the union as its row support (var.h), the same on every rank.
 void unpack_sparse(const std::vector<Piece>& pieces, bool has_work, const std::vector<float>& flat) {
   size_t at = 0;
   for (const Piece& pc : pieces) {
     if (!pc.sparse) continue;
+    pc.node->grad_rows_valid = true, pc.node->grad_rows = pc.rows;
     if (!has_work) pc.g->zero_();
     const size_t C = static_cast<size_t>(pc.g->shape()[1]);
     float* d = pc.g->data();
@@ -205,8 +209,11 @@ double reduce_gradients(const NamedParams& params, double local_loss, double wei
     if (!row_sparse_candidate(p.value())) continue;
     const int64_t R = p.value().shape()[0], C = p.value().shape()[1];
     if (head[2 + i] != 0) {
-      RC_CHECK(p.grad().is_contiguous(), "training", "the gradient of ", params[i].first, " is not contiguous");
-      nonzero_rows(std::as_const(p.grad()).data(), R, C, head.data() + mask_at);
+      const Tensor& g = p.node()->grad;  // read only: its row support stays known
+      RC_CHECK(g.is_contiguous(), "training", "the gradient of ", params[i].first, " is not contiguous");
+      if (const std::vector<int64_t>* rows = grad_row_support(*p.node()))
+        for (int64_t r : *rows) head[mask_at + static_cast<size_t>(r)] = 1.0;  // rows outside are zero
+      else nonzero_rows(g.data(), R, C, head.data() + mask_at);
     }
     mask_at += static_cast<size_t>(R);
   }
@@ -242,10 +249,17 @@ double global_grad_norm(const NamedParams& params, int64_t step) {
   double& mine = parts[static_cast<size_t>(c.rank())];
   for (const Var& p : ps) {
     if (!p.has_grad()) continue;
-    const Tensor& g = std::as_const(const_cast<Var&>(p).grad());
-    RC_CHECK(g.is_contiguous(), "training", "a gradient is not contiguous");
-    const Shard s = my_shard(g.numel());
-    mine += sum_squares(g.data() + s.begin, s.count());
+    Node& n = *p.node();
+    RC_CHECK(n.grad.is_contiguous(), "training", "a gradient is not contiguous");
+    // The parts that may be non-zero (the row support's runs, or all: var.h), concatenated and sharded.
+    int64_t total = 0, at = 0;
+    for_each_grad_span(n, [&](float*, int64_t count) { total += count; });
+    const Shard s = my_shard(total);
+    for_each_grad_span(n, [&](float* g, int64_t count) {
+      const int64_t b = std::max(at, s.begin), e = std::min(at + count, s.end);
+      if (b < e) mine += sum_squares(g + (b - at), e - b);
+      at += count;
+    });
   }
   c.allreduce_sum(parts.data(), parts.size(), "the gradient norm of step " + std::to_string(step));
   double sum_sq = 0.0;

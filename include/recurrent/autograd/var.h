@@ -28,6 +28,11 @@ struct Node {
   const char* op = "leaf";
   std::vector<std::shared_ptr<Node>> inputs;
   std::function<void(Node& out)> backward;  // reads out.grad, adds into out.inputs[i]->grad
+  // Row support of grad (a [R, C] table whose gradient only row scatters have written, e.g. an embedding):
+  // while grad_rows_valid, every row of grad not in grad_rows is zero. Set by zero_grad and kept by
+  // grad_buffer_rows; any other write access (grad_buffer, accumulate_grad, Var::grad) clears it.
+  bool grad_rows_valid = false;
+  std::vector<int64_t> grad_rows;  // repeats allowed; grad_row_support() sorts and de-duplicates
 };
 
 class Var {
@@ -45,8 +50,8 @@ class Var {
   void set_requires_grad(bool r) { node_->requires_grad = r; }
 
   bool has_grad() const { return node_->grad.defined(); }
-  Tensor& grad();        // the gradient, allocated as zeros on first use
-  void zero_grad();      // fills an existing gradient with zeros
+  Tensor& grad();        // the gradient, allocated as zeros on first use (write access: forgets its row support)
+  void zero_grad();      // fills an existing gradient with zeros (only its supported rows when they are known)
 
   void backward();                       // value must hold one element; seeds d(self)/d(self) = 1
   void backward(const Tensor& seed);     // seeds grad with `seed` (same shape as value)
@@ -66,6 +71,15 @@ Var make_op(const char* op, Tensor value, const std::vector<Var>& inputs, std::f
 void accumulate_grad(Node& n, const Tensor& g);
 // The gradient buffer of n (zeros on first use), for backward code that adds in place (e.g. GEMM beta=1).
 Tensor& grad_buffer(Node& n);
+// The gradient buffer of n for a backward that adds into the rows `rows` of n [R, C] only (a row scatter):
+// the row support is kept (or started, when the buffer is new) and the rows recorded.
+Tensor& grad_buffer_rows(Node& n, const std::vector<int64_t>& rows);
+// The sorted distinct rows that may be non-zero in n's gradient, or nullptr when that is not known.
+const std::vector<int64_t>* grad_row_support(Node& n);
+// Calls fn(data, count) for each part of n's existing gradient that may be non-zero — the runs of
+// consecutive supported rows, or the whole gradient — without forgetting the row support; fn may change
+// values but must keep zeros zero (scaling, clamping, reading). Consecutive runs come in row order.
+void for_each_grad_span(Node& n, const std::function<void(float* data, int64_t count)>& fn);
 // True when input i of an op wants a gradient.
 inline bool needs_grad(const Node& out, size_t i) { return out.inputs[i] && out.inputs[i]->requires_grad; }
 

@@ -64,6 +64,9 @@ class Optimizer {
   // One parameter's update over n contiguous elements. `step` is the parameter's step count
   // including this step (1 on the first); buf[k] points at buffer k (buffer_names() order).
   virtual void update(int64_t step, float* p, const float* g, float* const* buf, int64_t n) = 0;
+  // True when update() leaves an element whose gradient is zero exactly as it is (no momentum, decay or
+  // running averages): step() then updates only the rows a row-sparse gradient may have (var.h).
+  virtual bool zero_gradient_is_no_op() const { return false; }
 
   // Runs fn(begin, end) over [0, n) in chunks, in parallel for large n. Elementwise kernels give the
   // same result for any thread count.

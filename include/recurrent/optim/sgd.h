@@ -29,6 +29,7 @@ class Sgd : public Optimizer {
 
  protected:
   void update(int64_t step, float* p, const float* g, float* const* buf, int64_t n) override;
+  bool zero_gradient_is_no_op() const override { return o_.momentum == 0.0 && o_.weight_decay == 0.0; }
 
  private:
   SgdOptions o_;
