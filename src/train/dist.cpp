@@ -93,8 +93,13 @@ void nonzero_rows(const float* g, int64_t R, int64_t C, double* mask) {
   }
 }
 
+// A dense gradient smaller than this (a bias, a small matrix) is copied into the packed buffer with the
+// others instead of taking an allreduce of its own: fewer calls, each a synchronisation of all ranks.
+constexpr size_t kPackFloats = size_t{1} << 16;
+
 // What one parameter sends: all of its gradient, or the rows of `rows` (the union over the ranks of
 // the rows that are non-zero anywhere; every other row is zero on every rank, so its sum is 0).
+// A packed piece (sparse, or small) is copied into one buffer with the others; the rest are summed in place.
 struct Piece {
   Node* node = nullptr;
   Tensor* g = nullptr;  // node->grad
@@ -103,6 +108,7 @@ struct Piece {
   size_t floats() const {
     return sparse ? rows.size() * static_cast<size_t>(g->shape()[1]) : static_cast<size_t>(g->numel());
   }
+  bool packed() const { return sparse || floats() < kPackFloats; }
 };
 
 // The pieces of the parameters some rank has a gradient for, in order. head: the reduced
@@ -133,43 +139,56 @@ std::vector<Piece> plan_pieces(const NamedParams& params, const std::vector<doub
   return pieces;
 }
 
-// Before the sum: a dense piece is scaled in place (share·g unless share is 1, i.e. backward scaled it
-// already; zeros when this rank had no work) and summed where it lies; a sparse piece's rows are
-// gathered (scaled) into `flat`. The buckets: every piece's floats in parameter order, cut at kBucketFloats.
+// Before the sum: an unpacked piece is scaled in place (share·g unless share is 1, i.e. backward scaled
+// it already; zeros when this rank had no work) and summed where it lies; a packed piece (its rows when
+// sparse) is copied (scaled) into `flat`. The buckets: the unpacked pieces in parameter order, then
+// `flat`, each cut at kBucketFloats.
 std::vector<std::pair<float*, size_t>> prepare(const std::vector<Piece>& pieces, float share, bool has_work,
                                                std::vector<float>& flat) {
-  size_t sparse_floats = 0;
-  for (const Piece& pc : pieces) sparse_floats += pc.sparse ? pc.floats() : 0;
-  flat.assign(sparse_floats, 0.0f);
+  size_t packed_floats = 0;
+  for (const Piece& pc : pieces) packed_floats += pc.packed() ? pc.floats() : 0;
+  flat.assign(packed_floats, 0.0f);
   std::vector<std::pair<float*, size_t>> buckets;
+  auto cut = [&](float* d, size_t n) {
+    for (size_t b = 0; b < n; b += kBucketFloats) buckets.push_back({d + b, std::min(kBucketFloats, n - b)});
+  };
   size_t at = 0;
   for (const Piece& pc : pieces) {
     const size_t n = pc.floats();
     float* src = pc.g->data();
-    float* dst = src;
-    if (!pc.sparse) {
+    if (!pc.packed()) {
       if (!has_work) std::fill_n(src, n, 0.0f);
       else if (share != 1.0f) for (size_t k = 0; k < n; ++k) src[k] = share * src[k];
-    } else {
-      dst = flat.data() + at;
-      const size_t C = static_cast<size_t>(pc.g->shape()[1]);
-      if (has_work)
-        for (size_t j = 0; j < pc.rows.size(); ++j)
-          for (size_t k = 0; k < C; ++k) dst[j * C + k] = share * src[static_cast<size_t>(pc.rows[j]) * C + k];
-      at += n;
+      cut(src, n);
+      continue;
     }
-    for (size_t b = 0; b < n; b += kBucketFloats) buckets.push_back({dst + b, std::min(kBucketFloats, n - b)});
+    float* dst = flat.data() + at;
+    at += n;
+    if (!has_work) continue;  // zeros
+    if (!pc.sparse) {
+      for (size_t k = 0; k < n; ++k) dst[k] = share * src[k];
+      continue;
+    }
+    const size_t C = static_cast<size_t>(pc.g->shape()[1]);
+    for (size_t j = 0; j < pc.rows.size(); ++j)
+      for (size_t k = 0; k < C; ++k) dst[j * C + k] = share * src[static_cast<size_t>(pc.rows[j]) * C + k];
   }
+  cut(flat.data(), flat.size());
   return buckets;
 }
 
-// The sparse pieces' sums back into their rows. Their other rows are zero on every rank: already zero
-// here when this rank had work (its mask said so), cleared when it had none.
-// A sparse piece's gradient keeps the union as its row support (var.h), the same on every rank.
-void unpack_sparse(const std::vector<Piece>& pieces, bool has_work, const std::vector<float>& flat) {
+// The packed pieces' sums back: a small dense one whole, a sparse one into its rows. A sparse piece's
+// other rows are zero on every rank: already zero here when this rank had work (its mask said so),
+// cleared when it had none; its gradient keeps the union as its row support (var.h), the same on every rank.
+void unpack(const std::vector<Piece>& pieces, bool has_work, const std::vector<float>& flat) {
   size_t at = 0;
   for (const Piece& pc : pieces) {
-    if (!pc.sparse) continue;
+    if (!pc.packed()) continue;
+    if (!pc.sparse) {
+      std::memcpy(pc.g->data(), flat.data() + at, pc.floats() * sizeof(float));
+      at += pc.floats();
+      continue;
+    }
     pc.node->grad_rows_valid = true, pc.node->grad_rows = pc.rows;
     if (!has_work) pc.g->zero_();
     const size_t C = static_cast<size_t>(pc.g->shape()[1]);
@@ -235,7 +254,7 @@ double reduce_gradients(const NamedParams& params, double local_loss, double wei
   g_stats.steps += 1, g_stats.buckets = static_cast<int64_t>(buckets.size());
   g_stats.bytes += static_cast<double>(total * sizeof(float) + head.size() * sizeof(double));
   g_stats.bytes_per_step = g_stats.bytes / static_cast<double>(g_stats.steps);
-  unpack_sparse(pieces, has_work, flat);
+  unpack(pieces, has_work, flat);
   return head[0] / W;
 }
 

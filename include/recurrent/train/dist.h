@@ -12,8 +12,8 @@
 //     s_r (not 1) → s_r·g_r: the gradients come out of backward scaled, no pass over them for it
 //   allreduce of doubles: Σ_r w_r·L_r, Σ_r w_r, per parameter the number of ranks that have a gradient,
 //     per row of each large matrix (kSparseMinRows) the number of ranks where it is non-zero
-//   allreduce of floats (bucketed, ≤ kBucketFloats floats each, in parameter order; of a row-sparse
-//   matrix only the union's rows):
+//   allreduce of floats (bucketed, ≤ kBucketFloats floats each: the large gradients in place, in
+//   parameter order, then one buffer packing the small ones and, of a row-sparse matrix, the union's rows):
 //     Σ_r s_r·g_r
 //   g = Σ w_r·g_r / Σ w_r,  L = Σ w_r·L_r / Σ w_r   — the gradient and loss of the global batch's mean,
 //   the same on every rank, so clipping, the NaN checks and the optimizer step agree everywhere.
