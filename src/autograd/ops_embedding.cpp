@@ -28,7 +28,7 @@ Var embedding(const Var& weight, const std::vector<int64_t>& indices, const Shap
   float* y = out.data();
   prims::for_rows(n, D, [&](int64_t i) { std::memcpy(y + i * D, w + indices[i] * D, D * sizeof(float)); });
   return make_op("embedding", out, {weight}, [indices, D](Node& o) {
-    float* gw = grad_buffer_rows(*o.inputs[0], indices).data();
+    float* gw = grad_buffer_rows(*o.inputs[0], indices);
     const float* g = o.grad.data();
     for (size_t i = 0; i < indices.size(); ++i) {
       float* row = gw + indices[i] * D;

@@ -89,7 +89,6 @@ Var cross_entropy(const Var& logits, const std::vector<int64_t>& targets, const 
   return make_op("cross_entropy", out, {logits}, [exps, inv, w, targets, scale, C](Node& o) {
     Node& in = *o.inputs[0];
     const bool fresh = !in.grad.defined();  // write the gradient into exps and hand it over
-    in.grad_rows_valid = false;             // a dense write (var.h)
     float* gx = fresh ? const_cast<float*>(exps.data()) : in.grad.data();
     const float* e = exps.data();
     const int64_t R = static_cast<int64_t>(w.size());

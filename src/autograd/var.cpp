@@ -50,18 +50,51 @@ Tensor& grad_buffer(Node& n) {
   return n.grad;
 }
 
-Tensor& grad_buffer_rows(Node& n, const std::vector<int64_t>& rows) {
+namespace {
+// The support holds only for the storage and version it was recorded with (var.h).
+bool rows_current(const Node& n) {
+  return n.grad_rows_valid && n.grad.defined() && n.grad.dim() == 2 && n.grad.is_contiguous() &&
+         n.grad.storage_id() == n.grad_rows_id && n.grad.version() == n.grad_rows_version;
+}
+void record_rows(Node& n) {
+  n.grad_rows_valid = true;
+  n.grad_rows_id = n.grad.storage_id(), n.grad_rows_version = n.grad.version();
+}
+}  // namespace
+
+float* grad_buffer_rows(Node& n, const std::vector<int64_t>& rows) {
   if (!n.grad.defined()) {
-    n.grad = Tensor(n.value.shape());
-    n.grad_rows_valid = true;
+    n.grad = Tensor(n.value.shape());  // zeros: an empty support
     n.grad_rows.clear();
+    record_rows(n);
   }
-  if (n.grad_rows_valid) n.grad_rows.insert(n.grad_rows.end(), rows.begin(), rows.end());
-  return n.grad;
+  const bool keep = rows_current(n);
+  float* d = n.grad.data();  // bumps the version: recorded again below when the support is kept
+  if (!keep) {
+    n.grad_rows_valid = false;
+    return d;
+  }
+  n.grad_rows.insert(n.grad_rows.end(), rows.begin(), rows.end());
+  const auto R = static_cast<size_t>(n.grad.size(0));
+  if (n.grad_rows.size() > R) {  // many backwards without a zero_grad: compact, or give up past half
+    record_rows(n);
+    (void)grad_row_support(n);
+    if (2 * n.grad_rows.size() > R) {
+      n.grad_rows_valid = false;
+      return d;
+    }
+  }
+  record_rows(n);
+  return d;
+}
+
+void set_grad_row_support(Node& n, std::vector<int64_t> rows) {
+  n.grad_rows = std::move(rows);
+  record_rows(n);
 }
 
 const std::vector<int64_t>* grad_row_support(Node& n) {
-  if (!n.grad.defined() || !n.grad_rows_valid || n.grad.dim() != 2 || !n.grad.is_contiguous()) return nullptr;
+  if (!rows_current(n)) return nullptr;
   std::vector<int64_t>& r = n.grad_rows;
   std::sort(r.begin(), r.end());
   r.erase(std::unique(r.begin(), r.end()), r.end());
@@ -70,8 +103,9 @@ const std::vector<int64_t>* grad_row_support(Node& n) {
 
 void for_each_grad_span(Node& n, const std::function<void(float*, int64_t)>& fn) {
   if (!n.grad.defined()) return;
-  float* g = n.grad.data();
+  RC_CHECK(n.grad.is_contiguous(), n.op, "the gradient is not contiguous");
   const std::vector<int64_t>* rows = grad_row_support(n);
+  float* g = n.grad.data();
   if (rows == nullptr) {
     fn(g, n.grad.numel());
     return;
@@ -83,6 +117,7 @@ void for_each_grad_span(Node& n, const std::function<void(float*, int64_t)>& fn)
     fn(g + (*rows)[i] * C, static_cast<int64_t>(j - i) * C);
     i = j;
   }
+  record_rows(n);  // fn kept zeros zero
 }
 
 Tensor& Var::grad() { return grad_buffer(*node_); }
@@ -92,8 +127,8 @@ void Var::zero_grad() {
   if (!n.grad.defined()) return;
   if (grad_row_support(n) != nullptr) for_each_grad_span(n, [](float* g, int64_t c) { std::fill_n(g, c, 0.0f); });
   else n.grad.zero_();
-  n.grad_rows_valid = true;  // all zero: no row may be non-zero
-  n.grad_rows.clear();
+  n.grad_rows.clear();  // all zero: an empty support
+  record_rows(n);
 }
 
 void accumulate_grad(Node& n, const Tensor& g) {

@@ -53,7 +53,7 @@ void Optimizer::step() {
     Var& p = params_[i].second;
     if (!p.has_grad()) continue;
     Tensor& w = p.value();
-    Tensor& g = p.node()->grad;  // read only: its row support stays known
+    const Tensor& g = p.node()->grad;  // read only (no version bump): its row support stays known
     RC_CHECK(w.is_contiguous() && g.is_contiguous() && g.same_shape(w), "optimizer step",
              "parameter '", params_[i].first, "': value and gradient must be contiguous and of one shape, got ",
              shape_str(w.shape()), " and ", shape_str(g.shape()));
@@ -67,11 +67,12 @@ void Optimizer::step() {
     }
     // Only the runs of rows the gradient may have (an embedding's): the same result, as the rest are no-ops.
     const float* g0 = g.data();
+    float* w0 = w.data();
+    std::vector<float*> b(bufs.size());
     for_each_grad_span(*p.node(), [&](float* gs, int64_t n) {
       const int64_t at = gs - g0;
-      std::vector<float*> b(bufs.size());
       for (size_t k = 0; k < bufs.size(); ++k) b[k] = bufs[k] + at;
-      update(s.step, w.data() + at, gs, b.data(), n);
+      update(s.step, w0 + at, gs, b.data(), n);
     });
   }
 }

@@ -101,12 +101,12 @@ constexpr size_t kPackFloats = size_t{1} << 16;
 // the rows that are non-zero anywhere; every other row is zero on every rank, so its sum is 0).
 // A packed piece (sparse, or small) is copied into one buffer with the others; the rest are summed in place.
 struct Piece {
-  Node* node = nullptr;
-  Tensor* g = nullptr;  // node->grad
+  Node* node = nullptr;  // its gradient: node->grad
   bool sparse = false;
   std::vector<int64_t> rows;
+  Tensor& g() const { return node->grad; }
   size_t floats() const {
-    return sparse ? rows.size() * static_cast<size_t>(g->shape()[1]) : static_cast<size_t>(g->numel());
+    return sparse ? rows.size() * static_cast<size_t>(g().shape()[1]) : static_cast<size_t>(g().numel());
   }
   bool packed() const { return sparse || floats() < kPackFloats; }
 };
@@ -126,8 +126,8 @@ std::vector<Piece> plan_pieces(const NamedParams& params, const std::vector<doub
     if (head[2 + i] == 0) continue;
     Piece piece;
     piece.node = p.node();
-    piece.g = &grad_buffer(*p.node());  // zeros where this rank had none; forgets its row support (reset after)
-    RC_CHECK(piece.g->is_contiguous(), "training", "the gradient of ", params[i].first, " is not contiguous");
+    grad_buffer(*p.node());  // zeros where this rank had none; drops its row support (unpack sets it again)
+    RC_CHECK(piece.g().is_contiguous(), "training", "the gradient of ", params[i].first, " is not contiguous");
     if (candidate) {
       for (int64_t r = 0; r < R; ++r)
         if (mask[r] > 0) piece.rows.push_back(r);
@@ -155,7 +155,7 @@ std::vector<std::pair<float*, size_t>> prepare(const std::vector<Piece>& pieces,
   size_t at = 0;
   for (const Piece& pc : pieces) {
     const size_t n = pc.floats();
-    float* src = pc.g->data();
+    float* src = pc.g().data();
     if (!pc.packed()) {
       if (!has_work) std::fill_n(src, n, 0.0f);
       else if (share != 1.0f) for (size_t k = 0; k < n; ++k) src[k] = share * src[k];
@@ -169,7 +169,7 @@ std::vector<std::pair<float*, size_t>> prepare(const std::vector<Piece>& pieces,
       for (size_t k = 0; k < n; ++k) dst[k] = share * src[k];
       continue;
     }
-    const size_t C = static_cast<size_t>(pc.g->shape()[1]);
+    const size_t C = static_cast<size_t>(pc.g().shape()[1]);
     for (size_t j = 0; j < pc.rows.size(); ++j)
       for (size_t k = 0; k < C; ++k) dst[j * C + k] = share * src[static_cast<size_t>(pc.rows[j]) * C + k];
   }
@@ -184,18 +184,18 @@ void unpack(const std::vector<Piece>& pieces, bool has_work, const std::vector<f
   size_t at = 0;
   for (const Piece& pc : pieces) {
     if (!pc.packed()) continue;
+    float* d = pc.g().data();
     if (!pc.sparse) {
-      std::memcpy(pc.g->data(), flat.data() + at, pc.floats() * sizeof(float));
+      std::memcpy(d, flat.data() + at, pc.floats() * sizeof(float));
       at += pc.floats();
       continue;
     }
-    pc.node->grad_rows_valid = true, pc.node->grad_rows = pc.rows;
-    if (!has_work) pc.g->zero_();
-    const size_t C = static_cast<size_t>(pc.g->shape()[1]);
-    float* d = pc.g->data();
+    if (!has_work) pc.g().zero_();
+    const size_t C = static_cast<size_t>(pc.g().shape()[1]);
     for (size_t j = 0; j < pc.rows.size(); ++j)
       std::memcpy(d + static_cast<size_t>(pc.rows[j]) * C, flat.data() + at + j * C, C * sizeof(float));
     at += pc.floats();
+    set_grad_row_support(*pc.node, pc.rows);
   }
 }
 }  // namespace

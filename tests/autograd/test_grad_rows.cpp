@@ -5,6 +5,8 @@
 // the same, so a support that missed a row would show as a difference.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <utility>
 #include <vector>
 
 #include "recurrent/autograd/ops.h"
@@ -94,7 +96,7 @@ TEST(GradRows, AnyDenseWriteForgetsTheSupportAndZeroGradThenClearsAll) {
 TEST(GradRows, SpansAreTheRunsOfConsecutiveRows) {
   Var w(table(1.0f), true);
   backward_through_embedding(w, {4, 1, 2, 7});
-  const float* g0 = w.node()->grad.data();
+  const float* g0 = std::as_const(w.node()->grad).data();  // reading: no version bump
   std::vector<std::pair<int64_t, int64_t>> spans;
   for_each_grad_span(*w.node(), [&](float* g, int64_t n) { spans.push_back({g - g0, n}); });
   EXPECT_EQ(spans, (std::vector<std::pair<int64_t, int64_t>>{{1 * kD, 2 * kD}, {4 * kD, kD}, {7 * kD, kD}}));
@@ -141,4 +143,53 @@ TEST(GradRows, OptimizerStepOverTheSupportEqualsTheDenseStep) {
   const std::vector<float> before = table(0.1f).to_vector(), after = run(true, sgd(0, 0));
   EXPECT_NE(before[3 * kD], after[3 * kD]) << "a supported row must move";
   EXPECT_EQ(before[5 * kD], after[5 * kD]) << "a row never looked up must not";
+}
+
+// The support is tied to the gradient's storage and version (core/tensor.h): a gradient assigned
+// directly, or written through a fresh non-const access, is dense again whatever the flag said.
+TEST(GradRows, AWriteOutsideTheSanctionedPathsIsSeen) {
+  {
+    Var w(table(1.0f), true);
+    (void)w.grad();
+    w.zero_grad();  // a known, empty support
+    w.node()->grad = Tensor::full({kV, kD}, 1.0f);
+    EXPECT_EQ(support(w), std::vector<int64_t>{-1});
+    EXPECT_DOUBLE_EQ(grad_norm({w}), std::sqrt(static_cast<double>(kV * kD)));
+    w.zero_grad();
+    for (float v : w.node()->grad.to_vector()) EXPECT_EQ(v, 0.0f);
+  }
+  {
+    Var w(table(1.0f), true);
+    backward_through_embedding(w, {1});
+    w.node()->grad.data()[6 * kD] = 2.0f;  // row 6, outside the support
+    EXPECT_EQ(support(w), std::vector<int64_t>{-1});
+    w.zero_grad();
+    EXPECT_EQ(w.node()->grad.to_vector()[6 * kD], 0.0f);
+  }
+}
+
+// Many backwards without a zero_grad keep the list at most R long, and past R/2 distinct rows the
+// gradient is dense.
+TEST(GradRows, TheListStaysBoundedAndPastHalfTheRowsTurnsDense) {
+  Var w(table(1.0f), true);
+  for (int i = 0; i < 10; ++i) backward_through_embedding(w, {2, 2, 3});
+  EXPECT_LE(w.node()->grad_rows.size(), static_cast<size_t>(kV));
+  EXPECT_EQ(support(w), (std::vector<int64_t>{2, 3}));
+  backward_through_embedding(w, {0, 1, 4, 5, 6, 7, 0, 1, 4});
+  EXPECT_EQ(support(w), std::vector<int64_t>{-1}) << "8 of 8 rows: dense";
+}
+
+TEST(GradRows, ClipByValueAndTheFinitenessCheckSeeTheSupportedRows) {
+  Var w(table(1.0f), true);
+  backward_through_embedding(w, {3});  // row 3's gradient: 0.25, 0.75, 1.25
+  clip_grad_value({w}, 0.5f);
+  const std::vector<float> g = w.node()->grad.to_vector();
+  EXPECT_EQ(g[3 * kD + 0], 0.25f);
+  EXPECT_EQ(g[3 * kD + 2], 0.5f);
+  EXPECT_EQ(support(w), std::vector<int64_t>{3});
+  EXPECT_TRUE(all_finite({w}));
+  backward_through_embedding(w, {3});
+  float* d = grad_buffer_rows(*w.node(), {3});  // a scatter that writes a NaN into its row
+  d[3 * kD + 1] = std::nanf("");
+  EXPECT_FALSE(all_finite({w}));
 }

@@ -8,6 +8,7 @@
 #include "recurrent/nn/rnn.h"
 #include "recurrent/train/dist.h"
 #include "recurrent/train/loop.h"
+#include "train/dist_test_util.h"
 
 using namespace recurrent;
 using namespace recurrent::train;
@@ -29,27 +30,8 @@ TEST(Dist, ShardsCoverTheBatchInOrderFirstOnesLonger) {
   EXPECT_THROW(shard(4, 2, 2), Error);
 }
 
-namespace {
-// Rank 0 of 2; the other rank's sums are `peer_*` (floats: its weighted gradient, doubles: its head).
-struct TwoRanks final : Collective {
-  std::vector<double> peer_head;
-  std::vector<float> peer_grads;
-  size_t float_at = 0;
-  int rank() const override { return 0; }
-  int size() const override { return 2; }
-  void allreduce_sum(double* x, size_t n, const std::string&) override {
-    ASSERT_EQ(n, peer_head.size());
-    for (size_t i = 0; i < n; ++i) x[i] += peer_head[i];
-  }
-  void allreduce_sum(float* x, size_t n, const std::string&) override {
-    for (size_t i = 0; i < n; ++i) x[i] += peer_grads[float_at + i];
-    float_at += n;
-  }
-};
-struct Restore {
-  ~Restore() { set_collective(nullptr); }
-};
-}  // namespace
+using recurrent::testing::TwoRanks;
+using Restore = recurrent::testing::RestoreCollective;
 
 // Rank 0 has 3 units with loss 2 and gradient g; the peer 1 unit with loss 6 and gradient h (it sends
 // (1/4)·h as its share). The global mean: loss (3·2 + 1·6)/4 = 3, gradient (3g + h)/4.

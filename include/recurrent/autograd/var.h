@@ -28,11 +28,14 @@ struct Node {
   const char* op = "leaf";
   std::vector<std::shared_ptr<Node>> inputs;
   std::function<void(Node& out)> backward;  // reads out.grad, adds into out.inputs[i]->grad
-  // Row support of grad (a [R, C] table whose gradient only row scatters have written, e.g. an embedding):
-  // while grad_rows_valid, every row of grad not in grad_rows is zero. Set by zero_grad and kept by
-  // grad_buffer_rows; any other write access (grad_buffer, accumulate_grad, Var::grad) clears it.
+  // Row support of grad (a [R, C] table whose gradient only row scatters have written, e.g. an
+  // embedding): every row of grad not in grad_rows is zero. It holds while grad is the storage, at the
+  // version, recorded with it (grad_rows_id, grad_rows_version: any other non-const access of grad bumps
+  // the version, core/tensor.h) — set by zero_grad and set_grad_row_support, kept by grad_buffer_rows
+  // and for_each_grad_span; grad_buffer and accumulate_grad drop it.
   bool grad_rows_valid = false;
   std::vector<int64_t> grad_rows;  // repeats allowed; grad_row_support() sorts and de-duplicates
+  uint64_t grad_rows_id = 0, grad_rows_version = 0;
 };
 
 class Var {
@@ -71,14 +74,20 @@ Var make_op(const char* op, Tensor value, const std::vector<Var>& inputs, std::f
 void accumulate_grad(Node& n, const Tensor& g);
 // The gradient buffer of n (zeros on first use), for backward code that adds in place (e.g. GEMM beta=1).
 Tensor& grad_buffer(Node& n);
-// The gradient buffer of n for a backward that adds into the rows `rows` of n [R, C] only (a row scatter):
-// the row support is kept (or started, when the buffer is new) and the rows recorded.
-Tensor& grad_buffer_rows(Node& n, const std::vector<int64_t>& rows);
+// Row-sparse gradients (Node::grad_rows). A pointer from grad_buffer / grad_buffer_rows may be written
+// until the backward that took it returns, not later (a write after a reader looked is not seen).
+//
+// The gradient of n [R, C] for a backward that adds into its rows `rows` only (a row scatter): the row
+// support is kept (or started, when the gradient is new) with these rows added.
+float* grad_buffer_rows(Node& n, const std::vector<int64_t>& rows);
+// Declares that every row of n's gradient outside `rows` is zero (after the caller wrote it).
+void set_grad_row_support(Node& n, std::vector<int64_t> rows);
 // The sorted distinct rows that may be non-zero in n's gradient, or nullptr when that is not known.
+// Sorts n's list in place: not to be called on one node from two threads at once.
 const std::vector<int64_t>* grad_row_support(Node& n);
-// Calls fn(data, count) for each part of n's existing gradient that may be non-zero — the runs of
-// consecutive supported rows, or the whole gradient — without forgetting the row support; fn may change
-// values but must keep zeros zero (scaling, clamping, reading). Consecutive runs come in row order.
+// Calls fn(data, count) for each part of n's existing (contiguous) gradient that may be non-zero — the
+// runs of consecutive supported rows in row order, or the whole gradient — keeping the row support;
+// fn may change values but must keep zeros zero (scaling, clamping, reading).
 void for_each_grad_span(Node& n, const std::function<void(float* data, int64_t count)>& fn);
 // True when input i of an op wants a gradient.
 inline bool needs_grad(const Node& out, size_t i) { return out.inputs[i] && out.inputs[i]->requires_grad; }
