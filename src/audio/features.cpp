@@ -13,7 +13,7 @@ Tensor mel_spectrogram(const std::vector<float>& samples, const FeatureOptions& 
 }
 
 Tensor compute_features(const std::vector<float>& samples, const FeatureOptions& o, const std::string& where,
-                        const GlobalNorm* global) {
+                        const GlobalNorm* global, double vtlp_alpha) {
   validate(o);
   RC_CHECK(!samples.empty(), where, "0 samples; expected audio");
   RC_CHECK(num_frames(static_cast<int64_t>(samples.size()), o) > 0, where, samples.size(),
@@ -24,7 +24,7 @@ Tensor compute_features(const std::vector<float>& samples, const FeatureOptions&
   dsp::Mat base;
   try {
     // mel: [T, n_mels] -> log -> (mfcc: @ dct [n_mels, n_mfcc])
-    base = dsp::log_compress(dsp::matmul(dsp::power_spectrum(samples, o), dsp::filterbank(o)), o);
+    base = dsp::log_compress(dsp::matmul(dsp::power_spectrum(samples, o), dsp::filterbank(o, vtlp_alpha)), o);
   } catch (const Error& e) {
     throw Error(where, e.message());
   }

@@ -7,6 +7,12 @@
 // (n_freqs - 1); n_mels + 2 points equally spaced in mel between f_min and f_max; filter m is the
 // triangle rising from point m to m+1 and falling to m+2, max(0, min(down, up)); norm slaney divides
 // each triangle by its width in Hz / 2 (equal area).
+// VTLP (Jaitly & Hinton 2013, "Vocal Tract Length Perturbation improves speech recognition"): the spectrum's
+// frequencies f go through the piecewise-linear warp f' = α·f up to f0 = F_hi·min(α, 1)/α, then the line
+// from there to the Nyquist frequency, which stays put. F_hi: the paper's 4800 Hz of 8 kHz Nyquist, i.e.
+// 0.6 of the Nyquist frequency here (at 8 kHz 4800 Hz would lie above it). Done on the filters instead of
+// the spectrum, as Kaldi's VTLN does: their points are warped by 1/α, so a component at f is read as at
+// about α·f (α > 1: the spectrum stretched, as from a shorter vocal tract).
 // DCT (torchaudio.functional.create_dct, DCT-II): dct[n, k] = cos(pi / n_mels * (n + 0.5) * k), times
 // sqrt(2 / n_mels) and 1/sqrt(2) for k = 0 (ortho), or times 2 (none).
 #include <cmath>
@@ -37,15 +43,24 @@ double mel_to_hz(double mel, const std::string& scale) {
   return kSlaneyMinLogHz * std::exp(kSlaneyLogStep * (mel - kSlaneyMinLogMel));
 }
 
+double vtlp_warp(double hz, double alpha, double nyquist) {
+  const double f_hi = 0.6 * nyquist, m = std::min(alpha, 1.0);
+  const double f0 = f_hi * m / alpha;
+  if (hz <= f0) return alpha * hz;
+  return nyquist - (nyquist - f_hi * m) / (nyquist - f0) * (nyquist - hz);
+}
+
 namespace dsp {
 
-Mat filterbank(const FeatureOptions& o) {
+Mat filterbank(const FeatureOptions& o, double vtlp_alpha) {
   const int n_freqs = o.n_fft / 2 + 1, n_mels = o.n_mels;
   const double m_min = hz_to_mel(o.f_min, o.mel_scale), m_max = hz_to_mel(o.max_freq(), o.mel_scale);
   std::vector<double> f_pts(static_cast<size_t>(n_mels + 2));
-  for (int i = 0; i < n_mels + 2; ++i)
-    f_pts[static_cast<size_t>(i)] = mel_to_hz(m_min + (m_max - m_min) * i / (n_mels + 1), o.mel_scale);
   const double nyquist = static_cast<double>(o.sample_rate / 2);  // torchaudio: sample_rate // 2
+  for (int i = 0; i < n_mels + 2; ++i) {
+    const double f = mel_to_hz(m_min + (m_max - m_min) * i / (n_mels + 1), o.mel_scale);
+    f_pts[static_cast<size_t>(i)] = vtlp_alpha == 1.0 ? f : vtlp_warp(f, 1.0 / vtlp_alpha, nyquist);
+  }
   Mat fb(n_freqs, n_mels);
   for (int k = 0; k < n_freqs; ++k) {
     const double f = n_freqs > 1 ? nyquist * k / (n_freqs - 1) : 0.0;

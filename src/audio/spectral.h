@@ -46,7 +46,7 @@ class FramePower {
 
 Mat matmul(const Mat& a, const Mat& b);                                    // [R, K] @ [K, C]
 Mat power_spectrum(const std::vector<float>& samples, const FeatureOptions& o);  // [T, n_fft/2+1]
-Mat filterbank(const FeatureOptions& o);                                   // [n_fft/2+1, n_mels]
+Mat filterbank(const FeatureOptions& o, double vtlp_alpha = 1.0);         // [n_fft/2+1, n_mels]
 Mat dct(int n_mfcc, int n_mels, const std::string& norm);                  // [n_mels, n_mfcc]
 Mat log_compress(Mat m, const FeatureOptions& o);
 Mat deltas(const Mat& m, int win_length);                                  // [T, C] -> [T, C]

@@ -70,12 +70,17 @@ void add_train_asr(CLI::App& train) {
   c->add_option("--speed-perturb", *speeds, "extra copies of the training audio played this many times "
                 "faster, comma list (e.g. 0.9,1.1: other pitches and formants, as other voices)")
       ->check(checked("nonneg-real-list"));
+  auto alphas = std::make_shared<std::string>();
+  c->add_option("--vtlp", *alphas, "extra copies of the training audio with the mel filters warped by these factors, "
+                "comma list (vocal tract length perturbation, e.g. 0.9,1.1: formants as another speaker's)")
+      ->check(checked("nonneg-real-list"));
   c->add_flag("--spec-augment", o->spec_augment, "SpecAugment time and frequency masks on the training features");
   c->add_option("--patience", o->patience, "stop after this many epochs without a better validation error (0: off); "
                 "the best weights are kept")->capture_default_str()->check(checked("count"));
   add_loop_options(c, *o, *budget, "utterances per batch");
-  c->callback([o, budget, spk, speeds, c] {
+  c->callback([o, budget, spk, speeds, alphas, c] {
     for (const std::string& s : comma_list(*speeds)) o->d.speed_perturb.push_back(std::stod(s));
+    for (const std::string& s : comma_list(*alphas)) o->d.vtlp.push_back(std::stod(s));
     o->d.speakers_train = comma_list((*spk)[0]);
     o->d.speakers_valid = comma_list((*spk)[1]);
     o->d.speakers_test = comma_list((*spk)[2]);

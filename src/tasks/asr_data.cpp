@@ -63,11 +63,27 @@ AsrItem perturbed(const std::vector<float>& samples, const AsrItem& like, double
   return it;
 }
 
+// Vocal tract length perturbation: the item's features with the mel filters warped by alpha.
+AsrItem warped(const std::vector<float>& samples, const AsrItem& like, double alpha, const audio::FeatureOptions& f) {
+  AsrItem it;
+  it.feats = audio::compute_features(samples, f, "vocal tract length perturbation", nullptr, alpha);
+  it.digits = like.digits;
+  it.speaker = like.speaker;
+  return it;
+}
+
+// The training copies of one item: speed-perturbed, then VTLP-warped.
+void add_copies(std::vector<AsrItem>& items, const std::vector<float>& samples, const AsrItem& it,
+                const audio::FeatureOptions& f, const std::vector<double>& speeds, const std::vector<double>& alphas) {
+  for (double s : speeds) items.push_back(perturbed(samples, it, s, f));
+  for (double a : alphas) items.push_back(warped(samples, it, a, f));
+}
+
 // One part as items: takes (isolated) or `count` connected utterances drawn with Rng stream `stream`;
-// with `speeds`, perturbed copies follow each item.
+// with `speeds` / `alphas`, perturbed copies follow each item.
 std::vector<AsrItem> make_items(const std::vector<audio::Utterance>& part, bool isolated, int64_t count, uint64_t seed,
                                 uint64_t stream, const audio::FeatureOptions& f, bool keep_samples,
-                                const std::vector<double>& speeds = {}) {
+                                const std::vector<double>& speeds = {}, const std::vector<double>& alphas = {}) {
   std::vector<AsrItem> items;
   if (part.empty() || (!isolated && count == 0)) return items;
   const std::vector<audio::Take> takes = audio::load_takes(part, {.target_rate = f.sample_rate});
@@ -77,7 +93,7 @@ std::vector<AsrItem> make_items(const std::vector<audio::Utterance>& part, bool 
       it.feats = audio::compute_features(t.samples, f, t.utt.path);
       it.digits = {t.utt.digit};
       it.speaker = t.utt.speaker;
-      for (double s : speeds) items.push_back(perturbed(t.samples, it, s, f));
+      add_copies(items, t.samples, it, f, speeds, alphas);
       if (keep_samples) it.samples = t.samples, it.ends = {static_cast<int64_t>(t.samples.size())};
       items.push_back(std::move(it));
     }
@@ -89,7 +105,7 @@ std::vector<AsrItem> make_items(const std::vector<audio::Utterance>& part, bool 
     it.feats = audio::compute_features(u.samples, f, "connected digits");
     it.digits = u.digits;
     it.speaker = u.speaker;
-    for (double s : speeds) items.push_back(perturbed(u.samples, it, s, f));
+    add_copies(items, u.samples, it, f, speeds, alphas);
     if (keep_samples) it.samples = std::move(u.samples), it.ends = u.ends;
     items.push_back(std::move(it));
   }
@@ -101,7 +117,7 @@ std::vector<AsrItem> make_items(const std::vector<audio::Utterance>& part, bool 
 std::string AsrDataOptions::to_json() const {
   return json{{"source", "fsdd"}, {"isolated", isolated}, {"speakers_train", speakers_train},
               {"speakers_valid", speakers_valid}, {"speakers_test", speakers_test}, {"valid_takes", valid_takes},
-              {"n_train", n_train}, {"n_valid", n_valid}, {"n_test", n_test}, {"speed_perturb", speed_perturb},
+              {"n_train", n_train}, {"n_valid", n_valid}, {"n_test", n_test}, {"speed_perturb", speed_perturb}, {"vtlp", vtlp},
               {"seed", seed}}
       .dump();
 }
@@ -135,7 +151,8 @@ AsrData load_asr_data(const AsrDataOptions& o, const audio::FeatureOptions& f) {
            d.split, ")");
   for (double s : o.speed_perturb)
     RC_CHECK(s >= 0.5 && s <= 2.0, "--speed-perturb", "expected factors in [0.5, 2], got ", s);
-  d.train = make_items(sp.train, o.isolated, o.n_train, o.seed, 0, f, false, o.speed_perturb);
+  for (double a : o.vtlp) RC_CHECK(a >= 0.8 && a <= 1.25, "--vtlp", "expected warp factors in [0.8, 1.25], got ", a);
+  d.train = make_items(sp.train, o.isolated, o.n_train, o.seed, 0, f, false, o.speed_perturb, o.vtlp);
   d.valid = make_items(sp.valid, o.isolated, o.n_valid, o.seed, 1, f, false);
   d.test = make_items(sp.test, o.isolated, o.n_test, o.seed, 2, f, true);
   return d;

@@ -86,6 +86,9 @@ Tensor mel_filterbank(int n_freqs, double f_min, double f_max, int n_mels, int s
 // DCT-II matrix, torchaudio.functional.create_dct's layout: [n_mels, n_mfcc].
 Tensor dct_matrix(int n_mfcc, int n_mels, const std::string& norm);
 double hz_to_mel(double hz, const std::string& mel_scale);
+// Vocal tract length perturbation's frequency warp (mel.cpp: Jaitly & Hinton 2013): α·hz below a
+// boundary, then linear to the Nyquist frequency, which maps to itself; continuous and increasing.
+double vtlp_warp(double hz, double alpha, double nyquist);
 double mel_to_hz(double mel, const std::string& mel_scale);
 
 // The stages on samples already at opts.sample_rate (pre-emphasis included in both).
@@ -97,8 +100,10 @@ Tensor log_compress(const Tensor& mel, const FeatureOptions& opts);
 Tensor compute_deltas(const Tensor& feats, int win_length);
 
 // The whole pipeline: [T, opts.dims()]. `where` names the source in errors (a file name);
-// normalize = global needs `global` (with statistics of the same width).
+// normalize = global needs `global` (with statistics of the same width). vtlp_alpha ≠ 1: a training
+// augmentation, the spectrum read as warped by vtlp_warp(·, α) (mel.cpp; not part of a model's front end).
 Tensor compute_features(const std::vector<float>& samples, const FeatureOptions& opts,
-                        const std::string& where = "features", const GlobalNorm* global = nullptr);
+                        const std::string& where = "features", const GlobalNorm* global = nullptr,
+                        double vtlp_alpha = 1.0);
 
 }  // namespace recurrent::audio

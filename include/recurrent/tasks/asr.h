@@ -164,6 +164,8 @@ struct AsrDataOptions {
   int64_t n_train = 2000, n_valid = 200, n_test = 400;  // connected utterances
   std::vector<double> speed_perturb;  // extra copies of each training utterance played f times faster
                                       // (resampled: pitch and formants move with f, as another voice's)
+  std::vector<double> vtlp;           // extra copies whose mel filters are warped by α (audio::vtlp_warp:
+                                      // formants move as with another vocal tract length, pitch stays)
   uint64_t seed = 1;
   std::string to_json() const;
   static AsrDataOptions from_json(const std::string& json, const std::string& where);
