@@ -52,31 +52,27 @@ audio::FsddSplit make_split(const AsrDataOptions& o, const std::vector<audio::Ut
   return sp;
 }
 
-// Speed perturbation: the item's audio played `factor` times faster (resampled from rate·factor to rate).
-AsrItem perturbed(const std::vector<float>& samples, const AsrItem& like, double factor, const audio::FeatureOptions& f) {
+// A training copy of `like` (its labels) with other features.
+AsrItem copy_with(const AsrItem& like, Tensor feats) {
   AsrItem it;
-  const int from = static_cast<int>(std::lround(f.sample_rate * factor));
-  it.feats = audio::compute_features(audio::resample(samples, from, f.sample_rate, "speed perturbation"), f,
-                                     "speed perturbation");
+  it.feats = std::move(feats);
   it.digits = like.digits;
   it.speaker = like.speaker;
   return it;
 }
 
-// Vocal tract length perturbation: the item's features with the mel filters warped by alpha.
-AsrItem warped(const std::vector<float>& samples, const AsrItem& like, double alpha, const audio::FeatureOptions& f) {
-  AsrItem it;
-  it.feats = audio::compute_features(samples, f, "vocal tract length perturbation", nullptr, alpha);
-  it.digits = like.digits;
-  it.speaker = like.speaker;
-  return it;
-}
-
-// The training copies of one item: speed-perturbed, then VTLP-warped.
+// The training copies of one item: speed perturbation (the audio played s times faster: resampled from
+// rate·s to rate), then vocal tract length perturbation (the mel filters warped by α).
 void add_copies(std::vector<AsrItem>& items, const std::vector<float>& samples, const AsrItem& it,
                 const audio::FeatureOptions& f, const std::vector<double>& speeds, const std::vector<double>& alphas) {
-  for (double s : speeds) items.push_back(perturbed(samples, it, s, f));
-  for (double a : alphas) items.push_back(warped(samples, it, a, f));
+  for (double s : speeds) {
+    const int from = static_cast<int>(std::lround(f.sample_rate * s));
+    items.push_back(copy_with(it, audio::compute_features(audio::resample(samples, from, f.sample_rate,
+                                                                          "speed perturbation"),
+                                                          f, "speed perturbation")));
+  }
+  for (double a : alphas)
+    items.push_back(copy_with(it, audio::compute_features(samples, f, "vocal tract length perturbation", nullptr, a)));
 }
 
 // One part as items: takes (isolated) or `count` connected utterances drawn with Rng stream `stream`;

@@ -86,10 +86,10 @@ Tensor mel_filterbank(int n_freqs, double f_min, double f_max, int n_mels, int s
 // DCT-II matrix, torchaudio.functional.create_dct's layout: [n_mels, n_mfcc].
 Tensor dct_matrix(int n_mfcc, int n_mels, const std::string& norm);
 double hz_to_mel(double hz, const std::string& mel_scale);
+double mel_to_hz(double mel, const std::string& mel_scale);
 // Vocal tract length perturbation's frequency warp (mel.cpp: Jaitly & Hinton 2013): α·hz below a
 // boundary, then linear to the Nyquist frequency, which maps to itself; continuous and increasing.
 double vtlp_warp(double hz, double alpha, double nyquist);
-double mel_to_hz(double mel, const std::string& mel_scale);
 
 // The stages on samples already at opts.sample_rate (pre-emphasis included in both).
 Tensor power_spectrogram(const std::vector<float>& samples, const FeatureOptions& opts);  // [T, n_fft/2+1]
