@@ -31,7 +31,7 @@ void validate(const FeatureOptions& o) {
   check_choice("norm", o.norm, {"none", "slaney"});
   check_choice("log", o.log, {"log", "db"});
   check_choice("dct_norm", o.dct_norm, {"ortho", "none"});
-  check_choice("normalize", o.normalize, {"none", "utterance", "global"});
+  check_choice("normalize", o.normalize, {"none", "utterance", "global", "speaker"});
   RC_CHECK(o.sample_rate > 0, w, "sample_rate: expected a positive number of Hz, got ", o.sample_rate);
   RC_CHECK(o.preemphasis >= 0 && o.preemphasis < 1, w, "preemphasis: expected 0 <= a < 1, got ", o.preemphasis);
   RC_CHECK(o.win_length >= 1, w, "win_length: expected >= 1 sample, got ", o.win_length);

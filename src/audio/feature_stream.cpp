@@ -46,7 +46,9 @@ std::vector<double> delta_row(const std::vector<std::vector<double>>& rows, int6
 FeatureStream::FeatureStream(const FeatureOptions& opts, const GlobalNorm* global) : opts_(opts), global_(global) {
   validate(opts_);
   const std::string w = "feature stream";
-  RC_CHECK(opts_.normalize != "utterance", w, "normalize=utterance needs the whole utterance; a stream takes none or global");
+  RC_CHECK(opts_.normalize != "utterance" && opts_.normalize != "speaker", w, "normalize=", opts_.normalize,
+           " needs the whole ", opts_.normalize == "utterance" ? "utterance" : "of a speaker's audio",
+           "; a stream takes none or global");
   RC_CHECK(opts_.log == "log" || opts_.top_db <= 0, w, "log=db with top_db > 0 floors at the utterance's maximum; "
            "a stream takes log, or db with top_db <= 0");
   RC_CHECK(opts_.normalize != "global" || (global_ && global_->finished() && global_->dims() == opts_.dims()), w,

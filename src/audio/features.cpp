@@ -18,8 +18,9 @@ Tensor compute_features(const std::vector<float>& samples, const FeatureOptions&
   RC_CHECK(!samples.empty(), where, "0 samples; expected audio");
   RC_CHECK(num_frames(static_cast<int64_t>(samples.size()), o) > 0, where, samples.size(),
            " samples is shorter than one frame (n_fft ", o.n_fft, ")");
-  RC_CHECK(o.normalize != "global" || (global && global->finished() && global->dims() == o.dims()), where,
-           "normalize=global needs finished statistics of ", o.dims(), " columns",
+  const bool stats = o.normalize == "global" || o.normalize == "speaker";
+  RC_CHECK(!stats || (global && global->finished() && global->dims() == o.dims()), where, "normalize=", o.normalize,
+           " needs finished statistics", o.normalize == "speaker" ? " (the speaker's)" : "", " of ", o.dims(), " columns",
            global ? detail::concat(" (got ", global->dims(), ")") : std::string(" (none given)"));
   dsp::Mat base;
   try {
@@ -39,7 +40,7 @@ Tensor compute_features(const std::vector<float>& samples, const FeatureOptions&
       for (int64_t j = 0; j < C; ++j) all.at(t, static_cast<int64_t>(b) * C + j) = blocks[b].at(t, j);
   Tensor out = all.to_tensor();
   if (o.normalize == "utterance") normalize_utterance(out, o.norm_eps);
-  if (o.normalize == "global") global->apply(out);
+  if (stats) global->apply(out);
   return out;
 }
 

@@ -56,7 +56,10 @@ void transcribe_file(tasks::AsrModel& m, const TranscribeArgs& a) {
            : a.beam != 1 ? "--beam" : "--posteriors", "applies to CTC models; this model is an isolated-digit classifier");
   const audio::Audio wav = audio::read_audio(a.file, {.target_rate = rate});
   for (const auto& n : wav.notes) std::fprintf(stderr, "recurrent: note: %s\n", n.c_str());
-  const tasks::AsrResult r = tasks::recognize(m, m.features(wav.samples, a.file), a.beam, a.timestamps);
+  if (m.per_speaker())
+    std::fprintf(stderr, "recurrent: note: this model normalises by the speaker's statistics; from one file they are "
+                 "the file's own (eval --data DIR groups a folder by speaker)\n");
+  const tasks::AsrResult r = tasks::recognize(m, m.features_alone(wav.samples, a.file), a.beam, a.timestamps);
   if (m.config().kind == tasks::AsrKind::classify) {
     std::printf("%d\t%.4f\n", r.digits.at(0), r.confidence);
     return;

@@ -62,7 +62,7 @@ std::future<json> SpeechEngine::try_transcribe(std::string audio, int64_t beam) 
     RC_CHECK(!cls || beam == 1, "query parameter \"beam\"", "applies to CTC models; this model is an isolated-digit "
              "classifier");
     const audio::Audio a = audio::read_audio_bytes(audio, "body", {.target_rate = rate_});
-    const tasks::AsrResult r = tasks::recognize(m, m.features(a.samples, "body"), beam, false);
+    const tasks::AsrResult r = tasks::recognize(m, m.features_alone(a.samples, "body"), beam, false);
     json j = digits_json(r.digits);
     j["seconds"] = a.seconds(), j["notes"] = a.notes;
     if (cls) j["confidence"] = r.confidence;

@@ -1,6 +1,8 @@
 // The speech task's data: FSDD takes or connected digits built from them, as feature items; the
 // record of how they were made, so eval rebuilds the same test part (contract in tasks/asr.h).
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -52,13 +54,20 @@ audio::FsddSplit make_split(const AsrDataOptions& o, const std::vector<audio::Ut
   return sp;
 }
 
-// A training copy of `like` (its labels) with other features.
-AsrItem copy_with(const AsrItem& like, Tensor feats) {
+// A training copy of `like` (its labels) with other features; its speaker is `like`'s tagged with the
+// perturbation ("george~speed0.9"): to per-speaker normalisation a perturbed voice is another voice.
+AsrItem copy_with(const AsrItem& like, Tensor feats, const std::string& tag) {
   AsrItem it;
   it.feats = std::move(feats);
   it.digits = like.digits;
-  it.speaker = like.speaker;
+  it.speaker = like.speaker + "~" + tag;
   return it;
+}
+
+std::string factor_tag(const char* what, double f) {
+  char b[48];
+  std::snprintf(b, sizeof b, "%s%g", what, f);
+  return b;
 }
 
 // The training copies of one item: speed perturbation (the audio played s times faster: resampled from
@@ -69,10 +78,12 @@ void add_copies(std::vector<AsrItem>& items, const std::vector<float>& samples, 
     const int from = static_cast<int>(std::lround(f.sample_rate * s));
     items.push_back(copy_with(it, audio::compute_features(audio::resample(samples, from, f.sample_rate,
                                                                           "speed perturbation"),
-                                                          f, "speed perturbation")));
+                                                          f, "speed perturbation"),
+                              factor_tag("speed", s)));
   }
   for (double a : alphas)
-    items.push_back(copy_with(it, audio::compute_features(samples, f, "vocal tract length perturbation", nullptr, a)));
+    items.push_back(copy_with(it, audio::compute_features(samples, f, "vocal tract length perturbation", nullptr, a),
+                              factor_tag("vtlp", a)));
 }
 
 // One part as items: takes (isolated) or `count` connected utterances drawn with Rng stream `stream`;
@@ -109,6 +120,13 @@ std::vector<AsrItem> make_items(const std::vector<audio::Utterance>& part, bool 
 }
 
 }  // namespace
+
+void normalize_by_speaker(std::vector<AsrItem>& items, double eps) {
+  std::map<std::string, audio::GlobalNorm> by;
+  for (const AsrItem& it : items) by[it.speaker].add(it.feats);
+  for (auto& [speaker, g] : by) g.finish(eps);
+  for (AsrItem& it : items) by.at(it.speaker).apply(it.feats);
+}
 
 std::string AsrDataOptions::to_json() const {
   return json{{"source", "fsdd"}, {"isolated", isolated}, {"speakers_train", speakers_train},
@@ -156,18 +174,22 @@ AsrData load_asr_data(const AsrDataOptions& o, const audio::FeatureOptions& f) {
 
 std::vector<AsrItem> load_asr_eval_items(const AsrModel& m, const std::string& data) {
   const audio::FeatureOptions f = m.config().front_end();
+  const bool by_speaker = f.normalize == "speaker";
+  audio::FeatureOptions raw = f;  // what is computed here; the model's statistics are applied after
+  if (raw.normalize == "global" || by_speaker) raw.normalize = "none";
   std::vector<AsrItem> items;
   if (fs::is_regular_file(fs::path(data) / "labels.tsv")) {  // a folder of connected digits
     for (const audio::LabelledFile& l : audio::read_connected(data)) {
       const audio::Audio a = audio::read_audio(l.path, {.target_rate = f.sample_rate});
       AsrItem it;
-      it.feats = m.features(a.samples, l.path);
+      it.feats = by_speaker ? audio::compute_features(a.samples, raw, l.path) : m.features(a.samples, l.path);
       it.digits = l.digits;
       it.speaker = l.speaker;
       if (a.sample_rate == a.file_rate) it.ends = l.ends;  // spans are in the file's samples
       it.samples = a.samples;
       items.push_back(std::move(it));
     }
+    if (by_speaker) normalize_by_speaker(items, f.norm_eps);
     return items;
   }
   AsrDataOptions o = AsrDataOptions::from_json(m.config().data_json, "the model's data record");
@@ -175,10 +197,10 @@ std::vector<AsrItem> load_asr_eval_items(const AsrModel& m, const std::string& d
   const std::vector<audio::Utterance> utts = audio::list_fsdd(data);
   std::string what;
   const audio::FsddSplit sp = make_split(o, utts, what);
-  audio::FeatureOptions raw = f;
-  if (raw.normalize == "global") raw.normalize = "none";
   items = make_items(sp.test, o.isolated, o.n_test, o.seed, 2, raw, true);
-  if (m.norm().finished())
+  if (by_speaker)
+    normalize_by_speaker(items, f.norm_eps);
+  else if (m.norm().finished())
     for (AsrItem& it : items) m.norm().apply(it.feats);
   return items;
 }

@@ -43,8 +43,8 @@ void AsrConfig::validate() const {
   RC_CHECK(stack >= 1 && stack <= 16, "--stack", "expected frames per step in [1, 16], got ", stack);
   RC_CHECK(dropout >= 0.0f && dropout < 1.0f, "--dropout", "expected a value in [0, 1), got ", dropout);
   const audio::FeatureOptions f = front_end();
-  RC_CHECK(f.normalize == "global" || f.normalize == "utterance", "features",
-           "expected global or per-utterance normalisation, got '", f.normalize, "'");
+  RC_CHECK(f.normalize == "global" || f.normalize == "utterance" || f.normalize == "speaker", "features",
+           "expected global, per-utterance or per-speaker normalisation, got '", f.normalize, "'");
   const size_t want = f.normalize == "global" ? static_cast<size_t>(f.dims()) : 0;
   RC_CHECK(norm_mean.size() == want && norm_std.size() == want, "features", "expected ", want,
            " normalisation statistics (", f.normalize, "), got ", norm_mean.size());
@@ -129,8 +129,25 @@ AsrModel::AsrModel(AsrConfig cfg, Rng& rng) : cfg_(std::move(cfg)), dropout_rng_
   out_b_ = register_parameter("output.bias", b);
 }
 
-Tensor AsrModel::features(const std::vector<float>& samples, const std::string& where) const {
-  return audio::compute_features(samples, cfg_.front_end(), where, norm_.finished() ? &norm_ : nullptr);
+Tensor AsrModel::features(const std::vector<float>& samples, const std::string& where,
+                          const audio::GlobalNorm* speaker) const {
+  const audio::FeatureOptions f = cfg_.front_end();
+  if (f.normalize != "speaker") return audio::compute_features(samples, f, where, norm_.finished() ? &norm_ : nullptr);
+  RC_CHECK(speaker != nullptr, where, "this model normalises features by the speaker's statistics (train asr "
+           "--normalize speaker): they must be given");
+  return audio::compute_features(samples, f, where, speaker);
+}
+
+Tensor AsrModel::features_alone(const std::vector<float>& samples, const std::string& where) const {
+  if (!per_speaker()) return features(samples, where);
+  audio::FeatureOptions raw = cfg_.front_end();
+  raw.normalize = "none";
+  Tensor x = audio::compute_features(samples, raw, where);
+  audio::GlobalNorm own;
+  own.add(x);
+  own.finish(raw.norm_eps);
+  own.apply(x);
+  return x;
 }
 
 Var AsrModel::forward(const Tensor& x, const std::vector<int64_t>& lengths, RNNState* state) {

@@ -19,8 +19,10 @@ AsrStream::AsrStream(AsrModel& m) : m_(m) {
   RC_CHECK(!c.bidirectional, "--stream", "this model is bidirectional: its backward layers read each utterance from "
            "its end, so no digit can be output before the audio is complete; stream with a unidirectional model "
            "(train asr without --bidirectional)");
-  RC_CHECK(m.norm().finished(), "--stream", "this model normalises each utterance by its own mean and variance, "
-           "which needs the whole utterance; stream with a model trained with --normalize global");
+  RC_CHECK(m.norm().finished(), "--stream", "this model normalises ",
+           c.front_end().normalize == "speaker" ? "by the speaker's mean and variance, which needs all of their audio"
+                                                : "each utterance by its own mean and variance, which needs the whole utterance",
+           "; stream with a model trained with --normalize global");
   m.eval();
   fs_ = std::make_unique<audio::FeatureStream>(c.front_end(), &m.norm());
 }

@@ -82,9 +82,11 @@ void AsrRun::load_data() {
   } else {
     f = cfg_.front_end();
   }
-  const bool global = f.normalize == "global";
-  if (global) f.normalize = "none";
+  const bool global = f.normalize == "global", speaker = f.normalize == "speaker";
+  if (global || speaker) f.normalize = "none";
   data_ = load_asr_data(o_.d, f);
+  if (speaker)  // each part's speakers by their own statistics (the test speaker's: unlabelled adaptation)
+    for (auto* part : {&data_.train, &data_.valid, &data_.test}) normalize_by_speaker(*part, f.norm_eps);
   if (!global) return;
   if (cfg_.norm_mean.empty()) {  // a new run: the training part's statistics
     audio::GlobalNorm g;
@@ -209,8 +211,8 @@ AsrOutcome AsrRun::run() {
   RC_CHECK(o_.clip >= 0, "--clip", "expected >= 0 (0: no clipping), got ", o_.clip);
   RC_CHECK(o_.patience >= 0, "--patience", "expected >= 0 (0: off), got ", o_.patience);
   RC_CHECK(o_.kind == "mfcc" || o_.kind == "fbank", "--features", "expected mfcc or fbank, got '", o_.kind, "'");
-  RC_CHECK(o_.normalize == "global" || o_.normalize == "utterance", "--normalize", "expected global or utterance, got '",
-           o_.normalize, "'");
+  RC_CHECK(o_.normalize == "global" || o_.normalize == "utterance" || o_.normalize == "speaker", "--normalize",
+           "expected global, utterance or speaker, got '", o_.normalize, "'");
   RC_CHECK(o_.d.isolated || (o_.d.n_train >= 1 && o_.d.n_valid >= 1 && o_.d.n_test >= 1), "--n-train",
            "expected at least one connected utterance in each part");
   const bool resume = !o_.resume.empty();

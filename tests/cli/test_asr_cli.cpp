@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "recurrent/audio/wav.h"
@@ -54,6 +56,13 @@ void expect_one_error_line(const recurrent::testing::CmdResult& r, const std::st
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
 }
 
+// The number after `key` and its colon, the first `key` at or after `from` (NaN if none).
+double number_after(const std::string& s, const std::string& key, size_t from = 0) {
+  const size_t at = from == std::string::npos ? from : s.find(key, from);
+  if (at == std::string::npos) return NAN;
+  return std::stod(s.substr(s.find(':', at) + 1));
+}
+
 std::string last_line(const std::string& s) {
   std::string t = s.substr(0, s.size() - (!s.empty() && s.back() == '\n'));
   return t.substr(t.rfind('\n') == std::string::npos ? 0 : t.rfind('\n') + 1);
@@ -74,6 +83,29 @@ TEST(AsrCli, IsolatedClassifierTrainsEvaluatesAndTranscribes) {
   ASSERT_EQ(tx.status, 0) << tx.out;
   EXPECT_EQ(std::count(tx.out.begin(), tx.out.end(), '\t'), 1) << tx.out;  // digit, probability
   expect_one_error_line(run("transcribe --model " + f.file("iso") + " --stream < /dev/null"), "classifier");
+}
+
+// --normalize speaker: eval rebuilds the test part normalised by the test speaker's statistics, so its
+// accuracy is the one training reported; transcribe says where its statistics come from; no stream.
+TEST(AsrCli, PerSpeakerNormalisationEvaluatesAsTrainedAndDoesNotStream) {
+  Fixture f;
+  const auto tr = run(f.train("spk", "--isolated --normalize speaker"));
+  ASSERT_EQ(tr.status, 0) << tr.out;
+  std::ifstream res(f.file("spk") + "/results.json");
+  const std::string results((std::istreambuf_iterator<char>(res)), std::istreambuf_iterator<char>());
+  const auto ev = run("eval --model " + f.file("spk") + " --data " + f.data + " --json");
+  ASSERT_EQ(ev.status, 0) << ev.out;
+  // The test loss (the sensitive figure: any other normalisation moves it) and accuracy, as trained.
+  for (const char* key : {"\"loss\"", "\"accuracy\""}) {
+    const double trained = number_after(results, key, results.find("\"test\""));
+    EXPECT_NEAR(number_after(ev.out, key), trained, 1e-6 * (1 + std::abs(trained))) << key << ev.out << results;
+  }
+  const auto tx = run("transcribe --model " + f.file("spk") + " " + f.data + "/1_carl_0.wav");
+  ASSERT_EQ(tx.status, 0) << tx.out;
+  EXPECT_NE(tx.out.find("the file's own"), std::string::npos) << tx.out;
+  // A unidirectional CTC model (one that could otherwise stream) normalised per speaker: refused, with why.
+  ASSERT_EQ(run(f.train("spkctc", "--normalize speaker --n-train 4 --n-valid 2 --n-test 2 --stack 2")).status, 0);
+  expect_one_error_line(run("transcribe --model " + f.file("spkctc") + " --stream < /dev/null"), "speaker's mean");
 }
 
 TEST(AsrCli, CtcStreamingMatchesTheFileAndBidirectionalIsRefused) {

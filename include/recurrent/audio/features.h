@@ -13,7 +13,8 @@
 //     --kind mfcc: DCT-II--> logmel @ dct, dct [n_mels, n_mfcc] (torchaudio.functional.create_dct, ortho)
 //     --deltas--> [c, Δc, ΔΔc] with Δ = compute_deltas(c, win_length) (torchaudio: replicate padding,
 //                 Σ_{k=-n..n} k c[t+k] / (n(n+1)(2n+1)/3), n = (win-1)/2); ΔΔ = Δ of Δ      [T, D]
-//     --normalize--> none | per utterance (each column to mean 0, variance 1 over T) | global (GlobalNorm)
+//     --normalize--> none | per utterance (each column to mean 0, variance 1 over T) | global (GlobalNorm
+//                    of the training set) | speaker (a GlobalNorm of all of one speaker's utterances)
 // Every tensor is time-major [T, dims] (what a recurrent layer takes), the transpose of torchaudio's.
 // Arithmetic is in double; results are stored as float32. Checked against torchaudio 0.13 on the
 // fixtures of scripts/fixtures/make_audio_fixtures.py (tolerances in docs/audio.md).
@@ -55,7 +56,7 @@ struct FeatureOptions {
   std::string dct_norm = "ortho";     // ortho | none (torchaudio create_dct's norm)
   int deltas = 2;                     // 0: none, 1: + Δ, 2: + Δ + ΔΔ
   int delta_win_length = 5;           // odd, >= 3
-  std::string normalize = "utterance";  // none | utterance | global (needs a GlobalNorm)
+  std::string normalize = "utterance";  // none | utterance | global | speaker (both need a GlobalNorm)
   double norm_eps = 1e-5;             // variance floor of the normalisations
 
   int base_dims() const { return kind == "mfcc" ? n_mfcc : n_mels; }  // before deltas
@@ -100,7 +101,8 @@ Tensor log_compress(const Tensor& mel, const FeatureOptions& opts);
 Tensor compute_deltas(const Tensor& feats, int win_length);
 
 // The whole pipeline: [T, opts.dims()]. `where` names the source in errors (a file name);
-// normalize = global needs `global` (with statistics of the same width). vtlp_alpha ≠ 1: a training
+// normalize = global or speaker needs `global` (statistics of the same width: the training set's or the
+// speaker's). vtlp_alpha ≠ 1: a training
 // augmentation, the spectrum read as warped by vtlp_warp(·, α) (mel.cpp; not part of a model's front end).
 Tensor compute_features(const std::vector<float>& samples, const FeatureOptions& opts,
                         const std::string& where = "features", const GlobalNorm* global = nullptr,

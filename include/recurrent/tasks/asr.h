@@ -35,8 +35,8 @@ enum class AsrKind { ctc, classify };
 
 struct AsrConfig {
   AsrKind kind = AsrKind::ctc;
-  std::map<std::string, std::string> features;  // audio::to_map of the front end (normalize global/utterance)
-  std::vector<float> norm_mean, norm_std;       // the global normalisation, [D] each (empty: per utterance)
+  std::map<std::string, std::string> features;  // audio::to_map of the front end (normalize global/utterance/speaker)
+  std::vector<float> norm_mean, norm_std;       // the global normalisation, [D] each (empty: per utterance/speaker)
   std::vector<LayerSpec> layers;
   bool bidirectional = false;
   int64_t stack = 1;    // frames stacked into one RNN step
@@ -82,7 +82,13 @@ class AsrModel : public Module {
   // x [T', B, I] → ctc: logits [T', B, 11]; classify: [B, 10]. `state` carried in and out (streaming).
   Var forward(const Tensor& x, const std::vector<int64_t>& lengths, RNNState* state = nullptr);
   // The front end on samples at the model's rate: normalised features [T, D]. `where` names the source.
-  Tensor features(const std::vector<float>& samples, const std::string& where) const;
+  // A model normalised per speaker needs that speaker's statistics (`speaker`; Error without them).
+  Tensor features(const std::vector<float>& samples, const std::string& where,
+                  const audio::GlobalNorm* speaker = nullptr) const;
+  // One recording on its own (transcribe, the server): for a model normalised per speaker, that
+  // recording is all there is of its speaker, so its own statistics stand in for the speaker's.
+  Tensor features_alone(const std::vector<float>& samples, const std::string& where) const;
+  bool per_speaker() const { return cfg_.front_end().normalize == "speaker"; }
   const audio::GlobalNorm& norm() const { return norm_; }
   RNN& rnn() { return *rnn_; }
   Rng& dropout_rng() { return dropout_rng_; }
@@ -176,6 +182,9 @@ struct AsrData {
 };
 // Features with opts (normalize none or utterance); the caller applies a global normalisation.
 AsrData load_asr_data(const AsrDataOptions& o, const audio::FeatureOptions& opts);
+// Per-speaker mean/variance normalisation: each item's features by the statistics of all items of its
+// speaker (AsrItem::speaker; a perturbed training copy is a speaker of its own, "george~speed0.9").
+void normalize_by_speaker(std::vector<AsrItem>& items, double eps);
 // The test part the model was trained with, rebuilt from its record over the FSDD folder `fsdd`, or a
 // folder of connected digits with labels.tsv (audio::read_connected); normalised by the model.
 std::vector<AsrItem> load_asr_eval_items(const AsrModel& m, const std::string& data);
@@ -184,7 +193,8 @@ std::vector<AsrItem> load_asr_eval_items(const AsrModel& m, const std::string& d
 struct AsrTrainOptions : train::RunOptions {
   AsrDataOptions d;
   std::string kind = "mfcc";  // front end: mfcc | fbank
-  std::string normalize = "global";  // global (streams) | utterance (each utterance's own mean/variance)
+  std::string normalize = "global";  // global (streams) | utterance (each utterance's own mean/variance) |
+                                     // speaker (each speaker's mean/variance over all of their utterances)
   std::string cells = "lstm", hidden = "128";
   double recurrent_dropout = 0.0, zoneout = 0.0;  // inside the recurrence, every layer (rnn_types.h LayerSpec)
   int64_t layers = 2;
