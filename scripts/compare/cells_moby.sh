@@ -2,14 +2,18 @@
 # Issue 24, acceptance 3: every cell on the README's main job — the Moby Dick character LM (2 layers,
 # embedding 64, batch 32 × 100, Adam 2e-3, clip 5) — for the same wall-clock budget on the same threads,
 # each at the hidden size that brings it nearest to the LSTM 2×256's parameter count (883,028; found by
-# probing `train lm --max-steps 1`, which prints the count). Then the regularised LSTMs (recurrent dropout,
-# zoneout) against the plain one at a longer budget. Each run's results.json is read for the table.
+# probing `train lm --max-steps 1`, which prints the count); then the reference, a GPT-style transformer of
+# the same size (4 pre-LN blocks, d_model 128, 4 heads, ff 576, context = the 100-character chunk, head tied
+# to the embedding: 0.88 M; Adam 1e-3 with 100 warm-up steps, nanoGPT's character setting); then the
+# regularised LSTMs (recurrent dropout, zoneout) against the plain one at a longer budget. Each run's
+# results.json is read for the table.
 #
 #   scripts/compare/cells_moby.sh [OUT_DIR]         (default runs/cells-moby; a finished run is not re-run)
-#   env: BUDGET=900s THREADS=2 CELLS="lstm gru …" LONG_BUDGET=1800s REGULARISED=1 (0: skip the longer runs)
+#   env: BUDGET=900s THREADS=2 CELLS="lstm gru …" TRANSFORMER=1 (0: no transformer row)
+#        LONG_BUDGET=1800s REGULARISED=1 (0: skip the longer runs)
 # Prints a Markdown table (also OUT_DIR/table.md) naming the CPU, with each run's command in OUT_DIR/NAME.cmd.
 # Needs build/recurrent and data/moby-dick (scripts/data/fetch.sh moby-dick). Takes about
-# (number of cells) × BUDGET + 3 × LONG_BUDGET: run it on an otherwise idle machine.
+# (number of cells + 1) × BUDGET + 3 × LONG_BUDGET: run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/cells-moby}
@@ -22,7 +26,8 @@ target=883028
 [[ -x $bin ]] || { echo "cells_moby: $bin not found (scripts/build.sh build)" >&2; exit 2; }
 [[ -f $data ]] || { echo "cells_moby: $data not found (scripts/data/fetch.sh moby-dick)" >&2; exit 2; }
 mkdir -p "$out"
-common=(--data "$data" --level char --layers 2 --embed 64 --seq-len 100 --batch 32 --optimizer adam --lr 2e-3 --clip 5)
+shared=(--data "$data" --level char --seq-len 100 --batch 32 --optimizer adam --clip 5)
+common=("${shared[@]}" --layers 2 --embed 64 --lr 2e-3)
 
 params() {  # CELL H -> the parameter count `train lm` reports
   "$bin" --threads 1 train lm "${common[@]}" --cell "$1" --hidden "$2" --max-steps 1 --force \
@@ -46,7 +51,9 @@ run() {  # NAME BUDGET ARGS... : one training run unless its results.json exists
   local dir=$out/$name
   grep -qx "$name" "$out/order.txt" 2>/dev/null || echo "$name" >>"$out/order.txt"
   [[ -f $dir/results.json ]] && return 0
-  local cmd=("$bin" --threads "$threads" train lm "${common[@]}" "$@" --time-budget "$b" --force --quiet --out "$dir")
+  local args=("${common[@]}")
+  [[ $name == transformer ]] && args=("${shared[@]}")
+  local cmd=("$bin" --threads "$threads" train lm "${args[@]}" "$@" --time-budget "$b" --force --quiet --out "$dir")
   printf '%q ' "${cmd[@]}" >"$out/$name.cmd"
   echo "$(date -u +%T) $name: ${*}, $b (load $(cut -d' ' -f1 /proc/loadavg))" >&2
   "${cmd[@]}" >"$out/$name.log" 2>&1 || { echo "cells_moby: $name failed, see $out/$name.log" >&2; return 1; }
@@ -57,6 +64,10 @@ for c in $cells; do
   run "$c" "$budget" --cell "$c" --hidden "$h"
 done
 rm -rf "$out/.probe"
+if [[ ${TRANSFORMER:-1} != 0 ]]; then
+  run transformer "$budget" --arch transformer --layers 4 --d-model 128 --heads 4 --ff 576 --context 100 \
+    --warmup 100 --lr 1e-3
+fi
 if [[ ${REGULARISED:-1} != 0 ]]; then
   long=${LONG_BUDGET:-1800s}
   run "lstm-long" "$long" --cell lstm --hidden 256
@@ -69,9 +80,10 @@ import json, os, sys
 out, budget, threads = sys.argv[1:4]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"Moby Dick char LM, 2 layers, embedding 64, batch 32 × 100, Adam 2e-3, clip 5, {threads} threads; CPU: {cpu}, "
-      f"{os.cpu_count()} cores. bits/char of the best-validation model.\n")
-print("| run | cell | hidden | parameters | budget | steps | tokens/s | valid bits/char | test bits/char |")
-print("|---|---|---:|---:|---|---:|---:|---:|---:|")
+      f"{os.cpu_count()} cores. bits/char of the best-validation model; stopped early: the validation loss stopped "
+      f"improving (the default patience) before the budget ran out.\n")
+print("| run | cell | hidden | parameters | budget | steps | tokens/s | valid bits/char | test bits/char | stopped early |")
+print("|---|---|---:|---:|---|---:|---:|---:|---:|---|")
 for name in open(os.path.join(out, "order.txt")).read().split():
     p = os.path.join(out, name, "results.json")
     if not os.path.isfile(p):
@@ -79,6 +91,8 @@ for name in open(os.path.join(out, "order.txt")).read().split():
     r = json.load(open(p))
     cmd = open(os.path.join(out, name + ".cmd")).read().split()
     arg = lambda k: cmd[cmd.index(k) + 1] if k in cmd else "–"
-    print(f"| {name} | {arg('--cell')} | {arg('--hidden')} | {r['parameters']:,} | {arg('--time-budget')} | {r['steps']:,} | "
-          f"{r['tokens_per_s']:,.0f} | {r['valid']['bits_per_token']:.3f} | {r['test']['bits_per_token']:.3f} |")
+    cell = "transformer (4 × d 128)" if "--arch" in cmd else arg('--cell')
+    print(f"| {name} | {cell} | {arg('--hidden')} | {r['parameters']:,} | {arg('--time-budget')} | {r['steps']:,} | "
+          f"{r['tokens_per_s']:,.0f} | {r['valid']['bits_per_token']:.3f} | {r['test']['bits_per_token']:.3f} | "
+          f"{'at %.0f s' % r['train_seconds'] if r.get('stopped_early') else 'no'} |")
 EOF

@@ -57,8 +57,9 @@ void add_train_asr(CLI::App& train) {
   c->add_option("--features", o->kind, "front end: mfcc (13 + deltas) or fbank (40 log-mels + deltas)")
       ->capture_default_str()->check(choice({"mfcc", "fbank"}));
   c->add_option("--normalize", o->normalize, "feature normalisation: global (training-set statistics kept in the "
-                "model; needed by --stream) or utterance (each utterance's own mean and variance)")
-      ->capture_default_str()->check(choice({"global", "utterance"}));
+                "model; needed by --stream), utterance (each utterance's own mean and variance) or speaker (each "
+                "speaker's over all of their utterances, the test speaker's too: unlabelled adaptation)")
+      ->capture_default_str()->check(choice({"global", "utterance", "speaker"}));
   add_stack_options(c, o->cells, o->hidden, o->layers);
   add_recurrence_options(c, o->recurrent_dropout, o->zoneout);
   c->add_flag("--bidirectional", o->bidirectional, "bidirectional layers (needs the whole utterance: no --stream)");
