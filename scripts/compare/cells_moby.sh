@@ -45,15 +45,13 @@ hidden_for() {  # CELL -> the multiple of 8 in [16, 2048] whose count is nearest
   if ((target - plo <= phi - target)); then echo $((lo * 8)); else echo $((hi * 8)); fi
 }
 
-run() {  # NAME BUDGET ARGS... : one training run unless its results.json exists
+run() {  # NAME BUDGET ARGS... : one training run (`train lm ARGS`) unless its results.json exists
   local name=$1 b=$2
   shift 2
   local dir=$out/$name
   grep -qx "$name" "$out/order.txt" 2>/dev/null || echo "$name" >>"$out/order.txt"
   [[ -f $dir/results.json ]] && return 0
-  local args=("${common[@]}")
-  [[ $name == transformer ]] && args=("${shared[@]}")
-  local cmd=("$bin" --threads "$threads" train lm "${args[@]}" "$@" --time-budget "$b" --force --quiet --out "$dir")
+  local cmd=("$bin" --threads "$threads" train lm "$@" --time-budget "$b" --force --quiet --out "$dir")
   printf '%q ' "${cmd[@]}" >"$out/$name.cmd"
   echo "$(date -u +%T) $name: ${*}, $b (load $(cut -d' ' -f1 /proc/loadavg))" >&2
   "${cmd[@]}" >"$out/$name.log" 2>&1 || { echo "cells_moby: $name failed, see $out/$name.log" >&2; return 1; }
@@ -61,18 +59,18 @@ run() {  # NAME BUDGET ARGS... : one training run unless its results.json exists
 
 for c in $cells; do
   h=$(hidden_for "$c")
-  run "$c" "$budget" --cell "$c" --hidden "$h"
+  run "$c" "$budget" "${common[@]}" --cell "$c" --hidden "$h"
 done
 rm -rf "$out/.probe"
 if [[ ${TRANSFORMER:-1} != 0 ]]; then
-  run transformer "$budget" --arch transformer --layers 4 --d-model 128 --heads 4 --ff 576 --context 100 \
-    --warmup 100 --lr 1e-3
+  run transformer "$budget" "${shared[@]}" --arch transformer --layers 4 --d-model 128 --heads 4 --ff 576 \
+    --context 100 --warmup 100 --lr 1e-3
 fi
 if [[ ${REGULARISED:-1} != 0 ]]; then
   long=${LONG_BUDGET:-1800s}
-  run "lstm-long" "$long" --cell lstm --hidden 256
-  run "lstm-rdrop-long" "$long" --cell lstm --hidden 256 --recurrent-dropout 0.25
-  run "lstm-zoneout-long" "$long" --cell lstm --hidden 256 --zoneout 0.1
+  run "lstm-long" "$long" "${common[@]}" --cell lstm --hidden 256
+  run "lstm-rdrop-long" "$long" "${common[@]}" --cell lstm --hidden 256 --recurrent-dropout 0.25
+  run "lstm-zoneout-long" "$long" "${common[@]}" --cell lstm --hidden 256 --zoneout 0.1
 fi
 
 /usr/bin/python3 - "$out" "$budget" "$threads" <<'EOF' | tee "$out/table.md"

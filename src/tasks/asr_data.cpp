@@ -2,8 +2,8 @@
 // record of how they were made, so eval rebuilds the same test part (contract in tasks/asr.h).
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "recurrent/audio/connected_digits.h"
@@ -174,22 +174,27 @@ AsrData load_asr_data(const AsrDataOptions& o, const audio::FeatureOptions& f) {
 
 std::vector<AsrItem> load_asr_eval_items(const AsrModel& m, const std::string& data) {
   const audio::FeatureOptions f = m.config().front_end();
-  const bool by_speaker = f.normalize == "speaker";
   audio::FeatureOptions raw = f;  // what is computed here; the model's statistics are applied after
-  if (raw.normalize == "global" || by_speaker) raw.normalize = "none";
+  if (raw.normalize == "global" || m.per_speaker()) raw.normalize = "none";
+  auto normalise = [&](std::vector<AsrItem>& items) {
+    if (m.per_speaker())
+      normalize_by_speaker(items, f.norm_eps);
+    else if (m.norm().finished())
+      for (AsrItem& it : items) m.norm().apply(it.feats);
+  };
   std::vector<AsrItem> items;
   if (fs::is_regular_file(fs::path(data) / "labels.tsv")) {  // a folder of connected digits
     for (const audio::LabelledFile& l : audio::read_connected(data)) {
       const audio::Audio a = audio::read_audio(l.path, {.target_rate = f.sample_rate});
       AsrItem it;
-      it.feats = by_speaker ? audio::compute_features(a.samples, raw, l.path) : m.features(a.samples, l.path);
+      it.feats = audio::compute_features(a.samples, raw, l.path);
       it.digits = l.digits;
       it.speaker = l.speaker;
       if (a.sample_rate == a.file_rate) it.ends = l.ends;  // spans are in the file's samples
       it.samples = a.samples;
       items.push_back(std::move(it));
     }
-    if (by_speaker) normalize_by_speaker(items, f.norm_eps);
+    normalise(items);
     return items;
   }
   AsrDataOptions o = AsrDataOptions::from_json(m.config().data_json, "the model's data record");
@@ -198,10 +203,7 @@ std::vector<AsrItem> load_asr_eval_items(const AsrModel& m, const std::string& d
   std::string what;
   const audio::FsddSplit sp = make_split(o, utts, what);
   items = make_items(sp.test, o.isolated, o.n_test, o.seed, 2, raw, true);
-  if (by_speaker)
-    normalize_by_speaker(items, f.norm_eps);
-  else if (m.norm().finished())
-    for (AsrItem& it : items) m.norm().apply(it.feats);
+  normalise(items);
   return items;
 }
 

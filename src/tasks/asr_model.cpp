@@ -140,14 +140,9 @@ Tensor AsrModel::features(const std::vector<float>& samples, const std::string& 
 
 Tensor AsrModel::features_alone(const std::vector<float>& samples, const std::string& where) const {
   if (!per_speaker()) return features(samples, where);
-  audio::FeatureOptions raw = cfg_.front_end();
-  raw.normalize = "none";
-  Tensor x = audio::compute_features(samples, raw, where);
-  audio::GlobalNorm own;
-  own.add(x);
-  own.finish(raw.norm_eps);
-  own.apply(x);
-  return x;
+  audio::FeatureOptions own = cfg_.front_end();  // the speaker's statistics over this one utterance
+  own.normalize = "utterance";
+  return audio::compute_features(samples, own, where);
 }
 
 Var AsrModel::forward(const Tensor& x, const std::vector<int64_t>& lengths, RNNState* state) {

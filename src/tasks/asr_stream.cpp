@@ -20,7 +20,7 @@ AsrStream::AsrStream(AsrModel& m) : m_(m) {
            "its end, so no digit can be output before the audio is complete; stream with a unidirectional model "
            "(train asr without --bidirectional)");
   RC_CHECK(m.norm().finished(), "--stream", "this model normalises ",
-           c.front_end().normalize == "speaker" ? "by the speaker's mean and variance, which needs all of their audio"
+           m.per_speaker() ? "by the speaker's mean and variance, which needs all of their audio"
                                                 : "each utterance by its own mean and variance, which needs the whole utterance",
            "; stream with a model trained with --normalize global");
   m.eval();
