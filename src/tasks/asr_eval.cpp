@@ -127,9 +127,10 @@ AsrEval evaluate_asr(AsrModel& m, const std::vector<AsrItem>& items, int64_t bat
   // Latency and real-time factor on the items that carry their audio (not for a model normalised per
   // speaker: its answer waits for all of the speaker's audio, there is no per-utterance latency).
   const bool streaming = ctc && !m.config().bidirectional && m.norm().finished();  // AsrStream's conditions
+  const bool by_speaker = m.per_speaker();  // (parses the front end: once, not per item)
   std::vector<double> ms;
   for (const AsrItem& it : items) {
-    if (it.samples.empty() || m.per_speaker()) continue;
+    if (it.samples.empty() || by_speaker) continue;
     e.audio_seconds += static_cast<double>(it.samples.size()) / m.config().front_end().sample_rate;
     e.decode_seconds += item_latency(m, it, chunk_ms, streaming, ms);
   }
